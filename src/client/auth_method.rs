@@ -1,0 +1,57 @@
+//! Token endpoint authentication methods (RFC 6749 §2.3, RFC 7591 §2) as an
+//! open set.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// How a client authenticates at the token endpoint.
+///
+/// The registered values of RFC 7591 §2 that portcullis implements have
+/// constants; [`AuthMethod::extension`] names any other scheme (a host's own
+/// authenticator can support `private_key_jwt` or mutual TLS this way).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct AuthMethod(Cow<'static, str>);
+
+impl AuthMethod {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1). The default
+    /// for confidential clients.
+    pub const CLIENT_SECRET_BASIC: Self = Self(Cow::Borrowed("client_secret_basic"));
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1: NOT
+    /// RECOMMENDED, for clients unable to use Basic).
+    pub const CLIENT_SECRET_POST: Self = Self(Cow::Borrowed("client_secret_post"));
+    /// No authentication: a public client identified by `client_id` only.
+    pub const NONE: Self = Self(Cow::Borrowed("none"));
+
+    /// Another method, by its RFC 7591 name.
+    pub fn extension(name: impl Into<String>) -> Self {
+        let name = name.into();
+        match name.as_str() {
+            "client_secret_basic" => Self::CLIENT_SECRET_BASIC,
+            "client_secret_post" => Self::CLIENT_SECRET_POST,
+            "none" => Self::NONE,
+            _ => Self(Cow::Owned(name)),
+        }
+    }
+
+    /// The RFC 7591 name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the method proves possession of a client secret.
+    pub fn uses_secret(&self) -> bool {
+        *self == Self::CLIENT_SECRET_BASIC || *self == Self::CLIENT_SECRET_POST
+    }
+}
+
+impl fmt::Debug for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,338 @@
+//! Client authentication (RFC 6749 §2.3, §3.2.1).
+//!
+//! The server authenticates a client in a fixed sequence that no authenticator
+//! can skip:
+//!
+//! 1. the [`ClientAuthenticator`] reads which client the request claims to be
+//!    and how it proves it ([`ClientAuthenticator::identify`], no IO);
+//! 2. the [`AuthLimiter`](super::AuthLimiter) may refuse the attempt outright;
+//! 3. the client is looked up; an unknown identifier is checked against a decoy,
+//!    so it costs what a wrong secret costs;
+//! 4. the method used must be the one the client registered (§2.3.2) — so a
+//!    public client can never pass as confidential, nor a confidential client
+//!    skip its secret;
+//! 5. the authenticator verifies the credentials ([`ClientAuthenticator::verify`]);
+//! 6. the outcome is reported to the limiter and, on failure, as a security
+//!    event.
+//!
+//! Only this sequence makes an [`AuthenticatedClient`], which every grant
+//! handler receives: no grant can run for a client that did not pass it.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use super::credentials::read_secret_credentials;
+use super::registry::DynClientRegistry;
+use super::throttle::DynAuthLimiter;
+use super::{
+    Admission, AuthMethod, AuthRequest, Client, ClientId, ClientProfile, ClientType,
+    PresentedCredentials, SecretHash,
+};
+use crate::protocol::Scope;
+use crate::store::{BoxFuture, StoreError};
+
+/// Why client authentication failed.
+///
+/// On the wire most of these are the same `invalid_client` with the same
+/// description, so a caller cannot tell an unknown client from a wrong secret;
+/// the variant is for the host's logs and tests.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientAuthError {
+    /// The request carried no client authentication.
+    #[error("no client authentication was included")]
+    Missing,
+    /// More than one authentication method in one request (RFC 6749 §2.3).
+    #[error("more than one client authentication method was used")]
+    MultipleMethods,
+    /// The body's `client_id` names a client other than the `Authorization`
+    /// header's.
+    #[error("client_id does not match the authenticated client")]
+    ClientIdMismatch,
+    /// `client_id` or `client_secret` was repeated (RFC 6749 §3.2).
+    #[error("parameter `{0}` is repeated")]
+    RepeatedParameter(&'static str),
+    /// A credential appeared in the request URI (RFC 6749 §2.3.1: "MUST NOT be
+    /// included in the request URI").
+    #[error("client credentials must not be sent in the request URI")]
+    CredentialsInUri,
+    /// The credentials could not be parsed.
+    #[error("client credentials are malformed")]
+    MalformedCredentials,
+    /// An `Authorization` scheme other than `Basic`.
+    #[error("unsupported authentication scheme")]
+    UnsupportedScheme,
+    /// No client has this identifier.
+    #[error("unknown client")]
+    UnknownClient,
+    /// The method used is not the one the client registered (RFC 6749 §2.3.2).
+    #[error("the client is registered for another authentication method")]
+    MethodMismatch,
+    /// The secret is wrong.
+    #[error("invalid client secret")]
+    InvalidSecret,
+    /// Too many recent failures; try again later.
+    #[error("too many failed authentication attempts")]
+    Throttled {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// The registry or limiter failed.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+impl ClientAuthError {
+    /// Whether this is a malformed request (`invalid_request`) rather than failed
+    /// authentication (`invalid_client`).
+    pub fn is_invalid_request(&self) -> bool {
+        matches!(
+            self,
+            Self::MultipleMethods
+                | Self::ClientIdMismatch
+                | Self::RepeatedParameter(_)
+                | Self::CredentialsInUri
+        )
+    }
+}
+
+/// Reads and verifies client credentials.
+///
+/// The built-in [`SecretAuthenticator`] implements `client_secret_basic`,
+/// `client_secret_post` and `none`. Another scheme (`private_key_jwt`, mutual
+/// TLS) is an implementation of this trait; the server still enforces the
+/// sequence in the [module docs](self) around it.
+pub trait ClientAuthenticator: Send + Sync + 'static {
+    /// Reads the claimed client and its credentials from the request. No IO, no
+    /// verification.
+    fn identify(&self, request: &AuthRequest<'_>) -> Result<PresentedCredentials, ClientAuthError>;
+
+    /// Verifies `presented` against `client`, whose registered method the server
+    /// has already checked equals `presented.method`. MUST compare secrets in
+    /// constant time.
+    fn verify(
+        &self,
+        presented: &PresentedCredentials,
+        client: &Client,
+    ) -> impl Future<Output = Result<(), ClientAuthError>> + Send;
+
+    /// The methods this authenticator implements (RFC 8414
+    /// `token_endpoint_auth_methods_supported`).
+    fn methods(&self) -> &[AuthMethod];
+}
+
+/// `client_secret_basic`, `client_secret_post` and `none` (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecretAuthenticator;
+
+const SECRET_METHODS: [AuthMethod; 3] = [
+    AuthMethod::CLIENT_SECRET_BASIC,
+    AuthMethod::CLIENT_SECRET_POST,
+    AuthMethod::NONE,
+];
+
+impl ClientAuthenticator for SecretAuthenticator {
+    fn identify(&self, request: &AuthRequest<'_>) -> Result<PresentedCredentials, ClientAuthError> {
+        read_secret_credentials(request)
+    }
+
+    async fn verify(
+        &self,
+        presented: &PresentedCredentials,
+        client: &Client,
+    ) -> Result<(), ClientAuthError> {
+        if presented.method == AuthMethod::NONE {
+            // A public client: identified, not authenticated (RFC 6749 §2.3).
+            return Ok(());
+        }
+        if !presented.method.uses_secret() {
+            return Err(ClientAuthError::UnsupportedScheme);
+        }
+        match (client.secret_hash(), &presented.secret) {
+            (Some(hash), Some(secret)) if hash.verify(secret.expose_secret()) => Ok(()),
+            _ => Err(ClientAuthError::InvalidSecret),
+        }
+    }
+
+    fn methods(&self) -> &[AuthMethod] {
+        &SECRET_METHODS
+    }
+}
+
+/// A client that passed authentication at this request.
+///
+/// Only the crate makes one, and only by the sequence in the [module
+/// docs](self); every grant handler takes one.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    client: Arc<Client>,
+    method: AuthMethod,
+}
+
+impl AuthenticatedClient {
+    /// The client's registration.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The client identifier.
+    pub fn id(&self) -> &ClientId {
+        self.client.id()
+    }
+
+    /// The method it authenticated with.
+    pub fn method(&self) -> &AuthMethod {
+        &self.method
+    }
+
+    /// Whether the client proved its identity with credentials: a confidential
+    /// client that did not use `none`. A public client is identified by its
+    /// `client_id` only and never counts (RFC 6749 §2.3).
+    pub fn is_confidential(&self) -> bool {
+        self.client.client_type() == ClientType::Confidential && self.method != AuthMethod::NONE
+    }
+}
+
+/// The object-safe form of [`ClientAuthenticator`] that the server holds.
+pub(crate) trait DynClientAuthenticator: Send + Sync + 'static {
+    fn identify(&self, request: &AuthRequest<'_>) -> Result<PresentedCredentials, ClientAuthError>;
+    fn verify<'a>(
+        &'a self,
+        presented: &'a PresentedCredentials,
+        client: &'a Client,
+    ) -> BoxFuture<'a, Result<(), ClientAuthError>>;
+    fn methods(&self) -> &[AuthMethod];
+}
+
+impl<T: ClientAuthenticator> DynClientAuthenticator for T {
+    fn identify(&self, request: &AuthRequest<'_>) -> Result<PresentedCredentials, ClientAuthError> {
+        ClientAuthenticator::identify(self, request)
+    }
+    fn verify<'a>(
+        &'a self,
+        presented: &'a PresentedCredentials,
+        client: &'a Client,
+    ) -> BoxFuture<'a, Result<(), ClientAuthError>> {
+        Box::pin(ClientAuthenticator::verify(self, presented, client))
+    }
+    fn methods(&self) -> &[AuthMethod] {
+        ClientAuthenticator::methods(self)
+    }
+}
+
+#[allow(dead_code)]
+fn _obj_safe(_: &dyn DynClientAuthenticator) {}
+
+/// What the authentication sequence needs from the server.
+pub(crate) struct Authentication<'a> {
+    pub(crate) authenticator: &'a dyn DynClientAuthenticator,
+    pub(crate) clients: &'a dyn DynClientRegistry,
+    pub(crate) limiter: &'a dyn DynAuthLimiter,
+}
+
+impl Authentication<'_> {
+    /// The sequence of the module docs.
+    pub(crate) async fn run(
+        &self,
+        request: &AuthRequest<'_>,
+        now: SystemTime,
+    ) -> Result<AuthenticatedClient, ClientAuthError> {
+        let presented = self.authenticator.identify(request)?;
+        let id = presented.client_id.as_str();
+
+        let prior_failures = match self.limiter.check(id, now).await? {
+            Admission::Allow { prior_failures } => prior_failures,
+            Admission::Refuse { retry_after } => {
+                tracing::warn!(
+                    target: "portcullis::security",
+                    event = "client_authentication_throttled",
+                    client_id = ?loggable(id),
+                    retry_after_secs = retry_after.as_secs(),
+                );
+                return Err(ClientAuthError::Throttled { retry_after });
+            }
+        };
+
+        let Some(client) = self.clients.find_client(id).await? else {
+            if presented.method.uses_secret() {
+                // Same work as a wrong secret, so timing does not reveal which
+                // identifiers exist. The result is meaningless by construction.
+                let _ = self.authenticator.verify(&presented, decoy()).await;
+            }
+            return Err(self
+                .failed(id, ClientAuthError::UnknownClient, false, now)
+                .await);
+        };
+
+        let outcome = if presented.method != *client.auth_method() {
+            Err(ClientAuthError::MethodMismatch)
+        } else {
+            self.authenticator.verify(&presented, &client).await
+        };
+        if let Err(error) = outcome {
+            return Err(self.failed(id, error, true, now).await);
+        }
+
+        if prior_failures > 0 {
+            self.limiter.record_success(id, now).await?;
+        }
+        Ok(AuthenticatedClient {
+            client,
+            method: presented.method,
+        })
+    }
+
+    /// Records and reports a failure, returning the error to answer with.
+    async fn failed(
+        &self,
+        id: &str,
+        error: ClientAuthError,
+        registered: bool,
+        now: SystemTime,
+    ) -> ClientAuthError {
+        tracing::warn!(
+            target: "portcullis::security",
+            event = "client_authentication_failed",
+            client_id = ?loggable(id),
+            reason = %error,
+        );
+        // Only registered clients are tracked: there is nothing to guess for an
+        // unknown identifier, and tracking made-up ones would let anyone fill
+        // the limiter's memory.
+        if registered {
+            if let Err(store) = self.limiter.record_failure(id, now).await {
+                return ClientAuthError::Storage(store);
+            }
+        }
+        error
+    }
+}
+
+/// A request-supplied identifier, bounded for logs (it is escaped by `?`).
+fn loggable(id: &str) -> &str {
+    match id.char_indices().nth(128) {
+        Some((cut, _)) => id.get(..cut).unwrap_or(id),
+        None => id,
+    }
+}
+
+/// A confidential client no secret matches: its hash is of random bytes.
+fn decoy() -> &'static Client {
+    static DECOY: OnceLock<Client> = OnceLock::new();
+    DECOY.get_or_init(|| {
+        let mut digest = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut digest);
+        Client {
+            id: ClientId::new_unchecked("decoy"),
+            profile: ClientProfile::WebApplication,
+            name: None,
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scope: Scope::empty(),
+            default_scope: Scope::empty(),
+            auth_method: AuthMethod::CLIENT_SECRET_BASIC,
+            secret: Some(SecretHash::Sha256(digest)),
+        }
+    })
+}

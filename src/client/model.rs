@@ -1,0 +1,192 @@
+//! The registered client (RFC 6749 §2).
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::sync::Arc;
+
+use super::registration::{ClientParts, RegistrationError};
+use super::{AuthMethod, RedirectUri, SecretHash};
+use crate::protocol::{GrantType, Scope};
+
+/// Client type (RFC 6749 §2.1): whether the client can keep a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    /// Can keep its credentials confidential, e.g. a web application's server.
+    Confidential,
+    /// Cannot: its code and anything in it are in the user's hands.
+    Public,
+}
+
+/// Client profile (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientProfile {
+    /// A confidential client running on a web server (also the profile of a
+    /// service using the client credentials grant).
+    WebApplication,
+    /// A public client whose code runs in the user's browser.
+    UserAgentBased,
+    /// A public client installed on the user's device (RFC 8252).
+    Native,
+}
+
+impl ClientProfile {
+    /// The client type RFC 6749 §2.1 gives this profile. RFC 8252 §8.5 requires
+    /// native apps to be treated as public even if they were issued a secret.
+    pub fn client_type(self) -> ClientType {
+        match self {
+            ClientProfile::WebApplication => ClientType::Confidential,
+            ClientProfile::UserAgentBased | ClientProfile::Native => ClientType::Public,
+        }
+    }
+}
+
+/// A client identifier (RFC 6749 §2.2). Not a secret.
+///
+/// Identifiers the server generates are 22 characters: 128 random bits in
+/// unpadded base64url. Identifiers a host assigns are 1 to
+/// [`MAX_CLIENT_ID_LEN`](super::MAX_CLIENT_ID_LEN) visible ASCII characters.
+/// Cloning is cheap.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientId(Arc<str>);
+
+impl ClientId {
+    pub(crate) fn new_unchecked(id: &str) -> Self {
+        Self(Arc::from(id))
+    }
+
+    /// The identifier.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for ClientId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({})", self.0)
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for ClientId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// A registered client.
+///
+/// Made only by [`ClientRegistration::register`](super::ClientRegistration::register)
+/// or by deserialising a stored client, and both validate every rule of
+/// RFC 6749 §2, so a `Client` in hand is always consistent: a public client has
+/// no secret and authenticates with `none`; a confidential one has a secret-based
+/// or extension method; redirect URIs suit the profile.
+///
+/// It serialises (with `serde`) to a JSON object a store can keep as it is; the
+/// secret appears only as its hash.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "ClientParts", into = "ClientParts")]
+pub struct Client {
+    pub(super) id: ClientId,
+    pub(super) profile: ClientProfile,
+    pub(super) name: Option<String>,
+    pub(super) redirect_uris: Vec<RedirectUri>,
+    pub(super) grant_types: Vec<GrantType>,
+    pub(super) scope: Scope,
+    pub(super) default_scope: Scope,
+    pub(super) auth_method: AuthMethod,
+    pub(super) secret: Option<SecretHash>,
+}
+
+impl Client {
+    /// The client identifier.
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+
+    /// The client type, which follows from the profile.
+    pub fn client_type(&self) -> ClientType {
+        self.profile.client_type()
+    }
+
+    /// The client profile.
+    pub fn profile(&self) -> ClientProfile {
+        self.profile
+    }
+
+    /// The human-readable name, if registered.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// The registered redirect URIs.
+    pub fn redirect_uris(&self) -> &[RedirectUri] {
+        &self.redirect_uris
+    }
+
+    /// The grant types the client may use.
+    pub fn grant_types(&self) -> &[GrantType] {
+        &self.grant_types
+    }
+
+    /// Whether the client may use `grant_type`.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g.as_str() == grant_type)
+    }
+
+    /// The scope the client may be granted.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// The scope granted when a request omits `scope` (RFC 6749 §3.3).
+    pub fn default_scope(&self) -> &Scope {
+        &self.default_scope
+    }
+
+    /// The token endpoint authentication method, the one way this client may
+    /// authenticate (RFC 6749 §2.3.2).
+    pub fn auth_method(&self) -> &AuthMethod {
+        &self.auth_method
+    }
+
+    /// The stored hash of the client secret, if the client has one.
+    pub fn secret_hash(&self) -> Option<&SecretHash> {
+        self.secret.as_ref()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("id", &self.id)
+            .field("profile", &self.profile)
+            .field("name", &self.name)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("scope", &self.scope)
+            .field("auth_method", &self.auth_method)
+            .field("has_secret", &self.secret.is_some())
+            .finish()
+    }
+}
+
+impl TryFrom<ClientParts> for Client {
+    type Error = RegistrationError;
+
+    fn try_from(parts: ClientParts) -> Result<Self, Self::Error> {
+        parts.validate()
+    }
+}

@@ -1,0 +1,175 @@
+//! Registered redirection endpoints (RFC 6749 §3.1.2; RFC 8252 §7; RFC 9700 §4.1).
+//!
+//! A redirect URI is registered in full and later matched by exact string
+//! comparison, so validation happens once, here, at registration:
+//!
+//! - absolute, with no fragment (RFC 6749 §3.1.2) and no user information;
+//! - `https` for every client;
+//! - for native apps also `http` on a loopback IP literal (RFC 8252 §7.3; any port
+//!   matches at the authorization endpoint) and private-use schemes in reverse
+//!   domain form such as `com.example.app:/cb` (RFC 8252 §7.1). `localhost` is
+//!   refused: RFC 8252 §8.3 and RFC 9700 §4.1.3 recommend the IP literal, which
+//!   cannot be re-pointed by a hosts file or DNS.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use super::ClientProfile;
+
+/// The longest redirect URI accepted, in bytes.
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+
+/// Why a redirect URI was refused at registration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedirectUriError {
+    /// Not an absolute URI, or longer than [`MAX_REDIRECT_URI_LEN`].
+    #[error("redirect URI must be an absolute URI")]
+    NotAbsolute,
+    /// Has a fragment (RFC 6749 §3.1.2).
+    #[error("redirect URI must not contain a fragment")]
+    Fragment,
+    /// Carries user information (`https://user@host/`).
+    #[error("redirect URI must not contain user information")]
+    UserInfo,
+    /// A scheme or host this client profile may not use.
+    #[error("redirect URI must use https (native apps: loopback http or a private-use scheme)")]
+    Insecure,
+}
+
+/// A validated redirect URI, kept exactly as registered.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RedirectUri {
+    uri: String,
+    loopback: bool,
+}
+
+impl RedirectUri {
+    /// Validates `uri` for a client of `profile`.
+    pub fn new(uri: &str, profile: ClientProfile) -> Result<Self, RedirectUriError> {
+        if uri.len() > MAX_REDIRECT_URI_LEN || uri.contains(char::is_whitespace) {
+            return Err(RedirectUriError::NotAbsolute);
+        }
+        let parsed = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute)?;
+        if parsed.fragment().is_some() {
+            return Err(RedirectUriError::Fragment);
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(RedirectUriError::UserInfo);
+        }
+        let native = profile == ClientProfile::Native;
+        let loopback = match parsed.scheme() {
+            "https" if parsed.host().is_some() => false,
+            "http" if native && is_loopback_ip(&parsed) => true,
+            // RFC 8252 §7.1: a private-use scheme based on a domain name the app
+            // controls, in reverse order, so it contains a period. This also
+            // rules out `javascript:`, `data:` and `file:`.
+            scheme if native && scheme.contains('.') => false,
+            _ => return Err(RedirectUriError::Insecure),
+        };
+        Ok(Self {
+            uri: uri.to_owned(),
+            loopback,
+        })
+    }
+
+    /// The URI exactly as registered.
+    pub fn as_str(&self) -> &str {
+        &self.uri
+    }
+
+    /// Whether this is a native app's loopback redirect (RFC 8252 §7.3), whose
+    /// port may vary from request to request.
+    pub fn is_loopback(&self) -> bool {
+        self.loopback
+    }
+}
+
+fn is_loopback_ip(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        _ => false,
+    }
+}
+
+impl fmt::Debug for RedirectUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedirectUri({})", self.uri)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ClientProfile::*;
+
+    #[test]
+    fn https_is_accepted_for_every_profile() {
+        for p in [WebApplication, UserAgentBased, Native] {
+            let r = RedirectUri::new("https://client.example/cb?x=1", p).unwrap();
+            assert_eq!(r.as_str(), "https://client.example/cb?x=1");
+            assert!(!r.is_loopback());
+        }
+    }
+
+    #[test]
+    fn refused_everywhere() {
+        for p in [WebApplication, UserAgentBased, Native] {
+            assert_eq!(
+                RedirectUri::new("/cb", p),
+                Err(RedirectUriError::NotAbsolute)
+            );
+            assert_eq!(
+                RedirectUri::new("https://a.example/cb#x", p),
+                Err(RedirectUriError::Fragment)
+            );
+            assert_eq!(
+                RedirectUri::new("https://a.example/cb#", p),
+                Err(RedirectUriError::Fragment)
+            );
+            assert_eq!(
+                RedirectUri::new("https://u:p@a.example/cb", p),
+                Err(RedirectUriError::UserInfo)
+            );
+            assert_eq!(
+                RedirectUri::new("javascript:alert(1)", p),
+                Err(RedirectUriError::Insecure)
+            );
+            assert_eq!(
+                RedirectUri::new("http://localhost/cb", p),
+                Err(RedirectUriError::Insecure)
+            );
+            assert_eq!(
+                RedirectUri::new("http://a.example/cb", p),
+                Err(RedirectUriError::Insecure)
+            );
+        }
+    }
+
+    #[test]
+    fn native_apps_get_loopback_and_private_use_schemes() {
+        let r = RedirectUri::new("http://127.0.0.1/cb", Native).unwrap();
+        assert!(r.is_loopback());
+        assert!(
+            RedirectUri::new("http://[::1]:8080/cb", Native)
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(RedirectUri::new("com.example.app:/oauth2redirect", Native).is_ok());
+        assert_eq!(
+            RedirectUri::new("myapp:/cb", Native),
+            Err(RedirectUriError::Insecure)
+        );
+        assert_eq!(
+            RedirectUri::new("http://127.0.0.1/cb", WebApplication),
+            Err(RedirectUriError::Insecure)
+        );
+        assert_eq!(
+            RedirectUri::new("com.example.app:/cb", UserAgentBased),
+            Err(RedirectUriError::Insecure)
+        );
+    }
+}

@@ -1,0 +1,491 @@
+//! Client registration (RFC 6749 §2; the metadata names follow RFC 7591 §2).
+//!
+//! Every client — registered by an administrator through
+//! [`ClientRegistration`], or read back from a store — passes the same
+//! validation, so no path can produce an inconsistent [`Client`].
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+
+use super::secret::generate;
+use super::{
+    AuthMethod, Client, ClientId, ClientProfile, ClientSecret, ClientType, RedirectUri,
+    RedirectUriError, SecretHash, SecretHashError,
+};
+use crate::protocol::{GrantType, Scope};
+
+/// The longest client identifier accepted, in bytes.
+pub const MAX_CLIENT_ID_LEN: usize = 128;
+
+/// The longest client name accepted, in bytes.
+pub const MAX_CLIENT_NAME_LEN: usize = 256;
+
+/// Why a registration (or a stored client) was refused.
+///
+/// The variants map onto RFC 7591 §3.2.2's `invalid_redirect_uri` and
+/// `invalid_client_metadata`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistrationError {
+    /// A redirect URI is not acceptable for this client.
+    #[error("invalid redirect URI {uri:?}: {reason}")]
+    InvalidRedirectUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: RedirectUriError,
+    },
+    /// The other metadata are inconsistent or malformed.
+    #[error("invalid client metadata: {0}")]
+    InvalidMetadata(Cow<'static, str>),
+    /// The imported secret could not be hashed, or a stored hash not read.
+    #[error(transparent)]
+    Secret(#[from] SecretHashError),
+}
+
+fn invalid(reason: impl Into<Cow<'static, str>>) -> RegistrationError {
+    RegistrationError::InvalidMetadata(reason.into())
+}
+
+/// What an administrator registers: the client's metadata.
+///
+/// ```
+/// use portcullis::client::{ClientRegistration, ClientType};
+/// use portcullis::protocol::GrantType;
+///
+/// let registered = ClientRegistration::web_application()
+///     .name("Reporting service")
+///     .grant_type(GrantType::CLIENT_CREDENTIALS)
+///     .scope("reports:read".parse()?)
+///     .register()?;
+/// assert_eq!(registered.client.client_type(), ClientType::Confidential);
+/// // The secret is returned this once; the client keeps only its hash.
+/// let secret = registered.secret.expect("confidential clients get a secret");
+/// assert!(registered.client.secret_hash().unwrap().verify(secret.expose_secret()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ClientRegistration {
+    profile: ClientProfile,
+    client_id: Option<String>,
+    name: Option<String>,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    scope: Scope,
+    default_scope: Scope,
+    auth_method: Option<AuthMethod>,
+    imported_secret: Option<ClientSecret>,
+}
+
+/// A client, just registered, with its secret in plaintext for the one time it
+/// is shown.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Registered {
+    /// The client to store.
+    pub client: Client,
+    /// The generated secret, for a confidential client using a secret-based
+    /// method. `None` for public clients and for imported secrets.
+    pub secret: Option<ClientSecret>,
+}
+
+impl ClientRegistration {
+    /// Registration for a client of `profile`.
+    pub fn new(profile: ClientProfile) -> Self {
+        Self {
+            profile,
+            client_id: None,
+            name: None,
+            redirect_uris: Vec::new(),
+            grant_types: Vec::new(),
+            scope: Scope::empty(),
+            default_scope: Scope::empty(),
+            auth_method: None,
+            imported_secret: None,
+        }
+    }
+
+    /// A confidential web application (or service).
+    pub fn web_application() -> Self {
+        Self::new(ClientProfile::WebApplication)
+    }
+
+    /// A public, browser-based application.
+    pub fn user_agent_based() -> Self {
+        Self::new(ClientProfile::UserAgentBased)
+    }
+
+    /// A public native application.
+    pub fn native() -> Self {
+        Self::new(ClientProfile::Native)
+    }
+
+    /// Uses this identifier instead of generating one (for migrating existing
+    /// clients). 1 to [`MAX_CLIENT_ID_LEN`] visible ASCII characters.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// A human-readable name, shown to users on consent pages.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Adds a redirect URI (RFC 6749 §3.1.2), registered in full.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Allows a grant type. At least one is required.
+    pub fn grant_type(mut self, grant_type: GrantType) -> Self {
+        if !self.grant_types.contains(&grant_type) {
+            self.grant_types.push(grant_type);
+        }
+        self
+    }
+
+    /// The scope the client may be granted (RFC 6749 §3.3).
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// The scope granted when a request omits `scope` (RFC 6749 §3.3); must be
+    /// within [`scope`](Self::scope). Empty unless set: a request without
+    /// `scope` then gets a token with no scope.
+    pub fn default_scope(mut self, scope: Scope) -> Self {
+        self.default_scope = scope;
+        self
+    }
+
+    /// The token endpoint authentication method. Defaults to
+    /// `client_secret_basic` for confidential clients and `none` for public ones.
+    pub fn auth_method(mut self, method: AuthMethod) -> Self {
+        self.auth_method = Some(method);
+        self
+    }
+
+    /// Imports a secret chosen by a person (or another system) instead of
+    /// generating one. It is stored with Argon2id, which makes every
+    /// authentication of this client cost tens of milliseconds; prefer generated
+    /// secrets.
+    pub fn import_secret(mut self, secret: ClientSecret) -> Self {
+        self.imported_secret = Some(secret);
+        self
+    }
+
+    /// Validates the metadata, assigns the identifier, and generates (or hashes)
+    /// the secret.
+    pub fn register(self) -> Result<Registered, RegistrationError> {
+        let client_type = self.profile.client_type();
+        let method = self.auth_method.unwrap_or(match client_type {
+            ClientType::Confidential => AuthMethod::CLIENT_SECRET_BASIC,
+            ClientType::Public => AuthMethod::NONE,
+        });
+        let (secret_hash, secret) = match (method.uses_secret(), self.imported_secret) {
+            (true, Some(imported)) => (Some(SecretHash::argon2id(&imported)?), None),
+            (true, None) => {
+                let (secret, hash) = generate();
+                (Some(hash), Some(secret))
+            }
+            (false, Some(_)) => {
+                return Err(invalid(
+                    "a secret was given but the authentication method does not use one",
+                ));
+            }
+            (false, None) => (None, None),
+        };
+        let parts = ClientParts {
+            client_id: self.client_id.unwrap_or_else(generate_client_id),
+            profile: self.profile,
+            client_name: self.name,
+            redirect_uris: self.redirect_uris,
+            grant_types: self
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            scope: self.scope,
+            default_scope: self.default_scope,
+            token_endpoint_auth_method: method.as_str().to_owned(),
+            secret_hash: None,
+        };
+        let client = parts.validate_with(secret_hash)?;
+        Ok(Registered { client, secret })
+    }
+}
+
+/// A generated client identifier: 128 random bits, unpadded base64url
+/// (22 characters, RFC 6749 §2.2).
+fn generate_client_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a client, and the one place its rules are checked.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ClientParts {
+    client_id: String,
+    profile: ClientProfile,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_name: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    #[serde(default)]
+    scope: Scope,
+    #[serde(default)]
+    default_scope: Scope,
+    token_endpoint_auth_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_hash: Option<String>,
+}
+
+impl ClientParts {
+    pub(crate) fn validate(self) -> Result<Client, RegistrationError> {
+        let secret = self
+            .secret_hash
+            .as_deref()
+            .map(SecretHash::from_stored)
+            .transpose()?;
+        self.validate_with(secret)
+    }
+
+    fn validate_with(self, secret: Option<SecretHash>) -> Result<Client, RegistrationError> {
+        let id = &self.client_id;
+        if id.is_empty()
+            || id.len() > MAX_CLIENT_ID_LEN
+            || !id.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(invalid(
+                "client_id must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        if let Some(name) = &self.client_name {
+            if name.len() > MAX_CLIENT_NAME_LEN || name.chars().any(char::is_control) {
+                return Err(invalid("client_name is too long or has control characters"));
+            }
+        }
+
+        let mut redirect_uris: Vec<RedirectUri> = Vec::with_capacity(self.redirect_uris.len());
+        for uri in &self.redirect_uris {
+            let parsed = RedirectUri::new(uri, self.profile).map_err(|reason| {
+                RegistrationError::InvalidRedirectUri {
+                    uri: uri.clone(),
+                    reason,
+                }
+            })?;
+            if !redirect_uris.contains(&parsed) {
+                redirect_uris.push(parsed);
+            }
+        }
+
+        let mut grant_types: Vec<GrantType> = Vec::with_capacity(self.grant_types.len());
+        for g in &self.grant_types {
+            let grant =
+                GrantType::parse(g).ok_or_else(|| invalid(format!("unknown grant type {g:?}")))?;
+            if !grant_types.contains(&grant) {
+                grant_types.push(grant);
+            }
+        }
+        if grant_types.is_empty() {
+            return Err(invalid("at least one grant type is required"));
+        }
+
+        let client_type = self.profile.client_type();
+        // RFC 6749 §4.4: the client credentials grant MUST only be used by
+        // confidential clients.
+        if client_type == ClientType::Public && grant_types.contains(&GrantType::CLIENT_CREDENTIALS)
+        {
+            return Err(invalid(
+                "public clients cannot use the client_credentials grant",
+            ));
+        }
+        // RFC 6749 §3.1.2.2: redirection-based grants need a registered endpoint.
+        let redirecting = [GrantType::AUTHORIZATION_CODE, GrantType::IMPLICIT];
+        if redirect_uris.is_empty() && grant_types.iter().any(|g| redirecting.contains(g)) {
+            return Err(invalid(
+                "authorization_code and implicit require at least one redirect URI",
+            ));
+        }
+        if !self.default_scope.is_subset(&self.scope) {
+            return Err(invalid("default_scope must be within scope"));
+        }
+
+        let auth_method = AuthMethod::extension(self.token_endpoint_auth_method);
+        // RFC 6749 §2.3: the server MUST NOT rely on a public client's
+        // authentication, so a public client authenticates with `none` and a
+        // confidential one never does.
+        match client_type {
+            ClientType::Public if auth_method != AuthMethod::NONE => {
+                return Err(invalid(
+                    "public clients must use token_endpoint_auth_method none",
+                ));
+            }
+            ClientType::Confidential if auth_method == AuthMethod::NONE => {
+                return Err(invalid("confidential clients must authenticate"));
+            }
+            _ => {}
+        }
+        if auth_method.uses_secret() != secret.is_some() {
+            return Err(invalid(
+                "a client has a secret exactly when its authentication method uses one",
+            ));
+        }
+
+        Ok(Client {
+            id: ClientId::new_unchecked(id),
+            profile: self.profile,
+            name: self.client_name,
+            redirect_uris,
+            grant_types,
+            scope: self.scope,
+            default_scope: self.default_scope,
+            auth_method,
+            secret,
+        })
+    }
+}
+
+impl From<Client> for ClientParts {
+    fn from(client: Client) -> Self {
+        Self {
+            client_id: client.id.as_str().to_owned(),
+            profile: client.profile,
+            client_name: client.name,
+            redirect_uris: client
+                .redirect_uris
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            scope: client.scope,
+            default_scope: client.default_scope,
+            token_endpoint_auth_method: client.auth_method.as_str().to_owned(),
+            secret_hash: client.secret.as_ref().map(SecretHash::to_stored),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cc() -> ClientRegistration {
+        ClientRegistration::web_application().grant_type(GrantType::CLIENT_CREDENTIALS)
+    }
+
+    #[test]
+    fn confidential_client_gets_id_and_secret() {
+        let r = cc().register().unwrap();
+        assert_eq!(r.client.id().as_str().len(), 22);
+        assert_eq!(r.client.auth_method(), &AuthMethod::CLIENT_SECRET_BASIC);
+        let secret = r.secret.unwrap();
+        assert!(
+            r.client
+                .secret_hash()
+                .unwrap()
+                .verify(secret.expose_secret())
+        );
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        let a = cc().register().unwrap().client;
+        let b = cc().register().unwrap().client;
+        assert_ne!(a.id(), b.id());
+    }
+
+    #[test]
+    fn public_client_has_no_secret_and_method_none() {
+        let r = ClientRegistration::native()
+            .redirect_uri("http://127.0.0.1/cb")
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .register()
+            .unwrap();
+        assert_eq!(r.client.client_type(), ClientType::Public);
+        assert_eq!(r.client.auth_method(), &AuthMethod::NONE);
+        assert!(r.secret.is_none() && r.client.secret_hash().is_none());
+    }
+
+    #[test]
+    fn inconsistent_metadata_is_refused() {
+        let public_cc = ClientRegistration::native().grant_type(GrantType::CLIENT_CREDENTIALS);
+        assert!(matches!(
+            public_cc.register(),
+            Err(RegistrationError::InvalidMetadata(_))
+        ));
+        let public_secret = ClientRegistration::native()
+            .redirect_uri("http://127.0.0.1/cb")
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .auth_method(AuthMethod::CLIENT_SECRET_BASIC);
+        assert!(public_secret.register().is_err());
+        assert!(cc().auth_method(AuthMethod::NONE).register().is_err());
+        assert!(ClientRegistration::web_application().register().is_err());
+        let code_without_redirect =
+            ClientRegistration::web_application().grant_type(GrantType::AUTHORIZATION_CODE);
+        assert!(code_without_redirect.register().is_err());
+        let wide_default = cc()
+            .scope("a".parse().unwrap())
+            .default_scope("a b".parse().unwrap());
+        assert!(wide_default.register().is_err());
+        assert!(cc().client_id("has space").register().is_err());
+        assert!(cc().client_id("").register().is_err());
+        let bad_uri = cc().redirect_uri("http://evil.example/cb").register();
+        assert!(matches!(
+            bad_uri,
+            Err(RegistrationError::InvalidRedirectUri { .. })
+        ));
+    }
+
+    #[test]
+    fn imported_secrets_use_argon2id() {
+        let r = cc()
+            .import_secret(ClientSecret::new("a person chose this"))
+            .register()
+            .unwrap();
+        assert!(r.secret.is_none());
+        assert!(matches!(
+            r.client.secret_hash(),
+            Some(SecretHash::Argon2id(_))
+        ));
+        assert!(
+            r.client
+                .secret_hash()
+                .unwrap()
+                .verify("a person chose this")
+        );
+        assert!(matches!(
+            cc().import_secret(ClientSecret::new("short")).register(),
+            Err(RegistrationError::Secret(SecretHashError::TooShort))
+        ));
+    }
+
+    #[test]
+    fn serde_round_trip_revalidates() {
+        let r = cc()
+            .scope("a b".parse().unwrap())
+            .name("svc")
+            .register()
+            .unwrap();
+        let json = serde_json::to_string(&r.client).unwrap();
+        assert!(!json.contains(r.secret.as_ref().unwrap().expose_secret()));
+        let back: Client = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, r.client);
+
+        let tampered = json.replace("web_application", "native");
+        assert!(serde_json::from_str::<Client>(&tampered).is_err());
+    }
+}

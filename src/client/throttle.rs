@@ -1,0 +1,362 @@
+//! Brute-force protection for client authentication (RFC 6749 §2.3.1: the
+//! server "MUST protect any endpoint utilizing [password authentication]
+//! against brute force attacks"; RFC 6819 §5.1.4.2.3, §5.2.3.5).
+//!
+//! The server asks the [`AuthLimiter`] before it checks a secret, and tells it
+//! of every failure. The built-in policy lets a few failures pass, then makes
+//! the client wait before each further attempt — a delay that doubles with each
+//! failure up to a ceiling. While a client must wait, every attempt is refused
+//! without looking at the secret (`429 Too Many Requests` with `Retry-After`),
+//! so a guesser learns nothing and gets at most one guess per delay. A success
+//! clears the count; so does a quiet period.
+//!
+//! Throttling is keyed by `client_id` and recorded only for registered clients,
+//! so made-up identifiers cannot fill memory. The trade-off of any lockout
+//! applies: someone who knows a `client_id` can delay that client; the delay
+//! ceiling bounds the harm. A fleet shares one limiter by implementing the
+//! trait on a shared store.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use crate::store::{BoxFuture, StoreError};
+
+/// What the limiter says of an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Admission {
+    /// Go ahead; `prior_failures` recent failures are on record.
+    Allow {
+        /// Failures on record for this key.
+        prior_failures: u32,
+    },
+    /// Refuse without checking the credentials.
+    Refuse {
+        /// How long until the next attempt is allowed.
+        retry_after: Duration,
+    },
+}
+
+/// Records failed authentications and decides when to refuse attempts.
+///
+/// # Contracts
+///
+/// - After [`record_failure`](Self::record_failure) returns, [`check`](Self::check)
+///   on any replica sharing the limiter sees the failure.
+/// - `check` does not count as an attempt; only the recorded outcomes do.
+pub trait AuthLimiter: Send + Sync + 'static {
+    /// Whether an attempt for `key` may proceed at `now`.
+    fn check(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
+
+    /// Records a failed attempt for `key`.
+    fn record_failure(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a successful attempt for `key`, clearing its failures. Called
+    /// only when [`check`](Self::check) reported prior failures.
+    fn record_success(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// When to slow down and refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ThrottlePolicy {
+    /// Failures that cost nothing (a client mistyping its configuration).
+    /// Default: 5.
+    pub allowed_failures: u32,
+    /// The wait after the first failure beyond `allowed_failures`; each further
+    /// failure doubles it. Default: 1 second.
+    pub initial_delay: Duration,
+    /// The longest wait. Default: 5 minutes.
+    pub max_delay: Duration,
+    /// A key with no failure for this long starts afresh. Default: 1 hour.
+    pub reset_after: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        Self {
+            allowed_failures: 5,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+            reset_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    /// Sets [`allowed_failures`](Self::allowed_failures).
+    pub fn with_allowed_failures(mut self, n: u32) -> Self {
+        self.allowed_failures = n;
+        self
+    }
+
+    /// Sets [`initial_delay`](Self::initial_delay).
+    pub fn with_initial_delay(mut self, d: Duration) -> Self {
+        self.initial_delay = d;
+        self
+    }
+
+    /// Sets [`max_delay`](Self::max_delay).
+    pub fn with_max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+
+    /// Sets [`reset_after`](Self::reset_after).
+    pub fn with_reset_after(mut self, d: Duration) -> Self {
+        self.reset_after = d;
+        self
+    }
+
+    /// The wait imposed after `failures` failures.
+    fn delay(&self, failures: u32) -> Duration {
+        let over = failures.saturating_sub(self.allowed_failures);
+        if over == 0 {
+            return Duration::ZERO;
+        }
+        let factor = 1u32.checked_shl(over - 1).unwrap_or(u32::MAX);
+        self.initial_delay
+            .checked_mul(factor)
+            .map_or(self.max_delay, |d| d.min(self.max_delay))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    failures: u32,
+    last_failure: SystemTime,
+    blocked_until: SystemTime,
+}
+
+/// The most keys one shard tracks before it forgets quiet ones.
+const SHARD_SOFT_LIMIT: usize = 4096;
+const SHARDS: usize = 8;
+
+/// An in-process [`AuthLimiter`] with a [`ThrottlePolicy`].
+pub struct MemoryLimiter {
+    policy: ThrottlePolicy,
+    shards: [Mutex<HashMap<String, Entry>>; SHARDS],
+}
+
+impl MemoryLimiter {
+    /// A limiter with `policy`.
+    pub fn new(policy: ThrottlePolicy) -> Self {
+        Self {
+            policy,
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &ThrottlePolicy {
+        &self.policy
+    }
+
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // FNV-1a: a stable spread of keys over shards; the maps themselves use
+        // SipHash, since keys come from requests.
+        let mut h: u32 = 0x811c_9dc5;
+        for b in key.bytes() {
+            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        }
+        let index = h as usize % SHARDS;
+        let lock = self.shards.get(index).unwrap_or(&self.shards[0]);
+        lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fresh(&self, entry: &Entry, now: SystemTime) -> bool {
+        now.duration_since(entry.last_failure)
+            .map_or(true, |quiet| quiet < self.policy.reset_after)
+    }
+}
+
+impl Default for MemoryLimiter {
+    fn default() -> Self {
+        Self::new(ThrottlePolicy::default())
+    }
+}
+
+impl fmt::Debug for MemoryLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryLimiter")
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl AuthLimiter for MemoryLimiter {
+    async fn check(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError> {
+        let shard = self.shard(key);
+        let Some(entry) = shard.get(key).filter(|e| self.fresh(e, now)) else {
+            return Ok(Admission::Allow { prior_failures: 0 });
+        };
+        Ok(match entry.blocked_until.duration_since(now) {
+            Ok(wait) if !wait.is_zero() => Admission::Refuse { retry_after: wait },
+            _ => Admission::Allow {
+                prior_failures: entry.failures,
+            },
+        })
+    }
+
+    async fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
+        let mut shard = self.shard(key);
+        if shard.len() >= SHARD_SOFT_LIMIT && !shard.contains_key(key) {
+            shard.retain(|_, e| self.fresh(e, now));
+        }
+        let failures = match shard.get(key) {
+            Some(e) if self.fresh(e, now) => e.failures.saturating_add(1),
+            _ => 1,
+        };
+        let blocked_until = now + self.policy.delay(failures);
+        shard.insert(
+            key.to_owned(),
+            Entry {
+                failures,
+                last_failure: now,
+                blocked_until,
+            },
+        );
+        Ok(())
+    }
+
+    async fn record_success(&self, key: &str, _now: SystemTime) -> Result<(), StoreError> {
+        self.shard(key).remove(key);
+        Ok(())
+    }
+}
+
+/// The object-safe form of [`AuthLimiter`] that the server holds.
+pub(crate) trait DynAuthLimiter: Send + Sync + 'static {
+    fn check<'a>(
+        &'a self,
+        key: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Admission, StoreError>>;
+    fn record_failure<'a>(
+        &'a self,
+        key: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn record_success<'a>(
+        &'a self,
+        key: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<T: AuthLimiter> DynAuthLimiter for T {
+    fn check<'a>(
+        &'a self,
+        key: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Admission, StoreError>> {
+        Box::pin(AuthLimiter::check(self, key, now))
+    }
+    fn record_failure<'a>(
+        &'a self,
+        key: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(AuthLimiter::record_failure(self, key, now))
+    }
+    fn record_success<'a>(
+        &'a self,
+        key: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(AuthLimiter::record_success(self, key, now))
+    }
+}
+
+#[allow(dead_code)]
+fn _obj_safe(_: &dyn DynAuthLimiter) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        // The memory limiter never awaits anything, so one poll completes it.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => unreachable!("memory limiter is synchronous"),
+        }
+    }
+
+    #[test]
+    fn delays_double_up_to_the_ceiling() {
+        let p = ThrottlePolicy::default();
+        assert_eq!(p.delay(5), Duration::ZERO);
+        assert_eq!(p.delay(6), Duration::from_secs(1));
+        assert_eq!(p.delay(7), Duration::from_secs(2));
+        assert_eq!(p.delay(10), Duration::from_secs(16));
+        assert_eq!(p.delay(100), Duration::from_secs(300));
+        assert_eq!(p.delay(u32::MAX), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn refuses_while_blocked_and_forgets_after_success() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(2));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        for _ in 0..3 {
+            block_on(AuthLimiter::record_failure(&limiter, "c", t0)).unwrap();
+        }
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "c", t0)).unwrap(),
+            Admission::Refuse {
+                retry_after: Duration::from_secs(1)
+            }
+        );
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "c", later)).unwrap(),
+            Admission::Allow { prior_failures: 3 }
+        );
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "other", t0)).unwrap(),
+            Admission::Allow { prior_failures: 0 }
+        );
+        block_on(AuthLimiter::record_success(&limiter, "c", later)).unwrap();
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "c", later)).unwrap(),
+            Admission::Allow { prior_failures: 0 }
+        );
+    }
+
+    #[test]
+    fn quiet_period_resets() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        block_on(AuthLimiter::record_failure(&limiter, "c", t0)).unwrap();
+        let much_later = t0 + Duration::from_secs(3601);
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
+            Admission::Allow { prior_failures: 0 }
+        );
+        block_on(AuthLimiter::record_failure(&limiter, "c", much_later)).unwrap();
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
+            Admission::Refuse {
+                retry_after: Duration::from_secs(1)
+            }
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! The token endpoint (RFC 6749 §3.2).
+//!
+//! Two layers: [`AuthorizationServer::token_endpoint`] takes an
+//! `http::Request` and returns an `http::Response`; beneath it,
+//! [`AuthorizationServer::token`] takes a parsed [`TokenRequest`] and returns a
+//! typed [`TokenResponse`] or [`TokenError`], for hosts that do their own HTTP
+//! parsing.
+
+use http::header::{self, HeaderMap};
+use http::{Method, Request, Response};
+
+use super::TokenError;
+use crate::client::{AuthRequest, ClientAuthError};
+use crate::grant::GrantContext;
+use crate::protocol::{Params, Scope, TokenResponse};
+use crate::server::AuthorizationServer;
+
+/// Parameters that carry a client credential and so must never be in the URI
+/// (RFC 6749 §2.3.1; RFC 7521 §4.2 for assertions).
+const CREDENTIAL_PARAMS: [&str; 2] = ["client_secret", "client_assertion"];
+
+/// A parsed token request: its form parameters and its headers.
+#[derive(Debug)]
+pub struct TokenRequest<'a> {
+    params: Params<'a>,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> TokenRequest<'a> {
+    /// A request from parameters the host parsed, and the request headers (for
+    /// `Authorization`). The host is responsible for the checks
+    /// [`from_http`](Self::from_http) does: POST, form content type, no
+    /// credentials in the URI.
+    pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
+        Self { params, headers }
+    }
+
+    /// Parses and checks an HTTP request (RFC 6749 §3.2):
+    ///
+    /// - the method is POST (else `405`);
+    /// - the body is at most `max_body` bytes (else `413`);
+    /// - the content type is `application/x-www-form-urlencoded`, in UTF-8;
+    /// - no client credential is in the query string (§2.3.1);
+    /// - the body is well-formed (strictly percent-decoded, UTF-8).
+    pub fn from_http<B: AsRef<[u8]>>(
+        request: &'a Request<B>,
+        max_body: usize,
+    ) -> Result<Self, TokenError> {
+        if request.method() != Method::POST {
+            return Err(TokenError::MethodNotAllowed);
+        }
+        let body = request.body().as_ref();
+        if body.len() > max_body {
+            return Err(TokenError::BodyTooLarge);
+        }
+        if !is_form_content_type(request.headers()) {
+            return Err(TokenError::UnsupportedContentType);
+        }
+        if let Some(query) = request.uri().query() {
+            let query = Params::parse(query.as_bytes()).map_err(TokenError::MalformedRequest)?;
+            if CREDENTIAL_PARAMS.iter().any(|p| query.contains(p)) {
+                return Err(TokenError::ClientAuth {
+                    error: ClientAuthError::CredentialsInUri,
+                    challenge: None,
+                });
+            }
+        }
+        let params = Params::parse(body).map_err(TokenError::MalformedRequest)?;
+        Ok(Self::new(params, request.headers()))
+    }
+
+    /// The form parameters.
+    pub fn params(&self) -> &Params<'a> {
+        &self.params
+    }
+}
+
+/// `application/x-www-form-urlencoded`, optionally with `charset=utf-8`; media
+/// type and parameter names are case-insensitive (RFC 9110 §8.3.1).
+fn is_form_content_type(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return false;
+    }
+    parts.all(|p| match p.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        Some(_) => true,
+        None => p.trim().is_empty(),
+    })
+}
+
+impl AuthorizationServer {
+    /// The token endpoint over HTTP: an `http::Request` whose body is the whole
+    /// request body in memory, to the `http::Response` to send.
+    ///
+    /// Every outcome is a well-formed OAuth response — success (RFC 6749 §5.1)
+    /// or error (§5.2) — with `Cache-Control: no-store` and `Pragma: no-cache`.
+    /// The host should cap how much body it reads; requests over
+    /// [`ServerBuilder::max_body`](crate::ServerBuilder::max_body) are refused
+    /// here as well.
+    pub async fn token_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>>
+    where
+        B: AsRef<[u8]> + Send + Sync,
+    {
+        let result = match TokenRequest::from_http(&request, self.inner.max_body) {
+            Ok(parsed) => self.token(parsed).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(response) => response.into_http(),
+            Err(e) => e.into_http(),
+        }
+    }
+
+    /// The token endpoint's logic on a parsed request.
+    ///
+    /// In order: `grant_type` present and served (else `invalid_request` /
+    /// `unsupported_grant_type`); client authentication (§3.2.1); the client may
+    /// use this grant (`unauthorized_client`); `scope`, if present, is valid and
+    /// within the client's allowed scope (`invalid_scope`); then the grant's
+    /// handler.
+    pub async fn token(&self, request: TokenRequest<'_>) -> Result<TokenResponse, TokenError> {
+        let inner = &*self.inner;
+        let params = &request.params;
+        let grant_type = params
+            .get("grant_type")
+            .map_err(TokenError::MalformedRequest)?
+            .ok_or(TokenError::MissingParameter("grant_type"))?;
+        let handler = inner
+            .grants
+            .iter()
+            .find(|(g, _)| g.as_str() == grant_type)
+            .map(|(_, h)| h)
+            .ok_or(TokenError::UnsupportedGrantType)?;
+
+        let now = inner.clock.now();
+        let client = inner
+            .authentication()
+            .run(&AuthRequest::new(request.headers, params), now)
+            .await
+            .map_err(|error| TokenError::ClientAuth {
+                challenge: request
+                    .headers
+                    .contains_key(header::AUTHORIZATION)
+                    .then(|| inner.basic_challenge.clone()),
+                error,
+            })?;
+
+        if !client.client().allows_grant(grant_type) {
+            return Err(TokenError::UnauthorizedClient(
+                "the client is not registered for this grant type",
+            ));
+        }
+
+        let requested_scope = match params.get("scope").map_err(TokenError::MalformedRequest)? {
+            Some(raw) => {
+                let scope: Scope = raw
+                    .parse()
+                    .map_err(|_| TokenError::InvalidScope("scope is malformed"))?;
+                if !scope.is_subset(client.client().scope()) {
+                    return Err(TokenError::InvalidScope(
+                        "the requested scope exceeds what the client may be granted",
+                    ));
+                }
+                Some(scope)
+            }
+            None => None,
+        };
+
+        handler
+            .handle(GrantContext {
+                server: inner,
+                client: &client,
+                params,
+                requested_scope: requested_scope.as_ref(),
+                now,
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn ct(v: &str) -> bool {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(v).unwrap());
+        is_form_content_type(&h)
+    }
+
+    #[test]
+    fn content_type_rules() {
+        assert!(ct("application/x-www-form-urlencoded"));
+        assert!(ct("Application/X-WWW-Form-Urlencoded; charset=UTF-8"));
+        assert!(ct("application/x-www-form-urlencoded;charset=\"utf-8\""));
+        assert!(!ct("application/x-www-form-urlencoded; charset=iso-8859-1"));
+        assert!(!ct("application/json"));
+        assert!(!ct("multipart/form-data"));
+        assert!(!ct("application/x-www-form-urlencodedx"));
+        assert!(!is_form_content_type(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,162 @@
+//! Token endpoint errors and their one mapping to the wire (RFC 6749 §5.2).
+
+use std::borrow::Cow;
+
+use http::header::HeaderValue;
+use http::{Response, StatusCode};
+
+use crate::client::ClientAuthError;
+use crate::protocol::{ErrorCode, ErrorResponse, FormError, OAuthError};
+use crate::store::StoreError;
+
+/// Why a token request failed.
+///
+/// [`TokenError::to_error_response`] is the single place these become an OAuth
+/// error code, status and headers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Not a POST (RFC 6749 §3.2). `405` with `Allow: POST`.
+    #[error("the token endpoint accepts only POST")]
+    MethodNotAllowed,
+    /// The body is not `application/x-www-form-urlencoded` (RFC 6749 §3.2).
+    #[error("the request body must be application/x-www-form-urlencoded")]
+    UnsupportedContentType,
+    /// The body exceeds the configured limit. `413`.
+    #[error("the request body is too large")]
+    BodyTooLarge,
+    /// The form is malformed or repeats a parameter (RFC 6749 §3.2).
+    #[error("malformed request: {0}")]
+    MalformedRequest(FormError),
+    /// A required parameter is missing.
+    #[error("missing parameter `{0}`")]
+    MissingParameter(&'static str),
+    /// Client authentication failed (RFC 6749 §2.3, §5.2).
+    #[error("client authentication failed: {error}")]
+    ClientAuth {
+        /// Why.
+        error: ClientAuthError,
+        /// The `WWW-Authenticate` challenge to send with a `401`, present when
+        /// the client tried the `Authorization` header (RFC 6749 §5.2).
+        challenge: Option<HeaderValue>,
+    },
+    /// No handler for this `grant_type`.
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    /// The client may not use this grant.
+    #[error("unauthorized client: {0}")]
+    UnauthorizedClient(&'static str),
+    /// The requested scope is malformed or exceeds what the client may get.
+    #[error("invalid scope: {0}")]
+    InvalidScope(&'static str),
+    /// The presented grant (code, refresh token, …) is invalid.
+    #[error("invalid grant: {0}")]
+    InvalidGrant(Cow<'static, str>),
+    /// Any other OAuth error, from an extension grant.
+    #[error("{0}")]
+    OAuth(OAuthError),
+    /// Storage failed. Answered with `server_error` and no detail.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+impl From<OAuthError> for TokenError {
+    fn from(error: OAuthError) -> Self {
+        Self::OAuth(error)
+    }
+}
+
+fn error(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> ErrorResponse {
+    ErrorResponse::new(OAuthError::new(code).with_description(description))
+}
+
+impl TokenError {
+    /// The error as the client sees it: code, description, status, headers.
+    pub fn to_error_response(&self) -> ErrorResponse {
+        match self {
+            TokenError::MethodNotAllowed => error(
+                ErrorCode::INVALID_REQUEST,
+                "the token endpoint accepts only POST",
+            )
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_allow(HeaderValue::from_static("POST")),
+            TokenError::UnsupportedContentType => error(
+                ErrorCode::INVALID_REQUEST,
+                "the request body must be application/x-www-form-urlencoded",
+            ),
+            TokenError::BodyTooLarge => {
+                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            TokenError::MalformedRequest(FormError::Repeated(name)) => error(
+                ErrorCode::INVALID_REQUEST,
+                format!("parameter {name} is repeated"),
+            ),
+            TokenError::MalformedRequest(e) => error(ErrorCode::INVALID_REQUEST, e.to_string()),
+            TokenError::MissingParameter(name) => error(
+                ErrorCode::INVALID_REQUEST,
+                format!("missing parameter {name}"),
+            ),
+            TokenError::ClientAuth {
+                error: e,
+                challenge,
+            } => client_auth_response(e, challenge),
+            TokenError::UnsupportedGrantType => error(
+                ErrorCode::UNSUPPORTED_GRANT_TYPE,
+                "the grant type is not supported by this server",
+            ),
+            TokenError::UnauthorizedClient(why) => error(ErrorCode::UNAUTHORIZED_CLIENT, *why),
+            TokenError::InvalidScope(why) => error(ErrorCode::INVALID_SCOPE, *why),
+            TokenError::InvalidGrant(why) => error(ErrorCode::INVALID_GRANT, why.clone()),
+            TokenError::OAuth(e) => ErrorResponse::new(e.clone()),
+            TokenError::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+        }
+    }
+
+    /// Renders the error as an HTTP response.
+    pub fn into_http(self) -> Response<Vec<u8>> {
+        let storage = match &self {
+            TokenError::Storage(e)
+            | TokenError::ClientAuth {
+                error: ClientAuthError::Storage(e),
+                ..
+            } => Some(e),
+            _ => None,
+        };
+        if let Some(e) = storage {
+            // The client sees a bare `server_error`; the operator sees why.
+            tracing::error!(
+                target: "portcullis",
+                error = %e,
+                source = ?std::error::Error::source(e),
+                "token endpoint storage failure",
+            );
+        }
+        self.to_error_response().into_http()
+    }
+}
+
+/// Every authentication failure reads the same on the wire — one code, one
+/// description — so a caller cannot tell an unknown client from a wrong secret
+/// or a wrong method.
+fn client_auth_response(e: &ClientAuthError, challenge: &Option<HeaderValue>) -> ErrorResponse {
+    match e {
+        ClientAuthError::Throttled { retry_after } => error(
+            ErrorCode::INVALID_CLIENT,
+            "too many failed authentication attempts; retry later",
+        )
+        .with_status(StatusCode::TOO_MANY_REQUESTS)
+        .with_retry_after(*retry_after),
+        ClientAuthError::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+        e if e.is_invalid_request() => error(ErrorCode::INVALID_REQUEST, e.to_string()),
+        _ => {
+            let response = error(ErrorCode::INVALID_CLIENT, "client authentication failed");
+            // RFC 6749 §5.2: 401 with a matching challenge when the client used
+            // the Authorization header; otherwise 400.
+            match challenge {
+                Some(c) => response.with_challenge(c.clone()),
+                None => response.with_status(StatusCode::BAD_REQUEST),
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Grants at the token endpoint (RFC 6749 §4).
+//!
+//! A [`GrantHandler`] serves one `grant_type`. The token endpoint does the work
+//! every grant shares — method and content type, repeated parameters, client
+//! authentication, whether the client may use this grant, whether the requested
+//! scope is within the client's — and then hands the handler a
+//! [`GrantContext`]. The built-in grants are ordinary handlers; a host adds an
+//! extension grant (an absolute-URI `grant_type`, RFC 6749 §4.5) the same way.
+
+mod client_credentials;
+mod context;
+
+use std::future::Future;
+
+pub use client_credentials::ClientCredentialsGrant;
+pub use context::{GrantContext, Issue};
+
+use crate::endpoint::TokenError;
+use crate::protocol::{GrantType, TokenResponse};
+use crate::store::BoxFuture;
+
+/// Serves one `grant_type` at the token endpoint.
+///
+/// By the time [`handle`](Self::handle) runs, the client has authenticated
+/// with the method it registered, it is allowed this grant type, and any
+/// requested scope is syntactically valid and within the client's allowed
+/// scope. The handler checks what is particular to its grant and issues tokens
+/// with [`GrantContext::issue`].
+pub trait GrantHandler: Send + Sync + 'static {
+    /// The `grant_type` this handler serves.
+    fn grant_type(&self) -> GrantType;
+
+    /// Handles one token request.
+    fn handle(
+        &self,
+        ctx: GrantContext<'_>,
+    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send;
+}
+
+/// The object-safe form of [`GrantHandler`] that the server holds.
+pub(crate) trait DynGrantHandler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        ctx: GrantContext<'a>,
+    ) -> BoxFuture<'a, Result<TokenResponse, TokenError>>;
+}
+
+impl<T: GrantHandler> DynGrantHandler for T {
+    fn handle<'a>(
+        &'a self,
+        ctx: GrantContext<'a>,
+    ) -> BoxFuture<'a, Result<TokenResponse, TokenError>> {
+        Box::pin(GrantHandler::handle(self, ctx))
+    }
+}
+
+#[allow(dead_code)]
+fn _obj_safe(_: &dyn DynGrantHandler) {}

@@ -1,0 +1,118 @@
+//! # portcullis
+//!
+//! An embeddable, secure-by-default OAuth 2.0 authorization server library
+//! (RFC 6749), built against the RFC 6819 threat model and the RFC 9700 /
+//! OAuth 2.1 security profile.
+//!
+//! The core is sans-IO: it works on `http` request and response types, stores
+//! through async traits the host implements (or the bundled [`MemoryStore`]),
+//! and never starts a runtime. Wire it into any HTTP framework.
+//!
+//! ```text
+//!  host HTTP stack (axum, actix, hyper …)
+//!       │ http::Request<impl AsRef<[u8]>>          ▲ http::Response<Vec<u8>>
+//!       ▼                                          │
+//!  endpoint/   token endpoint: method, content type, parameters
+//!       │  parse ─► protocol/  (form rules, scopes, error codes, responses)
+//!       │  authenticate ─► client/  (ClientAuthenticator → AuthenticatedClient,
+//!       │                             throttled by an AuthLimiter)
+//!       │  dispatch on grant_type ─► grant/  (GrantHandler per grant)
+//!       │  mint and hash tokens ─► token/
+//!       ▼
+//!  store/      async storage traits (ClientRegistry, TokenStore) · MemoryStore
+//! ```
+//!
+//! ## Quick start: the client credentials grant
+//!
+//! ```
+//! use portcullis::client::ClientRegistration;
+//! use portcullis::grant::ClientCredentialsGrant;
+//! use portcullis::protocol::GrantType;
+//! use portcullis::store::MemoryStore;
+//! use portcullis::AuthorizationServer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new();
+//! let server = AuthorizationServer::builder("https://auth.example")
+//!     .clients(store.clone())
+//!     .tokens(store)
+//!     .grant(ClientCredentialsGrant)
+//!     .build()?;
+//!
+//! // Register a confidential client; its secret is shown this once.
+//! let registered = server
+//!     .register_client(
+//!         ClientRegistration::web_application()
+//!             .grant_type(GrantType::CLIENT_CREDENTIALS)
+//!             .scope("reports:read".parse()?),
+//!     )
+//!     .await?;
+//! let id = registered.client.id().to_string();
+//! let secret = registered.secret.expect("confidential clients get a secret");
+//!
+//! // What the client sends (RFC 6749 §4.4.2), Basic-authenticated (§2.3.1).
+//! use base64::Engine as _;
+//! let basic = base64::engine::general_purpose::STANDARD
+//!     .encode(format!("{id}:{}", secret.expose_secret()));
+//! let request = http::Request::post("/token")
+//!     .header("authorization", format!("Basic {basic}"))
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body(b"grant_type=client_credentials&scope=reports%3Aread".to_vec())?;
+//!
+//! let response = server.token_endpoint(request).await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["cache-control"], "no-store");
+//! let body: serde_json::Value = serde_json::from_slice(response.body())?;
+//! assert_eq!(body["token_type"], "Bearer");
+//!
+//! // The token is live, and carries the scope asked for.
+//! let info = server.access_token_info(body["access_token"].as_str().unwrap()).await?;
+//! assert_eq!(info.unwrap().scope.to_string(), "reports:read");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Where things are
+//!
+//! - [`protocol`] — pure types: form parameters (RFC 6749 §3.1, §3.2), scopes
+//!   (§3.3), grant types, error codes and the one mapping of errors to the wire.
+//! - [`client`] — the client model and registration (§2), the
+//!   [`ClientRegistry`](client::ClientRegistry) trait, client authentication
+//!   (§2.3) and brute-force throttling.
+//! - [`grant`] — the [`GrantHandler`](grant::GrantHandler) trait and the
+//!   built-in grants.
+//! - [`endpoint`] — the token endpoint's request and error types.
+//! - [`token`] — the opaque token format, hashing, lifetimes, the clock.
+//! - [`store`] — the [`TokenStore`](store::TokenStore) trait and [`MemoryStore`].
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod client;
+pub mod endpoint;
+pub mod grant;
+pub mod protocol;
+mod secret;
+mod server;
+pub mod store;
+pub mod token;
+
+pub use server::{
+    AuthorizationServer, BuildError, DEFAULT_MAX_BODY, RegisterClientError, ServerBuilder,
+};
+pub use store::MemoryStore;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,318 @@
+//! OAuth error codes and the one mapping from an error to the wire.
+//!
+//! Error codes form an open set (RFC 6749 §4.1.2.1, §5.2, §8.5; RFC 6750 §3.1):
+//! [`ErrorCode`] has a constant for each registered value and accepts extension
+//! values. [`ErrorResponse`] is the rendered error — status, JSON body and headers —
+//! and [`ErrorResponse::into_http`] is the only place an error becomes an HTTP
+//! response, so the headers every error needs cannot be forgotten by one path.
+//!
+//! `error_description` is written for the client's developer and never carries
+//! internal detail: a storage failure is `server_error` with no description.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+
+/// An OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ErrorCode(Cow<'static, str>);
+
+impl ErrorCode {
+    /// The request is missing a parameter, repeats one, or is otherwise malformed.
+    pub const INVALID_REQUEST: Self = Self(Cow::Borrowed("invalid_request"));
+    /// Client authentication failed (RFC 6749 §5.2).
+    pub const INVALID_CLIENT: Self = Self(Cow::Borrowed("invalid_client"));
+    /// The grant (code, refresh token, credentials) is invalid, expired or revoked.
+    pub const INVALID_GRANT: Self = Self(Cow::Borrowed("invalid_grant"));
+    /// The client may not use this grant type or response type.
+    pub const UNAUTHORIZED_CLIENT: Self = Self(Cow::Borrowed("unauthorized_client"));
+    /// The grant type is not supported by this server.
+    pub const UNSUPPORTED_GRANT_TYPE: Self = Self(Cow::Borrowed("unsupported_grant_type"));
+    /// The requested scope is invalid, unknown, or exceeds what is allowed.
+    pub const INVALID_SCOPE: Self = Self(Cow::Borrowed("invalid_scope"));
+    /// The resource owner or the server denied the request (RFC 6749 §4.1.2.1).
+    pub const ACCESS_DENIED: Self = Self(Cow::Borrowed("access_denied"));
+    /// The response type is not supported (RFC 6749 §4.1.2.1).
+    pub const UNSUPPORTED_RESPONSE_TYPE: Self = Self(Cow::Borrowed("unsupported_response_type"));
+    /// The server met an unexpected condition.
+    pub const SERVER_ERROR: Self = Self(Cow::Borrowed("server_error"));
+    /// The server is temporarily unable to handle the request.
+    pub const TEMPORARILY_UNAVAILABLE: Self = Self(Cow::Borrowed("temporarily_unavailable"));
+    /// The access token is expired, revoked, malformed or invalid (RFC 6750 §3.1).
+    pub const INVALID_TOKEN: Self = Self(Cow::Borrowed("invalid_token"));
+    /// The token lacks the scope the resource requires (RFC 6750 §3.1).
+    pub const INSUFFICIENT_SCOPE: Self = Self(Cow::Borrowed("insufficient_scope"));
+
+    /// An extension error code (RFC 6749 §8.5).
+    ///
+    /// Returns `None` unless the code is 1*( %x20-21 / %x23-5B / %x5D-7E ), the
+    /// characters RFC 6749 §5.2 allows.
+    pub fn extension(code: impl Into<String>) -> Option<Self> {
+        let code = code.into();
+        (!code.is_empty() && is_nqschar_text(&code)).then_some(Self(Cow::Owned(code)))
+    }
+
+    /// The code as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The HTTP status an error with this code gets unless the endpoint says
+    /// otherwise (RFC 6749 §5.2: 400; RFC 6750 §3.1: 401 and 403).
+    pub fn default_status(&self) -> StatusCode {
+        match self.as_str() {
+            "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
+            "insufficient_scope" => StatusCode::FORBIDDEN,
+            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+            "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Debug for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `%x20-21 / %x23-5B / %x5D-7E`: the characters allowed in `error` and
+/// `error_description` (RFC 6749 §5.2). No quote, no backslash, no control.
+fn is_nqschar_text(s: &str) -> bool {
+    s.bytes().all(|b| {
+        (0x20..=0x21).contains(&b) || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)
+    })
+}
+
+/// An OAuth error: a code and an optional human-readable description.
+///
+/// This is what a grant handler or other extension returns; the endpoint turns it
+/// into an [`ErrorResponse`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    code: ErrorCode,
+    description: Option<Cow<'static, str>>,
+}
+
+impl OAuthError {
+    /// An error with a code and no description.
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            description: None,
+        }
+    }
+
+    /// Adds a description for the client's developer.
+    ///
+    /// Characters RFC 6749 §5.2 does not allow (quotes, backslashes, control
+    /// characters, non-ASCII) are replaced with `?`. The description must never
+    /// carry a secret or internal detail.
+    pub fn with_description(mut self, description: impl Into<Cow<'static, str>>) -> Self {
+        let description = description.into();
+        self.description = Some(if is_nqschar_text(&description) {
+            description
+        } else {
+            Cow::Owned(
+                description
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii() && is_nqschar_text(c.encode_utf8(&mut [0; 4])) {
+                            c
+                        } else {
+                            '?'
+                        }
+                    })
+                    .collect(),
+            )
+        });
+        self
+    }
+
+    /// The error code.
+    pub fn code(&self) -> &ErrorCode {
+        &self.code
+    }
+
+    /// The description, if any.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+}
+
+impl fmt::Debug for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.description {
+            Some(d) => write!(f, "{}: {d}", self.code),
+            None => write!(f, "{}", self.code),
+        }
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+/// An error rendered for the wire: status, JSON body and headers
+/// (RFC 6749 §5.2).
+#[derive(Debug, Clone)]
+pub struct ErrorResponse {
+    status: StatusCode,
+    error: OAuthError,
+    www_authenticate: Option<HeaderValue>,
+    retry_after: Option<Duration>,
+    allow: Option<HeaderValue>,
+}
+
+impl ErrorResponse {
+    /// An error response with the code's default status.
+    pub fn new(error: OAuthError) -> Self {
+        Self {
+            status: error.code().default_status(),
+            error,
+            www_authenticate: None,
+            retry_after: None,
+            allow: None,
+        }
+    }
+
+    /// Overrides the status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Adds a `WWW-Authenticate` challenge (RFC 6749 §5.2, RFC 6750 §3).
+    pub fn with_challenge(mut self, challenge: HeaderValue) -> Self {
+        self.www_authenticate = Some(challenge);
+        self
+    }
+
+    /// Adds `Retry-After`, in whole seconds rounded up.
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    /// Adds `Allow` (for 405 Method Not Allowed).
+    pub fn with_allow(mut self, allow: HeaderValue) -> Self {
+        self.allow = Some(allow);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The OAuth error.
+    pub fn error(&self) -> &OAuthError {
+        &self.error
+    }
+
+    /// The `WWW-Authenticate` challenge, if any.
+    pub fn challenge(&self) -> Option<&HeaderValue> {
+        self.www_authenticate.as_ref()
+    }
+
+    /// `Retry-After`, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The JSON body: `{"error": …, "error_description": …}`.
+    pub fn to_json(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error_description: Option<&'a str>,
+        }
+        serde_json::to_vec(&Body {
+            error: self.error.code().as_str(),
+            error_description: self.error.description(),
+        })
+        // Serialising two strings into a Vec cannot fail.
+        .unwrap_or_default()
+    }
+
+    /// Renders the response: the status, `Content-Type: application/json`,
+    /// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1, §5.2), and
+    /// the challenge, `Retry-After` and `Allow` headers when set.
+    pub fn into_http(self) -> Response<Vec<u8>> {
+        let body = self.to_json();
+        let mut response = json_response(self.status, body);
+        let headers = response.headers_mut();
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(after) = self.retry_after {
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
+        if let Some(allow) = self.allow {
+            headers.insert(header::ALLOW, allow);
+        }
+        response
+    }
+}
+
+/// A JSON response with the no-store headers every token-endpoint response
+/// carries (RFC 6749 §5.1).
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_codes_are_validated() {
+        assert!(ErrorCode::extension("authorization_pending").is_some());
+        assert!(ErrorCode::extension("bad\"code").is_none());
+        assert!(ErrorCode::extension("").is_none());
+    }
+
+    #[test]
+    fn description_is_sanitised() {
+        let e = OAuthError::new(ErrorCode::INVALID_REQUEST).with_description("a \"quoted\"\n é");
+        assert_eq!(e.description(), Some("a ?quoted?? ?"));
+    }
+
+    #[test]
+    fn rendering_carries_the_headers() {
+        let r = ErrorResponse::new(OAuthError::new(ErrorCode::INVALID_CLIENT))
+            .with_challenge(HeaderValue::from_static("Basic realm=\"x\""))
+            .with_retry_after(Duration::from_millis(1500))
+            .into_http();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        assert_eq!(r.headers()["pragma"], "no-cache");
+        assert_eq!(r.headers()["retry-after"], "2");
+        assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"x\"");
+        assert_eq!(r.body(), br#"{"error":"invalid_client"}"#);
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure protocol types: parameters, scopes, grant types, error codes and
+//! responses. Nothing here does IO.
+
+mod error;
+mod form;
+mod grant_type;
+mod scope;
+mod token_response;
+
+pub use error::{ErrorCode, ErrorResponse, OAuthError};
+pub(crate) use form::decode as form_decode;
+pub use form::{FormError, MAX_PARAMS, Params};
+pub use grant_type::GrantType;
+pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
+pub use token_response::TokenResponse;

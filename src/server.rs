@@ -1,0 +1,356 @@
+//! The authorization server object and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::HeaderValue;
+use url::{Host, Url};
+
+use crate::client::{
+    AuthLimiter, AuthMethod, Authentication, ClientAuthenticator, ClientRegistration,
+    ClientRegistry, DynAuthLimiter, DynClientAuthenticator, DynClientRegistry, MemoryLimiter,
+    Registered, RegistrationError, SecretAuthenticator, ThrottlePolicy,
+};
+use crate::grant::{DynGrantHandler, GrantHandler};
+use crate::protocol::GrantType;
+use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
+use crate::token::{AccessTokenInfo, Clock, SystemClock, TokenHash, TokenKind, TokenLifetimes};
+
+/// The default limit on a request body: 64 KiB, far above any real token
+/// request.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// An OAuth 2.0 authorization server.
+///
+/// Cheap to clone (one `Arc`), `Send + Sync`, and free of per-request state:
+/// clones — or replicas in other processes sharing the same store — serve
+/// requests interchangeably. It does no IO of its own and starts no runtime;
+/// its endpoint methods are futures any executor can drive.
+#[derive(Clone)]
+pub struct AuthorizationServer {
+    pub(crate) inner: Arc<ServerInner>,
+}
+
+pub(crate) struct ServerInner {
+    pub(crate) issuer: Url,
+    pub(crate) clients: Box<dyn DynClientRegistry>,
+    pub(crate) tokens: Box<dyn DynTokenStore>,
+    pub(crate) authenticator: Box<dyn DynClientAuthenticator>,
+    pub(crate) limiter: Box<dyn DynAuthLimiter>,
+    pub(crate) grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) lifetimes: TokenLifetimes,
+    pub(crate) max_body: usize,
+    /// `Basic realm="<issuer>"`, sent with a 401 (RFC 6749 §5.2).
+    pub(crate) basic_challenge: HeaderValue,
+}
+
+impl ServerInner {
+    pub(crate) fn authentication(&self) -> Authentication<'_> {
+        Authentication {
+            authenticator: &*self.authenticator,
+            clients: &*self.clients,
+            limiter: &*self.limiter,
+        }
+    }
+}
+
+impl fmt::Debug for ServerInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationServer")
+            .field("issuer", &self.issuer.as_str())
+            .field(
+                "grants",
+                &self.grants.iter().map(|(g, _)| g).collect::<Vec<_>>(),
+            )
+            .field("lifetimes", &self.lifetimes)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for AuthorizationServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// Why a server could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The issuer is not an `https` URL without query or fragment (RFC 8414 §2);
+    /// `http` is accepted only for loopback hosts, for development.
+    #[error("invalid issuer: {0}")]
+    InvalidIssuer(&'static str),
+    /// No client registry was given.
+    #[error("a client registry is required (ServerBuilder::clients)")]
+    MissingClients,
+    /// No token store was given.
+    #[error("a token store is required (ServerBuilder::tokens)")]
+    MissingTokens,
+    /// Two handlers for one grant type.
+    #[error("grant type {0} has two handlers")]
+    DuplicateGrant(String),
+}
+
+/// Why [`AuthorizationServer::register_client`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegisterClientError {
+    /// The registration is invalid.
+    #[error(transparent)]
+    Invalid(#[from] RegistrationError),
+    /// The registry failed, or the `client_id` is taken ([`StoreError::Conflict`]).
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+/// Builds an [`AuthorizationServer`].
+#[must_use]
+pub struct ServerBuilder {
+    issuer: String,
+    clients: Option<Box<dyn DynClientRegistry>>,
+    tokens: Option<Box<dyn DynTokenStore>>,
+    authenticator: Box<dyn DynClientAuthenticator>,
+    limiter: Box<dyn DynAuthLimiter>,
+    grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
+    clock: Arc<dyn Clock>,
+    lifetimes: TokenLifetimes,
+    max_body: usize,
+}
+
+impl fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("issuer", &self.issuer)
+            .field(
+                "grants",
+                &self.grants.iter().map(|(g, _)| g).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizationServer {
+    /// Starts building a server for `issuer` (RFC 8414 §2), e.g.
+    /// `https://auth.example.com`.
+    pub fn builder(issuer: impl Into<String>) -> ServerBuilder {
+        ServerBuilder {
+            issuer: issuer.into(),
+            clients: None,
+            tokens: None,
+            authenticator: Box::new(SecretAuthenticator),
+            limiter: Box::new(MemoryLimiter::default()),
+            grants: Vec::new(),
+            clock: Arc::new(SystemClock),
+            lifetimes: TokenLifetimes::default(),
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &Url {
+        &self.inner.issuer
+    }
+
+    /// The grant types served at the token endpoint.
+    pub fn grant_types(&self) -> impl Iterator<Item = &GrantType> {
+        self.inner.grants.iter().map(|(g, _)| g)
+    }
+
+    /// The client authentication methods the token endpoint accepts.
+    pub fn token_endpoint_auth_methods(&self) -> &[AuthMethod] {
+        self.inner.authenticator.methods()
+    }
+
+    /// Validates a registration, stores the client, and returns it with its
+    /// secret (shown this once).
+    pub async fn register_client(
+        &self,
+        registration: ClientRegistration,
+    ) -> Result<Registered, RegisterClientError> {
+        let registered = registration.register()?;
+        self.inner
+            .clients
+            .insert_client(registered.client.clone())
+            .await?;
+        tracing::info!(
+            target: "portcullis::security",
+            event = "client_registered",
+            client_id = %registered.client.id(),
+        );
+        Ok(registered)
+    }
+
+    /// The live access token `token`, if it is one: issued by this server, not
+    /// expired, and its grant not revoked. Anything else — a malformed string, a
+    /// refresh token, an expired or revoked token — is `None`.
+    pub async fn access_token_info(
+        &self,
+        token: &str,
+    ) -> Result<Option<AccessTokenInfo>, StoreError> {
+        if !TokenKind::AccessToken.matches(token) {
+            return Ok(None);
+        }
+        let hash = TokenHash::of(token);
+        let Some((record, grant)) = self.inner.tokens.find_access_token(&hash).await? else {
+            return Ok(None);
+        };
+        let now = self.inner.clock.now();
+        if record.expires_at <= now || grant.expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some(AccessTokenInfo {
+            client_id: grant.client_id,
+            subject: grant.subject,
+            scope: record.scope,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: grant.id,
+        }))
+    }
+
+    /// Revokes a grant and every token derived from it. Returns whether the
+    /// grant existed.
+    pub async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
+        let existed = self.inner.tokens.revoke_grant(id).await?;
+        tracing::info!(target: "portcullis::security", event = "grant_revoked", grant_id = %id, existed);
+        Ok(existed)
+    }
+
+    /// Deletes expired grants and tokens from the store; returns how many went.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        self.inner
+            .tokens
+            .purge_expired(self.inner.clock.now())
+            .await
+    }
+}
+
+impl ServerBuilder {
+    /// Where registered clients are found. Required.
+    pub fn clients(mut self, registry: impl ClientRegistry) -> Self {
+        self.clients = Some(Box::new(registry));
+        self
+    }
+
+    /// Where grants and tokens are kept. Required.
+    pub fn tokens(mut self, store: impl TokenStore) -> Self {
+        self.tokens = Some(Box::new(store));
+        self
+    }
+
+    /// Replaces the built-in [`SecretAuthenticator`].
+    pub fn authenticator(mut self, authenticator: impl ClientAuthenticator) -> Self {
+        self.authenticator = Box::new(authenticator);
+        self
+    }
+
+    /// Replaces the built-in [`MemoryLimiter`] (to share throttling state
+    /// across replicas, say).
+    pub fn limiter(mut self, limiter: impl AuthLimiter) -> Self {
+        self.limiter = Box::new(limiter);
+        self
+    }
+
+    /// Uses the built-in [`MemoryLimiter`] with `policy`.
+    pub fn throttle_policy(self, policy: ThrottlePolicy) -> Self {
+        self.limiter(MemoryLimiter::new(policy))
+    }
+
+    /// Serves a grant type at the token endpoint.
+    pub fn grant(mut self, handler: impl GrantHandler) -> Self {
+        self.grants.push((handler.grant_type(), Box::new(handler)));
+        self
+    }
+
+    /// The source of time (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Token lifetimes.
+    pub fn token_lifetimes(mut self, lifetimes: TokenLifetimes) -> Self {
+        self.lifetimes = lifetimes;
+        self
+    }
+
+    /// The largest request body accepted, in bytes (default
+    /// [`DEFAULT_MAX_BODY`]); larger is `413`.
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Builds the server.
+    pub fn build(self) -> Result<AuthorizationServer, BuildError> {
+        let issuer = validate_issuer(&self.issuer)?;
+        let basic_challenge =
+            HeaderValue::from_str(&format!("Basic realm=\"{}\"", issuer.as_str()))
+                .map_err(|_| BuildError::InvalidIssuer("not usable as a realm"))?;
+        for (i, (g, _)) in self.grants.iter().enumerate() {
+            if self.grants.iter().skip(i + 1).any(|(h, _)| h == g) {
+                return Err(BuildError::DuplicateGrant(g.to_string()));
+            }
+        }
+        Ok(AuthorizationServer {
+            inner: Arc::new(ServerInner {
+                issuer,
+                clients: self.clients.ok_or(BuildError::MissingClients)?,
+                tokens: self.tokens.ok_or(BuildError::MissingTokens)?,
+                authenticator: self.authenticator,
+                limiter: self.limiter,
+                grants: self.grants,
+                clock: self.clock,
+                lifetimes: self.lifetimes,
+                max_body: self.max_body,
+                basic_challenge,
+            }),
+        })
+    }
+}
+
+fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
+    let url = Url::parse(issuer).map_err(|_| BuildError::InvalidIssuer("not an absolute URL"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(BuildError::InvalidIssuer(
+            "must not have a query or fragment",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(BuildError::InvalidIssuer("must not have user information"));
+    }
+    let loopback = match url.host() {
+        Some(Host::Domain(d)) => d == "localhost",
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(BuildError::InvalidIssuer(
+            "must be https (http only on a loopback host)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_rules() {
+        assert!(validate_issuer("https://auth.example").is_ok());
+        assert!(validate_issuer("https://auth.example/tenant1").is_ok());
+        assert!(validate_issuer("http://127.0.0.1:8080").is_ok());
+        assert!(validate_issuer("http://localhost:8080").is_ok());
+        assert!(validate_issuer("http://auth.example").is_err());
+        assert!(validate_issuer("https://auth.example?x=1").is_err());
+        assert!(validate_issuer("https://auth.example#x").is_err());
+        assert!(validate_issuer("https://u@auth.example").is_err());
+        assert!(validate_issuer("auth.example").is_err());
+    }
+}

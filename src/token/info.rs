@@ -1,0 +1,26 @@
+//! What the server knows about a live access token.
+
+use std::time::SystemTime;
+
+use crate::client::ClientId;
+use crate::protocol::Scope;
+use crate::store::{GrantId, Subject};
+
+/// A live access token, as found by
+/// [`AuthorizationServer::access_token_info`](crate::AuthorizationServer::access_token_info).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccessTokenInfo {
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// The resource owner; `None` for a client acting on its own behalf.
+    pub subject: Option<Subject>,
+    /// The token's scope.
+    pub scope: Scope,
+    /// When it was issued.
+    pub issued_at: SystemTime,
+    /// When it expires.
+    pub expires_at: SystemTime,
+    /// The grant it belongs to; revoking the grant kills the token.
+    pub grant_id: GrantId,
+}

@@ -1,0 +1,166 @@
+//! The opaque token format and its hashing.
+//!
+//! A token is a short type prefix followed by 256 bits from a CSPRNG in
+//! unpadded base64url (43 characters), e.g. `pc_at_Qm9…`. The prefix lets secret
+//! scanners and log filters recognise a leaked token and lets the server reject a
+//! token of the wrong kind without a store lookup. The server keeps only the
+//! SHA-256 of the whole token (RFC 6819 §5.1.4.1.3): a stolen store yields no
+//! usable token, and because tokens carry 256 bits of entropy a fast hash is
+//! enough — there is nothing to brute-force.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use crate::secret::secret_type;
+
+/// Random bytes in every token and generated secret (256 bits, RFC 6819 §5.1.4.2.2).
+pub const TOKEN_ENTROPY_BYTES: usize = 32;
+
+/// Length of the base64url body of a token.
+const BODY_LEN: usize = 43;
+
+/// The kinds of opaque secret the server mints, each with its own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// An access token: `pc_at_`.
+    AccessToken,
+    /// A refresh token: `pc_rt_`.
+    RefreshToken,
+    /// An authorization code: `pc_ac_`.
+    AuthorizationCode,
+    /// A generated client secret: `pc_cs_`.
+    ClientSecret,
+}
+
+impl TokenKind {
+    /// The prefix that marks a token of this kind.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::AccessToken => "pc_at_",
+            TokenKind::RefreshToken => "pc_rt_",
+            TokenKind::AuthorizationCode => "pc_ac_",
+            TokenKind::ClientSecret => "pc_cs_",
+        }
+    }
+
+    /// Whether `token` has this kind's shape: the prefix and a 43-character
+    /// base64url body. A cheap filter before any lookup; it says nothing about
+    /// whether the token was issued.
+    pub fn matches(self, token: &str) -> bool {
+        token.strip_prefix(self.prefix()).is_some_and(|body| {
+            body.len() == BODY_LEN
+                && body
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    }
+}
+
+/// The SHA-256 of a token or secret: what the store keeps and looks up by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// Hashes a token as presented.
+    pub fn of(token: &str) -> Self {
+        Self(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// Wraps a digest read back from storage.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The digest, for storage.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Constant-time equality, for comparing against a stored hash.
+    pub fn ct_eq(&self, other: &TokenHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// Shows a short prefix of the digest only: enough to correlate log lines, not
+/// enough to serve as a lookup key.
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenHash(")?;
+        for b in self.0.iter().take(4) {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str("…)")
+    }
+}
+
+/// Mints a fresh token of `kind`, returning the plaintext and its hash.
+pub(crate) fn mint(kind: TokenKind) -> (String, TokenHash) {
+    let mut bytes = [0u8; TOKEN_ENTROPY_BYTES];
+    // ThreadRng is a CSPRNG (ChaCha12) seeded from the OS and reseeded
+    // periodically; it avoids a system call per token.
+    rand::rng().fill_bytes(&mut bytes);
+    let prefix = kind.prefix();
+    let mut token = String::with_capacity(prefix.len() + BODY_LEN);
+    token.push_str(prefix);
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut token);
+    let hash = TokenHash::of(&token);
+    (token, hash)
+}
+
+secret_type! {
+    /// An access token (RFC 6749 §1.4) as issued to the client.
+    AccessToken
+}
+
+secret_type! {
+    /// A refresh token (RFC 6749 §1.5) as issued to the client.
+    RefreshToken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_have_their_kind_and_hash() {
+        let (token, hash) = mint(TokenKind::AccessToken);
+        assert!(TokenKind::AccessToken.matches(&token));
+        assert!(!TokenKind::RefreshToken.matches(&token));
+        assert_eq!(token.len(), 6 + 43);
+        assert!(hash.ct_eq(&TokenHash::of(&token)));
+    }
+
+    #[test]
+    fn minted_tokens_differ() {
+        let (a, _) = mint(TokenKind::AccessToken);
+        let (b, _) = mint(TokenKind::AccessToken);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn shape_check_refuses_near_misses() {
+        let (token, _) = mint(TokenKind::AccessToken);
+        assert!(!TokenKind::AccessToken.matches(&token[..token.len() - 1]));
+        assert!(!TokenKind::AccessToken.matches(&format!("{token}A")));
+        assert!(!TokenKind::AccessToken.matches(&token.replace("pc_at_", "pc_at_!")[..49]));
+        assert!(!TokenKind::AccessToken.matches(""));
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let t = AccessToken::new("pc_at_secret");
+        assert_eq!(format!("{t:?}"), "AccessToken([redacted])");
+        let shown = format!("{:?}", TokenHash::of("x"));
+        assert_eq!(
+            shown.chars().count(),
+            "TokenHash(01234567…)".chars().count()
+        );
+    }
+}
