@@ -8,8 +8,8 @@ use url::{Host, Url};
 
 use crate::client::{
     AuthLimiter, AuthMethod, Authentication, ClientAuthenticator, ClientRegistration,
-    ClientRegistry, DynAuthLimiter, DynClientAuthenticator, DynClientRegistry, MemoryLimiter,
-    Registered, RegistrationError, SecretAuthenticator, ThrottlePolicy,
+    ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
+    RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
@@ -35,7 +35,7 @@ pub(crate) struct ServerInner {
     pub(crate) issuer: Url,
     pub(crate) clients: Box<dyn DynClientRegistry>,
     pub(crate) tokens: Box<dyn DynTokenStore>,
-    pub(crate) authenticator: Box<dyn DynClientAuthenticator>,
+    pub(crate) authenticator: Box<dyn ClientAuthenticator>,
     pub(crate) limiter: Box<dyn DynAuthLimiter>,
     pub(crate) grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -112,7 +112,7 @@ pub struct ServerBuilder {
     issuer: String,
     clients: Option<Box<dyn DynClientRegistry>>,
     tokens: Option<Box<dyn DynTokenStore>>,
-    authenticator: Box<dyn DynClientAuthenticator>,
+    authenticator: Box<dyn ClientAuthenticator>,
     limiter: Box<dyn DynAuthLimiter>,
     grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
     clock: Arc<dyn Clock>,

@@ -18,7 +18,6 @@
 //! Only this sequence makes an [`AuthenticatedClient`], which every grant
 //! handler receives: no grant can run for a client that did not pass it.
 
-use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
@@ -30,7 +29,7 @@ use super::{
     PresentedCredentials, SecretHash,
 };
 use crate::protocol::Scope;
-use crate::store::{BoxFuture, StoreError};
+use crate::store::StoreError;
 
 /// Why client authentication failed.
 ///
@@ -111,11 +110,16 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
     /// Verifies `presented` against `client`, whose registered method the server
     /// has already checked equals `presented.method`. MUST compare secrets in
     /// constant time.
+    ///
+    /// Synchronous: verification is computation on the request and the client's
+    /// registration (a hash, a signature, a certificate). Anything that needs
+    /// IO — a client's key set, say — belongs in the [`Client`] the registry
+    /// returns.
     fn verify(
         &self,
         presented: &PresentedCredentials,
         client: &Client,
-    ) -> impl Future<Output = Result<(), ClientAuthError>> + Send;
+    ) -> Result<(), ClientAuthError>;
 
     /// The methods this authenticator implements (RFC 8414
     /// `token_endpoint_auth_methods_supported`).
@@ -137,7 +141,7 @@ impl ClientAuthenticator for SecretAuthenticator {
         read_secret_credentials(request)
     }
 
-    async fn verify(
+    fn verify(
         &self,
         presented: &PresentedCredentials,
         client: &Client,
@@ -195,38 +199,13 @@ impl AuthenticatedClient {
 }
 
 /// The object-safe form of [`ClientAuthenticator`] that the server holds.
-pub(crate) trait DynClientAuthenticator: Send + Sync + 'static {
-    fn identify(&self, request: &AuthRequest<'_>) -> Result<PresentedCredentials, ClientAuthError>;
-    fn verify<'a>(
-        &'a self,
-        presented: &'a PresentedCredentials,
-        client: &'a Client,
-    ) -> BoxFuture<'a, Result<(), ClientAuthError>>;
-    fn methods(&self) -> &[AuthMethod];
-}
-
-impl<T: ClientAuthenticator> DynClientAuthenticator for T {
-    fn identify(&self, request: &AuthRequest<'_>) -> Result<PresentedCredentials, ClientAuthError> {
-        ClientAuthenticator::identify(self, request)
-    }
-    fn verify<'a>(
-        &'a self,
-        presented: &'a PresentedCredentials,
-        client: &'a Client,
-    ) -> BoxFuture<'a, Result<(), ClientAuthError>> {
-        Box::pin(ClientAuthenticator::verify(self, presented, client))
-    }
-    fn methods(&self) -> &[AuthMethod] {
-        ClientAuthenticator::methods(self)
-    }
-}
-
+/// With no async methods, the trait is object-safe as it is.
 #[allow(dead_code)]
-fn _obj_safe(_: &dyn DynClientAuthenticator) {}
+fn _obj_safe(_: &dyn ClientAuthenticator) {}
 
 /// What the authentication sequence needs from the server.
 pub(crate) struct Authentication<'a> {
-    pub(crate) authenticator: &'a dyn DynClientAuthenticator,
+    pub(crate) authenticator: &'a dyn ClientAuthenticator,
     pub(crate) clients: &'a dyn DynClientRegistry,
     pub(crate) limiter: &'a dyn DynAuthLimiter,
 }
@@ -258,7 +237,7 @@ impl Authentication<'_> {
             if presented.method.uses_secret() {
                 // Same work as a wrong secret, so timing does not reveal which
                 // identifiers exist. The result is meaningless by construction.
-                let _ = self.authenticator.verify(&presented, decoy()).await;
+                let _ = self.authenticator.verify(&presented, decoy());
             }
             return Err(self
                 .failed(id, ClientAuthError::UnknownClient, false, now)
@@ -268,7 +247,7 @@ impl Authentication<'_> {
         let outcome = if presented.method != *client.auth_method() {
             Err(ClientAuthError::MethodMismatch)
         } else {
-            self.authenticator.verify(&presented, &client).await
+            self.authenticator.verify(&presented, &client)
         };
         if let Err(error) = outcome {
             return Err(self.failed(id, error, true, now).await);

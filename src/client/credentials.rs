@@ -146,9 +146,14 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(ClientAuthError::UnsupportedScheme);
     }
-    let decoded = BASIC
-        .decode(rest.trim_matches(' '))
+    // Decoded into the stack: the header is bounded, so the buffer is too.
+    let mut buffer = [0u8; MAX_AUTHORIZATION_LEN / 4 * 3];
+    let len = BASIC
+        .decode_slice(rest.trim_matches(' '), &mut buffer)
         .map_err(|_| ClientAuthError::MalformedCredentials)?;
+    let decoded = buffer
+        .get(..len)
+        .ok_or(ClientAuthError::MalformedCredentials)?;
     let colon = decoded
         .iter()
         .position(|b| *b == b':')

@@ -13,7 +13,6 @@ mod throttle;
 
 pub use auth_method::AuthMethod;
 pub(crate) use authenticate::Authentication;
-pub(crate) use authenticate::DynClientAuthenticator;
 pub use authenticate::{
     AuthenticatedClient, ClientAuthError, ClientAuthenticator, SecretAuthenticator,
 };

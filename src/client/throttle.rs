@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, ready};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -199,21 +199,34 @@ impl fmt::Debug for MemoryLimiter {
     }
 }
 
+// In-memory work is done when called; the returned futures are complete.
 impl AuthLimiter for MemoryLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError> {
+    fn check(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Admission, StoreError>> + Send {
         let shard = self.shard(key);
+        if shard.is_empty() {
+            // The usual case: no recent failures anywhere in this shard.
+            return ready(Ok(Admission::Allow { prior_failures: 0 }));
+        }
         let Some(entry) = shard.get(key).filter(|e| self.fresh(e, now)) else {
-            return Ok(Admission::Allow { prior_failures: 0 });
+            return ready(Ok(Admission::Allow { prior_failures: 0 }));
         };
-        Ok(match entry.blocked_until.duration_since(now) {
+        ready(Ok(match entry.blocked_until.duration_since(now) {
             Ok(wait) if !wait.is_zero() => Admission::Refuse { retry_after: wait },
             _ => Admission::Allow {
                 prior_failures: entry.failures,
             },
-        })
+        }))
     }
 
-    async fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
+    fn record_failure(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut shard = self.shard(key);
         if shard.len() >= SHARD_SOFT_LIMIT && !shard.contains_key(key) {
             shard.retain(|_, e| self.fresh(e, now));
@@ -231,12 +244,16 @@ impl AuthLimiter for MemoryLimiter {
                 blocked_until,
             },
         );
-        Ok(())
+        ready(Ok(()))
     }
 
-    async fn record_success(&self, key: &str, _now: SystemTime) -> Result<(), StoreError> {
+    fn record_success(
+        &self,
+        key: &str,
+        _now: SystemTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.shard(key).remove(key);
-        Ok(())
+        ready(Ok(()))
     }
 }
 

@@ -1,5 +1,7 @@
 //! The client credentials grant (RFC 6749 §4.4).
 
+use std::future::Future;
+
 use super::{GrantContext, GrantHandler, Issue};
 use crate::endpoint::TokenError;
 use crate::protocol::{GrantType, TokenResponse};
@@ -34,12 +36,17 @@ impl GrantHandler for ClientCredentialsGrant {
         GrantType::CLIENT_CREDENTIALS
     }
 
-    async fn handle(&self, ctx: GrantContext<'_>) -> Result<TokenResponse, TokenError> {
-        if !ctx.client().is_confidential() {
-            return Err(TokenError::UnauthorizedClient(
+    fn handle(
+        &self,
+        ctx: GrantContext<'_>,
+    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send {
+        let issued = if ctx.client().is_confidential() {
+            Ok(ctx.issue(Issue::for_client(ctx.scope_or_default())))
+        } else {
+            Err(TokenError::UnauthorizedClient(
                 "the client_credentials grant is for confidential clients only",
-            ));
-        }
-        ctx.issue(Issue::for_client(ctx.scope_or_default())).await
+            ))
+        };
+        async move { issued?.await }
     }
 }

@@ -1,5 +1,6 @@
 //! What a grant handler is given, and how it issues tokens.
 
+use std::future::Future;
 use std::time::SystemTime;
 
 use crate::client::AuthenticatedClient;
@@ -66,7 +67,13 @@ impl<'a> GrantContext<'a> {
     /// (one atomic store operation), and its plaintext exists only in the
     /// returned response. `scope` is included in the response when it differs
     /// from the requested scope (RFC 6749 §5.1).
-    pub async fn issue(&self, issue: Issue) -> Result<TokenResponse, TokenError> {
+    ///
+    /// All the work but the store call happens before the future is returned,
+    /// so the future is small and holds nothing borrowed from `self`.
+    pub fn issue(
+        &self,
+        issue: Issue,
+    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
         let lifetime = self.server.lifetimes.access_token;
         let expires_at = self.now + lifetime;
         let (token, hash) = mint(TokenKind::AccessToken);
@@ -85,10 +92,10 @@ impl<'a> GrantContext<'a> {
             issued_at: self.now,
             expires_at,
         };
-        self.server
+        let stored = self
+            .server
             .tokens
-            .create_grant(NewGrant::new(grant, access_token))
-            .await?;
+            .create_grant(NewGrant::new(grant, access_token));
 
         let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
         let differs = match self.requested_scope {
@@ -98,7 +105,10 @@ impl<'a> GrantContext<'a> {
         if differs {
             response = response.with_scope(issue.scope);
         }
-        Ok(response)
+        async move {
+            stored.await?;
+            Ok(response)
+        }
     }
 }
 

@@ -10,9 +10,10 @@
 //! leading, trailing or doubled spaces are not the grammar above and are refused,
 //! so client and server can never disagree about which tokens were asked for.
 
-use std::collections::BTreeSet;
+use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// The longest scope string accepted, in bytes. Longer is `invalid_scope`.
 pub const MAX_SCOPE_LEN: usize = 4096;
@@ -24,6 +25,11 @@ pub struct InvalidScope;
 
 /// A set of scope tokens (RFC 6749 §3.3).
 ///
+/// Held in canonical form — tokens sorted, de-duplicated, joined by single
+/// spaces — behind an `Arc`, so equal sets compare equal as strings, cloning
+/// is a reference-count increment, and one scope can be shared by a grant, its
+/// tokens and a response. Set operations walk two sorted lists: linear time.
+///
 /// ```
 /// use portcullis::protocol::Scope;
 /// let asked: Scope = "write read".parse()?;
@@ -34,7 +40,8 @@ pub struct InvalidScope;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Scope {
-    tokens: BTreeSet<String>,
+    /// `None` for the empty scope, so it costs no allocation.
+    canonical: Option<Arc<str>>,
 }
 
 impl Scope {
@@ -47,49 +54,80 @@ impl Scope {
     pub fn from_tokens<I, T>(tokens: I) -> Result<Self, InvalidScope>
     where
         I: IntoIterator<Item = T>,
-        T: Into<String>,
+        T: AsRef<str>,
     {
-        let mut set = BTreeSet::new();
-        for token in tokens {
-            let token = token.into();
-            if !is_scope_token(&token) {
-                return Err(InvalidScope);
-            }
-            set.insert(token);
+        let owned: Vec<T> = tokens.into_iter().collect();
+        let mut refs: Vec<&str> = owned.iter().map(AsRef::as_ref).collect();
+        if !refs.iter().all(|t| is_scope_token(t)) {
+            return Err(InvalidScope);
         }
-        Ok(Self { tokens: set })
+        refs.sort_unstable();
+        refs.dedup();
+        Ok(Self::from_canonical(&refs.join(" ")))
+    }
+
+    fn from_canonical(canonical: &str) -> Self {
+        Self {
+            canonical: (!canonical.is_empty()).then(|| Arc::from(canonical)),
+        }
     }
 
     /// Whether every token of `self` is in `other`.
     pub fn is_subset(&self, other: &Scope) -> bool {
-        self.tokens.is_subset(&other.tokens)
+        let mut theirs = other.iter();
+        'mine: for token in self.iter() {
+            for candidate in theirs.by_ref() {
+                match candidate.cmp(token) {
+                    Ordering::Less => continue,
+                    Ordering::Equal => continue 'mine,
+                    Ordering::Greater => return false,
+                }
+            }
+            return false;
+        }
+        true
     }
 
     /// Whether the scope holds `token`.
     pub fn contains(&self, token: &str) -> bool {
-        self.tokens.contains(token)
+        self.iter().any(|t| t == token)
     }
 
     /// Whether the scope has no tokens.
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.canonical.is_none()
     }
 
     /// The number of tokens.
     pub fn len(&self) -> usize {
-        self.tokens.len()
+        self.iter().count()
     }
 
     /// The tokens, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.tokens.iter().map(String::as_str)
+        self.as_str().split(' ').filter(|t| !t.is_empty())
+    }
+
+    /// The canonical string: sorted tokens joined by single spaces; empty for
+    /// the empty scope.
+    pub fn as_str(&self) -> &str {
+        self.canonical.as_deref().unwrap_or("")
     }
 
     /// The tokens in both scopes.
     pub fn intersection(&self, other: &Scope) -> Scope {
-        Scope {
-            tokens: self.tokens.intersection(&other.tokens).cloned().collect(),
+        let mut theirs = other.iter().peekable();
+        let mut kept: Vec<&str> = Vec::new();
+        for token in self.iter() {
+            while theirs.next_if(|t| *t < token).is_some() {}
+            if theirs.next_if_eq(&token).is_some() {
+                kept.push(token);
+            }
         }
+        if kept.len() == self.len() {
+            return self.clone();
+        }
+        Self::from_canonical(&kept.join(" "))
     }
 }
 
@@ -109,21 +147,26 @@ impl FromStr for Scope {
         }
         // `split(' ')` yields an empty token for a leading, trailing or doubled
         // space, which `is_scope_token` refuses.
+        let mut previous: Option<&str> = None;
+        let mut canonical = true;
+        for token in s.split(' ') {
+            if !is_scope_token(token) {
+                return Err(InvalidScope);
+            }
+            canonical &= previous.is_none_or(|p| p < token);
+            previous = Some(token);
+        }
+        if canonical {
+            // Already sorted and unique (the common case): one allocation.
+            return Ok(Self::from_canonical(s));
+        }
         Self::from_tokens(s.split(' '))
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for token in &self.tokens {
-            if !first {
-                f.write_str(" ")?;
-            }
-            f.write_str(token)?;
-            first = false;
-        }
-        Ok(())
+        f.write_str(self.as_str())
     }
 }
 
@@ -135,7 +178,7 @@ impl fmt::Debug for Scope {
 
 impl serde::Serialize for Scope {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -166,6 +209,31 @@ mod tests {
             assert_eq!(bad.parse::<Scope>(), Err(InvalidScope), "{bad:?}");
         }
         assert!("a:b/c!#[]~".parse::<Scope>().is_ok());
+    }
+
+    #[test]
+    fn equal_sets_are_equal_however_written() {
+        let a: Scope = "b a".parse().unwrap();
+        let b: Scope = "a b a".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "a b");
+        assert_eq!(Scope::from_tokens(["b", "a"]).unwrap(), a);
+        assert!(Scope::from_tokens(["a b"]).is_err());
+        assert!(Scope::empty().is_empty());
+        assert_eq!(Scope::empty().len(), 0);
+        assert_eq!(Scope::empty().iter().count(), 0);
+    }
+
+    #[test]
+    fn subset_walks_both_lists() {
+        let s = |x: &str| x.parse::<Scope>().unwrap();
+        assert!(s("b d").is_subset(&s("a b c d e")));
+        assert!(!s("b f").is_subset(&s("a b c d e")));
+        assert!(!s("0").is_subset(&s("a b")));
+        assert!(!s("z").is_subset(&s("a b")));
+        assert!(!s("a").is_subset(&Scope::empty()));
+        assert_eq!(s("a b c").intersection(&s("b c d")), s("b c"));
+        assert_eq!(s("a").intersection(&s("b")), Scope::empty());
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub struct TokenResponse {
     extra: Vec<(String, serde_json::Value)>,
 }
 
+/// Whether `s` can go between JSON quotes as it is: bytes 0x20–0x7E except
+/// `"` and `\`. Branch-free, so it vectorises.
+fn is_plain_json_text(s: &str) -> bool {
+    s.bytes().fold(true, |ok, b| {
+        ok & (0x20..=0x7E).contains(&b) & (b != b'"') & (b != b'\\')
+    })
+}
+
 impl TokenResponse {
     /// A bearer token response (RFC 6750).
     pub fn bearer(access_token: AccessToken) -> Self {
@@ -99,6 +107,55 @@ impl TokenResponse {
 
     /// The JSON body. This is where the tokens' plaintext leaves the server.
     pub fn to_json(&self) -> Vec<u8> {
+        self.to_json_direct()
+            .unwrap_or_else(|| self.to_json_serde())
+    }
+
+    /// Writes the body without an escaping pass when every string is plain
+    /// (visible ASCII and space, no `"` or `\`) — always true of the tokens
+    /// this crate mints (base64url) and of scopes (RFC 6749 §3.3 excludes both
+    /// characters). `None` sends anything else through `serde_json`.
+    fn to_json_direct(&self) -> Option<Vec<u8>> {
+        if !self.extra.is_empty() {
+            return None;
+        }
+        let access = self.access_token.expose_secret();
+        let refresh = self.refresh_token.as_ref().map(RefreshToken::expose_secret);
+        let scope = self.scope.as_ref().map(Scope::as_str);
+        let plain = [Some(access), Some(self.token_type), refresh, scope]
+            .into_iter()
+            .flatten()
+            .all(is_plain_json_text);
+        if !plain {
+            return None;
+        }
+        let mut out = String::with_capacity(
+            96 + access.len() + refresh.map_or(0, str::len) + scope.map_or(0, str::len),
+        );
+        out.push_str("{\"access_token\":\"");
+        out.push_str(access);
+        out.push_str("\",\"token_type\":\"");
+        out.push_str(self.token_type);
+        out.push('"');
+        if let Some(expires_in) = self.expires_in {
+            out.push_str(",\"expires_in\":");
+            out.push_str(&expires_in.as_secs().to_string());
+        }
+        if let Some(refresh) = refresh {
+            out.push_str(",\"refresh_token\":\"");
+            out.push_str(refresh);
+            out.push('"');
+        }
+        if let Some(scope) = scope {
+            out.push_str(",\"scope\":\"");
+            out.push_str(scope);
+            out.push('"');
+        }
+        out.push('}');
+        Some(out.into_bytes())
+    }
+
+    fn to_json_serde(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(192);
         let mut ser = serde_json::Serializer::new(&mut out);
         // Writing strings and numbers into a Vec cannot fail; should it ever,
@@ -132,5 +189,51 @@ impl TokenResponse {
     /// `Pragma: no-cache` (RFC 6749 §5.1).
     pub fn into_http(self) -> Response<Vec<u8>> {
         json_response(StatusCode::OK, self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn both(r: &TokenResponse) -> (serde_json::Value, serde_json::Value) {
+        (
+            serde_json::from_slice(&r.to_json()).unwrap(),
+            serde_json::from_slice(&r.to_json_serde()).unwrap(),
+        )
+    }
+
+    #[test]
+    fn direct_writer_matches_serde() {
+        let r = TokenResponse::bearer(AccessToken::new("pc_at_abc-_09"))
+            .with_expires_in(Duration::from_secs(600))
+            .with_refresh_token(RefreshToken::new("pc_rt_xyz"))
+            .with_scope("b a:x!#".parse().unwrap());
+        assert!(r.to_json_direct().is_some());
+        let (direct, serde) = both(&r);
+        assert_eq!(direct, serde);
+        assert_eq!(direct["scope"], "a:x!# b");
+        assert_eq!(direct["expires_in"], 600);
+        let minimal = TokenResponse::bearer(AccessToken::new("t"));
+        let (direct, serde) = both(&minimal);
+        assert_eq!(direct, serde);
+        assert_eq!(
+            direct,
+            serde_json::json!({"access_token": "t", "token_type": "Bearer"})
+        );
+    }
+
+    #[test]
+    fn values_needing_escapes_go_through_serde() {
+        for odd in ["a\"b", "a\\b", "line\nbreak", "é", "\u{7f}"] {
+            let r = TokenResponse::bearer(AccessToken::new(odd));
+            assert!(r.to_json_direct().is_none(), "{odd:?}");
+            let parsed: serde_json::Value = serde_json::from_slice(&r.to_json()).unwrap();
+            assert_eq!(parsed["access_token"], odd);
+        }
+        let extra = TokenResponse::bearer(AccessToken::new("t")).with_extra("x", 1.into());
+        assert!(extra.to_json_direct().is_none());
+        let parsed: serde_json::Value = serde_json::from_slice(&extra.to_json()).unwrap();
+        assert_eq!(parsed["x"], 1);
     }
 }
