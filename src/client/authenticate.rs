@@ -1,22 +1,5 @@
-//! Client authentication (RFC 6749 §2.3, §3.2.1).
-//!
-//! The server authenticates a client in a fixed sequence that no authenticator
-//! can skip:
-//!
-//! 1. the [`ClientAuthenticator`] reads which client the request claims to be
-//!    and how it proves it ([`ClientAuthenticator::identify`], no IO);
-//! 2. the [`AuthLimiter`](super::AuthLimiter) may refuse the attempt outright;
-//! 3. the client is looked up; an unknown identifier is checked against a decoy,
-//!    so it costs what a wrong secret costs;
-//! 4. the method used must be the one the client registered (§2.3.2) — so a
-//!    public client can never pass as confidential, nor a confidential client
-//!    skip its secret;
-//! 5. the authenticator verifies the credentials ([`ClientAuthenticator::verify`]);
-//! 6. the outcome is reported to the limiter and, on failure, as a security
-//!    event.
-//!
-//! Only this sequence makes an [`AuthenticatedClient`], which every grant
-//! handler receives: no grant can run for a client that did not pass it.
+//! Client authentication (RFC 6749 §2.3, §3.2.1): the sequence described in
+//! the [`client`](crate::client) module docs.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -101,7 +84,7 @@ impl ClientAuthError {
 /// The built-in [`SecretAuthenticator`] implements `client_secret_basic`,
 /// `client_secret_post` and `none`. Another scheme (`private_key_jwt`, mutual
 /// TLS) is an implementation of this trait; the server still enforces the
-/// sequence in the [module docs](self) around it.
+/// sequence in the [`client` module docs](crate::client) around it.
 pub trait ClientAuthenticator: Send + Sync + 'static {
     /// Reads the claimed client and its credentials from the request. No IO, no
     /// verification.
@@ -166,8 +149,8 @@ impl ClientAuthenticator for SecretAuthenticator {
 
 /// A client that passed authentication at this request.
 ///
-/// Only the crate makes one, and only by the sequence in the [module
-/// docs](self); every grant handler takes one.
+/// Only the crate makes one, and only by the sequence in the [`client` module
+/// docs](crate::client); every grant handler takes one.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
     client: Arc<Client>,
@@ -211,7 +194,7 @@ pub(crate) struct Authentication<'a> {
 }
 
 impl Authentication<'_> {
-    /// The sequence of the module docs.
+    /// The sequence of the `client` module docs.
     pub(crate) async fn run(
         &self,
         request: &AuthRequest<'_>,

@@ -1,5 +1,25 @@
 //! Clients: registration, the registry, and client authentication
 //! (RFC 6749 §2).
+//!
+//! # Client authentication (RFC 6749 §2.3, §3.2.1)
+//!
+//! The server authenticates a client in a fixed sequence that no authenticator
+//! can skip:
+//!
+//! 1. the [`ClientAuthenticator`] reads which client the request claims to be
+//!    and how it proves it ([`ClientAuthenticator::identify`], no IO);
+//! 2. the [`AuthLimiter`] may refuse the attempt outright;
+//! 3. the client is looked up; an unknown identifier is checked against a decoy,
+//!    so it costs what a wrong secret costs;
+//! 4. the method used must be the one the client registered (§2.3.2) — so a
+//!    public client can never pass as confidential, nor a confidential client
+//!    skip its secret;
+//! 5. the authenticator verifies the credentials ([`ClientAuthenticator::verify`]);
+//! 6. the outcome is reported to the limiter and, on failure, as a security
+//!    event.
+//!
+//! Only this sequence makes an [`AuthenticatedClient`], which every grant
+//! handler receives: no grant can run for a client that did not pass it.
 
 mod auth_method;
 mod authenticate;
