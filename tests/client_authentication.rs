@@ -315,15 +315,58 @@ async fn repeated_failures_are_throttled_then_refused_with_retry_after() {
     r.assert_error(429, "invalid_client");
     assert_eq!(r.header("retry-after"), Some("2"));
 
-    // Once the wait is over the right secret works and clears the record.
+    // Once the wait is over the right secret works …
     h.clock.advance(Duration::from_secs(2));
     assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
+    // … but does not wipe the record: the next failure waits 4 s.
+    h.post(cc_request(&wrong, ""))
+        .await
+        .assert_error(401, "invalid_client");
+    let r = h.post(cc_request(&wrong, "")).await;
+    r.assert_error(429, "invalid_client");
+    assert_eq!(r.header("retry-after"), Some("4"));
+
+    // A quiet hour forgets it all.
+    h.clock.advance(Duration::from_secs(3600));
     for _ in 0..3 {
         h.post(cc_request(&wrong, ""))
             .await
             .assert_error(401, "invalid_client");
     }
     assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
+}
+
+#[tokio::test]
+async fn guesses_between_legitimate_requests_are_still_throttled() {
+    // A guesser pacing itself between a busy client's successful requests must
+    // not have its failures forgotten by those successes.
+    let h = throttled_harness(3);
+    let c = h
+        .register(
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .import_secret(ClientSecret::new("a secret a person chose")),
+        )
+        .await;
+    let legit = TestClient {
+        id: c.id.clone(),
+        secret: "a secret a person chose".into(),
+    };
+    let wrong = TestClient {
+        id: c.id.clone(),
+        secret: "a guess".into(),
+    };
+    let mut refused = 0;
+    for _ in 0..10 {
+        assert_ne!(h.post(cc_request(&legit, "")).await.status, 401);
+        if h.post(cc_request(&wrong, "")).await.status == 429 {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 6,
+        "only {refused} of 10 interleaved guesses were refused"
+    );
 }
 
 #[tokio::test]

@@ -203,8 +203,8 @@ impl Authentication<'_> {
         let presented = self.authenticator.identify(request)?;
         let id = presented.client_id.as_str();
 
-        let prior_failures = match self.limiter.check(id, now).await? {
-            Admission::Allow { prior_failures } => prior_failures,
+        match self.limiter.check(id, now).await? {
+            Admission::Allow => {}
             Admission::Refuse { retry_after } => {
                 tracing::warn!(
                     target: "portcullis::security",
@@ -236,9 +236,6 @@ impl Authentication<'_> {
             return Err(self.failed(id, error, true, now).await);
         }
 
-        if prior_failures > 0 {
-            self.limiter.record_success(id, now).await?;
-        }
         Ok(AuthenticatedClient {
             client,
             method: presented.method,

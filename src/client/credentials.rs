@@ -20,7 +20,9 @@ const BASIC: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// What a direct request to the server carries for client authentication.
-#[derive(Debug, Clone, Copy)]
+///
+/// `Debug` shows parameter and header names only.
+#[derive(Clone, Copy)]
 pub struct AuthRequest<'a> {
     headers: &'a HeaderMap,
     params: &'a Params<'a>,
@@ -40,6 +42,15 @@ impl<'a> AuthRequest<'a> {
     /// The form parameters.
     pub fn params(&self) -> &'a Params<'a> {
         self.params
+    }
+}
+
+impl std::fmt::Debug for AuthRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("params", self.params)
+            .field("headers", &crate::endpoint::HeaderNames(self.headers))
+            .finish()
     }
 }
 
@@ -146,14 +157,24 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(ClientAuthError::UnsupportedScheme);
     }
-    // Decoded into the stack: the header is bounded, so the buffer is too.
-    let mut buffer = [0u8; MAX_AUTHORIZATION_LEN / 4 * 3];
-    let len = BASIC
-        .decode_slice(rest.trim_matches(' '), &mut buffer)
-        .map_err(|_| ClientAuthError::MalformedCredentials)?;
-    let decoded = buffer
-        .get(..len)
-        .ok_or(ClientAuthError::MalformedCredentials)?;
+    let encoded = rest.trim_matches(' ');
+    // Real credentials decode into a small stack buffer; only an unusually long
+    // header (still bounded above) takes a heap allocation.
+    let mut stack = [0u8; 512];
+    let heap;
+    let decoded = if encoded.len() / 4 * 3 <= stack.len() {
+        let len = BASIC
+            .decode_slice(encoded, &mut stack)
+            .map_err(|_| ClientAuthError::MalformedCredentials)?;
+        stack
+            .get(..len)
+            .ok_or(ClientAuthError::MalformedCredentials)?
+    } else {
+        heap = BASIC
+            .decode(encoded)
+            .map_err(|_| ClientAuthError::MalformedCredentials)?;
+        heap.as_slice()
+    };
     let colon = decoded
         .iter()
         .position(|b| *b == b':')
@@ -212,6 +233,15 @@ mod tests {
             base64::engine::general_purpose::STANDARD_NO_PAD.encode("a:bc")
         );
         assert!(read(Some(&unpadded), "").is_ok());
+    }
+
+    #[test]
+    fn long_credentials_take_the_heap_path() {
+        let secret = "s".repeat(1500);
+        let c = read(Some(&basic("a", &secret)), "").unwrap();
+        assert_eq!(c.secret.unwrap().expose_secret(), secret);
+        let c = read(Some(&basic("a", &"t".repeat(380))), "").unwrap();
+        assert_eq!(c.secret.unwrap().expose_secret().len(), 380);
     }
 
     #[test]

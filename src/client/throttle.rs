@@ -7,14 +7,25 @@
 //! the client wait before each further attempt — a delay that doubles with each
 //! failure up to a ceiling. While a client must wait, every attempt is refused
 //! without looking at the secret (`429 Too Many Requests` with `Retry-After`),
-//! so a guesser learns nothing and gets at most one guess per delay. A success
-//! clears the count; so does a quiet period.
+//! so a guesser learns nothing and gets at most one guess per delay.
 //!
-//! Throttling is keyed by `client_id` and recorded only for registered clients,
-//! so made-up identifiers cannot fill memory. The trade-off of any lockout
-//! applies: someone who knows a `client_id` can delay that client; the delay
-//! ceiling bounds the harm. A fleet shares one limiter by implementing the
-//! trait on a shared store.
+//! Failures are forgotten only after a quiet period, never because of a
+//! success: otherwise a guesser could slip guesses between a busy client's
+//! legitimate requests and never be slowed.
+//!
+//! Trade-offs, stated plainly:
+//!
+//! - Throttling is keyed by `client_id` and recorded only for registered
+//!   clients, so made-up identifiers cannot fill memory. Someone who knows a
+//!   `client_id` (not a secret, RFC 6749 §2.2) can therefore delay that client,
+//!   and can tell registered identifiers from others by the `429`.
+//! - [`check`](AuthLimiter::check) and [`record_failure`](AuthLimiter::record_failure)
+//!   are separate steps, so requests already between the two when a limit is
+//!   reached are still verified. With the in-process limiter that window is
+//!   the verification itself; a shared limiter with network round trips should
+//!   count attempts in `check` to keep it small.
+//!
+//! A fleet shares one limiter by implementing the trait on a shared store.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,11 +39,8 @@ use crate::store::{BoxFuture, StoreError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Admission {
-    /// Go ahead; `prior_failures` recent failures are on record.
-    Allow {
-        /// Failures on record for this key.
-        prior_failures: u32,
-    },
+    /// Go ahead and check the credentials.
+    Allow,
     /// Refuse without checking the credentials.
     Refuse {
         /// How long until the next attempt is allowed.
@@ -57,14 +65,6 @@ pub trait AuthLimiter: Send + Sync + 'static {
 
     /// Records a failed attempt for `key`.
     fn record_failure(
-        &self,
-        key: &str,
-        now: SystemTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Records a successful attempt for `key`, clearing its failures. Called
-    /// only when [`check`](Self::check) reported prior failures.
-    fn record_success(
         &self,
         key: &str,
         now: SystemTime,
@@ -209,16 +209,14 @@ impl AuthLimiter for MemoryLimiter {
         let shard = self.shard(key);
         if shard.is_empty() {
             // The usual case: no recent failures anywhere in this shard.
-            return ready(Ok(Admission::Allow { prior_failures: 0 }));
+            return ready(Ok(Admission::Allow));
         }
         let Some(entry) = shard.get(key).filter(|e| self.fresh(e, now)) else {
-            return ready(Ok(Admission::Allow { prior_failures: 0 }));
+            return ready(Ok(Admission::Allow));
         };
         ready(Ok(match entry.blocked_until.duration_since(now) {
             Ok(wait) if !wait.is_zero() => Admission::Refuse { retry_after: wait },
-            _ => Admission::Allow {
-                prior_failures: entry.failures,
-            },
+            _ => Admission::Allow,
         }))
     }
 
@@ -246,15 +244,6 @@ impl AuthLimiter for MemoryLimiter {
         );
         ready(Ok(()))
     }
-
-    fn record_success(
-        &self,
-        key: &str,
-        _now: SystemTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        self.shard(key).remove(key);
-        ready(Ok(()))
-    }
 }
 
 /// The object-safe form of [`AuthLimiter`] that the server holds.
@@ -265,11 +254,6 @@ pub(crate) trait DynAuthLimiter: Send + Sync + 'static {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<Admission, StoreError>>;
     fn record_failure<'a>(
-        &'a self,
-        key: &'a str,
-        now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    fn record_success<'a>(
         &'a self,
         key: &'a str,
         now: SystemTime,
@@ -290,13 +274,6 @@ impl<T: AuthLimiter> DynAuthLimiter for T {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(AuthLimiter::record_failure(self, key, now))
-    }
-    fn record_success<'a>(
-        &'a self,
-        key: &'a str,
-        now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(AuthLimiter::record_success(self, key, now))
     }
 }
 
@@ -330,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_while_blocked_and_forgets_after_success() {
+    fn refuses_while_blocked_then_allows_one_attempt() {
         let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(2));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         for _ in 0..3 {
@@ -345,16 +322,19 @@ mod tests {
         let later = t0 + Duration::from_secs(1);
         assert_eq!(
             block_on(AuthLimiter::check(&limiter, "c", later)).unwrap(),
-            Admission::Allow { prior_failures: 3 }
+            Admission::Allow
         );
         assert_eq!(
             block_on(AuthLimiter::check(&limiter, "other", t0)).unwrap(),
-            Admission::Allow { prior_failures: 0 }
+            Admission::Allow
         );
-        block_on(AuthLimiter::record_success(&limiter, "c", later)).unwrap();
+        // The next failure doubles the wait: the record was not cleared.
+        block_on(AuthLimiter::record_failure(&limiter, "c", later)).unwrap();
         assert_eq!(
             block_on(AuthLimiter::check(&limiter, "c", later)).unwrap(),
-            Admission::Allow { prior_failures: 0 }
+            Admission::Refuse {
+                retry_after: Duration::from_secs(2)
+            }
         );
     }
 
@@ -366,7 +346,7 @@ mod tests {
         let much_later = t0 + Duration::from_secs(3601);
         assert_eq!(
             block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
-            Admission::Allow { prior_failures: 0 }
+            Admission::Allow
         );
         block_on(AuthLimiter::record_failure(&limiter, "c", much_later)).unwrap();
         assert_eq!(

@@ -4,5 +4,6 @@
 mod token;
 mod token_error;
 
+pub(crate) use token::HeaderNames;
 pub use token::TokenRequest;
 pub use token_error::TokenError;

@@ -6,6 +6,8 @@
 //! typed [`TokenResponse`] or [`TokenError`], for hosts that do their own HTTP
 //! parsing.
 
+use std::fmt;
+
 use http::header::{self, HeaderMap};
 use http::{Method, Request, Response};
 
@@ -20,7 +22,9 @@ use crate::server::AuthorizationServer;
 const CREDENTIAL_PARAMS: [&str; 2] = ["client_secret", "client_assertion"];
 
 /// A parsed token request: its form parameters and its headers.
-#[derive(Debug)]
+///
+/// `Debug` shows parameter and header names only: values carry client
+/// secrets and `Authorization` credentials (RFC 6819 §4.6.7).
 pub struct TokenRequest<'a> {
     params: Params<'a>,
     headers: &'a HeaderMap,
@@ -72,6 +76,24 @@ impl<'a> TokenRequest<'a> {
     /// The form parameters.
     pub fn params(&self) -> &Params<'a> {
         &self.params
+    }
+}
+
+impl fmt::Debug for TokenRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("params", &self.params)
+            .field("headers", &HeaderNames(self.headers))
+            .finish()
+    }
+}
+
+/// Shows the names of headers, never their values.
+pub(crate) struct HeaderNames<'a>(pub(crate) &'a HeaderMap);
+
+impl fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
     }
 }
 
@@ -198,6 +220,22 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_str(v).unwrap());
         is_form_content_type(&h)
+    }
+
+    #[test]
+    fn debug_shows_no_credentials() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic c2VjcmV0OnNlY3JldA=="),
+        );
+        let params = Params::parse(b"client_secret=hunter2&grant_type=x").unwrap();
+        let shown = format!("{:?}", TokenRequest::new(params, &headers));
+        assert!(shown.contains("authorization") && shown.contains("client_secret"));
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 
     #[test]

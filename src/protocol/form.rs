@@ -163,12 +163,9 @@ impl fmt::Debug for Params<'_> {
 
 /// Percent-decodes one name or value, `+` meaning a space (RFC 6749 Appendix B).
 pub(crate) fn decode(input: &[u8]) -> Result<Cow<'_, str>, FormError> {
-    // Branch-free scan, which the compiler vectorises: most values need no
-    // decoding and are borrowed as they are.
-    let needs_decoding = input
-        .iter()
-        .fold(false, |found, b| found | (*b == b'%') | (*b == b'+'));
-    if !needs_decoding {
+    // Most values need no decoding and are borrowed as they are; `contains`
+    // on a byte slice is core's vectorised memchr.
+    if !input.contains(&b'%') && !input.contains(&b'+') {
         return std::str::from_utf8(input)
             .map(Cow::Borrowed)
             .map_err(|_| FormError::NotUtf8);

@@ -109,7 +109,18 @@ pub(crate) fn mint(kind: TokenKind) -> (String, TokenHash) {
     let prefix = kind.prefix();
     let mut token = String::with_capacity(prefix.len() + BODY_LEN);
     token.push_str(prefix);
-    URL_SAFE_NO_PAD.encode_string(bytes, &mut token);
+    // Encoding into a stack buffer avoids base64's chunked encoder; the buffer
+    // is exactly the encoded length, so the fallback never runs, but it is the
+    // infallible encoder rather than a short token if it ever did.
+    let mut body = [0u8; BODY_LEN];
+    match URL_SAFE_NO_PAD
+        .encode_slice(bytes, &mut body)
+        .ok()
+        .and_then(|n| std::str::from_utf8(body.get(..n)?).ok())
+    {
+        Some(encoded) if encoded.len() == BODY_LEN => token.push_str(encoded),
+        _ => URL_SAFE_NO_PAD.encode_string(bytes, &mut token),
+    }
     let hash = TokenHash::of(&token);
     (token, hash)
 }
