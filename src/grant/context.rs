@@ -78,7 +78,7 @@ impl<'a> GrantContext<'a> {
         let expires_at = self.now + lifetime;
         let (token, hash) = mint(TokenKind::AccessToken);
         let grant = GrantRecord {
-            id: GrantId::generate(),
+            id: GrantId::generate_for(&hash),
             client_id: self.client.id().clone(),
             subject: issue.subject,
             scope: issue.scope.clone(),

@@ -1,7 +1,11 @@
 //! The embedded in-memory store.
 //!
-//! Safe under concurrency: state is split into shards by key, each behind its
-//! own lock, and no lock is held across an `.await` (there are none inside).
+//! Safe under concurrency: grants and tokens are split into 256 shards by key,
+//! each behind its own lock, and no lock is held across an `.await` (there are
+//! none inside). A grant and its first token share a shard
+//! ([`GrantId::generate_for`]), so issuing them takes one lock and finding a
+//! token with its grant takes one lock.
+//!
 //! Expired grants and tokens are dropped as the store goes: every so many
 //! inserts into a shard sweep that shard, so memory stays proportional to the
 //! live tokens without a background task. [`TokenStore::purge_expired`] sweeps
@@ -9,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::future::{Future, ready};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
@@ -24,8 +28,9 @@ use crate::token::TokenHash;
 const SHARDS: usize = 256;
 
 /// Inserts into a shard between two sweeps of it, at the least. A sweep also
-/// waits for as many inserts as the shard holds entries, so sweeping costs O(1)
-/// per insert however large the store grows.
+/// waits for as many inserts as the shard held entries after its last sweep,
+/// so sweeping costs O(1) per insert however large the store grows, and a
+/// shard holds at most about twice its live entries.
 const SWEEP_EVERY: usize = 64;
 
 /// A store that keeps everything in memory: clients, grants and tokens.
@@ -39,12 +44,20 @@ pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     clients: RwLock<HashMap<ClientId, Arc<Client>>>,
     scopes: ScopeInterner,
-    grants: Sharded<GrantId, StoredGrant>,
-    access_tokens: Sharded<TokenHash, StoredToken>,
+    shards: [RwLock<Shard>; SHARDS],
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Self {
+            clients: RwLock::default(),
+            scopes: ScopeInterner::default(),
+            shards: std::array::from_fn(|_| RwLock::default()),
+        }
+    }
 }
 
 /// A grant as held in memory: the record without its key, times in
@@ -76,12 +89,66 @@ fn from_ms(ms: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
 }
 
+/// One shard: the grants and tokens whose keys end in its byte.
+#[derive(Default)]
+struct Shard {
+    grants: Map<GrantId, StoredGrant>,
+    tokens: Map<TokenHash, StoredToken>,
+    /// Records inserted since the last sweep.
+    inserts: usize,
+    /// Records left by the last sweep.
+    live_after_sweep: usize,
+}
+
+impl Shard {
+    fn len(&self) -> usize {
+        self.grants.len() + self.tokens.len()
+    }
+
+    /// Counts `n` inserts and sweeps when they have paid for it.
+    fn inserted(&mut self, n: usize, now: u64) {
+        self.inserts += n;
+        if self.inserts >= SWEEP_EVERY.max(self.live_after_sweep) {
+            self.sweep(now);
+        }
+    }
+
+    /// Drops expired records (by expiry only: cheap). Returns how many went.
+    fn sweep(&mut self, now: u64) -> usize {
+        let before = self.len();
+        self.grants.retain(|_, g| g.expires_ms > now);
+        self.tokens.retain(|_, t| t.expires_ms > now);
+        self.inserts = 0;
+        self.live_after_sweep = self.len();
+        before - self.live_after_sweep
+    }
+}
+
+/// The shard of a token: the last byte of its (uniformly random) hash.
+fn token_shard(hash: &TokenHash) -> usize {
+    usize::from(hash.as_bytes()[31])
+}
+
+/// The shard of a grant: the last byte of its identifier, which
+/// [`GrantId::generate_for`] makes equal to its first token's.
+fn grant_shard(id: &GrantId) -> usize {
+    usize::from(id.as_bytes()[15])
+}
+
+impl Inner {
+    fn shard(&self, index: usize) -> &RwLock<Shard> {
+        // Indexes come from a byte, so always below SHARDS; `get` keeps this
+        // panic-free regardless.
+        self.shards.get(index).unwrap_or(&self.shards[0])
+    }
+}
+
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
             .field("clients", &read(&self.inner.clients).len())
-            .field("grants", &self.inner.grants.len())
-            .field("access_tokens", &self.inner.access_tokens.len())
+            .field("grants", &self.grant_count())
+            .field("access_tokens", &self.access_token_count())
             .finish()
     }
 }
@@ -94,12 +161,12 @@ impl MemoryStore {
 
     /// How many access tokens are held (live or expired but not yet swept).
     pub fn access_token_count(&self) -> usize {
-        self.inner.access_tokens.len()
+        self.inner.shards.iter().map(|s| read(s).tokens.len()).sum()
     }
 
     /// How many grants are held.
     pub fn grant_count(&self) -> usize {
-        self.inner.grants.len()
+        self.inner.shards.iter().map(|s| read(s).grants.len()).sum()
     }
 }
 
@@ -137,34 +204,40 @@ impl TokenStore for MemoryStore {
         } else {
             self.inner.scopes.intern(&access_token.scope)
         };
-        // The grant goes in first: a token is only ever found together with its
-        // grant, so a reader racing this insert sees both or neither.
-        self.inner.grants.insert(
-            grant.id,
-            StoredGrant {
-                client_id: grant.client_id,
-                subject: grant.subject,
-                scope,
-                created_ms: to_ms(grant.created_at),
-                expires_ms: to_ms(grant.expires_at),
-            },
-            now,
-            |g, now| g.expires_ms > now,
-        );
-        // The sweep on insert checks expiry only, to stay cheap; tokens of a
-        // revoked grant are unreachable already, expire soon, and
-        // `purge_expired` drops them at once.
-        self.inner.access_tokens.insert(
-            access_token.hash,
-            StoredToken {
-                grant_id: access_token.grant_id,
-                scope: token_scope,
-                issued_ms: to_ms(access_token.issued_at),
-                expires_ms: to_ms(access_token.expires_at),
-            },
-            now,
-            |t, now| t.expires_ms > now,
-        );
+        let (grant_id, hash) = (grant.id, access_token.hash);
+        let stored_grant = StoredGrant {
+            client_id: grant.client_id,
+            subject: grant.subject,
+            scope,
+            created_ms: to_ms(grant.created_at),
+            expires_ms: to_ms(grant.expires_at),
+        };
+        let stored_token = StoredToken {
+            grant_id,
+            scope: token_scope,
+            issued_ms: to_ms(access_token.issued_at),
+            expires_ms: to_ms(access_token.expires_at),
+        };
+        let (g, t) = (grant_shard(&grant_id), token_shard(&hash));
+        if g == t {
+            // The usual case: one lock, both records visible together.
+            let mut shard = write(self.inner.shard(g));
+            shard.grants.insert(grant_id, stored_grant);
+            shard.tokens.insert(hash, stored_token);
+            shard.inserted(2, now);
+        } else {
+            // The grant goes in first: a token is only ever found together
+            // with its grant, so a reader racing this sees both or neither.
+            // One lock at a time, so no lock order to keep.
+            {
+                let mut shard = write(self.inner.shard(g));
+                shard.grants.insert(grant_id, stored_grant);
+                shard.inserted(1, now);
+            }
+            let mut shard = write(self.inner.shard(t));
+            shard.tokens.insert(hash, stored_token);
+            shard.inserted(1, now);
+        }
         ready(Ok(()))
     }
 
@@ -173,8 +246,18 @@ impl TokenStore for MemoryStore {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
     {
-        let found = self.inner.access_tokens.get(hash).and_then(|token| {
-            let grant = self.inner.grants.get(&token.grant_id)?;
+        let t = token_shard(hash);
+        let shard = read(self.inner.shard(t));
+        let found = shard.tokens.get(hash).cloned().and_then(|token| {
+            let g = grant_shard(&token.grant_id);
+            let grant = if g == t {
+                shard.grants.get(&token.grant_id).cloned()
+            } else {
+                read(self.inner.shard(g))
+                    .grants
+                    .get(&token.grant_id)
+                    .cloned()
+            }?;
             Some((
                 AccessTokenRecord {
                     hash: *hash,
@@ -198,8 +281,9 @@ impl TokenStore for MemoryStore {
 
     fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send {
         // Tokens of a revoked grant are unreachable at once: a lookup requires
-        // the grant.
-        ready(Ok(self.inner.grants.remove(id).is_some()))
+        // the grant. They are dropped when they expire, or by `purge_expired`.
+        let removed = write(self.inner.shard(grant_shard(id))).grants.remove(id);
+        ready(Ok(removed.is_some()))
     }
 
     fn purge_expired(
@@ -207,15 +291,32 @@ impl TokenStore for MemoryStore {
         now: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let now = to_ms(now);
-        let grants = self
-            .inner
-            .grants
-            .sweep_all(now, |g, now| g.expires_ms > now);
-        let grants_ref = &self.inner.grants;
-        let tokens = self.inner.access_tokens.sweep_all(now, |t, now| {
-            t.expires_ms > now && grants_ref.contains(&t.grant_id)
-        });
-        ready(Ok((grants + tokens) as u64))
+        let mut removed = 0;
+        for shard in &self.inner.shards {
+            removed += write(shard).sweep(now);
+        }
+        // Tokens whose grant was revoked. A grant in another shard is checked
+        // with `try_read`, so this never waits on a second lock while holding
+        // one; a token skipped that way is unreachable anyway and expires soon.
+        for (index, shard) in self.inner.shards.iter().enumerate() {
+            let mut guard = write(shard);
+            let Shard { grants, tokens, .. } = &mut *guard;
+            let before = tokens.len();
+            tokens.retain(|_, t| {
+                let g = grant_shard(&t.grant_id);
+                if g == index {
+                    grants.contains_key(&t.grant_id)
+                } else {
+                    self.inner
+                        .shard(g)
+                        .try_read()
+                        .map_or(true, |other| other.grants.contains_key(&t.grant_id))
+                }
+            });
+            removed += before - tokens.len();
+            guard.live_after_sweep = guard.len();
+        }
+        ready(Ok(removed as u64))
     }
 }
 
@@ -248,27 +349,10 @@ impl ScopeInterner {
     }
 }
 
-/// Keys whose bytes are already uniformly random (SHA-256 digests, random
-/// identifiers): the shard and the bucket come straight from those bytes, with
-/// no hashing. Keys are never chosen by a requester, so there is no flooding
-/// to defend against.
-trait RandomKey: Copy + Eq + Hash {
-    fn shard(&self) -> usize;
-}
-
-impl RandomKey for TokenHash {
-    fn shard(&self) -> usize {
-        usize::from(self.as_bytes()[31])
-    }
-}
-
-impl RandomKey for GrantId {
-    fn shard(&self) -> usize {
-        usize::from(self.as_bytes()[15])
-    }
-}
-
-/// Reads the first eight bytes written as the hash.
+/// Keys here are SHA-256 digests and random identifiers: already uniformly
+/// random, so the bucket comes straight from their first eight bytes, with no
+/// hashing. Keys are never chosen by a requester, so there is no flooding to
+/// defend against.
 #[derive(Default)]
 struct PassThroughHasher {
     hash: u64,
@@ -296,85 +380,8 @@ impl Hasher for PassThroughHasher {
 
 type Map<K, V> = HashMap<K, V, BuildHasherDefault<PassThroughHasher>>;
 
-struct Table<K, V> {
-    map: Map<K, V>,
-    /// Inserts since the last sweep.
-    inserts: usize,
-    /// Entries left by the last sweep.
-    live_after_sweep: usize,
-}
-
-struct Sharded<K, V> {
-    shards: [RwLock<Table<K, V>>; SHARDS],
-}
-
-impl<K, V> Default for Sharded<K, V> {
-    fn default() -> Self {
-        Self {
-            shards: std::array::from_fn(|_| {
-                RwLock::new(Table {
-                    map: Map::default(),
-                    inserts: 0,
-                    live_after_sweep: 0,
-                })
-            }),
-        }
-    }
-}
-
-impl<K: RandomKey, V: Clone> Sharded<K, V> {
-    fn shard(&self, key: &K) -> &RwLock<Table<K, V>> {
-        // `shard()` is always below SHARDS; `get` keeps this panic-free.
-        self.shards.get(key.shard()).unwrap_or(&self.shards[0])
-    }
-
-    fn get(&self, key: &K) -> Option<V> {
-        read(self.shard(key)).map.get(key).cloned()
-    }
-
-    fn contains(&self, key: &K) -> bool {
-        read(self.shard(key)).map.contains_key(key)
-    }
-
-    fn remove(&self, key: &K) -> Option<V> {
-        write(self.shard(key)).map.remove(key)
-    }
-
-    /// Inserts, then sweeps the shard of entries `live` rejects once it has
-    /// taken as many inserts as it had entries after its last sweep (and at
-    /// least [`SWEEP_EVERY`]): each sweep is paid for by as many inserts as it
-    /// scans, and a shard holds at most about twice its live entries.
-    fn insert(&self, key: K, value: V, now: u64, live: impl Fn(&V, u64) -> bool) {
-        let mut table = write(self.shard(&key));
-        table.map.insert(key, value);
-        table.inserts += 1;
-        if table.inserts >= SWEEP_EVERY.max(table.live_after_sweep) {
-            table.map.retain(|_, v| live(v, now));
-            table.inserts = 0;
-            table.live_after_sweep = table.map.len();
-        }
-    }
-
-    fn sweep_all(&self, now: u64, live: impl Fn(&V, u64) -> bool) -> usize {
-        let mut removed = 0;
-        for shard in &self.shards {
-            let mut table = write(shard);
-            let before = table.map.len();
-            table.map.retain(|_, v| live(v, now));
-            removed += before - table.map.len();
-            table.inserts = 0;
-            table.live_after_sweep = table.map.len();
-        }
-        removed
-    }
-
-    fn len(&self) -> usize {
-        self.shards.iter().map(|s| read(s).map.len()).sum()
-    }
-}
-
 // A panic while a lock is held cannot leave these maps half-updated (every
-// critical section is a single map operation), so poisoning is ignored.
+// critical section is a few whole map operations), so poisoning is ignored.
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
@@ -400,9 +407,26 @@ mod tests {
     }
 
     fn issue(store: &MemoryStore, now: SystemTime, lifetime: Duration) -> (TokenHash, GrantId) {
+        issue_with(store, now, lifetime, true)
+    }
+
+    fn issue_with(
+        store: &MemoryStore,
+        now: SystemTime,
+        lifetime: Duration,
+        colocated: bool,
+    ) -> (TokenHash, GrantId) {
         let (_, hash) = mint(TokenKind::AccessToken);
+        let id = if colocated {
+            GrantId::generate_for(&hash)
+        } else {
+            // Force another shard than the token's.
+            let mut bytes = *GrantId::generate().as_bytes();
+            bytes[15] = hash.as_bytes()[31].wrapping_add(1);
+            GrantId::from_bytes(bytes)
+        };
         let grant = GrantRecord {
-            id: GrantId::generate(),
+            id,
             client_id: ClientId::new_unchecked("c"),
             subject: None,
             scope: Scope::empty(),
@@ -416,7 +440,6 @@ mod tests {
             issued_at: now,
             expires_at: now + lifetime,
         };
-        let id = grant.id;
         block_on(store.create_grant(NewGrant::new(grant, token))).unwrap();
         (hash, id)
     }
@@ -440,14 +463,17 @@ mod tests {
 
     #[test]
     fn revoked_grants_take_their_tokens_along() {
-        let store = MemoryStore::new();
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let (hash, grant) = issue(&store, now, Duration::from_secs(60));
-        assert!(block_on(store.find_access_token(&hash)).unwrap().is_some());
-        assert!(block_on(store.revoke_grant(&grant)).unwrap());
-        assert!(block_on(store.find_access_token(&hash)).unwrap().is_none());
-        // The orphaned token is dropped by a purge even before it expires.
-        assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
-        assert_eq!(store.access_token_count(), 0);
+        for colocated in [true, false] {
+            let store = MemoryStore::new();
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+            let (hash, grant) = issue_with(&store, now, Duration::from_secs(60), colocated);
+            let (token, found) = block_on(store.find_access_token(&hash)).unwrap().unwrap();
+            assert_eq!((token.grant_id, found.id), (grant, grant));
+            assert!(block_on(store.revoke_grant(&grant)).unwrap());
+            assert!(block_on(store.find_access_token(&hash)).unwrap().is_none());
+            // The orphaned token is dropped by a purge even before it expires.
+            assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
+            assert_eq!(store.access_token_count(), 0);
+        }
     }
 }

@@ -25,6 +25,18 @@ impl GrantId {
         Self(bytes)
     }
 
+    /// A fresh identifier for a grant whose first token has hash
+    /// `first_token`: random, except that its last byte is the hash's last
+    /// byte. A store that shards by those bytes keeps the grant and its first
+    /// token together — one lock to issue both, one to find a token with its
+    /// grant. 120 random bits remain; a grant id is an identifier, not a
+    /// secret.
+    pub fn generate_for(first_token: &TokenHash) -> Self {
+        let mut id = Self::generate();
+        id.0[15] = first_token.as_bytes()[31];
+        id
+    }
+
     /// Wraps an identifier read back from storage.
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(bytes)
