@@ -103,15 +103,7 @@ async fn failures_use_401_and_a_challenge_only_with_the_authorization_header() {
     // used; without the header, 400.
     let h = harness();
     let c = h.cc_client().await;
-    let r = h
-        .post(cc_request(
-            &TestClient {
-                id: c.id.clone(),
-                secret: "wrong".into(),
-            },
-            "",
-        ))
-        .await;
+    let r = h.post(cc_request(&c.with_secret("wrong"), "")).await;
     r.assert_error(401, "invalid_client");
     assert_eq!(r.header("www-authenticate"), Some(CHALLENGE));
 
@@ -132,15 +124,7 @@ async fn failures_use_401_and_a_challenge_only_with_the_authorization_header() {
 async fn unknown_client_and_wrong_secret_look_the_same() {
     let h = harness();
     let c = h.cc_client().await;
-    let wrong = h
-        .post(cc_request(
-            &TestClient {
-                id: c.id.clone(),
-                secret: "x".into(),
-            },
-            "",
-        ))
-        .await;
+    let wrong = h.post(cc_request(&c.with_secret("x"), "")).await;
     let unknown = h
         .post(cc_request(
             &TestClient {
@@ -269,10 +253,7 @@ async fn imported_secrets_are_verified_with_argon2id() {
                 .import_secret(ClientSecret::new("a secret a person chose")),
         )
         .await;
-    let ok = TestClient {
-        id: c.id.clone(),
-        secret: "a secret a person chose".into(),
-    };
+    let ok = c.with_secret("a secret a person chose");
     assert_eq!(h.post(cc_request(&ok, "")).await.status, 200);
     let bad = TestClient {
         id: c.id,
@@ -287,10 +268,7 @@ async fn imported_secrets_are_verified_with_argon2id() {
 async fn repeated_failures_are_throttled_then_refused_with_retry_after() {
     let h = throttled_harness(3);
     let c = h.cc_client().await;
-    let wrong = TestClient {
-        id: c.id.clone(),
-        secret: "guess".into(),
-    };
+    let wrong = c.with_secret("guess");
     for _ in 0..3 {
         h.post(cc_request(&wrong, ""))
             .await
@@ -348,14 +326,8 @@ async fn guesses_between_legitimate_requests_are_still_throttled() {
                 .import_secret(ClientSecret::new("a secret a person chose")),
         )
         .await;
-    let legit = TestClient {
-        id: c.id.clone(),
-        secret: "a secret a person chose".into(),
-    };
-    let wrong = TestClient {
-        id: c.id.clone(),
-        secret: "a guess".into(),
-    };
+    let legit = c.with_secret("a secret a person chose");
+    let wrong = c.with_secret("a guess");
     let mut refused = 0;
     for _ in 0..10 {
         assert_ne!(h.post(cc_request(&legit, "")).await.status, 401);
@@ -374,10 +346,7 @@ async fn throttling_is_per_client() {
     let h = throttled_harness(1);
     let victim = h.cc_client().await;
     let other = h.cc_client().await;
-    let wrong = TestClient {
-        id: victim.id.clone(),
-        secret: "guess".into(),
-    };
+    let wrong = victim.with_secret("guess");
     for _ in 0..2 {
         h.post(cc_request(&wrong, "")).await;
     }

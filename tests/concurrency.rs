@@ -62,10 +62,7 @@ async fn concurrent_guessing_is_throttled() {
     // failures, 200 concurrent wrong guesses are mostly refused unchecked.
     let h = throttled_harness(3);
     let c = h.cc_client().await;
-    let wrong = TestClient {
-        id: c.id.clone(),
-        secret: "guess".into(),
-    };
+    let wrong = c.with_secret("guess");
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let server = h.server.clone();

@@ -67,6 +67,16 @@ pub struct TestClient {
     pub secret: String,
 }
 
+impl TestClient {
+    /// The same client id presenting another secret.
+    pub fn with_secret(&self, secret: &str) -> TestClient {
+        TestClient {
+            id: self.id.clone(),
+            secret: secret.to_owned(),
+        }
+    }
+}
+
 impl Harness {
     /// Registers a confidential client_credentials client with scopes
     /// `read write`.
@@ -159,6 +169,10 @@ impl From<Response<Vec<u8>>> for Reply {
 impl Reply {
     pub fn error(&self) -> &str {
         self.json["error"].as_str().unwrap_or("<none>")
+    }
+
+    pub fn description(&self) -> &str {
+        self.json["error_description"].as_str().unwrap_or("")
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
