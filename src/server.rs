@@ -337,6 +337,22 @@ fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
     }
 }
 
+/// Compile-time guarantees: the server can be shared across threads and
+/// tasks, and its endpoint futures can be spawned on a multi-threaded runtime.
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    fn send<T: Send>(_: T) {}
+    send_sync_clone::<AuthorizationServer>();
+    let server: Option<AuthorizationServer> = None;
+    if let Some(server) = server {
+        send(async move {
+            let request = http::Request::new(Vec::<u8>::new());
+            server.token_endpoint(request).await
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
