@@ -4,6 +4,7 @@
 mod error;
 mod form;
 mod grant_type;
+mod pkce;
 mod scope;
 mod token_response;
 
@@ -11,5 +12,6 @@ pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};
 pub use grant_type::GrantType;
+pub use pkce::{CodeChallenge, CodeChallengeMethod, CodeVerifier, PkceError};
 pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
 pub use token_response::TokenResponse;
