@@ -43,6 +43,18 @@ pub(crate) struct ServerInner {
     pub(crate) max_body: usize,
     /// `Basic realm="<issuer>"`, sent with a 401 (RFC 6749 §5.2).
     pub(crate) basic_challenge: HeaderValue,
+    pub(crate) options: Options,
+}
+
+/// Switches for behaviour the secure profile leaves off.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Options {
+    /// Accept `code_challenge_method=plain` (RFC 7636 §4.2).
+    pub(crate) allow_plain_pkce: bool,
+    /// Let confidential clients omit PKCE.
+    pub(crate) pkce_optional_for_confidential: bool,
+    /// Serve `response_type=token` (RFC 6749 §4.2) to clients registered for it.
+    pub(crate) implicit: bool,
 }
 
 impl ServerInner {
@@ -118,6 +130,7 @@ pub struct ServerBuilder {
     clock: Arc<dyn Clock>,
     lifetimes: TokenLifetimes,
     max_body: usize,
+    options: Options,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -146,6 +159,7 @@ impl AuthorizationServer {
             clock: Arc::new(SystemClock),
             lifetimes: TokenLifetimes::default(),
             max_body: DEFAULT_MAX_BODY,
+            options: Options::default(),
         }
     }
 
@@ -284,6 +298,38 @@ impl ServerBuilder {
         self
     }
 
+    /// Accepts PKCE `plain` challenges, and authorization requests with a
+    /// challenge but no method (which RFC 7636 §4.3 reads as `plain`).
+    ///
+    /// Insecure: `plain` gives no protection when the authorization request can
+    /// be read (RFC 9700 §2.1.1). Only for clients that cannot compute SHA-256.
+    pub fn allow_plain_pkce(mut self) -> Self {
+        self.options.allow_plain_pkce = true;
+        self
+    }
+
+    /// Lets confidential clients use the authorization code grant without
+    /// PKCE. Weakens protection against code injection (RFC 9700 §4.5); a
+    /// `code_verifier` sent for a code issued without a challenge is still
+    /// refused.
+    pub fn pkce_optional_for_confidential_clients(mut self) -> Self {
+        self.options.pkce_optional_for_confidential = true;
+        self
+    }
+
+    /// Serves the implicit grant (`response_type=token`, RFC 6749 §4.2) to
+    /// clients whose registration also enables it.
+    ///
+    /// Off by default: RFC 9700 §2.1.2 says clients SHOULD NOT use it, and
+    /// OAuth 2.1 removes it — the access token travels in the redirect URI,
+    /// where browser history, referrers and injected scripts can read it, and
+    /// it cannot be sender-constrained. No refresh token is ever issued with it
+    /// (RFC 6749 §4.2.2).
+    pub fn enable_implicit_grant(mut self) -> Self {
+        self.options.implicit = true;
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Result<AuthorizationServer, BuildError> {
         let issuer = validate_issuer(&self.issuer)?;
@@ -307,6 +353,7 @@ impl ServerBuilder {
                 lifetimes: self.lifetimes,
                 max_body: self.max_body,
                 basic_challenge,
+                options: self.options,
             }),
         })
     }

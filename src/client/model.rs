@@ -136,6 +136,20 @@ impl Client {
         &self.redirect_uris
     }
 
+    /// The redirect URI a request designates (RFC 6749 §3.1.2.3): the requested
+    /// one if it matches a registered one, or the only registered one when the
+    /// request names none. `None` when the request cannot be trusted to
+    /// redirect.
+    pub fn resolve_redirect_uri<'a>(&'a self, requested: Option<&'a str>) -> Option<&'a str> {
+        match (requested, self.redirect_uris.as_slice()) {
+            (Some(asked), registered) => {
+                registered.iter().any(|r| r.matches(asked)).then_some(asked)
+            }
+            (None, [only]) => Some(only.as_str()),
+            (None, _) => None,
+        }
+    }
+
     /// The grant types the client may use.
     pub fn grant_types(&self) -> &[GrantType] {
         &self.grant_types

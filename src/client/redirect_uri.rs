@@ -80,6 +80,29 @@ impl RedirectUri {
         &self.uri
     }
 
+    /// Whether `requested` designates this redirect URI: exact string
+    /// comparison (RFC 9700 §4.1.3), except that a native app's loopback
+    /// redirect matches on any port (RFC 8252 §7.3) — scheme, host, path and
+    /// query must still be identical.
+    pub fn matches(&self, requested: &str) -> bool {
+        if requested == self.uri {
+            return true;
+        }
+        if !self.loopback || requested.len() > MAX_REDIRECT_URI_LEN {
+            return false;
+        }
+        let (Ok(mut registered), Ok(mut asked)) = (Url::parse(&self.uri), Url::parse(requested))
+        else {
+            return false;
+        };
+        if asked.scheme() != "http" || !is_loopback_ip(&asked) || asked.fragment().is_some() {
+            return false;
+        }
+        // Both are http URLs with a host, so clearing the port cannot fail.
+        let cleared = registered.set_port(None).is_ok() && asked.set_port(None).is_ok();
+        cleared && registered.as_str() == asked.as_str() && asked.username().is_empty()
+    }
+
     /// Whether this is a native app's loopback redirect (RFC 8252 §7.3), whose
     /// port may vary from request to request.
     pub fn is_loopback(&self) -> bool {
@@ -147,6 +170,39 @@ mod tests {
                 Err(RedirectUriError::Insecure)
             );
         }
+    }
+
+    #[test]
+    fn matching_is_exact_but_for_loopback_ports() {
+        let web = RedirectUri::new("https://client.example/cb?x=1", WebApplication).unwrap();
+        assert!(web.matches("https://client.example/cb?x=1"));
+        for other in [
+            "https://client.example/cb?x=1&y=2",
+            "https://client.example/cb",
+            "https://client.example/cb?x=1#",
+            "https://CLIENT.example/cb?x=1",
+            "https://client.example:443/cb?x=1",
+            "https://client.example/cb/?x=1",
+        ] {
+            assert!(!web.matches(other), "{other}");
+        }
+        let native = RedirectUri::new("http://127.0.0.1/cb", Native).unwrap();
+        assert!(native.matches("http://127.0.0.1:51234/cb"));
+        assert!(native.matches("http://127.0.0.1/cb"));
+        for other in [
+            "http://127.0.0.1:51234/cb2",
+            "http://127.0.0.1:51234/cb?x",
+            "http://localhost:51234/cb",
+            "https://127.0.0.1:51234/cb",
+            "http://127.0.0.2:51234/cb",
+            "http://u@127.0.0.1:51234/cb",
+            "http://127.0.0.1:51234/cb#f",
+        ] {
+            assert!(!native.matches(other), "{other}");
+        }
+        let v6 = RedirectUri::new("http://[::1]:8080/cb", Native).unwrap();
+        assert!(v6.matches("http://[::1]:9999/cb"));
+        assert!(!v6.matches("http://127.0.0.1:9999/cb"));
     }
 
     #[test]

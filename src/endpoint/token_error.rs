@@ -52,6 +52,13 @@ pub enum TokenError {
     /// The presented grant (code, refresh token, …) is invalid.
     #[error("invalid grant: {0}")]
     InvalidGrant(Cow<'static, str>),
+    /// Too many failed attempts at a grant's own credentials (the password
+    /// grant's user passwords, say). `429` with `Retry-After`.
+    #[error("too many failed attempts")]
+    Throttled {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// Any other OAuth error, from an extension grant.
     #[error("{0}")]
     OAuth(OAuthError),
@@ -108,6 +115,12 @@ impl TokenError {
             TokenError::UnauthorizedClient(why) => error(ErrorCode::UNAUTHORIZED_CLIENT, *why),
             TokenError::InvalidScope(why) => error(ErrorCode::INVALID_SCOPE, *why),
             TokenError::InvalidGrant(why) => error(ErrorCode::INVALID_GRANT, why.clone()),
+            TokenError::Throttled { retry_after } => error(
+                ErrorCode::INVALID_GRANT,
+                "too many failed attempts; retry later",
+            )
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .with_retry_after(*retry_after),
             TokenError::OAuth(e) => ErrorResponse::new(e.clone()),
             TokenError::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
         }

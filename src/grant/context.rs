@@ -1,14 +1,19 @@
 //! What a grant handler is given, and how it issues tokens.
 
+use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
 
 use crate::client::AuthenticatedClient;
 use crate::endpoint::TokenError;
+use crate::protocol::GrantType;
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::server::ServerInner;
-use crate::store::{AccessTokenRecord, GrantId, GrantRecord, NewGrant, Subject};
-use crate::token::{AccessToken, TokenKind, mint};
+use crate::store::{
+    AccessTokenRecord, CodeRedemption, DynTokenStore, FoundRefreshToken, GrantId, GrantRecord,
+    NewGrant, RefreshTokenRecord, Rotation, StoreError, Subject,
+};
+use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, mint};
 
 /// One token request, as a grant handler sees it.
 #[derive(Debug)]
@@ -61,6 +66,134 @@ impl<'a> GrantContext<'a> {
         self.now
     }
 
+    /// The token store's operations a grant needs: redeeming codes, finding
+    /// and rotating refresh tokens, revoking grants.
+    pub fn tokens(&self) -> Tokens<'a> {
+        Tokens(&*self.server.tokens)
+    }
+
+    /// Whether tokens issued now come with a refresh token: the server serves
+    /// the `refresh_token` grant and the client is registered for it.
+    pub fn refresh_tokens_allowed(&self) -> bool {
+        let refresh = GrantType::REFRESH_TOKEN;
+        self.client.client().allows_grant(refresh.as_str())
+            && self.server.grants.iter().any(|(g, _)| *g == refresh)
+    }
+
+    /// `scope` goes in the response when it differs from the request's
+    /// (RFC 6749 §5.1).
+    fn with_scope_if_differs(&self, response: TokenResponse, scope: Scope) -> TokenResponse {
+        let differs = match self.requested_scope {
+            Some(requested) => *requested != scope,
+            None => !scope.is_empty(),
+        };
+        if differs {
+            response.with_scope(scope)
+        } else {
+            response
+        }
+    }
+
+    /// A new access token, and a refresh token when `refresh`, under `grant`;
+    /// neither outlives the grant.
+    fn mint_tokens(
+        &self,
+        grant: &GrantRecord,
+        scope: &Scope,
+        refresh: bool,
+    ) -> (TokenResponse, AccessTokenRecord, Option<RefreshTokenRecord>) {
+        let lifetimes = &self.server.lifetimes;
+        let (token, hash) = mint(TokenKind::AccessToken);
+        let expires_at = (self.now + lifetimes.access_token).min(grant.expires_at);
+        let access = AccessTokenRecord {
+            hash,
+            grant_id: grant.id,
+            scope: scope.clone(),
+            issued_at: self.now,
+            expires_at,
+        };
+        let lifetime = expires_at.duration_since(self.now).unwrap_or_default();
+        let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
+        let refresh = if refresh {
+            let (token, hash) = mint(TokenKind::RefreshToken);
+            response = response.with_refresh_token(RefreshToken::new(token));
+            Some(RefreshTokenRecord {
+                hash,
+                grant_id: grant.id,
+                scope: scope.clone(),
+                issued_at: self.now,
+                expires_at: (self.now + lifetimes.refresh_token_idle).min(grant.expires_at),
+            })
+        } else {
+            None
+        };
+        (response, access, refresh)
+    }
+
+    /// Issues an access token — and a refresh token if
+    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — under an
+    /// existing grant, such as the one an authorization code belongs to.
+    /// Fails with `invalid_grant` if the grant has been revoked meanwhile.
+    pub fn issue_for_grant(
+        &self,
+        grant: &GrantRecord,
+        scope: Scope,
+    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
+        let (response, access, refresh) =
+            self.mint_tokens(grant, &scope, self.refresh_tokens_allowed());
+        let response = self.with_scope_if_differs(response, scope);
+        let stored = self.server.tokens.add_tokens(access, refresh);
+        async move {
+            if stored.await? {
+                Ok(response)
+            } else {
+                Err(TokenError::InvalidGrant("the grant was revoked".into()))
+            }
+        }
+    }
+
+    /// Rotates `old` (RFC 6749 §6, RFC 9700 §4.14.2): new access and refresh
+    /// tokens with `scope` under `grant`, stored by one atomic
+    /// compare-and-swap. If `old` was already rotated out — a reuse, or a race
+    /// lost to a concurrent refresh with the same token — the whole grant is
+    /// revoked and the answer is `invalid_grant`.
+    pub fn rotate(
+        &self,
+        old: &RefreshTokenRecord,
+        grant: &GrantRecord,
+        scope: Scope,
+    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
+        let (response, access, refresh) = self.mint_tokens(grant, &scope, true);
+        let response = self.with_scope_if_differs(response, scope);
+        let tokens = self.tokens();
+        let (old_hash, grant_id) = (old.hash, grant.id);
+        let client_id = self.client.id().clone();
+        async move {
+            let Some(refresh) = refresh else {
+                return Err(TokenError::InvalidGrant("refresh failed".into()));
+            };
+            match tokens
+                .rotate_refresh_token(&old_hash, refresh, access)
+                .await?
+            {
+                Rotation::Rotated => Ok(response),
+                Rotation::Reused => {
+                    tracing::warn!(
+                        target: "portcullis::security",
+                        event = "refresh_token_reuse",
+                        client_id = %client_id,
+                        grant_id = %grant_id,
+                    );
+                    tokens.revoke_grant(&grant_id).await?;
+                    Err(TokenError::InvalidGrant(
+                        "the refresh token was already used".into(),
+                    ))
+                }
+                _ => Err(TokenError::InvalidGrant("invalid refresh token".into())),
+            }
+        }
+    }
+
     /// Issues an access token under a new grant and builds the response.
     ///
     /// The token is minted here, stored only as its hash together with its grant
@@ -83,7 +216,13 @@ impl<'a> GrantContext<'a> {
             subject: issue.subject,
             scope: issue.scope.clone(),
             created_at: self.now,
-            expires_at,
+            // A grant with a refresh token lives its absolute lifetime; one
+            // without lives as long as its only token.
+            expires_at: if issue.refresh {
+                self.now + self.server.lifetimes.grant
+            } else {
+                expires_at
+            },
         };
         let access_token = AccessTokenRecord {
             hash,
@@ -92,19 +231,22 @@ impl<'a> GrantContext<'a> {
             issued_at: self.now,
             expires_at,
         };
-        let stored = self
-            .server
-            .tokens
-            .create_grant(NewGrant::new(grant, access_token));
-
+        let mut new = NewGrant::with_access_token(grant.clone(), access_token);
         let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
-        let differs = match self.requested_scope {
-            Some(requested) => *requested != issue.scope,
-            None => !issue.scope.is_empty(),
-        };
-        if differs {
-            response = response.with_scope(issue.scope);
+        if issue.refresh {
+            let (refresh, hash) = mint(TokenKind::RefreshToken);
+            new = new.and_refresh_token(RefreshTokenRecord {
+                hash,
+                grant_id: grant.id,
+                scope: issue.scope.clone(),
+                issued_at: self.now,
+                expires_at: (self.now + self.server.lifetimes.refresh_token_idle)
+                    .min(grant.expires_at),
+            });
+            response = response.with_refresh_token(RefreshToken::new(refresh));
         }
+        let response = self.with_scope_if_differs(response, issue.scope);
+        let stored = self.server.tokens.create_grant(new);
         async move {
             stored.await?;
             Ok(response)
@@ -112,12 +254,13 @@ impl<'a> GrantContext<'a> {
     }
 }
 
-/// What to issue.
+/// What to issue under a new grant.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Issue {
     subject: Option<Subject>,
     scope: Scope,
+    refresh: bool,
 }
 
 impl Issue {
@@ -126,6 +269,7 @@ impl Issue {
         Self {
             subject: None,
             scope,
+            refresh: false,
         }
     }
 
@@ -134,6 +278,59 @@ impl Issue {
         Self {
             subject: Some(subject),
             scope,
+            refresh: false,
         }
+    }
+
+    /// Also issue a refresh token (callers check
+    /// [`GrantContext::refresh_tokens_allowed`]).
+    pub fn with_refresh_token(mut self) -> Self {
+        self.refresh = true;
+        self
+    }
+}
+
+/// The token store, as grant handlers use it.
+#[derive(Clone, Copy)]
+pub struct Tokens<'a>(&'a dyn DynTokenStore);
+
+impl fmt::Debug for Tokens<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Tokens")
+    }
+}
+
+impl<'a> Tokens<'a> {
+    /// Consumes an authorization code, atomically (see
+    /// [`TokenStore::consume_code`](crate::store::TokenStore::consume_code)).
+    pub async fn consume_code(&self, hash: &TokenHash) -> Result<CodeRedemption, StoreError> {
+        self.0.consume_code(hash).await
+    }
+
+    /// The refresh token, its grant, and whether it is still current.
+    pub async fn find_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> Result<Option<FoundRefreshToken>, StoreError> {
+        self.0.find_refresh_token(hash).await
+    }
+
+    /// Rotates a refresh token (see
+    /// [`TokenStore::rotate_refresh_token`](crate::store::TokenStore::rotate_refresh_token)).
+    pub async fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new_refresh: RefreshTokenRecord,
+        new_access: AccessTokenRecord,
+    ) -> Result<Rotation, StoreError> {
+        self.0
+            .rotate_refresh_token(old, new_refresh, new_access)
+            .await
+    }
+
+    /// Revokes a grant and everything derived from it.
+    pub async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
+        tracing::info!(target: "portcullis::security", event = "grant_revoked", grant_id = %id);
+        self.0.revoke_grant(id).await
     }
 }

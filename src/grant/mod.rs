@@ -7,13 +7,19 @@
 //! [`GrantContext`]. The built-in grants are ordinary handlers; a host adds an
 //! extension grant (an absolute-URI `grant_type`, RFC 6749 §4.5) the same way.
 
+mod authorization_code;
 mod client_credentials;
 mod context;
+mod password;
+mod refresh_token;
 
 use std::future::Future;
 
+pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
-pub use context::{GrantContext, Issue};
+pub use context::{GrantContext, Issue, Tokens};
+pub use password::{PasswordGrant, ResourceOwnerVerifier};
+pub use refresh_token::RefreshTokenGrant;
 
 use crate::endpoint::TokenError;
 use crate::protocol::{GrantType, TokenResponse};

@@ -17,7 +17,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
-use super::{AccessTokenRecord, GrantId, GrantRecord, NewGrant, StoreError, Subject, TokenStore};
+use super::{
+    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, FoundRefreshToken, GrantId,
+    GrantRecord, NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, Rotation, StoreError,
+    Subject, TokenStore,
+};
 use crate::client::{Client, ClientId, ClientRegistry};
 use crate::protocol::Scope;
 use crate::token::TokenHash;
@@ -89,11 +93,42 @@ fn from_ms(ms: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
 }
 
-/// One shard: the grants and tokens whose keys end in its byte.
+/// An authorization code and whether it has been redeemed. Consumed codes are
+/// kept until they expire, so a replay is recognised as one.
+#[derive(Clone)]
+struct StoredCode {
+    record: AuthorizationCodeRecord,
+    consumed: bool,
+}
+
+/// A refresh token. A rotated-out one (`current == false`) is kept until its
+/// grant expires, so that presenting it again is recognised as reuse.
+#[derive(Clone)]
+struct StoredRefresh {
+    record: RefreshTokenRecord,
+    current: bool,
+    grant_expires_ms: u64,
+}
+
+impl StoredRefresh {
+    fn live(&self, now: u64) -> bool {
+        if self.current {
+            to_ms(self.record.expires_at) > now
+        } else {
+            self.grant_expires_ms > now
+        }
+    }
+}
+
+/// One shard: the grants, tokens, codes and pending requests whose keys end
+/// in its byte.
 #[derive(Default)]
 struct Shard {
     grants: Map<GrantId, StoredGrant>,
     tokens: Map<TokenHash, StoredToken>,
+    refresh: Map<TokenHash, StoredRefresh>,
+    codes: Map<TokenHash, StoredCode>,
+    pending: Map<TokenHash, PendingAuthorizationRecord>,
     /// Records inserted since the last sweep.
     inserts: usize,
     /// Records left by the last sweep.
@@ -102,7 +137,11 @@ struct Shard {
 
 impl Shard {
     fn len(&self) -> usize {
-        self.grants.len() + self.tokens.len()
+        self.grants.len()
+            + self.tokens.len()
+            + self.refresh.len()
+            + self.codes.len()
+            + self.pending.len()
     }
 
     /// Counts `n` inserts and sweeps when they have paid for it.
@@ -118,6 +157,9 @@ impl Shard {
         let before = self.len();
         self.grants.retain(|_, g| g.expires_ms > now);
         self.tokens.retain(|_, t| t.expires_ms > now);
+        self.refresh.retain(|_, r| r.live(now));
+        self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
+        self.pending.retain(|_, p| to_ms(p.expires_at) > now);
         self.inserts = 0;
         self.live_after_sweep = self.len();
         before - self.live_after_sweep
@@ -168,6 +210,70 @@ impl MemoryStore {
     pub fn grant_count(&self) -> usize {
         self.inner.shards.iter().map(|s| read(s).grants.len()).sum()
     }
+
+    fn stored_token(&self, token: AccessTokenRecord, grant_scope: &Scope) -> StoredToken {
+        let scope = if token.scope == *grant_scope {
+            grant_scope.clone()
+        } else {
+            self.inner.scopes.intern(&token.scope)
+        };
+        StoredToken {
+            grant_id: token.grant_id,
+            scope,
+            issued_ms: to_ms(token.issued_at),
+            expires_ms: to_ms(token.expires_at),
+        }
+    }
+
+    /// Stores tokens of a grant known to exist, each in its own shard.
+    fn insert_tokens(
+        &self,
+        access: AccessTokenRecord,
+        refresh: Option<RefreshTokenRecord>,
+        grant_scope: &Scope,
+        grant_expires_ms: u64,
+    ) {
+        let (hash, now) = (access.hash, to_ms(access.issued_at));
+        let stored = self.stored_token(access, grant_scope);
+        {
+            let mut shard = write(self.inner.shard(token_shard(&hash)));
+            shard.tokens.insert(hash, stored);
+            shard.inserted(1, now);
+        }
+        if let Some(mut refresh) = refresh {
+            refresh.scope = if refresh.scope == *grant_scope {
+                grant_scope.clone()
+            } else {
+                self.inner.scopes.intern(&refresh.scope)
+            };
+            let hash = refresh.hash;
+            let mut shard = write(self.inner.shard(token_shard(&hash)));
+            shard.refresh.insert(
+                hash,
+                StoredRefresh {
+                    record: refresh,
+                    current: true,
+                    grant_expires_ms,
+                },
+            );
+            shard.inserted(1, now);
+        }
+    }
+
+    fn grant(&self, id: &GrantId) -> Option<GrantRecord> {
+        let grant = read(self.inner.shard(grant_shard(id)))
+            .grants
+            .get(id)
+            .cloned()?;
+        Some(GrantRecord {
+            id: *id,
+            client_id: grant.client_id,
+            subject: grant.subject,
+            scope: grant.scope,
+            created_at: from_ms(grant.created_ms),
+            expires_at: from_ms(grant.expires_ms),
+        })
+    }
 }
 
 // Every operation is a few map operations under a lock, so each method does
@@ -196,49 +302,208 @@ impl TokenStore for MemoryStore {
         let NewGrant {
             grant,
             access_token,
+            refresh_token,
+            code,
         } = new;
-        let now = to_ms(access_token.issued_at);
+        let now = to_ms(grant.created_at);
         let scope = self.inner.scopes.intern(&grant.scope);
-        let token_scope = if access_token.scope == grant.scope {
-            scope.clone()
-        } else {
-            self.inner.scopes.intern(&access_token.scope)
-        };
-        let (grant_id, hash) = (grant.id, access_token.hash);
+        let grant_id = grant.id;
         let stored_grant = StoredGrant {
-            client_id: grant.client_id,
-            subject: grant.subject,
-            scope,
-            created_ms: to_ms(grant.created_at),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: scope.clone(),
+            created_ms: now,
             expires_ms: to_ms(grant.expires_at),
         };
-        let stored_token = StoredToken {
-            grant_id,
-            scope: token_scope,
-            issued_ms: to_ms(access_token.issued_at),
-            expires_ms: to_ms(access_token.expires_at),
-        };
-        let (g, t) = (grant_shard(&grant_id), token_shard(&hash));
-        if g == t {
-            // The usual case: one lock, both records visible together.
-            let mut shard = write(self.inner.shard(g));
-            shard.grants.insert(grant_id, stored_grant);
-            shard.tokens.insert(hash, stored_token);
-            shard.inserted(2, now);
-        } else {
-            // The grant goes in first: a token is only ever found together
-            // with its grant, so a reader racing this sees both or neither.
-            // One lock at a time, so no lock order to keep.
-            {
-                let mut shard = write(self.inner.shard(g));
-                shard.grants.insert(grant_id, stored_grant);
-                shard.inserted(1, now);
+        let token = access_token.map(|t| {
+            let hash = t.hash;
+            (hash, self.stored_token(t, &scope))
+        });
+        let code = code.map(|c| {
+            (
+                c.hash,
+                StoredCode {
+                    record: c,
+                    consumed: false,
+                },
+            )
+        });
+        let g = grant_shard(&grant_id);
+        // The grant goes in first (or together, in one shard): a token or code
+        // is only ever found with its grant, so a racing reader sees both or
+        // neither. One lock at a time, so no lock order to keep.
+        let mut shard = write(self.inner.shard(g));
+        shard.grants.insert(grant_id, stored_grant);
+        let mut inserted = 1;
+        if let Some((hash, stored)) = token {
+            if token_shard(&hash) == g {
+                shard.tokens.insert(hash, stored);
+                inserted += 1;
+            } else {
+                let mut other = write(self.inner.shard(token_shard(&hash)));
+                other.tokens.insert(hash, stored);
+                other.inserted(1, now);
             }
-            let mut shard = write(self.inner.shard(t));
-            shard.tokens.insert(hash, stored_token);
-            shard.inserted(1, now);
         }
+        if let Some(refresh) = refresh_token {
+            let hash = refresh.hash;
+            let stored = StoredRefresh {
+                record: refresh,
+                current: true,
+                grant_expires_ms: to_ms(grant.expires_at),
+            };
+            if token_shard(&hash) == g {
+                shard.refresh.insert(hash, stored);
+                inserted += 1;
+            } else {
+                let mut other = write(self.inner.shard(token_shard(&hash)));
+                other.refresh.insert(hash, stored);
+                other.inserted(1, now);
+            }
+        }
+        if let Some((hash, stored)) = code {
+            if token_shard(&hash) == g {
+                shard.codes.insert(hash, stored);
+                inserted += 1;
+            } else {
+                let mut other = write(self.inner.shard(token_shard(&hash)));
+                other.codes.insert(hash, stored);
+                other.inserted(1, now);
+            }
+        }
+        shard.inserted(inserted, now);
         ready(Ok(()))
+    }
+
+    fn add_tokens(
+        &self,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let g = grant_shard(&access_token.grant_id);
+        let Some((scope, grant_expires_ms)) = read(self.inner.shard(g))
+            .grants
+            .get(&access_token.grant_id)
+            .map(|grant| (grant.scope.clone(), grant.expires_ms))
+        else {
+            return ready(Ok(false));
+        };
+        // A revocation racing these inserts leaves unreachable records: lookups
+        // require the grant.
+        self.insert_tokens(access_token, refresh_token, &scope, grant_expires_ms);
+        ready(Ok(true))
+    }
+
+    fn find_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send {
+        let found = read(self.inner.shard(token_shard(hash)))
+            .refresh
+            .get(hash)
+            .map(|r| (r.record.clone(), r.current));
+        let found = found.and_then(|(record, current)| {
+            let grant = self.grant(&record.grant_id)?;
+            Some(FoundRefreshToken {
+                record,
+                grant,
+                current,
+            })
+        });
+        ready(Ok(found))
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new_refresh: RefreshTokenRecord,
+        new_access: AccessTokenRecord,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
+        let swapped = {
+            let mut shard = write(self.inner.shard(token_shard(old)));
+            match shard.refresh.get_mut(old) {
+                None => None,
+                // The compare-and-swap of the contract, under one write lock.
+                Some(stored) => Some(std::mem::replace(&mut stored.current, false)),
+            }
+        };
+        let rotation = match swapped {
+            None => Rotation::Unknown,
+            Some(false) => Rotation::Reused,
+            Some(true) => {
+                let g = grant_shard(&new_access.grant_id);
+                let grant = read(self.inner.shard(g))
+                    .grants
+                    .get(&new_access.grant_id)
+                    .map(|grant| (grant.scope.clone(), grant.expires_ms));
+                match grant {
+                    None => Rotation::Unknown,
+                    Some((scope, grant_expires_ms)) => {
+                        self.insert_tokens(new_access, Some(new_refresh), &scope, grant_expires_ms);
+                        Rotation::Rotated
+                    }
+                }
+            }
+        };
+        ready(Ok(rotation))
+    }
+
+    fn consume_code(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<CodeRedemption, StoreError>> + Send {
+        let code = {
+            let mut shard = write(self.inner.shard(token_shard(hash)));
+            match shard.codes.get_mut(hash) {
+                Some(stored) => {
+                    // The check and the mark happen under one write lock: the
+                    // atomic consume of the contract.
+                    let first = !stored.consumed;
+                    stored.consumed = true;
+                    Some((stored.record.clone(), first))
+                }
+                None => None,
+            }
+        };
+        let redemption = match code {
+            None => CodeRedemption::Unknown,
+            Some((code, first)) => match self.grant(&code.grant_id) {
+                None => CodeRedemption::Unknown,
+                Some(grant) if first => CodeRedemption::Redeemed { code, grant },
+                Some(grant) => CodeRedemption::Replayed { code, grant },
+            },
+        };
+        ready(Ok(redemption))
+    }
+
+    fn save_pending(
+        &self,
+        pending: PendingAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let now = to_ms(pending.created_at);
+        let mut shard = write(self.inner.shard(token_shard(&pending.hash)));
+        shard.pending.insert(pending.hash, pending);
+        shard.inserted(1, now);
+        ready(Ok(()))
+    }
+
+    fn find_pending(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send {
+        ready(Ok(read(self.inner.shard(token_shard(hash)))
+            .pending
+            .get(hash)
+            .cloned()))
+    }
+
+    fn take_pending(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send {
+        ready(Ok(write(self.inner.shard(token_shard(hash)))
+            .pending
+            .remove(hash)))
     }
 
     fn find_access_token(
@@ -300,20 +565,27 @@ impl TokenStore for MemoryStore {
         // one; a token skipped that way is unreachable anyway and expires soon.
         for (index, shard) in self.inner.shards.iter().enumerate() {
             let mut guard = write(shard);
-            let Shard { grants, tokens, .. } = &mut *guard;
-            let before = tokens.len();
-            tokens.retain(|_, t| {
-                let g = grant_shard(&t.grant_id);
+            let Shard {
+                grants,
+                tokens,
+                refresh,
+                ..
+            } = &mut *guard;
+            let grant_exists = |id: &GrantId| {
+                let g = grant_shard(id);
                 if g == index {
-                    grants.contains_key(&t.grant_id)
+                    grants.contains_key(id)
                 } else {
                     self.inner
                         .shard(g)
                         .try_read()
-                        .map_or(true, |other| other.grants.contains_key(&t.grant_id))
+                        .map_or(true, |other| other.grants.contains_key(id))
                 }
-            });
-            removed += before - tokens.len();
+            };
+            let before = tokens.len() + refresh.len();
+            tokens.retain(|_, t| grant_exists(&t.grant_id));
+            refresh.retain(|_, r| grant_exists(&r.record.grant_id));
+            removed += before - tokens.len() - refresh.len();
             guard.live_after_sweep = guard.len();
         }
         ready(Ok(removed as u64))
@@ -440,7 +712,7 @@ mod tests {
             issued_at: now,
             expires_at: now + lifetime,
         };
-        block_on(store.create_grant(NewGrant::new(grant, token))).unwrap();
+        block_on(store.create_grant(NewGrant::with_access_token(grant, token))).unwrap();
         (hash, id)
     }
 

@@ -15,7 +15,11 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 pub use memory::MemoryStore;
-pub use records::{AccessTokenRecord, GrantId, GrantRecord, NewGrant, Subject};
+pub use records::{
+    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, FoundRefreshToken, GrantId,
+    GrantRecord, NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode,
+    ResponseType, Rotation, Subject,
+};
 
 use crate::token::TokenHash;
 
@@ -44,21 +48,31 @@ impl StoreError {
     }
 }
 
-/// Where grants and tokens live.
+/// Where grants, tokens, codes and pending authorization requests live.
 ///
 /// # Contracts
 ///
-/// - Records are keyed by [`TokenHash`]; the plaintext of a token never reaches
-///   the store (RFC 6819 §5.1.4.1.3).
-/// - Every token belongs to a grant, and a token is live only while its grant
-///   is: [`revoke_grant`](Self::revoke_grant) kills every token derived from the
+/// - Records are keyed by [`TokenHash`]; the plaintext of a token, code or
+///   handle never reaches the store (RFC 6819 §5.1.4.1.3).
+/// - Every token and code belongs to a grant, and is live only while its grant
+///   is: [`revoke_grant`](Self::revoke_grant) kills everything derived from the
 ///   grant, at once, for every replica sharing the store.
 /// - Each method is one atomic operation — a SQL store does each in one
-///   statement or one transaction.
+///   statement or one transaction. Consuming a code, rotating a refresh token
+///   and taking a pending request are the ones concurrency tests hammer.
 pub trait TokenStore: Send + Sync + 'static {
-    /// Stores a new grant together with its first tokens, atomically: either all
-    /// become visible or none does.
+    /// Stores a new grant together with its first secrets, atomically: either
+    /// all become visible or none does.
     fn create_grant(&self, new: NewGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores tokens under an existing grant (after a code is redeemed, say).
+    /// Returns `false`, storing nothing, if the grant does not exist (it was
+    /// revoked).
+    fn add_tokens(
+        &self,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The access token with this hash and its grant, or `None` if the token
     /// was never issued, or it or its grant has been revoked. Expiry is checked
@@ -68,13 +82,65 @@ pub trait TokenStore: Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send;
 
+    /// The refresh token with this hash and its grant, and whether it is still
+    /// current (not rotated out); `None` if unknown or its grant is gone.
+    fn find_refresh_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send;
+
+    /// Rotates a refresh token: one atomic compare-and-swap. If `old` is still
+    /// current it is rotated out and `new_refresh` and `new_access` are stored
+    /// ([`Rotation::Rotated`]); of any number of concurrent rotations of one
+    /// token exactly one succeeds. If `old` was already rotated out nothing is
+    /// stored ([`Rotation::Reused`]). A rotated-out token MUST stay findable as
+    /// such until its grant expires, so that reuse is detected (RFC 9700
+    /// §4.14.2).
+    fn rotate_refresh_token(
+        &self,
+        old: &TokenHash,
+        new_refresh: RefreshTokenRecord,
+        new_access: AccessTokenRecord,
+    ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
+
+    /// Consumes an authorization code, atomically: of any number of concurrent
+    /// calls for one code exactly one gets [`CodeRedemption::Redeemed`]; the
+    /// others, and every later call until the code is purged, get
+    /// [`CodeRedemption::Replayed`] (RFC 6749 §4.1.2, RFC 6819 §5.1.5.4). A
+    /// SQL store does this with one `UPDATE … WHERE consumed_at IS NULL
+    /// RETURNING …`. A code whose grant is gone is [`CodeRedemption::Unknown`].
+    fn consume_code(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<CodeRedemption, StoreError>> + Send;
+
     /// Revokes a grant and everything derived from it. Returns whether the grant
-    /// existed. After this returns, no token of the grant is found by any lookup.
+    /// existed. After this returns, no token, code or refresh token of the
+    /// grant is found by any lookup.
     fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Deletes grants and tokens that expired before `now`; returns how many
-    /// records went. Hosts call it periodically; stores may also purge on their
-    /// own.
+    /// Stores a pending authorization request.
+    fn save_pending(
+        &self,
+        pending: PendingAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The pending request with this handle hash, without consuming it.
+    fn find_pending(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send;
+
+    /// Removes and returns the pending request, atomically: of concurrent
+    /// calls exactly one gets it, so a request is decided once.
+    fn take_pending(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send;
+
+    /// Deletes records that expired before `now`, and tokens whose grant is
+    /// gone; returns how many went. Hosts call it periodically; stores may also
+    /// purge on their own.
     fn purge_expired(
         &self,
         now: SystemTime,
@@ -84,11 +150,42 @@ pub trait TokenStore: Send + Sync + 'static {
 /// The object-safe form of [`TokenStore`] that the server holds.
 pub(crate) trait DynTokenStore: Send + Sync + 'static {
     fn create_grant(&self, new: NewGrant) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn add_tokens(
+        &self,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
     fn find_access_token<'a>(
         &'a self,
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>>;
+    fn find_refresh_token<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<FoundRefreshToken>, StoreError>>;
+    fn rotate_refresh_token<'a>(
+        &'a self,
+        old: &'a TokenHash,
+        new_refresh: RefreshTokenRecord,
+        new_access: AccessTokenRecord,
+    ) -> BoxFuture<'a, Result<Rotation, StoreError>>;
+    fn consume_code<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<CodeRedemption, StoreError>>;
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn save_pending(
+        &self,
+        pending: PendingAuthorizationRecord,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn find_pending<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<PendingAuthorizationRecord>, StoreError>>;
+    fn take_pending<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<PendingAuthorizationRecord>, StoreError>>;
     fn purge_expired(&self, now: SystemTime) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
@@ -96,14 +193,64 @@ impl<T: TokenStore> DynTokenStore for T {
     fn create_grant(&self, new: NewGrant) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(TokenStore::create_grant(self, new))
     }
+    fn add_tokens(
+        &self,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(TokenStore::add_tokens(self, access_token, refresh_token))
+    }
     fn find_access_token<'a>(
         &'a self,
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> {
         Box::pin(TokenStore::find_access_token(self, hash))
     }
+    fn find_refresh_token<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<FoundRefreshToken>, StoreError>> {
+        Box::pin(TokenStore::find_refresh_token(self, hash))
+    }
+    fn rotate_refresh_token<'a>(
+        &'a self,
+        old: &'a TokenHash,
+        new_refresh: RefreshTokenRecord,
+        new_access: AccessTokenRecord,
+    ) -> BoxFuture<'a, Result<Rotation, StoreError>> {
+        Box::pin(TokenStore::rotate_refresh_token(
+            self,
+            old,
+            new_refresh,
+            new_access,
+        ))
+    }
+    fn consume_code<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<CodeRedemption, StoreError>> {
+        Box::pin(TokenStore::consume_code(self, hash))
+    }
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(TokenStore::revoke_grant(self, id))
+    }
+    fn save_pending(
+        &self,
+        pending: PendingAuthorizationRecord,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(TokenStore::save_pending(self, pending))
+    }
+    fn find_pending<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<PendingAuthorizationRecord>, StoreError>> {
+        Box::pin(TokenStore::find_pending(self, hash))
+    }
+    fn take_pending<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<PendingAuthorizationRecord>, StoreError>> {
+        Box::pin(TokenStore::take_pending(self, hash))
     }
     fn purge_expired(&self, now: SystemTime) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(TokenStore::purge_expired(self, now))

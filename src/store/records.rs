@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
 use crate::client::ClientId;
-use crate::protocol::Scope;
+use crate::protocol::{CodeChallenge, Scope};
 use crate::token::TokenHash;
 
 /// Identifies a grant: one resource owner's authorization of one client, or a
@@ -117,22 +117,185 @@ pub struct AccessTokenRecord {
     pub expires_at: SystemTime,
 }
 
-/// A new grant and the tokens first issued under it, stored together.
+/// A refresh token (RFC 6749 §1.5, §6), kept by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The grant it belongs to; the grant's expiry is the absolute lifetime.
+    pub grant_id: GrantId,
+    /// Its scope (within the grant's).
+    pub scope: Scope,
+    /// When it was issued.
+    pub issued_at: SystemTime,
+    /// When it expires unless used: the idle lifetime, capped by the grant's.
+    pub expires_at: SystemTime,
+}
+
+/// A refresh token found by
+/// [`TokenStore::find_refresh_token`](super::TokenStore::find_refresh_token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRefreshToken {
+    /// The token.
+    pub record: RefreshTokenRecord,
+    /// Its grant.
+    pub grant: GrantRecord,
+    /// Whether it is still current; `false` once rotated out.
+    pub current: bool,
+}
+
+/// What [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token)
+/// did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// The presented token was live; it is now rotated out and the new tokens
+    /// are stored.
+    Rotated,
+    /// The presented token had already been rotated out: a reuse (RFC 9700
+    /// §4.14.2). Nothing was stored; the caller revokes the grant.
+    Reused,
+    /// No such token, or its grant is gone. Nothing was stored.
+    Unknown,
+}
+
+/// An authorization code (RFC 6749 §4.1.2), kept by the hash of its value. It
+/// belongs to a grant made when the resource owner approved; the grant carries
+/// the client, the resource owner and the scope the code is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCodeRecord {
+    /// SHA-256 of the code.
+    pub hash: TokenHash,
+    /// The grant the code belongs to.
+    pub grant_id: GrantId,
+    /// The redirect URI the code was sent to.
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI, in which case
+    /// the token request must repeat it (RFC 6749 §4.1.3).
+    pub redirect_uri_in_request: bool,
+    /// The PKCE challenge (RFC 7636 §4.4).
+    pub challenge: Option<CodeChallenge>,
+    /// When it was issued.
+    pub issued_at: SystemTime,
+    /// When it stops being redeemable.
+    pub expires_at: SystemTime,
+}
+
+/// What [`TokenStore::consume_code`](super::TokenStore::consume_code) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeRedemption {
+    /// The code was live and is now consumed; this caller, and no other,
+    /// redeems it.
+    Redeemed {
+        /// The code.
+        code: AuthorizationCodeRecord,
+        /// Its grant.
+        grant: GrantRecord,
+    },
+    /// The code was consumed before: a replay (RFC 6819 §5.2.1.1). The grant
+    /// is returned so the server can revoke it once the replaying client is
+    /// known to be the code's client.
+    Replayed {
+        /// The code.
+        code: AuthorizationCodeRecord,
+        /// Its grant.
+        grant: GrantRecord,
+    },
+    /// No such code, or its grant is gone.
+    Unknown,
+}
+
+/// How the authorization response reaches the client (OAuth 2.0 Multiple
+/// Response Type Encoding Practices; OAuth 2.0 Form Post Response Mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// Parameters in the redirect URI's query (the default for `code`).
+    Query,
+    /// Parameters in the redirect URI's fragment.
+    Fragment,
+    /// An auto-submitting HTML form POSTed to the redirect URI.
+    FormPost,
+}
+
+/// The response types portcullis serves (RFC 6749 §3.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ResponseType {
+    /// `code`: the authorization code grant.
+    Code,
+    /// `token`: the implicit grant, when enabled on the server and the client.
+    Token,
+}
+
+/// A validated authorization request waiting for the resource owner's
+/// decision, kept server-side so the decision can arrive on a later request
+/// without trusting anything the browser sends back but the handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAuthorizationRecord {
+    /// SHA-256 of the handle given to the host.
+    pub hash: TokenHash,
+    /// The client asking.
+    pub client_id: ClientId,
+    /// What it asked for.
+    pub response_type: ResponseType,
+    /// Where the response goes.
+    pub redirect_uri: String,
+    /// Whether the request named the redirect URI.
+    pub redirect_uri_in_request: bool,
+    /// The scope asked for (already within the client's allowed scope).
+    pub scope: Scope,
+    /// The client's `state`, returned unchanged.
+    pub state: Option<String>,
+    /// How the response is delivered.
+    pub response_mode: ResponseMode,
+    /// The PKCE challenge.
+    pub challenge: Option<CodeChallenge>,
+    /// When the request was validated.
+    pub created_at: SystemTime,
+    /// When the resource owner's decision is no longer accepted.
+    pub expires_at: SystemTime,
+}
+
+/// A new grant and the first secrets issued under it, stored together.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewGrant {
     /// The grant.
     pub grant: GrantRecord,
-    /// Its first access token.
-    pub access_token: AccessTokenRecord,
+    /// Its first access token (client credentials, password, implicit).
+    pub access_token: Option<AccessTokenRecord>,
+    /// Its first refresh token (password).
+    pub refresh_token: Option<RefreshTokenRecord>,
+    /// Its authorization code (the authorization code grant).
+    pub code: Option<AuthorizationCodeRecord>,
 }
 
 impl NewGrant {
     /// A grant with its first access token.
-    pub fn new(grant: GrantRecord, access_token: AccessTokenRecord) -> Self {
+    pub fn with_access_token(grant: GrantRecord, access_token: AccessTokenRecord) -> Self {
         Self {
             grant,
-            access_token,
+            access_token: Some(access_token),
+            refresh_token: None,
+            code: None,
         }
+    }
+
+    /// A grant with its authorization code.
+    pub fn with_code(grant: GrantRecord, code: AuthorizationCodeRecord) -> Self {
+        Self {
+            grant,
+            access_token: None,
+            refresh_token: None,
+            code: Some(code),
+        }
+    }
+
+    /// Adds a first refresh token.
+    pub fn and_refresh_token(mut self, refresh_token: RefreshTokenRecord) -> Self {
+        self.refresh_token = Some(refresh_token);
+        self
     }
 }

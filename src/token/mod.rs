@@ -11,16 +11,28 @@ pub use info::AccessTokenInfo;
 pub(crate) use opaque::mint;
 pub use opaque::{AccessToken, RefreshToken, TOKEN_ENTROPY_BYTES, TokenHash, TokenKind};
 
-/// How long issued tokens live.
+/// How long issued tokens, codes and grants live.
 ///
-/// Access tokens are short-lived by default (RFC 9700 §4.10.2 and §2.2.2 of the
-/// OAuth 2.1 draft recommend restricting their lifetime): a leaked bearer token is
-/// useful only briefly.
+/// Access tokens are short-lived by default (RFC 9700 §4.10.2): a leaked bearer
+/// token is useful only briefly. Authorization codes live 60 seconds (RFC 6749
+/// §4.1.2 recommends at most 10 minutes). A refresh token expires when unused
+/// for its idle lifetime, and in any case when its grant reaches its absolute
+/// lifetime: rotation never extends the grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TokenLifetimes {
     /// Lifetime of an access token. Default: 10 minutes.
     pub access_token: Duration,
+    /// Lifetime of an authorization code. Default: 60 seconds.
+    pub authorization_code: Duration,
+    /// How long a validated authorization request waits for the resource
+    /// owner's decision. Default: 10 minutes.
+    pub authorization_request: Duration,
+    /// How long a refresh token stays valid unused. Default: 30 days.
+    pub refresh_token_idle: Duration,
+    /// The absolute lifetime of a grant that has refresh tokens: no refresh
+    /// outlives it. Default: 90 days.
+    pub grant: Duration,
 }
 
 impl TokenLifetimes {
@@ -29,12 +41,40 @@ impl TokenLifetimes {
         self.access_token = lifetime;
         self
     }
+
+    /// Sets the authorization code lifetime.
+    pub fn with_authorization_code(mut self, lifetime: Duration) -> Self {
+        self.authorization_code = lifetime;
+        self
+    }
+
+    /// Sets how long an authorization request waits for a decision.
+    pub fn with_authorization_request(mut self, lifetime: Duration) -> Self {
+        self.authorization_request = lifetime;
+        self
+    }
+
+    /// Sets the refresh token idle lifetime.
+    pub fn with_refresh_token_idle(mut self, lifetime: Duration) -> Self {
+        self.refresh_token_idle = lifetime;
+        self
+    }
+
+    /// Sets the absolute grant lifetime.
+    pub fn with_grant(mut self, lifetime: Duration) -> Self {
+        self.grant = lifetime;
+        self
+    }
 }
 
 impl Default for TokenLifetimes {
     fn default() -> Self {
         Self {
             access_token: Duration::from_secs(600),
+            authorization_code: Duration::from_secs(60),
+            authorization_request: Duration::from_secs(600),
+            refresh_token_idle: Duration::from_secs(30 * 24 * 3600),
+            grant: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }

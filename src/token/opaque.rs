@@ -36,6 +36,8 @@ pub enum TokenKind {
     AuthorizationCode,
     /// A generated client secret: `pc_cs_`.
     ClientSecret,
+    /// The handle of a pending authorization request: `pc_ar_`.
+    AuthorizationRequest,
 }
 
 impl TokenKind {
@@ -46,6 +48,7 @@ impl TokenKind {
             TokenKind::RefreshToken => "pc_rt_",
             TokenKind::AuthorizationCode => "pc_ac_",
             TokenKind::ClientSecret => "pc_cs_",
+            TokenKind::AuthorizationRequest => "pc_ar_",
         }
     }
 

@@ -105,6 +105,87 @@ impl Harness {
     }
 }
 
+/// The RFC 7636 Appendix B verifier and its S256 challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A harness serving the authorization code and refresh token grants too.
+pub fn code_harness() -> Harness {
+    harness_with(|b| {
+        b.grant(portcullis::grant::AuthorizationCodeGrant)
+            .grant(portcullis::grant::RefreshTokenGrant)
+    })
+}
+
+impl Harness {
+    /// A public native client for the code flow (with refresh tokens), its
+    /// redirect URI `http://127.0.0.1/cb`.
+    pub async fn native_client(&self) -> TestClient {
+        self.register(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope("read write".parse().unwrap()),
+        )
+        .await
+    }
+
+    /// A GET to the authorization endpoint with these query parameters.
+    pub async fn authorize(
+        &self,
+        query: &str,
+    ) -> Result<portcullis::endpoint::PendingAuthorization, portcullis::endpoint::AuthorizationError> {
+        let request = Request::get(format!("https://auth.example/authorize?{query}"))
+            .body(Vec::<u8>::new())
+            .unwrap();
+        self.server.authorization_request(&request).await
+    }
+
+    /// Runs the front channel for `client`: authorization request with PKCE
+    /// S256 and `state`, approval for `alice`; returns the redirect's query
+    /// parameters.
+    pub async fn code_for(&self, client: &TestClient, extra: &str) -> Vec<(String, String)> {
+        let pending = self
+            .authorize(&format!(
+                "response_type=code&client_id={}&code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz{extra}",
+                client.id
+            ))
+            .await
+            .unwrap();
+        let response = self.server.approve(pending, "alice", None).await.unwrap();
+        assert_eq!(response.status(), 303);
+        redirect_params(&response)
+    }
+
+    /// Redeems `code` as the public client `client` with the RFC 7636 verifier.
+    pub async fn redeem(&self, client: &TestClient, code: &str) -> Reply {
+        self.post(token_request(
+            None,
+            &format!(
+                "grant_type=authorization_code&code={code}&client_id={}&code_verifier={VERIFIER}",
+                client.id
+            ),
+        ))
+        .await
+    }
+}
+
+/// The parameters of a redirect's `Location` (query, or fragment if there is one).
+pub fn redirect_params(response: &Response<Vec<u8>>) -> Vec<(String, String)> {
+    let location = response.headers()["location"].to_str().unwrap();
+    let url = url::Url::parse(location).unwrap();
+    match url.fragment() {
+        Some(f) => url::form_urlencoded::parse(f.as_bytes()).into_owned().collect(),
+        None => url.query_pairs().into_owned().collect(),
+    }
+}
+
+/// One parameter of a redirect.
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
 /// `application/x-www-form-urlencoded` encoding of one value (RFC 6749
 /// Appendix B), as a client library does it.
 pub fn form_encode(value: &str) -> String {

@@ -1,0 +1,606 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1, §4.1.2; §4.2 as an
+//! opt-in), in two steps the host drives around its own login and consent
+//! pages:
+//!
+//! 1. [`AuthorizationServer::authorization_request`] validates the request and
+//!    stores it server-side, returning a [`PendingAuthorization`] with a
+//!    handle for the consent form — or an [`AuthorizationError`].
+//! 2. On the consent decision, the host gets the pending request back with
+//!    [`AuthorizationServer::pending_authorization`] and calls
+//!    [`approve`](AuthorizationServer::approve) or
+//!    [`deny`](AuthorizationServer::deny), which return the response to send.
+//!
+//! Nothing the browser sends back is trusted but the handle: the client,
+//! redirect URI, scope, `state` and PKCE challenge all come from the store.
+//! A `PendingAuthorization` can only be made by step 1, and approving takes the
+//! stored request atomically, so a request is decided once.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+
+use super::redirect::{deliver, secure_page_headers};
+use crate::client::Client;
+use crate::protocol::{
+    CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params, PkceError, Scope,
+};
+use crate::server::AuthorizationServer;
+pub use crate::store::ResponseType;
+use crate::store::{
+    AccessTokenRecord, AuthorizationCodeRecord, GrantId, GrantRecord, NewGrant,
+    PendingAuthorizationRecord, ResponseMode, StoreError, Subject,
+};
+use crate::token::{TokenHash, TokenKind, mint};
+
+/// The longest `state` accepted, in bytes.
+pub const MAX_STATE_LEN: usize = 1024;
+
+/// A validated authorization request waiting for the resource owner.
+///
+/// Only [`AuthorizationServer::authorization_request`] and
+/// [`AuthorizationServer::pending_authorization`] make one.
+pub struct PendingAuthorization {
+    handle: String,
+    record: PendingAuthorizationRecord,
+    client: Arc<Client>,
+}
+
+impl PendingAuthorization {
+    /// The handle to put in the consent form (a hidden field), and to pass to
+    /// [`AuthorizationServer::pending_authorization`] when the form comes back.
+    /// Unguessable (256 bits); the host's own CSRF protection on the form is
+    /// still needed, to bind the decision to the user's session.
+    pub fn id(&self) -> &str {
+        &self.handle
+    }
+
+    /// The client asking, for the consent page (its name, say).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The scope asked for (within the client's allowed scope).
+    pub fn scope(&self) -> &Scope {
+        &self.record.scope
+    }
+
+    /// What the client asked for.
+    pub fn response_type(&self) -> ResponseType {
+        self.record.response_type
+    }
+
+    /// Where the response will go.
+    pub fn redirect_uri(&self) -> &str {
+        &self.record.redirect_uri
+    }
+
+    /// When the request stops accepting a decision.
+    pub fn expires_at(&self) -> SystemTime {
+        self.record.expires_at
+    }
+}
+
+impl fmt::Debug for PendingAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingAuthorization")
+            .field("client", self.client.id())
+            .field("scope", &self.record.scope)
+            .field("redirect_uri", &self.record.redirect_uri)
+            .field("response_type", &self.record.response_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an authorization request was not accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthorizationError {
+    /// The request cannot be trusted to redirect — unknown client, missing or
+    /// unregistered redirect URI — so the error is shown to the user and the
+    /// browser is never sent anywhere (RFC 6749 §4.1.2.1; RFC 6819 §4.2.4).
+    #[error("authorization request rejected: {0}")]
+    Rejected(OAuthError),
+    /// The error goes back to the client, on its redirect URI, with `state` and
+    /// `iss`.
+    #[error("authorization request refused: {error}")]
+    Redirect {
+        /// The error sent.
+        error: OAuthError,
+        /// The redirect that carries it.
+        response: Box<Response<Vec<u8>>>,
+    },
+    /// The store failed.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+impl AuthorizationError {
+    /// The OAuth error, when there is one.
+    pub fn error(&self) -> Option<&OAuthError> {
+        match self {
+            AuthorizationError::Rejected(e) | AuthorizationError::Redirect { error: e, .. } => {
+                Some(e)
+            }
+            AuthorizationError::Storage(_) => None,
+        }
+    }
+
+    /// The response to send: the redirect, or a plain `400` (`500` for a
+    /// storage failure) page with the secure page headers. Hosts usually render
+    /// their own page for [`Rejected`](Self::Rejected) from
+    /// [`error`](Self::error).
+    pub fn into_http(self) -> Response<Vec<u8>> {
+        let (status, text) = match self {
+            AuthorizationError::Redirect { response, .. } => return *response,
+            AuthorizationError::Rejected(e) => (
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "The authorization request is invalid: {}.",
+                    e.description().unwrap_or(e.code().as_str())
+                ),
+            ),
+            AuthorizationError::Storage(e) => {
+                tracing::error!(target: "portcullis", error = %e, "authorization endpoint storage failure");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "The server could not handle the request.".to_owned(),
+                )
+            }
+        };
+        let mut response = Response::new(text.into_bytes());
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        secure_page_headers(response.headers_mut());
+        response
+    }
+}
+
+/// Why a decision could not be applied.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecisionError {
+    /// The request was already decided, or expired, or never existed.
+    #[error("the authorization request is no longer pending")]
+    NotPending,
+    /// The scope granted is not within the scope asked for.
+    #[error("the granted scope exceeds the requested scope")]
+    ScopeNotRequested,
+    /// The store failed.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+fn invalid(code: ErrorCode, description: &'static str) -> OAuthError {
+    OAuthError::new(code).with_description(description)
+}
+
+/// Everything checked before a request may redirect: the client and where to.
+struct Trusted {
+    client: Arc<Client>,
+    redirect_uri: String,
+    redirect_uri_in_request: bool,
+}
+
+impl AuthorizationServer {
+    /// Validates an authorization request (a GET with a query, or a POST with a
+    /// form body, RFC 6749 §3.1) and stores it to await the resource owner's
+    /// decision.
+    ///
+    /// In order (RFC 6749 §4.1.2.1): the client and the redirect URI must be
+    /// known and match — exactly, but for loopback ports (RFC 8252 §7.3) — or
+    /// the error is [`Rejected`](AuthorizationError::Rejected) and nothing
+    /// redirects. Every later error redirects to the client with `state` and
+    /// `iss`: `response_type` (`unsupported_response_type`), whether the client
+    /// may use it (`unauthorized_client`), `scope` (`invalid_scope`), PKCE
+    /// (`invalid_request`; S256 required), repeated parameters
+    /// (`invalid_request`).
+    pub async fn authorization_request<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<PendingAuthorization, AuthorizationError> {
+        let raw: &[u8] = if request.method() == Method::POST {
+            request.body().as_ref()
+        } else {
+            request.uri().query().unwrap_or("").as_bytes()
+        };
+        if raw.len() > self.inner.max_body {
+            return Err(AuthorizationError::Rejected(invalid(
+                ErrorCode::INVALID_REQUEST,
+                "the request is too large",
+            )));
+        }
+        let params = Params::parse(raw).map_err(|e| {
+            AuthorizationError::Rejected(
+                OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(e.to_string()),
+            )
+        })?;
+        let trusted = self.trusted_target(&params).await?;
+        let now = self.inner.clock.now();
+
+        // From here on the client and redirect URI are known: errors redirect.
+        // `state` is read first so that every error can carry it back.
+        let state = params.get("state").ok().flatten();
+        let state = state.filter(|s| s.len() <= MAX_STATE_LEN);
+        let mode = match params.get("response_mode") {
+            Ok(Some("query")) => Some(ResponseMode::Query),
+            Ok(Some("fragment")) => Some(ResponseMode::Fragment),
+            Ok(Some("form_post")) => Some(ResponseMode::FormPost),
+            Ok(None) => None,
+            Ok(Some(_)) | Err(_) => {
+                return Err(self.redirect_error(
+                    &trusted,
+                    state,
+                    ResponseMode::Query,
+                    ErrorCode::INVALID_REQUEST,
+                    "unsupported response_mode",
+                ));
+            }
+        };
+        let fail = |code: ErrorCode, description: &'static str, default_mode: ResponseMode| {
+            self.redirect_error(
+                &trusted,
+                state,
+                mode.unwrap_or(default_mode),
+                code,
+                description,
+            )
+        };
+        let single = |name: &'static str| {
+            params.get(name).map_err(|_: FormError| {
+                fail(
+                    ErrorCode::INVALID_REQUEST,
+                    "a parameter is repeated",
+                    ResponseMode::Query,
+                )
+            })
+        };
+        if params.get("state").is_err() {
+            return Err(fail(
+                ErrorCode::INVALID_REQUEST,
+                "a parameter is repeated",
+                ResponseMode::Query,
+            ));
+        }
+        if state.is_none() && params.contains("state") {
+            return Err(fail(
+                ErrorCode::INVALID_REQUEST,
+                "state is too long",
+                ResponseMode::Query,
+            ));
+        }
+
+        let response_type = match single("response_type")? {
+            None => {
+                return Err(fail(
+                    ErrorCode::INVALID_REQUEST,
+                    "missing response_type",
+                    ResponseMode::Query,
+                ));
+            }
+            Some("code") => ResponseType::Code,
+            Some("token") if self.inner.options.implicit => ResponseType::Token,
+            Some(_) => {
+                return Err(fail(
+                    ErrorCode::UNSUPPORTED_RESPONSE_TYPE,
+                    "the response type is not supported",
+                    ResponseMode::Query,
+                ));
+            }
+        };
+        let default_mode = match response_type {
+            ResponseType::Code => ResponseMode::Query,
+            ResponseType::Token => ResponseMode::Fragment,
+        };
+        // RFC 9700 §2.1.2: a token never goes in a query string.
+        if response_type == ResponseType::Token && mode == Some(ResponseMode::Query) {
+            return Err(fail(
+                ErrorCode::INVALID_REQUEST,
+                "tokens are not sent in the query",
+                default_mode,
+            ));
+        }
+        let grant = match response_type {
+            ResponseType::Code => GrantType::AUTHORIZATION_CODE,
+            ResponseType::Token => GrantType::IMPLICIT,
+        };
+        if !trusted.client.allows_grant(grant.as_str()) {
+            return Err(fail(
+                ErrorCode::UNAUTHORIZED_CLIENT,
+                "the client is not registered for this response type",
+                default_mode,
+            ));
+        }
+
+        let scope = match single("scope")? {
+            Some(raw) => {
+                let scope: Scope = raw.parse().map_err(|_| {
+                    fail(ErrorCode::INVALID_SCOPE, "scope is malformed", default_mode)
+                })?;
+                if !scope.is_subset(trusted.client.scope()) {
+                    return Err(fail(
+                        ErrorCode::INVALID_SCOPE,
+                        "the requested scope exceeds what the client may be granted",
+                        default_mode,
+                    ));
+                }
+                scope
+            }
+            None => trusted.client.default_scope().clone(),
+        };
+
+        let challenge = match (response_type, single("code_challenge")?) {
+            (ResponseType::Code, Some(value)) => {
+                let method = single("code_challenge_method")?;
+                Some(
+                    CodeChallenge::parse(value, method, self.inner.options.allow_plain_pkce)
+                        .map_err(|e| {
+                            fail(
+                                ErrorCode::INVALID_REQUEST,
+                                match e {
+                                    PkceError::PlainNotAllowed => {
+                                        "code_challenge_method must be S256"
+                                    }
+                                    PkceError::UnsupportedMethod => {
+                                        "unsupported code_challenge_method"
+                                    }
+                                    _ => "code_challenge is malformed",
+                                },
+                                default_mode,
+                            )
+                        })?,
+                )
+            }
+            (ResponseType::Code, None) => {
+                let confidential =
+                    trusted.client.client_type() == crate::client::ClientType::Confidential;
+                if !(confidential && self.inner.options.pkce_optional_for_confidential) {
+                    return Err(fail(
+                        ErrorCode::INVALID_REQUEST,
+                        "code_challenge is required (PKCE, S256)",
+                        default_mode,
+                    ));
+                }
+                None
+            }
+            (ResponseType::Token, _) => None,
+        };
+
+        let (handle, hash) = mint(TokenKind::AuthorizationRequest);
+        let record = PendingAuthorizationRecord {
+            hash,
+            client_id: trusted.client.id().clone(),
+            response_type,
+            redirect_uri: trusted.redirect_uri,
+            redirect_uri_in_request: trusted.redirect_uri_in_request,
+            scope,
+            state: state.map(str::to_owned),
+            response_mode: mode.unwrap_or(default_mode),
+            challenge,
+            created_at: now,
+            expires_at: now + self.inner.lifetimes.authorization_request,
+        };
+        self.inner.tokens.save_pending(record.clone()).await?;
+        Ok(PendingAuthorization {
+            handle,
+            record,
+            client: trusted.client,
+        })
+    }
+
+    /// The client and redirect URI, or a rejection that must not redirect.
+    async fn trusted_target(&self, params: &Params<'_>) -> Result<Trusted, AuthorizationError> {
+        let reject =
+            |d: &'static str| AuthorizationError::Rejected(invalid(ErrorCode::INVALID_REQUEST, d));
+        let client_id = params
+            .get("client_id")
+            .map_err(|_| reject("client_id is repeated"))?
+            .ok_or_else(|| reject("missing client_id"))?;
+        let client = self
+            .inner
+            .clients
+            .find_client(client_id)
+            .await?
+            .ok_or_else(|| reject("unknown client"))?;
+        let requested = params
+            .get("redirect_uri")
+            .map_err(|_| reject("redirect_uri is repeated"))?;
+        let redirect_uri = client
+            .resolve_redirect_uri(requested)
+            .ok_or_else(|| match requested {
+                Some(_) => reject("redirect_uri does not match a registered redirect URI"),
+                None => reject("redirect_uri is required: the client registered several"),
+            })?
+            .to_owned();
+        Ok(Trusted {
+            client,
+            redirect_uri,
+            redirect_uri_in_request: requested.is_some(),
+        })
+    }
+
+    fn redirect_error(
+        &self,
+        trusted: &Trusted,
+        state: Option<&str>,
+        mode: ResponseMode,
+        code: ErrorCode,
+        description: &'static str,
+    ) -> AuthorizationError {
+        let error = invalid(code, description);
+        let mut params = vec![
+            ("error", error.code().as_str()),
+            ("error_description", description),
+        ];
+        if let Some(state) = state {
+            params.push(("state", state));
+        }
+        params.push(("iss", self.inner.issuer.as_str()));
+        AuthorizationError::Redirect {
+            response: Box::new(deliver(&trusted.redirect_uri, mode, &params)),
+            error,
+        }
+    }
+
+    /// The pending request with this handle, if it is still waiting — for the
+    /// request that carries the resource owner's decision. Does not consume it.
+    pub async fn pending_authorization(
+        &self,
+        id: &str,
+    ) -> Result<Option<PendingAuthorization>, StoreError> {
+        if !TokenKind::AuthorizationRequest.matches(id) {
+            return Ok(None);
+        }
+        let Some(record) = self.inner.tokens.find_pending(&TokenHash::of(id)).await? else {
+            return Ok(None);
+        };
+        if record.expires_at <= self.inner.clock.now() {
+            return Ok(None);
+        }
+        let Some(client) = self
+            .inner
+            .clients
+            .find_client(record.client_id.as_str())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(PendingAuthorization {
+            handle: id.to_owned(),
+            record,
+            client,
+        }))
+    }
+
+    /// The resource owner approved: issues the authorization code (or, for the
+    /// implicit grant, the access token) bound to the client, the redirect URI,
+    /// the PKCE challenge, `subject` and the granted scope, and returns the
+    /// response that delivers it with `state` and `iss` (RFC 6749 §4.1.2,
+    /// RFC 9207).
+    ///
+    /// `scope` narrows what was asked (RFC 6749 §3.3); `None` grants the
+    /// requested scope. The pending request is consumed: a second decision
+    /// fails with [`DecisionError::NotPending`].
+    pub async fn approve(
+        &self,
+        pending: PendingAuthorization,
+        subject: &str,
+        scope: Option<Scope>,
+    ) -> Result<Response<Vec<u8>>, DecisionError> {
+        let record = self.take(&pending).await?;
+        let scope = scope.unwrap_or_else(|| record.scope.clone());
+        if !scope.is_subset(&record.scope) {
+            return Err(DecisionError::ScopeNotRequested);
+        }
+        let now = self.inner.clock.now();
+        let lifetimes = &self.inner.lifetimes;
+        let subject = Subject::new(subject);
+        let state = record.state.as_deref();
+        let iss = self.inner.issuer.as_str();
+        match record.response_type {
+            ResponseType::Code => {
+                let (code, hash) = mint(TokenKind::AuthorizationCode);
+                let grant = GrantRecord {
+                    id: GrantId::generate_for(&hash),
+                    client_id: record.client_id.clone(),
+                    subject: Some(subject),
+                    scope,
+                    created_at: now,
+                    expires_at: now + lifetimes.grant,
+                };
+                let code_record = AuthorizationCodeRecord {
+                    hash,
+                    grant_id: grant.id,
+                    redirect_uri: record.redirect_uri.clone(),
+                    redirect_uri_in_request: record.redirect_uri_in_request,
+                    challenge: record.challenge.clone(),
+                    issued_at: now,
+                    expires_at: now + lifetimes.authorization_code,
+                };
+                self.inner
+                    .tokens
+                    .create_grant(NewGrant::with_code(grant, code_record))
+                    .await?;
+                let mut params = vec![("code", code.as_str())];
+                params.extend(state.map(|s| ("state", s)));
+                params.push(("iss", iss));
+                Ok(deliver(&record.redirect_uri, record.response_mode, &params))
+            }
+            ResponseType::Token => {
+                // RFC 6749 §4.2.2: an access token only, never a refresh token.
+                let (token, hash) = mint(TokenKind::AccessToken);
+                let expires_at = now + lifetimes.access_token;
+                let grant = GrantRecord {
+                    id: GrantId::generate_for(&hash),
+                    client_id: record.client_id.clone(),
+                    subject: Some(subject),
+                    scope: scope.clone(),
+                    created_at: now,
+                    expires_at,
+                };
+                let access = AccessTokenRecord {
+                    hash,
+                    grant_id: grant.id,
+                    scope: scope.clone(),
+                    issued_at: now,
+                    expires_at,
+                };
+                self.inner
+                    .tokens
+                    .create_grant(NewGrant::with_access_token(grant, access))
+                    .await?;
+                let expires_in = lifetimes.access_token.as_secs().to_string();
+                let mut params = vec![
+                    ("access_token", token.as_str()),
+                    ("token_type", "Bearer"),
+                    ("expires_in", expires_in.as_str()),
+                ];
+                if scope != record.scope {
+                    params.push(("scope", scope.as_str()));
+                }
+                params.extend(state.map(|s| ("state", s)));
+                params.push(("iss", iss));
+                Ok(deliver(&record.redirect_uri, record.response_mode, &params))
+            }
+        }
+    }
+
+    /// The resource owner refused: returns the `access_denied` response to the
+    /// client (RFC 6749 §4.1.2.1), with `state` and `iss`, and consumes the
+    /// pending request.
+    pub async fn deny(
+        &self,
+        pending: PendingAuthorization,
+    ) -> Result<Response<Vec<u8>>, DecisionError> {
+        let record = self.take(&pending).await?;
+        let mut params = vec![
+            ("error", ErrorCode::ACCESS_DENIED.as_str()),
+            ("error_description", "the resource owner denied the request"),
+        ];
+        params.extend(record.state.as_deref().map(|s| ("state", s)));
+        params.push(("iss", self.inner.issuer.as_str()));
+        Ok(deliver(&record.redirect_uri, record.response_mode, &params))
+    }
+
+    /// Takes the stored request, atomically: the decision applies once.
+    async fn take(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Result<PendingAuthorizationRecord, DecisionError> {
+        let record = self
+            .inner
+            .tokens
+            .take_pending(&pending.record.hash)
+            .await?
+            .ok_or(DecisionError::NotPending)?;
+        if record.expires_at <= self.inner.clock.now() {
+            return Err(DecisionError::NotPending);
+        }
+        Ok(record)
+    }
+}

@@ -1,0 +1,104 @@
+//! The authorization code grant at the token endpoint (RFC 6749 §4.1.3), with
+//! PKCE (RFC 7636 §4.5, §4.6).
+
+use super::{GrantContext, GrantHandler};
+use crate::endpoint::TokenError;
+use crate::protocol::{CodeVerifier, GrantType, TokenResponse};
+use crate::store::CodeRedemption;
+use crate::token::{TokenHash, TokenKind};
+
+/// `grant_type=authorization_code`: the client redeems the code the resource
+/// owner's approval produced.
+///
+/// - The code is consumed atomically: of two concurrent redemptions exactly one
+///   succeeds (RFC 6749 §4.1.2).
+/// - It must have been issued to this client (§4.1.3), not be expired, and
+///   come with the same `redirect_uri` if the authorization request had one.
+/// - PKCE: the `code_verifier` must match the challenge (RFC 7636 §4.6); a
+///   verifier for a code issued without a challenge is refused, since that is
+///   a downgrade (RFC 9700 §4.8.2).
+/// - A replayed code revokes every token issued from it (RFC 6819 §5.2.1.1,
+///   RFC 9700 §4.2.4) — but only when the replaying request came from the
+///   code's own, authenticated client, so that someone without the client's
+///   credentials cannot use a leaked code to revoke a user's tokens.
+/// - Refresh tokens are issued when the client is registered for the
+///   `refresh_token` grant and the server serves it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthorizationCodeGrant;
+
+fn invalid_grant(why: &'static str) -> TokenError {
+    TokenError::InvalidGrant(why.into())
+}
+
+impl GrantHandler for AuthorizationCodeGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::AUTHORIZATION_CODE
+    }
+
+    async fn handle(&self, ctx: GrantContext<'_>) -> Result<TokenResponse, TokenError> {
+        let code = ctx.required_param("code")?;
+        let redirect_uri = ctx.param("redirect_uri")?;
+        let verifier = ctx.param("code_verifier")?;
+        if !TokenKind::AuthorizationCode.matches(code) {
+            return Err(invalid_grant("invalid authorization code"));
+        }
+        let client_id = ctx.client().id();
+        let (code, grant) = match ctx.tokens().consume_code(&TokenHash::of(code)).await? {
+            CodeRedemption::Redeemed { code, grant } => (code, grant),
+            CodeRedemption::Replayed { grant, .. } => {
+                if grant.client_id == *client_id {
+                    tracing::warn!(
+                        target: "portcullis::security",
+                        event = "authorization_code_replay",
+                        client_id = %client_id,
+                        grant_id = %grant.id,
+                    );
+                    ctx.tokens().revoke_grant(&grant.id).await?;
+                }
+                return Err(invalid_grant("invalid authorization code"));
+            }
+            _ => return Err(invalid_grant("invalid authorization code")),
+        };
+        // RFC 6749 §4.1.3: issued to this client. The same answer as an unknown
+        // code, so the code's owner is not revealed.
+        if grant.client_id != *client_id {
+            return Err(invalid_grant("invalid authorization code"));
+        }
+        if code.expires_at <= ctx.now() {
+            return Err(invalid_grant("the authorization code expired"));
+        }
+        match (redirect_uri, code.redirect_uri_in_request) {
+            (Some(given), _) if given != code.redirect_uri => {
+                return Err(invalid_grant(
+                    "redirect_uri does not match the authorization request",
+                ));
+            }
+            (None, true) => {
+                return Err(invalid_grant(
+                    "redirect_uri is required: the authorization request had one",
+                ));
+            }
+            _ => {}
+        }
+        match (&code.challenge, verifier) {
+            (Some(challenge), Some(verifier)) => {
+                let verifier = CodeVerifier::parse(verifier)
+                    .map_err(|_| invalid_grant("code_verifier is malformed"))?;
+                if !challenge.verify(&verifier) {
+                    return Err(invalid_grant(
+                        "code_verifier does not match the code_challenge",
+                    ));
+                }
+            }
+            (Some(_), None) => return Err(invalid_grant("code_verifier is required")),
+            (None, Some(_)) => {
+                return Err(invalid_grant(
+                    "code_verifier sent for a code issued without a challenge",
+                ));
+            }
+            (None, None) => {}
+        }
+        let scope = grant.scope.clone();
+        ctx.issue_for_grant(&grant, scope).await
+    }
+}
