@@ -101,23 +101,13 @@ struct StoredCode {
     consumed: bool,
 }
 
-/// A refresh token. A rotated-out one (`current == false`) is kept until its
-/// grant expires, so that presenting it again is recognised as reuse.
+/// A refresh token. A rotated-out one (`current == false`) is kept until it
+/// would have expired, so that presenting it again is recognised as reuse for
+/// as long as it could have worked.
 #[derive(Clone)]
 struct StoredRefresh {
     record: RefreshTokenRecord,
     current: bool,
-    grant_expires_ms: u64,
-}
-
-impl StoredRefresh {
-    fn live(&self, now: u64) -> bool {
-        if self.current {
-            to_ms(self.record.expires_at) > now
-        } else {
-            self.grant_expires_ms > now
-        }
-    }
 }
 
 /// One shard: the grants, tokens, codes and pending requests whose keys end
@@ -157,7 +147,7 @@ impl Shard {
         let before = self.len();
         self.grants.retain(|_, g| g.expires_ms > now);
         self.tokens.retain(|_, t| t.expires_ms > now);
-        self.refresh.retain(|_, r| r.live(now));
+        self.refresh.retain(|_, r| to_ms(r.record.expires_at) > now);
         self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
         self.pending.retain(|_, p| to_ms(p.expires_at) > now);
         self.inserts = 0;
@@ -231,7 +221,6 @@ impl MemoryStore {
         access: AccessTokenRecord,
         refresh: Option<RefreshTokenRecord>,
         grant_scope: &Scope,
-        grant_expires_ms: u64,
     ) {
         let (hash, now) = (access.hash, to_ms(access.issued_at));
         let stored = self.stored_token(access, grant_scope);
@@ -253,7 +242,6 @@ impl MemoryStore {
                 StoredRefresh {
                     record: refresh,
                     current: true,
-                    grant_expires_ms,
                 },
             );
             shard.inserted(1, now);
@@ -350,7 +338,6 @@ impl TokenStore for MemoryStore {
             let stored = StoredRefresh {
                 record: refresh,
                 current: true,
-                grant_expires_ms: to_ms(grant.expires_at),
             };
             if token_shard(&hash) == g {
                 shard.refresh.insert(hash, stored);
@@ -381,16 +368,16 @@ impl TokenStore for MemoryStore {
         refresh_token: Option<RefreshTokenRecord>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let g = grant_shard(&access_token.grant_id);
-        let Some((scope, grant_expires_ms)) = read(self.inner.shard(g))
+        let Some(scope) = read(self.inner.shard(g))
             .grants
             .get(&access_token.grant_id)
-            .map(|grant| (grant.scope.clone(), grant.expires_ms))
+            .map(|grant| grant.scope.clone())
         else {
             return ready(Ok(false));
         };
         // A revocation racing these inserts leaves unreachable records: lookups
         // require the grant.
-        self.insert_tokens(access_token, refresh_token, &scope, grant_expires_ms);
+        self.insert_tokens(access_token, refresh_token, &scope);
         ready(Ok(true))
     }
 
@@ -435,11 +422,11 @@ impl TokenStore for MemoryStore {
                 let grant = read(self.inner.shard(g))
                     .grants
                     .get(&new_access.grant_id)
-                    .map(|grant| (grant.scope.clone(), grant.expires_ms));
+                    .map(|grant| grant.scope.clone());
                 match grant {
                     None => Rotation::Unknown,
-                    Some((scope, grant_expires_ms)) => {
-                        self.insert_tokens(new_access, Some(new_refresh), &scope, grant_expires_ms);
+                    Some(scope) => {
+                        self.insert_tokens(new_access, Some(new_refresh), &scope);
                         Rotation::Rotated
                     }
                 }

@@ -94,8 +94,8 @@ pub trait TokenStore: Send + Sync + 'static {
     /// ([`Rotation::Rotated`]); of any number of concurrent rotations of one
     /// token exactly one succeeds. If `old` was already rotated out nothing is
     /// stored ([`Rotation::Reused`]). A rotated-out token MUST stay findable as
-    /// such until its grant expires, so that reuse is detected (RFC 9700
-    /// §4.14.2).
+    /// such until it would have expired unrotated, so that its reuse is
+    /// detected for as long as it could have worked (RFC 9700 §4.14.2).
     fn rotate_refresh_token(
         &self,
         old: &TokenHash,
