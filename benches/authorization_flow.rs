@@ -54,7 +54,7 @@ fn flows(c: &mut Criterion) {
     let s = code_setup(STEP_MICROS, Duration::from_secs(90 * 24 * 3600));
     let first = full_flow(&s).1;
     let mut refresh = json_member(&first, "refresh_token");
-    let mut refresh_once = |s: &support::CodeSetup, refresh: &mut String| {
+    let refresh_once = |s: &support::CodeSetup, refresh: &mut String| {
         let request = s.refresh_request(refresh);
         let start = Instant::now();
         let response = run(s.server.token_endpoint(request));
