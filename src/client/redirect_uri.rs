@@ -34,6 +34,10 @@ pub enum RedirectUriError {
     /// Carries user information (`https://user@host/`).
     #[error("redirect URI must not contain user information")]
     UserInfo,
+    /// Characters outside printable ASCII: a URI (RFC 3986) has none, and a
+    /// redirect must fit in a `Location` header as it is.
+    #[error("redirect URI must be printable ASCII (percent-encode anything else)")]
+    InvalidCharacters,
     /// A scheme or host this client profile may not use.
     #[error("redirect URI must use https (native apps: loopback http or a private-use scheme)")]
     Insecure,
@@ -49,8 +53,11 @@ pub struct RedirectUri {
 impl RedirectUri {
     /// Validates `uri` for a client of `profile`.
     pub fn new(uri: &str, profile: ClientProfile) -> Result<Self, RedirectUriError> {
-        if uri.len() > MAX_REDIRECT_URI_LEN || uri.contains(char::is_whitespace) {
+        if uri.len() > MAX_REDIRECT_URI_LEN {
             return Err(RedirectUriError::NotAbsolute);
+        }
+        if !uri.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
+            return Err(RedirectUriError::InvalidCharacters);
         }
         let parsed = Url::parse(uri).map_err(|_| RedirectUriError::NotAbsolute)?;
         if parsed.fragment().is_some() {
@@ -88,19 +95,35 @@ impl RedirectUri {
         if requested == self.uri {
             return true;
         }
-        if !self.loopback || requested.len() > MAX_REDIRECT_URI_LEN {
+        if !self.loopback {
             return false;
         }
-        let (Ok(mut registered), Ok(mut asked)) = (Url::parse(&self.uri), Url::parse(requested))
+        // The registered URI is `http://HOST[:PORT]REST`; the requested one
+        // must be `http://HOST[:PORT']REST`, character for character, with
+        // only the port free (RFC 8252 §7.3, RFC 9700 §4.1.3).
+        let Some((host, rest)) = split_loopback(&self.uri) else {
+            return false;
+        };
+        let Some(after_host) = requested
+            .strip_prefix("http://")
+            .and_then(|r| r.strip_prefix(host))
         else {
             return false;
         };
-        if asked.scheme() != "http" || !is_loopback_ip(&asked) || asked.fragment().is_some() {
-            return false;
-        }
-        // Both are http URLs with a host, so clearing the port cannot fail.
-        let cleared = registered.set_port(None).is_ok() && asked.set_port(None).is_ok();
-        cleared && registered.as_str() == asked.as_str() && asked.username().is_empty()
+        let after_port = match after_host.strip_prefix(':') {
+            Some(port_and_rest) => {
+                let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+                let port = port_and_rest
+                    .get(..digits)
+                    .and_then(|p| p.parse::<u16>().ok());
+                if digits == 0 || port.is_none_or(|p| p == 0) {
+                    return false;
+                }
+                port_and_rest.get(digits..).unwrap_or_default()
+            }
+            None => after_host,
+        };
+        after_port == rest
     }
 
     /// Whether this is a native app's loopback redirect (RFC 8252 §7.3), whose
@@ -108,6 +131,20 @@ impl RedirectUri {
     pub fn is_loopback(&self) -> bool {
         self.loopback
     }
+}
+
+/// `http://HOST[:PORT]REST` → (`HOST`, `REST`), for a registered loopback URI
+/// (so HOST is `127.x.y.z` or `[…]`, as written at registration).
+fn split_loopback(uri: &str) -> Option<(&str, &str)> {
+    let after_scheme = uri.strip_prefix("http://")?;
+    let authority_end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+    let (authority, rest) = after_scheme.split_at(authority_end);
+    let host = match authority.rfind(':') {
+        // A port, unless the colon is inside an IPv6 literal's brackets.
+        Some(colon) if !authority[colon..].contains(']') => authority.get(..colon)?,
+        _ => authority,
+    };
+    Some((host, rest))
 }
 
 fn is_loopback_ip(url: &Url) -> bool {
@@ -190,6 +227,14 @@ mod tests {
         assert!(native.matches("http://127.0.0.1:51234/cb"));
         assert!(native.matches("http://127.0.0.1/cb"));
         for other in [
+            "http://127.1:5000/cb",
+            "http://0x7f.0.0.1:5000/cb",
+            "HTTP://127.0.0.1:5000/cb",
+            "http://127.0.0.1:5000/x/../cb",
+            "http://127.0.0.1:5000\\cb",
+            "http://127.0.0.1:0/cb",
+            "http://127.0.0.1:99999/cb",
+            "http://127.0.0.1:/cb",
             "http://127.0.0.1:51234/cb2",
             "http://127.0.0.1:51234/cb?x",
             "http://localhost:51234/cb",

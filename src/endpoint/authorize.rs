@@ -227,6 +227,12 @@ impl AuthorizationServer {
         // `state` is read first so that every error can carry it back.
         let state = params.get("state").ok().flatten();
         let state = state.filter(|s| s.len() <= MAX_STATE_LEN);
+        // Errors for an implicit request go in the fragment (RFC 6749
+        // §4.2.2.1), even those found before `response_type` is checked.
+        let early_mode = match params.get("response_type") {
+            Ok(Some("token")) => ResponseMode::Fragment,
+            _ => ResponseMode::Query,
+        };
         let mode = match params.get("response_mode") {
             Ok(Some("query")) => Some(ResponseMode::Query),
             Ok(Some("fragment")) => Some(ResponseMode::Fragment),
@@ -236,7 +242,7 @@ impl AuthorizationServer {
                 return Err(self.redirect_error(
                     &trusted,
                     state,
-                    ResponseMode::Query,
+                    early_mode,
                     ErrorCode::INVALID_REQUEST,
                     "unsupported response_mode",
                 ));
@@ -256,7 +262,7 @@ impl AuthorizationServer {
                 fail(
                     ErrorCode::INVALID_REQUEST,
                     "a parameter is repeated",
-                    ResponseMode::Query,
+                    early_mode,
                 )
             })
         };
@@ -264,14 +270,14 @@ impl AuthorizationServer {
             return Err(fail(
                 ErrorCode::INVALID_REQUEST,
                 "a parameter is repeated",
-                ResponseMode::Query,
+                early_mode,
             ));
         }
         if state.is_none() && params.contains("state") {
             return Err(fail(
                 ErrorCode::INVALID_REQUEST,
                 "state is too long",
-                ResponseMode::Query,
+                early_mode,
             ));
         }
 
@@ -283,7 +289,7 @@ impl AuthorizationServer {
                     ResponseMode::Query,
                 ));
             }
-            Some("code") => ResponseType::Code,
+            Some("code") if self.serves(&GrantType::AUTHORIZATION_CODE) => ResponseType::Code,
             Some("token") if self.inner.options.implicit => ResponseType::Token,
             Some(_) => {
                 return Err(fail(
@@ -391,6 +397,11 @@ impl AuthorizationServer {
             record,
             client: trusted.client,
         })
+    }
+
+    /// Whether the token endpoint serves `grant`.
+    fn serves(&self, grant: &GrantType) -> bool {
+        self.inner.grants.iter().any(|(g, _)| g == grant)
     }
 
     /// The client and redirect URI, or a rejection that must not redirect.

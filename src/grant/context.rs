@@ -10,8 +10,8 @@ use crate::protocol::GrantType;
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::server::ServerInner;
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, DynTokenStore, FoundRefreshToken, GrantId, GrantRecord,
-    NewGrant, RefreshTokenRecord, Rotation, StoreError, Subject,
+    AccessTokenRecord, DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
+    Redemption, RefreshTokenRecord, Rotation, StoreError, Subject,
 };
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, mint};
 
@@ -94,16 +94,20 @@ impl<'a> GrantContext<'a> {
         }
     }
 
-    /// A new access token, and a refresh token when `refresh`, under `grant`;
-    /// neither outlives the grant.
+    /// A new access token with `scope`, and a refresh token with
+    /// `refresh_scope` if given, under `grant`; neither outlives the grant.
+    ///
+    /// `access` is the access token when the caller minted it already (a new
+    /// grant's id derives from its hash).
     fn mint_tokens(
         &self,
         grant: &GrantRecord,
         scope: &Scope,
-        refresh: bool,
+        refresh_scope: Option<&Scope>,
+        access: Option<(String, TokenHash)>,
     ) -> (TokenResponse, AccessTokenRecord, Option<RefreshTokenRecord>) {
         let lifetimes = &self.server.lifetimes;
-        let (token, hash) = mint(TokenKind::AccessToken);
+        let (token, hash) = access.unwrap_or_else(|| mint(TokenKind::AccessToken));
         let expires_at = (self.now + lifetimes.access_token).min(grant.expires_at);
         let access = AccessTokenRecord {
             hash,
@@ -114,13 +118,13 @@ impl<'a> GrantContext<'a> {
         };
         let lifetime = expires_at.duration_since(self.now).unwrap_or_default();
         let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
-        let refresh = if refresh {
+        let refresh = if let Some(refresh_scope) = refresh_scope {
             let (token, hash) = mint(TokenKind::RefreshToken);
             response = response.with_refresh_token(RefreshToken::new(token));
             Some(RefreshTokenRecord {
                 hash,
                 grant_id: grant.id,
-                scope: scope.clone(),
+                scope: refresh_scope.clone(),
                 issued_at: self.now,
                 expires_at: (self.now + lifetimes.refresh_token_idle).min(grant.expires_at),
             })
@@ -130,30 +134,51 @@ impl<'a> GrantContext<'a> {
         (response, access, refresh)
     }
 
-    /// Issues an access token — and a refresh token if
-    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — under an
-    /// existing grant, such as the one an authorization code belongs to.
-    /// Fails with `invalid_grant` if the grant has been revoked meanwhile.
-    pub fn issue_for_grant(
+    /// Redeems the authorization code `code_hash` of `grant`, issuing an
+    /// access token — and a refresh token if
+    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — with the
+    /// grant's scope, in one atomic store operation. If the code was redeemed
+    /// meanwhile (a concurrent redemption won), this is a replay: the grant is
+    /// revoked, the winner's tokens with it, and the answer is `invalid_grant`.
+    /// Call it only once the request has passed every check a redemption
+    /// needs.
+    pub fn redeem_code(
         &self,
+        code_hash: TokenHash,
         grant: &GrantRecord,
-        scope: Scope,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
+        let refresh_scope = self.refresh_tokens_allowed().then_some(&grant.scope);
         let (response, access, refresh) =
-            self.mint_tokens(grant, &scope, self.refresh_tokens_allowed());
-        let response = self.with_scope_if_differs(response, scope);
-        let stored = self.server.tokens.add_tokens(access, refresh);
+            self.mint_tokens(grant, &grant.scope, refresh_scope, None);
+        let response = self.with_scope_if_differs(response, grant.scope.clone());
+        let tokens = self.tokens();
+        let grant_id = grant.id;
+        let client_id = self.client.id().clone();
+        let store: &'a dyn DynTokenStore = &*self.server.tokens;
         async move {
-            if stored.await? {
-                Ok(response)
-            } else {
-                Err(TokenError::InvalidGrant("the grant was revoked".into()))
+            match store.redeem_code(&code_hash, access, refresh).await? {
+                Redemption::Redeemed => Ok(response),
+                Redemption::AlreadyRedeemed => {
+                    tracing::warn!(
+                        target: "portcullis::security",
+                        event = "authorization_code_replay",
+                        client_id = %client_id,
+                        grant_id = %grant_id,
+                    );
+                    tokens.revoke_grant(&grant_id).await?;
+                    Err(TokenError::InvalidGrant(
+                        "invalid authorization code".into(),
+                    ))
+                }
+                _ => Err(TokenError::InvalidGrant(
+                    "invalid authorization code".into(),
+                )),
             }
         }
     }
 
-    /// Rotates `old` (RFC 6749 §6, RFC 9700 §4.14.2): new access and refresh
-    /// tokens with `scope` under `grant`, stored by one atomic
+    /// Rotates `old` (RFC 6749 §6, RFC 9700 §4.14.2): a new access token with
+    /// `scope` and a new refresh token with `old`'s scope, stored by one atomic
     /// compare-and-swap. If `old` was already rotated out — a reuse, or a race
     /// lost to a concurrent refresh with the same token — the whole grant is
     /// revoked and the answer is `invalid_grant`.
@@ -163,7 +188,9 @@ impl<'a> GrantContext<'a> {
         grant: &GrantRecord,
         scope: Scope,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        let (response, access, refresh) = self.mint_tokens(grant, &scope, true);
+        // RFC 6749 §6: the new refresh token has exactly the old one's scope;
+        // only the access token is narrowed.
+        let (response, access, refresh) = self.mint_tokens(grant, &scope, Some(&old.scope), None);
         let response = self.with_scope_if_differs(response, scope);
         let tokens = self.tokens();
         let (old_hash, grant_id) = (old.hash, grant.id);
@@ -207,8 +234,7 @@ impl<'a> GrantContext<'a> {
         &self,
         issue: Issue,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        let lifetime = self.server.lifetimes.access_token;
-        let expires_at = self.now + lifetime;
+        let lifetimes = &self.server.lifetimes;
         let (token, hash) = mint(TokenKind::AccessToken);
         let grant = GrantRecord {
             id: GrantId::generate_for(&hash),
@@ -218,34 +244,21 @@ impl<'a> GrantContext<'a> {
             created_at: self.now,
             // A grant with a refresh token lives its absolute lifetime; one
             // without lives as long as its only token.
-            expires_at: if issue.refresh {
-                self.now + self.server.lifetimes.grant
-            } else {
-                expires_at
-            },
+            expires_at: self.now
+                + if issue.refresh {
+                    lifetimes.grant
+                } else {
+                    lifetimes.access_token
+                },
         };
-        let access_token = AccessTokenRecord {
-            hash,
-            grant_id: grant.id,
-            scope: issue.scope.clone(),
-            issued_at: self.now,
-            expires_at,
-        };
-        let mut new = NewGrant::with_access_token(grant.clone(), access_token);
-        let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
-        if issue.refresh {
-            let (refresh, hash) = mint(TokenKind::RefreshToken);
-            new = new.and_refresh_token(RefreshTokenRecord {
-                hash,
-                grant_id: grant.id,
-                scope: issue.scope.clone(),
-                issued_at: self.now,
-                expires_at: (self.now + self.server.lifetimes.refresh_token_idle)
-                    .min(grant.expires_at),
-            });
-            response = response.with_refresh_token(RefreshToken::new(refresh));
-        }
+        let refresh_scope = issue.refresh.then_some(&issue.scope);
+        let (response, access, refresh) =
+            self.mint_tokens(&grant, &issue.scope, refresh_scope, Some((token, hash)));
         let response = self.with_scope_if_differs(response, issue.scope);
+        let mut new = NewGrant::with_access_token(grant, access);
+        if let Some(refresh) = refresh {
+            new = new.and_refresh_token(refresh);
+        }
         let stored = self.server.tokens.create_grant(new);
         async move {
             stored.await?;
@@ -301,10 +314,9 @@ impl fmt::Debug for Tokens<'_> {
 }
 
 impl<'a> Tokens<'a> {
-    /// Consumes an authorization code, atomically (see
-    /// [`TokenStore::consume_code`](crate::store::TokenStore::consume_code)).
-    pub async fn consume_code(&self, hash: &TokenHash) -> Result<CodeRedemption, StoreError> {
-        self.0.consume_code(hash).await
+    /// The authorization code, its grant, and whether it was redeemed.
+    pub async fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError> {
+        self.0.find_code(hash).await
     }
 
     /// The refresh token, its grant, and whether it is still current.

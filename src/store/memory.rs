@@ -18,8 +18,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use super::{
-    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, FoundRefreshToken, GrantId,
-    GrantRecord, NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, Rotation, StoreError,
+    AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
+    NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, Rotation, StoreError,
     Subject, TokenStore,
 };
 use crate::client::{Client, ClientId, ClientRegistry};
@@ -156,6 +156,20 @@ impl Shard {
     }
 }
 
+/// Write guards on a set of shards, taken in ascending order.
+struct Locked<'a> {
+    guards: Vec<(usize, RwLockWriteGuard<'a, Shard>)>,
+}
+
+impl Locked<'_> {
+    fn shard(&mut self, index: usize) -> Option<&mut Shard> {
+        self.guards
+            .iter_mut()
+            .find(|(i, _)| *i == index)
+            .map(|(_, guard)| &mut **guard)
+    }
+}
+
 /// The shard of a token: the last byte of its (uniformly random) hash.
 fn token_shard(hash: &TokenHash) -> usize {
     usize::from(hash.as_bytes()[31])
@@ -215,37 +229,68 @@ impl MemoryStore {
         }
     }
 
-    /// Stores tokens of a grant known to exist, each in its own shard.
-    fn insert_tokens(
+    fn stored_refresh(
         &self,
+        mut refresh: RefreshTokenRecord,
+        grant_scope: &Scope,
+    ) -> StoredRefresh {
+        refresh.scope = if refresh.scope == *grant_scope {
+            grant_scope.clone()
+        } else {
+            self.inner.scopes.intern(&refresh.scope)
+        };
+        StoredRefresh {
+            record: refresh,
+            current: true,
+        }
+    }
+
+    /// Write-locks the shards `indices`, in ascending order. Every operation
+    /// that needs more than one shard takes them all this way, and no read
+    /// ever holds one lock while taking another, so locks cannot deadlock.
+    fn lock(&self, indices: &[usize]) -> Locked<'_> {
+        let mut sorted: Vec<usize> = indices.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        Locked {
+            guards: sorted
+                .into_iter()
+                .map(|i| (i, write(self.inner.shard(i))))
+                .collect(),
+        }
+    }
+
+    /// Stores an access token, and a refresh token, in shards already locked.
+    fn put_tokens(
+        &self,
+        locked: &mut Locked<'_>,
         access: AccessTokenRecord,
         refresh: Option<RefreshTokenRecord>,
         grant_scope: &Scope,
     ) {
-        let (hash, now) = (access.hash, to_ms(access.issued_at));
+        let now = to_ms(access.issued_at);
+        let hash = access.hash;
         let stored = self.stored_token(access, grant_scope);
-        {
-            let mut shard = write(self.inner.shard(token_shard(&hash)));
+        if let Some(shard) = locked.shard(token_shard(&hash)) {
             shard.tokens.insert(hash, stored);
             shard.inserted(1, now);
         }
-        if let Some(mut refresh) = refresh {
-            refresh.scope = if refresh.scope == *grant_scope {
-                grant_scope.clone()
-            } else {
-                self.inner.scopes.intern(&refresh.scope)
-            };
+        if let Some(refresh) = refresh {
             let hash = refresh.hash;
-            let mut shard = write(self.inner.shard(token_shard(&hash)));
-            shard.refresh.insert(
-                hash,
-                StoredRefresh {
-                    record: refresh,
-                    current: true,
-                },
-            );
-            shard.inserted(1, now);
+            let stored = self.stored_refresh(refresh, grant_scope);
+            if let Some(shard) = locked.shard(token_shard(&hash)) {
+                shard.refresh.insert(hash, stored);
+                shard.inserted(1, now);
+            }
         }
+    }
+
+    /// The grant's scope, if the grant exists.
+    fn grant_scope(&self, id: &GrantId) -> Option<Scope> {
+        read(self.inner.shard(grant_shard(id)))
+            .grants
+            .get(id)
+            .map(|grant| grant.scope.clone())
     }
 
     fn grant(&self, id: &GrantId) -> Option<GrantRecord> {
@@ -295,90 +340,54 @@ impl TokenStore for MemoryStore {
         } = new;
         let now = to_ms(grant.created_at);
         let scope = self.inner.scopes.intern(&grant.scope);
-        let grant_id = grant.id;
+        let (grant_id, g) = (grant.id, grant_shard(&grant.id));
         let stored_grant = StoredGrant {
-            client_id: grant.client_id.clone(),
-            subject: grant.subject.clone(),
+            client_id: grant.client_id,
+            subject: grant.subject,
             scope: scope.clone(),
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
         };
-        let token = access_token.map(|t| {
-            let hash = t.hash;
-            (hash, self.stored_token(t, &scope))
-        });
-        let code = code.map(|c| {
-            (
-                c.hash,
-                StoredCode {
-                    record: c,
-                    consumed: false,
-                },
-            )
-        });
-        let g = grant_shard(&grant_id);
-        // The grant goes in first (or together, in one shard): a token or code
-        // is only ever found with its grant, so a racing reader sees both or
-        // neither. One lock at a time, so no lock order to keep.
-        let mut shard = write(self.inner.shard(g));
-        shard.grants.insert(grant_id, stored_grant);
-        let mut inserted = 1;
-        if let Some((hash, stored)) = token {
-            if token_shard(&hash) == g {
-                shard.tokens.insert(hash, stored);
-                inserted += 1;
-            } else {
-                let mut other = write(self.inner.shard(token_shard(&hash)));
-                other.tokens.insert(hash, stored);
-                other.inserted(1, now);
-            }
+        let shards: Vec<usize> = [Some(g)]
+            .into_iter()
+            .chain([
+                access_token.as_ref().map(|t| token_shard(&t.hash)),
+                refresh_token.as_ref().map(|t| token_shard(&t.hash)),
+                code.as_ref().map(|c| token_shard(&c.hash)),
+            ])
+            .flatten()
+            .collect();
+        // Everything under one set of locks: a reader sees the grant and its
+        // first secrets together or not at all. Usually they share one shard.
+        let mut locked = self.lock(&shards);
+        if let Some(shard) = locked.shard(g) {
+            shard.grants.insert(grant_id, stored_grant);
+            shard.inserted(1, now);
         }
-        if let Some(refresh) = refresh_token {
+        if let Some(access) = access_token {
+            self.put_tokens(&mut locked, access, refresh_token, &scope);
+        } else if let Some(refresh) = refresh_token {
             let hash = refresh.hash;
-            let stored = StoredRefresh {
-                record: refresh,
-                current: true,
-            };
-            if token_shard(&hash) == g {
+            let stored = self.stored_refresh(refresh, &scope);
+            if let Some(shard) = locked.shard(token_shard(&hash)) {
                 shard.refresh.insert(hash, stored);
-                inserted += 1;
-            } else {
-                let mut other = write(self.inner.shard(token_shard(&hash)));
-                other.refresh.insert(hash, stored);
-                other.inserted(1, now);
+                shard.inserted(1, now);
             }
         }
-        if let Some((hash, stored)) = code {
-            if token_shard(&hash) == g {
-                shard.codes.insert(hash, stored);
-                inserted += 1;
-            } else {
-                let mut other = write(self.inner.shard(token_shard(&hash)));
-                other.codes.insert(hash, stored);
-                other.inserted(1, now);
+        if let Some(code) = code {
+            let hash = code.hash;
+            if let Some(shard) = locked.shard(token_shard(&hash)) {
+                shard.codes.insert(
+                    hash,
+                    StoredCode {
+                        record: code,
+                        consumed: false,
+                    },
+                );
+                shard.inserted(1, now);
             }
         }
-        shard.inserted(inserted, now);
         ready(Ok(()))
-    }
-
-    fn add_tokens(
-        &self,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let g = grant_shard(&access_token.grant_id);
-        let Some(scope) = read(self.inner.shard(g))
-            .grants
-            .get(&access_token.grant_id)
-            .map(|grant| grant.scope.clone())
-        else {
-            return ready(Ok(false));
-        };
-        // A revocation racing these inserts leaves unreachable records: lookups
-        // require the grant.
-        self.insert_tokens(access_token, refresh_token, &scope);
-        ready(Ok(true))
     }
 
     fn find_refresh_token(
@@ -406,59 +415,79 @@ impl TokenStore for MemoryStore {
         new_refresh: RefreshTokenRecord,
         new_access: AccessTokenRecord,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
-        let swapped = {
-            let mut shard = write(self.inner.shard(token_shard(old)));
-            match shard.refresh.get_mut(old) {
-                None => None,
-                // The compare-and-swap of the contract, under one write lock.
-                Some(stored) => Some(std::mem::replace(&mut stored.current, false)),
-            }
+        let Some(scope) = self.grant_scope(&new_access.grant_id) else {
+            return ready(Ok(Rotation::Unknown));
         };
+        // The compare-and-swap and the inserts under one set of locks: a
+        // concurrent reader sees the old token current (and no new tokens), or
+        // rotated out with the new tokens stored.
+        let old_shard = token_shard(old);
+        let mut locked = self.lock(&[
+            old_shard,
+            token_shard(&new_access.hash),
+            token_shard(&new_refresh.hash),
+        ]);
+        let swapped = locked
+            .shard(old_shard)
+            .and_then(|shard| shard.refresh.get_mut(old))
+            .map(|stored| std::mem::replace(&mut stored.current, false));
         let rotation = match swapped {
             None => Rotation::Unknown,
             Some(false) => Rotation::Reused,
             Some(true) => {
-                let g = grant_shard(&new_access.grant_id);
-                let grant = read(self.inner.shard(g))
-                    .grants
-                    .get(&new_access.grant_id)
-                    .map(|grant| grant.scope.clone());
-                match grant {
-                    None => Rotation::Unknown,
-                    Some(scope) => {
-                        self.insert_tokens(new_access, Some(new_refresh), &scope);
-                        Rotation::Rotated
-                    }
-                }
+                self.put_tokens(&mut locked, new_access, Some(new_refresh), &scope);
+                Rotation::Rotated
             }
         };
         ready(Ok(rotation))
     }
 
-    fn consume_code(
+    fn find_code(
         &self,
         hash: &TokenHash,
-    ) -> impl Future<Output = Result<CodeRedemption, StoreError>> + Send {
-        let code = {
-            let mut shard = write(self.inner.shard(token_shard(hash)));
-            match shard.codes.get_mut(hash) {
-                Some(stored) => {
-                    // The check and the mark happen under one write lock: the
-                    // atomic consume of the contract.
-                    let first = !stored.consumed;
-                    stored.consumed = true;
-                    Some((stored.record.clone(), first))
-                }
-                None => None,
-            }
+    ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send {
+        let code = read(self.inner.shard(token_shard(hash)))
+            .codes
+            .get(hash)
+            .map(|c| (c.record.clone(), c.consumed));
+        let found = code.and_then(|(code, redeemed)| {
+            let grant = self.grant(&code.grant_id)?;
+            Some(FoundCode {
+                code,
+                grant,
+                redeemed,
+            })
+        });
+        ready(Ok(found))
+    }
+
+    fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send {
+        let Some(scope) = self.grant_scope(&access_token.grant_id) else {
+            return ready(Ok(Redemption::Unknown));
         };
-        let redemption = match code {
-            None => CodeRedemption::Unknown,
-            Some((code, first)) => match self.grant(&code.grant_id) {
-                None => CodeRedemption::Unknown,
-                Some(grant) if first => CodeRedemption::Redeemed { code, grant },
-                Some(grant) => CodeRedemption::Replayed { code, grant },
-            },
+        // The check-and-mark and the inserts under one set of locks: a
+        // concurrent redemption sees the code unredeemed (and no tokens) or
+        // redeemed (with its tokens stored).
+        let code_shard = token_shard(hash);
+        let mut shards = vec![code_shard, token_shard(&access_token.hash)];
+        shards.extend(refresh_token.as_ref().map(|r| token_shard(&r.hash)));
+        let mut locked = self.lock(&shards);
+        let first = locked
+            .shard(code_shard)
+            .and_then(|shard| shard.codes.get_mut(hash))
+            .map(|stored| !std::mem::replace(&mut stored.consumed, true));
+        let redemption = match first {
+            None => Redemption::Unknown,
+            Some(false) => Redemption::AlreadyRedeemed,
+            Some(true) => {
+                self.put_tokens(&mut locked, access_token, refresh_token, &scope);
+                Redemption::Redeemed
+            }
         };
         ready(Ok(redemption))
     }
@@ -499,17 +528,24 @@ impl TokenStore for MemoryStore {
     ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
     {
         let t = token_shard(hash);
-        let shard = read(self.inner.shard(t));
-        let found = shard.tokens.get(hash).cloned().and_then(|token| {
-            let g = grant_shard(&token.grant_id);
-            let grant = if g == t {
-                shard.grants.get(&token.grant_id).cloned()
-            } else {
-                read(self.inner.shard(g))
+        let found = {
+            let shard = read(self.inner.shard(t));
+            shard.tokens.get(hash).cloned().map(|token| {
+                // Same shard (the usual case): one lock for both. Otherwise the
+                // grant is read after this lock is released: no nesting.
+                let grant = (grant_shard(&token.grant_id) == t)
+                    .then(|| shard.grants.get(&token.grant_id).cloned());
+                (token, grant)
+            })
+        };
+        let found = found.and_then(|(token, grant)| {
+            let grant = match grant {
+                Some(same_shard) => same_shard?,
+                None => read(self.inner.shard(grant_shard(&token.grant_id)))
                     .grants
                     .get(&token.grant_id)
-                    .cloned()
-            }?;
+                    .cloned()?,
+            };
             Some((
                 AccessTokenRecord {
                     hash: *hash,

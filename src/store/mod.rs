@@ -16,8 +16,8 @@ use std::time::SystemTime;
 
 pub use memory::MemoryStore;
 pub use records::{
-    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, FoundRefreshToken, GrantId,
-    GrantRecord, NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode,
+    AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
+    NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, ResponseMode,
     ResponseType, Rotation, Subject,
 };
 
@@ -65,15 +65,6 @@ pub trait TokenStore: Send + Sync + 'static {
     /// all become visible or none does.
     fn create_grant(&self, new: NewGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores tokens under an existing grant (after a code is redeemed, say).
-    /// Returns `false`, storing nothing, if the grant does not exist (it was
-    /// revoked).
-    fn add_tokens(
-        &self,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
     /// The access token with this hash and its grant, or `None` if the token
     /// was never issued, or it or its grant has been revoked. Expiry is checked
     /// by the caller, so an expired but not yet purged token may be returned.
@@ -103,16 +94,27 @@ pub trait TokenStore: Send + Sync + 'static {
         new_access: AccessTokenRecord,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// Consumes an authorization code, atomically: of any number of concurrent
-    /// calls for one code exactly one gets [`CodeRedemption::Redeemed`]; the
-    /// others, and every later call until the code is purged, get
-    /// [`CodeRedemption::Replayed`] (RFC 6749 §4.1.2, RFC 6819 §5.1.5.4). A
-    /// SQL store does this with one `UPDATE … WHERE consumed_at IS NULL
-    /// RETURNING …`. A code whose grant is gone is [`CodeRedemption::Unknown`].
-    fn consume_code(
+    /// The authorization code with this hash, its grant, and whether it has
+    /// been redeemed; `None` if unknown or its grant is gone. A redeemed code
+    /// MUST stay findable until it expires, so a replay is recognised (RFC 6819
+    /// §5.2.1.1).
+    fn find_code(
         &self,
         hash: &TokenHash,
-    ) -> impl Future<Output = Result<CodeRedemption, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send;
+
+    /// Redeems an authorization code and stores the tokens issued for it, as
+    /// one atomic operation: of any number of concurrent calls for one code,
+    /// exactly one gets [`Redemption::Redeemed`] and stores its tokens; the
+    /// others get [`Redemption::AlreadyRedeemed`] and store nothing (RFC 6749
+    /// §4.1.2). A SQL store does this in one transaction opened by `UPDATE …
+    /// SET redeemed_at = now WHERE hash = $1 AND redeemed_at IS NULL`.
+    fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
 
     /// Revokes a grant and everything derived from it. Returns whether the grant
     /// existed. After this returns, no token, code or refresh token of the
@@ -150,11 +152,6 @@ pub trait TokenStore: Send + Sync + 'static {
 /// The object-safe form of [`TokenStore`] that the server holds.
 pub(crate) trait DynTokenStore: Send + Sync + 'static {
     fn create_grant(&self, new: NewGrant) -> BoxFuture<'_, Result<(), StoreError>>;
-    fn add_tokens(
-        &self,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
-    ) -> BoxFuture<'_, Result<bool, StoreError>>;
     fn find_access_token<'a>(
         &'a self,
         hash: &'a TokenHash,
@@ -169,10 +166,16 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
         new_refresh: RefreshTokenRecord,
         new_access: AccessTokenRecord,
     ) -> BoxFuture<'a, Result<Rotation, StoreError>>;
-    fn consume_code<'a>(
+    fn find_code<'a>(
         &'a self,
         hash: &'a TokenHash,
-    ) -> BoxFuture<'a, Result<CodeRedemption, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<FoundCode>, StoreError>>;
+    fn redeem_code<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> BoxFuture<'a, Result<Redemption, StoreError>>;
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn save_pending(
         &self,
@@ -192,13 +195,6 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
 impl<T: TokenStore> DynTokenStore for T {
     fn create_grant(&self, new: NewGrant) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(TokenStore::create_grant(self, new))
-    }
-    fn add_tokens(
-        &self,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(TokenStore::add_tokens(self, access_token, refresh_token))
     }
     fn find_access_token<'a>(
         &'a self,
@@ -225,11 +221,24 @@ impl<T: TokenStore> DynTokenStore for T {
             new_access,
         ))
     }
-    fn consume_code<'a>(
+    fn find_code<'a>(
         &'a self,
         hash: &'a TokenHash,
-    ) -> BoxFuture<'a, Result<CodeRedemption, StoreError>> {
-        Box::pin(TokenStore::consume_code(self, hash))
+    ) -> BoxFuture<'a, Result<Option<FoundCode>, StoreError>> {
+        Box::pin(TokenStore::find_code(self, hash))
+    }
+    fn redeem_code<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+        access_token: AccessTokenRecord,
+        refresh_token: Option<RefreshTokenRecord>,
+    ) -> BoxFuture<'a, Result<Redemption, StoreError>> {
+        Box::pin(TokenStore::redeem_code(
+            self,
+            hash,
+            access_token,
+            refresh_token,
+        ))
     }
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(TokenStore::revoke_grant(self, id))

@@ -181,28 +181,28 @@ pub struct AuthorizationCodeRecord {
     pub expires_at: SystemTime,
 }
 
-/// What [`TokenStore::consume_code`](super::TokenStore::consume_code) found.
+/// An authorization code found by
+/// [`TokenStore::find_code`](super::TokenStore::find_code).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundCode {
+    /// The code.
+    pub code: AuthorizationCodeRecord,
+    /// Its grant.
+    pub grant: GrantRecord,
+    /// Whether it has been redeemed already.
+    pub redeemed: bool,
+}
+
+/// What [`TokenStore::redeem_code`](super::TokenStore::redeem_code) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum CodeRedemption {
-    /// The code was live and is now consumed; this caller, and no other,
-    /// redeems it.
-    Redeemed {
-        /// The code.
-        code: AuthorizationCodeRecord,
-        /// Its grant.
-        grant: GrantRecord,
-    },
-    /// The code was consumed before: a replay (RFC 6819 §5.2.1.1). The grant
-    /// is returned so the server can revoke it once the replaying client is
-    /// known to be the code's client.
-    Replayed {
-        /// The code.
-        code: AuthorizationCodeRecord,
-        /// Its grant.
-        grant: GrantRecord,
-    },
-    /// No such code, or its grant is gone.
+pub enum Redemption {
+    /// The code was unredeemed; it is now redeemed and the tokens are stored.
+    Redeemed,
+    /// The code had been redeemed already (a replay, or a lost race). Nothing
+    /// was stored.
+    AlreadyRedeemed,
+    /// No such code, or its grant is gone. Nothing was stored.
     Unknown,
 }
 
