@@ -135,7 +135,8 @@ impl Harness {
     pub async fn authorize(
         &self,
         query: &str,
-    ) -> Result<portcullis::endpoint::PendingAuthorization, portcullis::endpoint::AuthorizationError> {
+    ) -> Result<portcullis::endpoint::PendingAuthorization, portcullis::endpoint::AuthorizationError>
+    {
         let request = Request::get(format!("https://auth.example/authorize?{query}"))
             .body(Vec::<u8>::new())
             .unwrap();
@@ -176,14 +177,19 @@ pub fn redirect_params(response: &Response<Vec<u8>>) -> Vec<(String, String)> {
     let location = response.headers()["location"].to_str().unwrap();
     let url = url::Url::parse(location).unwrap();
     match url.fragment() {
-        Some(f) => url::form_urlencoded::parse(f.as_bytes()).into_owned().collect(),
+        Some(f) => url::form_urlencoded::parse(f.as_bytes())
+            .into_owned()
+            .collect(),
         None => url.query_pairs().into_owned().collect(),
     }
 }
 
 /// One parameter of a redirect.
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value (RFC 6749
