@@ -46,16 +46,23 @@ pub(crate) fn deliver(
     mode: ResponseMode,
     params: &[(&str, &str)],
 ) -> Response<Vec<u8>> {
+    let capacity = redirect_uri.len()
+        + params
+            .iter()
+            .map(|(n, v)| n.len() + 3 * v.len() + 2)
+            .sum::<usize>();
     match mode {
         ResponseMode::FormPost => form_post(redirect_uri, params),
         ResponseMode::Fragment => {
-            let mut location = strip_fragment(redirect_uri).to_owned();
+            let mut location = String::with_capacity(capacity);
+            location.push_str(strip_fragment(redirect_uri));
             location.push('#');
             append_form(&mut location, params);
             see_other(&location)
         }
         ResponseMode::Query => {
-            let mut location = strip_fragment(redirect_uri).to_owned();
+            let mut location = String::with_capacity(capacity);
+            location.push_str(strip_fragment(redirect_uri));
             match location.find('?') {
                 Some(q) if q + 1 < location.len() => location.push('&'),
                 Some(_) => {}
@@ -78,8 +85,21 @@ fn append_form(out: &mut String, params: &[(&str, &str)]) {
             out.push('&');
         }
         first = false;
-        out.extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+        append_encoded(out, name);
         out.push('=');
+        append_encoded(out, value);
+    }
+}
+
+/// `application/x-www-form-urlencoded` (RFC 6749 Appendix B); values that are
+/// already unreserved — codes and tokens, base64url — are copied as they are.
+fn append_encoded(out: &mut String, value: &str) {
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'*'))
+    {
+        out.push_str(value);
+    } else {
         out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
     }
 }

@@ -54,7 +54,8 @@ impl<'a> Params<'a> {
     /// Pairs with an empty value are dropped (RFC 6749 §3.2: "treated as if they
     /// were omitted"), and so are empty names.
     pub fn parse(input: &'a [u8]) -> Result<Self, FormError> {
-        let mut pairs = Vec::new();
+        let pieces = input.iter().filter(|b| **b == b'&').count() + 1;
+        let mut pairs = Vec::with_capacity(pieces.min(MAX_PARAMS));
         for piece in input.split(|b| *b == b'&') {
             if piece.is_empty() {
                 continue;

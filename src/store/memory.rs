@@ -156,15 +156,21 @@ impl Shard {
     }
 }
 
+/// The most shards one operation locks at once: a grant with its code, or
+/// its access and refresh tokens, or a code or refresh token with the two
+/// tokens it is exchanged for.
+const MAX_LOCKED: usize = 4;
+
 /// Write guards on a set of shards, taken in ascending order.
 struct Locked<'a> {
-    guards: Vec<(usize, RwLockWriteGuard<'a, Shard>)>,
+    guards: [Option<(usize, RwLockWriteGuard<'a, Shard>)>; MAX_LOCKED],
 }
 
 impl Locked<'_> {
     fn shard(&mut self, index: usize) -> Option<&mut Shard> {
         self.guards
             .iter_mut()
+            .flatten()
             .find(|(i, _)| *i == index)
             .map(|(_, guard)| &mut **guard)
     }
@@ -249,15 +255,23 @@ impl MemoryStore {
     /// that needs more than one shard takes them all this way, and no read
     /// ever holds one lock while taking another, so locks cannot deadlock.
     fn lock(&self, indices: &[usize]) -> Locked<'_> {
-        let mut sorted: Vec<usize> = indices.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        Locked {
-            guards: sorted
-                .into_iter()
-                .map(|i| (i, write(self.inner.shard(i))))
-                .collect(),
+        let mut sorted = [usize::MAX; MAX_LOCKED];
+        for (slot, index) in sorted.iter_mut().zip(indices) {
+            *slot = *index;
         }
+        sorted.sort_unstable();
+        let mut locked = Locked {
+            guards: [None, None, None, None],
+        };
+        let mut previous = None;
+        for (slot, index) in locked.guards.iter_mut().zip(sorted) {
+            if index == usize::MAX || previous == Some(index) {
+                continue;
+            }
+            previous = Some(index);
+            *slot = Some((index, write(self.inner.shard(index))));
+        }
+        locked
     }
 
     /// Stores an access token, and a refresh token, in shards already locked.
@@ -348,15 +362,18 @@ impl TokenStore for MemoryStore {
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
         };
-        let shards: Vec<usize> = [Some(g)]
+        let mut shards = [g; MAX_LOCKED];
+        for (slot, hash) in shards.iter_mut().skip(1).zip(
+            [
+                access_token.as_ref().map(|t| t.hash),
+                refresh_token.as_ref().map(|t| t.hash),
+                code.as_ref().map(|c| c.hash),
+            ]
             .into_iter()
-            .chain([
-                access_token.as_ref().map(|t| token_shard(&t.hash)),
-                refresh_token.as_ref().map(|t| token_shard(&t.hash)),
-                code.as_ref().map(|c| token_shard(&c.hash)),
-            ])
-            .flatten()
-            .collect();
+            .flatten(),
+        ) {
+            *slot = token_shard(&hash);
+        }
         // Everything under one set of locks: a reader sees the grant and its
         // first secrets together or not at all. Usually they share one shard.
         let mut locked = self.lock(&shards);
@@ -474,9 +491,10 @@ impl TokenStore for MemoryStore {
         // concurrent redemption sees the code unredeemed (and no tokens) or
         // redeemed (with its tokens stored).
         let code_shard = token_shard(hash);
-        let mut shards = vec![code_shard, token_shard(&access_token.hash)];
-        shards.extend(refresh_token.as_ref().map(|r| token_shard(&r.hash)));
-        let mut locked = self.lock(&shards);
+        let refresh_shard = refresh_token
+            .as_ref()
+            .map_or(code_shard, |r| token_shard(&r.hash));
+        let mut locked = self.lock(&[code_shard, token_shard(&access_token.hash), refresh_shard]);
         let first = locked
             .shard(code_shard)
             .and_then(|shard| shard.codes.get_mut(hash))
