@@ -161,6 +161,13 @@ impl Shard {
 /// tokens it is exchanged for.
 const MAX_LOCKED: usize = 4;
 
+/// Tokens in their stored form, ready to insert.
+struct PreparedTokens {
+    now: u64,
+    access: (TokenHash, StoredToken),
+    refresh: Option<(TokenHash, StoredRefresh)>,
+}
+
 /// Write guards on a set of shards, taken in ascending order.
 struct Locked<'a> {
     guards: [Option<(usize, RwLockWriteGuard<'a, Shard>)>; MAX_LOCKED],
@@ -274,24 +281,35 @@ impl MemoryStore {
         locked
     }
 
-    /// Stores an access token, and a refresh token, in shards already locked.
-    fn put_tokens(
+    /// Builds the stored form of tokens — interning their scopes — before any
+    /// shard lock is taken: the interner's lock is an atomic operation, and
+    /// inside a critical section it would stall on the cache-missing stores of
+    /// the inserts before it.
+    fn prepare_tokens(
         &self,
-        locked: &mut Locked<'_>,
         access: AccessTokenRecord,
         refresh: Option<RefreshTokenRecord>,
         grant_scope: &Scope,
-    ) {
-        let now = to_ms(access.issued_at);
-        let hash = access.hash;
-        let stored = self.stored_token(access, grant_scope);
-        if let Some(shard) = locked.shard(token_shard(&hash)) {
-            shard.tokens.insert(hash, stored);
+    ) -> PreparedTokens {
+        PreparedTokens {
+            now: to_ms(access.issued_at),
+            access: (access.hash, self.stored_token(access, grant_scope)),
+            refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, grant_scope))),
+        }
+    }
+
+    /// Stores prepared tokens in shards already locked.
+    fn put_tokens(locked: &mut Locked<'_>, prepared: PreparedTokens) {
+        let PreparedTokens {
+            now,
+            access,
+            refresh,
+        } = prepared;
+        if let Some(shard) = locked.shard(token_shard(&access.0)) {
+            shard.tokens.insert(access.0, access.1);
             shard.inserted(1, now);
         }
-        if let Some(refresh) = refresh {
-            let hash = refresh.hash;
-            let stored = self.stored_refresh(refresh, grant_scope);
+        if let Some((hash, stored)) = refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
                 shard.refresh.insert(hash, stored);
                 shard.inserted(1, now);
@@ -374,6 +392,11 @@ impl TokenStore for MemoryStore {
         ) {
             *slot = token_shard(&hash);
         }
+        let prepared = access_token.map(|a| self.prepare_tokens(a, refresh_token.clone(), &scope));
+        let lone_refresh = match prepared {
+            Some(_) => None,
+            None => refresh_token.map(|r| (r.hash, self.stored_refresh(r, &scope))),
+        };
         // Everything under one set of locks: a reader sees the grant and its
         // first secrets together or not at all. Usually they share one shard.
         let mut locked = self.lock(&shards);
@@ -381,11 +404,9 @@ impl TokenStore for MemoryStore {
             shard.grants.insert(grant_id, stored_grant);
             shard.inserted(1, now);
         }
-        if let Some(access) = access_token {
-            self.put_tokens(&mut locked, access, refresh_token, &scope);
-        } else if let Some(refresh) = refresh_token {
-            let hash = refresh.hash;
-            let stored = self.stored_refresh(refresh, &scope);
+        if let Some(prepared) = prepared {
+            Self::put_tokens(&mut locked, prepared);
+        } else if let Some((hash, stored)) = lone_refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
                 shard.refresh.insert(hash, stored);
                 shard.inserted(1, now);
@@ -439,11 +460,12 @@ impl TokenStore for MemoryStore {
         // concurrent reader sees the old token current (and no new tokens), or
         // rotated out with the new tokens stored.
         let old_shard = token_shard(old);
-        let mut locked = self.lock(&[
-            old_shard,
+        let (access_shard, refresh_shard) = (
             token_shard(&new_access.hash),
             token_shard(&new_refresh.hash),
-        ]);
+        );
+        let prepared = self.prepare_tokens(new_access, Some(new_refresh), &scope);
+        let mut locked = self.lock(&[old_shard, access_shard, refresh_shard]);
         let swapped = locked
             .shard(old_shard)
             .and_then(|shard| shard.refresh.get_mut(old))
@@ -452,7 +474,7 @@ impl TokenStore for MemoryStore {
             None => Rotation::Unknown,
             Some(false) => Rotation::Reused,
             Some(true) => {
-                self.put_tokens(&mut locked, new_access, Some(new_refresh), &scope);
+                Self::put_tokens(&mut locked, prepared);
                 Rotation::Rotated
             }
         };
@@ -494,7 +516,9 @@ impl TokenStore for MemoryStore {
         let refresh_shard = refresh_token
             .as_ref()
             .map_or(code_shard, |r| token_shard(&r.hash));
-        let mut locked = self.lock(&[code_shard, token_shard(&access_token.hash), refresh_shard]);
+        let access_shard = token_shard(&access_token.hash);
+        let prepared = self.prepare_tokens(access_token, refresh_token, &scope);
+        let mut locked = self.lock(&[code_shard, access_shard, refresh_shard]);
         let first = locked
             .shard(code_shard)
             .and_then(|shard| shard.codes.get_mut(hash))
@@ -503,7 +527,7 @@ impl TokenStore for MemoryStore {
             None => Redemption::Unknown,
             Some(false) => Redemption::AlreadyRedeemed,
             Some(true) => {
-                self.put_tokens(&mut locked, access_token, refresh_token, &scope);
+                Self::put_tokens(&mut locked, prepared);
                 Redemption::Redeemed
             }
         };
