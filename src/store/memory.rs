@@ -112,17 +112,21 @@ struct StoredRefresh {
 
 /// One shard: the grants, tokens, codes and pending requests whose keys end
 /// in its byte.
+///
+/// Field order matters: the counters and the two maps every token request
+/// touches come first, so they share the lock's cache lines.
 #[derive(Default)]
+#[repr(C)]
 struct Shard {
+    /// Records inserted since the last sweep.
+    inserts: usize,
+    /// Records left by the last sweep.
+    live_after_sweep: usize,
     grants: Map<GrantId, StoredGrant>,
     tokens: Map<TokenHash, StoredToken>,
     refresh: Map<TokenHash, StoredRefresh>,
     codes: Map<TokenHash, StoredCode>,
     pending: Map<TokenHash, PendingAuthorizationRecord>,
-    /// Records inserted since the last sweep.
-    inserts: usize,
-    /// Records left by the last sweep.
-    live_after_sweep: usize,
 }
 
 impl Shard {
@@ -298,6 +302,21 @@ impl MemoryStore {
         }
     }
 
+    /// Stores prepared tokens in one locked shard they all belong to.
+    fn put_tokens_into(shard: &mut Shard, prepared: PreparedTokens) {
+        let PreparedTokens {
+            now,
+            access,
+            refresh,
+        } = prepared;
+        shard.tokens.insert(access.0, access.1);
+        shard.inserted(1, now);
+        if let Some((hash, stored)) = refresh {
+            shard.refresh.insert(hash, stored);
+            shard.inserted(1, now);
+        }
+    }
+
     /// Stores prepared tokens in shards already locked.
     fn put_tokens(locked: &mut Locked<'_>, prepared: PreparedTokens) {
         let PreparedTokens {
@@ -398,7 +417,28 @@ impl TokenStore for MemoryStore {
             None => refresh_token.map(|r| (r.hash, self.stored_refresh(r, &scope))),
         };
         // Everything under one set of locks: a reader sees the grant and its
-        // first secrets together or not at all. Usually they share one shard.
+        // first secrets together or not at all.
+        if shards.iter().all(|i| *i == g) && lone_refresh.is_none() {
+            // The usual case by construction (`GrantId::generate_for`): one
+            // shard, one lock.
+            let mut shard = write(self.inner.shard(g));
+            shard.grants.insert(grant_id, stored_grant);
+            shard.inserted(1, now);
+            if let Some(prepared) = prepared {
+                Self::put_tokens_into(&mut shard, prepared);
+            }
+            if let Some(code) = code {
+                shard.codes.insert(
+                    code.hash,
+                    StoredCode {
+                        record: code,
+                        consumed: false,
+                    },
+                );
+                shard.inserted(1, now);
+            }
+            return ready(Ok(()));
+        }
         let mut locked = self.lock(&shards);
         if let Some(shard) = locked.shard(g) {
             shard.grants.insert(grant_id, stored_grant);
