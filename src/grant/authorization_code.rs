@@ -10,8 +10,10 @@ use crate::token::{TokenHash, TokenKind};
 /// `grant_type=authorization_code`: the client redeems the code the resource
 /// owner's approval produced.
 ///
-/// - The code is consumed atomically: of two concurrent redemptions exactly one
-///   succeeds (RFC 6749 §4.1.2).
+/// - The code is redeemed, and its tokens stored, in one atomic operation: of
+///   concurrent redemptions exactly one gets tokens (RFC 6749 §4.1.2); the
+///   others are replays, and revoke the grant — the winner's tokens with it.
+///   A request that fails the checks below does not use the code up.
 /// - It must have been issued to this client (§4.1.3), not be expired, and
 ///   come with the same `redirect_uri` if the authorization request had one.
 /// - PKCE: the `code_verifier` must match the challenge (RFC 7636 §4.6); a
