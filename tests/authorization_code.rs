@@ -123,32 +123,6 @@ fn code_request(client: &TestClient, code: &str, extra: &str) -> http::Request<V
     }
 }
 
-/// The refresh token request for `client` (Basic or `client_id` likewise).
-fn refresh_request(client: &TestClient, refresh: &str) -> http::Request<Vec<u8>> {
-    if client.secret.is_empty() {
-        token_request(
-            None,
-            &format!(
-                "grant_type=refresh_token&refresh_token={refresh}&client_id={}",
-                client.id
-            ),
-        )
-    } else {
-        token_request(
-            Some(&basic(&client.id, &client.secret)),
-            &format!("grant_type=refresh_token&refresh_token={refresh}"),
-        )
-    }
-}
-
-async fn alive(h: &Harness, access_token: &str) -> bool {
-    h.server
-        .access_token_info(access_token)
-        .await
-        .unwrap()
-        .is_some()
-}
-
 /// The RFC 7636 verifier as a body parameter.
 fn with_verifier() -> String {
     format!("&code_verifier={VERIFIER}")
@@ -540,7 +514,7 @@ async fn a_replayed_code_revokes_the_tokens_issued_from_it() {
 
     h.redeem(&c, &code).await.assert_error(400, "invalid_grant");
     assert!(!alive(&h, &access).await, "access token survived a replay");
-    h.post(refresh_request(&c, &refresh))
+    h.post(refresh_request(&c, &refresh, ""))
         .await
         .assert_error(400, "invalid_grant");
     assert!(alive(&h, other.access_token()).await);
@@ -560,7 +534,7 @@ async fn a_replayed_code_revokes_tokens_for_a_confidential_client_too() {
         .await
         .assert_error(400, "invalid_grant");
     assert!(!alive(&h, &access).await);
-    h.post(refresh_request(&c, &refresh))
+    h.post(refresh_request(&c, &refresh, ""))
         .await
         .assert_error(400, "invalid_grant");
 }
@@ -588,7 +562,7 @@ async fn a_replay_by_another_client_does_not_revoke() {
         alive(&h, &access).await,
         "a stranger's replay revoked the grant"
     );
-    let r = h.post(refresh_request(&a, &refresh)).await;
+    let r = h.post(refresh_request(&a, &refresh, "")).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
 }
 
@@ -681,7 +655,7 @@ async fn concurrent_redemptions_of_one_code_yield_exactly_one_token() {
         assert_eq!(h.store.access_token_count(), 1);
         assert!(!alive(&h, winner.access_token()).await);
         let refresh = winner.json["refresh_token"].as_str().unwrap();
-        h.post(refresh_request(&c, refresh))
+        h.post(refresh_request(&c, refresh, ""))
             .await
             .assert_error(400, "invalid_grant");
     }

@@ -46,25 +46,6 @@ async fn tokens_for(h: &Harness, client: &TestClient, extra: &str) -> Tokens {
     }
 }
 
-/// A refresh request as `client` (Basic when it has a secret, `client_id` in
-/// the body otherwise); `extra` is appended to the body.
-fn refresh_request(client: &TestClient, refresh: &str, extra: &str) -> http::Request<Vec<u8>> {
-    if client.secret.is_empty() {
-        token_request(
-            None,
-            &format!(
-                "grant_type=refresh_token&refresh_token={refresh}&client_id={}{extra}",
-                client.id
-            ),
-        )
-    } else {
-        token_request(
-            Some(&basic(&client.id, &client.secret)),
-            &format!("grant_type=refresh_token&refresh_token={refresh}{extra}"),
-        )
-    }
-}
-
 async fn refresh(h: &Harness, client: &TestClient, refresh: &str, extra: &str) -> Reply {
     h.post(refresh_request(client, refresh, extra)).await
 }
@@ -79,14 +60,6 @@ fn rotated(r: &Reply) -> Tokens {
         access: r.access_token().to_owned(),
         refresh: r.json["refresh_token"].as_str().unwrap().to_owned(),
     }
-}
-
-async fn alive(h: &Harness, access_token: &str) -> bool {
-    h.server
-        .access_token_info(access_token)
-        .await
-        .unwrap()
-        .is_some()
 }
 
 /// A confidential web client for the code flow with refresh tokens.

@@ -172,6 +172,34 @@ impl Harness {
     }
 }
 
+/// Whether `access_token` is live (issued, unexpired, its grant unrevoked).
+pub async fn alive(h: &Harness, access_token: &str) -> bool {
+    h.server
+        .access_token_info(access_token)
+        .await
+        .unwrap()
+        .is_some()
+}
+
+/// A refresh request as `client` sends it: Basic for a confidential client,
+/// `client_id` in the body for a public one; `extra` is appended to the body.
+pub fn refresh_request(client: &TestClient, refresh: &str, extra: &str) -> Request<Vec<u8>> {
+    if client.secret.is_empty() {
+        token_request(
+            None,
+            &format!(
+                "grant_type=refresh_token&refresh_token={refresh}&client_id={}{extra}",
+                client.id
+            ),
+        )
+    } else {
+        token_request(
+            Some(&basic(&client.id, &client.secret)),
+            &format!("grant_type=refresh_token&refresh_token={refresh}{extra}"),
+        )
+    }
+}
+
 /// The parameters of a redirect's `Location` (query, or fragment if there is one).
 pub fn redirect_params(response: &Response<Vec<u8>>) -> Vec<(String, String)> {
     let location = response.headers()["location"].to_str().unwrap();
