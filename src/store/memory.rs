@@ -84,6 +84,19 @@ struct StoredToken {
     expires_ms: u64,
 }
 
+impl StoredGrant {
+    fn record(self, id: GrantId) -> GrantRecord {
+        GrantRecord {
+            id,
+            client_id: self.client_id,
+            subject: self.subject,
+            scope: self.scope,
+            created_at: from_ms(self.created_ms),
+            expires_at: from_ms(self.expires_ms),
+        }
+    }
+}
+
 fn to_ms(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -168,8 +181,24 @@ const MAX_LOCKED: usize = 4;
 /// Tokens in their stored form, ready to insert.
 struct PreparedTokens {
     now: u64,
-    access: (TokenHash, StoredToken),
+    access: Option<(TokenHash, StoredToken)>,
     refresh: Option<(TokenHash, StoredRefresh)>,
+}
+
+impl PreparedTokens {
+    /// The shard the access token goes to; `otherwise` when there is none.
+    fn access_shard(&self, otherwise: usize) -> usize {
+        self.access
+            .as_ref()
+            .map_or(otherwise, |(h, _)| token_shard(h))
+    }
+
+    /// The shard the refresh token goes to; `otherwise` when there is none.
+    fn refresh_shard(&self, otherwise: usize) -> usize {
+        self.refresh
+            .as_ref()
+            .map_or(otherwise, |(h, _)| token_shard(h))
+    }
 }
 
 /// Write guards on a set of shards, taken in ascending order.
@@ -266,14 +295,22 @@ impl MemoryStore {
     /// that needs more than one shard takes them all this way, and no read
     /// ever holds one lock while taking another, so locks cannot deadlock.
     fn lock(&self, indices: &[usize]) -> Locked<'_> {
+        let mut locked = Locked {
+            guards: [None, None, None, None],
+        };
+        // The usual case — a grant with its first secrets, which share a shard
+        // by construction — needs one lock and no sorting.
+        if let Some(&first) = indices.first() {
+            if indices.iter().all(|i| *i == first) {
+                locked.guards[0] = Some((first, write(self.inner.shard(first))));
+                return locked;
+            }
+        }
         let mut sorted = [usize::MAX; MAX_LOCKED];
         for (slot, index) in sorted.iter_mut().zip(indices) {
             *slot = *index;
         }
         sorted.sort_unstable();
-        let mut locked = Locked {
-            guards: [None, None, None, None],
-        };
         let mut previous = None;
         for (slot, index) in locked.guards.iter_mut().zip(sorted) {
             if index == usize::MAX || previous == Some(index) {
@@ -291,29 +328,15 @@ impl MemoryStore {
     /// the inserts before it.
     fn prepare_tokens(
         &self,
-        access: AccessTokenRecord,
+        now: u64,
+        access: Option<AccessTokenRecord>,
         refresh: Option<RefreshTokenRecord>,
         grant_scope: &Scope,
     ) -> PreparedTokens {
         PreparedTokens {
-            now: to_ms(access.issued_at),
-            access: (access.hash, self.stored_token(access, grant_scope)),
-            refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, grant_scope))),
-        }
-    }
-
-    /// Stores prepared tokens in one locked shard they all belong to.
-    fn put_tokens_into(shard: &mut Shard, prepared: PreparedTokens) {
-        let PreparedTokens {
             now,
-            access,
-            refresh,
-        } = prepared;
-        shard.tokens.insert(access.0, access.1);
-        shard.inserted(1, now);
-        if let Some((hash, stored)) = refresh {
-            shard.refresh.insert(hash, stored);
-            shard.inserted(1, now);
+            access: access.map(|a| (a.hash, self.stored_token(a, grant_scope))),
+            refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, grant_scope))),
         }
     }
 
@@ -324,9 +347,11 @@ impl MemoryStore {
             access,
             refresh,
         } = prepared;
-        if let Some(shard) = locked.shard(token_shard(&access.0)) {
-            shard.tokens.insert(access.0, access.1);
-            shard.inserted(1, now);
+        if let Some((hash, stored)) = access {
+            if let Some(shard) = locked.shard(token_shard(&hash)) {
+                shard.tokens.insert(hash, stored);
+                shard.inserted(1, now);
+            }
         }
         if let Some((hash, stored)) = refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
@@ -349,14 +374,7 @@ impl MemoryStore {
             .grants
             .get(id)
             .cloned()?;
-        Some(GrantRecord {
-            id: *id,
-            client_id: grant.client_id,
-            subject: grant.subject,
-            scope: grant.scope,
-            created_at: from_ms(grant.created_ms),
-            expires_at: from_ms(grant.expires_ms),
-        })
+        Some(grant.record(*id))
     }
 }
 
@@ -399,64 +417,26 @@ impl TokenStore for MemoryStore {
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
         };
-        let mut shards = [g; MAX_LOCKED];
-        for (slot, hash) in shards.iter_mut().skip(1).zip(
-            [
-                access_token.as_ref().map(|t| t.hash),
-                refresh_token.as_ref().map(|t| t.hash),
-                code.as_ref().map(|c| c.hash),
-            ]
-            .into_iter()
-            .flatten(),
-        ) {
-            *slot = token_shard(&hash);
-        }
-        let prepared = access_token.map(|a| self.prepare_tokens(a, refresh_token.clone(), &scope));
-        let lone_refresh = match prepared {
-            Some(_) => None,
-            None => refresh_token.map(|r| (r.hash, self.stored_refresh(r, &scope))),
-        };
-        // Everything under one set of locks: a reader sees the grant and its
-        // first secrets together or not at all.
-        if shards.iter().all(|i| *i == g) && lone_refresh.is_none() {
-            // The usual case by construction (`GrantId::generate_for`): one
-            // shard, one lock.
-            let mut shard = write(self.inner.shard(g));
-            shard.grants.insert(grant_id, stored_grant);
-            shard.inserted(1, now);
-            if let Some(prepared) = prepared {
-                Self::put_tokens_into(&mut shard, prepared);
-            }
-            if let Some(code) = code {
-                shard.codes.insert(
-                    code.hash,
-                    StoredCode {
-                        record: code,
-                        consumed: false,
-                    },
-                );
-                shard.inserted(1, now);
-            }
-            return ready(Ok(()));
-        }
-        let mut locked = self.lock(&shards);
+        let prepared = self.prepare_tokens(now, access_token, refresh_token, &scope);
+        let code_shard = code.as_ref().map_or(g, |c| token_shard(&c.hash));
+        // Everything under one set of locks, so a reader sees the grant and its
+        // first secrets together or not at all. By construction
+        // (`GrantId::generate_for`) they usually share one shard: one lock.
+        let mut locked = self.lock(&[
+            g,
+            prepared.access_shard(g),
+            prepared.refresh_shard(g),
+            code_shard,
+        ]);
         if let Some(shard) = locked.shard(g) {
             shard.grants.insert(grant_id, stored_grant);
             shard.inserted(1, now);
         }
-        if let Some(prepared) = prepared {
-            Self::put_tokens(&mut locked, prepared);
-        } else if let Some((hash, stored)) = lone_refresh {
-            if let Some(shard) = locked.shard(token_shard(&hash)) {
-                shard.refresh.insert(hash, stored);
-                shard.inserted(1, now);
-            }
-        }
+        Self::put_tokens(&mut locked, prepared);
         if let Some(code) = code {
-            let hash = code.hash;
-            if let Some(shard) = locked.shard(token_shard(&hash)) {
+            if let Some(shard) = locked.shard(code_shard) {
                 shard.codes.insert(
-                    hash,
+                    code.hash,
                     StoredCode {
                         record: code,
                         consumed: false,
@@ -500,12 +480,13 @@ impl TokenStore for MemoryStore {
         // concurrent reader sees the old token current (and no new tokens), or
         // rotated out with the new tokens stored.
         let old_shard = token_shard(old);
-        let (access_shard, refresh_shard) = (
-            token_shard(&new_access.hash),
-            token_shard(&new_refresh.hash),
-        );
-        let prepared = self.prepare_tokens(new_access, Some(new_refresh), &scope);
-        let mut locked = self.lock(&[old_shard, access_shard, refresh_shard]);
+        let now = to_ms(new_access.issued_at);
+        let prepared = self.prepare_tokens(now, Some(new_access), Some(new_refresh), &scope);
+        let mut locked = self.lock(&[
+            old_shard,
+            prepared.access_shard(old_shard),
+            prepared.refresh_shard(old_shard),
+        ]);
         let swapped = locked
             .shard(old_shard)
             .and_then(|shard| shard.refresh.get_mut(old))
@@ -553,12 +534,13 @@ impl TokenStore for MemoryStore {
         // concurrent redemption sees the code unredeemed (and no tokens) or
         // redeemed (with its tokens stored).
         let code_shard = token_shard(hash);
-        let refresh_shard = refresh_token
-            .as_ref()
-            .map_or(code_shard, |r| token_shard(&r.hash));
-        let access_shard = token_shard(&access_token.hash);
-        let prepared = self.prepare_tokens(access_token, refresh_token, &scope);
-        let mut locked = self.lock(&[code_shard, access_shard, refresh_shard]);
+        let now = to_ms(access_token.issued_at);
+        let prepared = self.prepare_tokens(now, Some(access_token), refresh_token, &scope);
+        let mut locked = self.lock(&[
+            code_shard,
+            prepared.access_shard(code_shard),
+            prepared.refresh_shard(code_shard),
+        ]);
         let first = locked
             .shard(code_shard)
             .and_then(|shard| shard.codes.get_mut(hash))
@@ -636,14 +618,7 @@ impl TokenStore for MemoryStore {
                     issued_at: from_ms(token.issued_ms),
                     expires_at: from_ms(token.expires_ms),
                 },
-                GrantRecord {
-                    id: token.grant_id,
-                    client_id: grant.client_id,
-                    subject: grant.subject,
-                    scope: grant.scope,
-                    created_at: from_ms(grant.created_ms),
-                    expires_at: from_ms(grant.expires_ms),
-                },
+                grant.record(token.grant_id),
             ))
         });
         ready(Ok(found))
