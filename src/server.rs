@@ -58,6 +58,11 @@ pub(crate) struct Options {
 }
 
 impl ServerInner {
+    /// Whether the token endpoint serves `grant`.
+    pub(crate) fn serves(&self, grant: &GrantType) -> bool {
+        self.grants.iter().any(|(g, _)| g == grant)
+    }
+
     pub(crate) fn authentication(&self) -> Authentication<'_> {
         Authentication {
             authenticator: &*self.authenticator,

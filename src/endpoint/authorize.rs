@@ -281,6 +281,9 @@ impl AuthorizationServer {
             ));
         }
 
+        // A missing or unsupported response type is answered in the query: the
+        // request is not being processed as an implicit one (the fragment
+        // rule of RFC 6749 §4.2.2.1 applies once `token` is accepted).
         let response_type = match single("response_type")? {
             None => {
                 return Err(fail(
@@ -289,7 +292,7 @@ impl AuthorizationServer {
                     ResponseMode::Query,
                 ));
             }
-            Some("code") if self.serves(&GrantType::AUTHORIZATION_CODE) => ResponseType::Code,
+            Some("code") if self.inner.serves(&GrantType::AUTHORIZATION_CODE) => ResponseType::Code,
             Some("token") if self.inner.options.implicit => ResponseType::Token,
             Some(_) => {
                 return Err(fail(
@@ -397,11 +400,6 @@ impl AuthorizationServer {
             record,
             client: trusted.client,
         })
-    }
-
-    /// Whether the token endpoint serves `grant`.
-    fn serves(&self, grant: &GrantType) -> bool {
-        self.inner.grants.iter().any(|(g, _)| g == grant)
     }
 
     /// The client and redirect URI, or a rejection that must not redirect.

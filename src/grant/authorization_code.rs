@@ -105,13 +105,9 @@ impl GrantHandler for AuthorizationCodeGrant {
             // A replay. Revoke only when it passes every check a redemption
             // would, so a leaked code alone cannot revoke a user's tokens.
             if binding.is_ok() {
-                tracing::warn!(
-                    target: "portcullis::security",
-                    event = "authorization_code_replay",
-                    client_id = %client_id,
-                    grant_id = %grant.id,
-                );
-                ctx.tokens().revoke_grant(&grant.id).await?;
+                ctx.tokens()
+                    .revoke_on_replay("authorization_code_replay", client_id, &grant.id)
+                    .await?;
             }
             return Err(invalid_grant("invalid authorization code"));
         }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
 
-use crate::client::AuthenticatedClient;
+use crate::client::{AuthenticatedClient, ClientId};
 use crate::endpoint::TokenError;
 use crate::protocol::GrantType;
 use crate::protocol::{Params, Scope, TokenResponse};
@@ -76,8 +76,7 @@ impl<'a> GrantContext<'a> {
     /// the `refresh_token` grant and the client is registered for it.
     pub fn refresh_tokens_allowed(&self) -> bool {
         let refresh = GrantType::REFRESH_TOKEN;
-        self.client.client().allows_grant(refresh.as_str())
-            && self.server.grants.iter().any(|(g, _)| *g == refresh)
+        self.client.client().allows_grant(refresh.as_str()) && self.server.serves(&refresh)
     }
 
     /// `scope` goes in the response when it differs from the request's
@@ -106,9 +105,8 @@ impl<'a> GrantContext<'a> {
         refresh_scope: Option<&Scope>,
         access: Option<(String, TokenHash)>,
     ) -> (TokenResponse, AccessTokenRecord, Option<RefreshTokenRecord>) {
-        let lifetimes = &self.server.lifetimes;
         let (token, hash) = access.unwrap_or_else(|| mint(TokenKind::AccessToken));
-        let expires_at = (self.now + lifetimes.access_token).min(grant.expires_at);
+        let expires_at = (self.now + self.server.lifetimes.access_token).min(grant.expires_at);
         let access = AccessTokenRecord {
             hash,
             grant_id: grant.id,
@@ -118,20 +116,33 @@ impl<'a> GrantContext<'a> {
         };
         let lifetime = expires_at.duration_since(self.now).unwrap_or_default();
         let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
-        let refresh = if let Some(refresh_scope) = refresh_scope {
-            let (token, hash) = mint(TokenKind::RefreshToken);
-            response = response.with_refresh_token(RefreshToken::new(token));
-            Some(RefreshTokenRecord {
-                hash,
-                grant_id: grant.id,
-                scope: refresh_scope.clone(),
-                issued_at: self.now,
-                expires_at: (self.now + lifetimes.refresh_token_idle).min(grant.expires_at),
-            })
-        } else {
-            None
+        let refresh = match refresh_scope {
+            Some(refresh_scope) => {
+                let (token, record) = self.mint_refresh(grant, refresh_scope);
+                response = response.with_refresh_token(token);
+                Some(record)
+            }
+            None => None,
         };
         (response, access, refresh)
+    }
+
+    /// A new refresh token with `scope` under `grant`, expiring after the idle
+    /// lifetime or with the grant, whichever comes first.
+    fn mint_refresh(
+        &self,
+        grant: &GrantRecord,
+        scope: &Scope,
+    ) -> (RefreshToken, RefreshTokenRecord) {
+        let (token, hash) = mint(TokenKind::RefreshToken);
+        let record = RefreshTokenRecord {
+            hash,
+            grant_id: grant.id,
+            scope: scope.clone(),
+            issued_at: self.now,
+            expires_at: (self.now + self.server.lifetimes.refresh_token_idle).min(grant.expires_at),
+        };
+        (RefreshToken::new(token), record)
     }
 
     /// Redeems the authorization code `code_hash` of `grant`, issuing an
@@ -159,13 +170,9 @@ impl<'a> GrantContext<'a> {
             match store.redeem_code(&code_hash, access, refresh).await? {
                 Redemption::Redeemed => Ok(response),
                 Redemption::AlreadyRedeemed => {
-                    tracing::warn!(
-                        target: "portcullis::security",
-                        event = "authorization_code_replay",
-                        client_id = %client_id,
-                        grant_id = %grant_id,
-                    );
-                    tokens.revoke_grant(&grant_id).await?;
+                    tokens
+                        .revoke_on_replay("authorization_code_replay", &client_id, &grant_id)
+                        .await?;
                     Err(TokenError::InvalidGrant(
                         "invalid authorization code".into(),
                     ))
@@ -190,28 +197,23 @@ impl<'a> GrantContext<'a> {
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
         // RFC 6749 §6: the new refresh token has exactly the old one's scope;
         // only the access token is narrowed.
-        let (response, access, refresh) = self.mint_tokens(grant, &scope, Some(&old.scope), None);
-        let response = self.with_scope_if_differs(response, scope);
+        let (response, access, _) = self.mint_tokens(grant, &scope, None, None);
+        let (refresh_token, refresh) = self.mint_refresh(grant, &old.scope);
+        let response =
+            self.with_scope_if_differs(response.with_refresh_token(refresh_token), scope);
         let tokens = self.tokens();
         let (old_hash, grant_id) = (old.hash, grant.id);
         let client_id = self.client.id().clone();
         async move {
-            let Some(refresh) = refresh else {
-                return Err(TokenError::InvalidGrant("refresh failed".into()));
-            };
             match tokens
                 .rotate_refresh_token(&old_hash, refresh, access)
                 .await?
             {
                 Rotation::Rotated => Ok(response),
                 Rotation::Reused => {
-                    tracing::warn!(
-                        target: "portcullis::security",
-                        event = "refresh_token_reuse",
-                        client_id = %client_id,
-                        grant_id = %grant_id,
-                    );
-                    tokens.revoke_grant(&grant_id).await?;
+                    tokens
+                        .revoke_on_replay("refresh_token_reuse", &client_id, &grant_id)
+                        .await?;
                     Err(TokenError::InvalidGrant(
                         "the refresh token was already used".into(),
                     ))
@@ -338,6 +340,24 @@ impl<'a> Tokens<'a> {
         self.0
             .rotate_refresh_token(old, new_refresh, new_access)
             .await
+    }
+
+    /// The response to a replayed code or reused refresh token (RFC 6819
+    /// §5.2.1.1, RFC 9700 §4.14.2): a security event named `event`, then the
+    /// grant revoked with everything derived from it.
+    pub async fn revoke_on_replay(
+        &self,
+        event: &'static str,
+        client_id: &ClientId,
+        grant_id: &GrantId,
+    ) -> Result<bool, StoreError> {
+        tracing::warn!(
+            target: "portcullis::security",
+            event,
+            client_id = %client_id,
+            grant_id = %grant_id,
+        );
+        self.revoke_grant(grant_id).await
     }
 
     /// Revokes a grant and everything derived from it.

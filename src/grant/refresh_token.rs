@@ -50,13 +50,9 @@ impl GrantHandler for RefreshTokenGrant {
             return Err(invalid_grant("invalid refresh token"));
         }
         if !current {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "refresh_token_reuse",
-                client_id = %client_id,
-                grant_id = %grant.id,
-            );
-            ctx.tokens().revoke_grant(&grant.id).await?;
+            ctx.tokens()
+                .revoke_on_replay("refresh_token_reuse", client_id, &grant.id)
+                .await?;
             return Err(invalid_grant("the refresh token was already used"));
         }
         let now = ctx.now();
