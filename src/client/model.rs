@@ -150,6 +150,26 @@ impl Client {
         }
     }
 
+    /// [`resolve_redirect_uri`](Self::resolve_redirect_uri), sharing the
+    /// registered URI's allocation when the request names it exactly (or not
+    /// at all).
+    pub(crate) fn resolve_redirect_uri_shared(&self, requested: Option<&str>) -> Option<Arc<str>> {
+        match (requested, self.redirect_uris.as_slice()) {
+            (Some(asked), registered) => {
+                if let Some(exact) = registered.iter().find(|r| r.as_str() == asked) {
+                    return Some(exact.shared());
+                }
+                // A loopback redirect on another port (RFC 8252 §7.3).
+                registered
+                    .iter()
+                    .any(|r| r.matches(asked))
+                    .then(|| Arc::from(asked))
+            }
+            (None, [only]) => Some(only.shared()),
+            (None, _) => None,
+        }
+    }
+
     /// The grant types the client may use.
     pub fn grant_types(&self) -> &[GrantType] {
         &self.grant_types

@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use url::{Host, Url};
 
@@ -46,7 +47,7 @@ pub enum RedirectUriError {
 /// A validated redirect URI, kept exactly as registered.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RedirectUri {
-    uri: String,
+    uri: Arc<str>,
     loopback: bool,
 }
 
@@ -77,7 +78,7 @@ impl RedirectUri {
             _ => return Err(RedirectUriError::Insecure),
         };
         Ok(Self {
-            uri: uri.to_owned(),
+            uri: Arc::from(uri),
             loopback,
         })
     }
@@ -87,12 +88,17 @@ impl RedirectUri {
         &self.uri
     }
 
+    /// The URI, sharing its allocation.
+    pub(crate) fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.uri)
+    }
+
     /// Whether `requested` designates this redirect URI: exact string
     /// comparison (RFC 9700 §4.1.3), except that a native app's loopback
     /// redirect matches on any port (RFC 8252 §7.3) — scheme, host, path and
     /// query must still be identical.
     pub fn matches(&self, requested: &str) -> bool {
-        if requested == self.uri {
+        if requested == &*self.uri {
             return true;
         }
         if !self.loopback {

@@ -44,8 +44,12 @@ pub const MAX_STATE_LEN: usize = 1024;
 /// [`AuthorizationServer::pending_authorization`] make one.
 pub struct PendingAuthorization {
     handle: String,
-    record: PendingAuthorizationRecord,
+    hash: TokenHash,
     client: Arc<Client>,
+    scope: Scope,
+    response_type: ResponseType,
+    redirect_uri: Arc<str>,
+    expires_at: SystemTime,
 }
 
 impl PendingAuthorization {
@@ -64,22 +68,36 @@ impl PendingAuthorization {
 
     /// The scope asked for (within the client's allowed scope).
     pub fn scope(&self) -> &Scope {
-        &self.record.scope
+        &self.scope
     }
 
     /// What the client asked for.
     pub fn response_type(&self) -> ResponseType {
-        self.record.response_type
+        self.response_type
     }
 
     /// Where the response will go.
     pub fn redirect_uri(&self) -> &str {
-        &self.record.redirect_uri
+        &self.redirect_uri
     }
 
     /// When the request stops accepting a decision.
     pub fn expires_at(&self) -> SystemTime {
-        self.record.expires_at
+        self.expires_at
+    }
+
+    /// What the host is shown of a stored request (all of it shared, not
+    /// copied).
+    fn new(handle: String, record: &PendingAuthorizationRecord, client: Arc<Client>) -> Self {
+        Self {
+            handle,
+            hash: record.hash,
+            client,
+            scope: record.scope.clone(),
+            response_type: record.response_type,
+            redirect_uri: Arc::clone(&record.redirect_uri),
+            expires_at: record.expires_at,
+        }
     }
 }
 
@@ -87,9 +105,9 @@ impl fmt::Debug for PendingAuthorization {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingAuthorization")
             .field("client", self.client.id())
-            .field("scope", &self.record.scope)
-            .field("redirect_uri", &self.record.redirect_uri)
-            .field("response_type", &self.record.response_type)
+            .field("scope", &self.scope)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("response_type", &self.response_type)
             .finish_non_exhaustive()
     }
 }
@@ -183,7 +201,7 @@ fn invalid(code: ErrorCode, description: &'static str) -> OAuthError {
 /// Everything checked before a request may redirect: the client and where to.
 struct Trusted {
     client: Arc<Client>,
-    redirect_uri: String,
+    redirect_uri: Arc<str>,
     redirect_uri_in_request: bool,
 }
 
@@ -394,12 +412,9 @@ impl AuthorizationServer {
             created_at: now,
             expires_at: now + self.inner.lifetimes.authorization_request,
         };
-        self.inner.tokens.save_pending(record.clone()).await?;
-        Ok(PendingAuthorization {
-            handle,
-            record,
-            client: trusted.client,
-        })
+        let pending = PendingAuthorization::new(handle, &record, trusted.client);
+        self.inner.tokens.save_pending(record).await?;
+        Ok(pending)
     }
 
     /// The client and redirect URI, or a rejection that must not redirect.
@@ -420,12 +435,11 @@ impl AuthorizationServer {
             .get("redirect_uri")
             .map_err(|_| reject("redirect_uri is repeated"))?;
         let redirect_uri = client
-            .resolve_redirect_uri(requested)
+            .resolve_redirect_uri_shared(requested)
             .ok_or_else(|| match requested {
                 Some(_) => reject("redirect_uri does not match a registered redirect URI"),
                 None => reject("redirect_uri is required: the client registered several"),
-            })?
-            .to_owned();
+            })?;
         Ok(Trusted {
             client,
             redirect_uri,
@@ -479,11 +493,11 @@ impl AuthorizationServer {
         else {
             return Ok(None);
         };
-        Ok(Some(PendingAuthorization {
-            handle: id.to_owned(),
-            record,
+        Ok(Some(PendingAuthorization::new(
+            id.to_owned(),
+            &record,
             client,
-        }))
+        )))
     }
 
     /// The resource owner approved: issues the authorization code (or, for the
@@ -525,7 +539,7 @@ impl AuthorizationServer {
                 let code_record = AuthorizationCodeRecord {
                     hash,
                     grant_id: grant.id,
-                    redirect_uri: record.redirect_uri.clone(),
+                    redirect_uri: Arc::clone(&record.redirect_uri),
                     redirect_uri_in_request: record.redirect_uri_in_request,
                     challenge: record.challenge.clone(),
                     issued_at: now,
@@ -604,7 +618,7 @@ impl AuthorizationServer {
         let record = self
             .inner
             .tokens
-            .take_pending(&pending.record.hash)
+            .take_pending(&pending.hash)
             .await?
             .ok_or(DecisionError::NotPending)?;
         if record.expires_at <= self.inner.clock.now() {

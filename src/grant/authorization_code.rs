@@ -3,7 +3,7 @@
 
 use super::{GrantContext, GrantHandler};
 use crate::endpoint::TokenError;
-use crate::protocol::{CodeVerifier, GrantType, TokenResponse};
+use crate::protocol::{GrantType, TokenResponse};
 use crate::store::{AuthorizationCodeRecord, FoundCode};
 use crate::token::{TokenHash, TokenKind};
 
@@ -42,7 +42,7 @@ fn check_binding(
     verifier: Option<&str>,
 ) -> Result<(), TokenError> {
     match (redirect_uri, code.redirect_uri_in_request) {
-        (Some(given), _) if given != code.redirect_uri => {
+        (Some(given), _) if given != &*code.redirect_uri => {
             return Err(invalid_grant(
                 "redirect_uri does not match the authorization request",
             ));
@@ -56,9 +56,10 @@ fn check_binding(
     }
     match (&code.challenge, verifier) {
         (Some(challenge), Some(verifier)) => {
-            let verifier = CodeVerifier::parse(verifier)
+            let matches = challenge
+                .verify_presented(verifier)
                 .map_err(|_| invalid_grant("code_verifier is malformed"))?;
-            if !challenge.verify(&verifier) {
+            if !matches {
                 return Err(invalid_grant(
                     "code_verifier does not match the code_challenge",
                 ));

@@ -275,7 +275,9 @@ impl ErrorResponse {
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
+    // Room for these three and a `WWW-Authenticate` or `Retry-After`.
     let headers = response.headers_mut();
+    headers.reserve(4);
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

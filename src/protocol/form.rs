@@ -54,29 +54,44 @@ impl<'a> Params<'a> {
     /// Pairs with an empty value are dropped (RFC 6749 §3.2: "treated as if they
     /// were omitted"), and so are empty names.
     pub fn parse(input: &'a [u8]) -> Result<Self, FormError> {
-        let pieces = input.iter().filter(|b| **b == b'&').count() + 1;
-        let mut pairs = Vec::with_capacity(pieces.min(MAX_PARAMS));
-        for piece in input.split(|b| *b == b'&') {
-            if piece.is_empty() {
-                continue;
-            }
-            let (name, value) = match piece.iter().position(|b| *b == b'=') {
-                Some(eq) => (
-                    piece.get(..eq).unwrap_or_default(),
-                    piece.get(eq + 1..).unwrap_or_default(),
-                ),
-                None => (piece, &[][..]),
+        // One validation of the whole input (the raw bytes must be UTF-8 too:
+        // a byte outside it can never decode to valid text), then one pass
+        // that splits pieces at `&` and `=` and notes which need decoding.
+        let text = std::str::from_utf8(input).map_err(|_| FormError::NotUtf8)?;
+        let mut pairs = Vec::with_capacity(EXPECTED_PARAMS);
+        let mut start = 0;
+        let mut eq = None;
+        let mut escaped = false;
+        let mut push = |start: usize, eq: Option<usize>, end: usize, escaped: bool| {
+            let name = text.get(start..eq.unwrap_or(end)).unwrap_or_default();
+            let value = eq.and_then(|e| text.get(e + 1..end)).unwrap_or_default();
+            // Escapes are checked even in a piece that is then dropped: a
+            // malformed body is refused whole.
+            let (name, value) = if escaped {
+                (decode_str(name)?, decode_str(value)?)
+            } else {
+                (Cow::Borrowed(name), Cow::Borrowed(value))
             };
-            let name = decode(name)?;
-            let value = decode(value)?;
-            if name.is_empty() || value.is_empty() {
-                continue;
+            if !name.is_empty() && !value.is_empty() {
+                if pairs.len() == MAX_PARAMS {
+                    return Err(FormError::TooManyParams);
+                }
+                pairs.push((name, value));
             }
-            if pairs.len() == MAX_PARAMS {
-                return Err(FormError::TooManyParams);
+            Ok(())
+        };
+        for (i, &b) in text.as_bytes().iter().enumerate() {
+            match b {
+                b'&' => {
+                    push(start, eq, i, escaped)?;
+                    (start, eq, escaped) = (i + 1, None, false);
+                }
+                b'=' if eq.is_none() => eq = Some(i),
+                b'%' | b'+' => escaped = true,
+                _ => {}
             }
-            pairs.push((name, value));
         }
+        push(start, eq, text.len(), escaped)?;
         Ok(Self { pairs })
     }
 
@@ -159,6 +174,20 @@ impl fmt::Debug for Params<'_> {
                 &self.pairs.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             )
             .finish()
+    }
+}
+
+/// Room for the parameters of a typical request, so the pairs take one
+/// allocation that never grows.
+const EXPECTED_PARAMS: usize = 8;
+
+/// [`decode`] for input already known to be UTF-8: borrowed as it is unless it
+/// holds an escape.
+fn decode_str(input: &str) -> Result<Cow<'_, str>, FormError> {
+    if input.bytes().any(|b| b == b'%' || b == b'+') {
+        decode(input.as_bytes())
+    } else {
+        Ok(Cow::Borrowed(input))
     }
 }
 

@@ -7,6 +7,7 @@
 //! the server is explicitly configured to.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -76,7 +77,9 @@ fn is_verifier_syntax(s: &str) -> bool {
 #[derive(Clone, PartialEq, Eq)]
 pub struct CodeChallenge {
     method: CodeChallengeMethod,
-    value: String,
+    /// Shared: a challenge travels from the request to the pending request,
+    /// the code and back without being copied.
+    value: Arc<str>,
 }
 
 impl CodeChallenge {
@@ -106,7 +109,7 @@ impl CodeChallenge {
         }
         Ok(Self {
             method,
-            value: value.to_owned(),
+            value: Arc::from(value),
         })
     }
 
@@ -123,9 +126,24 @@ impl CodeChallenge {
     /// Whether `verifier` is the one this challenge was derived from
     /// (RFC 7636 §4.6). Constant-time in the compared values.
     pub fn verify(&self, verifier: &CodeVerifier) -> bool {
+        self.matches(verifier.expose_secret())
+    }
+
+    /// Checks a `code_verifier` as presented at the token endpoint: its
+    /// syntax (RFC 7636 §4.1), then [`verify`](Self::verify), without copying
+    /// the secret.
+    pub(crate) fn verify_presented(&self, verifier: &str) -> Result<bool, PkceError> {
+        if is_verifier_syntax(verifier) {
+            Ok(self.matches(verifier))
+        } else {
+            Err(PkceError::InvalidVerifier)
+        }
+    }
+
+    fn matches(&self, verifier: &str) -> bool {
         match self.method {
             CodeChallengeMethod::S256 => {
-                let digest = Sha256::digest(verifier.expose_secret().as_bytes());
+                let digest = Sha256::digest(verifier.as_bytes());
                 let mut encoded = [0u8; 43];
                 match URL_SAFE_NO_PAD.encode_slice(digest, &mut encoded) {
                     Ok(43) => encoded.ct_eq(self.value.as_bytes()).into(),
@@ -133,7 +151,7 @@ impl CodeChallenge {
                 }
             }
             CodeChallengeMethod::Plain => {
-                let (a, b) = (verifier.expose_secret().as_bytes(), self.value.as_bytes());
+                let (a, b) = (verifier.as_bytes(), self.value.as_bytes());
                 a.len() == b.len() && bool::from(a.ct_eq(b))
             }
         }

@@ -1,5 +1,6 @@
 //! The successful token response (RFC 6749 §5.1).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use http::{Response, StatusCode};
@@ -139,7 +140,8 @@ impl TokenResponse {
         out.push('"');
         if let Some(expires_in) = self.expires_in {
             out.push_str(",\"expires_in\":");
-            out.push_str(&expires_in.as_secs().to_string());
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}", expires_in.as_secs());
         }
         if let Some(refresh) = refresh {
             out.push_str(",\"refresh_token\":\"");

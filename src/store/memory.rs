@@ -116,11 +116,26 @@ struct StoredCode {
 
 /// A refresh token. A rotated-out one (`current == false`) is kept until it
 /// would have expired, so that presenting it again is recognised as reuse for
-/// as long as it could have worked.
+/// as long as it could have worked. 56 bytes; 88 with its key.
 #[derive(Clone)]
 struct StoredRefresh {
-    record: RefreshTokenRecord,
+    grant_id: GrantId,
+    scope: Scope,
+    issued_ms: u64,
+    expires_ms: u64,
     current: bool,
+}
+
+impl StoredRefresh {
+    fn record(&self, hash: TokenHash) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash,
+            grant_id: self.grant_id,
+            scope: self.scope.clone(),
+            issued_at: from_ms(self.issued_ms),
+            expires_at: from_ms(self.expires_ms),
+        }
+    }
 }
 
 /// One shard: the grants, tokens, codes and pending requests whose keys end
@@ -164,7 +179,7 @@ impl Shard {
         let before = self.len();
         self.grants.retain(|_, g| g.expires_ms > now);
         self.tokens.retain(|_, t| t.expires_ms > now);
-        self.refresh.retain(|_, r| to_ms(r.record.expires_at) > now);
+        self.refresh.retain(|_, r| r.expires_ms > now);
         self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
         self.pending.retain(|_, p| to_ms(p.expires_at) > now);
         self.inserts = 0;
@@ -261,32 +276,31 @@ impl MemoryStore {
         self.inner.shards.iter().map(|s| read(s).grants.len()).sum()
     }
 
-    fn stored_token(&self, token: AccessTokenRecord, grant_scope: &Scope) -> StoredToken {
-        let scope = if token.scope == *grant_scope {
+    /// `scope`, sharing the grant's allocation when they are equal (the usual
+    /// case), or an interned copy.
+    fn share_scope(&self, scope: Scope, grant_scope: &Scope) -> Scope {
+        if scope == *grant_scope {
             grant_scope.clone()
         } else {
-            self.inner.scopes.intern(&token.scope)
-        };
+            self.inner.scopes.intern(&scope)
+        }
+    }
+
+    fn stored_token(&self, token: AccessTokenRecord, grant_scope: &Scope) -> StoredToken {
         StoredToken {
             grant_id: token.grant_id,
-            scope,
+            scope: self.share_scope(token.scope, grant_scope),
             issued_ms: to_ms(token.issued_at),
             expires_ms: to_ms(token.expires_at),
         }
     }
 
-    fn stored_refresh(
-        &self,
-        mut refresh: RefreshTokenRecord,
-        grant_scope: &Scope,
-    ) -> StoredRefresh {
-        refresh.scope = if refresh.scope == *grant_scope {
-            grant_scope.clone()
-        } else {
-            self.inner.scopes.intern(&refresh.scope)
-        };
+    fn stored_refresh(&self, refresh: RefreshTokenRecord, grant_scope: &Scope) -> StoredRefresh {
         StoredRefresh {
-            record: refresh,
+            grant_id: refresh.grant_id,
+            scope: self.share_scope(refresh.scope, grant_scope),
+            issued_ms: to_ms(refresh.issued_at),
+            expires_ms: to_ms(refresh.expires_at),
             current: true,
         }
     }
@@ -361,20 +375,38 @@ impl MemoryStore {
         }
     }
 
-    /// The grant's scope, if the grant exists.
-    fn grant_scope(&self, id: &GrantId) -> Option<Scope> {
-        read(self.inner.shard(grant_shard(id)))
-            .grants
-            .get(id)
-            .map(|grant| grant.scope.clone())
+    /// A record found in shard `index` by `get`, with its grant: under the
+    /// same lock when the grant shares the shard (always for a grant's first
+    /// secret), otherwise read after that lock is released, so no lock nests.
+    /// `None` when either is missing.
+    fn find_with_grant<T>(
+        &self,
+        index: usize,
+        get: impl FnOnce(&Shard) -> Option<(T, GrantId)>,
+    ) -> Option<(T, GrantRecord)> {
+        let (found, grant_id, same_shard) = {
+            let shard = read(self.inner.shard(index));
+            let (found, grant_id) = get(&shard)?;
+            let grant =
+                (grant_shard(&grant_id) == index).then(|| shard.grants.get(&grant_id).cloned());
+            (found, grant_id, grant)
+        };
+        let grant = match same_shard {
+            Some(grant) => grant?,
+            None => read(self.inner.shard(grant_shard(&grant_id)))
+                .grants
+                .get(&grant_id)
+                .cloned()?,
+        };
+        Some((found, grant.record(grant_id)))
     }
 
-    fn grant(&self, id: &GrantId) -> Option<GrantRecord> {
-        let grant = read(self.inner.shard(grant_shard(id)))
-            .grants
-            .get(id)
-            .cloned()?;
-        Some(grant.record(*id))
+    /// The scope of the grant `id` in shards already locked, if it exists.
+    fn locked_grant_scope(locked: &mut Locked<'_>, id: &GrantId) -> Option<Scope> {
+        locked
+            .shard(grant_shard(id))
+            .and_then(|shard| shard.grants.get(id))
+            .map(|grant| grant.scope.clone())
     }
 }
 
@@ -452,19 +484,17 @@ impl TokenStore for MemoryStore {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send {
-        let found = read(self.inner.shard(token_shard(hash)))
-            .refresh
-            .get(hash)
-            .map(|r| (r.record.clone(), r.current));
-        let found = found.and_then(|(record, current)| {
-            let grant = self.grant(&record.grant_id)?;
-            Some(FoundRefreshToken {
+        let found = self.find_with_grant(token_shard(hash), |shard| {
+            let stored = shard.refresh.get(hash)?;
+            Some(((stored.record(*hash), stored.current), stored.grant_id))
+        });
+        ready(Ok(found.map(|((record, current), grant)| {
+            FoundRefreshToken {
                 record,
                 grant,
                 current,
-            })
-        });
-        ready(Ok(found))
+            }
+        })))
     }
 
     fn rotate_refresh_token(
@@ -473,20 +503,21 @@ impl TokenStore for MemoryStore {
         new_refresh: RefreshTokenRecord,
         new_access: AccessTokenRecord,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
-        let Some(scope) = self.grant_scope(&new_access.grant_id) else {
-            return ready(Ok(Rotation::Unknown));
-        };
-        // The compare-and-swap and the inserts under one set of locks: a
-        // concurrent reader sees the old token current (and no new tokens), or
-        // rotated out with the new tokens stored.
+        // The grant check, the compare-and-swap and the inserts under one set
+        // of locks: a concurrent reader sees the old token current (and no new
+        // tokens), or rotated out with the new tokens stored; a concurrent
+        // revocation comes before (nothing stored) or after (all revoked).
+        let grant_id = new_access.grant_id;
         let old_shard = token_shard(old);
-        let now = to_ms(new_access.issued_at);
-        let prepared = self.prepare_tokens(now, Some(new_access), Some(new_refresh), &scope);
         let mut locked = self.lock(&[
             old_shard,
-            prepared.access_shard(old_shard),
-            prepared.refresh_shard(old_shard),
+            grant_shard(&grant_id),
+            token_shard(&new_access.hash),
+            token_shard(&new_refresh.hash),
         ]);
+        let Some(grant_scope) = Self::locked_grant_scope(&mut locked, &grant_id) else {
+            return ready(Ok(Rotation::Unknown));
+        };
         let swapped = locked
             .shard(old_shard)
             .and_then(|shard| shard.refresh.get_mut(old))
@@ -495,6 +526,9 @@ impl TokenStore for MemoryStore {
             None => Rotation::Unknown,
             Some(false) => Rotation::Reused,
             Some(true) => {
+                let now = to_ms(new_access.issued_at);
+                let prepared =
+                    self.prepare_tokens(now, Some(new_access), Some(new_refresh), &grant_scope);
                 Self::put_tokens(&mut locked, prepared);
                 Rotation::Rotated
             }
@@ -506,19 +540,18 @@ impl TokenStore for MemoryStore {
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send {
-        let code = read(self.inner.shard(token_shard(hash)))
-            .codes
-            .get(hash)
-            .map(|c| (c.record.clone(), c.consumed));
-        let found = code.and_then(|(code, redeemed)| {
-            let grant = self.grant(&code.grant_id)?;
-            Some(FoundCode {
-                code,
-                grant,
-                redeemed,
-            })
+        let found = self.find_with_grant(token_shard(hash), |shard| {
+            let stored = shard.codes.get(hash)?;
+            Some((
+                (stored.record.clone(), stored.consumed),
+                stored.record.grant_id,
+            ))
         });
-        ready(Ok(found))
+        ready(Ok(found.map(|((code, redeemed), grant)| FoundCode {
+            code,
+            grant,
+            redeemed,
+        })))
     }
 
     fn redeem_code(
@@ -527,20 +560,22 @@ impl TokenStore for MemoryStore {
         access_token: AccessTokenRecord,
         refresh_token: Option<RefreshTokenRecord>,
     ) -> impl Future<Output = Result<Redemption, StoreError>> + Send {
-        let Some(scope) = self.grant_scope(&access_token.grant_id) else {
-            return ready(Ok(Redemption::Unknown));
-        };
-        // The check-and-mark and the inserts under one set of locks: a
-        // concurrent redemption sees the code unredeemed (and no tokens) or
-        // redeemed (with its tokens stored).
+        // The grant check, the check-and-mark and the inserts under one set of
+        // locks: a concurrent redemption sees the code unredeemed (and no
+        // tokens) or redeemed (with its tokens stored).
+        let grant_id = access_token.grant_id;
         let code_shard = token_shard(hash);
-        let now = to_ms(access_token.issued_at);
-        let prepared = self.prepare_tokens(now, Some(access_token), refresh_token, &scope);
         let mut locked = self.lock(&[
             code_shard,
-            prepared.access_shard(code_shard),
-            prepared.refresh_shard(code_shard),
+            grant_shard(&grant_id),
+            token_shard(&access_token.hash),
+            refresh_token
+                .as_ref()
+                .map_or(code_shard, |r| token_shard(&r.hash)),
         ]);
+        let Some(grant_scope) = Self::locked_grant_scope(&mut locked, &grant_id) else {
+            return ready(Ok(Redemption::Unknown));
+        };
         let first = locked
             .shard(code_shard)
             .and_then(|shard| shard.codes.get_mut(hash))
@@ -549,6 +584,9 @@ impl TokenStore for MemoryStore {
             None => Redemption::Unknown,
             Some(false) => Redemption::AlreadyRedeemed,
             Some(true) => {
+                let now = to_ms(access_token.issued_at);
+                let prepared =
+                    self.prepare_tokens(now, Some(access_token), refresh_token, &grant_scope);
                 Self::put_tokens(&mut locked, prepared);
                 Redemption::Redeemed
             }
@@ -591,34 +629,17 @@ impl TokenStore for MemoryStore {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
     {
-        let t = token_shard(hash);
-        let found = {
-            let shard = read(self.inner.shard(t));
-            shard.tokens.get(hash).cloned().map(|token| {
-                // Same shard (the usual case): one lock for both. Otherwise the
-                // grant is read after this lock is released: no nesting.
-                let grant = (grant_shard(&token.grant_id) == t)
-                    .then(|| shard.grants.get(&token.grant_id).cloned());
-                (token, grant)
-            })
-        };
-        let found = found.and_then(|(token, grant)| {
-            let grant = match grant {
-                Some(same_shard) => same_shard?,
-                None => read(self.inner.shard(grant_shard(&token.grant_id)))
-                    .grants
-                    .get(&token.grant_id)
-                    .cloned()?,
-            };
+        let found = self.find_with_grant(token_shard(hash), |shard| {
+            let token = shard.tokens.get(hash)?;
             Some((
                 AccessTokenRecord {
                     hash: *hash,
                     grant_id: token.grant_id,
-                    scope: token.scope,
+                    scope: token.scope.clone(),
                     issued_at: from_ms(token.issued_ms),
                     expires_at: from_ms(token.expires_ms),
                 },
-                grant.record(token.grant_id),
+                token.grant_id,
             ))
         });
         ready(Ok(found))
@@ -664,7 +685,7 @@ impl TokenStore for MemoryStore {
             };
             let before = tokens.len() + refresh.len();
             tokens.retain(|_, t| grant_exists(&t.grant_id));
-            refresh.retain(|_, r| grant_exists(&r.record.grant_id));
+            refresh.retain(|_, r| grant_exists(&r.grant_id));
             removed += before - tokens.len() - refresh.len();
             guard.live_after_sweep = guard.len();
         }
@@ -717,6 +738,14 @@ impl Hasher for PassThroughHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
+        // Keys write their whole digest at once: take eight bytes in one go.
+        if self.filled == 0 {
+            if let Some(head) = bytes.first_chunk::<8>() {
+                self.hash = u64::from_be_bytes(*head);
+                self.filled = 8;
+                return;
+            }
+        }
         for b in bytes {
             if self.filled == 8 {
                 return;

@@ -169,7 +169,7 @@ pub struct AuthorizationCodeRecord {
     /// The grant the code belongs to.
     pub grant_id: GrantId,
     /// The redirect URI the code was sent to.
-    pub redirect_uri: String,
+    pub redirect_uri: Arc<str>,
     /// Whether the authorization request named the redirect URI, in which case
     /// the token request must repeat it (RFC 6749 §4.1.3).
     pub redirect_uri_in_request: bool,
@@ -241,7 +241,7 @@ pub struct PendingAuthorizationRecord {
     /// What it asked for.
     pub response_type: ResponseType,
     /// Where the response goes.
-    pub redirect_uri: String,
+    pub redirect_uri: Arc<str>,
     /// Whether the request named the redirect URI.
     pub redirect_uri_in_request: bool,
     /// The scope asked for (already within the client's allowed scope).
