@@ -245,7 +245,10 @@ impl AuthorizationServer {
     }
 
     /// The device authorization endpoint's logic on a parsed request (RFC 8628
-    /// §3.1, §3.2).
+    /// §3.1, §3.2), for hosts that parse HTTP themselves: the request is
+    /// read as a token request is ([`TokenRequest::new`], or
+    /// [`TokenRequest::from_http`] for the checks), and errors are
+    /// [`TokenError`]s, rendered as at the token endpoint.
     ///
     /// In order: the server serves the device code grant (else
     /// `unsupported_grant_type`); client authentication, exactly as at the

@@ -18,7 +18,9 @@ use crate::token::{TokenHash, TokenKind};
 ///
 /// - `authorization_pending` while no user has decided;
 /// - `slow_down` when it came sooner than the interval after the previous
-///   poll — and from then on the interval is 5 seconds longer;
+///   poll — and from then on the interval is 5 seconds longer. The first
+///   poll is never too fast: the interval is measured between polls, not
+///   from the device authorization response;
 /// - `expired_token` once the device code has expired;
 /// - `access_denied` after the user denied;
 /// - after the user approved, one token response: an access token for the

@@ -185,3 +185,127 @@ impl MemoryStore {
         self.devices.lock().sweep(now)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::ClientRegistration;
+    use crate::protocol::{GrantType, Scope};
+    use crate::store::{GrantId, GrantRecord, Subject};
+
+    fn client(id: &str) -> ClientId {
+        ClientRegistration::native()
+            .client_id(id)
+            .grant_type(GrantType::DEVICE_CODE)
+            .register()
+            .unwrap()
+            .client
+            .id()
+            .clone()
+    }
+
+    fn t(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    fn saved(store: &MemoryStore) -> TokenHash {
+        let record = DeviceAuthorizationRecord {
+            device_code_hash: TokenHash::of("device"),
+            user_code_hash: TokenHash::of("BCDFGHJK"),
+            client_id: client("tv"),
+            scope: Scope::empty(),
+            created_at: t(0),
+            expires_at: t(600),
+            interval: Duration::from_secs(5),
+            last_polled_at: None,
+            status: DeviceStatus::Pending,
+        };
+        let hash = record.device_code_hash;
+        store.save_device(record).unwrap();
+        hash
+    }
+
+    #[test]
+    fn polls_are_timed_and_bound_to_the_client() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        assert!(store.poll_device(&hash, &client("other"), t(1)).is_none());
+        let first = store.poll_device(&hash, &client("tv"), t(1)).unwrap();
+        assert!(!first.too_fast);
+        assert_eq!(first.record.last_polled_at, Some(t(1)));
+        let early = store.poll_device(&hash, &client("tv"), t(3)).unwrap();
+        assert!(early.too_fast);
+        assert_eq!(early.record.interval, Duration::from_secs(10));
+        // A poll that read an earlier time than the last one raced it: too
+        // fast, and the recorded time does not go back.
+        let raced = store.poll_device(&hash, &client("tv"), t(2)).unwrap();
+        assert!(raced.too_fast);
+        assert_eq!(raced.record.last_polled_at, Some(t(3)));
+        assert_eq!(raced.record.interval, Duration::from_secs(15));
+        let patient = store.poll_device(&hash, &client("tv"), t(18)).unwrap();
+        assert!(!patient.too_fast);
+        assert_eq!(patient.record.interval, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn redemption_needs_an_approval_and_happens_once() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        let new = || {
+            let grant = GrantRecord {
+                id: GrantId::generate(),
+                client_id: client("tv"),
+                subject: Some(Subject::new("alice")),
+                scope: Scope::empty(),
+                created_at: t(10),
+                expires_at: t(1000),
+            };
+            NewGrant {
+                grant,
+                access_token: None,
+                refresh_token: None,
+                code: None,
+            }
+        };
+        assert_eq!(
+            store.redeem_device(&TokenHash::of("nope"), new()).unwrap(),
+            DeviceRedemption::Unknown
+        );
+        assert_eq!(
+            store.redeem_device(&hash, new()).unwrap(),
+            DeviceRedemption::NotApproved
+        );
+        let approve = DeviceDecision::Approve {
+            subject: Subject::new("alice"),
+            scope: Scope::empty(),
+        };
+        assert!(store.decide_device(&hash, approve.clone(), t(5)));
+        assert!(!store.decide_device(&hash, DeviceDecision::Deny, t(5)));
+        let winner = new();
+        let winner_id = winner.grant.id;
+        assert_eq!(
+            store.redeem_device(&hash, winner).unwrap(),
+            DeviceRedemption::Redeemed
+        );
+        assert_eq!(store.grant_count(), 1);
+        assert_eq!(
+            store.redeem_device(&hash, new()).unwrap(),
+            DeviceRedemption::AlreadyRedeemed(winner_id)
+        );
+        assert_eq!(store.grant_count(), 1);
+        // Decisions are over.
+        assert!(!store.decide_device(&hash, approve, t(6)));
+    }
+
+    #[test]
+    fn expired_authorizations_cannot_be_decided_and_are_purged() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        assert!(!store.decide_device(&hash, DeviceDecision::Deny, t(600)));
+        assert_eq!(store.purge_devices(t(599)), 0);
+        assert_eq!(store.purge_devices(t(600)), 1);
+        assert!(store.find_device(&TokenHash::of("BCDFGHJK")).is_none());
+    }
+}
