@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::header::HeaderValue;
 use url::{Host, Url};
@@ -11,6 +12,7 @@ use crate::client::{
     ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
     RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
+use crate::endpoint::{DeviceFlow, DeviceSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
 use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
@@ -44,6 +46,8 @@ pub(crate) struct ServerInner {
     /// `Basic realm="<issuer>"`, sent with a 401 (RFC 6749 §5.2).
     pub(crate) basic_challenge: HeaderValue,
     pub(crate) options: Options,
+    /// The device authorization grant's settings (RFC 8628).
+    pub(crate) device: DeviceFlow,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -109,6 +113,11 @@ pub enum BuildError {
     /// Two handlers for one grant type.
     #[error("grant type {0} has two handlers")]
     DuplicateGrant(String),
+    /// The device flow's settings are invalid: the verification URI is not
+    /// an `https` URL (`http` only on loopback) without fragment, or a
+    /// lifetime or interval is under a second.
+    #[error("invalid device flow settings: {0}")]
+    InvalidDeviceFlow(&'static str),
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -136,6 +145,7 @@ pub struct ServerBuilder {
     lifetimes: TokenLifetimes,
     max_body: usize,
     options: Options,
+    device: DeviceSettings,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -165,6 +175,7 @@ impl AuthorizationServer {
             lifetimes: TokenLifetimes::default(),
             max_body: DEFAULT_MAX_BODY,
             options: Options::default(),
+            device: DeviceSettings::default(),
         }
     }
 
@@ -335,12 +346,55 @@ impl ServerBuilder {
         self
     }
 
+    /// Where the user enters a device's user code (RFC 8628 §3.2
+    /// `verification_uri`): the host's verification page, which calls
+    /// [`AuthorizationServer::pending_device_authorization`]. Keep it short —
+    /// people type it. Default: `{issuer}/device`. Must be `https` (`http`
+    /// only on loopback), without a fragment; a query is kept, and
+    /// `verification_uri_complete` adds `user_code` to it.
+    pub fn device_verification_uri(mut self, uri: impl Into<String>) -> Self {
+        self.device.verification_uri = Some(uri.into());
+        self
+    }
+
+    /// How long device codes and user codes live (RFC 8628 §3.2
+    /// `expires_in`). Default: [`DEFAULT_DEVICE_CODE_LIFETIME`](crate::endpoint::DEFAULT_DEVICE_CODE_LIFETIME),
+    /// 10 minutes. Longer gives guessers and phishers more time (§5.1, §5.4).
+    pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
+        self.device.lifetime = lifetime;
+        self
+    }
+
+    /// The least time a device must leave between polls (RFC 8628 §3.2
+    /// `interval`). Default: [`DEFAULT_POLLING_INTERVAL`](crate::endpoint::DEFAULT_POLLING_INTERVAL),
+    /// 5 seconds.
+    pub fn device_polling_interval(mut self, interval: Duration) -> Self {
+        self.device.interval = interval;
+        self
+    }
+
+    /// Replaces the limiter of failed user-code lookups on the verification
+    /// page (RFC 8628 §5.1) — to share it across replicas, say. It is a
+    /// separate instance from the client-authentication limiter. Default: a
+    /// [`MemoryLimiter`] with [`default_user_code_policy`](crate::endpoint::default_user_code_policy).
+    pub fn user_code_limiter(mut self, limiter: impl AuthLimiter) -> Self {
+        self.device.set_limiter(limiter);
+        self
+    }
+
+    /// Uses the built-in [`MemoryLimiter`] with `policy` for failed
+    /// user-code lookups.
+    pub fn user_code_throttle_policy(self, policy: ThrottlePolicy) -> Self {
+        self.user_code_limiter(MemoryLimiter::new(policy))
+    }
+
     /// Builds the server.
     pub fn build(self) -> Result<AuthorizationServer, BuildError> {
         let issuer = validate_issuer(&self.issuer)?;
         let basic_challenge =
             HeaderValue::from_str(&format!("Basic realm=\"{}\"", issuer.as_str()))
                 .map_err(|_| BuildError::InvalidIssuer("not usable as a realm"))?;
+        let device = self.device.build(&issuer)?;
         for (i, (g, _)) in self.grants.iter().enumerate() {
             if self.grants.iter().skip(i + 1).any(|(h, _)| h == g) {
                 return Err(BuildError::DuplicateGrant(g.to_string()));
@@ -359,6 +413,7 @@ impl ServerBuilder {
                 max_body: self.max_body,
                 basic_challenge,
                 options: self.options,
+                device,
             }),
         })
     }

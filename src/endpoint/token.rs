@@ -77,6 +77,11 @@ impl<'a> TokenRequest<'a> {
     pub fn params(&self) -> &Params<'a> {
         &self.params
     }
+
+    /// The request headers.
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
 }
 
 impl fmt::Debug for TokenRequest<'_> {

@@ -13,6 +13,7 @@ use crate::store::{
     AccessTokenRecord, DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
     Redemption, RefreshTokenRecord, Rotation, StoreError, Subject,
 };
+use crate::store::{DeviceAuthorizationRecord, DeviceRedemption, DeviceStatus, PolledDeviceCode};
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, mint};
 
 /// One token request, as a grant handler sees it.
@@ -267,6 +268,78 @@ impl<'a> GrantContext<'a> {
             Ok(response)
         }
     }
+
+    /// Redeems the approved device authorization `device` (RFC 8628 §3.5):
+    /// a new grant for the approving user with the approved scope, an access
+    /// token — and a refresh token if
+    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — stored
+    /// together with marking the device code redeemed, in one atomic store
+    /// operation. If the device code was redeemed meanwhile (a concurrent
+    /// poll won), this is a replay: that grant is revoked, the winner's
+    /// tokens with it, and the answer is `invalid_grant`. Anything but an
+    /// approved device authorization of this client is `invalid_grant`.
+    ///
+    /// `scope` is in the response unless both it and the scope asked for are
+    /// empty: the client asked at the device authorization endpoint, not in
+    /// this request, so it learns here what it got (RFC 6749 §5.1).
+    pub fn redeem_device_code(
+        &self,
+        device: &DeviceAuthorizationRecord,
+    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
+        let prepared = match &device.status {
+            DeviceStatus::Approved { subject, scope } if device.client_id == *self.client.id() => {
+                let refresh = self.refresh_tokens_allowed();
+                let lifetimes = &self.server.lifetimes;
+                let (token, hash) = mint(TokenKind::AccessToken);
+                let grant = GrantRecord {
+                    id: GrantId::generate_for(&hash),
+                    client_id: self.client.id().clone(),
+                    subject: Some(subject.clone()),
+                    scope: scope.clone(),
+                    created_at: self.now,
+                    expires_at: self.now
+                        + if refresh {
+                            lifetimes.grant
+                        } else {
+                            lifetimes.access_token
+                        },
+                };
+                let (response, access, refresh) =
+                    self.mint_tokens(&grant, scope, refresh.then_some(scope), Some((token, hash)));
+                let response = if scope.is_empty() && device.scope.is_empty() {
+                    response
+                } else {
+                    response.with_scope(scope.clone())
+                };
+                let mut new = NewGrant::with_access_token(grant, access);
+                if let Some(refresh) = refresh {
+                    new = new.and_refresh_token(refresh);
+                }
+                Some((new, response))
+            }
+            _ => None,
+        };
+        let device_code_hash = device.device_code_hash;
+        let tokens = self.tokens();
+        let client_id = self.client.id().clone();
+        let store: &'a dyn DynTokenStore = &*self.server.tokens;
+        async move {
+            let invalid = || TokenError::InvalidGrant("invalid device code".into());
+            let Some((new, response)) = prepared else {
+                return Err(invalid());
+            };
+            match store.redeem_device_code(&device_code_hash, new).await? {
+                DeviceRedemption::Redeemed => Ok(response),
+                DeviceRedemption::AlreadyRedeemed(grant_id) => {
+                    tokens
+                        .revoke_on_replay("device_code_replay", &client_id, &grant_id)
+                        .await?;
+                    Err(invalid())
+                }
+                _ => Err(invalid()),
+            }
+        }
+    }
 }
 
 /// What to issue under a new grant.
@@ -364,5 +437,18 @@ impl<'a> Tokens<'a> {
     pub async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
         tracing::info!(target: "portcullis::security", event = "grant_revoked", grant_id = %id);
         self.0.revoke_grant(id).await
+    }
+
+    /// Records a poll with a device code (see
+    /// [`TokenStore::poll_device_code`](crate::store::TokenStore::poll_device_code)).
+    pub async fn poll_device_code(
+        &self,
+        device_code_hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> Result<Option<PolledDeviceCode>, StoreError> {
+        self.0
+            .poll_device_code(device_code_hash, client_id, now)
+            .await
     }
 }

@@ -10,6 +10,7 @@
 mod authorization_code;
 mod client_credentials;
 mod context;
+mod device_code;
 mod password;
 mod refresh_token;
 
@@ -18,6 +19,7 @@ use std::future::Future;
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
 pub use context::{GrantContext, Issue, Tokens};
+pub use device_code::DeviceCodeGrant;
 pub use password::{PasswordGrant, ResourceOwnerVerifier};
 pub use refresh_token::RefreshTokenGrant;
 

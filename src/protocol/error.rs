@@ -45,6 +45,15 @@ impl ErrorCode {
     pub const INVALID_TOKEN: Self = Self(Cow::Borrowed("invalid_token"));
     /// The token lacks the scope the resource requires (RFC 6750 §3.1).
     pub const INSUFFICIENT_SCOPE: Self = Self(Cow::Borrowed("insufficient_scope"));
+    /// The user has not yet decided on the device authorization; keep polling
+    /// (RFC 8628 §3.5).
+    pub const AUTHORIZATION_PENDING: Self = Self(Cow::Borrowed("authorization_pending"));
+    /// Still pending, and the client polls too often: the polling interval
+    /// grows by 5 seconds (RFC 8628 §3.5).
+    pub const SLOW_DOWN: Self = Self(Cow::Borrowed("slow_down"));
+    /// The device code expired; the device authorization is over (RFC 8628
+    /// §3.5).
+    pub const EXPIRED_TOKEN: Self = Self(Cow::Borrowed("expired_token"));
 
     /// An extension error code (RFC 6749 §8.5).
     ///

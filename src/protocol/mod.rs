@@ -1,6 +1,7 @@
 //! Pure protocol types: parameters, scopes, grant types, error codes and
 //! responses. Nothing here does IO.
 
+mod device_response;
 mod error;
 mod form;
 mod grant_type;
@@ -8,6 +9,7 @@ mod pkce;
 mod scope;
 mod token_response;
 
+pub use device_response::DeviceAuthorizationResponse;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};

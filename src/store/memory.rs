@@ -22,9 +22,12 @@ use super::{
     NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, Rotation, StoreError,
     Subject, TokenStore,
 };
+use super::{DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, PolledDeviceCode};
 use crate::client::{Client, ClientId, ClientRegistry};
 use crate::protocol::Scope;
 use crate::token::TokenHash;
+
+mod device;
 
 /// Many small shards: less lock contention, and a sweep of one shard touches
 /// a few hundred entries even with a million live tokens in the store, so no
@@ -46,6 +49,7 @@ const SWEEP_EVERY: usize = 64;
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
+    devices: Arc<device::DeviceTable>,
 }
 
 struct Inner {
@@ -689,7 +693,48 @@ impl TokenStore for MemoryStore {
             removed += before - tokens.len() - refresh.len();
             guard.live_after_sweep = guard.len();
         }
+        removed += self.purge_devices(from_ms(now));
         ready(Ok(removed as u64))
+    }
+
+    fn save_device_authorization(
+        &self,
+        record: DeviceAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.save_device(record))
+    }
+
+    fn find_device_authorization(
+        &self,
+        user_code_hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<DeviceAuthorizationRecord>, StoreError>> + Send {
+        ready(Ok(self.find_device(user_code_hash)))
+    }
+
+    fn decide_device_authorization(
+        &self,
+        device_code_hash: &TokenHash,
+        decision: DeviceDecision,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        ready(Ok(self.decide_device(device_code_hash, decision, now)))
+    }
+
+    fn poll_device_code(
+        &self,
+        device_code_hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send {
+        ready(Ok(self.poll_device(device_code_hash, client_id, now)))
+    }
+
+    fn redeem_device_code(
+        &self,
+        device_code_hash: &TokenHash,
+        new: NewGrant,
+    ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send {
+        ready(self.redeem_device(device_code_hash, new))
     }
 }
 

@@ -7,6 +7,7 @@
 //! them. A store keeps only hashes of secrets: [`TokenHash`] is the key of
 //! every token.
 
+mod device;
 mod memory;
 mod records;
 
@@ -14,6 +15,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::SystemTime;
 
+pub use device::{
+    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, PolledDeviceCode,
+    SLOW_DOWN_STEP,
+};
 pub use memory::MemoryStore;
 pub use records::{
     AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
@@ -21,6 +26,7 @@ pub use records::{
     ResponseType, Rotation, Subject,
 };
 
+use crate::client::ClientId;
 use crate::token::TokenHash;
 
 /// A boxed, sendable future: what the server stores erased trait objects as.
@@ -147,6 +153,79 @@ pub trait TokenStore: Send + Sync + 'static {
         &self,
         now: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Stores a new device authorization (RFC 8628 §3.2).
+    ///
+    /// User codes are short, so two can collide. If a device authorization
+    /// that has not expired at `record.created_at` has the same
+    /// `user_code_hash` (or the same `device_code_hash`), nothing is stored
+    /// and the answer is [`StoreError::Conflict`]; the server then retries
+    /// with a fresh code. An expired one with the same user code may be
+    /// replaced. A SQL store keeps a unique index on `user_code_hash` and, in
+    /// the same transaction, first deletes an expired holder of the hash.
+    fn save_device_authorization(
+        &self,
+        record: DeviceAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The device authorization with this user code hash, whatever its status
+    /// and even if expired; `None` if unknown (or purged). Changes nothing.
+    fn find_device_authorization(
+        &self,
+        user_code_hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<DeviceAuthorizationRecord>, StoreError>> + Send;
+
+    /// Records a user's decision, atomically and once. If the device
+    /// authorization with this device code hash is [`DeviceStatus::Pending`]
+    /// and expires after `now`, its status becomes `Approved` or `Denied` and
+    /// the answer is `true`; otherwise nothing changes and the answer is
+    /// `false`. Of concurrent decisions exactly one succeeds. A SQL store does
+    /// this in one `UPDATE … SET status = … WHERE device_code_hash = $1 AND
+    /// status = 'pending' AND expires_at > $now`.
+    fn decide_device_authorization(
+        &self,
+        device_code_hash: &TokenHash,
+        decision: DeviceDecision,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a poll of the token endpoint by `client_id` at `now` (RFC 8628
+    /// §3.4, §3.5), atomically, and returns the device authorization as the
+    /// poll left it.
+    ///
+    /// The poll is too fast if the previous one (`last_polled_at`) was less
+    /// than `interval` before `now`; then `interval` grows by
+    /// [`SLOW_DOWN_STEP`]. Either way `last_polled_at` becomes `now` (unless
+    /// it is later already), whatever the status. Concurrent polls are
+    /// serialised: each sees the one before it, so of two polls within one
+    /// interval the second is too fast. If the device code is unknown, or was issued to another client,
+    /// nothing changes and the answer is `None`. A SQL store does this in one
+    /// `UPDATE … WHERE device_code_hash = $1 AND client_id = $2 RETURNING …`
+    /// that also returns the previous `last_polled_at`.
+    fn poll_device_code(
+        &self,
+        device_code_hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send;
+
+    /// Redeems an approved device authorization and stores the grant and
+    /// tokens issued for it, as one atomic operation: if its status is
+    /// [`DeviceStatus::Approved`], it becomes [`DeviceStatus::Redeemed`] with
+    /// `new.grant`'s id and `new` is stored as by
+    /// [`create_grant`](Self::create_grant) ([`DeviceRedemption::Redeemed`]).
+    /// Of any number of concurrent calls for one device code exactly one
+    /// succeeds; the others get [`DeviceRedemption::AlreadyRedeemed`] with the
+    /// winner's grant id and store nothing. A redeemed device authorization
+    /// MUST stay findable by [`poll_device_code`](Self::poll_device_code)
+    /// until it expires, so that a replay is recognised. A SQL store does this
+    /// in one transaction opened by `UPDATE … SET status = 'redeemed',
+    /// grant_id = $2 WHERE device_code_hash = $1 AND status = 'approved'`.
+    fn redeem_device_code(
+        &self,
+        device_code_hash: &TokenHash,
+        new: NewGrant,
+    ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send;
 }
 
 /// The object-safe form of [`TokenStore`] that the server holds.
@@ -190,6 +269,31 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<Option<PendingAuthorizationRecord>, StoreError>>;
     fn purge_expired(&self, now: SystemTime) -> BoxFuture<'_, Result<u64, StoreError>>;
+    fn save_device_authorization(
+        &self,
+        record: DeviceAuthorizationRecord,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn find_device_authorization<'a>(
+        &'a self,
+        user_code_hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<DeviceAuthorizationRecord>, StoreError>>;
+    fn decide_device_authorization<'a>(
+        &'a self,
+        device_code_hash: &'a TokenHash,
+        decision: DeviceDecision,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn poll_device_code<'a>(
+        &'a self,
+        device_code_hash: &'a TokenHash,
+        client_id: &'a ClientId,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<PolledDeviceCode>, StoreError>>;
+    fn redeem_device_code<'a>(
+        &'a self,
+        device_code_hash: &'a TokenHash,
+        new: NewGrant,
+    ) -> BoxFuture<'a, Result<DeviceRedemption, StoreError>>;
 }
 
 impl<T: TokenStore> DynTokenStore for T {
@@ -263,6 +367,51 @@ impl<T: TokenStore> DynTokenStore for T {
     }
     fn purge_expired(&self, now: SystemTime) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(TokenStore::purge_expired(self, now))
+    }
+    fn save_device_authorization(
+        &self,
+        record: DeviceAuthorizationRecord,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(TokenStore::save_device_authorization(self, record))
+    }
+    fn find_device_authorization<'a>(
+        &'a self,
+        user_code_hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<Option<DeviceAuthorizationRecord>, StoreError>> {
+        Box::pin(TokenStore::find_device_authorization(self, user_code_hash))
+    }
+    fn decide_device_authorization<'a>(
+        &'a self,
+        device_code_hash: &'a TokenHash,
+        decision: DeviceDecision,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(TokenStore::decide_device_authorization(
+            self,
+            device_code_hash,
+            decision,
+            now,
+        ))
+    }
+    fn poll_device_code<'a>(
+        &'a self,
+        device_code_hash: &'a TokenHash,
+        client_id: &'a ClientId,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<PolledDeviceCode>, StoreError>> {
+        Box::pin(TokenStore::poll_device_code(
+            self,
+            device_code_hash,
+            client_id,
+            now,
+        ))
+    }
+    fn redeem_device_code<'a>(
+        &'a self,
+        device_code_hash: &'a TokenHash,
+        new: NewGrant,
+    ) -> BoxFuture<'a, Result<DeviceRedemption, StoreError>> {
+        Box::pin(TokenStore::redeem_device_code(self, device_code_hash, new))
     }
 }
 

@@ -1,12 +1,14 @@
 //! Tokens: the opaque format, hashing, lifetimes and the clock.
 
 mod clock;
+mod device;
 mod info;
 mod opaque;
 
 use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::{DeviceCode, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode};
 pub use info::AccessTokenInfo;
 pub(crate) use opaque::mint;
 pub use opaque::{AccessToken, RefreshToken, TOKEN_ENTROPY_BYTES, TokenHash, TokenKind};

@@ -38,6 +38,8 @@ pub enum TokenKind {
     ClientSecret,
     /// The handle of a pending authorization request: `pc_ar_`.
     AuthorizationRequest,
+    /// A device code (RFC 8628 §3.2): `pc_dc_`.
+    DeviceCode,
 }
 
 impl TokenKind {
@@ -49,6 +51,7 @@ impl TokenKind {
             TokenKind::AuthorizationCode => "pc_ac_",
             TokenKind::ClientSecret => "pc_cs_",
             TokenKind::AuthorizationRequest => "pc_ar_",
+            TokenKind::DeviceCode => "pc_dc_",
         }
     }
 

@@ -1,0 +1,423 @@
+//! The device authorization endpoint (RFC 8628 §3.1, §3.2).
+//!
+//! A device with no browser, or no keyboard to speak of — a TV, a CLI on a
+//! server — asks here for a pair of codes. It shows the user the short user
+//! code and the verification URI, and polls the token endpoint with the long
+//! device code ([`DeviceCodeGrant`](crate::grant::DeviceCodeGrant)) while the
+//! user, on a phone or laptop, logs in to the host's verification page,
+//! enters the code and decides (the verification-page API:
+//! [`AuthorizationServer::pending_device_authorization`],
+//! [`approve_device`](AuthorizationServer::approve_device),
+//! [`deny_device`](AuthorizationServer::deny_device)).
+//!
+//! The endpoint takes requests the way the token endpoint does — POST, form
+//! body, no credentials in the URI, the same client authentication — and
+//! answers errors the same way (RFC 8628 §3.2, RFC 6749 §5.2).
+//!
+//! ```
+//! use portcullis::client::ClientRegistration;
+//! use portcullis::grant::{DeviceCodeGrant, RefreshTokenGrant};
+//! use portcullis::protocol::GrantType;
+//! use portcullis::store::MemoryStore;
+//! use portcullis::AuthorizationServer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new();
+//! let server = AuthorizationServer::builder("https://auth.example")
+//!     .clients(store.clone())
+//!     .tokens(store)
+//!     .grant(DeviceCodeGrant)
+//!     .grant(RefreshTokenGrant)
+//!     .build()?;
+//! let tv = server
+//!     .register_client(
+//!         ClientRegistration::native()
+//!             .name("Living-room TV")
+//!             .grant_type(GrantType::DEVICE_CODE)
+//!             .grant_type(GrantType::REFRESH_TOKEN)
+//!             .scope("video:watch".parse()?),
+//!     )
+//!     .await?;
+//! let form = |body: String| {
+//!     http::Request::post("https://auth.example/device_authorization")
+//!         .header("content-type", "application/x-www-form-urlencoded")
+//!         .body(body.into_bytes())
+//! };
+//!
+//! // 1. The TV asks for codes (RFC 8628 §3.1) …
+//! let client_id = tv.client.id().as_str();
+//! let response = server
+//!     .device_authorization_endpoint(form(format!("client_id={client_id}&scope=video%3Awatch"))?)
+//!     .await;
+//! assert_eq!(response.status(), 200);
+//! let codes: serde_json::Value = serde_json::from_slice(response.body())?;
+//! assert_eq!(codes["verification_uri"], "https://auth.example/device");
+//! let device_code = codes["device_code"].as_str().unwrap();
+//!
+//! // … and polls; the user has not decided yet.
+//! let poll = format!(
+//!     "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code\
+//!      &device_code={device_code}&client_id={client_id}"
+//! );
+//! let pending = server.token_endpoint(form(poll.clone())?).await;
+//! assert_eq!(pending.status(), 400); // authorization_pending
+//!
+//! // 2. On the verification page, the logged-in user types the code, in any
+//! //    case, with or without the dash. Failed lookups are throttled per key.
+//! let typed = codes["user_code"].as_str().unwrap().to_lowercase();
+//! let found = server.pending_device_authorization(&typed, &["user:42"]).await?;
+//! assert_eq!(found.client().name(), Some("Living-room TV"));
+//! server.approve_device(found, "user-42", None).await?;
+//!
+//! // 3. The next poll collects the tokens.
+//! let tokens = server.token_endpoint(form(poll)?).await;
+//! assert_eq!(tokens.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use url::{Host, Url};
+
+use super::{TokenError, TokenRequest};
+use crate::client::{
+    AuthLimiter, AuthRequest, AuthenticatedClient, DynAuthLimiter, MemoryLimiter, ThrottlePolicy,
+};
+use crate::protocol::{
+    DeviceAuthorizationResponse, ErrorCode, ErrorResponse, GrantType, OAuthError, Params, Scope,
+};
+use crate::server::{AuthorizationServer, BuildError, ServerInner};
+use crate::store::{DeviceAuthorizationRecord, DeviceStatus, StoreError};
+use crate::token::{DeviceCode, TokenKind, UserCode, mint};
+
+/// How long device codes and user codes live by default: 10 minutes — long
+/// enough to find a phone and log in, short enough to limit a phished code
+/// (RFC 8628 §5.4) and the window for guessing one (§5.1).
+pub const DEFAULT_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The default least time between two polls: 5 seconds, the interval RFC 8628
+/// §3.2 assumes when none is given.
+pub const DEFAULT_POLLING_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How often a fresh user code is drawn when the store reports that a live
+/// device authorization already has it. With 20⁸ codes a second collision in
+/// a row needs millions of live authorizations.
+const USER_CODE_ATTEMPTS: usize = 8;
+
+/// The default throttle for failed user-code lookups: 5 free failures per
+/// key, then a wait of 1 second that doubles with each failure up to 10
+/// minutes (the codes' default lifetime); a key is forgotten after a quiet
+/// hour. About 20 guesses per key in the first hour and 150 a day, against
+/// 20⁸ codes (RFC 8628 §5.1).
+pub fn default_user_code_policy() -> ThrottlePolicy {
+    ThrottlePolicy::default()
+        .with_allowed_failures(5)
+        .with_initial_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(600))
+        .with_reset_after(Duration::from_secs(3600))
+}
+
+/// The device flow's settings, as the builder collects them.
+pub(crate) struct DeviceSettings {
+    pub(crate) verification_uri: Option<String>,
+    pub(crate) lifetime: Duration,
+    pub(crate) interval: Duration,
+    pub(crate) limiter: Box<dyn DynAuthLimiter>,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self {
+            verification_uri: None,
+            lifetime: DEFAULT_DEVICE_CODE_LIFETIME,
+            interval: DEFAULT_POLLING_INTERVAL,
+            limiter: Box::new(MemoryLimiter::new(default_user_code_policy())),
+        }
+    }
+}
+
+impl DeviceSettings {
+    pub(crate) fn set_limiter(&mut self, limiter: impl AuthLimiter) {
+        self.limiter = Box::new(limiter);
+    }
+
+    /// Checks the settings; the verification URI defaults to
+    /// `{issuer}/device`.
+    pub(crate) fn build(self, issuer: &Url) -> Result<DeviceFlow, BuildError> {
+        let invalid = BuildError::InvalidDeviceFlow;
+        let verification_uri = match self.verification_uri {
+            Some(uri) => Url::parse(&uri).map_err(|_| invalid("verification URI is not a URL"))?,
+            None => Url::parse(&format!("{}/device", issuer.as_str().trim_end_matches('/')))
+                .map_err(|_| invalid("no default verification URI for this issuer"))?,
+        };
+        if verification_uri.fragment().is_some()
+            || !verification_uri.username().is_empty()
+            || verification_uri.password().is_some()
+        {
+            return Err(invalid(
+                "verification URI must have no fragment or user information",
+            ));
+        }
+        let loopback = match verification_uri.host() {
+            Some(Host::Domain(d)) => d == "localhost",
+            Some(Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match verification_uri.scheme() {
+            "https" if verification_uri.host().is_some() => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(invalid(
+                    "verification URI must be https (http only on a loopback host)",
+                ));
+            }
+        }
+        if self.lifetime < Duration::from_secs(1) || self.interval < Duration::from_secs(1) {
+            return Err(invalid(
+                "device code lifetime and polling interval must be at least 1 second",
+            ));
+        }
+        Ok(DeviceFlow {
+            verification_uri,
+            lifetime: self.lifetime,
+            interval: self.interval,
+            limiter: self.limiter,
+        })
+    }
+}
+
+/// The device flow's settings, checked.
+pub(crate) struct DeviceFlow {
+    pub(crate) verification_uri: Url,
+    pub(crate) lifetime: Duration,
+    pub(crate) interval: Duration,
+    /// Throttles failed user-code lookups on the verification page.
+    pub(crate) limiter: Box<dyn DynAuthLimiter>,
+}
+
+impl std::fmt::Debug for DeviceFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceFlow")
+            .field("verification_uri", &self.verification_uri.as_str())
+            .field("lifetime", &self.lifetime)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthorizationServer {
+    /// The device authorization endpoint over HTTP (RFC 8628 §3.1): an
+    /// `http::Request` whose body is the whole request body in memory, to the
+    /// `http::Response` to send.
+    ///
+    /// Every outcome is a JSON response with `Cache-Control: no-store` and
+    /// `Pragma: no-cache`: the codes (RFC 8628 §3.2), or an error as the token
+    /// endpoint would give it (RFC 6749 §5.2). The request checks are the
+    /// token endpoint's: POST (else `405`), at most
+    /// [`max_body`](crate::ServerBuilder::max_body) bytes, a UTF-8 form body,
+    /// no client credentials in the URI, no repeated parameters.
+    pub async fn device_authorization_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>>
+    where
+        B: AsRef<[u8]> + Send + Sync,
+    {
+        if request.method() != Method::POST {
+            return ErrorResponse::new(
+                OAuthError::new(ErrorCode::INVALID_REQUEST)
+                    .with_description("the device authorization endpoint accepts only POST"),
+            )
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_allow(HeaderValue::from_static("POST"))
+            .into_http();
+        }
+        let result = match TokenRequest::from_http(&request, self.inner.max_body) {
+            Ok(parsed) => self.device_authorization(parsed).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(response) => response.into_http(),
+            Err(e) => e.into_http(),
+        }
+    }
+
+    /// The device authorization endpoint's logic on a parsed request (RFC 8628
+    /// §3.1, §3.2), for hosts that parse HTTP themselves: the request is
+    /// read as a token request is ([`TokenRequest::new`], or
+    /// [`TokenRequest::from_http`] for the checks), and errors are
+    /// [`TokenError`]s, rendered as at the token endpoint.
+    ///
+    /// In order: the server serves the device code grant (else
+    /// `unsupported_grant_type`); client authentication, exactly as at the
+    /// token endpoint — a public client sends its `client_id`, a confidential
+    /// one authenticates (`invalid_client`); the client is registered for the
+    /// device code grant (`unauthorized_client`); `scope`, if present, is
+    /// within the client's allowed scope (`invalid_scope`; omitted means the
+    /// client's default scope). Then a device code and a user code are
+    /// minted, and the device authorization is stored under their hashes.
+    pub async fn device_authorization(
+        &self,
+        request: TokenRequest<'_>,
+    ) -> Result<DeviceAuthorizationResponse, TokenError> {
+        let inner = &*self.inner;
+        if !inner.serves(&GrantType::DEVICE_CODE) {
+            return Err(TokenError::UnsupportedGrantType);
+        }
+        let (params, headers) = (request.params(), request.headers());
+        let now = inner.clock.now();
+        let client = authenticate(inner, headers, params, now).await?;
+        if !client
+            .client()
+            .allows_grant(GrantType::DEVICE_CODE.as_str())
+        {
+            return Err(TokenError::UnauthorizedClient(
+                "the client is not registered for the device authorization grant",
+            ));
+        }
+        let scope = match params.get("scope").map_err(TokenError::MalformedRequest)? {
+            Some(raw) => {
+                let scope: Scope = raw
+                    .parse()
+                    .map_err(|_| TokenError::InvalidScope("scope is malformed"))?;
+                if !scope.is_subset(client.client().scope()) {
+                    return Err(TokenError::InvalidScope(
+                        "the requested scope exceeds what the client may be granted",
+                    ));
+                }
+                scope
+            }
+            None => client.client().default_scope().clone(),
+        };
+
+        let flow = &inner.device;
+        for _ in 0..USER_CODE_ATTEMPTS {
+            let (device_code, device_code_hash) = mint(TokenKind::DeviceCode);
+            let user_code = UserCode::generate();
+            let record = DeviceAuthorizationRecord {
+                device_code_hash,
+                user_code_hash: user_code.hash(),
+                client_id: client.id().clone(),
+                scope: scope.clone(),
+                created_at: now,
+                expires_at: now + flow.lifetime,
+                interval: flow.interval,
+                last_polled_at: None,
+                status: DeviceStatus::Pending,
+            };
+            match inner.tokens.save_device_authorization(record).await {
+                Ok(()) => {
+                    tracing::info!(
+                        target: "portcullis::security",
+                        event = "device_authorization_requested",
+                        client_id = %client.id(),
+                    );
+                    return Ok(DeviceAuthorizationResponse::new(
+                        DeviceCode::new(device_code),
+                        user_code,
+                        &flow.verification_uri,
+                        flow.lifetime,
+                        flow.interval,
+                    ));
+                }
+                // A live device authorization has this user code: draw again.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tracing::error!(
+            target: "portcullis",
+            "no free user code after {USER_CODE_ATTEMPTS} attempts; is the store purged?",
+        );
+        Err(StoreError::Conflict.into())
+    }
+}
+
+/// Client authentication as the token endpoint does it (RFC 6749 §3.2.1),
+/// with the `Basic` challenge when the client used the `Authorization`
+/// header.
+async fn authenticate(
+    inner: &ServerInner,
+    headers: &HeaderMap,
+    params: &Params<'_>,
+    now: std::time::SystemTime,
+) -> Result<AuthenticatedClient, TokenError> {
+    inner
+        .authentication()
+        .run(&AuthRequest::new(headers, params), now)
+        .await
+        .map_err(|error| TokenError::ClientAuth {
+            challenge: headers
+                .contains_key(header::AUTHORIZATION)
+                .then(|| inner.basic_challenge.clone()),
+            error,
+        })
+}
+
+/// Compile-time check: the endpoint's future can be spawned on a
+/// multi-threaded runtime.
+#[allow(dead_code)]
+fn _assert_send(server: AuthorizationServer) {
+    fn send<T: Send>(_: T) {}
+    send(async move {
+        server
+            .device_authorization_endpoint(Request::new(Vec::<u8>::new()))
+            .await
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(uri: Option<&str>) -> Result<DeviceFlow, BuildError> {
+        let settings = DeviceSettings {
+            verification_uri: uri.map(str::to_owned),
+            ..DeviceSettings::default()
+        };
+        settings.build(&Url::parse("https://auth.example/tenant/").unwrap())
+    }
+
+    #[test]
+    fn verification_uri_defaults_to_issuer_slash_device() {
+        let flow = build(None).unwrap();
+        assert_eq!(
+            flow.verification_uri.as_str(),
+            "https://auth.example/tenant/device"
+        );
+    }
+
+    #[test]
+    fn verification_uri_rules() {
+        assert!(build(Some("https://example.com/activate")).is_ok());
+        assert!(build(Some("https://example.com/device?lang=en")).is_ok());
+        assert!(build(Some("http://127.0.0.1:8080/device")).is_ok());
+        for bad in [
+            "http://example.com/device",
+            "https://example.com/device#x",
+            "https://u:p@example.com/device",
+            "/device",
+            "mailto:x@example.com",
+        ] {
+            assert!(
+                matches!(build(Some(bad)), Err(BuildError::InvalidDeviceFlow(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn lifetimes_must_be_positive() {
+        let issuer = Url::parse("https://auth.example").unwrap();
+        for (lifetime, interval) in [(0, 5), (600, 0)] {
+            let settings = DeviceSettings {
+                lifetime: Duration::from_secs(lifetime),
+                interval: Duration::from_secs(interval),
+                ..DeviceSettings::default()
+            };
+            assert!(settings.build(&issuer).is_err());
+        }
+    }
+}

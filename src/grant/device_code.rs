@@ -1,0 +1,118 @@
+//! The device authorization grant at the token endpoint (RFC 8628 §3.4,
+//! §3.5).
+
+use std::borrow::Cow;
+
+use super::{GrantContext, GrantHandler};
+use crate::endpoint::TokenError;
+use crate::protocol::{ErrorCode, GrantType, OAuthError, TokenResponse};
+use crate::store::{DeviceStatus, PolledDeviceCode};
+use crate::token::{TokenHash, TokenKind};
+
+/// `grant_type=urn:ietf:params:oauth:grant-type:device_code`: the device
+/// polls with the device code from the device authorization endpoint
+/// ([`AuthorizationServer::device_authorization_endpoint`](crate::AuthorizationServer::device_authorization_endpoint))
+/// until the user has decided on the verification page.
+///
+/// Every poll is recorded, and answered (RFC 8628 §3.5):
+///
+/// - `authorization_pending` while no user has decided;
+/// - `slow_down` when it came sooner than the interval after the previous
+///   poll — and from then on the interval is 5 seconds longer. The first
+///   poll is never too fast: the interval is measured between polls, not
+///   from the device authorization response;
+/// - `expired_token` once the device code has expired;
+/// - `access_denied` after the user denied;
+/// - after the user approved, one token response: an access token for the
+///   user with the approved scope, and a refresh token when the client is
+///   registered for the `refresh_token` grant and the server serves it.
+///
+/// The device code is bound to its client: another client gets
+/// `invalid_grant`, the answer for an unknown code, and changes nothing.
+///
+/// Redemption is one atomic store operation, so of concurrent polls after
+/// approval exactly one gets tokens. Any later poll with the redeemed code by
+/// its client — a concurrent loser, a retry, or someone else holding the
+/// device code and the client's credentials — is a replay: like a replayed
+/// authorization code (RFC 6819 §5.2.1.1, RFC 9700 §4.2.4) it revokes the
+/// grant and every token issued from it, and gets `invalid_grant`. Two
+/// parties holding one device code is exactly what a replay shows, and the
+/// server cannot tell which one is the device; the user authorizes again.
+///
+/// ```
+/// use portcullis::grant::{DeviceCodeGrant, RefreshTokenGrant};
+/// use portcullis::{AuthorizationServer, store::MemoryStore};
+///
+/// let store = MemoryStore::new();
+/// let server = AuthorizationServer::builder("https://auth.example")
+///     .clients(store.clone())
+///     .tokens(store)
+///     .grant(DeviceCodeGrant)
+///     .grant(RefreshTokenGrant)
+///     .device_verification_uri("https://auth.example/activate")
+///     .build()?;
+/// # Ok::<(), portcullis::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeviceCodeGrant;
+
+fn invalid_grant() -> TokenError {
+    TokenError::InvalidGrant("invalid device code".into())
+}
+
+fn oauth(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> TokenError {
+    TokenError::OAuth(OAuthError::new(code).with_description(description))
+}
+
+impl GrantHandler for DeviceCodeGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::DEVICE_CODE
+    }
+
+    async fn handle(&self, ctx: GrantContext<'_>) -> Result<TokenResponse, TokenError> {
+        let device_code = ctx.required_param("device_code")?;
+        if !TokenKind::DeviceCode.matches(device_code) {
+            return Err(invalid_grant());
+        }
+        let client_id = ctx.client().id();
+        let now = ctx.now();
+        let polled = ctx
+            .tokens()
+            .poll_device_code(&TokenHash::of(device_code), client_id, now)
+            .await?;
+        // Unknown, or another client's: the same answer, so the code's owner
+        // is not revealed.
+        let Some(PolledDeviceCode { record, too_fast }) = polled else {
+            return Err(invalid_grant());
+        };
+        match &record.status {
+            DeviceStatus::Redeemed { grant_id } => {
+                ctx.tokens()
+                    .revoke_on_replay("device_code_replay", client_id, grant_id)
+                    .await?;
+                Err(invalid_grant())
+            }
+            _ if record.expires_at <= now => Err(oauth(
+                ErrorCode::EXPIRED_TOKEN,
+                "the device code expired; start again",
+            )),
+            DeviceStatus::Denied => Err(oauth(
+                ErrorCode::ACCESS_DENIED,
+                "the user denied the request",
+            )),
+            DeviceStatus::Pending if too_fast => {
+                let interval =
+                    record.interval.as_secs() + u64::from(record.interval.subsec_nanos() > 0);
+                Err(oauth(
+                    ErrorCode::SLOW_DOWN,
+                    format!("polling too fast; wait {interval} seconds between requests"),
+                ))
+            }
+            DeviceStatus::Pending => Err(oauth(
+                ErrorCode::AUTHORIZATION_PENDING,
+                "the user has not yet decided",
+            )),
+            DeviceStatus::Approved { .. } => ctx.redeem_device_code(&record).await,
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! What the store keeps for the device authorization grant (RFC 8628).
+
+use std::time::{Duration, SystemTime};
+
+use super::{GrantId, Subject};
+use crate::client::ClientId;
+use crate::protocol::Scope;
+use crate::token::TokenHash;
+
+/// How much the polling interval grows each time a device polls too fast
+/// (RFC 8628 §3.5, `slow_down`): 5 seconds.
+pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// A device authorization (RFC 8628 §3.1, §3.2): a client's request, made at
+/// the device authorization endpoint, waiting for a user to enter its user
+/// code on the verification page and decide; then, once approved, for the
+/// device to poll and collect its tokens.
+///
+/// Kept by the hashes of its two codes; the plaintext of neither reaches the
+/// store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuthorizationRecord {
+    /// SHA-256 of the device code: the record's key.
+    pub device_code_hash: TokenHash,
+    /// SHA-256 of the user code's significant characters: unique among live
+    /// device authorizations.
+    pub user_code_hash: TokenHash,
+    /// The client that asked, and the only one that may poll with the device
+    /// code.
+    pub client_id: ClientId,
+    /// The scope asked for (the client's default scope when it asked for
+    /// none); already within the client's allowed scope.
+    pub scope: Scope,
+    /// When the request was made.
+    pub created_at: SystemTime,
+    /// When the device code and user code expire (RFC 8628 §3.2
+    /// `expires_in`).
+    pub expires_at: SystemTime,
+    /// The least time the device must leave between two polls: the
+    /// `interval` of the response, grown by [`SLOW_DOWN_STEP`] at every
+    /// poll that came too soon.
+    pub interval: Duration,
+    /// When the device last polled; `None` before its first poll.
+    pub last_polled_at: Option<SystemTime>,
+    /// Where the authorization stands.
+    pub status: DeviceStatus,
+}
+
+/// Where a device authorization stands. Decisions happen once: `Pending`
+/// moves to `Approved` or `Denied`, `Approved` to `Redeemed`, and nothing
+/// moves back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceStatus {
+    /// No user has decided yet.
+    Pending,
+    /// A user approved; the device has not yet collected its tokens.
+    Approved {
+        /// The user who approved.
+        subject: Subject,
+        /// The scope granted: the requested scope or less.
+        scope: Scope,
+    },
+    /// A user denied the request.
+    Denied,
+    /// The device collected its tokens, under this grant. Kept until the
+    /// device code expires, so a replay is recognised (and revokes the grant).
+    Redeemed {
+        /// The grant the tokens were issued under.
+        grant_id: GrantId,
+    },
+}
+
+/// A user's decision on a pending device authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceDecision {
+    /// Approved by `subject`, granting `scope` (within the requested scope).
+    Approve {
+        /// The user who approved.
+        subject: Subject,
+        /// The scope granted.
+        scope: Scope,
+    },
+    /// Denied.
+    Deny,
+}
+
+/// A device authorization as
+/// [`TokenStore::poll_device_code`](super::TokenStore::poll_device_code) left
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolledDeviceCode {
+    /// The record with this poll recorded: `last_polled_at` is the poll's
+    /// time, and `interval` has grown if the poll was too soon.
+    pub record: DeviceAuthorizationRecord,
+    /// Whether this poll came less than the interval after the previous one.
+    pub too_fast: bool,
+}
+
+/// What [`TokenStore::redeem_device_code`](super::TokenStore::redeem_device_code)
+/// did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceRedemption {
+    /// The authorization was approved and unredeemed; it is now redeemed and
+    /// the grant and its tokens are stored.
+    Redeemed,
+    /// It had been redeemed already, under this grant (a replay, or a race
+    /// lost to a concurrent poll). Nothing was stored.
+    AlreadyRedeemed(GrantId),
+    /// It is not approved (still pending, or denied). Nothing was stored.
+    NotApproved,
+    /// No such device code. Nothing was stored.
+    Unknown,
+}

@@ -1,0 +1,311 @@
+//! Device authorizations (RFC 8628) in the memory store.
+//!
+//! One mutex over two maps: records by device code hash, and an index from
+//! user code hash to device code hash. Device authorizations arrive at human
+//! pace and are polled every few seconds each, so one lock is far from
+//! contended, and it makes every operation trivially atomic.
+//!
+//! Lock order: [`redeem`](MemoryStore::redeem_device) holds this mutex while it
+//! stores the grant and tokens, which takes shard locks. Nothing takes this
+//! mutex while holding a shard lock, so no cycle of waits can form.
+
+use std::future::Future;
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use super::{Map, MemoryStore, SWEEP_EVERY};
+use crate::client::ClientId;
+use crate::store::{
+    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, NewGrant,
+    PolledDeviceCode, SLOW_DOWN_STEP, StoreError, TokenStore as _,
+};
+use crate::token::TokenHash;
+
+/// The device authorizations of one [`MemoryStore`] and its clones.
+#[derive(Default)]
+pub(super) struct DeviceTable {
+    devices: Mutex<Devices>,
+}
+
+#[derive(Default)]
+struct Devices {
+    by_device: Map<TokenHash, DeviceAuthorizationRecord>,
+    by_user: Map<TokenHash, TokenHash>,
+    /// Records inserted since the last sweep.
+    inserts: usize,
+    /// Records left by the last sweep.
+    live_after_sweep: usize,
+}
+
+impl Devices {
+    /// Drops records expired at `now`, and index entries whose record went.
+    fn sweep(&mut self, now: SystemTime) -> usize {
+        let before = self.by_device.len();
+        self.by_device.retain(|_, d| d.expires_at > now);
+        let by_device = &self.by_device;
+        self.by_user.retain(|_, d| by_device.contains_key(d));
+        self.inserts = 0;
+        self.live_after_sweep = self.by_device.len();
+        before - self.live_after_sweep
+    }
+}
+
+impl DeviceTable {
+    fn lock(&self) -> MutexGuard<'_, Devices> {
+        // Every critical section is a few whole map operations, so a panic
+        // cannot leave the maps half-updated: poisoning is ignored.
+        self.devices.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The output of a future that is complete when made, as every memory-store
+/// method's is; `None` if it were not.
+fn completed<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
+impl MemoryStore {
+    pub(super) fn save_device(&self, record: DeviceAuthorizationRecord) -> Result<(), StoreError> {
+        let now = record.created_at;
+        let mut devices = self.devices.lock();
+        let user_code_taken = devices
+            .by_user
+            .get(&record.user_code_hash)
+            .and_then(|d| devices.by_device.get(d))
+            .is_some_and(|holder| holder.expires_at > now);
+        if user_code_taken || devices.by_device.contains_key(&record.device_code_hash) {
+            return Err(StoreError::Conflict);
+        }
+        devices
+            .by_user
+            .insert(record.user_code_hash, record.device_code_hash);
+        devices.by_device.insert(record.device_code_hash, record);
+        // Amortised like the shards: a sweep after as many inserts as the
+        // table held after the last one.
+        devices.inserts += 1;
+        if devices.inserts >= SWEEP_EVERY.max(devices.live_after_sweep) {
+            devices.sweep(now);
+        }
+        Ok(())
+    }
+
+    pub(super) fn find_device(
+        &self,
+        user_code_hash: &TokenHash,
+    ) -> Option<DeviceAuthorizationRecord> {
+        let devices = self.devices.lock();
+        let device = devices.by_user.get(user_code_hash)?;
+        devices.by_device.get(device).cloned()
+    }
+
+    pub(super) fn decide_device(
+        &self,
+        device_code_hash: &TokenHash,
+        decision: DeviceDecision,
+        now: SystemTime,
+    ) -> bool {
+        let mut devices = self.devices.lock();
+        let Some(record) = devices.by_device.get_mut(device_code_hash) else {
+            return false;
+        };
+        if record.status != DeviceStatus::Pending || record.expires_at <= now {
+            return false;
+        }
+        record.status = match decision {
+            DeviceDecision::Approve { subject, scope } => DeviceStatus::Approved { subject, scope },
+            DeviceDecision::Deny => DeviceStatus::Denied,
+        };
+        true
+    }
+
+    pub(super) fn poll_device(
+        &self,
+        device_code_hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> Option<PolledDeviceCode> {
+        let mut devices = self.devices.lock();
+        let record = devices
+            .by_device
+            .get_mut(device_code_hash)
+            .filter(|r| r.client_id == *client_id)?;
+        let too_fast = record.last_polled_at.is_some_and(|last| {
+            // A poll that reads an earlier time than the previous one raced
+            // it, which is too fast by any measure.
+            now.duration_since(last)
+                .map_or(true, |elapsed| elapsed < record.interval)
+        });
+        if too_fast {
+            record.interval = record
+                .interval
+                .checked_add(SLOW_DOWN_STEP)
+                .unwrap_or(record.interval);
+        }
+        record.last_polled_at = Some(record.last_polled_at.map_or(now, |last| last.max(now)));
+        Some(PolledDeviceCode {
+            record: record.clone(),
+            too_fast,
+        })
+    }
+
+    pub(super) fn redeem_device(
+        &self,
+        device_code_hash: &TokenHash,
+        new: NewGrant,
+    ) -> Result<DeviceRedemption, StoreError> {
+        let mut devices = self.devices.lock();
+        let Some(record) = devices.by_device.get_mut(device_code_hash) else {
+            return Ok(DeviceRedemption::Unknown);
+        };
+        match record.status {
+            DeviceStatus::Approved { .. } => {}
+            DeviceStatus::Redeemed { grant_id } => {
+                return Ok(DeviceRedemption::AlreadyRedeemed(grant_id));
+            }
+            _ => return Ok(DeviceRedemption::NotApproved),
+        }
+        let grant_id = new.grant.id;
+        // Stored while this table is locked, so a concurrent poll sees the
+        // authorization approved (and no tokens), or redeemed with its tokens.
+        completed(self.create_grant(new))
+            .unwrap_or_else(|| Err(StoreError::backend("the memory store suspended")))?;
+        record.status = DeviceStatus::Redeemed { grant_id };
+        Ok(DeviceRedemption::Redeemed)
+    }
+
+    /// Drops device authorizations expired at `now`; returns how many went.
+    pub(super) fn purge_devices(&self, now: SystemTime) -> usize {
+        self.devices.lock().sweep(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::ClientRegistration;
+    use crate::protocol::{GrantType, Scope};
+    use crate::store::{GrantId, GrantRecord, Subject};
+
+    fn client(id: &str) -> ClientId {
+        ClientRegistration::native()
+            .client_id(id)
+            .grant_type(GrantType::DEVICE_CODE)
+            .register()
+            .unwrap()
+            .client
+            .id()
+            .clone()
+    }
+
+    fn t(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    fn saved(store: &MemoryStore) -> TokenHash {
+        let record = DeviceAuthorizationRecord {
+            device_code_hash: TokenHash::of("device"),
+            user_code_hash: TokenHash::of("BCDFGHJK"),
+            client_id: client("tv"),
+            scope: Scope::empty(),
+            created_at: t(0),
+            expires_at: t(600),
+            interval: Duration::from_secs(5),
+            last_polled_at: None,
+            status: DeviceStatus::Pending,
+        };
+        let hash = record.device_code_hash;
+        store.save_device(record).unwrap();
+        hash
+    }
+
+    #[test]
+    fn polls_are_timed_and_bound_to_the_client() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        assert!(store.poll_device(&hash, &client("other"), t(1)).is_none());
+        let first = store.poll_device(&hash, &client("tv"), t(1)).unwrap();
+        assert!(!first.too_fast);
+        assert_eq!(first.record.last_polled_at, Some(t(1)));
+        let early = store.poll_device(&hash, &client("tv"), t(3)).unwrap();
+        assert!(early.too_fast);
+        assert_eq!(early.record.interval, Duration::from_secs(10));
+        // A poll that read an earlier time than the last one raced it: too
+        // fast, and the recorded time does not go back.
+        let raced = store.poll_device(&hash, &client("tv"), t(2)).unwrap();
+        assert!(raced.too_fast);
+        assert_eq!(raced.record.last_polled_at, Some(t(3)));
+        assert_eq!(raced.record.interval, Duration::from_secs(15));
+        let patient = store.poll_device(&hash, &client("tv"), t(18)).unwrap();
+        assert!(!patient.too_fast);
+        assert_eq!(patient.record.interval, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn redemption_needs_an_approval_and_happens_once() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        let new = || {
+            let grant = GrantRecord {
+                id: GrantId::generate(),
+                client_id: client("tv"),
+                subject: Some(Subject::new("alice")),
+                scope: Scope::empty(),
+                created_at: t(10),
+                expires_at: t(1000),
+            };
+            NewGrant {
+                grant,
+                access_token: None,
+                refresh_token: None,
+                code: None,
+            }
+        };
+        assert_eq!(
+            store.redeem_device(&TokenHash::of("nope"), new()).unwrap(),
+            DeviceRedemption::Unknown
+        );
+        assert_eq!(
+            store.redeem_device(&hash, new()).unwrap(),
+            DeviceRedemption::NotApproved
+        );
+        let approve = DeviceDecision::Approve {
+            subject: Subject::new("alice"),
+            scope: Scope::empty(),
+        };
+        assert!(store.decide_device(&hash, approve.clone(), t(5)));
+        assert!(!store.decide_device(&hash, DeviceDecision::Deny, t(5)));
+        let winner = new();
+        let winner_id = winner.grant.id;
+        assert_eq!(
+            store.redeem_device(&hash, winner).unwrap(),
+            DeviceRedemption::Redeemed
+        );
+        assert_eq!(store.grant_count(), 1);
+        assert_eq!(
+            store.redeem_device(&hash, new()).unwrap(),
+            DeviceRedemption::AlreadyRedeemed(winner_id)
+        );
+        assert_eq!(store.grant_count(), 1);
+        // Decisions are over.
+        assert!(!store.decide_device(&hash, approve, t(6)));
+    }
+
+    #[test]
+    fn expired_authorizations_cannot_be_decided_and_are_purged() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        assert!(!store.decide_device(&hash, DeviceDecision::Deny, t(600)));
+        assert_eq!(store.purge_devices(t(599)), 0);
+        assert_eq!(store.purge_devices(t(600)), 1);
+        assert!(store.find_device(&TokenHash::of("BCDFGHJK")).is_none());
+    }
+}
