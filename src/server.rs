@@ -11,6 +11,7 @@ use crate::client::{
     ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
     RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
+use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
 use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
@@ -44,6 +45,8 @@ pub(crate) struct ServerInner {
     /// `Basic realm="<issuer>"`, sent with a 401 (RFC 6749 §5.2).
     pub(crate) basic_challenge: HeaderValue,
     pub(crate) options: Options,
+    /// Who may call the introspection endpoint, about which tokens.
+    pub(crate) introspection: IntrospectionSettings,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -109,6 +112,10 @@ pub enum BuildError {
     /// Two handlers for one grant type.
     #[error("grant type {0} has two handlers")]
     DuplicateGrant(String),
+    /// A resource-server credential for the introspection endpoint is
+    /// invalid (see [`ServerBuilder::introspection_credential`]).
+    #[error("invalid introspection credential: {0}")]
+    InvalidIntrospectionCredential(&'static str),
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -136,6 +143,7 @@ pub struct ServerBuilder {
     lifetimes: TokenLifetimes,
     max_body: usize,
     options: Options,
+    introspection: IntrospectionSettings,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -165,6 +173,7 @@ impl AuthorizationServer {
             lifetimes: TokenLifetimes::default(),
             max_body: DEFAULT_MAX_BODY,
             options: Options::default(),
+            introspection: IntrospectionSettings::default(),
         }
     }
 
@@ -335,8 +344,35 @@ impl ServerBuilder {
         self
     }
 
+    /// Lets a resource server call the introspection endpoint (RFC 7662
+    /// §2.1) by presenting `Authorization: Bearer <secret>`; `name` names it
+    /// to the [`IntrospectionPolicy`] and in security events.
+    ///
+    /// Only the secret's SHA-256 is kept, and presented secrets are compared
+    /// in constant time, so the secret must have high entropy: at least
+    /// [`MIN_RESOURCE_SERVER_SECRET_LEN`](crate::endpoint::MIN_RESOURCE_SERVER_SECRET_LEN)
+    /// characters from a CSPRNG, in the `b64token` syntax of RFC 6750 §2.1
+    /// (base64 or base64url will do). Names are 1 to 128 visible ASCII
+    /// characters; names and secrets are unique. A credential breaking these
+    /// rules makes [`build`](Self::build) fail with
+    /// [`BuildError::InvalidIntrospectionCredential`].
+    pub fn introspection_credential(mut self, name: &str, secret: &str) -> Self {
+        self.introspection.add_credential(name, secret);
+        self
+    }
+
+    /// Replaces the [`DefaultIntrospectionPolicy`](crate::endpoint::DefaultIntrospectionPolicy)
+    /// deciding which caller may introspect which token (RFC 7662 §4, §5).
+    pub fn introspection_policy(mut self, policy: impl IntrospectionPolicy) -> Self {
+        self.introspection.policy = Box::new(policy);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Result<AuthorizationServer, BuildError> {
+        if let Some(why) = self.introspection.invalid() {
+            return Err(BuildError::InvalidIntrospectionCredential(why));
+        }
         let issuer = validate_issuer(&self.issuer)?;
         let basic_challenge =
             HeaderValue::from_str(&format!("Basic realm=\"{}\"", issuer.as_str()))
@@ -359,6 +395,7 @@ impl ServerBuilder {
                 max_body: self.max_body,
                 basic_challenge,
                 options: self.options,
+                introspection: self.introspection,
             }),
         })
     }

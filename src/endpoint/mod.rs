@@ -2,14 +2,26 @@
 //! typed layer beneath for hosts that parse HTTP themselves.
 
 mod authorize;
+mod form_post;
+mod introspect;
+mod introspection_access;
+mod lookup;
 mod redirect;
+mod revoke;
 mod token;
 mod token_error;
 
 pub use authorize::{
     AuthorizationError, DecisionError, MAX_STATE_LEN, PendingAuthorization, ResponseType,
 };
+pub use introspect::{IntrospectionError, IntrospectionRequest, RESOURCE_SERVER_LIMITER_KEY};
+pub(crate) use introspection_access::IntrospectionSettings;
+pub use introspection_access::{
+    DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
+    MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
+};
 pub use redirect::secure_page_headers;
+pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub(crate) use token::HeaderNames;
 pub use token::TokenRequest;
 pub use token_error::TokenError;

@@ -4,6 +4,7 @@
 mod error;
 mod form;
 mod grant_type;
+mod introspection_response;
 mod pkce;
 mod scope;
 mod token_response;
@@ -12,6 +13,8 @@ pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};
 pub use grant_type::GrantType;
+pub(crate) use introspection_response::epoch_secs;
+pub use introspection_response::{IntrospectionResponse, InvalidIntrospectionResponse};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, CodeVerifier, PkceError};
 pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
 pub use token_response::TokenResponse;
