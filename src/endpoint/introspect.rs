@@ -358,7 +358,6 @@ impl AuthorizationServer {
     /// rotated-out refresh token — is `{"active":false}` and nothing more
     /// (RFC 7662 §2.2). `token_type_hint` orders the lookup, as at the
     /// revocation endpoint. Every response carries `Cache-Control: no-store`.
-    ///
     pub async fn introspect(
         &self,
         request: IntrospectionRequest<'_>,

@@ -349,7 +349,6 @@ impl AuthorizationServer {
     /// Every response carries `Cache-Control: no-store` and `Pragma: no-cache`;
     /// every revocation is a security event (`grant_revoked` or `token_revoked`
     /// on the target `portcullis::security`).
-    ///
     pub async fn revoke(
         &self,
         request: RevocationRequest<'_>,
