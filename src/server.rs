@@ -13,6 +13,7 @@ use crate::client::{
     RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
 use crate::endpoint::{DeviceFlow, DeviceSettings};
+use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
 use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
@@ -48,6 +49,8 @@ pub(crate) struct ServerInner {
     pub(crate) options: Options,
     /// The device authorization grant's settings (RFC 8628).
     pub(crate) device: DeviceFlow,
+    /// Who may call the introspection endpoint, about which tokens.
+    pub(crate) introspection: IntrospectionSettings,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -118,6 +121,10 @@ pub enum BuildError {
     /// lifetime or interval is under a second.
     #[error("invalid device flow settings: {0}")]
     InvalidDeviceFlow(&'static str),
+    /// A resource-server credential for the introspection endpoint is
+    /// invalid (see [`ServerBuilder::introspection_credential`]).
+    #[error("invalid introspection credential: {0}")]
+    InvalidIntrospectionCredential(&'static str),
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -146,6 +153,7 @@ pub struct ServerBuilder {
     max_body: usize,
     options: Options,
     device: DeviceSettings,
+    introspection: IntrospectionSettings,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -176,6 +184,7 @@ impl AuthorizationServer {
             max_body: DEFAULT_MAX_BODY,
             options: Options::default(),
             device: DeviceSettings::default(),
+            introspection: IntrospectionSettings::default(),
         }
     }
 
@@ -388,8 +397,35 @@ impl ServerBuilder {
         self.user_code_limiter(MemoryLimiter::new(policy))
     }
 
+    /// Lets a resource server call the introspection endpoint (RFC 7662
+    /// §2.1) by presenting `Authorization: Bearer <secret>`; `name` names it
+    /// to the [`IntrospectionPolicy`] and in security events.
+    ///
+    /// Only the secret's SHA-256 is kept, and presented secrets are compared
+    /// in constant time, so the secret must have high entropy: at least
+    /// [`MIN_RESOURCE_SERVER_SECRET_LEN`](crate::endpoint::MIN_RESOURCE_SERVER_SECRET_LEN)
+    /// characters from a CSPRNG, in the `b64token` syntax of RFC 6750 §2.1
+    /// (base64 or base64url will do). Names are 1 to 128 visible ASCII
+    /// characters; names and secrets are unique. A credential breaking these
+    /// rules makes [`build`](Self::build) fail with
+    /// [`BuildError::InvalidIntrospectionCredential`].
+    pub fn introspection_credential(mut self, name: &str, secret: &str) -> Self {
+        self.introspection.add_credential(name, secret);
+        self
+    }
+
+    /// Replaces the [`DefaultIntrospectionPolicy`](crate::endpoint::DefaultIntrospectionPolicy)
+    /// deciding which caller may introspect which token (RFC 7662 §4, §5).
+    pub fn introspection_policy(mut self, policy: impl IntrospectionPolicy) -> Self {
+        self.introspection.policy = Box::new(policy);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> Result<AuthorizationServer, BuildError> {
+        if let Some(why) = self.introspection.invalid() {
+            return Err(BuildError::InvalidIntrospectionCredential(why));
+        }
         let issuer = validate_issuer(&self.issuer)?;
         let basic_challenge =
             HeaderValue::from_str(&format!("Basic realm=\"{}\"", issuer.as_str()))
@@ -414,6 +450,7 @@ impl ServerBuilder {
                 basic_challenge,
                 options: self.options,
                 device,
+                introspection: self.introspection,
             }),
         })
     }

@@ -4,7 +4,12 @@
 mod authorize;
 mod device;
 mod device_verification;
+mod form_post;
+mod introspect;
+mod introspection_access;
+mod lookup;
 mod redirect;
+mod revoke;
 mod token;
 mod token_error;
 
@@ -17,7 +22,14 @@ pub use device::{
     DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
+pub use introspect::{IntrospectionError, IntrospectionRequest, RESOURCE_SERVER_LIMITER_KEY};
+pub(crate) use introspection_access::IntrospectionSettings;
+pub use introspection_access::{
+    DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
+    MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
+};
 pub use redirect::secure_page_headers;
+pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub(crate) use token::HeaderNames;
 pub use token::TokenRequest;
 pub use token_error::TokenError;

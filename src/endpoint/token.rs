@@ -9,17 +9,14 @@
 use std::fmt;
 
 use http::header::{self, HeaderMap};
-use http::{Method, Request, Response};
+use http::{Request, Response};
 
 use super::TokenError;
+use super::form_post::{FormPostError, read_form_post};
 use crate::client::{AuthRequest, ClientAuthError};
 use crate::grant::GrantContext;
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::server::AuthorizationServer;
-
-/// Parameters that carry a client credential and so must never be in the URI
-/// (RFC 6749 §2.3.1; RFC 7521 §4.2 for assertions).
-const CREDENTIAL_PARAMS: [&str; 2] = ["client_secret", "client_assertion"];
 
 /// A parsed token request: its form parameters and its headers.
 ///
@@ -50,26 +47,16 @@ impl<'a> TokenRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, TokenError> {
-        if request.method() != Method::POST {
-            return Err(TokenError::MethodNotAllowed);
-        }
-        let body = request.body().as_ref();
-        if body.len() > max_body {
-            return Err(TokenError::BodyTooLarge);
-        }
-        if !is_form_content_type(request.headers()) {
-            return Err(TokenError::UnsupportedContentType);
-        }
-        if let Some(query) = request.uri().query() {
-            let query = Params::parse(query.as_bytes()).map_err(TokenError::MalformedRequest)?;
-            if CREDENTIAL_PARAMS.iter().any(|p| query.contains(p)) {
-                return Err(TokenError::ClientAuth {
-                    error: ClientAuthError::CredentialsInUri,
-                    challenge: None,
-                });
-            }
-        }
-        let params = Params::parse(body).map_err(TokenError::MalformedRequest)?;
+        let params = read_form_post(request, max_body).map_err(|e| match e {
+            FormPostError::MethodNotAllowed => TokenError::MethodNotAllowed,
+            FormPostError::BodyTooLarge => TokenError::BodyTooLarge,
+            FormPostError::UnsupportedContentType => TokenError::UnsupportedContentType,
+            FormPostError::Malformed(e) => TokenError::MalformedRequest(e),
+            FormPostError::CredentialsInUri => TokenError::ClientAuth {
+                error: ClientAuthError::CredentialsInUri,
+                challenge: None,
+            },
+        })?;
         Ok(Self::new(params, request.headers()))
     }
 
@@ -104,7 +91,7 @@ impl fmt::Debug for HeaderNames<'_> {
 
 /// `application/x-www-form-urlencoded`, optionally with `charset=utf-8`; media
 /// type and parameter names are case-insensitive (RFC 9110 §8.3.1).
-fn is_form_content_type(headers: &HeaderMap) -> bool {
+pub(crate) fn is_form_content_type(headers: &HeaderMap) -> bool {
     let mut values = headers.get_all(header::CONTENT_TYPE).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return false;

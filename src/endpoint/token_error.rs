@@ -152,7 +152,10 @@ impl TokenError {
 /// Every authentication failure reads the same on the wire — one code, one
 /// description — so a caller cannot tell an unknown client from a wrong secret
 /// or a wrong method.
-fn client_auth_response(e: &ClientAuthError, challenge: &Option<HeaderValue>) -> ErrorResponse {
+pub(crate) fn client_auth_response(
+    e: &ClientAuthError,
+    challenge: &Option<HeaderValue>,
+) -> ErrorResponse {
     match e {
         ClientAuthError::Throttled { retry_after } => error(
             ErrorCode::INVALID_CLIENT,

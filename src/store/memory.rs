@@ -656,6 +656,18 @@ impl TokenStore for MemoryStore {
         ready(Ok(removed.is_some()))
     }
 
+    fn revoke_access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        // One map operation under the token's shard lock; the grant, wherever
+        // it lives, is not touched.
+        let removed = write(self.inner.shard(token_shard(hash)))
+            .tokens
+            .remove(hash);
+        ready(Ok(removed.is_some()))
+    }
+
     fn purge_expired(
         &self,
         now: SystemTime,
@@ -900,6 +912,21 @@ mod tests {
             // The orphaned token is dropped by a purge even before it expires.
             assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
             assert_eq!(store.access_token_count(), 0);
+        }
+    }
+
+    #[test]
+    fn revoking_an_access_token_leaves_its_grant() {
+        for colocated in [true, false] {
+            let store = MemoryStore::new();
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+            let (hash, grant) = issue_with(&store, now, Duration::from_secs(60), colocated);
+            assert!(block_on(store.revoke_access_token(&hash)).unwrap());
+            assert!(block_on(store.find_access_token(&hash)).unwrap().is_none());
+            assert!(store.grant(&grant).is_some(), "the grant survives");
+            // Idempotent: a second revocation finds nothing and changes nothing.
+            assert!(!block_on(store.revoke_access_token(&hash)).unwrap());
+            assert!(store.grant(&grant).is_some());
         }
     }
 }

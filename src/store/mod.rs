@@ -127,6 +127,21 @@ pub trait TokenStore: Send + Sync + 'static {
     /// grant is found by any lookup.
     fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Revokes one access token, and nothing else: its grant, the grant's
+    /// other access tokens, its refresh token and its code stay as they are
+    /// (RFC 7009 §2.1 lets revoking an access token leave the refresh token
+    /// alone). Returns whether a token with this hash was held — `false` for
+    /// an unknown or already revoked one, which changes nothing.
+    ///
+    /// After this returns, [`find_access_token`](Self::find_access_token)
+    /// for `hash` returns `None` on every replica sharing the store. A SQL
+    /// store does it in one statement: `DELETE FROM access_tokens WHERE hash
+    /// = $1` (or an `UPDATE` setting a revocation mark that lookups honour).
+    fn revoke_access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Stores a pending authorization request.
     fn save_pending(
         &self,
@@ -256,6 +271,10 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
         refresh_token: Option<RefreshTokenRecord>,
     ) -> BoxFuture<'a, Result<Redemption, StoreError>>;
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn revoke_access_token<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn save_pending(
         &self,
         pending: PendingAuthorizationRecord,
@@ -346,6 +365,12 @@ impl<T: TokenStore> DynTokenStore for T {
     }
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(TokenStore::revoke_grant(self, id))
+    }
+    fn revoke_access_token<'a>(
+        &'a self,
+        hash: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(TokenStore::revoke_access_token(self, hash))
     }
     fn save_pending(
         &self,

@@ -1,0 +1,571 @@
+//! The introspection endpoint (RFC 7662).
+//!
+//! A resource server that receives an opaque access token asks the
+//! authorization server whether it is active, and what it allows. Two
+//! layers, as for the token endpoint:
+//! [`AuthorizationServer::introspection_endpoint`] takes an `http::Request`
+//! and returns an `http::Response`; beneath it,
+//! [`AuthorizationServer::introspect`] takes a parsed
+//! [`IntrospectionRequest`] and returns an [`IntrospectionResponse`] or an
+//! [`IntrospectionError`]. A resource server in another process reads the
+//! answer with [`IntrospectionResponse::from_json`].
+//!
+//! The rules — who may ask, about which tokens, and what the answer holds —
+//! are on [`AuthorizationServer::introspect`].
+//!
+//! # Example
+//!
+//! ```
+//! use base64::Engine as _;
+//! use portcullis::client::ClientRegistration;
+//! use portcullis::grant::ClientCredentialsGrant;
+//! use portcullis::protocol::{GrantType, IntrospectionResponse};
+//! use portcullis::store::MemoryStore;
+//! use portcullis::AuthorizationServer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The secret a resource server presents; generate it from a CSPRNG.
+//! let rs_secret = "x3Jm0qKp9vT2bW8cYn4Ld7Fh1Rs6Gz5Ae0Uk3Ow9Ti2";
+//! let store = MemoryStore::new();
+//! let server = AuthorizationServer::builder("https://auth.example")
+//!     .clients(store.clone())
+//!     .tokens(store)
+//!     .grant(ClientCredentialsGrant)
+//!     .introspection_credential("orders-api", rs_secret)
+//!     .build()?;
+//!
+//! // A client gets a token …
+//! let app = server
+//!     .register_client(
+//!         ClientRegistration::web_application()
+//!             .grant_type(GrantType::CLIENT_CREDENTIALS)
+//!             .scope("orders:read".parse()?),
+//!     )
+//!     .await?;
+//! let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+//!     "{}:{}",
+//!     app.client.id(),
+//!     app.secret.as_ref().unwrap().expose_secret()
+//! ));
+//! let request = http::Request::post("https://auth.example/token")
+//!     .header("authorization", format!("Basic {basic}"))
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body(b"grant_type=client_credentials&scope=orders%3Aread".to_vec())?;
+//! let body: serde_json::Value =
+//!     serde_json::from_slice(server.token_endpoint(request).await.body())?;
+//! let token = body["access_token"].as_str().unwrap();
+//!
+//! // … and presents it to the orders API, which asks the server (RFC 7662 §2.1).
+//! let request = http::Request::post("https://auth.example/introspect")
+//!     .header("authorization", format!("Bearer {rs_secret}"))
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body(format!("token={token}&token_type_hint=access_token").into_bytes())?;
+//! let response = server.introspection_endpoint(request).await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["cache-control"], "no-store");
+//!
+//! // The orders API reads the answer.
+//! let answer = IntrospectionResponse::from_json(response.body())?;
+//! assert!(answer.is_active_access_token());
+//! assert_eq!(answer.iss.as_deref(), Some("https://auth.example/"));
+//! assert!(answer.scope.unwrap().contains("orders:read"));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Request, Response, StatusCode};
+
+use super::HeaderNames;
+use super::form_post::{FormPostError, read_form_post};
+use super::introspection_access::{IntrospectedToken, IntrospectionCaller, is_b64token};
+use super::lookup::{Found, find_token, token_params};
+use super::revoke::{malformed, missing};
+use super::token_error::client_auth_response;
+use crate::client::{Admission, AuthRequest, ClientAuthError};
+use crate::protocol::{
+    ErrorCode, ErrorResponse, FormError, IntrospectionResponse, OAuthError, Params, epoch_secs,
+};
+use crate::server::AuthorizationServer;
+use crate::store::StoreError;
+use crate::token::TokenKind;
+
+/// The limiter key under which failed resource-server credentials are
+/// counted. A bearer secret names no resource server until it is verified, so
+/// every failure counts against this one key. It contains spaces, which no
+/// client identifier can, so it never collides with a client's key.
+pub const RESOURCE_SERVER_LIMITER_KEY: &str = "introspection resource server";
+
+/// The longest `Authorization: Bearer` credential read, in bytes.
+const MAX_BEARER_LEN: usize = 4096;
+
+/// A parsed introspection request: its form parameters and its headers.
+///
+/// `Debug` shows parameter and header names only: values carry the token and
+/// credentials (RFC 6819 §4.6.7).
+pub struct IntrospectionRequest<'a> {
+    params: Params<'a>,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> IntrospectionRequest<'a> {
+    /// A request from parameters the host parsed, and the request headers
+    /// (for `Authorization`). The host is responsible for the checks
+    /// [`from_http`](Self::from_http) does.
+    pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
+        Self { params, headers }
+    }
+
+    /// Parses and checks an HTTP request, as the token endpoint does: POST
+    /// (else `405`; RFC 7662 §4 lets the server refuse GET so tokens stay out
+    /// of logs), a body of at most `max_body` bytes (else `413`),
+    /// `application/x-www-form-urlencoded` in UTF-8, no client credential in
+    /// the query string, a well-formed body.
+    pub fn from_http<B: AsRef<[u8]>>(
+        request: &'a Request<B>,
+        max_body: usize,
+    ) -> Result<Self, IntrospectionError> {
+        let params =
+            read_form_post(request, max_body).map_err(IntrospectionError::from_form_post)?;
+        Ok(Self::new(params, request.headers()))
+    }
+
+    /// The form parameters.
+    pub fn params(&self) -> &Params<'a> {
+        &self.params
+    }
+}
+
+impl fmt::Debug for IntrospectionRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionRequest")
+            .field("params", &self.params)
+            .field("headers", &HeaderNames(self.headers))
+            .finish()
+    }
+}
+
+/// Why an introspection request was refused. An inactive or unknown token is
+/// not an error (RFC 7662 §2.3): it is `{"active":false}`.
+///
+/// [`IntrospectionError::to_error_response`] is the one place these become
+/// an OAuth error code, status and headers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntrospectionError {
+    /// Not a POST. `405` with `Allow: POST`.
+    #[error("the introspection endpoint accepts only POST")]
+    MethodNotAllowed,
+    /// The body is not `application/x-www-form-urlencoded`.
+    #[error("the request body must be application/x-www-form-urlencoded")]
+    UnsupportedContentType,
+    /// The body exceeds the configured limit. `413`.
+    #[error("the request body is too large")]
+    BodyTooLarge,
+    /// The form is malformed or repeats a parameter (RFC 6749 §3.2).
+    #[error("malformed request: {0}")]
+    MalformedRequest(FormError),
+    /// A required parameter (`token`) is missing.
+    #[error("missing parameter `{0}`")]
+    MissingParameter(&'static str),
+    /// Client authentication failed (RFC 7662 §2.3, RFC 6749 §5.2).
+    #[error("client authentication failed: {error}")]
+    ClientAuth {
+        /// Why.
+        error: ClientAuthError,
+        /// The `WWW-Authenticate: Basic` challenge to send with a `401`,
+        /// present when the client used the `Authorization` header.
+        challenge: Option<HeaderValue>,
+    },
+    /// The bearer credential is not one the host configured (RFC 7662 §2.3,
+    /// RFC 6750 §3.1). `401 invalid_token` with a `WWW-Authenticate: Bearer`
+    /// challenge.
+    #[error("invalid resource server credential")]
+    InvalidCredential {
+        /// The `WWW-Authenticate: Bearer` challenge.
+        challenge: HeaderValue,
+    },
+    /// Too many failed resource-server credentials recently. `429` with
+    /// `Retry-After`; the credential was not checked.
+    #[error("too many failed resource server authentication attempts")]
+    CredentialThrottled {
+        /// How long to wait.
+        retry_after: Duration,
+    },
+    /// Storage failed. Answered with `server_error` and no detail.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+fn error(code: ErrorCode, description: &'static str) -> ErrorResponse {
+    ErrorResponse::new(OAuthError::new(code).with_description(description))
+}
+
+impl IntrospectionError {
+    fn from_form_post(e: FormPostError) -> Self {
+        match e {
+            FormPostError::MethodNotAllowed => Self::MethodNotAllowed,
+            FormPostError::BodyTooLarge => Self::BodyTooLarge,
+            FormPostError::UnsupportedContentType => Self::UnsupportedContentType,
+            FormPostError::Malformed(e) => Self::MalformedRequest(e),
+            FormPostError::CredentialsInUri => Self::ClientAuth {
+                error: ClientAuthError::CredentialsInUri,
+                challenge: None,
+            },
+        }
+    }
+
+    /// The error as the caller sees it: code, description, status, headers.
+    pub fn to_error_response(&self) -> ErrorResponse {
+        match self {
+            Self::MethodNotAllowed => error(
+                ErrorCode::INVALID_REQUEST,
+                "the introspection endpoint accepts only POST",
+            )
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_allow(HeaderValue::from_static("POST")),
+            Self::UnsupportedContentType => error(
+                ErrorCode::INVALID_REQUEST,
+                "the request body must be application/x-www-form-urlencoded",
+            ),
+            Self::BodyTooLarge => {
+                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            Self::MalformedRequest(e) => malformed(e),
+            Self::MissingParameter(name) => missing(name),
+            Self::ClientAuth {
+                error: e,
+                challenge,
+            } => client_auth_response(e, challenge),
+            Self::InvalidCredential { challenge } => error(
+                ErrorCode::INVALID_TOKEN,
+                "the resource server credential is invalid",
+            )
+            .with_challenge(challenge.clone()),
+            Self::CredentialThrottled { retry_after } => error(
+                ErrorCode::INVALID_TOKEN,
+                "too many failed authentication attempts; retry later",
+            )
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .with_retry_after(*retry_after),
+            Self::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+        }
+    }
+
+    /// Renders the error as an HTTP response.
+    pub fn into_http(self) -> Response<Vec<u8>> {
+        if let Self::Storage(e)
+        | Self::ClientAuth {
+            error: ClientAuthError::Storage(e),
+            ..
+        } = &self
+        {
+            // The caller sees a bare `server_error`; the operator sees why.
+            tracing::error!(
+                target: "portcullis",
+                error = %e,
+                source = ?std::error::Error::source(e),
+                "introspection endpoint storage failure",
+            );
+        }
+        self.to_error_response().into_http()
+    }
+}
+
+/// The credential of an `Authorization: Bearer` header: `None` if the
+/// request has no single `Authorization` header with the `Bearer` scheme
+/// (client authentication then reads the request), `Some(None)` if the
+/// credential is malformed.
+fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let value = value.to_str().ok()?;
+    let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
+    // RFC 9110 §11.1: the scheme name is case-insensitive.
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let credential = credential.trim_matches(' ');
+    Some((credential.len() <= MAX_BEARER_LEN && is_b64token(credential)).then_some(credential))
+}
+
+impl AuthorizationServer {
+    /// The introspection endpoint over HTTP (RFC 7662): an `http::Request`
+    /// whose body is the whole request body in memory, to the
+    /// `http::Response` to send — the JSON introspection response, or an
+    /// OAuth error, both with `Cache-Control: no-store` and
+    /// `Pragma: no-cache`.
+    ///
+    /// The rules are on [`introspect`](Self::introspect), which this calls
+    /// after [`IntrospectionRequest::from_http`].
+    pub async fn introspection_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>>
+    where
+        B: AsRef<[u8]> + Send + Sync,
+    {
+        let result = match IntrospectionRequest::from_http(&request, self.inner.max_body) {
+            Ok(parsed) => self.introspect(parsed).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(response) => response.into_http(),
+            Err(e) => e.into_http(),
+        }
+    }
+
+    /// The introspection endpoint's logic on a parsed request (RFC 7662 §2).
+    ///
+    /// In order: `token` present (else `invalid_request`); the caller
+    /// authenticated; the token looked up, hinted type first; whether it is
+    /// active; whether the [policy](super::IntrospectionPolicy) lets the
+    /// caller know.
+    ///
+    /// # Who may ask, about what
+    ///
+    /// The caller must authenticate (RFC 7662 §2.1, against token scanning):
+    ///
+    /// - a **resource server** presents `Authorization: Bearer <secret>`, a
+    ///   credential the host configured with
+    ///   [`ServerBuilder::introspection_credential`](crate::ServerBuilder::introspection_credential).
+    ///   The server keeps only its SHA-256 and compares in constant time. A wrong
+    ///   or unknown credential is `401 invalid_token` with a
+    ///   `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), and failures are
+    ///   throttled like client authentication, under one shared key;
+    /// - a **client** authenticates as at the token endpoint (same sequence,
+    ///   throttling, `401` with a `Basic` challenge).
+    ///
+    /// An [`IntrospectionPolicy`](super::IntrospectionPolicy) then decides
+    /// whether the caller may learn about the token (RFC 7662 §4, §5). By
+    /// default ([`DefaultIntrospectionPolicy`](super::DefaultIntrospectionPolicy))
+    /// a resource server may introspect every token, and a confidential
+    /// client only the tokens issued to itself. A refusal is answered
+    /// `{"active":false}`, exactly as an unknown token is.
+    ///
+    /// # The answer
+    ///
+    /// An active token gets `active`, `scope` (if not empty), `client_id`,
+    /// `sub` (if the grant speaks for a resource owner), `exp`, `iat`, `iss`, and
+    /// `token_type: "Bearer"` for an access token. Refresh tokens can be
+    /// introspected too; they carry no `token_type`, since that member is the
+    /// access token type of RFC 6749 §5.1. There is no `aud`: tokens have no
+    /// audience. Anything else — unknown, malformed, expired, revoked, or a
+    /// rotated-out refresh token — is `{"active":false}` and nothing more
+    /// (RFC 7662 §2.2). `token_type_hint` orders the lookup, as at the
+    /// revocation endpoint. Every response carries `Cache-Control: no-store`.
+    pub async fn introspect(
+        &self,
+        request: IntrospectionRequest<'_>,
+    ) -> Result<IntrospectionResponse, IntrospectionError> {
+        let inner = &*self.inner;
+        let (token, hint) =
+            token_params(&request.params).map_err(IntrospectionError::MalformedRequest)?;
+        let token = token.ok_or(IntrospectionError::MissingParameter("token"))?;
+
+        let now = inner.clock.now();
+        let caller = self.introspection_caller(&request, now).await?;
+
+        let found = match find_token(&*inner.tokens, token, hint).await? {
+            Some(found) if found.is_active(now) => found,
+            _ => return Ok(IntrospectionResponse::inactive()),
+        };
+        let token = introspected(found);
+        if !inner.introspection.policy.allows(&caller, &token) {
+            tracing::info!(
+                target: "portcullis::security",
+                event = "introspection_denied",
+                caller = %CallerName(&caller),
+                client_id = %token.client_id,
+                grant_id = %token.grant_id,
+            );
+            return Ok(IntrospectionResponse::inactive());
+        }
+        Ok(IntrospectionResponse {
+            active: true,
+            scope: (!token.scope.is_empty()).then_some(token.scope),
+            client_id: Some(token.client_id.as_str().to_owned()),
+            sub: token.subject.map(|s| s.as_str().to_owned()),
+            exp: Some(epoch_secs(token.expires_at)),
+            iat: Some(epoch_secs(token.issued_at)),
+            token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
+            iss: Some(inner.issuer.as_str().to_owned()),
+        })
+    }
+
+    /// Authenticates the caller: a resource server's bearer credential, or
+    /// else a client.
+    async fn introspection_caller(
+        &self,
+        request: &IntrospectionRequest<'_>,
+        now: SystemTime,
+    ) -> Result<IntrospectionCaller, IntrospectionError> {
+        let inner = &*self.inner;
+        let Some(presented) = bearer(request.headers) else {
+            return inner
+                .authentication()
+                .run(&AuthRequest::new(request.headers, &request.params), now)
+                .await
+                .map(IntrospectionCaller::Client)
+                .map_err(|error| IntrospectionError::ClientAuth {
+                    challenge: request
+                        .headers
+                        .contains_key(header::AUTHORIZATION)
+                        .then(|| inner.basic_challenge.clone()),
+                    error,
+                });
+        };
+        // A bearer credential and client credentials in one request are two
+        // methods (RFC 6749 §2.3).
+        if ["client_id", "client_secret", "client_assertion"]
+            .iter()
+            .any(|p| request.params.contains(p))
+        {
+            return Err(IntrospectionError::ClientAuth {
+                error: ClientAuthError::MultipleMethods,
+                challenge: None,
+            });
+        }
+        let key = RESOURCE_SERVER_LIMITER_KEY;
+        if let Admission::Refuse { retry_after } = inner.limiter.check(key, now).await? {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "resource_server_authentication_throttled",
+                retry_after_secs = retry_after.as_secs(),
+            );
+            return Err(IntrospectionError::CredentialThrottled { retry_after });
+        }
+        if let Some(server) = presented.and_then(|p| inner.introspection.verify(p)) {
+            return Ok(IntrospectionCaller::ResourceServer(server));
+        }
+        tracing::warn!(
+            target: "portcullis::security",
+            event = "resource_server_authentication_failed",
+        );
+        inner.limiter.record_failure(key, now).await?;
+        Err(IntrospectionError::InvalidCredential {
+            challenge: bearer_challenge(inner.issuer.as_str()),
+        })
+    }
+}
+
+/// `Bearer realm="<issuer>", error="invalid_token"` (RFC 6750 §3).
+fn bearer_challenge(issuer: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "Bearer realm=\"{issuer}\", error=\"invalid_token\""
+    ))
+    .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+}
+
+/// What the policy and the response are built from.
+fn introspected(found: Found) -> IntrospectedToken {
+    let (kind, scope, issued_at, expires_at, grant) = match found {
+        Found::Access(record, grant) => (
+            TokenKind::AccessToken,
+            record.scope,
+            record.issued_at,
+            record.expires_at,
+            grant,
+        ),
+        Found::Refresh(found) => (
+            TokenKind::RefreshToken,
+            found.record.scope,
+            found.record.issued_at,
+            found.record.expires_at,
+            found.grant,
+        ),
+    };
+    IntrospectedToken {
+        kind,
+        client_id: grant.client_id,
+        subject: grant.subject,
+        scope,
+        issued_at,
+        // Nothing outlives its grant.
+        expires_at: expires_at.min(grant.expires_at),
+        grant_id: grant.id,
+    }
+}
+
+/// A caller as it appears in security events.
+struct CallerName<'a>(&'a IntrospectionCaller);
+
+impl fmt::Display for CallerName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IntrospectionCaller::Client(c) => write!(f, "client {}", c.id()),
+            IntrospectionCaller::ResourceServer(rs) => write!(f, "resource server {}", rs.name()),
+        }
+    }
+}
+
+/// The endpoint futures can be spawned on a multi-threaded runtime.
+#[allow(dead_code)]
+fn _assert_send() {
+    fn send<T: Send>(_: T) {}
+    let server: Option<AuthorizationServer> = None;
+    if let Some(server) = server {
+        send(async move {
+            server
+                .introspection_endpoint(Request::new(Vec::<u8>::new()))
+                .await;
+            server
+                .revocation_endpoint(Request::new(Vec::<u8>::new()))
+                .await
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(authorization: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for a in authorization {
+            h.append(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        assert_eq!(bearer(&headers(&["Bearer abc"])), Some(Some("abc")));
+        assert_eq!(bearer(&headers(&["bEaReR  abc=="])), Some(Some("abc==")));
+        assert_eq!(bearer(&headers(&["Bearer"])), Some(None));
+        assert_eq!(bearer(&headers(&["Bearer a b"])), Some(None));
+        let long = format!("Bearer {}", "a".repeat(MAX_BEARER_LEN + 1));
+        assert_eq!(bearer(&headers(&[&long])), Some(None));
+        assert_eq!(bearer(&headers(&["Basic abc"])), None);
+        assert_eq!(bearer(&headers(&[])), None);
+        assert_eq!(bearer(&headers(&["Bearer a", "Bearer a"])), None);
+    }
+
+    #[test]
+    fn debug_shows_no_credentials() {
+        let h = headers(&["Bearer s3cr3t-credential"]);
+        let params = Params::parse(b"token=pc_at_hunter2").unwrap();
+        let shown = format!("{:?}", IntrospectionRequest::new(params, &h));
+        assert!(shown.contains("authorization") && shown.contains("token"));
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn challenge_names_the_realm() {
+        assert_eq!(
+            bearer_challenge("https://auth.example/"),
+            "Bearer realm=\"https://auth.example/\", error=\"invalid_token\""
+        );
+        assert_eq!(
+            bearer_challenge("bad\nissuer"),
+            "Bearer error=\"invalid_token\""
+        );
+    }
+}

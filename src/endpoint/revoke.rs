@@ -1,0 +1,456 @@
+//! The revocation endpoint (RFC 7009).
+//!
+//! A client tells the server it no longer needs a token — at logout, say, or
+//! when a user unlinks an app — so that a token leaked from the client stops
+//! working at once (RFC 6819 §4.6.x, RFC 9700 §4.14). Two layers, as for the
+//! token endpoint: [`AuthorizationServer::revocation_endpoint`] takes an
+//! `http::Request` and returns an `http::Response`; beneath it,
+//! [`AuthorizationServer::revoke`] takes a parsed [`RevocationRequest`] and
+//! returns a [`Revocation`] or a [`RevocationError`].
+//!
+//! The rules — what is revoked, what another client's token gets, how the
+//! hint is used — are on [`AuthorizationServer::revoke`].
+//!
+//! # Example
+//!
+//! ```
+//! use base64::Engine as _;
+//! use portcullis::client::ClientRegistration;
+//! use portcullis::grant::ClientCredentialsGrant;
+//! use portcullis::protocol::GrantType;
+//! use portcullis::store::MemoryStore;
+//! use portcullis::AuthorizationServer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new();
+//! let server = AuthorizationServer::builder("https://auth.example")
+//!     .clients(store.clone())
+//!     .tokens(store)
+//!     .grant(ClientCredentialsGrant)
+//!     .build()?;
+//! let registered = server
+//!     .register_client(
+//!         ClientRegistration::web_application().grant_type(GrantType::CLIENT_CREDENTIALS),
+//!     )
+//!     .await?;
+//! let basic = format!(
+//!     "Basic {}",
+//!     base64::engine::general_purpose::STANDARD.encode(format!(
+//!         "{}:{}",
+//!         registered.client.id(),
+//!         registered.secret.as_ref().unwrap().expose_secret()
+//!     ))
+//! );
+//! let post = |path: &str, body: String| {
+//!     http::Request::post(format!("https://auth.example{path}"))
+//!         .header("authorization", &basic)
+//!         .header("content-type", "application/x-www-form-urlencoded")
+//!         .body(body.into_bytes())
+//! };
+//!
+//! let response = server
+//!     .token_endpoint(post("/token", "grant_type=client_credentials".into())?)
+//!     .await;
+//! let body: serde_json::Value = serde_json::from_slice(response.body())?;
+//! let token = body["access_token"].as_str().unwrap();
+//!
+//! // The client revokes its token (RFC 7009 §2.1) …
+//! let response = server
+//!     .revocation_endpoint(post("/revoke", format!("token={token}"))?)
+//!     .await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["cache-control"], "no-store");
+//! // … and it no longer works.
+//! assert!(server.access_token_info(token).await?.is_none());
+//!
+//! // Revoking it again, or revoking nonsense, is still a 200 (RFC 7009 §2.2).
+//! let again = server
+//!     .revocation_endpoint(post("/revoke", format!("token={token}"))?)
+//!     .await;
+//! assert_eq!(again.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Request, Response, StatusCode};
+
+use super::HeaderNames;
+use super::form_post::{FormPostError, read_form_post};
+use super::lookup::{Found, find_token, token_params};
+use super::token_error::client_auth_response;
+use crate::client::{AuthRequest, ClientAuthError};
+use crate::protocol::{ErrorCode, ErrorResponse, FormError, OAuthError, Params};
+use crate::server::AuthorizationServer;
+use crate::store::StoreError;
+
+/// A parsed revocation request: its form parameters and its headers.
+///
+/// `Debug` shows parameter and header names only: values carry the token and
+/// client credentials (RFC 6819 §4.6.7).
+pub struct RevocationRequest<'a> {
+    params: Params<'a>,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> RevocationRequest<'a> {
+    /// A request from parameters the host parsed, and the request headers
+    /// (for `Authorization`). The host is responsible for the checks
+    /// [`from_http`](Self::from_http) does.
+    pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
+        Self { params, headers }
+    }
+
+    /// Parses and checks an HTTP request, as the token endpoint does: POST
+    /// (else `405`), a body of at most `max_body` bytes (else `413`),
+    /// `application/x-www-form-urlencoded` in UTF-8, no client credential in
+    /// the query string, a well-formed body.
+    pub fn from_http<B: AsRef<[u8]>>(
+        request: &'a Request<B>,
+        max_body: usize,
+    ) -> Result<Self, RevocationError> {
+        let params = read_form_post(request, max_body).map_err(RevocationError::from_form_post)?;
+        Ok(Self::new(params, request.headers()))
+    }
+
+    /// The form parameters.
+    pub fn params(&self) -> &Params<'a> {
+        &self.params
+    }
+}
+
+impl fmt::Debug for RevocationRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationRequest")
+            .field("params", &self.params)
+            .field("headers", &HeaderNames(self.headers))
+            .finish()
+    }
+}
+
+/// What a successful revocation request did. On the wire every one of these
+/// is the same `200` (RFC 7009 §2.2); the distinction is for the host's logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revocation {
+    /// A refresh token of the client's: its grant is revoked, with every
+    /// token issued under it.
+    Grant,
+    /// An access token of the client's: that token alone is revoked.
+    AccessToken,
+    /// Nothing to revoke: the token is unknown, malformed, already revoked,
+    /// or an invalid token of another client.
+    Nothing,
+}
+
+/// Why a revocation request was refused.
+///
+/// [`RevocationError::to_error_response`] is the one place these become an
+/// OAuth error code, status and headers (RFC 7009 §2.2.1, RFC 6749 §5.2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevocationError {
+    /// Not a POST. `405` with `Allow: POST`.
+    #[error("the revocation endpoint accepts only POST")]
+    MethodNotAllowed,
+    /// The body is not `application/x-www-form-urlencoded`.
+    #[error("the request body must be application/x-www-form-urlencoded")]
+    UnsupportedContentType,
+    /// The body exceeds the configured limit. `413`.
+    #[error("the request body is too large")]
+    BodyTooLarge,
+    /// The form is malformed or repeats a parameter (RFC 6749 §3.2).
+    #[error("malformed request: {0}")]
+    MalformedRequest(FormError),
+    /// A required parameter (`token`) is missing.
+    #[error("missing parameter `{0}`")]
+    MissingParameter(&'static str),
+    /// Client authentication failed (RFC 7009 §2.1, RFC 6749 §2.3).
+    #[error("client authentication failed: {error}")]
+    ClientAuth {
+        /// Why.
+        error: ClientAuthError,
+        /// The `WWW-Authenticate` challenge to send with a `401`, present when
+        /// the client tried the `Authorization` header (RFC 6749 §5.2).
+        challenge: Option<HeaderValue>,
+    },
+    /// The token is live and was issued to another client (RFC 7009 §2.1:
+    /// "the request is refused"). `400 unauthorized_client`; nothing was
+    /// revoked.
+    #[error("the token was issued to another client")]
+    TokenOfAnotherClient,
+    /// Storage failed. Answered with `server_error` and no detail.
+    #[error("storage failed")]
+    Storage(#[from] StoreError),
+}
+
+fn error(code: ErrorCode, description: &'static str) -> ErrorResponse {
+    ErrorResponse::new(OAuthError::new(code).with_description(description))
+}
+
+impl RevocationError {
+    fn from_form_post(e: FormPostError) -> Self {
+        match e {
+            FormPostError::MethodNotAllowed => Self::MethodNotAllowed,
+            FormPostError::BodyTooLarge => Self::BodyTooLarge,
+            FormPostError::UnsupportedContentType => Self::UnsupportedContentType,
+            FormPostError::Malformed(e) => Self::MalformedRequest(e),
+            FormPostError::CredentialsInUri => Self::ClientAuth {
+                error: ClientAuthError::CredentialsInUri,
+                challenge: None,
+            },
+        }
+    }
+
+    /// The error as the client sees it: code, description, status, headers.
+    pub fn to_error_response(&self) -> ErrorResponse {
+        match self {
+            Self::MethodNotAllowed => error(
+                ErrorCode::INVALID_REQUEST,
+                "the revocation endpoint accepts only POST",
+            )
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_allow(HeaderValue::from_static("POST")),
+            Self::UnsupportedContentType => error(
+                ErrorCode::INVALID_REQUEST,
+                "the request body must be application/x-www-form-urlencoded",
+            ),
+            Self::BodyTooLarge => {
+                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            Self::MalformedRequest(e) => malformed(e),
+            Self::MissingParameter(name) => missing(name),
+            Self::ClientAuth {
+                error: e,
+                challenge,
+            } => client_auth_response(e, challenge),
+            Self::TokenOfAnotherClient => error(
+                ErrorCode::UNAUTHORIZED_CLIENT,
+                "the token was not issued to this client",
+            ),
+            Self::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+        }
+    }
+
+    /// Renders the error as an HTTP response.
+    pub fn into_http(self) -> Response<Vec<u8>> {
+        if let Self::Storage(e)
+        | Self::ClientAuth {
+            error: ClientAuthError::Storage(e),
+            ..
+        } = &self
+        {
+            // The client sees a bare `server_error`; the operator sees why.
+            tracing::error!(
+                target: "portcullis",
+                error = %e,
+                source = ?std::error::Error::source(e),
+                "revocation endpoint storage failure",
+            );
+        }
+        self.to_error_response().into_http()
+    }
+}
+
+/// `invalid_request` for a malformed form; a repeated parameter is named.
+pub(crate) fn malformed(e: &FormError) -> ErrorResponse {
+    let description = match e {
+        FormError::Repeated(name) => format!("parameter {name} is repeated"),
+        e => e.to_string(),
+    };
+    ErrorResponse::new(OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description))
+}
+
+/// `invalid_request` for a missing parameter.
+pub(crate) fn missing(name: &str) -> ErrorResponse {
+    ErrorResponse::new(
+        OAuthError::new(ErrorCode::INVALID_REQUEST)
+            .with_description(format!("missing parameter {name}")),
+    )
+}
+
+/// A `200` with an empty body and the no-store headers (RFC 7009 §2.2: the
+/// client ignores the body).
+fn revoked() -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+impl AuthorizationServer {
+    /// The revocation endpoint over HTTP (RFC 7009): an `http::Request` whose
+    /// body is the whole request body in memory, to the `http::Response` to
+    /// send — a `200` with an empty body, or an OAuth error (RFC 6749 §5.2),
+    /// both with `Cache-Control: no-store` and `Pragma: no-cache`.
+    ///
+    /// The rules are on [`revoke`](Self::revoke), which this calls after
+    /// [`RevocationRequest::from_http`].
+    pub async fn revocation_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>>
+    where
+        B: AsRef<[u8]> + Send + Sync,
+    {
+        let result = match RevocationRequest::from_http(&request, self.inner.max_body) {
+            Ok(parsed) => self.revoke(parsed).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => revoked(),
+            Err(e) => e.into_http(),
+        }
+    }
+
+    /// The revocation endpoint's logic on a parsed request (RFC 7009 §2).
+    ///
+    /// In order: `token` present (else `invalid_request`); client
+    /// authentication; the token looked up, hinted type first; then the
+    /// revocation, if the token is the client's.
+    ///
+    /// # What is revoked
+    ///
+    /// - **A refresh token revokes its whole grant**: the refresh token, every
+    ///   access token issued under the grant, and any later rotation of it
+    ///   (RFC 7009 §2.1: the server SHOULD also invalidate the access tokens of
+    ///   the same grant). This holds for a rotated-out refresh token of the
+    ///   client's too: the token endpoint would revoke the grant for presenting
+    ///   it, and the client asking means it wants the grant gone.
+    /// - **An access token revokes that token only**: the grant, its refresh
+    ///   token and its other access tokens keep working (RFC 7009 §2.1 leaves this
+    ///   to the server: it MAY revoke the refresh token as well). A client logging
+    ///   out revokes its refresh token, which takes everything with it; revoking
+    ///   just an access token is how a client drops one token it no longer
+    ///   trusts, without making the user sign in again.
+    /// - **An unknown, malformed, expired or already revoked token** is answered
+    ///   `200` and nothing changes (RFC 7009 §2.2): the client's purpose is
+    ///   achieved, and it could do nothing with an error.
+    /// - **A live token issued to another client** is never revoked. The request
+    ///   is refused with `400 unauthorized_client`, as RFC 7009 §2.1 says ("the
+    ///   request is refused and the client is informed of the error"). A `200`
+    ///   would tell the client a token is dead while it still works, so a client
+    ///   that mixes up its identities would log a user out only in appearance.
+    ///   The answer reveals only that the token is live, which whoever holds it
+    ///   can learn anyway by using it; an expired or rotated-out token of another
+    ///   client is answered `200`, since it is invalid and revoking it would
+    ///   change nothing.
+    ///
+    /// `token_type_hint` (`access_token` or `refresh_token`) orders the lookup
+    /// but is not trusted: a token not found under the hinted type is looked for
+    /// under the other, and an unknown hint value is ignored. Token prefixes
+    /// (`pc_at_`, `pc_rt_`) rule out impossible lookups.
+    ///
+    /// The client authenticates as at the token endpoint — the same sequence,
+    /// throttling, and `401` with a `WWW-Authenticate: Basic` challenge. A public
+    /// client identifies itself with `client_id` and may revoke its own tokens.
+    /// Every response carries `Cache-Control: no-store` and `Pragma: no-cache`;
+    /// every revocation is a security event (`grant_revoked` or `token_revoked`
+    /// on the target `portcullis::security`).
+    pub async fn revoke(
+        &self,
+        request: RevocationRequest<'_>,
+    ) -> Result<Revocation, RevocationError> {
+        let inner = &*self.inner;
+        let params = &request.params;
+        let (token, hint) = token_params(params).map_err(RevocationError::MalformedRequest)?;
+        let token = token.ok_or(RevocationError::MissingParameter("token"))?;
+
+        let now = inner.clock.now();
+        let client = inner
+            .authentication()
+            .run(&AuthRequest::new(request.headers, params), now)
+            .await
+            .map_err(|error| RevocationError::ClientAuth {
+                challenge: request
+                    .headers
+                    .contains_key(header::AUTHORIZATION)
+                    .then(|| inner.basic_challenge.clone()),
+                error,
+            })?;
+
+        let Some(found) = find_token(&*inner.tokens, token, hint).await? else {
+            return Ok(Revocation::Nothing);
+        };
+        let grant_id = found.grant().id;
+        if found.client_id() != client.id() {
+            if !found.is_active(now) {
+                return Ok(Revocation::Nothing);
+            }
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "revocation_refused",
+                reason = "token of another client",
+                client_id = %client.id(),
+                grant_id = %grant_id,
+            );
+            return Err(RevocationError::TokenOfAnotherClient);
+        }
+
+        match found {
+            Found::Refresh(_) => {
+                let existed = inner.tokens.revoke_grant(&grant_id).await?;
+                tracing::info!(
+                    target: "portcullis::security",
+                    event = "grant_revoked",
+                    via = "revocation_endpoint",
+                    client_id = %client.id(),
+                    grant_id = %grant_id,
+                    existed,
+                );
+                Ok(Revocation::Grant)
+            }
+            Found::Access(record, _) => {
+                let existed = inner.tokens.revoke_access_token(&record.hash).await?;
+                tracing::info!(
+                    target: "portcullis::security",
+                    event = "token_revoked",
+                    token_type = "access_token",
+                    via = "revocation_endpoint",
+                    client_id = %client.id(),
+                    grant_id = %grant_id,
+                    existed,
+                );
+                Ok(Revocation::AccessToken)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_no_credentials() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic c2VjcmV0OnNlY3JldA=="),
+        );
+        let params = Params::parse(b"token=pc_rt_hunter2").unwrap();
+        let shown = format!("{:?}", RevocationRequest::new(params, &headers));
+        assert!(shown.contains("authorization") && shown.contains("token"));
+        assert!(
+            !shown.contains("c2VjcmV0") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn errors_map_to_the_wire() {
+        let r = RevocationError::TokenOfAnotherClient.to_error_response();
+        assert_eq!(
+            (r.status(), r.error().code()),
+            (StatusCode::BAD_REQUEST, &ErrorCode::UNAUTHORIZED_CLIENT)
+        );
+        let r = RevocationError::MethodNotAllowed.into_http();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()["allow"], "POST");
+        let r = RevocationError::Storage(StoreError::backend("disk on fire")).into_http();
+        assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!String::from_utf8_lossy(r.body()).contains("fire"));
+    }
+}
