@@ -1214,6 +1214,9 @@ impl TokenStore for CollidingStore {
     async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
         self.inner.revoke_grant(id).await
     }
+    async fn revoke_access_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        self.inner.revoke_access_token(hash).await
+    }
     async fn save_pending(&self, pending: PendingAuthorizationRecord) -> Result<(), StoreError> {
         self.inner.save_pending(pending).await
     }
