@@ -84,12 +84,23 @@ pub enum BearerErrorKind {
 /// Every response has `Cache-Control: no-store`; those with an error code
 /// also carry it in a JSON body (`{"error": …, "error_description": …}`).
 /// Descriptions are fixed strings: never the token, never internal detail.
-#[derive(Debug, thiserror::Error)]
-#[error("{kind}")]
+#[derive(Debug)]
 pub struct BearerError {
-    #[source]
     kind: BearerErrorKind,
     realm: Realm,
+}
+
+/// Reads as its kind, so an error chain does not say the same thing twice.
+impl std::fmt::Display for BearerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for BearerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
+    }
 }
 
 impl BearerError {
@@ -194,5 +205,25 @@ impl BearerError {
                 response
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn the_chain_names_each_cause_once() {
+        let e = BearerError::new(
+            BearerErrorKind::Unavailable(TokenSourceError::new(std::io::Error::other("down"))),
+            Realm::new("r").unwrap(),
+        );
+        assert_eq!(e.to_string(), "the token source failed");
+        let source = e.source().unwrap();
+        assert_eq!(source.to_string(), "down");
+        assert!(source.source().is_none());
+        let e = BearerError::new(BearerErrorKind::Missing, Realm::new("r").unwrap());
+        assert!(e.source().is_none());
     }
 }

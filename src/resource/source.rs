@@ -78,9 +78,11 @@ impl From<AccessTokenInfo> for TokenInfo {
 /// The resource server answers `500` with no detail; the cause goes to the
 /// host's `tracing` subscriber. A source never uses this for a token it does
 /// not know — that is `Ok(None)`.
+///
+/// It reads as its cause: the error it sits in already says the source failed.
 #[derive(Debug, thiserror::Error)]
-#[error("the token source failed")]
-pub struct TokenSourceError(#[source] Box<dyn std::error::Error + Send + Sync>);
+#[error(transparent)]
+pub struct TokenSourceError(Box<dyn std::error::Error + Send + Sync>);
 
 impl TokenSourceError {
     /// Wraps the cause.
