@@ -85,6 +85,9 @@
 //! - [`endpoint`] — the token endpoint's request and error types.
 //! - [`token`] — the opaque token format, hashing, lifetimes, the clock.
 //! - [`store`] — the [`TokenStore`](store::TokenStore) trait and [`MemoryStore`].
+//! - [`resource`] — the resource server's side (RFC 6750): bearer token
+//!   extraction, validation in process or through introspection, and the
+//!   `WWW-Authenticate` challenge.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -102,6 +105,7 @@ pub mod client;
 pub mod endpoint;
 pub mod grant;
 pub mod protocol;
+pub mod resource;
 mod secret;
 mod server;
 pub mod store;

@@ -394,6 +394,7 @@ impl AuthorizationServer {
             iat: Some(epoch_secs(token.issued_at)),
             token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
             iss: Some(inner.issuer.as_str().to_owned()),
+            nbf: None,
         })
     }
 

@@ -76,6 +76,10 @@ pub struct IntrospectionResponse {
     /// The issuer identifier of the server that issued the token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// When the token became usable, in seconds since the Unix epoch; this
+    /// server never sends it, other servers may.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -104,6 +108,8 @@ struct Wire {
     token_type: Option<String>,
     #[serde(default)]
     iss: Option<String>,
+    #[serde(default)]
+    nbf: Option<u64>,
 }
 
 impl IntrospectionResponse {
@@ -118,6 +124,7 @@ impl IntrospectionResponse {
             iat: None,
             token_type: None,
             iss: None,
+            nbf: None,
         }
     }
 
@@ -140,6 +147,7 @@ impl IntrospectionResponse {
             iat: wire.iat,
             token_type: wire.token_type,
             iss: wire.iss,
+            nbf: wire.nbf,
         })
     }
 
@@ -157,6 +165,11 @@ impl IntrospectionResponse {
     /// `exp` as a time.
     pub fn expires_at(&self) -> Option<SystemTime> {
         self.exp.map(from_epoch_secs)
+    }
+
+    /// `nbf` as a time.
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.nbf.map(from_epoch_secs)
     }
 
     /// `iat` as a time.
@@ -210,6 +223,7 @@ mod tests {
             iat: Some(1_900_000_000),
             token_type: Some("Bearer".into()),
             iss: Some("https://auth.example/".into()),
+            nbf: None,
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

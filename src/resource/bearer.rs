@@ -1,0 +1,365 @@
+//! Finding the bearer token in a request (RFC 6750 §2).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::header::{self, HeaderMap};
+use http::request::Parts;
+use http::{Method, Request, Uri};
+
+use super::{BearerErrorKind, InvalidRequest};
+use crate::protocol::Params;
+
+/// The longest token accepted from any location, in bytes; longer is
+/// `invalid_request`. portcullis's own tokens are 49 bytes; this leaves room
+/// for other servers' structured tokens.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// Where a request carried its access token (RFC 6750 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenLocation {
+    /// `Authorization: Bearer <token>` (§2.1): always accepted.
+    AuthorizationHeader,
+    /// `access_token` in an `application/x-www-form-urlencoded` body (§2.2):
+    /// accepted only with
+    /// [`BearerValidator::accept_form_body`](super::BearerValidator::accept_form_body).
+    FormBody,
+    /// `access_token` in the URI query (§2.3): accepted only with
+    /// [`BearerValidator::dangerous_accept_uri_query`](super::BearerValidator::dangerous_accept_uri_query).
+    UriQuery,
+}
+
+/// The parts of an HTTP request a bearer token can travel in: method, URI,
+/// headers, and the body if the host has it in memory.
+///
+/// Made from `&http::request::Parts` or `&http::Request<B>` (with its body,
+/// when `B: AsRef<[u8]>`), so a host can call the validator from any
+/// framework's middleware — with the body only if it accepts tokens there.
+///
+/// `Debug` shows the method, the path and header names, never header values
+/// or the query (both may carry a token, RFC 6819 §4.6.7).
+#[derive(Clone, Copy)]
+pub struct BearerRequest<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: Option<&'a [u8]>,
+}
+
+impl<'a> BearerRequest<'a> {
+    /// A request from its method, URI and headers, without a body.
+    pub fn new(method: &'a Method, uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+        Self {
+            method,
+            uri,
+            headers,
+            body: None,
+        }
+    }
+
+    /// A request from its head, without a body.
+    pub fn from_parts(parts: &'a Parts) -> Self {
+        Self::new(&parts.method, &parts.uri, &parts.headers)
+    }
+
+    /// Adds the request body, read by the validator only if it accepts tokens
+    /// in a form body and the request qualifies (RFC 6750 §2.2).
+    pub fn with_body(mut self, body: &'a [u8]) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+impl<'a> From<&'a Parts> for BearerRequest<'a> {
+    fn from(parts: &'a Parts) -> Self {
+        Self::from_parts(parts)
+    }
+}
+
+impl<'a, B: AsRef<[u8]>> From<&'a Request<B>> for BearerRequest<'a> {
+    fn from(request: &'a Request<B>) -> Self {
+        Self::new(request.method(), request.uri(), request.headers())
+            .with_body(request.body().as_ref())
+    }
+}
+
+impl fmt::Debug for BearerRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerRequest")
+            .field("method", self.method)
+            .field("path", &self.uri.path())
+            .field("headers", &crate::endpoint::HeaderNames(self.headers))
+            .field("body", &self.body.map(<[u8]>::len))
+            .finish()
+    }
+}
+
+/// An access token as presented in a request, and where it was.
+///
+/// A secret: `Debug` shows only its location, and the value comes out only
+/// through [`expose_secret`](Self::expose_secret).
+pub struct BearerToken<'a> {
+    value: Cow<'a, str>,
+    location: TokenLocation,
+}
+
+impl BearerToken<'_> {
+    /// The token. Call it only to look the token up.
+    pub fn expose_secret(&self) -> &str {
+        &self.value
+    }
+
+    /// Where it was.
+    pub fn location(&self) -> TokenLocation {
+        self.location
+    }
+}
+
+impl fmt::Debug for BearerToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerToken")
+            .field("value", &"[redacted]")
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+/// Which methods besides the header a resource server accepts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Accepted {
+    pub(crate) form_body: bool,
+    pub(crate) uri_query: bool,
+}
+
+/// The characters of a b64token before its `=` padding (RFC 6750 §2.1).
+/// A table: one load per byte instead of a chain of range checks, on the
+/// path every request takes.
+// `b < 256` is the loop condition: the index cannot be out of bounds.
+#[allow(clippy::indexing_slicing)]
+const B64TOKEN_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+"
+/// / "/" ) *"="`.
+fn is_b64token(token: &[u8]) -> bool {
+    let body = token.len() - token.iter().rev().take_while(|b| **b == b'=').count();
+    body > 0
+        && token
+            .iter()
+            .take(body)
+            .all(|b| B64TOKEN_CHAR.get(usize::from(*b)) == Some(&true))
+}
+
+/// The token in an `Authorization` header, `None` for a scheme other than
+/// `Bearer`.
+fn from_header(value: &[u8]) -> Result<Option<&str>, InvalidRequest> {
+    // OWS around a field value is not part of it (RFC 9110 §5.5); a framework
+    // may not have trimmed it.
+    let value = value.trim_ascii();
+    let (scheme, credentials) = match value.iter().position(|b| matches!(b, b' ' | b'\t')) {
+        Some(space) => (
+            value.get(..space).unwrap_or_default(),
+            value.get(space..).unwrap_or_default(),
+        ),
+        None => (value, &[][..]),
+    };
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Ok(None);
+    }
+    // `"Bearer" 1*SP b64token`: spaces, then exactly one token.
+    let token = credentials.trim_ascii_start();
+    if token.len() > MAX_TOKEN_LEN || !credentials.starts_with(b" ") || !is_b64token(token) {
+        return Err(InvalidRequest::MalformedCredentials);
+    }
+    // A b64token is ASCII, so this always succeeds.
+    std::str::from_utf8(token)
+        .map(Some)
+        .map_err(|_| InvalidRequest::MalformedCredentials)
+}
+
+/// `application/x-www-form-urlencoded`, with any parameters; exactly one
+/// `Content-Type` header.
+fn is_form(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let media_type = value
+        .as_bytes()
+        .split(|b| *b == b';')
+        .next()
+        .unwrap_or_default();
+    media_type
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+}
+
+/// RFC 6750 §2.2: the body method only with a method whose body has defined
+/// semantics — never GET (or HEAD, DELETE, …).
+fn body_has_semantics(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// An `access_token` parameter found in a query or body.
+enum Param<'a> {
+    Absent,
+    /// Present, but the method is not accepted: not read further.
+    Unaccepted,
+    Present(Cow<'a, str>),
+}
+
+/// Looks for `access_token` in form-encoded `input`. When the location is not
+/// accepted, a malformed form or a repeated parameter is not this resource
+/// server's business; only the parameter's presence is.
+fn form_param(input: &[u8], accepted: bool) -> Result<Param<'_>, InvalidRequest> {
+    let params = match Params::parse(input) {
+        Ok(params) => params,
+        Err(_) if accepted => return Err(InvalidRequest::MalformedForm),
+        Err(_) => return Ok(Param::Absent),
+    };
+    if !params.contains("access_token") {
+        return Ok(Param::Absent);
+    }
+    if !accepted {
+        return Ok(Param::Unaccepted);
+    }
+    let value = params
+        .get("access_token")
+        .map_err(|_| InvalidRequest::RepeatedParameter)?
+        .ok_or(InvalidRequest::MalformedForm)?;
+    if value.len() > MAX_TOKEN_LEN {
+        return Err(InvalidRequest::MalformedCredentials);
+    }
+    Ok(Param::Present(Cow::Owned(value.to_owned())))
+}
+
+/// Finds the one bearer token in `request` (RFC 6750 §2).
+///
+/// All three locations are examined whatever is accepted, so a request using
+/// two methods is `invalid_request` (§2: clients MUST NOT) even if one of them
+/// is not accepted here. A body is examined only when it qualifies for §2.2
+/// (a form content type, a method with body semantics); any other body is the
+/// resource's own content, where `access_token` means nothing.
+pub(crate) fn extract<'a>(
+    request: &BearerRequest<'a>,
+    accepted: Accepted,
+) -> Result<BearerToken<'a>, BearerErrorKind> {
+    let invalid = BearerErrorKind::InvalidRequest;
+    let mut authorization = request.headers.get_all(header::AUTHORIZATION).iter();
+    let header = authorization.next();
+    if authorization.next().is_some() {
+        return Err(invalid(InvalidRequest::RepeatedAuthorization));
+    }
+    let header = match header {
+        Some(value) => from_header(value.as_bytes()).map_err(invalid)?,
+        None => None,
+    };
+    let query = match request.uri.query() {
+        Some(query) => form_param(query.as_bytes(), accepted.uri_query).map_err(invalid)?,
+        None => Param::Absent,
+    };
+    let body = match request.body {
+        Some(body) if body_has_semantics(request.method) && is_form(request.headers) => {
+            let param = form_param(body, accepted.form_body).map_err(invalid)?;
+            if matches!(param, Param::Present(_)) && !body.is_ascii() {
+                return Err(invalid(InvalidRequest::BodyNotAscii));
+            }
+            param
+        }
+        _ => Param::Absent,
+    };
+
+    let methods = usize::from(header.is_some())
+        + usize::from(!matches!(query, Param::Absent))
+        + usize::from(!matches!(body, Param::Absent));
+    if methods > 1 {
+        return Err(invalid(InvalidRequest::MultipleMethods));
+    }
+    if let Some(token) = header {
+        return Ok(BearerToken {
+            value: Cow::Borrowed(token),
+            location: TokenLocation::AuthorizationHeader,
+        });
+    }
+    for (param, location) in [
+        (query, TokenLocation::UriQuery),
+        (body, TokenLocation::FormBody),
+    ] {
+        match param {
+            Param::Absent => {}
+            Param::Unaccepted => return Err(BearerErrorKind::MethodNotAccepted(location)),
+            Param::Present(value) => return Ok(BearerToken { value, location }),
+        }
+    }
+    Err(BearerErrorKind::Missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b64token_syntax() {
+        for good in ["a", "mF_9.B5f-4.1JqM", "a+/~", "abc==", "A="] {
+            assert!(is_b64token(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "=", "==", "a=b", "a b", "a,b", "a\"", "é", "a\t"] {
+            assert!(!is_b64token(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_forms() {
+        assert_eq!(from_header(b"Bearer abc"), Ok(Some("abc")));
+        assert_eq!(from_header(b"bEaReR   abc "), Ok(Some("abc")));
+        assert_eq!(from_header(b"Basic abc"), Ok(None));
+        assert_eq!(from_header(b"Bearerabc"), Ok(None));
+        for bad in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Bearer a b",
+            b"Bearer\tabc",
+            b"Bearer a,b",
+            b"Bearer \xff",
+        ] {
+            assert_eq!(
+                from_header(bad),
+                Err(InvalidRequest::MalformedCredentials),
+                "{bad:?}"
+            );
+        }
+        let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1));
+        assert!(from_header(long.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let request = Request::get("/r?access_token=sekrit")
+            .header("authorization", "Bearer sekrit")
+            .body(Vec::new())
+            .unwrap();
+        let shown = format!("{:?}", BearerRequest::from(&request));
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(!shown.contains("sekrit"), "{shown}");
+        let token = extract(&BearerRequest::from(&request), Accepted::default());
+        assert!(token.is_err());
+        let request = Request::get("/r")
+            .header("authorization", "Bearer sekrit")
+            .body(Vec::new())
+            .unwrap();
+        let token = extract(&BearerRequest::from(&request), Accepted::default()).unwrap();
+        assert_eq!(token.expose_secret(), "sekrit");
+        assert!(!format!("{token:?}").contains("sekrit"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::HeaderValue;
+
+use crate::protocol::{OAuthError, Scope};
+
+/// A `realm` that is not 1 or more printable ASCII characters (%x20-7E).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a realm must be 1 or more printable ASCII characters")]
+pub struct InvalidRealm;
+
+/// The protection space a resource server names in its challenges
+/// (RFC 6750 §3, RFC 9110 §11.5), e.g. `photos` or `https://api.example`.
+///
+/// Any printable ASCII, quotes and backslashes included: they are escaped
+/// when the challenge is written. Cloning is cheap.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Realm(Arc<str>);
+
+impl Realm {
+    /// A realm, checked to be 1 or more printable ASCII characters.
+    pub fn new(realm: &str) -> Result<Self, InvalidRealm> {
+        if realm.is_empty() || !realm.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+            return Err(InvalidRealm);
+        }
+        Ok(Self(Arc::from(realm)))
+    }
+
+    /// The realm as given (unescaped).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Realm {
+    type Err = InvalidRealm;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl fmt::Debug for Realm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Realm({:?})", self.0)
+    }
+}
+
+/// A `WWW-Authenticate` challenge with the `Bearer` scheme (RFC 6750 §3).
+///
+/// Attributes are written in a fixed order — `realm`, `error`,
+/// `error_description`, `scope` — each at most once, as quoted strings
+/// separated by `", "`. The values cannot break out of their quotes: the realm
+/// has `"` and `\` escaped as quoted-pairs (RFC 9110 §5.6.4), and the error,
+/// description and scope are restricted to characters that need no escaping
+/// (RFC 6750 §3: no `"`, no `\`).
+///
+/// ```
+/// use portcullis::protocol::{ErrorCode, OAuthError};
+/// use portcullis::resource::{BearerChallenge, Realm};
+///
+/// let realm = Realm::new("photos")?;
+/// // No credentials in the request: no error attribute (RFC 6750 §3.1).
+/// assert_eq!(BearerChallenge::new(realm.clone()).to_string(), r#"Bearer realm="photos""#);
+///
+/// let challenge = BearerChallenge::new(realm)
+///     .error(OAuthError::new(ErrorCode::INSUFFICIENT_SCOPE))
+///     .scope("photos:write".parse()?);
+/// assert_eq!(
+///     challenge.to_header_value(),
+///     r#"Bearer realm="photos", error="insufficient_scope", scope="photos:write""#,
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerChallenge {
+    realm: Realm,
+    error: Option<OAuthError>,
+    scope: Option<Scope>,
+}
+
+impl BearerChallenge {
+    /// A challenge with only a `realm`: the answer to a request without
+    /// credentials (RFC 6750 §3.1).
+    pub fn new(realm: Realm) -> Self {
+        Self {
+            realm,
+            error: None,
+            scope: None,
+        }
+    }
+
+    /// Adds `error` and, if the error has one, `error_description`. The
+    /// description must never carry a secret or internal detail; its
+    /// characters are already restricted by [`OAuthError::with_description`].
+    pub fn error(mut self, error: OAuthError) -> Self {
+        self.error = Some(error);
+        self
+    }
+
+    /// Adds `scope`: the scope needed to access the resource. An empty scope
+    /// adds nothing.
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = (!scope.is_empty()).then_some(scope);
+        self
+    }
+
+    /// The realm.
+    pub fn realm(&self) -> &Realm {
+        &self.realm
+    }
+
+    /// The error, if any.
+    pub fn oauth_error(&self) -> Option<&OAuthError> {
+        self.error.as_ref()
+    }
+
+    /// The header value.
+    pub fn to_header_value(&self) -> HeaderValue {
+        // Every part is printable ASCII (checked or sanitised when set), so the
+        // conversion cannot fail; the fallback is still a valid challenge.
+        HeaderValue::from_str(&self.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"protected\""))
+    }
+}
+
+/// Writes `value` as a quoted-string, escaping `"` and `\`.
+fn quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
+impl fmt::Display for BearerChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Bearer realm=")?;
+        quoted(f, self.realm.as_str())?;
+        if let Some(error) = &self.error {
+            f.write_str(", error=")?;
+            quoted(f, error.code().as_str())?;
+            if let Some(description) = error.description() {
+                f.write_str(", error_description=")?;
+                quoted(f, description)?;
+            }
+        }
+        if let Some(scope) = &self.scope {
+            f.write_str(", scope=")?;
+            quoted(f, scope.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ErrorCode;
+
+    #[test]
+    fn realm_rules() {
+        assert!(Realm::new("").is_err());
+        assert!(Realm::new("a\tb").is_err());
+        assert!(Realm::new("a\nb").is_err());
+        assert!(Realm::new("é").is_err());
+        assert!(Realm::new("https://api.example/ \"x\" \\").is_ok());
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_escaped() {
+        let c = BearerChallenge::new(Realm::new(r#"a "b" \c"#).unwrap());
+        assert_eq!(c.to_string(), r#"Bearer realm="a \"b\" \\c""#);
+        assert_eq!(c.to_header_value(), c.to_string().as_str());
+    }
+
+    #[test]
+    fn description_cannot_break_out() {
+        let c = BearerChallenge::new(Realm::new("r").unwrap()).error(
+            OAuthError::new(ErrorCode::INVALID_TOKEN).with_description("x\", scope=\"admin"),
+        );
+        assert_eq!(
+            c.to_string(),
+            r#"Bearer realm="r", error="invalid_token", error_description="x?, scope=?admin""#
+        );
+    }
+
+    #[test]
+    fn empty_scope_is_left_out() {
+        let c = BearerChallenge::new(Realm::new("r").unwrap()).scope(Scope::empty());
+        assert_eq!(c.to_string(), r#"Bearer realm="r""#);
+    }
+}

@@ -1,0 +1,229 @@
+//! Why a protected resource request was refused, and its one mapping to the
+//! wire (RFC 6750 §3, §3.1).
+
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+
+use super::{BearerChallenge, Realm, TokenLocation, TokenSourceError};
+use crate::protocol::{ErrorCode, ErrorResponse, OAuthError, Scope};
+
+/// Why a request is malformed: `400 invalid_request` (RFC 6750 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRequest {
+    /// The token came by more than one method (RFC 6750 §2: clients MUST NOT).
+    #[error("the access token was sent by more than one method")]
+    MultipleMethods,
+    /// More than one `Authorization` header.
+    #[error("the Authorization header is repeated")]
+    RepeatedAuthorization,
+    /// An `Authorization: Bearer` header that is not `"Bearer" 1*SP b64token`
+    /// (RFC 6750 §2.1), or a token longer than
+    /// [`MAX_TOKEN_LEN`](super::MAX_TOKEN_LEN).
+    #[error("the Bearer credentials are malformed")]
+    MalformedCredentials,
+    /// `access_token` appears more than once in the query or body.
+    #[error("the access_token parameter is repeated")]
+    RepeatedParameter,
+    /// The query or form body carrying the token is not valid
+    /// `application/x-www-form-urlencoded` in UTF-8.
+    #[error("the form parameters are malformed")]
+    MalformedForm,
+    /// A form body carrying the token is not ASCII (RFC 6750 §2.2).
+    #[error("a form body carrying an access token must be ASCII")]
+    BodyNotAscii,
+}
+
+/// What went wrong; see [`BearerError`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BearerErrorKind {
+    /// The request carries no bearer token (nothing, or another
+    /// authentication scheme). `401` with a challenge and no error code
+    /// (RFC 6750 §3.1).
+    #[error("no access token was presented")]
+    Missing,
+    /// A token came only by a method this resource server does not accept:
+    /// the URI query or the form body, unless enabled. Answered as
+    /// [`Missing`](Self::Missing): RFC 6750 §3.1 treats "attempted using an
+    /// unsupported authentication method" as lacking authentication.
+    #[error("the access token was sent by a method this resource does not accept")]
+    MethodNotAccepted(TokenLocation),
+    /// The request is malformed: `400 invalid_request`.
+    #[error("malformed request: {0}")]
+    InvalidRequest(InvalidRequest),
+    /// The token is unknown, expired, revoked, malformed, or not an access
+    /// token: `401 invalid_token`. Which of these is not said.
+    #[error("the access token is invalid, expired or revoked")]
+    InvalidToken,
+    /// The token lacks scope the resource requires: `403 insufficient_scope`
+    /// with the required `scope`.
+    #[error("the access token lacks the required scope")]
+    InsufficientScope {
+        /// The scope the resource requires.
+        required: Scope,
+    },
+    /// The token source failed: `500` with no detail.
+    #[error("the token source failed")]
+    Unavailable(#[source] TokenSourceError),
+}
+
+/// A refused protected resource request: the reason, and the realm to name in
+/// the challenge.
+///
+/// [`into_http`](Self::into_http) is the one place these become a response:
+///
+/// | kind | status | `WWW-Authenticate` |
+/// |---|---|---|
+/// | `Missing`, `MethodNotAccepted` | 401 | `Bearer realm="…"` (no error) |
+/// | `InvalidRequest` | 400 | `…, error="invalid_request", error_description="…"` |
+/// | `InvalidToken` | 401 | `…, error="invalid_token", error_description="…"` |
+/// | `InsufficientScope` | 403 | `…, error="insufficient_scope", error_description="…", scope="…"` |
+/// | `Unavailable` | 500 | none |
+///
+/// Every response has `Cache-Control: no-store`; those with an error code
+/// also carry it in a JSON body (`{"error": …, "error_description": …}`).
+/// Descriptions are fixed strings: never the token, never internal detail.
+#[derive(Debug)]
+pub struct BearerError {
+    kind: BearerErrorKind,
+    realm: Realm,
+}
+
+/// Reads as its kind, so an error chain does not say the same thing twice.
+impl std::fmt::Display for BearerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for BearerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.kind)
+    }
+}
+
+impl BearerError {
+    /// An error naming `realm` in its challenge.
+    pub fn new(kind: BearerErrorKind, realm: Realm) -> Self {
+        Self { kind, realm }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &BearerErrorKind {
+        &self.kind
+    }
+
+    /// What went wrong, by value.
+    pub fn into_kind(self) -> BearerErrorKind {
+        self.kind
+    }
+
+    /// The realm named in the challenge.
+    pub fn realm(&self) -> &Realm {
+        &self.realm
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match &self.kind {
+            BearerErrorKind::Missing
+            | BearerErrorKind::MethodNotAccepted(_)
+            | BearerErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            BearerErrorKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            BearerErrorKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            BearerErrorKind::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The OAuth error the client is told, if any: none for a request
+    /// without credentials (RFC 6750 §3.1), `server_error` for a failed
+    /// source.
+    pub fn oauth_error(&self) -> Option<OAuthError> {
+        let (code, description) = match &self.kind {
+            BearerErrorKind::Missing | BearerErrorKind::MethodNotAccepted(_) => return None,
+            BearerErrorKind::InvalidRequest(why) => (ErrorCode::INVALID_REQUEST, why.to_string()),
+            BearerErrorKind::InvalidToken => (
+                ErrorCode::INVALID_TOKEN,
+                "the access token is invalid, expired or revoked".to_owned(),
+            ),
+            BearerErrorKind::InsufficientScope { .. } => (
+                ErrorCode::INSUFFICIENT_SCOPE,
+                "the access token lacks the scope this resource requires".to_owned(),
+            ),
+            BearerErrorKind::Unavailable(_) => {
+                return Some(OAuthError::new(ErrorCode::SERVER_ERROR));
+            }
+        };
+        Some(OAuthError::new(code).with_description(description))
+    }
+
+    /// The `WWW-Authenticate` challenge (RFC 6750 §3); `None` for a failed
+    /// source, which is not the client's doing.
+    pub fn challenge(&self) -> Option<BearerChallenge> {
+        let challenge = BearerChallenge::new(self.realm.clone());
+        match &self.kind {
+            BearerErrorKind::Unavailable(_) => None,
+            BearerErrorKind::Missing | BearerErrorKind::MethodNotAccepted(_) => Some(challenge),
+            BearerErrorKind::InsufficientScope { required } => {
+                Some(challenge.error(self.oauth_error()?).scope(required.clone()))
+            }
+            BearerErrorKind::InvalidRequest(_) | BearerErrorKind::InvalidToken => {
+                Some(challenge.error(self.oauth_error()?))
+            }
+        }
+    }
+
+    /// Renders the error as the HTTP response to send.
+    pub fn into_http(self) -> Response<Vec<u8>> {
+        if let BearerErrorKind::Unavailable(e) = &self.kind {
+            // The client sees a bare `server_error`; the operator sees why.
+            tracing::error!(
+                target: "portcullis",
+                error = %e,
+                source = ?std::error::Error::source(e),
+                "bearer token source failure",
+            );
+        }
+        let challenge = self.challenge().map(|c| c.to_header_value());
+        match self.oauth_error() {
+            Some(error) => {
+                let mut response = ErrorResponse::new(error).with_status(self.status());
+                if let Some(challenge) = challenge {
+                    response = response.with_challenge(challenge);
+                }
+                response.into_http()
+            }
+            None => {
+                let mut response = Response::new(Vec::new());
+                *response.status_mut() = self.status();
+                let headers = response.headers_mut();
+                if let Some(challenge) = challenge {
+                    headers.insert(header::WWW_AUTHENTICATE, challenge);
+                }
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                response
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn the_chain_names_each_cause_once() {
+        let e = BearerError::new(
+            BearerErrorKind::Unavailable(TokenSourceError::new(std::io::Error::other("down"))),
+            Realm::new("r").unwrap(),
+        );
+        assert_eq!(e.to_string(), "the token source failed");
+        let source = e.source().unwrap();
+        assert_eq!(source.to_string(), "down");
+        assert!(source.source().is_none());
+        let e = BearerError::new(BearerErrorKind::Missing, Realm::new("r").unwrap());
+        assert!(e.source().is_none());
+    }
+}

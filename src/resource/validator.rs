@@ -1,0 +1,156 @@
+//! The bearer token validator a resource server calls on each request.
+
+use super::bearer::{Accepted, extract};
+use super::{
+    BearerError, BearerErrorKind, BearerRequest, BearerToken, Realm, TokenInfo, TokenLocation,
+    TokenSource,
+};
+use crate::protocol::Scope;
+
+/// Validates the bearer token of a protected resource request (RFC 6750):
+/// finds it (§2), asks the [`TokenSource`] what it grants, and checks the
+/// scope the resource requires.
+///
+/// Cheap to clone when the source is, and free of per-request state. Accepts
+/// `Authorization: Bearer` only, unless told otherwise:
+/// [`accept_form_body`](Self::accept_form_body) and
+/// [`dangerous_accept_uri_query`](Self::dangerous_accept_uri_query).
+#[derive(Debug, Clone)]
+pub struct BearerValidator<S> {
+    source: S,
+    realm: Realm,
+    accepted: Accepted,
+}
+
+impl<S: TokenSource> BearerValidator<S> {
+    /// A validator asking `source`, naming `realm` in its challenges.
+    pub fn new(source: S, realm: Realm) -> Self {
+        Self {
+            source,
+            realm,
+            accepted: Accepted::default(),
+        }
+    }
+
+    /// Also accepts the token as `access_token` in an
+    /// `application/x-www-form-urlencoded` body (RFC 6750 §2.2), when the
+    /// request's method has body semantics (POST, PUT, PATCH; never GET) and
+    /// the body is ASCII. The host must then pass the body
+    /// ([`BearerRequest::with_body`], or an `http::Request` with its body).
+    ///
+    /// RFC 6750 says clients SHOULD NOT use this except where a browser cannot
+    /// set the `Authorization` header.
+    pub fn accept_form_body(mut self) -> Self {
+        self.accepted.form_body = true;
+        self
+    }
+
+    /// Also accepts the token as `access_token` in the URI query (RFC 6750
+    /// §2.3).
+    ///
+    /// Dangerous: a token in a URI ends up in access logs, proxy logs,
+    /// browser history and `Referer` headers, where anyone who reads them can
+    /// use it until it expires (RFC 6750 §5.3, RFC 6819 §4.6.7). RFC 9700
+    /// §4.3.2 says clients MUST NOT send it so. Enable only for a client that
+    /// cannot send a header or a body, and keep such URIs out of logs. When
+    /// this is off, a token in the query is refused as an unsupported method
+    /// and reported as a security event.
+    pub fn dangerous_accept_uri_query(mut self) -> Self {
+        self.accepted.uri_query = true;
+        self
+    }
+
+    /// The realm named in challenges.
+    pub fn realm(&self) -> &Realm {
+        &self.realm
+    }
+
+    /// The token source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// An error naming this validator's realm, for a host that refuses a
+    /// request on its own grounds (a finer-grained scope check, say).
+    pub fn error(&self, kind: BearerErrorKind) -> BearerError {
+        BearerError::new(kind, self.realm.clone())
+    }
+
+    /// Finds the request's bearer token (RFC 6750 §2) without looking it up.
+    ///
+    /// Exactly one method, among those accepted: the `Authorization` header
+    /// (scheme case-insensitive, `b64token` syntax), and the form body or URI
+    /// query if enabled. Two methods, two `Authorization` headers, a repeated
+    /// `access_token` or malformed credentials are `invalid_request`; none, or
+    /// a token only where it is not accepted, is a bare challenge.
+    pub fn extract<'r>(
+        &self,
+        request: impl Into<BearerRequest<'r>>,
+    ) -> Result<BearerToken<'r>, BearerError> {
+        extract(&request.into(), self.accepted).map_err(|kind| {
+            if let BearerErrorKind::MethodNotAccepted(TokenLocation::UriQuery) = kind {
+                // The token is now in whatever logs the URI went through.
+                tracing::warn!(
+                    target: "portcullis::security",
+                    event = "bearer_token_in_uri_refused",
+                );
+            }
+            self.error(kind)
+        })
+    }
+
+    /// Validates the request's bearer token and checks that it grants every
+    /// token of `required` (an empty scope requires nothing); returns what
+    /// the token grants.
+    ///
+    /// Fails with the [`BearerError`] to send back (see its table): no token
+    /// (`401`, no error code), a malformed request (`400 invalid_request`), a
+    /// token that is unknown, expired, revoked or not an access token (`401
+    /// invalid_token`), too little scope (`403 insufficient_scope`), or a
+    /// failed source (`500`).
+    pub async fn validate<'r>(
+        &self,
+        request: impl Into<BearerRequest<'r>>,
+        required: &Scope,
+    ) -> Result<TokenInfo, BearerError> {
+        let token = self.extract(request)?;
+        let info = self
+            .source
+            .token_info(token.expose_secret())
+            .await
+            .map_err(|e| self.error(BearerErrorKind::Unavailable(e)))?;
+        let Some(info) = info else {
+            tracing::info!(
+                target: "portcullis::security",
+                event = "bearer_token_invalid",
+                location = ?token.location(),
+            );
+            return Err(self.error(BearerErrorKind::InvalidToken));
+        };
+        // Equal scopes (the common case: a resource asking for what its
+        // clients are given) need no walk through the tokens.
+        if *required != info.scope && !required.is_subset(&info.scope) {
+            tracing::info!(
+                target: "portcullis::security",
+                event = "bearer_scope_insufficient",
+                client_id = ?info.client_id,
+                required = %required,
+            );
+            return Err(self.error(BearerErrorKind::InsufficientScope {
+                required: required.clone(),
+            }));
+        }
+        Ok(info)
+    }
+}
+
+/// Compile-time guarantee: validation futures can be spawned on a
+/// multi-threaded runtime.
+#[allow(dead_code)]
+fn _assert_send(validator: BearerValidator<crate::AuthorizationServer>) {
+    fn send<T: Send>(_: T) {}
+    send(async move {
+        let request = http::Request::new(Vec::<u8>::new());
+        validator.validate(&request, &Scope::empty()).await
+    });
+}
