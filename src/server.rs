@@ -11,6 +11,7 @@ use crate::client::{
     ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
     RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
+use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
 use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
@@ -44,6 +45,10 @@ pub(crate) struct ServerInner {
     /// `Basic realm="<issuer>"`, sent with a 401 (RFC 6749 §5.2).
     pub(crate) basic_challenge: HeaderValue,
     pub(crate) options: Options,
+    /// Endpoint URLs and what else the metadata document says (RFC 8414).
+    pub(crate) discovery: Discovery,
+    /// Dynamic client registration (RFC 7591), when enabled.
+    pub(crate) registration: Option<DynamicRegistration>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -109,6 +114,22 @@ pub enum BuildError {
     /// Two handlers for one grant type.
     #[error("grant type {0} has two handlers")]
     DuplicateGrant(String),
+    /// An endpoint URL given to [`ServerBuilder::endpoint`] is unusable.
+    #[error("invalid URL for the {endpoint:?} endpoint: {reason}")]
+    InvalidEndpointUrl {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A metadata URL (`service_documentation`, `op_policy_uri`, `op_tos_uri`)
+    /// is not an absolute `http(s)` URL.
+    #[error("{0} must be an absolute http(s) URL")]
+    InvalidMetadataUrl(&'static str),
+    /// The initial access token for dynamic registration is shorter than
+    /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`](crate::endpoint::MIN_INITIAL_ACCESS_TOKEN_LEN).
+    #[error("the initial access token is too short to resist guessing")]
+    WeakInitialAccessToken,
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -136,6 +157,8 @@ pub struct ServerBuilder {
     lifetimes: TokenLifetimes,
     max_body: usize,
     options: Options,
+    pub(crate) discovery: DiscoveryConfig,
+    pub(crate) registration: Option<DynamicRegistration>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -165,6 +188,8 @@ impl AuthorizationServer {
             lifetimes: TokenLifetimes::default(),
             max_body: DEFAULT_MAX_BODY,
             options: Options::default(),
+            discovery: DiscoveryConfig::default(),
+            registration: None,
         }
     }
 
@@ -346,6 +371,10 @@ impl ServerBuilder {
                 return Err(BuildError::DuplicateGrant(g.to_string()));
             }
         }
+        let discovery = self.discovery.resolve(&issuer)?;
+        if let Some(registration) = &self.registration {
+            registration.check()?;
+        }
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
                 issuer,
@@ -359,6 +388,8 @@ impl ServerBuilder {
                 max_body: self.max_body,
                 basic_challenge,
                 options: self.options,
+                discovery,
+                registration: self.registration,
             }),
         })
     }

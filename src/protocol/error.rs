@@ -45,6 +45,10 @@ impl ErrorCode {
     pub const INVALID_TOKEN: Self = Self(Cow::Borrowed("invalid_token"));
     /// The token lacks the scope the resource requires (RFC 6750 §3.1).
     pub const INSUFFICIENT_SCOPE: Self = Self(Cow::Borrowed("insufficient_scope"));
+    /// A redirect URI in a registration is invalid (RFC 7591 §3.2.2).
+    pub const INVALID_REDIRECT_URI: Self = Self(Cow::Borrowed("invalid_redirect_uri"));
+    /// Registered client metadata is invalid (RFC 7591 §3.2.2).
+    pub const INVALID_CLIENT_METADATA: Self = Self(Cow::Borrowed("invalid_client_metadata"));
 
     /// An extension error code (RFC 6749 §8.5).
     ///

@@ -8,6 +8,7 @@ mod pkce;
 mod scope;
 mod token_response;
 
+pub(crate) use error::json_response;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};
