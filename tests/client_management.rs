@@ -637,3 +637,67 @@ async fn the_typed_layer_matches_the_endpoint() {
         .unwrap();
     assert!(h.store.find_client(&r.id).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn the_store_swaps_and_deletes_only_with_the_current_token() {
+    let h = managed();
+    let r = h.register_dynamic(WEB_APP).await;
+    let stored = h.store.find_client(&r.id).await.unwrap().unwrap();
+    let current = *stored.registration_access_token_hash().unwrap();
+    let stale = TokenHash::of("pc_ra_stale");
+    let renamed = h
+        .server
+        .read_client_configuration(&r.id, &r.token)
+        .await
+        .unwrap()
+        .client()
+        .clone();
+    let now_current = *renamed.registration_access_token_hash().unwrap();
+    assert_ne!(now_current, current);
+    // The token that was current is no longer: no swap, no deletion.
+    assert!(
+        !h.store
+            .update_client((*stored).clone(), Some(&current))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.store
+            .update_client((*stored).clone(), Some(&stale))
+            .await
+            .unwrap()
+    );
+    assert!(!h.store.delete_client(&r.id, Some(&current)).await.unwrap());
+    assert_eq!(
+        h.store
+            .find_client(&r.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .registration_access_token_hash(),
+        Some(&now_current)
+    );
+    // With the current one, both work; without a condition too.
+    assert!(
+        h.store
+            .update_client((*stored).clone(), Some(&now_current))
+            .await
+            .unwrap()
+    );
+    assert!(
+        h.store
+            .update_client((*stored).clone(), None)
+            .await
+            .unwrap()
+    );
+    assert!(h.store.delete_client(&r.id, Some(&current)).await.unwrap());
+    assert!(!h.store.delete_client(&r.id, None).await.unwrap());
+    // An unknown client is never inserted by an update.
+    assert!(
+        !h.store
+            .update_client((*stored).clone(), None)
+            .await
+            .unwrap()
+    );
+    assert!(h.store.find_client(&r.id).await.unwrap().is_none());
+}
