@@ -2,36 +2,7 @@
 //! to the registration endpoint, and the registered metadata the server
 //! returns.
 //!
-//! A [`ClientMetadata`] document becomes a [`ClientRegistration`] and passes
-//! the same validation as a client an administrator registers — one set of
-//! rules for redirect URIs, client types and authentication methods. What is
-//! particular to RFC 7591 happens here, first:
-//!
-//! - **Defaults (§2).** `token_endpoint_auth_method` defaults to
-//!   `client_secret_basic` (to `none` for `application_type: native`).
-//!   When both `grant_types` and `response_types` are omitted they default to
-//!   `["authorization_code"]` and `["code"]`; when only one is given, the
-//!   other is derived from it by the table of §2.1, so a `client_credentials`
-//!   client need not send `response_types: []`.
-//! - **Consistency (§2.1).** `code` is registered exactly when
-//!   `authorization_code` is, and `token` exactly when `implicit` is;
-//!   anything else is `invalid_client_metadata`.
-//! - **The client profile (RFC 6749 §2.1)** follows from the authentication
-//!   method and OpenID Connect's `application_type`:
-//!
-//!   | `token_endpoint_auth_method` | `application_type` | profile |
-//!   |---|---|---|
-//!   | `client_secret_basic`, `client_secret_post`, or an extension method | `web` (default) | [`WebApplication`](ClientProfile::WebApplication), confidential |
-//!   | `none` | `web` (default) | [`UserAgentBased`](ClientProfile::UserAgentBased), public |
-//!   | `none` (the default for native) | `native` | [`Native`](ClientProfile::Native), public |
-//!   | any other | `native` | refused: native apps are public clients (RFC 8252 §8.4, §8.5) |
-//!
-//!   The profile decides which redirect URIs are acceptable: `https` for web
-//!   and user-agent-based clients; native apps may also use loopback `http`
-//!   and private-use schemes (RFC 8252 §7).
-//! - **Unknown members are ignored (§2)**, including `jwks`, `jwks_uri`,
-//!   `software_statement` (not supported, so ignored as §3.1.1 allows) and
-//!   internationalised names such as `client_name#ja`.
+//! The rules are described on [`ClientMetadata`].
 
 use super::{AuthMethod, Client, ClientProfile, ClientRegistration, RegistrationError};
 use crate::protocol::{GrantType, Scope};
@@ -69,6 +40,37 @@ impl ApplicationType {
 ///
 /// Parse one from a request body with [`ClientMetadata::from_json`]; render a
 /// registered client's with [`ClientMetadata::of`].
+///
+/// Registering one makes it a [`ClientRegistration`], which passes the same
+/// validation as a client an administrator registers — one set of rules for
+/// redirect URIs, client types and authentication methods. What is particular
+/// to RFC 7591 is applied first:
+///
+/// - **Defaults (§2).** `token_endpoint_auth_method` defaults to
+///   `client_secret_basic` (to `none` for `application_type: native`).
+///   When both `grant_types` and `response_types` are omitted they default to
+///   `["authorization_code"]` and `["code"]`; when only one is given, the
+///   other is derived from it by the table of §2.1, so a `client_credentials`
+///   client need not send `response_types: []`.
+/// - **Consistency (§2.1).** `code` is registered exactly when
+///   `authorization_code` is, and `token` exactly when `implicit` is;
+///   anything else is `invalid_client_metadata`.
+/// - **The client profile (RFC 6749 §2.1)** follows from the authentication
+///   method and OpenID Connect's `application_type`:
+///
+///   | `token_endpoint_auth_method` | `application_type` | profile |
+///   |---|---|---|
+///   | `client_secret_basic`, `client_secret_post`, or an extension method | `web` (default) | [`WebApplication`](ClientProfile::WebApplication), confidential |
+///   | `none` | `web` (default) | [`UserAgentBased`](ClientProfile::UserAgentBased), public |
+///   | `none` (the default for native) | `native` | [`Native`](ClientProfile::Native), public |
+///   | any other | `native` | refused: native apps are public clients (RFC 8252 §8.4, §8.5) |
+///
+///   The profile decides which redirect URIs are acceptable: `https` for web
+///   and user-agent-based clients; native apps may also use loopback `http`
+///   and private-use schemes (RFC 8252 §7).
+/// - **Unknown members are ignored (§2)**, including `jwks`, `jwks_uri`,
+///   `software_statement` (not supported, so ignored as §3.1.1 allows) and
+///   internationalised names such as `client_name#ja`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ClientMetadata {

@@ -2,46 +2,9 @@
 //! configuration endpoint, where a dynamically registered client reads,
 //! updates or deletes its registration.
 //!
-//! It lives at the `registration_client_uri` the registration response gave,
-//! `{registration_endpoint}/{client_id}`; the host routes every method on
-//! that path to [`AuthorizationServer::client_configuration_endpoint`], which
-//! takes the `client_id` from the last path segment.
-//!
-//! Every request carries the client's registration access token as a bearer
-//! token (RFC 7592 §3). The server keeps only its SHA-256 and compares in
-//! constant time. A missing or wrong token, another client's token, and an
-//! unknown or deleted client all get the same `401 invalid_token` with a
-//! `WWW-Authenticate: Bearer` challenge (RFC 7592 §2.1): the endpoint never
-//! tells whether a client exists.
-//!
-//! - **`GET`** (§2.1) returns `200` with the client information: the
-//!   registered metadata, `client_id`, `client_id_issued_at`,
-//!   `registration_client_uri` and a *new* `registration_access_token`.
-//! - **`PUT`** (§2.2) replaces the registration: the body is the complete
-//!   metadata (an omitted member is deleted, or takes its RFC 7591 default),
-//!   validated exactly as a registration is. It must carry the `client_id`;
-//!   `client_secret`, if sent, must be the client's secret; the server-issued
-//!   `registration_access_token`, `registration_client_uri`,
-//!   `client_secret_expires_at` and `client_id_issued_at` should be left out,
-//!   and if present must equal the issued values (else `400
-//!   invalid_request`). The update cannot change the client type or move
-//!   between secret-based and other authentication: that is a new client.
-//!   `200` with the client information and a new registration access token.
-//! - **`DELETE`** (§2.3) removes the client and revokes every grant made to it
-//!   — codes, access and refresh tokens die at once — and answers `204`.
-//!
-//! # The secret is shown once; the registration access token rotates
-//!
-//! The server stores secrets only as hashes, so it cannot show them again:
-//! the `client_secret` appears in the registration response and never after
-//! (RFC 7592 §3 lets the read response omit it), and updates never issue a new
-//! one. For the same reason, and because RFC 7592 §3 requires a
-//! `registration_access_token` in every client information response, each
-//! successful `GET` or `PUT` issues a new registration access token and
-//! retires the one presented, in one compare-and-swap: of concurrent requests
-//! with one token exactly one succeeds. A client must keep the newest token;
-//! if a response is lost, only the host's administrator can help
-//! ([`AuthorizationServer::delete_client`]).
+//! [`AuthorizationServer::client_configuration_endpoint`] describes the
+//! rules: the registration access token, what `GET`, `PUT` and `DELETE` do,
+//! and why the token is replaced on every use.
 //!
 //! ```
 //! use portcullis::endpoint::DynamicRegistration;
@@ -167,11 +130,52 @@ impl ClientUpdate {
 }
 
 impl AuthorizationServer {
-    /// The client configuration endpoint over HTTP (RFC 7592 §2), mounted at
-    /// `{registration_endpoint}/{client_id}`; the `client_id` is the request
-    /// path's last segment.
+    /// The client configuration endpoint over HTTP (RFC 7592 §2).
     ///
-    /// In order: registration enabled (else `404`); `GET`, `PUT` or `DELETE`
+    /// It lives at the `registration_client_uri` the registration response
+    /// gave, `{registration_endpoint}/{client_id}`; the host routes every
+    /// method on that path here, and the `client_id` is taken from the path's
+    /// last segment.
+    ///
+    /// Every request carries the client's registration access token as a bearer
+    /// token (RFC 7592 §3). The server keeps only its SHA-256 and compares in
+    /// constant time. A missing or wrong token, another client's token, and an
+    /// unknown or deleted client all get the same `401 invalid_token` with a
+    /// `WWW-Authenticate: Bearer` challenge (RFC 7592 §2.1): the endpoint never
+    /// tells whether a client exists.
+    ///
+    /// - **`GET`** (§2.1) returns `200` with the client information: the
+    ///   registered metadata, `client_id`, `client_id_issued_at`,
+    ///   `registration_client_uri` and a *new* `registration_access_token`.
+    /// - **`PUT`** (§2.2) replaces the registration: the body is the complete
+    ///   metadata (an omitted member is deleted, or takes its RFC 7591 default),
+    ///   validated exactly as a registration is. It must carry the `client_id`;
+    ///   `client_secret`, if sent, must be the client's secret; the server-issued
+    ///   `registration_access_token`, `registration_client_uri`,
+    ///   `client_secret_expires_at` and `client_id_issued_at` should be left out,
+    ///   and if present must equal the issued values (else `400
+    ///   invalid_request`). The update cannot change the client type or move
+    ///   between secret-based and other authentication: that is a new client.
+    ///   `200` with the client information and a new registration access token.
+    /// - **`DELETE`** (§2.3) removes the client and revokes every grant made to it
+    ///   — codes, access and refresh tokens die at once — and answers `204`.
+    ///
+    /// # The secret is shown once; the registration access token rotates
+    ///
+    /// The server stores secrets only as hashes, so it cannot show them again:
+    /// the `client_secret` appears in the registration response and never after
+    /// (RFC 7592 §3 lets the read response omit it), and updates never issue a new
+    /// one. For the same reason, and because RFC 7592 §3 requires a
+    /// `registration_access_token` in every client information response, each
+    /// successful `GET` or `PUT` issues a new registration access token and
+    /// retires the one presented, in one compare-and-swap: of concurrent requests
+    /// with one token exactly one succeeds. A client must keep the newest token;
+    /// if a response is lost, only the host's administrator can help
+    /// ([`AuthorizationServer::delete_client`]).
+    ///
+    /// # Order of checks
+    ///
+    /// Registration enabled (else `404`); `GET`, `PUT` or `DELETE`
     /// (else `405`); the registration access token (else `401
     /// invalid_token`); for `PUT`, body size (`413`), `Content-Type:
     /// application/json` and the body. Every response carries

@@ -85,6 +85,12 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
 pub const METADATA_CACHE_CONTROL: &str = "public, max-age=300";
 
 /// An endpoint whose URL the metadata document publishes.
+///
+/// Each URL is the issuer joined with [`default_path`](Self::default_path)
+/// unless the builder overrides it with
+/// [`ServerBuilder::endpoint`](crate::ServerBuilder::endpoint). The host
+/// routes requests to the matching endpoint methods; the metadata only says
+/// where they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Endpoint {
@@ -533,7 +539,15 @@ impl AuthorizationServer {
         url
     }
 
-    /// The metadata endpoint over HTTP (RFC 8414 §3): `GET` (or `HEAD`) gets
+    /// The metadata endpoint over HTTP (RFC 8414 §3).
+    ///
+    /// Mount it on the issuer's host at [`metadata_path`](Self::metadata_path):
+    /// RFC 8414 §3.1 inserts `/.well-known/oauth-authorization-server`
+    /// *before* the issuer's path, so for the issuer
+    /// `https://example.com/tenant1` the document is at
+    /// `https://example.com/.well-known/oauth-authorization-server/tenant1`.
+    ///
+    /// `GET` (or `HEAD`) gets
     /// `200` with the document as `application/json` and
     /// `Cache-Control:` [`METADATA_CACHE_CONTROL`]; any other method gets
     /// `405` with `Allow: GET, HEAD`. No IO: the document comes from the

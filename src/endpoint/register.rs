@@ -1,47 +1,11 @@
 //! Dynamic client registration (RFC 7591): the registration endpoint.
 //!
-//! Off unless the builder is given a [`DynamicRegistration`], which is an
-//! explicit choice between two modes:
-//!
-//! - [`DynamicRegistration::with_initial_access_token`]: a registration
-//!   request must carry `Authorization: Bearer <initial access token>`
-//!   (RFC 7591 §3). The server keeps only the token's SHA-256 and compares
-//!   hashes in constant time; a missing or wrong token is `401 invalid_token`
-//!   with a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
-//! - [`DynamicRegistration::open`]: anyone may register. See its
-//!   documentation for what that exposes.
-//!
-//! When it is off, the registration endpoint and the client configuration
-//! endpoints answer `404` with `invalid_request`, as if they did not exist,
-//! and the metadata document has no `registration_endpoint`.
-//!
-//! A registration is a `POST` of a JSON [`ClientMetadata`] document. It is
-//! validated by the rules described in [`ClientMetadata`] and then by the same
-//! rules as a client an administrator registers, and answered with `201` and
-//! the [`ClientInformation`] (RFC 7591 §3.2.1): the `client_id`, the
-//! `client_secret` for a confidential client (shown this once, with
-//! `client_secret_expires_at: 0`), `client_id_issued_at`, every registered
-//! metadata value, and the RFC 7592 `registration_access_token` and
-//! `registration_client_uri` with which the client reads, updates or deletes
-//! its registration ([`AuthorizationServer::client_configuration_endpoint`]).
-//!
-//! What the server lets a dynamically registered client have:
-//!
-//! - **grant types**: those the server serves (the token endpoint's, and
-//!   `implicit` when enabled) *and* the registration allows:
-//!   `authorization_code`, `refresh_token` and the device grant by default,
-//!   `client_credentials` too when an initial access token protects the
-//!   endpoint; anything else — `implicit`, `password`, extension grants,
-//!   `client_credentials` under open registration — only after
-//!   [`DynamicRegistration::allow_grant_type`]. Anything else is
-//!   `invalid_client_metadata`.
-//! - **scope**: within [`DynamicRegistration::max_scope`] (empty unless set);
-//!   a wider `scope` is refused with `invalid_client_metadata`, not narrowed,
-//!   so the client learns at once; an omitted `scope` registers the maximum.
-//! - **display URLs** (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`):
-//!   `https`, and, when the client has `https` redirect URIs, on the host of
-//!   one of them (RFC 7591 §5), so a client cannot borrow another site's
-//!   pages on the consent screen.
+//! Off unless the builder is given a [`DynamicRegistration`], whose
+//! documentation describes the two modes and what a dynamically registered
+//! client may have. A registration is a `POST` of a JSON
+//! [`ClientMetadata`] document to
+//! [`AuthorizationServer::registration_endpoint`], answered with `201` and the
+//! [`ClientInformation`] (RFC 7591 §3.2.1).
 //!
 //! ```
 //! use portcullis::endpoint::DynamicRegistration;
@@ -115,9 +79,51 @@ secret_type! {
     RegistrationAccessToken
 }
 
-/// Dynamic client registration (RFC 7591), as enabled on the builder with
-/// [`ServerBuilder::dynamic_registration`]. See the
-/// [module documentation](self) for what it allows.
+/// Dynamic client registration (RFC 7591, RFC 7592), as enabled on the
+/// builder with [`ServerBuilder::dynamic_registration`].
+///
+/// Off unless the builder is given one, which is an explicit choice between
+/// two modes:
+///
+/// - [`with_initial_access_token`](Self::with_initial_access_token): a
+///   registration request must carry `Authorization: Bearer <initial access
+///   token>` (RFC 7591 §3). The server keeps only the token's SHA-256 and
+///   compares hashes in constant time; a missing or wrong token is `401
+///   invalid_token` with a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
+/// - [`open`](Self::open): anyone may register. See its documentation for
+///   what that exposes.
+///
+/// When registration is off, the registration endpoint and the client
+/// configuration endpoints answer `404` with `invalid_request`, as if they did
+/// not exist, and the metadata document has no `registration_endpoint`.
+///
+/// A registration is validated by the RFC 7591 rules described on
+/// [`ClientMetadata`] and then by the same rules as a client an administrator
+/// registers. It is answered with `201` and the [`ClientInformation`]: the
+/// `client_id`, the `client_secret` for a confidential client (shown this
+/// once, with `client_secret_expires_at: 0`), `client_id_issued_at`, every
+/// registered metadata value, and the RFC 7592 `registration_access_token`
+/// and `registration_client_uri` with which the client reads, updates or
+/// deletes its registration
+/// ([`AuthorizationServer::client_configuration_endpoint`]).
+///
+/// What a dynamically registered client may have:
+///
+/// - **grant types**: those the server serves (the token endpoint's, and
+///   `implicit` when enabled) *and* the registration allows:
+///   `authorization_code`, `refresh_token` and the device grant by default,
+///   `client_credentials` too when an initial access token protects the
+///   endpoint; anything else — `implicit`, `password`, extension grants,
+///   `client_credentials` under open registration — only after
+///   [`allow_grant_type`](Self::allow_grant_type). Anything else is
+///   `invalid_client_metadata`.
+/// - **scope**: within [`max_scope`](Self::max_scope) (empty unless set); a
+///   wider `scope` is refused with `invalid_client_metadata`, not narrowed,
+///   so the client learns at once; an omitted `scope` registers the maximum.
+/// - **display URLs** (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`):
+///   `https`, and, when the client has `https` redirect URIs, on the host of
+///   one of them (RFC 7591 §5), so a client cannot borrow another site's
+///   pages on the consent screen.
 #[derive(Clone)]
 #[must_use]
 pub struct DynamicRegistration {
