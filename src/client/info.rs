@@ -314,6 +314,24 @@ mod tests {
     }
 
     #[test]
+    fn registration_access_survives_a_round_trip_and_tampering_is_refused() {
+        let token = crate::token::TokenHash::of("pc_ra_x");
+        let client = cc()
+            .registration_access(token, 1_800_000_000)
+            .register()
+            .unwrap()
+            .client;
+        assert_eq!(client.registration_access_token_hash(), Some(&token));
+        assert_eq!(client.issued_at_seconds(), Some(1_800_000_000));
+        let json = serde_json::to_string(&client).unwrap();
+        assert!(json.contains(&token.to_hex()));
+        let back: crate::client::Client = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, client);
+        let tampered = json.replace(&token.to_hex(), "not-a-hash");
+        assert!(serde_json::from_str::<crate::client::Client>(&tampered).is_err());
+    }
+
+    #[test]
     fn a_tampered_stored_logo_is_refused() {
         let client = cc().logo_uri("https://client.example/l.png").register();
         let json = serde_json::to_string(&client.unwrap().client).unwrap();

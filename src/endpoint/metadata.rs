@@ -302,9 +302,14 @@ impl ServerBuilder {
 /// Serialises to the JSON members of RFC 8414 §2 (plus RFC 8628 §4's
 /// `device_authorization_endpoint` and RFC 9207's
 /// `authorization_response_iss_parameter_supported`). Per RFC 8414 §3.2,
-/// members with no values are omitted — with one exception: a server that
-/// serves no grant at all still lists `"grant_types_supported": []`, since
-/// omitting it would mean `authorization_code` and `implicit`.
+/// members with no values are omitted — so a server without an authorization
+/// endpoint has no `response_types_supported`, although §2 calls it
+/// REQUIRED — with one exception: a server that serves no grant at all still
+/// lists `"grant_types_supported": []`, since omitting it would mean
+/// `authorization_code` and `implicit`.
+///
+/// A host that publishes more (an OpenID Connect `jwks_uri`, say) serialises
+/// this to a `serde_json::Value` and adds members.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct AuthorizationServerMetadata {
