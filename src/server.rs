@@ -13,6 +13,7 @@ use crate::client::{
     RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
 use crate::endpoint::{DeviceFlow, DeviceSettings};
+use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
 use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
@@ -51,6 +52,10 @@ pub(crate) struct ServerInner {
     pub(crate) device: DeviceFlow,
     /// Who may call the introspection endpoint, about which tokens.
     pub(crate) introspection: IntrospectionSettings,
+    /// Endpoint URLs and what else the metadata document says (RFC 8414).
+    pub(crate) discovery: Discovery,
+    /// Dynamic client registration (RFC 7591), when enabled.
+    pub(crate) registration: Option<DynamicRegistration>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -125,6 +130,22 @@ pub enum BuildError {
     /// invalid (see [`ServerBuilder::introspection_credential`]).
     #[error("invalid introspection credential: {0}")]
     InvalidIntrospectionCredential(&'static str),
+    /// An endpoint URL given to [`ServerBuilder::endpoint`] is unusable.
+    #[error("invalid URL for the {endpoint:?} endpoint: {reason}")]
+    InvalidEndpointUrl {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A metadata URL (`service_documentation`, `op_policy_uri`, `op_tos_uri`)
+    /// is not an absolute `http(s)` URL.
+    #[error("{0} must be an absolute http(s) URL")]
+    InvalidMetadataUrl(&'static str),
+    /// The initial access token for dynamic registration is shorter than
+    /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`](crate::endpoint::MIN_INITIAL_ACCESS_TOKEN_LEN).
+    #[error("the initial access token is too short to resist guessing")]
+    WeakInitialAccessToken,
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -154,6 +175,8 @@ pub struct ServerBuilder {
     options: Options,
     device: DeviceSettings,
     introspection: IntrospectionSettings,
+    pub(crate) discovery: DiscoveryConfig,
+    pub(crate) registration: Option<DynamicRegistration>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -185,6 +208,8 @@ impl AuthorizationServer {
             options: Options::default(),
             device: DeviceSettings::default(),
             introspection: IntrospectionSettings::default(),
+            discovery: DiscoveryConfig::default(),
+            registration: None,
         }
     }
 
@@ -436,6 +461,10 @@ impl ServerBuilder {
                 return Err(BuildError::DuplicateGrant(g.to_string()));
             }
         }
+        let discovery = self.discovery.resolve(&issuer)?;
+        if let Some(registration) = &self.registration {
+            registration.check()?;
+        }
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
                 issuer,
@@ -451,6 +480,8 @@ impl ServerBuilder {
                 options: self.options,
                 device,
                 introspection: self.introspection,
+                discovery,
+                registration: self.registration,
             }),
         })
     }

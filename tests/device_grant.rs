@@ -1217,6 +1217,9 @@ impl TokenStore for CollidingStore {
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
         self.inner.revoke_access_token(hash).await
     }
+    async fn revoke_client_grants(&self, client_id: &ClientId) -> Result<u64, StoreError> {
+        self.inner.revoke_client_grants(client_id).await
+    }
     async fn save_pending(&self, pending: PendingAuthorizationRecord) -> Result<(), StoreError> {
         self.inner.save_pending(pending).await
     }

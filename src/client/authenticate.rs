@@ -292,6 +292,9 @@ fn decoy() -> &'static Client {
             default_scope: Scope::empty(),
             auth_method: AuthMethod::CLIENT_SECRET_BASIC,
             secret: Some(SecretHash::Sha256(digest)),
+            info: super::ClientInfo::default(),
+            registration_token: None,
+            issued_at: None,
         }
     })
 }

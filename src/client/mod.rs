@@ -24,6 +24,8 @@
 mod auth_method;
 mod authenticate;
 mod credentials;
+mod info;
+mod metadata;
 mod model;
 mod redirect_uri;
 mod registration;
@@ -37,6 +39,10 @@ pub use authenticate::{
     AuthenticatedClient, ClientAuthError, ClientAuthenticator, SecretAuthenticator,
 };
 pub use credentials::{AuthRequest, PresentedCredentials};
+pub(crate) use info::unix_seconds;
+pub use info::{ClientInfo, MAX_CONTACTS, MAX_METADATA_STRING_LEN};
+pub(crate) use metadata::MetadataLimits;
+pub use metadata::{ApplicationType, ClientMetadata};
 pub use model::{Client, ClientId, ClientProfile, ClientType};
 pub use redirect_uri::{MAX_REDIRECT_URI_LEN, RedirectUri, RedirectUriError};
 pub use registration::{

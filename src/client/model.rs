@@ -3,10 +3,13 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use super::info::from_unix_seconds;
 use super::registration::{ClientParts, RegistrationError};
-use super::{AuthMethod, RedirectUri, SecretHash};
+use super::{AuthMethod, ClientInfo, RedirectUri, SecretHash};
 use crate::protocol::{GrantType, Scope};
+use crate::token::TokenHash;
 
 /// Client type (RFC 6749 §2.1): whether the client can keep a secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -108,6 +111,9 @@ pub struct Client {
     pub(super) default_scope: Scope,
     pub(super) auth_method: AuthMethod,
     pub(super) secret: Option<SecretHash>,
+    pub(super) info: ClientInfo,
+    pub(super) registration_token: Option<TokenHash>,
+    pub(super) issued_at: Option<u64>,
 }
 
 impl Client {
@@ -199,6 +205,37 @@ impl Client {
     /// The stored hash of the client secret, if the client has one.
     pub fn secret_hash(&self) -> Option<&SecretHash> {
         self.secret.as_ref()
+    }
+
+    /// What the client says about itself: pages, logo, contacts, software
+    /// (RFC 7591 §2). Self-asserted; never a basis for trust.
+    pub fn info(&self) -> &ClientInfo {
+        &self.info
+    }
+
+    /// The hash of the registration access token that manages this client
+    /// (RFC 7592 §3); `None` unless it was registered dynamically.
+    pub fn registration_access_token_hash(&self) -> Option<&TokenHash> {
+        self.registration_token.as_ref()
+    }
+
+    /// When the client identifier was issued (RFC 7591 §3.2.1
+    /// `client_id_issued_at`), for dynamically registered clients.
+    pub fn issued_at(&self) -> Option<SystemTime> {
+        self.issued_at.map(from_unix_seconds)
+    }
+
+    /// The same client managed by a new registration access token: rotating
+    /// the token changes nothing that registration validated.
+    pub(crate) fn with_registration_token(&self, token: TokenHash) -> Self {
+        let mut client = self.clone();
+        client.registration_token = Some(token);
+        client
+    }
+
+    /// When the client identifier was issued, in seconds since the epoch.
+    pub(crate) fn issued_at_seconds(&self) -> Option<u64> {
+        self.issued_at
     }
 }
 

@@ -10,12 +10,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
+use super::info::ClientInfoParts;
 use super::secret::generate;
 use super::{
     AuthMethod, Client, ClientId, ClientProfile, ClientSecret, ClientType, RedirectUri,
     RedirectUriError, SecretHash, SecretHashError,
 };
 use crate::protocol::{GrantType, Scope};
+use crate::token::TokenHash;
 
 /// The longest client identifier accepted, in bytes.
 pub const MAX_CLIENT_ID_LEN: usize = 128;
@@ -79,6 +81,9 @@ pub struct ClientRegistration {
     default_scope: Scope,
     auth_method: Option<AuthMethod>,
     imported_secret: Option<ClientSecret>,
+    pub(super) info: ClientInfoParts,
+    registration_token: Option<TokenHash>,
+    issued_at: Option<u64>,
 }
 
 /// A client, just registered, with its secret in plaintext for the one time it
@@ -106,6 +111,9 @@ impl ClientRegistration {
             default_scope: Scope::empty(),
             auth_method: None,
             imported_secret: None,
+            info: ClientInfoParts::default(),
+            registration_token: None,
+            issued_at: None,
         }
     }
 
@@ -183,13 +191,9 @@ impl ClientRegistration {
 
     /// Validates the metadata, assigns the identifier, and generates (or hashes)
     /// the secret.
-    pub fn register(self) -> Result<Registered, RegistrationError> {
-        let client_type = self.profile.client_type();
-        let method = self.auth_method.unwrap_or(match client_type {
-            ClientType::Confidential => AuthMethod::CLIENT_SECRET_BASIC,
-            ClientType::Public => AuthMethod::NONE,
-        });
-        let (secret_hash, secret) = match (method.uses_secret(), self.imported_secret) {
+    pub fn register(mut self) -> Result<Registered, RegistrationError> {
+        let method = self.method();
+        let (secret_hash, secret) = match (method.uses_secret(), self.imported_secret.take()) {
             (true, Some(imported)) => (Some(SecretHash::argon2id(&imported)?), None),
             (true, None) => {
                 let (secret, hash) = generate();
@@ -202,7 +206,45 @@ impl ClientRegistration {
             }
             (false, None) => (None, None),
         };
-        let parts = ClientParts {
+        let client = self.into_parts(&method).validate_with(secret_hash)?;
+        Ok(Registered { client, secret })
+    }
+
+    /// The authentication method: the one set, or the client type's default.
+    fn method(&self) -> AuthMethod {
+        self.auth_method
+            .clone()
+            .unwrap_or(match self.profile.client_type() {
+                ClientType::Confidential => AuthMethod::CLIENT_SECRET_BASIC,
+                ClientType::Public => AuthMethod::NONE,
+            })
+    }
+
+    /// Marks the client as dynamically registered (RFC 7591): the hash of its
+    /// registration access token (RFC 7592 §3) and when its identifier was
+    /// issued.
+    pub(crate) fn registration_access(mut self, token: TokenHash, issued_at: u64) -> Self {
+        self.registration_token = Some(token);
+        self.issued_at = Some(issued_at);
+        self
+    }
+
+    /// Validates the metadata of a client that already has a secret (or
+    /// none), keeping `secret` as it is: an update replaces the metadata, not
+    /// the credentials.
+    pub(crate) fn register_with_secret_hash(
+        self,
+        secret: Option<SecretHash>,
+    ) -> Result<Client, RegistrationError> {
+        if self.imported_secret.is_some() {
+            return Err(invalid("an update cannot import a secret"));
+        }
+        let method = self.method();
+        self.into_parts(&method).validate_with(secret)
+    }
+
+    fn into_parts(self, method: &AuthMethod) -> ClientParts {
+        ClientParts {
             client_id: self.client_id.unwrap_or_else(generate_client_id),
             profile: self.profile,
             client_name: self.name,
@@ -216,9 +258,10 @@ impl ClientRegistration {
             default_scope: self.default_scope,
             token_endpoint_auth_method: method.as_str().to_owned(),
             secret_hash: None,
-        };
-        let client = parts.validate_with(secret_hash)?;
-        Ok(Registered { client, secret })
+            info: self.info,
+            registration_access_token_hash: self.registration_token.map(|h| h.to_hex()),
+            client_id_issued_at: self.issued_at,
+        }
     }
 }
 
@@ -247,6 +290,14 @@ pub(crate) struct ClientParts {
     token_endpoint_auth_method: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret_hash: Option<String>,
+    /// RFC 7591 §2 descriptive metadata, under its own member names.
+    #[serde(flatten)]
+    info: ClientInfoParts,
+    /// Hex SHA-256 of the RFC 7592 registration access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    registration_access_token_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_id_issued_at: Option<u64>,
 }
 
 impl ClientParts {
@@ -260,6 +311,13 @@ impl ClientParts {
     }
 
     fn validate_with(self, secret: Option<SecretHash>) -> Result<Client, RegistrationError> {
+        let registration_token = match &self.registration_access_token_hash {
+            Some(hex) => Some(
+                TokenHash::from_hex(hex)
+                    .ok_or_else(|| invalid("malformed registration access token hash"))?,
+            ),
+            None => None,
+        };
         let id = &self.client_id;
         if id.is_empty()
             || id.len() > MAX_CLIENT_ID_LEN
@@ -341,6 +399,8 @@ impl ClientParts {
             ));
         }
 
+        let info = self.info.validate()?;
+
         Ok(Client {
             id: ClientId::new_unchecked(id),
             profile: self.profile,
@@ -351,6 +411,9 @@ impl ClientParts {
             default_scope: self.default_scope,
             auth_method,
             secret,
+            info,
+            registration_token,
+            issued_at: self.client_id_issued_at,
         })
     }
 }
@@ -375,6 +438,9 @@ impl From<Client> for ClientParts {
             default_scope: client.default_scope,
             token_endpoint_auth_method: client.auth_method.as_str().to_owned(),
             secret_hash: client.secret.as_ref().map(SecretHash::to_stored),
+            info: ClientInfoParts::from(&client.info),
+            registration_access_token_hash: client.registration_token.map(|h| h.to_hex()),
+            client_id_issued_at: client.issued_at,
         }
     }
 }

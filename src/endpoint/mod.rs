@@ -2,13 +2,17 @@
 //! typed layer beneath for hosts that parse HTTP themselves.
 
 mod authorize;
+mod client_configuration;
 mod device;
 mod device_verification;
 mod form_post;
 mod introspect;
 mod introspection_access;
 mod lookup;
+mod metadata;
 mod redirect;
+mod register;
+mod register_error;
 mod revoke;
 mod token;
 mod token_error;
@@ -33,3 +37,13 @@ pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub(crate) use token::HeaderNames;
 pub use token::TokenRequest;
 pub use token_error::TokenError;
+
+pub use client_configuration::ClientUpdate;
+pub use metadata::{
+    AuthorizationServerMetadata, Endpoint, EndpointUrls, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH,
+};
+pub(crate) use metadata::{Discovery, DiscoveryConfig};
+pub use register::{
+    ClientInformation, DynamicRegistration, MIN_INITIAL_ACCESS_TOKEN_LEN, RegistrationAccessToken,
+};
+pub use register_error::DynamicRegistrationError;

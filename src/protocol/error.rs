@@ -54,6 +54,10 @@ impl ErrorCode {
     /// The device code expired; the device authorization is over (RFC 8628
     /// §3.5).
     pub const EXPIRED_TOKEN: Self = Self(Cow::Borrowed("expired_token"));
+    /// A redirect URI in a registration is invalid (RFC 7591 §3.2.2).
+    pub const INVALID_REDIRECT_URI: Self = Self(Cow::Borrowed("invalid_redirect_uri"));
+    /// Registered client metadata is invalid (RFC 7591 §3.2.2).
+    pub const INVALID_CLIENT_METADATA: Self = Self(Cow::Borrowed("invalid_client_metadata"));
 
     /// An extension error code (RFC 6749 §8.5).
     ///

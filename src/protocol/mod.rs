@@ -11,6 +11,7 @@ mod scope;
 mod token_response;
 
 pub use device_response::DeviceAuthorizationResponse;
+pub(crate) use error::json_response;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};

@@ -433,6 +433,49 @@ impl ClientRegistry for MemoryStore {
         clients.insert(client.id().clone(), Arc::new(client));
         ready(Ok(()))
     }
+
+    fn update_client(
+        &self,
+        client: Client,
+        expected_token: Option<&TokenHash>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        // The check and the swap under one write lock: a compare-and-swap.
+        let mut clients = write(&self.inner.clients);
+        let replaced = match clients.get_mut(client.id().as_str()) {
+            Some(stored) if token_matches(stored, expected_token) => {
+                *stored = Arc::new(client);
+                true
+            }
+            _ => false,
+        };
+        ready(Ok(replaced))
+    }
+
+    fn delete_client(
+        &self,
+        client_id: &str,
+        expected_token: Option<&TokenHash>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let mut clients = write(&self.inner.clients);
+        let deleted = match clients.get(client_id) {
+            Some(stored) if token_matches(stored, expected_token) => {
+                clients.remove(client_id);
+                true
+            }
+            _ => false,
+        };
+        ready(Ok(deleted))
+    }
+}
+
+/// The compare-and-swap condition of `update_client` and `delete_client`.
+fn token_matches(stored: &Client, expected: Option<&TokenHash>) -> bool {
+    match expected {
+        None => true,
+        Some(expected) => stored
+            .registration_access_token_hash()
+            .is_some_and(|h| h.ct_eq(expected)),
+    }
 }
 
 impl TokenStore for MemoryStore {
@@ -668,6 +711,25 @@ impl TokenStore for MemoryStore {
         ready(Ok(removed.is_some()))
     }
 
+    fn revoke_client_grants(
+        &self,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        // One shard at a time, never two locks at once. Grants are sharded by
+        // their own identifier, so every shard is visited: an administrative
+        // operation, linear in the store's size. Tokens of a removed grant are
+        // unreachable at once and dropped by the next sweep or purge.
+        let mut removed = 0;
+        for shard in &self.inner.shards {
+            let mut shard = write(shard);
+            let before = shard.grants.len();
+            shard.grants.retain(|_, g| g.client_id != *client_id);
+            removed += before - shard.grants.len();
+            shard.pending.retain(|_, p| p.client_id != *client_id);
+        }
+        ready(Ok(removed as u64))
+    }
+
     fn purge_expired(
         &self,
         now: SystemTime,
@@ -897,6 +959,41 @@ mod tests {
         assert!(held < 2 * 1000 + SHARDS * SWEEP_EVERY, "{held} tokens held");
         assert!(store.grant_count() < 2 * 1000 + SHARDS * SWEEP_EVERY);
         assert!(held >= 1000, "live tokens were dropped");
+    }
+
+    #[test]
+    fn revoking_a_clients_grants_spares_other_clients() {
+        let store = MemoryStore::new();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // `issue` makes grants for client "c"; spread them over many shards.
+        let mine: Vec<_> = (0..64)
+            .map(|i| issue_with(&store, now, Duration::from_secs(60), i % 2 == 0).0)
+            .collect();
+        let (_, hash) = mint(TokenKind::AccessToken);
+        let other = GrantRecord {
+            id: GrantId::generate_for(&hash),
+            client_id: ClientId::new_unchecked("other"),
+            subject: None,
+            scope: Scope::empty(),
+            created_at: now,
+            expires_at: now + Duration::from_secs(60),
+        };
+        let token = AccessTokenRecord {
+            hash,
+            grant_id: other.id,
+            scope: Scope::empty(),
+            issued_at: now,
+            expires_at: now + Duration::from_secs(60),
+        };
+        block_on(store.create_grant(NewGrant::with_access_token(other, token))).unwrap();
+
+        let revoked = block_on(store.revoke_client_grants(&ClientId::new_unchecked("c"))).unwrap();
+        assert_eq!(revoked, 64);
+        for t in &mine {
+            assert!(block_on(store.find_access_token(t)).unwrap().is_none());
+        }
+        assert!(block_on(store.find_access_token(&hash)).unwrap().is_some());
+        assert_eq!(store.grant_count(), 1);
     }
 
     #[test]

@@ -142,6 +142,24 @@ pub trait TokenStore: Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Revokes every grant made to `client_id`, and so everything derived
+    /// from them — codes, access and refresh tokens — and drops the client's
+    /// pending authorization requests. Returns how many grants went.
+    ///
+    /// After this returns, no token, code, refresh token or pending request of
+    /// the client that existed when the call began is found by any lookup.
+    /// The server calls it after removing the client
+    /// ([`ClientRegistry::delete_client`](crate::client::ClientRegistry::delete_client)),
+    /// so no new grant can be made for it; a grant created concurrently by a
+    /// request that authenticated just before the removal may survive. A SQL
+    /// store does this in one statement: `DELETE FROM grants WHERE client_id =
+    /// $1` (tokens referencing the grant go with it, or are unreachable
+    /// without it).
+    fn revoke_client_grants(
+        &self,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Stores a pending authorization request.
     fn save_pending(
         &self,
@@ -275,6 +293,10 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
         &'a self,
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn revoke_client_grants<'a>(
+        &'a self,
+        client_id: &'a ClientId,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
     fn save_pending(
         &self,
         pending: PendingAuthorizationRecord,
@@ -371,6 +393,12 @@ impl<T: TokenStore> DynTokenStore for T {
         hash: &'a TokenHash,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(TokenStore::revoke_access_token(self, hash))
+    }
+    fn revoke_client_grants<'a>(
+        &'a self,
+        client_id: &'a ClientId,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(TokenStore::revoke_client_grants(self, client_id))
     }
     fn save_pending(
         &self,

@@ -40,6 +40,9 @@ pub enum TokenKind {
     AuthorizationRequest,
     /// A device code (RFC 8628 §3.2): `pc_dc_`.
     DeviceCode,
+    /// A registration access token, for managing a dynamically registered
+    /// client (RFC 7592 §3): `pc_ra_`.
+    RegistrationAccessToken,
 }
 
 impl TokenKind {
@@ -52,6 +55,7 @@ impl TokenKind {
             TokenKind::ClientSecret => "pc_cs_",
             TokenKind::AuthorizationRequest => "pc_ar_",
             TokenKind::DeviceCode => "pc_dc_",
+            TokenKind::RegistrationAccessToken => "pc_ra_",
         }
     }
 
@@ -91,6 +95,38 @@ impl TokenHash {
     /// Constant-time equality, for comparing against a stored hash.
     pub fn ct_eq(&self, other: &TokenHash) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+
+    /// The digest as 64 lowercase hex digits, for stores that keep text.
+    pub fn to_hex(&self) -> String {
+        use std::fmt::Write as _;
+        let mut hex = String::with_capacity(64);
+        for b in self.0 {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{b:02x}");
+        }
+        hex
+    }
+
+    /// Parses the form [`to_hex`](Self::to_hex) writes (either case); `None`
+    /// for anything else.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        fn nibble(digit: u8) -> Option<u8> {
+            char::from(digit)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        }
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut digest = [0u8; 32];
+        for (out, pair) in digest.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            let [high, low] = *pair else {
+                return None;
+            };
+            *out = nibble(high)? << 4 | nibble(low)?;
+        }
+        Some(Self(digest))
     }
 }
 
@@ -168,6 +204,18 @@ mod tests {
         assert!(!TokenKind::AccessToken.matches(&format!("{token}A")));
         assert!(!TokenKind::AccessToken.matches(&token.replace("pc_at_", "pc_at_!")[..49]));
         assert!(!TokenKind::AccessToken.matches(""));
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        let hash = TokenHash::of("x");
+        let hex = hash.to_hex();
+        assert_eq!(hex.len(), 64);
+        assert_eq!(TokenHash::from_hex(&hex), Some(hash));
+        assert_eq!(TokenHash::from_hex(&hex.to_uppercase()), Some(hash));
+        assert_eq!(TokenHash::from_hex(&hex[1..]), None);
+        assert_eq!(TokenHash::from_hex(&format!("+{}", &hex[1..])), None);
+        assert_eq!(TokenHash::from_hex(&"é".repeat(32)), None);
     }
 
     #[test]

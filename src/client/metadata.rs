@@ -1,0 +1,501 @@
+//! Client metadata as RFC 7591 §2 writes it: the JSON document a client sends
+//! to the registration endpoint, and the registered metadata the server
+//! returns.
+//!
+//! The rules are described on [`ClientMetadata`].
+
+use super::{AuthMethod, Client, ClientProfile, ClientRegistration, RegistrationError};
+use crate::protocol::{GrantType, Scope};
+
+/// OpenID Connect's `application_type`: a web client or a native app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ApplicationType {
+    /// A client served from the web (the default).
+    Web,
+    /// An app installed on the user's device (RFC 8252).
+    Native,
+}
+
+impl ApplicationType {
+    /// The value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Web => "web",
+            ApplicationType::Native => "native",
+        }
+    }
+
+    /// The application type of a client profile.
+    pub fn of(profile: ClientProfile) -> Self {
+        match profile {
+            ClientProfile::Native => ApplicationType::Native,
+            ClientProfile::WebApplication | ClientProfile::UserAgentBased => ApplicationType::Web,
+        }
+    }
+}
+
+/// A client metadata document (RFC 7591 §2): every member optional, unknown
+/// members ignored.
+///
+/// Parse one from a request body with [`ClientMetadata::from_json`]; render a
+/// registered client's with [`ClientMetadata::of`].
+///
+/// Registering one makes it a [`ClientRegistration`], which passes the same
+/// validation as a client an administrator registers — one set of rules for
+/// redirect URIs, client types and authentication methods. What is particular
+/// to RFC 7591 is applied first:
+///
+/// - **Defaults (§2).** `token_endpoint_auth_method` defaults to
+///   `client_secret_basic` (to `none` for `application_type: native`).
+///   When both `grant_types` and `response_types` are omitted they default to
+///   `["authorization_code"]` and `["code"]`; when only one is given, the
+///   other is derived from it by the table of §2.1, so a `client_credentials`
+///   client need not send `response_types: []`.
+/// - **Consistency (§2.1).** `code` is registered exactly when
+///   `authorization_code` is, and `token` exactly when `implicit` is;
+///   anything else is `invalid_client_metadata`.
+/// - **The client profile (RFC 6749 §2.1)** follows from the authentication
+///   method and OpenID Connect's `application_type`:
+///
+///   | `token_endpoint_auth_method` | `application_type` | profile |
+///   |---|---|---|
+///   | `client_secret_basic`, `client_secret_post`, or an extension method | `web` (default) | [`WebApplication`](ClientProfile::WebApplication), confidential |
+///   | `none` | `web` (default) | [`UserAgentBased`](ClientProfile::UserAgentBased), public |
+///   | `none` (the default for native) | `native` | [`Native`](ClientProfile::Native), public |
+///   | any other | `native` | refused: native apps are public clients (RFC 8252 §8.4, §8.5) |
+///
+///   The profile decides which redirect URIs are acceptable: `https` for web
+///   and user-agent-based clients; native apps may also use loopback `http`
+///   and private-use schemes (RFC 8252 §7).
+/// - **Unknown members are ignored (§2)**, including `jwks`, `jwks_uri`,
+///   `software_statement` (not supported, so ignored as §3.1.1 allows) and
+///   internationalised names such as `client_name#ja`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ClientMetadata {
+    /// Redirect URIs, registered in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    /// How the client authenticates at the token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    /// The grant types the client will use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    /// The response types the client will use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_types: Option<Vec<String>>,
+    /// A name to show users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// The client's home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    /// The client's logo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    /// The scope values the client may ask for, space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Ways to contact the people responsible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<String>>,
+    /// Terms of service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    /// Privacy policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    /// The client software's identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    /// The client software's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    /// `web` or `native` (OpenID Connect Dynamic Client Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<String>,
+}
+
+/// What a registration may ask for on this server.
+#[derive(Debug)]
+pub(crate) struct MetadataLimits<'a> {
+    /// Grant types a dynamically registered client may have.
+    pub(crate) grant_types: &'a [GrantType],
+    /// The client authenticator's methods.
+    pub(crate) auth_methods: &'a [AuthMethod],
+    /// The most scope a client may register; also what it gets when it
+    /// omits `scope`.
+    pub(crate) max_scope: &'a Scope,
+}
+
+fn invalid(reason: impl Into<std::borrow::Cow<'static, str>>) -> RegistrationError {
+    RegistrationError::InvalidMetadata(reason.into())
+}
+
+impl ClientMetadata {
+    /// Parses a request body: a JSON object whose members are client
+    /// metadata. A body that is not one, a member of the wrong JSON type, or a
+    /// repeated member is [`RegistrationError::InvalidMetadata`].
+    pub fn from_json(body: &[u8]) -> Result<Self, RegistrationError> {
+        serde_json::from_slice(body)
+            .map_err(|_| invalid("the body must be a JSON object of client metadata (RFC 7591 §2)"))
+    }
+
+    /// The registered metadata of `client`, as the client information
+    /// response returns it (RFC 7591 §3.2.1): every member the client has,
+    /// with `grant_types`, `response_types` and `token_endpoint_auth_method`
+    /// always present — an omitted one would read as its default.
+    pub fn of(client: &Client) -> Self {
+        let info = client.info();
+        let url = |u: Option<&url::Url>| u.map(|u| u.as_str().to_owned());
+        let response_types = client
+            .grant_types()
+            .iter()
+            .filter_map(|g| response_type_of(g).map(str::to_owned))
+            .collect();
+        Self {
+            redirect_uris: (!client.redirect_uris().is_empty()).then(|| {
+                client
+                    .redirect_uris()
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect()
+            }),
+            token_endpoint_auth_method: Some(client.auth_method().as_str().to_owned()),
+            grant_types: Some(
+                client
+                    .grant_types()
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .collect(),
+            ),
+            response_types: Some(response_types),
+            client_name: client.name().map(str::to_owned),
+            client_uri: url(info.client_uri()),
+            logo_uri: url(info.logo_uri()),
+            scope: (!client.scope().is_empty()).then(|| client.scope().as_str().to_owned()),
+            contacts: (!info.contacts().is_empty()).then(|| info.contacts().to_vec()),
+            tos_uri: url(info.tos_uri()),
+            policy_uri: url(info.policy_uri()),
+            software_id: info.software_id().map(str::to_owned),
+            software_version: info.software_version().map(str::to_owned),
+            application_type: Some(ApplicationType::of(client.profile()).as_str().to_owned()),
+        }
+    }
+
+    /// Applies RFC 7591's defaults and consistency rules and the server's
+    /// limits, and turns the document into a registration that the shared
+    /// rules then validate.
+    pub(crate) fn to_registration(
+        &self,
+        allowed: &MetadataLimits<'_>,
+    ) -> Result<ClientRegistration, RegistrationError> {
+        let (profile, method) = self.profile_and_method()?;
+        if !allowed.auth_methods.contains(&method) {
+            return Err(invalid(
+                "token_endpoint_auth_method is not supported by this server",
+            ));
+        }
+
+        let grant_types = self.grant_types(allowed)?;
+
+        let scope = match &self.scope {
+            Some(raw) => {
+                let scope: Scope = raw
+                    .parse()
+                    .map_err(|_| invalid("scope is not a space-separated list of scope values"))?;
+                if !scope.is_subset(allowed.max_scope) {
+                    return Err(invalid(
+                        "scope exceeds what this server lets dynamically registered clients have",
+                    ));
+                }
+                scope
+            }
+            None => allowed.max_scope.clone(),
+        };
+
+        let mut registration = ClientRegistration::new(profile)
+            .auth_method(method)
+            .scope(scope);
+        for grant in grant_types {
+            registration = registration.grant_type(grant);
+        }
+        for uri in self.redirect_uris.iter().flatten() {
+            registration = registration.redirect_uri(uri.as_str());
+        }
+        if let Some(name) = &self.client_name {
+            registration = registration.name(name.as_str());
+        }
+        for contact in self.contacts.iter().flatten() {
+            registration = registration.contact(contact.as_str());
+        }
+        type Setter = fn(ClientRegistration, String) -> ClientRegistration;
+        let optional: [(&Option<String>, Setter); 6] = [
+            (&self.client_uri, ClientRegistration::client_uri),
+            (&self.logo_uri, ClientRegistration::logo_uri),
+            (&self.tos_uri, ClientRegistration::tos_uri),
+            (&self.policy_uri, ClientRegistration::policy_uri),
+            (&self.software_id, ClientRegistration::software_id),
+            (&self.software_version, ClientRegistration::software_version),
+        ];
+        for (value, set) in optional {
+            if let Some(value) = value {
+                registration = set(registration, value.clone());
+            }
+        }
+        Ok(registration)
+    }
+
+    /// The client profile and authentication method the document asks for,
+    /// by the table in the [module documentation](self).
+    pub(crate) fn profile_and_method(
+        &self,
+    ) -> Result<(ClientProfile, AuthMethod), RegistrationError> {
+        let application_type = match self.application_type.as_deref() {
+            None | Some("web") => ApplicationType::Web,
+            Some("native") => ApplicationType::Native,
+            Some(_) => return Err(invalid("application_type must be web or native")),
+        };
+        let method = match (&self.token_endpoint_auth_method, application_type) {
+            (Some(m), _) => AuthMethod::extension(m.as_str()),
+            (None, ApplicationType::Native) => AuthMethod::NONE,
+            (None, ApplicationType::Web) => AuthMethod::CLIENT_SECRET_BASIC,
+        };
+        let profile = match (application_type, method == AuthMethod::NONE) {
+            (ApplicationType::Web, false) => ClientProfile::WebApplication,
+            (ApplicationType::Web, true) => ClientProfile::UserAgentBased,
+            (ApplicationType::Native, true) => ClientProfile::Native,
+            (ApplicationType::Native, false) => {
+                return Err(invalid(
+                    "native applications are public clients: token_endpoint_auth_method must be none",
+                ));
+            }
+        };
+        Ok((profile, method))
+    }
+
+    /// `grant_types` and `response_types`, defaulted (§2), consistent
+    /// (§2.1), and each grant one this server lets clients register.
+    fn grant_types(
+        &self,
+        allowed: &MetadataLimits<'_>,
+    ) -> Result<Vec<GrantType>, RegistrationError> {
+        let mut response_types: Vec<&str> = Vec::new();
+        for r in self.response_types.iter().flatten() {
+            let implied = match r.as_str() {
+                "code" | "token" => r.as_str(),
+                _ => {
+                    return Err(invalid(format!(
+                        "response type {r:?} is not supported: only code and token"
+                    )));
+                }
+            };
+            if !response_types.contains(&implied) {
+                response_types.push(implied);
+            }
+        }
+        let mut grants: Vec<GrantType> = Vec::new();
+        match &self.grant_types {
+            Some(names) => {
+                for name in names {
+                    let grant = GrantType::parse(name)
+                        .ok_or_else(|| invalid(format!("unknown grant type {name:?}")))?;
+                    if !grants.contains(&grant) {
+                        grants.push(grant);
+                    }
+                }
+            }
+            // Derived from response_types (§2.1), or the §2 default.
+            None if self.response_types.is_some() => {
+                for r in &response_types {
+                    grants.push(if *r == "code" {
+                        GrantType::AUTHORIZATION_CODE
+                    } else {
+                        GrantType::IMPLICIT
+                    });
+                }
+            }
+            None => grants.push(GrantType::AUTHORIZATION_CODE),
+        }
+        if self.response_types.is_some() {
+            for (grant, response_type) in [
+                (GrantType::AUTHORIZATION_CODE, "code"),
+                (GrantType::IMPLICIT, "token"),
+            ] {
+                if grants.contains(&grant) != response_types.contains(&response_type) {
+                    return Err(invalid(format!(
+                        "grant type {grant} and response type {response_type} must be registered together (RFC 7591 §2.1)"
+                    )));
+                }
+            }
+        }
+        if grants.is_empty() {
+            return Err(invalid("at least one grant type is required"));
+        }
+        if let Some(refused) = grants.iter().find(|g| !allowed.grant_types.contains(g)) {
+            return Err(invalid(format!(
+                "grant type {refused} is not available to dynamically registered clients"
+            )));
+        }
+        Ok(grants)
+    }
+}
+
+/// The response type that goes with a grant type (RFC 7591 §2.1).
+fn response_type_of(grant: &GrantType) -> Option<&'static str> {
+    if *grant == GrantType::AUTHORIZATION_CODE {
+        Some("code")
+    } else if *grant == GrantType::IMPLICIT {
+        Some("token")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{ClientType, RedirectUriError};
+
+    const METHODS: [AuthMethod; 3] = [
+        AuthMethod::CLIENT_SECRET_BASIC,
+        AuthMethod::CLIENT_SECRET_POST,
+        AuthMethod::NONE,
+    ];
+
+    fn grants() -> Vec<GrantType> {
+        vec![
+            GrantType::AUTHORIZATION_CODE,
+            GrantType::REFRESH_TOKEN,
+            GrantType::CLIENT_CREDENTIALS,
+            GrantType::IMPLICIT,
+        ]
+    }
+
+    fn register(json: &str) -> Result<Client, RegistrationError> {
+        let max: Scope = "read write".parse().unwrap();
+        let grants = grants();
+        let allowed = MetadataLimits {
+            grant_types: &grants,
+            auth_methods: &METHODS,
+            max_scope: &max,
+        };
+        let metadata = ClientMetadata::from_json(json.as_bytes())?;
+        Ok(metadata.to_registration(&allowed)?.register()?.client)
+    }
+
+    fn refused(json: &str) -> String {
+        match register(json) {
+            Err(RegistrationError::InvalidMetadata(why)) => why.into_owned(),
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_code_with_basic_and_the_maximum_scope() {
+        let c = register(r#"{"redirect_uris":["https://c.example/cb"]}"#).unwrap();
+        assert_eq!(c.grant_types(), [GrantType::AUTHORIZATION_CODE]);
+        assert_eq!(c.auth_method(), &AuthMethod::CLIENT_SECRET_BASIC);
+        assert_eq!(c.profile(), ClientProfile::WebApplication);
+        assert_eq!(c.scope().as_str(), "read write");
+        let m = ClientMetadata::of(&c);
+        assert_eq!(m.response_types, Some(vec!["code".to_owned()]));
+        assert_eq!(m.application_type.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn profile_follows_method_and_application_type() {
+        let spa = register(
+            r#"{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"none"}"#,
+        )
+        .unwrap();
+        assert_eq!(spa.profile(), ClientProfile::UserAgentBased);
+        let native =
+            register(r#"{"redirect_uris":["http://127.0.0.1/cb"],"application_type":"native"}"#)
+                .unwrap();
+        assert_eq!(native.profile(), ClientProfile::Native);
+        assert_eq!(native.client_type(), ClientType::Public);
+        assert_eq!(native.auth_method(), &AuthMethod::NONE);
+        assert!(refused(
+            r#"{"redirect_uris":["http://127.0.0.1/cb"],"application_type":"native","token_endpoint_auth_method":"client_secret_basic"}"#
+        )
+        .contains("native"));
+        // A web client may not use a loopback redirect: the shared rules say so.
+        assert!(matches!(
+            register(r#"{"redirect_uris":["http://127.0.0.1/cb"]}"#),
+            Err(RegistrationError::InvalidRedirectUri {
+                reason: RedirectUriError::Insecure,
+                ..
+            })
+        ));
+        refused(r#"{"application_type":"desktop","redirect_uris":["https://c.example/cb"]}"#);
+        refused(
+            r#"{"token_endpoint_auth_method":"private_key_jwt","redirect_uris":["https://c.example/cb"]}"#,
+        );
+    }
+
+    #[test]
+    fn grant_and_response_types_must_agree() {
+        let cc = register(r#"{"grant_types":["client_credentials"]}"#).unwrap();
+        assert_eq!(ClientMetadata::of(&cc).response_types, Some(vec![]));
+        let derived =
+            register(r#"{"response_types":["code"],"redirect_uris":["https://c.example/cb"]}"#)
+                .unwrap();
+        assert_eq!(derived.grant_types(), [GrantType::AUTHORIZATION_CODE]);
+        for bad in [
+            r#"{"grant_types":["authorization_code"],"response_types":["token"],"redirect_uris":["https://c.example/cb"]}"#,
+            r#"{"grant_types":["implicit"],"response_types":["code"],"redirect_uris":["https://c.example/cb"]}"#,
+            r#"{"grant_types":["client_credentials"],"response_types":["code"]}"#,
+            r#"{"grant_types":["authorization_code"],"response_types":[],"redirect_uris":["https://c.example/cb"]}"#,
+        ] {
+            assert!(refused(bad).contains("RFC 7591"), "{bad}");
+        }
+        refused(r#"{"response_types":["id_token"],"redirect_uris":["https://c.example/cb"]}"#);
+        refused(r#"{"grant_types":["password"]}"#);
+        refused(r#"{"grant_types":["nonsense"]}"#);
+        refused(r#"{"grant_types":[]}"#);
+    }
+
+    #[test]
+    fn scope_is_bounded() {
+        assert!(
+            refused(r#"{"grant_types":["client_credentials"],"scope":"read admin"}"#)
+                .contains("scope")
+        );
+        refused(r#"{"grant_types":["client_credentials"],"scope":" read"}"#);
+        let c = register(r#"{"grant_types":["client_credentials"],"scope":"read"}"#).unwrap();
+        assert_eq!(c.scope().as_str(), "read");
+    }
+
+    #[test]
+    fn malformed_documents_are_invalid_metadata() {
+        for bad in [
+            "",
+            "[]",
+            "not json",
+            r#"{"redirect_uris":"https://c.example/cb"}"#,
+            r#"{"client_name":5}"#,
+            r#"{"client_name":"a","client_name":"b"}"#,
+        ] {
+            refused(bad);
+        }
+    }
+
+    #[test]
+    fn unknown_members_are_ignored_and_metadata_round_trips() {
+        let c = register(
+            r#"{"grant_types":["client_credentials"],"client_name":"Svc","client_name#ja":"x",
+                "jwks_uri":"https://c.example/jwks","example_extension_parameter":1,
+                "contacts":["ops@c.example"],"logo_uri":"https://c.example/logo.png"}"#,
+        )
+        .unwrap();
+        let m = ClientMetadata::of(&c);
+        assert_eq!(m.client_name.as_deref(), Some("Svc"));
+        assert_eq!(m.contacts, Some(vec!["ops@c.example".to_owned()]));
+        let json = serde_json::to_value(&m).unwrap();
+        assert!(json.get("jwks_uri").is_none());
+        assert_eq!(json["logo_uri"], "https://c.example/logo.png");
+    }
+}

@@ -1,0 +1,642 @@
+//! Authorization server metadata (RFC 8414): the discovery document.
+//!
+//! [`AuthorizationServer::metadata`] builds the document from the server's
+//! own configuration — the grants registered on the builder, the client
+//! authenticator's methods, the PKCE and implicit switches, whether dynamic
+//! registration is on — so it cannot advertise what the server does not do.
+//! [`AuthorizationServer::metadata_endpoint`] serves it over HTTP.
+//!
+//! # Where to mount it
+//!
+//! RFC 8414 §3 puts the document at the issuer's host, with
+//! `/.well-known/oauth-authorization-server` inserted *before* the issuer's
+//! path: for the issuer `https://example.com/tenant1` it is
+//! `https://example.com/.well-known/oauth-authorization-server/tenant1`.
+//! [`AuthorizationServer::metadata_path`] returns that path.
+//!
+//! # Endpoint URLs
+//!
+//! Each endpoint's URL is the issuer joined with a default path
+//! ([`Endpoint::default_path`]: `/authorize`, `/token`, `/revoke`,
+//! `/introspect`, `/register`, `/device_authorization`), unless the builder
+//! overrides it with [`ServerBuilder::endpoint`](crate::ServerBuilder::endpoint).
+//! The host routes requests to the matching endpoint methods; the metadata
+//! only says where they are.
+//!
+//! ```
+//! use portcullis::endpoint::Endpoint;
+//! use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
+//! use portcullis::{AuthorizationServer, MemoryStore};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MemoryStore::new();
+//! let server = AuthorizationServer::builder("https://auth.example/tenant1")
+//!     .clients(store.clone())
+//!     .tokens(store)
+//!     .grant(AuthorizationCodeGrant)
+//!     .grant(RefreshTokenGrant)
+//!     .endpoint(Endpoint::Token, "/oauth/token")
+//!     .scopes_supported("profile email".parse()?)
+//!     .build()?;
+//!
+//! // The host mounts the document here (RFC 8414 §3.1) …
+//! assert_eq!(
+//!     server.metadata_path(),
+//!     "/.well-known/oauth-authorization-server/tenant1"
+//! );
+//! // … and answers with the endpoint.
+//! let request = http::Request::get(server.metadata_path()).body(())?;
+//! let response = server.metadata_endpoint(request);
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.headers()["content-type"], "application/json");
+//!
+//! let document: serde_json::Value = serde_json::from_slice(response.body())?;
+//! assert_eq!(document["issuer"], "https://auth.example/tenant1");
+//! assert_eq!(document["token_endpoint"], "https://auth.example/tenant1/oauth/token");
+//! assert_eq!(
+//!     document["grant_types_supported"],
+//!     serde_json::json!(["authorization_code", "refresh_token"])
+//! );
+//! assert_eq!(document["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+//! // No dynamic registration was enabled, so none is advertised.
+//! assert!(document.get("registration_endpoint").is_none());
+//! # Ok(())
+//! # }
+//! ```
+
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use serde::Serializer;
+use url::{Host, Url};
+
+use crate::client::AuthMethod;
+use crate::protocol::{
+    CodeChallengeMethod, ErrorCode, ErrorResponse, GrantType, OAuthError, Scope,
+};
+use crate::server::{AuthorizationServer, BuildError, ServerBuilder, ServerInner};
+use crate::store::{ResponseMode, ResponseType};
+
+/// The well-known URI suffix of the metadata document (RFC 8414 §3).
+pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// `Cache-Control` of the metadata document: public — it holds nothing
+/// secret — and short-lived, so a configuration change reaches clients within
+/// minutes.
+pub const METADATA_CACHE_CONTROL: &str = "public, max-age=300";
+
+/// An endpoint whose URL the metadata document publishes.
+///
+/// Each URL is the issuer joined with [`default_path`](Self::default_path)
+/// unless the builder overrides it with
+/// [`ServerBuilder::endpoint`](crate::ServerBuilder::endpoint). The host
+/// routes requests to the matching endpoint methods; the metadata only says
+/// where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// The authorization endpoint (RFC 6749 §3.1).
+    Authorization,
+    /// The token endpoint (RFC 6749 §3.2).
+    Token,
+    /// The revocation endpoint (RFC 7009).
+    Revocation,
+    /// The introspection endpoint (RFC 7662).
+    Introspection,
+    /// The dynamic client registration endpoint (RFC 7591 §3); each client's
+    /// configuration endpoint (RFC 7592) is beneath it.
+    Registration,
+    /// The device authorization endpoint (RFC 8628 §3.1).
+    DeviceAuthorization,
+}
+
+impl Endpoint {
+    /// The path joined to the issuer unless the builder overrides it.
+    pub fn default_path(self) -> &'static str {
+        match self {
+            Endpoint::Authorization => "/authorize",
+            Endpoint::Token => "/token",
+            Endpoint::Revocation => "/revoke",
+            Endpoint::Introspection => "/introspect",
+            Endpoint::Registration => "/register",
+            Endpoint::DeviceAuthorization => "/device_authorization",
+        }
+    }
+
+    /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4).
+    pub fn metadata_name(self) -> &'static str {
+        match self {
+            Endpoint::Authorization => "authorization_endpoint",
+            Endpoint::Token => "token_endpoint",
+            Endpoint::Revocation => "revocation_endpoint",
+            Endpoint::Introspection => "introspection_endpoint",
+            Endpoint::Registration => "registration_endpoint",
+            Endpoint::DeviceAuthorization => "device_authorization_endpoint",
+        }
+    }
+}
+
+/// Where each endpoint is, resolved when the server is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUrls {
+    authorization: Url,
+    token: Url,
+    revocation: Url,
+    introspection: Url,
+    registration: Url,
+    device_authorization: Url,
+}
+
+impl EndpointUrls {
+    /// The URL of `endpoint`.
+    pub fn get(&self, endpoint: Endpoint) -> &Url {
+        match endpoint {
+            Endpoint::Authorization => &self.authorization,
+            Endpoint::Token => &self.token,
+            Endpoint::Revocation => &self.revocation,
+            Endpoint::Introspection => &self.introspection,
+            Endpoint::Registration => &self.registration,
+            Endpoint::DeviceAuthorization => &self.device_authorization,
+        }
+    }
+}
+
+/// What the builder collects for the metadata document.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DiscoveryConfig {
+    endpoints: Vec<(Endpoint, String)>,
+    scopes_supported: Option<Scope>,
+    service_documentation: Option<String>,
+    op_policy_uri: Option<String>,
+    op_tos_uri: Option<String>,
+}
+
+/// The same, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct Discovery {
+    pub(crate) endpoints: EndpointUrls,
+    scopes_supported: Option<Scope>,
+    service_documentation: Option<Url>,
+    op_policy_uri: Option<Url>,
+    op_tos_uri: Option<Url>,
+}
+
+impl DiscoveryConfig {
+    pub(crate) fn resolve(self, issuer: &Url) -> Result<Discovery, BuildError> {
+        let url = |endpoint: Endpoint| -> Result<Url, BuildError> {
+            let configured = self
+                .endpoints
+                .iter()
+                .rev()
+                .find(|(e, _)| *e == endpoint)
+                .map_or(endpoint.default_path(), |(_, url)| url.as_str());
+            endpoint_url(issuer, configured)
+                .map_err(|reason| BuildError::InvalidEndpointUrl { endpoint, reason })
+        };
+        let endpoints = EndpointUrls {
+            authorization: url(Endpoint::Authorization)?,
+            token: url(Endpoint::Token)?,
+            revocation: url(Endpoint::Revocation)?,
+            introspection: url(Endpoint::Introspection)?,
+            registration: url(Endpoint::Registration)?,
+            device_authorization: url(Endpoint::DeviceAuthorization)?,
+        };
+        let page = |name: &'static str, value: Option<String>| {
+            value
+                .map(|v| match Url::parse(&v) {
+                    Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(u),
+                    _ => Err(BuildError::InvalidMetadataUrl(name)),
+                })
+                .transpose()
+        };
+        Ok(Discovery {
+            endpoints,
+            scopes_supported: self.scopes_supported,
+            service_documentation: page("service_documentation", self.service_documentation)?,
+            op_policy_uri: page("op_policy_uri", self.op_policy_uri)?,
+            op_tos_uri: page("op_tos_uri", self.op_tos_uri)?,
+        })
+    }
+}
+
+/// An endpoint URL from its configured form: a path, joined to the issuer's
+/// path, or an absolute URL held to the issuer's rules (RFC 8414 §2: `https`,
+/// or `http` on a loopback host) with no query or fragment, so that paths
+/// such as a client's configuration endpoint can be appended to it.
+fn endpoint_url(issuer: &Url, configured: &str) -> Result<Url, &'static str> {
+    if configured.starts_with('/') {
+        if configured.starts_with("//")
+            || configured.contains(['?', '#', '\\'])
+            || configured.split('/').any(|s| s == "." || s == "..")
+            || !configured.bytes().all(|b| (0x21..=0x7E).contains(&b))
+        {
+            return Err("a path must be plain: no query, fragment, dot segments or spaces");
+        }
+        let mut url = issuer.clone();
+        let base = issuer.path().trim_end_matches('/');
+        url.set_path(&format!("{base}{configured}"));
+        return Ok(url);
+    }
+    let url = Url::parse(configured).map_err(|_| "neither a path nor an absolute URL")?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not have user information");
+    }
+    let loopback = match url.host() {
+        Some(Host::Domain(d)) => d == "localhost",
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err("must be https (http only on a loopback host)"),
+    }
+}
+
+/// Discovery settings (RFC 8414).
+impl ServerBuilder {
+    /// Publishes `endpoint` at `url` instead of the issuer joined with
+    /// [`Endpoint::default_path`]. `url` is a path (`/oauth/token`), joined to
+    /// the issuer's path, or an absolute `https` URL (`http` only on a
+    /// loopback host) without query or fragment. A bad value makes
+    /// [`build`](Self::build) fail with [`BuildError::InvalidEndpointUrl`].
+    pub fn endpoint(mut self, endpoint: Endpoint, url: impl Into<String>) -> Self {
+        self.discovery.endpoints.push((endpoint, url.into()));
+        self
+    }
+
+    /// The scope values to advertise as `scopes_supported` (RFC 8414 §2:
+    /// RECOMMENDED). Omitted from the metadata unless set.
+    pub fn scopes_supported(mut self, scope: Scope) -> Self {
+        self.discovery.scopes_supported = Some(scope);
+        self
+    }
+
+    /// A page for developers about using this server, and how to register
+    /// clients (`service_documentation`). An absolute `http(s)` URL.
+    pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
+        self.discovery.service_documentation = Some(url.into());
+        self
+    }
+
+    /// The server's requirements on how clients use its data
+    /// (`op_policy_uri`). An absolute `http(s)` URL.
+    pub fn op_policy_uri(mut self, url: impl Into<String>) -> Self {
+        self.discovery.op_policy_uri = Some(url.into());
+        self
+    }
+
+    /// The server's terms of service (`op_tos_uri`). An absolute `http(s)`
+    /// URL.
+    pub fn op_tos_uri(mut self, url: impl Into<String>) -> Self {
+        self.discovery.op_tos_uri = Some(url.into());
+        self
+    }
+}
+
+/// The metadata document (RFC 8414 §2), as this server is configured.
+///
+/// Serialises to the JSON members of RFC 8414 §2 (plus RFC 8628 §4's
+/// `device_authorization_endpoint` and RFC 9207's
+/// `authorization_response_iss_parameter_supported`). Per RFC 8414 §3.2,
+/// members with no values are omitted — so a server without an authorization
+/// endpoint has no `response_types_supported`, although §2 calls it
+/// REQUIRED — with one exception: a server that serves no grant at all still
+/// lists `"grant_types_supported": []`, since omitting it would mean
+/// `authorization_code` and `implicit`.
+///
+/// A host that publishes more (an OpenID Connect `jwks_uri`, say) serialises
+/// this to a `serde_json::Value` and adds members.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct AuthorizationServerMetadata {
+    /// The issuer identifier, exactly as the `iss` authorization response
+    /// parameter carries it.
+    #[serde(serialize_with = "url")]
+    pub issuer: Url,
+    /// Present when the server serves `response_type=code` (the
+    /// authorization code grant is registered) or `token` (implicit enabled).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub authorization_endpoint: Option<Url>,
+    /// The token endpoint.
+    #[serde(serialize_with = "url")]
+    pub token_endpoint: Url,
+    /// Present only when dynamic client registration is enabled.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub registration_endpoint: Option<Url>,
+    /// The scope values set with
+    /// [`ServerBuilder::scopes_supported`](crate::ServerBuilder::scopes_supported).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// `code` when the code grant is served; `token` when implicit is enabled.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub response_types_supported: Vec<ResponseType>,
+    /// `query`, `fragment`, `form_post`, when there is an authorization
+    /// endpoint.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub response_modes_supported: Vec<ResponseMode>,
+    /// The grants registered on the builder, and `implicit` when enabled.
+    #[serde(serialize_with = "wire_list")]
+    pub grant_types_supported: Vec<GrantType>,
+    /// The client authenticator's methods.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub token_endpoint_auth_methods_supported: Vec<AuthMethod>,
+    /// Developer documentation.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub service_documentation: Option<Url>,
+    /// The server's policy on clients' use of data.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub op_policy_uri: Option<Url>,
+    /// The server's terms of service.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub op_tos_uri: Option<Url>,
+    /// The revocation endpoint (RFC 7009).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub revocation_endpoint: Option<Url>,
+    /// The client authenticator's methods: revocation authenticates clients
+    /// as the token endpoint does (RFC 7009 §2.1).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub revocation_endpoint_auth_methods_supported: Vec<AuthMethod>,
+    /// The introspection endpoint (RFC 7662).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub introspection_endpoint: Option<Url>,
+    /// The client authenticator's methods but `none`: introspection needs an
+    /// authenticated caller (RFC 7662 §2.1).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub introspection_endpoint_auth_methods_supported: Vec<AuthMethod>,
+    /// `S256`, and `plain` only when the server allows it. Omitted without
+    /// the code grant.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub code_challenge_methods_supported: Vec<CodeChallengeMethod>,
+    /// Present only when the device grant (RFC 8628) is served.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub device_authorization_endpoint: Option<Url>,
+    /// Authorization responses carry `iss` (RFC 9207 §3); `true` whenever
+    /// there is an authorization endpoint.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// A value with a name on the wire.
+trait Wire {
+    fn wire(&self) -> &str;
+}
+
+impl Wire for GrantType {
+    fn wire(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Wire for AuthMethod {
+    fn wire(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Wire for CodeChallengeMethod {
+    fn wire(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Wire for ResponseType {
+    fn wire(&self) -> &str {
+        match self {
+            ResponseType::Code => "code",
+            ResponseType::Token => "token",
+        }
+    }
+}
+
+impl Wire for ResponseMode {
+    fn wire(&self) -> &str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+}
+
+fn wire_list<S: Serializer, T: Wire>(values: &[T], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(values.iter().map(Wire::wire))
+}
+
+fn url<S: Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(url.as_str())
+}
+
+fn opt_url<S: Serializer>(url: &Option<Url>, serializer: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => serializer.serialize_str(u.as_str()),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl ServerInner {
+    /// Whether the server answers `response_type=code`, `token`, or neither.
+    pub(crate) fn response_types(&self) -> Vec<ResponseType> {
+        let mut types = Vec::with_capacity(2);
+        if self.serves(&GrantType::AUTHORIZATION_CODE) {
+            types.push(ResponseType::Code);
+        }
+        if self.options.implicit {
+            types.push(ResponseType::Token);
+        }
+        types
+    }
+
+    /// Every grant type a client may be registered for and use here: the
+    /// token endpoint's, and `implicit` when enabled.
+    pub(crate) fn grant_types_supported(&self) -> Vec<GrantType> {
+        let mut grants: Vec<GrantType> = self.grants.iter().map(|(g, _)| g.clone()).collect();
+        if self.options.implicit && !grants.contains(&GrantType::IMPLICIT) {
+            grants.push(GrantType::IMPLICIT);
+        }
+        grants
+    }
+}
+
+impl AuthorizationServer {
+    /// The metadata document (RFC 8414 §2) for this server's configuration.
+    pub fn metadata(&self) -> AuthorizationServerMetadata {
+        let inner = &*self.inner;
+        let urls = &inner.discovery.endpoints;
+        let response_types = inner.response_types();
+        let interactive = !response_types.is_empty();
+        let methods = inner.authenticator.methods().to_vec();
+        let code_challenge_methods = if inner.serves(&GrantType::AUTHORIZATION_CODE) {
+            let mut m = vec![CodeChallengeMethod::S256];
+            if inner.options.allow_plain_pkce {
+                m.push(CodeChallengeMethod::Plain);
+            }
+            m
+        } else {
+            Vec::new()
+        };
+        AuthorizationServerMetadata {
+            issuer: inner.issuer.clone(),
+            authorization_endpoint: interactive.then(|| urls.get(Endpoint::Authorization).clone()),
+            token_endpoint: urls.get(Endpoint::Token).clone(),
+            registration_endpoint: inner
+                .registration
+                .is_some()
+                .then(|| urls.get(Endpoint::Registration).clone()),
+            scopes_supported: inner
+                .discovery
+                .scopes_supported
+                .iter()
+                .flat_map(Scope::iter)
+                .map(str::to_owned)
+                .collect(),
+            response_modes_supported: if interactive {
+                vec![
+                    ResponseMode::Query,
+                    ResponseMode::Fragment,
+                    ResponseMode::FormPost,
+                ]
+            } else {
+                Vec::new()
+            },
+            response_types_supported: response_types,
+            grant_types_supported: inner.grant_types_supported(),
+            service_documentation: inner.discovery.service_documentation.clone(),
+            op_policy_uri: inner.discovery.op_policy_uri.clone(),
+            op_tos_uri: inner.discovery.op_tos_uri.clone(),
+            revocation_endpoint: Some(urls.get(Endpoint::Revocation).clone()),
+            revocation_endpoint_auth_methods_supported: methods.clone(),
+            introspection_endpoint: Some(urls.get(Endpoint::Introspection).clone()),
+            introspection_endpoint_auth_methods_supported: methods
+                .iter()
+                .filter(|m| **m != AuthMethod::NONE)
+                .cloned()
+                .collect(),
+            token_endpoint_auth_methods_supported: methods,
+            code_challenge_methods_supported: code_challenge_methods,
+            device_authorization_endpoint: inner
+                .serves(&GrantType::DEVICE_CODE)
+                .then(|| urls.get(Endpoint::DeviceAuthorization).clone()),
+            authorization_response_iss_parameter_supported: interactive,
+        }
+    }
+
+    /// Where every endpoint is published.
+    pub fn endpoint_urls(&self) -> &EndpointUrls {
+        &self.inner.discovery.endpoints
+    }
+
+    /// The path at which the host serves the metadata document (RFC 8414
+    /// §3.1): [`WELL_KNOWN_PATH`] followed by the issuer's path, without a
+    /// trailing `/`. On the issuer's host.
+    pub fn metadata_path(&self) -> String {
+        let issuer_path = self.inner.issuer.path().trim_end_matches('/');
+        format!("{WELL_KNOWN_PATH}{issuer_path}")
+    }
+
+    /// The metadata document's full URL (RFC 8414 §3).
+    pub fn metadata_url(&self) -> Url {
+        let mut url = self.inner.issuer.clone();
+        url.set_path(&self.metadata_path());
+        url
+    }
+
+    /// The metadata endpoint over HTTP (RFC 8414 §3).
+    ///
+    /// Mount it on the issuer's host at [`metadata_path`](Self::metadata_path):
+    /// RFC 8414 §3.1 inserts `/.well-known/oauth-authorization-server`
+    /// *before* the issuer's path, so for the issuer
+    /// `https://example.com/tenant1` the document is at
+    /// `https://example.com/.well-known/oauth-authorization-server/tenant1`.
+    ///
+    /// `GET` (or `HEAD`) gets
+    /// `200` with the document as `application/json` and
+    /// `Cache-Control:` [`METADATA_CACHE_CONTROL`]; any other method gets
+    /// `405` with `Allow: GET, HEAD`. No IO: the document comes from the
+    /// server's configuration.
+    pub fn metadata_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>> {
+        let method = request.method();
+        if method != Method::GET && method != Method::HEAD {
+            return ErrorResponse::new(
+                OAuthError::new(ErrorCode::INVALID_REQUEST)
+                    .with_description("the metadata endpoint accepts only GET"),
+            )
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_allow(HeaderValue::from_static("GET, HEAD"))
+            .into_http();
+        }
+        // Serialising strings and lists into a Vec cannot fail.
+        let body = serde_json::to_vec(&self.metadata()).unwrap_or_default();
+        let length = body.len();
+        let mut response = Response::new(if method == Method::HEAD {
+            Vec::new()
+        } else {
+            body
+        });
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(METADATA_CACHE_CONTROL),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issuer(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn paths_join_the_issuer_path() {
+        let root = issuer("https://auth.example");
+        let tenant = issuer("https://auth.example/t1/");
+        assert_eq!(
+            endpoint_url(&root, "/token").unwrap().as_str(),
+            "https://auth.example/token"
+        );
+        assert_eq!(
+            endpoint_url(&tenant, "/oauth/token").unwrap().as_str(),
+            "https://auth.example/t1/oauth/token"
+        );
+        assert_eq!(
+            endpoint_url(&root, "https://tokens.example/x")
+                .unwrap()
+                .as_str(),
+            "https://tokens.example/x"
+        );
+        assert!(endpoint_url(&root, "http://127.0.0.1:8080/token").is_ok());
+    }
+
+    #[test]
+    fn bad_overrides_are_refused() {
+        let root = issuer("https://auth.example");
+        for bad in [
+            "token",
+            "//evil.example/token",
+            "/token?x=1",
+            "/token#f",
+            "/a/../token",
+            "/to ken",
+            "/t\\oken",
+            "http://auth.example/token",
+            "https://auth.example/token?x",
+            "https://u@auth.example/token",
+            "ftp://auth.example/token",
+            "",
+        ] {
+            assert!(endpoint_url(&root, bad).is_err(), "{bad}");
+        }
+    }
+}

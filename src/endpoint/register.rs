@@ -1,0 +1,628 @@
+//! Dynamic client registration (RFC 7591): the registration endpoint.
+//!
+//! Off unless the builder is given a [`DynamicRegistration`], whose
+//! documentation describes the two modes and what a dynamically registered
+//! client may have. A registration is a `POST` of a JSON
+//! [`ClientMetadata`] document to
+//! [`AuthorizationServer::registration_endpoint`], answered with `201` and the
+//! [`ClientInformation`] (RFC 7591 §3.2.1).
+//!
+//! ```
+//! use portcullis::endpoint::DynamicRegistration;
+//! use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
+//! use portcullis::{AuthorizationServer, MemoryStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // The host hands this token to the developers it lets register clients.
+//! let initial_access_token = "iat-5Lq2vX8nR4wT7yB1cF9hJ3kM6pS0dG2a";
+//! let store = MemoryStore::new();
+//! let server = AuthorizationServer::builder("https://auth.example")
+//!     .clients(store.clone())
+//!     .tokens(store)
+//!     .grant(AuthorizationCodeGrant)
+//!     .grant(RefreshTokenGrant)
+//!     .dynamic_registration(
+//!         DynamicRegistration::with_initial_access_token(initial_access_token)
+//!             .max_scope("profile email".parse()?),
+//!     )
+//!     .build()?;
+//!
+//! // What a client sends (RFC 7591 §3.1).
+//! let request = http::Request::post("https://auth.example/register")
+//!     .header("content-type", "application/json")
+//!     .header("authorization", format!("Bearer {initial_access_token}"))
+//!     .body(
+//!         r#"{"redirect_uris": ["https://app.example/cb"],
+//!             "grant_types": ["authorization_code", "refresh_token"],
+//!             "client_name": "Example App", "scope": "profile"}"#,
+//!     )?;
+//! let response = server.registration_endpoint(request).await;
+//! assert_eq!(response.status(), 201);
+//! assert_eq!(response.headers()["cache-control"], "no-store");
+//!
+//! let info: serde_json::Value = serde_json::from_slice(response.body())?;
+//! assert!(info["client_secret"].is_string()); // shown this once
+//! assert_eq!(info["token_endpoint_auth_method"], "client_secret_basic");
+//! assert_eq!(info["response_types"], serde_json::json!(["code"]));
+//! let uri = info["registration_client_uri"].as_str().unwrap();
+//! assert_eq!(uri, format!("https://auth.example/register/{}", info["client_id"].as_str().unwrap()));
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use url::Url;
+
+use super::{DynamicRegistrationError, Endpoint};
+use crate::client::{
+    Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
+};
+use crate::protocol::{GrantType, Scope};
+use crate::secret::secret_type;
+use crate::server::{AuthorizationServer, BuildError, ServerBuilder, ServerInner};
+use crate::token::{TokenHash, TokenKind, mint};
+
+/// The shortest initial access token accepted: 32 characters. Generate it
+/// randomly (for instance 32 random bytes, base64url-encoded); it guards
+/// client creation.
+pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
+
+secret_type! {
+    /// A registration access token (RFC 7592 §3): the bearer credential for
+    /// one client's configuration endpoint. 256 bits, `pc_ra_`-prefixed; the
+    /// server keeps only its hash, and replaces it with a new one on every
+    /// read or update.
+    RegistrationAccessToken
+}
+
+/// Dynamic client registration (RFC 7591, RFC 7592), as enabled on the
+/// builder with [`ServerBuilder::dynamic_registration`].
+///
+/// Off unless the builder is given one, which is an explicit choice between
+/// two modes:
+///
+/// - [`with_initial_access_token`](Self::with_initial_access_token): a
+///   registration request must carry `Authorization: Bearer <initial access
+///   token>` (RFC 7591 §3). The server keeps only the token's SHA-256 and
+///   compares hashes in constant time; a missing or wrong token is `401
+///   invalid_token` with a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
+/// - [`open`](Self::open): anyone may register. See its documentation for
+///   what that exposes.
+///
+/// When registration is off, the registration endpoint and the client
+/// configuration endpoints answer `404` with `invalid_request`, as if they did
+/// not exist, and the metadata document has no `registration_endpoint`.
+///
+/// A registration is validated by the RFC 7591 rules described on
+/// [`ClientMetadata`] and then by the same rules as a client an administrator
+/// registers. It is answered with `201` and the [`ClientInformation`]: the
+/// `client_id`, the `client_secret` for a confidential client (shown this
+/// once, with `client_secret_expires_at: 0`), `client_id_issued_at`, every
+/// registered metadata value, and the RFC 7592 `registration_access_token`
+/// and `registration_client_uri` with which the client reads, updates or
+/// deletes its registration
+/// ([`AuthorizationServer::client_configuration_endpoint`]).
+///
+/// What a dynamically registered client may have:
+///
+/// - **grant types**: those the server serves (the token endpoint's, and
+///   `implicit` when enabled) *and* the registration allows:
+///   `authorization_code`, `refresh_token` and the device grant by default,
+///   `client_credentials` too when an initial access token protects the
+///   endpoint; anything else — `implicit`, `password`, extension grants,
+///   `client_credentials` under open registration — only after
+///   [`allow_grant_type`](Self::allow_grant_type). Anything else is
+///   `invalid_client_metadata`.
+/// - **scope**: within [`max_scope`](Self::max_scope) (empty unless set); a
+///   wider `scope` is refused with `invalid_client_metadata`, not narrowed,
+///   so the client learns at once; an omitted `scope` registers the maximum.
+/// - **display URLs** (`client_uri`, `logo_uri`, `tos_uri`, `policy_uri`):
+///   `https`, and, when the client has `https` redirect URIs, on the host of
+///   one of them (RFC 7591 §5), so a client cannot borrow another site's
+///   pages on the consent screen.
+#[derive(Clone)]
+#[must_use]
+pub struct DynamicRegistration {
+    /// `None` in open mode.
+    initial_access_token: Option<TokenHash>,
+    initial_access_token_len: usize,
+    max_scope: Scope,
+    extra_grants: Vec<GrantType>,
+}
+
+impl fmt::Debug for DynamicRegistration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamicRegistration")
+            .field("open", &self.is_open())
+            .field("max_scope", &self.max_scope)
+            .field("extra_grants", &self.extra_grants)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamicRegistration {
+    /// Registration for whoever presents `token` as a bearer token (RFC 7591
+    /// §3). Only its SHA-256 is kept. At least
+    /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`] characters, or
+    /// [`ServerBuilder::build`] fails with
+    /// [`BuildError::WeakInitialAccessToken`].
+    pub fn with_initial_access_token(token: &str) -> Self {
+        Self {
+            initial_access_token: Some(TokenHash::of(token)),
+            initial_access_token_len: token.chars().count(),
+            max_scope: Scope::empty(),
+            extra_grants: Vec::new(),
+        }
+    }
+
+    /// Open registration: anyone who can reach the endpoint may register a
+    /// client, as RFC 7591 §3 suggests for interoperability.
+    ///
+    /// Risky, and so a separate, named choice:
+    ///
+    /// - **Phishing.** Every metadata value is self-asserted (RFC 7591 §5): a
+    ///   rogue client can take a trusted client's name and logo, and the
+    ///   consent page is then the only defence. The host's consent page should
+    ///   mark dynamically registered clients
+    ///   ([`Client::registration_access_token_hash`] is `Some`) and must not
+    ///   skip consent for them.
+    /// - **Redirects to attacker-chosen URIs.** Anyone can register a redirect
+    ///   URI of their own and send users' browsers through the authorization
+    ///   endpoint to it, with an error or a code for a grant the user approved
+    ///   for the rogue client (RFC 9700 §4.11.2). Still `https` only (loopback
+    ///   and private-use schemes for native apps), and matched exactly.
+    /// - **Resource exhaustion.** Each request stores a client. Rate-limit the
+    ///   endpoint in the host (RFC 7591 §3 allows it) and cap the body size.
+    /// - **Tokens without a user.** `client_credentials` would give anyone a
+    ///   token; it is not registrable in open mode unless allowed with
+    ///   [`allow_grant_type`](Self::allow_grant_type).
+    pub fn open() -> Self {
+        Self {
+            initial_access_token: None,
+            initial_access_token_len: 0,
+            max_scope: Scope::empty(),
+            extra_grants: Vec::new(),
+        }
+    }
+
+    /// The most scope a dynamically registered client may have; a client
+    /// that omits `scope` gets this. Empty unless set.
+    pub fn max_scope(mut self, scope: Scope) -> Self {
+        self.max_scope = scope;
+        self
+    }
+
+    /// Lets dynamically registered clients ask for `grant_type` — still only
+    /// if the server serves it. Needed for `implicit` and `password` (which
+    /// the server must also enable), for extension grants, and for
+    /// `client_credentials` under open registration.
+    pub fn allow_grant_type(mut self, grant_type: GrantType) -> Self {
+        if !self.extra_grants.contains(&grant_type) {
+            self.extra_grants.push(grant_type);
+        }
+        self
+    }
+
+    /// Whether anyone may register, without an initial access token.
+    pub fn is_open(&self) -> bool {
+        self.initial_access_token.is_none()
+    }
+
+    pub(crate) fn check(&self) -> Result<(), BuildError> {
+        if !self.is_open() && self.initial_access_token_len < MIN_INITIAL_ACCESS_TOKEN_LEN {
+            return Err(BuildError::WeakInitialAccessToken);
+        }
+        Ok(())
+    }
+
+    /// Whether a registration may ask for `grant` (whether the server serves
+    /// it is checked separately).
+    fn allows(&self, grant: &GrantType) -> bool {
+        *grant == GrantType::AUTHORIZATION_CODE
+            || *grant == GrantType::REFRESH_TOKEN
+            || *grant == GrantType::DEVICE_CODE
+            || (*grant == GrantType::CLIENT_CREDENTIALS && !self.is_open())
+            || self.extra_grants.contains(grant)
+    }
+}
+
+/// Dynamic client registration (RFC 7591, RFC 7592).
+impl ServerBuilder {
+    /// Enables the registration endpoint and the client configuration
+    /// endpoints. Off by default.
+    pub fn dynamic_registration(mut self, registration: DynamicRegistration) -> Self {
+        self.registration = Some(registration);
+        self
+    }
+}
+
+/// A client information response (RFC 7591 §3.2.1, RFC 7592 §3): the client,
+/// the credentials issued by this response, and where to manage it.
+///
+/// `Debug` redacts the secrets.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ClientInformation {
+    client: Client,
+    client_secret: Option<ClientSecret>,
+    registration_access_token: RegistrationAccessToken,
+    registration_client_uri: Url,
+}
+
+impl ClientInformation {
+    pub(crate) fn new(
+        registration_client_uri: Url,
+        client: Client,
+        client_secret: Option<ClientSecret>,
+        registration_access_token: RegistrationAccessToken,
+    ) -> Self {
+        Self {
+            client,
+            client_secret,
+            registration_access_token,
+            registration_client_uri,
+        }
+    }
+
+    /// The registered client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The client secret: present only in the response to the registration
+    /// itself, for a client whose authentication method uses one. The server
+    /// keeps only its hash, so it is never shown again.
+    pub fn client_secret(&self) -> Option<&ClientSecret> {
+        self.client_secret.as_ref()
+    }
+
+    /// The registration access token issued with this response; the one
+    /// presented to obtain it no longer works.
+    pub fn registration_access_token(&self) -> &RegistrationAccessToken {
+        &self.registration_access_token
+    }
+
+    /// The client's configuration endpoint (RFC 7592 §2):
+    /// `{registration_endpoint}/{client_id}`.
+    pub fn registration_client_uri(&self) -> &Url {
+        &self.registration_client_uri
+    }
+
+    /// The JSON body: the registered metadata ([`ClientMetadata::of`]) with
+    /// `client_id`, `client_id_issued_at`, `client_secret` and
+    /// `client_secret_expires_at: 0` when a secret is issued, and the RFC 7592
+    /// members.
+    pub fn to_json(&self) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            client_id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            client_secret: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            client_id_issued_at: Option<u64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            client_secret_expires_at: Option<u64>,
+            registration_access_token: &'a str,
+            registration_client_uri: &'a str,
+            #[serde(flatten)]
+            metadata: ClientMetadata,
+        }
+        let secret = self.client_secret.as_ref().map(ClientSecret::expose_secret);
+        serde_json::to_vec(&Body {
+            client_id: self.client.id().as_str(),
+            client_secret: secret,
+            client_id_issued_at: self.client.issued_at_seconds(),
+            // RFC 7591 §3.2.1: REQUIRED with a secret; 0 = does not expire.
+            client_secret_expires_at: secret.map(|_| 0),
+            registration_access_token: self.registration_access_token.expose_secret(),
+            registration_client_uri: self.registration_client_uri.as_str(),
+            metadata: ClientMetadata::of(&self.client),
+        })
+        // Serialising strings, numbers and lists into a Vec cannot fail.
+        .unwrap_or_default()
+    }
+
+    /// The response: `status` (`201` for a registration, `200` for a read or
+    /// update), JSON, `Cache-Control: no-store`, `Pragma: no-cache`.
+    pub(crate) fn into_http(self, status: StatusCode) -> Response<Vec<u8>> {
+        crate::protocol::json_response(status, self.to_json())
+    }
+}
+
+/// `application/json`, optionally with `charset=utf-8` (RFC 7591 §3.1);
+/// names case-insensitive.
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let media_type = parts.next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json")
+        && parts.all(|p| match p.split_once('=') {
+            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+                value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            }
+            Some(_) => true,
+            None => p.trim().is_empty(),
+        })
+}
+
+/// The bearer token of the `Authorization` header (RFC 6750 §2.1), if there
+/// is one. Another scheme counts as none; two `Authorization` headers are
+/// `invalid_request`.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, DynamicRegistrationError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(DynamicRegistrationError::InvalidRequest(
+            "more than one Authorization header",
+        ));
+    }
+    let Ok(value) = value.to_str() else {
+        return Ok(None);
+    };
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = token.trim_start_matches(' ');
+    Ok((!token.is_empty()).then_some(token))
+}
+
+impl ServerInner {
+    /// The registration settings, or `NotEnabled`.
+    pub(crate) fn registration(&self) -> Result<&DynamicRegistration, DynamicRegistrationError> {
+        self.registration
+            .as_ref()
+            .ok_or(DynamicRegistrationError::NotEnabled)
+    }
+
+    /// `401 invalid_token` with the RFC 6750 §3 challenge; the `error`
+    /// attribute only when a token was presented (§3.1).
+    pub(crate) fn invalid_token(&self, presented: bool) -> DynamicRegistrationError {
+        let mut challenge = format!("Bearer realm=\"{}\"", self.issuer.as_str());
+        if presented {
+            challenge.push_str(", error=\"invalid_token\"");
+        }
+        DynamicRegistrationError::InvalidToken {
+            challenge: HeaderValue::from_str(&challenge)
+                .unwrap_or_else(|_| HeaderValue::from_static("Bearer")),
+        }
+    }
+
+    /// The body of a JSON request, within the size limit.
+    pub(crate) fn json_body<'a, B: AsRef<[u8]>>(
+        &self,
+        request: &'a Request<B>,
+    ) -> Result<&'a [u8], DynamicRegistrationError> {
+        let body = request.body().as_ref();
+        if body.len() > self.max_body {
+            return Err(DynamicRegistrationError::BodyTooLarge);
+        }
+        if !is_json_content_type(request.headers()) {
+            return Err(DynamicRegistrationError::UnsupportedContentType);
+        }
+        Ok(body)
+    }
+
+    /// The presented bearer token, if any.
+    pub(crate) fn bearer<'a>(
+        &self,
+        headers: &'a HeaderMap,
+    ) -> Result<Option<&'a str>, DynamicRegistrationError> {
+        bearer_token(headers)
+    }
+
+    /// The grant types a dynamically registered client may have here.
+    pub(crate) fn registrable_grants(&self, registration: &DynamicRegistration) -> Vec<GrantType> {
+        self.grant_types_supported()
+            .into_iter()
+            .filter(|g| registration.allows(g))
+            .collect()
+    }
+
+    /// `{registration_endpoint}/{client_id}` (RFC 7592 §2).
+    pub(crate) fn registration_client_uri(&self, client_id: &ClientId) -> Url {
+        let mut url = self.discovery.endpoints.get(Endpoint::Registration).clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.pop_if_empty().push(client_id.as_str());
+        }
+        url
+    }
+
+    /// Validates `metadata` against this server's rules and RFC 7591's, into
+    /// a client marked with the hash of its registration access token.
+    pub(crate) fn client_from_metadata(
+        &self,
+        registration: &DynamicRegistration,
+        metadata: &ClientMetadata,
+    ) -> Result<crate::client::ClientRegistration, RegistrationError> {
+        let grants = self.registrable_grants(registration);
+        metadata.to_registration(&crate::client::MetadataLimits {
+            grant_types: &grants,
+            auth_methods: self.authenticator.methods(),
+            max_scope: &registration.max_scope,
+        })
+    }
+}
+
+/// RFC 7591 §5: the pages a consent screen may link to must be on the host of
+/// one of the client's `https` redirect URIs, so a client cannot borrow
+/// another site's pages. Clients without such redirect URIs (native apps,
+/// service clients) have no host to compare with; their display URLs need
+/// only be `https`.
+pub(crate) fn check_display_hosts(client: &Client) -> Result<(), RegistrationError> {
+    let hosts: Vec<String> = client
+        .redirect_uris()
+        .iter()
+        .filter_map(|r| Url::parse(r.as_str()).ok())
+        .filter(|u| u.scheme() == "https")
+        .filter_map(|u| u.host_str().map(str::to_owned))
+        .collect();
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    for (name, uri) in client.info().display_uris() {
+        if !uri.host_str().is_some_and(|h| hosts.iter().any(|k| k == h)) {
+            return Err(RegistrationError::InvalidMetadata(
+                format!("{name} must be on the host of one of the redirect URIs (RFC 7591 §5)")
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl AuthorizationServer {
+    /// The registration endpoint over HTTP (RFC 7591 §3).
+    ///
+    /// In order: registration enabled (else `404`); `POST` (else `405`);
+    /// the initial access token, unless open (else `401 invalid_token`); body
+    /// size (`413`) and `Content-Type: application/json` (`400
+    /// invalid_request`); then [`register_with_metadata`](Self::register_with_metadata).
+    /// Success is `201`; every response carries `Cache-Control: no-store`.
+    pub async fn registration_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>>
+    where
+        B: AsRef<[u8]> + Send + Sync,
+    {
+        match self.registration_request(&request).await {
+            Ok(info) => info.into_http(StatusCode::CREATED),
+            Err(e) => e.into_http(),
+        }
+    }
+
+    async fn registration_request<B: AsRef<[u8]>>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<ClientInformation, DynamicRegistrationError> {
+        let inner = &*self.inner;
+        let registration = inner.registration()?;
+        if request.method() != Method::POST {
+            return Err(DynamicRegistrationError::MethodNotAllowed { allow: "POST" });
+        }
+        if let Some(expected) = &registration.initial_access_token {
+            let presented = inner.bearer(request.headers())?;
+            let valid = presented.is_some_and(|t| TokenHash::of(t).ct_eq(expected));
+            if !valid {
+                tracing::warn!(
+                    target: "portcullis::security",
+                    event = "registration_denied",
+                    token_presented = presented.is_some(),
+                );
+                return Err(inner.invalid_token(presented.is_some()));
+            }
+        }
+        let body = inner.json_body(request)?;
+        let metadata = ClientMetadata::from_json(body)?;
+        self.register_with_metadata(&metadata).await
+    }
+
+    /// Registers a client from its metadata (RFC 7591 §3.1), for a host that
+    /// parses HTTP and decides who may register itself. The registration
+    /// endpoint's rules — allowed grants, maximum scope, display-URL hosts —
+    /// apply; the initial access token is not checked here.
+    pub async fn register_with_metadata(
+        &self,
+        metadata: &ClientMetadata,
+    ) -> Result<ClientInformation, DynamicRegistrationError> {
+        let inner = &*self.inner;
+        let registration = inner.registration()?;
+        let (token, token_hash) = mint(TokenKind::RegistrationAccessToken);
+        let issued_at = unix_seconds(inner.clock.now());
+        let registered = inner
+            .client_from_metadata(registration, metadata)?
+            .registration_access(token_hash, issued_at)
+            .register()?;
+        check_display_hosts(&registered.client)?;
+        inner
+            .clients
+            .insert_client(registered.client.clone())
+            .await?;
+        tracing::info!(
+            target: "portcullis::security",
+            event = "client_registered",
+            client_id = %registered.client.id(),
+            dynamic = true,
+            open = registration.is_open(),
+        );
+        Ok(ClientInformation {
+            registration_client_uri: inner.registration_client_uri(registered.client.id()),
+            client: registered.client,
+            client_secret: registered.secret,
+            registration_access_token: RegistrationAccessToken::new(token),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    #[test]
+    fn json_content_type_rules() {
+        let ct = |v| is_json_content_type(&headers(&[("content-type", v)]));
+        assert!(ct("application/json"));
+        assert!(ct("Application/JSON; charset=UTF-8"));
+        assert!(!ct("application/json; charset=latin1"));
+        assert!(!ct("application/x-www-form-urlencoded"));
+        assert!(!ct("text/json"));
+        assert!(!is_json_content_type(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn bearer_token_rules() {
+        let bearer = |v| {
+            bearer_token(&headers(&[("authorization", v)]))
+                .unwrap()
+                .map(str::to_owned)
+        };
+        assert_eq!(bearer("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer("bearer abc").as_deref(), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearer"), None);
+        assert_eq!(bearer_token(&HeaderMap::new()).unwrap(), None);
+        let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
+        assert!(bearer_token(&two).is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_initial_access_token() {
+        let token = "a-long-initial-access-token-0123456789";
+        let shown = format!(
+            "{:?}",
+            DynamicRegistration::with_initial_access_token(token)
+        );
+        assert!(!shown.contains(token), "{shown}");
+        assert!(shown.contains("open: false"));
+    }
+
+    #[test]
+    fn short_initial_access_tokens_are_refused() {
+        assert_eq!(
+            DynamicRegistration::with_initial_access_token("short").check(),
+            Err(BuildError::WeakInitialAccessToken)
+        );
+        assert!(DynamicRegistration::open().check().is_ok());
+    }
+}
