@@ -211,6 +211,15 @@ impl std::fmt::Debug for DeviceFlow {
 }
 
 impl AuthorizationServer {
+    /// Where users enter user codes (RFC 8628 §3.2 `verification_uri`): the
+    /// URL set with
+    /// [`ServerBuilder::device_verification_uri`](crate::ServerBuilder::device_verification_uri),
+    /// or `{issuer}/device`. The host serves its verification page there;
+    /// device authorization responses send users to it.
+    pub fn device_verification_uri(&self) -> &Url {
+        &self.inner.device.verification_uri
+    }
+
     /// The device authorization endpoint over HTTP (RFC 8628 §3.1): an
     /// `http::Request` whose body is the whole request body in memory, to the
     /// `http::Response` to send.
