@@ -65,15 +65,15 @@
 //! ```
 
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use serde::Serializer;
-use url::{Host, Url};
+use url::Url;
 
 use crate::client::AuthMethod;
-use crate::protocol::{
-    CodeChallengeMethod, ErrorCode, ErrorResponse, GrantType, OAuthError, Scope,
+use crate::protocol::{CodeChallengeMethod, ErrorResponse, GrantType, Scope};
+use crate::server::{
+    AuthorizationServer, BuildError, ServerBuilder, ServerInner, check_published_url,
 };
-use crate::server::{AuthorizationServer, BuildError, ServerBuilder, ServerInner};
 use crate::store::{ResponseMode, ResponseType};
 
 /// The well-known URI suffix of the metadata document (RFC 8414 §3).
@@ -240,20 +240,8 @@ fn endpoint_url(issuer: &Url, configured: &str) -> Result<Url, &'static str> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err("must not have a query or fragment");
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not have user information");
-    }
-    let loopback = match url.host() {
-        Some(Host::Domain(d)) => d == "localhost",
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err("must be https (http only on a loopback host)"),
-    }
+    check_published_url(&url)?;
+    Ok(url)
 }
 
 /// Discovery settings (RFC 8414).
@@ -560,12 +548,10 @@ impl AuthorizationServer {
     pub fn metadata_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>> {
         let method = request.method();
         if method != Method::GET && method != Method::HEAD {
-            return ErrorResponse::new(
-                OAuthError::new(ErrorCode::INVALID_REQUEST)
-                    .with_description("the metadata endpoint accepts only GET"),
+            return ErrorResponse::method_not_allowed(
+                "the metadata endpoint accepts only GET",
+                "GET, HEAD",
             )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .with_allow(HeaderValue::from_static("GET, HEAD"))
             .into_http();
         }
         // Serialising strings and lists into a Vec cannot fail.
