@@ -199,6 +199,12 @@ impl IntrospectionSettings {
         Ok(())
     }
 
+    /// Whether any resource server may authenticate with a bearer
+    /// credential.
+    pub(crate) fn has_resource_servers(&self) -> bool {
+        !self.credentials.is_empty()
+    }
+
     /// The first invalid credential's problem, for the builder.
     pub(crate) fn invalid(&self) -> Option<&'static str> {
         self.invalid

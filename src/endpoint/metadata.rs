@@ -351,8 +351,13 @@ pub struct AuthorizationServerMetadata {
     /// The introspection endpoint (RFC 7662).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
     pub introspection_endpoint: Option<Url>,
-    /// The client authenticator's methods but `none`: introspection needs an
-    /// authenticated caller (RFC 7662 §2.1).
+    /// The client authenticator's methods but `none` — introspection needs
+    /// an authenticated caller (RFC 7662 §2.1), and a public client's
+    /// `client_id` authenticates nothing — and `Bearer` when resource servers
+    /// have credentials
+    /// ([`ServerBuilder::introspection_credential`](crate::ServerBuilder::introspection_credential)):
+    /// RFC 8414 §2 lets this member name access token types, and a resource
+    /// server authenticates with `Authorization: Bearer`.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
     pub introspection_endpoint_auth_methods_supported: Vec<AuthMethod>,
     /// `S256`, and `plain` only when the server allows it. Omitted without
@@ -367,6 +372,11 @@ pub struct AuthorizationServerMetadata {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub authorization_response_iss_parameter_supported: bool,
 }
+
+/// The access token type a resource server authenticates with at the
+/// introspection endpoint (RFC 6750; RFC 8414 §2 lets
+/// `introspection_endpoint_auth_methods_supported` name it).
+const BEARER: &str = "Bearer";
 
 /// A value with a name on the wire.
 trait Wire {
@@ -502,6 +512,12 @@ impl AuthorizationServer {
                 .iter()
                 .filter(|m| **m != AuthMethod::NONE)
                 .cloned()
+                .chain(
+                    inner
+                        .introspection
+                        .has_resource_servers()
+                        .then(|| AuthMethod::extension(BEARER)),
+                )
                 .collect(),
             token_endpoint_auth_methods_supported: methods,
             code_challenge_methods_supported: code_challenge_methods,
