@@ -12,14 +12,19 @@
 //!  host HTTP stack (axum, actix, hyper …)
 //!       │ http::Request<impl AsRef<[u8]>>          ▲ http::Response<Vec<u8>>
 //!       ▼                                          │
-//!  endpoint/   token endpoint: method, content type, parameters
-//!       │  parse ─► protocol/  (form rules, scopes, error codes, responses)
+//!  endpoint/   authorization · token · device authorization · revocation ·
+//!       │      introspection · metadata · registration and client configuration
+//!       │  parse ─► protocol/  (form rules, scopes, Bearer credentials,
+//!       │                       error codes, responses)
 //!       │  authenticate ─► client/  (ClientAuthenticator → AuthenticatedClient,
 //!       │                             throttled by an AuthLimiter)
 //!       │  dispatch on grant_type ─► grant/  (GrantHandler per grant)
 //!       │  mint and hash tokens ─► token/
 //!       ▼
 //!  store/      async storage traits (ClientRegistry, TokenStore) · MemoryStore
+//!
+//!  resource/   the resource server's side: BearerValidator ─► TokenSource
+//!              (the AuthorizationServer in process, or introspection over HTTP)
 //! ```
 //!
 //! ## Quick start: the client credentials grant
@@ -76,13 +81,35 @@
 //! ## Where things are
 //!
 //! - [`protocol`] — pure types: form parameters (RFC 6749 §3.1, §3.2), scopes
-//!   (§3.3), grant types, error codes and the one mapping of errors to the wire.
+//!   (§3.3), grant types, PKCE, error codes and the one mapping of errors to
+//!   the wire, and the token, device authorization and introspection
+//!   responses.
 //! - [`client`] — the client model and registration (§2), the
 //!   [`ClientRegistry`](client::ClientRegistry) trait, client authentication
 //!   (§2.3) and brute-force throttling.
 //! - [`grant`] — the [`GrantHandler`](grant::GrantHandler) trait and the
 //!   built-in grants.
-//! - [`endpoint`] — the token endpoint's request and error types.
+//! - [`endpoint`] — every endpoint: an `http::Request` in, an
+//!   `http::Response` out, with a typed layer beneath, and their request and
+//!   error types. The authorization endpoint
+//!   ([`authorization_request`](AuthorizationServer::authorization_request),
+//!   then [`approve`](AuthorizationServer::approve) or
+//!   [`deny`](AuthorizationServer::deny); RFC 6749 §4.1), the token endpoint
+//!   ([`token_endpoint`](AuthorizationServer::token_endpoint), §3.2), the
+//!   device authorization endpoint
+//!   ([`device_authorization_endpoint`](AuthorizationServer::device_authorization_endpoint)
+//!   and the verification page's
+//!   [`pending_device_authorization`](AuthorizationServer::pending_device_authorization);
+//!   RFC 8628), revocation
+//!   ([`revocation_endpoint`](AuthorizationServer::revocation_endpoint);
+//!   RFC 7009), introspection
+//!   ([`introspection_endpoint`](AuthorizationServer::introspection_endpoint);
+//!   RFC 7662), server metadata
+//!   ([`metadata_endpoint`](AuthorizationServer::metadata_endpoint); RFC 8414),
+//!   and dynamic registration
+//!   ([`registration_endpoint`](AuthorizationServer::registration_endpoint),
+//!   [`client_configuration_endpoint`](AuthorizationServer::client_configuration_endpoint);
+//!   RFC 7591, RFC 7592).
 //! - [`token`] — the opaque token format, hashing, lifetimes, the clock.
 //! - [`store`] — the [`TokenStore`](store::TokenStore) trait and [`MemoryStore`].
 //! - [`resource`] — the resource server's side (RFC 6750): bearer token

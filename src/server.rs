@@ -146,6 +146,11 @@ pub enum BuildError {
     /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`](crate::endpoint::MIN_INITIAL_ACCESS_TOKEN_LEN).
     #[error("the initial access token is too short to resist guessing")]
     WeakInitialAccessToken,
+    /// The initial access token for dynamic registration is not in the
+    /// `b64token` syntax of RFC 6750 §2.1, so no client could send it in an
+    /// `Authorization: Bearer` header.
+    #[error("the initial access token is not a bearer token (RFC 6750 b64token)")]
+    MalformedInitialAccessToken,
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -494,8 +499,17 @@ fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
             "must not have a query or fragment",
         ));
     }
+    check_published_url(&url).map_err(BuildError::InvalidIssuer)?;
+    Ok(url)
+}
+
+/// The rules for a URL the server publishes — its issuer, its endpoints, the
+/// device verification page: no user information, and `https`, with `http`
+/// only on a loopback host, for development (RFC 8414 §2, RFC 6749 §3.1,
+/// RFC 8628 §3.2). The error says which rule failed.
+pub(crate) fn check_published_url(url: &Url) -> Result<(), &'static str> {
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(BuildError::InvalidIssuer("must not have user information"));
+        return Err("must not have user information");
     }
     let loopback = match url.host() {
         Some(Host::Domain(d)) => d == "localhost",
@@ -504,11 +518,9 @@ fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
         None => false,
     };
     match url.scheme() {
-        "https" if url.host().is_some() => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(BuildError::InvalidIssuer(
-            "must be https (http only on a loopback host)",
-        )),
+        "https" if url.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err("must be https (http only on a loopback host)"),
     }
 }
 

@@ -321,6 +321,46 @@ async fn a_short_initial_access_token_fails_the_build() {
 }
 
 #[tokio::test]
+async fn an_initial_access_token_no_client_could_send_fails_the_build() {
+    let store = portcullis::MemoryStore::new();
+    let err = portcullis::AuthorizationServer::builder(ISSUER)
+        .clients(store.clone())
+        .tokens(store)
+        .dynamic_registration(DynamicRegistration::with_initial_access_token(
+            "an initial access token with spaces",
+        ))
+        .build()
+        .unwrap_err();
+    assert_eq!(err, BuildError::MalformedInitialAccessToken);
+}
+
+#[tokio::test]
+async fn malformed_bearer_credentials_are_a_wrong_token() {
+    // RFC 6750 §2.1, read as at every other endpoint: `Bearer` with no
+    // b64token after it is a credential presented and refused.
+    let h = protected();
+    for credentials in [
+        "Bearer",
+        "Bearer ",
+        "Bearer a,b",
+        &format!("Bearer {IAT} x"),
+    ] {
+        let request = Request::post("/register")
+            .header("content-type", "application/json")
+            .header("authorization", credentials)
+            .body(WEB_APP.as_bytes().to_vec())
+            .unwrap();
+        let reply = h.registration(request).await;
+        reply.assert_error(401, "invalid_token");
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Bearer realm=\"https://auth.example/\", error=\"invalid_token\""),
+            "{credentials:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn open_registration_needs_no_token_but_no_client_credentials() {
     let h = open_harness();
     let reply = h

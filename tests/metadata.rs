@@ -20,7 +20,8 @@ use portcullis::endpoint::{
     DynamicRegistration, Endpoint, METADATA_CACHE_CONTROL, TokenError, WELL_KNOWN_PATH,
 };
 use portcullis::grant::{
-    AuthorizationCodeGrant, GrantContext, GrantHandler, PasswordGrant, ResourceOwnerVerifier,
+    AuthorizationCodeGrant, DeviceCodeGrant, GrantContext, GrantHandler, PasswordGrant,
+    ResourceOwnerVerifier,
 };
 use portcullis::protocol::{GrantType, TokenResponse};
 use portcullis::store::{MemoryStore, StoreError, Subject};
@@ -267,7 +268,7 @@ async fn the_registration_endpoint_is_advertised_only_when_enabled() {
     assert!(off.get("registration_endpoint").is_none());
     let protected = harness_with(|b| {
         b.dynamic_registration(DynamicRegistration::with_initial_access_token(
-            "an-initial-access-token-of-32-chars!",
+            "an-initial-access-token-of-32-chars",
         ))
     });
     assert_eq!(
@@ -500,4 +501,209 @@ async fn the_endpoint_serves_get_and_head_and_refuses_the_rest() {
         reply.assert_error(405, "invalid_request");
         assert_eq!(reply.header("allow"), Some("GET, HEAD"));
     }
+}
+
+/// A resource server's introspection credential.
+const ORDERS_API: &str = "q2Vx8m1ZkP4tR7yB0nW3sD6fH9jL2cX5vN8bM1aQ4e";
+
+/// A form POST to `path`, with an `Authorization` header if given.
+fn form_post(path: &str, authorization: Option<&str>, body: &str) -> Request<Vec<u8>> {
+    let mut b = Request::post(format!("https://auth.example{path}"))
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(a) = authorization {
+        b = b.header("authorization", a);
+    }
+    b.body(body.as_bytes().to_vec()).unwrap()
+}
+
+/// A client registered for `method`, and how its requests authenticate:
+/// the `Authorization` header, and what the body carries.
+struct Caller {
+    client: TestClient,
+    authorization: Option<String>,
+    body: String,
+}
+
+impl Caller {
+    async fn register(h: &Harness, method: &str) -> Caller {
+        let registration = if method == "none" {
+            ClientRegistration::native().grant_type(GrantType::DEVICE_CODE)
+        } else {
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .grant_type(GrantType::DEVICE_CODE)
+                .auth_method(AuthMethod::extension(method))
+        };
+        let client = h.register(registration).await;
+        let (authorization, body) = match method {
+            "client_secret_basic" => (Some(basic(&client.id, &client.secret)), String::new()),
+            "client_secret_post" => (
+                None,
+                format!(
+                    "client_id={}&client_secret={}&",
+                    form_encode(&client.id),
+                    form_encode(&client.secret)
+                ),
+            ),
+            "none" => (None, format!("client_id={}&", form_encode(&client.id))),
+            other => panic!("no test client for {other}"),
+        };
+        Caller {
+            client,
+            authorization,
+            body,
+        }
+    }
+
+    /// A request to `path` authenticated this way, with `params` after the
+    /// credentials.
+    fn post(&self, path: &str, params: &str) -> Request<Vec<u8>> {
+        form_post(
+            path,
+            self.authorization.as_deref(),
+            &format!("{}{params}", self.body),
+        )
+    }
+
+    /// An access token of this client's: client credentials for a
+    /// confidential client, the device flow for a public one. Either way the
+    /// token endpoint accepts the method.
+    async fn access_token(&self, h: &Harness) -> String {
+        if self.client.secret.is_empty() {
+            let codes = Reply::from(
+                h.server
+                    .device_authorization_endpoint(self.post("/device_authorization", ""))
+                    .await,
+            );
+            assert_eq!(codes.status, 200, "{:?}", codes.json);
+            let user_code = codes.json["user_code"].as_str().unwrap();
+            let pending = h
+                .server
+                .pending_device_authorization(user_code, &["user:alice"])
+                .await
+                .unwrap();
+            h.server
+                .approve_device(pending, "alice", None)
+                .await
+                .unwrap();
+            let device_code = codes.json["device_code"].as_str().unwrap();
+            let tokens = h
+                .post(self.post(
+                    "/token",
+                    &format!(
+                        "grant_type={}&device_code={device_code}",
+                        form_encode(DEVICE)
+                    ),
+                ))
+                .await;
+            assert_eq!(tokens.status, 200, "{:?}", tokens.json);
+            tokens.access_token().to_owned()
+        } else {
+            let tokens = h
+                .post(self.post("/token", "grant_type=client_credentials"))
+                .await;
+            assert_eq!(tokens.status, 200, "{:?}", tokens.json);
+            tokens.access_token().to_owned()
+        }
+    }
+}
+
+/// RFC 8414 §2: each `*_auth_methods_supported` list is a promise. Every
+/// method advertised for the token, revocation and introspection endpoints is
+/// used there, and the device authorization endpoint, which authenticates
+/// clients as the token endpoint does (RFC 8628 §3.1), accepts every token
+/// endpoint method.
+#[tokio::test]
+async fn every_advertised_auth_method_is_accepted_where_it_is_advertised() {
+    let h = harness_with(|b| {
+        b.grant(DeviceCodeGrant)
+            .introspection_credential("orders-api", ORDERS_API)
+    });
+    let doc = fetch(&h);
+    let token_methods = strings(&doc["token_endpoint_auth_methods_supported"]);
+    assert_eq!(
+        token_methods,
+        ["client_secret_basic", "client_secret_post", "none"]
+    );
+    assert_eq!(
+        strings(&doc["revocation_endpoint_auth_methods_supported"]),
+        token_methods
+    );
+    // A public client's `client_id` authenticates nothing, so `none` is not
+    // offered for introspection; a resource server's credential is.
+    let introspection_methods = strings(&doc["introspection_endpoint_auth_methods_supported"]);
+    assert_eq!(
+        introspection_methods,
+        ["client_secret_basic", "client_secret_post", "Bearer"]
+    );
+
+    for method in &token_methods {
+        let caller = Caller::register(&h, method).await;
+        // Token endpoint (and, for a public client, the device endpoint on the
+        // way).
+        let token = caller.access_token(&h).await;
+        // Device authorization endpoint.
+        let codes = Reply::from(
+            h.server
+                .device_authorization_endpoint(caller.post("/device_authorization", ""))
+                .await,
+        );
+        assert_eq!(codes.status, 200, "{method}: {:?}", codes.json);
+        // Introspection endpoint, where advertised: the client learns about its
+        // own token.
+        if introspection_methods.contains(method) {
+            let answer = Reply::from(
+                h.server
+                    .introspection_endpoint(caller.post("/introspect", &format!("token={token}")))
+                    .await,
+            );
+            assert_eq!(answer.status, 200, "{method}: {:?}", answer.json);
+            assert_eq!(answer.json["active"], true, "{method}");
+        }
+        // Revocation endpoint: the token is gone.
+        let revoked = h
+            .server
+            .revocation_endpoint(caller.post("/revoke", &format!("token={token}")))
+            .await;
+        assert_eq!(revoked.status(), 200, "{method}");
+        assert!(!alive(&h, &token).await, "{method}");
+    }
+
+    // `Bearer` at the introspection endpoint: a resource server asks about a
+    // live token.
+    let client = h.cc_client().await;
+    let token = h
+        .post(cc_request(&client, ""))
+        .await
+        .access_token()
+        .to_owned();
+    let answer = Reply::from(
+        h.server
+            .introspection_endpoint(form_post(
+                "/introspect",
+                Some(&format!("Bearer {ORDERS_API}")),
+                &format!("token={token}"),
+            ))
+            .await,
+    );
+    assert_eq!(answer.status, 200, "{:?}", answer.json);
+    assert_eq!(answer.json["active"], true);
+}
+
+#[tokio::test]
+async fn bearer_is_advertised_for_introspection_only_with_resource_server_credentials() {
+    let doc = fetch(&harness());
+    assert!(!strings(&doc["introspection_endpoint_auth_methods_supported"]).contains(&"Bearer"));
+    // Without credentials, every bearer credential is refused.
+    let reply = Reply::from(
+        harness()
+            .server
+            .introspection_endpoint(form_post(
+                "/introspect",
+                Some(&format!("Bearer {ORDERS_API}")),
+                "token=pc_at_x",
+            ))
+            .await,
+    );
+    reply.assert_error(401, "invalid_token");
 }

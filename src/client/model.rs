@@ -196,6 +196,18 @@ impl Client {
         &self.default_scope
     }
 
+    /// The scope a request's `scope` parameter asks for (RFC 6749 §3.3): it
+    /// must parse, and lie within [`scope`](Self::scope). The error is the
+    /// `invalid_scope` description to send; the authorization, token and
+    /// device authorization endpoints all check a request this way.
+    pub(crate) fn requested_scope(&self, raw: &str) -> Result<Scope, &'static str> {
+        let scope: Scope = raw.parse().map_err(|_| "scope is malformed")?;
+        if !scope.is_subset(&self.scope) {
+            return Err("the requested scope exceeds what the client may be granted");
+        }
+        Ok(scope)
+    }
+
     /// The token endpoint authentication method, the one way this client may
     /// authenticate (RFC 6749 §2.3.2).
     pub fn auth_method(&self) -> &AuthMethod {

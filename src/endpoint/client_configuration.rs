@@ -54,7 +54,6 @@
 
 use std::sync::Arc;
 
-use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
 use super::register::check_display_hosts;
@@ -62,6 +61,7 @@ use super::{ClientInformation, DynamicRegistrationError, RegistrationAccessToken
 use crate::client::{
     Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
 };
+use crate::protocol::empty_response;
 use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 use crate::token::{TokenHash, TokenKind, mint};
@@ -186,7 +186,7 @@ impl AuthorizationServer {
     {
         match self.configuration_request(&request).await {
             Ok(Some(info)) => info.into_http(StatusCode::OK),
-            Ok(None) => no_content(),
+            Ok(None) => empty_response(StatusCode::NO_CONTENT),
             Err(e) => e.into_http(),
         }
     }
@@ -204,9 +204,12 @@ impl AuthorizationServer {
             });
         }
         let client_id = request.uri().path().rsplit('/').next().unwrap_or_default();
+        // Malformed credentials are a wrong token: they match no registration
+        // access token, and are refused as one.
         let token = inner
             .bearer(request.headers())?
-            .ok_or_else(|| inner.invalid_token(false))?;
+            .ok_or_else(|| inner.invalid_token(false))?
+            .unwrap_or_default();
         let (client, presented) = self.managed_client(client_id, token).await?;
         if method == Method::GET {
             self.rotate(&client, &presented).await.map(Some)
@@ -452,15 +455,4 @@ impl AuthorizationServer {
         );
         Ok(())
     }
-}
-
-/// `204 No Content` for a deletion, with the no-store headers of every
-/// registration response.
-fn no_content() -> Response<Vec<u8>> {
-    let mut response = Response::new(Vec::new());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }

@@ -79,18 +79,14 @@
 
 use std::time::Duration;
 
-use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
-use url::{Host, Url};
+use http::{Method, Request, Response};
+use url::Url;
 
+use super::client_auth::authenticate_client;
 use super::{TokenError, TokenRequest};
-use crate::client::{
-    AuthLimiter, AuthRequest, AuthenticatedClient, DynAuthLimiter, MemoryLimiter, ThrottlePolicy,
-};
-use crate::protocol::{
-    DeviceAuthorizationResponse, ErrorCode, ErrorResponse, GrantType, OAuthError, Params, Scope,
-};
-use crate::server::{AuthorizationServer, BuildError, ServerInner};
+use crate::client::{AuthLimiter, DynAuthLimiter, MemoryLimiter, ThrottlePolicy};
+use crate::protocol::{DeviceAuthorizationResponse, ErrorResponse, GrantType};
+use crate::server::{AuthorizationServer, BuildError, check_published_url};
 use crate::store::{DeviceAuthorizationRecord, DeviceStatus, StoreError};
 use crate::token::{DeviceCode, TokenKind, UserCode, mint};
 
@@ -154,29 +150,14 @@ impl DeviceSettings {
             None => Url::parse(&format!("{}/device", issuer.as_str().trim_end_matches('/')))
                 .map_err(|_| invalid("no default verification URI for this issuer"))?,
         };
-        if verification_uri.fragment().is_some()
-            || !verification_uri.username().is_empty()
-            || verification_uri.password().is_some()
-        {
-            return Err(invalid(
-                "verification URI must have no fragment or user information",
-            ));
+        if verification_uri.fragment().is_some() {
+            return Err(invalid("verification URI must have no fragment"));
         }
-        let loopback = match verification_uri.host() {
-            Some(Host::Domain(d)) => d == "localhost",
-            Some(Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
-        match verification_uri.scheme() {
-            "https" if verification_uri.host().is_some() => {}
-            "http" if loopback => {}
-            _ => {
-                return Err(invalid(
-                    "verification URI must be https (http only on a loopback host)",
-                ));
-            }
-        }
+        check_published_url(&verification_uri).map_err(|_| {
+            invalid(
+                "verification URI must be https (http only on a loopback host), without user information",
+            )
+        })?;
         if self.lifetime < Duration::from_secs(1) || self.interval < Duration::from_secs(1) {
             return Err(invalid(
                 "device code lifetime and polling interval must be at least 1 second",
@@ -234,13 +215,12 @@ impl AuthorizationServer {
     where
         B: AsRef<[u8]> + Send + Sync,
     {
+        // Checked before the shared checks so the 405 names this endpoint.
         if request.method() != Method::POST {
-            return ErrorResponse::new(
-                OAuthError::new(ErrorCode::INVALID_REQUEST)
-                    .with_description("the device authorization endpoint accepts only POST"),
+            return ErrorResponse::method_not_allowed(
+                "the device authorization endpoint accepts only POST",
+                "POST",
             )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .with_allow(HeaderValue::from_static("POST"))
             .into_http();
         }
         let result = match TokenRequest::from_http(&request, self.inner.max_body) {
@@ -277,7 +257,7 @@ impl AuthorizationServer {
         }
         let (params, headers) = (request.params(), request.headers());
         let now = inner.clock.now();
-        let client = authenticate(inner, headers, params, now).await?;
+        let client = authenticate_client(inner, headers, params, now).await?;
         if !client
             .client()
             .allows_grant(GrantType::DEVICE_CODE.as_str())
@@ -287,17 +267,10 @@ impl AuthorizationServer {
             ));
         }
         let scope = match params.get("scope").map_err(TokenError::MalformedRequest)? {
-            Some(raw) => {
-                let scope: Scope = raw
-                    .parse()
-                    .map_err(|_| TokenError::InvalidScope("scope is malformed"))?;
-                if !scope.is_subset(client.client().scope()) {
-                    return Err(TokenError::InvalidScope(
-                        "the requested scope exceeds what the client may be granted",
-                    ));
-                }
-                scope
-            }
+            Some(raw) => client
+                .client()
+                .requested_scope(raw)
+                .map_err(TokenError::InvalidScope)?,
             None => client.client().default_scope().clone(),
         };
 
@@ -342,27 +315,6 @@ impl AuthorizationServer {
         );
         Err(StoreError::Conflict.into())
     }
-}
-
-/// Client authentication as the token endpoint does it (RFC 6749 §3.2.1),
-/// with the `Basic` challenge when the client used the `Authorization`
-/// header.
-async fn authenticate(
-    inner: &ServerInner,
-    headers: &HeaderMap,
-    params: &Params<'_>,
-    now: std::time::SystemTime,
-) -> Result<AuthenticatedClient, TokenError> {
-    inner
-        .authentication()
-        .run(&AuthRequest::new(headers, params), now)
-        .await
-        .map_err(|error| TokenError::ClientAuth {
-            challenge: headers
-                .contains_key(header::AUTHORIZATION)
-                .then(|| inner.basic_challenge.clone()),
-            error,
-        })
 }
 
 /// Compile-time check: the endpoint's future can be spawned on a

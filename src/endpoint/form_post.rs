@@ -1,12 +1,13 @@
-//! The checks every direct request to the server shares — the token,
-//! revocation and introspection endpoints: a POST with a form body of bounded
-//! size, and no client credential in the URI (RFC 6749 §2.3.1, §3.2;
-//! RFC 7009 §2.1; RFC 7662 §2.1).
+//! The checks every direct request to the server shares — the token, device
+//! authorization, revocation and introspection endpoints: a POST with a form
+//! body of bounded size, and no client credential in the URI (RFC 6749
+//! §2.3.1, §3.2; RFC 8628 §3.1; RFC 7009 §2.1; RFC 7662 §2.1) — and the
+//! wire form of each refusal, which every one of those endpoints gives.
 
 use http::{Method, Request};
 
 use super::token::is_form_content_type;
-use crate::protocol::{FormError, Params};
+use crate::protocol::{ErrorCode, ErrorResponse, FormError, Params};
 
 /// Parameters that carry a client credential and so must never be in the URI
 /// (RFC 6749 §2.3.1; RFC 7521 §4.2 for assertions).
@@ -58,6 +59,32 @@ pub(crate) fn read_form_post<B: AsRef<[u8]>>(
         }
     }
     Params::parse(body).map_err(FormPostError::Malformed)
+}
+
+/// `invalid_request`: the body is not a UTF-8 form.
+pub(crate) fn unsupported_content_type() -> ErrorResponse {
+    ErrorResponse::described(
+        ErrorCode::INVALID_REQUEST,
+        "the request body must be application/x-www-form-urlencoded",
+    )
+}
+
+/// `invalid_request` for a malformed form; a repeated parameter is named
+/// (RFC 6749 §3.2: parameters MUST NOT be included more than once).
+pub(crate) fn malformed(e: &FormError) -> ErrorResponse {
+    let description = match e {
+        FormError::Repeated(name) => format!("parameter {name} is repeated"),
+        e => e.to_string(),
+    };
+    ErrorResponse::described(ErrorCode::INVALID_REQUEST, description)
+}
+
+/// `invalid_request` for a missing parameter.
+pub(crate) fn missing(name: &str) -> ErrorResponse {
+    ErrorResponse::described(
+        ErrorCode::INVALID_REQUEST,
+        format!("missing parameter {name}"),
+    )
 }
 
 #[cfg(test)]

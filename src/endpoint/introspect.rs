@@ -77,19 +77,22 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 
 use super::HeaderNames;
-use super::form_post::{FormPostError, read_form_post};
-use super::introspection_access::{IntrospectedToken, IntrospectionCaller, is_b64token};
-use super::lookup::{Found, find_token, token_params};
-use super::revoke::{malformed, missing};
-use super::token_error::client_auth_response;
-use crate::client::{Admission, AuthRequest, ClientAuthError};
-use crate::protocol::{
-    ErrorCode, ErrorResponse, FormError, IntrospectionResponse, OAuthError, Params, epoch_secs,
+use super::client_auth::{ClientAuthFailure, authenticate_client, client_auth_response};
+use super::form_post::{
+    FormPostError, malformed, missing, read_form_post, unsupported_content_type,
 };
+use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
+use super::lookup::{Found, find_token, token_params};
+use crate::client::{Admission, ClientAuthError};
+use crate::protocol::{
+    BearerCredential, ErrorCode, ErrorResponse, FormError, IntrospectionResponse, Params,
+    bearer_credential, epoch_secs,
+};
+use crate::resource::server_challenge;
 use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 use crate::token::TokenKind;
@@ -201,8 +204,13 @@ pub enum IntrospectionError {
     Storage(#[from] StoreError),
 }
 
-fn error(code: ErrorCode, description: &'static str) -> ErrorResponse {
-    ErrorResponse::new(OAuthError::new(code).with_description(description))
+impl From<ClientAuthFailure> for IntrospectionError {
+    fn from(failure: ClientAuthFailure) -> Self {
+        Self::ClientAuth {
+            error: failure.error,
+            challenge: failure.challenge,
+        }
+    }
 }
 
 impl IntrospectionError {
@@ -222,38 +230,30 @@ impl IntrospectionError {
     /// The error as the caller sees it: code, description, status, headers.
     pub fn to_error_response(&self) -> ErrorResponse {
         match self {
-            Self::MethodNotAllowed => error(
-                ErrorCode::INVALID_REQUEST,
+            Self::MethodNotAllowed => ErrorResponse::method_not_allowed(
                 "the introspection endpoint accepts only POST",
-            )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .with_allow(HeaderValue::from_static("POST")),
-            Self::UnsupportedContentType => error(
-                ErrorCode::INVALID_REQUEST,
-                "the request body must be application/x-www-form-urlencoded",
+                "POST",
             ),
-            Self::BodyTooLarge => {
-                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
-                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-            }
+            Self::UnsupportedContentType => unsupported_content_type(),
+            Self::BodyTooLarge => ErrorResponse::body_too_large(),
             Self::MalformedRequest(e) => malformed(e),
             Self::MissingParameter(name) => missing(name),
             Self::ClientAuth {
                 error: e,
                 challenge,
             } => client_auth_response(e, challenge),
-            Self::InvalidCredential { challenge } => error(
+            Self::InvalidCredential { challenge } => ErrorResponse::described(
                 ErrorCode::INVALID_TOKEN,
                 "the resource server credential is invalid",
             )
             .with_challenge(challenge.clone()),
-            Self::CredentialThrottled { retry_after } => error(
+            Self::CredentialThrottled { retry_after } => ErrorResponse::described(
                 ErrorCode::INVALID_TOKEN,
                 "too many failed authentication attempts; retry later",
             )
             .with_status(StatusCode::TOO_MANY_REQUESTS)
             .with_retry_after(*retry_after),
-            Self::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+            Self::Storage(_) => ErrorResponse::server_error(),
         }
     }
 
@@ -265,13 +265,7 @@ impl IntrospectionError {
             ..
         } = &self
         {
-            // The caller sees a bare `server_error`; the operator sees why.
-            tracing::error!(
-                target: "portcullis",
-                error = %e,
-                source = ?std::error::Error::source(e),
-                "introspection endpoint storage failure",
-            );
+            e.report("introspection endpoint");
         }
         self.to_error_response().into_http()
     }
@@ -282,18 +276,11 @@ impl IntrospectionError {
 /// (client authentication then reads the request), `Some(None)` if the
 /// credential is malformed.
 fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return None;
-    };
-    let value = value.to_str().ok()?;
-    let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
-    // RFC 9110 §11.1: the scheme name is case-insensitive.
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
+    match bearer_credential(headers, MAX_BEARER_LEN) {
+        BearerCredential::Absent | BearerCredential::Repeated => None,
+        BearerCredential::Malformed => Some(None),
+        BearerCredential::Token(credential) => Some(Some(credential)),
     }
-    let credential = credential.trim_matches(' ');
-    Some((credential.len() <= MAX_BEARER_LEN && is_b64token(credential)).then_some(credential))
 }
 
 impl AuthorizationServer {
@@ -407,18 +394,9 @@ impl AuthorizationServer {
     ) -> Result<IntrospectionCaller, IntrospectionError> {
         let inner = &*self.inner;
         let Some(presented) = bearer(request.headers) else {
-            return inner
-                .authentication()
-                .run(&AuthRequest::new(request.headers, &request.params), now)
-                .await
-                .map(IntrospectionCaller::Client)
-                .map_err(|error| IntrospectionError::ClientAuth {
-                    challenge: request
-                        .headers
-                        .contains_key(header::AUTHORIZATION)
-                        .then(|| inner.basic_challenge.clone()),
-                    error,
-                });
+            return Ok(IntrospectionCaller::Client(
+                authenticate_client(inner, request.headers, &request.params, now).await?,
+            ));
         };
         // A bearer credential and client credentials in one request are two
         // methods (RFC 6749 §2.3).
@@ -449,17 +427,9 @@ impl AuthorizationServer {
         );
         inner.limiter.record_failure(key, now).await?;
         Err(IntrospectionError::InvalidCredential {
-            challenge: bearer_challenge(inner.issuer.as_str()),
+            challenge: server_challenge(inner.issuer.as_str(), true),
         })
     }
-}
-
-/// `Bearer realm="<issuer>", error="invalid_token"` (RFC 6750 §3).
-fn bearer_challenge(issuer: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "Bearer realm=\"{issuer}\", error=\"invalid_token\""
-    ))
-    .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
 
 /// What the policy and the response are built from.
@@ -524,6 +494,7 @@ fn _assert_send() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     fn headers(authorization: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -555,18 +526,6 @@ mod tests {
         assert!(
             !shown.contains("s3cr3t") && !shown.contains("hunter2"),
             "{shown}"
-        );
-    }
-
-    #[test]
-    fn challenge_names_the_realm() {
-        assert_eq!(
-            bearer_challenge("https://auth.example/"),
-            "Bearer realm=\"https://auth.example/\", error=\"invalid_token\""
-        );
-        assert_eq!(
-            bearer_challenge("bad\nissuer"),
-            "Bearer error=\"invalid_token\""
         );
     }
 }

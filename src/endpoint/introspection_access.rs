@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::client::{AuthenticatedClient, ClientId};
-use crate::protocol::Scope;
+use crate::protocol::{Scope, is_b64token};
 use crate::store::{GrantId, Subject};
 use crate::token::{TokenHash, TokenKind};
 
@@ -182,7 +182,7 @@ impl IntrospectionSettings {
         if secret.chars().count() < MIN_RESOURCE_SERVER_SECRET_LEN {
             return Err("a resource server secret must be at least 32 characters");
         }
-        if !is_b64token(secret) {
+        if !is_b64token(secret.as_bytes()) {
             return Err("a resource server secret must be a bearer token (RFC 6750 §2.1 b64token)");
         }
         let hash = TokenHash::of(secret);
@@ -197,6 +197,12 @@ impl IntrospectionSettings {
             hash,
         });
         Ok(())
+    }
+
+    /// Whether any resource server may authenticate with a bearer
+    /// credential.
+    pub(crate) fn has_resource_servers(&self) -> bool {
+        !self.credentials.is_empty()
     }
 
     /// The first invalid credential's problem, for the builder.
@@ -221,30 +227,11 @@ impl IntrospectionSettings {
     }
 }
 
-/// `b64token` (RFC 6750 §2.1): `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
-/// "+" / "/" ) *"="`.
-pub(crate) fn is_b64token(value: &str) -> bool {
-    let body = value.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SECRET: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCD";
-
-    #[test]
-    fn b64token_syntax() {
-        assert!(is_b64token("abc-._~+/=="));
-        assert!(!is_b64token("=="));
-        assert!(!is_b64token("a=b"));
-        assert!(!is_b64token("a b"));
-        assert!(!is_b64token(""));
-    }
 
     #[test]
     fn credentials_are_validated() {

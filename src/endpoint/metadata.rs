@@ -65,15 +65,15 @@
 //! ```
 
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use serde::Serializer;
-use url::{Host, Url};
+use url::Url;
 
 use crate::client::AuthMethod;
-use crate::protocol::{
-    CodeChallengeMethod, ErrorCode, ErrorResponse, GrantType, OAuthError, Scope,
+use crate::protocol::{CodeChallengeMethod, ErrorResponse, GrantType, Scope};
+use crate::server::{
+    AuthorizationServer, BuildError, ServerBuilder, ServerInner, check_published_url,
 };
-use crate::server::{AuthorizationServer, BuildError, ServerBuilder, ServerInner};
 use crate::store::{ResponseMode, ResponseType};
 
 /// The well-known URI suffix of the metadata document (RFC 8414 §3).
@@ -240,20 +240,8 @@ fn endpoint_url(issuer: &Url, configured: &str) -> Result<Url, &'static str> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err("must not have a query or fragment");
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not have user information");
-    }
-    let loopback = match url.host() {
-        Some(Host::Domain(d)) => d == "localhost",
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err("must be https (http only on a loopback host)"),
-    }
+    check_published_url(&url)?;
+    Ok(url)
 }
 
 /// Discovery settings (RFC 8414).
@@ -363,8 +351,13 @@ pub struct AuthorizationServerMetadata {
     /// The introspection endpoint (RFC 7662).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
     pub introspection_endpoint: Option<Url>,
-    /// The client authenticator's methods but `none`: introspection needs an
-    /// authenticated caller (RFC 7662 §2.1).
+    /// The client authenticator's methods but `none` — introspection needs
+    /// an authenticated caller (RFC 7662 §2.1), and a public client's
+    /// `client_id` authenticates nothing — and `Bearer` when resource servers
+    /// have credentials
+    /// ([`ServerBuilder::introspection_credential`](crate::ServerBuilder::introspection_credential)):
+    /// RFC 8414 §2 lets this member name access token types, and a resource
+    /// server authenticates with `Authorization: Bearer`.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
     pub introspection_endpoint_auth_methods_supported: Vec<AuthMethod>,
     /// `S256`, and `plain` only when the server allows it. Omitted without
@@ -379,6 +372,11 @@ pub struct AuthorizationServerMetadata {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub authorization_response_iss_parameter_supported: bool,
 }
+
+/// The access token type a resource server authenticates with at the
+/// introspection endpoint (RFC 6750; RFC 8414 §2 lets
+/// `introspection_endpoint_auth_methods_supported` name it).
+const BEARER: &str = "Bearer";
 
 /// A value with a name on the wire.
 trait Wire {
@@ -514,6 +512,12 @@ impl AuthorizationServer {
                 .iter()
                 .filter(|m| **m != AuthMethod::NONE)
                 .cloned()
+                .chain(
+                    inner
+                        .introspection
+                        .has_resource_servers()
+                        .then(|| AuthMethod::extension(BEARER)),
+                )
                 .collect(),
             token_endpoint_auth_methods_supported: methods,
             code_challenge_methods_supported: code_challenge_methods,
@@ -560,12 +564,10 @@ impl AuthorizationServer {
     pub fn metadata_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>> {
         let method = request.method();
         if method != Method::GET && method != Method::HEAD {
-            return ErrorResponse::new(
-                OAuthError::new(ErrorCode::INVALID_REQUEST)
-                    .with_description("the metadata endpoint accepts only GET"),
+            return ErrorResponse::method_not_allowed(
+                "the metadata endpoint accepts only GET",
+                "GET, HEAD",
             )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .with_allow(HeaderValue::from_static("GET, HEAD"))
             .into_http();
         }
         // Serialising strings and lists into a Vec cannot fail.

@@ -2,7 +2,9 @@
 //! typed layer beneath for hosts that parse HTTP themselves.
 
 mod authorize;
+mod client_auth;
 mod client_configuration;
+mod content_type;
 mod device;
 mod device_verification;
 mod form_post;

@@ -53,15 +53,17 @@
 
 use std::fmt;
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::HeaderMap;
 use http::{Method, Request, Response, StatusCode};
 use url::Url;
 
+use super::content_type::is_media_type;
 use super::{DynamicRegistrationError, Endpoint};
 use crate::client::{
     Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
 };
-use crate::protocol::{GrantType, Scope};
+use crate::protocol::{BearerCredential, GrantType, Scope, bearer_credential, is_b64token};
+use crate::resource::{MAX_TOKEN_LEN, server_challenge};
 use crate::secret::secret_type;
 use crate::server::{AuthorizationServer, BuildError, ServerBuilder, ServerInner};
 use crate::token::{TokenHash, TokenKind, mint};
@@ -130,6 +132,8 @@ pub struct DynamicRegistration {
     /// `None` in open mode.
     initial_access_token: Option<TokenHash>,
     initial_access_token_len: usize,
+    /// Whether the token can be sent as `Authorization: Bearer`.
+    initial_access_token_is_bearer: bool,
     max_scope: Scope,
     extra_grants: Vec<GrantType>,
 }
@@ -149,11 +153,14 @@ impl DynamicRegistration {
     /// §3). Only its SHA-256 is kept. At least
     /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`] characters, or
     /// [`ServerBuilder::build`] fails with
-    /// [`BuildError::WeakInitialAccessToken`].
+    /// [`BuildError::WeakInitialAccessToken`]; in the `b64token` syntax of
+    /// RFC 6750 §2.1 (base64 or base64url will do), or it fails with
+    /// [`BuildError::MalformedInitialAccessToken`].
     pub fn with_initial_access_token(token: &str) -> Self {
         Self {
             initial_access_token: Some(TokenHash::of(token)),
             initial_access_token_len: token.chars().count(),
+            initial_access_token_is_bearer: is_b64token(token.as_bytes()),
             max_scope: Scope::empty(),
             extra_grants: Vec::new(),
         }
@@ -184,6 +191,7 @@ impl DynamicRegistration {
         Self {
             initial_access_token: None,
             initial_access_token_len: 0,
+            initial_access_token_is_bearer: false,
             max_scope: Scope::empty(),
             extra_grants: Vec::new(),
         }
@@ -213,8 +221,14 @@ impl DynamicRegistration {
     }
 
     pub(crate) fn check(&self) -> Result<(), BuildError> {
-        if !self.is_open() && self.initial_access_token_len < MIN_INITIAL_ACCESS_TOKEN_LEN {
+        if self.is_open() {
+            return Ok(());
+        }
+        if self.initial_access_token_len < MIN_INITIAL_ACCESS_TOKEN_LEN {
             return Err(BuildError::WeakInitialAccessToken);
+        }
+        if !self.initial_access_token_is_bearer {
+            return Err(BuildError::MalformedInitialAccessToken);
         }
         Ok(())
     }
@@ -333,54 +347,6 @@ impl ClientInformation {
     }
 }
 
-/// `application/json`, optionally with `charset=utf-8` (RFC 7591 §3.1);
-/// names case-insensitive.
-fn is_json_content_type(headers: &HeaderMap) -> bool {
-    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let mut parts = value.split(';');
-    let media_type = parts.next().unwrap_or_default().trim();
-    media_type.eq_ignore_ascii_case("application/json")
-        && parts.all(|p| match p.split_once('=') {
-            Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
-                value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
-            }
-            Some(_) => true,
-            None => p.trim().is_empty(),
-        })
-}
-
-/// The bearer token of the `Authorization` header (RFC 6750 §2.1), if there
-/// is one. Another scheme counts as none; two `Authorization` headers are
-/// `invalid_request`.
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, DynamicRegistrationError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(DynamicRegistrationError::InvalidRequest(
-            "more than one Authorization header",
-        ));
-    }
-    let Ok(value) = value.to_str() else {
-        return Ok(None);
-    };
-    let Some((scheme, token)) = value.split_once(' ') else {
-        return Ok(None);
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Ok(None);
-    }
-    let token = token.trim_start_matches(' ');
-    Ok((!token.is_empty()).then_some(token))
-}
-
 impl ServerInner {
     /// The registration settings, or `NotEnabled`.
     pub(crate) fn registration(&self) -> Result<&DynamicRegistration, DynamicRegistrationError> {
@@ -392,13 +358,8 @@ impl ServerInner {
     /// `401 invalid_token` with the RFC 6750 §3 challenge; the `error`
     /// attribute only when a token was presented (§3.1).
     pub(crate) fn invalid_token(&self, presented: bool) -> DynamicRegistrationError {
-        let mut challenge = format!("Bearer realm=\"{}\"", self.issuer.as_str());
-        if presented {
-            challenge.push_str(", error=\"invalid_token\"");
-        }
         DynamicRegistrationError::InvalidToken {
-            challenge: HeaderValue::from_str(&challenge)
-                .unwrap_or_else(|_| HeaderValue::from_static("Bearer")),
+            challenge: server_challenge(self.issuer.as_str(), presented),
         }
     }
 
@@ -411,18 +372,28 @@ impl ServerInner {
         if body.len() > self.max_body {
             return Err(DynamicRegistrationError::BodyTooLarge);
         }
-        if !is_json_content_type(request.headers()) {
+        if !is_media_type(request.headers(), "application/json") {
             return Err(DynamicRegistrationError::UnsupportedContentType);
         }
         Ok(body)
     }
 
-    /// The presented bearer token, if any.
+    /// The presented bearer token (RFC 6750 §2.1): `None` without one
+    /// (another scheme counts as none), `Some(None)` when the credentials are
+    /// malformed — presented, but no token can match them. Two
+    /// `Authorization` headers are `invalid_request`.
     pub(crate) fn bearer<'a>(
         &self,
         headers: &'a HeaderMap,
-    ) -> Result<Option<&'a str>, DynamicRegistrationError> {
-        bearer_token(headers)
+    ) -> Result<Option<Option<&'a str>>, DynamicRegistrationError> {
+        match bearer_credential(headers, MAX_TOKEN_LEN) {
+            BearerCredential::Absent => Ok(None),
+            BearerCredential::Repeated => Err(DynamicRegistrationError::InvalidRequest(
+                "more than one Authorization header",
+            )),
+            BearerCredential::Malformed => Ok(Some(None)),
+            BearerCredential::Token(token) => Ok(Some(Some(token))),
+        }
     }
 
     /// The grant types a dynamically registered client may have here.
@@ -514,7 +485,9 @@ impl AuthorizationServer {
         }
         if let Some(expected) = &registration.initial_access_token {
             let presented = inner.bearer(request.headers())?;
-            let valid = presented.is_some_and(|t| TokenHash::of(t).ct_eq(expected));
+            let valid = presented
+                .flatten()
+                .is_some_and(|t| TokenHash::of(t).ct_eq(expected));
             if !valid {
                 tracing::warn!(
                     target: "portcullis::security",
@@ -570,42 +543,6 @@ impl AuthorizationServer {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(*name, HeaderValue::from_static(value));
-        }
-        h
-    }
-
-    #[test]
-    fn json_content_type_rules() {
-        let ct = |v| is_json_content_type(&headers(&[("content-type", v)]));
-        assert!(ct("application/json"));
-        assert!(ct("Application/JSON; charset=UTF-8"));
-        assert!(!ct("application/json; charset=latin1"));
-        assert!(!ct("application/x-www-form-urlencoded"));
-        assert!(!ct("text/json"));
-        assert!(!is_json_content_type(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn bearer_token_rules() {
-        let bearer = |v| {
-            bearer_token(&headers(&[("authorization", v)]))
-                .unwrap()
-                .map(str::to_owned)
-        };
-        assert_eq!(bearer("Bearer abc").as_deref(), Some("abc"));
-        assert_eq!(bearer("bearer abc").as_deref(), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer "), None);
-        assert_eq!(bearer("Bearer"), None);
-        assert_eq!(bearer_token(&HeaderMap::new()).unwrap(), None);
-        let two = headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")]);
-        assert!(bearer_token(&two).is_err());
-    }
-
     #[test]
     fn debug_hides_the_initial_access_token() {
         let token = "a-long-initial-access-token-0123456789";
@@ -622,6 +559,11 @@ mod tests {
         assert_eq!(
             DynamicRegistration::with_initial_access_token("short").check(),
             Err(BuildError::WeakInitialAccessToken)
+        );
+        assert_eq!(
+            DynamicRegistration::with_initial_access_token("an-initial-access-token-of-32-chars!")
+                .check(),
+            Err(BuildError::MalformedInitialAccessToken)
         );
         assert!(DynamicRegistration::open().check().is_ok());
     }

@@ -1,13 +1,11 @@
 //! Errors of the registration endpoint (RFC 7591 §3.2.2) and the client
 //! configuration endpoint (RFC 7592 §2), and their one mapping to the wire.
 
-use std::borrow::Cow;
-
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
 
 use crate::client::RegistrationError;
-use crate::protocol::{ErrorCode, ErrorResponse, OAuthError};
+use crate::protocol::{ErrorCode, ErrorResponse};
 use crate::store::StoreError;
 
 /// Why a registration, or a read, update or deletion of one, failed.
@@ -59,62 +57,47 @@ pub enum DynamicRegistrationError {
     Storage(#[from] StoreError),
 }
 
-fn error(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> ErrorResponse {
-    ErrorResponse::new(OAuthError::new(code).with_description(description))
-}
-
 impl DynamicRegistrationError {
     /// The error as the client sees it: code, description, status, headers.
     pub fn to_error_response(&self) -> ErrorResponse {
         match self {
-            Self::NotEnabled => error(
+            Self::NotEnabled => ErrorResponse::described(
                 ErrorCode::INVALID_REQUEST,
                 "dynamic client registration is not enabled",
             )
             .with_status(StatusCode::NOT_FOUND),
             Self::MethodNotAllowed { allow } => {
-                error(ErrorCode::INVALID_REQUEST, "method not allowed")
-                    .with_status(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_allow(HeaderValue::from_static(allow))
+                ErrorResponse::method_not_allowed("method not allowed", allow)
             }
-            Self::UnsupportedContentType => error(
+            Self::UnsupportedContentType => ErrorResponse::described(
                 ErrorCode::INVALID_REQUEST,
                 "the request body must be application/json",
             ),
-            Self::BodyTooLarge => {
-                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
-                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-            }
-            Self::InvalidToken { challenge } => error(
+            Self::BodyTooLarge => ErrorResponse::body_too_large(),
+            Self::InvalidToken { challenge } => ErrorResponse::described(
                 ErrorCode::INVALID_TOKEN,
                 "the access token is missing or invalid",
             )
             .with_challenge(challenge.clone()),
-            Self::InvalidRequest(why) => error(ErrorCode::INVALID_REQUEST, *why),
+            Self::InvalidRequest(why) => ErrorResponse::described(ErrorCode::INVALID_REQUEST, *why),
             Self::Metadata(RegistrationError::InvalidRedirectUri { reason, .. }) => {
-                error(ErrorCode::INVALID_REDIRECT_URI, reason.to_string())
+                ErrorResponse::described(ErrorCode::INVALID_REDIRECT_URI, reason.to_string())
             }
             Self::Metadata(RegistrationError::InvalidMetadata(why)) => {
-                error(ErrorCode::INVALID_CLIENT_METADATA, why.clone())
+                ErrorResponse::described(ErrorCode::INVALID_CLIENT_METADATA, why.clone())
             }
-            Self::Metadata(_) => error(
+            Self::Metadata(_) => ErrorResponse::described(
                 ErrorCode::INVALID_CLIENT_METADATA,
                 "the client metadata are invalid",
             ),
-            Self::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+            Self::Storage(_) => ErrorResponse::server_error(),
         }
     }
 
     /// Renders the error as an HTTP response, with `Cache-Control: no-store`.
     pub fn into_http(self) -> Response<Vec<u8>> {
         if let Self::Storage(e) = &self {
-            // The client sees a bare `server_error`; the operator sees why.
-            tracing::error!(
-                target: "portcullis",
-                error = %e,
-                source = ?std::error::Error::source(e),
-                "registration endpoint storage failure",
-            );
+            e.report("registration endpoint");
         }
         self.to_error_response().into_http()
     }

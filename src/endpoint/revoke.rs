@@ -75,15 +75,17 @@
 
 use std::fmt;
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use http::{Request, Response, StatusCode};
 
 use super::HeaderNames;
-use super::form_post::{FormPostError, read_form_post};
+use super::client_auth::{ClientAuthFailure, authenticate_client, client_auth_response};
+use super::form_post::{
+    FormPostError, malformed, missing, read_form_post, unsupported_content_type,
+};
 use super::lookup::{Found, find_token, token_params};
-use super::token_error::client_auth_response;
-use crate::client::{AuthRequest, ClientAuthError};
-use crate::protocol::{ErrorCode, ErrorResponse, FormError, OAuthError, Params};
+use crate::client::ClientAuthError;
+use crate::protocol::{ErrorCode, ErrorResponse, FormError, Params, empty_response};
 use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 
@@ -187,8 +189,13 @@ pub enum RevocationError {
     Storage(#[from] StoreError),
 }
 
-fn error(code: ErrorCode, description: &'static str) -> ErrorResponse {
-    ErrorResponse::new(OAuthError::new(code).with_description(description))
+impl From<ClientAuthFailure> for RevocationError {
+    fn from(failure: ClientAuthFailure) -> Self {
+        Self::ClientAuth {
+            error: failure.error,
+            challenge: failure.challenge,
+        }
+    }
 }
 
 impl RevocationError {
@@ -208,31 +215,23 @@ impl RevocationError {
     /// The error as the client sees it: code, description, status, headers.
     pub fn to_error_response(&self) -> ErrorResponse {
         match self {
-            Self::MethodNotAllowed => error(
-                ErrorCode::INVALID_REQUEST,
+            Self::MethodNotAllowed => ErrorResponse::method_not_allowed(
                 "the revocation endpoint accepts only POST",
-            )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .with_allow(HeaderValue::from_static("POST")),
-            Self::UnsupportedContentType => error(
-                ErrorCode::INVALID_REQUEST,
-                "the request body must be application/x-www-form-urlencoded",
+                "POST",
             ),
-            Self::BodyTooLarge => {
-                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
-                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
-            }
+            Self::UnsupportedContentType => unsupported_content_type(),
+            Self::BodyTooLarge => ErrorResponse::body_too_large(),
             Self::MalformedRequest(e) => malformed(e),
             Self::MissingParameter(name) => missing(name),
             Self::ClientAuth {
                 error: e,
                 challenge,
             } => client_auth_response(e, challenge),
-            Self::TokenOfAnotherClient => error(
+            Self::TokenOfAnotherClient => ErrorResponse::described(
                 ErrorCode::UNAUTHORIZED_CLIENT,
                 "the token was not issued to this client",
             ),
-            Self::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+            Self::Storage(_) => ErrorResponse::server_error(),
         }
     }
 
@@ -244,43 +243,10 @@ impl RevocationError {
             ..
         } = &self
         {
-            // The client sees a bare `server_error`; the operator sees why.
-            tracing::error!(
-                target: "portcullis",
-                error = %e,
-                source = ?std::error::Error::source(e),
-                "revocation endpoint storage failure",
-            );
+            e.report("revocation endpoint");
         }
         self.to_error_response().into_http()
     }
-}
-
-/// `invalid_request` for a malformed form; a repeated parameter is named.
-pub(crate) fn malformed(e: &FormError) -> ErrorResponse {
-    let description = match e {
-        FormError::Repeated(name) => format!("parameter {name} is repeated"),
-        e => e.to_string(),
-    };
-    ErrorResponse::new(OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(description))
-}
-
-/// `invalid_request` for a missing parameter.
-pub(crate) fn missing(name: &str) -> ErrorResponse {
-    ErrorResponse::new(
-        OAuthError::new(ErrorCode::INVALID_REQUEST)
-            .with_description(format!("missing parameter {name}")),
-    )
-}
-
-/// A `200` with an empty body and the no-store headers (RFC 7009 §2.2: the
-/// client ignores the body).
-fn revoked() -> Response<Vec<u8>> {
-    let mut response = Response::new(Vec::new());
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 impl AuthorizationServer {
@@ -300,7 +266,8 @@ impl AuthorizationServer {
             Err(e) => Err(e),
         };
         match result {
-            Ok(_) => revoked(),
+            // RFC 7009 §2.2: the client ignores the body.
+            Ok(_) => empty_response(StatusCode::OK),
             Err(e) => e.into_http(),
         }
     }
@@ -359,17 +326,7 @@ impl AuthorizationServer {
         let token = token.ok_or(RevocationError::MissingParameter("token"))?;
 
         let now = inner.clock.now();
-        let client = inner
-            .authentication()
-            .run(&AuthRequest::new(request.headers, params), now)
-            .await
-            .map_err(|error| RevocationError::ClientAuth {
-                challenge: request
-                    .headers
-                    .contains_key(header::AUTHORIZATION)
-                    .then(|| inner.basic_challenge.clone()),
-                error,
-            })?;
+        let client = authenticate_client(inner, request.headers, params, now).await?;
 
         let Some(found) = find_token(&*inner.tokens, token, hint).await? else {
             return Ok(Revocation::Nothing);
@@ -422,6 +379,7 @@ impl AuthorizationServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header;
 
     #[test]
     fn debug_shows_no_credentials() {

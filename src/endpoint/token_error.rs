@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
 
+use super::client_auth::{ClientAuthFailure, client_auth_response};
+use super::form_post::{malformed, missing, unsupported_content_type};
 use crate::client::ClientAuthError;
 use crate::protocol::{ErrorCode, ErrorResponse, FormError, OAuthError};
 use crate::store::StoreError;
@@ -73,56 +75,52 @@ impl From<OAuthError> for TokenError {
     }
 }
 
-fn error(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> ErrorResponse {
-    ErrorResponse::new(OAuthError::new(code).with_description(description))
+/// A failed client authentication at the token endpoint.
+impl From<ClientAuthFailure> for TokenError {
+    fn from(failure: ClientAuthFailure) -> Self {
+        Self::ClientAuth {
+            error: failure.error,
+            challenge: failure.challenge,
+        }
+    }
 }
 
 impl TokenError {
     /// The error as the client sees it: code, description, status, headers.
     pub fn to_error_response(&self) -> ErrorResponse {
         match self {
-            TokenError::MethodNotAllowed => error(
-                ErrorCode::INVALID_REQUEST,
-                "the token endpoint accepts only POST",
-            )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED)
-            .with_allow(HeaderValue::from_static("POST")),
-            TokenError::UnsupportedContentType => error(
-                ErrorCode::INVALID_REQUEST,
-                "the request body must be application/x-www-form-urlencoded",
-            ),
-            TokenError::BodyTooLarge => {
-                error(ErrorCode::INVALID_REQUEST, "the request body is too large")
-                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            TokenError::MethodNotAllowed => {
+                ErrorResponse::method_not_allowed("the token endpoint accepts only POST", "POST")
             }
-            TokenError::MalformedRequest(FormError::Repeated(name)) => error(
-                ErrorCode::INVALID_REQUEST,
-                format!("parameter {name} is repeated"),
-            ),
-            TokenError::MalformedRequest(e) => error(ErrorCode::INVALID_REQUEST, e.to_string()),
-            TokenError::MissingParameter(name) => error(
-                ErrorCode::INVALID_REQUEST,
-                format!("missing parameter {name}"),
-            ),
+            TokenError::UnsupportedContentType => unsupported_content_type(),
+            TokenError::BodyTooLarge => ErrorResponse::body_too_large(),
+            TokenError::MalformedRequest(e) => malformed(e),
+            TokenError::MissingParameter(name) => missing(name),
             TokenError::ClientAuth {
                 error: e,
                 challenge,
             } => client_auth_response(e, challenge),
-            TokenError::UnsupportedGrantType => error(
+            TokenError::UnsupportedGrantType => ErrorResponse::described(
                 ErrorCode::UNSUPPORTED_GRANT_TYPE,
                 "the grant type is not supported by this server",
             ),
-            TokenError::UnauthorizedClient(why) => error(ErrorCode::UNAUTHORIZED_CLIENT, *why),
-            TokenError::InvalidScope(why) => error(ErrorCode::INVALID_SCOPE, *why),
-            TokenError::InvalidGrant(why) => error(ErrorCode::INVALID_GRANT, why.clone()),
-            TokenError::Throttled { retry_after } => error(
+            TokenError::UnauthorizedClient(why) => {
+                ErrorResponse::described(ErrorCode::UNAUTHORIZED_CLIENT, *why)
+            }
+            TokenError::InvalidScope(why) => {
+                ErrorResponse::described(ErrorCode::INVALID_SCOPE, *why)
+            }
+            TokenError::InvalidGrant(why) => {
+                ErrorResponse::described(ErrorCode::INVALID_GRANT, why.clone())
+            }
+            TokenError::Throttled { retry_after } => ErrorResponse::described(
                 ErrorCode::INVALID_GRANT,
                 "too many failed attempts; retry later",
             )
             .with_status(StatusCode::TOO_MANY_REQUESTS)
             .with_retry_after(*retry_after),
             TokenError::OAuth(e) => ErrorResponse::new(e.clone()),
-            TokenError::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
+            TokenError::Storage(_) => ErrorResponse::server_error(),
         }
     }
 
@@ -137,42 +135,8 @@ impl TokenError {
             _ => None,
         };
         if let Some(e) = storage {
-            // The client sees a bare `server_error`; the operator sees why.
-            tracing::error!(
-                target: "portcullis",
-                error = %e,
-                source = ?std::error::Error::source(e),
-                "token endpoint storage failure",
-            );
+            e.report("token endpoint");
         }
         self.to_error_response().into_http()
-    }
-}
-
-/// Every authentication failure reads the same on the wire — one code, one
-/// description — so a caller cannot tell an unknown client from a wrong secret
-/// or a wrong method.
-pub(crate) fn client_auth_response(
-    e: &ClientAuthError,
-    challenge: &Option<HeaderValue>,
-) -> ErrorResponse {
-    match e {
-        ClientAuthError::Throttled { retry_after } => error(
-            ErrorCode::INVALID_CLIENT,
-            "too many failed authentication attempts; retry later",
-        )
-        .with_status(StatusCode::TOO_MANY_REQUESTS)
-        .with_retry_after(*retry_after),
-        ClientAuthError::Storage(_) => ErrorResponse::new(OAuthError::new(ErrorCode::SERVER_ERROR)),
-        e if e.is_invalid_request() => error(ErrorCode::INVALID_REQUEST, e.to_string()),
-        _ => {
-            let response = error(ErrorCode::INVALID_CLIENT, "client authentication failed");
-            // RFC 6749 §5.2: 401 with a matching challenge when the client used
-            // the Authorization header; otherwise 400.
-            match challenge {
-                Some(c) => response.with_challenge(c.clone()),
-                None => response.with_status(StatusCode::BAD_REQUEST),
-            }
-        }
     }
 }

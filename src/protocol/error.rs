@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
 /// An OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1).
@@ -283,6 +283,33 @@ impl ErrorResponse {
     }
 }
 
+/// The refusals every endpoint shares, each written once.
+impl ErrorResponse {
+    /// `code` with a description, at the code's default status.
+    pub(crate) fn described(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(OAuthError::new(code).with_description(description))
+    }
+
+    /// `405` `invalid_request` with the `Allow` header a 405 must carry
+    /// (RFC 9110 §15.5.6).
+    pub(crate) fn method_not_allowed(description: &'static str, allow: &'static str) -> Self {
+        Self::described(ErrorCode::INVALID_REQUEST, description)
+            .with_status(StatusCode::METHOD_NOT_ALLOWED)
+            .with_allow(HeaderValue::from_static(allow))
+    }
+
+    /// `413` `invalid_request`: the body is over the server's limit.
+    pub(crate) fn body_too_large() -> Self {
+        Self::described(ErrorCode::INVALID_REQUEST, "the request body is too large")
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+    }
+
+    /// A bare `server_error`: the client learns nothing of the cause.
+    pub(crate) fn server_error() -> Self {
+        Self::new(OAuthError::new(ErrorCode::SERVER_ERROR))
+    }
+}
+
 /// A JSON response with the no-store headers every token-endpoint response
 /// carries (RFC 6749 §5.1).
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u8>> {
@@ -295,9 +322,24 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    no_store(headers);
+    response
+}
+
+/// A response with no body and the no-store headers: a revocation's `200`
+/// (RFC 7009 §2.2), a deleted registration's `204` (RFC 7592 §2.3).
+pub(crate) fn empty_response(status: StatusCode) -> Response<Vec<u8>> {
+    let mut response = Response::new(Vec::new());
+    *response.status_mut() = status;
+    no_store(response.headers_mut());
+    response
+}
+
+/// `Cache-Control: no-store` and, for HTTP/1.0 caches, `Pragma: no-cache`
+/// (RFC 6749 §5.1).
+fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Pure protocol types: parameters, scopes, grant types, error codes and
 //! responses. Nothing here does IO.
 
+mod bearer;
 mod device_response;
 mod error;
 mod form;
@@ -10,9 +11,10 @@ mod pkce;
 mod scope;
 mod token_response;
 
+pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
 pub use device_response::DeviceAuthorizationResponse;
-pub(crate) use error::json_response;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
+pub(crate) use error::{empty_response, json_response};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};
 pub use grant_type::GrantType;

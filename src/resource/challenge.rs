@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::header::HeaderValue;
 
-use crate::protocol::{OAuthError, Scope};
+use crate::protocol::{ErrorCode, OAuthError, Scope};
 
 /// A `realm` that is not 1 or more printable ASCII characters (%x20-7E).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +127,31 @@ impl BearerChallenge {
     }
 }
 
+/// The challenge of the authorization server's own endpoints that take
+/// bearer credentials — introspection by a resource server (RFC 7662 §2.1),
+/// dynamic registration and client management (RFC 7591 §3, RFC 7592 §3):
+/// the issuer as the realm, and `error="invalid_token"` when a credential
+/// was presented (RFC 6750 §3.1).
+pub(crate) fn server_challenge(issuer: &str, presented: bool) -> HeaderValue {
+    // An issuer is a URL, always a valid realm; the fallbacks are still
+    // valid challenges.
+    let Ok(realm) = Realm::new(issuer) else {
+        return HeaderValue::from_static(if presented {
+            "Bearer error=\"invalid_token\""
+        } else {
+            "Bearer"
+        });
+    };
+    let challenge = BearerChallenge::new(realm);
+    if presented {
+        challenge
+            .error(OAuthError::new(ErrorCode::INVALID_TOKEN))
+            .to_header_value()
+    } else {
+        challenge.to_header_value()
+    }
+}
+
 /// Writes `value` as a quoted-string, escaping `"` and `\`.
 fn quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
     f.write_str("\"")?;
@@ -162,7 +187,22 @@ impl fmt::Display for BearerChallenge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ErrorCode;
+
+    #[test]
+    fn the_servers_own_challenge_names_the_issuer() {
+        assert_eq!(
+            server_challenge("https://auth.example/", true),
+            "Bearer realm=\"https://auth.example/\", error=\"invalid_token\""
+        );
+        assert_eq!(
+            server_challenge("https://auth.example/", false),
+            "Bearer realm=\"https://auth.example/\""
+        );
+        assert_eq!(
+            server_challenge("bad\nissuer", true),
+            "Bearer error=\"invalid_token\""
+        );
+    }
 
     #[test]
     fn realm_rules() {

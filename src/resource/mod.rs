@@ -118,6 +118,7 @@ mod source;
 mod validator;
 
 pub use bearer::{BearerRequest, BearerToken, MAX_TOKEN_LEN, TokenLocation};
+pub(crate) use challenge::server_challenge;
 pub use challenge::{BearerChallenge, InvalidRealm, Realm};
 pub use error::{BearerError, BearerErrorKind, InvalidRequest};
 pub use source::{TokenInfo, TokenSource, TokenSourceError};

@@ -34,7 +34,7 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A storage failure.
 ///
-/// The token endpoint answers any of these with `server_error` and no detail;
+/// Every endpoint answers any of these with `server_error` and no detail;
 /// the cause goes to the host's `tracing` subscriber.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -51,6 +51,17 @@ impl StoreError {
     /// Wraps a backend's error.
     pub fn backend(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Backend(error.into())
+    }
+
+    /// Tells the operator why `endpoint` failed (target `portcullis`), while
+    /// the client sees a bare `server_error`.
+    pub(crate) fn report(&self, endpoint: &str) {
+        tracing::error!(
+            target: "portcullis",
+            error = %self,
+            source = ?std::error::Error::source(self),
+            "{endpoint} storage failure",
+        );
     }
 }
 

@@ -1,0 +1,140 @@
+//! The `Bearer` credentials of an `Authorization` header (RFC 6750 §2.1).
+//!
+//! One parser for every place portcullis reads a bearer credential: the
+//! resource server's validator, the resource-server credentials of the
+//! introspection endpoint, and the initial and registration access tokens of
+//! dynamic registration. So a header means the same thing everywhere.
+
+use http::header::{self, HeaderMap};
+
+/// What a request's `Authorization` header carries, as far as the `Bearer`
+/// scheme is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BearerCredential<'a> {
+    /// No `Authorization` header, or one with another scheme.
+    Absent,
+    /// More than one `Authorization` header.
+    Repeated,
+    /// The `Bearer` scheme with credentials that are not
+    /// `"Bearer" 1*SP b64token`, or a token longer than allowed.
+    Malformed,
+    /// A well-formed bearer token.
+    Token(&'a str),
+}
+
+/// The bearer credential of `headers`, with tokens of at most `max_len`
+/// bytes.
+pub(crate) fn bearer_credential(headers: &HeaderMap, max_len: usize) -> BearerCredential<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        (None, _) => BearerCredential::Absent,
+        (Some(_), Some(_)) => BearerCredential::Repeated,
+        (Some(value), None) => parse(value.as_bytes(), max_len),
+    }
+}
+
+/// One `Authorization` field value.
+fn parse(value: &[u8], max_len: usize) -> BearerCredential<'_> {
+    // OWS around a field value is not part of it (RFC 9110 §5.5); a framework
+    // may not have trimmed it.
+    let value = value.trim_ascii();
+    let (scheme, credentials) = match value.iter().position(|b| matches!(b, b' ' | b'\t')) {
+        Some(space) => (
+            value.get(..space).unwrap_or_default(),
+            value.get(space..).unwrap_or_default(),
+        ),
+        None => (value, &[][..]),
+    };
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return BearerCredential::Absent;
+    }
+    // `"Bearer" 1*SP b64token`: spaces, then exactly one token.
+    let token = credentials.trim_ascii_start();
+    if token.len() > max_len || !credentials.starts_with(b" ") || !is_b64token(token) {
+        return BearerCredential::Malformed;
+    }
+    // A b64token is ASCII, so this always succeeds.
+    std::str::from_utf8(token).map_or(BearerCredential::Malformed, BearerCredential::Token)
+}
+
+/// The characters of a b64token before its `=` padding (RFC 6750 §2.1).
+/// A table: one load per byte instead of a chain of range checks, on the
+/// path every request to a resource server takes.
+// `b < 256` is the loop condition: the index cannot be out of bounds.
+#[allow(clippy::indexing_slicing)]
+const B64TOKEN_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+"
+/// / "/" ) *"="`.
+pub(crate) fn is_b64token(token: &[u8]) -> bool {
+    let body = token.len() - token.iter().rev().take_while(|b| **b == b'=').count();
+    body > 0
+        && token
+            .iter()
+            .take(body)
+            .all(|b| B64TOKEN_CHAR.get(usize::from(*b)) == Some(&true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    const MAX: usize = 4096;
+
+    #[test]
+    fn b64token_syntax() {
+        for good in ["a", "mF_9.B5f-4.1JqM", "a+/~", "abc==", "A=", "abc-._~+/=="] {
+            assert!(is_b64token(good.as_bytes()), "{good}");
+        }
+        for bad in ["", "=", "==", "a=b", "a b", "a,b", "a\"", "é", "a\t"] {
+            assert!(!is_b64token(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_forms() {
+        use BearerCredential::*;
+        assert_eq!(parse(b"Bearer abc", MAX), Token("abc"));
+        assert_eq!(parse(b"bEaReR   abc== ", MAX), Token("abc=="));
+        assert_eq!(parse(b"Basic abc", MAX), Absent);
+        assert_eq!(parse(b"Bearerabc", MAX), Absent);
+        for bad in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Bearer a b",
+            b"Bearer\tabc",
+            b"Bearer a,b",
+            b"Bearer \xff",
+        ] {
+            assert_eq!(parse(bad, MAX), Malformed, "{bad:?}");
+        }
+        let long = format!("Bearer {}", "a".repeat(MAX + 1));
+        assert_eq!(parse(long.as_bytes(), MAX), Malformed);
+        assert_eq!(parse(long.as_bytes(), MAX + 1), Token(&long[7..]));
+    }
+
+    #[test]
+    fn headers_absent_or_repeated() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_credential(&headers, MAX), BearerCredential::Absent);
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(
+            bearer_credential(&headers, MAX),
+            BearerCredential::Token("a")
+        );
+        headers.append(header::AUTHORIZATION, HeaderValue::from_static("Bearer a"));
+        assert_eq!(bearer_credential(&headers, MAX), BearerCredential::Repeated);
+    }
+}
