@@ -161,7 +161,7 @@ impl AuthorizationError {
                 ),
             ),
             AuthorizationError::Storage(e) => {
-                tracing::error!(target: "portcullis", error = %e, "authorization endpoint storage failure");
+                e.report("authorization endpoint");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The server could not handle the request.".to_owned(),
@@ -345,19 +345,10 @@ impl AuthorizationServer {
         }
 
         let scope = match single("scope")? {
-            Some(raw) => {
-                let scope: Scope = raw.parse().map_err(|_| {
-                    fail(ErrorCode::INVALID_SCOPE, "scope is malformed", default_mode)
-                })?;
-                if !scope.is_subset(trusted.client.scope()) {
-                    return Err(fail(
-                        ErrorCode::INVALID_SCOPE,
-                        "the requested scope exceeds what the client may be granted",
-                        default_mode,
-                    ));
-                }
-                scope
-            }
+            Some(raw) => trusted
+                .client
+                .requested_scope(raw)
+                .map_err(|why| fail(ErrorCode::INVALID_SCOPE, why, default_mode))?,
             None => trusted.client.default_scope().clone(),
         };
 

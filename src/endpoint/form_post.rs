@@ -6,7 +6,7 @@
 
 use http::{Method, Request};
 
-use super::token::is_form_content_type;
+use super::content_type::is_media_type;
 use crate::protocol::{ErrorCode, ErrorResponse, FormError, Params};
 
 /// Parameters that carry a client credential and so must never be in the URI
@@ -49,7 +49,7 @@ pub(crate) fn read_form_post<B: AsRef<[u8]>>(
     if body.len() > max_body {
         return Err(FormPostError::BodyTooLarge);
     }
-    if !is_form_content_type(request.headers()) {
+    if !is_media_type(request.headers(), "application/x-www-form-urlencoded") {
         return Err(FormPostError::UnsupportedContentType);
     }
     if let Some(query) = request.uri().query() {

@@ -8,14 +8,15 @@
 
 use std::fmt;
 
-use http::header::{self, HeaderMap};
+use http::header::HeaderMap;
 use http::{Request, Response};
 
 use super::TokenError;
+use super::client_auth::authenticate_client;
 use super::form_post::{FormPostError, read_form_post};
-use crate::client::{AuthRequest, ClientAuthError};
+use crate::client::ClientAuthError;
 use crate::grant::GrantContext;
-use crate::protocol::{Params, Scope, TokenResponse};
+use crate::protocol::{Params, TokenResponse};
 use crate::server::AuthorizationServer;
 
 /// A parsed token request: its form parameters and its headers.
@@ -89,30 +90,6 @@ impl fmt::Debug for HeaderNames<'_> {
     }
 }
 
-/// `application/x-www-form-urlencoded`, optionally with `charset=utf-8`; media
-/// type and parameter names are case-insensitive (RFC 9110 §8.3.1).
-pub(crate) fn is_form_content_type(headers: &HeaderMap) -> bool {
-    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let mut parts = value.split(';');
-    let media_type = parts.next().unwrap_or_default().trim();
-    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-        return false;
-    }
-    parts.all(|p| match p.split_once('=') {
-        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
-            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
-        }
-        Some(_) => true,
-        None => p.trim().is_empty(),
-    })
-}
-
 impl AuthorizationServer {
     /// The token endpoint over HTTP: an `http::Request` whose body is the whole
     /// request body in memory, to the `http::Response` to send.
@@ -158,17 +135,7 @@ impl AuthorizationServer {
             .ok_or(TokenError::UnsupportedGrantType)?;
 
         let now = inner.clock.now();
-        let client = inner
-            .authentication()
-            .run(&AuthRequest::new(request.headers, params), now)
-            .await
-            .map_err(|error| TokenError::ClientAuth {
-                challenge: request
-                    .headers
-                    .contains_key(header::AUTHORIZATION)
-                    .then(|| inner.basic_challenge.clone()),
-                error,
-            })?;
+        let client = authenticate_client(inner, request.headers, params, now).await?;
 
         if !client.client().allows_grant(grant_type) {
             return Err(TokenError::UnauthorizedClient(
@@ -176,20 +143,12 @@ impl AuthorizationServer {
             ));
         }
 
-        let requested_scope = match params.get("scope").map_err(TokenError::MalformedRequest)? {
-            Some(raw) => {
-                let scope: Scope = raw
-                    .parse()
-                    .map_err(|_| TokenError::InvalidScope("scope is malformed"))?;
-                if !scope.is_subset(client.client().scope()) {
-                    return Err(TokenError::InvalidScope(
-                        "the requested scope exceeds what the client may be granted",
-                    ));
-                }
-                Some(scope)
-            }
-            None => None,
-        };
+        let requested_scope = params
+            .get("scope")
+            .map_err(TokenError::MalformedRequest)?
+            .map(|raw| client.client().requested_scope(raw))
+            .transpose()
+            .map_err(TokenError::InvalidScope)?;
 
         handler
             .handle(GrantContext {
@@ -207,12 +166,7 @@ impl AuthorizationServer {
 mod tests {
     use super::*;
     use http::HeaderValue;
-
-    fn ct(v: &str) -> bool {
-        let mut h = HeaderMap::new();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(v).unwrap());
-        is_form_content_type(&h)
-    }
+    use http::header;
 
     #[test]
     fn debug_shows_no_credentials() {
@@ -228,17 +182,5 @@ mod tests {
             !shown.contains("c2VjcmV0") && !shown.contains("hunter2"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn content_type_rules() {
-        assert!(ct("application/x-www-form-urlencoded"));
-        assert!(ct("Application/X-WWW-Form-Urlencoded; charset=UTF-8"));
-        assert!(ct("application/x-www-form-urlencoded;charset=\"utf-8\""));
-        assert!(!ct("application/x-www-form-urlencoded; charset=iso-8859-1"));
-        assert!(!ct("application/json"));
-        assert!(!ct("multipart/form-data"));
-        assert!(!ct("application/x-www-form-urlencodedx"));
-        assert!(!is_form_content_type(&HeaderMap::new()));
     }
 }
