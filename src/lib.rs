@@ -112,6 +112,8 @@
 //!   RFC 7591, RFC 7592).
 //! - [`token`] — the opaque token format, hashing, lifetimes, the clock.
 //! - [`store`] — the [`TokenStore`](store::TokenStore) trait and [`MemoryStore`].
+//! - `testing` (feature `testing`) — the conformance suite every store
+//!   implementation runs.
 //! - [`resource`] — the resource server's side (RFC 6750): bearer token
 //!   extraction, validation in process or through introspection, and the
 //!   `WWW-Authenticate` challenge.
@@ -136,6 +138,8 @@ pub mod resource;
 mod secret;
 mod server;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 
 pub use server::{

@@ -1,0 +1,28 @@
+//! The cases of the suite, one per contract.
+//!
+//! Each takes a fresh, empty store, exercises one contract of
+//! [`TokenStore`](crate::store::TokenStore) or
+//! [`ClientRegistry`](crate::client::ClientRegistry), and panics with a
+//! message naming the operation and the contract broken. The concurrency
+//! cases spawn tasks, so call them from within a multi-threaded Tokio
+//! runtime, as [`run_store_conformance`](super::run_store_conformance) is.
+
+mod clients;
+mod codes;
+mod concurrency;
+mod device;
+mod grants;
+mod pending;
+mod purge;
+mod refresh;
+mod revoke;
+
+pub use clients::*;
+pub use codes::*;
+pub use concurrency::*;
+pub use device::*;
+pub use grants::*;
+pub use pending::*;
+pub use purge::*;
+pub use refresh::*;
+pub use revoke::*;

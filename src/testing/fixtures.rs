@@ -1,0 +1,448 @@
+//! The records the cases store, and the helpers they share.
+//!
+//! Times are whole seconds near the wall clock: a store must keep at least
+//! that precision, and one that compares with its own clock sees realistic
+//! values. Hashes are fresh random digests, as the server's are.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::runtime::Handle;
+use tokio::sync::Barrier;
+
+use crate::client::{Client, ClientId, ClientRegistration, ClientRegistry};
+use crate::protocol::{CodeChallenge, GrantType, Scope};
+use crate::store::{
+    AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus,
+    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord, Redemption,
+    RefreshTokenRecord, ResponseMode, ResponseType, Rotation, StoreError, Subject, TokenStore,
+};
+use crate::token::{TokenHash, TokenKind, mint};
+
+/// How many tasks each concurrency case starts at once.
+pub(crate) const RACERS: usize = 32;
+
+/// How many times each race is run.
+pub(crate) const ROUNDS: usize = 8;
+
+pub(crate) const MINUTE: Duration = Duration::from_secs(60);
+pub(crate) const HOUR: Duration = Duration::from_secs(3600);
+pub(crate) const DAY: Duration = Duration::from_secs(86_400);
+
+/// A PKCE S256 challenge (RFC 7636 Appendix B).
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const REDIRECT_URI: &str = "https://client.example/callback";
+
+/// The store's answer, or a panic naming the operation that failed.
+pub(crate) fn ok<T>(result: Result<T, StoreError>, operation: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!(
+            "{operation} failed with {error:?}; a store must not fail on valid input, \
+             nor under contention (retry serialisation failures and busy databases inside)"
+        ),
+    }
+}
+
+/// Now, to the whole second.
+pub(crate) fn now() -> SystemTime {
+    let seconds = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+}
+
+pub(crate) fn scope(scope: &str) -> Scope {
+    scope.parse().unwrap()
+}
+
+/// A fresh random hash, as of a minted token.
+pub(crate) fn hash() -> TokenHash {
+    mint(TokenKind::AccessToken).1
+}
+
+/// A confidential client with a secret and a full registration.
+pub(crate) fn web_client(id: &str) -> Client {
+    ClientRegistration::web_application()
+        .client_id(id)
+        .name("Conformance client")
+        .redirect_uri(REDIRECT_URI)
+        .grant_type(GrantType::AUTHORIZATION_CODE)
+        .grant_type(GrantType::REFRESH_TOKEN)
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .grant_type(GrantType::DEVICE_CODE)
+        .scope(scope("read write admin"))
+        .default_scope(scope("read"))
+        .register()
+        .unwrap()
+        .client
+}
+
+/// A public client managed with a registration access token (RFC 7592).
+pub(crate) fn managed_client(id: &str, token: TokenHash, name: &str) -> Client {
+    ClientRegistration::native()
+        .client_id(id)
+        .name(name)
+        .redirect_uri("com.example.app:/callback")
+        .grant_type(GrantType::AUTHORIZATION_CODE)
+        .scope(scope("read"))
+        .registration_access(token, 1_800_000_000)
+        .register()
+        .unwrap()
+        .client
+}
+
+/// Registers a client for grants to refer to (a store may keep a foreign key
+/// from grants to clients).
+pub(crate) async fn register_client<S: ClientRegistry>(store: &S, id: &str) -> ClientId {
+    let client = web_client(id);
+    let client_id = client.id().clone();
+    ok(store.insert_client(client).await, "insert_client");
+    client_id
+}
+
+/// A grant to `client` made at `at`, for a user, living a day. Its id shares
+/// its last byte with `first`, as the server's do.
+pub(crate) fn grant(client: &ClientId, first: &TokenHash, at: SystemTime) -> GrantRecord {
+    GrantRecord {
+        id: GrantId::generate_for(first),
+        client_id: client.clone(),
+        subject: Some(Subject::new("alice")),
+        scope: scope("read write"),
+        created_at: at,
+        expires_at: at + DAY,
+    }
+}
+
+/// An access token of `grant` with hash `hash`, issued at `at`, living ten
+/// minutes (never past its grant).
+pub(crate) fn access_with(
+    grant: &GrantRecord,
+    hash: TokenHash,
+    at: SystemTime,
+) -> AccessTokenRecord {
+    AccessTokenRecord {
+        hash,
+        grant_id: grant.id,
+        scope: scope("read"),
+        issued_at: at,
+        expires_at: (at + 10 * MINUTE).min(grant.expires_at),
+    }
+}
+
+/// A fresh access token of `grant`, issued at `at`.
+pub(crate) fn access(grant: &GrantRecord, at: SystemTime) -> AccessTokenRecord {
+    access_with(grant, hash(), at)
+}
+
+/// A fresh refresh token of `grant`, issued at `at`, living a few hours.
+pub(crate) fn refresh(grant: &GrantRecord, at: SystemTime) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: hash(),
+        grant_id: grant.id,
+        scope: scope("read write"),
+        issued_at: at,
+        expires_at: (at + 6 * HOUR).min(grant.expires_at),
+    }
+}
+
+/// An authorization code of `grant` with hash `hash`, issued at `at`.
+pub(crate) fn code_with(
+    grant: &GrantRecord,
+    hash: TokenHash,
+    at: SystemTime,
+) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        hash,
+        grant_id: grant.id,
+        redirect_uri: Arc::from(REDIRECT_URI),
+        redirect_uri_in_request: true,
+        challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
+        issued_at: at,
+        expires_at: at + MINUTE,
+    }
+}
+
+/// A grant and the first secrets stored with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Issued {
+    pub(crate) grant: GrantRecord,
+    pub(crate) access: Option<AccessTokenRecord>,
+    pub(crate) refresh: Option<RefreshTokenRecord>,
+    pub(crate) code: Option<AuthorizationCodeRecord>,
+}
+
+impl Issued {
+    /// A grant with an access token (client credentials, implicit).
+    pub(crate) fn access(client: &ClientId, at: SystemTime) -> Self {
+        let first = hash();
+        let grant = grant(client, &first, at);
+        Self {
+            access: Some(access_with(&grant, first, at)),
+            refresh: None,
+            code: None,
+            grant,
+        }
+    }
+
+    /// A grant with an access token and a refresh token (password).
+    pub(crate) fn access_and_refresh(client: &ClientId, at: SystemTime) -> Self {
+        let mut issued = Self::access(client, at);
+        issued.refresh = Some(refresh(&issued.grant, at));
+        issued
+    }
+
+    /// A grant with its authorization code.
+    pub(crate) fn code(client: &ClientId, at: SystemTime) -> Self {
+        let first = hash();
+        let grant = grant(client, &first, at);
+        Self {
+            code: Some(code_with(&grant, first, at)),
+            access: None,
+            refresh: None,
+            grant,
+        }
+    }
+
+    pub(crate) fn new_grant(&self) -> NewGrant {
+        NewGrant {
+            grant: self.grant.clone(),
+            access_token: self.access.clone(),
+            refresh_token: self.refresh.clone(),
+            code: self.code.clone(),
+        }
+    }
+
+    pub(crate) fn access_hash(&self) -> TokenHash {
+        self.access.as_ref().unwrap().hash
+    }
+
+    pub(crate) fn refresh_hash(&self) -> TokenHash {
+        self.refresh.as_ref().unwrap().hash
+    }
+
+    pub(crate) fn code_hash(&self) -> TokenHash {
+        self.code.as_ref().unwrap().hash
+    }
+
+    /// Stores it with `create_grant`.
+    pub(crate) async fn create<S: TokenStore>(self, store: &S) -> Self {
+        ok(store.create_grant(self.new_grant()).await, "create_grant");
+        self
+    }
+}
+
+/// A grant with a history: its code redeemed for a first access and refresh
+/// token, then the refresh token rotated once.
+#[derive(Debug, Clone)]
+pub(crate) struct Lineage {
+    pub(crate) issued: Issued,
+    pub(crate) first_access: AccessTokenRecord,
+    pub(crate) first_refresh: RefreshTokenRecord,
+    pub(crate) access: AccessTokenRecord,
+    pub(crate) refresh: RefreshTokenRecord,
+}
+
+impl Lineage {
+    pub(crate) async fn create<S: TokenStore>(
+        store: &S,
+        client: &ClientId,
+        at: SystemTime,
+    ) -> Self {
+        let issued = Issued::code(client, at).create(store).await;
+        let first_access = access(&issued.grant, at);
+        let first_refresh = refresh(&issued.grant, at);
+        let redemption = ok(
+            store
+                .redeem_code(
+                    &issued.code_hash(),
+                    first_access.clone(),
+                    Some(first_refresh.clone()),
+                )
+                .await,
+            "redeem_code",
+        );
+        assert_eq!(
+            redemption,
+            Redemption::Redeemed,
+            "redeem_code of a fresh code must redeem it"
+        );
+        let later = at + MINUTE;
+        let access = access(&issued.grant, later);
+        let refresh = refresh(&issued.grant, later);
+        let rotation = ok(
+            store
+                .rotate_refresh_token(&first_refresh.hash, refresh.clone(), access.clone())
+                .await,
+            "rotate_refresh_token",
+        );
+        assert_eq!(
+            rotation,
+            Rotation::Rotated,
+            "rotate_refresh_token of a current token must rotate it"
+        );
+        Self {
+            issued,
+            first_access,
+            first_refresh,
+            access,
+            refresh,
+        }
+    }
+
+    /// Whether anything of the grant is found by any lookup.
+    pub(crate) async fn anything_found<S: TokenStore>(&self, store: &S) -> bool {
+        code_found(store, &self.issued.code_hash()).await
+            || access_found(store, &self.first_access.hash).await
+            || access_found(store, &self.access.hash).await
+            || refresh_found(store, &self.first_refresh.hash)
+                .await
+                .is_some()
+            || refresh_found(store, &self.refresh.hash).await.is_some()
+    }
+
+    /// Whether everything of the grant is found as it should be: the code
+    /// redeemed, both access tokens, the first refresh token rotated out and
+    /// the second current.
+    pub(crate) async fn all_found<S: TokenStore>(&self, store: &S) -> bool {
+        let grant = &self.issued.grant;
+        let code = ok(store.find_code(&self.issued.code_hash()).await, "find_code");
+        let first_access = ok(
+            store.find_access_token(&self.first_access.hash).await,
+            "find_access_token",
+        );
+        let access = ok(
+            store.find_access_token(&self.access.hash).await,
+            "find_access_token",
+        );
+        code.is_some_and(|c| c.redeemed && c.grant == *grant)
+            && first_access == Some((self.first_access.clone(), grant.clone()))
+            && access == Some((self.access.clone(), grant.clone()))
+            && refresh_found(store, &self.first_refresh.hash)
+                .await
+                .is_some_and(|r| !r.current && r.record == self.first_refresh)
+            && refresh_found(store, &self.refresh.hash)
+                .await
+                .is_some_and(|r| r.current && r.record == self.refresh)
+    }
+}
+
+/// A pending authorization request of `client`, made at `at`, with every
+/// optional field set.
+pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorizationRecord {
+    PendingAuthorizationRecord {
+        hash: hash(),
+        client_id: client.clone(),
+        response_type: ResponseType::Code,
+        redirect_uri: Arc::from(REDIRECT_URI),
+        redirect_uri_in_request: true,
+        scope: scope("read write"),
+        state: Some("xyz ünïcödé &=".to_owned()),
+        response_mode: ResponseMode::FormPost,
+        challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
+        created_at: at,
+        expires_at: at + 10 * MINUTE,
+    }
+}
+
+/// The same with every optional field empty and the other variants.
+pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthorizationRecord {
+    PendingAuthorizationRecord {
+        hash: hash(),
+        client_id: client.clone(),
+        response_type: ResponseType::Token,
+        redirect_uri: Arc::from(REDIRECT_URI),
+        redirect_uri_in_request: false,
+        scope: Scope::empty(),
+        state: None,
+        response_mode: ResponseMode::Fragment,
+        challenge: None,
+        created_at: at,
+        expires_at: at + 10 * MINUTE,
+    }
+}
+
+/// A pending device authorization of `client`, made at `at`, living ten
+/// minutes, polled every 5 s.
+pub(crate) fn device(client: &ClientId, at: SystemTime) -> DeviceAuthorizationRecord {
+    DeviceAuthorizationRecord {
+        device_code_hash: hash(),
+        user_code_hash: hash(),
+        client_id: client.clone(),
+        scope: scope("read write"),
+        created_at: at,
+        expires_at: at + 10 * MINUTE,
+        interval: Duration::from_secs(5),
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+    }
+}
+
+/// What a device's redemption stores: a grant for the approving user with an
+/// access and a refresh token.
+pub(crate) fn device_grant(client: &ClientId, at: SystemTime) -> Issued {
+    let mut issued = Issued::access_and_refresh(client, at);
+    issued.grant.subject = Some(Subject::new("bob"));
+    issued
+}
+
+/// Whether the access token is found.
+pub(crate) async fn access_found<S: TokenStore>(store: &S, hash: &TokenHash) -> bool {
+    ok(store.find_access_token(hash).await, "find_access_token").is_some()
+}
+
+/// The refresh token as found.
+pub(crate) async fn refresh_found<S: TokenStore>(
+    store: &S,
+    hash: &TokenHash,
+) -> Option<FoundRefreshToken> {
+    ok(store.find_refresh_token(hash).await, "find_refresh_token")
+}
+
+/// Whether the code is found.
+pub(crate) async fn code_found<S: TokenStore>(store: &S, hash: &TokenHash) -> bool {
+    ok(store.find_code(hash).await, "find_code").is_some()
+}
+
+/// A task for [`race`].
+pub(crate) type Racer<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Runs `tasks` on the runtime's worker threads, all released at once, and
+/// returns their outputs in order. A task's panic is the caller's.
+pub(crate) async fn race<T: Send + 'static>(tasks: Vec<Racer<T>>) -> Vec<T> {
+    let barrier = Arc::new(Barrier::new(tasks.len()));
+    let released = Arc::new(AtomicUsize::new(0));
+    // Tasks wake from the barrier one after another, microseconds apart; the
+    // first one on each worker thread waits (briefly, so a busy runtime
+    // cannot stall) for the others, so they enter the store together.
+    let workers = Handle::current().metrics().num_workers().min(tasks.len());
+    let handles: Vec<_> = tasks
+        .into_iter()
+        .map(|task| {
+            let (barrier, released) = (barrier.clone(), released.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                released.fetch_add(1, Ordering::SeqCst);
+                let deadline = Instant::now() + Duration::from_micros(200);
+                while released.load(Ordering::SeqCst) < workers && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+                task.await
+            })
+        })
+        .collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        match handle.await {
+            Ok(output) => outputs.push(output),
+            Err(error) => match error.try_into_panic() {
+                Ok(payload) => std::panic::resume_unwind(payload),
+                Err(error) => panic!("a racing task did not finish: {error}"),
+            },
+        }
+    }
+    outputs
+}
