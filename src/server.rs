@@ -9,14 +9,15 @@ use url::{Host, Url};
 
 use crate::client::{
     AuthLimiter, AuthMethod, Authentication, ClientAuthenticator, ClientRegistration,
-    ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
-    RegistrationError, SecretAuthenticator, ThrottlePolicy,
+    ClientRegistry, ClientRegistryHandle, DynAuthLimiter, DynClientRegistry, LimiterHandle,
+    MemoryLimiter, Registered, RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
 use crate::endpoint::{DeviceFlow, DeviceSettings};
 use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
 use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
+use crate::store::erased::TokenStoreHandle;
 use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
 use crate::token::{AccessTokenInfo, Clock, SystemClock, TokenHash, TokenKind, TokenLifetimes};
 
@@ -37,10 +38,10 @@ pub struct AuthorizationServer {
 
 pub(crate) struct ServerInner {
     pub(crate) issuer: Url,
-    pub(crate) clients: Box<dyn DynClientRegistry>,
-    pub(crate) tokens: Box<dyn DynTokenStore>,
+    pub(crate) clients: ClientRegistryHandle,
+    pub(crate) tokens: TokenStoreHandle,
     pub(crate) authenticator: Box<dyn ClientAuthenticator>,
-    pub(crate) limiter: Box<dyn DynAuthLimiter>,
+    pub(crate) limiter: LimiterHandle,
     pub(crate) grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lifetimes: TokenLifetimes,
@@ -78,8 +79,8 @@ impl ServerInner {
     pub(crate) fn authentication(&self) -> Authentication<'_> {
         Authentication {
             authenticator: &*self.authenticator,
-            clients: &*self.clients,
-            limiter: &*self.limiter,
+            clients: &self.clients,
+            limiter: &self.limiter,
         }
     }
 }
@@ -473,10 +474,10 @@ impl ServerBuilder {
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
                 issuer,
-                clients: self.clients.ok_or(BuildError::MissingClients)?,
-                tokens: self.tokens.ok_or(BuildError::MissingTokens)?,
+                clients: ClientRegistryHandle::new(self.clients.ok_or(BuildError::MissingClients)?),
+                tokens: TokenStoreHandle::new(self.tokens.ok_or(BuildError::MissingTokens)?),
                 authenticator: self.authenticator,
-                limiter: self.limiter,
+                limiter: LimiterHandle::new(self.limiter),
                 grants: self.grants,
                 clock: self.clock,
                 lifetimes: self.lifetimes,

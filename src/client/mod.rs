@@ -49,7 +49,7 @@ pub use registration::{
     ClientRegistration, MAX_CLIENT_ID_LEN, MAX_CLIENT_NAME_LEN, Registered, RegistrationError,
 };
 pub use registry::ClientRegistry;
-pub(crate) use registry::DynClientRegistry;
+pub(crate) use registry::{ClientRegistryHandle, DynClientRegistry};
 pub use secret::{ClientSecret, MIN_IMPORTED_SECRET_LEN, SecretHash, SecretHashError};
-pub(crate) use throttle::DynAuthLimiter;
 pub use throttle::{Admission, AuthLimiter, MemoryLimiter, ThrottlePolicy};
+pub(crate) use throttle::{DynAuthLimiter, LimiterHandle};

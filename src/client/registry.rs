@@ -4,7 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::Client;
-use crate::store::{BoxFuture, StoreError};
+use crate::store::erased::direct_or_boxed;
+use crate::store::{BoxFuture, MemoryStore, StoreError};
 use crate::token::TokenHash;
 
 /// Finds and stores registered clients (RFC 6749 §2).
@@ -68,6 +69,8 @@ pub trait ClientRegistry: Send + Sync + 'static {
 
 /// The object-safe form of [`ClientRegistry`] that the server holds.
 pub(crate) trait DynClientRegistry: Send + Sync + 'static {
+    /// The bundled memory store, if this is one (see [`crate::store::erased`]).
+    fn direct(&self) -> Option<&MemoryStore>;
     fn find_client<'a>(
         &'a self,
         client_id: &'a str,
@@ -86,6 +89,9 @@ pub(crate) trait DynClientRegistry: Send + Sync + 'static {
 }
 
 impl<T: ClientRegistry> DynClientRegistry for T {
+    fn direct(&self) -> Option<&MemoryStore> {
+        (self as &dyn std::any::Any).downcast_ref()
+    }
     fn find_client<'a>(
         &'a self,
         client_id: &'a str,
@@ -117,3 +123,15 @@ impl<T: ClientRegistry> DynClientRegistry for T {
 
 #[allow(dead_code)]
 fn _obj_safe(_: &dyn DynClientRegistry) {}
+
+direct_or_boxed! {
+    /// The server's client registry.
+    ClientRegistryHandle: DynClientRegistry, ClientRegistry {
+        fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError>;
+        fn insert_client(&self, client: Client) -> Result<(), StoreError>;
+        fn update_client(&self, client: Client, expected_token: Option<&TokenHash>)
+            -> Result<bool, StoreError>;
+        fn delete_client(&self, client_id: &str, expected_token: Option<&TokenHash>)
+            -> Result<bool, StoreError>;
+    }
+}

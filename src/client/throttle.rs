@@ -33,6 +33,7 @@ use std::future::{Future, ready};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use crate::store::erased::direct_or_boxed;
 use crate::store::{BoxFuture, StoreError};
 
 /// What the limiter says of an attempt.
@@ -248,6 +249,8 @@ impl AuthLimiter for MemoryLimiter {
 
 /// The object-safe form of [`AuthLimiter`] that the server holds.
 pub(crate) trait DynAuthLimiter: Send + Sync + 'static {
+    /// The bundled memory limiter, if this is one (see [`crate::store::erased`]).
+    fn direct(&self) -> Option<&MemoryLimiter>;
     fn check<'a>(
         &'a self,
         key: &'a str,
@@ -261,6 +264,9 @@ pub(crate) trait DynAuthLimiter: Send + Sync + 'static {
 }
 
 impl<T: AuthLimiter> DynAuthLimiter for T {
+    fn direct(&self) -> Option<&MemoryLimiter> {
+        (self as &dyn std::any::Any).downcast_ref()
+    }
     fn check<'a>(
         &'a self,
         key: &'a str,
@@ -279,6 +285,14 @@ impl<T: AuthLimiter> DynAuthLimiter for T {
 
 #[allow(dead_code)]
 fn _obj_safe(_: &dyn DynAuthLimiter) {}
+
+direct_or_boxed! {
+    /// A limiter as the server holds it.
+    LimiterHandle: DynAuthLimiter, AuthLimiter {
+        fn check(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError>;
+        fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StoreError>;
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -84,7 +84,7 @@ use url::Url;
 
 use super::client_auth::authenticate_client;
 use super::{TokenError, TokenRequest};
-use crate::client::{AuthLimiter, DynAuthLimiter, MemoryLimiter, ThrottlePolicy};
+use crate::client::{AuthLimiter, DynAuthLimiter, LimiterHandle, MemoryLimiter, ThrottlePolicy};
 use crate::protocol::{DeviceAuthorizationResponse, ErrorResponse, GrantType};
 use crate::server::{AuthorizationServer, BuildError, check_published_url};
 use crate::store::{DeviceAuthorizationRecord, DeviceStatus, StoreError};
@@ -167,7 +167,7 @@ impl DeviceSettings {
             verification_uri,
             lifetime: self.lifetime,
             interval: self.interval,
-            limiter: self.limiter,
+            limiter: LimiterHandle::new(self.limiter),
         })
     }
 }
@@ -178,7 +178,7 @@ pub(crate) struct DeviceFlow {
     pub(crate) lifetime: Duration,
     pub(crate) interval: Duration,
     /// Throttles failed user-code lookups on the verification page.
-    pub(crate) limiter: Box<dyn DynAuthLimiter>,
+    pub(crate) limiter: LimiterHandle,
 }
 
 impl std::fmt::Debug for DeviceFlow {

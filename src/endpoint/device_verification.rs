@@ -155,7 +155,7 @@ impl AuthorizationServer {
             return Err(UserCodeError::NoThrottleKey);
         }
         let inner = &*self.inner;
-        let limiter = &*inner.device.limiter;
+        let limiter = &inner.device.limiter;
         let now = inner.clock.now();
         let keys: Vec<String> = throttle_keys.iter().map(|k| limiter_key(k)).collect();
         let mut wait = None::<Duration>;

@@ -357,7 +357,7 @@ impl AuthorizationServer {
         let now = inner.clock.now();
         let caller = self.introspection_caller(&request, now).await?;
 
-        let found = match find_token(&*inner.tokens, token, hint).await? {
+        let found = match find_token(&inner.tokens, token, hint).await? {
             Some(found) if found.is_active(now) => found,
             _ => return Ok(IntrospectionResponse::inactive()),
         };

@@ -328,7 +328,7 @@ impl AuthorizationServer {
         let now = inner.clock.now();
         let client = authenticate_client(inner, request.headers, params, now).await?;
 
-        let Some(found) = find_token(&*inner.tokens, token, hint).await? else {
+        let Some(found) = find_token(&inner.tokens, token, hint).await? else {
             return Ok(Revocation::Nothing);
         };
         let grant_id = found.grant().id;

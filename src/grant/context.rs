@@ -9,9 +9,10 @@ use crate::endpoint::TokenError;
 use crate::protocol::GrantType;
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::server::ServerInner;
+use crate::store::erased::TokenStoreHandle;
 use crate::store::{
-    AccessTokenRecord, DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
-    Redemption, RefreshTokenRecord, Rotation, StoreError, Subject,
+    AccessTokenRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, Redemption,
+    RefreshTokenRecord, Rotation, StoreError, Subject,
 };
 use crate::store::{DeviceAuthorizationRecord, DeviceRedemption, DeviceStatus, PolledDeviceCode};
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, mint};
@@ -70,7 +71,7 @@ impl<'a> GrantContext<'a> {
     /// The token store's operations a grant needs: redeeming codes, finding
     /// and rotating refresh tokens, revoking grants.
     pub fn tokens(&self) -> Tokens<'a> {
-        Tokens(&*self.server.tokens)
+        Tokens(&self.server.tokens)
     }
 
     /// Whether tokens issued now come with a refresh token: the server serves
@@ -166,7 +167,7 @@ impl<'a> GrantContext<'a> {
         let tokens = self.tokens();
         let grant_id = grant.id;
         let client_id = self.client.id().clone();
-        let store: &'a dyn DynTokenStore = &*self.server.tokens;
+        let store: &'a TokenStoreHandle = &self.server.tokens;
         async move {
             match store.redeem_code(&code_hash, access, refresh).await? {
                 Redemption::Redeemed => Ok(response),
@@ -322,7 +323,7 @@ impl<'a> GrantContext<'a> {
         let device_code_hash = device.device_code_hash;
         let tokens = self.tokens();
         let client_id = self.client.id().clone();
-        let store: &'a dyn DynTokenStore = &*self.server.tokens;
+        let store: &'a TokenStoreHandle = &self.server.tokens;
         async move {
             let invalid = || TokenError::InvalidGrant("invalid device code".into());
             let Some((new, response)) = prepared else {
@@ -380,7 +381,7 @@ impl Issue {
 
 /// The token store, as grant handlers use it.
 #[derive(Clone, Copy)]
-pub struct Tokens<'a>(&'a dyn DynTokenStore);
+pub struct Tokens<'a>(&'a TokenStoreHandle);
 
 impl fmt::Debug for Tokens<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -8,6 +8,7 @@
 //! every token.
 
 mod device;
+pub(crate) mod erased;
 mod memory;
 mod records;
 
@@ -274,6 +275,8 @@ pub trait TokenStore: Send + Sync + 'static {
 
 /// The object-safe form of [`TokenStore`] that the server holds.
 pub(crate) trait DynTokenStore: Send + Sync + 'static {
+    /// The bundled memory store, if this is one (see [`erased`]).
+    fn direct(&self) -> Option<&MemoryStore>;
     fn create_grant(&self, new: NewGrant) -> BoxFuture<'_, Result<(), StoreError>>;
     fn find_access_token<'a>(
         &'a self,
@@ -349,6 +352,9 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
 }
 
 impl<T: TokenStore> DynTokenStore for T {
+    fn direct(&self) -> Option<&MemoryStore> {
+        (self as &dyn std::any::Any).downcast_ref()
+    }
     fn create_grant(&self, new: NewGrant) -> BoxFuture<'_, Result<(), StoreError>> {
         Box::pin(TokenStore::create_grant(self, new))
     }

@@ -1,0 +1,103 @@
+//! How the server holds the host's storage and limiter: behind object-safe
+//! twins of their traits, whose futures are boxed — except the bundled
+//! in-memory implementations, which it calls directly.
+//!
+//! A [`MemoryStore`](super::MemoryStore) or
+//! [`MemoryLimiter`](crate::client::MemoryLimiter) operation completes in
+//! nanoseconds, so a heap allocation per call would be a measurable share of
+//! a token request; a database's round trip dwarfs one. Which path a call
+//! takes is decided by a type check, and both paths run the same trait
+//! method: a host's store is held and called exactly as before.
+
+/// A handle over `Box<dyn $dyn>` with one async method per operation, each
+/// calling the bundled type's trait method without boxing when the handle
+/// holds one (the twin's `direct`), and the boxed twin otherwise.
+macro_rules! direct_or_boxed {
+    (
+        $(#[$meta:meta])*
+        $handle:ident: $dyn:ident, $trait:ident {
+            $( fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty; )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub(crate) struct $handle(Box<dyn $dyn>);
+
+        impl $handle {
+            pub(crate) fn new(inner: Box<dyn $dyn>) -> Self {
+                Self(inner)
+            }
+
+            $(
+                pub(crate) async fn $name(&self $(, $arg: $ty)*) -> $out {
+                    match self.0.direct() {
+                        Some(direct) => $trait::$name(direct $(, $arg)*).await,
+                        None => self.0.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use direct_or_boxed;
+
+use std::time::SystemTime;
+
+use super::{
+    AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DynTokenStore,
+    FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
+    PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation, StoreError, TokenStore,
+};
+use crate::client::ClientId;
+use crate::token::TokenHash;
+
+direct_or_boxed! {
+    /// The server's token store.
+    TokenStoreHandle: DynTokenStore, TokenStore {
+        fn create_grant(&self, new: NewGrant) -> Result<(), StoreError>;
+        fn find_access_token(&self, hash: &TokenHash)
+            -> Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>;
+        fn find_refresh_token(&self, hash: &TokenHash)
+            -> Result<Option<FoundRefreshToken>, StoreError>;
+        fn rotate_refresh_token(
+            &self,
+            old: &TokenHash,
+            new_refresh: RefreshTokenRecord,
+            new_access: AccessTokenRecord
+        ) -> Result<Rotation, StoreError>;
+        fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError>;
+        fn redeem_code(
+            &self,
+            hash: &TokenHash,
+            access_token: AccessTokenRecord,
+            refresh_token: Option<RefreshTokenRecord>
+        ) -> Result<Redemption, StoreError>;
+        fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError>;
+        fn revoke_access_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
+        fn revoke_client_grants(&self, client_id: &ClientId) -> Result<u64, StoreError>;
+        fn save_pending(&self, pending: PendingAuthorizationRecord) -> Result<(), StoreError>;
+        fn find_pending(&self, hash: &TokenHash)
+            -> Result<Option<PendingAuthorizationRecord>, StoreError>;
+        fn take_pending(&self, hash: &TokenHash)
+            -> Result<Option<PendingAuthorizationRecord>, StoreError>;
+        fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError>;
+        fn save_device_authorization(&self, record: DeviceAuthorizationRecord)
+            -> Result<(), StoreError>;
+        fn find_device_authorization(&self, user_code_hash: &TokenHash)
+            -> Result<Option<DeviceAuthorizationRecord>, StoreError>;
+        fn decide_device_authorization(
+            &self,
+            device_code_hash: &TokenHash,
+            decision: DeviceDecision,
+            now: SystemTime
+        ) -> Result<bool, StoreError>;
+        fn poll_device_code(
+            &self,
+            device_code_hash: &TokenHash,
+            client_id: &ClientId,
+            now: SystemTime
+        ) -> Result<Option<PolledDeviceCode>, StoreError>;
+        fn redeem_device_code(&self, device_code_hash: &TokenHash, new: NewGrant)
+            -> Result<DeviceRedemption, StoreError>;
+    }
+}
