@@ -124,7 +124,8 @@ pub enum BuildError {
     DuplicateGrant(String),
     /// The device flow's settings are invalid: the verification URI is not
     /// an `https` URL (`http` only on loopback) without fragment, or a
-    /// lifetime or interval is under a second.
+    /// lifetime or interval is under a second, the lifetime is over a day, or
+    /// the interval is longer than the lifetime.
     #[error("invalid device flow settings: {0}")]
     InvalidDeviceFlow(&'static str),
     /// A resource-server credential for the introspection endpoint is
@@ -400,6 +401,9 @@ impl ServerBuilder {
     /// How long device codes and user codes live (RFC 8628 §3.2
     /// `expires_in`). Default: [`DEFAULT_DEVICE_CODE_LIFETIME`](crate::endpoint::DEFAULT_DEVICE_CODE_LIFETIME),
     /// 10 minutes. Longer gives guessers and phishers more time (§5.1, §5.4).
+    /// At most [`MAX_DEVICE_CODE_LIFETIME`](crate::endpoint::MAX_DEVICE_CODE_LIFETIME),
+    /// a day, and at least the polling interval, or [`build`](Self::build)
+    /// fails with [`BuildError::InvalidDeviceFlow`].
     pub fn device_code_lifetime(mut self, lifetime: Duration) -> Self {
         self.device.lifetime = lifetime;
         self

@@ -769,6 +769,33 @@ fn malformed_introspection_responses_are_errors() {
     }
 }
 
+#[test]
+fn introspection_times_beyond_the_clock_are_refused_not_a_panic() {
+    // `exp`, `iat` or `nbf` past what the platform's clock can represent:
+    // the body is malformed, as any other value the resource server cannot
+    // read (fail closed), never a panic.
+    for member in ["exp", "iat", "nbf"] {
+        let json = format!(
+            r#"{{"active":true,"token_type":"Bearer","scope":"read","{member}":18446744073709551615}}"#
+        );
+        assert!(
+            IntrospectionResponse::from_json(json.as_bytes()).is_err(),
+            "{member}"
+        );
+    }
+    // A response the host filled in itself is refused too.
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let mut response =
+        IntrospectionResponse::from_json(br#"{"active":true,"token_type":"Bearer"}"#).unwrap();
+    assert!(TokenInfo::from_introspection(&response, ISSUER_URL, now).is_some());
+    response.exp = Some(u64::MAX);
+    assert_eq!(response.expires_at(), None);
+    assert!(TokenInfo::from_introspection(&response, ISSUER_URL, now).is_none());
+    response.exp = None;
+    response.nbf = Some(u64::MAX);
+    assert!(TokenInfo::from_introspection(&response, ISSUER_URL, now).is_none());
+}
+
 /// A resource server that asks its authorization server over HTTP: the host
 /// makes the call; here the answers are canned.
 struct Introspector {

@@ -396,6 +396,42 @@ async fn verification_uri_lifetime_and_interval_are_configurable() {
     }
 }
 
+#[tokio::test]
+async fn lifetimes_past_the_clock_fail_the_build_rather_than_every_request() {
+    // A lifetime `SystemTime` cannot add to `now`, or an interval that
+    // overflows when rounded up for the response, used to build and then
+    // panic on every device authorization request.
+    for (lifetime, interval) in [
+        (Duration::MAX, secs(5)),
+        (secs(600), Duration::MAX),
+        (Duration::from_secs(86_400 + 1), secs(5)),
+        (secs(600), secs(601)),
+    ] {
+        let built = AuthorizationServer::builder(ISSUER)
+            .clients(MemoryStore::new())
+            .tokens(MemoryStore::new())
+            .grant(DeviceCodeGrant)
+            .device_code_lifetime(lifetime)
+            .device_polling_interval(interval)
+            .build();
+        assert!(
+            matches!(built, Err(portcullis::BuildError::InvalidDeviceFlow(_))),
+            "{lifetime:?} {interval:?}"
+        );
+    }
+    // The bounds themselves are accepted.
+    assert!(
+        AuthorizationServer::builder(ISSUER)
+            .clients(MemoryStore::new())
+            .tokens(MemoryStore::new())
+            .grant(DeviceCodeGrant)
+            .device_code_lifetime(Duration::from_secs(86_400))
+            .device_polling_interval(Duration::from_secs(86_400))
+            .build()
+            .is_ok()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Polling (RFC 8628 §3.5).
 // ---------------------------------------------------------------------------

@@ -719,3 +719,22 @@ async fn the_typed_layer_applies_the_same_rules() {
         DynamicRegistrationError::NotEnabled
     ));
 }
+
+#[tokio::test]
+async fn a_stored_issue_time_beyond_the_clock_is_refused_not_a_panic() {
+    let h = protected();
+    let info = h.registered(WEB_APP).await;
+    let client = h
+        .store
+        .find_client(info["client_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(client.issued_at(), Some(start()));
+    // A client read back from a host's store revalidates; an issue time no
+    // `SystemTime` can hold is refused there, rather than panic later in
+    // `Client::issued_at` on the consent page.
+    let mut stored = serde_json::to_value(&*client).unwrap();
+    stored["client_id_issued_at"] = json!(u64::MAX);
+    assert!(serde_json::from_value::<portcullis::client::Client>(stored).is_err());
+}

@@ -203,9 +203,10 @@ pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// The time `seconds` after the Unix epoch.
-pub(crate) fn from_unix_seconds(seconds: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
+/// The time `seconds` after the Unix epoch; `None` past what `SystemTime`
+/// can hold, where `+` would panic.
+pub(crate) fn from_unix_seconds(seconds: u64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
 /// Descriptive metadata (RFC 7591 §2), checked when the client is

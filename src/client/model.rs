@@ -234,7 +234,8 @@ impl Client {
     /// When the client identifier was issued (RFC 7591 §3.2.1
     /// `client_id_issued_at`), for dynamically registered clients.
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.issued_at.map(from_unix_seconds)
+        // Validation refuses a time `SystemTime` cannot hold.
+        self.issued_at.and_then(from_unix_seconds)
     }
 
     /// The same client managed by a new registration access token: rotating

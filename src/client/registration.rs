@@ -400,6 +400,12 @@ impl ClientParts {
         }
 
         let info = self.info.validate()?;
+        if self
+            .client_id_issued_at
+            .is_some_and(|t| super::info::from_unix_seconds(t).is_none())
+        {
+            return Err(invalid("client_id_issued_at is beyond the clock's range"));
+        }
 
         Ok(Client {
             id: ClientId::new_unchecked(id),

@@ -95,6 +95,10 @@ use crate::token::{DeviceCode, TokenKind, UserCode, mint};
 /// (RFC 8628 §5.4) and the window for guessing one (§5.1).
 pub const DEFAULT_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(600);
 
+/// The longest device code lifetime the builder accepts: a day. The polling
+/// interval may not exceed the lifetime.
+pub const MAX_DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(86_400);
+
 /// The default least time between two polls: 5 seconds, the interval RFC 8628
 /// §3.2 assumes when none is given.
 pub const DEFAULT_POLLING_INTERVAL: Duration = Duration::from_secs(5);
@@ -161,6 +165,14 @@ impl DeviceSettings {
         if self.lifetime < Duration::from_secs(1) || self.interval < Duration::from_secs(1) {
             return Err(invalid(
                 "device code lifetime and polling interval must be at least 1 second",
+            ));
+        }
+        // Bounded so that `now + lifetime` and the interval rounded up for the
+        // response cannot overflow (a panic on every request), and because a
+        // longer-lived user code gives guessers more time (RFC 8628 §5.1).
+        if self.lifetime > MAX_DEVICE_CODE_LIFETIME || self.interval > self.lifetime {
+            return Err(invalid(
+                "device code lifetime must be at most a day, and the polling interval at most the lifetime",
             ));
         }
         Ok(DeviceFlow {

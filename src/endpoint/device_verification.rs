@@ -120,9 +120,12 @@ impl AuthorizationServer {
     /// `user_code` is normalised first (RFC 8628 §6.1): case does not matter,
     /// dashes and white space are dropped. `throttle_keys` are the keys the
     /// host throttles guessing by — the logged-in user's id, the session, the
-    /// client IP; at least one. If any key is over its budget the answer is
-    /// [`UserCodeError::Throttled`] and no lookup is made; every other
-    /// failure is recorded against every key.
+    /// client IP; at least one. They are written as they are into the
+    /// `user_code_lookup_failed` and `user_code_lookup_throttled` security
+    /// events, so pass identifiers, never secrets: a session's identifier in
+    /// the host's store, not the session cookie's value. If any key is over
+    /// its budget the answer is [`UserCodeError::Throttled`] and no lookup is
+    /// made; every other failure is recorded against every key.
     ///
     /// # Guessing user codes (RFC 8628 §5.1, §6.1)
     ///

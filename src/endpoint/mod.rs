@@ -25,7 +25,8 @@ pub use authorize::{
 pub(crate) use device::DeviceFlow;
 pub(crate) use device::DeviceSettings;
 pub use device::{
-    DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, default_user_code_policy,
+    DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, MAX_DEVICE_CODE_LIFETIME,
+    default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
 pub use introspect::{IntrospectionError, IntrospectionRequest, RESOURCE_SERVER_LIMITER_KEY};

@@ -138,6 +138,18 @@ impl IntrospectionResponse {
         if !wire.active {
             return Ok(Self::inactive());
         }
+        // A time the platform's clock cannot hold is no time this resource
+        // server can check a token against: the body is refused (fail
+        // closed), as a member of the wrong type is.
+        if [wire.exp, wire.iat, wire.nbf]
+            .into_iter()
+            .flatten()
+            .any(|secs| from_epoch_secs(secs).is_none())
+        {
+            return Err(InvalidIntrospectionResponse(serde::de::Error::custom(
+                "a time beyond what the clock can represent",
+            )));
+        }
         Ok(Self {
             active: true,
             scope: wire.scope,
@@ -162,19 +174,22 @@ impl IntrospectionResponse {
                 .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
     }
 
-    /// `exp` as a time.
+    /// `exp` as a time; `None` if absent, or too far in the future for
+    /// `SystemTime` (which [`from_json`](Self::from_json) refuses).
     pub fn expires_at(&self) -> Option<SystemTime> {
-        self.exp.map(from_epoch_secs)
+        self.exp.and_then(from_epoch_secs)
     }
 
-    /// `nbf` as a time.
+    /// `nbf` as a time; `None` if absent or beyond `SystemTime`, as for
+    /// [`expires_at`](Self::expires_at).
     pub fn not_before(&self) -> Option<SystemTime> {
-        self.nbf.map(from_epoch_secs)
+        self.nbf.and_then(from_epoch_secs)
     }
 
-    /// `iat` as a time.
+    /// `iat` as a time; `None` if absent or beyond `SystemTime`, as for
+    /// [`expires_at`](Self::expires_at).
     pub fn issued_at(&self) -> Option<SystemTime> {
-        self.iat.map(from_epoch_secs)
+        self.iat.and_then(from_epoch_secs)
     }
 
     /// The JSON body.
@@ -196,8 +211,10 @@ pub(crate) fn epoch_secs(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn from_epoch_secs(secs: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+/// The time `secs` seconds after the Unix epoch; `None` past the platform's
+/// `SystemTime`, where `+` would panic.
+fn from_epoch_secs(secs: u64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
 #[cfg(test)]

@@ -21,7 +21,8 @@ impl TokenInfo {
     ///   answers a refresh token as active *without* a `token_type`, so a
     ///   response without one is refused rather than read as an access token;
     /// - `exp` is at or before `now`, or `nbf` after it (RFC 7662 §4: a
-    ///   response is not trusted past its `exp`, even if cached);
+    ///   response is not trusted past its `exp`, even if cached), or either
+    ///   is beyond what `SystemTime` can represent;
     /// - `iss` is present and not exactly `expected_issuer` (string
     ///   comparison, no normalisation: portcullis's own issuer is
     ///   [`AuthorizationServer::issuer`](crate::AuthorizationServer::issuer)`().as_str()`,
@@ -61,6 +62,14 @@ impl TokenInfo {
         let expires_at = response.expires_at();
         let not_before = response.not_before();
         if expires_at.is_some_and(|exp| exp <= now) || not_before.is_some_and(|nbf| nbf > now) {
+            return None;
+        }
+        // A time present but beyond `SystemTime` (only in a response the host
+        // filled in itself; `from_json` refuses one) cannot be checked: fail
+        // closed rather than read it as absent.
+        if (response.exp.is_some() && expires_at.is_none())
+            || (response.nbf.is_some() && not_before.is_none())
+        {
             return None;
         }
         if response
