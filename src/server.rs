@@ -128,6 +128,10 @@ pub enum BuildError {
     /// the interval is longer than the lifetime.
     #[error("invalid device flow settings: {0}")]
     InvalidDeviceFlow(&'static str),
+    /// A token lifetime is zero or longer than
+    /// [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
+    #[error("invalid token lifetime: {0}")]
+    InvalidLifetime(&'static str),
     /// A resource-server credential for the introspection endpoint is
     /// invalid (see [`ServerBuilder::introspection_credential`]).
     #[error("invalid introspection credential: {0}")]
@@ -466,6 +470,9 @@ impl ServerBuilder {
             HeaderValue::from_str(&format!("Basic realm=\"{}\"", issuer.as_str()))
                 .map_err(|_| BuildError::InvalidIssuer("not usable as a realm"))?;
         let device = self.device.build(&issuer)?;
+        if let Some(which) = self.lifetimes.invalid() {
+            return Err(BuildError::InvalidLifetime(which));
+        }
         for (i, (g, _)) in self.grants.iter().enumerate() {
             if self.grants.iter().skip(i + 1).any(|(h, _)| h == g) {
                 return Err(BuildError::DuplicateGrant(g.to_string()));

@@ -305,6 +305,61 @@ async fn lifetime_is_configurable() {
     assert_eq!(r.json["expires_in"], 60);
 }
 
+#[test]
+fn lifetimes_the_clock_cannot_hold_fail_the_build() {
+    use portcullis::token::{MAX_LIFETIME, TokenLifetimes};
+    use portcullis::{AuthorizationServer, BuildError, MemoryStore};
+    let build = |lifetimes: TokenLifetimes| {
+        let store = MemoryStore::new();
+        AuthorizationServer::builder("https://auth.example")
+            .clients(store.clone())
+            .tokens(store)
+            .token_lifetimes(lifetimes)
+            .build()
+    };
+    let defaults = TokenLifetimes::default();
+    for (lifetimes, which) in [
+        (defaults.with_access_token(Duration::MAX), "access_token"),
+        (defaults.with_access_token(Duration::ZERO), "access_token"),
+        (
+            defaults.with_grant(MAX_LIFETIME + Duration::from_secs(1)),
+            "grant",
+        ),
+        (
+            defaults.with_refresh_token_idle(Duration::MAX),
+            "refresh_token_idle",
+        ),
+        (
+            defaults.with_authorization_code(Duration::ZERO),
+            "authorization_code",
+        ),
+    ] {
+        match build(lifetimes) {
+            Err(BuildError::InvalidLifetime(named)) => assert_eq!(named, which),
+            other => panic!("{which}: {other:?}"),
+        }
+    }
+    assert!(build(defaults.with_grant(MAX_LIFETIME)).is_ok());
+}
+
+#[tokio::test]
+async fn a_throttle_delay_past_the_clock_blocks_instead_of_panicking() {
+    let h = harness_with(|b| {
+        b.throttle_policy(
+            portcullis::client::ThrottlePolicy::default()
+                .with_allowed_failures(0)
+                .with_initial_delay(Duration::MAX)
+                .with_max_delay(Duration::MAX),
+        )
+    });
+    let c = h.cc_client().await;
+    let wrong = c.with_secret("pc_cs_wrong");
+    assert_eq!(h.post(cc_request(&wrong, "")).await.status, 401);
+    let refused = h.post(cc_request(&c, "")).await;
+    assert_eq!(refused.status, 429);
+    assert!(refused.headers.contains_key("retry-after"));
+}
+
 #[tokio::test]
 async fn revoking_the_grant_kills_its_token() {
     let h = harness();

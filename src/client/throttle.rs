@@ -144,6 +144,10 @@ struct Entry {
     blocked_until: SystemTime,
 }
 
+/// How long a key stays blocked when its policy's delay is past what the clock
+/// can represent: a century.
+const MAX_BLOCK: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The most keys one shard tracks before it forgets quiet ones.
 const SHARD_SOFT_LIMIT: usize = 4096;
 const SHARDS: usize = 8;
@@ -234,7 +238,11 @@ impl AuthLimiter for MemoryLimiter {
             Some(e) if self.fresh(e, now) => e.failures.saturating_add(1),
             _ => 1,
         };
-        let blocked_until = now + self.policy.delay(failures);
+        // A policy's delay is the host's to choose; one past what the clock can
+        // represent blocks for as long as it can, rather than panicking.
+        let blocked_until = now
+            .checked_add(self.policy.delay(failures))
+            .unwrap_or(now + MAX_BLOCK);
         shard.insert(
             key.to_owned(),
             Entry {

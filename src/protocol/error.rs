@@ -273,7 +273,9 @@ impl ErrorResponse {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
         }
         if let Some(after) = self.retry_after {
-            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            let secs = after
+                .as_secs()
+                .saturating_add(u64::from(after.subsec_nanos() > 0));
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         if let Some(allow) = self.allow {

@@ -727,6 +727,7 @@ impl TokenStore for MemoryStore {
             removed += before - shard.grants.len();
             shard.pending.retain(|_, p| p.client_id != *client_id);
         }
+        self.drop_client_devices(client_id);
         ready(Ok(removed as u64))
     }
 

@@ -156,10 +156,14 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Revokes every grant made to `client_id`, and so everything derived
     /// from them — codes, access and refresh tokens — and drops the client's
-    /// pending authorization requests. Returns how many grants went.
+    /// pending authorization requests and device authorizations. Returns how
+    /// many grants went.
     ///
-    /// After this returns, no token, code, refresh token or pending request of
-    /// the client that existed when the call began is found by any lookup.
+    /// After this returns, no token, code, refresh token, pending request or
+    /// device authorization of the client that existed when the call began is
+    /// found by any lookup: a device code approved but not yet collected must
+    /// not outlive the client, or a client registered again under the same
+    /// identifier could collect it.
     /// The server calls it after removing the client
     /// ([`ClientRegistry::delete_client`](crate::client::ClientRegistry::delete_client)),
     /// so no new grant can be made for it; a grant created concurrently by a

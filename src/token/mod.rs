@@ -13,6 +13,11 @@ pub use info::AccessTokenInfo;
 pub(crate) use opaque::mint;
 pub use opaque::{AccessToken, RefreshToken, TOKEN_ENTROPY_BYTES, TokenHash, TokenKind};
 
+/// The longest any lifetime may be: ten years. Longer is refused when the
+/// server is built, so that no expiry computed from one can overflow the
+/// clock.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// How long issued tokens, codes and grants live.
 ///
 /// Access tokens are short-lived by default (RFC 9700 §4.10.2): a leaked bearer
@@ -38,6 +43,20 @@ pub struct TokenLifetimes {
 }
 
 impl TokenLifetimes {
+    /// The first lifetime that is zero or over [`MAX_LIFETIME`], by name.
+    pub(crate) fn invalid(&self) -> Option<&'static str> {
+        [
+            ("access_token", self.access_token),
+            ("authorization_code", self.authorization_code),
+            ("authorization_request", self.authorization_request),
+            ("refresh_token_idle", self.refresh_token_idle),
+            ("grant", self.grant),
+        ]
+        .into_iter()
+        .find(|(_, d)| d.is_zero() || *d > MAX_LIFETIME)
+        .map(|(name, _)| name)
+    }
+
     /// Sets the access token lifetime.
     pub fn with_access_token(mut self, lifetime: Duration) -> Self {
         self.access_token = lifetime;

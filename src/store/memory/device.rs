@@ -180,6 +180,16 @@ impl MemoryStore {
         Ok(DeviceRedemption::Redeemed)
     }
 
+    /// Drops every device authorization of `client_id`.
+    pub(super) fn drop_client_devices(&self, client_id: &ClientId) {
+        let mut devices = self.devices.lock();
+        let Devices {
+            by_device, by_user, ..
+        } = &mut *devices;
+        by_device.retain(|_, d| d.client_id != *client_id);
+        by_user.retain(|_, d| by_device.contains_key(d));
+    }
+
     /// Drops device authorizations expired at `now`; returns how many went.
     pub(super) fn purge_devices(&self, now: SystemTime) -> usize {
         self.devices.lock().sweep(now)

@@ -3,7 +3,7 @@
 use crate::client::ClientRegistry;
 use crate::store::{GrantId, TokenStore};
 use crate::testing::fixtures::{
-    Issued, Lineage, access_found, code_found, hash, now, ok, pending, refresh_found,
+    Issued, Lineage, access_found, code_found, device, hash, now, ok, pending, refresh_found,
     register_client,
 };
 
@@ -160,7 +160,7 @@ pub async fn revoke_access_token_revokes_only_that_token<S: TokenStore + ClientR
 }
 
 /// `revoke_client_grants` revokes every grant of the client — with their
-/// codes, access and refresh tokens — and drops its pending requests, and
+/// codes, access and refresh tokens — and drops its pending requests and device authorizations, and
 /// returns how many grants went; another client's grants and pending requests
 /// stay.
 pub async fn revoke_client_grants_spares_other_clients<S: TokenStore + ClientRegistry + Clone>(
@@ -183,6 +183,14 @@ pub async fn revoke_client_grants_spares_other_clients<S: TokenStore + ClientReg
         store.save_pending(spared_pending.clone()).await,
         "save_pending",
     );
+    let doomed_device = device(&doomed, t);
+    let spared_device = device(&spared, t);
+    for d in [&doomed_device, &spared_device] {
+        ok(
+            store.save_device_authorization(d.clone()).await,
+            "save_device_authorization",
+        );
+    }
 
     let revoked = ok(
         store.revoke_client_grants(&doomed).await,
@@ -221,6 +229,27 @@ pub async fn revoke_client_grants_spares_other_clients<S: TokenStore + ClientReg
         ),
         Some(spared_pending),
         "revoke_client_grants must leave other clients' pending requests"
+    );
+    assert!(
+        ok(
+            store
+                .find_device_authorization(&doomed_device.user_code_hash)
+                .await,
+            "find_device_authorization"
+        )
+        .is_none(),
+        "after revoke_client_grants, the client's device authorizations must be gone: \
+         a device code approved but not collected must not outlive its client"
+    );
+    assert!(
+        ok(
+            store
+                .find_device_authorization(&spared_device.user_code_hash)
+                .await,
+            "find_device_authorization"
+        )
+        .is_some(),
+        "revoke_client_grants must leave other clients' device authorizations"
     );
     assert_eq!(
         ok(
