@@ -472,6 +472,11 @@ fn the_resource_servers_command_line() {
         resource_server::Command::Help => panic!(),
     }
     assert!(parse(&[]).unwrap_err().contains("--credential is required"));
+    assert!(
+        parse(&["--bogus"])
+            .unwrap_err()
+            .contains("unknown option --bogus")
+    );
     assert!(matches!(
         parse(&["--help"]),
         Ok(resource_server::Command::Help)

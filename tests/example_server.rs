@@ -120,6 +120,7 @@ fn the_command_line() {
 
     for (args, error) in [
         (&["--bogus", "x"][..], "unknown option --bogus"),
+        (&["--bogus"], "unknown option --bogus"),
         (&["--addr"], "--addr needs a value"),
         (&["--addr", "8080"], "HOST:PORT"),
         (&["--addr", "localhost:http"], "HOST:PORT"),

@@ -87,6 +87,9 @@ impl Options {
             if name == "--help" || name == "-h" {
                 return Ok(Command::Help);
             }
+            if !["--addr", "--issuer", "--credential", "--scope"].contains(&name.as_str()) {
+                return Err(format!("unknown option {name}"));
+            }
             let value = match inline {
                 Some(value) => value.to_owned(),
                 None => args.next().ok_or(format!("{name} needs a value"))?,

@@ -109,6 +109,17 @@ impl Options {
             if !name.starts_with("--") {
                 return Err(format!("unexpected argument {name:?}"));
             }
+            const KNOWN: [&str; 6] = [
+                "--addr",
+                "--issuer",
+                "--database",
+                "--registration-token",
+                "--user",
+                "--scope",
+            ];
+            if !KNOWN.contains(&name.as_str()) {
+                return Err(format!("unknown option {name}"));
+            }
             let value = match inline {
                 Some(value) => value.to_owned(),
                 None => args.next().ok_or(format!("{name} needs a value"))?,
