@@ -67,7 +67,7 @@ impl Secrets {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(invalid(path, e.to_string())),
             }
         }
         Ok(Self { path, values })
@@ -109,6 +109,11 @@ impl Secrets {
         let Some(path) = &self.path else {
             return Ok(());
         };
+        self.write(path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    }
+
+    fn write(&self, path: &Path) -> io::Result<()> {
         let mut text = String::from(
             "# The portcullis example server's secrets for the database beside this\n\
              # file. Keep it private; delete it together with the database to start over.\n",
