@@ -1,7 +1,12 @@
-//! The example server (`examples/server/`), run in process on a loopback
-//! port and driven over real HTTP/1.1 as a client, a browser and a resource
-//! server would: every endpoint it advertises, the consent and verification
-//! forms, and the protected resource.
+//! The example authorization server (`examples/server/`) as its users and
+//! scripts see it: the command line, what it prints, the metadata, the
+//! sign-in, consent and device pages as a browser sees them (cookies, CSRF,
+//! headers, escaping, throttling), the protected resource's refusals,
+//! registration, and the secrets kept across a restart. Run in process and
+//! driven over real HTTP on loopback.
+//!
+//! The flows end to end, through the `oauth2` client crate, are in
+//! `tests/end_to_end.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,302 +14,208 @@
     clippy::indexing_slicing
 )]
 
-#[allow(dead_code)]
-#[path = "../examples/server/app/mod.rs"]
-mod app;
+mod example;
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use example::app::options::{Command, Options};
+use example::{Browser, DEVICE_GRANT, Reply, Server, app, get, post_form, request, start};
+use portcullis::endpoint::Endpoint;
+use serde_json::json;
 
 const REGISTRATION_TOKEN: &str = "iat-Xq3vR8nT2wY6pL9zB4cF7hJ1kM5sD0gA";
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// A redirect URI of the demo app: loopback, any port.
+const CALLBACK: &str = "http://127.0.0.1:43117/callback";
+/// A `state` that needs escaping everywhere.
+const STATE: &str = "st-<&\"'>";
 
-/// The example's router on a loopback port, and what it printed at start.
-struct Running {
-    addr: SocketAddr,
-    demo: app::Demo,
+fn parse(args: &[&str]) -> Result<Command, String> {
+    Options::parse(args.iter().map(|a| (*a).to_owned()))
 }
 
-/// Starts the example server as `main` does, with the issuer on the bound
-/// port; `configure` adjusts the configuration.
-async fn start_with(configure: impl FnOnce(&mut app::Config)) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = app::Config::new(format!("http://{addr}"));
-    // The shortest interval the library allows, so the device test is quick.
-    config.device_polling_interval = Duration::from_secs(1);
-    configure(&mut config);
-    let demo = app::demo(config).await.unwrap();
-    let router = app::router(&demo).unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Running { addr, demo }
-}
-
-/// With dynamic registration enabled.
-async fn start() -> Running {
-    start_with(|c| c.registration_token = Some(REGISTRATION_TOKEN.to_owned())).await
-}
-
-/// A response as the client received it.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The value of the hidden field `name` in an HTML form.
-    fn hidden(&self, name: &str) -> String {
-        let text = self.text();
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = text
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no field {name} in {text}"))
-            + marker.len();
-        let end = start + text[start..].find('"').unwrap();
-        text[start..end].replace("&amp;", "&")
-    }
-
-    /// `name=value` of the cookie the response sets, for a `Cookie` header.
-    fn cookie(&self) -> String {
-        let set = self.header("set-cookie").expect("a cookie is set");
-        set.split(';').next().unwrap().to_owned()
-    }
-
-    /// The query parameters of the `Location` header.
-    fn location_params(&self) -> Vec<(String, String)> {
-        let location = url::Url::parse(self.header("location").expect("a Location")).unwrap();
-        location.query_pairs().into_owned().collect()
-    }
-
-    /// The page has the headers of a page in the authorization flow.
-    fn assert_secure_page(&self) {
-        assert_eq!(
-            self.header("content-type"),
-            Some("text/html; charset=utf-8")
-        );
-        assert_eq!(self.header("x-frame-options"), Some("DENY"));
-        assert_eq!(self.header("cache-control"), Some("no-store"));
-        assert_eq!(self.header("referrer-policy"), Some("no-referrer"));
-        let csp = self.header("content-security-policy").unwrap();
-        assert!(csp.contains("default-src 'none'"), "{csp}");
-        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-        assert!(!self.text().contains("<script"), "no scripts on the page");
+fn run(args: &[&str]) -> Options {
+    match parse(args) {
+        Ok(Command::Run(options)) => options,
+        other => panic!("{args:?}: {other:?}"),
     }
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
+/// The demo app's authorization request URL, with PKCE.
+fn authorization_url(server: &Server, client_id: &str) -> String {
+    let query = example::form(&[
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("scope", "read"),
+        ("state", STATE),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+    ]);
+    format!("{}?{query}", server.endpoint(Endpoint::Authorization))
+}
+
+/// The `Set-Cookie` header of a reply that sets the session cookie.
+fn session_cookie(reply: &Reply) -> String {
+    let cookies = reply.headers("set-cookie");
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    cookies[0].to_owned()
+}
+
+/// A browser signed in as the demo user, on the consent page of a new
+/// authorization request.
+async fn consent_page(server: &Server) -> (Browser, Reply) {
+    let mut browser = Browser::new();
+    let (user, password) = server.user();
+    let login = browser
+        .get(&authorization_url(server, app::clients::APP_ID))
+        .await;
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    let consent = browser.follow(&signed_in).await;
+    assert_eq!(consent.status(), 200, "{}", consent.text());
+    (browser, consent)
+}
+
+#[test]
+fn the_command_line() {
+    let defaults = run(&[]);
+    assert_eq!(defaults.addr, "127.0.0.1:8080");
+    assert_eq!(defaults.issuer, None);
+    assert_eq!(defaults.database, "portcullis-demo.sqlite3");
+    assert_eq!(defaults.registration_token, None);
+    assert!(defaults.users.is_empty());
+    assert_eq!(defaults.scopes, ["read", "write"]);
+    assert!(matches!(parse(&["--help"]), Ok(Command::Help)));
+
+    let options = run(&[
+        "--addr=[::1]:9000",
+        "--issuer",
+        "https://auth.example",
+        "--database",
+        ":memory:",
+        "--registration-token",
+        REGISTRATION_TOKEN,
+        "--user",
+        "alice:pa:ss",
+        "--user=bob:secret",
+        "--scope",
+        "read",
+        "--scope",
+        "admin",
+    ]);
+    assert_eq!(options.addr, "[::1]:9000");
+    assert_eq!(options.issuer.as_deref(), Some("https://auth.example"));
+    assert_eq!(options.database, ":memory:");
+    assert_eq!(
+        options.registration_token.as_deref(),
+        Some(REGISTRATION_TOKEN)
+    );
+    let users: Vec<(&str, &str)> = options
+        .users
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
+        .map(|u| (u.name.as_str(), u.password.as_str()))
+        .collect();
+    assert_eq!(users, [("alice", "pa:ss"), ("bob", "secret")]);
+    assert_eq!(options.scopes, ["read", "admin"]);
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(pairs)
-        .finish()
-}
-
-fn basic(id: &str, secret: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
-impl Running {
-    /// One HTTP/1.1 exchange on a fresh connection.
-    async fn send(
-        &self,
-        method: &str,
-        target: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Reply {
-        let mut stream = TcpStream::connect(self.addr).await.unwrap();
-        let mut head = format!(
-            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
-        if !body.is_empty() || method != "GET" {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    for (args, error) in [
+        (&["--bogus", "x"][..], "unknown option --bogus"),
+        (&["--bogus"], "unknown option --bogus"),
+        (&["--addr"], "--addr needs a value"),
+        (&["--addr", "8080"], "HOST:PORT"),
+        (&["--addr", "localhost:http"], "HOST:PORT"),
+        (&["--user", "alice"], "NAME:PASSWORD"),
+        (&["--user", ":pw"], "NAME:PASSWORD"),
+        (&["--user", "a b:pw"], "a name is"),
+        (&["--user", "a:1", "--user", "a:2"], "given twice"),
+        (&["--scope", "read write"], "one scope per --scope"),
+        (&["--scope", ""], "not a scope token"),
+        (&["--database", ""], "--database"),
+        (&["serve"], "unexpected argument"),
+    ] {
+        match parse(args) {
+            Err(message) => assert!(message.contains(error), "{args:?}: {message}"),
+            Ok(other) => panic!("{args:?} accepted: {other:?}"),
         }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body).await.unwrap();
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await.unwrap();
-        parse_response(&raw)
-    }
-
-    async fn get(&self, target: &str, headers: &[(&str, &str)]) -> Reply {
-        self.send("GET", target, headers, b"").await
-    }
-
-    /// A form POST, with `headers` besides the content type.
-    async fn post_form(&self, target: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
-        all.extend_from_slice(headers);
-        self.send("POST", target, &all, body.as_bytes()).await
-    }
-
-    /// The path of an endpoint the metadata advertises.
-    async fn endpoint(&self, member: &str) -> String {
-        let metadata = self
-            .get(&self.demo.server.metadata_path(), &[])
-            .await
-            .json();
-        let url = metadata[member]
-            .as_str()
-            .unwrap_or_else(|| panic!("{member} is advertised"));
-        url::Url::parse(url).unwrap().path().to_owned()
-    }
-
-    /// A client credentials token for the demo service.
-    async fn service_token(&self, scope: &str) -> String {
-        let auth = basic(&self.demo.service_id, &self.demo.service_secret);
-        let reply = self
-            .post_form(
-                &self.endpoint("token_endpoint").await,
-                &[("Authorization", &auth)],
-                &form(&[("grant_type", "client_credentials"), ("scope", scope)]),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        assert_eq!(reply.header("cache-control"), Some("no-store"));
-        reply.json()["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// `GET /api/me` with `token`.
-    async fn me(&self, token: &str) -> Reply {
-        self.get(app::RESOURCE_PATH, &[("Authorization", &bearer(token))])
-            .await
-    }
-
-    /// The introspection endpoint's answer on `token`, for the demo resource
-    /// server.
-    async fn introspect(&self, token: &str) -> Value {
-        let reply = self
-            .post_form(
-                &self.endpoint("introspection_endpoint").await,
-                &[("Authorization", &bearer(&self.demo.resource_server_secret))],
-                &form(&[("token", token)]),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        reply.json()
     }
 }
 
-fn parse_response(raw: &[u8]) -> Reply {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete response head");
-    let head = std::str::from_utf8(&raw[..split]).unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
+#[tokio::test]
+async fn prints_listening_on_once_it_accepts_connections_and_stops() {
+    let server = start(&[]).await;
+    let url = server.running.url.clone();
+    let port: u16 = url
+        .strip_prefix("http://127.0.0.1:")
         .unwrap()
         .parse()
         .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .map(|line| {
-            let (name, value) = line.split_once(':').unwrap();
-            (name.trim().to_ascii_lowercase(), value.trim().to_owned())
-        })
-        .collect();
-    let rest = &raw[split + 4..];
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_vec()
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    assert_ne!(port, 0);
+    // The last line, for scripts to wait for.
+    assert_eq!(
+        server.printed.lines().last(),
+        Some(format!("listening on {url}").as_str())
+    );
+    // The issuer is http://HOST:PORT of --addr.
+    assert_eq!(server.issuer(), format!("{url}/"));
+    let (user, password) = server.user();
+    assert_eq!(user, app::DEMO_USER);
+    assert!(
+        server
+            .printed
+            .contains(&format!("demo user:           demo / {password}\n")),
+        "{}",
+        server.printed
+    );
+    let secret = &server.demo().clients.service_secret;
+    assert!(server.printed.contains(&format!("demo-service / {secret}")));
+    assert!(server.printed.contains(&server.demo().introspection_secret));
+
+    let metadata = get(
+        &format!("{url}/.well-known/oauth-authorization-server"),
+        &[],
+    )
+    .await;
+    assert_eq!(metadata.status(), 200);
+    server.stop().await;
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "nothing listens once stopped"
+    );
 }
 
-fn dechunk(mut rest: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size_field = std::str::from_utf8(&rest[..line_end]).unwrap();
-        let size = usize::from_str_radix(size_field.split(';').next().unwrap().trim(), 16).unwrap();
-        rest = &rest[line_end + 2..];
-        if size == 0 {
-            return body;
+#[tokio::test]
+async fn refuses_to_start_on_a_bad_configuration() {
+    let occupied = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let taken = occupied.local_addr().unwrap().to_string();
+    for (args, error) in [
+        (&["--issuer", "http://auth.example"][..], "--issuer"),
+        (&["--registration-token", "short"], "--registration-token"),
+        (&["--addr", &taken], "cannot listen on"),
+    ] {
+        let options = example::options(args);
+        let mut printed = Vec::new();
+        match app::start(options, &mut printed).await {
+            Err(e) => assert!(e.to_string().contains(error), "{args:?}: {e}"),
+            Ok(_) => panic!("{args:?} started"),
         }
-        body.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+        assert!(printed.is_empty(), "nothing printed before failing");
     }
-}
-
-/// An authorization request for the demo app with PKCE; returns the query
-/// target, the verifier and the state.
-fn authorization_request(path: &str, app_id: &str) -> (String, String, String) {
-    let verifier = URL_SAFE_NO_PAD.encode([7u8; 32]);
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(&verifier));
-    let state = "st-<&\"'>".to_owned();
-    let query = form(&[
-        ("response_type", "code"),
-        ("client_id", app_id),
-        ("redirect_uri", app::REDIRECT_URI),
-        ("scope", "read"),
-        ("state", &state),
-        ("code_challenge", &challenge),
-        ("code_challenge_method", "S256"),
-    ]);
-    (format!("{path}?{query}"), verifier, state)
 }
 
 #[tokio::test]
 async fn metadata_advertises_what_is_served() {
-    let running = start().await;
-    let server = &running.demo.server;
-    let reply = running.get(&server.metadata_path(), &[]).await;
-    assert_eq!(reply.status, 200);
+    let server = start(&["--registration-token", REGISTRATION_TOKEN]).await;
+    let issuer = server.issuer();
+    let reply = get(&server.url("/.well-known/oauth-authorization-server"), &[]).await;
+    assert_eq!(reply.status(), 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
     let metadata = reply.json();
-    assert_eq!(metadata["issuer"], format!("http://{}/", running.addr));
+    assert_eq!(metadata["issuer"], issuer);
+    assert_eq!(metadata["scopes_supported"], json!(["read", "write"]));
+    assert_eq!(metadata["response_types_supported"], json!(["code"]));
     assert_eq!(
         metadata["grant_types_supported"],
         json!([
@@ -313,6 +224,18 @@ async fn metadata_advertises_what_is_served() {
             "client_credentials",
             DEVICE_GRANT
         ])
+    );
+    assert_eq!(
+        metadata["token_endpoint_auth_methods_supported"],
+        json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert_eq!(
+        metadata["authorization_response_iss_parameter_supported"],
+        true
     );
 
     // Every advertised endpoint is served where advertised, and is the
@@ -345,405 +268,372 @@ async fn metadata_advertises_what_is_served() {
     assert_eq!(advertised.len(), expected.len(), "{advertised:?}");
     for (member, method, status, error) in expected {
         let url = metadata[member].as_str().unwrap();
-        assert!(
-            url.starts_with(&format!("http://{}/", running.addr)),
-            "{url}"
-        );
-        let path = url::Url::parse(url).unwrap().path().to_owned();
+        assert!(url.starts_with(&issuer), "{url}");
         let headers = [("Content-Type", "application/x-www-form-urlencoded")];
-        let reply = running.send(method, &path, &headers, b"").await;
-        assert_eq!(reply.status, status, "{member} {}", reply.text());
+        let reply = request(method, url, &headers, "").await;
+        assert_eq!(reply.status(), status, "{member} {}", reply.text());
         if let Some(error) = error {
             assert_eq!(reply.json()["error"], error, "{member}");
         }
     }
 
     // The library answers wrong methods at its endpoints.
-    let token = running.endpoint("token_endpoint").await;
-    let reply = running.get(&token, &[]).await;
-    assert_eq!(reply.status, 405);
+    let reply = get(&server.endpoint(Endpoint::Token), &[]).await;
+    assert_eq!(reply.status(), 405);
     assert_eq!(reply.header("allow"), Some("POST"));
     assert_eq!(reply.json()["error"], "invalid_request");
 }
 
 #[tokio::test]
-async fn registration_is_off_without_a_token() {
-    let running = start_with(|_| {}).await;
-    let metadata = running
-        .get(&running.demo.server.metadata_path(), &[])
+async fn users_and_scopes_from_the_command_line() {
+    let server = start(&[
+        "--user",
+        "alice:wonderland",
+        "--scope",
+        "read",
+        "--scope",
+        "admin",
+    ])
+    .await;
+    assert!(server.printed.contains("users:               alice\n"));
+    assert!(!server.printed.contains("demo user"));
+    let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[])
         .await
         .json();
-    assert!(metadata.get("registration_endpoint").is_none());
-    let reply = running
-        .send(
-            "POST",
-            "/register",
-            &[("Content-Type", "application/json")],
-            b"{}",
-        )
-        .await;
-    assert_eq!(reply.status, 404);
+    assert_eq!(metadata["scopes_supported"], json!(["admin", "read"]));
+
+    // No demo user; alice signs in.
+    let url = authorization_url(&server, app::clients::APP_ID);
+    let mut browser = Browser::new();
+    let login = browser.get(&url).await;
+    let demo_password = "whatever-it-would-be";
+    let refused = browser.sign_in(&login, app::DEMO_USER, demo_password).await;
+    assert_eq!(refused.status(), 403);
+    let signed_in = browser.sign_in(&refused, "alice", "wonderland").await;
+    let consent = browser.follow(&signed_in).await;
+    assert!(
+        consent
+            .text()
+            .contains("Signed in as <strong>alice</strong>")
+    );
+    // A scope the server does not know: the client is told (RFC 6749
+    // §4.1.2.1), with the state.
+    let unknown = url.replace("scope=read", "scope=write");
+    let reply = browser.get(&unknown).await;
+    assert_eq!(reply.status(), 303, "{}", reply.text());
+    assert_eq!(reply.location_params()["error"], "invalid_scope");
+    assert_eq!(reply.location_params()["state"], STATE);
 }
 
 #[tokio::test]
-async fn client_credentials_token_reaches_the_api_until_revoked() {
-    let running = start().await;
-    let demo = &running.demo;
+async fn sign_in_then_consent_then_the_redirect() {
+    let server = start(&[]).await;
+    let (user, password) = server.user();
+    let mut browser = Browser::new();
+
+    // No session: the sign-in page, naming the client and the scope, and
+    // starting a session before login.
+    let login = browser
+        .get(&authorization_url(&server, app::clients::APP_ID))
+        .await;
+    assert_eq!(login.status(), 200, "{}", login.text());
+    login.assert_secure_page();
+    let text = login.text();
+    assert!(text.contains("<title>Sign in</title>"), "{text}");
+    assert!(text.contains("<strong>Demo app</strong> (client <code>demo-app</code>)"));
+    assert!(text.contains("<li><code>read</code></li>"));
+    assert!(!login.hidden("csrf").is_empty());
+    let before = session_cookie(&login);
+    assert!(before.starts_with("session="), "{before}");
+    assert!(
+        before.ends_with("; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax"),
+        "{before}"
+    );
+
+    // A wrong password: the page again, nothing else.
+    let wrong = browser.sign_in(&login, &user, "guess").await;
+    assert_eq!(wrong.status(), 403);
+    wrong.assert_secure_page();
+    assert!(wrong.text().contains("Wrong user name or password"));
+    assert!(wrong.header("location").is_none());
+
+    // The same form from a browser without the session: refused (login
+    // CSRF).
+    let elsewhere = Browser::new().sign_in(&login, &user, &password).await;
+    assert_eq!(elsewhere.status(), 403);
+    assert!(elsewhere.text().contains("Form not accepted"));
+    assert!(elsewhere.header("set-cookie").is_none());
+
+    // Signed in: a new session (a new id), and on to the consent page.
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    assert_eq!(signed_in.status(), 303, "{}", signed_in.text());
+    let after = session_cookie(&signed_in);
+    assert!(after.contains("; Max-Age=28800; HttpOnly; SameSite=Lax"));
+    let (id_before, id_after) = (
+        before.split(['=', '.']).nth(1).unwrap(),
+        after.split(['=', '.']).nth(1).unwrap(),
+    );
+    assert_ne!(id_before, id_after);
+    let consent_url = signed_in.location();
+    assert_eq!(consent_url.path(), "/consent");
+    let consent = browser.follow(&signed_in).await;
+    assert_eq!(consent.status(), 200, "{}", consent.text());
+    consent.assert_secure_page();
+    let text = consent.text();
+    assert!(text.contains(&format!("Signed in as <strong>{user}</strong>")));
+    assert!(text.contains("<strong>Demo app</strong>"));
+    assert!(text.contains("<li><code>read</code></li>"));
+    assert!(text.contains(r#"<button type="submit" name="decision" value="approve">"#));
+    assert!(text.contains(r#"<button type="submit" name="decision" value="deny">"#));
+
+    // The consent link works in this browser only: not without a session,
+    // not in another browser signed in as the same user.
+    assert_eq!(Browser::new().get(consent_url.as_str()).await.status(), 403);
+    let mut other = Browser::new();
+    let other_login = other
+        .get(&authorization_url(&server, app::clients::APP_ID))
+        .await;
+    other.sign_in(&other_login, &user, &password).await;
+    assert_eq!(other.get(consent_url.as_str()).await.status(), 403);
+    // A forged decision: refused, nothing decided.
+    let (action, _, _) = consent.form();
+    let forged = browser
+        .post_form(
+            &action,
+            &[
+                ("request", &consent.hidden("request")),
+                ("csrf", &login.hidden("csrf")),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+
+    // Approved: a 303 to the client with the code, the state and the issuer
+    // (RFC 6749 §4.1.2, RFC 9207).
+    let approved = browser.submit(&consent, &[("decision", "approve")]).await;
+    assert_eq!(approved.status(), 303, "{}", approved.text());
+    let location = approved.location();
+    assert!(location.as_str().starts_with(CALLBACK), "{location}");
+    let params = approved.location_params();
+    assert!(params["code"].starts_with("pc_ac_"));
+    assert_eq!(params["state"], STATE);
+    assert_eq!(params["iss"], server.issuer());
+    // The same form again decides nothing.
+    let again = browser.submit(&consent, &[("decision", "approve")]).await;
+    assert_eq!(again.status(), 400);
+    assert!(again.header("location").is_none());
+
+    // The session lasts: the next request goes straight to consent.
+    let next = browser
+        .get(&authorization_url(&server, app::clients::APP_ID))
+        .await;
+    assert_eq!(next.status(), 200);
+    assert!(next.text().contains("<title>Allow access?</title>"));
+    assert!(next.header("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn a_denied_request_goes_back_to_the_client_as_access_denied() {
+    let server = start(&[]).await;
+    let (mut browser, consent) = consent_page(&server).await;
+    let denied = browser.submit(&consent, &[("decision", "deny")]).await;
+    assert_eq!(denied.status(), 303, "{}", denied.text());
+    let params = denied.location_params();
+    assert_eq!(params["error"], "access_denied");
+    assert_eq!(params["state"], STATE);
+    assert_eq!(params["iss"], server.issuer());
+    assert!(!params.contains_key("code"));
+
+    // An unknown client is never redirected to (RFC 6749 §4.1.2.1).
+    let reply = browser
+        .get(&format!(
+            "{}?response_type=code&client_id=nobody",
+            server.endpoint(Endpoint::Authorization)
+        ))
+        .await;
+    assert_eq!(reply.status(), 400);
+    assert!(reply.header("location").is_none());
+}
+
+#[tokio::test]
+async fn the_device_page_needs_a_login_the_code_and_the_form() {
+    let server = start(&[]).await;
+    let (user, password) = server.user();
+    let app_id = &server.demo().clients.app_id;
+    let codes = post_form(
+        &server.endpoint(Endpoint::DeviceAuthorization),
+        &[],
+        &[("client_id", app_id), ("scope", "read")],
+    )
+    .await;
+    assert_eq!(codes.status(), 200, "{}", codes.text());
+    let codes = codes.json();
+    let verification = codes["verification_uri"].as_str().unwrap();
+    assert_eq!(verification, server.url("/device"));
+    let user_code = codes["user_code"].as_str().unwrap();
+
+    // The link from the device: sign in first, then the code is filled in.
+    let mut browser = Browser::new();
+    let login = browser
+        .get(codes["verification_uri_complete"].as_str().unwrap())
+        .await;
+    assert!(login.text().contains("Sign in to connect a device"));
+    assert_eq!(login.hidden("user_code"), user_code);
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    let form = browser.follow(&signed_in).await;
+    assert_eq!(form.status(), 200, "{}", form.text());
+    form.assert_secure_page();
+    assert!(
+        form.text()
+            .contains(&format!("name=\"user_code\" value=\"{user_code}\""))
+    );
+
+    // A wrong code: the form again.
+    let wrong = browser.submit(&form, &[("user_code", "BCDF-GHJK")]).await;
+    assert_eq!(wrong.status(), 400);
+    assert!(wrong.text().contains("not valid"));
+    // Without the form's token: refused.
+    let forged = browser
+        .post_form(verification, &[("user_code", user_code)])
+        .await;
+    assert_eq!(forged.status(), 403);
+
+    // The code as typed loosely: what the device asks for, and the decision.
+    let typed = user_code.to_lowercase().replace('-', "");
+    let confirm = browser.submit(&form, &[("user_code", &typed)]).await;
+    assert_eq!(confirm.status(), 200, "{}", confirm.text());
+    confirm.assert_secure_page();
+    let text = confirm.text();
+    assert!(text.contains("<strong>Demo app</strong>"));
+    assert!(text.contains(&format!("<strong>{user_code}</strong>")));
+    assert!(text.contains("<li><code>read</code></li>"));
+    // The decision form decides for its code only.
+    let forged = browser
+        .post_form(
+            verification,
+            &[
+                ("user_code", "BCDF-GHJK"),
+                ("csrf", &confirm.hidden("csrf")),
+                ("decision", "approve"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+
+    let denied = browser.submit(&confirm, &[("decision", "deny")]).await;
+    assert_eq!(denied.status(), 200, "{}", denied.text());
+    assert!(denied.text().contains("You denied Demo app access"));
+    let poll = post_form(
+        &server.endpoint(Endpoint::Token),
+        &[],
+        &[
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", codes["device_code"].as_str().unwrap()),
+            ("client_id", app_id),
+        ],
+    )
+    .await;
+    assert_eq!(poll.status(), 400);
+    assert_eq!(poll.json()["error"], "access_denied");
+}
+
+#[tokio::test]
+async fn the_protected_resource_refuses_as_rfc_6750_says() {
+    let server = start(&[]).await;
+    let api = server.url(app::RESOURCE_PATH);
 
     // No token: a bare challenge (RFC 6750 §3.1).
-    let reply = running.get(app::RESOURCE_PATH, &[]).await;
-    assert_eq!(reply.status, 401);
+    let reply = get(&api, &[]).await;
+    assert_eq!(reply.status(), 401);
     assert_eq!(
         reply.header("www-authenticate"),
         Some("Bearer realm=\"demo\"")
     );
-
-    let token = running.service_token("read").await;
-    let reply = running.me(&token).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(reply.header("cache-control"), Some("no-store"));
-    assert_eq!(
-        reply.json(),
-        json!({"sub": demo.service_id, "scope": "read"})
+    // An unknown token.
+    let reply = server.me("pc_at_not-a-token-this-server-issued").await;
+    assert_eq!(reply.status(), 401);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .unwrap()
+            .contains("error=\"invalid_token\"")
     );
-
-    // A token without `read` is refused with the scope it needs.
-    let write_only = running.service_token("write").await;
-    let reply = running.me(&write_only).await;
-    assert_eq!(reply.status, 403);
+    // A token without `read`: 403 with the scope it needs.
+    let clients = &server.demo().clients;
+    let reply = post_form(
+        &server.endpoint(Endpoint::Token),
+        &[(
+            "Authorization",
+            &example::basic(&clients.service_id, &clients.service_secret),
+        )],
+        &[("grant_type", "client_credentials"), ("scope", "write")],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let reply = server
+        .me(reply.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(reply.status(), 403);
     let challenge = reply.header("www-authenticate").unwrap();
     assert!(
         challenge.contains("error=\"insufficient_scope\""),
         "{challenge}"
     );
     assert!(challenge.contains("scope=\"read\""), "{challenge}");
-
-    // The resource server introspects it.
-    let answer = running.introspect(&token).await;
-    assert_eq!(answer["active"], true);
-    assert_eq!(answer["client_id"], demo.service_id.as_str());
-    assert_eq!(answer["scope"], "read");
-    assert_eq!(answer["token_type"], "Bearer");
-    // Not with a wrong credential.
-    let introspection = running.endpoint("introspection_endpoint").await;
-    let reply = running
-        .post_form(
-            &introspection,
-            &[(
-                "Authorization",
-                "Bearer not-the-resource-servers-secret-at-all",
-            )],
-            &form(&[("token", &token)]),
-        )
-        .await;
-    assert_eq!(reply.status, 401);
-    assert_eq!(reply.json()["error"], "invalid_token");
-
-    // The client revokes it: the API refuses it at once.
-    let reply = running
-        .post_form(
-            &running.endpoint("revocation_endpoint").await,
-            &[(
-                "Authorization",
-                &basic(&demo.service_id, &demo.service_secret),
-            )],
-            &form(&[("token", &token)]),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let reply = running.me(&token).await;
-    assert_eq!(reply.status, 401);
-    let challenge = reply.header("www-authenticate").unwrap();
-    assert!(
-        challenge.starts_with("Bearer realm=\"demo\", error=\"invalid_token\""),
-        "{challenge}"
-    );
-    assert_eq!(reply.json()["error"], "invalid_token");
-    assert_eq!(running.introspect(&token).await, json!({"active": false}));
 }
 
 #[tokio::test]
-async fn authorization_code_flow_through_the_consent_form() {
-    let running = start().await;
-    let demo = &running.demo;
-    let authorize = running.endpoint("authorization_endpoint").await;
-    let token = running.endpoint("token_endpoint").await;
-    let (target, verifier, state) = authorization_request(&authorize, &demo.app_id);
+async fn signing_out_ends_the_session() {
+    let server = start(&[]).await;
+    let (mut browser, _) = consent_page(&server).await;
+    let home = browser.get(&server.url("/")).await;
+    assert_eq!(home.status(), 200);
+    home.assert_secure_page();
+    assert!(home.text().contains("Signed in as <strong>demo</strong>"));
+    // Not without the form's token.
+    let forged = browser.post_form(&server.url("/logout"), &[]).await;
+    assert_eq!(forged.status(), 403);
 
-    // The browser is shown the consent form.
-    let page = running.get(&target, &[]).await;
-    assert_eq!(page.status, 200, "{}", page.text());
-    page.assert_secure_page();
-    assert!(page.text().contains("<strong>Demo app</strong>"));
-    assert!(page.text().contains("<code>read</code>"));
-    let set_cookie = page.header("set-cookie").unwrap();
-    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
-    assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
-    let cookie = page.cookie();
-    let request = page.hidden("request");
-    let csrf = page.hidden("csrf");
-    let decision = |username: &str, password: &str, decision: &str| {
-        form(&[
-            ("request", &request),
-            ("csrf", &csrf),
-            ("username", username),
-            ("password", password),
-            ("decision", decision),
-        ])
-    };
-    let password = demo.user_password.as_str();
-
-    // Posted from elsewhere (no cookie): refused, nothing decided.
-    let reply = running
-        .post_form(
-            &authorize,
-            &[],
-            &decision(app::USER_NAME, password, "approve"),
-        )
+    let out = browser.submit(&home, &[]).await;
+    assert_eq!(out.status(), 303);
+    assert!(session_cookie(&out).starts_with("session=; Path=/; Max-Age=0;"));
+    assert_eq!(browser.cookie("session"), None);
+    let page = browser
+        .get(&authorization_url(&server, app::clients::APP_ID))
         .await;
-    assert_eq!(reply.status, 403);
-    assert!(reply.header("location").is_none());
-    // A wrong password: the form again, nothing decided.
-    let with_cookie = [("Cookie", cookie.as_str())];
-    let reply = running
-        .post_form(
-            &authorize,
-            &with_cookie,
-            &decision(app::USER_NAME, "guess", "approve"),
-        )
-        .await;
-    assert_eq!(reply.status, 403);
-    reply.assert_secure_page();
-    assert!(reply.text().contains("Wrong user name or password"));
-    assert!(reply.header("location").is_none());
-
-    // Approved: a 303 to the client with the code, the state and the issuer
-    // (RFC 6749 §4.1.2, RFC 9207).
-    let reply = running
-        .post_form(
-            &authorize,
-            &with_cookie,
-            &decision(app::USER_NAME, password, "approve"),
-        )
-        .await;
-    assert_eq!(reply.status, 303, "{}", reply.text());
-    let location = reply.header("location").unwrap();
-    assert!(
-        location.starts_with("http://127.0.0.1/callback?code="),
-        "{location}"
-    );
-    let params = reply.location_params();
-    let code = param(&params, "code").unwrap().to_owned();
-    assert_eq!(param(&params, "state"), Some(state.as_str()));
-    assert_eq!(
-        param(&params, "iss"),
-        Some(format!("http://{}/", running.addr).as_str())
-    );
-    // The same form again decides nothing.
-    let reply = running
-        .post_form(
-            &authorize,
-            &with_cookie,
-            &decision(app::USER_NAME, password, "approve"),
-        )
-        .await;
-    assert_eq!(reply.status, 400);
-    assert!(reply.header("location").is_none());
-
-    // The app exchanges the code with its PKCE verifier.
-    let reply = running
-        .post_form(
-            &token,
-            &[],
-            &form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", app::REDIRECT_URI),
-                ("client_id", &demo.app_id),
-                ("code_verifier", &verifier),
-            ]),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(reply.header("cache-control"), Some("no-store"));
-    let tokens = reply.json();
-    let access = tokens["access_token"].as_str().unwrap();
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let reply = running.me(access).await;
-    assert_eq!(
-        reply.json(),
-        json!({"sub": app::USER_NAME, "scope": "read"})
-    );
-
-    // The refresh token gets a new pair, and the old one is spent.
-    let refresh_form = form(&[
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh),
-        ("client_id", &demo.app_id),
-    ]);
-    let reply = running.post_form(&token, &[], &refresh_form).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let renewed = reply.json();
-    assert_ne!(renewed["refresh_token"], tokens["refresh_token"]);
-    let reply = running.me(renewed["access_token"].as_str().unwrap()).await;
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.json()["sub"], app::USER_NAME);
+    assert!(page.text().contains("<title>Sign in</title>"));
 }
 
 #[tokio::test]
-async fn a_denied_request_goes_back_to_the_client_as_access_denied() {
-    let running = start().await;
-    let authorize = running.endpoint("authorization_endpoint").await;
-    let (target, _, state) = authorization_request(&authorize, &running.demo.app_id);
-    let page = running.get(&target, &[]).await;
-    let cookie = page.cookie();
-    // No login is needed to refuse.
-    let body = form(&[
-        ("request", &page.hidden("request")),
-        ("csrf", &page.hidden("csrf")),
-        ("decision", "deny"),
-    ]);
-    let reply = running
-        .post_form(&authorize, &[("Cookie", &cookie)], &body)
+async fn on_an_https_issuer_the_session_cookie_is_secure() {
+    let server = example::start_https(&[]).await;
+    assert!(server.issuer().starts_with("https://127.0.0.1:"));
+    let mut browser = Browser::new();
+    let login = browser
+        .get(&authorization_url(&server, app::clients::APP_ID))
         .await;
-    assert_eq!(reply.status, 303, "{}", reply.text());
-    let params = reply.location_params();
-    assert_eq!(param(&params, "error"), Some("access_denied"));
-    assert_eq!(param(&params, "state"), Some(state.as_str()));
-    assert!(param(&params, "code").is_none());
-
-    // An unknown client is never redirected to (RFC 6749 §4.1.2.1).
-    let reply = running
-        .get(
-            &format!("{authorize}?response_type=code&client_id=nobody"),
-            &[],
-        )
-        .await;
-    assert_eq!(reply.status, 400);
-    assert!(reply.header("location").is_none());
-}
-
-#[tokio::test]
-async fn device_flow_through_the_verification_page() {
-    let running = start().await;
-    let demo = &running.demo;
-    let token = running.endpoint("token_endpoint").await;
-
-    // The device asks for codes.
-    let reply = running
-        .post_form(
-            &running.endpoint("device_authorization_endpoint").await,
-            &[],
-            &form(&[("client_id", &demo.app_id), ("scope", "read")]),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let codes = reply.json();
-    assert_eq!(
-        codes["verification_uri"],
-        demo.server.device_verification_uri().as_str()
-    );
-    assert_eq!(codes["interval"], 1);
-    let user_code = codes["user_code"].as_str().unwrap();
-    let device_code = codes["device_code"].as_str().unwrap();
-    let poll = form(&[
-        ("grant_type", DEVICE_GRANT),
-        ("device_code", device_code),
-        ("client_id", &demo.app_id),
-    ]);
-    let reply = running.post_form(&token, &[], &poll).await;
-    assert_eq!(reply.status, 400);
-    assert_eq!(reply.json()["error"], "authorization_pending");
-
-    // The user opens verification_uri_complete: the code is filled in.
-    let complete = url::Url::parse(codes["verification_uri_complete"].as_str().unwrap()).unwrap();
-    let verification = complete.path().to_owned();
-    let page = running
-        .get(
-            &format!("{verification}?{}", complete.query().unwrap()),
-            &[],
-        )
-        .await;
-    assert_eq!(page.status, 200);
-    page.assert_secure_page();
-    assert_eq!(page.hidden("user_code"), user_code);
-
-    // Step 1: the code (typed loosely) and a login.
-    let step1 = |code: &str, password: &str| {
-        form(&[
-            ("user_code", code),
-            ("username", app::USER_NAME),
-            ("password", password),
-        ])
-    };
-    let password = demo.user_password.as_str();
-    let reply = running
-        .post_form(&verification, &[], &step1(user_code, "guess"))
-        .await;
-    assert_eq!(reply.status, 403);
-    assert!(reply.text().contains("Wrong user name or password"));
-    let reply = running
-        .post_form(&verification, &[], &step1("BCDF-GHJK", password))
-        .await;
-    assert_eq!(reply.status, 400);
-    assert!(reply.text().contains("not valid"));
-    let typed = user_code.to_lowercase().replace('-', "");
-    let confirm = running
-        .post_form(&verification, &[], &step1(&typed, password))
-        .await;
-    assert_eq!(confirm.status, 200, "{}", confirm.text());
-    confirm.assert_secure_page();
-    assert!(confirm.text().contains("<strong>Demo app</strong>"));
+    assert_eq!(login.status(), 200, "{}", login.text());
+    let cookie = session_cookie(&login);
+    // `__Host-`: only ever set by this host, over https, for every path.
+    assert!(cookie.starts_with("__Host-session="), "{cookie}");
     assert!(
-        confirm
-            .text()
-            .contains(&format!("<strong>{user_code}</strong>"))
-    );
-
-    // Step 2 decides only for the user who logged in.
-    let step2 = |username: &str| {
-        form(&[
-            ("user_code", &confirm.hidden("user_code")),
-            ("username", username),
-            ("confirm", &confirm.hidden("confirm")),
-            ("decision", "approve"),
-        ])
-    };
-    let reply = running
-        .post_form(&verification, &[], &step2("someone-else"))
-        .await;
-    assert_eq!(reply.status, 403);
-    let reply = running
-        .post_form(&verification, &[], &step2(app::USER_NAME))
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert!(reply.text().contains("You approved Demo app"));
-
-    // The device's next poll, an interval later, collects the tokens.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    let reply = running.post_form(&token, &[], &poll).await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let tokens = reply.json();
-    let reply = running.me(tokens["access_token"].as_str().unwrap()).await;
-    assert_eq!(
-        reply.json(),
-        json!({"sub": app::USER_NAME, "scope": "read"})
+        cookie.ends_with("; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax; Secure"),
+        "{cookie}"
     );
 }
 
 #[tokio::test]
 async fn dynamic_registration_with_the_initial_access_token() {
-    let running = start().await;
-    let register = running.endpoint("registration_endpoint").await;
+    let server = start(&["--registration-token", REGISTRATION_TOKEN]).await;
+    let register = server.endpoint(Endpoint::Registration);
     let metadata =
-        br#"{"client_name": "Reports", "grant_types": ["client_credentials"], "scope": "read"}"#;
+        r#"{"client_name": "Reports", "grant_types": ["client_credentials"], "scope": "read"}"#;
     let json_type = ("Content-Type", "application/json");
 
     // Without the initial access token: refused.
-    let reply = running
-        .send("POST", &register, &[json_type], metadata)
-        .await;
-    assert_eq!(reply.status, 401);
+    let reply = request("POST", &register, &[json_type], metadata).await;
+    assert_eq!(reply.status(), 401);
     assert!(
         reply
             .header("www-authenticate")
@@ -751,134 +641,134 @@ async fn dynamic_registration_with_the_initial_access_token() {
             .starts_with("Bearer")
     );
 
-    let auth = bearer(REGISTRATION_TOKEN);
-    let reply = running
-        .send(
-            "POST",
-            &register,
-            &[json_type, ("Authorization", &auth)],
-            metadata,
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text());
+    let auth = format!("Bearer {REGISTRATION_TOKEN}");
+    let reply = request(
+        "POST",
+        &register,
+        &[json_type, ("Authorization", &auth)],
+        metadata,
+    )
+    .await;
+    assert_eq!(reply.status(), 201, "{}", reply.text());
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let info = reply.json();
     let id = info["client_id"].as_str().unwrap();
     let secret = info["client_secret"].as_str().unwrap();
-    let configuration = url::Url::parse(info["registration_client_uri"].as_str().unwrap()).unwrap();
-    assert_eq!(configuration.path(), format!("{register}/{id}"));
+    let configuration = info["registration_client_uri"].as_str().unwrap();
+    assert_eq!(configuration, format!("{register}/{id}"));
 
     // The new client gets tokens the API accepts.
-    let reply = running
-        .post_form(
-            &running.endpoint("token_endpoint").await,
-            &[("Authorization", &basic(id, secret))],
-            &form(&[("grant_type", "client_credentials"), ("scope", "read")]),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
+    let reply = post_form(
+        &server.endpoint(Endpoint::Token),
+        &[("Authorization", &example::basic(id, secret))],
+        &[("grant_type", "client_credentials"), ("scope", "read")],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
     let access = reply.json()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(running.me(&access).await.json()["sub"], id);
+    assert_eq!(server.me(&access).await.json()["sub"], id);
 
     // It reads its configuration (RFC 7592 §2.1), then deletes itself: its
     // token dies with it.
-    let rat = bearer(info["registration_access_token"].as_str().unwrap());
-    let reply = running
-        .get(configuration.path(), &[("Authorization", &rat)])
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
+    let rat = format!(
+        "Bearer {}",
+        info["registration_access_token"].as_str().unwrap()
+    );
+    let reply = get(configuration, &[("Authorization", &rat)]).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
     let current = reply.json();
     assert_eq!(current["client_name"], "Reports");
-    assert!(current.get("client_secret").is_none());
-    let rat = bearer(current["registration_access_token"].as_str().unwrap());
-    let reply = running
-        .send(
-            "DELETE",
-            configuration.path(),
-            &[("Authorization", &rat)],
-            b"",
-        )
-        .await;
-    assert_eq!(reply.status, 204);
-    assert_eq!(running.me(&access).await.status, 401);
+    let rat = format!(
+        "Bearer {}",
+        current["registration_access_token"].as_str().unwrap()
+    );
+    let reply = request("DELETE", configuration, &[("Authorization", &rat)], "").await;
+    assert_eq!(reply.status(), 204);
+    assert_eq!(server.me(&access).await.status(), 401);
 }
 
 #[tokio::test]
-async fn a_self_registered_name_is_escaped_and_marked_on_the_consent_page() {
-    let running = start().await;
-    let register = running.endpoint("registration_endpoint").await;
+async fn registration_is_off_without_a_token() {
+    let server = start(&[]).await;
+    let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[])
+        .await
+        .json();
+    assert!(metadata.get("registration_endpoint").is_none());
+    let reply = request(
+        "POST",
+        &server.url("/register"),
+        &[("Content-Type", "application/json")],
+        "{}",
+    )
+    .await;
+    assert_eq!(reply.status(), 404);
+}
+
+#[tokio::test]
+async fn a_self_registered_name_is_escaped_and_marked_on_the_pages() {
+    let server = start(&["--registration-token", REGISTRATION_TOKEN]).await;
     let metadata = json!({
         "client_name": "<script>alert(1)</script>",
         "application_type": "native",
         "token_endpoint_auth_method": "none",
-        "redirect_uris": [app::REDIRECT_URI],
+        "redirect_uris": [CALLBACK],
         "scope": "read",
     });
-    let auth = bearer(REGISTRATION_TOKEN);
-    let reply = running
-        .send(
-            "POST",
-            &register,
-            &[
-                ("Content-Type", "application/json"),
-                ("Authorization", &auth),
-            ],
-            metadata.to_string().as_bytes(),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text());
+    let auth = format!("Bearer {REGISTRATION_TOKEN}");
+    let reply = request(
+        "POST",
+        &server.endpoint(Endpoint::Registration),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        metadata.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status(), 201, "{}", reply.text());
     let id = reply.json()["client_id"].as_str().unwrap().to_owned();
 
-    let authorize = running.endpoint("authorization_endpoint").await;
-    let (target, _, _) = authorization_request(&authorize, &id);
-    let page = running.get(&target, &[]).await;
-    assert_eq!(page.status, 200, "{}", page.text());
+    let page = Browser::new().get(&authorization_url(&server, &id)).await;
+    assert_eq!(page.status(), 200, "{}", page.text());
     page.assert_secure_page();
-    assert!(
-        page.text()
-            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
-    );
-    assert!(page.text().contains("registered itself"));
+    let text = page.text();
+    assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(text.contains("registered itself"));
 }
 
 #[tokio::test]
 async fn request_bodies_are_bounded() {
-    let running = start().await;
-    let token = running.endpoint("token_endpoint").await;
+    let server = start(&[]).await;
     let body = vec![b'a'; portcullis::DEFAULT_MAX_BODY + 1];
     let headers = [("Content-Type", "application/x-www-form-urlencoded")];
-    let reply = running.send("POST", &token, &headers, &body).await;
-    assert_eq!(reply.status, 413);
-    assert_eq!(reply.json()["error"], "invalid_request");
-    let authorize = running.endpoint("authorization_endpoint").await;
-    let reply = running.send("POST", &authorize, &headers, &body).await;
-    assert_eq!(reply.status, 413);
+    for url in [
+        server.endpoint(Endpoint::Token),
+        server.endpoint(Endpoint::Authorization),
+        server.url("/login"),
+        server.url("/consent"),
+        server.url("/device"),
+    ] {
+        let reply = request("POST", &url, &headers, body.clone()).await;
+        assert_eq!(reply.status(), 413, "{url}");
+        assert_eq!(reply.json()["error"], "invalid_request");
+    }
 }
 
 #[tokio::test]
 async fn failed_logins_are_throttled() {
-    let running = start().await;
-    let verification = running
-        .demo
-        .server
-        .device_verification_uri()
-        .path()
-        .to_owned();
-    let login = |password: &str| {
-        form(&[
-            ("user_code", "BCDF-GHJK"),
-            ("username", app::USER_NAME),
-            ("password", password),
-        ])
-    };
+    let server = start(&[]).await;
+    let (user, password) = server.user();
+    let mut browser = Browser::new();
+    let mut page = browser.get(&server.url("/login")).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
-        let reply = running.post_form(&verification, &[], &login("guess")).await;
-        statuses.push(reply.status);
-        if reply.status == 429 {
+        let reply = browser.sign_in(&page, &user, "guess").await;
+        statuses.push(reply.status());
+        if reply.status() == 429 {
             assert!(reply.header("retry-after").is_some());
             break;
         }
+        page = reply;
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     assert!(
@@ -886,31 +776,78 @@ async fn failed_logins_are_throttled() {
         "{statuses:?}"
     );
     // While throttled, even the right password is not checked.
-    let reply = running
-        .post_form(&verification, &[], &login(&running.demo.user_password))
-        .await;
-    assert_eq!(reply.status, 429);
+    let reply = browser.sign_in(&page, &user, &password).await;
+    assert_eq!(reply.status(), 429);
 }
 
 #[tokio::test]
 async fn what_the_request_carries_is_escaped_on_the_pages() {
-    let running = start().await;
-    let verification = running
-        .demo
-        .server
-        .device_verification_uri()
-        .path()
-        .to_owned();
-    let page = running
-        .get(
-            &format!("{verification}?user_code=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
-            &[],
-        )
+    let server = start(&[]).await;
+    let (user, password) = server.user();
+    let script = "%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+    let escaped = "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;";
+    let mut browser = Browser::new();
+    let login = browser
+        .get(&server.url(&format!("/device?user_code={script}")))
         .await;
-    assert_eq!(page.status, 200);
-    page.assert_secure_page();
+    assert_eq!(login.status(), 200);
+    login.assert_secure_page();
     assert!(
-        page.text()
-            .contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\"")
+        login
+            .text()
+            .contains(&format!("name=\"user_code\" value=\"{escaped}\""))
     );
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    let form = browser.follow(&signed_in).await;
+    assert_eq!(form.status(), 200);
+    assert!(form.text().contains(&format!("value=\"{escaped}\"")));
+}
+
+#[tokio::test]
+async fn the_secrets_file_keeps_keys_and_the_demo_password_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!(
+        "portcullis-example-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database = dir.join("demo.sqlite3");
+    let database = database.to_str().unwrap();
+
+    let server = start(&["--database", database]).await;
+    let (_, password) = server.user();
+    let introspection = server.demo().introspection_secret.clone();
+    let (mut browser, _) = consent_page(&server).await;
+    server.stop().await;
+
+    let keys = dir.join("demo.sqlite3.keys");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&keys).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    }
+    let text = std::fs::read_to_string(&keys).unwrap();
+    assert!(text.contains(&format!("demo_password = {password}\n")));
+
+    let server = start(&["--database", database]).await;
+    assert_eq!(server.user().1, password);
+    assert_eq!(server.demo().introspection_secret, introspection);
+    // The session cookie is still good: straight to the consent page.
+    let page = browser
+        .get(&authorization_url(&server, app::clients::APP_ID))
+        .await;
+    assert!(
+        page.text().contains("<title>Allow access?</title>"),
+        "{}",
+        page.text()
+    );
+    server.stop().await;
+
+    // In memory, nothing is written and every start is new.
+    let first = start(&[]).await;
+    let second = start(&[]).await;
+    assert_ne!(first.user().1, second.user().1);
+    assert!(first.printed.contains("database:            in memory"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

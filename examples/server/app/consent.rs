@@ -1,100 +1,110 @@
-//! The authorization endpoint (RFC 6749 §3.1, §4.1): the library validates
-//! the request and keeps it; this page shows the client and the scope, and
-//! takes the user's name, password and decision.
+//! The authorization endpoint (RFC 6749 §3.1, §4.1) and the consent page.
 //!
-//! The form carries the pending request's handle and a token signed over it,
-//! which must come back both as a form field and as a `SameSite=Strict`
-//! cookie: a form posted from another site, or replayed in another browser,
-//! decides nothing (RFC 6819 §4.4.1.8). A host with login sessions binds the
-//! token to the session instead.
-
-use std::time::SystemTime;
+//! The library validates the request and keeps it as a pending request
+//! with an unguessable handle. A browser without a login gets the sign-in
+//! page first; a logged-in user gets the consent page, which shows the
+//! client and the scope asked, and whose form carries the handle and a CSRF
+//! token bound to the session and the handle (RFC 6819 §4.4.1.8). The
+//! decision goes to the library, which answers with the `303` to the client.
+//!
+//! After sign-in the browser comes to `GET consent?request=…&binding=…`,
+//! where `binding` ties the handle to the new session: the link is useless
+//! in any other browser.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::response::Response;
 use http::StatusCode;
-use http::header::{self, HeaderMap, HeaderValue};
 use portcullis::endpoint::{DecisionError, PendingAuthorization};
 use portcullis::protocol::Params;
 
-use super::html::{
-    LOGIN_FIELDS, access_request, escape, field, hidden, message, notice, page, server_error,
-    too_many_attempts,
-};
-use super::login::LoginError;
+use super::html::{access_request, escape, field, hidden, message, page, server_error};
+use super::login::{Next, form_not_accepted, login_page};
 use super::oauth::read;
+use super::session::Session;
 use super::{App, AppState};
 
-/// The cookie that must match the form's `csrf` field.
-const CSRF_COOKIE: &str = "consent_csrf";
-
-/// `GET`: an authorization request.
-pub(super) async fn show(State(app): State<App>, request: Request) -> Response {
+/// An authorization request: `GET`, or `POST` with a form (RFC 6749 §3.1).
+pub(super) async fn authorize(State(app): State<App>, request: Request) -> Response {
     match read(request).await {
         Ok(request) => start(&app, &request).await,
         Err(too_large) => too_large,
     }
 }
 
-/// `POST`: the consent form coming back, or an authorization request sent
-/// as a form (RFC 6749 §3.1 allows `POST`).
-pub(super) async fn submit(State(app): State<App>, request: Request) -> Response {
+/// Validates and stores the request, and shows the sign-in or the consent
+/// page; or answers with the library's error: a redirect to the client, or
+/// — when the client or the redirect URI cannot be trusted — a `400` page
+/// that sends the browser nowhere (RFC 6749 §4.1.2.1).
+async fn start(app: &AppState, request: &http::Request<Bytes>) -> Response {
+    let pending = match app.server.authorization_request(request).await {
+        Ok(pending) => pending,
+        Err(error) => return error.into_http().map(Body::from),
+    };
+    let session = app.sessions.read_or_start(request.headers());
+    if session.user().is_some() {
+        consent_page(app, &session, &pending)
+    } else {
+        let next = Next::Consent(pending.id().to_owned());
+        login_page(app, &session, &next, None, StatusCode::OK).await
+    }
+}
+
+/// `GET`: the consent page, after sign-in.
+pub(super) async fn view(State(app): State<App>, request: Request) -> Response {
+    let query = request.uri().query().unwrap_or_default();
+    let params = Params::parse(query.as_bytes()).ok();
+    let param = |name| params.as_ref().map_or("", |p| field(p, name));
+    let handle = param("request");
+    let session = app
+        .sessions
+        .read(request.headers())
+        .filter(|s| s.user().is_some());
+    let Some(session) = session.filter(|s| {
+        app.sessions
+            .check_csrf(s, &["view", handle], param("binding"))
+    }) else {
+        return form_not_accepted();
+    };
+    match app.server.pending_authorization(handle).await {
+        Ok(Some(pending)) => consent_page(&app, &session, &pending),
+        Ok(None) => not_pending(),
+        Err(e) => server_error(&e),
+    }
+}
+
+/// `POST`: the user's decision.
+pub(super) async fn decide(State(app): State<App>, request: Request) -> Response {
     let request = match read(request).await {
         Ok(request) => request,
         Err(too_large) => return too_large,
     };
-    match Params::parse(request.body()) {
-        Ok(form) if form.contains("request") => decide(&app, &form, request.headers()).await,
-        _ => start(&app, &request).await,
-    }
-}
-
-/// Validates and stores the request, and shows the form; or answers with the
-/// library's error: a redirect to the client, or — when the client or the
-/// redirect URI cannot be trusted — a `400` page that sends the browser
-/// nowhere (RFC 6749 §4.1.2.1).
-async fn start(app: &AppState, request: &http::Request<Bytes>) -> Response {
-    match app.server.authorization_request(request).await {
-        Ok(pending) => consent_form(app, &pending, None, StatusCode::OK),
-        Err(error) => error.into_http().map(Body::from),
-    }
-}
-
-/// Applies the decision: `deny` as it is, `approve` for a user who logs in.
-async fn decide(app: &AppState, form: &Params<'_>, headers: &HeaderMap) -> Response {
-    let handle = field(form, "request");
-    let bound = ["consent", handle];
-    let from_this_browser = app.forms.verify(&bound, field(form, "csrf"))
-        && cookie(headers, CSRF_COOKIE).is_some_and(|c| app.forms.verify(&bound, c));
-    if !from_this_browser {
+    let Ok(form) = Params::parse(request.body()) else {
         return message(
-            StatusCode::FORBIDDEN,
-            "Form not accepted",
-            "This form was not sent from this site. Start again from the application.",
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form is malformed.",
         );
+    };
+    let handle = field(&form, "request");
+    let session = app.sessions.read(request.headers());
+    let Some((session, user)) = session.as_ref().and_then(|s| Some((s, s.user()?))) else {
+        return form_not_accepted();
+    };
+    if !app
+        .sessions
+        .check_csrf(session, &["consent", handle], field(&form, "csrf"))
+    {
+        return form_not_accepted();
     }
     let pending = match app.server.pending_authorization(handle).await {
         Ok(Some(pending)) => pending,
         Ok(None) => return not_pending(),
         Err(e) => return server_error(&e),
     };
-    let decided = match field(form, "decision") {
+    let decided = match field(&form, "decision") {
+        "approve" => app.server.approve(pending, user, None).await,
         "deny" => app.server.deny(pending).await,
-        "approve" => {
-            let login = app
-                .users
-                .check(field(form, "username"), field(form, "password"));
-            match login.await {
-                Ok(user) => app.server.approve(pending, user, None).await,
-                Err(LoginError::Wrong) => {
-                    let error = Some("Wrong user name or password.");
-                    return consent_form(app, &pending, error, StatusCode::FORBIDDEN);
-                }
-                Err(LoginError::Throttled(wait)) => return too_many_attempts(wait),
-                Err(LoginError::Unavailable(e)) => return server_error(&e),
-            }
-        }
         _ => return message(StatusCode::BAD_REQUEST, "Bad request", "Approve or deny."),
     };
     match decided {
@@ -106,40 +116,23 @@ async fn decide(app: &AppState, form: &Params<'_>, headers: &HeaderMap) -> Respo
     }
 }
 
-/// The consent form, and the cookie that goes with it.
-fn consent_form(
-    app: &AppState,
-    pending: &PendingAuthorization,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let csrf = app.forms.sign(&["consent", pending.id()]);
+/// The consent page: who asks for what, and the decision.
+fn consent_page(app: &AppState, session: &Session, pending: &PendingAuthorization) -> Response {
+    let csrf = app.sessions.csrf(session, &["consent", pending.id()]);
     let body = format!(
-        "{notice}{request_text}<p>Your answer goes to <code>{redirect}</code>.</p>\
-         <form method=\"post\" action=\"{action}\">{request}{csrf_field}{LOGIN_FIELDS}\
-         <p><button name=\"decision\" value=\"approve\">Approve</button> \
-         <button name=\"decision\" value=\"deny\" formnovalidate>Deny</button></p></form>",
-        notice = notice(error),
+        "<p>Signed in as <strong>{user}</strong>.</p>{request_text}\
+         <p>Your answer goes to <code>{redirect}</code>.</p>\
+         <form method=\"post\" action=\"{action}\">{request}{csrf_field}\
+         <p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
+        user = escape(session.user().unwrap_or_default()),
         request_text = access_request(pending.client(), pending.scope()),
         redirect = escape(pending.redirect_uri()),
-        action = escape(&app.authorize_path),
+        action = escape(&app.paths.consent),
         request = hidden("request", pending.id()),
         csrf_field = hidden("csrf", &csrf),
     );
-    let mut response = page(status, "Sign in to continue", &body);
-    let lifetime = pending
-        .expires_at()
-        .duration_since(SystemTime::now())
-        .map_or(0, |d| d.as_secs());
-    let secure = if app.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!(
-        "{CSRF_COOKIE}={csrf}; Path={}; Max-Age={lifetime}; HttpOnly; SameSite=Strict{secure}",
-        app.authorize_path
-    );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
+    page(StatusCode::OK, "Allow access?", &body)
 }
 
 fn not_pending() -> Response {
@@ -149,17 +142,4 @@ fn not_pending() -> Response {
         "This authorization request was already answered, or has expired. \
          Start again from the application.",
     )
-}
-
-/// The value of the cookie `name`.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name).then_some(v)
-        })
 }

@@ -42,12 +42,6 @@ pub(super) fn hidden(name: &str, value: &str) -> String {
     )
 }
 
-/// The user name and password fields.
-pub(super) const LOGIN_FIELDS: &str = "<p><label>User name \
-     <input name=\"username\" autocomplete=\"username\" required></label></p>\
-     <p><label>Password <input type=\"password\" name=\"password\" \
-     autocomplete=\"current-password\" required></label></p>";
-
 /// A paragraph with `message`, if there is one.
 pub(super) fn notice(message: Option<&str>) -> String {
     message.map_or_else(String::new, |m| {
@@ -105,6 +99,18 @@ pub(super) fn page(status: StatusCode, title: &str, body: &str) -> Response {
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
     );
     secure_page_headers(headers);
+    response
+}
+
+/// `303 See Other` to `location`, after a form: the browser follows with a
+/// `GET`, so reloading the next page posts nothing again.
+pub(super) fn see_other(location: &str) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    secure_page_headers(response.headers_mut());
     response
 }
 

@@ -1,111 +1,233 @@
-//! The demo's one user, with throttled password checks, and the key that
-//! signs hidden form fields.
+//! Signing in and out, and the home page.
 //!
-//! A real host has its own accounts, sessions and CSRF protection; this is
-//! the least that keeps the demo honest.
+//! The sign-in form is shown by the authorization endpoint and the device
+//! verification page to a browser without a login, and remembers where to
+//! go next: the consent page of the authorization request, or the
+//! verification page with the user code. Its CSRF token is bound to the
+//! session and to that destination, so a form can neither log a victim in
+//! (login CSRF) nor be pointed at another request.
 
-use std::time::{Duration, SystemTime};
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::StatusCode;
+use portcullis::protocol::Params;
 
-use portcullis::client::{Admission, AuthLimiter, MemoryLimiter, ThrottlePolicy};
-use portcullis::store::StoreError;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use super::html::{
+    access_request, escape, field, hidden, message, notice, page, see_other, server_error,
+    too_many_attempts,
+};
+use super::oauth::read;
+use super::session::Session;
+use super::users::LoginError;
+use super::{App, AppState};
 
-/// The longest user name looked at.
-const MAX_NAME_LEN: usize = 64;
-
-/// Why a login failed.
-pub(super) enum LoginError {
-    /// Unknown user or wrong password; which is not said.
-    Wrong,
-    /// Too many failures for this user name: try again later.
-    Throttled(Duration),
-    /// The limiter failed.
-    Unavailable(StoreError),
+/// Where the browser goes once logged in.
+pub(super) enum Next {
+    /// The consent page of the pending authorization request with this
+    /// handle.
+    Consent(String),
+    /// The device verification page, with this user code (perhaps empty).
+    Device(String),
+    /// The home page.
+    Home,
 }
 
-/// The demo user and a limiter of failed logins per user name.
-pub(super) struct Users {
-    name: String,
-    /// Only a hash, compared in constant time.
-    password_hash: [u8; 32],
-    limiter: MemoryLimiter,
-}
-
-impl Users {
-    pub(super) fn new(name: &str, password: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            password_hash: Sha256::digest(password).into(),
-            limiter: MemoryLimiter::new(ThrottlePolicy::default()),
+impl Next {
+    fn from_form(form: &Params<'_>) -> Self {
+        match field(form, "next") {
+            "consent" => Next::Consent(field(form, "request").to_owned()),
+            "device" => Next::Device(field(form, "user_code").to_owned()),
+            _ => Next::Home,
         }
     }
 
-    /// Checks a user name and password; returns the user's id (the subject of
-    /// what they approve).
-    pub(super) async fn check(&self, name: &str, password: &str) -> Result<&str, LoginError> {
-        // No user has a longer name; refusing it here keeps the limiter's
-        // keys small.
-        if name.len() > MAX_NAME_LEN {
-            return Err(LoginError::Wrong);
+    /// What the CSRF token covers.
+    fn parts(&self) -> [&str; 3] {
+        match self {
+            Next::Consent(handle) => ["login", "consent", handle],
+            Next::Device(code) => ["login", "device", code],
+            Next::Home => ["login", "home", ""],
         }
-        let key = format!("login:{name}");
-        let now = SystemTime::now();
-        match self.limiter.check(&key, now).await {
-            Ok(Admission::Refuse { retry_after }) => {
-                return Err(LoginError::Throttled(retry_after));
+    }
+
+    fn fields(&self) -> String {
+        match self {
+            Next::Consent(handle) => hidden("next", "consent") + &hidden("request", handle),
+            Next::Device(code) => hidden("next", "device") + &hidden("user_code", code),
+            Next::Home => hidden("next", "home"),
+        }
+    }
+
+    /// Where to send `session`, just logged in.
+    fn location(&self, app: &AppState, session: &Session) -> String {
+        let paths = &app.paths;
+        match self {
+            Next::Consent(handle) => {
+                // The consent page opens only for this session.
+                let binding = app.sessions.csrf(session, &["view", handle]);
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("request", handle)
+                    .append_pair("binding", &binding)
+                    .finish();
+                app.url(&format!("{}?{query}", paths.consent))
             }
-            Ok(_) => {}
-            Err(e) => return Err(LoginError::Unavailable(e)),
+            Next::Device(code) if code.is_empty() => app.url(&paths.device),
+            Next::Device(code) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("user_code", code)
+                    .finish();
+                app.url(&format!("{}?{query}", paths.device))
+            }
+            Next::Home => app.url(&paths.home),
         }
-        let digest: [u8; 32] = Sha256::digest(password).into();
-        let password_ok = bool::from(digest.ct_eq(&self.password_hash));
-        if password_ok && name == self.name {
-            return Ok(&self.name);
-        }
-        // Not the name: people type their password there by mistake.
-        tracing::warn!(target: "portcullis::security", event = "login_failed");
-        match self.limiter.record_failure(&key, now).await {
-            Ok(()) => Err(LoginError::Wrong),
-            Err(e) => Err(LoginError::Unavailable(e)),
+    }
+
+    /// What the user is signing in for.
+    async fn purpose(&self, app: &AppState) -> String {
+        match self {
+            Next::Consent(handle) => match app.server.pending_authorization(handle).await {
+                Ok(Some(pending)) => access_request(pending.client(), pending.scope()),
+                _ => String::new(),
+            },
+            Next::Device(_) => "<p>Sign in to connect a device to your account.</p>".to_owned(),
+            Next::Home => String::new(),
         }
     }
 }
 
-/// Signs hidden form fields with HMAC-SHA-256 (RFC 2104) under a key drawn at
-/// start, so a form can only decide what the server put in it.
-pub(super) struct FormKey([u8; 32]);
+/// The sign-in page for `session`, setting its cookie if it is new.
+pub(super) async fn login_page(
+    app: &AppState,
+    session: &Session,
+    next: &Next,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let csrf = app.sessions.csrf(session, &next.parts());
+    let body = format!(
+        "{notice}{purpose}<form method=\"post\" action=\"{action}\">\
+         <p><label>User name <input name=\"username\" autocomplete=\"username\" \
+         required autofocus></label></p>\
+         <p><label>Password <input type=\"password\" name=\"password\" \
+         autocomplete=\"current-password\" required></label></p>\
+         {csrf_field}{next_fields}<p><button type=\"submit\">Sign in</button></p></form>",
+        notice = notice(error),
+        purpose = next.purpose(app).await,
+        action = escape(&app.paths.login),
+        csrf_field = hidden("csrf", &csrf),
+        next_fields = next.fields(),
+    );
+    let mut response = page(status, "Sign in", &body);
+    app.sessions.set_cookie(session, response.headers_mut());
+    response
+}
 
-impl FormKey {
-    pub(super) fn random() -> Self {
-        Self(rand::random())
-    }
+/// `GET`: the sign-in page on its own.
+pub(super) async fn show(State(app): State<App>, request: Request) -> Response {
+    let session = app.sessions.read_or_start(request.headers());
+    login_page(&app, &session, &Next::Home, None, StatusCode::OK).await
+}
 
-    /// The tag of `parts`, base64url. Each part is length-prefixed, so no two
-    /// lists of parts sign the same bytes.
-    pub(super) fn sign(&self, parts: &[&str]) -> String {
-        let mut inner_pad = [0x36u8; 64];
-        let mut outer_pad = [0x5cu8; 64];
-        for ((i, o), k) in inner_pad.iter_mut().zip(&mut outer_pad).zip(&self.0) {
-            *i ^= k;
-            *o ^= k;
+/// `POST`: checks the form and the password, starts a logged-in session
+/// under a new id, and sends the browser on.
+pub(super) async fn submit(State(app): State<App>, request: Request) -> Response {
+    let request = match read(request).await {
+        Ok(request) => request,
+        Err(too_large) => return too_large,
+    };
+    let Ok(form) = Params::parse(request.body()) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "The form is malformed.",
+        );
+    };
+    let next = Next::from_form(&form);
+    let session = app.sessions.read(request.headers());
+    let Some(session) = session.filter(|s| {
+        app.sessions
+            .check_csrf(s, &next.parts(), field(&form, "csrf"))
+    }) else {
+        return form_not_accepted();
+    };
+    let login = app
+        .users
+        .check(field(&form, "username"), field(&form, "password"));
+    match login.await {
+        Ok(user) => {
+            let session = app.sessions.login(&user);
+            let mut response = see_other(&next.location(&app, &session));
+            app.sessions.set_cookie(&session, response.headers_mut());
+            response
         }
-        let mut inner = Sha256::new();
-        inner.update(inner_pad);
-        for part in parts {
-            inner.update((part.len() as u64).to_be_bytes());
-            inner.update(part);
+        Err(LoginError::Wrong) => {
+            let error = Some("Wrong user name or password.");
+            login_page(&app, &session, &next, error, StatusCode::FORBIDDEN).await
         }
-        let tag = Sha256::new()
-            .chain_update(outer_pad)
-            .chain_update(inner.finalize())
-            .finalize();
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, tag)
+        Err(LoginError::Throttled(wait)) => too_many_attempts(wait),
+        Err(LoginError::Unavailable(e)) => server_error(&e),
     }
+}
 
-    /// Whether `tag` is the tag of `parts`, compared in constant time.
-    pub(super) fn verify(&self, parts: &[&str], tag: &str) -> bool {
-        let expected = self.sign(parts);
-        expected.len() == tag.len() && bool::from(expected.as_bytes().ct_eq(tag.as_bytes()))
+/// `POST`: signs out.
+pub(super) async fn logout(State(app): State<App>, request: Request) -> Response {
+    let request = match read(request).await {
+        Ok(request) => request,
+        Err(too_large) => return too_large,
+    };
+    let csrf = Params::parse(request.body())
+        .ok()
+        .map(|form| field(&form, "csrf").to_owned())
+        .unwrap_or_default();
+    match app.sessions.read(request.headers()) {
+        Some(session) if app.sessions.check_csrf(&session, &["logout"], &csrf) => {
+            let mut response = see_other(&app.url(&app.paths.home));
+            app.sessions.clear_cookie(response.headers_mut());
+            response
+        }
+        _ => form_not_accepted(),
     }
+}
+
+/// `GET`: who is signed in, and where things are.
+pub(super) async fn home(State(app): State<App>, request: Request) -> Response {
+    let session = app.sessions.read(request.headers());
+    let metadata = app.server.metadata_url();
+    let status = match session.as_ref().and_then(|s| Some((s, s.user()?))) {
+        Some((session, user)) => format!(
+            "<p>Signed in as <strong>{user}</strong>.</p>\
+             <form method=\"post\" action=\"{action}\">{csrf}\
+             <p><button type=\"submit\">Sign out</button></p></form>",
+            user = escape(user),
+            action = escape(&app.paths.logout),
+            csrf = hidden("csrf", &app.sessions.csrf(session, &["logout"])),
+        ),
+        None => format!(
+            "<p>Not signed in. <a href=\"{login}\">Sign in</a>.</p>",
+            login = escape(&app.paths.login),
+        ),
+    };
+    let body = format!(
+        "{status}<p>Applications send you here to approve their access; devices send \
+         you to <a href=\"{device}\">the device page</a>.</p>\
+         <p>Server metadata: <a href=\"{metadata}\">{metadata}</a></p>",
+        device = escape(&app.paths.device),
+        metadata = escape(metadata.as_str()),
+    );
+    page(
+        StatusCode::OK,
+        "portcullis example authorization server",
+        &body,
+    )
+}
+
+/// `403` for a form that did not come from a page of this server in this
+/// browser, or came back after its session ended.
+pub(super) fn form_not_accepted() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "Form not accepted",
+        "This form was not sent from this site, or your session has expired. \
+         Start again from the application.",
+    )
 }
