@@ -10,6 +10,8 @@
 mod device;
 mod memory;
 mod records;
+#[cfg(feature = "sql")]
+mod sql;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +27,8 @@ pub use records::{
     NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, ResponseMode,
     ResponseType, Rotation, Subject,
 };
+#[cfg(feature = "sql")]
+pub use sql::SqlStore;
 
 use crate::client::ClientId;
 use crate::token::TokenHash;
