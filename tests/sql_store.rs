@@ -91,6 +91,7 @@ on_every_backend!(
     replicas_opening_one_database_at_once_migrate_it_once,
     a_newer_schema_is_refused,
     debug_shows_no_secrets,
+    the_database_holds_only_hashes,
     server_client_credentials_flow,
     server_code_flow_with_pkce_and_refresh_rotation,
     server_device_flow,
@@ -217,7 +218,8 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         redirect_uri: Arc::from("http://127.0.0.1/cb"),
         redirect_uri_in_request: false,
         scope: scope("read"),
-        state: Some("xyz ü".to_owned()),
+        // Data that would be SQL if it were pasted into a statement.
+        state: Some("x'); DROP TABLE grants; -- ü".to_owned()),
         response_mode: ResponseMode::FormPost,
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: t0(),
@@ -292,10 +294,14 @@ async fn clients_round_trip_through_their_serde_form(db: &TestDb) {
             .unwrap(),
         client
     );
-    // A public client (no secret) round-trips too.
-    let public = native_client("cli");
+    // A public client (no secret) round-trips too, even with a quote in
+    // its identifier.
+    let public = native_client("o'brien';--");
     store.insert_client(public.clone()).await.unwrap();
-    assert_eq!(*store.find_client("cli").await.unwrap().unwrap(), public);
+    assert_eq!(
+        *store.find_client("o'brien';--").await.unwrap().unwrap(),
+        public
+    );
 }
 
 /// `client` with `token` as its registration access token hash (the field
@@ -1788,4 +1794,61 @@ async fn server_device_flow(db: &TestDb) {
     s.clock.advance(secs(10));
     s.post(poll()).await.assert_error(400, "invalid_grant");
     assert!(!s.alive(&access).await);
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn the_database_holds_only_hashes(db: &TestDb) {
+    let s = server_on(db).await;
+    let c = s
+        .register(
+            ClientRegistration::web_application()
+                .redirect_uri("https://app.example/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope(scope("read")),
+        )
+        .await;
+    let request = http::Request::get(format!(
+        "https://auth.example/authorize?response_type=code&client_id={}\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        c.id
+    ))
+    .body(Vec::<u8>::new())
+    .unwrap();
+    let pending = s.server.authorization_request(&request).await.unwrap();
+    let response = s.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(token_request(
+            Some(&basic(&c.id, &c.secret)),
+            &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let access = r.access_token().to_owned();
+    let refresh = r.json["refresh_token"].as_str().unwrap().to_owned();
+
+    let Some(contents) = db.contents().await else {
+        return;
+    };
+    for secret in [&c.secret, &code, &access, &refresh] {
+        assert!(
+            !holds(&contents, secret.as_bytes()),
+            "a plaintext secret is stored"
+        );
+    }
+    // What is stored is the tokens' SHA-256 (as bytes in SQLite's file, as
+    // hex in PostgreSQL's text rendering of a row).
+    for token in [&code, &access, &refresh] {
+        let hash = TokenHash::of(token);
+        let stored = holds(&contents, hash.as_bytes())
+            || holds(&contents, format!("\\x{}", hash.to_hex()).as_bytes());
+        assert!(stored, "the hash of a token is not stored");
+    }
 }

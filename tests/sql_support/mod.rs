@@ -163,3 +163,47 @@ impl TestDb {
         }
     }
 }
+
+/// The tables the SQL store keeps.
+pub const TABLES: [&str; 7] = [
+    "clients",
+    "grants",
+    "access_tokens",
+    "refresh_tokens",
+    "authorization_codes",
+    "pending_authorizations",
+    "device_authorizations",
+];
+
+impl TestDb {
+    /// Everything the database holds, as bytes to search: the SQLite files
+    /// themselves (with the write-ahead log), or every PostgreSQL row as
+    /// text (byte columns as `\x` and hex). `None` for SQLite in memory.
+    pub async fn contents(&self) -> Option<Vec<u8>> {
+        match (&self.cleanup, self.backend) {
+            (Cleanup::File(dir), _) => {
+                let mut all = Vec::new();
+                for entry in std::fs::read_dir(dir).unwrap() {
+                    all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+                }
+                Some(all)
+            }
+            (_, Backend::Postgres) => {
+                let mut conn = sqlx::PgConnection::connect(&self.location).await.unwrap();
+                let mut all = Vec::new();
+                for table in TABLES {
+                    let text: String = sqlx::query_scalar(&format!(
+                        "SELECT coalesce(string_agg(t::text, E'\\n'), '') FROM {table} t"
+                    ))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                    all.extend(text.into_bytes());
+                }
+                conn.close().await.unwrap();
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+}

@@ -102,16 +102,13 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 ///     )
 ///     .await?;
 /// let secret = registered.secret.expect("confidential clients get a secret");
+/// use base64::Engine as _;
+/// let basic = base64::engine::general_purpose::STANDARD
+///     .encode(format!("{}:{}", registered.client.id(), secret.expose_secret()));
 /// let request = http::Request::post("/token")
+///     .header("authorization", format!("Basic {basic}"))
 ///     .header("content-type", "application/x-www-form-urlencoded")
-///     .body(
-///         format!(
-///             "grant_type=client_credentials&client_id={}&client_secret={}",
-///             registered.client.id(),
-///             secret.expose_secret()
-///         )
-///         .into_bytes(),
-///     )?;
+///     .body(b"grant_type=client_credentials".to_vec())?;
 /// let response = server.token_endpoint(request).await;
 /// assert_eq!(response.status(), 200);
 ///
@@ -317,6 +314,15 @@ fn from_db_duration(ns: i64) -> Duration {
     Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
 }
 
+/// The constructors' futures are `Send`, so a host can open a store inside a
+/// spawned task.
+#[allow(dead_code)]
+fn _constructors_are_send() {
+    fn is_send<T: Send>(_: T) {}
+    is_send(SqlStore::sqlite(":memory:"));
+    is_send(SqlStore::postgres(""));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,13 +353,4 @@ mod tests {
             Duration::from_millis(5_001)
         );
     }
-}
-
-/// The constructors' futures are `Send`, so a host can open a store inside a
-/// spawned task.
-#[allow(dead_code)]
-fn _constructors_are_send() {
-    fn is_send<T: Send>(_: T) {}
-    is_send(SqlStore::sqlite(":memory:"));
-    is_send(SqlStore::postgres(""));
 }

@@ -110,6 +110,24 @@ pub(super) type DeviceRow = (
     Option<Vec<u8>>,
 );
 
+/// A device authorization as a poll leaves it: [`DeviceRow`], then
+/// `last_poll_too_fast`.
+pub(super) type PolledRow = (
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+    bool,
+);
+
 pub(super) fn token_hash(bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map(TokenHash::from_bytes)

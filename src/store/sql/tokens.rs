@@ -4,7 +4,7 @@
 
 use std::time::SystemTime;
 
-use super::rows::{self, AccessRow, CodeRow, DeviceRow, PendingRow, RefreshRow};
+use super::rows::{self, AccessRow, CodeRow, DeviceRow, PendingRow, PolledRow, RefreshRow};
 use super::{
     Pool, SqlStore, WritePool as _, backend, insert_error, on_pool, postgres, sqlite,
     to_db_duration, to_db_time,
@@ -375,21 +375,7 @@ impl TokenStore for SqlStore {
         now: SystemTime,
     ) -> Result<Option<PolledDeviceCode>, StoreError> {
         let step = to_db_duration(SLOW_DOWN_STEP);
-        let row: Option<(
-            Vec<u8>,
-            Vec<u8>,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<Vec<u8>>,
-            bool,
-        )> = on_pool!(self, pool => {
+        let row: Option<PolledRow> = on_pool!(self, pool => {
             sqlx::query_as(POLL_DEVICE)
                 .bind(device_code_hash.as_bytes().as_slice())
                 .bind(client_id.as_str())
