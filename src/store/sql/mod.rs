@@ -59,6 +59,11 @@ const SQLITE_FILE_CONNECTIONS: u32 = 4;
 /// How long a SQLite writer waits for the database lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often, and after how long, opening a SQLite file found busy is
+/// retried: two seconds in all.
+const SQLITE_OPEN_RETRIES: u32 = 100;
+const SQLITE_OPEN_RETRY_DELAY: Duration = Duration::from_millis(20);
+
 /// A [`ClientRegistry`](crate::client::ClientRegistry) and
 /// [`TokenStore`](super::TokenStore) on SQL: SQLite, embedded (the database
 /// engine is compiled in; no server), or PostgreSQL, which any number of
@@ -153,11 +158,22 @@ impl SqlStore {
     /// request's writes are on disk when the response leaves.
     pub async fn sqlite(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let (pool_options, options) = sqlite_options(path.as_ref())?;
-        let pool = pool_options
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await
-            .map_err(backend)?;
+        let pool_options = pool_options.test_before_acquire(false);
+        // Switching a new file to WAL takes an exclusive lock that SQLite
+        // does not wait for: stores opening one new file at once can find it
+        // busy. Such an open is retried; a busy lock held longer than the
+        // retries last is an error.
+        let mut retries = SQLITE_OPEN_RETRIES;
+        let pool = loop {
+            match pool_options.clone().connect_with(options.clone()).await {
+                Ok(pool) => break pool,
+                Err(error) if retries > 0 && is_busy(&error) => {
+                    retries -= 1;
+                    tokio::time::sleep(SQLITE_OPEN_RETRY_DELAY).await;
+                }
+                Err(error) => return Err(backend(error)),
+            }
+        };
         schema::migrate_sqlite(&pool).await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
@@ -258,6 +274,18 @@ impl WritePool for PgPool {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         self.begin().await.map_err(backend)
+    }
+}
+
+/// Whether SQLite answered `SQLITE_BUSY` (in any of its extended forms).
+fn is_busy(error: &sqlx::Error) -> bool {
+    const SQLITE_BUSY: i32 = 5;
+    match error {
+        sqlx::Error::Database(e) => e
+            .code()
+            .and_then(|code| code.parse::<i32>().ok())
+            .is_some_and(|code| code & 0xff == SQLITE_BUSY),
+        _ => false,
     }
 }
 
