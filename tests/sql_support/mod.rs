@@ -33,7 +33,17 @@ pub fn postgres_url(test: &str) -> Option<String> {
     match std::env::var(POSTGRES_URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!("note: {test} skipped on PostgreSQL: {POSTGRES_URL_VAR} is not set");
+            // Once per test binary, and past the test harness's capture of
+            // `eprintln!`, so the note shows in a plain `cargo test`.
+            static NOTE: std::sync::Once = std::sync::Once::new();
+            NOTE.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: the SQL store's PostgreSQL tests are skipped (first: {test}): \
+                     {POSTGRES_URL_VAR} is not set"
+                );
+            });
             None
         }
     }
