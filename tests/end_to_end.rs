@@ -333,7 +333,6 @@ async fn the_resource_server_validates_tokens_by_introspection() {
 }
 
 #[tokio::test]
-#[ignore = "needs the SQL store: until examples/server/app/store.rs opens SqlStore, state is in memory"]
 async fn state_survives_a_restart() {
     const REGISTRATION_TOKEN: &str = "iat-Xq3vR8nT2wY6pL9zB4cF7hJ1kM5sD0gA";
     let dir = std::env::temp_dir().join(format!("portcullis-e2e-{}", std::process::id()));

@@ -1,7 +1,9 @@
-//! The store conformance suite (`portcullis::testing`) against the memory
-//! store: every contract of `TokenStore` and `ClientRegistry`, races
-//! included, on a fresh `MemoryStore` per case. And the suite itself: it
-//! fails a store that breaks a contract, naming the cases.
+//! The store conformance suite (`portcullis::testing`) against every store
+//! the crate ships: the memory store, and the SQL store on SQLite (in memory
+//! and in a file) and on PostgreSQL (when `PORTCULLIS_TEST_POSTGRES_URL` is
+//! set) — every contract of `TokenStore` and `ClientRegistry`, races
+//! included, on a fresh store per case. And the suite itself: it fails a
+//! store that breaks a contract, naming the cases.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,6 +13,54 @@ use portcullis::testing::{cases, run_store_conformance};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_memory_store_conforms() {
     run_store_conformance(|| async { MemoryStore::new() }).await;
+}
+
+#[cfg(feature = "sql")]
+mod sql_support;
+
+/// Runs the suite on fresh SQL databases of `backend`, each kept (and then
+/// cleaned up) until the suite ends; nothing to do for PostgreSQL without a
+/// server.
+#[cfg(feature = "sql")]
+async fn sql_store_conforms(backend: sql_support::Backend) {
+    use std::sync::{Arc, Mutex};
+    if sql_support::TestDb::new(backend, "store_conformance")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let databases = Arc::new(Mutex::new(Vec::new()));
+    run_store_conformance(move || {
+        let databases = Arc::clone(&databases);
+        async move {
+            let db = sql_support::TestDb::new(backend, "store_conformance")
+                .await
+                .unwrap();
+            let store = db.open().await;
+            databases.lock().unwrap().push(db);
+            store
+        }
+    })
+    .await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_store_on_sqlite_in_memory_conforms() {
+    sql_store_conforms(sql_support::Backend::SqliteMemory).await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_store_on_a_sqlite_file_conforms() {
+    sql_store_conforms(sql_support::Backend::SqliteFile).await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_store_on_postgres_conforms() {
+    sql_store_conforms(sql_support::Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

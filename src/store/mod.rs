@@ -11,6 +11,8 @@ mod device;
 pub(crate) mod erased;
 mod memory;
 mod records;
+#[cfg(feature = "sql")]
+mod sql;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +28,8 @@ pub use records::{
     NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, ResponseMode,
     ResponseType, Rotation, Subject,
 };
+#[cfg(feature = "sql")]
+pub use sql::SqlStore;
 
 use crate::client::ClientId;
 use crate::token::TokenHash;

@@ -5,26 +5,21 @@
 //! is either in the secrets file beside the database (`secrets.rs`) or on
 //! the command line (users, scopes).
 
-use portcullis::MemoryStore;
-use portcullis::store::StoreError;
+use portcullis::store::{SqlStore, StoreError};
 
 /// The store: one value serves as the client registry and the token store.
-pub type Store = MemoryStore;
+pub type Store = SqlStore;
 
 /// Whether state outlives the process (said in the banner).
-pub const PERSISTENT: bool = false;
+pub const PERSISTENT: bool = true;
 
-/// Opens the store for `--database` (a SQLite file, or `:memory:`).
-///
-/// For now the in-memory store, whatever `database` says: state is lost at
-/// exit (the secrets file is still kept). With the SQL store this becomes
-/// `SqlStore::sqlite(database).await`.
+/// Opens the store for `--database`: a SQLite file, created if missing, or
+/// `:memory:` for none.
 pub async fn open_store(database: &str) -> Result<Store, StoreError> {
-    let _ = database;
-    Ok(MemoryStore::new())
+    SqlStore::sqlite(database).await
 }
 
 /// Closes the store once the server has stopped.
 pub async fn close_store(store: &Store) {
-    let _ = store;
+    store.close().await;
 }

@@ -1,0 +1,383 @@
+//! Rows as the queries return them, and their decoding into records.
+//!
+//! Every query selects plain columns into a tuple of portable types (bytes,
+//! integers, text, booleans), so the same Rust decodes a SQLite row and a
+//! PostgreSQL one. A row that does not decode — a hash of the wrong length, a
+//! scope that is not a scope — is a backend error, never a record with
+//! guessed fields.
+
+use std::sync::Arc;
+
+use super::{from_db_duration, from_db_time, invalid};
+use crate::client::ClientId;
+use crate::protocol::{CodeChallenge, Scope};
+use crate::store::{
+    AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
+    FoundRefreshToken, GrantId, GrantRecord, PendingAuthorizationRecord, ResponseMode,
+    ResponseType, StoreError, Subject,
+};
+use crate::token::TokenHash;
+
+/// `g.client_id, g.subject, g.scope, g.created_at, g.expires_at`: the
+/// grant's columns, which every token lookup joins in after the token's own.
+type GrantColumns = (String, Option<String>, String, i64, i64);
+
+/// An access token joined with its grant: `grant_id, scope, issued_at,
+/// expires_at`, then [`GRANT_COLUMNS`].
+pub(super) type AccessRow = (
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
+/// A refresh token joined with its grant: as [`AccessRow`], then
+/// `rotated_at`.
+pub(super) type RefreshRow = (
+    Vec<u8>,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// An authorization code joined with its grant: `grant_id, redirect_uri,
+/// redirect_uri_in_request, challenge, challenge_method, issued_at,
+/// expires_at, redeemed_at`, then [`GRANT_COLUMNS`].
+pub(super) type CodeRow = (
+    Vec<u8>,
+    String,
+    bool,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+);
+
+/// The columns of [`PendingRow`], in order.
+pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
+     redirect_uri_in_request, scope, state, response_mode, challenge, challenge_method, \
+     created_at, expires_at";
+
+pub(super) type PendingRow = (
+    Vec<u8>,
+    String,
+    String,
+    String,
+    bool,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+);
+
+/// The columns of [`DeviceRow`], in order.
+pub(super) const DEVICE_COLUMNS: &str = "device_code_hash, user_code_hash, client_id, scope, \
+     created_at, expires_at, poll_interval, last_polled_at, status, subject, granted_scope, \
+     grant_id";
+
+pub(super) type DeviceRow = (
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+);
+
+/// A device authorization as a poll leaves it: [`DeviceRow`], then
+/// `last_poll_too_fast`.
+pub(super) type PolledRow = (
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Vec<u8>>,
+    bool,
+);
+
+pub(super) fn token_hash(bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(TokenHash::from_bytes)
+        .map_err(|_| invalid("a hash is not 32 bytes"))
+}
+
+pub(super) fn grant_id(bytes: Vec<u8>) -> Result<GrantId, StoreError> {
+    <[u8; 16]>::try_from(bytes)
+        .map(GrantId::from_bytes)
+        .map_err(|_| invalid("a grant id is not 16 bytes"))
+}
+
+pub(super) fn scope(text: &str) -> Result<Scope, StoreError> {
+    if text.is_empty() {
+        return Ok(Scope::empty());
+    }
+    text.parse().map_err(|_| invalid("a scope is not a scope"))
+}
+
+fn challenge(
+    value: Option<String>,
+    method: Option<String>,
+) -> Result<Option<CodeChallenge>, StoreError> {
+    match (value, method) {
+        (None, None) => Ok(None),
+        // `plain` is allowed here whatever the server's setting: the server
+        // decided when it accepted the challenge.
+        (Some(value), Some(method)) => CodeChallenge::parse(&value, Some(&method), true)
+            .map(Some)
+            .map_err(|_| invalid("a PKCE challenge is not valid")),
+        _ => Err(invalid("a PKCE challenge lacks its method")),
+    }
+}
+
+/// The challenge as stored: its value and its method.
+pub(super) fn challenge_columns(
+    challenge: Option<&CodeChallenge>,
+) -> (Option<&str>, Option<&'static str>) {
+    challenge.map_or((None, None), |c| {
+        (Some(c.as_str()), Some(c.method().as_str()))
+    })
+}
+
+fn grant(
+    id: GrantId,
+    (client_id, subject, scope_text, created, expires): GrantColumns,
+) -> Result<GrantRecord, StoreError> {
+    Ok(GrantRecord {
+        id,
+        client_id: ClientId::new_unchecked(&client_id),
+        subject: subject.as_deref().map(Subject::new),
+        scope: scope(&scope_text)?,
+        created_at: from_db_time(created),
+        expires_at: from_db_time(expires),
+    })
+}
+
+pub(super) fn access(
+    hash: &TokenHash,
+    row: AccessRow,
+) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
+    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4) = row;
+    let grant_id = grant_id(grant_bytes)?;
+    let token = AccessTokenRecord {
+        hash: *hash,
+        grant_id,
+        scope: scope(&scope_text)?,
+        issued_at: from_db_time(issued),
+        expires_at: from_db_time(expires),
+    };
+    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4))?))
+}
+
+pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
+    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, rotated_at) = row;
+    let (token, grant) = access(
+        hash,
+        (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4),
+    )?;
+    Ok(FoundRefreshToken {
+        record: crate::store::RefreshTokenRecord {
+            hash: token.hash,
+            grant_id: token.grant_id,
+            scope: token.scope,
+            issued_at: token.issued_at,
+            expires_at: token.expires_at,
+        },
+        grant,
+        current: rotated_at.is_none(),
+    })
+}
+
+pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreError> {
+    let (
+        grant_bytes,
+        redirect_uri,
+        redirect_uri_in_request,
+        challenge_value,
+        challenge_method,
+        issued,
+        expires,
+        redeemed_at,
+        g0,
+        g1,
+        g2,
+        g3,
+        g4,
+    ) = row;
+    let grant_id = grant_id(grant_bytes)?;
+    Ok(FoundCode {
+        code: AuthorizationCodeRecord {
+            hash: *hash,
+            grant_id,
+            redirect_uri: Arc::from(redirect_uri),
+            redirect_uri_in_request,
+            challenge: challenge(challenge_value, challenge_method)?,
+            issued_at: from_db_time(issued),
+            expires_at: from_db_time(expires),
+        },
+        grant: grant(grant_id, (g0, g1, g2, g3, g4))?,
+        redeemed: redeemed_at.is_some(),
+    })
+}
+
+pub(super) fn response_type_text(t: ResponseType) -> &'static str {
+    match t {
+        ResponseType::Code => "code",
+        ResponseType::Token => "token",
+    }
+}
+
+pub(super) fn response_mode_text(m: ResponseMode) -> &'static str {
+    match m {
+        ResponseMode::Query => "query",
+        ResponseMode::Fragment => "fragment",
+        ResponseMode::FormPost => "form_post",
+    }
+}
+
+pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, StoreError> {
+    let (
+        hash,
+        client_id,
+        response_type,
+        redirect_uri,
+        redirect_uri_in_request,
+        scope_text,
+        state,
+        response_mode,
+        challenge_value,
+        challenge_method,
+        created,
+        expires,
+    ) = row;
+    Ok(PendingAuthorizationRecord {
+        hash: token_hash(hash)?,
+        client_id: ClientId::new_unchecked(&client_id),
+        response_type: match response_type.as_str() {
+            "code" => ResponseType::Code,
+            "token" => ResponseType::Token,
+            _ => return Err(invalid("unknown response type")),
+        },
+        redirect_uri: Arc::from(redirect_uri),
+        redirect_uri_in_request,
+        scope: scope(&scope_text)?,
+        state,
+        response_mode: match response_mode.as_str() {
+            "query" => ResponseMode::Query,
+            "fragment" => ResponseMode::Fragment,
+            "form_post" => ResponseMode::FormPost,
+            _ => return Err(invalid("unknown response mode")),
+        },
+        challenge: challenge(challenge_value, challenge_method)?,
+        created_at: from_db_time(created),
+        expires_at: from_db_time(expires),
+    })
+}
+
+/// A device authorization's status as stored: `status`, `subject`,
+/// `granted_scope`, `grant_id`.
+pub(super) fn status_columns(
+    status: &DeviceStatus,
+) -> (&'static str, Option<&str>, Option<&str>, Option<&[u8]>) {
+    match status {
+        DeviceStatus::Pending => ("pending", None, None, None),
+        DeviceStatus::Approved { subject, scope } => (
+            "approved",
+            Some(subject.as_str()),
+            Some(scope.as_str()),
+            None,
+        ),
+        DeviceStatus::Denied => ("denied", None, None, None),
+        DeviceStatus::Redeemed { grant_id } => {
+            ("redeemed", None, None, Some(grant_id.as_bytes().as_slice()))
+        }
+    }
+}
+
+pub(super) fn device_status(
+    status: &str,
+    subject: Option<String>,
+    granted_scope: Option<String>,
+    grant: Option<Vec<u8>>,
+) -> Result<DeviceStatus, StoreError> {
+    Ok(match status {
+        "pending" => DeviceStatus::Pending,
+        "approved" => DeviceStatus::Approved {
+            subject: Subject::new(
+                subject
+                    .as_deref()
+                    .ok_or_else(|| invalid("an approval lacks its subject"))?,
+            ),
+            scope: scope(
+                granted_scope
+                    .as_deref()
+                    .ok_or_else(|| invalid("an approval lacks its scope"))?,
+            )?,
+        },
+        "denied" => DeviceStatus::Denied,
+        "redeemed" => DeviceStatus::Redeemed {
+            grant_id: grant_id(grant.ok_or_else(|| invalid("a redemption lacks its grant"))?)?,
+        },
+        _ => return Err(invalid("unknown device authorization status")),
+    })
+}
+
+pub(super) fn device(row: DeviceRow) -> Result<DeviceAuthorizationRecord, StoreError> {
+    let (
+        device_code_hash,
+        user_code_hash,
+        client_id,
+        scope_text,
+        created,
+        expires,
+        interval,
+        last_polled_at,
+        status,
+        subject,
+        granted_scope,
+        grant,
+    ) = row;
+    Ok(DeviceAuthorizationRecord {
+        device_code_hash: token_hash(device_code_hash)?,
+        user_code_hash: token_hash(user_code_hash)?,
+        client_id: ClientId::new_unchecked(&client_id),
+        scope: scope(&scope_text)?,
+        created_at: from_db_time(created),
+        expires_at: from_db_time(expires),
+        interval: from_db_duration(interval),
+        last_polled_at: last_polled_at.map(from_db_time),
+        status: device_status(&status, subject, granted_scope, grant)?,
+    })
+}

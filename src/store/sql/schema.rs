@@ -1,0 +1,238 @@
+//! The schema, created and migrated by the store itself when it opens.
+//!
+//! `schema_version` holds one row: the version the tables are at. Opening a
+//! store runs, in one transaction, every migration past that version, then
+//! records the new one. The transaction holds a lock for its whole length —
+//! SQLite's write lock (`BEGIN IMMEDIATE`), a PostgreSQL advisory lock — so
+//! replicas opening one database at once take turns: the first migrates, the
+//! others find the work done. PostgreSQL's DDL is transactional, so a failed
+//! migration leaves the database as it was.
+
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+
+use super::{WritePool as _, backend};
+use crate::store::StoreError;
+
+/// The version this build's tables are at.
+const LATEST: i64 = 1;
+
+/// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
+///
+/// Times are nanoseconds since the Unix epoch (exact, and compared as
+/// integers in both dialects); hashes are the 32 bytes of SHA-256; grant
+/// identifiers their 16 bytes; scopes their canonical string. Tokens and
+/// codes name their grant without a foreign key: lookups join on `grants`,
+/// so deleting a grant's row revokes everything derived from it at once, and
+/// `purge_expired` deletes the orphans. Only the indexes operations need:
+/// each token request touches primary keys alone.
+const V1: &str = "
+CREATE TABLE clients (
+    client_id TEXT NOT NULL PRIMARY KEY,
+    registration_token_hash BLOB,
+    client TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE grants (
+    id BLOB NOT NULL PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    subject TEXT,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX grants_by_client ON grants (client_id);
+
+CREATE TABLE access_tokens (
+    hash BLOB NOT NULL PRIMARY KEY,
+    grant_id BLOB NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE refresh_tokens (
+    hash BLOB NOT NULL PRIMARY KEY,
+    grant_id BLOB NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    rotated_at INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE authorization_codes (
+    hash BLOB NOT NULL PRIMARY KEY,
+    grant_id BLOB NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    redirect_uri_in_request BOOLEAN NOT NULL,
+    challenge TEXT,
+    challenge_method TEXT,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    redeemed_at INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE pending_authorizations (
+    hash BLOB NOT NULL PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    response_type TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    redirect_uri_in_request BOOLEAN NOT NULL,
+    scope TEXT NOT NULL,
+    state TEXT,
+    response_mode TEXT NOT NULL,
+    challenge TEXT,
+    challenge_method TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX pending_authorizations_by_client ON pending_authorizations (client_id);
+
+CREATE TABLE device_authorizations (
+    device_code_hash BLOB NOT NULL PRIMARY KEY,
+    user_code_hash BLOB NOT NULL UNIQUE,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    poll_interval INTEGER NOT NULL,
+    last_polled_at INTEGER,
+    last_poll_too_fast BOOLEAN NOT NULL,
+    status TEXT NOT NULL
+        CHECK (status IN ('pending', 'approved', 'denied', 'redeemed')),
+    subject TEXT,
+    granted_scope TEXT,
+    grant_id BLOB
+) WITHOUT ROWID;
+";
+
+/// The migrations, in order: the schema at version `n` is the first `n`.
+const MIGRATIONS: [&str; 1] = [V1];
+
+/// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
+/// clause.
+fn postgres(ddl: &str) -> String {
+    ddl.replace("BLOB", "BYTEA")
+        .replace("INTEGER", "BIGINT")
+        .replace(" WITHOUT ROWID", "")
+}
+
+/// The statements of a migration, one by one: PostgreSQL prepares one
+/// statement at a time. (No statement here has a `;` inside it.)
+fn statements(ddl: &str) -> impl Iterator<Item = &str> {
+    ddl.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The key of the advisory lock that serialises migrations on PostgreSQL:
+/// the ASCII of "portcull".
+const MIGRATION_LOCK: i64 = 0x706f_7274_6375_6c6c;
+
+/// The migrations past `current`, or an error if the database is newer than
+/// this build.
+fn pending(current: Option<i64>) -> Result<&'static [&'static str], StoreError> {
+    let current = current.unwrap_or(0);
+    if current > LATEST {
+        return Err(StoreError::backend(format!(
+            "the database schema is at version {current}, newer than this \
+             portcullis knows ({LATEST}); upgrade portcullis"
+        )));
+    }
+    let done = usize::try_from(current).unwrap_or(0);
+    Ok(MIGRATIONS.get(done..).unwrap_or(&[]))
+}
+
+pub(super) async fn migrate_sqlite(pool: &SqlitePool) -> Result<(), StoreError> {
+    let mut tx = pool.begin_write().await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM schema_version")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let todo = pending(current)?;
+    if todo.is_empty() {
+        return tx.commit().await.map_err(backend);
+    }
+    for statement in todo.iter().flat_map(|ddl| statements(ddl)) {
+        sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    sqlx::query("DELETE FROM schema_version")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+        .bind(LATEST)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    tx.commit().await.map_err(backend)
+}
+
+pub(super) async fn migrate_postgres(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin_write().await?;
+    // Held until the transaction ends: a second replica opening the database
+    // waits here, then finds the version recorded and nothing to do.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let current: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM schema_version")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let todo = pending(current)?;
+    if todo.is_empty() {
+        return tx.commit().await.map_err(backend);
+    }
+    for ddl in todo.iter().map(|ddl| postgres(ddl)) {
+        for statement in statements(&ddl) {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+    }
+    sqlx::query("DELETE FROM schema_version")
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+        .bind(LATEST)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    tx.commit().await.map_err(backend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_ddl_has_no_sqlite_types() {
+        let pg = postgres(V1);
+        for word in ["BLOB", "INTEGER", "ROWID"] {
+            assert!(!pg.contains(word), "{word} left in {pg}");
+        }
+        assert!(pg.contains("hash BYTEA NOT NULL PRIMARY KEY"));
+        assert!(pg.contains("expires_at BIGINT NOT NULL"));
+    }
+
+    #[test]
+    fn pending_migrations_follow_the_version() {
+        assert_eq!(pending(None).unwrap().len(), MIGRATIONS.len());
+        assert_eq!(pending(Some(0)).unwrap().len(), MIGRATIONS.len());
+        assert!(pending(Some(LATEST)).unwrap().is_empty());
+        assert!(pending(Some(LATEST + 1)).is_err());
+    }
+}

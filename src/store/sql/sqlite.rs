@@ -1,0 +1,253 @@
+//! The operations that write several rows, on SQLite: each one transaction
+//! begun `IMMEDIATE`, so it holds the database's write lock from its first
+//! statement and concurrent ones run one after another. The first statement
+//! is the conditional write that decides the race (`UPDATE … WHERE
+//! redeemed_at IS NULL`); the inserts follow only if it matched.
+
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqlitePool;
+
+use super::rows::{self, challenge_columns};
+use super::{WritePool as _, backend, insert_error, to_db_time};
+use crate::client::ClientId;
+use crate::store::{
+    AccessTokenRecord, DeviceRedemption, NewGrant, Redemption, RefreshTokenRecord, Rotation,
+    StoreError,
+};
+use crate::token::TokenHash;
+
+pub(super) async fn insert_access(
+    conn: &mut SqliteConnection,
+    token: &AccessTokenRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token.hash.as_bytes().as_slice())
+    .bind(token.grant_id.as_bytes().as_slice())
+    .bind(token.scope.as_str())
+    .bind(to_db_time(token.issued_at))
+    .bind(to_db_time(token.expires_at))
+    .execute(conn)
+    .await
+    .map_err(insert_error)?;
+    Ok(())
+}
+
+pub(super) async fn insert_refresh(
+    conn: &mut SqliteConnection,
+    token: &RefreshTokenRecord,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token.hash.as_bytes().as_slice())
+    .bind(token.grant_id.as_bytes().as_slice())
+    .bind(token.scope.as_str())
+    .bind(to_db_time(token.issued_at))
+    .bind(to_db_time(token.expires_at))
+    .execute(conn)
+    .await
+    .map_err(insert_error)?;
+    Ok(())
+}
+
+/// Inserts a grant with its first secrets, inside the caller's transaction.
+pub(super) async fn insert_new_grant(
+    conn: &mut SqliteConnection,
+    new: &NewGrant,
+) -> Result<(), StoreError> {
+    let grant = &new.grant;
+    sqlx::query(
+        "INSERT INTO grants (id, client_id, subject, scope, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(grant.id.as_bytes().as_slice())
+    .bind(grant.client_id.as_str())
+    .bind(grant.subject.as_ref().map(|s| s.as_str()))
+    .bind(grant.scope.as_str())
+    .bind(to_db_time(grant.created_at))
+    .bind(to_db_time(grant.expires_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(insert_error)?;
+    if let Some(token) = &new.access_token {
+        insert_access(conn, token).await?;
+    }
+    if let Some(token) = &new.refresh_token {
+        insert_refresh(conn, token).await?;
+    }
+    if let Some(code) = &new.code {
+        let (challenge, method) = challenge_columns(code.challenge.as_ref());
+        sqlx::query(
+            "INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
+             redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(code.hash.as_bytes().as_slice())
+        .bind(code.grant_id.as_bytes().as_slice())
+        .bind(&*code.redirect_uri)
+        .bind(code.redirect_uri_in_request)
+        .bind(challenge)
+        .bind(method)
+        .bind(to_db_time(code.issued_at))
+        .bind(to_db_time(code.expires_at))
+        .execute(conn)
+        .await
+        .map_err(insert_error)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn rotate_refresh_token(
+    pool: &SqlitePool,
+    old: &TokenHash,
+    new_refresh: &RefreshTokenRecord,
+    new_access: &AccessTokenRecord,
+) -> Result<Rotation, StoreError> {
+    let mut tx = pool.begin_write().await?;
+    let rotated = sqlx::query(
+        "UPDATE refresh_tokens SET rotated_at = $2 \
+         WHERE hash = $1 AND rotated_at IS NULL \
+         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id)",
+    )
+    .bind(old.as_bytes().as_slice())
+    .bind(to_db_time(new_access.issued_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?
+    .rows_affected();
+    let rotation = if rotated == 1 {
+        insert_refresh(&mut tx, new_refresh).await?;
+        insert_access(&mut tx, new_access).await?;
+        Rotation::Rotated
+    } else if live(&mut tx, "refresh_tokens", old).await? {
+        Rotation::Reused
+    } else {
+        Rotation::Unknown
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(rotation)
+}
+
+pub(super) async fn redeem_code(
+    pool: &SqlitePool,
+    hash: &TokenHash,
+    access: &AccessTokenRecord,
+    refresh: Option<&RefreshTokenRecord>,
+) -> Result<Redemption, StoreError> {
+    let mut tx = pool.begin_write().await?;
+    let redeemed = sqlx::query(
+        "UPDATE authorization_codes SET redeemed_at = $2 \
+         WHERE hash = $1 AND redeemed_at IS NULL \
+         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = authorization_codes.grant_id)",
+    )
+    .bind(hash.as_bytes().as_slice())
+    .bind(to_db_time(access.issued_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?
+    .rows_affected();
+    let redemption = if redeemed == 1 {
+        insert_access(&mut tx, access).await?;
+        if let Some(refresh) = refresh {
+            insert_refresh(&mut tx, refresh).await?;
+        }
+        Redemption::Redeemed
+    } else if live(&mut tx, "authorization_codes", hash).await? {
+        Redemption::AlreadyRedeemed
+    } else {
+        Redemption::Unknown
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(redemption)
+}
+
+/// Whether `table` (a fixed name, never input) holds `hash` and its grant
+/// still exists.
+async fn live(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    hash: &TokenHash,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT count(*) FROM {table} t JOIN grants g ON g.id = t.grant_id WHERE t.hash = $1"
+    );
+    let found: i64 = sqlx::query_scalar(&sql)
+        .bind(hash.as_bytes().as_slice())
+        .fetch_one(conn)
+        .await
+        .map_err(backend)?;
+    Ok(found > 0)
+}
+
+pub(super) async fn revoke_client_grants(
+    pool: &SqlitePool,
+    client_id: &ClientId,
+) -> Result<u64, StoreError> {
+    let mut tx = pool.begin_write().await?;
+    let revoked = sqlx::query("DELETE FROM grants WHERE client_id = $1")
+        .bind(client_id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+    for table in ["pending_authorizations", "device_authorizations"] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
+            .bind(client_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(revoked)
+}
+
+pub(super) async fn redeem_device_code(
+    pool: &SqlitePool,
+    device_code_hash: &TokenHash,
+    new: &NewGrant,
+) -> Result<DeviceRedemption, StoreError> {
+    let mut tx = pool.begin_write().await?;
+    let redeemed = sqlx::query(
+        "UPDATE device_authorizations SET status = 'redeemed', grant_id = $2 \
+         WHERE device_code_hash = $1 AND status = 'approved'",
+    )
+    .bind(device_code_hash.as_bytes().as_slice())
+    .bind(new.grant.id.as_bytes().as_slice())
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?
+    .rows_affected();
+    let redemption = if redeemed == 1 {
+        insert_new_grant(&mut tx, new).await?;
+        DeviceRedemption::Redeemed
+    } else {
+        let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT status, grant_id FROM device_authorizations WHERE device_code_hash = $1",
+        )
+        .bind(device_code_hash.as_bytes().as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        not_redeemed(row)?
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(redemption)
+}
+
+/// What a redemption that did not match the approved row found instead:
+/// `status, grant_id` of the row, if any.
+pub(super) fn not_redeemed(
+    row: Option<(String, Option<Vec<u8>>)>,
+) -> Result<DeviceRedemption, StoreError> {
+    Ok(match row {
+        None => DeviceRedemption::Unknown,
+        Some((status, grant)) if status == "redeemed" => DeviceRedemption::AlreadyRedeemed(
+            rows::grant_id(grant.ok_or_else(|| super::invalid("a redemption lacks its grant"))?)?,
+        ),
+        Some(_) => DeviceRedemption::NotApproved,
+    })
+}

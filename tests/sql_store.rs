@@ -1,0 +1,1854 @@
+//! The SQL store (`SqlStore`, feature `sql`): every storage contract, the
+//! races that atomicity decides, persistence across a restart, and the
+//! server's flows, on SQLite in memory, SQLite in a file, and — when
+//! `PORTCULLIS_TEST_POSTGRES_URL` is set — PostgreSQL, each test in a schema
+//! of its own.
+#![cfg(feature = "sql")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod sql_support;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use common::{
+    CHALLENGE, Reply, TestClient, VERIFIER, basic, param, redirect_params, refresh_request,
+    token_request,
+};
+use portcullis::AuthorizationServer;
+use portcullis::client::{Client, ClientId, ClientRegistration, ClientRegistry, ClientSecret};
+use portcullis::grant::{
+    AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
+};
+use portcullis::protocol::{CodeChallenge, GrantType, Scope};
+use portcullis::store::{
+    AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceDecision,
+    DeviceRedemption, DeviceStatus, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
+    Redemption, RefreshTokenRecord, ResponseMode, ResponseType, Rotation, SqlStore, StoreError,
+    Subject, TokenStore,
+};
+use portcullis::token::{ManualClock, TokenHash};
+use rand::RngCore as _;
+use sql_support::{Backend, TestDb};
+
+/// Defines, for each scenario `async fn name(db: &TestDb)`, a module `name`
+/// with one test per backend. The runtime has several worker threads, so the
+/// concurrency scenarios really run in parallel.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_memory() {
+                let db = TestDb::new(Backend::SqliteMemory, stringify!($name)).await.unwrap();
+                super::$name(&db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_file() {
+                let db = TestDb::new(Backend::SqliteFile, stringify!($name)).await.unwrap();
+                super::$name(&db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(db) = TestDb::new(Backend::Postgres, stringify!($name)).await {
+                    super::$name(&db).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_every_backend!(
+    clients_round_trip_through_their_serde_form,
+    client_updates_compare_and_swap_on_the_registration_token,
+    a_tampered_client_row_is_refused,
+    grants_and_access_tokens,
+    expired_records_stay_findable_until_purged,
+    refresh_tokens_rotate_once_and_reuse_is_recognised,
+    codes_are_redeemed_once_and_replays_are_recognised,
+    revoking_a_grant_kills_everything_derived_from_it,
+    revoking_a_clients_grants_spares_other_clients,
+    pending_requests_are_taken_once,
+    device_authorizations_keep_user_codes_unique_among_live_ones,
+    device_decisions_happen_once,
+    device_polls_are_serialised_and_slowed_down,
+    device_codes_are_redeemed_once,
+    concurrent_redemptions_of_one_code_have_one_winner,
+    concurrent_rotations_of_one_refresh_token_have_one_winner,
+    concurrent_takes_of_one_pending_request_have_one_winner,
+    concurrent_redemptions_of_one_device_code_have_one_winner,
+    concurrent_decisions_and_polls_are_serialised,
+    opening_is_idempotent_and_state_survives_a_restart,
+    replicas_opening_one_database_at_once_migrate_it_once,
+    a_newer_schema_is_refused,
+    debug_shows_no_secrets,
+    the_database_holds_only_hashes,
+    server_client_credentials_flow,
+    server_code_flow_with_pkce_and_refresh_rotation,
+    server_device_flow,
+);
+
+// ---------------------------------------------------------------------------
+// Records.
+// ---------------------------------------------------------------------------
+
+/// A realistic time with nanoseconds, so an inexact round trip shows.
+fn t0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::new(1_800_000_000, 123_456_789)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+fn random_hash() -> TokenHash {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    TokenHash::from_bytes(bytes)
+}
+
+fn scope(s: &str) -> Scope {
+    s.parse().unwrap()
+}
+
+/// `ClientId` has no public constructor; take one from a registration.
+fn client_id(id: &str) -> ClientId {
+    native_client(id).id().clone()
+}
+
+fn native_client(id: &str) -> Client {
+    ClientRegistration::native()
+        .client_id(id)
+        .name("Example CLI")
+        .redirect_uri("http://127.0.0.1/cb")
+        .grant_type(GrantType::AUTHORIZATION_CODE)
+        .grant_type(GrantType::REFRESH_TOKEN)
+        .scope(scope("read write"))
+        .register()
+        .unwrap()
+        .client
+}
+
+fn grant_for(client: &ClientId, now: SystemTime, lifetime: Duration) -> GrantRecord {
+    GrantRecord {
+        id: GrantId::generate(),
+        client_id: client.clone(),
+        subject: Some(Subject::new("alice")),
+        scope: scope("read write"),
+        created_at: now,
+        expires_at: now + lifetime,
+    }
+}
+
+fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> AccessTokenRecord {
+    AccessTokenRecord {
+        hash: random_hash(),
+        grant_id: grant.id,
+        scope: scope("read"),
+        issued_at: now,
+        expires_at: now + lifetime,
+    }
+}
+
+fn refresh_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: random_hash(),
+        grant_id: grant.id,
+        scope: scope("read write"),
+        issued_at: now,
+        expires_at: now + lifetime,
+    }
+}
+
+fn code_for(grant: &GrantRecord, now: SystemTime) -> AuthorizationCodeRecord {
+    AuthorizationCodeRecord {
+        hash: random_hash(),
+        grant_id: grant.id,
+        redirect_uri: Arc::from("http://127.0.0.1/cb"),
+        redirect_uri_in_request: true,
+        challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
+        issued_at: now,
+        expires_at: now + secs(60),
+    }
+}
+
+/// A grant with an access token and a refresh token, stored.
+async fn issued(
+    store: &SqlStore,
+    client: &ClientId,
+) -> (GrantRecord, AccessTokenRecord, RefreshTokenRecord) {
+    let grant = grant_for(client, t0(), secs(3600));
+    let access = access_for(&grant, t0(), secs(600));
+    let refresh = refresh_for(&grant, t0(), secs(1800));
+    store
+        .create_grant(
+            NewGrant::with_access_token(grant.clone(), access.clone())
+                .and_refresh_token(refresh.clone()),
+        )
+        .await
+        .unwrap();
+    (grant, access, refresh)
+}
+
+/// A grant with an authorization code, stored.
+async fn coded(store: &SqlStore, client: &ClientId) -> (GrantRecord, AuthorizationCodeRecord) {
+    let grant = grant_for(client, t0(), secs(3600));
+    let code = code_for(&grant, t0());
+    store
+        .create_grant(NewGrant::with_code(grant.clone(), code.clone()))
+        .await
+        .unwrap();
+    (grant, code)
+}
+
+fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
+    PendingAuthorizationRecord {
+        hash: random_hash(),
+        client_id: client.clone(),
+        response_type: ResponseType::Code,
+        redirect_uri: Arc::from("http://127.0.0.1/cb"),
+        redirect_uri_in_request: false,
+        scope: scope("read"),
+        // Data that would be SQL if it were pasted into a statement.
+        state: Some("x'); DROP TABLE grants; -- ü".to_owned()),
+        response_mode: ResponseMode::FormPost,
+        challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
+        created_at: t0(),
+        expires_at: t0() + secs(600),
+    }
+}
+
+fn device_for(client: &ClientId, now: SystemTime) -> DeviceAuthorizationRecord {
+    DeviceAuthorizationRecord {
+        device_code_hash: random_hash(),
+        user_code_hash: random_hash(),
+        client_id: client.clone(),
+        scope: scope("read write"),
+        created_at: now,
+        expires_at: now + secs(600),
+        interval: secs(5),
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+    }
+}
+
+fn approve(subject: &str) -> DeviceDecision {
+    DeviceDecision::Approve {
+        subject: Subject::new(subject),
+        scope: scope("read"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Clients.
+// ---------------------------------------------------------------------------
+
+async fn clients_round_trip_through_their_serde_form(db: &TestDb) {
+    let store = db.open().await;
+    let registered = ClientRegistration::web_application()
+        .name("Reports")
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .scope(scope("reports:read"))
+        .register()
+        .unwrap();
+    let client = registered.client;
+    let secret = registered.secret.unwrap();
+    store.insert_client(client.clone()).await.unwrap();
+
+    let found = store
+        .find_client(client.id().as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(*found, client);
+    // Only the secret's hash was stored, and it still verifies.
+    assert!(found.secret_hash().unwrap().verify(secret.expose_secret()));
+    assert!(store.find_client("unknown").await.unwrap().is_none());
+
+    // A duplicate identifier is a conflict and changes nothing.
+    let imposter = ClientRegistration::web_application()
+        .client_id(client.id().as_str())
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .import_secret(ClientSecret::new("a person's chosen secret, long enough"))
+        .register()
+        .unwrap()
+        .client;
+    assert!(matches!(
+        store.insert_client(imposter).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        *store
+            .find_client(client.id().as_str())
+            .await
+            .unwrap()
+            .unwrap(),
+        client
+    );
+    // A public client (no secret) round-trips too, even with a quote in
+    // its identifier.
+    let public = native_client("o'brien';--");
+    store.insert_client(public.clone()).await.unwrap();
+    assert_eq!(
+        *store.find_client("o'brien';--").await.unwrap().unwrap(),
+        public
+    );
+}
+
+/// `client` with `token` as its registration access token hash (the field
+/// dynamic registration sets), renamed to `name`.
+fn with_registration_token(client: &Client, token: &TokenHash, name: &str) -> Client {
+    let mut json = serde_json::to_value(client).unwrap();
+    json["registration_access_token_hash"] = token.to_hex().into();
+    json["client_name"] = name.into();
+    serde_json::from_value(json).unwrap()
+}
+
+async fn client_updates_compare_and_swap_on_the_registration_token(db: &TestDb) {
+    let store = db.open().await;
+    let (a, b, c) = (random_hash(), random_hash(), random_hash());
+    let original = with_registration_token(&native_client("managed"), &a, "v1");
+    store.insert_client(original.clone()).await.unwrap();
+
+    // A wrong token: no swap.
+    let v2 = with_registration_token(&original, &c, "v2");
+    assert!(!store.update_client(v2.clone(), Some(&b)).await.unwrap());
+    assert_eq!(
+        *store.find_client("managed").await.unwrap().unwrap(),
+        original
+    );
+    // The current one: swapped, and the stored token is the new one.
+    assert!(store.update_client(v2.clone(), Some(&a)).await.unwrap());
+    let stored = store.find_client("managed").await.unwrap().unwrap();
+    assert_eq!(stored.name(), Some("v2"));
+    assert_eq!(stored.registration_access_token_hash(), Some(&c));
+    // The retired token no longer swaps or deletes.
+    assert!(
+        !store
+            .update_client(original.clone(), Some(&a))
+            .await
+            .unwrap()
+    );
+    assert!(!store.delete_client("managed", Some(&a)).await.unwrap());
+    assert!(store.find_client("managed").await.unwrap().is_some());
+    // Concurrent updates presenting the current token: exactly one wins.
+    let wins = race(32, |i| {
+        let store = store.clone();
+        let next = with_registration_token(&original, &random_hash(), &format!("racer {i}"));
+        async move { store.update_client(next, Some(&c)).await.unwrap() }
+    })
+    .await;
+    assert_eq!(wins.iter().filter(|w| **w).count(), 1);
+    // Without a condition, an update and a delete just happen.
+    assert!(store.update_client(v2.clone(), None).await.unwrap());
+    assert!(store.delete_client("managed", Some(&c)).await.unwrap());
+    assert!(store.find_client("managed").await.unwrap().is_none());
+    assert!(!store.delete_client("managed", None).await.unwrap());
+    // An update never inserts.
+    assert!(!store.update_client(v2, None).await.unwrap());
+    assert!(store.find_client("managed").await.unwrap().is_none());
+}
+
+async fn a_tampered_client_row_is_refused(db: &TestDb) {
+    let store = db.open().await;
+    store.insert_client(native_client("cli")).await.unwrap();
+    // A public client given a client_secret_basic method by hand is not a
+    // valid registration: the store fails rather than trust it.
+    let changed = db
+        .execute_raw(
+            "UPDATE clients SET client = replace(client, '\"none\"', '\"client_secret_basic\"')",
+        )
+        .await;
+    if changed {
+        assert!(matches!(
+            store.find_client("cli").await,
+            Err(StoreError::Backend(_))
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Grants and tokens.
+// ---------------------------------------------------------------------------
+
+async fn grants_and_access_tokens(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("c");
+    let (grant, access, refresh) = issued(&store, &client).await;
+
+    let (found, found_grant) = store
+        .find_access_token(&access.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, access);
+    assert_eq!(found_grant, grant);
+    let found = store
+        .find_refresh_token(&refresh.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.record, found.grant, found.current),
+        (refresh.clone(), grant.clone(), true)
+    );
+    assert!(
+        store
+            .find_access_token(&random_hash())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_refresh_token(&access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A grant acting for the client itself has no subject.
+    let own = GrantRecord {
+        subject: None,
+        scope: Scope::empty(),
+        ..grant_for(&client, t0(), secs(60))
+    };
+    let own_token = AccessTokenRecord {
+        scope: Scope::empty(),
+        ..access_for(&own, t0(), secs(60))
+    };
+    store
+        .create_grant(NewGrant::with_access_token(own.clone(), own_token.clone()))
+        .await
+        .unwrap();
+    let (_, found_own) = store
+        .find_access_token(&own_token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found_own, own);
+
+    // A duplicate key is a conflict, and nothing of the new grant is stored.
+    let clash = grant_for(&client, t0(), secs(60));
+    let result = store
+        .create_grant(NewGrant::with_access_token(
+            clash.clone(),
+            AccessTokenRecord {
+                hash: access.hash,
+                ..access_for(&clash, t0(), secs(60))
+            },
+        ))
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    assert!(!store.revoke_grant(&clash.id).await.unwrap());
+
+    // Revoking one access token leaves its grant and refresh token.
+    assert!(store.revoke_access_token(&access.hash).await.unwrap());
+    assert!(
+        store
+            .find_access_token(&access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.revoke_access_token(&access.hash).await.unwrap());
+    assert!(
+        store
+            .find_refresh_token(&refresh.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.revoke_grant(&grant.id).await.unwrap());
+}
+
+async fn expired_records_stay_findable_until_purged(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("c");
+    // A grant that lives 1 h with a token that lives 10 min, and a code.
+    let (grant, access, refresh) = issued(&store, &client).await;
+    let (_, code) = coded(&store, &client).await;
+    let pending = pending_for(&client);
+    store.save_pending(pending.clone()).await.unwrap();
+    let device = device_for(&client, t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+
+    // Callers check expiry: an expired record is still returned.
+    assert!(
+        store
+            .find_access_token(&access.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Nothing has expired at t0: a purge removes nothing.
+    assert_eq!(store.purge_expired(t0()).await.unwrap(), 0);
+
+    // At +10 min the access token (expires exactly then) goes, and the code
+    // (60 s), the pending request and the device authorization (10 min).
+    let removed = store.purge_expired(t0() + secs(600)).await.unwrap();
+    assert_eq!(removed, 4);
+    assert!(
+        store
+            .find_access_token(&access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.find_code(&code.hash).await.unwrap().is_none());
+    assert!(store.find_pending(&pending.hash).await.unwrap().is_none());
+    assert!(
+        store
+            .find_device_authorization(&device.user_code_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_refresh_token(&refresh.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // When the grants expire, they go with their refresh token: two grants
+    // (the code's and the tokens') and one refresh token.
+    assert_eq!(store.purge_expired(grant.expires_at).await.unwrap(), 3);
+    assert!(
+        store
+            .find_refresh_token(&refresh.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.revoke_grant(&grant.id).await.unwrap());
+
+    // Tokens of a revoked grant are unreachable at once and purged before
+    // they expire.
+    let (grant, access, refresh) = issued(&store, &client).await;
+    assert!(store.revoke_grant(&grant.id).await.unwrap());
+    assert!(
+        store
+            .find_access_token(&access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.purge_expired(t0()).await.unwrap(), 2);
+    assert!(
+        store
+            .find_refresh_token(&refresh.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
+    let store = db.open().await;
+    let (grant, _, old) = issued(&store, &client_id("c")).await;
+    let later = t0() + secs(60);
+    let (refresh2, access2) = (
+        refresh_for(&grant, later, secs(1800)),
+        access_for(&grant, later, secs(600)),
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&old.hash, refresh2.clone(), access2.clone())
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    // The old one stays findable, rotated out, so its reuse is recognised.
+    let found = store.find_refresh_token(&old.hash).await.unwrap().unwrap();
+    assert!(!found.current);
+    let found = store
+        .find_refresh_token(&refresh2.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.current);
+    assert_eq!(found.record, refresh2);
+    assert_eq!(
+        store
+            .find_access_token(&access2.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .0,
+        access2
+    );
+
+    // Presenting it again is a reuse, and stores nothing.
+    let (refresh3, access3) = (
+        refresh_for(&grant, later, secs(1800)),
+        access_for(&grant, later, secs(600)),
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&old.hash, refresh3.clone(), access3.clone())
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    assert!(
+        store
+            .find_refresh_token(&refresh3.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_access_token(&access3.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An unknown token: nothing stored.
+    assert_eq!(
+        store
+            .rotate_refresh_token(&random_hash(), refresh3.clone(), access3.clone())
+            .await
+            .unwrap(),
+        Rotation::Unknown
+    );
+    assert!(
+        store
+            .find_refresh_token(&refresh3.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Once the grant is revoked, its current token is unknown.
+    assert!(store.revoke_grant(&grant.id).await.unwrap());
+    assert!(
+        store
+            .find_refresh_token(&refresh2.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token(&refresh2.hash, refresh3.clone(), access3.clone())
+            .await
+            .unwrap(),
+        Rotation::Unknown
+    );
+    assert!(
+        store
+            .find_access_token(&access3.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("c");
+    let (grant, code) = coded(&store, &client).await;
+    let found = store.find_code(&code.hash).await.unwrap().unwrap();
+    assert_eq!(
+        (found.code, found.grant, found.redeemed),
+        (code.clone(), grant.clone(), false)
+    );
+
+    let now = t0() + secs(5);
+    let (access, refresh) = (
+        access_for(&grant, now, secs(600)),
+        refresh_for(&grant, now, secs(1800)),
+    );
+    assert_eq!(
+        store
+            .redeem_code(&code.hash, access.clone(), Some(refresh.clone()))
+            .await
+            .unwrap(),
+        Redemption::Redeemed
+    );
+    assert!(
+        store
+            .find_access_token(&access.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .find_refresh_token(&refresh.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A redeemed code stays findable, as redeemed, so a replay is recognised.
+    assert!(store.find_code(&code.hash).await.unwrap().unwrap().redeemed);
+    let replayed = access_for(&grant, now, secs(600));
+    assert_eq!(
+        store
+            .redeem_code(&code.hash, replayed.clone(), None)
+            .await
+            .unwrap(),
+        Redemption::AlreadyRedeemed
+    );
+    assert!(
+        store
+            .find_access_token(&replayed.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .redeem_code(&random_hash(), replayed.clone(), None)
+            .await
+            .unwrap(),
+        Redemption::Unknown
+    );
+
+    // A code without PKCE, redeemed without a refresh token.
+    let grant2 = grant_for(&client, t0(), secs(3600));
+    let plain = AuthorizationCodeRecord {
+        challenge: None,
+        redirect_uri_in_request: false,
+        ..code_for(&grant2, t0())
+    };
+    store
+        .create_grant(NewGrant::with_code(grant2.clone(), plain.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_code(&plain.hash).await.unwrap().unwrap().code,
+        plain
+    );
+    // A revoked grant's code is unknown: found by nothing, redeemed by none.
+    assert!(store.revoke_grant(&grant2.id).await.unwrap());
+    assert!(store.find_code(&plain.hash).await.unwrap().is_none());
+    let late = access_for(&grant2, now, secs(600));
+    assert_eq!(
+        store
+            .redeem_code(&plain.hash, late.clone(), None)
+            .await
+            .unwrap(),
+        Redemption::Unknown
+    );
+    assert!(store.find_access_token(&late.hash).await.unwrap().is_none());
+}
+
+async fn revoking_a_grant_kills_everything_derived_from_it(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("c");
+    let (grant, code) = coded(&store, &client).await;
+    let now = t0() + secs(1);
+    let (access, refresh) = (
+        access_for(&grant, now, secs(600)),
+        refresh_for(&grant, now, secs(1800)),
+    );
+    store
+        .redeem_code(&code.hash, access.clone(), Some(refresh.clone()))
+        .await
+        .unwrap();
+    let (refresh2, access2) = (
+        refresh_for(&grant, now, secs(1800)),
+        access_for(&grant, now, secs(600)),
+    );
+    store
+        .rotate_refresh_token(&refresh.hash, refresh2.clone(), access2.clone())
+        .await
+        .unwrap();
+    // Another grant of the same client is untouched.
+    let (other, other_access, _) = issued(&store, &client).await;
+
+    assert!(store.revoke_grant(&grant.id).await.unwrap());
+    assert!(store.find_code(&code.hash).await.unwrap().is_none());
+    for hash in [&access.hash, &access2.hash] {
+        assert!(store.find_access_token(hash).await.unwrap().is_none());
+    }
+    for hash in [&refresh.hash, &refresh2.hash] {
+        assert!(store.find_refresh_token(hash).await.unwrap().is_none());
+    }
+    assert!(!store.revoke_grant(&grant.id).await.unwrap());
+    let (_, found) = store
+        .find_access_token(&other_access.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, other.id);
+}
+
+async fn revoking_a_clients_grants_spares_other_clients(db: &TestDb) {
+    let store = db.open().await;
+    let (mine, theirs) = (client_id("mine"), client_id("theirs"));
+    let mut my_tokens = Vec::new();
+    for _ in 0..3 {
+        my_tokens.push(issued(&store, &mine).await.1);
+    }
+    let (_, my_code) = coded(&store, &mine).await;
+    let my_pending = pending_for(&mine);
+    store.save_pending(my_pending.clone()).await.unwrap();
+    let (_, their_token, _) = issued(&store, &theirs).await;
+    let their_pending = pending_for(&theirs);
+    store.save_pending(their_pending.clone()).await.unwrap();
+
+    assert_eq!(store.revoke_client_grants(&mine).await.unwrap(), 4);
+    for token in &my_tokens {
+        assert!(
+            store
+                .find_access_token(&token.hash)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    assert!(store.find_code(&my_code.hash).await.unwrap().is_none());
+    assert!(
+        store
+            .find_pending(&my_pending.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_access_token(&their_token.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .find_pending(&their_pending.hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.revoke_client_grants(&mine).await.unwrap(), 0);
+}
+
+async fn pending_requests_are_taken_once(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("c");
+    let pending = pending_for(&client);
+    store.save_pending(pending.clone()).await.unwrap();
+    let implicit = PendingAuthorizationRecord {
+        response_type: ResponseType::Token,
+        response_mode: ResponseMode::Fragment,
+        state: None,
+        challenge: None,
+        scope: Scope::empty(),
+        ..pending_for(&client)
+    };
+    store.save_pending(implicit.clone()).await.unwrap();
+
+    assert_eq!(
+        store.find_pending(&pending.hash).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store.find_pending(&implicit.hash).await.unwrap(),
+        Some(implicit.clone())
+    );
+    // Finding does not consume; taking does, once.
+    assert_eq!(
+        store.take_pending(&pending.hash).await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(store.take_pending(&pending.hash).await.unwrap(), None);
+    assert_eq!(store.find_pending(&pending.hash).await.unwrap(), None);
+    assert_eq!(
+        store.take_pending(&implicit.hash).await.unwrap(),
+        Some(implicit)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Device authorizations (RFC 8628).
+// ---------------------------------------------------------------------------
+
+async fn device_authorizations_keep_user_codes_unique_among_live_ones(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("tv");
+    let first = device_for(&client, t0());
+    store
+        .save_device_authorization(first.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_device_authorization(&first.user_code_hash)
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .find_device_authorization(&random_hash())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The same user code while the first is live: a conflict, nothing stored.
+    let clash = DeviceAuthorizationRecord {
+        user_code_hash: first.user_code_hash,
+        ..device_for(&client, t0() + secs(599))
+    };
+    assert!(matches!(
+        store.save_device_authorization(clash.clone()).await,
+        Err(StoreError::Conflict)
+    ));
+    // The same device code: a conflict too.
+    let same_device = DeviceAuthorizationRecord {
+        device_code_hash: first.device_code_hash,
+        ..device_for(&client, t0())
+    };
+    assert!(matches!(
+        store.save_device_authorization(same_device.clone()).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store
+            .find_device_authorization(&first.user_code_hash)
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .find_device_authorization(&same_device.user_code_hash)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Once the first has expired, its user code may be reused.
+    let reuse = DeviceAuthorizationRecord {
+        user_code_hash: first.user_code_hash,
+        ..device_for(&client, first.expires_at)
+    };
+    store
+        .save_device_authorization(reuse.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_device_authorization(&first.user_code_hash)
+            .await
+            .unwrap(),
+        Some(reuse)
+    );
+}
+
+async fn device_decisions_happen_once(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("tv");
+    let device = device_for(&client, t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+    let now = t0() + secs(30);
+    assert!(
+        store
+            .decide_device_authorization(&device.device_code_hash, approve("alice"), now)
+            .await
+            .unwrap()
+    );
+    let found = store
+        .find_device_authorization(&device.user_code_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found.status,
+        DeviceStatus::Approved {
+            subject: Subject::new("alice"),
+            scope: scope("read")
+        }
+    );
+    // Decided already: a second decision changes nothing.
+    assert!(
+        !store
+            .decide_device_authorization(&device.device_code_hash, DeviceDecision::Deny, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .find_device_authorization(&device.user_code_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        found.status
+    );
+
+    // A denial; and no decision on an expired or unknown one.
+    let denied = device_for(&client, t0());
+    store
+        .save_device_authorization(denied.clone())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .decide_device_authorization(&denied.device_code_hash, DeviceDecision::Deny, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .find_device_authorization(&denied.user_code_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        DeviceStatus::Denied
+    );
+    let expired = device_for(&client, t0());
+    store
+        .save_device_authorization(expired.clone())
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .decide_device_authorization(
+                &expired.device_code_hash,
+                approve("eve"),
+                expired.expires_at
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_device_authorization(&random_hash(), approve("eve"), now)
+            .await
+            .unwrap()
+    );
+}
+
+async fn device_polls_are_serialised_and_slowed_down(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("tv");
+    let device = device_for(&client, t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+    let hash = device.device_code_hash;
+
+    // The first poll is never too fast.
+    let p = store
+        .poll_device_code(&hash, &client, t0() + secs(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!p.too_fast);
+    assert_eq!(p.record.last_polled_at, Some(t0() + secs(1)));
+    assert_eq!(p.record.interval, secs(5));
+    // 4 s later: too fast; the interval grows by 5 s (RFC 8628 §3.5).
+    let p = store
+        .poll_device_code(&hash, &client, t0() + secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(p.too_fast);
+    assert_eq!(p.record.interval, secs(10));
+    assert_eq!(p.record.last_polled_at, Some(t0() + secs(5)));
+    // 10 s after that: fine.
+    let p = store
+        .poll_device_code(&hash, &client, t0() + secs(15))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!p.too_fast);
+    assert_eq!(p.record.interval, secs(10));
+    // A poll that reads an earlier time than the last raced it: too fast,
+    // and the last poll time does not move back.
+    let p = store
+        .poll_device_code(&hash, &client, t0() + secs(14))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(p.too_fast);
+    assert_eq!(p.record.last_polled_at, Some(t0() + secs(15)));
+    assert_eq!(p.record.interval, secs(15));
+    // Another client's poll, or an unknown code: nothing, and nothing changes.
+    assert!(
+        store
+            .poll_device_code(&hash, &client_id("other"), t0() + secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .poll_device_code(&random_hash(), &client, t0() + secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let found = store
+        .find_device_authorization(&device.user_code_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.last_polled_at, Some(t0() + secs(15)));
+    assert_eq!(found.interval, secs(15));
+}
+
+async fn device_codes_are_redeemed_once(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("tv");
+    let device = device_for(&client, t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+    let hash = device.device_code_hash;
+    let now = t0() + secs(20);
+    let new_grant = || {
+        let grant = grant_for(&client, now, secs(3600));
+        let access = access_for(&grant, now, secs(600));
+        let refresh = refresh_for(&grant, now, secs(1800));
+        (
+            NewGrant::with_access_token(grant.clone(), access.clone()).and_refresh_token(refresh),
+            grant,
+            access,
+        )
+    };
+
+    // Pending: not approved, nothing stored.
+    let (new, grant, access) = new_grant();
+    assert_eq!(
+        store.redeem_device_code(&hash, new).await.unwrap(),
+        DeviceRedemption::NotApproved
+    );
+    assert!(
+        store
+            .find_access_token(&access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.revoke_grant(&grant.id).await.unwrap());
+
+    store
+        .decide_device_authorization(&hash, approve("alice"), now)
+        .await
+        .unwrap();
+    let (new, grant, access) = new_grant();
+    assert_eq!(
+        store.redeem_device_code(&hash, new).await.unwrap(),
+        DeviceRedemption::Redeemed
+    );
+    let (_, found) = store
+        .find_access_token(&access.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, grant);
+    // Redeemed stays findable by polling, with the grant, until it expires.
+    let polled = store
+        .poll_device_code(&hash, &client, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        polled.record.status,
+        DeviceStatus::Redeemed { grant_id: grant.id }
+    );
+
+    // A replay: the winner's grant, and nothing stored.
+    let (new, replay_grant, replay_access) = new_grant();
+    assert_eq!(
+        store.redeem_device_code(&hash, new).await.unwrap(),
+        DeviceRedemption::AlreadyRedeemed(grant.id)
+    );
+    assert!(
+        store
+            .find_access_token(&replay_access.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.revoke_grant(&replay_grant.id).await.unwrap());
+
+    // Denied, and unknown.
+    let denied = device_for(&client, t0());
+    store
+        .save_device_authorization(denied.clone())
+        .await
+        .unwrap();
+    store
+        .decide_device_authorization(&denied.device_code_hash, DeviceDecision::Deny, now)
+        .await
+        .unwrap();
+    let (new, _, _) = new_grant();
+    assert_eq!(
+        store
+            .redeem_device_code(&denied.device_code_hash, new)
+            .await
+            .unwrap(),
+        DeviceRedemption::NotApproved
+    );
+    let (new, _, _) = new_grant();
+    assert_eq!(
+        store.redeem_device_code(&random_hash(), new).await.unwrap(),
+        DeviceRedemption::Unknown
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Races: of N concurrent attempts, exactly one wins.
+// ---------------------------------------------------------------------------
+
+const RACERS: usize = 32;
+
+/// Runs `n` tasks made by `task` at once, each released by one barrier so
+/// they really overlap, and returns their outcomes.
+async fn race<T, F, Fut>(n: usize, task: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let barrier = barrier.clone();
+            let fut = task(i);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                fut.await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(n);
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    outcomes
+}
+
+async fn concurrent_redemptions_of_one_code_have_one_winner(db: &TestDb) {
+    let store = db.open().await;
+    let (grant, code) = coded(&store, &client_id("c")).await;
+    let tokens: Vec<_> = (0..RACERS)
+        .map(|_| access_for(&grant, t0(), secs(600)))
+        .collect();
+    let outcomes = race(RACERS, |i| {
+        let (store, token) = (store.clone(), tokens[i].clone());
+        async move { store.redeem_code(&code.hash, token, None).await.unwrap() }
+    })
+    .await;
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == Redemption::Redeemed)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Redemption::Redeemed | Redemption::AlreadyRedeemed))
+    );
+    // Only the winner's token was stored.
+    let mut stored = 0;
+    for (token, outcome) in tokens.iter().zip(&outcomes) {
+        let found = store
+            .find_access_token(&token.hash)
+            .await
+            .unwrap()
+            .is_some();
+        assert_eq!(found, *outcome == Redemption::Redeemed);
+        stored += usize::from(found);
+    }
+    assert_eq!(stored, 1);
+}
+
+async fn concurrent_rotations_of_one_refresh_token_have_one_winner(db: &TestDb) {
+    let store = db.open().await;
+    let (grant, _, old) = issued(&store, &client_id("c")).await;
+    let fresh: Vec<_> = (0..RACERS)
+        .map(|_| {
+            (
+                refresh_for(&grant, t0(), secs(1800)),
+                access_for(&grant, t0(), secs(600)),
+            )
+        })
+        .collect();
+    let outcomes = race(RACERS, |i| {
+        let (store, (refresh, access)) = (store.clone(), fresh[i].clone());
+        async move {
+            store
+                .rotate_refresh_token(&old.hash, refresh, access)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == Rotation::Rotated).count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Rotation::Rotated | Rotation::Reused))
+    );
+    for ((refresh, access), outcome) in fresh.iter().zip(&outcomes) {
+        let won = *outcome == Rotation::Rotated;
+        assert_eq!(
+            store
+                .find_refresh_token(&refresh.hash)
+                .await
+                .unwrap()
+                .is_some(),
+            won
+        );
+        assert_eq!(
+            store
+                .find_access_token(&access.hash)
+                .await
+                .unwrap()
+                .is_some(),
+            won
+        );
+    }
+}
+
+async fn concurrent_takes_of_one_pending_request_have_one_winner(db: &TestDb) {
+    let store = db.open().await;
+    let pending = pending_for(&client_id("c"));
+    store.save_pending(pending.clone()).await.unwrap();
+    let outcomes = race(RACERS, |_| {
+        let store = store.clone();
+        async move { store.take_pending(&pending.hash).await.unwrap() }
+    })
+    .await;
+    let taken: Vec<_> = outcomes.into_iter().flatten().collect();
+    assert_eq!(taken, vec![pending]);
+}
+
+async fn concurrent_redemptions_of_one_device_code_have_one_winner(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("tv");
+    let device = device_for(&client, t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+    store
+        .decide_device_authorization(&device.device_code_hash, approve("alice"), t0())
+        .await
+        .unwrap();
+    let grants: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let grant = grant_for(&client, t0(), secs(3600));
+            let access = access_for(&grant, t0(), secs(600));
+            (grant, access)
+        })
+        .collect();
+    let outcomes = race(RACERS, |i| {
+        let store = store.clone();
+        let (grant, access) = grants[i].clone();
+        async move {
+            store
+                .redeem_device_code(
+                    &device.device_code_hash,
+                    NewGrant::with_access_token(grant, access),
+                )
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let winners: Vec<_> = grants
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == DeviceRedemption::Redeemed)
+        .map(|((g, _), _)| g.id)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    // Every loser learns the winner's grant, so the server can revoke it.
+    for outcome in &outcomes {
+        assert!(
+            *outcome == DeviceRedemption::Redeemed
+                || *outcome == DeviceRedemption::AlreadyRedeemed(winners[0]),
+            "{outcome:?}"
+        );
+    }
+    for ((grant, access), outcome) in grants.iter().zip(&outcomes) {
+        let won = *outcome == DeviceRedemption::Redeemed;
+        assert_eq!(
+            store
+                .find_access_token(&access.hash)
+                .await
+                .unwrap()
+                .is_some(),
+            won
+        );
+        if !won {
+            assert!(!store.revoke_grant(&grant.id).await.unwrap());
+        }
+    }
+}
+
+async fn concurrent_decisions_and_polls_are_serialised(db: &TestDb) {
+    let store = db.open().await;
+    let client = client_id("tv");
+    let device = device_for(&client, t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+    let hash = device.device_code_hash;
+    // Decisions: exactly one of the racers (half approve, half deny) wins.
+    let decided = race(RACERS, |i| {
+        let store = store.clone();
+        let decision = if i % 2 == 0 {
+            approve("alice")
+        } else {
+            DeviceDecision::Deny
+        };
+        async move {
+            store
+                .decide_device_authorization(&hash, decision, t0())
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(decided.iter().filter(|d| **d).count(), 1);
+    // Polls at one instant: the first is on time, every later one sees the
+    // one before it and is too fast, so the interval grows once per poll.
+    let polls = race(RACERS, |_| {
+        let (store, client) = (store.clone(), client.clone());
+        async move {
+            store
+                .poll_device_code(&hash, &client, t0() + secs(1))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(polls.iter().filter(|p| !p.too_fast).count(), 1);
+    let found = store
+        .find_device_authorization(&device.user_code_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.interval, secs(5) + secs(5) * (RACERS as u32 - 1));
+}
+
+// ---------------------------------------------------------------------------
+// The schema, restarts, and what the store shows.
+// ---------------------------------------------------------------------------
+
+async fn opening_is_idempotent_and_state_survives_a_restart(db: &TestDb) {
+    let store = db.open().await;
+    let client = native_client("cli");
+    store.insert_client(client.clone()).await.unwrap();
+    let (grant, access, refresh) = issued(&store, client.id()).await;
+    let (_, code) = coded(&store, client.id()).await;
+    let device = device_for(client.id(), t0());
+    store
+        .save_device_authorization(device.clone())
+        .await
+        .unwrap();
+
+    // A second store on the same database (another replica, or the same
+    // process after a restart) opens without migrating again, and sees it all.
+    let reopened = if db.backend == Backend::SqliteMemory {
+        // A database in memory lives as long as its store: it is the store.
+        store.clone()
+    } else {
+        store.close().await;
+        drop(store);
+        db.open().await
+    };
+    assert_eq!(*reopened.find_client("cli").await.unwrap().unwrap(), client);
+    let (found, found_grant) = reopened
+        .find_access_token(&access.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found, found_grant), (access, grant.clone()));
+    assert!(
+        reopened
+            .find_refresh_token(&refresh.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .current
+    );
+    assert_eq!(
+        reopened.find_code(&code.hash).await.unwrap().unwrap().code,
+        code
+    );
+    assert_eq!(
+        reopened
+            .find_device_authorization(&device.user_code_hash)
+            .await
+            .unwrap(),
+        Some(device)
+    );
+    // And it works on: revocation after the restart.
+    assert!(reopened.revoke_grant(&grant.id).await.unwrap());
+    assert!(
+        reopened
+            .find_access_token(&access_for(&grant, t0(), secs(1)).hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn replicas_opening_one_database_at_once_migrate_it_once(db: &TestDb) {
+    if db.backend == Backend::SqliteMemory {
+        // Nothing else can open a database in memory.
+        return;
+    }
+    let stores = race(8, |_| {
+        let location = db.location.clone();
+        let backend = db.backend;
+        async move {
+            match backend {
+                Backend::Postgres => SqlStore::postgres(&location).await,
+                _ => SqlStore::sqlite(&location).await,
+            }
+        }
+    })
+    .await;
+    let stores: Vec<SqlStore> = stores.into_iter().map(Result::unwrap).collect();
+    // They share one set of tables.
+    stores[0].insert_client(native_client("cli")).await.unwrap();
+    for store in &stores {
+        assert!(store.find_client("cli").await.unwrap().is_some());
+    }
+    assert!(matches!(
+        stores[7].insert_client(native_client("cli")).await,
+        Err(StoreError::Conflict)
+    ));
+}
+
+async fn a_newer_schema_is_refused(db: &TestDb) {
+    let store = db.open().await;
+    store.insert_client(native_client("cli")).await.unwrap();
+    if !db
+        .execute_raw("UPDATE schema_version SET version = 99")
+        .await
+    {
+        return;
+    }
+    store.close().await;
+    let reopened = match db.backend {
+        Backend::Postgres => SqlStore::postgres(&db.location).await,
+        _ => SqlStore::sqlite(&db.location).await,
+    };
+    let error = reopened.unwrap_err();
+    assert!(matches!(error, StoreError::Backend(_)));
+    let chain = format!("{:?}", error);
+    assert!(chain.contains("version 99"), "{chain}");
+}
+
+async fn debug_shows_no_secrets(db: &TestDb) {
+    let store = if db.backend == Backend::Postgres {
+        // A password in the URL (trust authentication ignores it) must not
+        // show in the store's Debug.
+        let with_password = db
+            .location
+            .replacen("://postgres@", "://postgres:hunter2@", 1);
+        SqlStore::postgres(&with_password).await.unwrap()
+    } else {
+        db.open().await
+    };
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(!shown.contains("postgres://"), "{shown}");
+    assert!(shown.starts_with("SqlStore"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------
+// The server's flows on the SQL store.
+// ---------------------------------------------------------------------------
+
+struct Server {
+    server: AuthorizationServer,
+    clock: Arc<ManualClock>,
+}
+
+async fn server_on(db: &TestDb) -> Server {
+    let store = db.open().await;
+    let clock = Arc::new(ManualClock::new(common::start()));
+    let server = AuthorizationServer::builder(common::ISSUER)
+        .clients(store.clone())
+        .tokens(store)
+        .grant(ClientCredentialsGrant)
+        .grant(AuthorizationCodeGrant)
+        .grant(RefreshTokenGrant)
+        .grant(DeviceCodeGrant)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    Server { server, clock }
+}
+
+impl Server {
+    async fn register(&self, registration: ClientRegistration) -> TestClient {
+        let r = self.server.register_client(registration).await.unwrap();
+        TestClient {
+            id: r.client.id().to_string(),
+            secret: r
+                .secret
+                .map(|s| s.expose_secret().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    async fn post(&self, request: http::Request<Vec<u8>>) -> Reply {
+        Reply::from(self.server.token_endpoint(request).await)
+    }
+
+    async fn alive(&self, token: &str) -> bool {
+        self.server
+            .access_token_info(token)
+            .await
+            .unwrap()
+            .is_some()
+    }
+}
+
+async fn server_client_credentials_flow(db: &TestDb) {
+    let s = server_on(db).await;
+    let c = s
+        .register(
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .scope(scope("read write")),
+        )
+        .await;
+    let r = s
+        .post(token_request(
+            Some(&basic(&c.id, &c.secret)),
+            "grant_type=client_credentials&scope=read",
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    r.assert_no_store();
+    let token = r.access_token().to_owned();
+    let info = s.server.access_token_info(&token).await.unwrap().unwrap();
+    assert_eq!(info.client_id.as_str(), c.id);
+    assert_eq!(info.scope.to_string(), "read");
+    // A wrong secret is refused by the same client authentication.
+    let r = s
+        .post(token_request(
+            Some(&basic(&c.id, "wrong")),
+            "grant_type=client_credentials",
+        ))
+        .await;
+    r.assert_error(401, "invalid_client");
+    // The token expires with the clock, and a purge removes it.
+    s.clock.advance(secs(601));
+    assert!(!s.alive(&token).await);
+    assert!(s.server.purge_expired().await.unwrap() >= 2);
+}
+
+async fn server_code_flow_with_pkce_and_refresh_rotation(db: &TestDb) {
+    let s = server_on(db).await;
+    let c = s
+        .register(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope(scope("read write")),
+        )
+        .await;
+    let request = http::Request::get(format!(
+        "https://auth.example/authorize?response_type=code&client_id={}\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz",
+        c.id
+    ))
+    .body(Vec::<u8>::new())
+    .unwrap();
+    let pending = s.server.authorization_request(&request).await.unwrap();
+    let response = s.server.approve(pending, "alice", None).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let params = redirect_params(&response);
+    assert_eq!(param(&params, "state"), Some("xyz"));
+    let code = param(&params, "code").unwrap().to_owned();
+
+    let redeem = |verifier: &str| {
+        token_request(
+            None,
+            &format!(
+                "grant_type=authorization_code&code={code}&client_id={}&code_verifier={verifier}",
+                c.id
+            ),
+        )
+    };
+    // A wrong verifier fails (RFC 7636 §4.6).
+    s.post(redeem("wrong-verifier-wrong-verifier-wrong-verifier-0"))
+        .await
+        .assert_error(400, "invalid_grant");
+    let r = s.post(redeem(VERIFIER)).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let access = r.access_token().to_owned();
+    let refresh = r.json["refresh_token"].as_str().unwrap().to_owned();
+    let info = s.server.access_token_info(&access).await.unwrap().unwrap();
+    assert_eq!(info.subject.unwrap().as_str(), "alice");
+
+    // The refresh token rotates.
+    let r2 = s.post(refresh_request(&c, &refresh, "")).await;
+    assert_eq!(r2.status, 200, "{:?}", r2.json);
+    let access2 = r2.access_token().to_owned();
+    assert!(s.alive(&access2).await);
+    // Reusing the rotated-out one revokes the grant (RFC 9700 §4.14.2).
+    s.post(refresh_request(&c, &refresh, ""))
+        .await
+        .assert_error(400, "invalid_grant");
+    assert!(!s.alive(&access).await);
+    assert!(!s.alive(&access2).await);
+    let refresh2 = r2.json["refresh_token"].as_str().unwrap();
+    s.post(refresh_request(&c, refresh2, ""))
+        .await
+        .assert_error(400, "invalid_grant");
+    // The code is spent: replaying it fails too.
+    s.post(redeem(VERIFIER))
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+async fn server_device_flow(db: &TestDb) {
+    let s = server_on(db).await;
+    let c = s
+        .register(
+            ClientRegistration::native()
+                .name("Living-room TV")
+                .grant_type(GrantType::DEVICE_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope(scope("read write")),
+        )
+        .await;
+    let request = http::Request::post("https://auth.example/device_authorization")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("client_id={}&scope=read", c.id).into_bytes())
+        .unwrap();
+    let r = Reply::from(s.server.device_authorization_endpoint(request).await);
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let device_code = r.json["device_code"].as_str().unwrap().to_owned();
+    let user_code = r.json["user_code"].as_str().unwrap().to_owned();
+    let poll = || {
+        token_request(
+            None,
+            &format!(
+                "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code\
+                 &device_code={device_code}&client_id={}",
+                c.id
+            ),
+        )
+    };
+    s.post(poll())
+        .await
+        .assert_error(400, "authorization_pending");
+    s.clock.advance(secs(1));
+    s.post(poll()).await.assert_error(400, "slow_down");
+
+    let pending = s
+        .server
+        .pending_device_authorization(&user_code, &["session:s1"])
+        .await
+        .unwrap();
+    assert_eq!(pending.client().name(), Some("Living-room TV"));
+    s.server
+        .approve_device(pending, "alice", None)
+        .await
+        .unwrap();
+    s.clock.advance(secs(10));
+    let r = s.post(poll()).await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let access = r.access_token().to_owned();
+    let info = s.server.access_token_info(&access).await.unwrap().unwrap();
+    assert_eq!(info.subject.unwrap().as_str(), "alice");
+    // A replay of the device code is refused and revokes what it issued.
+    s.clock.advance(secs(10));
+    s.post(poll()).await.assert_error(400, "invalid_grant");
+    assert!(!s.alive(&access).await);
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn the_database_holds_only_hashes(db: &TestDb) {
+    let s = server_on(db).await;
+    let c = s
+        .register(
+            ClientRegistration::web_application()
+                .redirect_uri("https://app.example/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope(scope("read")),
+        )
+        .await;
+    let request = http::Request::get(format!(
+        "https://auth.example/authorize?response_type=code&client_id={}\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256",
+        c.id
+    ))
+    .body(Vec::<u8>::new())
+    .unwrap();
+    let pending = s.server.authorization_request(&request).await.unwrap();
+    let response = s.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(token_request(
+            Some(&basic(&c.id, &c.secret)),
+            &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let access = r.access_token().to_owned();
+    let refresh = r.json["refresh_token"].as_str().unwrap().to_owned();
+
+    let Some(contents) = db.contents().await else {
+        return;
+    };
+    for secret in [&c.secret, &code, &access, &refresh] {
+        assert!(
+            !holds(&contents, secret.as_bytes()),
+            "a plaintext secret is stored"
+        );
+    }
+    // What is stored is the tokens' SHA-256 (as bytes in SQLite's file, as
+    // hex in PostgreSQL's text rendering of a row).
+    for token in [&code, &access, &refresh] {
+        let hash = TokenHash::of(token);
+        let stored = holds(&contents, hash.as_bytes())
+            || holds(&contents, format!("\\x{}", hash.to_hex()).as_bytes());
+        assert!(stored, "the hash of a token is not stored");
+    }
+}
