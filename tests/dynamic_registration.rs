@@ -594,6 +594,24 @@ async fn metadata_errors_have_the_rfc_7591_codes() {
 }
 
 #[tokio::test]
+async fn redirect_uris_are_bounded_in_number() {
+    let h = protected();
+    let uris = |n: usize| {
+        (0..n)
+            .map(|i| format!("\"https://app.example/cb{i}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let most = portcullis::client::MAX_REDIRECT_URIS;
+    h.registered(&format!(r#"{{"redirect_uris": [{}]}}"#, uris(most)))
+        .await;
+    let reply = h
+        .register_json(&format!(r#"{{"redirect_uris": [{}]}}"#, uris(most + 1)))
+        .await;
+    reply.assert_error(400, "invalid_client_metadata");
+}
+
+#[tokio::test]
 async fn a_display_url_on_the_redirect_host_is_accepted_and_native_apps_need_only_https() {
     let h = protected();
     h.registered(

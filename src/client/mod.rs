@@ -46,7 +46,8 @@ pub use metadata::{ApplicationType, ClientMetadata};
 pub use model::{Client, ClientId, ClientProfile, ClientType};
 pub use redirect_uri::{MAX_REDIRECT_URI_LEN, RedirectUri, RedirectUriError};
 pub use registration::{
-    ClientRegistration, MAX_CLIENT_ID_LEN, MAX_CLIENT_NAME_LEN, Registered, RegistrationError,
+    ClientRegistration, MAX_CLIENT_ID_LEN, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URIS, Registered,
+    RegistrationError,
 };
 pub use registry::ClientRegistry;
 pub(crate) use registry::{ClientRegistryHandle, DynClientRegistry};

@@ -25,6 +25,11 @@ pub const MAX_CLIENT_ID_LEN: usize = 128;
 /// The longest client name accepted, in bytes.
 pub const MAX_CLIENT_NAME_LEN: usize = 256;
 
+/// The most redirect URIs one client may register: far more than any client
+/// needs, and a bound on the work of checking them (each is parsed, and
+/// duplicates are dropped).
+pub const MAX_REDIRECT_URIS: usize = 32;
+
 /// Why a registration (or a stored client) was refused.
 ///
 /// The variants map onto RFC 7591 §3.2.2's `invalid_redirect_uri` and
@@ -333,6 +338,9 @@ impl ClientParts {
             }
         }
 
+        if self.redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(invalid("too many redirect URIs"));
+        }
         let mut redirect_uris: Vec<RedirectUri> = Vec::with_capacity(self.redirect_uris.len());
         for uri in &self.redirect_uris {
             let parsed = RedirectUri::new(uri, self.profile).map_err(|reason| {
