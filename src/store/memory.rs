@@ -568,6 +568,8 @@ impl TokenStore for MemoryStore {
         let swapped = locked
             .shard(old_shard)
             .and_then(|shard| shard.refresh.get_mut(old))
+            // The new tokens must be for the old token's own grant.
+            .filter(|stored| stored.grant_id == grant_id)
             .map(|stored| std::mem::replace(&mut stored.current, false));
         let rotation = match swapped {
             None => Rotation::Unknown,
@@ -626,6 +628,8 @@ impl TokenStore for MemoryStore {
         let first = locked
             .shard(code_shard)
             .and_then(|shard| shard.codes.get_mut(hash))
+            // The tokens must be for the code's own grant.
+            .filter(|stored| stored.record.grant_id == grant_id)
             .map(|stored| !std::mem::replace(&mut stored.consumed, true));
         let redemption = match first {
             None => Redemption::Unknown,
