@@ -160,20 +160,15 @@ impl Client {
     /// registered URI's allocation when the request names it exactly (or not
     /// at all).
     pub(crate) fn resolve_redirect_uri_shared(&self, requested: Option<&str>) -> Option<Arc<str>> {
-        match (requested, self.redirect_uris.as_slice()) {
-            (Some(asked), registered) => {
-                if let Some(exact) = registered.iter().find(|r| r.as_str() == asked) {
-                    return Some(exact.shared());
-                }
-                // A loopback redirect on another port (RFC 8252 §7.3).
-                registered
-                    .iter()
-                    .any(|r| r.matches(asked))
-                    .then(|| Arc::from(asked))
-            }
-            (None, [only]) => Some(only.shared()),
-            (None, _) => None,
-        }
+        let resolved = self.resolve_redirect_uri(requested)?;
+        // A loopback redirect on another port (RFC 8252 §7.3) is not a
+        // registered string: it gets an allocation of its own.
+        Some(
+            self.redirect_uris
+                .iter()
+                .find(|r| r.as_str() == resolved)
+                .map_or_else(|| Arc::from(resolved), RedirectUri::shared),
+        )
     }
 
     /// The grant types the client may use.
