@@ -340,10 +340,13 @@ impl MemoryStore {
         locked
     }
 
-    /// Builds the stored form of tokens — interning their scopes — before any
-    /// shard lock is taken: the interner's lock is an atomic operation, and
-    /// inside a critical section it would stall on the cache-missing stores of
-    /// the inserts before it.
+    /// Builds the stored form of tokens. A token whose scope is its grant's
+    /// (nearly all) shares the grant's allocation; any other is interned. A
+    /// new grant's tokens are prepared before its shard locks are taken (the
+    /// interner's lock is an atomic operation, which inside a critical
+    /// section would stall on the cache-missing stores before it); a
+    /// redemption or rotation prepares them under its locks, where the grant
+    /// is read, and interns only a narrowed scope.
     fn prepare_tokens(
         &self,
         now: u64,
