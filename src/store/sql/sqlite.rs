@@ -4,15 +4,18 @@
 //! is the conditional write that decides the race (`UPDATE … WHERE
 //! redeemed_at IS NULL`); the inserts follow only if it matched.
 
+use std::time::SystemTime;
+
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
 
 use super::rows::{self, challenge_columns};
 use super::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
+use crate::protocol::Scope;
 use crate::store::{
-    AccessTokenRecord, DeviceRedemption, NewGrant, Redemption, RefreshTokenRecord, Rotation,
-    StoreError,
+    AccessTokenRecord, DeviceRedemption, GrantId, NewGrant, Redemption, RefreshTokenRecord,
+    Rotation, StoreError,
 };
 use crate::token::TokenHash;
 
@@ -20,34 +23,56 @@ pub(super) async fn insert_access(
     conn: &mut SqliteConnection,
     token: &AccessTokenRecord,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+    let (hash, grant_id) = (&token.hash, &token.grant_id);
+    insert_token(
+        conn,
+        "access_tokens",
+        hash,
+        grant_id,
+        &token.scope,
+        token.issued_at,
+        token.expires_at,
     )
-    .bind(token.hash.as_bytes().as_slice())
-    .bind(token.grant_id.as_bytes().as_slice())
-    .bind(token.scope.as_str())
-    .bind(to_db_time(token.issued_at))
-    .bind(to_db_time(token.expires_at))
-    .execute(conn)
     .await
-    .map_err(insert_error)?;
-    Ok(())
 }
 
 pub(super) async fn insert_refresh(
     conn: &mut SqliteConnection,
     token: &RefreshTokenRecord,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+    let (hash, grant_id) = (&token.hash, &token.grant_id);
+    insert_token(
+        conn,
+        "refresh_tokens",
+        hash,
+        grant_id,
+        &token.scope,
+        token.issued_at,
+        token.expires_at,
     )
-    .bind(token.hash.as_bytes().as_slice())
-    .bind(token.grant_id.as_bytes().as_slice())
-    .bind(token.scope.as_str())
-    .bind(to_db_time(token.issued_at))
-    .bind(to_db_time(token.expires_at))
+    .await
+}
+
+/// One row of `table` (`access_tokens` or `refresh_tokens`, whose columns
+/// are the same; a rotated-out mark on refresh tokens defaults to null).
+async fn insert_token(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    hash: &TokenHash,
+    grant_id: &GrantId,
+    scope: &Scope,
+    issued_at: SystemTime,
+    expires_at: SystemTime,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (hash, grant_id, scope, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)"
+    ))
+    .bind(hash.as_bytes().as_slice())
+    .bind(grant_id.as_bytes().as_slice())
+    .bind(scope.as_str())
+    .bind(to_db_time(issued_at))
+    .bind(to_db_time(expires_at))
     .execute(conn)
     .await
     .map_err(insert_error)?;
