@@ -11,6 +11,7 @@ mod device;
 pub(crate) mod erased;
 mod memory;
 mod records;
+pub(crate) mod redemption;
 #[cfg(feature = "sql")]
 mod sql;
 
@@ -25,8 +26,10 @@ pub use device::{
 pub use memory::MemoryStore;
 pub use records::{
     AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
-    NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, ResponseMode,
-    ResponseType, Rotation, Subject,
+    NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, Subject,
+};
+pub use redemption::{
+    CodeRedemption, Decision, PlannedToken, Redemption, RefreshRotation, Rotation,
 };
 #[cfg(feature = "sql")]
 pub use sql::SqlStore;
@@ -102,18 +105,31 @@ pub trait TokenStore: Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send;
 
-    /// Rotates a refresh token: one atomic compare-and-swap. If `old` is still
-    /// current it is rotated out and `new_refresh` and `new_access` are stored
-    /// ([`Rotation::Rotated`]); of any number of concurrent rotations of one
-    /// token exactly one succeeds. If `old` was already rotated out nothing is
-    /// stored ([`Rotation::Reused`]). A rotated-out token MUST stay findable as
-    /// such until it would have expired unrotated, so that its reuse is
-    /// detected for as long as it could have worked (RFC 9700 §4.14.2).
+    /// Rotates the refresh token `old` as `rotation` asks, in one atomic
+    /// operation: finds it with its grant, and does what
+    /// [`RefreshRotation::decide`] says of them —
+    ///
+    /// - [`Decision::Issue`]: `old` is rotated out and the tokens of
+    ///   [`RefreshRotation::tokens`] are stored ([`Rotation::Rotated`]). Of
+    ///   any number of concurrent rotations of one token exactly one gets
+    ///   this; the others find it rotated out.
+    /// - [`Decision::RevokeGrant`]: a reuse; the grant is revoked as by
+    ///   [`revoke_grant`](Self::revoke_grant) and nothing is stored
+    ///   ([`Rotation::Revoked`]).
+    /// - [`Decision::Refuse`]: nothing changes ([`Rotation::Refused`] with
+    ///   what was found; `None` for an unknown token or one whose grant is
+    ///   gone).
+    ///
+    /// A rotated-out token MUST stay findable as such until it would have
+    /// expired unrotated, so that its reuse is detected for as long as it
+    /// could have worked (RFC 9700 §4.14.2). A store that does this in one SQL
+    /// statement, deciding in SQL, must reach the same decisions; a store
+    /// that reads and then writes calls `decide` inside one transaction that
+    /// locks the token's row.
     fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
     /// The authorization code with this hash, its grant, and whether it has
@@ -125,17 +141,28 @@ pub trait TokenStore: Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send;
 
-    /// Redeems an authorization code and stores the tokens issued for it, as
-    /// one atomic operation: of any number of concurrent calls for one code,
-    /// exactly one gets [`Redemption::Redeemed`] and stores its tokens; the
-    /// others get [`Redemption::AlreadyRedeemed`] and store nothing (RFC 6749
-    /// §4.1.2). A SQL store does this in one transaction opened by `UPDATE …
-    /// SET redeemed_at = now WHERE hash = $1 AND redeemed_at IS NULL`.
+    /// Redeems the authorization code `hash` as `redemption` asks, in one
+    /// atomic operation: finds it with its grant, and does what
+    /// [`CodeRedemption::decide`] says of them —
+    ///
+    /// - [`Decision::Issue`]: the code is marked redeemed and the tokens of
+    ///   [`CodeRedemption::tokens`] are stored ([`Redemption::Redeemed`]).
+    ///   Of any number of concurrent redemptions of one code exactly one gets
+    ///   this (RFC 6749 §4.1.2); the others find it redeemed.
+    /// - [`Decision::RevokeGrant`]: a replay; the grant is revoked as by
+    ///   [`revoke_grant`](Self::revoke_grant) and nothing is stored
+    ///   ([`Redemption::Revoked`]).
+    /// - [`Decision::Refuse`]: nothing changes, and the code stays
+    ///   redeemable ([`Redemption::Refused`] with what was found; `None` for
+    ///   an unknown code or one whose grant is gone).
+    ///
+    /// A SQL store does this in one statement (deciding in SQL, and reaching
+    /// the same decisions) or in one transaction that locks the code's row
+    /// before calling `decide`.
     fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
 
     /// Revokes a grant and everything derived from it. Returns whether the grant
@@ -297,8 +324,7 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
     fn rotate_refresh_token<'a>(
         &'a self,
         old: &'a TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &'a RefreshRotation,
     ) -> BoxFuture<'a, Result<Rotation, StoreError>>;
     fn find_code<'a>(
         &'a self,
@@ -307,8 +333,7 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
     fn redeem_code<'a>(
         &'a self,
         hash: &'a TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &'a CodeRedemption,
     ) -> BoxFuture<'a, Result<Redemption, StoreError>>;
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn revoke_access_token<'a>(
@@ -381,15 +406,9 @@ impl<T: TokenStore> DynTokenStore for T {
     fn rotate_refresh_token<'a>(
         &'a self,
         old: &'a TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &'a RefreshRotation,
     ) -> BoxFuture<'a, Result<Rotation, StoreError>> {
-        Box::pin(TokenStore::rotate_refresh_token(
-            self,
-            old,
-            new_refresh,
-            new_access,
-        ))
+        Box::pin(TokenStore::rotate_refresh_token(self, old, rotation))
     }
     fn find_code<'a>(
         &'a self,
@@ -400,15 +419,9 @@ impl<T: TokenStore> DynTokenStore for T {
     fn redeem_code<'a>(
         &'a self,
         hash: &'a TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &'a CodeRedemption,
     ) -> BoxFuture<'a, Result<Redemption, StoreError>> {
-        Box::pin(TokenStore::redeem_code(
-            self,
-            hash,
-            access_token,
-            refresh_token,
-        ))
+        Box::pin(TokenStore::redeem_code(self, hash, redemption))
     }
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(TokenStore::revoke_grant(self, id))

@@ -9,13 +9,14 @@ use std::time::SystemTime;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
 
-use super::rows::{self, challenge_columns};
+use super::rows::{self, CodeRow, RefreshRow, challenge_columns};
+use super::tokens::{FIND_CODE, FIND_REFRESH_TOKEN};
 use super::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::store::{
-    AccessTokenRecord, DeviceRedemption, GrantId, NewGrant, Redemption, RefreshTokenRecord,
-    Rotation, StoreError,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceRedemption, GrantId, NewGrant, Redemption,
+    RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
 };
 use crate::token::TokenHash;
 
@@ -129,83 +130,88 @@ pub(super) async fn insert_new_grant(
 pub(super) async fn rotate_refresh_token(
     pool: &SqlitePool,
     old: &TokenHash,
-    new_refresh: &RefreshTokenRecord,
-    new_access: &AccessTokenRecord,
+    rotation: &RefreshRotation,
 ) -> Result<Rotation, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let rotated = sqlx::query(
-        "UPDATE refresh_tokens SET rotated_at = $2 \
-         WHERE hash = $1 AND rotated_at IS NULL \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id)",
-    )
-    .bind(old.as_bytes().as_slice())
-    .bind(to_db_time(new_access.issued_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    let rotation = if rotated == 1 {
-        insert_refresh(&mut tx, new_refresh).await?;
-        insert_access(&mut tx, new_access).await?;
-        Rotation::Rotated
-    } else if live(&mut tx, "refresh_tokens", old).await? {
-        Rotation::Reused
-    } else {
-        Rotation::Unknown
+    let row: Option<RefreshRow> = sqlx::query_as(FIND_REFRESH_TOKEN)
+        .bind(old.as_bytes().as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let Some(found) = row.map(|row| rows::refresh(old, row)).transpose()? else {
+        return Ok(Rotation::Refused(None));
+    };
+    let outcome = match rotation.decide(&found) {
+        Decision::Issue => {
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1")
+                .bind(old.as_bytes().as_slice())
+                .bind(to_db_time(rotation.now))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let (refresh, access) = rotation.tokens(&found);
+            insert_refresh(&mut tx, &refresh).await?;
+            insert_access(&mut tx, &access).await?;
+            Rotation::Rotated(found)
+        }
+        Decision::RevokeGrant => {
+            revoke_grant(&mut tx, &found.grant.id).await?;
+            Rotation::Revoked(found.grant.id)
+        }
+        Decision::Refuse => Rotation::Refused(Some(found)),
     };
     tx.commit().await.map_err(backend)?;
-    Ok(rotation)
+    Ok(outcome)
 }
 
 pub(super) async fn redeem_code(
     pool: &SqlitePool,
     hash: &TokenHash,
-    access: &AccessTokenRecord,
-    refresh: Option<&RefreshTokenRecord>,
+    redemption: &CodeRedemption,
 ) -> Result<Redemption, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let redeemed = sqlx::query(
-        "UPDATE authorization_codes SET redeemed_at = $2 \
-         WHERE hash = $1 AND redeemed_at IS NULL \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = authorization_codes.grant_id)",
-    )
-    .bind(hash.as_bytes().as_slice())
-    .bind(to_db_time(access.issued_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    let redemption = if redeemed == 1 {
-        insert_access(&mut tx, access).await?;
-        if let Some(refresh) = refresh {
-            insert_refresh(&mut tx, refresh).await?;
-        }
-        Redemption::Redeemed
-    } else if live(&mut tx, "authorization_codes", hash).await? {
-        Redemption::AlreadyRedeemed
-    } else {
-        Redemption::Unknown
-    };
-    tx.commit().await.map_err(backend)?;
-    Ok(redemption)
-}
-
-/// Whether `table` (a fixed name, never input) holds `hash` and its grant
-/// still exists.
-async fn live(
-    conn: &mut SqliteConnection,
-    table: &'static str,
-    hash: &TokenHash,
-) -> Result<bool, StoreError> {
-    let sql = format!(
-        "SELECT count(*) FROM {table} t JOIN grants g ON g.id = t.grant_id WHERE t.hash = $1"
-    );
-    let found: i64 = sqlx::query_scalar(&sql)
+    let row: Option<CodeRow> = sqlx::query_as(FIND_CODE)
         .bind(hash.as_bytes().as_slice())
-        .fetch_one(conn)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
-    Ok(found > 0)
+    let Some(found) = row.map(|row| rows::code(hash, row)).transpose()? else {
+        return Ok(Redemption::Refused(None));
+    };
+    let outcome = match redemption.decide(&found) {
+        Decision::Issue => {
+            sqlx::query("UPDATE authorization_codes SET redeemed_at = $2 WHERE hash = $1")
+                .bind(hash.as_bytes().as_slice())
+                .bind(to_db_time(redemption.now))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let (access, refresh) = redemption.tokens(&found.grant);
+            insert_access(&mut tx, &access).await?;
+            if let Some(refresh) = refresh {
+                insert_refresh(&mut tx, &refresh).await?;
+            }
+            Redemption::Redeemed(found)
+        }
+        Decision::RevokeGrant => {
+            revoke_grant(&mut tx, &found.grant.id).await?;
+            Redemption::Revoked(found.grant.id)
+        }
+        Decision::Refuse => Redemption::Refused(Some(found)),
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(outcome)
+}
+
+/// Revokes a grant inside the caller's transaction (see
+/// `TokenStore::revoke_grant`).
+async fn revoke_grant(conn: &mut SqliteConnection, id: &GrantId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM grants WHERE id = $1")
+        .bind(id.as_bytes().as_slice())
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn revoke_client_grants(

@@ -11,10 +11,10 @@ use super::{
 };
 use crate::client::ClientId;
 use crate::store::{
-    AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, FoundCode,
-    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
-    PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation, SLOW_DOWN_STEP, StoreError,
-    TokenStore,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision,
+    DeviceRedemption, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
+    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
+    SLOW_DOWN_STEP, StoreError, TokenStore,
 };
 use crate::token::TokenHash;
 
@@ -22,11 +22,11 @@ const FIND_ACCESS_TOKEN: &str = "SELECT a.grant_id, a.scope, a.issued_at, a.expi
      g.client_id, g.subject, g.scope, g.created_at, g.expires_at \
      FROM access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.hash = $1";
 
-const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
+pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
      g.client_id, g.subject, g.scope, g.created_at, g.expires_at, r.rotated_at \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1";
 
-const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \
+pub(super) const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \
      c.challenge, c.challenge_method, c.issued_at, c.expires_at, c.redeemed_at, \
      g.client_id, g.subject, g.scope, g.created_at, g.expires_at \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1";
@@ -135,16 +135,11 @@ impl TokenStore for SqlStore {
     async fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> Result<Rotation, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::rotate_refresh_token(pool, old, &new_refresh, &new_access).await
-            }
-            Pool::Postgres(pool) => {
-                postgres::rotate_refresh_token(pool, old, &new_refresh, &new_access).await
-            }
+            Pool::Sqlite(pool) => sqlite::rotate_refresh_token(pool, old, rotation).await,
+            Pool::Postgres(pool) => postgres::rotate_refresh_token(pool, old, rotation).await,
         }
     }
 
@@ -162,16 +157,11 @@ impl TokenStore for SqlStore {
     async fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> Result<Redemption, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::redeem_code(pool, hash, &access_token, refresh_token.as_ref()).await
-            }
-            Pool::Postgres(pool) => {
-                postgres::redeem_code(pool, hash, &access_token, refresh_token.as_ref()).await
-            }
+            Pool::Sqlite(pool) => sqlite::redeem_code(pool, hash, redemption).await,
+            Pool::Postgres(pool) => postgres::redeem_code(pool, hash, redemption).await,
         }
     }
 
