@@ -17,7 +17,7 @@ use crate::store::{
     NewGrant, PlannedToken, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
     Subject,
 };
-use crate::store::{DeviceAuthorizationRecord, DeviceRedemption, DeviceStatus, PolledDeviceCode};
+use crate::store::{DeviceCollection, DeviceStatus, PolledDeviceCode};
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, mint};
 
 /// One token request, as a grant handler sees it.
@@ -281,75 +281,75 @@ impl<'a> GrantContext<'a> {
         }
     }
 
-    /// Redeems the approved device authorization `device` (RFC 8628 §3.5):
-    /// a new grant for the approving user with the approved scope, an access
-    /// token — and a refresh token if
-    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — stored
-    /// together with marking the device code redeemed, in one atomic store
-    /// operation. If the device code was redeemed meanwhile (a concurrent
-    /// poll won), this is a replay: that grant is revoked, the winner's
-    /// tokens with it, and the answer is `invalid_grant`. Anything but an
-    /// approved device authorization of this client is `invalid_grant`.
+    /// Polls with the device code whose hash is `device_code_hash` (RFC 8628
+    /// §3.4, §3.5): records the poll and, if the device authorization is
+    /// approved, collects it — a new grant for the approving user with the
+    /// approved scope, an access token, and a refresh token if
+    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — in one
+    /// atomic store operation: one round trip to a database. A poll with an
+    /// already redeemed device code is a replay: the store revokes its grant,
+    /// and the security event is reported here.
     ///
-    /// `scope` is in the response unless both it and the scope asked for are
-    /// empty: the client asked at the device authorization endpoint, not in
-    /// this request, so it learns here what it got (RFC 6749 §5.1).
-    pub fn redeem_device_code(
+    /// Returns the poll as the store reports it, with the token response
+    /// when this poll collected; `None` when the device code is unknown or
+    /// another client's. `scope` is in the response unless both it and the
+    /// scope asked for are empty: the client asked at the device
+    /// authorization endpoint, not in this request, so it learns here what it
+    /// got (RFC 6749 §5.1).
+    pub fn poll_device_code(
         &self,
-        device: &DeviceAuthorizationRecord,
-    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        let prepared = match &device.status {
-            DeviceStatus::Approved { subject, scope } if device.client_id == *self.client.id() => {
-                let refresh = self.refresh_tokens_allowed();
-                let lifetimes = &self.server.lifetimes;
-                let (token, hash) = mint(TokenKind::AccessToken);
-                let grant = GrantRecord {
-                    id: GrantId::generate_for(&hash),
-                    client_id: self.client.id().clone(),
-                    subject: Some(subject.clone()),
-                    scope: scope.clone(),
-                    created_at: self.now,
-                    expires_at: self.now
-                        + if refresh {
-                            lifetimes.grant
-                        } else {
-                            lifetimes.access_token
-                        },
-                };
-                let (response, access, refresh) =
-                    self.mint_tokens(&grant, scope, refresh.then_some(scope), (token, hash));
-                let response = if scope.is_empty() && device.scope.is_empty() {
-                    response
+        device_code_hash: TokenHash,
+    ) -> impl Future<Output = Result<Option<(PolledDeviceCode, Option<TokenResponse>)>, TokenError>>
+    + Send
+    + use<'a> {
+        let lifetimes = &self.server.lifetimes;
+        let refresh = self
+            .refresh_tokens_allowed()
+            .then(|| mint(TokenKind::RefreshToken));
+        let (access_token, access_hash) = mint(TokenKind::AccessToken);
+        let collection = DeviceCollection::new(
+            GrantId::generate_for(&access_hash),
+            // A grant with a refresh token lives its absolute lifetime; one
+            // without lives as long as its only token.
+            self.now
+                + if refresh.is_some() {
+                    lifetimes.grant
                 } else {
-                    response.with_scope(scope.clone())
-                };
-                let mut new = NewGrant::with_access_token(grant, access);
-                if let Some(refresh) = refresh {
-                    new = new.and_refresh_token(refresh);
-                }
-                Some((new, response))
-            }
-            _ => None,
-        };
-        let device_code_hash = device.device_code_hash;
+                    lifetimes.access_token
+                },
+            PlannedToken::new(access_hash, self.now + lifetimes.access_token),
+            refresh.as_ref().map(|(_, hash)| {
+                PlannedToken::new(*hash, self.now + lifetimes.refresh_token_idle)
+            }),
+        );
+        let (client_id, now) = (self.client.id(), self.now);
+        let respond = self.responder();
         let tokens = self.tokens();
-        let client_id = self.client.id().clone();
-        let store: &'a TokenStoreHandle = &self.server.tokens;
         async move {
-            let invalid = || TokenError::InvalidGrant("invalid device code".into());
-            let Some((new, response)) = prepared else {
-                return Err(invalid());
+            let Some(polled) = tokens
+                .poll_device_code(&device_code_hash, client_id, now, &collection)
+                .await?
+            else {
+                return Ok(None);
             };
-            match store.redeem_device_code(&device_code_hash, new).await? {
-                DeviceRedemption::Redeemed => Ok(response),
-                DeviceRedemption::AlreadyRedeemed(grant_id) => {
-                    tokens
-                        .revoke_on_replay("device_code_replay", &client_id, &grant_id)
-                        .await?;
-                    Err(invalid())
+            let response = match (&polled.collected, &polled.record.status) {
+                (Some(grant), _) => {
+                    let expires_at = collection.access_token.expires_under(grant);
+                    let response =
+                        respond.response(access_token, expires_at, refresh.map(|(token, _)| token));
+                    Some(if grant.scope.is_empty() && polled.record.scope.is_empty() {
+                        response
+                    } else {
+                        response.with_scope(grant.scope.clone())
+                    })
                 }
-                _ => Err(invalid()),
-            }
+                (None, DeviceStatus::Redeemed { grant_id }) => {
+                    report_replay("device_code_replay", client_id, grant_id);
+                    None
+                }
+                _ => None,
+            };
+            Ok(Some((polled, response)))
         }
     }
 }
@@ -540,9 +540,10 @@ impl<'a> Tokens<'a> {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> Result<Option<PolledDeviceCode>, StoreError> {
         self.0
-            .poll_device_code(device_code_hash, client_id, now)
+            .poll_device_code(device_code_hash, client_id, now, collection)
             .await
     }
 }

@@ -44,8 +44,8 @@ pub(crate) use direct_or_boxed;
 use std::time::SystemTime;
 
 use super::{
-    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision,
-    DeviceRedemption, DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection,
+    DeviceDecision, DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
     PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
     StoreError, TokenStore,
 };
@@ -88,9 +88,8 @@ direct_or_boxed! {
             &self,
             device_code_hash: &TokenHash,
             client_id: &ClientId,
-            now: SystemTime
+            now: SystemTime,
+            collection: &DeviceCollection
         ) -> Result<Option<PolledDeviceCode>, StoreError>;
-        fn redeem_device_code(&self, device_code_hash: &TokenHash, new: NewGrant)
-            -> Result<DeviceRedemption, StoreError>;
     }
 }

@@ -22,7 +22,7 @@ use super::{
     FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
     RefreshRotation, RefreshTokenRecord, Redemption, Rotation, StoreError, Subject, TokenStore,
 };
-use super::{DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, PolledDeviceCode};
+use super::{DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, PolledDeviceCode};
 use crate::client::{Client, ClientId, ClientRegistry};
 use crate::protocol::Scope;
 use crate::token::TokenHash;
@@ -872,16 +872,9 @@ impl TokenStore for MemoryStore {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send {
-        ready(Ok(self.poll_device(device_code_hash, client_id, now)))
-    }
-
-    fn redeem_device_code(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send {
-        ready(self.redeem_device(device_code_hash, new))
+        ready(self.poll_device(device_code_hash, client_id, now, collection))
     }
 }
 

@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 pub use device::{
-    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, PolledDeviceCode,
+    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, PolledDeviceCode,
     SLOW_DOWN_STEP,
 };
 pub use memory::MemoryStore;
@@ -270,42 +270,42 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records a poll of the token endpoint by `client_id` at `now` (RFC 8628
-    /// §3.4, §3.5), atomically, and returns the device authorization as the
-    /// poll left it.
+    /// §3.4, §3.5) and, if the device authorization is approved, collects
+    /// it — atomically — and returns the device authorization as the poll
+    /// left it.
     ///
     /// The poll is too fast if the previous one (`last_polled_at`) was less
     /// than `interval` before `now`; then `interval` grows by
     /// [`SLOW_DOWN_STEP`]. Either way `last_polled_at` becomes `now` (unless
-    /// it is later already), whatever the status. Concurrent polls are
-    /// serialised: each sees the one before it, so of two polls within one
-    /// interval the second is too fast. If the device code is unknown, or was issued to another client,
-    /// nothing changes and the answer is `None`. A SQL store does this in one
-    /// `UPDATE … WHERE device_code_hash = $1 AND client_id = $2 RETURNING …`
-    /// that also returns the previous `last_polled_at`.
+    /// it is later already), whatever the status. Then, by status:
+    ///
+    /// - [`DeviceStatus::Approved`], expiring after `now`: the poll redeems
+    ///   it — the status becomes [`DeviceStatus::Redeemed`] with
+    ///   `collection.grant_id`, and
+    ///   [`collection.new_grant`](DeviceCollection::new_grant) is stored as
+    ///   by [`create_grant`](Self::create_grant) — and
+    ///   [`PolledDeviceCode::collected`] is that grant.
+    /// - [`DeviceStatus::Redeemed`]: a replay (or a race lost to a
+    ///   concurrent poll); the poll revokes that grant as by
+    ///   [`revoke_grant`](Self::revoke_grant).
+    /// - otherwise nothing more changes.
+    ///
+    /// Concurrent polls are serialised: each sees the one before it, so of
+    /// two polls within one interval the second is too fast, and of
+    /// concurrent polls after approval exactly one collects. A redeemed
+    /// device authorization MUST stay findable until it expires, so a replay
+    /// is recognised. If the device code is unknown, or was issued to another
+    /// client, nothing changes and the answer is `None`. A SQL store does
+    /// this in one `UPDATE … WHERE device_code_hash = $1 AND client_id = $2
+    /// RETURNING …` whose data-modifying `WITH` clauses insert the grant or
+    /// delete the replayed one, or in one transaction.
     fn poll_device_code(
         &self,
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send;
-
-    /// Redeems an approved device authorization and stores the grant and
-    /// tokens issued for it, as one atomic operation: if its status is
-    /// [`DeviceStatus::Approved`], it becomes [`DeviceStatus::Redeemed`] with
-    /// `new.grant`'s id and `new` is stored as by
-    /// [`create_grant`](Self::create_grant) ([`DeviceRedemption::Redeemed`]).
-    /// Of any number of concurrent calls for one device code exactly one
-    /// succeeds; the others get [`DeviceRedemption::AlreadyRedeemed`] with the
-    /// winner's grant id and store nothing. A redeemed device authorization
-    /// MUST stay findable by [`poll_device_code`](Self::poll_device_code)
-    /// until it expires, so that a replay is recognised. A SQL store does this
-    /// in one transaction opened by `UPDATE … SET status = 'redeemed',
-    /// grant_id = $2 WHERE device_code_hash = $1 AND status = 'approved'`.
-    fn redeem_device_code(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send;
 }
 
 /// The object-safe form of [`TokenStore`] that the server holds.
@@ -376,12 +376,8 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
         device_code_hash: &'a TokenHash,
         client_id: &'a ClientId,
         now: SystemTime,
+        collection: &'a DeviceCollection,
     ) -> BoxFuture<'a, Result<Option<PolledDeviceCode>, StoreError>>;
-    fn redeem_device_code<'a>(
-        &'a self,
-        device_code_hash: &'a TokenHash,
-        new: NewGrant,
-    ) -> BoxFuture<'a, Result<DeviceRedemption, StoreError>>;
 }
 
 impl<T: TokenStore> DynTokenStore for T {
@@ -489,20 +485,15 @@ impl<T: TokenStore> DynTokenStore for T {
         device_code_hash: &'a TokenHash,
         client_id: &'a ClientId,
         now: SystemTime,
+        collection: &'a DeviceCollection,
     ) -> BoxFuture<'a, Result<Option<PolledDeviceCode>, StoreError>> {
         Box::pin(TokenStore::poll_device_code(
             self,
             device_code_hash,
             client_id,
             now,
+            collection,
         ))
-    }
-    fn redeem_device_code<'a>(
-        &'a self,
-        device_code_hash: &'a TokenHash,
-        new: NewGrant,
-    ) -> BoxFuture<'a, Result<DeviceRedemption, StoreError>> {
-        Box::pin(TokenStore::redeem_device_code(self, device_code_hash, new))
     }
 }
 

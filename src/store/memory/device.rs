@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use super::{Map, MemoryStore, SWEEP_EVERY};
 use crate::client::ClientId;
 use crate::store::{
-    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, NewGrant,
+    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus,
     PolledDeviceCode, SLOW_DOWN_STEP, StoreError, TokenStore as _,
 };
 use crate::token::TokenHash;
@@ -130,12 +130,16 @@ impl MemoryStore {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
-    ) -> Option<PolledDeviceCode> {
+        collection: &DeviceCollection,
+    ) -> Result<Option<PolledDeviceCode>, StoreError> {
         let mut devices = self.devices.lock();
-        let record = devices
+        let Some(record) = devices
             .by_device
             .get_mut(device_code_hash)
-            .filter(|r| r.client_id == *client_id)?;
+            .filter(|r| r.client_id == *client_id)
+        else {
+            return Ok(None);
+        };
         let too_fast = record.last_polled_at.is_some_and(|last| {
             // A poll that reads an earlier time than the previous one raced
             // it, which is too fast by any measure.
@@ -149,35 +153,31 @@ impl MemoryStore {
                 .unwrap_or(record.interval);
         }
         record.last_polled_at = Some(record.last_polled_at.map_or(now, |last| last.max(now)));
-        Some(PolledDeviceCode {
-            record: record.clone(),
-            too_fast,
-        })
-    }
-
-    pub(super) fn redeem_device(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> Result<DeviceRedemption, StoreError> {
-        let mut devices = self.devices.lock();
-        let Some(record) = devices.by_device.get_mut(device_code_hash) else {
-            return Ok(DeviceRedemption::Unknown);
-        };
-        match record.status {
-            DeviceStatus::Approved { .. } => {}
-            DeviceStatus::Redeemed { grant_id } => {
-                return Ok(DeviceRedemption::AlreadyRedeemed(grant_id));
+        // The grant is stored, or revoked, while this table is locked, so a
+        // concurrent poll sees the authorization approved (and no tokens), or
+        // redeemed with its tokens.
+        let suspended = || StoreError::backend("the memory store suspended");
+        let mut collected = None;
+        match &record.status {
+            DeviceStatus::Approved { subject, scope } if record.expires_at > now => {
+                let new = collection.new_grant(record, subject, scope, now);
+                let grant = new.grant.clone();
+                completed(self.create_grant(new)).unwrap_or_else(|| Err(suspended()))?;
+                record.status = DeviceStatus::Redeemed {
+                    grant_id: grant.id,
+                };
+                collected = Some(grant);
             }
-            _ => return Ok(DeviceRedemption::NotApproved),
+            DeviceStatus::Redeemed { grant_id } => {
+                completed(self.revoke_grant(grant_id)).unwrap_or_else(|| Err(suspended()))?;
+            }
+            _ => {}
         }
-        let grant_id = new.grant.id;
-        // Stored while this table is locked, so a concurrent poll sees the
-        // authorization approved (and no tokens), or redeemed with its tokens.
-        completed(self.create_grant(new))
-            .unwrap_or_else(|| Err(StoreError::backend("the memory store suspended")))?;
-        record.status = DeviceStatus::Redeemed { grant_id };
-        Ok(DeviceRedemption::Redeemed)
+        Ok(Some(PolledDeviceCode::new(
+            record.clone(),
+            too_fast,
+            collected,
+        )))
     }
 
     /// Drops every device authorization of `client_id`.

@@ -18,14 +18,15 @@ use std::time::SystemTime;
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{FromRow as _, Postgres, Row as _};
 
-use super::rows::{self, CodeRow, RefreshRow, challenge_columns};
-use super::sqlite::not_redeemed;
+use super::rows::{self, CodeRow, PolledRow, RefreshRow, challenge_columns};
+use super::tokens::{POLL_SET, POLLED_COLUMNS, poll_params};
 use super::{backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::{CodeVerifier, Scope};
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, Decision, DeviceRedemption, GrantId, NewGrant, Redemption,
-    RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
+    NewGrant, PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
+    StoreError, Subject,
 };
 use crate::token::TokenHash;
 
@@ -313,54 +314,80 @@ pub(super) async fn revoke_client_grants(
     Ok(revoked)
 }
 
-/// `$1` the device code's hash, `$2` the new grant's id; the grant and its
-/// secrets from `$3`.
-static REDEEM_DEVICE: LazyLock<String> = LazyLock::new(|| {
+/// Records a poll and, in the same statement, collects an approval or
+/// revokes a replayed grant (see `TokenStore::poll_device_code`).
+///
+/// `$1` to `$5` as [`POLL_SET`]; `$6` the new grant's id and `$7` its
+/// expiry; the access token's hash and uncapped expiry in `$8`, `$9`, the
+/// refresh token's (or nulls) in `$10`, `$11`. The `SET` expressions read the
+/// row as it was: an approved, unexpired authorization becomes redeemed under
+/// `$6`, and the grant and tokens are inserted from the returned row — the
+/// approving user and the approved scope. A row returned redeemed under
+/// another grant was redeemed before this poll: that grant is deleted.
+static POLL_DEVICE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH redeemed AS (UPDATE device_authorizations \
-         SET status = 'redeemed', grant_id = $2 \
-         WHERE device_code_hash = $1 AND status = 'approved' RETURNING 1), {} \
-         SELECT (SELECT count(*) FROM redeemed), d.status, d.grant_id \
-         FROM device_authorizations d WHERE d.device_code_hash = $1",
-        new_grant_ctes(3, "FROM redeemed"),
+        "WITH polled AS (UPDATE device_authorizations SET {POLL_SET}, \
+             status = CASE WHEN status = 'approved' AND expires_at > $3 \
+                 THEN 'redeemed' ELSE status END, \
+             grant_id = CASE WHEN status = 'approved' AND expires_at > $3 \
+                 THEN $6 ELSE grant_id END \
+             WHERE device_code_hash = $1 AND client_id = $2 RETURNING {POLLED_COLUMNS}), \
+         collected AS (SELECT client_id, subject, granted_scope FROM polled \
+             WHERE status = 'redeemed' AND grant_id = $6), \
+         grant_row AS (INSERT INTO grants (id, client_id, subject, scope, created_at, \
+             expires_at) SELECT $6, client_id, subject, granted_scope, $3, $7 FROM collected), \
+         access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
+             SELECT $8, $6, granted_scope, $3, LEAST($9, $7) FROM collected), \
+         refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
+             SELECT $10, $6, granted_scope, $3, LEAST($11, $7) FROM collected \
+             WHERE $10 IS NOT NULL), \
+         revoked AS (DELETE FROM grants WHERE id IN (SELECT grant_id FROM polled \
+             WHERE status = 'redeemed' AND grant_id <> $6)) \
+         SELECT {POLLED_COLUMNS} FROM polled"
     )
 });
 
-pub(super) async fn redeem_device_code(
+pub(super) async fn poll_device_code(
     pool: &PgPool,
     device_code_hash: &TokenHash,
-    new: &NewGrant,
-) -> Result<DeviceRedemption, StoreError> {
-    let query = sqlx::query(&REDEEM_DEVICE)
-        .bind(device_code_hash.as_bytes().as_slice())
-        .bind(new.grant.id.as_bytes().as_slice());
-    let row = bind_new_grant(query, new)
+    client_id: &ClientId,
+    now: SystemTime,
+    collection: &DeviceCollection,
+) -> Result<Option<PolledDeviceCode>, StoreError> {
+    let (p1, p2, p3, p4, p5) = poll_params(device_code_hash, client_id, now);
+    let refresh = collection.refresh_token.as_ref();
+    let row: Option<PolledRow> = sqlx::query_as(&POLL_DEVICE)
+        .bind(p1)
+        .bind(p2)
+        .bind(p3)
+        .bind(p4)
+        .bind(p5)
+        .bind(collection.grant_id.as_bytes().as_slice())
+        .bind(to_db_time(collection.grant_expires_at))
+        .bind(collection.access_token.hash.as_bytes().as_slice())
+        .bind(to_db_time(collection.access_token.expires_at))
+        .bind(refresh.map(|t| t.hash.as_bytes().as_slice()))
+        .bind(refresh.map(|t| to_db_time(t.expires_at)))
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
-    let row: Option<(i64, String, Option<Vec<u8>>)> = row
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .transpose()
-        .map_err(backend)?;
-    match row {
-        Some((1, _, _)) => Ok(DeviceRedemption::Redeemed),
-        // The snapshot showed it approved, yet the update matched nothing: a
-        // concurrent redemption won and committed meanwhile. A new statement
-        // sees the winner's grant.
-        Some((_, status, _)) if status == "approved" => {
-            let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
-                "SELECT status, grant_id FROM device_authorizations \
-                 WHERE device_code_hash = $1",
-            )
-            .bind(device_code_hash.as_bytes().as_slice())
-            .fetch_optional(pool)
-            .await
-            .map_err(backend)?;
-            not_redeemed(row)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    // The approval's user and scope, which the redeemed status no longer
+    // carries.
+    let approval = (row.9.clone(), row.10.clone());
+    let (record, too_fast) = rows::polled(row)?;
+    let collected = match (&record.status, approval) {
+        (DeviceStatus::Redeemed { grant_id }, (Some(subject), Some(scope)))
+            if *grant_id == collection.grant_id =>
+        {
+            let (subject, scope) = (Subject::new(&subject), rows::scope(&scope)?);
+            Some(collection.new_grant(&record, &subject, &scope, now).grant)
         }
-        Some((_, status, grant)) => not_redeemed(Some((status, grant))),
-        None => Ok(DeviceRedemption::Unknown),
-    }
+        _ => None,
+    };
+    Ok(Some(PolledDeviceCode::new(record, too_fast, collected)))
 }
 
 #[cfg(test)]
@@ -389,6 +416,6 @@ mod tests {
         assert_eq!(last_param(&CREATE_GRANT), NEW_GRANT_PARAMS);
         assert_eq!(last_param(ROTATE), 8);
         assert_eq!(last_param(&REDEEM_CODE_SQL), 10);
-        assert_eq!(last_param(&REDEEM_DEVICE), 2 + NEW_GRANT_PARAMS);
+        assert_eq!(last_param(&POLL_DEVICE), 11);
     }
 }

@@ -9,14 +9,15 @@ use std::time::SystemTime;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
 
-use super::rows::{self, CodeRow, RefreshRow, challenge_columns};
-use super::tokens::{FIND_CODE, FIND_REFRESH_TOKEN};
+use super::rows::{self, CodeRow, PolledRow, RefreshRow, challenge_columns};
+use super::tokens::{FIND_CODE, FIND_REFRESH_TOKEN, POLL_DEVICE, poll_params};
 use super::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, Decision, DeviceRedemption, GrantId, NewGrant, Redemption,
-    RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
+    NewGrant, PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
+    StoreError,
 };
 use crate::token::TokenHash;
 
@@ -236,49 +237,50 @@ pub(super) async fn revoke_client_grants(
     Ok(revoked)
 }
 
-pub(super) async fn redeem_device_code(
+pub(super) async fn poll_device_code(
     pool: &SqlitePool,
     device_code_hash: &TokenHash,
-    new: &NewGrant,
-) -> Result<DeviceRedemption, StoreError> {
+    client_id: &ClientId,
+    now: SystemTime,
+    collection: &DeviceCollection,
+) -> Result<Option<PolledDeviceCode>, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let redeemed = sqlx::query(
-        "UPDATE device_authorizations SET status = 'redeemed', grant_id = $2 \
-         WHERE device_code_hash = $1 AND status = 'approved'",
-    )
-    .bind(device_code_hash.as_bytes().as_slice())
-    .bind(new.grant.id.as_bytes().as_slice())
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    let redemption = if redeemed == 1 {
-        insert_new_grant(&mut tx, new).await?;
-        DeviceRedemption::Redeemed
-    } else {
-        let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT status, grant_id FROM device_authorizations WHERE device_code_hash = $1",
-        )
-        .bind(device_code_hash.as_bytes().as_slice())
+    let (p1, p2, p3, p4, p5) = poll_params(device_code_hash, client_id, now);
+    let row: Option<PolledRow> = sqlx::query_as(&POLL_DEVICE)
+        .bind(p1)
+        .bind(p2)
+        .bind(p3)
+        .bind(p4)
+        .bind(p5)
         .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
-        not_redeemed(row)?
+    let Some(row) = row else {
+        return Ok(None);
     };
+    let (mut record, too_fast) = rows::polled(row)?;
+    let mut collected = None;
+    match &record.status {
+        DeviceStatus::Approved { subject, scope } if record.expires_at > now => {
+            let new = collection.new_grant(&record, subject, scope, now);
+            sqlx::query(
+                "UPDATE device_authorizations SET status = 'redeemed', grant_id = $2 \
+                 WHERE device_code_hash = $1",
+            )
+            .bind(device_code_hash.as_bytes().as_slice())
+            .bind(new.grant.id.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            insert_new_grant(&mut tx, &new).await?;
+            record.status = DeviceStatus::Redeemed {
+                grant_id: new.grant.id,
+            };
+            collected = Some(new.grant);
+        }
+        DeviceStatus::Redeemed { grant_id } => revoke_grant(&mut tx, grant_id).await?,
+        _ => {}
+    }
     tx.commit().await.map_err(backend)?;
-    Ok(redemption)
-}
-
-/// What a redemption that did not match the approved row found instead:
-/// `status, grant_id` of the row, if any.
-pub(super) fn not_redeemed(
-    row: Option<(String, Option<Vec<u8>>)>,
-) -> Result<DeviceRedemption, StoreError> {
-    Ok(match row {
-        None => DeviceRedemption::Unknown,
-        Some((status, grant)) if status == "redeemed" => DeviceRedemption::AlreadyRedeemed(
-            rows::grant_id(grant.ok_or_else(|| super::invalid("a redemption lacks its grant"))?)?,
-        ),
-        Some(_) => DeviceRedemption::NotApproved,
-    })
+    Ok(Some(PolledDeviceCode::new(record, too_fast, collected)))
 }
