@@ -80,7 +80,13 @@ impl GrantHandler for DeviceCodeGrant {
         let polled = ctx.poll_device_code(TokenHash::of(device_code)).await?;
         // Unknown, or another client's: the same answer, so the code's owner
         // is not revealed.
-        let Some((PolledDeviceCode { record, too_fast, .. }, response)) = polled else {
+        let Some((
+            PolledDeviceCode {
+                record, too_fast, ..
+            },
+            response,
+        )) = polled
+        else {
             return Err(invalid_grant());
         };
         if let Some(response) = response {

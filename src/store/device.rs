@@ -178,13 +178,16 @@ impl DeviceCollection {
             issued_at: now,
             expires_at: self.access_token.expires_under(&grant),
         };
-        let refresh = self.refresh_token.as_ref().map(|planned| RefreshTokenRecord {
-            hash: planned.hash,
-            grant_id: self.grant_id,
-            scope: scope.clone(),
-            issued_at: now,
-            expires_at: planned.expires_under(&grant),
-        });
+        let refresh = self
+            .refresh_token
+            .as_ref()
+            .map(|planned| RefreshTokenRecord {
+                hash: planned.hash,
+                grant_id: self.grant_id,
+                scope: scope.clone(),
+                issued_at: now,
+                expires_at: planned.expires_under(&grant),
+            });
         let new = NewGrant::with_access_token(grant, access);
         match refresh {
             Some(refresh) => new.and_refresh_token(refresh),

@@ -16,8 +16,8 @@ use std::time::SystemTime;
 use super::{Map, MemoryStore, SWEEP_EVERY};
 use crate::client::ClientId;
 use crate::store::{
-    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus,
-    PolledDeviceCode, SLOW_DOWN_STEP, StoreError, TokenStore as _,
+    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, PolledDeviceCode,
+    SLOW_DOWN_STEP, StoreError, TokenStore as _,
 };
 use crate::token::TokenHash;
 
@@ -163,9 +163,7 @@ impl MemoryStore {
                 let new = collection.new_grant(record, subject, scope, now);
                 let grant = new.grant.clone();
                 completed(self.create_grant(new)).unwrap_or_else(|| Err(suspended()))?;
-                record.status = DeviceStatus::Redeemed {
-                    grant_id: grant.id,
-                };
+                record.status = DeviceStatus::Redeemed { grant_id: grant.id };
                 collected = Some(grant);
             }
             DeviceStatus::Redeemed { grant_id } => {

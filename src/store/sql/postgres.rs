@@ -24,9 +24,9 @@ use super::{backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::{CodeVerifier, Scope};
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
-    NewGrant, PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
-    StoreError, Subject,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId, NewGrant,
+    PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
+    Subject,
 };
 use crate::token::TokenHash;
 

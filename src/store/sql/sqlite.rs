@@ -15,9 +15,8 @@ use super::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
-    NewGrant, PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
-    StoreError,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId, NewGrant,
+    PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
 };
 use crate::token::TokenHash;
 

@@ -12,10 +12,10 @@ use super::{
 };
 use crate::client::ClientId;
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection,
-    DeviceDecision, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
-    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
-    SLOW_DOWN_STEP, StoreError, TokenStore,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision,
+    FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
+    PolledDeviceCode, Redemption, RefreshRotation, Rotation, SLOW_DOWN_STEP, StoreError,
+    TokenStore,
 };
 use crate::token::TokenHash;
 
@@ -396,8 +396,7 @@ impl TokenStore for SqlStore {
                 sqlite::poll_device_code(pool, device_code_hash, client_id, now, collection).await
             }
             Pool::Postgres(pool) => {
-                postgres::poll_device_code(pool, device_code_hash, client_id, now, collection)
-                    .await
+                postgres::poll_device_code(pool, device_code_hash, client_id, now, collection).await
             }
         }
     }
