@@ -1073,8 +1073,9 @@ async fn request_checks_match_the_token_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_polls_after_approval_yield_exactly_one_token_response() {
-    // `TokenStore::redeem_device_code` redeems and stores the tokens in one
-    // atomic step, so of 50 simultaneous polls exactly one gets tokens. The
+    // `TokenStore::poll_device_code` collects an approval and stores the
+    // tokens in one atomic step, so of 50 simultaneous polls exactly one gets
+    // tokens. The
     // others present a redeemed device code — replays — so the grant is
     // revoked and the winner's tokens with it (see `DeviceCodeGrant`).
     const TASKS: usize = 50;

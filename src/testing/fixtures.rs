@@ -381,14 +381,6 @@ pub(crate) fn device(client: &ClientId, at: SystemTime) -> DeviceAuthorizationRe
     }
 }
 
-/// What a device's redemption stores: a grant for the approving user with an
-/// access and a refresh token.
-pub(crate) fn device_grant(client: &ClientId, at: SystemTime) -> Issued {
-    let mut issued = Issued::access_and_refresh(client, at);
-    issued.grant.subject = Some(Subject::new("bob"));
-    issued
-}
-
 /// Whether the access token is found.
 pub(crate) async fn access_found<S: TokenStore>(store: &S, hash: &TokenHash) -> bool {
     ok(store.find_access_token(hash).await, "find_access_token").is_some()

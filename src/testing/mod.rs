@@ -124,9 +124,9 @@ where
         device_decide_once,
         device_poll_records_slow_down,
         concurrent_device_polls_are_serialised,
-        device_redeem_once,
+        device_poll_collects_once,
         concurrent_device_decisions_decide_once,
-        concurrent_device_redemptions_redeem_once,
+        concurrent_device_polls_collect_once,
         // Expiry
         purge_expired_removes_only_the_dead,
     );

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::client::ClientRegistry;
+use super::device::collection;
 use crate::store::{
-    DeviceDecision, DeviceRedemption, DeviceStatus, PolledDeviceCode, Redemption, Rotation,
-    SLOW_DOWN_STEP, Subject, TokenStore,
+    DeviceDecision, DeviceStatus, PolledDeviceCode, Redemption, Rotation, SLOW_DOWN_STEP, Subject,
+    TokenStore,
 };
 use crate::testing::fixtures::{
-    Issued, MINUTE, RACERS, ROUNDS, Racer, access, access_found, device, device_grant, hash,
+    Issued, MINUTE, RACERS, ROUNDS, Racer, access, access_found, device, hash,
     managed_client, now, ok, pending, race, refresh, refresh_found, register_client, scope,
 };
 use crate::token::TokenHash;
@@ -354,7 +355,9 @@ pub async fn concurrent_device_polls_are_serialised<S: TokenStore + ClientRegist
                     (store.clone(), client.clone(), record.device_code_hash);
                 Box::pin(async move {
                     ok(
-                        store.poll_device_code(&hash, &client, at).await,
+                        store
+                            .poll_device_code(&hash, &client, at, &collection(t))
+                            .await,
                         "poll_device_code",
                     )
                     .unwrap()
@@ -453,11 +456,11 @@ pub async fn concurrent_device_decisions_decide_once<S: TokenStore + ClientRegis
     }
 }
 
-/// Of 32 concurrent `redeem_device_code` calls for one approved device
-/// authorization, exactly one is [`DeviceRedemption::Redeemed`] and the others
-/// [`DeviceRedemption::AlreadyRedeemed`] with the winner's grant id; only the
-/// winner's grant and tokens are stored.
-pub async fn concurrent_device_redemptions_redeem_once<S: TokenStore + ClientRegistry + Clone>(
+/// Of 32 concurrent polls of one approved device authorization, each
+/// offering its own collection, exactly one collects it; every other sees it
+/// redeemed under the winner's grant id, stores nothing, and — a replay —
+/// revokes the winner's grant.
+pub async fn concurrent_device_polls_collect_once<S: TokenStore + ClientRegistry + Clone>(
     store: S,
 ) {
     let client = register_client(&store, "device-client").await;
@@ -478,70 +481,58 @@ pub async fn concurrent_device_redemptions_redeem_once<S: TokenStore + ClientReg
                 .await,
             "decide_device_authorization"
         ));
-        let grants: Vec<_> = (0..RACERS)
-            .map(|_| device_grant(&client, t + MINUTE))
-            .collect();
-        let tasks = grants
+        let at = t + MINUTE;
+        let offers: Vec<_> = (0..RACERS).map(|_| collection(at)).collect();
+        let tasks = offers
             .iter()
-            .map(|issued| {
-                let (store, hash, new) =
-                    (store.clone(), record.device_code_hash, issued.new_grant());
+            .map(|offer| {
+                let (store, client, hash, offer) = (
+                    store.clone(),
+                    client.clone(),
+                    record.device_code_hash,
+                    offer.clone(),
+                );
                 Box::pin(async move {
                     ok(
-                        store.redeem_device_code(&hash, new).await,
-                        "redeem_device_code",
+                        store.poll_device_code(&hash, &client, at, &offer).await,
+                        "poll_device_code",
                     )
-                }) as Racer<DeviceRedemption>
+                    .unwrap()
+                }) as Racer<PolledDeviceCode>
             })
             .collect();
-        let results = race(tasks).await;
+        let polls = race(tasks).await;
         let winners: Vec<_> = (0..RACERS)
-            .filter(|i| results[*i] == DeviceRedemption::Redeemed)
+            .filter(|i| polls[*i].collected.is_some())
             .collect();
         assert_eq!(
             winners.len(),
             1,
-            "of {RACERS} concurrent redemptions of one device code exactly one must be \
-             Redeemed; got {results:?}"
+            "of {RACERS} concurrent polls of one approved device authorization exactly one \
+             must collect it; {} did",
+            winners.len()
         );
-        let winner = &grants[winners[0]];
-        assert_eq!(
-            count(
-                &results,
-                &DeviceRedemption::AlreadyRedeemed(winner.grant.id)
-            ),
-            RACERS - 1,
-            "the losers of a race to redeem one device code must be AlreadyRedeemed with the \
-             winner's grant id; got {results:?}"
+        let winner = &offers[winners[0]];
+        let redeemed = DeviceStatus::Redeemed {
+            grant_id: winner.grant_id,
+        };
+        assert!(
+            polls.iter().all(|p| p.record.status == redeemed),
+            "every poll of the race must find the device authorization redeemed under the \
+             winner's grant id"
         );
-        for (issued, result) in grants.iter().zip(&results) {
-            let won = *result == DeviceRedemption::Redeemed;
-            assert_eq!(
-                access_found(&store, &issued.access_hash()).await,
-                won,
-                "only the winning redemption's access token may be stored"
-            );
-            assert_eq!(
-                refresh_found(&store, &issued.refresh_hash())
-                    .await
-                    .is_some(),
-                won,
-                "only the winning redemption's refresh token may be stored"
-            );
+        for (i, offer) in offers.iter().enumerate() {
+            if i != winners[0] {
+                assert!(
+                    !access_found(&store, &offer.access_token.hash).await
+                        && !ok(store.revoke_grant(&offer.grant_id).await, "revoke_grant"),
+                    "a poll that lost the race must store nothing"
+                );
+            }
         }
-        let status = ok(
-            store
-                .find_device_authorization(&record.user_code_hash)
-                .await,
-            "find_device_authorization",
-        )
-        .map(|r| r.status);
-        assert_eq!(
-            status,
-            Some(DeviceStatus::Redeemed {
-                grant_id: winner.grant.id
-            }),
-            "after the race the device authorization must be redeemed under the winner's grant"
+        assert!(
+            !access_found(&store, &winner.access_token.hash).await,
+            "the polls after the winner's are replays: the winner's grant must be revoked"
         );
     }
 }
