@@ -3,8 +3,8 @@
 
 use super::{GrantContext, GrantHandler};
 use crate::endpoint::TokenError;
-use crate::protocol::{GrantType, TokenResponse};
 use crate::protocol::CodeVerifier;
+use crate::protocol::{GrantType, TokenResponse};
 use crate::token::{TokenHash, TokenKind};
 
 /// `grant_type=authorization_code`: the client redeems the code the resource

@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use crate::client::{AuthenticatedClient, ClientId};
 use crate::endpoint::TokenError;
+use crate::protocol::CodeVerifier;
 use crate::protocol::GrantType;
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::server::ServerInner;
 use crate::store::erased::TokenStoreHandle;
-use crate::protocol::CodeVerifier;
 use crate::store::redemption::Refusal;
 use crate::store::{
     AccessTokenRecord, CodeRedemption, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
@@ -158,9 +158,9 @@ impl<'a> GrantContext<'a> {
             self.client.id().clone(),
             self.now,
             PlannedToken::new(access_hash, self.now + lifetimes.access_token),
-            refresh.as_ref().map(|(_, hash)| {
-                PlannedToken::new(*hash, self.now + lifetimes.refresh_token_idle)
-            }),
+            refresh
+                .as_ref()
+                .map(|(_, hash)| PlannedToken::new(*hash, self.now + lifetimes.refresh_token_idle)),
         )
         .redirect_uri(redirect_uri)
         .code_verifier(code_verifier);
@@ -177,7 +177,11 @@ impl<'a> GrantContext<'a> {
                     Ok(respond.with_scope_if_differs(response, grant.scope.clone()))
                 }
                 Redemption::Revoked(grant_id) => {
-                    report_replay("authorization_code_replay", &redemption.client_id, &grant_id);
+                    report_replay(
+                        "authorization_code_replay",
+                        &redemption.client_id,
+                        &grant_id,
+                    );
                     Err(invalid())
                 }
                 Redemption::Refused(Some(found)) => Err(match redemption.check(&found) {
@@ -269,7 +273,9 @@ impl<'a> GrantContext<'a> {
         let refresh_scope = issue.refresh.then_some(&issue.scope);
         let (response, access, refresh) =
             self.mint_tokens(&grant, &issue.scope, refresh_scope, (token, hash));
-        let response = self.responder().with_scope_if_differs(response, issue.scope);
+        let response = self
+            .responder()
+            .with_scope_if_differs(response, issue.scope);
         let mut new = NewGrant::with_access_token(grant, access);
         if let Some(refresh) = refresh {
             new = new.and_refresh_token(refresh);

@@ -44,8 +44,8 @@ pub(crate) use direct_or_boxed;
 use std::time::SystemTime;
 
 use super::{
-    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision,
-    DeviceRedemption, DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption,
+    DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
     PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
     StoreError, TokenStore,
 };

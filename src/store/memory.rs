@@ -19,8 +19,8 @@ use std::time::{Duration, SystemTime};
 
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, Decision, FoundCode,
-    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
-    RefreshRotation, RefreshTokenRecord, Redemption, Rotation, StoreError, Subject, TokenStore,
+    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord, Redemption,
+    RefreshRotation, RefreshTokenRecord, Rotation, StoreError, Subject, TokenStore,
 };
 use super::{DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, PolledDeviceCode};
 use crate::client::{Client, ClientId, ClientRegistry};

@@ -11,10 +11,10 @@ use super::{
 };
 use crate::client::ClientId;
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision,
-    DeviceRedemption, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
-    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
-    SLOW_DOWN_STEP, StoreError, TokenStore,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption,
+    FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
+    PolledDeviceCode, Redemption, RefreshRotation, Rotation, SLOW_DOWN_STEP, StoreError,
+    TokenStore,
 };
 use crate::token::TokenHash;
 
