@@ -21,9 +21,9 @@ use portcullis::endpoint::{DecisionError, PendingDeviceAuthorization, UserCodeEr
 use portcullis::grant::{DeviceCodeGrant, RefreshTokenGrant};
 use portcullis::protocol::{GrantType, Scope};
 use portcullis::store::{
-    AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus,
-    FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
-    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption,
+    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
+    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
     StoreError, TokenStore,
 };
 use portcullis::token::{TokenHash, TokenKind, USER_CODE_ALPHABET};
@@ -1227,12 +1227,9 @@ impl TokenStore for CollidingStore {
     async fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> Result<Rotation, StoreError> {
-        self.inner
-            .rotate_refresh_token(old, new_refresh, new_access)
-            .await
+        self.inner.rotate_refresh_token(old, rotation).await
     }
     async fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError> {
         self.inner.find_code(hash).await
@@ -1240,12 +1237,9 @@ impl TokenStore for CollidingStore {
     async fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> Result<Redemption, StoreError> {
-        self.inner
-            .redeem_code(hash, access_token, refresh_token)
-            .await
+        self.inner.redeem_code(hash, redemption).await
     }
     async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
         self.inner.revoke_grant(id).await
