@@ -959,6 +959,7 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::PlannedToken;
     use crate::token::{TokenKind, mint};
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -1075,6 +1076,114 @@ mod tests {
             // The orphaned token is dropped by a purge even before it expires.
             assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
             assert_eq!(store.access_token_count(), 0);
+        }
+    }
+
+    /// A fresh hash whose last byte — its shard — is `shard`, so a test
+    /// decides which shards an operation locks.
+    fn hash_in(kind: TokenKind, shard: u8) -> TokenHash {
+        let mut bytes = *mint(kind).1.as_bytes();
+        bytes[31] = shard;
+        TokenHash::from_bytes(bytes)
+    }
+
+    #[test]
+    fn redemption_and_rotation_lock_every_shard_they_touch() {
+        // The code, its grant and each new token in shards of their own (and
+        // then all in one), so the redemption takes four locks (or one) and
+        // finds the grant under them; the replay revokes the grant in its
+        // own shard, which kills tokens held in the others.
+        for shards in [[1, 2, 3, 4], [4, 3, 2, 1], [7, 7, 7, 7]] {
+            let store = MemoryStore::new();
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+            let client = ClientId::new_unchecked("c");
+            let code = hash_in(TokenKind::AuthorizationCode, shards[0]);
+            let mut id = *GrantId::generate().as_bytes();
+            id[15] = shards[1];
+            let grant = GrantRecord {
+                id: GrantId::from_bytes(id),
+                client_id: client.clone(),
+                subject: None,
+                scope: Scope::empty(),
+                created_at: now,
+                expires_at: now + Duration::from_secs(3600),
+            };
+            let record = AuthorizationCodeRecord {
+                hash: code,
+                grant_id: grant.id,
+                redirect_uri: Arc::from("https://client.example/cb"),
+                redirect_uri_in_request: false,
+                challenge: None,
+                issued_at: now,
+                expires_at: now + Duration::from_secs(60),
+            };
+            block_on(store.create_grant(NewGrant::with_code(grant.clone(), record))).unwrap();
+
+            let access = hash_in(TokenKind::AccessToken, shards[2]);
+            let refresh = hash_in(TokenKind::RefreshToken, shards[3]);
+            let redemption = CodeRedemption::new(
+                client.clone(),
+                now,
+                PlannedToken::new(access, now + Duration::from_secs(600)),
+                Some(PlannedToken::new(refresh, now + Duration::from_secs(7200))),
+            );
+            let outcome = block_on(store.redeem_code(&code, &redemption)).unwrap();
+            assert!(matches!(outcome, Redemption::Redeemed(_)), "{outcome:?}");
+            assert!(
+                block_on(store.find_access_token(&access))
+                    .unwrap()
+                    .is_some()
+            );
+            let found = block_on(store.find_refresh_token(&refresh))
+                .unwrap()
+                .unwrap();
+            assert!(found.current);
+            assert_eq!(found.record.expires_at, grant.expires_at, "capped");
+
+            // Rotation: old token, grant and new tokens in four shards.
+            let rotation = RefreshRotation::new(
+                client.clone(),
+                None,
+                now,
+                PlannedToken::new(
+                    hash_in(TokenKind::RefreshToken, shards[0]),
+                    now + Duration::from_secs(7200),
+                ),
+                PlannedToken::new(
+                    hash_in(TokenKind::AccessToken, shards[2]),
+                    now + Duration::from_secs(600),
+                ),
+            );
+            let outcome = block_on(store.rotate_refresh_token(&refresh, &rotation)).unwrap();
+            assert!(matches!(outcome, Rotation::Rotated(_)), "{outcome:?}");
+
+            let replay = CodeRedemption::new(
+                client.clone(),
+                now,
+                PlannedToken::new(
+                    hash_in(TokenKind::AccessToken, shards[3]),
+                    now + Duration::from_secs(600),
+                ),
+                None,
+            );
+            assert_eq!(
+                block_on(store.redeem_code(&code, &replay)).unwrap(),
+                Redemption::Revoked(grant.id)
+            );
+            for token in [access, rotation.access_token.hash, replay.access_token.hash] {
+                assert!(block_on(store.find_access_token(&token)).unwrap().is_none());
+            }
+            for token in [refresh, rotation.refresh_token.hash] {
+                assert!(
+                    block_on(store.find_refresh_token(&token))
+                        .unwrap()
+                        .is_none()
+                );
+            }
+            assert_eq!(
+                block_on(store.rotate_refresh_token(&refresh, &rotation)).unwrap(),
+                Rotation::Refused(None)
+            );
         }
     }
 

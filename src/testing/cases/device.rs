@@ -65,7 +65,10 @@ async fn nothing_collected<S: TokenStore>(store: &S, collection: &DeviceCollecti
             Some(hash) => refresh_found(store, &hash).await.is_none(),
             None => true,
         }
-        && !ok(store.revoke_grant(&collection.grant_id).await, "revoke_grant")
+        && !ok(
+            store.revoke_grant(&collection.grant_id).await,
+            "revoke_grant",
+        )
 }
 
 /// `find_device_authorization` returns a saved device authorization, by its
@@ -465,10 +468,18 @@ pub async fn device_poll_collects_once<S: TokenStore + ClientRegistry + Clone>(s
             && nothing_collected(&store, &offered).await,
         "a poll of a denied device authorization must collect nothing"
     );
-    let expired = poll(&store, &late.device_code_hash, &client, late.expires_at, &offered).await;
+    let expired = poll(
+        &store,
+        &late.device_code_hash,
+        &client,
+        late.expires_at,
+        &offered,
+    )
+    .await;
     assert!(
-        expired.is_some_and(|p| p.collected.is_none()
-            && matches!(p.record.status, DeviceStatus::Approved { .. }))
+        expired
+            .is_some_and(|p| p.collected.is_none()
+                && matches!(p.record.status, DeviceStatus::Approved { .. }))
             && nothing_collected(&store, &offered).await,
         "a poll at or after expiry must not collect an approval"
     );
@@ -534,7 +545,14 @@ pub async fn device_poll_collects_once<S: TokenStore + ClientRegistry + Clone>(s
     );
 
     let again = collection(t);
-    let replay = poll(&store, &record.device_code_hash, &client, at + MINUTE, &again).await;
+    let replay = poll(
+        &store,
+        &record.device_code_hash,
+        &client,
+        at + MINUTE,
+        &again,
+    )
+    .await;
     assert_eq!(
         replay.map(|p| (p.collected, p.record.status)),
         Some((None, redeemed)),
