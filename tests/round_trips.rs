@@ -10,6 +10,12 @@
 //! round trips to count. Needs `PORTCULLIS_TEST_POSTGRES_URL`, like the other
 //! PostgreSQL tests; without it each test notes the skip and passes.
 #![cfg(feature = "sql")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 mod sql_support;
