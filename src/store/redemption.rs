@@ -109,7 +109,7 @@ impl Refusal {
 ///    §4.8.2);
 /// 4. it has not been redeemed — if it has, and 1–3 hold, the request is a
 ///    replay and the grant is revoked;
-/// 5. it expires after `now`.
+/// 5. it and its grant expire after `now`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct CodeRedemption {
@@ -188,7 +188,7 @@ impl CodeRedemption {
         if found.redeemed {
             return Err(Refusal::Replayed);
         }
-        if code.expires_at <= self.now {
+        if code.expires_at <= self.now || found.grant.expires_at <= self.now {
             return Err(Refusal::Expired);
         }
         Ok(())

@@ -157,7 +157,7 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// `$8`, the refresh token's (or nulls) in `$9`, `$10`.
 ///
 /// `bound`: the code is the client's and its redirect URI and PKCE binding
-/// hold. `passes`: also unredeemed and unexpired. Redeeming needs `passes`
+/// hold. `passes`: also unredeemed, and it and its grant unexpired. Redeeming needs `passes`
 /// and a row still unredeemed when the `UPDATE` locks it; a bound code that
 /// was redeemed in the snapshot (a replay), or that passed but was redeemed
 /// concurrently (a race lost), revokes its grant. The tokens are inserted
@@ -170,7 +170,8 @@ const REDEEM_CODE: &str = "WITH found_code, \
          AND CASE WHEN challenge IS NULL THEN $5::text IS NULL \
              WHEN challenge_method = 'S256' THEN challenge = $6 \
              ELSE challenge = $5 END), \
-     passes AS (SELECT * FROM bound WHERE redeemed_at IS NULL AND expires_at > $2), \
+     passes AS (SELECT * FROM bound WHERE redeemed_at IS NULL AND expires_at > $2 \
+         AND grant_expires_at > $2), \
      redeemed AS (UPDATE authorization_codes SET redeemed_at = $2 \
          WHERE hash = $1 AND redeemed_at IS NULL AND EXISTS (SELECT 1 FROM passes) \
          RETURNING 1), \

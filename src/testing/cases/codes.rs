@@ -346,6 +346,7 @@ pub async fn redeem_code_checks_pkce<S: TokenStore + ClientRegistry + Clone>(sto
 /// `redeem_code` refuses a code at its expiry or later, storing nothing and
 /// leaving it unredeemed (a store may already have dropped it: then the
 /// answer is `Refused(None)`); one second before its expiry it redeems. A
+/// live code whose grant has expired is refused the same way. A
 /// redeemed code replayed after its expiry, by its own client, still
 /// revokes the grant — a replay is recognised before expiry is checked — if
 /// the store still holds the code.
@@ -385,6 +386,22 @@ pub async fn redeem_code_refuses_an_expired_code<S: TokenStore + ClientRegistry 
             "redeem_code of an expired code must store no token"
         );
     }
+
+    // A code whose grant ends first goes with it: no tokens that would be
+    // born expired.
+    let mut short = Issued::code(&client, t);
+    short.grant.expires_at = t + SECOND;
+    let short = short.create(&store).await;
+    let after_grant = redemption(&client, t + SECOND);
+    let outcome = redeem(&store, &short.code_hash(), &after_grant).await;
+    assert!(
+        matches!(&outcome, Redemption::Refused(found) if found.as_ref().is_none_or(|f| *f == short.found_code(false))),
+        "redeem_code of a live code whose grant has expired must be Refused; got {outcome:?}"
+    );
+    assert!(
+        !redemption_stored(&store, &after_grant).await,
+        "redeem_code under an expired grant must store no token"
+    );
 
     let issued = Issued::code(&client, t).create(&store).await;
     let expires_at = issued.code.as_ref().unwrap().expires_at;
