@@ -21,10 +21,10 @@ use portcullis::endpoint::{DecisionError, PendingDeviceAuthorization, UserCodeEr
 use portcullis::grant::{DeviceCodeGrant, RefreshTokenGrant};
 use portcullis::protocol::{GrantType, Scope};
 use portcullis::store::{
-    AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus,
-    FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
-    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation,
-    StoreError, TokenStore,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision,
+    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
+    PendingAuthorizationRecord, PlannedToken, PolledDeviceCode, Redemption, RefreshRotation,
+    Rotation, StoreError, TokenStore,
 };
 use portcullis::token::{TokenHash, TokenKind, USER_CODE_ALPHABET};
 use portcullis::{AuthorizationServer, ServerBuilder};
@@ -1073,8 +1073,9 @@ async fn request_checks_match_the_token_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_polls_after_approval_yield_exactly_one_token_response() {
-    // `TokenStore::redeem_device_code` redeems and stores the tokens in one
-    // atomic step, so of 50 simultaneous polls exactly one gets tokens. The
+    // `TokenStore::poll_device_code` collects an approval and stores the
+    // tokens in one atomic step, so of 50 simultaneous polls exactly one gets
+    // tokens. The
     // others present a redeemed device code — replays — so the grant is
     // revoked and the winner's tokens with it (see `DeviceCodeGrant`).
     const TASKS: usize = 50;
@@ -1177,13 +1178,19 @@ async fn the_memory_store_keeps_user_codes_unique_among_live_authorizations() {
     // Same user code while the first is live: a conflict, nothing stored.
     let clash = record("BCDFGHJK", t0 + secs(1));
     let clash_hash = clash.device_code_hash;
+    let collection = DeviceCollection::new(
+        GrantId::generate(),
+        t0 + secs(3600),
+        PlannedToken::new(TokenHash::of("access"), t0 + secs(600)),
+        None,
+    );
     assert!(matches!(
         store.save_device_authorization(clash).await,
         Err(StoreError::Conflict)
     ));
     assert!(
         store
-            .poll_device_code(&clash_hash, &client_id(), t0 + secs(1))
+            .poll_device_code(&clash_hash, &client_id(), t0 + secs(1), &collection)
             .await
             .unwrap()
             .is_none()
@@ -1227,12 +1234,9 @@ impl TokenStore for CollidingStore {
     async fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> Result<Rotation, StoreError> {
-        self.inner
-            .rotate_refresh_token(old, new_refresh, new_access)
-            .await
+        self.inner.rotate_refresh_token(old, rotation).await
     }
     async fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError> {
         self.inner.find_code(hash).await
@@ -1240,12 +1244,9 @@ impl TokenStore for CollidingStore {
     async fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> Result<Redemption, StoreError> {
-        self.inner
-            .redeem_code(hash, access_token, refresh_token)
-            .await
+        self.inner.redeem_code(hash, redemption).await
     }
     async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
         self.inner.revoke_grant(id).await
@@ -1307,17 +1308,11 @@ impl TokenStore for CollidingStore {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> Result<Option<PolledDeviceCode>, StoreError> {
         self.inner
-            .poll_device_code(device_code_hash, client_id, now)
+            .poll_device_code(device_code_hash, client_id, now, collection)
             .await
-    }
-    async fn redeem_device_code(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> Result<DeviceRedemption, StoreError> {
-        self.inner.redeem_device_code(device_code_hash, new).await
     }
 }
 

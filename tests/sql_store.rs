@@ -26,12 +26,13 @@ use portcullis::client::{Client, ClientId, ClientRegistration, ClientRegistry, C
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
-use portcullis::protocol::{CodeChallenge, GrantType, Scope};
+use portcullis::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
 use portcullis::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceDecision,
-    DeviceRedemption, DeviceStatus, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
-    Redemption, RefreshTokenRecord, ResponseMode, ResponseType, Rotation, SqlStore, StoreError,
-    Subject, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, DeviceAuthorizationRecord,
+    DeviceCollection, DeviceDecision, DeviceStatus, FoundCode, FoundRefreshToken, GrantId,
+    GrantRecord, NewGrant, PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation,
+    RefreshTokenRecord, ResponseMode, ResponseType, Rotation, SqlStore, StoreError, Subject,
+    TokenStore,
 };
 use portcullis::token::{ManualClock, TokenHash};
 use rand::RngCore as _;
@@ -179,6 +180,46 @@ fn code_for(grant: &GrantRecord, now: SystemTime) -> AuthorizationCodeRecord {
         issued_at: now,
         expires_at: now + secs(60),
     }
+}
+
+fn planned(now: SystemTime, lifetime: Duration) -> PlannedToken {
+    PlannedToken::new(random_hash(), now + lifetime)
+}
+
+/// A redemption by `client` at `now` that a code made by `code_for` passes:
+/// an access token living ten minutes, a refresh token living half an hour.
+fn redemption_for(client: &ClientId, now: SystemTime) -> CodeRedemption {
+    CodeRedemption::new(
+        client.clone(),
+        now,
+        planned(now, secs(600)),
+        Some(planned(now, secs(1800))),
+    )
+    .redirect_uri(Some("http://127.0.0.1/cb"))
+    .code_verifier(Some(CodeVerifier::parse(VERIFIER).unwrap()))
+}
+
+/// What a device poll at `now` collects if it finds an approval: a grant
+/// living an hour, an access token living ten minutes, a refresh token
+/// living half an hour.
+fn collection_at(now: SystemTime) -> DeviceCollection {
+    DeviceCollection::new(
+        GrantId::generate(),
+        now + secs(3600),
+        planned(now, secs(600)),
+        Some(planned(now, secs(1800))),
+    )
+}
+
+/// A rotation by `client` at `now`, not narrowing the scope.
+fn rotation_for(client: &ClientId, now: SystemTime) -> RefreshRotation {
+    RefreshRotation::new(
+        client.clone(),
+        None,
+        now,
+        planned(now, secs(1800)),
+        planned(now, secs(600)),
+    )
 }
 
 /// A grant with an access token and a refresh token, stored.
@@ -559,22 +600,34 @@ async fn expired_records_stay_findable_until_purged(db: &TestDb) {
 
 async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
     let store = db.open().await;
-    let (grant, _, old) = issued(&store, &client_id("c")).await;
+    let client = client_id("c");
+    let (grant, first_access, old) = issued(&store, &client).await;
     let later = t0() + secs(60);
-    let (refresh2, access2) = (
-        refresh_for(&grant, later, secs(1800)),
-        access_for(&grant, later, secs(600)),
-    );
+    // A refresh token planned to outlive the grant (an hour): capped, to the
+    // nanosecond.
+    let mut rotation = rotation_for(&client, later);
+    rotation.refresh_token = planned(later, secs(7200));
     assert_eq!(
         store
-            .rotate_refresh_token(&old.hash, refresh2.clone(), access2.clone())
+            .rotate_refresh_token(&old.hash, &rotation)
             .await
             .unwrap(),
-        Rotation::Rotated
+        Rotation::Rotated(FoundRefreshToken {
+            record: old.clone(),
+            grant: grant.clone(),
+            current: true,
+        })
     );
     // The old one stays findable, rotated out, so its reuse is recognised.
     let found = store.find_refresh_token(&old.hash).await.unwrap().unwrap();
     assert!(!found.current);
+    let refresh2 = RefreshTokenRecord {
+        hash: rotation.refresh_token.hash,
+        grant_id: grant.id,
+        scope: old.scope.clone(),
+        issued_at: later,
+        expires_at: grant.expires_at,
+    };
     let found = store
         .find_refresh_token(&refresh2.hash)
         .await
@@ -582,6 +635,13 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         .unwrap();
     assert!(found.current);
     assert_eq!(found.record, refresh2);
+    let access2 = AccessTokenRecord {
+        hash: rotation.access_token.hash,
+        grant_id: grant.id,
+        scope: old.scope.clone(),
+        issued_at: later,
+        expires_at: later + secs(600),
+    };
     assert_eq!(
         store
             .find_access_token(&access2.hash)
@@ -592,67 +652,97 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         access2
     );
 
-    // Presenting it again is a reuse, and stores nothing.
-    let (refresh3, access3) = (
-        refresh_for(&grant, later, secs(1800)),
-        access_for(&grant, later, secs(600)),
-    );
-    assert_eq!(
+    // Narrowing the access token's scope; the refresh token keeps its own.
+    let mut narrowed = rotation_for(&client, later);
+    narrowed.scope = Some(scope("read"));
+    assert!(matches!(
         store
-            .rotate_refresh_token(&old.hash, refresh3.clone(), access3.clone())
+            .rotate_refresh_token(&refresh2.hash, &narrowed)
             .await
             .unwrap(),
-        Rotation::Reused
-    );
+        Rotation::Rotated(_)
+    ));
+    let (access3, _) = store
+        .find_access_token(&narrowed.access_token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(access3.scope, scope("read"));
+    let refresh3 = store
+        .find_refresh_token(&narrowed.refresh_token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(refresh3.record.scope, scope("read write"));
+    assert!(refresh3.current);
+
+    // Widening, or another client: refused, nothing stored, nothing revoked.
+    let mut widened = rotation_for(&client, later);
+    widened.scope = Some(scope("read write admin"));
+    let stranger = rotation_for(&client_id("other"), later);
+    for refused in [&widened, &stranger] {
+        assert_eq!(
+            store
+                .rotate_refresh_token(&refresh3.record.hash, refused)
+                .await
+                .unwrap(),
+            Rotation::Refused(Some(refresh3.clone()))
+        );
+        assert!(
+            store
+                .find_access_token(&refused.access_token.hash)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+    // Another client presenting a rotated-out token is not a reuse.
+    assert!(matches!(
+        store.rotate_refresh_token(&old.hash, &stranger).await.unwrap(),
+        Rotation::Refused(Some(found)) if !found.current
+    ));
     assert!(
         store
-            .find_refresh_token(&refresh3.hash)
+            .find_refresh_token(&refresh3.record.hash)
             .await
             .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .find_access_token(&access3.hash)
-            .await
             .unwrap()
-            .is_none()
-    );
-    // An unknown token: nothing stored.
-    assert_eq!(
-        store
-            .rotate_refresh_token(&random_hash(), refresh3.clone(), access3.clone())
-            .await
-            .unwrap(),
-        Rotation::Unknown
-    );
-    assert!(
-        store
-            .find_refresh_token(&refresh3.hash)
-            .await
-            .unwrap()
-            .is_none()
+            .current
     );
 
-    // Once the grant is revoked, its current token is unknown.
-    assert!(store.revoke_grant(&grant.id).await.unwrap());
-    assert!(
-        store
-            .find_refresh_token(&refresh2.hash)
-            .await
-            .unwrap()
-            .is_none()
+    // Presenting a rotated-out token by its own client is a reuse: the grant
+    // is revoked, and nothing stored.
+    let reuse = rotation_for(&client, later);
+    assert_eq!(
+        store.rotate_refresh_token(&old.hash, &reuse).await.unwrap(),
+        Rotation::Revoked(grant.id)
     );
+    for hash in [&reuse.refresh_token.hash, &refresh3.record.hash, &old.hash] {
+        assert!(store.find_refresh_token(hash).await.unwrap().is_none());
+    }
+    for hash in [&reuse.access_token.hash, &access2.hash, &first_access.hash] {
+        assert!(store.find_access_token(hash).await.unwrap().is_none());
+    }
+    // Once the grant is revoked, its current token is unknown.
     assert_eq!(
         store
-            .rotate_refresh_token(&refresh2.hash, refresh3.clone(), access3.clone())
+            .rotate_refresh_token(&refresh3.record.hash, &rotation_for(&client, later))
             .await
             .unwrap(),
-        Rotation::Unknown
+        Rotation::Refused(None)
+    );
+    // An unknown token: nothing stored.
+    let unknown = rotation_for(&client, later);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&random_hash(), &unknown)
+            .await
+            .unwrap(),
+        Rotation::Refused(None)
     );
     assert!(
         store
-            .find_access_token(&access3.hash)
+            .find_refresh_token(&unknown.refresh_token.hash)
             .await
             .unwrap()
             .is_none()
@@ -668,19 +758,78 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         (found.code, found.grant, found.redeemed),
         (code.clone(), grant.clone(), false)
     );
+    let unredeemed = FoundCode {
+        code: code.clone(),
+        grant: grant.clone(),
+        redeemed: false,
+    };
 
+    // Another client, a wrong verifier, a wrong redirect URI: refused,
+    // nothing stored, the code still redeemable.
     let now = t0() + secs(5);
-    let (access, refresh) = (
-        access_for(&grant, now, secs(600)),
-        refresh_for(&grant, now, secs(1800)),
-    );
+    let refusals = [
+        redemption_for(&client_id("other"), now),
+        redemption_for(&client, now).code_verifier(Some(CodeVerifier::parse(CHALLENGE).unwrap())),
+        redemption_for(&client, now).code_verifier(None),
+        redemption_for(&client, now).redirect_uri(Some("http://127.0.0.1/cb/")),
+        redemption_for(&client, now).redirect_uri(None),
+    ];
+    for refused in &refusals {
+        assert_eq!(
+            store.redeem_code(&code.hash, refused).await.unwrap(),
+            Redemption::Refused(Some(unredeemed.clone()))
+        );
+        assert!(
+            store
+                .find_access_token(&refused.access_token.hash)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    // A refresh token planned to outlive the grant (an hour): capped, to the
+    // nanosecond.
+    let mut redemption = redemption_for(&client, now);
+    redemption.refresh_token = Some(planned(now, secs(7200)));
     assert_eq!(
-        store
-            .redeem_code(&code.hash, access.clone(), Some(refresh.clone()))
-            .await
-            .unwrap(),
-        Redemption::Redeemed
+        store.redeem_code(&code.hash, &redemption).await.unwrap(),
+        Redemption::Redeemed(unredeemed.clone())
     );
+    let access = AccessTokenRecord {
+        hash: redemption.access_token.hash,
+        grant_id: grant.id,
+        scope: grant.scope.clone(),
+        issued_at: now,
+        expires_at: now + secs(600),
+    };
+    assert_eq!(
+        store.find_access_token(&access.hash).await.unwrap(),
+        Some((access.clone(), grant.clone()))
+    );
+    let refresh = RefreshTokenRecord {
+        hash: redemption.refresh_token.as_ref().unwrap().hash,
+        grant_id: grant.id,
+        scope: grant.scope.clone(),
+        issued_at: now,
+        expires_at: grant.expires_at,
+    };
+    assert_eq!(
+        store.find_refresh_token(&refresh.hash).await.unwrap(),
+        Some(FoundRefreshToken {
+            record: refresh.clone(),
+            grant: grant.clone(),
+            current: true,
+        })
+    );
+    // A redeemed code stays findable, as redeemed, so a replay is recognised.
+    assert!(store.find_code(&code.hash).await.unwrap().unwrap().redeemed);
+    // A replay that fails a check revokes nothing.
+    let stranger = redemption_for(&client_id("other"), now);
+    assert!(matches!(
+        store.redeem_code(&code.hash, &stranger).await.unwrap(),
+        Redemption::Refused(Some(found)) if found.redeemed
+    ));
     assert!(
         store
             .find_access_token(&access.hash)
@@ -688,65 +837,89 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
             .unwrap()
             .is_some()
     );
+    // The replay by its own client revokes the grant, and stores nothing.
+    let replayed = redemption_for(&client, now);
+    assert_eq!(
+        store.redeem_code(&code.hash, &replayed).await.unwrap(),
+        Redemption::Revoked(grant.id)
+    );
+    for hash in [&access.hash, &replayed.access_token.hash] {
+        assert!(store.find_access_token(hash).await.unwrap().is_none());
+    }
     assert!(
         store
             .find_refresh_token(&refresh.hash)
             .await
             .unwrap()
-            .is_some()
-    );
-    // A redeemed code stays findable, as redeemed, so a replay is recognised.
-    assert!(store.find_code(&code.hash).await.unwrap().unwrap().redeemed);
-    let replayed = access_for(&grant, now, secs(600));
-    assert_eq!(
-        store
-            .redeem_code(&code.hash, replayed.clone(), None)
-            .await
-            .unwrap(),
-        Redemption::AlreadyRedeemed
-    );
-    assert!(
-        store
-            .find_access_token(&replayed.hash)
-            .await
-            .unwrap()
             .is_none()
     );
+    assert!(store.find_code(&code.hash).await.unwrap().is_none());
+    assert_eq!(
+        store.redeem_code(&code.hash, &replayed).await.unwrap(),
+        Redemption::Refused(None)
+    );
     assert_eq!(
         store
-            .redeem_code(&random_hash(), replayed.clone(), None)
+            .redeem_code(&random_hash(), &redemption_for(&client, now))
             .await
             .unwrap(),
-        Redemption::Unknown
+        Redemption::Refused(None)
     );
 
-    // A code without PKCE, redeemed without a refresh token.
+    // A code without PKCE, the redirect URI not named in the authorization
+    // request: a verifier is refused; redeemed without one, and without a
+    // refresh token.
     let grant2 = grant_for(&client, t0(), secs(3600));
-    let plain = AuthorizationCodeRecord {
+    let bare = AuthorizationCodeRecord {
         challenge: None,
         redirect_uri_in_request: false,
         ..code_for(&grant2, t0())
     };
     store
-        .create_grant(NewGrant::with_code(grant2.clone(), plain.clone()))
+        .create_grant(NewGrant::with_code(grant2.clone(), bare.clone()))
         .await
         .unwrap();
     assert_eq!(
-        store.find_code(&plain.hash).await.unwrap().unwrap().code,
-        plain
+        store.find_code(&bare.hash).await.unwrap().unwrap().code,
+        bare
     );
-    // A revoked grant's code is unknown: found by nothing, redeemed by none.
-    assert!(store.revoke_grant(&grant2.id).await.unwrap());
-    assert!(store.find_code(&plain.hash).await.unwrap().is_none());
-    let late = access_for(&grant2, now, secs(600));
-    assert_eq!(
+    let downgrade = redemption_for(&client, now).redirect_uri(None);
+    assert!(matches!(
+        store.redeem_code(&bare.hash, &downgrade).await.unwrap(),
+        Redemption::Refused(Some(_))
+    ));
+    let mut plain = redemption_for(&client, now)
+        .redirect_uri(None)
+        .code_verifier(None);
+    plain.refresh_token = None;
+    assert!(matches!(
+        store.redeem_code(&bare.hash, &plain).await.unwrap(),
+        Redemption::Redeemed(_)
+    ));
+    assert!(
         store
-            .redeem_code(&plain.hash, late.clone(), None)
+            .find_access_token(&plain.access_token.hash)
             .await
-            .unwrap(),
-        Redemption::Unknown
+            .unwrap()
+            .is_some()
     );
-    assert!(store.find_access_token(&late.hash).await.unwrap().is_none());
+
+    // A revoked grant's code is unknown: found by nothing, redeemed by none.
+    let (grant3, code3) = coded(&store, &client).await;
+    assert!(store.revoke_grant(&grant3.id).await.unwrap());
+    assert!(store.find_code(&code3.hash).await.unwrap().is_none());
+    let late = redemption_for(&client, now);
+    assert_eq!(
+        store.redeem_code(&code3.hash, &late).await.unwrap(),
+        Redemption::Refused(None)
+    );
+    assert!(
+        store
+            .find_access_token(&late.access_token.hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn revoking_a_grant_kills_everything_derived_from_it(db: &TestDb) {
@@ -754,20 +927,12 @@ async fn revoking_a_grant_kills_everything_derived_from_it(db: &TestDb) {
     let client = client_id("c");
     let (grant, code) = coded(&store, &client).await;
     let now = t0() + secs(1);
-    let (access, refresh) = (
-        access_for(&grant, now, secs(600)),
-        refresh_for(&grant, now, secs(1800)),
-    );
+    let redemption = redemption_for(&client, now);
+    store.redeem_code(&code.hash, &redemption).await.unwrap();
+    let refresh = redemption.refresh_token.as_ref().unwrap().hash;
+    let rotation = rotation_for(&client, now);
     store
-        .redeem_code(&code.hash, access.clone(), Some(refresh.clone()))
-        .await
-        .unwrap();
-    let (refresh2, access2) = (
-        refresh_for(&grant, now, secs(1800)),
-        access_for(&grant, now, secs(600)),
-    );
-    store
-        .rotate_refresh_token(&refresh.hash, refresh2.clone(), access2.clone())
+        .rotate_refresh_token(&refresh, &rotation)
         .await
         .unwrap();
     // Another grant of the same client is untouched.
@@ -775,10 +940,10 @@ async fn revoking_a_grant_kills_everything_derived_from_it(db: &TestDb) {
 
     assert!(store.revoke_grant(&grant.id).await.unwrap());
     assert!(store.find_code(&code.hash).await.unwrap().is_none());
-    for hash in [&access.hash, &access2.hash] {
+    for hash in [&redemption.access_token.hash, &rotation.access_token.hash] {
         assert!(store.find_access_token(hash).await.unwrap().is_none());
     }
-    for hash in [&refresh.hash, &refresh2.hash] {
+    for hash in [&refresh, &rotation.refresh_token.hash] {
         assert!(store.find_refresh_token(hash).await.unwrap().is_none());
     }
     assert!(!store.revoke_grant(&grant.id).await.unwrap());
@@ -1053,7 +1218,7 @@ async fn device_polls_are_serialised_and_slowed_down(db: &TestDb) {
 
     // The first poll is never too fast.
     let p = store
-        .poll_device_code(&hash, &client, t0() + secs(1))
+        .poll_device_code(&hash, &client, t0() + secs(1), &collection_at(t0()))
         .await
         .unwrap()
         .unwrap();
@@ -1062,7 +1227,7 @@ async fn device_polls_are_serialised_and_slowed_down(db: &TestDb) {
     assert_eq!(p.record.interval, secs(5));
     // 4 s later: too fast; the interval grows by 5 s (RFC 8628 §3.5).
     let p = store
-        .poll_device_code(&hash, &client, t0() + secs(5))
+        .poll_device_code(&hash, &client, t0() + secs(5), &collection_at(t0()))
         .await
         .unwrap()
         .unwrap();
@@ -1071,7 +1236,7 @@ async fn device_polls_are_serialised_and_slowed_down(db: &TestDb) {
     assert_eq!(p.record.last_polled_at, Some(t0() + secs(5)));
     // 10 s after that: fine.
     let p = store
-        .poll_device_code(&hash, &client, t0() + secs(15))
+        .poll_device_code(&hash, &client, t0() + secs(15), &collection_at(t0()))
         .await
         .unwrap()
         .unwrap();
@@ -1080,7 +1245,7 @@ async fn device_polls_are_serialised_and_slowed_down(db: &TestDb) {
     // A poll that reads an earlier time than the last raced it: too fast,
     // and the last poll time does not move back.
     let p = store
-        .poll_device_code(&hash, &client, t0() + secs(14))
+        .poll_device_code(&hash, &client, t0() + secs(14), &collection_at(t0()))
         .await
         .unwrap()
         .unwrap();
@@ -1090,14 +1255,24 @@ async fn device_polls_are_serialised_and_slowed_down(db: &TestDb) {
     // Another client's poll, or an unknown code: nothing, and nothing changes.
     assert!(
         store
-            .poll_device_code(&hash, &client_id("other"), t0() + secs(60))
+            .poll_device_code(
+                &hash,
+                &client_id("other"),
+                t0() + secs(60),
+                &collection_at(t0())
+            )
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         store
-            .poll_device_code(&random_hash(), &client, t0() + secs(60))
+            .poll_device_code(
+                &random_hash(),
+                &client,
+                t0() + secs(60),
+                &collection_at(t0())
+            )
             .await
             .unwrap()
             .is_none()
@@ -1121,74 +1296,86 @@ async fn device_codes_are_redeemed_once(db: &TestDb) {
         .unwrap();
     let hash = device.device_code_hash;
     let now = t0() + secs(20);
-    let new_grant = || {
-        let grant = grant_for(&client, now, secs(3600));
-        let access = access_for(&grant, now, secs(600));
-        let refresh = refresh_for(&grant, now, secs(1800));
-        (
-            NewGrant::with_access_token(grant.clone(), access.clone()).and_refresh_token(refresh),
-            grant,
-            access,
-        )
+    let nothing_stored = |offer: DeviceCollection| {
+        let store = store.clone();
+        async move {
+            store
+                .find_access_token(&offer.access_token.hash)
+                .await
+                .unwrap()
+                .is_none()
+                && !store.revoke_grant(&offer.grant_id).await.unwrap()
+        }
     };
 
-    // Pending: not approved, nothing stored.
-    let (new, grant, access) = new_grant();
-    assert_eq!(
-        store.redeem_device_code(&hash, new).await.unwrap(),
-        DeviceRedemption::NotApproved
-    );
-    assert!(
-        store
-            .find_access_token(&access.hash)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(!store.revoke_grant(&grant.id).await.unwrap());
+    // Pending: nothing collected, nothing stored.
+    let offer = collection_at(now);
+    let polled = store
+        .poll_device_code(&hash, &client, now, &offer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(polled.collected, None);
+    assert!(nothing_stored(offer).await);
 
+    // Approved: the poll collects it, in the same statement.
     store
         .decide_device_authorization(&hash, approve("alice"), now)
         .await
         .unwrap();
-    let (new, grant, access) = new_grant();
-    assert_eq!(
-        store.redeem_device_code(&hash, new).await.unwrap(),
-        DeviceRedemption::Redeemed
-    );
-    let (_, found) = store
-        .find_access_token(&access.hash)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(found, grant);
-    // Redeemed stays findable by polling, with the grant, until it expires.
+    let offer = collection_at(now);
     let polled = store
-        .poll_device_code(&hash, &client, now)
+        .poll_device_code(&hash, &client, now, &offer)
         .await
         .unwrap()
         .unwrap();
+    let grant = polled.collected.clone().unwrap();
+    assert_eq!(grant.id, offer.grant_id);
+    assert_eq!(grant.client_id, client);
+    assert_eq!(grant.subject.as_ref().map(|s| s.as_str()), Some("alice"));
     assert_eq!(
         polled.record.status,
         DeviceStatus::Redeemed { grant_id: grant.id }
     );
-
-    // A replay: the winner's grant, and nothing stored.
-    let (new, replay_grant, replay_access) = new_grant();
-    assert_eq!(
-        store.redeem_device_code(&hash, new).await.unwrap(),
-        DeviceRedemption::AlreadyRedeemed(grant.id)
-    );
+    let (access, found) = store
+        .find_access_token(&offer.access_token.hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, grant);
+    assert_eq!(access.scope, grant.scope);
+    let refresh = offer.refresh_token.as_ref().unwrap();
     assert!(
         store
-            .find_access_token(&replay_access.hash)
+            .find_refresh_token(&refresh.hash)
             .await
             .unwrap()
-            .is_none()
+            .is_some_and(|r| r.current && r.grant == grant)
     );
-    assert!(!store.revoke_grant(&replay_grant.id).await.unwrap());
 
-    // Denied, and unknown.
+    // A replay: nothing collected, nothing stored, and the grant revoked.
+    let replay = collection_at(now);
+    let polled = store
+        .poll_device_code(&hash, &client, now + secs(10), &replay)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(polled.collected, None);
+    assert_eq!(
+        polled.record.status,
+        DeviceStatus::Redeemed { grant_id: grant.id }
+    );
+    assert!(nothing_stored(replay).await);
+    assert!(
+        store
+            .find_access_token(&offer.access_token.hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "the replay must revoke the collected grant"
+    );
+
+    // Denied, expired and unknown: nothing collected.
     let denied = device_for(&client, t0());
     store
         .save_device_authorization(denied.clone())
@@ -1198,18 +1385,38 @@ async fn device_codes_are_redeemed_once(db: &TestDb) {
         .decide_device_authorization(&denied.device_code_hash, DeviceDecision::Deny, now)
         .await
         .unwrap();
-    let (new, _, _) = new_grant();
-    assert_eq!(
+    let offer = collection_at(now);
+    let polled = store
+        .poll_device_code(&denied.device_code_hash, &client, now, &offer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(polled.collected, None);
+    assert!(nothing_stored(offer).await);
+    let late = device_for(&client, t0());
+    store.save_device_authorization(late.clone()).await.unwrap();
+    store
+        .decide_device_authorization(&late.device_code_hash, approve("alice"), now)
+        .await
+        .unwrap();
+    let offer = collection_at(now);
+    let polled = store
+        .poll_device_code(&late.device_code_hash, &client, late.expires_at, &offer)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(polled.collected, None);
+    assert!(matches!(
+        polled.record.status,
+        DeviceStatus::Approved { .. }
+    ));
+    assert!(nothing_stored(offer).await);
+    assert!(
         store
-            .redeem_device_code(&denied.device_code_hash, new)
+            .poll_device_code(&random_hash(), &client, now, &collection_at(now))
             .await
-            .unwrap(),
-        DeviceRedemption::NotApproved
-    );
-    let (new, _, _) = new_grant();
-    assert_eq!(
-        store.redeem_device_code(&random_hash(), new).await.unwrap(),
-        DeviceRedemption::Unknown
+            .unwrap()
+            .is_none()
     );
 }
 
@@ -1247,90 +1454,93 @@ where
 
 async fn concurrent_redemptions_of_one_code_have_one_winner(db: &TestDb) {
     let store = db.open().await;
-    let (grant, code) = coded(&store, &client_id("c")).await;
-    let tokens: Vec<_> = (0..RACERS)
-        .map(|_| access_for(&grant, t0(), secs(600)))
+    let client = client_id("c");
+    let (grant, code) = coded(&store, &client).await;
+    let redemptions: Vec<_> = (0..RACERS)
+        .map(|_| Arc::new(redemption_for(&client, t0())))
         .collect();
     let outcomes = race(RACERS, |i| {
-        let (store, token) = (store.clone(), tokens[i].clone());
-        async move { store.redeem_code(&code.hash, token, None).await.unwrap() }
+        let (store, redemption) = (store.clone(), redemptions[i].clone());
+        async move { store.redeem_code(&code.hash, &redemption).await.unwrap() }
     })
     .await;
     assert_eq!(
         outcomes
             .iter()
-            .filter(|o| **o == Redemption::Redeemed)
+            .filter(|o| matches!(o, Redemption::Redeemed(_)))
             .count(),
         1,
         "{outcomes:?}"
     );
+    // Every loser found the code redeemed: a replay, which revokes the grant
+    // (or finds it revoked already).
     assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Redemption::Redeemed | Redemption::AlreadyRedeemed))
+        outcomes.iter().all(
+            |o| matches!(o, Redemption::Redeemed(_) | Redemption::Refused(None))
+                || *o == Redemption::Revoked(grant.id)
+        ),
+        "{outcomes:?}"
     );
-    // Only the winner's token was stored.
-    let mut stored = 0;
-    for (token, outcome) in tokens.iter().zip(&outcomes) {
-        let found = store
-            .find_access_token(&token.hash)
-            .await
-            .unwrap()
-            .is_some();
-        assert_eq!(found, *outcome == Redemption::Redeemed);
-        stored += usize::from(found);
+    assert!(outcomes.contains(&Redemption::Revoked(grant.id)));
+    // No token is live: the losers' were never stored, the winner's died
+    // with the grant.
+    for redemption in &redemptions {
+        assert!(
+            store
+                .find_access_token(&redemption.access_token.hash)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
-    assert_eq!(stored, 1);
+    assert!(store.find_code(&code.hash).await.unwrap().is_none());
 }
 
 async fn concurrent_rotations_of_one_refresh_token_have_one_winner(db: &TestDb) {
     let store = db.open().await;
-    let (grant, _, old) = issued(&store, &client_id("c")).await;
-    let fresh: Vec<_> = (0..RACERS)
-        .map(|_| {
-            (
-                refresh_for(&grant, t0(), secs(1800)),
-                access_for(&grant, t0(), secs(600)),
-            )
-        })
-        .collect();
+    let client = client_id("c");
+    let (grant, _, old) = issued(&store, &client).await;
+    let rotations: Vec<_> = (0..RACERS).map(|_| rotation_for(&client, t0())).collect();
     let outcomes = race(RACERS, |i| {
-        let (store, (refresh, access)) = (store.clone(), fresh[i].clone());
+        let (store, rotation) = (store.clone(), rotations[i].clone());
         async move {
             store
-                .rotate_refresh_token(&old.hash, refresh, access)
+                .rotate_refresh_token(&old.hash, &rotation)
                 .await
                 .unwrap()
         }
     })
     .await;
     assert_eq!(
-        outcomes.iter().filter(|o| **o == Rotation::Rotated).count(),
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Rotation::Rotated(_)))
+            .count(),
         1,
         "{outcomes:?}"
     );
     assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Rotation::Rotated | Rotation::Reused))
+        outcomes.iter().all(
+            |o| matches!(o, Rotation::Rotated(_) | Rotation::Refused(None))
+                || *o == Rotation::Revoked(grant.id)
+        ),
+        "{outcomes:?}"
     );
-    for ((refresh, access), outcome) in fresh.iter().zip(&outcomes) {
-        let won = *outcome == Rotation::Rotated;
-        assert_eq!(
+    assert!(outcomes.contains(&Rotation::Revoked(grant.id)));
+    for rotation in &rotations {
+        assert!(
             store
-                .find_refresh_token(&refresh.hash)
+                .find_refresh_token(&rotation.refresh_token.hash)
                 .await
                 .unwrap()
-                .is_some(),
-            won
+                .is_none()
         );
-        assert_eq!(
+        assert!(
             store
-                .find_access_token(&access.hash)
+                .find_access_token(&rotation.access_token.hash)
                 .await
                 .unwrap()
-                .is_some(),
-            won
+                .is_none()
         );
     }
 }
@@ -1360,54 +1570,43 @@ async fn concurrent_redemptions_of_one_device_code_have_one_winner(db: &TestDb) 
         .decide_device_authorization(&device.device_code_hash, approve("alice"), t0())
         .await
         .unwrap();
-    let grants: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let grant = grant_for(&client, t0(), secs(3600));
-            let access = access_for(&grant, t0(), secs(600));
-            (grant, access)
-        })
-        .collect();
-    let outcomes = race(RACERS, |i| {
-        let store = store.clone();
-        let (grant, access) = grants[i].clone();
+    let offers: Vec<_> = (0..RACERS).map(|_| collection_at(t0())).collect();
+    let polls = race(RACERS, |i| {
+        let (store, client, offer) = (store.clone(), client.clone(), offers[i].clone());
         async move {
             store
-                .redeem_device_code(
-                    &device.device_code_hash,
-                    NewGrant::with_access_token(grant, access),
-                )
+                .poll_device_code(&device.device_code_hash, &client, t0(), &offer)
                 .await
+                .unwrap()
                 .unwrap()
         }
     })
     .await;
-    let winners: Vec<_> = grants
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o == DeviceRedemption::Redeemed)
-        .map(|((g, _), _)| g.id)
+    let winners: Vec<_> = (0..RACERS)
+        .filter(|i| polls[*i].collected.is_some())
         .collect();
-    assert_eq!(winners.len(), 1, "{outcomes:?}");
-    // Every loser learns the winner's grant, so the server can revoke it.
-    for outcome in &outcomes {
-        assert!(
-            *outcome == DeviceRedemption::Redeemed
-                || *outcome == DeviceRedemption::AlreadyRedeemed(winners[0]),
-            "{outcome:?}"
+    assert_eq!(winners.len(), 1, "{polls:?}");
+    let winner = &offers[winners[0]];
+    // Every poll sees the winner's grant; the others are replays.
+    for polled in &polls {
+        assert_eq!(
+            polled.record.status,
+            DeviceStatus::Redeemed {
+                grant_id: winner.grant_id
+            }
         );
     }
-    for ((grant, access), outcome) in grants.iter().zip(&outcomes) {
-        let won = *outcome == DeviceRedemption::Redeemed;
-        assert_eq!(
+    for (i, offer) in offers.iter().enumerate() {
+        assert!(
             store
-                .find_access_token(&access.hash)
+                .find_access_token(&offer.access_token.hash)
                 .await
                 .unwrap()
-                .is_some(),
-            won
+                .is_none(),
+            "only the winner's tokens are stored, and the replays revoked them"
         );
-        if !won {
-            assert!(!store.revoke_grant(&grant.id).await.unwrap());
+        if i != winners[0] {
+            assert!(!store.revoke_grant(&offer.grant_id).await.unwrap());
         }
     }
 }
@@ -1444,7 +1643,7 @@ async fn concurrent_decisions_and_polls_are_serialised(db: &TestDb) {
         let (store, client) = (store.clone(), client.clone());
         async move {
             store
-                .poll_device_code(&hash, &client, t0() + secs(1))
+                .poll_device_code(&hash, &client, t0() + secs(1), &collection_at(t0()))
                 .await
                 .unwrap()
                 .unwrap()

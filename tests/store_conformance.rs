@@ -7,6 +7,9 @@
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeSet;
+
+use broken::{Broken, Bug};
 use portcullis::store::MemoryStore;
 use portcullis::testing::{cases, run_store_conformance};
 
@@ -68,31 +71,126 @@ async fn one_case_runs_alone() {
     cases::concurrent_code_redemptions_redeem_once(MemoryStore::new()).await;
 }
 
-/// A store that answers a replayed code as a first redemption fails the two
-/// cases on code redemption, and only those; the panic names both.
+/// A store that answers a replayed code as a first redemption fails the
+/// cases on code replays, and only those; the panic names each with its
+/// contract.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_suite_names_the_cases_a_broken_store_fails() {
-    let run = tokio::spawn(run_store_conformance(|| async {
-        broken::ReplayableCodes::default()
-    }));
-    let message = *run
-        .await
-        .expect_err("the suite must fail a store that redeems a code twice")
-        .into_panic()
-        .downcast::<String>()
-        .unwrap();
-    assert!(message.contains("store conformance: 2 of "), "{message}");
+    let message = suite_failure(Bug::ReplayRedeems).await;
+    let total = message
+        .strip_prefix("store conformance: ")
+        .and_then(|rest| rest.split_once(" cases failed:"))
+        .map(|(counts, _)| counts.to_owned());
+    assert!(
+        total.is_some_and(|counts| counts.split_once(" of ").is_some()),
+        "{message}"
+    );
     assert!(
         message.contains(
             "\n  - redeem_code_once: assertion `left == right` failed: redeem_code of a \
-             redeemed code must be AlreadyRedeemed"
+             redeemed code by its own client, every other check passing, is a replay: it must \
+             be Revoked with the grant's id (RFC 6819 §5.2.1.1)"
         ),
         "{message}"
     );
-    assert!(
-        message.contains("\n  - concurrent_code_redemptions_redeem_once: "),
-        "{message}"
-    );
+}
+
+/// Each broken store fails the cases that state the contract it breaks,
+/// and no other (a race may miss the defect in a round, so a race case is
+/// named where the defect shows only when the race is lost in a certain
+/// order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_suite_fails_each_broken_store_on_the_contract_it_breaks() {
+    const RACES: &[&str] = &[
+        "concurrent_code_redemptions_redeem_once",
+        "concurrent_rotations_rotate_once",
+        "a_redemption_losing_a_race_revokes_the_grant",
+        "a_rotation_losing_a_race_revokes_the_grant",
+    ];
+    let expectations: [(Bug, &[&str]); 7] = [
+        (
+            Bug::ReplayRedeems,
+            &[
+                "redeem_code_once",
+                "redeem_code_refuses_an_expired_code",
+                "refused_replays_do_not_revoke",
+            ],
+        ),
+        (
+            Bug::NeverRevokes,
+            &[
+                "redeem_code_once",
+                "redeem_code_refuses_an_expired_code",
+                "refused_replays_do_not_revoke",
+                "rotate_refresh_token_then_reuse",
+                "rotate_refresh_token_refuses_an_expired_token_or_grant",
+            ],
+        ),
+        (
+            Bug::RevokesOnAnyReplay,
+            &[
+                "refused_replays_do_not_revoke",
+                "rotate_refresh_token_refuses_another_client",
+            ],
+        ),
+        (
+            Bug::IgnoresRedirectUri,
+            &[
+                "redeem_code_checks_the_redirect_uri",
+                "refused_replays_do_not_revoke",
+            ],
+        ),
+        (
+            Bug::AcceptsVerifierWithoutChallenge,
+            &["redeem_code_checks_pkce"],
+        ),
+        (
+            Bug::ChecksScopeAgainstTheGrant,
+            &["rotate_refresh_token_narrows_scope_but_never_widens"],
+        ),
+        (
+            Bug::RevokesOnRefusal,
+            &[
+                "redeem_code_refuses_another_client",
+                "redeem_code_checks_the_redirect_uri",
+                "redeem_code_checks_pkce",
+                "redeem_code_refuses_an_expired_code",
+                "refused_replays_do_not_revoke",
+                "rotate_refresh_token_refuses_another_client",
+                "rotate_refresh_token_refuses_an_expired_token_or_grant",
+                "rotate_refresh_token_narrows_scope_but_never_widens",
+            ],
+        ),
+    ];
+    for (bug, expected) in expectations {
+        let message = suite_failure(bug).await;
+        let failed: BTreeSet<&str> = message
+            .split("\n  - ")
+            .skip(1)
+            .filter_map(|line| line.split_once(':').map(|(case, _)| case))
+            .collect();
+        let missed: Vec<_> = expected.iter().filter(|c| !failed.contains(*c)).collect();
+        let extra: Vec<_> = failed
+            .iter()
+            .filter(|c| !expected.contains(c) && !RACES.contains(c))
+            .collect();
+        assert!(
+            missed.is_empty() && extra.is_empty(),
+            "{bug:?}: the suite should have failed {missed:?} too, and not {extra:?}:\n{message}"
+        );
+    }
+}
+
+/// The panic message of the suite run on stores with `bug`.
+async fn suite_failure(bug: Bug) -> String {
+    let run = tokio::spawn(run_store_conformance(
+        move || async move { Broken::new(bug) },
+    ));
+    *run.await
+        .expect_err("the suite must fail a broken store")
+        .into_panic()
+        .downcast::<String>()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -102,67 +200,167 @@ async fn the_suite_refuses_a_current_thread_runtime() {
 }
 
 mod broken {
-    //! A memory store with one defect: a replayed code is answered as
-    //! `Redeemed` (its tokens are not stored).
+    //! A memory store with one defect in redeeming codes or rotating refresh
+    //! tokens, each one a store might plausibly have — a check left out of a
+    //! SQL statement, a condition tested in the wrong order.
 
     use std::future::Future;
     use std::sync::Arc;
     use std::time::SystemTime;
 
     use portcullis::client::{Client, ClientId, ClientRegistry};
+    use portcullis::protocol::CodeVerifier;
     use portcullis::store::{
-        AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, FoundCode,
-        FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant, PendingAuthorizationRecord,
-        PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation, StoreError, TokenStore,
+        AccessTokenRecord, CodeRedemption, Decision, DeviceAuthorizationRecord, DeviceCollection,
+        DeviceDecision, FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
+        PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
+        StoreError, TokenStore,
     };
     use portcullis::token::TokenHash;
 
-    #[derive(Debug, Clone, Default)]
-    pub struct ReplayableCodes(MemoryStore);
+    /// The defect.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Bug {
+        /// A replayed code is answered as a first redemption (storing
+        /// nothing, revoking nothing).
+        ReplayRedeems,
+        /// A replayed code or a reused refresh token is refused, but the
+        /// grant is not revoked.
+        NeverRevokes,
+        /// Any presentation of a redeemed code or a rotated-out refresh
+        /// token revokes the grant, whoever presents it and whatever it
+        /// fails.
+        RevokesOnAnyReplay,
+        /// `redirect_uri` is not compared.
+        IgnoresRedirectUri,
+        /// A verifier for a code issued without a challenge is ignored (a
+        /// PKCE downgrade, RFC 9700 §4.8.2).
+        AcceptsVerifierWithoutChallenge,
+        /// A narrower scope is checked against the grant's scope instead of
+        /// the refresh token's.
+        ChecksScopeAgainstTheGrant,
+        /// A refused redemption or rotation revokes the grant.
+        RevokesOnRefusal,
+    }
 
-    impl ClientRegistry for ReplayableCodes {
-        fn find_client(
-            &self,
-            client_id: &str,
-        ) -> impl Future<Output = Result<Option<Arc<Client>>, StoreError>> + Send {
-            self.0.find_client(client_id)
-        }
-        fn insert_client(
-            &self,
-            client: Client,
-        ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.insert_client(client)
-        }
-        fn update_client(
-            &self,
-            client: Client,
-            expected_token: Option<&TokenHash>,
-        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-            self.0.update_client(client, expected_token)
-        }
-        fn delete_client(
-            &self,
-            client_id: &str,
-            expected_token: Option<&TokenHash>,
-        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-            self.0.delete_client(client_id, expected_token)
+    #[derive(Debug, Clone)]
+    pub struct Broken {
+        inner: MemoryStore,
+        bug: Bug,
+    }
+
+    impl Broken {
+        pub fn new(bug: Bug) -> Self {
+            Self {
+                inner: MemoryStore::new(),
+                bug,
+            }
         }
     }
 
-    impl TokenStore for ReplayableCodes {
+    /// `redemption` with its `redirect_uri` replaced.
+    fn with_redirect_uri(
+        redemption: &CodeRedemption,
+        redirect_uri: Option<&str>,
+    ) -> CodeRedemption {
+        let verifier = redemption
+            .code_verifier
+            .as_ref()
+            .map(|v| CodeVerifier::new(v.expose_secret()));
+        without_binding(redemption)
+            .redirect_uri(redirect_uri)
+            .code_verifier(verifier)
+    }
+
+    /// `redemption` without its `code_verifier`.
+    fn without_verifier(redemption: &CodeRedemption) -> CodeRedemption {
+        without_binding(redemption).redirect_uri(redemption.redirect_uri.as_deref())
+    }
+
+    fn without_binding(redemption: &CodeRedemption) -> CodeRedemption {
+        CodeRedemption::new(
+            redemption.client_id.clone(),
+            redemption.now,
+            redemption.access_token.clone(),
+            redemption.refresh_token.clone(),
+        )
+    }
+
+    impl TokenStore for Broken {
         async fn redeem_code(
             &self,
             hash: &TokenHash,
-            access_token: AccessTokenRecord,
-            refresh_token: Option<RefreshTokenRecord>,
+            redemption: &CodeRedemption,
         ) -> Result<Redemption, StoreError> {
-            match self
-                .0
-                .redeem_code(hash, access_token, refresh_token)
-                .await?
-            {
-                Redemption::AlreadyRedeemed => Ok(Redemption::Redeemed),
-                other => Ok(other),
+            let Some(found) = self.inner.find_code(hash).await? else {
+                return self.inner.redeem_code(hash, redemption).await;
+            };
+            let replay = redemption.decide(&found) == Decision::RevokeGrant;
+            match self.bug {
+                Bug::ReplayRedeems if replay => Ok(Redemption::Redeemed(found)),
+                Bug::NeverRevokes if replay => Ok(Redemption::Refused(Some(found))),
+                Bug::RevokesOnAnyReplay if found.redeemed => {
+                    self.inner.revoke_grant(&found.grant.id).await?;
+                    Ok(Redemption::Revoked(found.grant.id))
+                }
+                Bug::IgnoresRedirectUri => {
+                    let code = &found.code;
+                    let expected = code.redirect_uri_in_request.then_some(&*code.redirect_uri);
+                    let rewritten = with_redirect_uri(redemption, expected);
+                    self.inner.redeem_code(hash, &rewritten).await
+                }
+                Bug::AcceptsVerifierWithoutChallenge if found.code.challenge.is_none() => {
+                    self.inner
+                        .redeem_code(hash, &without_verifier(redemption))
+                        .await
+                }
+                Bug::RevokesOnRefusal => {
+                    let outcome = self.inner.redeem_code(hash, redemption).await?;
+                    if let Redemption::Refused(Some(found)) = &outcome {
+                        self.inner.revoke_grant(&found.grant.id).await?;
+                    }
+                    Ok(outcome)
+                }
+                _ => self.inner.redeem_code(hash, redemption).await,
+            }
+        }
+
+        async fn rotate_refresh_token(
+            &self,
+            old: &TokenHash,
+            rotation: &RefreshRotation,
+        ) -> Result<Rotation, StoreError> {
+            let Some(found) = self.inner.find_refresh_token(old).await? else {
+                return self.inner.rotate_refresh_token(old, rotation).await;
+            };
+            let reuse = rotation.decide(&found) == Decision::RevokeGrant;
+            match self.bug {
+                Bug::NeverRevokes if reuse => Ok(Rotation::Refused(Some(found))),
+                Bug::RevokesOnAnyReplay if !found.current => {
+                    self.inner.revoke_grant(&found.grant.id).await?;
+                    Ok(Rotation::Revoked(found.grant.id))
+                }
+                Bug::ChecksScopeAgainstTheGrant => {
+                    let mut lenient = rotation.clone();
+                    if lenient
+                        .scope
+                        .as_ref()
+                        .is_some_and(|s| s.is_subset(&found.grant.scope))
+                    {
+                        // Within the grant: let it through, as the token's
+                        // own scope would be.
+                        lenient.scope = None;
+                    }
+                    self.inner.rotate_refresh_token(old, &lenient).await
+                }
+                Bug::RevokesOnRefusal => {
+                    let outcome = self.inner.rotate_refresh_token(old, rotation).await?;
+                    if let Rotation::Refused(Some(found)) = &outcome {
+                        self.inner.revoke_grant(&found.grant.id).await?;
+                    }
+                    Ok(outcome)
+                }
+                _ => self.inner.rotate_refresh_token(old, rotation).await,
             }
         }
 
@@ -170,91 +368,83 @@ mod broken {
             &self,
             new: NewGrant,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.create_grant(new)
+            self.inner.create_grant(new)
         }
         fn find_access_token(
             &self,
             hash: &TokenHash,
         ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
         {
-            self.0.find_access_token(hash)
+            self.inner.find_access_token(hash)
         }
         fn find_refresh_token(
             &self,
             hash: &TokenHash,
         ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send {
-            self.0.find_refresh_token(hash)
-        }
-        fn rotate_refresh_token(
-            &self,
-            old: &TokenHash,
-            new_refresh: RefreshTokenRecord,
-            new_access: AccessTokenRecord,
-        ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
-            self.0.rotate_refresh_token(old, new_refresh, new_access)
+            self.inner.find_refresh_token(hash)
         }
         fn find_code(
             &self,
             hash: &TokenHash,
         ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send {
-            self.0.find_code(hash)
+            self.inner.find_code(hash)
         }
         fn revoke_grant(
             &self,
             id: &GrantId,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-            self.0.revoke_grant(id)
+            self.inner.revoke_grant(id)
         }
         fn revoke_access_token(
             &self,
             hash: &TokenHash,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-            self.0.revoke_access_token(hash)
+            self.inner.revoke_access_token(hash)
         }
         fn revoke_client_grants(
             &self,
             client_id: &ClientId,
         ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-            self.0.revoke_client_grants(client_id)
+            self.inner.revoke_client_grants(client_id)
         }
         fn save_pending(
             &self,
             pending: PendingAuthorizationRecord,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.save_pending(pending)
+            self.inner.save_pending(pending)
         }
         fn find_pending(
             &self,
             hash: &TokenHash,
         ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send
         {
-            self.0.find_pending(hash)
+            self.inner.find_pending(hash)
         }
         fn take_pending(
             &self,
             hash: &TokenHash,
         ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send
         {
-            self.0.take_pending(hash)
+            self.inner.take_pending(hash)
         }
         fn purge_expired(
             &self,
             now: SystemTime,
         ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-            self.0.purge_expired(now)
+            self.inner.purge_expired(now)
         }
         fn save_device_authorization(
             &self,
             record: DeviceAuthorizationRecord,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            self.0.save_device_authorization(record)
+            self.inner.save_device_authorization(record)
         }
         fn find_device_authorization(
             &self,
             user_code_hash: &TokenHash,
         ) -> impl Future<Output = Result<Option<DeviceAuthorizationRecord>, StoreError>> + Send
         {
-            self.0.find_device_authorization(user_code_hash)
+            self.inner.find_device_authorization(user_code_hash)
         }
         fn decide_device_authorization(
             &self,
@@ -262,7 +452,7 @@ mod broken {
             decision: DeviceDecision,
             now: SystemTime,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-            self.0
+            self.inner
                 .decide_device_authorization(device_code_hash, decision, now)
         }
         fn poll_device_code(
@@ -270,15 +460,39 @@ mod broken {
             device_code_hash: &TokenHash,
             client_id: &ClientId,
             now: SystemTime,
+            collection: &DeviceCollection,
         ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send {
-            self.0.poll_device_code(device_code_hash, client_id, now)
+            self.inner
+                .poll_device_code(device_code_hash, client_id, now, collection)
         }
-        fn redeem_device_code(
+    }
+
+    impl ClientRegistry for Broken {
+        fn find_client(
             &self,
-            device_code_hash: &TokenHash,
-            new: NewGrant,
-        ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send {
-            self.0.redeem_device_code(device_code_hash, new)
+            client_id: &str,
+        ) -> impl Future<Output = Result<Option<Arc<Client>>, StoreError>> + Send {
+            self.inner.find_client(client_id)
+        }
+        fn insert_client(
+            &self,
+            client: Client,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.inner.insert_client(client)
+        }
+        fn update_client(
+            &self,
+            client: Client,
+            expected_token: Option<&TokenHash>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            self.inner.update_client(client, expected_token)
+        }
+        fn delete_client(
+            &self,
+            client_id: &str,
+            expected_token: Option<&TokenHash>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            self.inner.delete_client(client_id, expected_token)
         }
     }
 }

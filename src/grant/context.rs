@@ -6,15 +6,18 @@ use std::time::SystemTime;
 
 use crate::client::{AuthenticatedClient, ClientId};
 use crate::endpoint::TokenError;
+use crate::protocol::CodeVerifier;
 use crate::protocol::GrantType;
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::server::ServerInner;
 use crate::store::erased::TokenStoreHandle;
+use crate::store::redemption::Refusal;
 use crate::store::{
-    AccessTokenRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, Redemption,
-    RefreshTokenRecord, Rotation, StoreError, Subject,
+    AccessTokenRecord, CodeRedemption, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
+    NewGrant, PlannedToken, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
+    Subject,
 };
-use crate::store::{DeviceAuthorizationRecord, DeviceRedemption, DeviceStatus, PolledDeviceCode};
+use crate::store::{DeviceCollection, DeviceStatus, PolledDeviceCode};
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, mint};
 
 /// One token request, as a grant handler sees it.
@@ -81,17 +84,11 @@ impl<'a> GrantContext<'a> {
         self.client.client().allows_grant(refresh.as_str()) && self.server.serves(&refresh)
     }
 
-    /// `scope` goes in the response when it differs from the request's
-    /// (RFC 6749 §5.1).
-    fn with_scope_if_differs(&self, response: TokenResponse, scope: Scope) -> TokenResponse {
-        let differs = match self.requested_scope {
-            Some(requested) => *requested != scope,
-            None => !scope.is_empty(),
-        };
-        if differs {
-            response.with_scope(scope)
-        } else {
-            response
+    /// What builds this request's token responses.
+    fn responder(&self) -> Responder<'a> {
+        Responder {
+            now: self.now,
+            requested_scope: self.requested_scope,
         }
     }
 
@@ -105,10 +102,11 @@ impl<'a> GrantContext<'a> {
         grant: &GrantRecord,
         scope: &Scope,
         refresh_scope: Option<&Scope>,
-        access: Option<(String, TokenHash)>,
+        access: (String, TokenHash),
     ) -> (TokenResponse, AccessTokenRecord, Option<RefreshTokenRecord>) {
-        let (token, hash) = access.unwrap_or_else(|| mint(TokenKind::AccessToken));
-        let expires_at = (self.now + self.server.lifetimes.access_token).min(grant.expires_at);
+        let (token, hash) = access;
+        let lifetimes = &self.server.lifetimes;
+        let expires_at = (self.now + lifetimes.access_token).min(grant.expires_at);
         let access = AccessTokenRecord {
             hash,
             grant_id: grant.id,
@@ -116,110 +114,127 @@ impl<'a> GrantContext<'a> {
             issued_at: self.now,
             expires_at,
         };
-        let lifetime = expires_at.duration_since(self.now).unwrap_or_default();
-        let mut response = TokenResponse::bearer(AccessToken::new(token)).with_expires_in(lifetime);
-        let refresh = match refresh_scope {
+        let (refresh_token, refresh) = match refresh_scope {
             Some(refresh_scope) => {
-                let (token, record) = self.mint_refresh(grant, refresh_scope);
-                response = response.with_refresh_token(token);
-                Some(record)
+                let (token, hash) = mint(TokenKind::RefreshToken);
+                let record = RefreshTokenRecord {
+                    hash,
+                    grant_id: grant.id,
+                    scope: refresh_scope.clone(),
+                    issued_at: self.now,
+                    expires_at: (self.now + lifetimes.refresh_token_idle).min(grant.expires_at),
+                };
+                (Some(token), Some(record))
             }
-            None => None,
+            None => (None, None),
         };
+        let response = self.responder().response(token, expires_at, refresh_token);
         (response, access, refresh)
     }
 
-    /// A new refresh token with `scope` under `grant`, expiring after the idle
-    /// lifetime or with the grant, whichever comes first.
-    fn mint_refresh(
-        &self,
-        grant: &GrantRecord,
-        scope: &Scope,
-    ) -> (RefreshToken, RefreshTokenRecord) {
-        let (token, hash) = mint(TokenKind::RefreshToken);
-        let record = RefreshTokenRecord {
-            hash,
-            grant_id: grant.id,
-            scope: scope.clone(),
-            issued_at: self.now,
-            expires_at: (self.now + self.server.lifetimes.refresh_token_idle).min(grant.expires_at),
-        };
-        (RefreshToken::new(token), record)
-    }
-
-    /// Redeems the authorization code `code_hash` of `grant`, issuing an
-    /// access token — and a refresh token if
-    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — with the
-    /// grant's scope, in one atomic store operation. If the code was redeemed
-    /// meanwhile (a concurrent redemption won), this is a replay: the grant is
-    /// revoked, the winner's tokens with it, and the answer is `invalid_grant`.
-    /// Call it only once the request has passed every check a redemption
-    /// needs.
+    /// Redeems the authorization code whose hash is `code_hash` (RFC 6749
+    /// §4.1.3), issuing an access token — and a refresh token if
+    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — with its
+    /// grant's scope.
+    ///
+    /// The checks of [`CodeRedemption`] (client, `redirect_uri` and PKCE
+    /// binding, replay, expiry), the redemption and the new tokens are one
+    /// atomic store operation: one round trip to a database. A replay — or a
+    /// race lost to a concurrent redemption — revokes the grant, the winner's
+    /// tokens with it (RFC 6819 §5.2.1.1). A request that fails a check gets
+    /// `invalid_grant` and leaves the code redeemable.
     pub fn redeem_code(
         &self,
         code_hash: TokenHash,
-        grant: &GrantRecord,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<CodeVerifier>,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        let refresh_scope = self.refresh_tokens_allowed().then_some(&grant.scope);
-        let (response, access, refresh) =
-            self.mint_tokens(grant, &grant.scope, refresh_scope, None);
-        let response = self.with_scope_if_differs(response, grant.scope.clone());
+        let lifetimes = &self.server.lifetimes;
+        let (access_token, access_hash) = mint(TokenKind::AccessToken);
+        let refresh = self
+            .refresh_tokens_allowed()
+            .then(|| mint(TokenKind::RefreshToken));
+        let redemption = CodeRedemption::new(
+            self.client.id().clone(),
+            self.now,
+            PlannedToken::new(access_hash, self.now + lifetimes.access_token),
+            refresh
+                .as_ref()
+                .map(|(_, hash)| PlannedToken::new(*hash, self.now + lifetimes.refresh_token_idle)),
+        )
+        .redirect_uri(redirect_uri)
+        .code_verifier(code_verifier);
+        let respond = self.responder();
         let tokens = self.tokens();
-        let grant_id = grant.id;
-        let client_id = self.client.id().clone();
-        let store: &'a TokenStoreHandle = &self.server.tokens;
         async move {
-            match store.redeem_code(&code_hash, access, refresh).await? {
-                Redemption::Redeemed => Ok(response),
-                Redemption::AlreadyRedeemed => {
-                    tokens
-                        .revoke_on_replay("authorization_code_replay", &client_id, &grant_id)
-                        .await?;
-                    Err(TokenError::InvalidGrant(
-                        "invalid authorization code".into(),
-                    ))
+            let invalid = || TokenError::InvalidGrant("invalid authorization code".into());
+            match tokens.redeem_code(&code_hash, &redemption).await? {
+                Redemption::Redeemed(found) => {
+                    let grant = &found.grant;
+                    let expires_at = redemption.access_token.expires_under(grant);
+                    let response =
+                        respond.response(access_token, expires_at, refresh.map(|(token, _)| token));
+                    Ok(respond.with_scope_if_differs(response, grant.scope.clone()))
                 }
-                _ => Err(TokenError::InvalidGrant(
-                    "invalid authorization code".into(),
-                )),
+                Redemption::Revoked(grant_id) => {
+                    report_replay(
+                        "authorization_code_replay",
+                        &redemption.client_id,
+                        &grant_id,
+                    );
+                    Err(invalid())
+                }
+                Redemption::Refused(Some(found)) => Err(match redemption.check(&found) {
+                    Err(refusal) => refusal_error(refusal, "authorization code"),
+                    Ok(()) => invalid(),
+                }),
+                _ => Err(invalid()),
             }
         }
     }
 
-    /// Rotates `old` (RFC 6749 §6, RFC 9700 §4.14.2): a new access token with
-    /// `scope` and a new refresh token with `old`'s scope, stored by one atomic
-    /// compare-and-swap. If `old` was already rotated out — a reuse, or a race
-    /// lost to a concurrent refresh with the same token — the whole grant is
-    /// revoked and the answer is `invalid_grant`.
+    /// Rotates the refresh token whose hash is `old` (RFC 6749 §6, RFC 9700
+    /// §4.14.2): a new access token with the requested scope (or the old
+    /// token's), and a new refresh token with exactly the old one's scope.
+    ///
+    /// The checks of [`RefreshRotation`] (client binding, reuse, expiry,
+    /// scope), the compare-and-swap and the new tokens are one atomic store
+    /// operation: one round trip to a database. A reuse — or a race lost to a
+    /// concurrent refresh with the same token — revokes the whole grant.
     pub fn rotate(
         &self,
-        old: &RefreshTokenRecord,
-        grant: &GrantRecord,
-        scope: Scope,
+        old: TokenHash,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        // RFC 6749 §6: the new refresh token has exactly the old one's scope;
-        // only the access token is narrowed.
-        let (response, access, _) = self.mint_tokens(grant, &scope, None, None);
-        let (refresh_token, refresh) = self.mint_refresh(grant, &old.scope);
-        let response =
-            self.with_scope_if_differs(response.with_refresh_token(refresh_token), scope);
+        let lifetimes = &self.server.lifetimes;
+        let (access_token, access_hash) = mint(TokenKind::AccessToken);
+        let (refresh_token, refresh_hash) = mint(TokenKind::RefreshToken);
+        let rotation = RefreshRotation::new(
+            self.client.id().clone(),
+            self.requested_scope.cloned(),
+            self.now,
+            PlannedToken::new(refresh_hash, self.now + lifetimes.refresh_token_idle),
+            PlannedToken::new(access_hash, self.now + lifetimes.access_token),
+        );
+        let respond = self.responder();
         let tokens = self.tokens();
-        let (old_hash, grant_id) = (old.hash, grant.id);
-        let client_id = self.client.id().clone();
         async move {
-            match tokens
-                .rotate_refresh_token(&old_hash, refresh, access)
-                .await?
-            {
-                Rotation::Rotated => Ok(response),
-                Rotation::Reused => {
-                    tokens
-                        .revoke_on_replay("refresh_token_reuse", &client_id, &grant_id)
-                        .await?;
+            match tokens.rotate_refresh_token(&old, &rotation).await? {
+                Rotation::Rotated(found) => {
+                    let expires_at = rotation.access_token.expires_under(&found.grant);
+                    let response = respond.response(access_token, expires_at, Some(refresh_token));
+                    let scope = rotation.access_scope(&found.record.scope).clone();
+                    Ok(respond.with_scope_if_differs(response, scope))
+                }
+                Rotation::Revoked(grant_id) => {
+                    report_replay("refresh_token_reuse", &rotation.client_id, &grant_id);
                     Err(TokenError::InvalidGrant(
                         "the refresh token was already used".into(),
                     ))
                 }
+                Rotation::Refused(Some(found)) => Err(match rotation.check(&found) {
+                    Err(refusal) => refusal_error(refusal, "refresh token"),
+                    Ok(()) => TokenError::InvalidGrant("invalid refresh token".into()),
+                }),
                 _ => Err(TokenError::InvalidGrant("invalid refresh token".into())),
             }
         }
@@ -257,8 +272,10 @@ impl<'a> GrantContext<'a> {
         };
         let refresh_scope = issue.refresh.then_some(&issue.scope);
         let (response, access, refresh) =
-            self.mint_tokens(&grant, &issue.scope, refresh_scope, Some((token, hash)));
-        let response = self.with_scope_if_differs(response, issue.scope);
+            self.mint_tokens(&grant, &issue.scope, refresh_scope, (token, hash));
+        let response = self
+            .responder()
+            .with_scope_if_differs(response, issue.scope);
         let mut new = NewGrant::with_access_token(grant, access);
         if let Some(refresh) = refresh {
             new = new.and_refresh_token(refresh);
@@ -270,77 +287,159 @@ impl<'a> GrantContext<'a> {
         }
     }
 
-    /// Redeems the approved device authorization `device` (RFC 8628 §3.5):
-    /// a new grant for the approving user with the approved scope, an access
-    /// token — and a refresh token if
-    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — stored
-    /// together with marking the device code redeemed, in one atomic store
-    /// operation. If the device code was redeemed meanwhile (a concurrent
-    /// poll won), this is a replay: that grant is revoked, the winner's
-    /// tokens with it, and the answer is `invalid_grant`. Anything but an
-    /// approved device authorization of this client is `invalid_grant`.
+    /// Polls with the device code whose hash is `device_code_hash` (RFC 8628
+    /// §3.4, §3.5): records the poll and, if the device authorization is
+    /// approved, collects it — a new grant for the approving user with the
+    /// approved scope, an access token, and a refresh token if
+    /// [`refresh_tokens_allowed`](Self::refresh_tokens_allowed) — in one
+    /// atomic store operation: one round trip to a database. A poll with an
+    /// already redeemed device code is a replay: the store revokes its grant,
+    /// and the security event is reported here.
     ///
-    /// `scope` is in the response unless both it and the scope asked for are
-    /// empty: the client asked at the device authorization endpoint, not in
-    /// this request, so it learns here what it got (RFC 6749 §5.1).
-    pub fn redeem_device_code(
+    /// Returns the poll as the store reports it, with the token response
+    /// when this poll collected; `None` when the device code is unknown or
+    /// another client's. `scope` is in the response unless both it and the
+    /// scope asked for are empty: the client asked at the device
+    /// authorization endpoint, not in this request, so it learns here what it
+    /// got (RFC 6749 §5.1).
+    pub fn poll_device_code(
         &self,
-        device: &DeviceAuthorizationRecord,
-    ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        let prepared = match &device.status {
-            DeviceStatus::Approved { subject, scope } if device.client_id == *self.client.id() => {
-                let refresh = self.refresh_tokens_allowed();
-                let lifetimes = &self.server.lifetimes;
-                let (token, hash) = mint(TokenKind::AccessToken);
-                let grant = GrantRecord {
-                    id: GrantId::generate_for(&hash),
-                    client_id: self.client.id().clone(),
-                    subject: Some(subject.clone()),
-                    scope: scope.clone(),
-                    created_at: self.now,
-                    expires_at: self.now
-                        + if refresh {
-                            lifetimes.grant
-                        } else {
-                            lifetimes.access_token
-                        },
-                };
-                let (response, access, refresh) =
-                    self.mint_tokens(&grant, scope, refresh.then_some(scope), Some((token, hash)));
-                let response = if scope.is_empty() && device.scope.is_empty() {
-                    response
+        device_code_hash: TokenHash,
+    ) -> impl Future<Output = Result<Option<(PolledDeviceCode, Option<TokenResponse>)>, TokenError>>
+    + Send
+    + use<'a> {
+        let lifetimes = &self.server.lifetimes;
+        let refresh = self
+            .refresh_tokens_allowed()
+            .then(|| mint(TokenKind::RefreshToken));
+        let (access_token, access_hash) = mint(TokenKind::AccessToken);
+        let collection = DeviceCollection::new(
+            GrantId::generate_for(&access_hash),
+            // A grant with a refresh token lives its absolute lifetime; one
+            // without lives as long as its only token.
+            self.now
+                + if refresh.is_some() {
+                    lifetimes.grant
                 } else {
-                    response.with_scope(scope.clone())
-                };
-                let mut new = NewGrant::with_access_token(grant, access);
-                if let Some(refresh) = refresh {
-                    new = new.and_refresh_token(refresh);
-                }
-                Some((new, response))
-            }
-            _ => None,
-        };
-        let device_code_hash = device.device_code_hash;
+                    lifetimes.access_token
+                },
+            PlannedToken::new(access_hash, self.now + lifetimes.access_token),
+            refresh
+                .as_ref()
+                .map(|(_, hash)| PlannedToken::new(*hash, self.now + lifetimes.refresh_token_idle)),
+        );
+        let (client_id, now) = (self.client.id(), self.now);
+        let respond = self.responder();
         let tokens = self.tokens();
-        let client_id = self.client.id().clone();
-        let store: &'a TokenStoreHandle = &self.server.tokens;
         async move {
-            let invalid = || TokenError::InvalidGrant("invalid device code".into());
-            let Some((new, response)) = prepared else {
-                return Err(invalid());
+            let Some(polled) = tokens
+                .poll_device_code(&device_code_hash, client_id, now, &collection)
+                .await?
+            else {
+                return Ok(None);
             };
-            match store.redeem_device_code(&device_code_hash, new).await? {
-                DeviceRedemption::Redeemed => Ok(response),
-                DeviceRedemption::AlreadyRedeemed(grant_id) => {
-                    tokens
-                        .revoke_on_replay("device_code_replay", &client_id, &grant_id)
-                        .await?;
-                    Err(invalid())
+            let response = match (&polled.collected, &polled.record.status) {
+                (Some(grant), _) => {
+                    let expires_at = collection.access_token.expires_under(grant);
+                    let response =
+                        respond.response(access_token, expires_at, refresh.map(|(token, _)| token));
+                    Some(
+                        if grant.scope.is_empty() && polled.record.scope.is_empty() {
+                            response
+                        } else {
+                            response.with_scope(grant.scope.clone())
+                        },
+                    )
                 }
-                _ => Err(invalid()),
-            }
+                (None, DeviceStatus::Redeemed { grant_id }) => {
+                    report_replay("device_code_replay", client_id, grant_id);
+                    None
+                }
+                _ => None,
+            };
+            Ok(Some((polled, response)))
         }
     }
+}
+
+/// Builds the token responses of one request.
+#[derive(Clone, Copy)]
+struct Responder<'a> {
+    now: SystemTime,
+    requested_scope: Option<&'a Scope>,
+}
+
+impl Responder<'_> {
+    /// A bearer token response (RFC 6749 §5.1) for an access token expiring
+    /// at `expires_at`, with a refresh token if given.
+    fn response(
+        self,
+        access_token: String,
+        expires_at: SystemTime,
+        refresh_token: Option<String>,
+    ) -> TokenResponse {
+        let lifetime = expires_at.duration_since(self.now).unwrap_or_default();
+        let response =
+            TokenResponse::bearer(AccessToken::new(access_token)).with_expires_in(lifetime);
+        match refresh_token {
+            Some(token) => response.with_refresh_token(RefreshToken::new(token)),
+            None => response,
+        }
+    }
+
+    /// `scope` goes in the response when it differs from the request's
+    /// (RFC 6749 §5.1).
+    fn with_scope_if_differs(self, response: TokenResponse, scope: Scope) -> TokenResponse {
+        let differs = match self.requested_scope {
+            Some(requested) => *requested != scope,
+            None => !scope.is_empty(),
+        };
+        if differs {
+            response.with_scope(scope)
+        } else {
+            response
+        }
+    }
+}
+
+/// The security event of a replayed code or reused refresh token, whose
+/// grant the store has revoked (RFC 6819 §5.2.1.1, RFC 9700 §4.14.2).
+fn report_replay(event: &'static str, client_id: &ClientId, grant_id: &GrantId) {
+    tracing::warn!(
+        target: "portcullis::security",
+        event,
+        client_id = %client_id,
+        grant_id = %grant_id,
+    );
+    tracing::info!(target: "portcullis::security", event = "grant_revoked", grant_id = %grant_id);
+}
+
+/// The answer to a refused redemption or rotation of a `what` ("authorization
+/// code", "refresh token"). Another client's code or token gets the answer
+/// an unknown one gets, so its owner is not revealed (RFC 6749 §4.1.3).
+fn refusal_error(refusal: Refusal, what: &'static str) -> TokenError {
+    let why: &'static str = match (refusal, what) {
+        (Refusal::ScopeWidened, _) => {
+            return TokenError::InvalidScope("a refresh cannot widen the scope");
+        }
+        (Refusal::RedirectUriMismatch, _) => {
+            "redirect_uri does not match the authorization request"
+        }
+        (Refusal::RedirectUriMissing, _) => {
+            "redirect_uri is required: the authorization request had one"
+        }
+        (Refusal::VerifierMissing, _) => "code_verifier is required",
+        (Refusal::VerifierMismatch, _) => "code_verifier does not match the code_challenge",
+        (Refusal::VerifierUnexpected, _) => {
+            "code_verifier sent for a code issued without a challenge"
+        }
+        (Refusal::Expired, "refresh token") => "the refresh token expired",
+        (Refusal::Expired, _) => "the authorization code expired",
+        (Refusal::Replayed, "refresh token") => "the refresh token was already used",
+        (Refusal::OtherClient, "refresh token") => "invalid refresh token",
+        (Refusal::OtherClient | Refusal::Replayed, _) => "invalid authorization code",
+    };
+    TokenError::InvalidGrant(why.into())
 }
 
 /// What to issue under a new grant.
@@ -403,17 +502,24 @@ impl<'a> Tokens<'a> {
         self.0.find_refresh_token(hash).await
     }
 
+    /// Redeems an authorization code (see
+    /// [`TokenStore::redeem_code`](crate::store::TokenStore::redeem_code)).
+    pub async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        redemption: &CodeRedemption,
+    ) -> Result<Redemption, StoreError> {
+        self.0.redeem_code(hash, redemption).await
+    }
+
     /// Rotates a refresh token (see
     /// [`TokenStore::rotate_refresh_token`](crate::store::TokenStore::rotate_refresh_token)).
     pub async fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> Result<Rotation, StoreError> {
-        self.0
-            .rotate_refresh_token(old, new_refresh, new_access)
-            .await
+        self.0.rotate_refresh_token(old, rotation).await
     }
 
     /// The response to a replayed code or reused refresh token (RFC 6819
@@ -425,13 +531,8 @@ impl<'a> Tokens<'a> {
         client_id: &ClientId,
         grant_id: &GrantId,
     ) -> Result<bool, StoreError> {
-        tracing::warn!(
-            target: "portcullis::security",
-            event,
-            client_id = %client_id,
-            grant_id = %grant_id,
-        );
-        self.revoke_grant(grant_id).await
+        report_replay(event, client_id, grant_id);
+        self.0.revoke_grant(grant_id).await
     }
 
     /// Revokes a grant and everything derived from it.
@@ -447,9 +548,10 @@ impl<'a> Tokens<'a> {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> Result<Option<PolledDeviceCode>, StoreError> {
         self.0
-            .poll_device_code(device_code_hash, client_id, now)
+            .poll_device_code(device_code_hash, client_id, now, collection)
             .await
     }
 }

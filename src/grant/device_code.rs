@@ -74,24 +74,27 @@ impl GrantHandler for DeviceCodeGrant {
         if !TokenKind::DeviceCode.matches(device_code) {
             return Err(invalid_grant());
         }
-        let client_id = ctx.client().id();
         let now = ctx.now();
-        let polled = ctx
-            .tokens()
-            .poll_device_code(&TokenHash::of(device_code), client_id, now)
-            .await?;
+        // Recording the poll, collecting an approval and revoking a replayed
+        // grant are one atomic store operation.
+        let polled = ctx.poll_device_code(TokenHash::of(device_code)).await?;
         // Unknown, or another client's: the same answer, so the code's owner
         // is not revealed.
-        let Some(PolledDeviceCode { record, too_fast }) = polled else {
+        let Some((
+            PolledDeviceCode {
+                record, too_fast, ..
+            },
+            response,
+        )) = polled
+        else {
             return Err(invalid_grant());
         };
+        if let Some(response) = response {
+            return Ok(response);
+        }
         match &record.status {
-            DeviceStatus::Redeemed { grant_id } => {
-                ctx.tokens()
-                    .revoke_on_replay("device_code_replay", client_id, grant_id)
-                    .await?;
-                Err(invalid_grant())
-            }
+            // A replay: the store revoked the grant.
+            DeviceStatus::Redeemed { .. } => Err(invalid_grant()),
             _ if record.expires_at <= now => Err(oauth(
                 ErrorCode::EXPIRED_TOKEN,
                 "the device code expired; start again",
@@ -112,7 +115,9 @@ impl GrantHandler for DeviceCodeGrant {
                 ErrorCode::AUTHORIZATION_PENDING,
                 "the user has not yet decided",
             )),
-            DeviceStatus::Approved { .. } => ctx.redeem_device_code(&record).await,
+            // Approved but not collected: only an expired approval, answered
+            // above; a store that left one uncollected gets the safe answer.
+            _ => Err(invalid_grant()),
         }
     }
 }

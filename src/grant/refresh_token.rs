@@ -4,7 +4,6 @@
 use super::{GrantContext, GrantHandler};
 use crate::endpoint::TokenError;
 use crate::protocol::{GrantType, TokenResponse};
-use crate::store::FoundRefreshToken;
 use crate::token::{TokenHash, TokenKind};
 
 /// `grant_type=refresh_token`.
@@ -33,39 +32,9 @@ impl GrantHandler for RefreshTokenGrant {
         if !TokenKind::RefreshToken.matches(presented) {
             return Err(invalid_grant("invalid refresh token"));
         }
-        let found = ctx
-            .tokens()
-            .find_refresh_token(&TokenHash::of(presented))
-            .await?;
-        let Some(FoundRefreshToken {
-            record,
-            grant,
-            current,
-        }) = found
-        else {
-            return Err(invalid_grant("invalid refresh token"));
-        };
-        let client_id = ctx.client().id();
-        if grant.client_id != *client_id {
-            return Err(invalid_grant("invalid refresh token"));
-        }
-        if !current {
-            ctx.tokens()
-                .revoke_on_replay("refresh_token_reuse", client_id, &grant.id)
-                .await?;
-            return Err(invalid_grant("the refresh token was already used"));
-        }
-        let now = ctx.now();
-        if record.expires_at <= now || grant.expires_at <= now {
-            return Err(invalid_grant("the refresh token expired"));
-        }
-        let scope = match ctx.requested_scope() {
-            Some(requested) if !requested.is_subset(&record.scope) => {
-                return Err(TokenError::InvalidScope("a refresh cannot widen the scope"));
-            }
-            Some(requested) => requested.clone(),
-            None => record.scope.clone(),
-        };
-        ctx.rotate(&record, &grant, scope).await
+        // The client binding, reuse, expiry and scope are checked by the
+        // store as it rotates (`RefreshRotation`), in the same atomic
+        // operation.
+        ctx.rotate(TokenHash::of(presented)).await
     }
 }

@@ -129,17 +129,6 @@ impl CodeChallenge {
         self.matches(verifier.expose_secret())
     }
 
-    /// Checks a `code_verifier` as presented at the token endpoint: its
-    /// syntax (RFC 7636 §4.1), then [`verify`](Self::verify), without copying
-    /// the secret.
-    pub(crate) fn verify_presented(&self, verifier: &str) -> Result<bool, PkceError> {
-        if is_verifier_syntax(verifier) {
-            Ok(self.matches(verifier))
-        } else {
-            Err(PkceError::InvalidVerifier)
-        }
-    }
-
     fn matches(&self, verifier: &str) -> bool {
         match self.method {
             CodeChallengeMethod::S256 => {
@@ -171,6 +160,13 @@ secret_type! {
 }
 
 impl CodeVerifier {
+    /// The `S256` challenge this verifier answers: BASE64URL(SHA-256(verifier))
+    /// (RFC 7636 §4.2). For a store that compares challenges itself, in SQL
+    /// say; [`CodeChallenge::verify`] compares in constant time.
+    pub fn s256_challenge(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.expose_secret().as_bytes()))
+    }
+
     /// Validates a verifier received at the token endpoint.
     pub fn parse(value: &str) -> Result<Self, PkceError> {
         if is_verifier_syntax(value) {

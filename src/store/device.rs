@@ -2,7 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{GrantId, Subject};
+use super::{
+    AccessTokenRecord, GrantId, GrantRecord, NewGrant, PlannedToken, RefreshTokenRecord, Subject,
+};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::token::TokenHash;
@@ -90,27 +92,106 @@ pub enum DeviceDecision {
 /// [`TokenStore::poll_device_code`](super::TokenStore::poll_device_code) left
 /// it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PolledDeviceCode {
     /// The record with this poll recorded: `last_polled_at` is the poll's
     /// time, and `interval` has grown if the poll was too soon.
     pub record: DeviceAuthorizationRecord,
     /// Whether this poll came less than the interval after the previous one.
     pub too_fast: bool,
+    /// The grant this poll stored, when it collected an approval. When the
+    /// record is [`DeviceStatus::Redeemed`] and this is `None`, the poll was
+    /// a replay and the store revoked that grant.
+    pub collected: Option<GrantRecord>,
 }
 
-/// What [`TokenStore::redeem_device_code`](super::TokenStore::redeem_device_code)
-/// did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl PolledDeviceCode {
+    /// A poll's result: `record` as the poll left it.
+    pub fn new(
+        record: DeviceAuthorizationRecord,
+        too_fast: bool,
+        collected: Option<GrantRecord>,
+    ) -> Self {
+        Self {
+            record,
+            too_fast,
+            collected,
+        }
+    }
+}
+
+/// What a poll collects if it finds the device authorization approved (RFC
+/// 8628 §3.5): a grant and its tokens, planned before the store reads the
+/// approval. The store fills in the client, the approving user and the
+/// approved scope ([`new_grant`](Self::new_grant)).
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum DeviceRedemption {
-    /// The authorization was approved and unredeemed; it is now redeemed and
-    /// the grant and its tokens are stored.
-    Redeemed,
-    /// It had been redeemed already, under this grant (a replay, or a race
-    /// lost to a concurrent poll). Nothing was stored.
-    AlreadyRedeemed(GrantId),
-    /// It is not approved (still pending, or denied). Nothing was stored.
-    NotApproved,
-    /// No such device code. Nothing was stored.
-    Unknown,
+pub struct DeviceCollection {
+    /// The new grant's identifier.
+    pub grant_id: GrantId,
+    /// When the new grant ends.
+    pub grant_expires_at: SystemTime,
+    /// Its access token.
+    pub access_token: PlannedToken,
+    /// Its refresh token, if any.
+    pub refresh_token: Option<PlannedToken>,
+}
+
+impl DeviceCollection {
+    /// A grant `grant_id` ending at `grant_expires_at`, with these tokens.
+    pub fn new(
+        grant_id: GrantId,
+        grant_expires_at: SystemTime,
+        access_token: PlannedToken,
+        refresh_token: Option<PlannedToken>,
+    ) -> Self {
+        Self {
+            grant_id,
+            grant_expires_at,
+            access_token,
+            refresh_token,
+        }
+    }
+
+    /// The grant and tokens to store, at `now`, for `record` approved by
+    /// `subject` with `scope`: the grant is the record's client's, and both
+    /// tokens carry the approved scope and end with the grant at the latest.
+    pub fn new_grant(
+        &self,
+        record: &DeviceAuthorizationRecord,
+        subject: &Subject,
+        scope: &Scope,
+        now: SystemTime,
+    ) -> NewGrant {
+        let grant = GrantRecord {
+            id: self.grant_id,
+            client_id: record.client_id.clone(),
+            subject: Some(subject.clone()),
+            scope: scope.clone(),
+            created_at: now,
+            expires_at: self.grant_expires_at,
+        };
+        let access = AccessTokenRecord {
+            hash: self.access_token.hash,
+            grant_id: self.grant_id,
+            scope: scope.clone(),
+            issued_at: now,
+            expires_at: self.access_token.expires_under(&grant),
+        };
+        let refresh = self
+            .refresh_token
+            .as_ref()
+            .map(|planned| RefreshTokenRecord {
+                hash: planned.hash,
+                grant_id: self.grant_id,
+                scope: scope.clone(),
+                issued_at: now,
+                expires_at: planned.expires_under(&grant),
+            });
+        let new = NewGrant::with_access_token(grant, access);
+        match refresh {
+            Some(refresh) => new.and_refresh_token(refresh),
+            None => new,
+        }
+    }
 }

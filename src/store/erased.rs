@@ -44,9 +44,10 @@ pub(crate) use direct_or_boxed;
 use std::time::SystemTime;
 
 use super::{
-    AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DynTokenStore,
-    FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
-    PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation, StoreError, TokenStore,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision,
+    DynTokenStore, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
+    PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
+    StoreError, TokenStore,
 };
 use crate::client::ClientId;
 use crate::token::TokenHash;
@@ -59,19 +60,11 @@ direct_or_boxed! {
             -> Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>;
         fn find_refresh_token(&self, hash: &TokenHash)
             -> Result<Option<FoundRefreshToken>, StoreError>;
-        fn rotate_refresh_token(
-            &self,
-            old: &TokenHash,
-            new_refresh: RefreshTokenRecord,
-            new_access: AccessTokenRecord
-        ) -> Result<Rotation, StoreError>;
+        fn rotate_refresh_token(&self, old: &TokenHash, rotation: &RefreshRotation)
+            -> Result<Rotation, StoreError>;
         fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError>;
-        fn redeem_code(
-            &self,
-            hash: &TokenHash,
-            access_token: AccessTokenRecord,
-            refresh_token: Option<RefreshTokenRecord>
-        ) -> Result<Redemption, StoreError>;
+        fn redeem_code(&self, hash: &TokenHash, redemption: &CodeRedemption)
+            -> Result<Redemption, StoreError>;
         fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError>;
         fn revoke_access_token(&self, hash: &TokenHash) -> Result<bool, StoreError>;
         fn revoke_client_grants(&self, client_id: &ClientId) -> Result<u64, StoreError>;
@@ -95,9 +88,8 @@ direct_or_boxed! {
             &self,
             device_code_hash: &TokenHash,
             client_id: &ClientId,
-            now: SystemTime
+            now: SystemTime,
+            collection: &DeviceCollection
         ) -> Result<Option<PolledDeviceCode>, StoreError>;
-        fn redeem_device_code(&self, device_code_hash: &TokenHash, new: NewGrant)
-            -> Result<DeviceRedemption, StoreError>;
     }
 }

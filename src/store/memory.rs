@@ -18,11 +18,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use super::{
-    AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
-    NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, Rotation, StoreError,
-    Subject, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, Decision, FoundCode,
+    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord, Redemption,
+    RefreshRotation, RefreshTokenRecord, Rotation, StoreError, Subject, TokenStore,
 };
-use super::{DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, PolledDeviceCode};
+use super::{DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, PolledDeviceCode};
 use crate::client::{Client, ClientId, ClientRegistry};
 use crate::protocol::Scope;
 use crate::token::TokenHash;
@@ -408,12 +408,31 @@ impl MemoryStore {
         Some((found, grant.record(grant_id)))
     }
 
-    /// The scope of the grant `id` in shards already locked, if it exists.
-    fn locked_grant_scope(locked: &mut Locked<'_>, id: &GrantId) -> Option<Scope> {
-        locked
-            .shard(grant_shard(id))
-            .and_then(|shard| shard.grants.get(id))
-            .map(|grant| grant.scope.clone())
+    /// A record found in shard `index`, already locked, by `get`, with its
+    /// grant `grant_id`, whose shard is locked too. `None` when either is
+    /// missing.
+    fn locked_with_grant<T>(
+        locked: &mut Locked<'_>,
+        index: usize,
+        grant_id: &GrantId,
+        get: impl FnOnce(&Shard) -> Option<T>,
+    ) -> Option<(T, GrantRecord)> {
+        let found = get(locked.shard(index)?)?;
+        let grant = locked
+            .shard(grant_shard(grant_id))?
+            .grants
+            .get(grant_id)?
+            .clone()
+            .record(*grant_id);
+        Some((found, grant))
+    }
+
+    /// Revokes the grant `id` in shards already locked (see
+    /// [`TokenStore::revoke_grant`]).
+    fn locked_revoke(locked: &mut Locked<'_>, id: &GrantId) {
+        if let Some(shard) = locked.shard(grant_shard(id)) {
+            shard.grants.remove(id);
+        }
     }
 }
 
@@ -550,40 +569,63 @@ impl TokenStore for MemoryStore {
     fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
-        // The grant check, the compare-and-swap and the inserts under one set
-        // of locks: a concurrent reader sees the old token current (and no new
-        // tokens), or rotated out with the new tokens stored; a concurrent
-        // revocation comes before (nothing stored) or after (all revoked).
-        let grant_id = new_access.grant_id;
+        // The token's grant never changes: read it, then take every lock the
+        // rotation needs. The lookup, the decision, the compare-and-swap and
+        // the inserts happen under those locks: a concurrent reader sees the
+        // old token current (and no new tokens), or rotated out with the new
+        // tokens stored; a concurrent revocation comes before (nothing
+        // stored) or after (all revoked).
         let old_shard = token_shard(old);
+        let Some(grant_id) = read(self.inner.shard(old_shard))
+            .refresh
+            .get(old)
+            .map(|stored| stored.grant_id)
+        else {
+            return ready(Ok(Rotation::Refused(None)));
+        };
+        let g = grant_shard(&grant_id);
         let mut locked = self.lock(&[
             old_shard,
-            grant_shard(&grant_id),
-            token_shard(&new_access.hash),
-            token_shard(&new_refresh.hash),
+            g,
+            token_shard(&rotation.access_token.hash),
+            token_shard(&rotation.refresh_token.hash),
         ]);
-        let Some(grant_scope) = Self::locked_grant_scope(&mut locked, &grant_id) else {
-            return ready(Ok(Rotation::Unknown));
+        let Some(found) = Self::locked_with_grant(&mut locked, old_shard, &grant_id, |shard| {
+            let stored = shard.refresh.get(old)?;
+            Some((stored.record(*old), stored.current))
+        })
+        .map(|((record, current), grant)| FoundRefreshToken {
+            record,
+            grant,
+            current,
+        }) else {
+            return ready(Ok(Rotation::Refused(None)));
         };
-        let swapped = locked
-            .shard(old_shard)
-            .and_then(|shard| shard.refresh.get_mut(old))
-            // The new tokens must be for the old token's own grant.
-            .filter(|stored| stored.grant_id == grant_id)
-            .map(|stored| std::mem::replace(&mut stored.current, false));
-        let rotation = match swapped {
-            None => Rotation::Unknown,
-            Some(false) => Rotation::Reused,
-            Some(true) => {
-                let now = to_ms(new_access.issued_at);
-                let prepared =
-                    self.prepare_tokens(now, Some(new_access), Some(new_refresh), &grant_scope);
+        let rotation = match rotation.decide(&found) {
+            Decision::Issue => {
+                if let Some(stored) = locked
+                    .shard(old_shard)
+                    .and_then(|shard| shard.refresh.get_mut(old))
+                {
+                    stored.current = false;
+                }
+                let (refresh, access) = rotation.tokens(&found);
+                let prepared = self.prepare_tokens(
+                    to_ms(rotation.now),
+                    Some(access),
+                    Some(refresh),
+                    &found.grant.scope,
+                );
                 Self::put_tokens(&mut locked, prepared);
-                Rotation::Rotated
+                Rotation::Rotated(found)
             }
+            Decision::RevokeGrant => {
+                Self::locked_revoke(&mut locked, &grant_id);
+                Rotation::Revoked(grant_id)
+            }
+            Decision::Refuse => Rotation::Refused(Some(found)),
         };
         ready(Ok(rotation))
     }
@@ -609,41 +651,64 @@ impl TokenStore for MemoryStore {
     fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> impl Future<Output = Result<Redemption, StoreError>> + Send {
-        // The grant check, the check-and-mark and the inserts under one set of
-        // locks: a concurrent redemption sees the code unredeemed (and no
-        // tokens) or redeemed (with its tokens stored).
-        let grant_id = access_token.grant_id;
+        // The code's grant never changes: read it, then take every lock the
+        // redemption needs. The lookup, the decision, the check-and-mark and
+        // the inserts happen under those locks: a concurrent redemption sees
+        // the code unredeemed (and no tokens) or redeemed (with its tokens
+        // stored).
         let code_shard = token_shard(hash);
+        let Some(grant_id) = read(self.inner.shard(code_shard))
+            .codes
+            .get(hash)
+            .map(|stored| stored.record.grant_id)
+        else {
+            return ready(Ok(Redemption::Refused(None)));
+        };
         let mut locked = self.lock(&[
             code_shard,
             grant_shard(&grant_id),
-            token_shard(&access_token.hash),
-            refresh_token
+            token_shard(&redemption.access_token.hash),
+            redemption
+                .refresh_token
                 .as_ref()
                 .map_or(code_shard, |r| token_shard(&r.hash)),
         ]);
-        let Some(grant_scope) = Self::locked_grant_scope(&mut locked, &grant_id) else {
-            return ready(Ok(Redemption::Unknown));
+        let Some(found) = Self::locked_with_grant(&mut locked, code_shard, &grant_id, |shard| {
+            let stored = shard.codes.get(hash)?;
+            Some((stored.record.clone(), stored.consumed))
+        })
+        .map(|((code, redeemed), grant)| FoundCode {
+            code,
+            grant,
+            redeemed,
+        }) else {
+            return ready(Ok(Redemption::Refused(None)));
         };
-        let first = locked
-            .shard(code_shard)
-            .and_then(|shard| shard.codes.get_mut(hash))
-            // The tokens must be for the code's own grant.
-            .filter(|stored| stored.record.grant_id == grant_id)
-            .map(|stored| !std::mem::replace(&mut stored.consumed, true));
-        let redemption = match first {
-            None => Redemption::Unknown,
-            Some(false) => Redemption::AlreadyRedeemed,
-            Some(true) => {
-                let now = to_ms(access_token.issued_at);
-                let prepared =
-                    self.prepare_tokens(now, Some(access_token), refresh_token, &grant_scope);
+        let redemption = match redemption.decide(&found) {
+            Decision::Issue => {
+                if let Some(stored) = locked
+                    .shard(code_shard)
+                    .and_then(|shard| shard.codes.get_mut(hash))
+                {
+                    stored.consumed = true;
+                }
+                let (access, refresh) = redemption.tokens(&found.grant);
+                let prepared = self.prepare_tokens(
+                    to_ms(redemption.now),
+                    Some(access),
+                    refresh,
+                    &found.grant.scope,
+                );
                 Self::put_tokens(&mut locked, prepared);
-                Redemption::Redeemed
+                Redemption::Redeemed(found)
             }
+            Decision::RevokeGrant => {
+                Self::locked_revoke(&mut locked, &grant_id);
+                Redemption::Revoked(grant_id)
+            }
+            Decision::Refuse => Redemption::Refused(Some(found)),
         };
         ready(Ok(redemption))
     }
@@ -807,16 +872,9 @@ impl TokenStore for MemoryStore {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send {
-        ready(Ok(self.poll_device(device_code_hash, client_id, now)))
-    }
-
-    fn redeem_device_code(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send {
-        ready(self.redeem_device(device_code_hash, new))
+        ready(self.poll_device(device_code_hash, client_id, now, collection))
     }
 }
 
@@ -901,6 +959,7 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::PlannedToken;
     use crate::token::{TokenKind, mint};
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -1017,6 +1076,114 @@ mod tests {
             // The orphaned token is dropped by a purge even before it expires.
             assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
             assert_eq!(store.access_token_count(), 0);
+        }
+    }
+
+    /// A fresh hash whose last byte — its shard — is `shard`, so a test
+    /// decides which shards an operation locks.
+    fn hash_in(kind: TokenKind, shard: u8) -> TokenHash {
+        let mut bytes = *mint(kind).1.as_bytes();
+        bytes[31] = shard;
+        TokenHash::from_bytes(bytes)
+    }
+
+    #[test]
+    fn redemption_and_rotation_lock_every_shard_they_touch() {
+        // The code, its grant and each new token in shards of their own (and
+        // then all in one), so the redemption takes four locks (or one) and
+        // finds the grant under them; the replay revokes the grant in its
+        // own shard, which kills tokens held in the others.
+        for shards in [[1, 2, 3, 4], [4, 3, 2, 1], [7, 7, 7, 7]] {
+            let store = MemoryStore::new();
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+            let client = ClientId::new_unchecked("c");
+            let code = hash_in(TokenKind::AuthorizationCode, shards[0]);
+            let mut id = *GrantId::generate().as_bytes();
+            id[15] = shards[1];
+            let grant = GrantRecord {
+                id: GrantId::from_bytes(id),
+                client_id: client.clone(),
+                subject: None,
+                scope: Scope::empty(),
+                created_at: now,
+                expires_at: now + Duration::from_secs(3600),
+            };
+            let record = AuthorizationCodeRecord {
+                hash: code,
+                grant_id: grant.id,
+                redirect_uri: Arc::from("https://client.example/cb"),
+                redirect_uri_in_request: false,
+                challenge: None,
+                issued_at: now,
+                expires_at: now + Duration::from_secs(60),
+            };
+            block_on(store.create_grant(NewGrant::with_code(grant.clone(), record))).unwrap();
+
+            let access = hash_in(TokenKind::AccessToken, shards[2]);
+            let refresh = hash_in(TokenKind::RefreshToken, shards[3]);
+            let redemption = CodeRedemption::new(
+                client.clone(),
+                now,
+                PlannedToken::new(access, now + Duration::from_secs(600)),
+                Some(PlannedToken::new(refresh, now + Duration::from_secs(7200))),
+            );
+            let outcome = block_on(store.redeem_code(&code, &redemption)).unwrap();
+            assert!(matches!(outcome, Redemption::Redeemed(_)), "{outcome:?}");
+            assert!(
+                block_on(store.find_access_token(&access))
+                    .unwrap()
+                    .is_some()
+            );
+            let found = block_on(store.find_refresh_token(&refresh))
+                .unwrap()
+                .unwrap();
+            assert!(found.current);
+            assert_eq!(found.record.expires_at, grant.expires_at, "capped");
+
+            // Rotation: old token, grant and new tokens in four shards.
+            let rotation = RefreshRotation::new(
+                client.clone(),
+                None,
+                now,
+                PlannedToken::new(
+                    hash_in(TokenKind::RefreshToken, shards[0]),
+                    now + Duration::from_secs(7200),
+                ),
+                PlannedToken::new(
+                    hash_in(TokenKind::AccessToken, shards[2]),
+                    now + Duration::from_secs(600),
+                ),
+            );
+            let outcome = block_on(store.rotate_refresh_token(&refresh, &rotation)).unwrap();
+            assert!(matches!(outcome, Rotation::Rotated(_)), "{outcome:?}");
+
+            let replay = CodeRedemption::new(
+                client.clone(),
+                now,
+                PlannedToken::new(
+                    hash_in(TokenKind::AccessToken, shards[3]),
+                    now + Duration::from_secs(600),
+                ),
+                None,
+            );
+            assert_eq!(
+                block_on(store.redeem_code(&code, &replay)).unwrap(),
+                Redemption::Revoked(grant.id)
+            );
+            for token in [access, rotation.access_token.hash, replay.access_token.hash] {
+                assert!(block_on(store.find_access_token(&token)).unwrap().is_none());
+            }
+            for token in [refresh, rotation.refresh_token.hash] {
+                assert!(
+                    block_on(store.find_refresh_token(&token))
+                        .unwrap()
+                        .is_none()
+                );
+            }
+            assert_eq!(
+                block_on(store.rotate_refresh_token(&refresh, &rotation)).unwrap(),
+                Rotation::Refused(None)
+            );
         }
     }
 

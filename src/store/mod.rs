@@ -11,6 +11,7 @@ mod device;
 pub(crate) mod erased;
 mod memory;
 mod records;
+pub(crate) mod redemption;
 #[cfg(feature = "sql")]
 mod sql;
 
@@ -19,14 +20,16 @@ use std::pin::Pin;
 use std::time::SystemTime;
 
 pub use device::{
-    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, PolledDeviceCode,
+    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, PolledDeviceCode,
     SLOW_DOWN_STEP,
 };
 pub use memory::MemoryStore;
 pub use records::{
     AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
-    NewGrant, PendingAuthorizationRecord, Redemption, RefreshTokenRecord, ResponseMode,
-    ResponseType, Rotation, Subject,
+    NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, Subject,
+};
+pub use redemption::{
+    CodeRedemption, Decision, PlannedToken, Redemption, RefreshRotation, Rotation,
 };
 #[cfg(feature = "sql")]
 pub use sql::SqlStore;
@@ -102,18 +105,31 @@ pub trait TokenStore: Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send;
 
-    /// Rotates a refresh token: one atomic compare-and-swap. If `old` is still
-    /// current it is rotated out and `new_refresh` and `new_access` are stored
-    /// ([`Rotation::Rotated`]); of any number of concurrent rotations of one
-    /// token exactly one succeeds. If `old` was already rotated out nothing is
-    /// stored ([`Rotation::Reused`]). A rotated-out token MUST stay findable as
-    /// such until it would have expired unrotated, so that its reuse is
-    /// detected for as long as it could have worked (RFC 9700 §4.14.2).
+    /// Rotates the refresh token `old` as `rotation` asks, in one atomic
+    /// operation: finds it with its grant, and does what
+    /// [`RefreshRotation::decide`] says of them —
+    ///
+    /// - [`Decision::Issue`]: `old` is rotated out and the tokens of
+    ///   [`RefreshRotation::tokens`] are stored ([`Rotation::Rotated`]). Of
+    ///   any number of concurrent rotations of one token exactly one gets
+    ///   this; the others find it rotated out.
+    /// - [`Decision::RevokeGrant`]: a reuse; the grant is revoked as by
+    ///   [`revoke_grant`](Self::revoke_grant) and nothing is stored
+    ///   ([`Rotation::Revoked`]).
+    /// - [`Decision::Refuse`]: nothing changes ([`Rotation::Refused`] with
+    ///   what was found; `None` for an unknown token or one whose grant is
+    ///   gone).
+    ///
+    /// A rotated-out token MUST stay findable as such until it would have
+    /// expired unrotated, so that its reuse is detected for as long as it
+    /// could have worked (RFC 9700 §4.14.2). A store that does this in one SQL
+    /// statement, deciding in SQL, must reach the same decisions; a store
+    /// that reads and then writes calls `decide` inside one transaction that
+    /// locks the token's row.
     fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
     /// The authorization code with this hash, its grant, and whether it has
@@ -125,17 +141,28 @@ pub trait TokenStore: Send + Sync + 'static {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send;
 
-    /// Redeems an authorization code and stores the tokens issued for it, as
-    /// one atomic operation: of any number of concurrent calls for one code,
-    /// exactly one gets [`Redemption::Redeemed`] and stores its tokens; the
-    /// others get [`Redemption::AlreadyRedeemed`] and store nothing (RFC 6749
-    /// §4.1.2). A SQL store does this in one transaction opened by `UPDATE …
-    /// SET redeemed_at = now WHERE hash = $1 AND redeemed_at IS NULL`.
+    /// Redeems the authorization code `hash` as `redemption` asks, in one
+    /// atomic operation: finds it with its grant, and does what
+    /// [`CodeRedemption::decide`] says of them —
+    ///
+    /// - [`Decision::Issue`]: the code is marked redeemed and the tokens of
+    ///   [`CodeRedemption::tokens`] are stored ([`Redemption::Redeemed`]).
+    ///   Of any number of concurrent redemptions of one code exactly one gets
+    ///   this (RFC 6749 §4.1.2); the others find it redeemed.
+    /// - [`Decision::RevokeGrant`]: a replay; the grant is revoked as by
+    ///   [`revoke_grant`](Self::revoke_grant) and nothing is stored
+    ///   ([`Redemption::Revoked`]).
+    /// - [`Decision::Refuse`]: nothing changes, and the code stays
+    ///   redeemable ([`Redemption::Refused`] with what was found; `None` for
+    ///   an unknown code or one whose grant is gone).
+    ///
+    /// A SQL store does this in one statement (deciding in SQL, and reaching
+    /// the same decisions) or in one transaction that locks the code's row
+    /// before calling `decide`.
     fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> impl Future<Output = Result<Redemption, StoreError>> + Send;
 
     /// Revokes a grant and everything derived from it. Returns whether the grant
@@ -243,42 +270,42 @@ pub trait TokenStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Records a poll of the token endpoint by `client_id` at `now` (RFC 8628
-    /// §3.4, §3.5), atomically, and returns the device authorization as the
-    /// poll left it.
+    /// §3.4, §3.5) and, if the device authorization is approved, collects
+    /// it — atomically — and returns the device authorization as the poll
+    /// left it.
     ///
     /// The poll is too fast if the previous one (`last_polled_at`) was less
     /// than `interval` before `now`; then `interval` grows by
     /// [`SLOW_DOWN_STEP`]. Either way `last_polled_at` becomes `now` (unless
-    /// it is later already), whatever the status. Concurrent polls are
-    /// serialised: each sees the one before it, so of two polls within one
-    /// interval the second is too fast. If the device code is unknown, or was issued to another client,
-    /// nothing changes and the answer is `None`. A SQL store does this in one
-    /// `UPDATE … WHERE device_code_hash = $1 AND client_id = $2 RETURNING …`
-    /// that also returns the previous `last_polled_at`.
+    /// it is later already), whatever the status. Then, by status:
+    ///
+    /// - [`DeviceStatus::Approved`], expiring after `now`: the poll redeems
+    ///   it — the status becomes [`DeviceStatus::Redeemed`] with
+    ///   `collection.grant_id`, and
+    ///   [`collection.new_grant`](DeviceCollection::new_grant) is stored as
+    ///   by [`create_grant`](Self::create_grant) — and
+    ///   [`PolledDeviceCode::collected`] is that grant.
+    /// - [`DeviceStatus::Redeemed`]: a replay (or a race lost to a
+    ///   concurrent poll); the poll revokes that grant as by
+    ///   [`revoke_grant`](Self::revoke_grant).
+    /// - otherwise nothing more changes.
+    ///
+    /// Concurrent polls are serialised: each sees the one before it, so of
+    /// two polls within one interval the second is too fast, and of
+    /// concurrent polls after approval exactly one collects. A redeemed
+    /// device authorization MUST stay findable until it expires, so a replay
+    /// is recognised. If the device code is unknown, or was issued to another
+    /// client, nothing changes and the answer is `None`. A SQL store does
+    /// this in one `UPDATE … WHERE device_code_hash = $1 AND client_id = $2
+    /// RETURNING …` whose data-modifying `WITH` clauses insert the grant or
+    /// delete the replayed one, or in one transaction.
     fn poll_device_code(
         &self,
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send;
-
-    /// Redeems an approved device authorization and stores the grant and
-    /// tokens issued for it, as one atomic operation: if its status is
-    /// [`DeviceStatus::Approved`], it becomes [`DeviceStatus::Redeemed`] with
-    /// `new.grant`'s id and `new` is stored as by
-    /// [`create_grant`](Self::create_grant) ([`DeviceRedemption::Redeemed`]).
-    /// Of any number of concurrent calls for one device code exactly one
-    /// succeeds; the others get [`DeviceRedemption::AlreadyRedeemed`] with the
-    /// winner's grant id and store nothing. A redeemed device authorization
-    /// MUST stay findable by [`poll_device_code`](Self::poll_device_code)
-    /// until it expires, so that a replay is recognised. A SQL store does this
-    /// in one transaction opened by `UPDATE … SET status = 'redeemed',
-    /// grant_id = $2 WHERE device_code_hash = $1 AND status = 'approved'`.
-    fn redeem_device_code(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> impl Future<Output = Result<DeviceRedemption, StoreError>> + Send;
 }
 
 /// The object-safe form of [`TokenStore`] that the server holds.
@@ -297,8 +324,7 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
     fn rotate_refresh_token<'a>(
         &'a self,
         old: &'a TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &'a RefreshRotation,
     ) -> BoxFuture<'a, Result<Rotation, StoreError>>;
     fn find_code<'a>(
         &'a self,
@@ -307,8 +333,7 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
     fn redeem_code<'a>(
         &'a self,
         hash: &'a TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &'a CodeRedemption,
     ) -> BoxFuture<'a, Result<Redemption, StoreError>>;
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>>;
     fn revoke_access_token<'a>(
@@ -351,12 +376,8 @@ pub(crate) trait DynTokenStore: Send + Sync + 'static {
         device_code_hash: &'a TokenHash,
         client_id: &'a ClientId,
         now: SystemTime,
+        collection: &'a DeviceCollection,
     ) -> BoxFuture<'a, Result<Option<PolledDeviceCode>, StoreError>>;
-    fn redeem_device_code<'a>(
-        &'a self,
-        device_code_hash: &'a TokenHash,
-        new: NewGrant,
-    ) -> BoxFuture<'a, Result<DeviceRedemption, StoreError>>;
 }
 
 impl<T: TokenStore> DynTokenStore for T {
@@ -381,15 +402,9 @@ impl<T: TokenStore> DynTokenStore for T {
     fn rotate_refresh_token<'a>(
         &'a self,
         old: &'a TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &'a RefreshRotation,
     ) -> BoxFuture<'a, Result<Rotation, StoreError>> {
-        Box::pin(TokenStore::rotate_refresh_token(
-            self,
-            old,
-            new_refresh,
-            new_access,
-        ))
+        Box::pin(TokenStore::rotate_refresh_token(self, old, rotation))
     }
     fn find_code<'a>(
         &'a self,
@@ -400,15 +415,9 @@ impl<T: TokenStore> DynTokenStore for T {
     fn redeem_code<'a>(
         &'a self,
         hash: &'a TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &'a CodeRedemption,
     ) -> BoxFuture<'a, Result<Redemption, StoreError>> {
-        Box::pin(TokenStore::redeem_code(
-            self,
-            hash,
-            access_token,
-            refresh_token,
-        ))
+        Box::pin(TokenStore::redeem_code(self, hash, redemption))
     }
     fn revoke_grant<'a>(&'a self, id: &'a GrantId) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(TokenStore::revoke_grant(self, id))
@@ -476,20 +485,15 @@ impl<T: TokenStore> DynTokenStore for T {
         device_code_hash: &'a TokenHash,
         client_id: &'a ClientId,
         now: SystemTime,
+        collection: &'a DeviceCollection,
     ) -> BoxFuture<'a, Result<Option<PolledDeviceCode>, StoreError>> {
         Box::pin(TokenStore::poll_device_code(
             self,
             device_code_hash,
             client_id,
             now,
+            collection,
         ))
-    }
-    fn redeem_device_code<'a>(
-        &'a self,
-        device_code_hash: &'a TokenHash,
-        new: NewGrant,
-    ) -> BoxFuture<'a, Result<DeviceRedemption, StoreError>> {
-        Box::pin(TokenStore::redeem_device_code(self, device_code_hash, new))
     }
 }
 

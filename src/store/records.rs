@@ -144,21 +144,6 @@ pub struct FoundRefreshToken {
     pub current: bool,
 }
 
-/// What [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token)
-/// did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rotation {
-    /// The presented token was live; it is now rotated out and the new tokens
-    /// are stored.
-    Rotated,
-    /// The presented token had already been rotated out: a reuse (RFC 9700
-    /// §4.14.2). Nothing was stored; the caller revokes the grant.
-    Reused,
-    /// No such token, or its grant is gone. Nothing was stored.
-    Unknown,
-}
-
 /// An authorization code (RFC 6749 §4.1.2), kept by the hash of its value. It
 /// belongs to a grant made when the resource owner approved; the grant carries
 /// the client, the resource owner and the scope the code is bound to.
@@ -191,19 +176,6 @@ pub struct FoundCode {
     pub grant: GrantRecord,
     /// Whether it has been redeemed already.
     pub redeemed: bool,
-}
-
-/// What [`TokenStore::redeem_code`](super::TokenStore::redeem_code) did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Redemption {
-    /// The code was unredeemed; it is now redeemed and the tokens are stored.
-    Redeemed,
-    /// The code had been redeemed already (a replay, or a lost race). Nothing
-    /// was stored.
-    AlreadyRedeemed,
-    /// No such code, or its grant is gone. Nothing was stored.
-    Unknown,
 }
 
 /// How the authorization response reaches the client (OAuth 2.0 Multiple

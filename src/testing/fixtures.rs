@@ -14,11 +14,12 @@ use tokio::runtime::Handle;
 use tokio::sync::Barrier;
 
 use crate::client::{Client, ClientId, ClientRegistration, ClientRegistry};
-use crate::protocol::{CodeChallenge, GrantType, Scope};
+use crate::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
 use crate::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus,
-    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord, Redemption,
-    RefreshTokenRecord, ResponseMode, ResponseType, Rotation, StoreError, Subject, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, DeviceAuthorizationRecord,
+    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
+    PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation, RefreshTokenRecord,
+    ResponseMode, ResponseType, Rotation, StoreError, Subject, TokenStore,
 };
 use crate::token::{TokenHash, TokenKind, mint};
 
@@ -28,13 +29,20 @@ pub(crate) const RACERS: usize = 32;
 /// How many times each race is run.
 pub(crate) const ROUNDS: usize = 8;
 
+pub(crate) const SECOND: Duration = Duration::from_secs(1);
 pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 pub(crate) const HOUR: Duration = Duration::from_secs(3600);
 pub(crate) const DAY: Duration = Duration::from_secs(86_400);
 
-/// A PKCE S256 challenge (RFC 7636 Appendix B).
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const REDIRECT_URI: &str = "https://client.example/callback";
+/// A PKCE S256 challenge (RFC 7636 Appendix B). Also a well-formed
+/// verifier, and a well-formed `plain` challenge: a store that confuses the
+/// methods accepts one for the other.
+pub(crate) const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// The verifier [`CHALLENGE`] was derived from (RFC 7636 Appendix B).
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// A well-formed verifier that answers neither.
+pub(crate) const WRONG_VERIFIER: &str = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const REDIRECT_URI: &str = "https://client.example/callback";
 
 /// The store's answer, or a panic naming the operation that failed.
 pub(crate) fn ok<T>(result: Result<T, StoreError>, operation: &str) -> T {
@@ -133,11 +141,6 @@ pub(crate) fn access_with(
     }
 }
 
-/// A fresh access token of `grant`, issued at `at`.
-pub(crate) fn access(grant: &GrantRecord, at: SystemTime) -> AccessTokenRecord {
-    access_with(grant, hash(), at)
-}
-
 /// A fresh refresh token of `grant`, issued at `at`, living a few hours.
 pub(crate) fn refresh(grant: &GrantRecord, at: SystemTime) -> RefreshTokenRecord {
     RefreshTokenRecord {
@@ -149,7 +152,9 @@ pub(crate) fn refresh(grant: &GrantRecord, at: SystemTime) -> RefreshTokenRecord
     }
 }
 
-/// An authorization code of `grant` with hash `hash`, issued at `at`.
+/// An authorization code of `grant` with hash `hash`, issued at `at`, living
+/// a minute, sent to [`REDIRECT_URI`] named in the authorization request,
+/// with the S256 challenge [`CHALLENGE`].
 pub(crate) fn code_with(
     grant: &GrantRecord,
     hash: TokenHash,
@@ -207,6 +212,24 @@ impl Issued {
         }
     }
 
+    /// The same, with its code changed by `change` (before it is stored).
+    pub(crate) fn with_code(mut self, change: impl FnOnce(&mut AuthorizationCodeRecord)) -> Self {
+        if let Some(code) = self.code.as_mut() {
+            change(code);
+        }
+        self
+    }
+
+    /// The code with its grant, as `find_code` must return it, `redeemed` or
+    /// not.
+    pub(crate) fn found_code(&self, redeemed: bool) -> FoundCode {
+        FoundCode {
+            code: self.code.clone().unwrap(),
+            grant: self.grant.clone(),
+            redeemed,
+        }
+    }
+
     pub(crate) fn new_grant(&self) -> NewGrant {
         NewGrant {
             grant: self.grant.clone(),
@@ -253,36 +276,30 @@ impl Lineage {
         at: SystemTime,
     ) -> Self {
         let issued = Issued::code(client, at).create(store).await;
-        let first_access = access(&issued.grant, at);
-        let first_refresh = refresh(&issued.grant, at);
-        let redemption = ok(
-            store
-                .redeem_code(
-                    &issued.code_hash(),
-                    first_access.clone(),
-                    Some(first_refresh.clone()),
-                )
-                .await,
-            "redeem_code",
+        let grant = &issued.grant;
+        let redemption = redemption(client, at);
+        let first_access = expected_access(&redemption.access_token, grant, &grant.scope, at);
+        let first_refresh = expected_refresh(
+            redemption.refresh_token.as_ref().unwrap(),
+            grant,
+            &grant.scope,
+            at,
         );
-        assert_eq!(
-            redemption,
-            Redemption::Redeemed,
-            "redeem_code of a fresh code must redeem it"
+        let redeemed = redeem(store, &issued.code_hash(), &redemption).await;
+        assert!(
+            matches!(redeemed, Redemption::Redeemed(_)),
+            "redeem_code of a fresh code, with every check passing, must be Redeemed; \
+             got {redeemed:?}"
         );
         let later = at + MINUTE;
-        let access = access(&issued.grant, later);
-        let refresh = refresh(&issued.grant, later);
-        let rotation = ok(
-            store
-                .rotate_refresh_token(&first_refresh.hash, refresh.clone(), access.clone())
-                .await,
-            "rotate_refresh_token",
-        );
-        assert_eq!(
-            rotation,
-            Rotation::Rotated,
-            "rotate_refresh_token of a current token must rotate it"
+        let rotation = rotation(client, later);
+        let access = expected_access(&rotation.access_token, grant, &grant.scope, later);
+        let refresh = expected_refresh(&rotation.refresh_token, grant, &grant.scope, later);
+        let rotated = rotate(store, &first_refresh.hash, &rotation).await;
+        assert!(
+            matches!(rotated, Rotation::Rotated(_)),
+            "rotate_refresh_token of a current token, with every check passing, must be \
+             Rotated; got {rotated:?}"
         );
         Self {
             issued,
@@ -328,6 +345,118 @@ impl Lineage {
                 .await
                 .is_some_and(|r| r.current && r.record == self.refresh)
     }
+}
+
+/// A PKCE verifier.
+pub(crate) fn verifier(value: &str) -> CodeVerifier {
+    CodeVerifier::parse(value).unwrap()
+}
+
+/// A token to issue at `at`, living `lifetime` (before the grant's cap).
+pub(crate) fn planned(at: SystemTime, lifetime: Duration) -> PlannedToken {
+    PlannedToken::new(hash(), at + lifetime)
+}
+
+/// A redemption by `client` at `at` that a code made by [`code_with`] passes:
+/// its redirect URI, the verifier [`VERIFIER`]; planning an access token
+/// living ten minutes and a refresh token living six hours.
+pub(crate) fn redemption(client: &ClientId, at: SystemTime) -> CodeRedemption {
+    CodeRedemption::new(
+        client.clone(),
+        at,
+        planned(at, 10 * MINUTE),
+        Some(planned(at, 6 * HOUR)),
+    )
+    .redirect_uri(Some(REDIRECT_URI))
+    .code_verifier(Some(verifier(VERIFIER)))
+}
+
+/// A rotation by `client` at `at`, not narrowing the scope, planning a refresh
+/// token living six hours and an access token living ten minutes.
+pub(crate) fn rotation(client: &ClientId, at: SystemTime) -> RefreshRotation {
+    RefreshRotation::new(
+        client.clone(),
+        None,
+        at,
+        planned(at, 6 * HOUR),
+        planned(at, 10 * MINUTE),
+    )
+}
+
+/// The access token a redemption or rotation at `at` must store for
+/// `planned` under `grant`, with `scope`: expiring as planned, but never
+/// after the grant.
+pub(crate) fn expected_access(
+    planned: &PlannedToken,
+    grant: &GrantRecord,
+    scope: &Scope,
+    at: SystemTime,
+) -> AccessTokenRecord {
+    AccessTokenRecord {
+        hash: planned.hash,
+        grant_id: grant.id,
+        scope: scope.clone(),
+        issued_at: at,
+        expires_at: planned.expires_at.min(grant.expires_at),
+    }
+}
+
+/// The refresh token a redemption or rotation at `at` must store for
+/// `planned`, as [`expected_access`].
+pub(crate) fn expected_refresh(
+    planned: &PlannedToken,
+    grant: &GrantRecord,
+    scope: &Scope,
+    at: SystemTime,
+) -> RefreshTokenRecord {
+    RefreshTokenRecord {
+        hash: planned.hash,
+        grant_id: grant.id,
+        scope: scope.clone(),
+        issued_at: at,
+        expires_at: planned.expires_at.min(grant.expires_at),
+    }
+}
+
+/// `redeem_code`'s answer.
+pub(crate) async fn redeem<S: TokenStore>(
+    store: &S,
+    code: &TokenHash,
+    redemption: &CodeRedemption,
+) -> Redemption {
+    ok(store.redeem_code(code, redemption).await, "redeem_code")
+}
+
+/// `rotate_refresh_token`'s answer.
+pub(crate) async fn rotate<S: TokenStore>(
+    store: &S,
+    old: &TokenHash,
+    rotation: &RefreshRotation,
+) -> Rotation {
+    ok(
+        store.rotate_refresh_token(old, rotation).await,
+        "rotate_refresh_token",
+    )
+}
+
+/// Whether any of the tokens a redemption planned is found.
+pub(crate) async fn redemption_stored<S: TokenStore>(
+    store: &S,
+    redemption: &CodeRedemption,
+) -> bool {
+    access_found(store, &redemption.access_token.hash).await
+        || match &redemption.refresh_token {
+            Some(planned) => refresh_found(store, &planned.hash).await.is_some(),
+            None => false,
+        }
+}
+
+/// Whether any of the tokens a rotation planned is found.
+pub(crate) async fn rotation_stored<S: TokenStore>(store: &S, rotation: &RefreshRotation) -> bool {
+    access_found(store, &rotation.access_token.hash).await
+        || refresh_found(store, &rotation.refresh_token.hash)
+            .await
+            .is_some()
 }
 
 /// A pending authorization request of `client`, made at `at`, with every
@@ -379,14 +508,6 @@ pub(crate) fn device(client: &ClientId, at: SystemTime) -> DeviceAuthorizationRe
         last_polled_at: None,
         status: DeviceStatus::Pending,
     }
-}
-
-/// What a device's redemption stores: a grant for the approving user with an
-/// access and a refresh token.
-pub(crate) fn device_grant(client: &ClientId, at: SystemTime) -> Issued {
-    let mut issued = Issued::access_and_refresh(client, at);
-    issued.grant.subject = Some(Subject::new("bob"));
-    issued
 }
 
 /// Whether the access token is found.

@@ -39,6 +39,12 @@
 //!   [`StoreError`](crate::store::StoreError) with `server_error`.
 //! - Grants refer only to registered clients, and tokens only to stored
 //!   grants, so a store may keep foreign keys.
+//! - `redeem_code` and `rotate_refresh_token` reach the decisions of
+//!   [`CodeRedemption::decide`](crate::store::CodeRedemption::decide) and
+//!   [`RefreshRotation::decide`](crate::store::RefreshRotation::decide),
+//!   check by check: a store that states their conditions in SQL instead of
+//!   calling them is held to the same answers, refusals included, by the
+//!   cases on codes and refresh tokens.
 
 #![allow(
     clippy::unwrap_used,
@@ -109,12 +115,22 @@ where
         // Refresh tokens
         rotate_refresh_token_then_reuse,
         rotate_unknown_or_revoked_refresh_token,
+        rotate_refresh_token_refuses_another_client,
+        rotate_refresh_token_refuses_an_expired_token_or_grant,
+        rotate_refresh_token_narrows_scope_but_never_widens,
         concurrent_rotations_rotate_once,
+        a_rotation_losing_a_race_revokes_the_grant,
         revoke_grant_racing_rotation_leaves_nothing,
         // Authorization codes
         redeem_code_once,
         redeem_unknown_or_revoked_code,
+        redeem_code_refuses_another_client,
+        redeem_code_checks_the_redirect_uri,
+        redeem_code_checks_pkce,
+        redeem_code_refuses_an_expired_code,
+        refused_replays_do_not_revoke,
         concurrent_code_redemptions_redeem_once,
+        a_redemption_losing_a_race_revokes_the_grant,
         // Pending authorization requests
         pending_save_find_take,
         concurrent_takes_of_a_pending_request_take_once,
@@ -124,9 +140,9 @@ where
         device_decide_once,
         device_poll_records_slow_down,
         concurrent_device_polls_are_serialised,
-        device_redeem_once,
+        device_poll_collects_once,
         concurrent_device_decisions_decide_once,
-        concurrent_device_redemptions_redeem_once,
+        concurrent_device_polls_collect_once,
         // Expiry
         purge_expired_removes_only_the_dead,
     );

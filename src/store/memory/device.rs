@@ -5,9 +5,10 @@
 //! pace and are polled every few seconds each, so one lock is far from
 //! contended, and it makes every operation trivially atomic.
 //!
-//! Lock order: [`redeem`](MemoryStore::redeem_device) holds this mutex while it
-//! stores the grant and tokens, which takes shard locks. Nothing takes this
-//! mutex while holding a shard lock, so no cycle of waits can form.
+//! Lock order: a [`poll`](MemoryStore::poll_device) holds this mutex while
+//! it stores a collected grant and its tokens, or revokes a replayed grant,
+//! which takes shard locks. Nothing takes this mutex while holding a shard
+//! lock, so no cycle of waits can form.
 
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
@@ -16,8 +17,8 @@ use std::time::SystemTime;
 use super::{Map, MemoryStore, SWEEP_EVERY};
 use crate::client::ClientId;
 use crate::store::{
-    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, NewGrant,
-    PolledDeviceCode, SLOW_DOWN_STEP, StoreError, TokenStore as _,
+    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, PolledDeviceCode,
+    SLOW_DOWN_STEP, StoreError, TokenStore as _,
 };
 use crate::token::TokenHash;
 
@@ -130,12 +131,16 @@ impl MemoryStore {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
-    ) -> Option<PolledDeviceCode> {
+        collection: &DeviceCollection,
+    ) -> Result<Option<PolledDeviceCode>, StoreError> {
         let mut devices = self.devices.lock();
-        let record = devices
+        let Some(record) = devices
             .by_device
             .get_mut(device_code_hash)
-            .filter(|r| r.client_id == *client_id)?;
+            .filter(|r| r.client_id == *client_id)
+        else {
+            return Ok(None);
+        };
         let too_fast = record.last_polled_at.is_some_and(|last| {
             // A poll that reads an earlier time than the previous one raced
             // it, which is too fast by any measure.
@@ -149,35 +154,29 @@ impl MemoryStore {
                 .unwrap_or(record.interval);
         }
         record.last_polled_at = Some(record.last_polled_at.map_or(now, |last| last.max(now)));
-        Some(PolledDeviceCode {
-            record: record.clone(),
-            too_fast,
-        })
-    }
-
-    pub(super) fn redeem_device(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> Result<DeviceRedemption, StoreError> {
-        let mut devices = self.devices.lock();
-        let Some(record) = devices.by_device.get_mut(device_code_hash) else {
-            return Ok(DeviceRedemption::Unknown);
-        };
-        match record.status {
-            DeviceStatus::Approved { .. } => {}
-            DeviceStatus::Redeemed { grant_id } => {
-                return Ok(DeviceRedemption::AlreadyRedeemed(grant_id));
+        // The grant is stored, or revoked, while this table is locked, so a
+        // concurrent poll sees the authorization approved (and no tokens), or
+        // redeemed with its tokens.
+        let suspended = || StoreError::backend("the memory store suspended");
+        let mut collected = None;
+        match &record.status {
+            DeviceStatus::Approved { subject, scope } if record.expires_at > now => {
+                let new = collection.new_grant(record, subject, scope, now);
+                let grant = new.grant.clone();
+                completed(self.create_grant(new)).unwrap_or_else(|| Err(suspended()))?;
+                record.status = DeviceStatus::Redeemed { grant_id: grant.id };
+                collected = Some(grant);
             }
-            _ => return Ok(DeviceRedemption::NotApproved),
+            DeviceStatus::Redeemed { grant_id } => {
+                completed(self.revoke_grant(grant_id)).unwrap_or_else(|| Err(suspended()))?;
+            }
+            _ => {}
         }
-        let grant_id = new.grant.id;
-        // Stored while this table is locked, so a concurrent poll sees the
-        // authorization approved (and no tokens), or redeemed with its tokens.
-        completed(self.create_grant(new))
-            .unwrap_or_else(|| Err(StoreError::backend("the memory store suspended")))?;
-        record.status = DeviceStatus::Redeemed { grant_id };
-        Ok(DeviceRedemption::Redeemed)
+        Ok(Some(PolledDeviceCode::new(
+            record.clone(),
+            too_fast,
+            collected,
+        )))
     }
 
     /// Drops every device authorization of `client_id`.
@@ -203,7 +202,7 @@ mod tests {
     use super::*;
     use crate::client::ClientRegistration;
     use crate::protocol::{GrantType, Scope};
-    use crate::store::{GrantId, GrantRecord, Subject};
+    use crate::store::{GrantId, PlannedToken, Subject};
 
     fn client(id: &str) -> ClientId {
         ClientRegistration::native()
@@ -237,76 +236,91 @@ mod tests {
         hash
     }
 
+    /// What a poll collects: a grant ending at `t(1000)` with one access
+    /// token.
+    fn collection() -> DeviceCollection {
+        DeviceCollection::new(
+            GrantId::generate(),
+            t(1000),
+            PlannedToken::new(TokenHash::of("access"), t(100)),
+            None,
+        )
+    }
+
+    fn poll(store: &MemoryStore, hash: &TokenHash, by: &str, at: u64) -> Option<PolledDeviceCode> {
+        store
+            .poll_device(hash, &client(by), t(at), &collection())
+            .unwrap()
+    }
+
     #[test]
     fn polls_are_timed_and_bound_to_the_client() {
         let store = MemoryStore::new();
         let hash = saved(&store);
-        assert!(store.poll_device(&hash, &client("other"), t(1)).is_none());
-        let first = store.poll_device(&hash, &client("tv"), t(1)).unwrap();
+        assert!(poll(&store, &hash, "other", 1).is_none());
+        let first = poll(&store, &hash, "tv", 1).unwrap();
         assert!(!first.too_fast);
         assert_eq!(first.record.last_polled_at, Some(t(1)));
-        let early = store.poll_device(&hash, &client("tv"), t(3)).unwrap();
+        let early = poll(&store, &hash, "tv", 3).unwrap();
         assert!(early.too_fast);
         assert_eq!(early.record.interval, Duration::from_secs(10));
         // A poll that read an earlier time than the last one raced it: too
         // fast, and the recorded time does not go back.
-        let raced = store.poll_device(&hash, &client("tv"), t(2)).unwrap();
+        let raced = poll(&store, &hash, "tv", 2).unwrap();
         assert!(raced.too_fast);
         assert_eq!(raced.record.last_polled_at, Some(t(3)));
         assert_eq!(raced.record.interval, Duration::from_secs(15));
-        let patient = store.poll_device(&hash, &client("tv"), t(18)).unwrap();
+        let patient = poll(&store, &hash, "tv", 18).unwrap();
         assert!(!patient.too_fast);
         assert_eq!(patient.record.interval, Duration::from_secs(15));
+        assert!(patient.collected.is_none());
     }
 
     #[test]
-    fn redemption_needs_an_approval_and_happens_once() {
+    fn a_poll_collects_an_approval_once_and_a_replay_revokes_it() {
         let store = MemoryStore::new();
         let hash = saved(&store);
-        let new = || {
-            let grant = GrantRecord {
-                id: GrantId::generate(),
-                client_id: client("tv"),
-                subject: Some(Subject::new("alice")),
-                scope: Scope::empty(),
-                created_at: t(10),
-                expires_at: t(1000),
-            };
-            NewGrant {
-                grant,
-                access_token: None,
-                refresh_token: None,
-                code: None,
-            }
-        };
-        assert_eq!(
-            store.redeem_device(&TokenHash::of("nope"), new()).unwrap(),
-            DeviceRedemption::Unknown
-        );
-        assert_eq!(
-            store.redeem_device(&hash, new()).unwrap(),
-            DeviceRedemption::NotApproved
-        );
+        assert!(poll(&store, &hash, "tv", 1).unwrap().collected.is_none());
+        assert_eq!(store.grant_count(), 0);
         let approve = DeviceDecision::Approve {
             subject: Subject::new("alice"),
             scope: Scope::empty(),
         };
         assert!(store.decide_device(&hash, approve.clone(), t(5)));
         assert!(!store.decide_device(&hash, DeviceDecision::Deny, t(5)));
-        let winner = new();
-        let winner_id = winner.grant.id;
+        let collected = poll(&store, &hash, "tv", 10).unwrap();
+        let grant = collected.collected.unwrap();
+        assert_eq!(grant.subject, Some(Subject::new("alice")));
         assert_eq!(
-            store.redeem_device(&hash, winner).unwrap(),
-            DeviceRedemption::Redeemed
+            collected.record.status,
+            DeviceStatus::Redeemed { grant_id: grant.id }
         );
         assert_eq!(store.grant_count(), 1);
+        // The next poll is a replay: nothing collected, the grant revoked.
+        let replay = poll(&store, &hash, "tv", 20).unwrap();
+        assert!(replay.collected.is_none());
         assert_eq!(
-            store.redeem_device(&hash, new()).unwrap(),
-            DeviceRedemption::AlreadyRedeemed(winner_id)
+            replay.record.status,
+            DeviceStatus::Redeemed { grant_id: grant.id }
         );
-        assert_eq!(store.grant_count(), 1);
+        assert_eq!(store.grant_count(), 0);
         // Decisions are over.
-        assert!(!store.decide_device(&hash, approve, t(6)));
+        assert!(!store.decide_device(&hash, approve, t(21)));
+    }
+
+    #[test]
+    fn an_expired_approval_is_not_collected() {
+        let store = MemoryStore::new();
+        let hash = saved(&store);
+        let approve = DeviceDecision::Approve {
+            subject: Subject::new("alice"),
+            scope: Scope::empty(),
+        };
+        assert!(store.decide_device(&hash, approve, t(5)));
+        let late = poll(&store, &hash, "tv", 600).unwrap();
+        assert!(late.collected.is_none());
+        assert!(matches!(late.record.status, DeviceStatus::Approved { .. }));
+        assert_eq!(store.grant_count(), 0);
     }
 
     #[test]

@@ -15,17 +15,18 @@
 use std::sync::LazyLock;
 use std::time::SystemTime;
 
-use sqlx::Postgres;
-use sqlx::postgres::{PgArguments, PgPool};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::{FromRow as _, Postgres, Row as _};
 
-use super::rows::challenge_columns;
-use super::sqlite::not_redeemed;
+use super::rows::{self, CodeRow, PolledRow, RefreshRow, challenge_columns};
+use super::tokens::{POLL_SET, POLLED_COLUMNS, poll_params};
 use super::{backend, insert_error, to_db_time};
 use crate::client::ClientId;
-use crate::protocol::Scope;
+use crate::protocol::{CodeVerifier, Scope};
 use crate::store::{
-    AccessTokenRecord, DeviceRedemption, GrantId, NewGrant, Redemption, RefreshTokenRecord,
-    Rotation, StoreError,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId, NewGrant,
+    PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
+    Subject,
 };
 use crate::token::TokenHash;
 
@@ -140,88 +141,160 @@ pub(super) async fn create_grant(pool: &PgPool, new: &NewGrant) -> Result<(), St
     Ok(())
 }
 
-/// `$1` the old token's hash, `$2` now; the new refresh token from `$3`, the
-/// new access token from `$8`.
-static ROTATE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH rotated AS (UPDATE refresh_tokens SET rotated_at = $2 \
-         WHERE hash = $1 AND rotated_at IS NULL \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id) \
-         RETURNING 1), {}, {} \
-         SELECT (SELECT count(*) FROM rotated), \
-         (SELECT count(*) FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id \
-         WHERE t.hash = $1)",
-        token_cte("new_refresh", "refresh_tokens", 3, "FROM rotated"),
-        token_cte("new_access", "access_tokens", 8, "FROM rotated"),
-    )
-});
+/// The code with its grant, as `FIND_CODE` selects it, in the statement's
+/// snapshot.
+const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
+     c.redirect_uri_in_request, c.challenge, c.challenge_method, c.issued_at, c.expires_at, \
+     c.redeemed_at, g.client_id, g.subject, g.scope, g.created_at, \
+     g.expires_at AS grant_expires_at \
+     FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1)";
 
-pub(super) async fn rotate_refresh_token(
-    pool: &PgPool,
-    old: &TokenHash,
-    new_refresh: &RefreshTokenRecord,
-    new_access: &AccessTokenRecord,
-) -> Result<Rotation, StoreError> {
-    let query = sqlx::query(&ROTATE)
-        .bind(old.as_bytes().as_slice())
-        .bind(to_db_time(new_access.issued_at));
-    let query = bind_token(query, refresh_params(new_refresh));
-    let query = bind_token(query, access_params(new_access));
-    let (rotated, known) = outcome(query, pool).await?;
-    Ok(if rotated == 1 {
-        Rotation::Rotated
-    } else if known > 0 {
-        Rotation::Reused
-    } else {
-        Rotation::Unknown
-    })
-}
+/// Redeems a code as `CodeRedemption::decide` says, in one statement.
+///
+/// `$1` the code's hash, `$2` now, `$3` the client, `$4` the `redirect_uri`
+/// sent (or null), `$5` the `code_verifier` sent (or null) and `$6` the `S256`
+/// challenge it answers; the access token's hash and uncapped expiry in `$7`,
+/// `$8`, the refresh token's (or nulls) in `$9`, `$10`.
+///
+/// `bound`: the code is the client's and its redirect URI and PKCE binding
+/// hold. `passes`: also unredeemed, and it and its grant unexpired. Redeeming needs `passes`
+/// and a row still unredeemed when the `UPDATE` locks it; a bound code that
+/// was redeemed in the snapshot (a replay), or that passed but was redeemed
+/// concurrently (a race lost), revokes its grant. The tokens are inserted
+/// only if the `UPDATE` matched, under the grant the snapshot shows, capped
+/// at its expiry.
+const REDEEM_CODE: &str = "WITH found_code, \
+     bound AS (SELECT * FROM found WHERE client_id = $3 \
+         AND CASE WHEN $4::text IS NULL THEN NOT redirect_uri_in_request \
+             ELSE redirect_uri = $4 END \
+         AND CASE WHEN challenge IS NULL THEN $5::text IS NULL \
+             WHEN challenge_method = 'S256' THEN challenge = $6 \
+             ELSE challenge = $5 END), \
+     passes AS (SELECT * FROM bound WHERE redeemed_at IS NULL AND expires_at > $2 \
+         AND grant_expires_at > $2), \
+     redeemed AS (UPDATE authorization_codes SET redeemed_at = $2 \
+         WHERE hash = $1 AND redeemed_at IS NULL AND EXISTS (SELECT 1 FROM passes) \
+         RETURNING 1), \
+     revoked AS (DELETE FROM grants WHERE id IN \
+         (SELECT grant_id FROM bound WHERE redeemed_at IS NOT NULL \
+          UNION ALL SELECT grant_id FROM passes WHERE NOT EXISTS (SELECT 1 FROM redeemed))), \
+     access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         SELECT $7, grant_id, scope, $2, LEAST($8, grant_expires_at) FROM passes \
+         WHERE EXISTS (SELECT 1 FROM redeemed)), \
+     refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         SELECT $9, grant_id, scope, $2, LEAST($10, grant_expires_at) FROM passes \
+         WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM redeemed)) \
+     SELECT grant_id, redirect_uri, redirect_uri_in_request, challenge, challenge_method, \
+     issued_at, expires_at, redeemed_at, client_id, subject, scope, created_at, \
+     grant_expires_at, (SELECT count(*) FROM redeemed) FROM found";
 
-/// `$1` the code's hash, `$2` now; the access token from `$3`, the refresh
-/// token (or nulls) from `$8`.
-static REDEEM_CODE: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH redeemed AS (UPDATE authorization_codes SET redeemed_at = $2 \
-         WHERE hash = $1 AND redeemed_at IS NULL \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = authorization_codes.grant_id) \
-         RETURNING 1), {}, {} \
-         SELECT (SELECT count(*) FROM redeemed), \
-         (SELECT count(*) FROM authorization_codes t JOIN grants g ON g.id = t.grant_id \
-         WHERE t.hash = $1)",
-        token_cte("access", "access_tokens", 3, "FROM redeemed"),
-        token_cte("refresh", "refresh_tokens", 8, "FROM redeemed"),
-    )
-});
+static REDEEM_CODE_SQL: LazyLock<String> =
+    LazyLock::new(|| REDEEM_CODE.replacen("found_code", FOUND_CODE, 1));
 
 pub(super) async fn redeem_code(
     pool: &PgPool,
     hash: &TokenHash,
-    access: &AccessTokenRecord,
-    refresh: Option<&RefreshTokenRecord>,
+    redemption: &CodeRedemption,
 ) -> Result<Redemption, StoreError> {
-    let query = sqlx::query(&REDEEM_CODE)
+    let verifier = redemption.code_verifier.as_ref();
+    let refresh = redemption.refresh_token.as_ref();
+    let row = sqlx::query(&REDEEM_CODE_SQL)
         .bind(hash.as_bytes().as_slice())
-        .bind(to_db_time(access.issued_at));
-    let query = bind_token(query, access_params(access));
-    let query = bind_token(query, refresh.and_then(refresh_params));
-    let (redeemed, known) = outcome(query, pool).await?;
-    Ok(if redeemed == 1 {
-        Redemption::Redeemed
-    } else if known > 0 {
-        Redemption::AlreadyRedeemed
+        .bind(to_db_time(redemption.now))
+        .bind(redemption.client_id.as_str())
+        .bind(redemption.redirect_uri.as_deref())
+        .bind(verifier.map(CodeVerifier::expose_secret))
+        .bind(verifier.map(CodeVerifier::s256_challenge))
+        .bind(redemption.access_token.hash.as_bytes().as_slice())
+        .bind(to_db_time(redemption.access_token.expires_at))
+        .bind(refresh.map(|t| t.hash.as_bytes().as_slice()))
+        .bind(refresh.map(|t| to_db_time(t.expires_at)))
+        .fetch_optional(pool)
+        .await
+        .map_err(insert_error)?;
+    let Some(row) = row else {
+        return Ok(Redemption::Refused(None));
+    };
+    let found = rows::code(hash, CodeRow::from_row(&row).map_err(backend)?)?;
+    Ok(if changed(&row, 13)? {
+        Redemption::Redeemed(found)
     } else {
-        Redemption::Unknown
+        match redemption.decide(&found) {
+            // Passing every check yet not redeemed: a concurrent redemption
+            // won, and the statement revoked the grant.
+            Decision::Issue | Decision::RevokeGrant => Redemption::Revoked(found.grant.id),
+            Decision::Refuse => Redemption::Refused(Some(found)),
+        }
     })
 }
 
-/// Runs a statement ending in `SELECT <rows changed>, <rows known>`.
-async fn outcome(query: Query<'_>, pool: &PgPool) -> Result<(i64, i64), StoreError> {
-    use sqlx::Row as _;
-    let row = query.fetch_one(pool).await.map_err(insert_error)?;
-    Ok((
-        row.try_get(0).map_err(backend)?,
-        row.try_get(1).map_err(backend)?,
-    ))
+/// Rotates a refresh token as `RefreshRotation::decide` says, in one
+/// statement, shaped as [`REDEEM_CODE`].
+///
+/// `$1` the old token's hash, `$2` now, `$3` the client, `$4` the narrower
+/// scope asked for (or null); the new refresh token's hash and uncapped
+/// expiry in `$5`, `$6`, the new access token's in `$7`, `$8`. The scope
+/// check compares scopes as sets of space-separated tokens.
+const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
+         g.client_id, g.subject, g.scope AS grant_scope, g.created_at, \
+         g.expires_at AS grant_expires_at, r.rotated_at \
+         FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1), \
+     bound AS (SELECT * FROM found WHERE client_id = $3), \
+     passes AS (SELECT * FROM bound WHERE rotated_at IS NULL AND expires_at > $2 \
+         AND grant_expires_at > $2 \
+         AND ($4::text IS NULL OR string_to_array($4, ' ') <@ string_to_array(scope, ' '))), \
+     rotated AS (UPDATE refresh_tokens SET rotated_at = $2 \
+         WHERE hash = $1 AND rotated_at IS NULL AND EXISTS (SELECT 1 FROM passes) \
+         RETURNING 1), \
+     revoked AS (DELETE FROM grants WHERE id IN \
+         (SELECT grant_id FROM bound WHERE rotated_at IS NOT NULL \
+          UNION ALL SELECT grant_id FROM passes WHERE NOT EXISTS (SELECT 1 FROM rotated))), \
+     new_refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         SELECT $5, grant_id, scope, $2, LEAST($6, grant_expires_at) FROM passes \
+         WHERE EXISTS (SELECT 1 FROM rotated)), \
+     new_access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         SELECT $7, grant_id, COALESCE($4, scope), $2, LEAST($8, grant_expires_at) FROM passes \
+         WHERE EXISTS (SELECT 1 FROM rotated)) \
+     SELECT grant_id, scope, issued_at, expires_at, client_id, subject, grant_scope, \
+     created_at, grant_expires_at, rotated_at, (SELECT count(*) FROM rotated) FROM found";
+
+pub(super) async fn rotate_refresh_token(
+    pool: &PgPool,
+    old: &TokenHash,
+    rotation: &RefreshRotation,
+) -> Result<Rotation, StoreError> {
+    let row = sqlx::query(ROTATE)
+        .bind(old.as_bytes().as_slice())
+        .bind(to_db_time(rotation.now))
+        .bind(rotation.client_id.as_str())
+        .bind(rotation.scope.as_ref().map(Scope::as_str))
+        .bind(rotation.refresh_token.hash.as_bytes().as_slice())
+        .bind(to_db_time(rotation.refresh_token.expires_at))
+        .bind(rotation.access_token.hash.as_bytes().as_slice())
+        .bind(to_db_time(rotation.access_token.expires_at))
+        .fetch_optional(pool)
+        .await
+        .map_err(insert_error)?;
+    let Some(row) = row else {
+        return Ok(Rotation::Refused(None));
+    };
+    let found = rows::refresh(old, RefreshRow::from_row(&row).map_err(backend)?)?;
+    Ok(if changed(&row, 10)? {
+        Rotation::Rotated(found)
+    } else {
+        match rotation.decide(&found) {
+            // Passing every check yet not rotated: a concurrent rotation
+            // won, and the statement revoked the grant.
+            Decision::Issue | Decision::RevokeGrant => Rotation::Revoked(found.grant.id),
+            Decision::Refuse => Rotation::Refused(Some(found)),
+        }
+    })
+}
+
+/// Whether the statement changed the row: the count in column `index`.
+fn changed(row: &PgRow, index: usize) -> Result<bool, StoreError> {
+    let count: i64 = row.try_get(index).map_err(backend)?;
+    Ok(count == 1)
 }
 
 pub(super) async fn revoke_client_grants(
@@ -242,55 +315,80 @@ pub(super) async fn revoke_client_grants(
     Ok(revoked)
 }
 
-/// `$1` the device code's hash, `$2` the new grant's id; the grant and its
-/// secrets from `$3`.
-static REDEEM_DEVICE: LazyLock<String> = LazyLock::new(|| {
+/// Records a poll and, in the same statement, collects an approval or
+/// revokes a replayed grant (see `TokenStore::poll_device_code`).
+///
+/// `$1` to `$5` as [`POLL_SET`]; `$6` the new grant's id and `$7` its
+/// expiry; the access token's hash and uncapped expiry in `$8`, `$9`, the
+/// refresh token's (or nulls) in `$10`, `$11`. The `SET` expressions read the
+/// row as it was: an approved, unexpired authorization becomes redeemed under
+/// `$6`, and the grant and tokens are inserted from the returned row — the
+/// approving user and the approved scope. A row returned redeemed under
+/// another grant was redeemed before this poll: that grant is deleted.
+static POLL_DEVICE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH redeemed AS (UPDATE device_authorizations \
-         SET status = 'redeemed', grant_id = $2 \
-         WHERE device_code_hash = $1 AND status = 'approved' RETURNING 1), {} \
-         SELECT (SELECT count(*) FROM redeemed), d.status, d.grant_id \
-         FROM device_authorizations d WHERE d.device_code_hash = $1",
-        new_grant_ctes(3, "FROM redeemed"),
+        "WITH polled AS (UPDATE device_authorizations SET {POLL_SET}, \
+             status = CASE WHEN status = 'approved' AND expires_at > $3 \
+                 THEN 'redeemed' ELSE status END, \
+             grant_id = CASE WHEN status = 'approved' AND expires_at > $3 \
+                 THEN $6 ELSE grant_id END \
+             WHERE device_code_hash = $1 AND client_id = $2 RETURNING {POLLED_COLUMNS}), \
+         collected AS (SELECT client_id, subject, granted_scope FROM polled \
+             WHERE status = 'redeemed' AND grant_id = $6), \
+         grant_row AS (INSERT INTO grants (id, client_id, subject, scope, created_at, \
+             expires_at) SELECT $6, client_id, subject, granted_scope, $3, $7 FROM collected), \
+         access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
+             SELECT $8, $6, granted_scope, $3, LEAST($9, $7) FROM collected), \
+         refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
+             SELECT $10, $6, granted_scope, $3, LEAST($11, $7) FROM collected \
+             WHERE $10 IS NOT NULL), \
+         revoked AS (DELETE FROM grants WHERE id IN (SELECT grant_id FROM polled \
+             WHERE status = 'redeemed' AND grant_id <> $6)) \
+         SELECT {POLLED_COLUMNS} FROM polled"
     )
 });
 
-pub(super) async fn redeem_device_code(
+pub(super) async fn poll_device_code(
     pool: &PgPool,
     device_code_hash: &TokenHash,
-    new: &NewGrant,
-) -> Result<DeviceRedemption, StoreError> {
-    use sqlx::Row as _;
-    let query = sqlx::query(&REDEEM_DEVICE)
-        .bind(device_code_hash.as_bytes().as_slice())
-        .bind(new.grant.id.as_bytes().as_slice());
-    let row = bind_new_grant(query, new)
+    client_id: &ClientId,
+    now: SystemTime,
+    collection: &DeviceCollection,
+) -> Result<Option<PolledDeviceCode>, StoreError> {
+    let (p1, p2, p3, p4, p5) = poll_params(device_code_hash, client_id, now);
+    let refresh = collection.refresh_token.as_ref();
+    let row: Option<PolledRow> = sqlx::query_as(&POLL_DEVICE)
+        .bind(p1)
+        .bind(p2)
+        .bind(p3)
+        .bind(p4)
+        .bind(p5)
+        .bind(collection.grant_id.as_bytes().as_slice())
+        .bind(to_db_time(collection.grant_expires_at))
+        .bind(collection.access_token.hash.as_bytes().as_slice())
+        .bind(to_db_time(collection.access_token.expires_at))
+        .bind(refresh.map(|t| t.hash.as_bytes().as_slice()))
+        .bind(refresh.map(|t| to_db_time(t.expires_at)))
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
-    let row: Option<(i64, String, Option<Vec<u8>>)> = row
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .transpose()
-        .map_err(backend)?;
-    match row {
-        Some((1, _, _)) => Ok(DeviceRedemption::Redeemed),
-        // The snapshot showed it approved, yet the update matched nothing: a
-        // concurrent redemption won and committed meanwhile. A new statement
-        // sees the winner's grant.
-        Some((_, status, _)) if status == "approved" => {
-            let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
-                "SELECT status, grant_id FROM device_authorizations \
-                 WHERE device_code_hash = $1",
-            )
-            .bind(device_code_hash.as_bytes().as_slice())
-            .fetch_optional(pool)
-            .await
-            .map_err(backend)?;
-            not_redeemed(row)
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    // The approval's user and scope, which the redeemed status no longer
+    // carries.
+    let approval = (row.9.clone(), row.10.clone());
+    let (record, too_fast) = rows::polled(row)?;
+    let collected = match (&record.status, approval) {
+        (DeviceStatus::Redeemed { grant_id }, (Some(subject), Some(scope)))
+            if *grant_id == collection.grant_id =>
+        {
+            let (subject, scope) = (Subject::new(&subject), rows::scope(&scope)?);
+            Some(collection.new_grant(&record, &subject, &scope, now).grant)
         }
-        Some((_, status, grant)) => not_redeemed(Some((status, grant))),
-        None => Ok(DeviceRedemption::Unknown),
-    }
+        _ => None,
+    };
+    Ok(Some(PolledDeviceCode::new(record, too_fast, collected)))
 }
 
 #[cfg(test)]
@@ -317,8 +415,8 @@ mod tests {
         // Each statement binds exactly its highest parameter's count of values.
         assert_eq!(last_param(&new_grant_ctes(1, "")), NEW_GRANT_PARAMS);
         assert_eq!(last_param(&CREATE_GRANT), NEW_GRANT_PARAMS);
-        assert_eq!(last_param(&ROTATE), 2 + 5 + 5);
-        assert_eq!(last_param(&REDEEM_CODE), 2 + 5 + 5);
-        assert_eq!(last_param(&REDEEM_DEVICE), 2 + NEW_GRANT_PARAMS);
+        assert_eq!(last_param(ROTATE), 8);
+        assert_eq!(last_param(&REDEEM_CODE_SQL), 10);
+        assert_eq!(last_param(&POLL_DEVICE), 11);
     }
 }

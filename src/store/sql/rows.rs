@@ -381,3 +381,12 @@ pub(super) fn device(row: DeviceRow) -> Result<DeviceAuthorizationRecord, StoreE
         status: device_status(&status, subject, granted_scope, grant)?,
     })
 }
+
+/// A polled device authorization and whether the poll was too fast.
+pub(super) fn polled(row: PolledRow) -> Result<(DeviceAuthorizationRecord, bool), StoreError> {
+    let (d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, too_fast) = row;
+    Ok((
+        device((d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11))?,
+        too_fast,
+    ))
+}

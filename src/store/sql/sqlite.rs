@@ -9,13 +9,14 @@ use std::time::SystemTime;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
 
-use super::rows::{self, challenge_columns};
+use super::rows::{self, CodeRow, PolledRow, RefreshRow, challenge_columns};
+use super::tokens::{FIND_CODE, FIND_REFRESH_TOKEN, POLL_DEVICE, poll_params};
 use super::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::store::{
-    AccessTokenRecord, DeviceRedemption, GrantId, NewGrant, Redemption, RefreshTokenRecord,
-    Rotation, StoreError,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId, NewGrant,
+    PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
 };
 use crate::token::TokenHash;
 
@@ -129,83 +130,88 @@ pub(super) async fn insert_new_grant(
 pub(super) async fn rotate_refresh_token(
     pool: &SqlitePool,
     old: &TokenHash,
-    new_refresh: &RefreshTokenRecord,
-    new_access: &AccessTokenRecord,
+    rotation: &RefreshRotation,
 ) -> Result<Rotation, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let rotated = sqlx::query(
-        "UPDATE refresh_tokens SET rotated_at = $2 \
-         WHERE hash = $1 AND rotated_at IS NULL \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = refresh_tokens.grant_id)",
-    )
-    .bind(old.as_bytes().as_slice())
-    .bind(to_db_time(new_access.issued_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    let rotation = if rotated == 1 {
-        insert_refresh(&mut tx, new_refresh).await?;
-        insert_access(&mut tx, new_access).await?;
-        Rotation::Rotated
-    } else if live(&mut tx, "refresh_tokens", old).await? {
-        Rotation::Reused
-    } else {
-        Rotation::Unknown
+    let row: Option<RefreshRow> = sqlx::query_as(FIND_REFRESH_TOKEN)
+        .bind(old.as_bytes().as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let Some(found) = row.map(|row| rows::refresh(old, row)).transpose()? else {
+        return Ok(Rotation::Refused(None));
+    };
+    let outcome = match rotation.decide(&found) {
+        Decision::Issue => {
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1")
+                .bind(old.as_bytes().as_slice())
+                .bind(to_db_time(rotation.now))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let (refresh, access) = rotation.tokens(&found);
+            insert_refresh(&mut tx, &refresh).await?;
+            insert_access(&mut tx, &access).await?;
+            Rotation::Rotated(found)
+        }
+        Decision::RevokeGrant => {
+            revoke_grant(&mut tx, &found.grant.id).await?;
+            Rotation::Revoked(found.grant.id)
+        }
+        Decision::Refuse => Rotation::Refused(Some(found)),
     };
     tx.commit().await.map_err(backend)?;
-    Ok(rotation)
+    Ok(outcome)
 }
 
 pub(super) async fn redeem_code(
     pool: &SqlitePool,
     hash: &TokenHash,
-    access: &AccessTokenRecord,
-    refresh: Option<&RefreshTokenRecord>,
+    redemption: &CodeRedemption,
 ) -> Result<Redemption, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let redeemed = sqlx::query(
-        "UPDATE authorization_codes SET redeemed_at = $2 \
-         WHERE hash = $1 AND redeemed_at IS NULL \
-         AND EXISTS (SELECT 1 FROM grants g WHERE g.id = authorization_codes.grant_id)",
-    )
-    .bind(hash.as_bytes().as_slice())
-    .bind(to_db_time(access.issued_at))
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    let redemption = if redeemed == 1 {
-        insert_access(&mut tx, access).await?;
-        if let Some(refresh) = refresh {
-            insert_refresh(&mut tx, refresh).await?;
-        }
-        Redemption::Redeemed
-    } else if live(&mut tx, "authorization_codes", hash).await? {
-        Redemption::AlreadyRedeemed
-    } else {
-        Redemption::Unknown
-    };
-    tx.commit().await.map_err(backend)?;
-    Ok(redemption)
-}
-
-/// Whether `table` (a fixed name, never input) holds `hash` and its grant
-/// still exists.
-async fn live(
-    conn: &mut SqliteConnection,
-    table: &'static str,
-    hash: &TokenHash,
-) -> Result<bool, StoreError> {
-    let sql = format!(
-        "SELECT count(*) FROM {table} t JOIN grants g ON g.id = t.grant_id WHERE t.hash = $1"
-    );
-    let found: i64 = sqlx::query_scalar(&sql)
+    let row: Option<CodeRow> = sqlx::query_as(FIND_CODE)
         .bind(hash.as_bytes().as_slice())
-        .fetch_one(conn)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
-    Ok(found > 0)
+    let Some(found) = row.map(|row| rows::code(hash, row)).transpose()? else {
+        return Ok(Redemption::Refused(None));
+    };
+    let outcome = match redemption.decide(&found) {
+        Decision::Issue => {
+            sqlx::query("UPDATE authorization_codes SET redeemed_at = $2 WHERE hash = $1")
+                .bind(hash.as_bytes().as_slice())
+                .bind(to_db_time(redemption.now))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let (access, refresh) = redemption.tokens(&found.grant);
+            insert_access(&mut tx, &access).await?;
+            if let Some(refresh) = refresh {
+                insert_refresh(&mut tx, &refresh).await?;
+            }
+            Redemption::Redeemed(found)
+        }
+        Decision::RevokeGrant => {
+            revoke_grant(&mut tx, &found.grant.id).await?;
+            Redemption::Revoked(found.grant.id)
+        }
+        Decision::Refuse => Redemption::Refused(Some(found)),
+    };
+    tx.commit().await.map_err(backend)?;
+    Ok(outcome)
+}
+
+/// Revokes a grant inside the caller's transaction (see
+/// `TokenStore::revoke_grant`).
+async fn revoke_grant(conn: &mut SqliteConnection, id: &GrantId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM grants WHERE id = $1")
+        .bind(id.as_bytes().as_slice())
+        .execute(conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 pub(super) async fn revoke_client_grants(
@@ -230,49 +236,50 @@ pub(super) async fn revoke_client_grants(
     Ok(revoked)
 }
 
-pub(super) async fn redeem_device_code(
+pub(super) async fn poll_device_code(
     pool: &SqlitePool,
     device_code_hash: &TokenHash,
-    new: &NewGrant,
-) -> Result<DeviceRedemption, StoreError> {
+    client_id: &ClientId,
+    now: SystemTime,
+    collection: &DeviceCollection,
+) -> Result<Option<PolledDeviceCode>, StoreError> {
     let mut tx = pool.begin_write().await?;
-    let redeemed = sqlx::query(
-        "UPDATE device_authorizations SET status = 'redeemed', grant_id = $2 \
-         WHERE device_code_hash = $1 AND status = 'approved'",
-    )
-    .bind(device_code_hash.as_bytes().as_slice())
-    .bind(new.grant.id.as_bytes().as_slice())
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    let redemption = if redeemed == 1 {
-        insert_new_grant(&mut tx, new).await?;
-        DeviceRedemption::Redeemed
-    } else {
-        let row: Option<(String, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT status, grant_id FROM device_authorizations WHERE device_code_hash = $1",
-        )
-        .bind(device_code_hash.as_bytes().as_slice())
+    let (p1, p2, p3, p4, p5) = poll_params(device_code_hash, client_id, now);
+    let row: Option<PolledRow> = sqlx::query_as(&POLL_DEVICE)
+        .bind(p1)
+        .bind(p2)
+        .bind(p3)
+        .bind(p4)
+        .bind(p5)
         .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
-        not_redeemed(row)?
+    let Some(row) = row else {
+        return Ok(None);
     };
+    let (mut record, too_fast) = rows::polled(row)?;
+    let mut collected = None;
+    match &record.status {
+        DeviceStatus::Approved { subject, scope } if record.expires_at > now => {
+            let new = collection.new_grant(&record, subject, scope, now);
+            sqlx::query(
+                "UPDATE device_authorizations SET status = 'redeemed', grant_id = $2 \
+                 WHERE device_code_hash = $1",
+            )
+            .bind(device_code_hash.as_bytes().as_slice())
+            .bind(new.grant.id.as_bytes().as_slice())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            insert_new_grant(&mut tx, &new).await?;
+            record.status = DeviceStatus::Redeemed {
+                grant_id: new.grant.id,
+            };
+            collected = Some(new.grant);
+        }
+        DeviceStatus::Redeemed { grant_id } => revoke_grant(&mut tx, grant_id).await?,
+        _ => {}
+    }
     tx.commit().await.map_err(backend)?;
-    Ok(redemption)
-}
-
-/// What a redemption that did not match the approved row found instead:
-/// `status, grant_id` of the row, if any.
-pub(super) fn not_redeemed(
-    row: Option<(String, Option<Vec<u8>>)>,
-) -> Result<DeviceRedemption, StoreError> {
-    Ok(match row {
-        None => DeviceRedemption::Unknown,
-        Some((status, grant)) if status == "redeemed" => DeviceRedemption::AlreadyRedeemed(
-            rows::grant_id(grant.ok_or_else(|| super::invalid("a redemption lacks its grant"))?)?,
-        ),
-        Some(_) => DeviceRedemption::NotApproved,
-    })
+    Ok(Some(PolledDeviceCode::new(record, too_fast, collected)))
 }

@@ -2,18 +2,19 @@
 //! to the per-backend ones for the operations that insert several rows
 //! atomically (`sqlite.rs`: one transaction; `postgres.rs`: one statement).
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
-use super::rows::{self, AccessRow, CodeRow, DeviceRow, PendingRow, PolledRow, RefreshRow};
+use super::rows::{self, AccessRow, CodeRow, DeviceRow, PendingRow, RefreshRow};
 use super::{
     Pool, SqlStore, WritePool as _, backend, insert_error, on_pool, postgres, sqlite,
     to_db_duration, to_db_time,
 };
 use crate::client::ClientId;
 use crate::store::{
-    AccessTokenRecord, DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, FoundCode,
-    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
-    PolledDeviceCode, Redemption, RefreshTokenRecord, Rotation, SLOW_DOWN_STEP, StoreError,
+    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision,
+    FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord,
+    PolledDeviceCode, Redemption, RefreshRotation, Rotation, SLOW_DOWN_STEP, StoreError,
     TokenStore,
 };
 use crate::token::TokenHash;
@@ -22,11 +23,11 @@ const FIND_ACCESS_TOKEN: &str = "SELECT a.grant_id, a.scope, a.issued_at, a.expi
      g.client_id, g.subject, g.scope, g.created_at, g.expires_at \
      FROM access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.hash = $1";
 
-const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
+pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
      g.client_id, g.subject, g.scope, g.created_at, g.expires_at, r.rotated_at \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1";
 
-const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \
+pub(super) const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \
      c.challenge, c.challenge_method, c.issued_at, c.expires_at, c.redeemed_at, \
      g.client_id, g.subject, g.scope, g.created_at, g.expires_at \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1";
@@ -78,19 +79,44 @@ const DECIDE_DEVICE: &str = "UPDATE device_authorizations \
 /// expressions on the version it locks), so each poll sees the one before.
 /// `$4` is the largest interval that can still grow by `$5` without
 /// overflowing.
-const POLL_DEVICE: &str = "UPDATE device_authorizations SET \
-     last_poll_too_fast = (last_polled_at IS NOT NULL \
+pub(super) const POLL_SET: &str = "last_poll_too_fast = (last_polled_at IS NOT NULL \
          AND ($3 < last_polled_at OR $3 - last_polled_at < poll_interval)), \
      poll_interval = CASE WHEN last_polled_at IS NOT NULL \
          AND ($3 < last_polled_at OR $3 - last_polled_at < poll_interval) \
          AND poll_interval <= $4 \
          THEN poll_interval + $5 ELSE poll_interval END, \
      last_polled_at = CASE WHEN last_polled_at IS NULL OR last_polled_at < $3 \
-         THEN $3 ELSE last_polled_at END \
-     WHERE device_code_hash = $1 AND client_id = $2 \
-     RETURNING device_code_hash, user_code_hash, client_id, scope, created_at, expires_at, \
-     poll_interval, last_polled_at, status, subject, granted_scope, grant_id, \
-     last_poll_too_fast";
+         THEN $3 ELSE last_polled_at END";
+
+/// The columns of a [`PolledRow`], in order.
+pub(super) const POLLED_COLUMNS: &str = "device_code_hash, user_code_hash, client_id, scope, \
+     created_at, expires_at, poll_interval, last_polled_at, status, subject, granted_scope, \
+     grant_id, last_poll_too_fast";
+
+/// Records a poll (SQLite, inside the transaction that then collects an
+/// approval or revokes a replayed grant).
+pub(super) static POLL_DEVICE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE device_authorizations SET {POLL_SET} \
+         WHERE device_code_hash = $1 AND client_id = $2 RETURNING {POLLED_COLUMNS}"
+    )
+});
+
+/// The parameters `$1` to `$5` of [`POLL_SET`] and the statements using it.
+pub(super) fn poll_params<'a>(
+    device_code_hash: &'a TokenHash,
+    client_id: &'a ClientId,
+    now: SystemTime,
+) -> (&'a [u8], &'a str, i64, i64, i64) {
+    let step = to_db_duration(SLOW_DOWN_STEP);
+    (
+        device_code_hash.as_bytes().as_slice(),
+        client_id.as_str(),
+        to_db_time(now),
+        i64::MAX - step,
+        step,
+    )
+}
 
 impl TokenStore for SqlStore {
     async fn create_grant(&self, new: NewGrant) -> Result<(), StoreError> {
@@ -135,16 +161,11 @@ impl TokenStore for SqlStore {
     async fn rotate_refresh_token(
         &self,
         old: &TokenHash,
-        new_refresh: RefreshTokenRecord,
-        new_access: AccessTokenRecord,
+        rotation: &RefreshRotation,
     ) -> Result<Rotation, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::rotate_refresh_token(pool, old, &new_refresh, &new_access).await
-            }
-            Pool::Postgres(pool) => {
-                postgres::rotate_refresh_token(pool, old, &new_refresh, &new_access).await
-            }
+            Pool::Sqlite(pool) => sqlite::rotate_refresh_token(pool, old, rotation).await,
+            Pool::Postgres(pool) => postgres::rotate_refresh_token(pool, old, rotation).await,
         }
     }
 
@@ -162,16 +183,11 @@ impl TokenStore for SqlStore {
     async fn redeem_code(
         &self,
         hash: &TokenHash,
-        access_token: AccessTokenRecord,
-        refresh_token: Option<RefreshTokenRecord>,
+        redemption: &CodeRedemption,
     ) -> Result<Redemption, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlite::redeem_code(pool, hash, &access_token, refresh_token.as_ref()).await
-            }
-            Pool::Postgres(pool) => {
-                postgres::redeem_code(pool, hash, &access_token, refresh_token.as_ref()).await
-            }
+            Pool::Sqlite(pool) => sqlite::redeem_code(pool, hash, redemption).await,
+            Pool::Postgres(pool) => postgres::redeem_code(pool, hash, redemption).await,
         }
     }
 
@@ -373,35 +389,14 @@ impl TokenStore for SqlStore {
         device_code_hash: &TokenHash,
         client_id: &ClientId,
         now: SystemTime,
+        collection: &DeviceCollection,
     ) -> Result<Option<PolledDeviceCode>, StoreError> {
-        let step = to_db_duration(SLOW_DOWN_STEP);
-        let row: Option<PolledRow> = on_pool!(self, pool => {
-            sqlx::query_as(POLL_DEVICE)
-                .bind(device_code_hash.as_bytes().as_slice())
-                .bind(client_id.as_str())
-                .bind(to_db_time(now))
-                .bind(i64::MAX - step)
-                .bind(step)
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
-        let Some((d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11, too_fast)) = row else {
-            return Ok(None);
-        };
-        let record = rows::device((d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10, d11))?;
-        Ok(Some(PolledDeviceCode { record, too_fast }))
-    }
-
-    async fn redeem_device_code(
-        &self,
-        device_code_hash: &TokenHash,
-        new: NewGrant,
-    ) -> Result<DeviceRedemption, StoreError> {
         match &self.pool {
-            Pool::Sqlite(pool) => sqlite::redeem_device_code(pool, device_code_hash, &new).await,
+            Pool::Sqlite(pool) => {
+                sqlite::poll_device_code(pool, device_code_hash, client_id, now, collection).await
+            }
             Pool::Postgres(pool) => {
-                postgres::redeem_device_code(pool, device_code_hash, &new).await
+                postgres::poll_device_code(pool, device_code_hash, client_id, now, collection).await
             }
         }
     }

@@ -7,16 +7,23 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::device::collection;
 use crate::client::ClientRegistry;
 use crate::store::{
-    DeviceDecision, DeviceRedemption, DeviceStatus, PolledDeviceCode, Redemption, Rotation,
-    SLOW_DOWN_STEP, Subject, TokenStore,
+    DeviceDecision, DeviceStatus, PolledDeviceCode, Redemption, Rotation, SLOW_DOWN_STEP, Subject,
+    TokenStore,
 };
 use crate::testing::fixtures::{
-    Issued, MINUTE, RACERS, ROUNDS, Racer, access, access_found, device, device_grant, hash,
-    managed_client, now, ok, pending, race, refresh, refresh_found, register_client, scope,
+    Issued, MINUTE, RACERS, ROUNDS, Racer, access_found, code_found, device, hash, managed_client,
+    now, ok, pending, race, redeem, redemption, redemption_stored, refresh_found, register_client,
+    rotate, rotation, rotation_stored, scope,
 };
 use crate::token::TokenHash;
+
+/// How many times the two-racer races are run: a loser is in the window
+/// that matters — deciding on what it read before the winner wrote — in
+/// only some rounds.
+const PAIR_ROUNDS: usize = 4 * ROUNDS;
 
 /// Of 32 concurrent `update_client` calls presenting one
 /// registration access token, each storing a new one, exactly one returns
@@ -119,9 +126,13 @@ pub async fn create_grant_is_visible_at_once<S: TokenStore + ClientRegistry + Cl
     }
 }
 
-/// Of 32 concurrent `redeem_code` calls for one code, exactly one is
-/// [`Redemption::Redeemed`] and the others [`Redemption::AlreadyRedeemed`];
-/// only the winner's tokens are stored.
+/// Of 32 concurrent `redeem_code` calls for one code, by its own client and
+/// every check passing, exactly one is [`Redemption::Redeemed`]; each other
+/// finds the code redeemed — a replay, or a race lost — and is
+/// [`Redemption::Revoked`] with the grant's id, or, arriving after another
+/// loser revoked the grant, [`Redemption::Refused`]`(None)`. No loser's
+/// tokens are stored, and afterwards the grant is revoked: the winner's
+/// tokens are dead and the code is unknown.
 pub async fn concurrent_code_redemptions_redeem_once<S: TokenStore + ClientRegistry + Clone>(
     store: S,
 ) {
@@ -130,108 +141,237 @@ pub async fn concurrent_code_redemptions_redeem_once<S: TokenStore + ClientRegis
         let t = now();
         let issued = Issued::code(&client, t).create(&store).await;
         let code = issued.code_hash();
-        let tokens: Vec<_> = (0..RACERS)
-            .map(|_| (access(&issued.grant, t), refresh(&issued.grant, t)))
+        let redemptions: Vec<_> = (0..RACERS)
+            .map(|_| Arc::new(redemption(&client, t)))
             .collect();
-        let tasks = tokens
+        let tasks = redemptions
             .iter()
-            .map(|(a, r)| {
-                let (store, a, r) = (store.clone(), a.clone(), r.clone());
-                Box::pin(
-                    async move { ok(store.redeem_code(&code, a, Some(r)).await, "redeem_code") },
-                ) as Racer<Redemption>
+            .map(|asked| {
+                let (store, asked) = (store.clone(), asked.clone());
+                Box::pin(async move { redeem(&store, &code, &asked).await }) as Racer<Redemption>
             })
             .collect();
         let results = race(tasks).await;
-        let winners = count(&results, &Redemption::Redeemed);
+        let winners: Vec<_> = (0..RACERS)
+            .filter(|i| matches!(results[*i], Redemption::Redeemed(_)))
+            .collect();
         assert_eq!(
-            winners, 1,
+            winners.len(),
+            1,
             "of {RACERS} concurrent redemptions of one code exactly one must be Redeemed; \
-             got {results:?}"
+             got {}",
+            tally(&results, redemption_kind)
         );
         assert_eq!(
-            count(&results, &Redemption::AlreadyRedeemed),
-            RACERS - 1,
-            "the losers of a race to redeem one code must be AlreadyRedeemed; got {results:?}"
+            results[winners[0]],
+            Redemption::Redeemed(issued.found_code(false)),
+            "the winning redemption must carry the code as found, unredeemed"
         );
-        for ((a, r), result) in tokens.iter().zip(&results) {
-            let won = *result == Redemption::Redeemed;
-            assert_eq!(
-                access_found(&store, &a.hash).await,
-                won,
-                "only the winning redemption's access token may be stored"
-            );
-            assert_eq!(
-                refresh_found(&store, &r.hash).await.is_some(),
-                won,
-                "only the winning redemption's refresh token may be stored"
-            );
+        assert!(
+            count(&results, &Redemption::Revoked(issued.grant.id))
+                + count(&results, &Redemption::Refused(None))
+                == RACERS - 1,
+            "the losers of a race to redeem one code must find it redeemed — a replay — and be \
+             Revoked with the grant's id, or Refused(None) once the grant is gone; got \
+             {}",
+            tally(&results, redemption_kind)
+        );
+        assert!(
+            count(&results, &Redemption::Revoked(issued.grant.id)) > 0,
+            "a loser of a race to redeem one code must revoke the grant: none was Revoked; \
+             got {}",
+            tally(&results, redemption_kind)
+        );
+        for (asked, result) in redemptions.iter().zip(&results) {
+            if !matches!(result, Redemption::Redeemed(_)) {
+                assert!(
+                    !redemption_stored(&store, asked).await,
+                    "a losing redemption must store no token"
+                );
+            }
         }
+        let winner = &redemptions[winners[0]];
+        assert!(
+            !redemption_stored(&store, winner).await,
+            "after the race the grant must be revoked: the winner's tokens must no longer be \
+             found"
+        );
+        assert!(
+            !code_found(&store, &code).await,
+            "after the race the grant must be revoked: the code must no longer be found"
+        );
     }
 }
 
-/// Of 32 concurrent `rotate_refresh_token` calls for one refresh
-/// token, exactly one is [`Rotation::Rotated`] and the others
-/// [`Rotation::Reused`]; only the winner's tokens are stored.
+/// Of 32 concurrent `rotate_refresh_token` calls for one refresh token, by
+/// its own client and every check passing, exactly one is
+/// [`Rotation::Rotated`]; each other finds it rotated out — a reuse, or a
+/// race lost — and is [`Rotation::Revoked`] with the grant's id, or,
+/// arriving after another loser revoked the grant,
+/// [`Rotation::Refused`]`(None)`. No loser's tokens are stored, and
+/// afterwards the grant is revoked: the winner's tokens are dead.
 pub async fn concurrent_rotations_rotate_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
     let client = register_client(&store, "client").await;
     for _ in 0..ROUNDS {
         let t = now();
         let issued = Issued::access_and_refresh(&client, t).create(&store).await;
         let old = issued.refresh_hash();
-        let tokens: Vec<_> = (0..RACERS)
-            .map(|_| (refresh(&issued.grant, t), access(&issued.grant, t)))
-            .collect();
-        let tasks = tokens
+        let rotations: Vec<_> = (0..RACERS).map(|_| rotation(&client, t)).collect();
+        let tasks = rotations
             .iter()
-            .map(|(r, a)| {
-                let (store, r, a) = (store.clone(), r.clone(), a.clone());
-                Box::pin(async move {
-                    ok(
-                        store.rotate_refresh_token(&old, r, a).await,
-                        "rotate_refresh_token",
-                    )
-                }) as Racer<Rotation>
+            .map(|asked| {
+                let (store, asked) = (store.clone(), asked.clone());
+                Box::pin(async move { rotate(&store, &old, &asked).await }) as Racer<Rotation>
             })
             .collect();
         let results = race(tasks).await;
+        let winners: Vec<_> = (0..RACERS)
+            .filter(|i| matches!(results[*i], Rotation::Rotated(_)))
+            .collect();
         assert_eq!(
-            count(&results, &Rotation::Rotated),
+            winners.len(),
             1,
             "of {RACERS} concurrent rotations of one refresh token exactly one must be Rotated; \
-             got {results:?}"
+             got {}",
+            tally(&results, rotation_kind)
         );
-        assert_eq!(
-            count(&results, &Rotation::Reused),
-            RACERS - 1,
-            "the losers of a race to rotate one refresh token must be Reused; got {results:?}"
+        assert!(
+            matches!(&results[winners[0]], Rotation::Rotated(found) if found.current),
+            "the winning rotation must carry the token as found, current; got {}",
+            tally(&results, rotation_kind)
         );
-        for ((r, a), result) in tokens.iter().zip(&results) {
-            let won = *result == Rotation::Rotated;
-            assert_eq!(
-                refresh_found(&store, &r.hash).await.map(|f| f.current),
-                won.then_some(true),
-                "only the winning rotation's refresh token may be stored, current"
-            );
-            assert_eq!(
-                access_found(&store, &a.hash).await,
-                won,
-                "only the winning rotation's access token may be stored"
-            );
+        assert!(
+            count(&results, &Rotation::Revoked(issued.grant.id))
+                + count(&results, &Rotation::Refused(None))
+                == RACERS - 1,
+            "the losers of a race to rotate one refresh token must find it rotated out — a \
+             reuse — and be Revoked with the grant's id, or Refused(None) once the grant is \
+             gone; got {}",
+            tally(&results, rotation_kind)
+        );
+        assert!(
+            count(&results, &Rotation::Revoked(issued.grant.id)) > 0,
+            "a loser of a race to rotate one refresh token must revoke the grant: none was \
+             Revoked; got {}",
+            tally(&results, rotation_kind)
+        );
+        for (asked, result) in rotations.iter().zip(&results) {
+            if !matches!(result, Rotation::Rotated(_)) {
+                assert!(
+                    !rotation_stored(&store, asked).await,
+                    "a losing rotation must store no token"
+                );
+            }
         }
-        assert_eq!(
-            refresh_found(&store, &old).await.map(|f| f.current),
-            Some(false),
-            "after the race the old refresh token must be rotated out"
+        assert!(
+            !rotation_stored(&store, &rotations[winners[0]]).await
+                && !access_found(&store, &issued.access_hash()).await
+                && refresh_found(&store, &old).await.is_none(),
+            "after the race the grant must be revoked: none of its tokens, the winner's \
+             included, may be found"
         );
     }
 }
 
-/// Revoking a grant while four tasks keep rotating its refresh
-/// token: afterwards nothing of the grant is found — no access or refresh
-/// token any rotation stored, before or after the revocation — and every
-/// rotation that began after `revoke_grant` returned was
-/// [`Rotation::Unknown`].
+/// Two concurrent `redeem_code` calls for one code, by its own client and
+/// every check passing, again and again on fresh codes: one is
+/// [`Redemption::Redeemed`], and the other — which may have found the code
+/// unredeemed before losing the race to consume it — is
+/// [`Redemption::Revoked`] with the grant's id, and has revoked it: the
+/// winner's tokens are dead. (A store deciding in one SQL statement must
+/// revoke for a race lost after its snapshot, not only for a replay its
+/// snapshot shows.)
+pub async fn a_redemption_losing_a_race_revokes_the_grant<
+    S: TokenStore + ClientRegistry + Clone,
+>(
+    store: S,
+) {
+    let client = register_client(&store, "client").await;
+    for round in 0..PAIR_ROUNDS {
+        let t = now();
+        let issued = Issued::code(&client, t).create(&store).await;
+        let code = issued.code_hash();
+        let redemptions = [
+            Arc::new(redemption(&client, t)),
+            Arc::new(redemption(&client, t)),
+        ];
+        let tasks = redemptions
+            .iter()
+            .map(|asked| {
+                let (store, asked) = (store.clone(), asked.clone());
+                Box::pin(async move { redeem(&store, &code, &asked).await }) as Racer<Redemption>
+            })
+            .collect();
+        let results = race(tasks).await;
+        let won = Redemption::Redeemed(issued.found_code(false));
+        let lost = Redemption::Revoked(issued.grant.id);
+        assert!(
+            results == [won.clone(), lost.clone()] || results == [lost, won],
+            "of two concurrent redemptions of one code, one must be Redeemed and the other, \
+             finding the code redeemed, Revoked with the grant's id; got {} \
+             (round {round})",
+            tally(&results, redemption_kind)
+        );
+        for asked in &redemptions {
+            assert!(
+                !redemption_stored(&store, asked).await,
+                "the redemption that lost the race must have revoked the grant: no token of \
+                 either may be found afterwards (round {round})"
+            );
+        }
+    }
+}
+
+/// Two concurrent `rotate_refresh_token` calls for one refresh token, by
+/// its own client and every check passing, again and again on fresh
+/// tokens: one is [`Rotation::Rotated`], and the other — which may have
+/// found the token current before losing the race to rotate it — is
+/// [`Rotation::Revoked`] with the grant's id, and has revoked it: the
+/// winner's tokens are dead.
+pub async fn a_rotation_losing_a_race_revokes_the_grant<S: TokenStore + ClientRegistry + Clone>(
+    store: S,
+) {
+    let client = register_client(&store, "client").await;
+    for round in 0..PAIR_ROUNDS {
+        let t = now();
+        let issued = Issued::access_and_refresh(&client, t).create(&store).await;
+        let old = issued.refresh_hash();
+        let rotations = [rotation(&client, t), rotation(&client, t)];
+        let tasks = rotations
+            .iter()
+            .map(|asked| {
+                let (store, asked) = (store.clone(), asked.clone());
+                Box::pin(async move { rotate(&store, &old, &asked).await }) as Racer<Rotation>
+            })
+            .collect();
+        let results = race(tasks).await;
+        let lost = Rotation::Revoked(issued.grant.id);
+        assert!(
+            matches!(
+                (&results[0], &results[1]),
+                (Rotation::Rotated(_), other) | (other, Rotation::Rotated(_)) if *other == lost
+            ),
+            "of two concurrent rotations of one refresh token, one must be Rotated and the \
+             other, finding the token rotated out, Revoked with the grant's id; got \
+             {} (round {round})",
+            tally(&results, rotation_kind)
+        );
+        for asked in &rotations {
+            assert!(
+                !rotation_stored(&store, asked).await,
+                "the rotation that lost the race must have revoked the grant: no token of \
+                 either may be found afterwards (round {round})"
+            );
+        }
+    }
+}
+
+/// Revoking a grant while its refresh token is rotated again and again:
+/// every rotation is [`Rotation::Rotated`] until the revocation, and every
+/// one begun after `revoke_grant` returned is [`Rotation::Refused`]`(None)`
+/// (never `Revoked`: no token is reused); afterwards nothing of the grant is
+/// found — no access or refresh token any rotation stored, before or after
+/// the revocation.
 pub async fn revoke_grant_racing_rotation_leaves_nothing<S: TokenStore + ClientRegistry + Clone>(
     store: S,
 ) {
@@ -241,31 +381,36 @@ pub async fn revoke_grant_racing_rotation_leaves_nothing<S: TokenStore + ClientR
         let issued = Issued::access_and_refresh(&client, t).create(&store).await;
         let revoked = Arc::new(AtomicBool::new(false));
         let mut tasks: Vec<Racer<Vec<TokenHash>>> = Vec::new();
-        for _ in 0..RACERS / 8 {
-            let (store, issued, revoked) = (store.clone(), issued.clone(), revoked.clone());
-            // Each rotator follows its own chain from the first token; the
-            // one that wins a step goes on, the others stop at Reused.
+        {
+            let (store, client, issued, revoked) = (
+                store.clone(),
+                client.clone(),
+                issued.clone(),
+                revoked.clone(),
+            );
+            // One rotator follows the token's chain: a rotation is never a
+            // reuse, so only the revocation ends it.
             tasks.push(Box::pin(async move {
                 let mut stored = Vec::new();
                 let mut current = issued.refresh_hash();
                 for step in 0..100_u32 {
-                    let at = t + MINUTE * step;
-                    let (r, a) = (refresh(&issued.grant, at), access(&issued.grant, at));
-                    stored.extend([r.hash, a.hash]);
+                    let asked = rotation(&client, t + MINUTE * step);
+                    stored.extend([asked.refresh_token.hash, asked.access_token.hash]);
                     let after_revocation = revoked.load(Ordering::SeqCst);
-                    let next = r.hash;
-                    let rotation = ok(
-                        store.rotate_refresh_token(&current, r, a).await,
-                        "rotate_refresh_token",
-                    );
+                    let outcome = rotate(&store, &current, &asked).await;
                     assert!(
-                        !after_revocation || rotation == Rotation::Unknown,
-                        "a rotation begun after revoke_grant returned must be Unknown, \
-                         got {rotation:?}"
+                        !after_revocation || outcome == Rotation::Refused(None),
+                        "a rotation begun after revoke_grant returned must be Refused(None), \
+                         got {outcome:?}"
                     );
-                    match rotation {
-                        Rotation::Rotated => current = next,
-                        _ => break,
+                    match outcome {
+                        Rotation::Rotated(_) => current = asked.refresh_token.hash,
+                        Rotation::Refused(None) => break,
+                        other => panic!(
+                            "a rotation of the current token, racing only with revoke_grant, \
+                             must be Rotated or, once the grant is revoked, Refused(None); got \
+                             {other:?}"
+                        ),
                     }
                     tokio::task::yield_now().await;
                 }
@@ -354,7 +499,9 @@ pub async fn concurrent_device_polls_are_serialised<S: TokenStore + ClientRegist
                     (store.clone(), client.clone(), record.device_code_hash);
                 Box::pin(async move {
                     ok(
-                        store.poll_device_code(&hash, &client, at).await,
+                        store
+                            .poll_device_code(&hash, &client, at, &collection(t))
+                            .await,
                         "poll_device_code",
                     )
                     .unwrap()
@@ -453,11 +600,11 @@ pub async fn concurrent_device_decisions_decide_once<S: TokenStore + ClientRegis
     }
 }
 
-/// Of 32 concurrent `redeem_device_code` calls for one approved device
-/// authorization, exactly one is [`DeviceRedemption::Redeemed`] and the others
-/// [`DeviceRedemption::AlreadyRedeemed`] with the winner's grant id; only the
-/// winner's grant and tokens are stored.
-pub async fn concurrent_device_redemptions_redeem_once<S: TokenStore + ClientRegistry + Clone>(
+/// Of 32 concurrent polls of one approved device authorization, each
+/// offering its own collection, exactly one collects it; every other sees it
+/// redeemed under the winner's grant id, stores nothing, and — a replay —
+/// revokes the winner's grant.
+pub async fn concurrent_device_polls_collect_once<S: TokenStore + ClientRegistry + Clone>(
     store: S,
 ) {
     let client = register_client(&store, "device-client").await;
@@ -478,74 +625,98 @@ pub async fn concurrent_device_redemptions_redeem_once<S: TokenStore + ClientReg
                 .await,
             "decide_device_authorization"
         ));
-        let grants: Vec<_> = (0..RACERS)
-            .map(|_| device_grant(&client, t + MINUTE))
-            .collect();
-        let tasks = grants
+        let at = t + MINUTE;
+        let offers: Vec<_> = (0..RACERS).map(|_| collection(at)).collect();
+        let tasks = offers
             .iter()
-            .map(|issued| {
-                let (store, hash, new) =
-                    (store.clone(), record.device_code_hash, issued.new_grant());
+            .map(|offer| {
+                let (store, client, hash, offer) = (
+                    store.clone(),
+                    client.clone(),
+                    record.device_code_hash,
+                    offer.clone(),
+                );
                 Box::pin(async move {
                     ok(
-                        store.redeem_device_code(&hash, new).await,
-                        "redeem_device_code",
+                        store.poll_device_code(&hash, &client, at, &offer).await,
+                        "poll_device_code",
                     )
-                }) as Racer<DeviceRedemption>
+                    .unwrap()
+                }) as Racer<PolledDeviceCode>
             })
             .collect();
-        let results = race(tasks).await;
+        let polls = race(tasks).await;
         let winners: Vec<_> = (0..RACERS)
-            .filter(|i| results[*i] == DeviceRedemption::Redeemed)
+            .filter(|i| polls[*i].collected.is_some())
             .collect();
         assert_eq!(
             winners.len(),
             1,
-            "of {RACERS} concurrent redemptions of one device code exactly one must be \
-             Redeemed; got {results:?}"
+            "of {RACERS} concurrent polls of one approved device authorization exactly one \
+             must collect it; {} did",
+            winners.len()
         );
-        let winner = &grants[winners[0]];
-        assert_eq!(
-            count(
-                &results,
-                &DeviceRedemption::AlreadyRedeemed(winner.grant.id)
-            ),
-            RACERS - 1,
-            "the losers of a race to redeem one device code must be AlreadyRedeemed with the \
-             winner's grant id; got {results:?}"
+        let winner = &offers[winners[0]];
+        let redeemed = DeviceStatus::Redeemed {
+            grant_id: winner.grant_id,
+        };
+        assert!(
+            polls.iter().all(|p| p.record.status == redeemed),
+            "every poll of the race must find the device authorization redeemed under the \
+             winner's grant id"
         );
-        for (issued, result) in grants.iter().zip(&results) {
-            let won = *result == DeviceRedemption::Redeemed;
-            assert_eq!(
-                access_found(&store, &issued.access_hash()).await,
-                won,
-                "only the winning redemption's access token may be stored"
-            );
-            assert_eq!(
-                refresh_found(&store, &issued.refresh_hash())
-                    .await
-                    .is_some(),
-                won,
-                "only the winning redemption's refresh token may be stored"
-            );
+        for (i, offer) in offers.iter().enumerate() {
+            if i != winners[0] {
+                assert!(
+                    !access_found(&store, &offer.access_token.hash).await
+                        && !ok(store.revoke_grant(&offer.grant_id).await, "revoke_grant"),
+                    "a poll that lost the race must store nothing"
+                );
+            }
         }
-        let status = ok(
-            store
-                .find_device_authorization(&record.user_code_hash)
-                .await,
-            "find_device_authorization",
-        )
-        .map(|r| r.status);
-        assert_eq!(
-            status,
-            Some(DeviceStatus::Redeemed {
-                grant_id: winner.grant.id
-            }),
-            "after the race the device authorization must be redeemed under the winner's grant"
+        assert!(
+            !access_found(&store, &winner.access_token.hash).await,
+            "the polls after the winner's are replays: the winner's grant must be revoked"
         );
     }
 }
 
 fn count<T: PartialEq>(results: &[T], value: &T) -> usize {
     results.iter().filter(|r| *r == value).count()
+}
+
+/// The outcomes of a race, counted by kind, for messages: 32 records would
+/// drown the point.
+fn tally<T>(results: &[T], kind: impl Fn(&T) -> String) -> String {
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for result in results {
+        let name = kind(result);
+        match kinds.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((name, 1)),
+        }
+    }
+    let parts: Vec<_> = kinds.iter().map(|(k, n)| format!("{n} × {k}")).collect();
+    parts.join(", ")
+}
+
+/// A redemption's outcome in short: its variant, the grant id it names,
+/// whether what it found was redeemed.
+fn redemption_kind(result: &Redemption) -> String {
+    match result {
+        Redemption::Redeemed(found) => format!("Redeemed(redeemed: {})", found.redeemed),
+        Redemption::Revoked(id) => format!("Revoked({id})"),
+        Redemption::Refused(None) => "Refused(None)".to_owned(),
+        Redemption::Refused(Some(found)) => format!("Refused(redeemed: {})", found.redeemed),
+    }
+}
+
+/// A rotation's outcome in short, as [`redemption_kind`].
+fn rotation_kind(result: &Rotation) -> String {
+    match result {
+        Rotation::Rotated(found) => format!("Rotated(current: {})", found.current),
+        Rotation::Revoked(id) => format!("Revoked({id})"),
+        Rotation::Refused(None) => "Refused(None)".to_owned(),
+        Rotation::Refused(Some(found)) => format!("Refused(current: {})", found.current),
+    }
 }

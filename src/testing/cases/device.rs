@@ -1,16 +1,16 @@
 //! Device authorizations (RFC 8628): unique live user codes, one decision,
-//! polls recorded, one redemption.
+//! polls recorded, one collection.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use crate::client::ClientRegistry;
+use crate::client::{ClientId, ClientRegistry};
 use crate::store::{
-    DeviceAuthorizationRecord, DeviceDecision, DeviceRedemption, DeviceStatus, PolledDeviceCode,
-    SLOW_DOWN_STEP, StoreError, Subject, TokenStore,
+    AccessTokenRecord, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus,
+    GrantId, GrantRecord, PlannedToken, PolledDeviceCode, SLOW_DOWN_STEP, StoreError, Subject,
+    TokenStore,
 };
 use crate::testing::fixtures::{
-    Issued, MINUTE, access_found, device, device_grant, hash, now, ok, refresh_found,
-    register_client, scope,
+    MINUTE, access_found, device, hash, now, ok, refresh_found, register_client, scope,
 };
 use crate::token::TokenHash;
 
@@ -26,6 +26,49 @@ async fn found<S: TokenStore>(
 
 fn seconds(n: u64) -> Duration {
     Duration::from_secs(n)
+}
+
+/// What a poll at `at` collects: a grant ending five minutes later, with an
+/// access token planned for ten and a refresh token for an hour — both
+/// beyond the grant, so a store must cap them.
+pub(crate) fn collection(at: SystemTime) -> DeviceCollection {
+    DeviceCollection::new(
+        GrantId::generate(),
+        at + 5 * MINUTE,
+        PlannedToken::new(hash(), at + 10 * MINUTE),
+        Some(PlannedToken::new(hash(), at + 60 * MINUTE)),
+    )
+}
+
+/// Polls with `device_code` as `client` at `at`, offering `collection`.
+async fn poll<S: TokenStore>(
+    store: &S,
+    device_code: &TokenHash,
+    client: &ClientId,
+    at: SystemTime,
+    collection: &DeviceCollection,
+) -> Option<PolledDeviceCode> {
+    ok(
+        store
+            .poll_device_code(device_code, client, at, collection)
+            .await,
+        "poll_device_code",
+    )
+}
+
+/// Whether nothing of `collection` was stored: neither token is found and
+/// its grant does not exist.
+async fn nothing_collected<S: TokenStore>(store: &S, collection: &DeviceCollection) -> bool {
+    let refresh = collection.refresh_token.as_ref().map(|t| t.hash);
+    !access_found(store, &collection.access_token.hash).await
+        && match refresh {
+            Some(hash) => refresh_found(store, &hash).await.is_none(),
+            None => true,
+        }
+        && !ok(
+            store.revoke_grant(&collection.grant_id).await,
+            "revoke_grant",
+        )
 }
 
 /// `find_device_authorization` returns a saved device authorization, by its
@@ -100,12 +143,14 @@ pub async fn device_save_conflicts_on_live_codes<S: TokenStore + ClientRegistry 
         "a conflicting save_device_authorization must leave the holder of the user code"
     );
     assert!(
-        ok(
-            store
-                .poll_device_code(&same_user_code.device_code_hash, &client, t + seconds(2))
-                .await,
-            "poll_device_code"
+        poll(
+            &store,
+            &same_user_code.device_code_hash,
+            &client,
+            t + seconds(2),
+            &collection(t)
         )
+        .await
         .is_none(),
         "a conflicting save_device_authorization must store nothing"
     );
@@ -261,15 +306,11 @@ pub async fn device_poll_records_slow_down<S: TokenStore + ClientRegistry + Clon
         store.save_device_authorization(record.clone()).await,
         "save_device_authorization",
     );
-    let poll = |by: &crate::client::ClientId, at| {
+    let offered = collection(t);
+    let poll = |by: &ClientId, at| {
         let store = store.clone();
-        let (hash, by) = (record.device_code_hash, by.clone());
-        async move {
-            ok(
-                store.poll_device_code(&hash, &by, at).await,
-                "poll_device_code",
-            )
-        }
+        let (hash, by, offered) = (record.device_code_hash, by.clone(), offered.clone());
+        async move { poll(&store, &hash, &by, at, &offered).await }
     };
 
     assert_eq!(
@@ -278,11 +319,9 @@ pub async fn device_poll_records_slow_down<S: TokenStore + ClientRegistry + Clon
         "poll_device_code by another client must return None"
     );
     assert!(
-        ok(
-            store.poll_device_code(&hash(), &client, t).await,
-            "poll_device_code"
-        )
-        .is_none(),
+        self::poll(&store, &hash(), &client, t, &offered)
+            .await
+            .is_none(),
         "poll_device_code of an unknown device code must return None"
     );
     assert_eq!(
@@ -292,13 +331,16 @@ pub async fn device_poll_records_slow_down<S: TokenStore + ClientRegistry + Clon
     );
 
     let interval = record.interval;
-    let expect = |at, interval, too_fast| PolledDeviceCode {
-        record: DeviceAuthorizationRecord {
-            last_polled_at: Some(at),
-            interval,
-            ..record.clone()
-        },
-        too_fast,
+    let expect = |at, interval, too_fast| {
+        PolledDeviceCode::new(
+            DeviceAuthorizationRecord {
+                last_polled_at: Some(at),
+                interval,
+                ..record.clone()
+            },
+            too_fast,
+            None,
+        )
     };
     let steps = [
         // The first poll is never too fast.
@@ -352,93 +394,66 @@ pub async fn device_poll_records_slow_down<S: TokenStore + ClientRegistry + Clon
             .await,
         "decide_device_authorization"
     ));
-    let polled = poll(&client, later).await.map(|p| {
-        (
-            p.record.last_polled_at,
-            matches!(p.record.status, DeviceStatus::Approved { .. }),
-        )
-    });
+    let polled = poll(&client, later)
+        .await
+        .map(|p| (p.record.last_polled_at, p.record.status));
     assert_eq!(
         polled,
-        Some((Some(later), true)),
-        "poll_device_code must record polls of an approved device authorization too"
+        Some((
+            Some(later),
+            DeviceStatus::Redeemed {
+                grant_id: offered.grant_id
+            }
+        )),
+        "poll_device_code must record the poll that collects an approval too"
     );
 }
 
-/// `redeem_device_code` of an approved device authorization is
-/// [`DeviceRedemption::Redeemed`]: it becomes redeemed under the new grant's
-/// id, the grant and its tokens are stored as by `create_grant`, and polls
-/// still find it. A second redemption is
-/// [`DeviceRedemption::AlreadyRedeemed`] with the first grant's id; pending
-/// and denied ones are [`DeviceRedemption::NotApproved`], unknown ones
-/// [`DeviceRedemption::Unknown`]; none of those stores anything.
-pub async fn device_redeem_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
+/// `poll_device_code` collects an approved, unexpired device authorization
+/// in the same atomic operation: the status becomes
+/// [`DeviceStatus::Redeemed`] under the collection's grant id, the grant (the
+/// record's client, the approving user, the approved scope) and its tokens
+/// are stored as [`DeviceCollection::new_grant`] builds them — expiries
+/// capped at the grant's — and [`PolledDeviceCode::collected`] is the grant.
+/// Pending, denied and expired approvals collect nothing; another client's
+/// poll finds nothing. A poll after the collection is a replay: it collects
+/// nothing and revokes the grant, killing its tokens.
+pub async fn device_poll_collects_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
     let t = now();
     let client = register_client(&store, "device-client").await;
+    let intruder = register_client(&store, "intruder").await;
     let record = device(&client, t);
     let denied = device(&client, t);
-    for r in [&record, &denied] {
+    let late = device(&client, t);
+    for r in [&record, &denied, &late] {
         ok(
             store.save_device_authorization(r.clone()).await,
             "save_device_authorization",
         );
     }
-    let redeem = |device_code: TokenHash, at| {
-        let store = store.clone();
-        let client = client.clone();
-        async move {
-            let issued = device_grant(&client, at);
-            let redemption = ok(
-                store
-                    .redeem_device_code(&device_code, issued.new_grant())
-                    .await,
-                "redeem_device_code",
-            );
-            (redemption, issued)
-        }
-    };
-    let nothing_stored = |issued: Issued| {
-        let store = store.clone();
-        async move {
-            !access_found(&store, &issued.access_hash()).await
-                && refresh_found(&store, &issued.refresh_hash())
-                    .await
-                    .is_none()
-                && !ok(store.revoke_grant(&issued.grant.id).await, "revoke_grant")
-        }
-    };
 
-    let (redemption, issued) = redeem(hash(), t).await;
-    assert_eq!(
-        redemption,
-        DeviceRedemption::Unknown,
-        "redeem_device_code of an unknown device code must be Unknown"
-    );
+    let offered = collection(t);
     assert!(
-        nothing_stored(issued).await,
-        "after Unknown, redeem_device_code must have stored nothing"
+        poll(&store, &hash(), &client, t, &offered).await.is_none()
+            && nothing_collected(&store, &offered).await,
+        "poll_device_code of an unknown device code must return None and store nothing"
     );
-    let (redemption, issued) = redeem(record.device_code_hash, t).await;
-    assert_eq!(
-        redemption,
-        DeviceRedemption::NotApproved,
-        "redeem_device_code of a pending device authorization must be NotApproved"
-    );
+    let pending = poll(&store, &record.device_code_hash, &client, t, &offered).await;
     assert!(
-        nothing_stored(issued).await,
-        "after NotApproved, redeem_device_code must have stored nothing"
+        pending.is_some_and(|p| p.collected.is_none() && p.record.status == DeviceStatus::Pending)
+            && nothing_collected(&store, &offered).await,
+        "a poll of a pending device authorization must collect nothing"
     );
 
     let approve = DeviceDecision::Approve {
         subject: Subject::new("bob"),
         scope: scope("read"),
     };
-    for r in [&record, &denied] {
-        let decision = if r == &record {
-            approve.clone()
-        } else {
-            DeviceDecision::Deny
-        };
+    for (r, decision) in [
+        (&record, approve.clone()),
+        (&late, approve.clone()),
+        (&denied, DeviceDecision::Deny),
+    ] {
         assert!(ok(
             store
                 .decide_device_authorization(&r.device_code_hash, decision, t + seconds(1))
@@ -446,69 +461,110 @@ pub async fn device_redeem_once<S: TokenStore + ClientRegistry + Clone>(store: S
             "decide_device_authorization"
         ));
     }
-    let (redemption, refused) = redeem(denied.device_code_hash, t + seconds(2)).await;
-    assert_eq!(
-        redemption,
-        DeviceRedemption::NotApproved,
-        "redeem_device_code of a denied device authorization must be NotApproved"
+    let at = t + seconds(10);
+    let refused = poll(&store, &denied.device_code_hash, &client, at, &offered).await;
+    assert!(
+        refused.is_some_and(|p| p.collected.is_none() && p.record.status == DeviceStatus::Denied)
+            && nothing_collected(&store, &offered).await,
+        "a poll of a denied device authorization must collect nothing"
+    );
+    let expired = poll(
+        &store,
+        &late.device_code_hash,
+        &client,
+        late.expires_at,
+        &offered,
+    )
+    .await;
+    assert!(
+        expired
+            .is_some_and(|p| p.collected.is_none()
+                && matches!(p.record.status, DeviceStatus::Approved { .. }))
+            && nothing_collected(&store, &offered).await,
+        "a poll at or after expiry must not collect an approval"
     );
     assert!(
-        nothing_stored(refused).await,
-        "after NotApproved, redeem_device_code must have stored nothing"
+        poll(&store, &record.device_code_hash, &intruder, at, &offered)
+            .await
+            .is_none()
+            && nothing_collected(&store, &offered).await,
+        "another client's poll must find nothing and collect nothing"
     );
 
-    let (redemption, winner) = redeem(record.device_code_hash, t + seconds(2)).await;
+    let collected = poll(&store, &record.device_code_hash, &client, at, &offered).await;
+    let grant = GrantRecord {
+        id: offered.grant_id,
+        client_id: client.clone(),
+        subject: Some(Subject::new("bob")),
+        scope: scope("read"),
+        created_at: at,
+        expires_at: offered.grant_expires_at,
+    };
+    let redeemed = DeviceStatus::Redeemed { grant_id: grant.id };
     assert_eq!(
-        redemption,
-        DeviceRedemption::Redeemed,
-        "redeem_device_code of an approved device authorization must be Redeemed"
+        collected.as_ref().map(|p| (&p.collected, &p.record.status)),
+        Some((&Some(grant.clone()), &redeemed)),
+        "a poll of an approved device authorization must collect it: the grant is the \
+         client's, for the approving user with the approved scope, and the status is \
+         Redeemed under the collection's grant id"
     );
+    let access = AccessTokenRecord {
+        hash: offered.access_token.hash,
+        grant_id: grant.id,
+        scope: scope("read"),
+        issued_at: at,
+        expires_at: grant.expires_at,
+    };
     assert_eq!(
         ok(
-            store.find_access_token(&winner.access_hash()).await,
+            store.find_access_token(&access.hash).await,
             "find_access_token"
         ),
-        Some((winner.access.clone().unwrap(), winner.grant.clone())),
-        "after Redeemed, the grant and its access token must be found as stored"
+        Some((access, grant.clone())),
+        "the collected access token must be stored with the approved scope, its expiry \
+         capped at the grant's"
     );
-    assert!(
-        refresh_found(&store, &winner.refresh_hash())
-            .await
-            .is_some_and(|r| r.current && r.grant == winner.grant),
-        "after Redeemed, the grant's refresh token must be found, current"
-    );
-    let redeemed = DeviceStatus::Redeemed {
-        grant_id: winner.grant.id,
+    let refresh_hash = offered.refresh_token.as_ref().map(|t| t.hash);
+    let refresh = match refresh_hash {
+        Some(hash) => refresh_found(&store, &hash).await,
+        None => None,
     };
+    assert!(
+        refresh.is_some_and(|r| r.current
+            && r.grant == grant
+            && r.record.scope == scope("read")
+            && r.record.expires_at == grant.expires_at),
+        "the collected refresh token must be stored, current, its expiry capped at the grant's"
+    );
     assert_eq!(
         found(&store, &record.user_code_hash)
             .await
             .map(|r| r.status),
         Some(redeemed.clone()),
-        "after Redeemed, the status must be Redeemed with the new grant's id"
-    );
-    assert_eq!(
-        ok(
-            store
-                .poll_device_code(&record.device_code_hash, &client, t + MINUTE)
-                .await,
-            "poll_device_code"
-        )
-        .map(|p| p.record.status),
-        Some(redeemed.clone()),
-        "a redeemed device authorization must stay findable by poll_device_code"
+        "after collecting, the status must be Redeemed with the new grant's id"
     );
 
-    let (redemption, loser) = redeem(record.device_code_hash, t + 2 * MINUTE).await;
+    let again = collection(t);
+    let replay = poll(
+        &store,
+        &record.device_code_hash,
+        &client,
+        at + MINUTE,
+        &again,
+    )
+    .await;
     assert_eq!(
-        redemption,
-        DeviceRedemption::AlreadyRedeemed(winner.grant.id),
-        "redeem_device_code of a redeemed device authorization must be AlreadyRedeemed \
-         with the first grant's id"
+        replay.map(|p| (p.collected, p.record.status)),
+        Some((None, redeemed)),
+        "a poll after the collection must collect nothing and still find it Redeemed"
     );
     assert!(
-        nothing_stored(loser).await,
-        "after AlreadyRedeemed, redeem_device_code must have stored nothing"
+        nothing_collected(&store, &again).await,
+        "a replayed poll must store nothing"
+    );
+    assert!(
+        !access_found(&store, &offered.access_token.hash).await,
+        "a replayed poll must revoke the collected grant and its tokens"
     );
     assert!(
         !ok(
@@ -522,9 +578,5 @@ pub async fn device_redeem_once<S: TokenStore + ClientRegistry + Clone>(store: S
             "decide_device_authorization"
         ),
         "decide_device_authorization of a redeemed device authorization must return false"
-    );
-    assert!(
-        access_found(&store, &winner.access_hash()).await,
-        "a failed redemption must leave the first one's tokens"
     );
 }
