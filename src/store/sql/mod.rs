@@ -29,6 +29,8 @@
 //! re-validates it.
 
 mod clients;
+mod limiter;
+pub use limiter::SqlLimiter;
 mod postgres;
 mod rows;
 mod schema;
