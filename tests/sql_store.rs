@@ -18,11 +18,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{
-    CHALLENGE, Reply, TestClient, VERIFIER, basic, param, redirect_params, refresh_request,
-    token_request,
+    CHALLENGE, Reply, TestClient, VERIFIER, basic, cc_request, param, redirect_params,
+    refresh_request, token_request,
 };
 use portcullis::AuthorizationServer;
-use portcullis::client::{Client, ClientId, ClientRegistration, ClientRegistry, ClientSecret};
+use portcullis::client::{
+    Admission, AuthLimiter, Client, ClientId, ClientRegistration, ClientRegistry, ClientSecret,
+    ThrottlePolicy,
+};
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
@@ -91,11 +94,14 @@ on_every_backend!(
     opening_is_idempotent_and_state_survives_a_restart,
     replicas_opening_one_database_at_once_migrate_it_once,
     a_newer_schema_is_refused,
+    a_version_1_database_is_migrated,
     debug_shows_no_secrets,
     the_database_holds_only_hashes,
     server_client_credentials_flow,
     server_code_flow_with_pkce_and_refresh_rotation,
     server_device_flow,
+    the_limiter_is_shared_by_replicas,
+    replicas_throttle_a_guesser_together,
 );
 
 // ---------------------------------------------------------------------------
@@ -1770,6 +1776,28 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
     assert!(chain.contains("version 99"), "{chain}");
 }
 
+/// A database left at version 1 by an earlier build gains the limiter's
+/// table when opened, and keeps what it held.
+async fn a_version_1_database_is_migrated(db: &TestDb) {
+    let store = db.open().await;
+    store.insert_client(native_client("cli")).await.unwrap();
+    if !db
+        .execute_raw("DROP TABLE auth_failures; UPDATE schema_version SET version = 1")
+        .await
+    {
+        return;
+    }
+    store.close().await;
+    let reopened = db.open().await;
+    assert!(reopened.find_client("cli").await.unwrap().is_some());
+    let limiter = reopened.limiter(ThrottlePolicy::default().with_allowed_failures(0));
+    limiter.record_failure("cli", t0()).await.unwrap();
+    assert!(matches!(
+        limiter.check("cli", t0()).await.unwrap(),
+        Admission::Refuse { .. }
+    ));
+}
+
 async fn debug_shows_no_secrets(db: &TestDb) {
     let store = if db.backend == Backend::Postgres {
         // A password in the URL (trust authentication ignores it) must not
@@ -2050,4 +2078,144 @@ async fn the_database_holds_only_hashes(db: &TestDb) {
             || holds(&contents, format!("\\x{}", hash.to_hex()).as_bytes());
         assert!(stored, "the hash of a token is not stored");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The limiter: failures counted in the database, shared by replicas.
+// ---------------------------------------------------------------------------
+
+/// A second store on `db`, as another replica opens it; the same store for
+/// an in-memory SQLite database, which only its own connection sees.
+async fn replica(db: &TestDb, first: &SqlStore) -> SqlStore {
+    match db.backend {
+        Backend::SqliteMemory => first.clone(),
+        _ => db.open().await,
+    }
+}
+
+async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
+    let a = db.open().await;
+    let b = replica(db, &a).await;
+    let policy = ThrottlePolicy::default()
+        .with_allowed_failures(2)
+        .with_initial_delay(secs(1))
+        .with_max_delay(secs(4))
+        .with_reset_after(secs(60));
+    let (on_a, on_b) = (a.limiter(policy), b.limiter(policy));
+    let key = "client-1";
+    let t = t0();
+    assert_eq!(on_a.check(key, t).await.unwrap(), Admission::Allow);
+
+    // Two failures cost nothing; the third, recorded by the other replica,
+    // blocks the key for the initial delay — on both.
+    on_a.record_failure(key, t).await.unwrap();
+    on_b.record_failure(key, t).await.unwrap();
+    assert_eq!(on_a.check(key, t).await.unwrap(), Admission::Allow);
+    on_b.record_failure(key, t).await.unwrap();
+    let refused = Admission::Refuse {
+        retry_after: secs(1),
+    };
+    assert_eq!(on_a.check(key, t).await.unwrap(), refused);
+    assert_eq!(on_b.check(key, t).await.unwrap(), refused);
+    assert_eq!(
+        on_a.check("client-2", t).await.unwrap(),
+        Admission::Allow,
+        "another key is not throttled"
+    );
+    assert_eq!(
+        on_b.check(key, t + secs(1)).await.unwrap(),
+        Admission::Allow
+    );
+
+    // Each further failure doubles the wait, up to the ceiling.
+    on_a.record_failure(key, t + secs(1)).await.unwrap();
+    assert_eq!(
+        on_b.check(key, t + secs(1)).await.unwrap(),
+        Admission::Refuse {
+            retry_after: secs(2)
+        }
+    );
+    for n in 2..6 {
+        on_b.record_failure(key, t + secs(n)).await.unwrap();
+    }
+    assert_eq!(
+        on_a.check(key, t + secs(5)).await.unwrap(),
+        Admission::Refuse {
+            retry_after: secs(4)
+        }
+    );
+
+    // A key quiet for `reset_after` starts afresh: allowed, and its next
+    // failure is its first.
+    let later = t + secs(5) + secs(60);
+    assert_eq!(on_a.check(key, later).await.unwrap(), Admission::Allow);
+    on_a.record_failure(key, later).await.unwrap();
+    assert_eq!(on_b.check(key, later).await.unwrap(), Admission::Allow);
+
+    // Purging forgets quiet keys, and only those.
+    on_a.record_failure("client-2", later).await.unwrap();
+    a.purge_expired(later + secs(30)).await.unwrap();
+    on_b.record_failure(key, later + secs(30)).await.unwrap();
+    assert_eq!(
+        on_a.check(key, later + secs(30)).await.unwrap(),
+        Admission::Allow,
+        "two remembered failures are still within the allowance"
+    );
+    a.purge_expired(later + secs(200)).await.unwrap();
+    for _ in 0..2 {
+        on_a.record_failure(key, later + secs(200)).await.unwrap();
+    }
+    assert_eq!(
+        on_a.check(key, later + secs(200)).await.unwrap(),
+        Admission::Allow,
+        "after the purge the key counts from zero again"
+    );
+}
+
+/// Two servers on one database, each with the SQL limiter: a guesser
+/// alternating between them is throttled as by one server, and `429` comes
+/// with `Retry-After`.
+async fn replicas_throttle_a_guesser_together(db: &TestDb) {
+    let policy = ThrottlePolicy::default()
+        .with_allowed_failures(2)
+        .with_initial_delay(secs(30));
+    let clock = Arc::new(ManualClock::new(common::start()));
+    let first = db.open().await;
+    let second = replica(db, &first).await;
+    let build = |store: SqlStore| {
+        AuthorizationServer::builder(common::ISSUER)
+            .clients(store.clone())
+            .tokens(store.clone())
+            .limiter(store.limiter(policy))
+            .grant(ClientCredentialsGrant)
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    };
+    let servers = [build(first), build(second)];
+    let r = servers[0]
+        .register_client(
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .scope(scope("read")),
+        )
+        .await
+        .unwrap();
+    let client = TestClient {
+        id: r.client.id().to_string(),
+        secret: r.secret.unwrap().expose_secret().to_owned(),
+    };
+    let guess = client.with_secret("not-the-secret");
+    for server in servers.iter().cycle().take(3) {
+        Reply::from(server.token_endpoint(cc_request(&guess, "")).await)
+            .assert_error(401, "invalid_client");
+    }
+    for server in &servers {
+        let reply = Reply::from(server.token_endpoint(cc_request(&client, "")).await);
+        assert_eq!(reply.status, 429, "{:?}", reply.json);
+        assert_eq!(reply.header("retry-after"), Some("30"));
+    }
+    clock.advance(secs(30));
+    let reply = Reply::from(servers[1].token_endpoint(cc_request(&client, "")).await);
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
 }

@@ -49,6 +49,16 @@ pub enum Admission {
     },
 }
 
+impl Admission {
+    /// The admission of a key blocked until `blocked_until`, at `now`.
+    pub(crate) fn until(blocked_until: SystemTime, now: SystemTime) -> Self {
+        match blocked_until.duration_since(now) {
+            Ok(wait) if !wait.is_zero() => Admission::Refuse { retry_after: wait },
+            _ => Admission::Allow,
+        }
+    }
+}
+
 /// Records failed authentications and decides when to refuse attempts.
 ///
 /// # Contracts
@@ -124,8 +134,23 @@ impl ThrottlePolicy {
         self
     }
 
+    /// Whether a key whose last failure was at `last_failure` still counts
+    /// its failures at `now` (it has not been quiet for `reset_after`).
+    pub(crate) fn remembers(&self, last_failure: SystemTime, now: SystemTime) -> bool {
+        now.duration_since(last_failure)
+            .map_or(true, |quiet| quiet < self.reset_after)
+    }
+
+    /// Until when a key with `failures` failures, the last at `now`, waits.
+    /// A policy's delay is the host's to choose; one past what the clock can
+    /// represent blocks for as long as it can, rather than panicking.
+    pub(crate) fn blocked_until(&self, failures: u32, now: SystemTime) -> SystemTime {
+        now.checked_add(self.delay(failures))
+            .unwrap_or(now + MAX_BLOCK)
+    }
+
     /// The wait imposed after `failures` failures.
-    fn delay(&self, failures: u32) -> Duration {
+    pub(crate) fn delay(&self, failures: u32) -> Duration {
         let over = failures.saturating_sub(self.allowed_failures);
         if over == 0 {
             return Duration::ZERO;
@@ -185,8 +210,7 @@ impl MemoryLimiter {
     }
 
     fn fresh(&self, entry: &Entry, now: SystemTime) -> bool {
-        now.duration_since(entry.last_failure)
-            .map_or(true, |quiet| quiet < self.policy.reset_after)
+        self.policy.remembers(entry.last_failure, now)
     }
 }
 
@@ -219,10 +243,7 @@ impl AuthLimiter for MemoryLimiter {
         let Some(entry) = shard.get(key).filter(|e| self.fresh(e, now)) else {
             return ready(Ok(Admission::Allow));
         };
-        ready(Ok(match entry.blocked_until.duration_since(now) {
-            Ok(wait) if !wait.is_zero() => Admission::Refuse { retry_after: wait },
-            _ => Admission::Allow,
-        }))
+        ready(Ok(Admission::until(entry.blocked_until, now)))
     }
 
     fn record_failure(
@@ -238,11 +259,7 @@ impl AuthLimiter for MemoryLimiter {
             Some(e) if self.fresh(e, now) => e.failures.saturating_add(1),
             _ => 1,
         };
-        // A policy's delay is the host's to choose; one past what the clock can
-        // represent blocks for as long as it can, rather than panicking.
-        let blocked_until = now
-            .checked_add(self.policy.delay(failures))
-            .unwrap_or(now + MAX_BLOCK);
+        let blocked_until = self.policy.blocked_until(failures, now);
         shard.insert(
             key.to_owned(),
             Entry {

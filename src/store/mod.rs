@@ -32,7 +32,7 @@ pub use redemption::{
     CodeRedemption, Decision, PlannedToken, Redemption, RefreshRotation, Rotation,
 };
 #[cfg(feature = "sql")]
-pub use sql::SqlStore;
+pub use sql::{SqlLimiter, SqlStore};
 
 use crate::client::ClientId;
 use crate::token::TokenHash;

@@ -175,7 +175,7 @@ impl TestDb {
 }
 
 /// The tables the SQL store keeps.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     "clients",
     "grants",
     "access_tokens",
@@ -183,6 +183,7 @@ pub const TABLES: [&str; 7] = [
     "authorization_codes",
     "pending_authorizations",
     "device_authorizations",
+    "auth_failures",
 ];
 
 impl TestDb {

@@ -11,7 +11,14 @@
 //! under SQLite's database lock (write transactions begin `IMMEDIATE`, so they
 //! queue instead of failing to upgrade). On PostgreSQL the operations of a
 //! token request — issuing, redeeming a code, rotating a refresh token,
-//! redeeming a device code — are each a single statement: one round trip.
+//! polling with a device code — are each a single statement: one round trip,
+//! which with the client lookup makes two per token request.
+//!
+//! # Throttling
+//!
+//! [`SqlStore::limiter`] gives an [`AuthLimiter`](crate::client::AuthLimiter)
+//! whose counts every replica sharing the database sees, for one more round
+//! trip per client authentication.
 //!
 //! # Revocation
 //!
@@ -29,6 +36,8 @@
 //! re-validates it.
 
 mod clients;
+mod limiter;
+pub use limiter::SqlLimiter;
 mod postgres;
 mod rows;
 mod schema;

@@ -15,7 +15,7 @@ use super::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 1;
+const LATEST: i64 = 2;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -106,8 +106,20 @@ CREATE TABLE device_authorizations (
 ) WITHOUT ROWID;
 ";
 
+/// Version 2: failed authentications, counted per throttle key
+/// (`SqlLimiter`). `forget_at` is when the key's count may be deleted.
+const V2: &str = "
+CREATE TABLE auth_failures (
+    throttle_key TEXT NOT NULL PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failure INTEGER NOT NULL,
+    blocked_until INTEGER NOT NULL,
+    forget_at INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 1] = [V1];
+const MIGRATIONS: [&str; 2] = [V1, V2];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

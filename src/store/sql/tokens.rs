@@ -35,9 +35,11 @@ pub(super) const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirec
 /// Deletes what `purge_expired` deletes, each statement with `$1` = now.
 /// Tokens go when they expire, when their grant expires, or when their grant
 /// is gone (revoked); codes, grants, pending requests and device
-/// authorizations when they expire. A revoked grant's code is unreachable
-/// already (lookups join on the grant) and expires within minutes.
-const PURGE: [&str; 6] = [
+/// authorizations when they expire; a throttle key's failures once it has
+/// been quiet long enough to be forgotten. A revoked grant's code is
+/// unreachable already (lookups join on the grant) and expires within
+/// minutes.
+const PURGE: [&str; 7] = [
     "DELETE FROM access_tokens WHERE expires_at <= $1 OR NOT EXISTS \
      (SELECT 1 FROM grants g WHERE g.id = access_tokens.grant_id AND g.expires_at > $1)",
     "DELETE FROM refresh_tokens WHERE expires_at <= $1 OR NOT EXISTS \
@@ -46,6 +48,7 @@ const PURGE: [&str; 6] = [
     "DELETE FROM grants WHERE expires_at <= $1",
     "DELETE FROM pending_authorizations WHERE expires_at <= $1",
     "DELETE FROM device_authorizations WHERE expires_at <= $1",
+    "DELETE FROM auth_failures WHERE forget_at <= $1",
 ];
 
 /// Stores a device authorization unless a live one holds its user code.
