@@ -105,8 +105,13 @@ impl StoredGrant {
 }
 
 fn to_ms(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    // Saturating, as `as_millis` narrowed would be, without its 128-bit
+    // arithmetic: validation converts the clock's reading on every call.
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| {
+        d.as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_millis()))
+    })
 }
 
 fn from_ms(ms: u64) -> SystemTime {
@@ -1153,6 +1158,16 @@ mod tests {
         };
         block_on(store.create_grant(NewGrant::with_access_token(grant, token))).unwrap();
         (hash, id)
+    }
+
+    #[test]
+    fn times_convert_to_milliseconds_saturating() {
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_800_000_000, 987_654_321);
+        assert_eq!(to_ms(t), 1_800_000_000_987);
+        assert_eq!(from_ms(to_ms(t)), t - Duration::from_nanos(654_321));
+        assert_eq!(to_ms(SystemTime::UNIX_EPOCH - Duration::from_secs(1)), 0);
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 1000 + 1);
+        assert_eq!(to_ms(far), u64::MAX);
     }
 
     #[test]
