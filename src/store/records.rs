@@ -308,3 +308,21 @@ impl NewGrant {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_id_for_a_token_shares_its_first_and_last_bytes() {
+        let hash = TokenHash::of("pc_at_example");
+        let a = GrantId::generate_for(&hash);
+        let b = GrantId::generate_for(&hash);
+        for id in [a, b] {
+            assert_eq!(id.as_bytes()[..4], hash.as_bytes()[..4]);
+            assert_eq!(id.as_bytes()[15], hash.as_bytes()[31]);
+        }
+        // The other eleven bytes are random.
+        assert_ne!(a, b);
+    }
+}
