@@ -9,9 +9,9 @@
 //! keys are SHA-256 digests, already uniformly random, so a slot's position
 //! comes straight from the digest's first bytes, and each slot is 128 bytes
 //! aligned to 128: the key and the value in two adjacent cache lines of one
-//! page, which the CPU fetches together. Collisions probe linearly, and
-//! removal shifts the displaced entries back (no tombstones), so a lookup
-//! stops at the first empty slot.
+//! page, so one page walk and two overlapping misses. Collisions probe
+//! linearly, and removal shifts the displaced entries back (no tombstones),
+//! so a lookup stops at the first empty slot.
 
 use crate::client::ClientId;
 use crate::protocol::Scope;
