@@ -1,8 +1,9 @@
 //! A resource server in the authorization server's process validating bearer
 //! tokens (RFC 6750): from a request's head (`http::request::Parts`) with
 //! `Authorization: Bearer …` to the validated `TokenInfo` — header parsing,
-//! the token's shape check, SHA-256, the `MemoryStore` lookup of the token and
-//! its grant, expiry, and the scope check.
+//! the token's shape check, SHA-256, the `MemoryStore` lookup of the token
+//! (whose entry carries what validation needs of its grant), expiry and
+//! revocation, and the scope check.
 //!
 //! One million live tokens are in the store, issued through the token
 //! endpoint (client credentials, so each has its own grant); each iteration

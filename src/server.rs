@@ -269,6 +269,9 @@ impl AuthorizationServer {
             return Ok(None);
         }
         let hash = TokenHash::of(token);
+        if let Some(memory) = self.inner.tokens.memory() {
+            return Ok(memory.access_token_info(&hash, self.inner.clock.now()));
+        }
         let Some((record, grant)) = self.inner.tokens.find_access_token(&hash).await? else {
             return Ok(None);
         };

@@ -93,3 +93,12 @@ direct_or_boxed! {
         ) -> Result<Option<PolledDeviceCode>, StoreError>;
     }
 }
+
+impl TokenStoreHandle {
+    /// The bundled memory store, when the server holds one: for lookups it
+    /// answers better than the trait can (see
+    /// [`MemoryStore::access_token_info`](super::MemoryStore)).
+    pub(crate) fn memory(&self) -> Option<&super::MemoryStore> {
+        self.0.direct()
+    }
+}

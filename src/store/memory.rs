@@ -3,15 +3,22 @@
 //! Safe under concurrency: grants and tokens are split into 256 shards by key,
 //! each behind its own lock, and no lock is held across an `.await` (there are
 //! none inside). A grant and its first token share a shard
-//! ([`GrantId::generate_for`]), so issuing them takes one lock and finding a
-//! token with its grant takes one lock.
+//! ([`GrantId::generate_for`]), so issuing them takes one lock.
+//!
+//! Access tokens live in an open-addressing table per shard ([`access`])
+//! whose entries carry what validation needs of their grant, so validating a
+//! token reads one table slot under one lock. A grant whose only secret is
+//! its first access token (client credentials, implicit) is kept in that
+//! token's entry alone: one record per token, found from the grant's
+//! identifier when the grant is revoked. Other grants have their own entry,
+//! and revoking one marks it in the shards holding its access tokens.
 //!
 //! Expired grants and tokens are dropped as the store goes: every so many
 //! inserts into a shard sweep that shard, so memory stays proportional to the
 //! live tokens without a background task. [`TokenStore::purge_expired`] sweeps
 //! everything at once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::{Future, ready};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -25,8 +32,10 @@ use super::{
 use super::{DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, PolledDeviceCode};
 use crate::client::{Client, ClientId, ClientRegistry};
 use crate::protocol::Scope;
-use crate::token::TokenHash;
+use crate::token::{AccessTokenInfo, TokenHash};
+use access::{AccessEntry, AccessTable};
 
+mod access;
 mod device;
 
 /// Many small shards: less lock contention, and a sweep of one shard touches
@@ -69,7 +78,7 @@ impl Default for Inner {
 }
 
 /// A grant as held in memory: the record without its key, times in
-/// milliseconds. 64 bytes, so a table entry with its key is 80.
+/// milliseconds. 72 bytes, so a table entry with its key is 88.
 #[derive(Clone)]
 struct StoredGrant {
     client_id: ClientId,
@@ -77,15 +86,9 @@ struct StoredGrant {
     scope: Scope,
     created_ms: u64,
     expires_ms: u64,
-}
-
-/// An access token as held in memory. 48 bytes; 80 with its key.
-#[derive(Clone)]
-struct StoredToken {
-    grant_id: GrantId,
-    scope: Scope,
-    issued_ms: u64,
-    expires_ms: u64,
+    /// The shard groups ([`shard_group`]) its access tokens were stored in:
+    /// where revoking it must be made visible.
+    access_shards: u64,
 }
 
 impl StoredGrant {
@@ -102,8 +105,13 @@ impl StoredGrant {
 }
 
 fn to_ms(t: SystemTime) -> u64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    // Saturating, as `as_millis` narrowed would be, without its 128-bit
+    // arithmetic: validation converts the clock's reading on every call.
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| {
+        d.as_secs()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(d.subsec_millis()))
+    })
 }
 
 fn from_ms(ms: u64) -> SystemTime {
@@ -145,7 +153,7 @@ impl StoredRefresh {
 /// One shard: the grants, tokens, codes and pending requests whose keys end
 /// in its byte.
 ///
-/// Field order matters: the counters and the two maps every token request
+/// Field order matters: the counters and the tables every token request
 /// touches come first, so they share the lock's cache lines.
 #[derive(Default)]
 #[repr(C)]
@@ -154,20 +162,50 @@ struct Shard {
     inserts: usize,
     /// Records left by the last sweep.
     live_after_sweep: usize,
+    access: AccessTable,
+    /// Grants revoked while they had access tokens in this shard: those
+    /// tokens are dead. Their entries go at the next sweep, which empties
+    /// this set (and so does a set grown past [`MAX_REVOKED`]). Sealed
+    /// grants never appear here: revoking one removes its entry.
+    revoked: Set<GrantId>,
     grants: Map<GrantId, StoredGrant>,
-    tokens: Map<TokenHash, StoredToken>,
     refresh: Map<TokenHash, StoredRefresh>,
     codes: Map<TokenHash, StoredCode>,
     pending: Map<TokenHash, PendingAuthorizationRecord>,
 }
 
+/// Revoked grants a shard remembers before it drops their tokens at once.
+const MAX_REVOKED: usize = 64;
+
 impl Shard {
+    /// Records held. A sealed grant counts as two, the grant and its token,
+    /// as it would stored apart.
     fn len(&self) -> usize {
         self.grants.len()
-            + self.tokens.len()
+            + self.access.len()
+            + self.access.sealed()
             + self.refresh.len()
             + self.codes.len()
             + self.pending.len()
+    }
+
+    /// Whether `entry`, held in this shard, belongs to a revoked grant.
+    fn is_revoked(&self, entry: &AccessEntry) -> bool {
+        !entry.sealed && !self.revoked.is_empty() && self.revoked.contains(&entry.grant_id)
+    }
+
+    /// Drops the access tokens of the grants in `revoked`, and forgets them.
+    /// Returns how many records went.
+    fn drop_revoked(&mut self) -> usize {
+        if self.revoked.is_empty() {
+            return 0;
+        }
+        let Self {
+            access, revoked, ..
+        } = self;
+        let (tokens, _) = access.retain(|e| e.sealed || !revoked.contains(&e.grant_id));
+        revoked.clear();
+        tokens
     }
 
     /// Counts `n` inserts and sweeps when they have paid for it.
@@ -178,11 +216,16 @@ impl Shard {
         }
     }
 
-    /// Drops expired records (by expiry only: cheap). Returns how many went.
+    /// Drops expired records (by expiry only: cheap), and the access tokens
+    /// of revoked grants. Returns how many went.
     fn sweep(&mut self, now: u64) -> usize {
         let before = self.len();
         self.grants.retain(|_, g| g.expires_ms > now);
-        self.tokens.retain(|_, t| t.expires_ms > now);
+        let Self {
+            access, revoked, ..
+        } = self;
+        access.retain(|e| e.live_at(now) && (e.sealed || !revoked.contains(&e.grant_id)));
+        revoked.clear();
         self.refresh.retain(|_, r| r.expires_ms > now);
         self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
         self.pending.retain(|_, p| to_ms(p.expires_at) > now);
@@ -200,7 +243,7 @@ const MAX_LOCKED: usize = 4;
 /// Tokens in their stored form, ready to insert.
 struct PreparedTokens {
     now: u64,
-    access: Option<(TokenHash, StoredToken)>,
+    access: Option<(TokenHash, AccessEntry)>,
     refresh: Option<(TokenHash, StoredRefresh)>,
 }
 
@@ -246,6 +289,41 @@ fn grant_shard(id: &GrantId) -> usize {
     usize::from(id.as_bytes()[15])
 }
 
+/// Shards in a group: a grant records where its access tokens are by group,
+/// in the 64 bits of [`StoredGrant::access_shards`].
+const GROUP: usize = SHARDS / 64;
+
+/// The bit of shard `index`'s group.
+fn shard_group(index: usize) -> u64 {
+    1u64.checked_shl(u32::try_from(index / GROUP).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+/// Whether a new grant can be kept in its first access token's entry alone
+/// (see [`AccessEntry::sealed`]): the token is its only secret, the
+/// token's entry can stand for the grant (same scope, same lifetime), and
+/// its identifier leads to the token's shard and slot
+/// ([`GrantId::generate_for`]).
+fn seals(
+    grant: &GrantRecord,
+    access: Option<&AccessTokenRecord>,
+    refresh: Option<&RefreshTokenRecord>,
+    code: Option<&AuthorizationCodeRecord>,
+) -> bool {
+    let Some(access) = access else {
+        return false;
+    };
+    let (id, hash) = (grant.id.as_bytes(), access.hash.as_bytes());
+    refresh.is_none()
+        && code.is_none()
+        && access.grant_id == grant.id
+        && id[..4] == hash[..4]
+        && grant_shard(&grant.id) == token_shard(&access.hash)
+        && to_ms(access.issued_at) == to_ms(grant.created_at)
+        && to_ms(access.expires_at) == to_ms(grant.expires_at)
+        && access.scope == grant.scope
+}
+
 impl Inner {
     fn shard(&self, index: usize) -> &RwLock<Shard> {
         // Indexes come from a byte, so always below SHARDS; `get` keeps this
@@ -272,12 +350,45 @@ impl MemoryStore {
 
     /// How many access tokens are held (live or expired but not yet swept).
     pub fn access_token_count(&self) -> usize {
-        self.inner.shards.iter().map(|s| read(s).tokens.len()).sum()
+        self.inner.shards.iter().map(|s| read(s).access.len()).sum()
     }
 
     /// How many grants are held.
     pub fn grant_count(&self) -> usize {
-        self.inner.shards.iter().map(|s| read(s).grants.len()).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|s| {
+                let shard = read(s);
+                shard.grants.len() + shard.access.sealed()
+            })
+            .sum()
+    }
+
+    /// What the live access token with this hash grants at `now`, for the
+    /// server's [`access_token_info`](crate::AuthorizationServer::access_token_info):
+    /// the same answer as [`TokenStore::find_access_token`] and the checks
+    /// after it, from one table slot under one read lock, copying only what
+    /// the answer holds.
+    pub(crate) fn access_token_info(
+        &self,
+        hash: &TokenHash,
+        now: SystemTime,
+    ) -> Option<AccessTokenInfo> {
+        let now = to_ms(now);
+        let shard = read(self.inner.shard(token_shard(hash)));
+        let entry = shard.access.get(hash)?;
+        if !entry.live_at(now) || shard.is_revoked(entry) {
+            return None;
+        }
+        Some(AccessTokenInfo {
+            client_id: entry.client_id.clone(),
+            subject: entry.subject.clone(),
+            scope: entry.scope.clone(),
+            issued_at: from_ms(entry.issued_ms),
+            expires_at: from_ms(entry.expires_ms),
+            grant_id: entry.grant_id,
+        })
     }
 
     /// `scope`, sharing the grant's allocation when they are equal (the usual
@@ -290,12 +401,23 @@ impl MemoryStore {
         }
     }
 
-    fn stored_token(&self, token: AccessTokenRecord, grant_scope: &Scope) -> StoredToken {
-        StoredToken {
+    /// The entry of an access token of `grant`; `sealed` when the entry is
+    /// all that is kept of the grant.
+    fn access_entry(
+        &self,
+        token: AccessTokenRecord,
+        grant: &StoredGrant,
+        sealed: bool,
+    ) -> AccessEntry {
+        AccessEntry {
             grant_id: token.grant_id,
-            scope: self.share_scope(token.scope, grant_scope),
+            client_id: grant.client_id.clone(),
+            subject: grant.subject.clone(),
+            scope: self.share_scope(token.scope, &grant.scope),
             issued_ms: to_ms(token.issued_at),
             expires_ms: to_ms(token.expires_at),
+            grant_expires_ms: grant.expires_ms,
+            sealed,
         }
     }
 
@@ -352,12 +474,13 @@ impl MemoryStore {
         now: u64,
         access: Option<AccessTokenRecord>,
         refresh: Option<RefreshTokenRecord>,
-        grant_scope: &Scope,
+        grant: &StoredGrant,
+        sealed: bool,
     ) -> PreparedTokens {
         PreparedTokens {
             now,
-            access: access.map(|a| (a.hash, self.stored_token(a, grant_scope))),
-            refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, grant_scope))),
+            access: access.map(|a| (a.hash, self.access_entry(a, grant, sealed))),
+            refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, &grant.scope))),
         }
     }
 
@@ -368,16 +491,49 @@ impl MemoryStore {
             access,
             refresh,
         } = prepared;
-        if let Some((hash, stored)) = access {
-            if let Some(shard) = locked.shard(token_shard(&hash)) {
-                shard.tokens.insert(hash, stored);
-                shard.inserted(1, now);
-            }
+        if let Some((hash, entry)) = access {
+            Self::put_access(locked, hash, entry, now);
         }
         if let Some((hash, stored)) = refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
                 shard.refresh.insert(hash, stored);
                 shard.inserted(1, now);
+            }
+        }
+    }
+
+    /// Stores an access token in shards already locked: its own, and its
+    /// grant's unless the token is a sealed grant. The grant records the
+    /// token's shard, so that revoking the grant reaches it.
+    fn put_access(locked: &mut Locked<'_>, hash: TokenHash, entry: AccessEntry, now: u64) {
+        let index = token_shard(&hash);
+        if !entry.sealed {
+            let grant_id = entry.grant_id;
+            if let Some(grant) = locked
+                .shard(grant_shard(&grant_id))
+                .and_then(|shard| shard.grants.get_mut(&grant_id))
+            {
+                grant.access_shards |= shard_group(index);
+            }
+        }
+        if let Some(shard) = locked.shard(index) {
+            shard.access.insert(hash, entry);
+            shard.inserted(1, now);
+        }
+    }
+
+    /// Makes the revocation of grant `id` visible in the shard groups
+    /// `groups`, where its access tokens are: one shard at a time, never two
+    /// locks at once.
+    fn mark_revoked(&self, id: &GrantId, groups: u64) {
+        for (index, shard) in self.inner.shards.iter().enumerate() {
+            if groups & shard_group(index) == 0 {
+                continue;
+            }
+            let mut shard = write(shard);
+            shard.revoked.insert(*id);
+            if shard.revoked.len() > MAX_REVOKED {
+                shard.drop_revoked();
             }
         }
     }
@@ -427,12 +583,24 @@ impl MemoryStore {
         Some((found, grant))
     }
 
-    /// Revokes the grant `id` in shards already locked (see
-    /// [`TokenStore::revoke_grant`]).
-    fn locked_revoke(locked: &mut Locked<'_>, id: &GrantId) {
-        if let Some(shard) = locked.shard(grant_shard(id)) {
-            shard.grants.remove(id);
-        }
+    /// Removes the grant `id` from shards already locked, returning the
+    /// shard groups holding its access tokens: the caller makes the
+    /// revocation visible there with [`mark_revoked`](Self::mark_revoked)
+    /// once the locks are released, before it returns (see
+    /// [`TokenStore::revoke_grant`]). A code's or refresh token's grant is
+    /// never sealed, so it has an entry of its own.
+    fn locked_revoke(locked: &mut Locked<'_>, id: &GrantId) -> u64 {
+        locked
+            .shard(grant_shard(id))
+            .and_then(|shard| shard.grants.remove(id))
+            .map_or(0, |grant| grant.access_shards)
+    }
+
+    /// The grant `id` in shards already locked, if it exists.
+    fn locked_grant<'l>(locked: &'l mut Locked<'_>, id: &GrantId) -> Option<&'l StoredGrant> {
+        locked
+            .shard(grant_shard(id))
+            .and_then(|shard| shard.grants.get(id))
     }
 }
 
@@ -509,16 +677,22 @@ impl TokenStore for MemoryStore {
             code,
         } = new;
         let now = to_ms(grant.created_at);
-        let scope = self.inner.scopes.intern(&grant.scope);
+        let sealed = seals(
+            &grant,
+            access_token.as_ref(),
+            refresh_token.as_ref(),
+            code.as_ref(),
+        );
         let (grant_id, g) = (grant.id, grant_shard(&grant.id));
         let stored_grant = StoredGrant {
             client_id: grant.client_id,
             subject: grant.subject,
-            scope: scope.clone(),
+            scope: self.inner.scopes.intern(&grant.scope),
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
+            access_shards: 0,
         };
-        let prepared = self.prepare_tokens(now, access_token, refresh_token, &scope);
+        let prepared = self.prepare_tokens(now, access_token, refresh_token, &stored_grant, sealed);
         let code_shard = code.as_ref().map_or(g, |c| token_shard(&c.hash));
         // Everything under one set of locks, so a reader sees the grant and its
         // first secrets together or not at all. By construction
@@ -530,7 +704,11 @@ impl TokenStore for MemoryStore {
             code_shard,
         ]);
         if let Some(shard) = locked.shard(g) {
-            shard.grants.insert(grant_id, stored_grant);
+            // A sealed grant is kept in its token's entry, but counts as a
+            // record all the same.
+            if !sealed {
+                shard.grants.insert(grant_id, stored_grant);
+            }
             shard.inserted(1, now);
         }
         Self::put_tokens(&mut locked, prepared);
@@ -612,17 +790,24 @@ impl TokenStore for MemoryStore {
                     stored.current = false;
                 }
                 let (refresh, access) = rotation.tokens(&found);
-                let prepared = self.prepare_tokens(
-                    to_ms(rotation.now),
-                    Some(access),
-                    Some(refresh),
-                    &found.grant.scope,
-                );
+                let Some(prepared) = Self::locked_grant(&mut locked, &grant_id).map(|grant| {
+                    self.prepare_tokens(
+                        to_ms(rotation.now),
+                        Some(access),
+                        Some(refresh),
+                        grant,
+                        false,
+                    )
+                }) else {
+                    return ready(Ok(Rotation::Refused(Some(found))));
+                };
                 Self::put_tokens(&mut locked, prepared);
                 Rotation::Rotated(found)
             }
             Decision::RevokeGrant => {
-                Self::locked_revoke(&mut locked, &grant_id);
+                let groups = Self::locked_revoke(&mut locked, &grant_id);
+                drop(locked);
+                self.mark_revoked(&grant_id, groups);
                 Rotation::Revoked(grant_id)
             }
             Decision::Refuse => Rotation::Refused(Some(found)),
@@ -695,17 +880,18 @@ impl TokenStore for MemoryStore {
                     stored.consumed = true;
                 }
                 let (access, refresh) = redemption.tokens(&found.grant);
-                let prepared = self.prepare_tokens(
-                    to_ms(redemption.now),
-                    Some(access),
-                    refresh,
-                    &found.grant.scope,
-                );
+                let Some(prepared) = Self::locked_grant(&mut locked, &grant_id).map(|grant| {
+                    self.prepare_tokens(to_ms(redemption.now), Some(access), refresh, grant, false)
+                }) else {
+                    return ready(Ok(Redemption::Refused(Some(found))));
+                };
                 Self::put_tokens(&mut locked, prepared);
                 Redemption::Redeemed(found)
             }
             Decision::RevokeGrant => {
-                Self::locked_revoke(&mut locked, &grant_id);
+                let groups = Self::locked_revoke(&mut locked, &grant_id);
+                drop(locked);
+                self.mark_revoked(&grant_id, groups);
                 Redemption::Revoked(grant_id)
             }
             Decision::Refuse => Redemption::Refused(Some(found)),
@@ -748,38 +934,76 @@ impl TokenStore for MemoryStore {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
     {
+        // A sealed grant is its token's entry; any other grant is read from
+        // its own entry, which a revoked grant no longer has.
+        let mut sealed = None;
         let found = self.find_with_grant(token_shard(hash), |shard| {
-            let token = shard.tokens.get(hash)?;
-            Some((
-                AccessTokenRecord {
-                    hash: *hash,
-                    grant_id: token.grant_id,
-                    scope: token.scope.clone(),
-                    issued_at: from_ms(token.issued_ms),
-                    expires_at: from_ms(token.expires_ms),
-                },
-                token.grant_id,
-            ))
+            let entry = shard.access.get(hash)?;
+            let record = AccessTokenRecord {
+                hash: *hash,
+                grant_id: entry.grant_id,
+                scope: entry.scope.clone(),
+                issued_at: from_ms(entry.issued_ms),
+                expires_at: from_ms(entry.expires_ms),
+            };
+            if entry.sealed {
+                let grant = GrantRecord {
+                    id: entry.grant_id,
+                    client_id: entry.client_id.clone(),
+                    subject: entry.subject.clone(),
+                    scope: entry.scope.clone(),
+                    created_at: from_ms(entry.issued_ms),
+                    expires_at: from_ms(entry.grant_expires_ms),
+                };
+                sealed = Some((record, grant));
+                return None;
+            }
+            Some((record, entry.grant_id))
         });
-        ready(Ok(found))
+        ready(Ok(found.or(sealed)))
     }
 
     fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        // Tokens of a revoked grant are unreachable at once: a lookup requires
-        // the grant. They are dropped when they expire, or by `purge_expired`.
-        let removed = write(self.inner.shard(grant_shard(id))).grants.remove(id);
-        ready(Ok(removed.is_some()))
+        let mut shard = write(self.inner.shard(grant_shard(id)));
+        let existed = match shard.grants.remove(id) {
+            // Its codes and refresh tokens are unreachable at once: a lookup
+            // requires the grant. Its access tokens carry what they need of
+            // it, so the shards holding them learn of the revocation before
+            // this returns.
+            Some(grant) => {
+                drop(shard);
+                self.mark_revoked(id, grant.access_shards);
+                true
+            }
+            // A sealed grant goes with its only token.
+            None => shard.access.take_sealed(id).is_some(),
+        };
+        ready(Ok(existed))
     }
 
     fn revoke_access_token(
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        // One map operation under the token's shard lock; the grant, wherever
-        // it lives, is not touched.
-        let removed = write(self.inner.shard(token_shard(hash)))
-            .tokens
-            .remove(hash);
+        // One table operation under the token's shard lock; the grant,
+        // wherever it lives, is not touched — except a sealed grant, kept in
+        // this token's entry, which moves to an entry of its own in the same
+        // shard.
+        let mut shard = write(self.inner.shard(token_shard(hash)));
+        let removed = shard.access.remove(hash);
+        if let Some(entry) = removed.as_ref().filter(|e| e.sealed) {
+            shard.grants.insert(
+                entry.grant_id,
+                StoredGrant {
+                    client_id: entry.client_id.clone(),
+                    subject: entry.subject.clone(),
+                    scope: entry.scope.clone(),
+                    created_ms: entry.issued_ms,
+                    expires_ms: entry.grant_expires_ms,
+                    access_shards: 0,
+                },
+            );
+        }
         ready(Ok(removed.is_some()))
     }
 
@@ -789,8 +1013,9 @@ impl TokenStore for MemoryStore {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         // One shard at a time, never two locks at once. Grants are sharded by
         // their own identifier, so every shard is visited: an administrative
-        // operation, linear in the store's size. Tokens of a removed grant are
-        // unreachable at once and dropped by the next sweep or purge.
+        // operation, linear in the store's size. Codes and refresh tokens of
+        // a removed grant are unreachable at once and dropped by the next
+        // sweep or purge.
         let mut removed = 0;
         for shard in &self.inner.shards {
             let mut shard = write(shard);
@@ -798,6 +1023,14 @@ impl TokenStore for MemoryStore {
             shard.grants.retain(|_, g| g.client_id != *client_id);
             removed += before - shard.grants.len();
             shard.pending.retain(|_, p| p.client_id != *client_id);
+        }
+        // Then the client's access tokens, which carry its id, sealed grants
+        // among them. Only once no grant of the client is left: a refresh
+        // rotating under a grant not yet removed could otherwise store a
+        // token behind this pass.
+        for shard in &self.inner.shards {
+            let (_, sealed) = write(shard).access.retain(|e| e.client_id != *client_id);
+            removed += sealed;
         }
         self.drop_client_devices(client_id);
         ready(Ok(removed as u64))
@@ -812,16 +1045,14 @@ impl TokenStore for MemoryStore {
         for shard in &self.inner.shards {
             removed += write(shard).sweep(now);
         }
-        // Tokens whose grant was revoked. A grant in another shard is checked
+        // Refresh tokens whose grant was revoked (access tokens of a revoked
+        // grant went with the sweep). A grant in another shard is checked
         // with `try_read`, so this never waits on a second lock while holding
         // one; a token skipped that way is unreachable anyway and expires soon.
         for (index, shard) in self.inner.shards.iter().enumerate() {
             let mut guard = write(shard);
             let Shard {
-                grants,
-                tokens,
-                refresh,
-                ..
+                grants, refresh, ..
             } = &mut *guard;
             let grant_exists = |id: &GrantId| {
                 let g = grant_shard(id);
@@ -834,10 +1065,9 @@ impl TokenStore for MemoryStore {
                         .map_or(true, |other| other.grants.contains_key(id))
                 }
             };
-            let before = tokens.len() + refresh.len();
-            tokens.retain(|_, t| grant_exists(&t.grant_id));
+            let before = refresh.len();
             refresh.retain(|_, r| grant_exists(&r.grant_id));
-            removed += before - tokens.len() - refresh.len();
+            removed += before - refresh.len();
             guard.live_after_sweep = guard.len();
         }
         removed += self.purge_devices(from_ms(now));
@@ -945,6 +1175,7 @@ impl Hasher for PassThroughHasher {
 }
 
 type Map<K, V> = HashMap<K, V, BuildHasherDefault<PassThroughHasher>>;
+type Set<K> = HashSet<K, BuildHasherDefault<PassThroughHasher>>;
 
 // A panic while a lock is held cannot leave these maps half-updated (every
 // critical section is a few whole map operations), so poisoning is ignored.
@@ -1012,6 +1243,16 @@ mod tests {
     }
 
     #[test]
+    fn times_convert_to_milliseconds_saturating() {
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_800_000_000, 987_654_321);
+        assert_eq!(to_ms(t), 1_800_000_000_987);
+        assert_eq!(from_ms(to_ms(t)), t - Duration::from_nanos(654_321));
+        assert_eq!(to_ms(SystemTime::UNIX_EPOCH - Duration::from_secs(1)), 0);
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 1000 + 1);
+        assert_eq!(to_ms(far), u64::MAX);
+    }
+
+    #[test]
     fn expired_entries_are_dropped_without_a_purge() {
         // 1,000 live tokens at any time (lifetime 1,000 s, one issued per
         // second); after 200,000 issued the store holds a small multiple of
@@ -1071,11 +1312,22 @@ mod tests {
             let (hash, grant) = issue_with(&store, now, Duration::from_secs(60), colocated);
             let (token, found) = block_on(store.find_access_token(&hash)).unwrap().unwrap();
             assert_eq!((token.grant_id, found.id), (grant, grant));
+            assert!(checked(&store, &hash, now).is_some());
             assert!(block_on(store.revoke_grant(&grant)).unwrap());
             assert!(block_on(store.find_access_token(&hash)).unwrap().is_none());
-            // The orphaned token is dropped by a purge even before it expires.
-            assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
-            assert_eq!(store.access_token_count(), 0);
+            assert!(checked(&store, &hash, now).is_none());
+            if colocated {
+                // A sealed grant: its token was its only record, and went
+                // with it.
+                assert_eq!(store.access_token_count(), 0);
+                assert_eq!(block_on(store.purge_expired(now)).unwrap(), 0);
+            } else {
+                // The orphaned token is dropped by a purge even before it
+                // expires.
+                assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
+                assert_eq!(store.access_token_count(), 0);
+            }
+            assert!(!block_on(store.revoke_grant(&grant)).unwrap());
         }
     }
 
@@ -1185,6 +1437,214 @@ mod tests {
                 Rotation::Refused(None)
             );
         }
+    }
+
+    /// What the server's validation sees: the memory store's own answer,
+    /// checked against the trait's lookup followed by the server's checks.
+    fn checked(store: &MemoryStore, hash: &TokenHash, now: SystemTime) -> Option<AccessTokenInfo> {
+        let fast = store.access_token_info(hash, now);
+        let slow = block_on(store.find_access_token(hash))
+            .unwrap()
+            .filter(|(token, grant)| token.expires_at > now && grant.expires_at > now)
+            .map(|(token, grant)| AccessTokenInfo {
+                client_id: grant.client_id,
+                subject: grant.subject,
+                scope: token.scope,
+                issued_at: token.issued_at,
+                expires_at: token.expires_at,
+                grant_id: grant.id,
+            });
+        assert_eq!(fast, slow);
+        fast
+    }
+
+    fn grant_with_refresh(
+        store: &MemoryStore,
+        client: &str,
+        now: SystemTime,
+    ) -> (GrantId, TokenHash, TokenHash) {
+        let (_, access) = mint(TokenKind::AccessToken);
+        let (_, refresh) = mint(TokenKind::RefreshToken);
+        let grant = GrantRecord {
+            id: GrantId::generate_for(&access),
+            client_id: ClientId::new_unchecked(client),
+            subject: Some(Subject::new("alice")),
+            scope: "read write".parse().unwrap(),
+            created_at: now,
+            expires_at: now + Duration::from_secs(3600),
+        };
+        let new = NewGrant::with_access_token(
+            grant.clone(),
+            AccessTokenRecord {
+                hash: access,
+                grant_id: grant.id,
+                scope: grant.scope.clone(),
+                issued_at: now,
+                expires_at: now + Duration::from_secs(600),
+            },
+        )
+        .and_refresh_token(RefreshTokenRecord {
+            hash: refresh,
+            grant_id: grant.id,
+            scope: grant.scope.clone(),
+            issued_at: now,
+            expires_at: now + Duration::from_secs(1800),
+        });
+        block_on(store.create_grant(new)).unwrap();
+        (grant.id, access, refresh)
+    }
+
+    /// Rotates `refresh` (of grant `grant`, client `c`), narrowing the new
+    /// access token to `scope`; returns the new access and refresh tokens.
+    fn rotate(
+        store: &MemoryStore,
+        grant: GrantId,
+        refresh: &TokenHash,
+        now: SystemTime,
+        scope: &str,
+    ) -> (TokenHash, TokenHash) {
+        let (_, access) = mint(TokenKind::AccessToken);
+        let (_, next) = mint(TokenKind::RefreshToken);
+        let rotation = RefreshRotation::new(
+            ClientId::new_unchecked("c"),
+            Some(scope.parse().unwrap()),
+            now,
+            PlannedToken::new(next, now + Duration::from_secs(1800)),
+            PlannedToken::new(access, now + Duration::from_secs(600)),
+        );
+        let outcome = block_on(store.rotate_refresh_token(refresh, &rotation)).unwrap();
+        match outcome {
+            Rotation::Rotated(found) => assert_eq!(found.grant.id, grant),
+            other => panic!("{other:?}"),
+        }
+        (access, next)
+    }
+
+    #[test]
+    fn validation_agrees_with_the_trait_lookup() {
+        let store = MemoryStore::new();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // Sealed (client credentials): token and grant expire together.
+        let (sealed, _) = issue(&store, t0, Duration::from_secs(60));
+        // A grant with a refresh token, its tokens spread over the shards,
+        // one with a narrower scope.
+        let (grant, first, mut refresh) = grant_with_refresh(&store, "c", t0);
+        let mut tokens = vec![first];
+        for i in 0..40 {
+            let scope = if i % 2 == 0 { "read" } else { "read write" };
+            let (access, next) = rotate(&store, grant, &refresh, t0, scope);
+            tokens.push(access);
+            refresh = next;
+        }
+        assert_eq!(store.grant_count(), 2);
+        let info = checked(&store, &sealed, t0).unwrap();
+        assert_eq!(info.expires_at, t0 + Duration::from_secs(60));
+        for token in &tokens {
+            let info = checked(&store, token, t0).unwrap();
+            assert_eq!(info.grant_id, grant);
+            assert_eq!(info.subject, Some(Subject::new("alice")));
+        }
+        // Expired: the sealed grant at 60 s, the other grant's tokens at
+        // 600 s, all of them at the grant's end.
+        assert!(checked(&store, &sealed, t0 + Duration::from_secs(60)).is_none());
+        assert!(checked(&store, &first, t0 + Duration::from_secs(599)).is_some());
+        assert!(checked(&store, &first, t0 + Duration::from_secs(600)).is_none());
+        // One token revoked, then the grant: every token in every shard.
+        assert!(block_on(store.revoke_access_token(&tokens[3])).unwrap());
+        assert!(checked(&store, &tokens[3], t0).is_none());
+        assert!(checked(&store, &tokens[4], t0).is_some());
+        assert!(block_on(store.revoke_grant(&grant)).unwrap());
+        for token in &tokens {
+            assert!(checked(&store, token, t0).is_none());
+        }
+        assert!(checked(&store, &sealed, t0).is_some());
+        // A purge drops them all.
+        assert!(block_on(store.purge_expired(t0)).unwrap() >= tokens.len() as u64 - 1);
+        assert_eq!(store.access_token_count(), 1);
+    }
+
+    #[test]
+    fn many_revocations_in_one_shard_stay_visible() {
+        // More revoked grants with tokens in one shard than the shard
+        // remembers: it drops their tokens at once.
+        let store = MemoryStore::new();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut in_shard_zero = Vec::new();
+        while in_shard_zero.len() < 3 * MAX_REVOKED {
+            let (grant, access, _) = grant_with_refresh(&store, "c", t0);
+            if token_shard(&access) == 0 {
+                in_shard_zero.push((grant, access));
+            } else {
+                assert!(block_on(store.revoke_grant(&grant)).unwrap());
+            }
+        }
+        let (spared, spared_access) = in_shard_zero.pop().unwrap();
+        for (grant, access) in &in_shard_zero {
+            assert!(checked(&store, access, t0).is_some());
+            assert!(block_on(store.revoke_grant(grant)).unwrap());
+            assert!(checked(&store, access, t0).is_none());
+            assert!(read(store.inner.shard(0)).revoked.len() <= MAX_REVOKED);
+        }
+        for (_, access) in &in_shard_zero {
+            assert!(checked(&store, access, t0).is_none());
+        }
+        assert!(checked(&store, &spared_access, t0).is_some());
+        assert!(block_on(store.revoke_grant(&spared)).unwrap());
+        assert!(checked(&store, &spared_access, t0).is_none());
+    }
+
+    #[test]
+    fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
+        let store = MemoryStore::new();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let sealed_in = |store: &MemoryStore| {
+            store
+                .inner
+                .shards
+                .iter()
+                .map(|s| read(s).access.sealed())
+                .sum::<usize>()
+        };
+        issue(&store, t0, Duration::from_secs(60));
+        assert_eq!(sealed_in(&store), 1);
+        // Another scope, another lifetime, or an identifier not made for
+        // the token: the grant gets its own entry.
+        for change in 0..3 {
+            let (_, hash) = mint(TokenKind::AccessToken);
+            let mut grant = GrantRecord {
+                id: GrantId::generate_for(&hash),
+                client_id: ClientId::new_unchecked("c"),
+                subject: None,
+                scope: Scope::empty(),
+                created_at: t0,
+                expires_at: t0 + Duration::from_secs(60),
+            };
+            match change {
+                0 => grant.scope = "read".parse().unwrap(),
+                1 => grant.expires_at += Duration::from_secs(1),
+                _ => {
+                    let mut bytes = *grant.id.as_bytes();
+                    bytes[0] ^= 1;
+                    grant.id = GrantId::from_bytes(bytes);
+                }
+            }
+            let token = AccessTokenRecord {
+                hash,
+                grant_id: grant.id,
+                scope: Scope::empty(),
+                issued_at: t0,
+                expires_at: t0 + Duration::from_secs(60),
+            };
+            block_on(store.create_grant(NewGrant::with_access_token(grant.clone(), token)))
+                .unwrap();
+            assert_eq!(sealed_in(&store), 1);
+            assert_eq!(
+                block_on(store.find_access_token(&hash)).unwrap().unwrap().1,
+                grant
+            );
+            assert!(checked(&store, &hash, t0).is_some());
+        }
+        assert_eq!(store.grant_count(), 4);
     }
 
     #[test]

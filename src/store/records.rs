@@ -26,14 +26,23 @@ impl GrantId {
     }
 
     /// A fresh identifier for a grant whose first token has hash
-    /// `first_token`: random, except that its last byte is the hash's last
-    /// byte. A store that shards by those bytes keeps the grant and its first
-    /// token together — one lock to issue both, one to find a token with its
-    /// grant. 120 random bits remain; a grant id is an identifier, not a
-    /// secret.
+    /// `first_token`: random, except that its first four bytes are the
+    /// hash's first four and its last byte the hash's last. A store that
+    /// shards by the last byte keeps the grant and its first token together —
+    /// one lock to issue both, one to find a token with its grant — and one
+    /// that places tokens by the first bytes finds a grant's first token from
+    /// the grant's identifier (the memory store keeps a grant whose only
+    /// secret is its first access token inside that token's entry).
+    ///
+    /// The identifier is still 128 uniformly random bits, as the hash of a
+    /// random token is uniformly random, and it gives nothing away: 40 bits
+    /// of a SHA-256 digest do not lead to a token of 256 random bits (RFC
+    /// 6819 §5.1.4.2.2). A grant id is an identifier, not a secret.
     pub fn generate_for(first_token: &TokenHash) -> Self {
         let mut id = Self::generate();
-        id.0[15] = first_token.as_bytes()[31];
+        let hash = first_token.as_bytes();
+        id.0[..4].copy_from_slice(&hash[..4]);
+        id.0[15] = hash[31];
         id
     }
 
@@ -269,5 +278,23 @@ impl NewGrant {
     pub fn and_refresh_token(mut self, refresh_token: RefreshTokenRecord) -> Self {
         self.refresh_token = Some(refresh_token);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_id_for_a_token_shares_its_first_and_last_bytes() {
+        let hash = TokenHash::of("pc_at_example");
+        let a = GrantId::generate_for(&hash);
+        let b = GrantId::generate_for(&hash);
+        for id in [a, b] {
+            assert_eq!(id.as_bytes()[..4], hash.as_bytes()[..4]);
+            assert_eq!(id.as_bytes()[15], hash.as_bytes()[31]);
+        }
+        // The other eleven bytes are random.
+        assert_ne!(a, b);
     }
 }

@@ -193,6 +193,23 @@ impl Issued {
         }
     }
 
+    /// A grant whose only secret is its access token, which has the grant's
+    /// scope and lifetime (client credentials, as the server issues it).
+    pub(crate) fn single_access(client: &ClientId, at: SystemTime) -> Self {
+        let first = hash();
+        let mut grant = grant(client, &first, at);
+        grant.subject = None;
+        grant.expires_at = at + 10 * MINUTE;
+        let mut access = access_with(&grant, first, at);
+        access.scope = grant.scope.clone();
+        Self {
+            access: Some(access),
+            refresh: None,
+            code: None,
+            grant,
+        }
+    }
+
     /// A grant with an access token and a refresh token (password).
     pub(crate) fn access_and_refresh(client: &ClientId, at: SystemTime) -> Self {
         let mut issued = Self::access(client, at);

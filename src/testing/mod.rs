@@ -112,6 +112,7 @@ where
         revoke_grant_kills_everything_of_the_grant,
         revoke_access_token_revokes_only_that_token,
         revoke_client_grants_spares_other_clients,
+        a_grant_of_one_access_token_is_revoked_like_any,
         // Refresh tokens
         rotate_refresh_token_then_reuse,
         rotate_unknown_or_revoked_refresh_token,

@@ -64,12 +64,19 @@ impl TokenKind {
     /// whether the token was issued.
     pub fn matches(self, token: &str) -> bool {
         token.strip_prefix(self.prefix()).is_some_and(|body| {
-            body.len() == BODY_LEN
-                && body
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            // No early exit: the walk over 43 bytes vectorises.
+            body.len() == BODY_LEN && body.bytes().fold(true, |ok, b| ok & is_base64url_char(b))
         })
     }
+}
+
+/// Whether `b` is in the base64url alphabet (RFC 4648 §5). Branch-free, so a
+/// check over a whole token compiles to a few vector operations.
+#[inline]
+fn is_base64url_char(b: u8) -> bool {
+    // `b | 0x20` folds ASCII upper case onto lower case (and nothing else
+    // onto a–z).
+    ((b | 0x20).wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10) | (b == b'-') | (b == b'_')
 }
 
 /// The SHA-256 of a token or secret: what the store keeps and looks up by.
@@ -195,6 +202,14 @@ mod tests {
         let (a, _) = mint(TokenKind::AccessToken);
         let (b, _) = mint(TokenKind::AccessToken);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn base64url_characters_are_the_alphabet() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+            assert_eq!(is_base64url_char(b), expected, "{b:#04x}");
+        }
     }
 
     #[test]

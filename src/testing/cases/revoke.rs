@@ -260,3 +260,87 @@ pub async fn revoke_client_grants_spares_other_clients<S: TokenStore + ClientReg
         "revoke_client_grants of a client with no grants left must return 0"
     );
 }
+
+/// A grant whose only secret is its first access token, with the grant's
+/// scope and lifetime (client credentials), keeps every revocation contract:
+/// `find_access_token` returns both as stored; `revoke_access_token` leaves
+/// the grant, so `revoke_grant` still finds it; `revoke_grant` kills the
+/// token; `revoke_client_grants` counts the grant.
+pub async fn a_grant_of_one_access_token_is_revoked_like_any<
+    S: TokenStore + ClientRegistry + Clone,
+>(
+    store: S,
+) {
+    let t = now();
+    let client = register_client(&store, "client").await;
+    let token_first = Issued::single_access(&client, t).create(&store).await;
+    let grant_first = Issued::single_access(&client, t).create(&store).await;
+    let by_client = Issued::single_access(&client, t).create(&store).await;
+
+    for issued in [&token_first, &grant_first, &by_client] {
+        assert_eq!(
+            ok(
+                store.find_access_token(&issued.access_hash()).await,
+                "find_access_token"
+            ),
+            Some((issued.access.clone().unwrap(), issued.grant.clone())),
+            "find_access_token must return the access token and its grant exactly as \
+             create_grant stored them"
+        );
+    }
+
+    assert!(
+        ok(
+            store.revoke_access_token(&token_first.access_hash()).await,
+            "revoke_access_token"
+        ),
+        "revoke_access_token of a stored access token must return true"
+    );
+    assert!(
+        !access_found(&store, &token_first.access_hash()).await,
+        "after revoke_access_token, find_access_token must return None for the token"
+    );
+    assert!(
+        ok(
+            store.revoke_grant(&token_first.grant.id).await,
+            "revoke_grant"
+        ),
+        "revoke_access_token must leave the grant: revoke_grant must still find it"
+    );
+
+    assert!(
+        ok(
+            store.revoke_grant(&grant_first.grant.id).await,
+            "revoke_grant"
+        ),
+        "revoke_grant of a stored grant must return true"
+    );
+    assert!(
+        !access_found(&store, &grant_first.access_hash()).await,
+        "after revoke_grant, the grant's access token must not be found"
+    );
+    assert!(
+        !ok(
+            store.revoke_grant(&grant_first.grant.id).await,
+            "revoke_grant"
+        ),
+        "revoke_grant of a grant already revoked must return false"
+    );
+
+    assert!(
+        access_found(&store, &by_client.access_hash()).await,
+        "revoking other grants must leave this one"
+    );
+    assert_eq!(
+        ok(
+            store.revoke_client_grants(&client).await,
+            "revoke_client_grants"
+        ),
+        1,
+        "revoke_client_grants must count a grant of one access token"
+    );
+    assert!(
+        !access_found(&store, &by_client.access_hash()).await,
+        "after revoke_client_grants, the client's access tokens must not be found"
+    );
+}
