@@ -247,8 +247,10 @@ impl<'a> GrantContext<'a> {
     /// returned response. `scope` is included in the response when it differs
     /// from the requested scope (RFC 6749 §5.1).
     ///
-    /// All the work but the store call happens before the future is returned,
-    /// so the future is small and holds nothing borrowed from `self`.
+    /// All the work happens before the future is returned — with the bundled
+    /// memory store, the store call too; a host's store is called when the
+    /// future is first polled — so the future is small and holds nothing
+    /// borrowed from `self`.
     pub fn issue(
         &self,
         issue: Issue,

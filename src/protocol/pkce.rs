@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
+use super::{ENCODED_32_LEN, encode_32, is_base64url};
 use crate::secret::secret_type;
 
 /// Why a PKCE parameter was refused. Each maps to `invalid_request` at the
@@ -97,10 +98,7 @@ impl CodeChallenge {
         let valid = match method {
             // The base64url encoding of a SHA-256 digest: exactly 43 characters.
             CodeChallengeMethod::S256 => {
-                value.len() == 43
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                value.len() == ENCODED_32_LEN && is_base64url(value.as_bytes())
             }
             CodeChallengeMethod::Plain => is_verifier_syntax(value),
         };
@@ -132,12 +130,9 @@ impl CodeChallenge {
     fn matches(&self, verifier: &str) -> bool {
         match self.method {
             CodeChallengeMethod::S256 => {
-                let digest = Sha256::digest(verifier.as_bytes());
-                let mut encoded = [0u8; 43];
-                match URL_SAFE_NO_PAD.encode_slice(digest, &mut encoded) {
-                    Ok(43) => encoded.ct_eq(self.value.as_bytes()).into(),
-                    _ => false,
-                }
+                let digest: [u8; 32] = Sha256::digest(verifier.as_bytes()).into();
+                // `ct_eq` of slices of different lengths is false.
+                encode_32(&digest).ct_eq(self.value.as_bytes()).into()
             }
             CodeChallengeMethod::Plain => {
                 let (a, b) = (verifier.as_bytes(), self.value.as_bytes());

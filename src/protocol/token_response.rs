@@ -1,6 +1,5 @@
 //! The successful token response (RFC 6749 §5.1).
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use http::{Response, StatusCode};
@@ -30,6 +29,26 @@ fn is_plain_json_text(s: &str) -> bool {
     s.bytes().fold(true, |ok, b| {
         ok & (0x20..=0x7E).contains(&b) & (b != b'"') & (b != b'\\')
     })
+}
+
+/// Appends `n` in decimal: the formatting machinery costs more than the
+/// number's few digits.
+fn push_decimal(out: &mut String, mut n: u64) {
+    // u64::MAX has 20 digits.
+    let mut digits = [b'0'; 20];
+    let mut len = 0;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + u8::try_from(n % 10).unwrap_or(0);
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = digits.len() - len;
+    let text = digits.get(start..).unwrap_or_default();
+    // ASCII digits, always UTF-8.
+    out.push_str(std::str::from_utf8(text).unwrap_or_default());
 }
 
 impl TokenResponse {
@@ -140,8 +159,7 @@ impl TokenResponse {
         out.push('"');
         if let Some(expires_in) = self.expires_in {
             out.push_str(",\"expires_in\":");
-            // Writing to a String cannot fail.
-            let _ = write!(out, "{}", expires_in.as_secs());
+            push_decimal(&mut out, expires_in.as_secs());
         }
         if let Some(refresh) = refresh {
             out.push_str(",\"refresh_token\":\"");
@@ -223,6 +241,15 @@ mod tests {
             direct,
             serde_json::json!({"access_token": "t", "token_type": "Bearer"})
         );
+    }
+
+    #[test]
+    fn decimal() {
+        for n in [0, 7, 10, 600, 86_400, u64::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
     }
 
     #[test]

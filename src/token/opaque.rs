@@ -16,13 +16,14 @@ use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
+use crate::protocol::{ENCODED_32_LEN, encode_32, is_base64url};
 use crate::secret::secret_type;
 
 /// Random bytes in every token and generated secret (256 bits, RFC 6819 §5.1.4.2.2).
 pub const TOKEN_ENTROPY_BYTES: usize = 32;
 
 /// Length of the base64url body of a token.
-const BODY_LEN: usize = 43;
+const BODY_LEN: usize = ENCODED_32_LEN;
 
 /// The kinds of opaque secret the server mints, each with its own prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,20 +64,10 @@ impl TokenKind {
     /// base64url body. A cheap filter before any lookup; it says nothing about
     /// whether the token was issued.
     pub fn matches(self, token: &str) -> bool {
-        token.strip_prefix(self.prefix()).is_some_and(|body| {
-            // No early exit: the walk over 43 bytes vectorises.
-            body.len() == BODY_LEN && body.bytes().fold(true, |ok, b| ok & is_base64url_char(b))
-        })
+        token
+            .strip_prefix(self.prefix())
+            .is_some_and(|body| body.len() == BODY_LEN && is_base64url(body.as_bytes()))
     }
-}
-
-/// Whether `b` is in the base64url alphabet (RFC 4648 §5). Branch-free, so a
-/// check over a whole token compiles to a few vector operations.
-#[inline]
-fn is_base64url_char(b: u8) -> bool {
-    // `b | 0x20` folds ASCII upper case onto lower case (and nothing else
-    // onto a–z).
-    ((b | 0x20).wrapping_sub(b'a') < 26) | (b.wrapping_sub(b'0') < 10) | (b == b'-') | (b == b'_')
 }
 
 /// The SHA-256 of a token or secret: what the store keeps and looks up by.
@@ -158,17 +149,13 @@ pub(crate) fn mint(kind: TokenKind) -> (String, TokenHash) {
     let prefix = kind.prefix();
     let mut token = String::with_capacity(prefix.len() + BODY_LEN);
     token.push_str(prefix);
-    // Encoding into a stack buffer avoids base64's chunked encoder; the buffer
-    // is exactly the encoded length, so the fallback never runs, but it is the
-    // infallible encoder rather than a short token if it ever did.
-    let mut body = [0u8; BODY_LEN];
-    match URL_SAFE_NO_PAD
-        .encode_slice(bytes, &mut body)
-        .ok()
-        .and_then(|n| std::str::from_utf8(body.get(..n)?).ok())
-    {
-        Some(encoded) if encoded.len() == BODY_LEN => token.push_str(encoded),
-        _ => URL_SAFE_NO_PAD.encode_string(bytes, &mut token),
+    // The fixed-size encoder's output is always the base64url alphabet, so
+    // the fallback never runs; it is the general encoder rather than a short
+    // token if it ever did.
+    let body = encode_32(&bytes);
+    match std::str::from_utf8(&body) {
+        Ok(encoded) => token.push_str(encoded),
+        Err(_) => URL_SAFE_NO_PAD.encode_string(bytes, &mut token),
     }
     let hash = TokenHash::of(&token);
     (token, hash)
@@ -208,7 +195,7 @@ mod tests {
     fn base64url_characters_are_the_alphabet() {
         for b in 0..=255u8 {
             let expected = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-            assert_eq!(is_base64url_char(b), expected, "{b:#04x}");
+            assert_eq!(is_base64url(&[b]), expected, "{b:#04x}");
         }
     }
 
