@@ -121,6 +121,48 @@ pub(super) fn poll_params<'a>(
     )
 }
 
+static FIND_PENDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM pending_authorizations WHERE hash = $1",
+        rows::PENDING_COLUMNS
+    )
+});
+
+/// One statement: of concurrent takes, the first deletes the row and gets
+/// it back; the others find nothing to delete.
+static TAKE_PENDING: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM pending_authorizations WHERE hash = $1 RETURNING {}",
+        rows::PENDING_COLUMNS
+    )
+});
+
+static FIND_DEVICE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM device_authorizations WHERE user_code_hash = $1",
+        rows::DEVICE_COLUMNS
+    )
+});
+
+impl SqlStore {
+    /// The row `sql` returns for `hash`, its one parameter, if any.
+    async fn fetch_by_hash<R>(&self, sql: &str, hash: &TokenHash) -> Result<Option<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(hash.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?
+        }))
+    }
+}
+
 impl TokenStore for SqlStore {
     async fn create_grant(&self, new: NewGrant) -> Result<(), StoreError> {
         match &self.pool {
@@ -137,13 +179,7 @@ impl TokenStore for SqlStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError> {
-        let row: Option<AccessRow> = on_pool!(self, pool => {
-            sqlx::query_as(FIND_ACCESS_TOKEN)
-                .bind(hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
+        let row: Option<AccessRow> = self.fetch_by_hash(FIND_ACCESS_TOKEN, hash).await?;
         row.map(|row| rows::access(hash, row)).transpose()
     }
 
@@ -151,13 +187,7 @@ impl TokenStore for SqlStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<FoundRefreshToken>, StoreError> {
-        let row: Option<RefreshRow> = on_pool!(self, pool => {
-            sqlx::query_as(FIND_REFRESH_TOKEN)
-                .bind(hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
+        let row: Option<RefreshRow> = self.fetch_by_hash(FIND_REFRESH_TOKEN, hash).await?;
         row.map(|row| rows::refresh(hash, row)).transpose()
     }
 
@@ -173,13 +203,7 @@ impl TokenStore for SqlStore {
     }
 
     async fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError> {
-        let row: Option<CodeRow> = on_pool!(self, pool => {
-            sqlx::query_as(FIND_CODE)
-                .bind(hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
+        let row: Option<CodeRow> = self.fetch_by_hash(FIND_CODE, hash).await?;
         row.map(|row| rows::code(hash, row)).transpose()
     }
 
@@ -259,17 +283,7 @@ impl TokenStore for SqlStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<PendingAuthorizationRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM pending_authorizations WHERE hash = $1",
-            rows::PENDING_COLUMNS
-        );
-        let row: Option<PendingRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
+        let row: Option<PendingRow> = self.fetch_by_hash(&FIND_PENDING, hash).await?;
         row.map(rows::pending).transpose()
     }
 
@@ -277,19 +291,7 @@ impl TokenStore for SqlStore {
         &self,
         hash: &TokenHash,
     ) -> Result<Option<PendingAuthorizationRecord>, StoreError> {
-        // One statement: of concurrent takes, the first deletes the row and
-        // gets it back; the others find nothing to delete.
-        let sql = format!(
-            "DELETE FROM pending_authorizations WHERE hash = $1 RETURNING {}",
-            rows::PENDING_COLUMNS
-        );
-        let row: Option<PendingRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
+        let row: Option<PendingRow> = self.fetch_by_hash(&TAKE_PENDING, hash).await?;
         row.map(rows::pending).transpose()
     }
 
@@ -346,17 +348,7 @@ impl TokenStore for SqlStore {
         &self,
         user_code_hash: &TokenHash,
     ) -> Result<Option<DeviceAuthorizationRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM device_authorizations WHERE user_code_hash = $1",
-            rows::DEVICE_COLUMNS
-        );
-        let row: Option<DeviceRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(user_code_hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-                .map_err(backend)?
-        });
+        let row: Option<DeviceRow> = self.fetch_by_hash(&FIND_DEVICE, user_code_hash).await?;
         row.map(rows::device).transpose()
     }
 
