@@ -106,29 +106,23 @@ impl<'a> GrantContext<'a> {
     ) -> (TokenResponse, AccessTokenRecord, Option<RefreshTokenRecord>) {
         let (token, hash) = access;
         let lifetimes = &self.server.lifetimes;
-        let expires_at = (self.now + lifetimes.access_token).min(grant.expires_at);
-        let access = AccessTokenRecord {
-            hash,
-            grant_id: grant.id,
-            scope: scope.clone(),
-            issued_at: self.now,
-            expires_at,
-        };
+        let access = PlannedToken::new(hash, self.now + lifetimes.access_token).access_record(
+            grant,
+            scope.clone(),
+            self.now,
+        );
         let (refresh_token, refresh) = match refresh_scope {
             Some(refresh_scope) => {
                 let (token, hash) = mint(TokenKind::RefreshToken);
-                let record = RefreshTokenRecord {
-                    hash,
-                    grant_id: grant.id,
-                    scope: refresh_scope.clone(),
-                    issued_at: self.now,
-                    expires_at: (self.now + lifetimes.refresh_token_idle).min(grant.expires_at),
-                };
+                let planned = PlannedToken::new(hash, self.now + lifetimes.refresh_token_idle);
+                let record = planned.refresh_record(grant, refresh_scope.clone(), self.now);
                 (Some(token), Some(record))
             }
             None => (None, None),
         };
-        let response = self.responder().response(token, expires_at, refresh_token);
+        let response = self
+            .responder()
+            .response(token, access.expires_at, refresh_token);
         (response, access, refresh)
     }
 

@@ -2,9 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{
-    AccessTokenRecord, GrantId, GrantRecord, NewGrant, PlannedToken, RefreshTokenRecord, Subject,
-};
+use super::{GrantId, GrantRecord, NewGrant, PlannedToken, Subject};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::token::TokenHash;
@@ -153,6 +151,25 @@ impl DeviceCollection {
         }
     }
 
+    /// The grant alone of [`new_grant`](Self::new_grant): the record's
+    /// client's, for `subject`, with `scope`, made at `now`.
+    pub fn grant(
+        &self,
+        record: &DeviceAuthorizationRecord,
+        subject: &Subject,
+        scope: &Scope,
+        now: SystemTime,
+    ) -> GrantRecord {
+        GrantRecord {
+            id: self.grant_id,
+            client_id: record.client_id.clone(),
+            subject: Some(subject.clone()),
+            scope: scope.clone(),
+            created_at: now,
+            expires_at: self.grant_expires_at,
+        }
+    }
+
     /// The grant and tokens to store, at `now`, for `record` approved by
     /// `subject` with `scope`: the grant is the record's client's, and both
     /// tokens carry the approved scope and end with the grant at the latest.
@@ -163,31 +180,12 @@ impl DeviceCollection {
         scope: &Scope,
         now: SystemTime,
     ) -> NewGrant {
-        let grant = GrantRecord {
-            id: self.grant_id,
-            client_id: record.client_id.clone(),
-            subject: Some(subject.clone()),
-            scope: scope.clone(),
-            created_at: now,
-            expires_at: self.grant_expires_at,
-        };
-        let access = AccessTokenRecord {
-            hash: self.access_token.hash,
-            grant_id: self.grant_id,
-            scope: scope.clone(),
-            issued_at: now,
-            expires_at: self.access_token.expires_under(&grant),
-        };
+        let grant = self.grant(record, subject, scope, now);
+        let access = self.access_token.access_record(&grant, scope.clone(), now);
         let refresh = self
             .refresh_token
             .as_ref()
-            .map(|planned| RefreshTokenRecord {
-                hash: planned.hash,
-                grant_id: self.grant_id,
-                scope: scope.clone(),
-                issued_at: now,
-                expires_at: planned.expires_under(&grant),
-            });
+            .map(|planned| planned.refresh_record(&grant, scope.clone(), now));
         let new = NewGrant::with_access_token(grant, access);
         match refresh {
             Some(refresh) => new.and_refresh_token(refresh),

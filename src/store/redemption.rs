@@ -42,6 +42,40 @@ impl PlannedToken {
     pub fn expires_under(&self, grant: &GrantRecord) -> SystemTime {
         self.expires_at.min(grant.expires_at)
     }
+
+    /// The record of this token as an access token of `grant` with `scope`,
+    /// issued at `now`.
+    pub fn access_record(
+        &self,
+        grant: &GrantRecord,
+        scope: Scope,
+        now: SystemTime,
+    ) -> AccessTokenRecord {
+        AccessTokenRecord {
+            hash: self.hash,
+            grant_id: grant.id,
+            scope,
+            issued_at: now,
+            expires_at: self.expires_under(grant),
+        }
+    }
+
+    /// The record of this token as a refresh token of `grant` with `scope`,
+    /// issued at `now`.
+    pub fn refresh_record(
+        &self,
+        grant: &GrantRecord,
+        scope: Scope,
+        now: SystemTime,
+    ) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            hash: self.hash,
+            grant_id: grant.id,
+            scope,
+            issued_at: now,
+            expires_at: self.expires_under(grant),
+        }
+    }
 }
 
 /// What a store does with the code or refresh token it found.
@@ -197,17 +231,13 @@ impl CodeRedemption {
     /// The records to store under `grant` when the decision is
     /// [`Decision::Issue`]: both tokens carry the grant's scope.
     pub fn tokens(&self, grant: &GrantRecord) -> (AccessTokenRecord, Option<RefreshTokenRecord>) {
-        let access = AccessTokenRecord {
-            hash: self.access_token.hash,
-            grant_id: grant.id,
-            scope: grant.scope.clone(),
-            issued_at: self.now,
-            expires_at: self.access_token.expires_under(grant),
-        };
+        let access = self
+            .access_token
+            .access_record(grant, grant.scope.clone(), self.now);
         let refresh = self
             .refresh_token
             .as_ref()
-            .map(|planned| refresh_record(planned, grant, grant.scope.clone(), self.now));
+            .map(|planned| planned.refresh_record(grant, grant.scope.clone(), self.now));
         (access, refresh)
     }
 }
@@ -292,35 +322,15 @@ impl RefreshRotation {
     /// The records to store when the decision is [`Decision::Issue`].
     pub fn tokens(&self, found: &FoundRefreshToken) -> (RefreshTokenRecord, AccessTokenRecord) {
         let grant = &found.grant;
-        let refresh = refresh_record(
-            &self.refresh_token,
+        let refresh =
+            self.refresh_token
+                .refresh_record(grant, found.record.scope.clone(), self.now);
+        let access = self.access_token.access_record(
             grant,
-            found.record.scope.clone(),
+            self.access_scope(&found.record.scope).clone(),
             self.now,
         );
-        let access = AccessTokenRecord {
-            hash: self.access_token.hash,
-            grant_id: grant.id,
-            scope: self.access_scope(&found.record.scope).clone(),
-            issued_at: self.now,
-            expires_at: self.access_token.expires_under(grant),
-        };
         (refresh, access)
-    }
-}
-
-fn refresh_record(
-    planned: &PlannedToken,
-    grant: &GrantRecord,
-    scope: Scope,
-    now: SystemTime,
-) -> RefreshTokenRecord {
-    RefreshTokenRecord {
-        hash: planned.hash,
-        grant_id: grant.id,
-        scope,
-        issued_at: now,
-        expires_at: planned.expires_under(grant),
     }
 }
 

@@ -384,7 +384,7 @@ pub(super) async fn poll_device_code(
             if *grant_id == collection.grant_id =>
         {
             let (subject, scope) = (Subject::new(&subject), rows::scope(&scope)?);
-            Some(collection.new_grant(&record, &subject, &scope, now).grant)
+            Some(collection.grant(&record, &subject, &scope, now))
         }
         _ => None,
     };
