@@ -163,6 +163,12 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// concurrently (a race lost), revokes its grant. The tokens are inserted
 /// only if the `UPDATE` matched, under the grant the snapshot shows, capped
 /// at its expiry.
+///
+/// SQL's `=` is not constant-time. For `S256` it compares digests, which
+/// leak nothing about the verifier; for `plain` (an opt-in that RFC 9700
+/// §2.1.1 discourages) it compares the verifier itself, after the code —
+/// a 256-bit secret only its holder has — has been found, so a timing
+/// difference inside the database tells nothing to anyone without the code.
 const REDEEM_CODE: &str = "WITH found_code, \
      bound AS (SELECT * FROM found WHERE client_id = $3 \
          AND CASE WHEN $4::text IS NULL THEN NOT redirect_uri_in_request \
