@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::{Future, ready};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::store::erased::direct_or_boxed;
@@ -181,6 +182,10 @@ const SHARDS: usize = 8;
 pub struct MemoryLimiter {
     policy: ThrottlePolicy,
     shards: [Mutex<HashMap<String, Entry>>; SHARDS],
+    /// Keys held, across shards: while none is, a check has nothing to look
+    /// up and takes no lock (the usual state of a server no one is guessing
+    /// at).
+    tracked: AtomicUsize,
 }
 
 impl MemoryLimiter {
@@ -189,6 +194,7 @@ impl MemoryLimiter {
         Self {
             policy,
             shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            tracked: AtomicUsize::new(0),
         }
     }
 
@@ -235,6 +241,9 @@ impl AuthLimiter for MemoryLimiter {
         key: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send {
+        if self.tracked.load(Ordering::Acquire) == 0 {
+            return ready(Ok(Admission::Allow));
+        }
         let shard = self.shard(key);
         if shard.is_empty() {
             // The usual case: no recent failures anywhere in this shard.
@@ -253,21 +262,24 @@ impl AuthLimiter for MemoryLimiter {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut shard = self.shard(key);
         if shard.len() >= SHARD_SOFT_LIMIT && !shard.contains_key(key) {
+            let before = shard.len();
             shard.retain(|_, e| self.fresh(e, now));
+            self.tracked
+                .fetch_sub(before - shard.len(), Ordering::Release);
         }
         let failures = match shard.get(key) {
             Some(e) if self.fresh(e, now) => e.failures.saturating_add(1),
             _ => 1,
         };
         let blocked_until = self.policy.blocked_until(failures, now);
-        shard.insert(
-            key.to_owned(),
-            Entry {
-                failures,
-                last_failure: now,
-                blocked_until,
-            },
-        );
+        let entry = Entry {
+            failures,
+            last_failure: now,
+            blocked_until,
+        };
+        if shard.insert(key.to_owned(), entry).is_none() {
+            self.tracked.fetch_add(1, Ordering::Release);
+        }
         ready(Ok(()))
     }
 }
@@ -374,6 +386,43 @@ mod tests {
             Admission::Refuse {
                 retry_after: Duration::from_secs(2)
             }
+        );
+    }
+
+    #[test]
+    fn forgetting_quiet_keys_keeps_the_blocked_ones_counted() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let tracked = |l: &MemoryLimiter| l.tracked.load(Ordering::Acquire);
+        for i in 0..SHARDS * SHARD_SOFT_LIMIT {
+            block_on(AuthLimiter::record_failure(
+                &limiter,
+                &format!("quiet{i}"),
+                t0,
+            ))
+            .unwrap();
+        }
+        assert_eq!(tracked(&limiter), SHARDS * SHARD_SOFT_LIMIT);
+        // An hour on, every shard that takes a new key forgets its quiet ones.
+        let later = t0 + Duration::from_secs(3601);
+        for i in 0..64 {
+            block_on(AuthLimiter::record_failure(
+                &limiter,
+                &format!("new{i}"),
+                later,
+            ))
+            .unwrap();
+        }
+        let held: usize = limiter.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        assert_eq!(tracked(&limiter), held);
+        assert!(held < SHARDS * SHARD_SOFT_LIMIT, "{held} keys held");
+        assert!(matches!(
+            block_on(AuthLimiter::check(&limiter, "new7", later)).unwrap(),
+            Admission::Refuse { .. }
+        ));
+        assert_eq!(
+            block_on(AuthLimiter::check(&limiter, "unknown", later)).unwrap(),
+            Admission::Allow
         );
     }
 
