@@ -2,9 +2,6 @@
 
 use std::borrow::Cow;
 
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use http::header::{self, HeaderMap};
 
 use super::{AuthMethod, ClientAuthError, ClientSecret};
@@ -12,12 +9,6 @@ use crate::protocol::{Params, form_decode as decode};
 
 /// The longest `Authorization` header value read, in bytes.
 const MAX_AUTHORIZATION_LEN: usize = 4096;
-
-/// Standard base64 (RFC 7617 §2), accepting the padding or its absence.
-const BASIC: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// What a direct request to the server carries for client authentication.
 ///
@@ -151,30 +142,28 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
     if value.len() > MAX_AUTHORIZATION_LEN {
         return Err(ClientAuthError::MalformedCredentials);
     }
-    let value = std::str::from_utf8(value).map_err(|_| ClientAuthError::MalformedCredentials)?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
+        Some(space) => value.split_at(space),
+        None => (value, &[][..]),
+    };
     // RFC 9110 §11.1: the scheme name is case-insensitive.
-    if !scheme.eq_ignore_ascii_case("basic") {
+    if !scheme.eq_ignore_ascii_case(b"basic") {
         return Err(ClientAuthError::UnsupportedScheme);
     }
-    let encoded = rest.trim_matches(' ');
+    let encoded = rest.trim_ascii();
     // Real credentials decode into a small stack buffer; only an unusually long
     // header (still bounded above) takes a heap allocation.
     let mut stack = [0u8; 512];
-    let heap;
-    let decoded = if encoded.len() / 4 * 3 <= stack.len() {
-        let len = BASIC
-            .decode_slice(encoded, &mut stack)
-            .map_err(|_| ClientAuthError::MalformedCredentials)?;
-        stack
-            .get(..len)
-            .ok_or(ClientAuthError::MalformedCredentials)?
+    let mut heap = Vec::new();
+    let buffer = if encoded.len() / 4 * 3 + 3 <= stack.len() {
+        &mut stack[..]
     } else {
-        heap = BASIC
-            .decode(encoded)
-            .map_err(|_| ClientAuthError::MalformedCredentials)?;
-        heap.as_slice()
+        heap.resize(encoded.len() / 4 * 3 + 3, 0);
+        &mut heap[..]
     };
+    let decoded = decode_base64(encoded, buffer)
+        .and_then(|len| buffer.get(..len))
+        .ok_or(ClientAuthError::MalformedCredentials)?;
     let colon = decoded
         .iter()
         .position(|b| *b == b':')
@@ -189,6 +178,85 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
     Ok((id.into_owned(), secret.into_owned()))
 }
 
+/// Marks a byte outside the base64 alphabet in [`BASE64_VALUES`].
+const NOT_BASE64: u8 = 0xff;
+
+/// The value of each byte in the standard base64 alphabet (RFC 4648 §4).
+// Evaluated at compile time: an index out of range fails the build.
+#[allow(clippy::indexing_slicing)]
+const BASE64_VALUES: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut values = [NOT_BASE64; 256];
+    let mut i = 0;
+    while i < alphabet.len() {
+        values[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+};
+
+/// Decodes standard base64 (RFC 4648 §4) into `out`, which must hold
+/// `input.len() / 4 * 3 + 3` bytes, and returns the decoded length; `None`
+/// for anything that is not the canonical encoding of some bytes. Padding is
+/// optional (RFC 7617 clients differ), but where present it must be exactly
+/// the padding of a padded encoding; bits past the last byte must be zero, so
+/// that one credential has one encoding.
+fn decode_base64(input: &[u8], out: &mut [u8]) -> Option<usize> {
+    let unpadded = match input {
+        [rest @ .., b'=', b'='] | [rest @ .., b'='] => rest,
+        _ => input,
+    };
+    if unpadded.len() != input.len() && input.len() % 4 != 0 {
+        return None;
+    }
+    let tail = unpadded.len() % 4;
+    if tail == 1 {
+        return None;
+    }
+    let (quads, rest) = unpadded.split_at(unpadded.len() - tail);
+    let value = |c: &u8| {
+        BASE64_VALUES
+            .get(usize::from(*c))
+            .copied()
+            .unwrap_or(NOT_BASE64)
+    };
+    let mut written = 0;
+    for quad in quads.chunks_exact(4) {
+        // Values are below 64; a byte outside the alphabet sets the top bit.
+        let (mut bits, mut invalid) = (0u32, 0u8);
+        for v in quad.iter().map(value) {
+            invalid |= v;
+            bits = bits << 6 | u32::from(v);
+        }
+        if invalid & 0x80 != 0 {
+            return None;
+        }
+        let [_, a, b, c] = bits.to_be_bytes();
+        out.get_mut(written..written + 3)?
+            .copy_from_slice(&[a, b, c]);
+        written += 3;
+    }
+    if !rest.is_empty() {
+        let (mut bits, mut invalid) = (0u32, 0u8);
+        for v in rest.iter().map(value) {
+            invalid |= v;
+            bits = bits << 6 | u32::from(v);
+        }
+        // Two characters carry one byte and four spare bits; three carry two
+        // bytes and two spare bits.
+        let spare = if rest.len() == 2 { 4 } else { 2 };
+        if invalid & 0x80 != 0 || bits & ((1 << spare) - 1) != 0 {
+            return None;
+        }
+        let [_, _, a, b] = (bits >> spare).to_be_bytes();
+        let bytes: &[u8] = if rest.len() == 2 { &[b] } else { &[a, b] };
+        out.get_mut(written..written + bytes.len())?
+            .copy_from_slice(bytes);
+        written += bytes.len();
+    }
+    Some(written)
+}
+
 fn form_decode(bytes: &[u8]) -> Result<Cow<'_, str>, ClientAuthError> {
     decode(bytes).map_err(|_| ClientAuthError::MalformedCredentials)
 }
@@ -196,6 +264,7 @@ fn form_decode(bytes: &[u8]) -> Result<Cow<'_, str>, ClientAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use http::HeaderValue;
 
     fn read(auth: Option<&str>, body: &str) -> Result<PresentedCredentials, ClientAuthError> {
@@ -307,6 +376,44 @@ mod tests {
             read_secret_credentials(&AuthRequest::new(&headers, &params)),
             Err(ClientAuthError::MultipleMethods)
         ));
+    }
+
+    fn decoded(input: &str) -> Option<Vec<u8>> {
+        let mut out = vec![0; input.len() / 4 * 3 + 3];
+        decode_base64(input.as_bytes(), &mut out).map(|n| out[..n].to_vec())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn base64_round_trips_padded_or_not(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
+            use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+            proptest::prop_assert_eq!(decoded(&STANDARD.encode(&bytes)), Some(bytes.clone()));
+            proptest::prop_assert_eq!(decoded(&STANDARD_NO_PAD.encode(&bytes)), Some(bytes));
+        }
+    }
+
+    #[test]
+    fn base64_other_than_a_canonical_encoding_is_refused() {
+        assert_eq!(decoded("YTpi"), Some(b"a:b".to_vec()));
+        assert_eq!(decoded("YTpiYw=="), Some(b"a:bc".to_vec()));
+        assert_eq!(decoded("YTpiYw"), Some(b"a:bc".to_vec()));
+        for bad in [
+            "YTpiYw=",
+            "YTpiYw===",
+            "YTpiY",
+            "YTpiYx==",
+            "YTpiYx",
+            "YTpiYwF=",
+            "YTp=iYw=",
+            "YT iYw==",
+            "YTpi\nYw==",
+            "YTpi-w==",
+            "YTpi_w==",
+            "====",
+            "=",
+        ] {
+            assert_eq!(decoded(bad), None, "{bad}");
+        }
     }
 
     #[test]
