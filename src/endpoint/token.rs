@@ -150,15 +150,17 @@ impl AuthorizationServer {
             .transpose()
             .map_err(TokenError::InvalidScope)?;
 
-        handler
-            .handle(GrantContext {
-                server: inner,
-                client: &client,
-                params,
-                requested_scope: requested_scope.as_ref(),
-                now,
-            })
-            .await
+        let ctx = GrantContext {
+            server: inner,
+            client: &client,
+            params,
+            requested_scope: requested_scope.as_ref(),
+            now,
+        };
+        match handler.direct() {
+            Some(direct) => direct.handle(ctx).await,
+            None => handler.handle(ctx).await,
+        }
     }
 }
 
