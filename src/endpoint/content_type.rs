@@ -11,6 +11,10 @@ pub(crate) fn is_media_type(headers: &HeaderMap, media_type: &str) -> bool {
     let (Some(value), None) = (values.next(), values.next()) else {
         return false;
     };
+    // The usual case, the bare media type as sent by nearly every client.
+    if value.as_bytes() == media_type.as_bytes() {
+        return true;
+    }
     let Ok(value) = value.to_str() else {
         return false;
     };
