@@ -214,45 +214,45 @@ fn decode_base64(input: &[u8], out: &mut [u8]) -> Option<usize> {
         return None;
     }
     let (quads, rest) = unpadded.split_at(unpadded.len() - tail);
-    let value = |c: &u8| {
+    let value = |c: u8| {
         BASE64_VALUES
-            .get(usize::from(*c))
+            .get(usize::from(c))
             .copied()
             .unwrap_or(NOT_BASE64)
     };
-    let mut written = 0;
-    for quad in quads.chunks_exact(4) {
-        // Values are below 64; a byte outside the alphabet sets the top bit.
-        let (mut bits, mut invalid) = (0u32, 0u8);
-        for v in quad.iter().map(value) {
-            invalid |= v;
-            bits = bits << 6 | u32::from(v);
+    let (whole, partial) = out.split_at_mut_checked(quads.len() / 4 * 3)?;
+    // Values are below 64; a byte outside the alphabet sets the top bit,
+    // checked once at the end.
+    let mut invalid = 0u8;
+    for (quad, bytes) in quads.chunks_exact(4).zip(whole.chunks_exact_mut(3)) {
+        if let ([a, b, c, d], [x, y, z]) = (quad, bytes) {
+            let (a, b, c, d) = (value(*a), value(*b), value(*c), value(*d));
+            invalid |= a | b | c | d;
+            let bits = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+            let [_, hi, mid, lo] = bits.to_be_bytes();
+            (*x, *y, *z) = (hi, mid, lo);
         }
-        if invalid & 0x80 != 0 {
-            return None;
-        }
-        let [_, a, b, c] = bits.to_be_bytes();
-        out.get_mut(written..written + 3)?
-            .copy_from_slice(&[a, b, c]);
-        written += 3;
     }
+    let mut written = whole.len();
     if !rest.is_empty() {
-        let (mut bits, mut invalid) = (0u32, 0u8);
-        for v in rest.iter().map(value) {
+        let mut bits = 0u32;
+        for v in rest.iter().map(|c| value(*c)) {
             invalid |= v;
             bits = bits << 6 | u32::from(v);
         }
         // Two characters carry one byte and four spare bits; three carry two
         // bytes and two spare bits.
         let spare = if rest.len() == 2 { 4 } else { 2 };
-        if invalid & 0x80 != 0 || bits & ((1 << spare) - 1) != 0 {
+        if bits & ((1 << spare) - 1) != 0 {
             return None;
         }
         let [_, _, a, b] = (bits >> spare).to_be_bytes();
         let bytes: &[u8] = if rest.len() == 2 { &[b] } else { &[a, b] };
-        out.get_mut(written..written + bytes.len())?
-            .copy_from_slice(bytes);
+        partial.get_mut(..bytes.len())?.copy_from_slice(bytes);
         written += bytes.len();
+    }
+    if invalid & 0x80 != 0 {
+        return None;
     }
     Some(written)
 }
