@@ -401,14 +401,8 @@ impl MemoryStore {
         }
     }
 
-    /// The entry of an access token of `grant`; `sealed` when the entry is
-    /// all that is kept of the grant.
-    fn access_entry(
-        &self,
-        token: AccessTokenRecord,
-        grant: &StoredGrant,
-        sealed: bool,
-    ) -> AccessEntry {
+    /// The entry of an access token of `grant`, which is kept apart.
+    fn access_entry(&self, token: AccessTokenRecord, grant: &StoredGrant) -> AccessEntry {
         AccessEntry {
             grant_id: token.grant_id,
             client_id: grant.client_id.clone(),
@@ -417,7 +411,22 @@ impl MemoryStore {
             issued_ms: to_ms(token.issued_at),
             expires_ms: to_ms(token.expires_at),
             grant_expires_ms: grant.expires_ms,
-            sealed,
+            sealed: false,
+        }
+    }
+
+    /// The entry of the only token of a new grant that [`seals`] allows to
+    /// stand for it: it takes the grant's fields rather than copies of them.
+    fn sealed_entry(token: AccessTokenRecord, grant: StoredGrant) -> AccessEntry {
+        AccessEntry {
+            grant_id: token.grant_id,
+            client_id: grant.client_id,
+            subject: grant.subject,
+            scope: grant.scope,
+            issued_ms: grant.created_ms,
+            expires_ms: grant.expires_ms,
+            grant_expires_ms: grant.expires_ms,
+            sealed: true,
         }
     }
 
@@ -475,11 +484,10 @@ impl MemoryStore {
         access: Option<AccessTokenRecord>,
         refresh: Option<RefreshTokenRecord>,
         grant: &StoredGrant,
-        sealed: bool,
     ) -> PreparedTokens {
         PreparedTokens {
             now,
-            access: access.map(|a| (a.hash, self.access_entry(a, grant, sealed))),
+            access: access.map(|a| (a.hash, self.access_entry(a, grant))),
             refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, &grant.scope))),
         }
     }
@@ -692,7 +700,21 @@ impl TokenStore for MemoryStore {
             expires_ms: to_ms(grant.expires_at),
             access_shards: 0,
         };
-        let prepared = self.prepare_tokens(now, access_token, refresh_token, &stored_grant, sealed);
+        let (prepared, stored_grant) = match access_token {
+            Some(token) if sealed => {
+                let hash = token.hash;
+                let prepared = PreparedTokens {
+                    now,
+                    access: Some((hash, Self::sealed_entry(token, stored_grant))),
+                    refresh: None,
+                };
+                (prepared, None)
+            }
+            access_token => (
+                self.prepare_tokens(now, access_token, refresh_token, &stored_grant),
+                Some(stored_grant),
+            ),
+        };
         let code_shard = code.as_ref().map_or(g, |c| token_shard(&c.hash));
         // Everything under one set of locks, so a reader sees the grant and its
         // first secrets together or not at all. By construction
@@ -706,7 +728,7 @@ impl TokenStore for MemoryStore {
         if let Some(shard) = locked.shard(g) {
             // A sealed grant is kept in its token's entry, but counts as a
             // record all the same.
-            if !sealed {
+            if let Some(stored_grant) = stored_grant {
                 shard.grants.insert(grant_id, stored_grant);
             }
             shard.inserted(1, now);
@@ -791,13 +813,7 @@ impl TokenStore for MemoryStore {
                 }
                 let (refresh, access) = rotation.tokens(&found);
                 let Some(prepared) = Self::locked_grant(&mut locked, &grant_id).map(|grant| {
-                    self.prepare_tokens(
-                        to_ms(rotation.now),
-                        Some(access),
-                        Some(refresh),
-                        grant,
-                        false,
-                    )
+                    self.prepare_tokens(to_ms(rotation.now), Some(access), Some(refresh), grant)
                 }) else {
                     return ready(Ok(Rotation::Refused(Some(found))));
                 };
@@ -881,7 +897,7 @@ impl TokenStore for MemoryStore {
                 }
                 let (access, refresh) = redemption.tokens(&found.grant);
                 let Some(prepared) = Self::locked_grant(&mut locked, &grant_id).map(|grant| {
-                    self.prepare_tokens(to_ms(redemption.now), Some(access), refresh, grant, false)
+                    self.prepare_tokens(to_ms(redemption.now), Some(access), refresh, grant)
                 }) else {
                     return ready(Ok(Redemption::Refused(Some(found))));
                 };
