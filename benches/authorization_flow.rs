@@ -29,18 +29,25 @@ fn flows(c: &mut Criterion) {
     let mut group = c.benchmark_group("authorization_flow");
 
     let s = code_setup(STEP_MICROS, Duration::from_secs(600));
-    let full_flow = |s: &support::CodeSetup| {
+    // The flow's three library calls, each timed: validating the
+    // authorization request, approving it, exchanging the code.
+    let phases = |s: &support::CodeSetup| {
         let request = s.authorize_request();
-        let start = Instant::now();
+        let t0 = Instant::now();
         let pending = run(s.server.authorization_request(&request)).unwrap();
+        let t1 = Instant::now();
         let redirect = run(s.server.approve(pending, "alice", None)).unwrap();
-        let mut elapsed = start.elapsed();
+        let t2 = Instant::now();
         let token_request = s.code_request(&code_from(&redirect));
-        let start = Instant::now();
+        let t3 = Instant::now();
         let response = run(s.server.token_endpoint(token_request));
-        elapsed += start.elapsed();
+        let t4 = Instant::now();
         assert_eq!(response.status(), 200);
-        (elapsed, response)
+        ([t1 - t0, t2 - t1, t4 - t3], response)
+    };
+    let full_flow = |s: &support::CodeSetup| {
+        let ([validation, approval, exchange], response) = phases(s);
+        (validation + approval + exchange, response)
     };
     for _ in 0..30_000 {
         full_flow(&s);
@@ -48,6 +55,15 @@ fn flows(c: &mut Criterion) {
     group.bench_function("code_flow_pkce_basic", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| full_flow(&s).0).sum::<Duration>())
     });
+    // Where the flow's time goes: each phase alone, from the same flows.
+    for (i, name) in ["authorization_request", "approve", "code_exchange"]
+        .into_iter()
+        .enumerate()
+    {
+        group.bench_function(format!("code_flow_phase/{name}"), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| phases(&s).0[i]).sum::<Duration>())
+        });
+    }
 
     // One long chain: its grant lives 90 days of stepped clock; rotated-out
     // refresh tokens are kept 600 s (their idle lifetime) for reuse detection.

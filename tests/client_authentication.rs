@@ -233,6 +233,57 @@ async fn malformed_authorization_headers_are_invalid_client_with_a_challenge() {
 }
 
 #[tokio::test]
+async fn basic_credentials_are_read_only_from_canonical_base64() {
+    let h = harness();
+    let id_len = h.cc_client().await.id.len();
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for padding in [1, 2] {
+        // An `id:secret` of a length that base64 pads with `padding` `=`.
+        let secret = "s".repeat(
+            (10..13)
+                .find(|n| (id_len + 1 + n) % 3 == 3 - padding)
+                .unwrap(),
+        );
+        let c = h
+            .register(
+                ClientRegistration::web_application()
+                    .grant_type(GrantType::CLIENT_CREDENTIALS)
+                    .import_secret(ClientSecret::new(secret.as_str())),
+            )
+            .await;
+        let padded = STANDARD.encode(format!("{}:{secret}", c.id));
+        let unpadded = padded.trim_end_matches('=');
+        assert_eq!(padded.len() - unpadded.len(), padding);
+        for encoded in [padded.as_str(), unpadded] {
+            let auth = format!("Basic {encoded}");
+            let r = h
+                .post(token_request(Some(&auth), "grant_type=client_credentials"))
+                .await;
+            assert_eq!(r.status, 200, "{encoded}");
+        }
+        // The same bytes spelled otherwise: a spare bit set in the last
+        // character, and (where two are due) one `=` of two.
+        let last = unpadded.chars().last().unwrap();
+        let spare_bit = alphabet
+            .chars()
+            .nth(alphabet.find(last).unwrap() ^ 1)
+            .unwrap();
+        let mut refused = vec![format!("{}{spare_bit}", &unpadded[..unpadded.len() - 1])];
+        if padding == 2 {
+            refused.push(format!("{unpadded}="));
+        }
+        for encoded in refused {
+            let auth = format!("Basic {encoded}");
+            let r = h
+                .post(token_request(Some(&auth), "grant_type=client_credentials"))
+                .await;
+            r.assert_error(401, "invalid_client");
+            assert_eq!(r.header("www-authenticate"), Some(CHALLENGE), "{encoded}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_scheme_name_is_case_insensitive() {
     let h = harness();
     let c = h.cc_client().await;
