@@ -1194,8 +1194,9 @@ impl Hasher for PassThroughHasher {
 /// so not chosen to collide, but not uniformly random in their first bytes
 /// either (a host's imported identifiers share prefixes). Mixes a word at a
 /// time (FxHash's multiply-rotate), several times cheaper than SipHash on an
-/// identifier. A request can only look identifiers up, never insert one, so
-/// flooding is not a concern.
+/// identifier. No requester chooses an identifier that is inserted (dynamic
+/// registration issues its own), so flooding is not a concern: a request
+/// can only look one up.
 #[derive(Default)]
 struct WordHasher {
     hash: u64,
