@@ -3,7 +3,8 @@
 //! endpoints as a client or resource server builds them.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::Once;
 
 use http::Request;
 use portcullis::client::ClientRegistration;
@@ -135,28 +136,41 @@ pub fn never_issued(prefix: &str) -> String {
 }
 
 /// Collects the `tracing` output emitted while `f` runs on this thread.
+///
+/// One subscriber serves the whole test process and writes each event to the
+/// capture buffer of the thread that emitted it, if that thread is capturing.
+/// A subscriber set per test instead (`set_default`) races with the tests
+/// running beside it: `tracing` caches whether a call site is enabled when
+/// the site is first hit, and a site first hit on a thread with no
+/// subscriber can be cached as disabled for every thread, so a capture would
+/// sometimes see nothing.
 pub async fn capture_events<F: std::future::Future>(f: F) -> (F::Output, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Sink {
+    thread_local! {
+        static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+    struct ThisThread;
+    impl std::io::Write for ThisThread {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            CAPTURED.with_borrow_mut(|captured| {
+                if let Some(captured) = captured {
+                    captured.extend_from_slice(buf);
+                }
+            });
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let output = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        f.await
-    };
-    let logged = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (output, logged)
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_writer(|| ThisThread)
+            .with_ansi(false)
+            .init();
+    });
+    CAPTURED.with_borrow_mut(|captured| *captured = Some(Vec::new()));
+    let output = f.await;
+    let logged = CAPTURED.with_borrow_mut(Option::take).unwrap_or_default();
+    (output, String::from_utf8(logged).unwrap())
 }
