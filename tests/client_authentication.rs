@@ -254,7 +254,7 @@ async fn basic_credentials_are_read_only_from_canonical_base64() {
         let padded = STANDARD.encode(format!("{}:{secret}", c.id));
         let unpadded = padded.trim_end_matches('=');
         assert_eq!(padded.len() - unpadded.len(), padding);
-        for encoded in [padded.as_str(), unpadded] {
+        for encoded in [padded.as_str(), unpadded, &format!("  {padded}  ")] {
             let auth = format!("Basic {encoded}");
             let r = h
                 .post(token_request(Some(&auth), "grant_type=client_credentials"))
@@ -268,7 +268,11 @@ async fn basic_credentials_are_read_only_from_canonical_base64() {
             .chars()
             .nth(alphabet.find(last).unwrap() ^ 1)
             .unwrap();
-        let mut refused = vec![format!("{}{spare_bit}", &unpadded[..unpadded.len() - 1])];
+        // And whitespace other than spaces around the credentials.
+        let mut refused = vec![
+            format!("{}{spare_bit}", &unpadded[..unpadded.len() - 1]),
+            format!("{padded}\t"),
+        ];
         if padding == 2 {
             refused.push(format!("{unpadded}="));
         }

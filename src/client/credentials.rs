@@ -150,7 +150,14 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
     if !scheme.eq_ignore_ascii_case(b"basic") {
         return Err(ClientAuthError::UnsupportedScheme);
     }
-    let encoded = rest.trim_ascii();
+    // Spaces only (RFC 9110 §11.4: `1*SP` before the credentials); any
+    // other whitespace is a malformed header, as it always was.
+    let start = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+    let end = rest
+        .iter()
+        .rposition(|b| *b != b' ')
+        .map_or(start, |i| i + 1);
+    let encoded = rest.get(start..end).unwrap_or_default();
     // Real credentials decode into a small stack buffer; only an unusually long
     // header (still bounded above) takes a heap allocation.
     let mut stack = [0u8; 512];
