@@ -106,32 +106,20 @@ impl TokenStoreHandle {
         &self,
         new: NewGrant,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
-        let call = match self.0.direct() {
+        started(match self.0.direct() {
             Some(direct) => Ok(TokenStore::create_grant(direct, new)),
             None => Err(self.0.create_grant(new)),
-        };
-        async move {
-            match call {
-                Ok(direct) => direct.await,
-                Err(boxed) => boxed.await,
-            }
-        }
+        })
     }
 
     pub(crate) fn save_pending(
         &self,
         pending: PendingAuthorizationRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
-        let call = match self.0.direct() {
+        started(match self.0.direct() {
             Some(direct) => Ok(TokenStore::save_pending(direct, pending)),
             None => Err(self.0.save_pending(pending)),
-        };
-        async move {
-            match call {
-                Ok(direct) => direct.await,
-                Err(boxed) => boxed.await,
-            }
-        }
+        })
     }
 
     /// The bundled memory store, when the server holds one: for lookups it
@@ -139,5 +127,14 @@ impl TokenStoreHandle {
     /// [`MemoryStore::access_token_info`](super::MemoryStore)).
     pub(crate) fn memory(&self) -> Option<&super::MemoryStore> {
         self.0.direct()
+    }
+}
+
+/// Awaits a store call already made: the bundled store's own future, or a
+/// host's boxed one.
+async fn started<T>(call: Result<impl Future<Output = T>, super::BoxFuture<'_, T>>) -> T {
+    match call {
+        Ok(direct) => direct.await,
+        Err(boxed) => boxed.await,
     }
 }
