@@ -184,7 +184,8 @@ pub struct MemoryLimiter {
     shards: [Mutex<HashMap<String, Entry>>; SHARDS],
     /// Keys held, across shards: while none is, a check has nothing to look
     /// up and takes no lock (the usual state of a server no one is guessing
-    /// at).
+    /// at). Keys leave when a check finds them quiet past the policy's reset
+    /// period, or when a full shard forgets its quiet ones.
     tracked: AtomicUsize,
 }
 
@@ -244,15 +245,20 @@ impl AuthLimiter for MemoryLimiter {
         if self.tracked.load(Ordering::Acquire) == 0 {
             return ready(Ok(Admission::Allow));
         }
-        let shard = self.shard(key);
-        if shard.is_empty() {
-            // The usual case: no recent failures anywhere in this shard.
-            return ready(Ok(Admission::Allow));
-        }
-        let Some(entry) = shard.get(key).filter(|e| self.fresh(e, now)) else {
-            return ready(Ok(Admission::Allow));
+        let mut shard = self.shard(key);
+        let admission = match shard.get(key) {
+            Some(entry) if self.fresh(entry, now) => Admission::until(entry.blocked_until, now),
+            Some(_) => {
+                // Quiet long enough to be forgotten: a failure now would
+                // count from one anyway. Dropping it lets a server whose
+                // last guesser has gone back to the lock-free check.
+                shard.remove(key);
+                self.tracked.fetch_sub(1, Ordering::Release);
+                Admission::Allow
+            }
+            None => Admission::Allow,
         };
-        ready(Ok(Admission::until(entry.blocked_until, now)))
+        ready(Ok(admission))
     }
 
     fn record_failure(
@@ -436,6 +442,7 @@ mod tests {
             block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
             Admission::Allow
         );
+        assert_eq!(limiter.tracked.load(Ordering::Acquire), 0, "forgotten");
         block_on(AuthLimiter::record_failure(&limiter, "c", much_later)).unwrap();
         assert_eq!(
             block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
