@@ -100,26 +100,42 @@ direct_or_boxed! {
 /// caller's future. A grant handler's future that held a `NewGrant` (416
 /// bytes) twice was over 3 KiB — an allocation past the allocator's
 /// per-thread cache on every request. A host's store returns a boxed future
-/// that runs when polled, as before.
+/// that runs when polled, as before. The match over the two futures is
+/// written out in each method on purpose: an `async fn` helper taking the
+/// call as a parameter keeps that parameter beside the future it awaits,
+/// which made the token endpoint's future 144 bytes larger and a client
+/// credentials request about 110 instructions dearer.
 impl TokenStoreHandle {
     pub(crate) fn create_grant(
         &self,
         new: NewGrant,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
-        started(match self.0.direct() {
+        let call = match self.0.direct() {
             Some(direct) => Ok(TokenStore::create_grant(direct, new)),
             None => Err(self.0.create_grant(new)),
-        })
+        };
+        async move {
+            match call {
+                Ok(direct) => direct.await,
+                Err(boxed) => boxed.await,
+            }
+        }
     }
 
     pub(crate) fn save_pending(
         &self,
         pending: PendingAuthorizationRecord,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
-        started(match self.0.direct() {
+        let call = match self.0.direct() {
             Some(direct) => Ok(TokenStore::save_pending(direct, pending)),
             None => Err(self.0.save_pending(pending)),
-        })
+        };
+        async move {
+            match call {
+                Ok(direct) => direct.await,
+                Err(boxed) => boxed.await,
+            }
+        }
     }
 
     /// The bundled memory store, when the server holds one: for lookups it
@@ -127,14 +143,5 @@ impl TokenStoreHandle {
     /// [`MemoryStore::access_token_info`](super::MemoryStore)).
     pub(crate) fn memory(&self) -> Option<&super::MemoryStore> {
         self.0.direct()
-    }
-}
-
-/// Awaits a store call already made: the bundled store's own future, or a
-/// host's boxed one.
-async fn started<T>(call: Result<impl Future<Output = T>, super::BoxFuture<'_, T>>) -> T {
-    match call {
-        Ok(direct) => direct.await,
-        Err(boxed) => boxed.await,
     }
 }
