@@ -107,6 +107,12 @@ fn pending(outcome: Outcome) -> PendingAuthorization {
     }
 }
 
+/// Keeps `p` in the store for a later decision, as a host showing a consent
+/// page does, and returns its handle.
+async fn defer(h: &Harness, p: &mut PendingAuthorization) -> String {
+    h.server.defer(p).await.unwrap().to_owned()
+}
+
 /// What a user sees for a request that must not redirect: asserts it is
 /// `Rejected`, that its page is a `400` with no `Location` and the secure
 /// page headers; returns the error code and the page text.
@@ -1244,8 +1250,8 @@ async fn approve_with_a_scope_not_requested_is_refused() {
     let h = code_harness();
     let c = h.native_client().await;
     for granted in ["read write", "write", "admin"] {
-        let p = pending(h.authorize(&code_request(&c, &[("scope", "read")])).await);
-        let id = p.id().to_owned();
+        let mut p = pending(h.authorize(&code_request(&c, &[("scope", "read")])).await);
+        let id = defer(&h, &mut p).await;
         let result = h
             .server
             .approve(p, "alice", Some(granted.parse().unwrap()))
@@ -1264,16 +1270,33 @@ async fn approve_with_a_scope_not_requested_is_refused() {
 async fn approve_twice_is_refused() {
     let h = code_harness();
     let c = h.native_client().await;
-    let p = pending(h.authorize(&code_request(&c, &[("state", "s")])).await);
-    let again = h
-        .server
-        .pending_authorization(p.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let mut p = pending(h.authorize(&code_request(&c, &[("state", "s")])).await);
+    let id = defer(&h, &mut p).await;
+    let again = h.server.pending_authorization(&id).await.unwrap().unwrap();
     let first = h.server.approve(p, "alice", None).await.unwrap();
     assert_see_other(&first);
     let second = h.server.approve(again, "mallory", None).await;
+    assert!(
+        matches!(second, Err(DecisionError::NotPending)),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_deferred_request_decided_in_hand_is_taken_from_the_store() {
+    let h = code_harness();
+    let c = h.native_client().await;
+    let mut p = pending(h.authorize(&code_request(&c, &[("state", "s")])).await);
+    let id = defer(&h, &mut p).await;
+    let resumed = h.server.pending_authorization(&id).await.unwrap().unwrap();
+    // The host still holds the request it deferred, and decides it.
+    let response = h.server.approve(p, "alice", None).await.unwrap();
+    assert_see_other(&response);
+    assert_eq!(param(&redirect_params(&response), "state"), Some("s"));
+    // The stored request went with that decision: the consent form's copy
+    // can no longer be decided.
+    assert!(h.server.pending_authorization(&id).await.unwrap().is_none());
+    let second = h.server.deny(resumed).await;
     assert!(
         matches!(second, Err(DecisionError::NotPending)),
         "{second:?}"
@@ -1285,19 +1308,10 @@ async fn concurrent_decisions_apply_once() {
     let h = code_harness();
     let c = h.native_client().await;
     for _ in 0..20 {
-        let p = pending(h.authorize(&code_request(&c, &[])).await);
-        let a = h
-            .server
-            .pending_authorization(p.id())
-            .await
-            .unwrap()
-            .unwrap();
-        let b = h
-            .server
-            .pending_authorization(p.id())
-            .await
-            .unwrap()
-            .unwrap();
+        let mut p = pending(h.authorize(&code_request(&c, &[])).await);
+        let id = defer(&h, &mut p).await;
+        let a = h.server.pending_authorization(&id).await.unwrap().unwrap();
+        let b = h.server.pending_authorization(&id).await.unwrap().unwrap();
         let (s1, s2, s3) = (h.server.clone(), h.server.clone(), h.server.clone());
         let (r1, r2, r3) = tokio::join!(
             tokio::spawn(async move { s1.approve(p, "alice", None).await.is_ok() }),
@@ -1316,7 +1330,7 @@ async fn concurrent_decisions_apply_once() {
 async fn deny_sends_access_denied_with_state_and_iss() {
     let h = code_harness();
     let c = h.native_client().await;
-    let p = pending(
+    let mut p = pending(
         h.authorize(&code_request(
             &c,
             &[
@@ -1326,12 +1340,8 @@ async fn deny_sends_access_denied_with_state_and_iss() {
         ))
         .await,
     );
-    let again = h
-        .server
-        .pending_authorization(p.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let id = defer(&h, &mut p).await;
+    let again = h.server.pending_authorization(&id).await.unwrap().unwrap();
     let response = h.server.deny(p).await.unwrap();
     assert_see_other(&response);
     assert_query_redirect_to(&response, "http://127.0.0.1:7777/cb");
@@ -1348,13 +1358,9 @@ async fn deny_sends_access_denied_with_state_and_iss() {
         matches!(approve, Err(DecisionError::NotPending)),
         "{approve:?}"
     );
-    let p = pending(h.authorize(&code_request(&c, &[])).await);
-    let again = h
-        .server
-        .pending_authorization(p.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let mut p = pending(h.authorize(&code_request(&c, &[])).await);
+    let id = defer(&h, &mut p).await;
+    let again = h.server.pending_authorization(&id).await.unwrap().unwrap();
     h.server.deny(p).await.unwrap();
     assert!(matches!(
         h.server.deny(again).await,
@@ -1377,9 +1383,9 @@ async fn deny_without_state_has_no_state() {
 async fn expired_pending_request_cannot_be_decided() {
     let h = code_harness();
     let c = h.native_client().await;
-    let p = pending(h.authorize(&code_request(&c, &[("state", "s")])).await);
+    let mut p = pending(h.authorize(&code_request(&c, &[("state", "s")])).await);
     assert_eq!(p.expires_at(), start() + Duration::from_secs(600));
-    let id = p.id().to_owned();
+    let id = defer(&h, &mut p).await;
 
     h.clock.advance(Duration::from_secs(599));
     assert!(h.server.pending_authorization(&id).await.unwrap().is_some());
@@ -1392,6 +1398,7 @@ async fn expired_pending_request_cannot_be_decided() {
         "{result:?}"
     );
 
+    // Nor can one still in hand.
     let p = pending(h.authorize(&code_request(&c, &[])).await);
     h.clock.advance(Duration::from_secs(601));
     let result = h.server.deny(p).await;
@@ -1405,15 +1412,10 @@ async fn expired_pending_request_cannot_be_decided() {
 async fn expiry_is_exactly_ten_minutes() {
     let h = code_harness();
     let c = h.native_client().await;
-    let p = pending(h.authorize(&code_request(&c, &[])).await);
+    let mut p = pending(h.authorize(&code_request(&c, &[])).await);
+    let id = defer(&h, &mut p).await;
     h.clock.advance(Duration::from_secs(600));
-    assert!(
-        h.server
-            .pending_authorization(p.id())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(h.server.pending_authorization(&id).await.unwrap().is_none());
     assert!(matches!(
         h.server.approve(p, "alice", None).await,
         Err(DecisionError::NotPending)
@@ -1424,7 +1426,7 @@ async fn expiry_is_exactly_ten_minutes() {
 async fn pending_authorization_round_trip() {
     let h = code_harness();
     let c = h.native_client().await;
-    let p = pending(
+    let mut p = pending(
         h.authorize(&code_request(
             &c,
             &[
@@ -1436,22 +1438,23 @@ async fn pending_authorization_round_trip() {
         ))
         .await,
     );
-    assert!(p.id().starts_with("pc_ar_"), "{}", p.id());
-    assert!(p.id().len() >= 6 + 43);
+    // Nothing is stored, and there is no handle, until the request is
+    // deferred; deferring again keeps the handle.
+    assert_eq!(p.id(), None);
+    let id = defer(&h, &mut p).await;
+    assert_eq!(p.id(), Some(id.as_str()));
+    assert_eq!(defer(&h, &mut p).await, id);
+    assert!(id.starts_with("pc_ar_"), "{id}");
+    assert!(id.len() >= 6 + 43);
     assert_eq!(p.client().id().as_str(), c.id);
     assert_eq!(p.scope().as_str(), "write");
     assert_eq!(p.response_type(), ResponseType::Code);
     assert_eq!(p.redirect_uri(), "http://127.0.0.1:3000/cb");
     assert_eq!(p.expires_at(), start() + Duration::from_secs(600));
     // Debug output names no handle.
-    assert!(!format!("{p:?}").contains(p.id()));
+    assert!(!format!("{p:?}").contains(&id));
 
-    let back = h
-        .server
-        .pending_authorization(p.id())
-        .await
-        .unwrap()
-        .unwrap();
+    let back = h.server.pending_authorization(&id).await.unwrap().unwrap();
     assert_eq!(back.id(), p.id());
     assert_eq!(back.client().id(), p.client().id());
     assert_eq!(back.scope(), p.scope());
@@ -1461,13 +1464,7 @@ async fn pending_authorization_round_trip() {
 
     // Looking it up does not consume it; the reloaded one is as good; its
     // state and response mode came from the store.
-    assert!(
-        h.server
-            .pending_authorization(p.id())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(h.server.pending_authorization(&id).await.unwrap().is_some());
     drop(p);
     let response = h.server.approve(back, "alice", None).await.unwrap();
     let params = redirect_params(&response);
@@ -1475,17 +1472,17 @@ async fn pending_authorization_round_trip() {
     assert_eq!(param(&params, "state"), Some("s"));
 
     // Every request gets its own handle.
-    let a = pending(h.authorize(&code_request(&c, &[])).await);
-    let b = pending(h.authorize(&code_request(&c, &[])).await);
-    assert_ne!(a.id(), b.id());
+    let mut a = pending(h.authorize(&code_request(&c, &[])).await);
+    let mut b = pending(h.authorize(&code_request(&c, &[])).await);
+    assert_ne!(defer(&h, &mut a).await, defer(&h, &mut b).await);
 }
 
 #[tokio::test]
 async fn pending_authorization_unknown_ids_are_none() {
     let h = code_harness();
     let c = h.native_client().await;
-    let p = pending(h.authorize(&code_request(&c, &[])).await);
-    let id = p.id().to_owned();
+    let mut p = pending(h.authorize(&code_request(&c, &[])).await);
+    let id = defer(&h, &mut p).await;
     let mut tampered = id.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });

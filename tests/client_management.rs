@@ -461,13 +461,15 @@ async fn delete_removes_the_client_and_kills_its_tokens() {
     let user_token = redeemed.access_token().to_owned();
     let refresh = redeemed.json["refresh_token"].as_str().unwrap().to_owned();
     let unredeemed = h.code_for(&client, "").await;
-    let pending = h
+    // A request waiting on a consent page, kept in the store.
+    let mut pending = h
         .authorize(&format!(
             "response_type=code&client_id={}&code_challenge={CHALLENGE}&code_challenge_method=S256",
             client.id
         ))
         .await
         .unwrap();
+    h.server.defer(&mut pending).await.unwrap();
     let other_token = h
         .post(cc_request(&other.client(), ""))
         .await

@@ -145,16 +145,23 @@ async fn native(server: &AuthorizationServer) -> TestClient {
     .await
 }
 
-/// A code for `client`, approved by `alice`, bound to the RFC 7636 verifier.
-async fn approved_code(server: &AuthorizationServer, client: &TestClient) -> String {
-    let request = Request::get(format!(
+/// An authorization request of `client`'s with the RFC 7636 challenge.
+fn authorize_request(client: &TestClient) -> Request<Vec<u8>> {
+    Request::get(format!(
         "https://auth.example/authorize?response_type=code&client_id={}\
          &code_challenge={CHALLENGE}&code_challenge_method=S256&state=xyz&scope=read%20write",
         client.id
     ))
     .body(Vec::<u8>::new())
-    .unwrap();
-    let pending = server.authorization_request(&request).await.unwrap();
+    .unwrap()
+}
+
+/// A code for `client`, approved by `alice`, bound to the RFC 7636 verifier.
+async fn approved_code(server: &AuthorizationServer, client: &TestClient) -> String {
+    let pending = server
+        .authorization_request(&authorize_request(client))
+        .await
+        .unwrap();
     let response = server.approve(pending, "alice", None).await.unwrap();
     let params = redirect_params(&response);
     common::param(&params, "code").unwrap().to_owned()
@@ -226,6 +233,52 @@ async fn a_code_exchange_and_its_refreshes_cost_two_round_trips_each() {
     let narrowed = reply.json["access_token"].as_str().unwrap();
     let info = server.access_token_info(narrowed).await.unwrap().unwrap();
     assert_eq!(info.scope.to_string(), "read");
+}
+
+/// `future`'s output and how many statements it executed.
+async fn count<T>(future: impl Future<Output = T>) -> (T, usize) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let output = with_counter(&count, future).await;
+    (output, count.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn a_request_decided_at_once_is_never_stored() {
+    let Some((server, _db)) = server("authorization_round_trips").await else {
+        return;
+    };
+    let client = native(&server).await;
+    // Validating: the client lookup. Approving at once: the grant with its
+    // code, one statement. The request itself is never written.
+    let (pending, round_trips) =
+        count(server.authorization_request(&authorize_request(&client))).await;
+    let pending = pending.unwrap();
+    assert_eq!(round_trips, 1, "validating the request");
+    let (approved, round_trips) = count(server.approve(pending, "alice", None)).await;
+    assert_eq!(approved.unwrap().status(), 303);
+    assert_eq!(round_trips, 1, "approving a request in hand");
+
+    // Deferred to a consent form, it is written once; deciding it takes it
+    // back (one statement) before the grant is written (another).
+    let mut pending = server
+        .authorization_request(&authorize_request(&client))
+        .await
+        .unwrap();
+    let (handle, round_trips) = count(server.defer(&mut pending)).await;
+    let handle = handle.unwrap().to_owned();
+    assert_eq!(round_trips, 1, "deferring the request");
+    let resumed = server
+        .pending_authorization(&handle)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(pending);
+    let (approved, round_trips) = count(server.approve(resumed, "alice", None)).await;
+    assert_eq!(approved.unwrap().status(), 303);
+    assert_eq!(
+        round_trips, 2,
+        "taking the deferred request, then the grant"
+    );
 }
 
 #[tokio::test]

@@ -41,24 +41,39 @@ pub const MAX_STATE_LEN: usize = 1024;
 /// A validated authorization request waiting for the resource owner.
 ///
 /// Only [`AuthorizationServer::authorization_request`] and
-/// [`AuthorizationServer::pending_authorization`] make one.
+/// [`AuthorizationServer::pending_authorization`] make one, so nothing
+/// unvalidated can be approved. It is decided once: [`approve`] and [`deny`]
+/// take it by value, and one that was [deferred](AuthorizationServer::defer)
+/// is also taken from the store, atomically, when decided.
+///
+/// A request decided while it is still in hand — the user is signed in and
+/// the host needs no consent page, say — never touches the store. One whose
+/// decision comes on a later request (the consent form's POST) is kept in the
+/// store by [`AuthorizationServer::defer`], which gives the handle to put in
+/// the form. Hold one in hand only while handling one HTTP request: a stored
+/// request expires, and goes with its client when the client is deleted; one
+/// in hand is decided as it was validated.
+///
+/// [`approve`]: AuthorizationServer::approve
+/// [`deny`]: AuthorizationServer::deny
 pub struct PendingAuthorization {
-    handle: String,
-    hash: TokenHash,
+    /// The handle, once the request is in the store.
+    handle: Option<String>,
+    /// The request; its `hash` is the handle's, and meaningful only once
+    /// `handle` is set.
+    record: PendingAuthorizationRecord,
     client: Arc<Client>,
-    scope: Scope,
-    response_type: ResponseType,
-    redirect_uri: Arc<str>,
-    expires_at: SystemTime,
 }
 
 impl PendingAuthorization {
-    /// The handle to put in the consent form (a hidden field), and to pass to
-    /// [`AuthorizationServer::pending_authorization`] when the form comes back.
+    /// The handle of a request kept in the store — to put in the consent form
+    /// (a hidden field), and to pass to
+    /// [`AuthorizationServer::pending_authorization`] when the form comes back
+    /// — or `None` for one not [deferred](AuthorizationServer::defer).
     /// Unguessable (256 bits); the host's own CSRF protection on the form is
     /// still needed, to bind the decision to the user's session.
-    pub fn id(&self) -> &str {
-        &self.handle
+    pub fn id(&self) -> Option<&str> {
+        self.handle.as_deref()
     }
 
     /// The client asking, for the consent page (its name, say).
@@ -68,36 +83,22 @@ impl PendingAuthorization {
 
     /// The scope asked for (within the client's allowed scope).
     pub fn scope(&self) -> &Scope {
-        &self.scope
+        &self.record.scope
     }
 
     /// What the client asked for.
     pub fn response_type(&self) -> ResponseType {
-        self.response_type
+        self.record.response_type
     }
 
     /// Where the response will go.
     pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri
+        &self.record.redirect_uri
     }
 
     /// When the request stops accepting a decision.
     pub fn expires_at(&self) -> SystemTime {
-        self.expires_at
-    }
-
-    /// What the host is shown of a stored request (all of it shared, not
-    /// copied).
-    fn new(handle: String, record: &PendingAuthorizationRecord, client: Arc<Client>) -> Self {
-        Self {
-            handle,
-            hash: record.hash,
-            client,
-            scope: record.scope.clone(),
-            response_type: record.response_type,
-            redirect_uri: Arc::clone(&record.redirect_uri),
-            expires_at: record.expires_at,
-        }
+        self.record.expires_at
     }
 }
 
@@ -105,9 +106,10 @@ impl fmt::Debug for PendingAuthorization {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingAuthorization")
             .field("client", self.client.id())
-            .field("scope", &self.scope)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("response_type", &self.response_type)
+            .field("scope", &self.record.scope)
+            .field("redirect_uri", &self.record.redirect_uri)
+            .field("response_type", &self.record.response_type)
+            .field("deferred", &self.handle.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -207,8 +209,10 @@ struct Trusted {
 
 impl AuthorizationServer {
     /// Validates an authorization request (a GET with a query, or a POST with a
-    /// form body, RFC 6749 §3.1) and stores it to await the resource owner's
-    /// decision.
+    /// form body, RFC 6749 §3.1): the result awaits the resource owner's
+    /// decision, in hand — decide it now with [`approve`](Self::approve) or
+    /// [`deny`](Self::deny), or [`defer`](Self::defer) it to a later request.
+    /// Nothing is stored yet.
     ///
     /// In order (RFC 6749 §4.1.2.1): the client and the redirect URI must be
     /// known and match — exactly, but for loopback ports (RFC 8252 §7.3) — or
@@ -389,9 +393,9 @@ impl AuthorizationServer {
             (ResponseType::Token, _) => None,
         };
 
-        let (handle, hash) = mint(TokenKind::AuthorizationRequest);
         let record = PendingAuthorizationRecord {
-            hash,
+            // Set by `defer`, which mints the handle.
+            hash: TokenHash::from_bytes([0; 32]),
             client_id: trusted.client.id().clone(),
             response_type,
             redirect_uri: trusted.redirect_uri,
@@ -403,9 +407,37 @@ impl AuthorizationServer {
             created_at: now,
             expires_at: now + self.inner.lifetimes.authorization_request,
         };
-        let pending = PendingAuthorization::new(handle, &record, trusted.client);
-        self.inner.tokens.save_pending(record).await?;
-        Ok(pending)
+        Ok(PendingAuthorization {
+            handle: None,
+            record,
+            client: trusted.client,
+        })
+    }
+
+    /// Keeps `pending` in the store until it expires, for a decision that
+    /// comes on a later request, and returns its handle: put it in the consent
+    /// form, and pass it to [`pending_authorization`](Self::pending_authorization)
+    /// when the form comes back. A request already deferred keeps its handle.
+    ///
+    /// From then on the stored request is the one that counts: deciding
+    /// `pending` itself also takes it from the store, so the decision still
+    /// applies once.
+    pub async fn defer<'p>(
+        &self,
+        pending: &'p mut PendingAuthorization,
+    ) -> Result<&'p str, StoreError> {
+        Ok(match pending.handle {
+            Some(ref handle) => handle,
+            None => {
+                let (handle, hash) = mint(TokenKind::AuthorizationRequest);
+                pending.record.hash = hash;
+                self.inner
+                    .tokens
+                    .save_pending(pending.record.clone())
+                    .await?;
+                pending.handle.insert(handle)
+            }
+        })
     }
 
     /// The client and redirect URI, or a rejection that must not redirect.
@@ -484,11 +516,11 @@ impl AuthorizationServer {
         else {
             return Ok(None);
         };
-        Ok(Some(PendingAuthorization::new(
-            id.to_owned(),
-            &record,
+        Ok(Some(PendingAuthorization {
+            handle: Some(id.to_owned()),
+            record,
             client,
-        )))
+        }))
     }
 
     /// The resource owner approved: issues the authorization code (or, for the
@@ -498,15 +530,16 @@ impl AuthorizationServer {
     /// RFC 9207).
     ///
     /// `scope` narrows what was asked (RFC 6749 §3.3); `None` grants the
-    /// requested scope. The pending request is consumed: a second decision
-    /// fails with [`DecisionError::NotPending`].
+    /// requested scope. The pending request is consumed: a deferred one is
+    /// taken from the store, and a second decision on it fails with
+    /// [`DecisionError::NotPending`]; so does a decision after it expired.
     pub async fn approve(
         &self,
         pending: PendingAuthorization,
         subject: &str,
         scope: Option<Scope>,
     ) -> Result<Response<Vec<u8>>, DecisionError> {
-        let record = self.take(&pending).await?;
+        let record = self.take(pending).await?;
         let scope = scope.unwrap_or_else(|| record.scope.clone());
         if !scope.is_subset(&record.scope) {
             return Err(DecisionError::ScopeNotRequested);
@@ -591,7 +624,7 @@ impl AuthorizationServer {
         &self,
         pending: PendingAuthorization,
     ) -> Result<Response<Vec<u8>>, DecisionError> {
-        let record = self.take(&pending).await?;
+        let record = self.take(pending).await?;
         let mut params = vec![
             ("error", ErrorCode::ACCESS_DENIED.as_str()),
             ("error_description", "the resource owner denied the request"),
@@ -601,17 +634,21 @@ impl AuthorizationServer {
         Ok(deliver(&record.redirect_uri, record.response_mode, &params))
     }
 
-    /// Takes the stored request, atomically: the decision applies once.
+    /// The request to decide: `pending`'s own, unless it was deferred, when
+    /// the stored one is taken, atomically, so the decision applies once.
     async fn take(
         &self,
-        pending: &PendingAuthorization,
+        pending: PendingAuthorization,
     ) -> Result<PendingAuthorizationRecord, DecisionError> {
-        let record = self
-            .inner
-            .tokens
-            .take_pending(&pending.hash)
-            .await?
-            .ok_or(DecisionError::NotPending)?;
+        let record = match pending.handle {
+            None => pending.record,
+            Some(_) => self
+                .inner
+                .tokens
+                .take_pending(&pending.record.hash)
+                .await?
+                .ok_or(DecisionError::NotPending)?,
+        };
         if record.expires_at <= self.inner.clock.now() {
             return Err(DecisionError::NotPending);
         }

@@ -32,20 +32,27 @@ pub(super) async fn authorize(State(app): State<App>, request: Request) -> Respo
     }
 }
 
-/// Validates and stores the request, and shows the sign-in or the consent
-/// page; or answers with the library's error: a redirect to the client, or
-/// — when the client or the redirect URI cannot be trusted — a `400` page
-/// that sends the browser nowhere (RFC 6749 §4.1.2.1).
+/// Validates the request, defers it to the consent form, and shows the
+/// sign-in or the consent page; or answers with the library's error: a
+/// redirect to the client, or — when the client or the redirect URI cannot
+/// be trusted — a `400` page that sends the browser nowhere (RFC 6749
+/// §4.1.2.1).
 async fn start(app: &AppState, request: &http::Request<Bytes>) -> Response {
-    let pending = match app.server.authorization_request(request).await {
+    let mut pending = match app.server.authorization_request(request).await {
         Ok(pending) => pending,
         Err(error) => return error.into_http().map(Body::from),
     };
+    // The decision comes on a later request — the consent form, perhaps after
+    // sign-in — so the request is kept in the store under a handle.
+    let handle = match app.server.defer(&mut pending).await {
+        Ok(handle) => handle.to_owned(),
+        Err(e) => return server_error(&e),
+    };
     let session = app.sessions.read_or_start(request.headers());
     if session.user().is_some() {
-        consent_page(app, &session, &pending)
+        consent_page(app, &session, &pending, &handle)
     } else {
-        let next = Next::Consent(pending.id().to_owned());
+        let next = Next::Consent(handle);
         login_page(app, &session, &next, None, StatusCode::OK).await
     }
 }
@@ -67,7 +74,7 @@ pub(super) async fn view(State(app): State<App>, request: Request) -> Response {
         return form_not_accepted();
     };
     match app.server.pending_authorization(handle).await {
-        Ok(Some(pending)) => consent_page(&app, &session, &pending),
+        Ok(Some(pending)) => consent_page(&app, &session, &pending, handle),
         Ok(None) => not_pending(),
         Err(e) => server_error(&e),
     }
@@ -116,9 +123,15 @@ pub(super) async fn decide(State(app): State<App>, request: Request) -> Response
     }
 }
 
-/// The consent page: who asks for what, and the decision.
-fn consent_page(app: &AppState, session: &Session, pending: &PendingAuthorization) -> Response {
-    let csrf = app.sessions.csrf(session, &["consent", pending.id()]);
+/// The consent page: who asks for what, and the decision. `handle` is the
+/// deferred request's.
+fn consent_page(
+    app: &AppState,
+    session: &Session,
+    pending: &PendingAuthorization,
+    handle: &str,
+) -> Response {
+    let csrf = app.sessions.csrf(session, &["consent", handle]);
     let body = format!(
         "<p>Signed in as <strong>{user}</strong>.</p>{request_text}\
          <p>Your answer goes to <code>{redirect}</code>.</p>\
@@ -129,7 +142,7 @@ fn consent_page(app: &AppState, session: &Session, pending: &PendingAuthorizatio
         request_text = access_request(pending.client(), pending.scope()),
         redirect = escape(pending.redirect_uri()),
         action = escape(&app.paths.consent),
-        request = hidden("request", pending.id()),
+        request = hidden("request", handle),
         csrf_field = hidden("csrf", &csrf),
     );
     page(StatusCode::OK, "Allow access?", &body)
