@@ -444,7 +444,9 @@ impl ServerBuilder {
     /// to the [`IntrospectionPolicy`] and in security events.
     ///
     /// Only the secret's SHA-256 is kept, and presented secrets are compared
-    /// in constant time, so the secret must have high entropy: at least
+    /// in constant time. Failed attempts are not throttled (they could only
+    /// be counted under one key all resource servers share, which anyone
+    /// could then keep blocked), so the secret must have high entropy: at least
     /// [`MIN_RESOURCE_SERVER_SECRET_LEN`](crate::endpoint::MIN_RESOURCE_SERVER_SECRET_LEN)
     /// characters from a CSPRNG, in the `b64token` syntax of RFC 6750 §2.1
     /// (base64 or base64url will do). Names are 1 to 128 visible ASCII

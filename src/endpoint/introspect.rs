@@ -75,10 +75,10 @@
 //! ```
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use http::header::{HeaderMap, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 
 use super::HeaderNames;
 use super::client_auth::{ClientAuthFailure, authenticate_client, client_auth_response};
@@ -87,7 +87,7 @@ use super::form_post::{
 };
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
 use super::lookup::{Found, find_token, token_params};
-use crate::client::{Admission, ClientAuthError};
+use crate::client::ClientAuthError;
 use crate::protocol::{
     BearerCredential, ErrorCode, ErrorResponse, FormError, IntrospectionResponse, Params,
     bearer_credential, epoch_secs,
@@ -96,12 +96,6 @@ use crate::resource::server_challenge;
 use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 use crate::token::TokenKind;
-
-/// The limiter key under which failed resource-server credentials are
-/// counted. A bearer secret names no resource server until it is verified, so
-/// every failure counts against this one key. It contains spaces, which no
-/// client identifier can, so it never collides with a client's key.
-pub const RESOURCE_SERVER_LIMITER_KEY: &str = "introspection resource server";
 
 /// The longest `Authorization: Bearer` credential read, in bytes.
 const MAX_BEARER_LEN: usize = 4096;
@@ -192,13 +186,6 @@ pub enum IntrospectionError {
         /// The `WWW-Authenticate: Bearer` challenge.
         challenge: HeaderValue,
     },
-    /// Too many failed resource-server credentials recently. `429` with
-    /// `Retry-After`; the credential was not checked.
-    #[error("too many failed resource server authentication attempts")]
-    CredentialThrottled {
-        /// How long to wait.
-        retry_after: Duration,
-    },
     /// Storage failed. Answered with `server_error` and no detail.
     #[error("storage failed")]
     Storage(#[from] StoreError),
@@ -247,12 +234,6 @@ impl IntrospectionError {
                 "the resource server credential is invalid",
             )
             .with_challenge(challenge.clone()),
-            Self::CredentialThrottled { retry_after } => ErrorResponse::described(
-                ErrorCode::INVALID_TOKEN,
-                "too many failed authentication attempts; retry later",
-            )
-            .with_status(StatusCode::TOO_MANY_REQUESTS)
-            .with_retry_after(*retry_after),
             Self::Storage(_) => ErrorResponse::server_error(),
         }
     }
@@ -409,15 +390,11 @@ impl AuthorizationServer {
                 challenge: None,
             });
         }
-        let key = RESOURCE_SERVER_LIMITER_KEY;
-        if let Admission::Refuse { retry_after } = inner.limiter.check(key, now).await? {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "resource_server_authentication_throttled",
-                retry_after_secs = retry_after.as_secs(),
-            );
-            return Err(IntrospectionError::CredentialThrottled { retry_after });
-        }
+        // Not throttled: a bearer secret names no resource server until it
+        // is verified, so failures could only be counted under one key, and
+        // anyone reaching the endpoint could then keep every resource server
+        // refused. The secrets' entropy (`MIN_RESOURCE_SERVER_SECRET_LEN`
+        // characters from a CSPRNG) is what defeats guessing, as for tokens.
         if let Some(server) = presented.and_then(|p| inner.introspection.verify(p)) {
             return Ok(IntrospectionCaller::ResourceServer(server));
         }
@@ -425,7 +402,6 @@ impl AuthorizationServer {
             target: "portcullis::security",
             event = "resource_server_authentication_failed",
         );
-        inner.limiter.record_failure(key, now).await?;
         Err(IntrospectionError::InvalidCredential {
             challenge: server_challenge(inner.issuer.as_str(), true),
         })

@@ -29,7 +29,7 @@ pub use device::{
     default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
-pub use introspect::{IntrospectionError, IntrospectionRequest, RESOURCE_SERVER_LIMITER_KEY};
+pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;
 pub use introspection_access::{
     DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
