@@ -15,7 +15,11 @@ mod common;
 
 use common::*;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use portcullis::client::ClientRegistration;
 use portcullis::grant::{PasswordGrant, RefreshTokenGrant, ResourceOwnerVerifier};
@@ -293,6 +297,70 @@ async fn failures_for_one_user_are_throttled_even_with_the_right_password() {
     // A quiet hour forgets it.
     h.clock.advance(Duration::from_secs(3600));
     assert_eq!(attempt(&h, &c1, "alice", "wonderland").await.status, 200);
+}
+
+/// Users whose password checks for `alice` wait until the test releases
+/// them, as a slow password hash would keep them running.
+#[derive(Clone)]
+struct SlowUsers {
+    checks: Arc<AtomicUsize>,
+    release: Arc<Semaphore>,
+}
+
+impl ResourceOwnerVerifier for SlowUsers {
+    async fn verify(&self, username: &str, password: &str) -> Result<Option<Subject>, StoreError> {
+        self.checks.fetch_add(1, Ordering::SeqCst);
+        if username == "alice" {
+            self.release.acquire().await.unwrap().forget();
+        }
+        Users.verify(username, password).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_sent_together_get_one_check_per_user() {
+    let users = SlowUsers {
+        checks: Arc::new(AtomicUsize::new(0)),
+        release: Arc::new(Semaphore::new(0)),
+    };
+    let h = harness_with(|b| b.grant(PasswordGrant::new(users.clone())));
+    let c = password_client(&h, false).await;
+
+    // A guess for alice is being checked …
+    let server = h.server.clone();
+    let request = password_request(&c, &login("alice", "guess"));
+    let first = tokio::spawn(async move { Reply::from(server.token_endpoint(request).await) });
+    while users.checks.load(Ordering::SeqCst) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // … so every other request for her, sent meanwhile, is refused without a
+    // check, however many there are and whatever password they carry.
+    let mut others = Vec::new();
+    for password in ["guess2", "guess3", "wonderland"].repeat(10) {
+        let server = h.server.clone();
+        let request = password_request(&c, &login("alice", password));
+        others.push(tokio::spawn(async move {
+            Reply::from(server.token_endpoint(request).await)
+        }));
+    }
+    for other in others {
+        // Refused at once: a request that reached the check would wait for
+        // the release, and time out here.
+        let reply = tokio::time::timeout(Duration::from_secs(10), other)
+            .await
+            .expect("a concurrent request for the same user was checked")
+            .unwrap();
+        assert_throttled(&reply, "1");
+    }
+    assert_eq!(users.checks.load(Ordering::SeqCst), 1);
+    // Another user is not held up.
+    assert_eq!(attempt(&h, &c, "bob", "builder").await.status, 200);
+
+    // The first check ends (a failure); alice's next request is checked.
+    users.release.add_permits(2);
+    first.await.unwrap().assert_error(400, "invalid_grant");
+    assert_eq!(attempt(&h, &c, "alice", "wonderland").await.status, 200);
+    assert_eq!(users.checks.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

@@ -22,8 +22,11 @@
 //! - [`check`](AuthLimiter::check) and [`record_failure`](AuthLimiter::record_failure)
 //!   are separate steps, so requests already between the two when a limit is
 //!   reached are still verified. With the in-process limiter that window is
-//!   the verification itself; a shared limiter with network round trips should
-//!   count attempts in `check` to keep it small.
+//!   the verification itself (a SHA-256 for generated client secrets); a
+//!   shared limiter with network round trips should count attempts in `check`
+//!   to keep it small. The password grant, whose check is a slow hash of a
+//!   low-entropy secret, also lets only one request at a time check a given
+//!   user's password ([`PasswordGrant`](crate::grant::PasswordGrant)).
 //!
 //! A fleet shares one limiter by implementing the trait on a shared store.
 

@@ -7,7 +7,10 @@
 //! It runs only when the server registers a [`PasswordGrant`] *and* the
 //! client's registration includes the `password` grant type.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use super::{GrantContext, GrantHandler, Issue};
 use crate::client::{Admission, AuthLimiter, MemoryLimiter};
@@ -28,10 +31,20 @@ pub trait ResourceOwnerVerifier: Send + Sync + 'static {
 
 /// `grant_type=password` (RFC 6749 §4.3), with failed attempts throttled both
 /// per user and per client (RFC 6819 §4.4.3.6, §5.1.4.2.3).
+///
+/// One user's password is checked by one request at a time: a request for a
+/// user whose password is being checked already is refused at once
+/// (`429`, `Retry-After: 1`), without a check. Otherwise the limiter, which
+/// learns of a failure only once the (deliberately slow) check is over,
+/// would let every request sent at the same moment guess — as many guesses
+/// as the attacker has connections, each time a delay ends — where the
+/// policy allows one. A fleet of replicas serialises per replica.
 #[derive(Debug)]
 pub struct PasswordGrant<V, L = MemoryLimiter> {
     verifier: V,
     limiter: L,
+    /// The user keys whose password a request is checking now.
+    checking: Mutex<HashSet<String>>,
 }
 
 impl<V: ResourceOwnerVerifier> PasswordGrant<V> {
@@ -41,6 +54,7 @@ impl<V: ResourceOwnerVerifier> PasswordGrant<V> {
         Self {
             verifier,
             limiter: MemoryLimiter::default(),
+            checking: Mutex::default(),
         }
     }
 }
@@ -51,12 +65,46 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> PasswordGrant<V, L> {
         PasswordGrant {
             verifier: self.verifier,
             limiter,
+            checking: self.checking,
         }
     }
 }
 
-fn throttled(retry_after: std::time::Duration) -> TokenError {
+fn throttled(retry_after: Duration) -> TokenError {
     TokenError::Throttled { retry_after }
+}
+
+/// How long a request refused because the same user's password is being
+/// checked is told to wait: about what a slow password hash takes.
+const CHECK_IN_PROGRESS_RETRY: Duration = Duration::from_secs(1);
+
+/// A user key marked as being checked; unmarked when dropped, so a request
+/// cancelled mid-check (its future dropped) releases the user too.
+struct Checking<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    key: String,
+}
+
+impl<'a> Checking<'a> {
+    /// Marks `key`, or `None` if a request is checking it already.
+    fn start(set: &'a Mutex<HashSet<String>>, key: String) -> Option<Self> {
+        let mut checking = set.lock().unwrap_or_else(|p| p.into_inner());
+        if !checking.insert(key.clone()) {
+            return None;
+        }
+        Some(Self { set, key })
+    }
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        let mut checking = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        checking.remove(&self.key);
+    }
 }
 
 impl<V: ResourceOwnerVerifier, L: AuthLimiter> GrantHandler for PasswordGrant<V, L> {
@@ -68,9 +116,18 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> GrantHandler for PasswordGrant<V,
         let username = ctx.required_param("username")?;
         let password = ctx.required_param("password")?;
         let now = ctx.now();
-        let user_key = format!("user:{username}");
+        let Some(user) = Checking::start(&self.checking, format!("user:{username}")) else {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "password_grant_throttled",
+                reason = "a check for this user is in progress",
+                username = ?username,
+            );
+            return Err(throttled(CHECK_IN_PROGRESS_RETRY));
+        };
+        let user_key = user.key();
         let client_key = format!("password-client:{}", ctx.client().id());
-        for key in [&user_key, &client_key] {
+        for key in [user_key, client_key.as_str()] {
             if let Admission::Refuse { retry_after } = self.limiter.check(key, now).await? {
                 tracing::warn!(target: "portcullis::security", event = "password_grant_throttled", key = ?key);
                 return Err(throttled(retry_after));
@@ -82,7 +139,7 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> GrantHandler for PasswordGrant<V,
                 event = "password_grant_failed",
                 client_id = %ctx.client().id(),
             );
-            self.limiter.record_failure(&user_key, now).await?;
+            self.limiter.record_failure(user_key, now).await?;
             self.limiter.record_failure(&client_key, now).await?;
             return Err(TokenError::InvalidGrant(
                 "invalid resource owner credentials".into(),
