@@ -93,7 +93,8 @@
 //!   `http::Response` out, with a typed layer beneath, and their request and
 //!   error types. The authorization endpoint
 //!   ([`authorization_request`](AuthorizationServer::authorization_request),
-//!   then [`approve`](AuthorizationServer::approve) or
+//!   [`defer`](AuthorizationServer::defer) for a decision on a later
+//!   request, then [`approve`](AuthorizationServer::approve) or
 //!   [`deny`](AuthorizationServer::deny); RFC 6749 §4.1), the token endpoint
 //!   ([`token_endpoint`](AuthorizationServer::token_endpoint), §3.2), the
 //!   device authorization endpoint
