@@ -1,6 +1,8 @@
 //! A token request costs at most two round trips to the database: the
 //! client lookup, and one store operation that finds, checks, consumes and
-//! issues (`CodeRedemption`, `RefreshRotation`, `DeviceCollection`).
+//! issues (`CodeRedemption`, `RefreshRotation`, `DeviceCollection`). An
+//! authorization request decided at once costs two as well: the client
+//! lookup, and the grant with its code.
 //!
 //! Counted on PostgreSQL, where a round trip is a network hop: every
 //! statement sqlx executes emits one event with target `sqlx::query`, and a
@@ -107,9 +109,15 @@ async fn server(test: &str) -> Option<(AuthorizationServer, TestDb)> {
 
 /// `request`'s reply and how many statements it executed.
 async fn counted(server: &AuthorizationServer, request: Request<Vec<u8>>) -> (Reply, usize) {
+    let (reply, statements) = count(server.token_endpoint(request)).await;
+    (Reply::from(reply), statements)
+}
+
+/// `future`'s output and how many statements it executed.
+async fn count<T>(future: impl Future<Output = T>) -> (T, usize) {
     let count = Arc::new(AtomicUsize::new(0));
-    let reply = with_counter(&count, server.token_endpoint(request)).await;
-    (Reply::from(reply), count.load(Ordering::SeqCst))
+    let output = with_counter(&count, future).await;
+    (output, count.load(Ordering::SeqCst))
 }
 
 /// Runs `future` with `count` counting this thread's statements. The tests
@@ -233,13 +241,6 @@ async fn a_code_exchange_and_its_refreshes_cost_two_round_trips_each() {
     let narrowed = reply.json["access_token"].as_str().unwrap();
     let info = server.access_token_info(narrowed).await.unwrap().unwrap();
     assert_eq!(info.scope.to_string(), "read");
-}
-
-/// `future`'s output and how many statements it executed.
-async fn count<T>(future: impl Future<Output = T>) -> (T, usize) {
-    let count = Arc::new(AtomicUsize::new(0));
-    let output = with_counter(&count, future).await;
-    (output, count.load(Ordering::SeqCst))
 }
 
 #[tokio::test]
