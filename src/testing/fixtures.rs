@@ -527,6 +527,20 @@ pub(crate) fn device(client: &ClientId, at: SystemTime) -> DeviceAuthorizationRe
     }
 }
 
+/// Asserts that `find_access_token` returns `issued`'s access token and its
+/// grant exactly as `create_grant` stored them.
+pub(crate) async fn assert_access_as_stored<S: TokenStore>(store: &S, issued: &Issued) {
+    assert_eq!(
+        ok(
+            store.find_access_token(&issued.access_hash()).await,
+            "find_access_token"
+        ),
+        Some((issued.access.clone().unwrap(), issued.grant.clone())),
+        "find_access_token must return the access token and its grant exactly as \
+         create_grant stored them"
+    );
+}
+
 /// Whether the access token is found.
 pub(crate) async fn access_found<S: TokenStore>(store: &S, hash: &TokenHash) -> bool {
     ok(store.find_access_token(hash).await, "find_access_token").is_some()

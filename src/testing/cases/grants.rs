@@ -2,7 +2,9 @@
 
 use crate::client::ClientRegistry;
 use crate::store::{FoundCode, FoundRefreshToken, TokenStore};
-use crate::testing::fixtures::{Issued, hash, now, ok, pending, register_client};
+use crate::testing::fixtures::{
+    Issued, assert_access_as_stored, hash, now, ok, pending, register_client,
+};
 
 /// A grant stored with an access token: `find_access_token` returns the token
 /// and the grant exactly as stored, and the grant has no refresh token or
@@ -16,16 +18,7 @@ pub async fn create_grant_with_access_token<S: TokenStore + ClientRegistry + Clo
     let own_behalf = own_behalf.create(&store).await;
 
     for issued in [issued, own_behalf] {
-        let found = ok(
-            store.find_access_token(&issued.access_hash()).await,
-            "find_access_token",
-        );
-        assert_eq!(
-            found,
-            Some((issued.access.clone().unwrap(), issued.grant.clone())),
-            "find_access_token must return the access token and its grant exactly as \
-             create_grant stored them"
-        );
+        assert_access_as_stored(&store, &issued).await;
         assert!(
             ok(
                 store.find_refresh_token(&issued.access_hash()).await,
@@ -48,14 +41,7 @@ pub async fn create_grant_with_refresh_token<S: TokenStore + ClientRegistry + Cl
     let issued = Issued::access_and_refresh(&client, now())
         .create(&store)
         .await;
-    assert_eq!(
-        ok(
-            store.find_access_token(&issued.access_hash()).await,
-            "find_access_token"
-        ),
-        Some((issued.access.clone().unwrap(), issued.grant.clone())),
-        "find_access_token must return the access token and its grant exactly as stored"
-    );
+    assert_access_as_stored(&store, &issued).await;
     assert_eq!(
         ok(
             store.find_refresh_token(&issued.refresh_hash()).await,

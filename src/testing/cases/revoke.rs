@@ -3,8 +3,8 @@
 use crate::client::ClientRegistry;
 use crate::store::{GrantId, TokenStore};
 use crate::testing::fixtures::{
-    Issued, Lineage, access_found, code_found, device, hash, now, ok, pending, refresh_found,
-    register_client,
+    Issued, Lineage, access_found, assert_access_as_stored, code_found, device, hash, now, ok,
+    pending, refresh_found, register_client,
 };
 
 /// `revoke_grant` returns `true` for a stored grant, and afterwards none of
@@ -278,15 +278,7 @@ pub async fn a_grant_of_one_access_token_is_revoked_like_any<
     let by_client = Issued::single_access(&client, t).create(&store).await;
 
     for issued in [&token_first, &grant_first, &by_client] {
-        assert_eq!(
-            ok(
-                store.find_access_token(&issued.access_hash()).await,
-                "find_access_token"
-            ),
-            Some((issued.access.clone().unwrap(), issued.grant.clone())),
-            "find_access_token must return the access token and its grant exactly as \
-             create_grant stored them"
-        );
+        assert_access_as_stored(&store, issued).await;
     }
 
     assert!(
