@@ -12,20 +12,26 @@
 //!  host HTTP stack (axum, actix, hyper …)
 //!       │ http::Request<impl AsRef<[u8]>>          ▲ http::Response<Vec<u8>>
 //!       ▼                                          │
+//!  server/     AuthorizationServer, ServerBuilder — and, extending it,
 //!  endpoint/   authorization · token · device authorization · revocation ·
 //!       │      introspection · metadata · registration and client configuration
-//!       │  parse ─► protocol/  (form rules, scopes, Bearer credentials,
-//!       │                       error codes, responses)
+//!       │  dispatch on grant_type ─► grant/  (GrantHandler per grant,
+//!       │                                    GrantContext, TokenError)
+//!       │  storage ─► store/  (GrantStore · AuthorizationCodeStore ·
+//!       │                      DeviceAuthorizationStore · MemoryStore · SqlStore)
 //!       │  authenticate ─► client/  (ClientAuthenticator → AuthenticatedClient,
-//!       │                             throttled by an AuthLimiter)
-//!       │  dispatch on grant_type ─► grant/  (GrantHandler per grant)
-//!       │  mint and hash tokens ─► token/
-//!       ▼
-//!  store/      async storage traits (ClientRegistry, TokenStore) · MemoryStore
+//!       │                             ClientRegistry, throttled by an AuthLimiter)
+//!       │  parse ─► protocol/  (form rules, scopes, Bearer credentials and
+//!       │                       challenges, error codes, responses)
+//!       ▼  mint and hash tokens ─► token/
 //!
 //!  resource/   the resource server's side: BearerValidator ─► TokenSource
 //!              (the AuthorizationServer in process, or introspection over HTTP)
 //! ```
+//!
+//! Each layer uses only the layers below it (`tests/architecture.rs` checks
+//! it): `token`, then `protocol`, `client`, `store`, `grant`, then the
+//! server with its endpoints, and `resource` on top.
 //!
 //! ## Quick start: the client credentials grant
 //!
@@ -112,9 +118,13 @@
 //!   [`client_configuration_endpoint`](AuthorizationServer::client_configuration_endpoint);
 //!   RFC 7591, RFC 7592).
 //! - [`token`] — the opaque token format, hashing, lifetimes, the clock.
-//! - [`store`] — the [`TokenStore`](store::TokenStore) trait and [`MemoryStore`].
-//! - `testing` (feature `testing`) — the conformance suite every store
-//!   implementation runs.
+//! - [`store`] — the storage traits, split by what uses them:
+//!   [`GrantStore`](store::GrantStore) (every server),
+//!   [`AuthorizationCodeStore`](store::AuthorizationCodeStore) (the code
+//!   grant), [`DeviceAuthorizationStore`](store::DeviceAuthorizationStore)
+//!   (the device grant) — and [`MemoryStore`], which is all three.
+//! - `testing` (feature `testing`) — the conformance suite, one part per
+//!   storage trait, that every store implementation runs.
 //! - [`resource`] — the resource server's side (RFC 6750): bearer token
 //!   extraction, validation in process or through introspection, and the
 //!   `WWW-Authenticate` challenge.
@@ -133,6 +143,8 @@
 
 pub mod client;
 pub mod endpoint;
+mod erased;
+mod error;
 pub mod grant;
 pub mod protocol;
 pub mod resource;

@@ -9,16 +9,18 @@ use url::{Host, Url};
 
 use crate::client::{
     AuthLimiter, AuthMethod, Authentication, ClientAuthenticator, ClientRegistration,
-    ClientRegistry, ClientRegistryHandle, DynAuthLimiter, DynClientRegistry, LimiterHandle,
-    MemoryLimiter, Registered, RegistrationError, SecretAuthenticator, ThrottlePolicy,
+    ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
+    RegistrationError, SecretAuthenticator, ThrottlePolicy,
 };
 use crate::endpoint::{DeviceFlow, DeviceSettings};
 use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
 use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
-use crate::store::erased::TokenStoreHandle;
-use crate::store::{DynTokenStore, GrantId, StoreError, TokenStore};
+use crate::store::{
+    AuthorizationCodeStore, DeviceAuthorizationStore, DynCodeStore, DynDeviceStore, DynGrantStore,
+    GrantId, GrantStore, StoreError, Stores, TokenStore,
+};
 use crate::token::{AccessTokenInfo, Clock, SystemClock, TokenHash, TokenKind, TokenLifetimes};
 
 /// The default limit on a request body: 64 KiB, far above any real token
@@ -38,11 +40,13 @@ pub struct AuthorizationServer {
 
 pub(crate) struct ServerInner {
     pub(crate) issuer: Url,
-    pub(crate) clients: ClientRegistryHandle,
-    pub(crate) tokens: TokenStoreHandle,
+    pub(crate) clients: Box<dyn DynClientRegistry>,
+    pub(crate) stores: Stores,
     pub(crate) authenticator: Box<dyn ClientAuthenticator>,
-    pub(crate) limiter: LimiterHandle,
+    pub(crate) limiter: Box<dyn DynAuthLimiter>,
     pub(crate) grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
+    /// Whether `grants` has the `refresh_token` grant.
+    pub(crate) serves_refresh: bool,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) lifetimes: TokenLifetimes,
     pub(crate) max_body: usize,
@@ -79,8 +83,8 @@ impl ServerInner {
     pub(crate) fn authentication(&self) -> Authentication<'_> {
         Authentication {
             authenticator: &*self.authenticator,
-            clients: &self.clients,
-            limiter: &self.limiter,
+            clients: &*self.clients,
+            limiter: &*self.limiter,
         }
     }
 }
@@ -116,9 +120,13 @@ pub enum BuildError {
     /// No client registry was given.
     #[error("a client registry is required (ServerBuilder::clients)")]
     MissingClients,
-    /// No token store was given.
-    #[error("a token store is required (ServerBuilder::tokens)")]
-    MissingTokens,
+    /// A store that the configured grants and endpoints use was not given:
+    /// the grant store always, the authorization code store for the
+    /// authorization code grant or the implicit grant, the device
+    /// authorization store for the device grant. The message names it and
+    /// the builder method that gives it.
+    #[error("{0} is required")]
+    MissingStore(&'static str),
     /// Two handlers for one grant type.
     #[error("grant type {0} has two handlers")]
     DuplicateGrant(String),
@@ -176,7 +184,9 @@ pub enum RegisterClientError {
 pub struct ServerBuilder {
     issuer: String,
     clients: Option<Box<dyn DynClientRegistry>>,
-    tokens: Option<Box<dyn DynTokenStore>>,
+    grant_store: Option<Arc<dyn DynGrantStore>>,
+    code_store: Option<Arc<dyn DynCodeStore>>,
+    device_store: Option<Arc<dyn DynDeviceStore>>,
     authenticator: Box<dyn ClientAuthenticator>,
     limiter: Box<dyn DynAuthLimiter>,
     grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
@@ -209,7 +219,9 @@ impl AuthorizationServer {
         ServerBuilder {
             issuer: issuer.into(),
             clients: None,
-            tokens: None,
+            grant_store: None,
+            code_store: None,
+            device_store: None,
             authenticator: Box::new(SecretAuthenticator),
             limiter: Box::new(MemoryLimiter::default()),
             grants: Vec::new(),
@@ -269,10 +281,7 @@ impl AuthorizationServer {
             return Ok(None);
         }
         let hash = TokenHash::of(token);
-        if let Some(memory) = self.inner.tokens.memory() {
-            return Ok(memory.access_token_info(&hash, self.inner.clock.now()));
-        }
-        let Some((record, grant)) = self.inner.tokens.find_access_token(&hash).await? else {
+        let Some((record, grant)) = self.inner.stores.grants.find_access_token(&hash).await? else {
             return Ok(None);
         };
         let now = self.inner.clock.now();
@@ -292,17 +301,24 @@ impl AuthorizationServer {
     /// Revokes a grant and every token derived from it. Returns whether the
     /// grant existed.
     pub async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
-        let existed = self.inner.tokens.revoke_grant(id).await?;
+        let existed = self.inner.stores.grants.revoke_grant(id).await?;
         tracing::info!(target: "portcullis::security", event = "grant_revoked", grant_id = %id, existed);
         Ok(existed)
     }
 
-    /// Deletes expired grants and tokens from the store; returns how many went.
+    /// Deletes expired grants, tokens, codes, pending requests and device
+    /// authorizations from the stores; returns how many went.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        self.inner
-            .tokens
-            .purge_expired(self.inner.clock.now())
-            .await
+        let now = self.inner.clock.now();
+        let stores = &self.inner.stores;
+        let mut purged = stores.grants.purge_expired(now).await?;
+        if let Some(codes) = &stores.codes {
+            purged += codes.purge_expired_codes(now).await?;
+        }
+        if let Some(devices) = &stores.devices {
+            purged += devices.purge_expired_device_authorizations(now).await?;
+        }
+        Ok(purged)
     }
 }
 
@@ -313,9 +329,43 @@ impl ServerBuilder {
         self
     }
 
-    /// Where grants and tokens are kept. Required.
-    pub fn tokens(mut self, store: impl TokenStore) -> Self {
-        self.tokens = Some(Box::new(store));
+    /// One store for everything: grants and tokens, authorization codes and
+    /// deferred requests, device authorizations — as [`MemoryStore`](crate::MemoryStore)
+    /// and the SQL store are. Replaces any store given before.
+    pub fn tokens(self, store: impl TokenStore) -> Self {
+        let store = Arc::new(store);
+        let mut builder = self;
+        builder.grant_store = Some(store.clone());
+        builder.code_store = Some(store.clone());
+        builder.device_store = Some(store);
+        builder
+    }
+
+    /// Where grants and their access and refresh tokens are kept. Every
+    /// server needs one: this, or [`tokens`](Self::tokens).
+    pub fn grant_store(mut self, store: impl GrantStore) -> Self {
+        self.grant_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where authorization codes and deferred authorization requests are
+    /// kept: needed when the server serves the authorization code grant or
+    /// the implicit grant. Redeeming a code stores tokens under its grant,
+    /// so this store must keep its grants where the
+    /// [`grant_store`](Self::grant_store) does — a clone of it, or the same
+    /// database.
+    pub fn code_store(mut self, store: impl AuthorizationCodeStore) -> Self {
+        self.code_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where device authorizations are kept: needed when the server serves
+    /// the device authorization grant (RFC 8628). Collecting one creates its
+    /// grant, so this store must keep its grants where the
+    /// [`grant_store`](Self::grant_store) does — a clone of it, or the same
+    /// database.
+    pub fn device_store(mut self, store: impl DeviceAuthorizationStore) -> Self {
+        self.device_store = Some(Arc::new(store));
         self
     }
 
@@ -467,6 +517,7 @@ impl ServerBuilder {
 
     /// Builds the server.
     pub fn build(self) -> Result<AuthorizationServer, BuildError> {
+        let stores = self.stores()?;
         if let Some(why) = self.introspection.invalid() {
             return Err(BuildError::InvalidIntrospectionCredential(why));
         }
@@ -487,14 +538,19 @@ impl ServerBuilder {
         if let Some(registration) = &self.registration {
             registration.check()?;
         }
+        let serves_refresh = self
+            .grants
+            .iter()
+            .any(|(g, _)| *g == GrantType::REFRESH_TOKEN);
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
                 issuer,
-                clients: ClientRegistryHandle::new(self.clients.ok_or(BuildError::MissingClients)?),
-                tokens: TokenStoreHandle::new(self.tokens.ok_or(BuildError::MissingTokens)?),
+                clients: self.clients.ok_or(BuildError::MissingClients)?,
+                stores,
                 authenticator: self.authenticator,
-                limiter: LimiterHandle::new(self.limiter),
+                limiter: self.limiter,
                 grants: self.grants,
+                serves_refresh,
                 clock: self.clock,
                 lifetimes: self.lifetimes,
                 max_body: self.max_body,
@@ -505,6 +561,43 @@ impl ServerBuilder {
                 discovery,
                 registration: self.registration,
             }),
+        })
+    }
+}
+
+impl ServerBuilder {
+    /// The stores the configured grants and endpoints use, or the first one
+    /// missing. Stores given but unused are dropped.
+    fn stores(&self) -> Result<Stores, BuildError> {
+        let serves = |grant: GrantType| self.grants.iter().any(|(g, _)| *g == grant);
+        let grants = self.grant_store.clone().ok_or(BuildError::MissingStore(
+            "a grant store (ServerBuilder::grant_store, or ServerBuilder::tokens)",
+        ))?;
+        let needs_codes = serves(GrantType::AUTHORIZATION_CODE) || self.options.implicit;
+        let codes = match (&self.code_store, needs_codes) {
+            (Some(codes), true) => Some(codes.clone()),
+            (None, true) => {
+                return Err(BuildError::MissingStore(
+                    "an authorization code store, for the authorization code or implicit grant \
+                     (ServerBuilder::code_store, or ServerBuilder::tokens)",
+                ));
+            }
+            (_, false) => None,
+        };
+        let devices = match (&self.device_store, serves(GrantType::DEVICE_CODE)) {
+            (Some(devices), true) => Some(devices.clone()),
+            (None, true) => {
+                return Err(BuildError::MissingStore(
+                    "a device authorization store, for the device authorization grant \
+                     (ServerBuilder::device_store, or ServerBuilder::tokens)",
+                ));
+            }
+            (_, false) => None,
+        };
+        Ok(Stores {
+            grants,
+            codes,
+            devices,
         })
     }
 }

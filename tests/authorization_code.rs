@@ -620,7 +620,7 @@ async fn a_replay_that_fails_the_redemption_checks_does_not_revoke() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_redemptions_of_one_code_yield_exactly_one_token() {
-    // `TokenStore::redeem_code` redeems and stores the tokens in one atomic
+    // `AuthorizationCodeStore::redeem_code` redeems and stores the tokens in one atomic
     // step, so of 50 simultaneous redemptions exactly one is answered with
     // tokens. The others are the same client presenting a code that is
     // already redeemed — replays — so, as `GrantContext::redeem_code`

@@ -18,7 +18,7 @@ use portcullis::endpoint::{
 };
 use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
 use portcullis::protocol::GrantType;
-use portcullis::store::TokenStore;
+use portcullis::store::{AuthorizationCodeStore, GrantStore};
 use portcullis::token::TokenHash;
 use serde_json::{Value, json};
 
@@ -506,14 +506,14 @@ async fn delete_removes_the_client_and_kills_its_tokens() {
     // The refresh token and the unredeemed code are gone from the store, not
     // merely unusable by a client that no longer authenticates.
     assert!(
-        TokenStore::find_refresh_token(&h.store, &TokenHash::of(&refresh))
+        GrantStore::find_refresh_token(&h.store, &TokenHash::of(&refresh))
             .await
             .unwrap()
             .is_none()
     );
     let code_hash = TokenHash::of(param(&unredeemed, "code").unwrap());
     assert!(
-        TokenStore::find_code(&h.store, &code_hash)
+        AuthorizationCodeStore::find_code(&h.store, &code_hash)
             .await
             .unwrap()
             .is_none()

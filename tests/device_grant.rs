@@ -21,10 +21,9 @@ use portcullis::endpoint::{DecisionError, PendingDeviceAuthorization, UserCodeEr
 use portcullis::grant::{DeviceCodeGrant, RefreshTokenGrant};
 use portcullis::protocol::{GrantType, Scope};
 use portcullis::store::{
-    AccessTokenRecord, CodeRedemption, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision,
-    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
-    PendingAuthorizationRecord, PlannedToken, PolledDeviceCode, Redemption, RefreshRotation,
-    Rotation, StoreError, TokenStore,
+    AccessTokenRecord, DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection,
+    DeviceDecision, DeviceStatus, FoundRefreshToken, GrantId, GrantRecord, GrantStore, MemoryStore,
+    NewGrant, PlannedToken, PolledDeviceCode, RefreshRotation, Rotation, StoreError,
 };
 use portcullis::token::{TokenHash, TokenKind, USER_CODE_ALPHABET};
 use portcullis::{AuthorizationServer, ServerBuilder};
@@ -1073,7 +1072,7 @@ async fn request_checks_match_the_token_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_polls_after_approval_yield_exactly_one_token_response() {
-    // `TokenStore::poll_device_code` collects an approval and stores the
+    // `DeviceAuthorizationStore::poll_device_code` collects an approval and stores the
     // tokens in one atomic step, so of 50 simultaneous polls exactly one gets
     // tokens. The
     // others present a redeemed device code — replays — so the grant is
@@ -1208,14 +1207,17 @@ async fn the_memory_store_keeps_user_codes_unique_among_live_authorizations() {
 }
 
 /// A store that answers the first `conflicts` saves of a device authorization
-/// with a user-code clash, and otherwise is a [`MemoryStore`].
+/// with a user-code clash, and otherwise is a [`MemoryStore`]. It is a grant
+/// store and a device store, and nothing else: a server of the device grant
+/// needs no authorization code store.
+#[derive(Clone)]
 struct CollidingStore {
     inner: MemoryStore,
-    conflicts: AtomicUsize,
+    conflicts: Arc<AtomicUsize>,
     saves: Arc<AtomicUsize>,
 }
 
-impl TokenStore for CollidingStore {
+impl GrantStore for CollidingStore {
     async fn create_grant(&self, new: NewGrant) -> Result<(), StoreError> {
         self.inner.create_grant(new).await
     }
@@ -1238,16 +1240,6 @@ impl TokenStore for CollidingStore {
     ) -> Result<Rotation, StoreError> {
         self.inner.rotate_refresh_token(old, rotation).await
     }
-    async fn find_code(&self, hash: &TokenHash) -> Result<Option<FoundCode>, StoreError> {
-        self.inner.find_code(hash).await
-    }
-    async fn redeem_code(
-        &self,
-        hash: &TokenHash,
-        redemption: &CodeRedemption,
-    ) -> Result<Redemption, StoreError> {
-        self.inner.redeem_code(hash, redemption).await
-    }
     async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
         self.inner.revoke_grant(id).await
     }
@@ -1257,24 +1249,12 @@ impl TokenStore for CollidingStore {
     async fn revoke_client_grants(&self, client_id: &ClientId) -> Result<u64, StoreError> {
         self.inner.revoke_client_grants(client_id).await
     }
-    async fn save_pending(&self, pending: PendingAuthorizationRecord) -> Result<(), StoreError> {
-        self.inner.save_pending(pending).await
-    }
-    async fn find_pending(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<PendingAuthorizationRecord>, StoreError> {
-        self.inner.find_pending(hash).await
-    }
-    async fn take_pending(
-        &self,
-        hash: &TokenHash,
-    ) -> Result<Option<PendingAuthorizationRecord>, StoreError> {
-        self.inner.take_pending(hash).await
-    }
     async fn purge_expired(&self, now: SystemTime) -> Result<u64, StoreError> {
-        self.inner.purge_expired(now).await
+        GrantStore::purge_expired(&self.inner, now).await
     }
+}
+
+impl DeviceAuthorizationStore for CollidingStore {
     async fn save_device_authorization(
         &self,
         record: DeviceAuthorizationRecord,
@@ -1314,18 +1294,34 @@ impl TokenStore for CollidingStore {
             .poll_device_code(device_code_hash, client_id, now, collection)
             .await
     }
+    async fn revoke_client_device_authorizations(
+        &self,
+        client_id: &ClientId,
+    ) -> Result<u64, StoreError> {
+        self.inner
+            .revoke_client_device_authorizations(client_id)
+            .await
+    }
+    async fn purge_expired_device_authorizations(
+        &self,
+        now: SystemTime,
+    ) -> Result<u64, StoreError> {
+        self.inner.purge_expired_device_authorizations(now).await
+    }
 }
 
 async fn colliding_server(conflicts: usize) -> (AuthorizationServer, TestClient, Arc<AtomicUsize>) {
     let clients = MemoryStore::new();
     let saves = Arc::new(AtomicUsize::new(0));
+    let store = CollidingStore {
+        inner: MemoryStore::new(),
+        conflicts: Arc::new(AtomicUsize::new(conflicts)),
+        saves: saves.clone(),
+    };
     let server = AuthorizationServer::builder(ISSUER)
         .clients(clients)
-        .tokens(CollidingStore {
-            inner: MemoryStore::new(),
-            conflicts: AtomicUsize::new(conflicts),
-            saves: saves.clone(),
-        })
+        .grant_store(store.clone())
+        .device_store(store)
         .grant(DeviceCodeGrant)
         .build()
         .unwrap();

@@ -187,7 +187,7 @@ async fn race_one_refresh_token(h: &Harness, c: &TestClient) -> (Vec<Tokens>, To
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_refreshes_with_one_token_yield_one_success_and_revoke_the_grant() {
     // `GrantContext::rotate`: of concurrent rotations of one token exactly one
-    // wins the compare-and-swap (`TokenStore::rotate_refresh_token`); each
+    // wins the compare-and-swap (`GrantStore::rotate_refresh_token`); each
     // loser presents a token that is no longer current, which is
     // indistinguishable from reuse, so the grant is revoked (RFC 9700
     // §4.14.2) — the winner's fresh tokens included.

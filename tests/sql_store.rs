@@ -31,11 +31,11 @@ use portcullis::grant::{
 };
 use portcullis::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
 use portcullis::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, DeviceAuthorizationRecord,
-    DeviceCollection, DeviceDecision, DeviceStatus, FoundCode, FoundRefreshToken, GrantId,
-    GrantRecord, NewGrant, PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation,
+    AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
+    DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
+    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, NewCodeGrant,
+    NewGrant, PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation,
     RefreshTokenRecord, ResponseMode, ResponseType, Rotation, SqlStore, StoreError, Subject,
-    TokenStore,
 };
 use portcullis::token::{ManualClock, TokenHash};
 use rand::RngCore as _;
@@ -251,7 +251,7 @@ async fn coded(store: &SqlStore, client: &ClientId) -> (GrantRecord, Authorizati
     let grant = grant_for(client, t0(), secs(3600));
     let code = code_for(&grant, t0());
     store
-        .create_grant(NewGrant::with_code(grant.clone(), code.clone()))
+        .create_code_grant(NewCodeGrant::new(grant.clone(), code.clone()))
         .await
         .unwrap();
     (grant, code)
@@ -542,11 +542,27 @@ async fn expired_records_stay_findable_until_purged(db: &TestDb) {
     );
     // Nothing has expired at t0: a purge removes nothing.
     assert_eq!(store.purge_expired(t0()).await.unwrap(), 0);
+    assert_eq!(store.purge_expired_codes(t0()).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .purge_expired_device_authorizations(t0())
+            .await
+            .unwrap(),
+        0
+    );
 
     // At +10 min the access token (expires exactly then) goes, and the code
-    // (60 s), the pending request and the device authorization (10 min).
-    let removed = store.purge_expired(t0() + secs(600)).await.unwrap();
-    assert_eq!(removed, 4);
+    // (60 s), the pending request and the device authorization (10 min),
+    // each with the purge of its store.
+    let later = t0() + secs(600);
+    let tokens = store.purge_expired(later).await.unwrap();
+    let codes = store.purge_expired_codes(later).await.unwrap();
+    let devices = store
+        .purge_expired_device_authorizations(later)
+        .await
+        .unwrap();
+    assert_eq!((tokens, codes, devices), (1, 2, 1));
+    assert_eq!(tokens + codes + devices, 4);
     assert!(
         store
             .find_access_token(&access.hash)
@@ -602,6 +618,11 @@ async fn expired_records_stay_findable_until_purged(db: &TestDb) {
             .unwrap()
             .is_none()
     );
+
+    // So is the code of a revoked grant, by the codes' purge.
+    let (grant, _) = coded(&store, &client).await;
+    assert!(store.revoke_grant(&grant.id).await.unwrap());
+    assert_eq!(store.purge_expired_codes(t0()).await.unwrap(), 1);
 }
 
 async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
@@ -882,7 +903,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         ..code_for(&grant2, t0())
     };
     store
-        .create_grant(NewGrant::with_code(grant2.clone(), bare.clone()))
+        .create_code_grant(NewCodeGrant::new(grant2.clone(), bare.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -974,8 +995,35 @@ async fn revoking_a_clients_grants_spares_other_clients(db: &TestDb) {
     let (_, their_token, _) = issued(&store, &theirs).await;
     let their_pending = pending_for(&theirs);
     store.save_pending(their_pending.clone()).await.unwrap();
+    // An approved device authorization not collected yet must not outlive
+    // its client.
+    let my_device = device_for(&mine, t0());
+    store
+        .save_device_authorization(my_device.clone())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .decide_device_authorization(&my_device.device_code_hash, approve("alice"), t0())
+            .await
+            .unwrap()
+    );
+    let their_device = device_for(&theirs, t0());
+    store
+        .save_device_authorization(their_device.clone())
+        .await
+        .unwrap();
 
+    // What deleting a client drops, store by store.
     assert_eq!(store.revoke_client_grants(&mine).await.unwrap(), 4);
+    assert_eq!(store.revoke_client_pending(&mine).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .revoke_client_device_authorizations(&mine)
+            .await
+            .unwrap(),
+        1
+    );
     for token in &my_tokens {
         assert!(
             store
@@ -1007,7 +1055,29 @@ async fn revoking_a_clients_grants_spares_other_clients(db: &TestDb) {
             .unwrap()
             .is_some()
     );
+    assert!(
+        store
+            .find_device_authorization(&my_device.user_code_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_device_authorization(&their_device.user_code_hash)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(store.revoke_client_grants(&mine).await.unwrap(), 0);
+    assert_eq!(store.revoke_client_pending(&mine).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .revoke_client_device_authorizations(&mine)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn pending_requests_are_taken_once(db: &TestDb) {

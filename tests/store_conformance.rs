@@ -1,9 +1,11 @@
 //! The store conformance suite (`portcullis::testing`) against every store
 //! the crate ships: the memory store, and the SQL store on SQLite (in memory
 //! and in a file) and on PostgreSQL (when `PORTCULLIS_TEST_POSTGRES_URL` is
-//! set) — every contract of `TokenStore` and `ClientRegistry`, races
-//! included, on a fresh store per case. And the suite itself: it fails a
-//! store that breaks a contract, naming the cases.
+//! set) — every contract of `ClientRegistry`, `GrantStore`,
+//! `AuthorizationCodeStore` and `DeviceAuthorizationStore`, races included,
+//! on a fresh store per case. And the suite itself: it fails a store that
+//! breaks a contract, naming the cases, and a store of grants alone runs its
+//! part.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,11 +13,18 @@ use std::collections::BTreeSet;
 
 use broken::{Broken, Bug};
 use portcullis::store::MemoryStore;
-use portcullis::testing::{cases, run_store_conformance};
+use portcullis::testing::{cases, run_grant_store_conformance, run_store_conformance};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_memory_store_conforms() {
     run_store_conformance(|| async { MemoryStore::new() }).await;
+}
+
+/// A host that keeps only grants and tokens (serving client credentials,
+/// say) implements `GrantStore` alone, and runs that part of the suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_store_of_grants_alone_runs_its_part() {
+    run_grant_store_conformance(|| async { grants_only::GrantsOnly::default() }).await;
 }
 
 #[cfg(feature = "sql")]
@@ -199,6 +208,77 @@ async fn the_suite_refuses_a_current_thread_runtime() {
     run_store_conformance(|| async { MemoryStore::new() }).await;
 }
 
+mod grants_only {
+    //! A store implementing `GrantStore` and nothing else, over the memory
+    //! store: what a host serving only client credentials keeps.
+
+    use std::future::Future;
+    use std::time::SystemTime;
+
+    use portcullis::client::ClientId;
+    use portcullis::store::{
+        AccessTokenRecord, FoundRefreshToken, GrantId, GrantRecord, GrantStore, MemoryStore,
+        NewGrant, RefreshRotation, Rotation, StoreError,
+    };
+    use portcullis::token::TokenHash;
+
+    #[derive(Debug, Clone, Default)]
+    pub struct GrantsOnly(MemoryStore);
+
+    impl GrantStore for GrantsOnly {
+        fn create_grant(
+            &self,
+            new: NewGrant,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.0.create_grant(new)
+        }
+        fn find_access_token(
+            &self,
+            hash: &TokenHash,
+        ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
+        {
+            self.0.find_access_token(hash)
+        }
+        fn find_refresh_token(
+            &self,
+            hash: &TokenHash,
+        ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send {
+            self.0.find_refresh_token(hash)
+        }
+        fn rotate_refresh_token(
+            &self,
+            old: &TokenHash,
+            rotation: &RefreshRotation,
+        ) -> impl Future<Output = Result<Rotation, StoreError>> + Send {
+            self.0.rotate_refresh_token(old, rotation)
+        }
+        fn revoke_grant(
+            &self,
+            id: &GrantId,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            self.0.revoke_grant(id)
+        }
+        fn revoke_access_token(
+            &self,
+            hash: &TokenHash,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            self.0.revoke_access_token(hash)
+        }
+        fn revoke_client_grants(
+            &self,
+            client_id: &ClientId,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            self.0.revoke_client_grants(client_id)
+        }
+        fn purge_expired(
+            &self,
+            now: SystemTime,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            self.0.purge_expired(now)
+        }
+    }
+}
+
 mod broken {
     //! A memory store with one defect in redeeming codes or rotating refresh
     //! tokens, each one a store might plausibly have — a check left out of a
@@ -211,10 +291,11 @@ mod broken {
     use portcullis::client::{Client, ClientId, ClientRegistry};
     use portcullis::protocol::CodeVerifier;
     use portcullis::store::{
-        AccessTokenRecord, CodeRedemption, Decision, DeviceAuthorizationRecord, DeviceCollection,
-        DeviceDecision, FoundCode, FoundRefreshToken, GrantId, GrantRecord, MemoryStore, NewGrant,
-        PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation, Rotation,
-        StoreError, TokenStore,
+        AccessTokenRecord, AuthorizationCodeStore, CodeRedemption, Decision,
+        DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
+        FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, MemoryStore, NewCodeGrant,
+        NewGrant, PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation,
+        Rotation, StoreError,
     };
     use portcullis::token::TokenHash;
 
@@ -286,45 +367,7 @@ mod broken {
         )
     }
 
-    impl TokenStore for Broken {
-        async fn redeem_code(
-            &self,
-            hash: &TokenHash,
-            redemption: &CodeRedemption,
-        ) -> Result<Redemption, StoreError> {
-            let Some(found) = self.inner.find_code(hash).await? else {
-                return self.inner.redeem_code(hash, redemption).await;
-            };
-            let replay = redemption.decide(&found) == Decision::RevokeGrant;
-            match self.bug {
-                Bug::ReplayRedeems if replay => Ok(Redemption::Redeemed(found)),
-                Bug::NeverRevokes if replay => Ok(Redemption::Refused(Some(found))),
-                Bug::RevokesOnAnyReplay if found.redeemed => {
-                    self.inner.revoke_grant(&found.grant.id).await?;
-                    Ok(Redemption::Revoked(found.grant.id))
-                }
-                Bug::IgnoresRedirectUri => {
-                    let code = &found.code;
-                    let expected = code.redirect_uri_in_request.then_some(&*code.redirect_uri);
-                    let rewritten = with_redirect_uri(redemption, expected);
-                    self.inner.redeem_code(hash, &rewritten).await
-                }
-                Bug::AcceptsVerifierWithoutChallenge if found.code.challenge.is_none() => {
-                    self.inner
-                        .redeem_code(hash, &without_verifier(redemption))
-                        .await
-                }
-                Bug::RevokesOnRefusal => {
-                    let outcome = self.inner.redeem_code(hash, redemption).await?;
-                    if let Redemption::Refused(Some(found)) = &outcome {
-                        self.inner.revoke_grant(&found.grant.id).await?;
-                    }
-                    Ok(outcome)
-                }
-                _ => self.inner.redeem_code(hash, redemption).await,
-            }
-        }
-
+    impl GrantStore for Broken {
         async fn rotate_refresh_token(
             &self,
             old: &TokenHash,
@@ -383,12 +426,6 @@ mod broken {
         ) -> impl Future<Output = Result<Option<FoundRefreshToken>, StoreError>> + Send {
             self.inner.find_refresh_token(hash)
         }
-        fn find_code(
-            &self,
-            hash: &TokenHash,
-        ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send {
-            self.inner.find_code(hash)
-        }
         fn revoke_grant(
             &self,
             id: &GrantId,
@@ -406,6 +443,65 @@ mod broken {
             client_id: &ClientId,
         ) -> impl Future<Output = Result<u64, StoreError>> + Send {
             self.inner.revoke_client_grants(client_id)
+        }
+        fn purge_expired(
+            &self,
+            now: SystemTime,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            self.inner.purge_expired(now)
+        }
+    }
+
+    impl AuthorizationCodeStore for Broken {
+        async fn redeem_code(
+            &self,
+            hash: &TokenHash,
+            redemption: &CodeRedemption,
+        ) -> Result<Redemption, StoreError> {
+            let Some(found) = self.inner.find_code(hash).await? else {
+                return self.inner.redeem_code(hash, redemption).await;
+            };
+            let replay = redemption.decide(&found) == Decision::RevokeGrant;
+            match self.bug {
+                Bug::ReplayRedeems if replay => Ok(Redemption::Redeemed(found)),
+                Bug::NeverRevokes if replay => Ok(Redemption::Refused(Some(found))),
+                Bug::RevokesOnAnyReplay if found.redeemed => {
+                    self.inner.revoke_grant(&found.grant.id).await?;
+                    Ok(Redemption::Revoked(found.grant.id))
+                }
+                Bug::IgnoresRedirectUri => {
+                    let code = &found.code;
+                    let expected = code.redirect_uri_in_request.then_some(&*code.redirect_uri);
+                    let rewritten = with_redirect_uri(redemption, expected);
+                    self.inner.redeem_code(hash, &rewritten).await
+                }
+                Bug::AcceptsVerifierWithoutChallenge if found.code.challenge.is_none() => {
+                    self.inner
+                        .redeem_code(hash, &without_verifier(redemption))
+                        .await
+                }
+                Bug::RevokesOnRefusal => {
+                    let outcome = self.inner.redeem_code(hash, redemption).await?;
+                    if let Redemption::Refused(Some(found)) = &outcome {
+                        self.inner.revoke_grant(&found.grant.id).await?;
+                    }
+                    Ok(outcome)
+                }
+                _ => self.inner.redeem_code(hash, redemption).await,
+            }
+        }
+
+        fn create_code_grant(
+            &self,
+            new: NewCodeGrant,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.inner.create_code_grant(new)
+        }
+        fn find_code(
+            &self,
+            hash: &TokenHash,
+        ) -> impl Future<Output = Result<Option<FoundCode>, StoreError>> + Send {
+            self.inner.find_code(hash)
         }
         fn save_pending(
             &self,
@@ -427,12 +523,21 @@ mod broken {
         {
             self.inner.take_pending(hash)
         }
-        fn purge_expired(
+        fn revoke_client_pending(
+            &self,
+            client_id: &ClientId,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            self.inner.revoke_client_pending(client_id)
+        }
+        fn purge_expired_codes(
             &self,
             now: SystemTime,
         ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-            self.inner.purge_expired(now)
+            self.inner.purge_expired_codes(now)
         }
+    }
+
+    impl DeviceAuthorizationStore for Broken {
         fn save_device_authorization(
             &self,
             record: DeviceAuthorizationRecord,
@@ -464,6 +569,18 @@ mod broken {
         ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send {
             self.inner
                 .poll_device_code(device_code_hash, client_id, now, collection)
+        }
+        fn revoke_client_device_authorizations(
+            &self,
+            client_id: &ClientId,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            self.inner.revoke_client_device_authorizations(client_id)
+        }
+        fn purge_expired_device_authorizations(
+            &self,
+            now: SystemTime,
+        ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            self.inner.purge_expired_device_authorizations(now)
         }
     }
 

@@ -5,14 +5,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use super::credentials::read_secret_credentials;
-use super::registry::ClientRegistryHandle;
-use super::throttle::LimiterHandle;
+use super::registry::DynClientRegistry;
+use super::throttle::DynAuthLimiter;
 use super::{
     Admission, AuthMethod, AuthRequest, Client, ClientId, ClientProfile, ClientType,
     PresentedCredentials, SecretHash,
 };
+use crate::error::StoreError;
 use crate::protocol::Scope;
-use crate::store::StoreError;
 
 /// Why client authentication failed.
 ///
@@ -189,8 +189,8 @@ fn _obj_safe(_: &dyn ClientAuthenticator) {}
 /// What the authentication sequence needs from the server.
 pub(crate) struct Authentication<'a> {
     pub(crate) authenticator: &'a dyn ClientAuthenticator,
-    pub(crate) clients: &'a ClientRegistryHandle,
-    pub(crate) limiter: &'a LimiterHandle,
+    pub(crate) clients: &'a dyn DynClientRegistry,
+    pub(crate) limiter: &'a dyn DynAuthLimiter,
 }
 
 impl Authentication<'_> {

@@ -50,7 +50,7 @@ pub use registration::{
     RegistrationError,
 };
 pub use registry::ClientRegistry;
-pub(crate) use registry::{ClientRegistryHandle, DynClientRegistry};
+pub(crate) use registry::DynClientRegistry;
 pub use secret::{ClientSecret, MIN_IMPORTED_SECRET_LEN, SecretHash, SecretHashError};
+pub(crate) use throttle::DynAuthLimiter;
 pub use throttle::{Admission, AuthLimiter, MemoryLimiter, ThrottlePolicy};
-pub(crate) use throttle::{DynAuthLimiter, LimiterHandle};

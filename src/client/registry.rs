@@ -4,8 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::Client;
-use crate::store::erased::direct_or_boxed;
-use crate::store::{BoxFuture, MemoryStore, StoreError};
+use crate::erased::erased_twin;
+use crate::error::StoreError;
 use crate::token::TokenHash;
 
 /// Finds and stores registered clients (RFC 6749 §2).
@@ -56,10 +56,11 @@ pub trait ClientRegistry: Send + Sync + 'static {
     /// [`update_client`](Self::update_client): with `Some`, the client is
     /// removed only if its registration access token hash equals it.
     ///
-    /// Its grants and tokens live in the [`TokenStore`](crate::store::TokenStore);
-    /// the server revokes them with
-    /// [`TokenStore::revoke_client_grants`](crate::store::TokenStore::revoke_client_grants)
-    /// once the client is gone.
+    /// Its grants and tokens live in the
+    /// [`GrantStore`](crate::store::GrantStore); the server revokes them with
+    /// [`GrantStore::revoke_client_grants`](crate::store::GrantStore::revoke_client_grants)
+    /// once the client is gone, and drops its pending requests and device
+    /// authorizations from the stores that keep them.
     fn delete_client(
         &self,
         client_id: &str,
@@ -67,71 +68,14 @@ pub trait ClientRegistry: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
-/// The object-safe form of [`ClientRegistry`] that the server holds.
-pub(crate) trait DynClientRegistry: Send + Sync + 'static {
-    /// The bundled memory store, if this is one (see [`crate::store::erased`]).
-    fn direct(&self) -> Option<&MemoryStore>;
-    fn find_client<'a>(
-        &'a self,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<Client>>, StoreError>>;
-    fn insert_client(&self, client: Client) -> BoxFuture<'_, Result<(), StoreError>>;
-    fn update_client<'a>(
-        &'a self,
-        client: Client,
-        expected_token: Option<&'a TokenHash>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
-    fn delete_client<'a>(
-        &'a self,
-        client_id: &'a str,
-        expected_token: Option<&'a TokenHash>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
-}
-
-impl<T: ClientRegistry> DynClientRegistry for T {
-    fn direct(&self) -> Option<&MemoryStore> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
-    fn find_client<'a>(
-        &'a self,
-        client_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Arc<Client>>, StoreError>> {
-        Box::pin(ClientRegistry::find_client(self, client_id))
-    }
-    fn insert_client(&self, client: Client) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(ClientRegistry::insert_client(self, client))
-    }
-    fn update_client<'a>(
-        &'a self,
-        client: Client,
-        expected_token: Option<&'a TokenHash>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(ClientRegistry::update_client(self, client, expected_token))
-    }
-    fn delete_client<'a>(
-        &'a self,
-        client_id: &'a str,
-        expected_token: Option<&'a TokenHash>,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(ClientRegistry::delete_client(
-            self,
-            client_id,
-            expected_token,
-        ))
-    }
-}
-
-#[allow(dead_code)]
-fn _obj_safe(_: &dyn DynClientRegistry) {}
-
-direct_or_boxed! {
-    /// The server's client registry.
-    ClientRegistryHandle: DynClientRegistry, ClientRegistry {
-        fn find_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, StoreError>;
-        fn insert_client(&self, client: Client) -> Result<(), StoreError>;
-        fn update_client(&self, client: Client, expected_token: Option<&TokenHash>)
+erased_twin! {
+    /// The object-safe form of [`ClientRegistry`] that the server holds.
+    DynClientRegistry: ClientRegistry<'a> {
+        fn find_client(client_id: &'a str) -> Result<Option<Arc<Client>>, StoreError>;
+        fn insert_client(client: Client) -> Result<(), StoreError>;
+        fn update_client(client: Client, expected_token: Option<&'a TokenHash>)
             -> Result<bool, StoreError>;
-        fn delete_client(&self, client_id: &str, expected_token: Option<&TokenHash>)
+        fn delete_client(client_id: &'a str, expected_token: Option<&'a TokenHash>)
             -> Result<bool, StoreError>;
     }
 }

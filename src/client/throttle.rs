@@ -37,8 +37,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::store::erased::direct_or_boxed;
-use crate::store::{BoxFuture, StoreError};
+use crate::erased::erased_twin;
+use crate::error::StoreError;
 
 /// What the limiter says of an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,50 +293,11 @@ impl AuthLimiter for MemoryLimiter {
     }
 }
 
-/// The object-safe form of [`AuthLimiter`] that the server holds.
-pub(crate) trait DynAuthLimiter: Send + Sync + 'static {
-    /// The bundled memory limiter, if this is one (see [`crate::store::erased`]).
-    fn direct(&self) -> Option<&MemoryLimiter>;
-    fn check<'a>(
-        &'a self,
-        key: &'a str,
-        now: SystemTime,
-    ) -> BoxFuture<'a, Result<Admission, StoreError>>;
-    fn record_failure<'a>(
-        &'a self,
-        key: &'a str,
-        now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-}
-
-impl<T: AuthLimiter> DynAuthLimiter for T {
-    fn direct(&self) -> Option<&MemoryLimiter> {
-        (self as &dyn std::any::Any).downcast_ref()
-    }
-    fn check<'a>(
-        &'a self,
-        key: &'a str,
-        now: SystemTime,
-    ) -> BoxFuture<'a, Result<Admission, StoreError>> {
-        Box::pin(AuthLimiter::check(self, key, now))
-    }
-    fn record_failure<'a>(
-        &'a self,
-        key: &'a str,
-        now: SystemTime,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(AuthLimiter::record_failure(self, key, now))
-    }
-}
-
-#[allow(dead_code)]
-fn _obj_safe(_: &dyn DynAuthLimiter) {}
-
-direct_or_boxed! {
-    /// A limiter as the server holds it.
-    LimiterHandle: DynAuthLimiter, AuthLimiter {
-        fn check(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError>;
-        fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StoreError>;
+erased_twin! {
+    /// The object-safe form of [`AuthLimiter`] that the server holds.
+    DynAuthLimiter: AuthLimiter<'a> {
+        fn check(key: &'a str, now: SystemTime) -> Result<Admission, StoreError>;
+        fn record_failure(key: &'a str, now: SystemTime) -> Result<(), StoreError>;
     }
 }
 

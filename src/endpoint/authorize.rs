@@ -30,7 +30,7 @@ use crate::protocol::{
 use crate::server::AuthorizationServer;
 pub use crate::store::ResponseType;
 use crate::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, GrantId, GrantRecord, NewGrant,
+    AccessTokenRecord, AuthorizationCodeRecord, GrantId, GrantRecord, NewCodeGrant, NewGrant,
     PendingAuthorizationRecord, ResponseMode, StoreError, Subject,
 };
 use crate::token::{TokenHash, TokenKind, mint};
@@ -432,7 +432,8 @@ impl AuthorizationServer {
                 let (handle, hash) = mint(TokenKind::AuthorizationRequest);
                 pending.record.hash = hash;
                 self.inner
-                    .tokens
+                    .stores
+                    .codes()?
                     .save_pending(pending.record.clone())
                     .await?;
                 pending.handle.insert(handle)
@@ -502,7 +503,13 @@ impl AuthorizationServer {
         if !TokenKind::AuthorizationRequest.matches(id) {
             return Ok(None);
         }
-        let Some(record) = self.inner.tokens.find_pending(&TokenHash::of(id)).await? else {
+        let Some(record) = self
+            .inner
+            .stores
+            .codes()?
+            .find_pending(&TokenHash::of(id))
+            .await?
+        else {
             return Ok(None);
         };
         if record.expires_at <= self.inner.clock.now() {
@@ -553,7 +560,7 @@ impl AuthorizationServer {
             ResponseType::Code => {
                 let (code, hash) = mint(TokenKind::AuthorizationCode);
                 let grant = GrantRecord {
-                    id: GrantId::generate_for(&hash),
+                    id: GrantId::generate(),
                     client_id: record.client_id.clone(),
                     subject: Some(subject),
                     scope,
@@ -570,8 +577,9 @@ impl AuthorizationServer {
                     expires_at: now + lifetimes.authorization_code,
                 };
                 self.inner
-                    .tokens
-                    .create_grant(NewGrant::with_code(grant, code_record))
+                    .stores
+                    .codes()?
+                    .create_code_grant(NewCodeGrant::new(grant, code_record))
                     .await?;
                 let mut params = vec![("code", code.as_str())];
                 params.extend(state.map(|s| ("state", s)));
@@ -583,7 +591,7 @@ impl AuthorizationServer {
                 let (token, hash) = mint(TokenKind::AccessToken);
                 let expires_at = now + lifetimes.access_token;
                 let grant = GrantRecord {
-                    id: GrantId::generate_for(&hash),
+                    id: GrantId::generate(),
                     client_id: record.client_id.clone(),
                     subject: Some(subject),
                     scope: scope.clone(),
@@ -598,7 +606,8 @@ impl AuthorizationServer {
                     expires_at,
                 };
                 self.inner
-                    .tokens
+                    .stores
+                    .grants
                     .create_grant(NewGrant::with_access_token(grant, access))
                     .await?;
                 let expires_in = lifetimes.access_token.as_secs().to_string();
@@ -644,7 +653,8 @@ impl AuthorizationServer {
             None => pending.record,
             Some(_) => self
                 .inner
-                .tokens
+                .stores
+                .codes()?
                 .take_pending(&pending.record.hash)
                 .await?
                 .ok_or(DecisionError::NotPending)?,

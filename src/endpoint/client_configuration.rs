@@ -273,8 +273,8 @@ impl AuthorizationServer {
         let inner = &*self.inner;
         let existed = inner.clients.delete_client(client_id, None).await?;
         let revoked = inner
-            .tokens
-            .revoke_client_grants(&ClientId::new_unchecked(client_id))
+            .stores
+            .revoke_client(&ClientId::new_unchecked(client_id))
             .await?;
         tracing::info!(
             target: "portcullis::security",
@@ -445,7 +445,7 @@ impl AuthorizationServer {
         {
             return Err(inner.invalid_token(true));
         }
-        let revoked = inner.tokens.revoke_client_grants(client.id()).await?;
+        let revoked = inner.stores.revoke_client(client.id()).await?;
         tracing::info!(
             target: "portcullis::security",
             event = "client_deleted",

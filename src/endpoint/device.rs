@@ -84,7 +84,7 @@ use url::Url;
 
 use super::client_auth::authenticate_client;
 use super::{TokenError, TokenRequest};
-use crate::client::{AuthLimiter, DynAuthLimiter, LimiterHandle, MemoryLimiter, ThrottlePolicy};
+use crate::client::{AuthLimiter, DynAuthLimiter, MemoryLimiter, ThrottlePolicy};
 use crate::protocol::{DeviceAuthorizationResponse, ErrorResponse, GrantType};
 use crate::server::{AuthorizationServer, BuildError, check_published_url};
 use crate::store::{DeviceAuthorizationRecord, DeviceStatus, StoreError};
@@ -179,7 +179,7 @@ impl DeviceSettings {
             verification_uri,
             lifetime: self.lifetime,
             interval: self.interval,
-            limiter: LimiterHandle::new(self.limiter),
+            limiter: self.limiter,
         })
     }
 }
@@ -190,7 +190,7 @@ pub(crate) struct DeviceFlow {
     pub(crate) lifetime: Duration,
     pub(crate) interval: Duration,
     /// Throttles failed user-code lookups on the verification page.
-    pub(crate) limiter: LimiterHandle,
+    pub(crate) limiter: Box<dyn DynAuthLimiter>,
 }
 
 impl std::fmt::Debug for DeviceFlow {
@@ -301,7 +301,12 @@ impl AuthorizationServer {
                 last_polled_at: None,
                 status: DeviceStatus::Pending,
             };
-            match inner.tokens.save_device_authorization(record).await {
+            match inner
+                .stores
+                .devices()?
+                .save_device_authorization(record)
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(
                         target: "portcullis::security",

@@ -206,7 +206,8 @@ impl AuthorizationServer {
         };
         let inner = &*self.inner;
         let Some(record) = inner
-            .tokens
+            .stores
+            .devices()?
             .find_device_authorization(&user_code.hash())
             .await?
         else {
@@ -278,7 +279,8 @@ impl AuthorizationServer {
     ) -> Result<(), DecisionError> {
         let inner = &*self.inner;
         let decided = inner
-            .tokens
+            .stores
+            .devices()?
             .decide_device_authorization(
                 &pending.record.device_code_hash,
                 decision,

@@ -88,11 +88,11 @@ use super::form_post::{
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
 use super::lookup::{Found, find_token, token_params};
 use crate::client::ClientAuthError;
+use crate::protocol::server_challenge;
 use crate::protocol::{
     BearerCredential, ErrorCode, ErrorResponse, FormError, IntrospectionResponse, Params,
     bearer_credential, epoch_secs,
 };
-use crate::resource::server_challenge;
 use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 use crate::token::TokenKind;
@@ -338,7 +338,7 @@ impl AuthorizationServer {
         let now = inner.clock.now();
         let caller = self.introspection_caller(&request, now).await?;
 
-        let found = match find_token(&inner.tokens, token, hint).await? {
+        let found = match find_token(&*inner.stores.grants, token, hint).await? {
             Some(found) if found.is_active(now) => found,
             _ => return Ok(IntrospectionResponse::inactive()),
         };

@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use crate::client::ClientId;
 use crate::protocol::{FormError, Params};
-use crate::store::erased::TokenStoreHandle;
-use crate::store::{AccessTokenRecord, FoundRefreshToken, GrantRecord, StoreError};
+use crate::store::{AccessTokenRecord, DynGrantStore, FoundRefreshToken, GrantRecord, StoreError};
 use crate::token::{TokenHash, TokenKind};
 
 /// The `token` and `token_type_hint` parameters of a revocation or
@@ -79,7 +78,7 @@ impl Found {
 /// Finds `token` among the types it could be, hinted type first. A string
 /// with neither an access nor a refresh token's shape costs no lookup.
 pub(crate) async fn find_token(
-    store: &TokenStoreHandle,
+    store: &dyn DynGrantStore,
     token: &str,
     hint: Option<TokenKind>,
 ) -> Result<Option<Found>, StoreError> {

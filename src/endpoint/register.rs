@@ -63,7 +63,7 @@ use crate::client::{
     Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
 };
 use crate::protocol::{BearerCredential, GrantType, Scope, bearer_credential, is_b64token};
-use crate::resource::{MAX_TOKEN_LEN, server_challenge};
+use crate::protocol::{MAX_TOKEN_LEN, server_challenge};
 use crate::secret::secret_type;
 use crate::server::{AuthorizationServer, BuildError, ServerBuilder, ServerInner};
 use crate::token::{TokenHash, TokenKind, mint};

@@ -328,7 +328,7 @@ impl AuthorizationServer {
         let now = inner.clock.now();
         let client = authenticate_client(inner, request.headers, params, now).await?;
 
-        let Some(found) = find_token(&inner.tokens, token, hint).await? else {
+        let Some(found) = find_token(&*inner.stores.grants, token, hint).await? else {
             return Ok(Revocation::Nothing);
         };
         let grant_id = found.grant().id;
@@ -348,7 +348,7 @@ impl AuthorizationServer {
 
         match found {
             Found::Refresh(_) => {
-                let existed = inner.tokens.revoke_grant(&grant_id).await?;
+                let existed = inner.stores.grants.revoke_grant(&grant_id).await?;
                 tracing::info!(
                     target: "portcullis::security",
                     event = "grant_revoked",
@@ -360,7 +360,11 @@ impl AuthorizationServer {
                 Ok(Revocation::Grant)
             }
             Found::Access(record, _) => {
-                let existed = inner.tokens.revoke_access_token(&record.hash).await?;
+                let existed = inner
+                    .stores
+                    .grants
+                    .revoke_access_token(&record.hash)
+                    .await?;
                 tracing::info!(
                     target: "portcullis::security",
                     event = "token_revoked",

@@ -151,16 +151,15 @@ impl AuthorizationServer {
             .map_err(TokenError::InvalidScope)?;
 
         let ctx = GrantContext {
-            server: inner,
+            stores: &inner.stores,
+            lifetimes: &inner.lifetimes,
+            serves_refresh: inner.serves_refresh,
             client: &client,
             params,
             requested_scope: requested_scope.as_ref(),
             now,
         };
-        match handler.direct() {
-            Some(direct) => direct.handle(ctx).await,
-            None => handler.handle(ctx).await,
-        }
+        handler.handle(ctx).await
     }
 }
 

@@ -1,10 +1,11 @@
 //! The authorization code grant at the token endpoint (RFC 6749 §4.1.3), with
 //! PKCE (RFC 7636 §4.5, §4.6).
 
-use super::{GrantContext, GrantHandler};
-use crate::endpoint::TokenError;
+use super::context::{refusal_error, report_replay};
+use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::CodeVerifier;
 use crate::protocol::{GrantType, TokenResponse};
+use crate::store::{CodeRedemption, Redemption};
 use crate::token::{TokenHash, TokenKind};
 
 /// `grant_type=authorization_code`: the client redeems the code the resource
@@ -53,7 +54,57 @@ impl GrantHandler for AuthorizationCodeGrant {
         // Everything else — the code's client, its redirect URI and PKCE
         // binding, replay, expiry — is checked by the store as it redeems
         // (`CodeRedemption`), in the same atomic operation.
-        ctx.redeem_code(TokenHash::of(code), redirect_uri, verifier)
-            .await
+        redeem(&ctx, TokenHash::of(code), redirect_uri, verifier).await
+    }
+}
+
+/// Redeems the authorization code whose hash is `code_hash` (RFC 6749
+/// §4.1.3), issuing an access token — and a refresh token if
+/// [`refresh_tokens_allowed`](GrantContext::refresh_tokens_allowed) — with
+/// its grant's scope.
+///
+/// The checks of [`CodeRedemption`] (client, `redirect_uri` and PKCE
+/// binding, replay, expiry), the redemption and the new tokens are one
+/// atomic store operation: one round trip to a database. A replay — or a
+/// race lost to a concurrent redemption — revokes the grant, the winner's
+/// tokens with it (RFC 6819 §5.2.1.1). A request that fails a check gets
+/// `invalid_grant` and leaves the code redeemable.
+async fn redeem(
+    ctx: &GrantContext<'_>,
+    code_hash: TokenHash,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<CodeVerifier>,
+) -> Result<TokenResponse, TokenError> {
+    // The server is built with a code store whenever it serves this grant.
+    let Some(codes) = ctx.stores.codes.as_deref() else {
+        return Err(TokenError::UnsupportedGrantType);
+    };
+    let (access_token, access) = ctx.plan_access_token();
+    let (refresh_token, refresh) = ctx.plan_refresh_token().unzip();
+    let redemption = CodeRedemption::new(ctx.client.id().clone(), ctx.now, access, refresh)
+        .redirect_uri(redirect_uri)
+        .code_verifier(code_verifier);
+    let respond = ctx.responder();
+    let invalid = || invalid_grant("invalid authorization code");
+    match codes.redeem_code(&code_hash, &redemption).await? {
+        Redemption::Redeemed(found) => {
+            let grant = &found.grant;
+            let expires_at = redemption.access_token.expires_under(grant);
+            let response = respond.response(access_token, expires_at, refresh_token);
+            Ok(respond.with_scope_if_differs(response, grant.scope.clone()))
+        }
+        Redemption::Revoked(grant_id) => {
+            report_replay(
+                "authorization_code_replay",
+                &redemption.client_id,
+                &grant_id,
+            );
+            Err(invalid())
+        }
+        Redemption::Refused(Some(found)) => Err(match redemption.check(&found) {
+            Err(refusal) => refusal_error(refusal, "authorization code"),
+            Ok(()) => invalid(),
+        }),
+        _ => Err(invalid()),
     }
 }

@@ -3,10 +3,10 @@
 
 use std::borrow::Cow;
 
-use super::{GrantContext, GrantHandler};
-use crate::endpoint::TokenError;
+use super::context::report_replay;
+use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{ErrorCode, GrantType, OAuthError, TokenResponse};
-use crate::store::{DeviceStatus, PolledDeviceCode};
+use crate::store::{DeviceCollection, DeviceStatus, GrantId, PolledDeviceCode};
 use crate::token::{TokenHash, TokenKind};
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:device_code`: the device
@@ -77,7 +77,7 @@ impl GrantHandler for DeviceCodeGrant {
         let now = ctx.now();
         // Recording the poll, collecting an approval and revoking a replayed
         // grant are one atomic store operation.
-        let polled = ctx.poll_device_code(TokenHash::of(device_code)).await?;
+        let polled = poll(&ctx, TokenHash::of(device_code)).await?;
         // Unknown, or another client's: the same answer, so the code's owner
         // is not revealed.
         let Some((
@@ -120,4 +120,63 @@ impl GrantHandler for DeviceCodeGrant {
             _ => Err(invalid_grant()),
         }
     }
+}
+
+/// Polls with the device code whose hash is `device_code_hash` (RFC 8628
+/// §3.4, §3.5): records the poll and, if the device authorization is
+/// approved, collects it — a new grant for the approving user with the
+/// approved scope, an access token, and a refresh token if
+/// [`refresh_tokens_allowed`](GrantContext::refresh_tokens_allowed) — in one
+/// atomic store operation: one round trip to a database. A poll with an
+/// already redeemed device code is a replay: the store revokes its grant,
+/// and the security event is reported here.
+///
+/// Returns the poll as the store reports it, with the token response when
+/// this poll collected; `None` when the device code is unknown or another
+/// client's. `scope` is in the response unless both it and the scope asked
+/// for are empty: the client asked at the device authorization endpoint, not
+/// in this request, so it learns here what it got (RFC 6749 §5.1).
+async fn poll(
+    ctx: &GrantContext<'_>,
+    device_code_hash: TokenHash,
+) -> Result<Option<(PolledDeviceCode, Option<TokenResponse>)>, TokenError> {
+    // The server is built with a device store whenever it serves this grant.
+    let Some(devices) = ctx.stores.devices.as_deref() else {
+        return Err(TokenError::UnsupportedGrantType);
+    };
+    let (access_token, access) = ctx.plan_access_token();
+    let (refresh_token, refresh) = ctx.plan_refresh_token().unzip();
+    let collection = DeviceCollection::new(
+        GrantId::generate(),
+        ctx.grant_expiry(refresh.is_some()),
+        access,
+        refresh,
+    );
+    let client_id = ctx.client.id();
+    let respond = ctx.responder();
+    let Some(polled) = devices
+        .poll_device_code(&device_code_hash, client_id, ctx.now, &collection)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let response = match (&polled.collected, &polled.record.status) {
+        (Some(grant), _) => {
+            let expires_at = collection.access_token.expires_under(grant);
+            let response = respond.response(access_token, expires_at, refresh_token);
+            Some(
+                if grant.scope.is_empty() && polled.record.scope.is_empty() {
+                    response
+                } else {
+                    response.with_scope(grant.scope.clone())
+                },
+            )
+        }
+        (None, DeviceStatus::Redeemed { grant_id }) => {
+            report_replay("device_code_replay", client_id, grant_id);
+            None
+        }
+        _ => None,
+    };
+    Ok(Some((polled, response)))
 }

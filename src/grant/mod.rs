@@ -24,8 +24,8 @@ pub use password::{PasswordGrant, ResourceOwnerVerifier};
 pub use refresh_token::RefreshTokenGrant;
 
 use crate::endpoint::TokenError;
+use crate::erased::erased_twin;
 use crate::protocol::{GrantType, TokenResponse};
-use crate::store::BoxFuture;
 
 /// Serves one `grant_type` at the token endpoint.
 ///
@@ -45,55 +45,9 @@ pub trait GrantHandler: Send + Sync + 'static {
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send;
 }
 
-/// The object-safe form of [`GrantHandler`] that the server holds.
-pub(crate) trait DynGrantHandler: Send + Sync + 'static {
-    /// The bundled handler this is, if it is one of the frequent three: the
-    /// token endpoint then calls its [`GrantHandler::handle`] directly, its
-    /// future inline rather than boxed (as the store handles do, see
-    /// [`crate::store::erased`]). Every other handler is called through
-    /// [`handle`](Self::handle).
-    fn direct(&self) -> Option<Direct<'_>>;
-    fn handle<'a>(
-        &'a self,
-        ctx: GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<TokenResponse, TokenError>>;
-}
-
-/// A bundled handler, called without boxing its future.
-pub(crate) enum Direct<'a> {
-    ClientCredentials(&'a ClientCredentialsGrant),
-    AuthorizationCode(&'a AuthorizationCodeGrant),
-    RefreshToken(&'a RefreshTokenGrant),
-}
-
-impl Direct<'_> {
-    pub(crate) async fn handle(self, ctx: GrantContext<'_>) -> Result<TokenResponse, TokenError> {
-        match self {
-            Self::ClientCredentials(g) => GrantHandler::handle(g, ctx).await,
-            Self::AuthorizationCode(g) => GrantHandler::handle(g, ctx).await,
-            Self::RefreshToken(g) => GrantHandler::handle(g, ctx).await,
-        }
+erased_twin! {
+    /// The object-safe form of [`GrantHandler`] that the server holds.
+    DynGrantHandler: GrantHandler<'a> {
+        fn handle(ctx: GrantContext<'a>) -> Result<TokenResponse, TokenError>;
     }
 }
-
-impl<T: GrantHandler> DynGrantHandler for T {
-    fn direct(&self) -> Option<Direct<'_>> {
-        let any = self as &dyn std::any::Any;
-        if let Some(g) = any.downcast_ref() {
-            return Some(Direct::ClientCredentials(g));
-        }
-        if let Some(g) = any.downcast_ref() {
-            return Some(Direct::AuthorizationCode(g));
-        }
-        any.downcast_ref().map(Direct::RefreshToken)
-    }
-    fn handle<'a>(
-        &'a self,
-        ctx: GrantContext<'a>,
-    ) -> BoxFuture<'a, Result<TokenResponse, TokenError>> {
-        Box::pin(GrantHandler::handle(self, ctx))
-    }
-}
-
-#[allow(dead_code)]
-fn _obj_safe(_: &dyn DynGrantHandler) {}

@@ -1,10 +1,11 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and reuse detection
 //! (RFC 9700 §4.14.2).
 
-use super::{GrantContext, GrantHandler};
-use crate::endpoint::TokenError;
+use super::context::{refusal_error, report_replay};
+use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
-use crate::token::{TokenHash, TokenKind};
+use crate::store::{PlannedToken, RefreshRotation, Rotation};
+use crate::token::{TokenHash, TokenKind, mint};
 
 /// `grant_type=refresh_token`.
 ///
@@ -35,6 +36,51 @@ impl GrantHandler for RefreshTokenGrant {
         // The client binding, reuse, expiry and scope are checked by the
         // store as it rotates (`RefreshRotation`), in the same atomic
         // operation.
-        ctx.rotate(TokenHash::of(presented)).await
+        rotate(&ctx, TokenHash::of(presented)).await
+    }
+}
+
+/// Rotates the refresh token whose hash is `old` (RFC 6749 §6, RFC 9700
+/// §4.14.2): a new access token with the requested scope (or the old
+/// token's), and a new refresh token with exactly the old one's scope.
+///
+/// The checks of [`RefreshRotation`] (client binding, reuse, expiry,
+/// scope), the compare-and-swap and the new tokens are one atomic store
+/// operation: one round trip to a database. A reuse — or a race lost to a
+/// concurrent refresh with the same token — revokes the whole grant.
+async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse, TokenError> {
+    let (access_token, access) = ctx.plan_access_token();
+    // Rotation always issues a refresh token: the client holds one already.
+    let (refresh_token, refresh_hash) = mint(TokenKind::RefreshToken);
+    let refresh = PlannedToken::new(refresh_hash, ctx.now + ctx.lifetimes.refresh_token_idle);
+    let rotation = RefreshRotation::new(
+        ctx.client.id().clone(),
+        ctx.requested_scope.cloned(),
+        ctx.now,
+        refresh,
+        access,
+    );
+    let respond = ctx.responder();
+    match ctx
+        .stores
+        .grants
+        .rotate_refresh_token(&old, &rotation)
+        .await?
+    {
+        Rotation::Rotated(found) => {
+            let expires_at = rotation.access_token.expires_under(&found.grant);
+            let response = respond.response(access_token, expires_at, Some(refresh_token));
+            let scope = rotation.access_scope(&found.record.scope).clone();
+            Ok(respond.with_scope_if_differs(response, scope))
+        }
+        Rotation::Revoked(grant_id) => {
+            report_replay("refresh_token_reuse", &rotation.client_id, &grant_id);
+            Err(invalid_grant("the refresh token was already used"))
+        }
+        Rotation::Refused(Some(found)) => Err(match rotation.check(&found) {
+            Err(refusal) => refusal_error(refusal, "refresh token"),
+            Ok(()) => invalid_grant("invalid refresh token"),
+        }),
+        _ => Err(invalid_grant("invalid refresh token")),
     }
 }

@@ -7,6 +7,11 @@
 
 use http::header::{self, HeaderMap};
 
+/// The longest token accepted from any location, in bytes; longer is
+/// `invalid_request`. portcullis's own tokens are 49 bytes; this leaves room
+/// for other servers' structured tokens.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
 /// What a request's `Authorization` header carries, as far as the `Bearer`
 /// scheme is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

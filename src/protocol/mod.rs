@@ -3,6 +3,7 @@
 
 mod base64url;
 mod bearer;
+mod challenge;
 mod device_response;
 mod error;
 mod form;
@@ -13,7 +14,10 @@ mod scope;
 mod token_response;
 
 pub(crate) use base64url::{ENCODED_32_LEN, encode_32, is_base64url};
+pub use bearer::MAX_TOKEN_LEN;
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
+pub(crate) use challenge::server_challenge;
+pub use challenge::{BearerChallenge, InvalidRealm, Realm};
 pub use device_response::DeviceAuthorizationResponse;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use error::{empty_response, json_response};

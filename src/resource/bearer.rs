@@ -8,12 +8,7 @@ use http::request::Parts;
 use http::{Method, Request, Uri};
 
 use super::{BearerErrorKind, InvalidRequest};
-use crate::protocol::{BearerCredential, Params, bearer_credential};
-
-/// The longest token accepted from any location, in bytes; longer is
-/// `invalid_request`. portcullis's own tokens are 49 bytes; this leaves room
-/// for other servers' structured tokens.
-pub const MAX_TOKEN_LEN: usize = 4096;
+use crate::protocol::{BearerCredential, MAX_TOKEN_LEN, Params, bearer_credential};
 
 /// Where a request carried its access token (RFC 6750 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -111,15 +111,14 @@
 //! [`BearerRequest::from_parts(&parts).with_body(&bytes)`](BearerRequest::with_body).
 
 mod bearer;
-mod challenge;
 mod error;
 mod introspection;
 mod source;
 mod validator;
 
-pub use bearer::{BearerRequest, BearerToken, MAX_TOKEN_LEN, TokenLocation};
-pub(crate) use challenge::server_challenge;
-pub use challenge::{BearerChallenge, InvalidRealm, Realm};
+pub use crate::protocol::MAX_TOKEN_LEN;
+pub use crate::protocol::{BearerChallenge, InvalidRealm, Realm};
+pub use bearer::{BearerRequest, BearerToken, TokenLocation};
 pub use error::{BearerError, BearerErrorKind, InvalidRequest};
 pub use source::{TokenInfo, TokenSource, TokenSourceError};
 pub use validator::BearerValidator;

@@ -87,7 +87,7 @@ pub enum DeviceDecision {
 }
 
 /// A device authorization as
-/// [`TokenStore::poll_device_code`](super::TokenStore::poll_device_code) left
+/// [`DeviceAuthorizationStore::poll_device_code`](super::DeviceAuthorizationStore::poll_device_code) left
 /// it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -2,20 +2,17 @@
 //!
 //! Safe under concurrency: grants and tokens are split into 256 shards by key,
 //! each behind its own lock, and no lock is held across an `.await` (there are
-//! none inside). A grant and its first token share a shard
-//! ([`GrantId::generate_for`]), so issuing them takes one lock.
+//! none inside). An operation that touches several shards — a grant and its
+//! first tokens, say — locks them in ascending order.
 //!
 //! Access tokens live in an open-addressing table per shard ([`access`])
 //! whose entries carry what validation needs of their grant, so validating a
-//! token reads one table slot under one lock. A grant whose only secret is
-//! its first access token (client credentials, implicit) is kept in that
-//! token's entry alone: one record per token, found from the grant's
-//! identifier when the grant is revoked. Other grants have their own entry,
-//! and revoking one marks it in the shards holding its access tokens.
+//! token reads one table slot under one lock. Grants have entries of their
+//! own, and revoking one marks it in the shards holding its access tokens.
 //!
 //! Expired grants and tokens are dropped as the store goes: every so many
 //! inserts into a shard sweep that shard, so memory stays proportional to the
-//! live tokens without a background task. [`TokenStore::purge_expired`] sweeps
+//! live tokens without a background task. [`GrantStore::purge_expired`] sweeps
 //! everything at once.
 
 use std::collections::{HashMap, HashSet};
@@ -25,14 +22,18 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use super::{
-    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, Decision, FoundCode,
-    FoundRefreshToken, GrantId, GrantRecord, NewGrant, PendingAuthorizationRecord, Redemption,
-    RefreshRotation, RefreshTokenRecord, Rotation, StoreError, Subject, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, Decision,
+    FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, NewCodeGrant, NewGrant,
+    PendingAuthorizationRecord, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
+    StoreError, Subject,
 };
-use super::{DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, PolledDeviceCode};
+use super::{
+    DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
+    PolledDeviceCode,
+};
 use crate::client::{Client, ClientId, ClientRegistry};
 use crate::protocol::Scope;
-use crate::token::{AccessTokenInfo, TokenHash};
+use crate::token::TokenHash;
 use access::{AccessEntry, AccessTable};
 
 mod access;
@@ -52,7 +53,7 @@ const SWEEP_EVERY: usize = 64;
 /// A store that keeps everything in memory: clients, grants and tokens.
 ///
 /// Cloning is cheap and clones share state, so one value can serve as both the
-/// server's [`ClientRegistry`] and its [`TokenStore`]. State is lost when the
+/// server's [`ClientRegistry`] and its [`TokenStore`](super::TokenStore). State is lost when the
 /// process ends; use it for tests, development, and single-process servers
 /// that can afford to lose their tokens.
 #[derive(Clone, Default)]
@@ -165,8 +166,7 @@ struct Shard {
     access: AccessTable,
     /// Grants revoked while they had access tokens in this shard: those
     /// tokens are dead. Their entries go at the next sweep, which empties
-    /// this set (and so does a set grown past [`MAX_REVOKED`]). Sealed
-    /// grants never appear here: revoking one removes its entry.
+    /// this set (and so does a set grown past [`MAX_REVOKED`]).
     revoked: Set<GrantId>,
     grants: Map<GrantId, StoredGrant>,
     refresh: Map<TokenHash, StoredRefresh>,
@@ -178,12 +178,10 @@ struct Shard {
 const MAX_REVOKED: usize = 64;
 
 impl Shard {
-    /// Records held. A sealed grant counts as two, the grant and its token,
-    /// as it would stored apart.
+    /// Records held.
     fn len(&self) -> usize {
         self.grants.len()
             + self.access.len()
-            + self.access.sealed()
             + self.refresh.len()
             + self.codes.len()
             + self.pending.len()
@@ -191,7 +189,7 @@ impl Shard {
 
     /// Whether `entry`, held in this shard, belongs to a revoked grant.
     fn is_revoked(&self, entry: &AccessEntry) -> bool {
-        !entry.sealed && !self.revoked.is_empty() && self.revoked.contains(&entry.grant_id)
+        !self.revoked.is_empty() && self.revoked.contains(&entry.grant_id)
     }
 
     /// Drops the access tokens of the grants in `revoked`, and forgets them.
@@ -203,7 +201,7 @@ impl Shard {
         let Self {
             access, revoked, ..
         } = self;
-        let (tokens, _) = access.retain(|e| e.sealed || !revoked.contains(&e.grant_id));
+        let tokens = access.retain(|e| !revoked.contains(&e.grant_id));
         revoked.clear();
         tokens
     }
@@ -224,7 +222,7 @@ impl Shard {
         let Self {
             access, revoked, ..
         } = self;
-        access.retain(|e| e.live_at(now) && (e.sealed || !revoked.contains(&e.grant_id)));
+        access.retain(|e| e.live_at(now) && !revoked.contains(&e.grant_id));
         revoked.clear();
         self.refresh.retain(|_, r| r.expires_ms > now);
         self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
@@ -283,8 +281,7 @@ fn token_shard(hash: &TokenHash) -> usize {
     usize::from(hash.as_bytes()[31])
 }
 
-/// The shard of a grant: the last byte of its identifier, which
-/// [`GrantId::generate_for`] makes equal to its first token's.
+/// The shard of a grant: the last byte of its (random) identifier.
 fn grant_shard(id: &GrantId) -> usize {
     usize::from(id.as_bytes()[15])
 }
@@ -297,31 +294,6 @@ const GROUP: usize = SHARDS / 64;
 fn shard_group(index: usize) -> u64 {
     1u64.checked_shl(u32::try_from(index / GROUP).unwrap_or(u32::MAX))
         .unwrap_or(0)
-}
-
-/// Whether a new grant can be kept in its first access token's entry alone
-/// (see [`AccessEntry::sealed`]): the token is its only secret, the
-/// token's entry can stand for the grant (same scope, same lifetime), and
-/// its identifier leads to the token's shard and slot
-/// ([`GrantId::generate_for`]).
-fn seals(
-    grant: &GrantRecord,
-    access: Option<&AccessTokenRecord>,
-    refresh: Option<&RefreshTokenRecord>,
-    code: Option<&AuthorizationCodeRecord>,
-) -> bool {
-    let Some(access) = access else {
-        return false;
-    };
-    let (id, hash) = (grant.id.as_bytes(), access.hash.as_bytes());
-    refresh.is_none()
-        && code.is_none()
-        && access.grant_id == grant.id
-        && id[..4] == hash[..4]
-        && grant_shard(&grant.id) == token_shard(&access.hash)
-        && access.issued_at == grant.created_at
-        && access.expires_at == grant.expires_at
-        && access.scope == grant.scope
 }
 
 impl Inner {
@@ -355,40 +327,55 @@ impl MemoryStore {
 
     /// How many grants are held.
     pub fn grant_count(&self) -> usize {
-        self.inner
-            .shards
-            .iter()
-            .map(|s| {
-                let shard = read(s);
-                shard.grants.len() + shard.access.sealed()
-            })
-            .sum()
+        self.inner.shards.iter().map(|s| read(s).grants.len()).sum()
     }
 
-    /// What the live access token with this hash grants at `now`, for the
-    /// server's [`access_token_info`](crate::AuthorizationServer::access_token_info):
-    /// the same answer as [`TokenStore::find_access_token`] and the checks
-    /// after it, from one table slot under one read lock, copying only what
-    /// the answer holds.
-    pub(crate) fn access_token_info(
+    /// Stores a new grant with its first tokens or its code, under one set
+    /// of locks, so a reader sees the grant and its first secrets together
+    /// or not at all.
+    fn insert_grant(
         &self,
-        hash: &TokenHash,
-        now: SystemTime,
-    ) -> Option<AccessTokenInfo> {
-        let now = to_ms(now);
-        let shard = read(self.inner.shard(token_shard(hash)));
-        let entry = shard.access.get(hash)?;
-        if !entry.live_at(now) || shard.is_revoked(entry) {
-            return None;
+        grant: GrantRecord,
+        access_token: Option<AccessTokenRecord>,
+        refresh_token: Option<RefreshTokenRecord>,
+        code: Option<AuthorizationCodeRecord>,
+    ) -> Result<(), StoreError> {
+        let now = to_ms(grant.created_at);
+        let (grant_id, g) = (grant.id, grant_shard(&grant.id));
+        let stored_grant = StoredGrant {
+            client_id: grant.client_id,
+            subject: grant.subject,
+            scope: self.inner.scopes.intern(&grant.scope),
+            created_ms: now,
+            expires_ms: to_ms(grant.expires_at),
+            access_shards: 0,
+        };
+        let prepared = self.prepare_tokens(now, access_token, refresh_token, &stored_grant);
+        let code_shard = code.as_ref().map_or(g, |c| token_shard(&c.hash));
+        let mut locked = self.lock(&[
+            g,
+            prepared.access_shard(g),
+            prepared.refresh_shard(g),
+            code_shard,
+        ]);
+        if let Some(shard) = locked.shard(g) {
+            shard.grants.insert(grant_id, stored_grant);
+            shard.inserted(1, now);
         }
-        Some(AccessTokenInfo {
-            client_id: entry.client_id.clone(),
-            subject: entry.subject.clone(),
-            scope: entry.scope.clone(),
-            issued_at: from_ms(entry.issued_ms),
-            expires_at: from_ms(entry.expires_ms),
-            grant_id: entry.grant_id,
-        })
+        Self::put_tokens(&mut locked, prepared);
+        if let Some(code) = code {
+            if let Some(shard) = locked.shard(code_shard) {
+                shard.codes.insert(
+                    code.hash,
+                    StoredCode {
+                        record: code,
+                        consumed: false,
+                    },
+                );
+                shard.inserted(1, now);
+            }
+        }
+        Ok(())
     }
 
     /// `scope`, sharing the grant's allocation when they are equal (the usual
@@ -403,6 +390,11 @@ impl MemoryStore {
 
     /// The entry of an access token of `grant`, which is kept apart.
     fn access_entry(&self, token: AccessTokenRecord, grant: &StoredGrant) -> AccessEntry {
+        let grant_scope = if token.scope == grant.scope {
+            AccessEntry::GRANT_SCOPE
+        } else {
+            0
+        };
         AccessEntry {
             grant_id: token.grant_id,
             client_id: grant.client_id.clone(),
@@ -411,22 +403,7 @@ impl MemoryStore {
             issued_ms: to_ms(token.issued_at),
             expires_ms: to_ms(token.expires_at),
             grant_expires_ms: grant.expires_ms,
-            sealed: false,
-        }
-    }
-
-    /// The entry of the only token of a new grant that [`seals`] allows to
-    /// stand for it: it takes the grant's fields rather than copies of them.
-    fn sealed_entry(token: AccessTokenRecord, grant: StoredGrant) -> AccessEntry {
-        AccessEntry {
-            grant_id: token.grant_id,
-            client_id: grant.client_id,
-            subject: grant.subject,
-            scope: grant.scope,
-            issued_ms: grant.created_ms,
-            expires_ms: grant.expires_ms,
-            grant_expires_ms: grant.expires_ms,
-            sealed: true,
+            grant_created: (grant.created_ms & !AccessEntry::GRANT_SCOPE) | grant_scope,
         }
     }
 
@@ -447,8 +424,8 @@ impl MemoryStore {
         let mut locked = Locked {
             guards: [None, None, None, None],
         };
-        // The usual case — a grant with its first secrets, which share a shard
-        // by construction — needs one lock and no sorting.
+        // One shard — a lookup's record and its grant, when they happen to
+        // share it — needs one lock and no sorting.
         if let Some(&first) = indices.first() {
             if indices.iter().all(|i| *i == first) {
                 locked.guards[0] = Some((first, write(self.inner.shard(first))));
@@ -511,18 +488,16 @@ impl MemoryStore {
     }
 
     /// Stores an access token in shards already locked: its own, and its
-    /// grant's unless the token is a sealed grant. The grant records the
-    /// token's shard, so that revoking the grant reaches it.
+    /// grant's. The grant records the token's shard, so that revoking the
+    /// grant reaches it.
     fn put_access(locked: &mut Locked<'_>, hash: TokenHash, entry: AccessEntry, now: u64) {
         let index = token_shard(&hash);
-        if !entry.sealed {
-            let grant_id = entry.grant_id;
-            if let Some(grant) = locked
-                .shard(grant_shard(&grant_id))
-                .and_then(|shard| shard.grants.get_mut(&grant_id))
-            {
-                grant.access_shards |= shard_group(index);
-            }
+        let grant_id = entry.grant_id;
+        if let Some(grant) = locked
+            .shard(grant_shard(&grant_id))
+            .and_then(|shard| shard.grants.get_mut(&grant_id))
+        {
+            grant.access_shards |= shard_group(index);
         }
         if let Some(shard) = locked.shard(index) {
             shard.access.insert(hash, entry);
@@ -595,8 +570,7 @@ impl MemoryStore {
     /// shard groups holding its access tokens: the caller makes the
     /// revocation visible there with [`mark_revoked`](Self::mark_revoked)
     /// once the locks are released, before it returns (see
-    /// [`TokenStore::revoke_grant`]). A code's or refresh token's grant is
-    /// never sealed, so it has an entry of its own.
+    /// [`GrantStore::revoke_grant`]).
     fn locked_revoke(locked: &mut Locked<'_>, id: &GrantId) -> u64 {
         locked
             .shard(grant_shard(id))
@@ -676,77 +650,56 @@ fn token_matches(stored: &Client, expected: Option<&TokenHash>) -> bool {
     }
 }
 
-impl TokenStore for MemoryStore {
+impl GrantStore for MemoryStore {
     fn create_grant(&self, new: NewGrant) -> impl Future<Output = Result<(), StoreError>> + Send {
         let NewGrant {
             grant,
             access_token,
             refresh_token,
-            code,
         } = new;
-        let now = to_ms(grant.created_at);
-        let sealed = seals(
-            &grant,
-            access_token.as_ref(),
-            refresh_token.as_ref(),
-            code.as_ref(),
-        );
-        let (grant_id, g) = (grant.id, grant_shard(&grant.id));
-        let stored_grant = StoredGrant {
-            client_id: grant.client_id,
-            subject: grant.subject,
-            scope: self.inner.scopes.intern(&grant.scope),
-            created_ms: now,
-            expires_ms: to_ms(grant.expires_at),
-            access_shards: 0,
-        };
-        let (prepared, stored_grant) = match access_token {
-            Some(token) if sealed => {
-                let hash = token.hash;
-                let prepared = PreparedTokens {
-                    now,
-                    access: Some((hash, Self::sealed_entry(token, stored_grant))),
-                    refresh: None,
+        ready(self.insert_grant(grant, access_token, refresh_token, None))
+    }
+
+    fn find_access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
+    {
+        // The token's entry carries its grant, so one slot under one read
+        // lock answers — unless the token's scope was narrowed, when the
+        // grant's own entry gives its scope. A revoked grant is in its
+        // tokens' shards' `revoked` sets, and has no entry.
+        let index = token_shard(hash);
+        let (record, grant_id) = {
+            let shard = read(self.inner.shard(index));
+            let Some(entry) = shard.access.get(hash).filter(|e| !shard.is_revoked(e)) else {
+                return ready(Ok(None));
+            };
+            let record = AccessTokenRecord {
+                hash: *hash,
+                grant_id: entry.grant_id,
+                scope: entry.scope.clone(),
+                issued_at: from_ms(entry.issued_ms),
+                expires_at: from_ms(entry.expires_ms),
+            };
+            if entry.has_grant_scope() {
+                let grant = GrantRecord {
+                    id: entry.grant_id,
+                    client_id: entry.client_id.clone(),
+                    subject: entry.subject.clone(),
+                    scope: entry.scope.clone(),
+                    created_at: from_ms(entry.grant_created_ms()),
+                    expires_at: from_ms(entry.grant_expires_ms),
                 };
-                (prepared, None)
+                return ready(Ok(Some((record, grant))));
             }
-            access_token => (
-                self.prepare_tokens(now, access_token, refresh_token, &stored_grant),
-                Some(stored_grant),
-            ),
+            (record, entry.grant_id)
         };
-        let code_shard = code.as_ref().map_or(g, |c| token_shard(&c.hash));
-        // Everything under one set of locks, so a reader sees the grant and its
-        // first secrets together or not at all. By construction
-        // (`GrantId::generate_for`) they usually share one shard: one lock.
-        let mut locked = self.lock(&[
-            g,
-            prepared.access_shard(g),
-            prepared.refresh_shard(g),
-            code_shard,
-        ]);
-        if let Some(shard) = locked.shard(g) {
-            // A sealed grant is kept in its token's entry, but counts as a
-            // record all the same.
-            if let Some(stored_grant) = stored_grant {
-                shard.grants.insert(grant_id, stored_grant);
-            }
-            shard.inserted(1, now);
-        }
-        Self::put_tokens(&mut locked, prepared);
-        if let Some(code) = code {
-            if let Some(shard) = locked.shard(code_shard) {
-                shard.codes.insert(
-                    code.hash,
-                    StoredCode {
-                        record: code,
-                        consumed: false,
-                    },
-                );
-                shard.inserted(1, now);
-            }
-        }
-        ready(Ok(()))
+        let grant = read(self.inner.shard(grant_shard(&grant_id)))
+            .grants
+            .get(&grant_id)
+            .cloned();
+        ready(Ok(grant.map(|grant| (record, grant.record(grant_id)))))
     }
 
     fn find_refresh_token(
@@ -829,6 +782,102 @@ impl TokenStore for MemoryStore {
             Decision::Refuse => Rotation::Refused(Some(found)),
         };
         ready(Ok(rotation))
+    }
+
+    fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let removed = write(self.inner.shard(grant_shard(id))).grants.remove(id);
+        // Its codes and refresh tokens are unreachable at once: a lookup
+        // requires the grant. Its access tokens carry what they need of it,
+        // so the shards holding them learn of the revocation before this
+        // returns.
+        if let Some(grant) = &removed {
+            self.mark_revoked(id, grant.access_shards);
+        }
+        ready(Ok(removed.is_some()))
+    }
+
+    fn revoke_access_token(
+        &self,
+        hash: &TokenHash,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        // One table operation under the token's shard lock; the grant is not
+        // touched.
+        let removed = write(self.inner.shard(token_shard(hash)))
+            .access
+            .remove(hash);
+        ready(Ok(removed.is_some()))
+    }
+
+    fn revoke_client_grants(
+        &self,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        // One shard at a time, never two locks at once. Grants are sharded by
+        // their own identifier, so every shard is visited: an administrative
+        // operation, linear in the store's size. Codes and refresh tokens of
+        // a removed grant are unreachable at once and dropped by the next
+        // sweep or purge.
+        let mut removed = 0;
+        for shard in &self.inner.shards {
+            let mut shard = write(shard);
+            let before = shard.grants.len();
+            shard.grants.retain(|_, g| g.client_id != *client_id);
+            removed += before - shard.grants.len();
+        }
+        // Then the client's access tokens, which carry its id. Only once no
+        // grant of the client is left: a refresh rotating under a grant not
+        // yet removed could otherwise store a token behind this pass.
+        for shard in &self.inner.shards {
+            write(shard).access.retain(|e| e.client_id != *client_id);
+        }
+        ready(Ok(removed as u64))
+    }
+
+    fn purge_expired(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        let now = to_ms(now);
+        let mut removed = 0;
+        for shard in &self.inner.shards {
+            removed += write(shard).sweep(now);
+        }
+        // Refresh tokens whose grant was revoked (access tokens of a revoked
+        // grant went with the sweep). A grant in another shard is checked
+        // with `try_read`, so this never waits on a second lock while holding
+        // one; a token skipped that way is unreachable anyway and expires soon.
+        for (index, shard) in self.inner.shards.iter().enumerate() {
+            let mut guard = write(shard);
+            let Shard {
+                grants, refresh, ..
+            } = &mut *guard;
+            let grant_exists = |id: &GrantId| {
+                let g = grant_shard(id);
+                if g == index {
+                    grants.contains_key(id)
+                } else {
+                    self.inner
+                        .shard(g)
+                        .try_read()
+                        .map_or(true, |other| other.grants.contains_key(id))
+                }
+            };
+            let before = refresh.len();
+            refresh.retain(|_, r| grant_exists(&r.grant_id));
+            removed += before - refresh.len();
+            guard.live_after_sweep = guard.len();
+        }
+        ready(Ok(removed as u64))
+    }
+}
+
+impl AuthorizationCodeStore for MemoryStore {
+    fn create_code_grant(
+        &self,
+        new: NewCodeGrant,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let NewCodeGrant { grant, code } = new;
+        ready(self.insert_grant(grant, None, None, Some(code)))
     }
 
     fn find_code(
@@ -945,151 +994,40 @@ impl TokenStore for MemoryStore {
             .remove(hash)))
     }
 
-    fn find_access_token(
-        &self,
-        hash: &TokenHash,
-    ) -> impl Future<Output = Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError>> + Send
-    {
-        // A sealed grant is its token's entry; any other grant is read from
-        // its own entry, which a revoked grant no longer has.
-        let mut sealed = None;
-        let found = self.find_with_grant(token_shard(hash), |shard| {
-            let entry = shard.access.get(hash)?;
-            let record = AccessTokenRecord {
-                hash: *hash,
-                grant_id: entry.grant_id,
-                scope: entry.scope.clone(),
-                issued_at: from_ms(entry.issued_ms),
-                expires_at: from_ms(entry.expires_ms),
-            };
-            if entry.sealed {
-                let grant = GrantRecord {
-                    id: entry.grant_id,
-                    client_id: entry.client_id.clone(),
-                    subject: entry.subject.clone(),
-                    scope: entry.scope.clone(),
-                    created_at: from_ms(entry.issued_ms),
-                    expires_at: from_ms(entry.grant_expires_ms),
-                };
-                sealed = Some((record, grant));
-                return None;
-            }
-            Some((record, entry.grant_id))
-        });
-        ready(Ok(found.or(sealed)))
-    }
-
-    fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let mut shard = write(self.inner.shard(grant_shard(id)));
-        let existed = match shard.grants.remove(id) {
-            // Its codes and refresh tokens are unreachable at once: a lookup
-            // requires the grant. Its access tokens carry what they need of
-            // it, so the shards holding them learn of the revocation before
-            // this returns.
-            Some(grant) => {
-                drop(shard);
-                self.mark_revoked(id, grant.access_shards);
-                true
-            }
-            // A sealed grant goes with its only token.
-            None => shard.access.take_sealed(id).is_some(),
-        };
-        ready(Ok(existed))
-    }
-
-    fn revoke_access_token(
-        &self,
-        hash: &TokenHash,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        // One table operation under the token's shard lock; the grant,
-        // wherever it lives, is not touched — except a sealed grant, kept in
-        // this token's entry, which moves to an entry of its own in the same
-        // shard.
-        let mut shard = write(self.inner.shard(token_shard(hash)));
-        let removed = shard.access.remove(hash);
-        if let Some(entry) = removed.as_ref().filter(|e| e.sealed) {
-            shard.grants.insert(
-                entry.grant_id,
-                StoredGrant {
-                    client_id: entry.client_id.clone(),
-                    subject: entry.subject.clone(),
-                    scope: entry.scope.clone(),
-                    created_ms: entry.issued_ms,
-                    expires_ms: entry.grant_expires_ms,
-                    access_shards: 0,
-                },
-            );
-        }
-        ready(Ok(removed.is_some()))
-    }
-
-    fn revoke_client_grants(
+    fn revoke_client_pending(
         &self,
         client_id: &ClientId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        // One shard at a time, never two locks at once. Grants are sharded by
-        // their own identifier, so every shard is visited: an administrative
-        // operation, linear in the store's size. Codes and refresh tokens of
-        // a removed grant are unreachable at once and dropped by the next
-        // sweep or purge.
         let mut removed = 0;
         for shard in &self.inner.shards {
             let mut shard = write(shard);
-            let before = shard.grants.len();
-            shard.grants.retain(|_, g| g.client_id != *client_id);
-            removed += before - shard.grants.len();
+            let before = shard.pending.len();
             shard.pending.retain(|_, p| p.client_id != *client_id);
+            removed += before - shard.pending.len();
         }
-        // Then the client's access tokens, which carry its id, sealed grants
-        // among them. Only once no grant of the client is left: a refresh
-        // rotating under a grant not yet removed could otherwise store a
-        // token behind this pass.
-        for shard in &self.inner.shards {
-            let (_, sealed) = write(shard).access.retain(|e| e.client_id != *client_id);
-            removed += sealed;
-        }
-        self.drop_client_devices(client_id);
         ready(Ok(removed as u64))
     }
 
-    fn purge_expired(
+    fn purge_expired_codes(
         &self,
         now: SystemTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        // Codes whose grant is gone are unreachable already; they go when
+        // they expire, a minute or so later.
         let now = to_ms(now);
         let mut removed = 0;
         for shard in &self.inner.shards {
-            removed += write(shard).sweep(now);
+            let mut shard = write(shard);
+            let before = shard.codes.len() + shard.pending.len();
+            shard.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
+            shard.pending.retain(|_, p| to_ms(p.expires_at) > now);
+            removed += before - shard.codes.len() - shard.pending.len();
         }
-        // Refresh tokens whose grant was revoked (access tokens of a revoked
-        // grant went with the sweep). A grant in another shard is checked
-        // with `try_read`, so this never waits on a second lock while holding
-        // one; a token skipped that way is unreachable anyway and expires soon.
-        for (index, shard) in self.inner.shards.iter().enumerate() {
-            let mut guard = write(shard);
-            let Shard {
-                grants, refresh, ..
-            } = &mut *guard;
-            let grant_exists = |id: &GrantId| {
-                let g = grant_shard(id);
-                if g == index {
-                    grants.contains_key(id)
-                } else {
-                    self.inner
-                        .shard(g)
-                        .try_read()
-                        .map_or(true, |other| other.grants.contains_key(id))
-                }
-            };
-            let before = refresh.len();
-            refresh.retain(|_, r| grant_exists(&r.grant_id));
-            removed += before - refresh.len();
-            guard.live_after_sweep = guard.len();
-        }
-        removed += self.purge_devices(from_ms(now));
         ready(Ok(removed as u64))
     }
+}
 
+impl DeviceAuthorizationStore for MemoryStore {
     fn save_device_authorization(
         &self,
         record: DeviceAuthorizationRecord,
@@ -1121,6 +1059,20 @@ impl TokenStore for MemoryStore {
         collection: &DeviceCollection,
     ) -> impl Future<Output = Result<Option<PolledDeviceCode>, StoreError>> + Send {
         ready(self.poll_device(device_code_hash, client_id, now, collection))
+    }
+
+    fn revoke_client_device_authorizations(
+        &self,
+        client_id: &ClientId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        ready(Ok(self.drop_client_devices(client_id) as u64))
+    }
+
+    fn purge_expired_device_authorizations(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        ready(Ok(self.purge_devices(now) as u64))
     }
 }
 

@@ -25,27 +25,6 @@ impl GrantId {
         Self(bytes)
     }
 
-    /// A fresh identifier for a grant whose first token has hash
-    /// `first_token`: random, except that its first four bytes are the
-    /// hash's first four and its last byte the hash's last. A store that
-    /// shards by the last byte keeps the grant and its first token together —
-    /// one lock to issue both, one to find a token with its grant — and one
-    /// that places tokens by the first bytes finds a grant's first token from
-    /// the grant's identifier (the memory store keeps a grant whose only
-    /// secret is its first access token inside that token's entry).
-    ///
-    /// The identifier is still 128 uniformly random bits, as the hash of a
-    /// random token is uniformly random, and it gives nothing away: 40 bits
-    /// of a SHA-256 digest do not lead to a token of 256 random bits (RFC
-    /// 6819 §5.1.4.2.2). A grant id is an identifier, not a secret.
-    pub fn generate_for(first_token: &TokenHash) -> Self {
-        let mut id = Self::generate();
-        let hash = first_token.as_bytes();
-        id.0[..4].copy_from_slice(&hash[..4]);
-        id.0[15] = hash[31];
-        id
-    }
-
     /// Wraps an identifier read back from storage.
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         Self(bytes)
@@ -142,7 +121,7 @@ pub struct RefreshTokenRecord {
 }
 
 /// A refresh token found by
-/// [`TokenStore::find_refresh_token`](super::TokenStore::find_refresh_token).
+/// [`GrantStore::find_refresh_token`](super::GrantStore::find_refresh_token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundRefreshToken {
     /// The token.
@@ -176,7 +155,7 @@ pub struct AuthorizationCodeRecord {
 }
 
 /// An authorization code found by
-/// [`TokenStore::find_code`](super::TokenStore::find_code).
+/// [`AuthorizationCodeStore::find_code`](super::AuthorizationCodeStore::find_code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundCode {
     /// The code.
@@ -239,7 +218,8 @@ pub struct PendingAuthorizationRecord {
     pub expires_at: SystemTime,
 }
 
-/// A new grant and the first secrets issued under it, stored together.
+/// A new grant and the first tokens issued under it, stored together
+/// ([`GrantStore::create_grant`](super::GrantStore::create_grant)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewGrant {
@@ -249,8 +229,6 @@ pub struct NewGrant {
     pub access_token: Option<AccessTokenRecord>,
     /// Its first refresh token (password).
     pub refresh_token: Option<RefreshTokenRecord>,
-    /// Its authorization code (the authorization code grant).
-    pub code: Option<AuthorizationCodeRecord>,
 }
 
 impl NewGrant {
@@ -260,17 +238,6 @@ impl NewGrant {
             grant,
             access_token: Some(access_token),
             refresh_token: None,
-            code: None,
-        }
-    }
-
-    /// A grant with its authorization code.
-    pub fn with_code(grant: GrantRecord, code: AuthorizationCodeRecord) -> Self {
-        Self {
-            grant,
-            access_token: None,
-            refresh_token: None,
-            code: Some(code),
         }
     }
 
@@ -281,20 +248,21 @@ impl NewGrant {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A new grant and its authorization code, stored together when the
+/// resource owner approves
+/// ([`AuthorizationCodeStore::create_code_grant`](super::AuthorizationCodeStore::create_code_grant)).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewCodeGrant {
+    /// The grant.
+    pub grant: GrantRecord,
+    /// Its authorization code.
+    pub code: AuthorizationCodeRecord,
+}
 
-    #[test]
-    fn a_grant_id_for_a_token_shares_its_first_and_last_bytes() {
-        let hash = TokenHash::of("pc_at_example");
-        let a = GrantId::generate_for(&hash);
-        let b = GrantId::generate_for(&hash);
-        for id in [a, b] {
-            assert_eq!(id.as_bytes()[..4], hash.as_bytes()[..4]);
-            assert_eq!(id.as_bytes()[15], hash.as_bytes()[31]);
-        }
-        // The other eleven bytes are random.
-        assert_ne!(a, b);
+impl NewCodeGrant {
+    /// A grant with its authorization code.
+    pub fn new(grant: GrantRecord, code: AuthorizationCodeRecord) -> Self {
+        Self { grant, code }
     }
 }

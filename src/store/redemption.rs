@@ -129,7 +129,7 @@ impl Refusal {
 }
 
 /// A token request redeeming an authorization code (RFC 6749 §4.1.3, RFC
-/// 7636 §4.6), as [`TokenStore::redeem_code`](super::TokenStore::redeem_code)
+/// 7636 §4.6), as [`AuthorizationCodeStore::redeem_code`](super::AuthorizationCodeStore::redeem_code)
 /// receives it.
 ///
 /// The code redeems when, in this order:
@@ -244,7 +244,7 @@ impl CodeRedemption {
 
 /// A token request rotating a refresh token (RFC 6749 §6, RFC 9700
 /// §4.14.2), as
-/// [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token)
+/// [`GrantStore::rotate_refresh_token`](super::GrantStore::rotate_refresh_token)
 /// receives it.
 ///
 /// The token rotates when, in this order:
@@ -334,7 +334,7 @@ impl RefreshRotation {
     }
 }
 
-/// What [`TokenStore::redeem_code`](super::TokenStore::redeem_code) did.
+/// What [`AuthorizationCodeStore::redeem_code`](super::AuthorizationCodeStore::redeem_code) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Redemption {
@@ -349,7 +349,7 @@ pub enum Redemption {
     Refused(Option<FoundCode>),
 }
 
-/// What [`TokenStore::rotate_refresh_token`](super::TokenStore::rotate_refresh_token)
+/// What [`GrantStore::rotate_refresh_token`](super::GrantStore::rotate_refresh_token)
 /// did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

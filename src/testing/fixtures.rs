@@ -13,13 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::runtime::Handle;
 use tokio::sync::Barrier;
 
-use crate::client::{Client, ClientId, ClientRegistration, ClientRegistry};
+use crate::client::{Client, ClientId, ClientRegistration};
 use crate::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
 use crate::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, CodeRedemption, DeviceAuthorizationRecord,
-    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, NewGrant,
-    PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation, RefreshTokenRecord,
-    ResponseMode, ResponseType, Rotation, StoreError, Subject, TokenStore,
+    AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
+    DeviceAuthorizationRecord, DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
+    GrantStore, NewCodeGrant, NewGrant, PendingAuthorizationRecord, PlannedToken, Redemption,
+    RefreshRotation, RefreshTokenRecord, ResponseMode, ResponseType, Rotation, StoreError, Subject,
 };
 use crate::token::{TokenHash, TokenKind, mint};
 
@@ -103,20 +103,19 @@ pub(crate) fn managed_client(id: &str, token: TokenHash, name: &str) -> Client {
         .client
 }
 
-/// Registers a client for grants to refer to (a store may keep a foreign key
-/// from grants to clients).
-pub(crate) async fn register_client<S: ClientRegistry>(store: &S, id: &str) -> ClientId {
-    let client = web_client(id);
-    let client_id = client.id().clone();
-    ok(store.insert_client(client).await, "insert_client");
-    client_id
+/// A client identifier for grants, codes and device authorizations to name.
+/// The client is never registered: grant, code and device stores run without
+/// a client registry (a host may keep its clients elsewhere), so a store must
+/// not require the clients its records name to exist.
+pub(crate) fn client_id(id: &str) -> ClientId {
+    ClientId::new_unchecked(id)
 }
 
-/// A grant to `client` made at `at`, for a user, living a day. Its id shares
-/// its last byte with `first`, as the server's do.
-pub(crate) fn grant(client: &ClientId, first: &TokenHash, at: SystemTime) -> GrantRecord {
+/// A grant to `client` made at `at`, for a user, living a day, with a fresh
+/// random id, as the server's.
+pub(crate) fn grant(client: &ClientId, at: SystemTime) -> GrantRecord {
     GrantRecord {
-        id: GrantId::generate_for(first),
+        id: GrantId::generate(),
         client_id: client.clone(),
         subject: Some(Subject::new("alice")),
         scope: scope("read write"),
@@ -183,10 +182,9 @@ pub(crate) struct Issued {
 impl Issued {
     /// A grant with an access token (client credentials, implicit).
     pub(crate) fn access(client: &ClientId, at: SystemTime) -> Self {
-        let first = hash();
-        let grant = grant(client, &first, at);
+        let grant = grant(client, at);
         Self {
-            access: Some(access_with(&grant, first, at)),
+            access: Some(access_with(&grant, hash(), at)),
             refresh: None,
             code: None,
             grant,
@@ -196,11 +194,10 @@ impl Issued {
     /// A grant whose only secret is its access token, which has the grant's
     /// scope and lifetime (client credentials, as the server issues it).
     pub(crate) fn single_access(client: &ClientId, at: SystemTime) -> Self {
-        let first = hash();
-        let mut grant = grant(client, &first, at);
+        let mut grant = grant(client, at);
         grant.subject = None;
         grant.expires_at = at + 10 * MINUTE;
-        let mut access = access_with(&grant, first, at);
+        let mut access = access_with(&grant, hash(), at);
         access.scope = grant.scope.clone();
         Self {
             access: Some(access),
@@ -219,10 +216,9 @@ impl Issued {
 
     /// A grant with its authorization code.
     pub(crate) fn code(client: &ClientId, at: SystemTime) -> Self {
-        let first = hash();
-        let grant = grant(client, &first, at);
+        let grant = grant(client, at);
         Self {
-            code: Some(code_with(&grant, first, at)),
+            code: Some(code_with(&grant, hash(), at)),
             access: None,
             refresh: None,
             grant,
@@ -247,13 +243,18 @@ impl Issued {
         }
     }
 
+    /// The grant with its tokens, for `create_grant`.
     pub(crate) fn new_grant(&self) -> NewGrant {
         NewGrant {
             grant: self.grant.clone(),
             access_token: self.access.clone(),
             refresh_token: self.refresh.clone(),
-            code: self.code.clone(),
         }
+    }
+
+    /// The grant with its code, for `create_code_grant`.
+    pub(crate) fn new_code_grant(&self) -> NewCodeGrant {
+        NewCodeGrant::new(self.grant.clone(), self.code.clone().unwrap())
     }
 
     pub(crate) fn access_hash(&self) -> TokenHash {
@@ -268,15 +269,29 @@ impl Issued {
         self.code.as_ref().unwrap().hash
     }
 
-    /// Stores it with `create_grant`.
-    pub(crate) async fn create<S: TokenStore>(self, store: &S) -> Self {
+    /// Stores a grant with its tokens with `create_grant`.
+    pub(crate) async fn create<S: GrantStore>(self, store: &S) -> Self {
+        assert!(
+            self.code.is_none(),
+            "a grant with a code is stored with create_code"
+        );
         ok(store.create_grant(self.new_grant()).await, "create_grant");
+        self
+    }
+
+    /// Stores a grant with its code with `create_code_grant`.
+    pub(crate) async fn create_code<S: AuthorizationCodeStore>(self, store: &S) -> Self {
+        ok(
+            store.create_code_grant(self.new_code_grant()).await,
+            "create_code_grant",
+        );
         self
     }
 }
 
-/// A grant with a history: its code redeemed for a first access and refresh
-/// token, then the refresh token rotated once.
+/// A grant with a history: a first access and refresh token — issued with
+/// the grant ([`of_tokens`](Self::of_tokens)) or for its redeemed code
+/// ([`create`](Self::create)) — then the refresh token rotated once.
 #[derive(Debug, Clone)]
 pub(crate) struct Lineage {
     pub(crate) issued: Issued,
@@ -287,12 +302,14 @@ pub(crate) struct Lineage {
 }
 
 impl Lineage {
-    pub(crate) async fn create<S: TokenStore>(
+    /// A grant made with its code, the code redeemed, the refresh token
+    /// rotated once.
+    pub(crate) async fn create<S: AuthorizationCodeStore>(
         store: &S,
         client: &ClientId,
         at: SystemTime,
     ) -> Self {
-        let issued = Issued::code(client, at).create(store).await;
+        let issued = Issued::code(client, at).create_code(store).await;
         let grant = &issued.grant;
         let redemption = redemption(client, at);
         let first_access = expected_access(&redemption.access_token, grant, &grant.scope, at);
@@ -308,6 +325,36 @@ impl Lineage {
             "redeem_code of a fresh code, with every check passing, must be Redeemed; \
              got {redeemed:?}"
         );
+        Self::rotated(store, issued, first_access, first_refresh, client, at).await
+    }
+
+    /// A grant made with an access and a refresh token, the refresh token
+    /// rotated once: no code, so a [`GrantStore`] alone holds it.
+    pub(crate) async fn of_tokens<S: GrantStore>(
+        store: &S,
+        client: &ClientId,
+        at: SystemTime,
+    ) -> Self {
+        let mut issued = Issued::access_and_refresh(client, at);
+        // The tokens a redemption would issue: the grant's scope.
+        if let Some(access) = issued.access.as_mut() {
+            access.scope = issued.grant.scope.clone();
+        }
+        let issued = issued.create(store).await;
+        let first_access = issued.access.clone().unwrap();
+        let first_refresh = issued.refresh.clone().unwrap();
+        Self::rotated(store, issued, first_access, first_refresh, client, at).await
+    }
+
+    async fn rotated<S: GrantStore>(
+        store: &S,
+        issued: Issued,
+        first_access: AccessTokenRecord,
+        first_refresh: RefreshTokenRecord,
+        client: &ClientId,
+        at: SystemTime,
+    ) -> Self {
+        let grant = &issued.grant;
         let later = at + MINUTE;
         let rotation = rotation(client, later);
         let access = expected_access(&rotation.access_token, grant, &grant.scope, later);
@@ -327,10 +374,9 @@ impl Lineage {
         }
     }
 
-    /// Whether anything of the grant is found by any lookup.
-    pub(crate) async fn anything_found<S: TokenStore>(&self, store: &S) -> bool {
-        code_found(store, &self.issued.code_hash()).await
-            || access_found(store, &self.first_access.hash).await
+    /// Whether any token of the grant is found by any lookup.
+    pub(crate) async fn anything_found<S: GrantStore>(&self, store: &S) -> bool {
+        access_found(store, &self.first_access.hash).await
             || access_found(store, &self.access.hash).await
             || refresh_found(store, &self.first_refresh.hash)
                 .await
@@ -338,12 +384,19 @@ impl Lineage {
             || refresh_found(store, &self.refresh.hash).await.is_some()
     }
 
-    /// Whether everything of the grant is found as it should be: the code
-    /// redeemed, both access tokens, the first refresh token rotated out and
-    /// the second current.
-    pub(crate) async fn all_found<S: TokenStore>(&self, store: &S) -> bool {
+    /// Whether anything of the grant, its code or a token, is found.
+    pub(crate) async fn anything_or_code_found<S: AuthorizationCodeStore>(
+        &self,
+        store: &S,
+    ) -> bool {
+        code_found(store, &self.issued.code_hash()).await || self.anything_found(store).await
+    }
+
+    /// Whether every token of the grant is found as it should be: both
+    /// access tokens, the first refresh token rotated out and the second
+    /// current.
+    pub(crate) async fn all_found<S: GrantStore>(&self, store: &S) -> bool {
         let grant = &self.issued.grant;
-        let code = ok(store.find_code(&self.issued.code_hash()).await, "find_code");
         let first_access = ok(
             store.find_access_token(&self.first_access.hash).await,
             "find_access_token",
@@ -352,8 +405,7 @@ impl Lineage {
             store.find_access_token(&self.access.hash).await,
             "find_access_token",
         );
-        code.is_some_and(|c| c.redeemed && c.grant == *grant)
-            && first_access == Some((self.first_access.clone(), grant.clone()))
+        first_access == Some((self.first_access.clone(), grant.clone()))
             && access == Some((self.access.clone(), grant.clone()))
             && refresh_found(store, &self.first_refresh.hash)
                 .await
@@ -361,6 +413,14 @@ impl Lineage {
             && refresh_found(store, &self.refresh.hash)
                 .await
                 .is_some_and(|r| r.current && r.record == self.refresh)
+    }
+
+    /// Whether everything of the grant is found as it should be: the code
+    /// redeemed, and every token as [`all_found`](Self::all_found) says.
+    pub(crate) async fn all_and_code_found<S: AuthorizationCodeStore>(&self, store: &S) -> bool {
+        let code = ok(store.find_code(&self.issued.code_hash()).await, "find_code");
+        code.is_some_and(|c| c.redeemed && c.grant == self.issued.grant)
+            && self.all_found(store).await
     }
 }
 
@@ -436,7 +496,7 @@ pub(crate) fn expected_refresh(
 }
 
 /// `redeem_code`'s answer.
-pub(crate) async fn redeem<S: TokenStore>(
+pub(crate) async fn redeem<S: AuthorizationCodeStore>(
     store: &S,
     code: &TokenHash,
     redemption: &CodeRedemption,
@@ -445,7 +505,7 @@ pub(crate) async fn redeem<S: TokenStore>(
 }
 
 /// `rotate_refresh_token`'s answer.
-pub(crate) async fn rotate<S: TokenStore>(
+pub(crate) async fn rotate<S: GrantStore>(
     store: &S,
     old: &TokenHash,
     rotation: &RefreshRotation,
@@ -457,7 +517,7 @@ pub(crate) async fn rotate<S: TokenStore>(
 }
 
 /// Whether any of the tokens a redemption planned is found.
-pub(crate) async fn redemption_stored<S: TokenStore>(
+pub(crate) async fn redemption_stored<S: GrantStore>(
     store: &S,
     redemption: &CodeRedemption,
 ) -> bool {
@@ -469,7 +529,7 @@ pub(crate) async fn redemption_stored<S: TokenStore>(
 }
 
 /// Whether any of the tokens a rotation planned is found.
-pub(crate) async fn rotation_stored<S: TokenStore>(store: &S, rotation: &RefreshRotation) -> bool {
+pub(crate) async fn rotation_stored<S: GrantStore>(store: &S, rotation: &RefreshRotation) -> bool {
     access_found(store, &rotation.access_token.hash).await
         || refresh_found(store, &rotation.refresh_token.hash)
             .await
@@ -529,7 +589,7 @@ pub(crate) fn device(client: &ClientId, at: SystemTime) -> DeviceAuthorizationRe
 
 /// Asserts that `find_access_token` returns `issued`'s access token and its
 /// grant exactly as `create_grant` stored them.
-pub(crate) async fn assert_access_as_stored<S: TokenStore>(store: &S, issued: &Issued) {
+pub(crate) async fn assert_access_as_stored<S: GrantStore>(store: &S, issued: &Issued) {
     assert_eq!(
         ok(
             store.find_access_token(&issued.access_hash()).await,
@@ -542,12 +602,12 @@ pub(crate) async fn assert_access_as_stored<S: TokenStore>(store: &S, issued: &I
 }
 
 /// Whether the access token is found.
-pub(crate) async fn access_found<S: TokenStore>(store: &S, hash: &TokenHash) -> bool {
+pub(crate) async fn access_found<S: GrantStore>(store: &S, hash: &TokenHash) -> bool {
     ok(store.find_access_token(hash).await, "find_access_token").is_some()
 }
 
 /// The refresh token as found.
-pub(crate) async fn refresh_found<S: TokenStore>(
+pub(crate) async fn refresh_found<S: GrantStore>(
     store: &S,
     hash: &TokenHash,
 ) -> Option<FoundRefreshToken> {
@@ -555,7 +615,7 @@ pub(crate) async fn refresh_found<S: TokenStore>(
 }
 
 /// Whether the code is found.
-pub(crate) async fn code_found<S: TokenStore>(store: &S, hash: &TokenHash) -> bool {
+pub(crate) async fn code_found<S: AuthorizationCodeStore>(store: &S, hash: &TokenHash) -> bool {
     ok(store.find_code(hash).await, "find_code").is_some()
 }
 

@@ -1,5 +1,7 @@
-//! The store conformance suite: every contract of [`TokenStore`] and
-//! [`ClientRegistry`], checked against any implementation with one call.
+//! The store conformance suite: every contract of the storage traits —
+//! [`ClientRegistry`], [`GrantStore`], [`AuthorizationCodeStore`] and
+//! [`DeviceAuthorizationStore`] — checked against any implementation, one
+//! runner per trait.
 //!
 //! The server's security rests on its store: a code redeemed twice, a refresh
 //! token rotated twice or a revoked grant whose tokens still work is a hole,
@@ -9,21 +11,36 @@
 //! refresh token, taking one pending request, redeeming or deciding one device
 //! authorization — run on real worker threads.
 //!
-//! Enable the `testing` feature in the store's dev-dependencies and call
-//! [`run_store_conformance`] from a multi-threaded Tokio test. The closure
-//! makes a fresh, empty store for each case (for a SQL store: a new database
-//! or schema). A failure panics naming each failed case and the contract it
-//! broke; [`cases`] has one function per contract, to run one alone while
-//! debugging.
+//! Enable the `testing` feature in the store's dev-dependencies and call, from
+//! a multi-threaded Tokio test, the runner of each trait the store
+//! implements — and only those, so a host serving fewer grants runs only its
+//! part:
+//!
+//! | Runner | Store bound |
+//! |---|---|
+//! | [`run_client_registry_conformance`] | [`ClientRegistry`] |
+//! | [`run_grant_store_conformance`] | [`GrantStore`] |
+//! | [`run_code_store_conformance`] | [`AuthorizationCodeStore`] |
+//! | [`run_device_store_conformance`] | [`DeviceAuthorizationStore`] |
+//! | [`run_store_conformance`], all four at once | [`TokenStore`] + [`ClientRegistry`] |
+//!
+//! The closure makes a fresh, empty store for each case (for a SQL store: a
+//! new database or schema). A failure panics naming each failed case and the
+//! contract it broke; [`cases`] has one function per contract, to run one
+//! alone while debugging.
 //!
 //! ```
 //! use portcullis::store::MemoryStore;
-//! use portcullis::testing::run_store_conformance;
+//! use portcullis::testing::{run_grant_store_conformance, run_store_conformance};
 //!
 //! // In a store's tests: #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 //! async fn main() {
+//!     // A store of every kind: the whole suite.
 //!     run_store_conformance(|| async { MemoryStore::new() }).await;
+//!
+//!     // A store of grants and tokens only (client credentials, say).
+//!     run_grant_store_conformance(|| async { MemoryStore::new() }).await;
 //!
 //!     // One case alone, while debugging.
 //!     portcullis::testing::cases::redeem_code_once(MemoryStore::new()).await;
@@ -37,8 +54,12 @@
 //! - A store does not fail under contention. A serialisation failure or a
 //!   busy database is retried inside the store; the server would answer a
 //!   [`StoreError`](crate::store::StoreError) with `server_error`.
-//! - Grants refer only to registered clients, and tokens only to stored
-//!   grants, so a store may keep foreign keys.
+//! - A grant, code or device store does not need a client registry: the
+//!   cases' grants, codes, pending requests and device authorizations name
+//!   clients that were never registered (a host may keep its clients
+//!   elsewhere), so a store must not require the clients they name to exist
+//!   — no foreign key from grants to a clients table. Tokens and codes refer
+//!   only to stored grants, so a store may keep foreign keys there.
 //! - `redeem_code` and `rotate_refresh_token` reach the decisions of
 //!   [`CodeRedemption::decide`](crate::store::CodeRedemption::decide) and
 //!   [`RefreshRotation::decide`](crate::store::RefreshRotation::decide),
@@ -62,10 +83,120 @@ use std::future::Future;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::client::ClientRegistry;
-use crate::store::TokenStore;
+use crate::store::{AuthorizationCodeStore, DeviceAuthorizationStore, GrantStore, TokenStore};
 
-/// Runs every case of the suite, each against a fresh store from
-/// `make_store`, and panics listing the cases that failed.
+/// Runs every case of the [`ClientRegistry`] contracts, each against a fresh
+/// store from `make_store`, and panics listing the cases that failed.
+///
+/// Must be called from within a multi-threaded Tokio runtime
+/// (`#[tokio::test(flavor = "multi_thread")]`): the concurrency cases spawn
+/// tasks that run in parallel on its workers.
+///
+/// # Panics
+///
+/// When a case fails, naming it and the contract it broke; or when not
+/// called from within a multi-threaded Tokio runtime.
+pub async fn run_client_registry_conformance<S, F, Fut>(make_store: F)
+where
+    S: ClientRegistry + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let mut report = Report::start();
+    client_registry_cases(&make_store, &mut report).await;
+    report.finish();
+}
+
+/// Runs every case of the [`GrantStore`] contracts — grants, access and
+/// refresh tokens, rotation, revocation, purging — each against a fresh
+/// store from `make_store`, and panics listing the cases that failed.
+///
+/// The cases' grants name clients that were never registered: a grant store
+/// must not require the client a grant names to exist in any registry.
+///
+/// Must be called from within a multi-threaded Tokio runtime
+/// (`#[tokio::test(flavor = "multi_thread")]`): the concurrency cases spawn
+/// tasks that run in parallel on its workers.
+///
+/// # Panics
+///
+/// When a case fails, naming it and the contract it broke; or when not
+/// called from within a multi-threaded Tokio runtime.
+pub async fn run_grant_store_conformance<S, F, Fut>(make_store: F)
+where
+    S: GrantStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let mut report = Report::start();
+    grant_store_cases(&make_store, &mut report).await;
+    report.finish();
+}
+
+/// Runs every case of the [`AuthorizationCodeStore`] contracts — codes made
+/// with their grants, redemption and replays, pending requests, revocation
+/// and purging of both — each against a fresh store from `make_store`, and
+/// panics listing the cases that failed. The store's [`GrantStore`] part has
+/// its own runner, [`run_grant_store_conformance`]; run both.
+///
+/// The cases' grants and pending requests name clients that were never
+/// registered: a code store must not require the client they name to exist
+/// in any registry.
+///
+/// Must be called from within a multi-threaded Tokio runtime
+/// (`#[tokio::test(flavor = "multi_thread")]`): the concurrency cases spawn
+/// tasks that run in parallel on its workers.
+///
+/// # Panics
+///
+/// When a case fails, naming it and the contract it broke; or when not
+/// called from within a multi-threaded Tokio runtime.
+pub async fn run_code_store_conformance<S, F, Fut>(make_store: F)
+where
+    S: AuthorizationCodeStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let mut report = Report::start();
+    code_store_cases(&make_store, &mut report).await;
+    report.finish();
+}
+
+/// Runs every case of the [`DeviceAuthorizationStore`] contracts (RFC 8628) —
+/// unique live codes, one decision, polls recorded and serialised, one
+/// collection, revocation and purging — each against a fresh store from
+/// `make_store`, and panics listing the cases that failed. The store's
+/// [`GrantStore`] part has its own runner, [`run_grant_store_conformance`];
+/// run both.
+///
+/// The cases' device authorizations name clients that were never registered:
+/// a device store must not require the client they name to exist in any
+/// registry.
+///
+/// Must be called from within a multi-threaded Tokio runtime
+/// (`#[tokio::test(flavor = "multi_thread")]`): the concurrency cases spawn
+/// tasks that run in parallel on its workers.
+///
+/// # Panics
+///
+/// When a case fails, naming it and the contract it broke; or when not
+/// called from within a multi-threaded Tokio runtime.
+pub async fn run_device_store_conformance<S, F, Fut>(make_store: F)
+where
+    S: DeviceAuthorizationStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    let mut report = Report::start();
+    device_store_cases(&make_store, &mut report).await;
+    report.finish();
+}
+
+/// Runs the whole suite — the cases of [`run_client_registry_conformance`],
+/// [`run_grant_store_conformance`], [`run_code_store_conformance`] and
+/// [`run_device_store_conformance`] — each case against a fresh store from
+/// `make_store`, and panics once, listing every case that failed. For a store
+/// that is all four, as [`MemoryStore`](crate::store::MemoryStore) is.
 ///
 /// Must be called from within a multi-threaded Tokio runtime
 /// (`#[tokio::test(flavor = "multi_thread")]`): the concurrency cases spawn
@@ -81,31 +212,50 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = S>,
 {
-    require_multi_thread_runtime();
-    let mut failures = Vec::new();
-    let mut total = 0;
-    macro_rules! run {
-        ($($case:ident),* $(,)?) => {
-            $(
-                total += 1;
-                let store = make_store().await;
-                if let Err(message) = run_case(cases::$case(store)).await {
-                    failures.push(format!("{}: {message}", stringify!($case)));
-                }
-            )*
-        };
-    }
-    run!(
-        // ClientRegistry
+    let mut report = Report::start();
+    client_registry_cases(&make_store, &mut report).await;
+    grant_store_cases(&make_store, &mut report).await;
+    code_store_cases(&make_store, &mut report).await;
+    device_store_cases(&make_store, &mut report).await;
+    report.finish();
+}
+
+/// Runs each case named against a fresh store from `$make_store`, recording
+/// it in `$report`.
+macro_rules! run {
+    ($make_store:ident, $report:ident: $($case:ident),* $(,)?) => {
+        $(
+            let store = $make_store().await;
+            $report.record(stringify!($case), run_case(cases::$case(store)).await);
+        )*
+    };
+}
+
+async fn client_registry_cases<S, F, Fut>(make_store: &F, report: &mut Report)
+where
+    S: ClientRegistry + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    run!(make_store, report:
         client_insert_and_find,
         client_insert_conflict_keeps_the_stored_client,
         client_update_compares_and_swaps,
         client_delete_compares_and_swaps,
         concurrent_client_updates_swap_once,
+    );
+}
+
+async fn grant_store_cases<S, F, Fut>(make_store: &F, report: &mut Report)
+where
+    S: GrantStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    run!(make_store, report:
         // Grants and lookups
         create_grant_with_access_token,
         create_grant_with_refresh_token,
-        create_grant_with_code,
         unknown_hashes_are_not_found,
         create_grant_is_visible_at_once,
         // Revocation
@@ -122,7 +272,27 @@ where
         concurrent_rotations_rotate_once,
         a_rotation_losing_a_race_revokes_the_grant,
         revoke_grant_racing_rotation_leaves_nothing,
-        // Authorization codes
+        // Expiry
+        purge_expired_removes_only_the_dead,
+    );
+}
+
+async fn code_store_cases<S, F, Fut>(make_store: &F, report: &mut Report)
+where
+    S: AuthorizationCodeStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    run!(make_store, report:
+        // Codes and lookups
+        create_grant_with_code,
+        unknown_codes_are_not_found,
+        // Revocation
+        revoke_grant_kills_the_codes_of_the_grant,
+        revoke_access_token_leaves_codes,
+        revoke_client_grants_kills_the_clients_codes,
+        revoke_client_pending_spares_other_clients,
+        // Redemption
         redeem_code_once,
         redeem_unknown_or_revoked_code,
         redeem_code_refuses_another_client,
@@ -135,8 +305,20 @@ where
         // Pending authorization requests
         pending_save_find_take,
         concurrent_takes_of_a_pending_request_take_once,
-        // Device authorizations
+        // Expiry
+        purge_expired_codes_removes_only_the_dead,
+    );
+}
+
+async fn device_store_cases<S, F, Fut>(make_store: &F, report: &mut Report)
+where
+    S: DeviceAuthorizationStore + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    run!(make_store, report:
         device_save_and_find,
+        unknown_device_codes_are_not_found,
         device_save_conflicts_on_live_codes,
         device_decide_once,
         device_poll_records_slow_down,
@@ -144,15 +326,45 @@ where
         device_poll_collects_once,
         concurrent_device_decisions_decide_once,
         concurrent_device_polls_collect_once,
+        revoke_client_device_authorizations_spares_other_clients,
         // Expiry
-        purge_expired_removes_only_the_dead,
+        purge_expired_device_authorizations_removes_only_the_dead,
     );
-    if !failures.is_empty() {
-        panic!(
-            "store conformance: {} of {total} cases failed:\n  - {}",
-            failures.len(),
-            failures.join("\n  - ")
-        );
+}
+
+/// The cases run so far and those that failed, for one panic at the end.
+struct Report {
+    total: usize,
+    failures: Vec<String>,
+}
+
+impl Report {
+    /// Checks the runtime, before any case runs.
+    fn start() -> Self {
+        require_multi_thread_runtime();
+        Self {
+            total: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, case: &str, outcome: Result<(), String>) {
+        self.total += 1;
+        if let Err(message) = outcome {
+            self.failures.push(format!("{case}: {message}"));
+        }
+    }
+
+    /// Panics listing the failed cases, if any.
+    fn finish(self) {
+        if !self.failures.is_empty() {
+            panic!(
+                "store conformance: {} of {} cases failed:\n  - {}",
+                self.failures.len(),
+                self.total,
+                self.failures.join("\n  - ")
+            );
+        }
     }
 }
 

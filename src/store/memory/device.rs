@@ -17,8 +17,8 @@ use std::time::SystemTime;
 use super::{Map, MemoryStore, SWEEP_EVERY};
 use crate::client::ClientId;
 use crate::store::{
-    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, PolledDeviceCode,
-    SLOW_DOWN_STEP, StoreError, TokenStore as _,
+    DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, GrantStore as _,
+    PolledDeviceCode, SLOW_DOWN_STEP, StoreError,
 };
 use crate::token::TokenHash;
 
@@ -179,14 +179,17 @@ impl MemoryStore {
         )))
     }
 
-    /// Drops every device authorization of `client_id`.
-    pub(super) fn drop_client_devices(&self, client_id: &ClientId) {
+    /// Drops every device authorization of `client_id`; returns how many
+    /// went.
+    pub(super) fn drop_client_devices(&self, client_id: &ClientId) -> usize {
         let mut devices = self.devices.lock();
         let Devices {
             by_device, by_user, ..
         } = &mut *devices;
+        let before = by_device.len();
         by_device.retain(|_, d| d.client_id != *client_id);
         by_user.retain(|_, d| by_device.contains_key(d));
+        before - by_device.len()
     }
 
     /// Drops device authorizations expired at `now`; returns how many went.

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use super::{SqlStore, backend, insert_error, invalid, on_pool};
+use super::support::{backend, insert_error, invalid};
+use super::{SqlStore, on_pool};
 use crate::client::{Client, ClientRegistry};
 use crate::store::StoreError;
 use crate::token::TokenHash;

@@ -5,7 +5,8 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use super::{Pool, backend, from_db_time, on_pool, to_db_time};
+use super::support::{backend, from_db_time, to_db_time};
+use super::{Pool, on_pool};
 use crate::client::{Admission, AuthLimiter, ThrottlePolicy};
 use crate::store::StoreError;
 

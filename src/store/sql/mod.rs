@@ -3,7 +3,9 @@
 //!
 //! # Atomicity
 //!
-//! Every operation of [`TokenStore`](super::TokenStore) and
+//! Every operation of [`GrantStore`](super::GrantStore),
+//! [`AuthorizationCodeStore`](super::AuthorizationCodeStore),
+//! [`DeviceAuthorizationStore`](super::DeviceAuthorizationStore) and
 //! [`ClientRegistry`](crate::client::ClientRegistry) is one SQL statement or
 //! one transaction, written so that it holds under PostgreSQL's default READ
 //! COMMITTED isolation (a conditional `UPDATE` re-checks its `WHERE` on the
@@ -26,7 +28,10 @@
 //! lookup joins on the grant: deleting the grant's row makes all of them
 //! unfindable at once, in one single-row statement however many tokens the
 //! grant has, and without taking locks that issuance also takes.
-//! [`purge_expired`](super::TokenStore::purge_expired) deletes the orphans.
+//! [`purge_expired`](super::GrantStore::purge_expired) deletes the orphaned
+//! tokens, and
+//! [`purge_expired_codes`](super::AuthorizationCodeStore::purge_expired_codes)
+//! the orphaned codes.
 //!
 //! # Secrets
 //!
@@ -42,12 +47,14 @@ mod postgres;
 mod rows;
 mod schema;
 mod sqlite;
+mod statements;
+mod support;
 mod tokens;
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr as _;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -55,6 +62,7 @@ use sqlx::sqlite::{
 };
 
 use super::StoreError;
+use support::backend;
 
 /// Connections a PostgreSQL store keeps at most. Each operation holds one for
 /// a single statement (or one short transaction), so a few serve many
@@ -73,10 +81,13 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_OPEN_RETRIES: u32 = 100;
 const SQLITE_OPEN_RETRY_DELAY: Duration = Duration::from_millis(20);
 
-/// A [`ClientRegistry`](crate::client::ClientRegistry) and
-/// [`TokenStore`](super::TokenStore) on SQL: SQLite, embedded (the database
-/// engine is compiled in; no server), or PostgreSQL, which any number of
-/// server replicas can share. Available with the `sql` feature.
+/// A [`ClientRegistry`](crate::client::ClientRegistry),
+/// [`GrantStore`](super::GrantStore),
+/// [`AuthorizationCodeStore`](super::AuthorizationCodeStore) and
+/// [`DeviceAuthorizationStore`](super::DeviceAuthorizationStore) — so a
+/// [`TokenStore`](super::TokenStore) — on SQL: SQLite, embedded (the
+/// database engine is compiled in; no server), or PostgreSQL, which any
+/// number of server replicas can share. Available with the `sql` feature.
 ///
 /// Opening a store creates its tables, or migrates them to this version's
 /// schema; replicas opening one PostgreSQL database at once take turns. Keep
@@ -87,7 +98,10 @@ const SQLITE_OPEN_RETRY_DELAY: Duration = Duration::from_millis(20);
 /// as both the server's client registry and its token store. The store needs
 /// a Tokio runtime. Expired rows stay until
 /// [`AuthorizationServer::purge_expired`](crate::AuthorizationServer::purge_expired)
-/// (or [`TokenStore::purge_expired`](super::TokenStore::purge_expired))
+/// (or the stores' own purges:
+/// [`GrantStore::purge_expired`](super::GrantStore::purge_expired),
+/// [`AuthorizationCodeStore::purge_expired_codes`](super::AuthorizationCodeStore::purge_expired_codes),
+/// [`DeviceAuthorizationStore::purge_expired_device_authorizations`](super::DeviceAuthorizationStore::purge_expired_device_authorizations))
 /// deletes them: call it periodically.
 ///
 /// ```
@@ -257,35 +271,6 @@ impl fmt::Debug for SqlStore {
     }
 }
 
-/// A pool that opens write transactions.
-trait WritePool {
-    type Db: sqlx::Database;
-
-    /// Begins a transaction that will write. On SQLite it takes the write
-    /// lock at once (`BEGIN IMMEDIATE`): a transaction that read first and
-    /// then needed the lock could find the database changed and fail instead
-    /// of waiting.
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = Result<sqlx::Transaction<'static, Self::Db>, StoreError>> + Send;
-}
-
-impl WritePool for SqlitePool {
-    type Db = sqlx::Sqlite;
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.begin_with("BEGIN IMMEDIATE").await.map_err(backend)
-    }
-}
-
-impl WritePool for PgPool {
-    type Db = sqlx::Postgres;
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        self.begin().await.map_err(backend)
-    }
-}
-
 /// Whether SQLite answered `SQLITE_BUSY` (in any of its extended forms).
 fn is_busy(error: &sqlx::Error) -> bool {
     const SQLITE_BUSY: i32 = 5;
@@ -298,59 +283,6 @@ fn is_busy(error: &sqlx::Error) -> bool {
     }
 }
 
-/// A database failure.
-fn backend(error: sqlx::Error) -> StoreError {
-    StoreError::backend(error)
-}
-
-/// A failed insert: a duplicate key is [`StoreError::Conflict`].
-fn insert_error(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => StoreError::Conflict,
-        _ => StoreError::backend(error),
-    }
-}
-
-/// A row that does not decode into a record: changed by hand, or written by
-/// something else than this store.
-#[derive(Debug, thiserror::Error)]
-#[error("a stored row is not valid: {0}")]
-struct InvalidRow(&'static str);
-
-fn invalid(what: &'static str) -> StoreError {
-    StoreError::backend(InvalidRow(what))
-}
-
-/// A time as stored: nanoseconds since the Unix epoch, negative before it.
-/// Exact for any time within 292 years of 1970; times beyond are clamped.
-fn to_db_time(t: SystemTime) -> i64 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_nanos()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_nanos()).map_or(i64::MIN, |n| -n),
-    }
-}
-
-fn from_db_time(ns: i64) -> SystemTime {
-    let magnitude = Duration::from_nanos(ns.unsigned_abs());
-    let t = if ns >= 0 {
-        SystemTime::UNIX_EPOCH.checked_add(magnitude)
-    } else {
-        SystemTime::UNIX_EPOCH.checked_sub(magnitude)
-    };
-    // Every i64 of nanoseconds is a representable time on the platforms
-    // Rust supports; the fallback keeps this total regardless.
-    t.unwrap_or(SystemTime::UNIX_EPOCH)
-}
-
-/// A duration as stored: nanoseconds, clamped to `i64::MAX` (292 years).
-fn to_db_duration(d: Duration) -> i64 {
-    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
-}
-
-fn from_db_duration(ns: i64) -> Duration {
-    Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
-}
-
 /// The constructors' futures are `Send`, so a host can open a store inside a
 /// spawned task.
 #[allow(dead_code)]
@@ -358,36 +290,4 @@ fn _constructors_are_send() {
     fn is_send<T: Send>(_: T) {}
     is_send(SqlStore::sqlite(":memory:"));
     is_send(SqlStore::postgres(""));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_round_trip_exactly() {
-        let times = [
-            SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH + Duration::new(1_800_000_000, 123_456_789),
-            SystemTime::UNIX_EPOCH - Duration::new(86_400, 1),
-        ];
-        for t in times {
-            assert_eq!(from_db_time(to_db_time(t)), t);
-        }
-        // Order is kept, so SQL comparisons agree with `SystemTime`'s.
-        assert!(to_db_time(times[2]) < to_db_time(times[0]));
-        assert!(to_db_time(times[0]) < to_db_time(times[1]));
-    }
-
-    #[test]
-    fn far_times_and_durations_clamp() {
-        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(400 * 366 * 86_400);
-        assert_eq!(to_db_time(far), i64::MAX);
-        assert_eq!(to_db_duration(Duration::MAX), i64::MAX);
-        assert_eq!(from_db_duration(-5), Duration::ZERO);
-        assert_eq!(
-            from_db_duration(to_db_duration(Duration::from_millis(5_001))),
-            Duration::from_millis(5_001)
-        );
-    }
 }

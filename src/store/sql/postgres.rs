@@ -18,13 +18,13 @@ use std::time::SystemTime;
 use sqlx::postgres::{PgArguments, PgPool, PgRow};
 use sqlx::{FromRow as _, Postgres, Row as _};
 
-use super::rows::{self, CodeRow, PolledRow, RefreshRow, challenge_columns};
-use super::tokens::{POLL_SET, POLLED_COLUMNS, poll_params};
-use super::{backend, insert_error, to_db_time};
+use super::rows::{self, CodeRow, NewGrantRows, PolledRow, RefreshRow, challenge_columns};
+use super::statements::{POLL_SET, POLLED_COLUMNS, poll_params};
+use super::support::{backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::{CodeVerifier, Scope};
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId, NewGrant,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
     PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
     Subject,
 };
@@ -50,8 +50,9 @@ fn token_cte(name: &str, table: &str, first: usize, from: &str) -> String {
     )
 }
 
-/// 24 parameters long, starting at `$first`: the `WITH`
-/// clauses inserting a grant and its first secrets, once per row of `from`.
+/// 24 parameters long, starting at `$first`: the `WITH` clauses inserting a
+/// grant and its first secrets — tokens, or a code; those absent are bound
+/// as nulls and not inserted — once per row of `from`.
 fn new_grant_ctes(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
@@ -106,8 +107,8 @@ fn bind_token<'q>(query: Query<'q>, token: TokenParams<'q>) -> Query<'q> {
         .bind(token.map(|t| to_db_time(t.4)))
 }
 
-fn bind_new_grant<'q>(query: Query<'q>, new: &'q NewGrant) -> Query<'q> {
-    let grant = &new.grant;
+fn bind_new_grant<'q>(query: Query<'q>, new: &NewGrantRows<'q>) -> Query<'q> {
+    let grant = new.grant;
     let query = query
         .bind(grant.id.as_bytes().as_slice())
         .bind(grant.client_id.as_str())
@@ -115,9 +116,9 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &'q NewGrant) -> Query<'q> {
         .bind(grant.scope.as_str())
         .bind(to_db_time(grant.created_at))
         .bind(to_db_time(grant.expires_at));
-    let query = bind_token(query, new.access_token.as_ref().and_then(access_params));
-    let query = bind_token(query, new.refresh_token.as_ref().and_then(refresh_params));
-    let code = new.code.as_ref();
+    let query = bind_token(query, new.access_token.and_then(access_params));
+    let query = bind_token(query, new.refresh_token.and_then(refresh_params));
+    let code = new.code;
     let (challenge, method) = challenge_columns(code.and_then(|c| c.challenge.as_ref()));
     query
         .bind(code.map(|c| c.hash.as_bytes().as_slice()))
@@ -133,7 +134,8 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &'q NewGrant) -> Query<'q> {
 static CREATE_GRANT: LazyLock<String> =
     LazyLock::new(|| format!("WITH {} SELECT 1", new_grant_ctes(1, "")));
 
-pub(super) async fn create_grant(pool: &PgPool, new: &NewGrant) -> Result<(), StoreError> {
+/// Stores a grant with its first secrets in one statement.
+pub(super) async fn create_grant(pool: &PgPool, new: &NewGrantRows<'_>) -> Result<(), StoreError> {
     bind_new_grant(sqlx::query(&CREATE_GRANT), new)
         .execute(pool)
         .await
@@ -303,26 +305,9 @@ fn changed(row: &PgRow, index: usize) -> Result<bool, StoreError> {
     Ok(count == 1)
 }
 
-pub(super) async fn revoke_client_grants(
-    pool: &PgPool,
-    client_id: &ClientId,
-) -> Result<u64, StoreError> {
-    // The count is the main statement's: the grants.
-    let revoked = sqlx::query(
-        "WITH pending AS (DELETE FROM pending_authorizations WHERE client_id = $1), \
-         devices AS (DELETE FROM device_authorizations WHERE client_id = $1) \
-         DELETE FROM grants WHERE client_id = $1",
-    )
-    .bind(client_id.as_str())
-    .execute(pool)
-    .await
-    .map_err(backend)?
-    .rows_affected();
-    Ok(revoked)
-}
-
 /// Records a poll and, in the same statement, collects an approval or
-/// revokes a replayed grant (see `TokenStore::poll_device_code`).
+/// revokes a replayed grant (see
+/// `DeviceAuthorizationStore::poll_device_code`).
 ///
 /// `$1` to `$5` as [`POLL_SET`]; `$6` the new grant's id and `$7` its
 /// expiry; the access token's hash and uncapped expiry in `$8`, `$9`, the

@@ -1,4 +1,5 @@
-//! Rows as the queries return them, and their decoding into records.
+//! Rows as the queries return them, and their decoding into records; and
+//! the rows a new grant is stored as.
 //!
 //! Every query selects plain columns into a tuple of portable types (bytes,
 //! integers, text, booleans), so the same Rust decodes a SQLite row and a
@@ -8,13 +9,13 @@
 
 use std::sync::Arc;
 
-use super::{from_db_duration, from_db_time, invalid};
+use super::support::{from_db_duration, from_db_time, invalid};
 use crate::client::ClientId;
 use crate::protocol::{CodeChallenge, Scope};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
-    FoundRefreshToken, GrantId, GrantRecord, PendingAuthorizationRecord, ResponseMode,
-    ResponseType, StoreError, Subject,
+    FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, PendingAuthorizationRecord,
+    RefreshTokenRecord, ResponseMode, ResponseType, StoreError, Subject,
 };
 use crate::token::TokenHash;
 
@@ -23,7 +24,7 @@ use crate::token::TokenHash;
 type GrantColumns = (String, Option<String>, String, i64, i64);
 
 /// An access token joined with its grant: `grant_id, scope, issued_at,
-/// expires_at`, then [`GRANT_COLUMNS`].
+/// expires_at`, then [`GrantColumns`].
 pub(super) type AccessRow = (
     Vec<u8>,
     String,
@@ -53,7 +54,7 @@ pub(super) type RefreshRow = (
 
 /// An authorization code joined with its grant: `grant_id, redirect_uri,
 /// redirect_uri_in_request, challenge, challenge_method, issued_at,
-/// expires_at, redeemed_at`, then [`GRANT_COLUMNS`].
+/// expires_at, redeemed_at`, then [`GrantColumns`].
 pub(super) type CodeRow = (
     Vec<u8>,
     String,
@@ -127,6 +128,38 @@ pub(super) type PolledRow = (
     Option<Vec<u8>>,
     bool,
 );
+
+/// A new grant and the first secrets stored with it, in one transaction
+/// (SQLite) or one statement (PostgreSQL): its first tokens
+/// ([`NewGrant`]), or its authorization code ([`NewCodeGrant`]).
+pub(super) struct NewGrantRows<'a> {
+    pub(super) grant: &'a GrantRecord,
+    pub(super) access_token: Option<&'a AccessTokenRecord>,
+    pub(super) refresh_token: Option<&'a RefreshTokenRecord>,
+    pub(super) code: Option<&'a AuthorizationCodeRecord>,
+}
+
+impl<'a> From<&'a NewGrant> for NewGrantRows<'a> {
+    fn from(new: &'a NewGrant) -> Self {
+        Self {
+            grant: &new.grant,
+            access_token: new.access_token.as_ref(),
+            refresh_token: new.refresh_token.as_ref(),
+            code: None,
+        }
+    }
+}
+
+impl<'a> From<&'a NewCodeGrant> for NewGrantRows<'a> {
+    fn from(new: &'a NewCodeGrant) -> Self {
+        Self {
+            grant: &new.grant,
+            access_token: None,
+            refresh_token: None,
+            code: Some(&new.code),
+        }
+    }
+}
 
 pub(super) fn token_hash(bytes: Vec<u8>) -> Result<TokenHash, StoreError> {
     <[u8; 32]>::try_from(bytes)
@@ -208,7 +241,7 @@ pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshT
         (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4),
     )?;
     Ok(FoundRefreshToken {
-        record: crate::store::RefreshTokenRecord {
+        record: RefreshTokenRecord {
             hash: token.hash,
             grant_id: token.grant_id,
             scope: token.scope,

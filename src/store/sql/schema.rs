@@ -11,7 +11,7 @@
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
-use super::{WritePool as _, backend};
+use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
@@ -24,7 +24,7 @@ const LATEST: i64 = 2;
 /// identifiers their 16 bytes; scopes their canonical string. Tokens and
 /// codes name their grant without a foreign key: lookups join on `grants`,
 /// so deleting a grant's row revokes everything derived from it at once, and
-/// `purge_expired` deletes the orphans. Only the indexes operations need:
+/// the purges delete the orphans. Only the indexes operations need:
 /// each token request touches primary keys alone.
 const V1: &str = "
 CREATE TABLE clients (

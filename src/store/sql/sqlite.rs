@@ -4,21 +4,31 @@
 //! is the conditional write that decides the race (`UPDATE … WHERE
 //! redeemed_at IS NULL`); the inserts follow only if it matched.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqlitePool;
 
-use super::rows::{self, CodeRow, PolledRow, RefreshRow, challenge_columns};
-use super::tokens::{FIND_CODE, FIND_REFRESH_TOKEN, POLL_DEVICE, poll_params};
-use super::{WritePool as _, backend, insert_error, to_db_time};
+use super::rows::{self, CodeRow, NewGrantRows, PolledRow, RefreshRow, challenge_columns};
+use super::statements::{FIND_CODE, FIND_REFRESH_TOKEN, POLL_SET, POLLED_COLUMNS, poll_params};
+use super::support::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::store::{
-    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId, NewGrant,
+    AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
     PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
 };
 use crate::token::TokenHash;
+
+/// Records a poll, inside the transaction that then collects an approval
+/// or revokes a replayed grant.
+static POLL_DEVICE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE device_authorizations SET {POLL_SET} \
+         WHERE device_code_hash = $1 AND client_id = $2 RETURNING {POLLED_COLUMNS}"
+    )
+});
 
 pub(super) async fn insert_access(
     conn: &mut SqliteConnection,
@@ -83,9 +93,9 @@ async fn insert_token(
 /// Inserts a grant with its first secrets, inside the caller's transaction.
 pub(super) async fn insert_new_grant(
     conn: &mut SqliteConnection,
-    new: &NewGrant,
+    new: &NewGrantRows<'_>,
 ) -> Result<(), StoreError> {
-    let grant = &new.grant;
+    let grant = new.grant;
     sqlx::query(
         "INSERT INTO grants (id, client_id, subject, scope, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -99,13 +109,13 @@ pub(super) async fn insert_new_grant(
     .execute(&mut *conn)
     .await
     .map_err(insert_error)?;
-    if let Some(token) = &new.access_token {
+    if let Some(token) = new.access_token {
         insert_access(conn, token).await?;
     }
-    if let Some(token) = &new.refresh_token {
+    if let Some(token) = new.refresh_token {
         insert_refresh(conn, token).await?;
     }
-    if let Some(code) = &new.code {
+    if let Some(code) = new.code {
         let (challenge, method) = challenge_columns(code.challenge.as_ref());
         sqlx::query(
             "INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
@@ -204,7 +214,7 @@ pub(super) async fn redeem_code(
 }
 
 /// Revokes a grant inside the caller's transaction (see
-/// `TokenStore::revoke_grant`).
+/// `GrantStore::revoke_grant`).
 async fn revoke_grant(conn: &mut SqliteConnection, id: &GrantId) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM grants WHERE id = $1")
         .bind(id.as_bytes().as_slice())
@@ -212,28 +222,6 @@ async fn revoke_grant(conn: &mut SqliteConnection, id: &GrantId) -> Result<(), S
         .await
         .map_err(backend)?;
     Ok(())
-}
-
-pub(super) async fn revoke_client_grants(
-    pool: &SqlitePool,
-    client_id: &ClientId,
-) -> Result<u64, StoreError> {
-    let mut tx = pool.begin_write().await?;
-    let revoked = sqlx::query("DELETE FROM grants WHERE client_id = $1")
-        .bind(client_id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?
-        .rows_affected();
-    for table in ["pending_authorizations", "device_authorizations"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE client_id = $1"))
-            .bind(client_id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-    }
-    tx.commit().await.map_err(backend)?;
-    Ok(revoked)
 }
 
 pub(super) async fn poll_device_code(
@@ -271,7 +259,7 @@ pub(super) async fn poll_device_code(
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-            insert_new_grant(&mut tx, &new).await?;
+            insert_new_grant(&mut tx, &NewGrantRows::from(&new)).await?;
             record.status = DeviceStatus::Redeemed {
                 grant_id: new.grant.id,
             };

@@ -2,7 +2,7 @@
 //! compare-and-swap on the registration access token (RFC 7592 §3).
 
 use crate::client::{Client, ClientRegistry};
-use crate::store::{StoreError, TokenStore};
+use crate::store::StoreError;
 use crate::testing::fixtures::{hash, managed_client, ok, web_client};
 
 async fn found<S: ClientRegistry>(store: &S, id: &str) -> Option<Client> {
@@ -12,7 +12,7 @@ async fn found<S: ClientRegistry>(store: &S, id: &str) -> Option<Client> {
 /// `find_client` returns an inserted client exactly as inserted (secret
 /// hash, metadata, registration access token hash and all), and `None` for an
 /// identifier never inserted.
-pub async fn client_insert_and_find<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn client_insert_and_find<S: ClientRegistry + Clone>(store: S) {
     let web = web_client("web-client");
     let managed = managed_client("managed-client", hash(), "Managed");
     ok(store.insert_client(web.clone()).await, "insert_client");
@@ -42,11 +42,7 @@ pub async fn client_insert_and_find<S: TokenStore + ClientRegistry + Clone>(stor
 
 /// `insert_client` of an identifier already present fails with
 /// [`StoreError::Conflict`] and leaves the stored client unchanged.
-pub async fn client_insert_conflict_keeps_the_stored_client<
-    S: TokenStore + ClientRegistry + Clone,
->(
-    store: S,
-) {
+pub async fn client_insert_conflict_keeps_the_stored_client<S: ClientRegistry + Clone>(store: S) {
     let first = managed_client("taken", hash(), "First");
     ok(store.insert_client(first.clone()).await, "insert_client");
     let second = managed_client("taken", hash(), "Second");
@@ -67,7 +63,7 @@ pub async fn client_insert_conflict_keeps_the_stored_client<
 /// and with `Some(token)` only if the stored registration access token hash
 /// equals it; otherwise (and for an unknown client) it returns `false` and
 /// changes nothing.
-pub async fn client_update_compares_and_swaps<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn client_update_compares_and_swaps<S: ClientRegistry + Clone>(store: S) {
     let token = hash();
     let original = managed_client("managed", token, "Original");
     ok(store.insert_client(original.clone()).await, "insert_client");
@@ -151,7 +147,7 @@ pub async fn client_update_compares_and_swaps<S: TokenStore + ClientRegistry + C
 /// unconditionally with `None`, with `Some(token)` only if the stored
 /// registration access token hash equals it; otherwise (and for an unknown
 /// client) it returns `false` and changes nothing.
-pub async fn client_delete_compares_and_swaps<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn client_delete_compares_and_swaps<S: ClientRegistry + Clone>(store: S) {
     let token = hash();
     let managed = managed_client("managed", token, "Managed");
     ok(store.insert_client(managed.clone()).await, "insert_client");

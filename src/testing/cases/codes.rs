@@ -8,13 +8,13 @@
 
 use std::time::Duration;
 
-use crate::client::{ClientId, ClientRegistry};
+use crate::client::ClientId;
 use crate::protocol::CodeChallenge;
-use crate::store::{CodeRedemption, FoundRefreshToken, Redemption, TokenStore};
+use crate::store::{AuthorizationCodeStore, CodeRedemption, FoundRefreshToken, Redemption};
 use crate::testing::fixtures::{
     CHALLENGE, DAY, HOUR, Issued, MINUTE, REDIRECT_URI, SECOND, VERIFIER, WRONG_VERIFIER,
-    access_found, code_found, expected_access, expected_refresh, hash, now, ok, planned, redeem,
-    redemption, redemption_stored, refresh_found, register_client, verifier,
+    access_found, client_id, code_found, expected_access, expected_refresh, hash, now, ok, planned,
+    redeem, redemption, redemption_stored, refresh_found, verifier,
 };
 
 /// `redeem_code` with every check passing is [`Redemption::Redeemed`],
@@ -27,10 +27,10 @@ use crate::testing::fixtures::{
 /// revoked, the first redemption's tokens die with it, the replay's are not
 /// stored, and the code is then unknown. Without a planned refresh token only
 /// the access token is stored.
-pub async fn redeem_code_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn redeem_code_once<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
-    let issued = Issued::code(&client, t).create(&store).await;
+    let client = client_id("client");
+    let issued = Issued::code(&client, t).create_code(&store).await;
     let grant = &issued.grant;
 
     // Redeemed five seconds after the code was issued, with a refresh token
@@ -115,7 +115,7 @@ pub async fn redeem_code_once<S: TokenStore + ClientRegistry + Clone>(store: S) 
     );
 
     // Without a refresh token.
-    let bare = Issued::code(&client, t).create(&store).await;
+    let bare = Issued::code(&client, t).create_code(&store).await;
     let mut without = redemption(&client, at);
     without.refresh_token = None;
     assert_eq!(
@@ -142,10 +142,10 @@ pub async fn redeem_code_once<S: TokenStore + ClientRegistry + Clone>(store: S) 
 /// `redeem_code` is [`Redemption::Refused`]`(None)`, storing nothing, for a
 /// code never stored and for a code whose grant was revoked; such a code is
 /// not found, and other codes stay as they were.
-pub async fn redeem_unknown_or_revoked_code<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn redeem_unknown_or_revoked_code<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
-    let live = Issued::code(&client, t).create(&store).await;
+    let client = client_id("client");
+    let live = Issued::code(&client, t).create_code(&store).await;
 
     let unknown = redemption(&client, t);
     assert_eq!(
@@ -163,7 +163,7 @@ pub async fn redeem_unknown_or_revoked_code<S: TokenStore + ClientRegistry + Clo
         "a refused redemption of another code must leave this one unredeemed"
     );
 
-    let revoked = Issued::code(&client, t).create(&store).await;
+    let revoked = Issued::code(&client, t).create_code(&store).await;
     assert!(ok(
         store.revoke_grant(&revoked.grant.id).await,
         "revoke_grant"
@@ -187,11 +187,11 @@ pub async fn redeem_unknown_or_revoked_code<S: TokenStore + ClientRegistry + Clo
 /// `redeem_code` by a client other than the grant's is refused
 /// ([`Redemption::Refused`] with the code as found) and changes nothing: no
 /// token is stored, and the code stays redeemable by its own client.
-pub async fn redeem_code_refuses_another_client<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn redeem_code_refuses_another_client<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
-    let other = register_client(&store, "other-client").await;
-    let issued = Issued::code(&client, t).create(&store).await;
+    let client = client_id("client");
+    let other = client_id("other-client");
+    let issued = Issued::code(&client, t).create_code(&store).await;
     assert_refused(
         &store,
         &issued,
@@ -208,9 +208,9 @@ pub async fn redeem_code_refuses_another_client<S: TokenStore + ClientRegistry +
 /// when the authorization request omitted it, the token request may omit it
 /// or send the code's own (both redeem), but not another. Each refusal
 /// changes nothing and leaves the code redeemable.
-pub async fn redeem_code_checks_the_redirect_uri<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn redeem_code_checks_the_redirect_uri<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
 
     let refusals: [(Option<&str>, &str); 3] = [
         (
@@ -227,7 +227,7 @@ pub async fn redeem_code_checks_the_redirect_uri<S: TokenStore + ClientRegistry 
         ),
     ];
     for (redirect_uri, what) in refusals {
-        let issued = Issued::code(&client, t).create(&store).await;
+        let issued = Issued::code(&client, t).create_code(&store).await;
         let asked = redemption(&client, t).redirect_uri(redirect_uri);
         assert_refused(&store, &issued, asked, &client, what).await;
     }
@@ -241,7 +241,7 @@ pub async fn redeem_code_checks_the_redirect_uri<S: TokenStore + ClientRegistry 
             "with the code's redirect_uri, which the authorization request omitted",
         ),
     ] {
-        let issued = omitted(Issued::code(&client, t)).create(&store).await;
+        let issued = omitted(Issued::code(&client, t)).create_code(&store).await;
         let asked = redemption(&client, t).redirect_uri(redirect_uri);
         let outcome = redeem(&store, &issued.code_hash(), &asked).await;
         assert_eq!(
@@ -250,7 +250,7 @@ pub async fn redeem_code_checks_the_redirect_uri<S: TokenStore + ClientRegistry 
             "redeem_code {what} must be Redeemed"
         );
     }
-    let issued = omitted(Issued::code(&client, t)).create(&store).await;
+    let issued = omitted(Issued::code(&client, t)).create_code(&store).await;
     let asked = redemption(&client, t).redirect_uri(Some("https://client.example/elsewhere"));
     assert_refused(
         &store,
@@ -269,9 +269,9 @@ pub async fn redeem_code_checks_the_redirect_uri<S: TokenStore + ClientRegistry 
 /// S256 hash it is, is refused; for a code without a challenge no verifier
 /// may come (RFC 9700 §4.8.2). Each refusal changes nothing and leaves the
 /// code redeemable; each matching verifier redeems.
-pub async fn redeem_code_checks_pkce<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn redeem_code_checks_pkce<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
 
     // S256 (the fixture's code).
     for (presented, what) in [
@@ -288,7 +288,7 @@ pub async fn redeem_code_checks_pkce<S: TokenStore + ClientRegistry + Clone>(sto
             "with the S256 challenge itself as the verifier (compared as if plain)",
         ),
     ] {
-        let issued = Issued::code(&client, t).create(&store).await;
+        let issued = Issued::code(&client, t).create_code(&store).await;
         let asked = redemption(&client, t).code_verifier(presented.map(verifier));
         assert_refused(&store, &issued, asked, &client, what).await;
     }
@@ -315,12 +315,12 @@ pub async fn redeem_code_checks_pkce<S: TokenStore + ClientRegistry + Clone>(sto
             "with a verifier whose S256 hash is the plain challenge (compared as if S256)",
         ),
     ] {
-        let issued = plain(Issued::code(&client, t)).create(&store).await;
+        let issued = plain(Issued::code(&client, t)).create_code(&store).await;
         let asked = redemption(&client, t).code_verifier(presented.map(verifier));
         let proper = redemption(&client, t).code_verifier(Some(verifier(CHALLENGE)));
         assert_refused_then(&store, &issued, asked, proper, what).await;
     }
-    let issued = plain(Issued::code(&client, t)).create(&store).await;
+    let issued = plain(Issued::code(&client, t)).create_code(&store).await;
     let asked = redemption(&client, t).code_verifier(Some(verifier(CHALLENGE)));
     assert_eq!(
         redeem(&store, &issued.code_hash(), &asked).await,
@@ -330,7 +330,9 @@ pub async fn redeem_code_checks_pkce<S: TokenStore + ClientRegistry + Clone>(sto
 
     // No challenge: a verifier is a downgrade attempt.
     let unchallenged = |issued: Issued| issued.with_code(|c| c.challenge = None);
-    let issued = unchallenged(Issued::code(&client, t)).create(&store).await;
+    let issued = unchallenged(Issued::code(&client, t))
+        .create_code(&store)
+        .await;
     let asked = redemption(&client, t);
     let proper = redemption(&client, t).code_verifier(None);
     assert_refused_then(
@@ -350,15 +352,15 @@ pub async fn redeem_code_checks_pkce<S: TokenStore + ClientRegistry + Clone>(sto
 /// redeemed code replayed after its expiry, by its own client, still
 /// revokes the grant — a replay is recognised before expiry is checked — if
 /// the store still holds the code.
-pub async fn redeem_code_refuses_an_expired_code<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn redeem_code_refuses_an_expired_code<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
 
     for (after_expiry, what) in [
         (Duration::ZERO, "at its expiry"),
         (HOUR, "an hour after its expiry"),
     ] {
-        let issued = Issued::code(&client, t).create(&store).await;
+        let issued = Issued::code(&client, t).create_code(&store).await;
         let expires_at = issued.code.as_ref().unwrap().expires_at;
         let at = expires_at + after_expiry;
         let late = redemption(&client, at);
@@ -391,7 +393,7 @@ pub async fn redeem_code_refuses_an_expired_code<S: TokenStore + ClientRegistry 
     // born expired.
     let mut short = Issued::code(&client, t);
     short.grant.expires_at = t + SECOND;
-    let short = short.create(&store).await;
+    let short = short.create_code(&store).await;
     let after_grant = redemption(&client, t + SECOND);
     let outcome = redeem(&store, &short.code_hash(), &after_grant).await;
     assert!(
@@ -403,7 +405,7 @@ pub async fn redeem_code_refuses_an_expired_code<S: TokenStore + ClientRegistry 
         "redeem_code under an expired grant must store no token"
     );
 
-    let issued = Issued::code(&client, t).create(&store).await;
+    let issued = Issued::code(&client, t).create_code(&store).await;
     let expires_at = issued.code.as_ref().unwrap().expires_at;
     let just_in_time = redemption(&client, expires_at - SECOND);
     assert_eq!(
@@ -446,11 +448,11 @@ pub async fn redeem_code_refuses_an_expired_code<S: TokenStore + ClientRegistry 
 /// stays findable, redeemed. Only then does the replay by its own client,
 /// passing every check, revoke the grant. (Otherwise anyone holding a
 /// leaked code could revoke the victim's grant.)
-pub async fn refused_replays_do_not_revoke<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn refused_replays_do_not_revoke<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
-    let other = register_client(&store, "other-client").await;
-    let issued = Issued::code(&client, t).create(&store).await;
+    let client = client_id("client");
+    let other = client_id("other-client");
+    let issued = Issued::code(&client, t).create_code(&store).await;
     let first = redemption(&client, t);
     assert_eq!(
         redeem(&store, &issued.code_hash(), &first).await,
@@ -519,7 +521,7 @@ pub async fn refused_replays_do_not_revoke<S: TokenStore + ClientRegistry + Clon
 /// Presents `asked` for `issued`'s code, stored and unredeemed, and asserts
 /// the refusal changed nothing; then redeems it by `client` with every check
 /// passing, which must succeed.
-async fn assert_refused<S: TokenStore>(
+async fn assert_refused<S: AuthorizationCodeStore>(
     store: &S,
     issued: &Issued,
     asked: CodeRedemption,
@@ -535,7 +537,7 @@ async fn assert_refused<S: TokenStore>(
 /// code as found, neither planned token stored, the code still unredeemed.
 /// Then presents `proper`, which passes every check and must redeem: a
 /// refusal leaves the code redeemable, and its grant unrevoked.
-async fn assert_refused_then<S: TokenStore>(
+async fn assert_refused_then<S: AuthorizationCodeStore>(
     store: &S,
     issued: &Issued,
     asked: CodeRedemption,

@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::device::collection;
 use crate::client::ClientRegistry;
 use crate::store::{
-    DeviceDecision, DeviceStatus, PolledDeviceCode, Redemption, Rotation, SLOW_DOWN_STEP, Subject,
-    TokenStore,
+    AuthorizationCodeStore, DeviceAuthorizationStore, DeviceDecision, DeviceStatus, GrantStore,
+    PolledDeviceCode, Redemption, Rotation, SLOW_DOWN_STEP, Subject,
 };
 use crate::testing::fixtures::{
-    Issued, MINUTE, RACERS, ROUNDS, Racer, access_found, code_found, device, hash, managed_client,
-    now, ok, pending, race, redeem, redemption, redemption_stored, refresh_found, register_client,
+    Issued, MINUTE, RACERS, ROUNDS, Racer, access_found, client_id, code_found, device, hash,
+    managed_client, now, ok, pending, race, redeem, redemption, redemption_stored, refresh_found,
     rotate, rotation, rotation_stored, scope,
 };
 use crate::token::TokenHash;
@@ -28,7 +28,7 @@ const PAIR_ROUNDS: usize = 4 * ROUNDS;
 /// Of 32 concurrent `update_client` calls presenting one
 /// registration access token, each storing a new one, exactly one returns
 /// `true`, and the stored client is the winner's.
-pub async fn concurrent_client_updates_swap_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn concurrent_client_updates_swap_once<S: ClientRegistry + Clone>(store: S) {
     for round in 0..ROUNDS {
         let id = format!("managed-{round}");
         let token = hash();
@@ -74,8 +74,8 @@ pub async fn concurrent_client_updates_swap_once<S: TokenStore + ClientRegistry 
 /// `create_grant` makes a grant's secrets visible together: a reader that
 /// finds one of them finds the others, and once `create_grant` has returned
 /// every reader finds all of them.
-pub async fn create_grant_is_visible_at_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
-    let client = register_client(&store, "client").await;
+pub async fn create_grant_is_visible_at_once<S: GrantStore + Clone>(store: S) {
+    let client = client_id("client");
     for _ in 0..16 {
         let issued = Issued::access_and_refresh(&client, now());
         let created = Arc::new(AtomicBool::new(false));
@@ -133,13 +133,11 @@ pub async fn create_grant_is_visible_at_once<S: TokenStore + ClientRegistry + Cl
 /// loser revoked the grant, [`Redemption::Refused`]`(None)`. No loser's
 /// tokens are stored, and afterwards the grant is revoked: the winner's
 /// tokens are dead and the code is unknown.
-pub async fn concurrent_code_redemptions_redeem_once<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
-    let client = register_client(&store, "client").await;
+pub async fn concurrent_code_redemptions_redeem_once<S: AuthorizationCodeStore + Clone>(store: S) {
+    let client = client_id("client");
     for _ in 0..ROUNDS {
         let t = now();
-        let issued = Issued::code(&client, t).create(&store).await;
+        let issued = Issued::code(&client, t).create_code(&store).await;
         let code = issued.code_hash();
         let redemptions: Vec<_> = (0..RACERS)
             .map(|_| Arc::new(redemption(&client, t)))
@@ -210,8 +208,8 @@ pub async fn concurrent_code_redemptions_redeem_once<S: TokenStore + ClientRegis
 /// arriving after another loser revoked the grant,
 /// [`Rotation::Refused`]`(None)`. No loser's tokens are stored, and
 /// afterwards the grant is revoked: the winner's tokens are dead.
-pub async fn concurrent_rotations_rotate_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
-    let client = register_client(&store, "client").await;
+pub async fn concurrent_rotations_rotate_once<S: GrantStore + Clone>(store: S) {
+    let client = client_id("client");
     for _ in 0..ROUNDS {
         let t = now();
         let issued = Issued::access_and_refresh(&client, t).create(&store).await;
@@ -281,15 +279,13 @@ pub async fn concurrent_rotations_rotate_once<S: TokenStore + ClientRegistry + C
 /// winner's tokens are dead. (A store deciding in one SQL statement must
 /// revoke for a race lost after its snapshot, not only for a replay its
 /// snapshot shows.)
-pub async fn a_redemption_losing_a_race_revokes_the_grant<
-    S: TokenStore + ClientRegistry + Clone,
->(
+pub async fn a_redemption_losing_a_race_revokes_the_grant<S: AuthorizationCodeStore + Clone>(
     store: S,
 ) {
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
     for round in 0..PAIR_ROUNDS {
         let t = now();
-        let issued = Issued::code(&client, t).create(&store).await;
+        let issued = Issued::code(&client, t).create_code(&store).await;
         let code = issued.code_hash();
         let redemptions = [
             Arc::new(redemption(&client, t)),
@@ -328,10 +324,8 @@ pub async fn a_redemption_losing_a_race_revokes_the_grant<
 /// found the token current before losing the race to rotate it — is
 /// [`Rotation::Revoked`] with the grant's id, and has revoked it: the
 /// winner's tokens are dead.
-pub async fn a_rotation_losing_a_race_revokes_the_grant<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
-    let client = register_client(&store, "client").await;
+pub async fn a_rotation_losing_a_race_revokes_the_grant<S: GrantStore + Clone>(store: S) {
+    let client = client_id("client");
     for round in 0..PAIR_ROUNDS {
         let t = now();
         let issued = Issued::access_and_refresh(&client, t).create(&store).await;
@@ -372,10 +366,8 @@ pub async fn a_rotation_losing_a_race_revokes_the_grant<S: TokenStore + ClientRe
 /// (never `Revoked`: no token is reused); afterwards nothing of the grant is
 /// found — no access or refresh token any rotation stored, before or after
 /// the revocation.
-pub async fn revoke_grant_racing_rotation_leaves_nothing<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
-    let client = register_client(&store, "client").await;
+pub async fn revoke_grant_racing_rotation_leaves_nothing<S: GrantStore + Clone>(store: S) {
+    let client = client_id("client");
     for round in 0..16_usize {
         let t = now();
         let issued = Issued::access_and_refresh(&client, t).create(&store).await;
@@ -447,12 +439,10 @@ pub async fn revoke_grant_racing_rotation_leaves_nothing<S: TokenStore + ClientR
 
 /// Of 32 concurrent `take_pending` calls for one request, exactly one
 /// gets it, as saved.
-pub async fn concurrent_takes_of_a_pending_request_take_once<
-    S: TokenStore + ClientRegistry + Clone,
->(
+pub async fn concurrent_takes_of_a_pending_request_take_once<S: AuthorizationCodeStore + Clone>(
     store: S,
 ) {
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
     for _ in 0..ROUNDS {
         let saved = pending(&client, now());
         ok(store.save_pending(saved.clone()).await, "save_pending");
@@ -481,10 +471,8 @@ pub async fn concurrent_takes_of_a_pending_request_take_once<
 /// Of 32 concurrent polls of one device code at one instant, each
 /// sees the one before it: exactly one is not too fast, and the interval grows
 /// by [`SLOW_DOWN_STEP`] for each of the others.
-pub async fn concurrent_device_polls_are_serialised<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
-    let client = register_client(&store, "device-client").await;
+pub async fn concurrent_device_polls_are_serialised<S: DeviceAuthorizationStore + Clone>(store: S) {
+    let client = client_id("device-client");
     for _ in 0..ROUNDS {
         let t = now();
         let record = device(&client, t);
@@ -531,10 +519,10 @@ pub async fn concurrent_device_polls_are_serialised<S: TokenStore + ClientRegist
 /// Of 32 concurrent decisions on one device authorization (half
 /// approvals, half denials), exactly one returns `true`, and the status is
 /// that decision's.
-pub async fn concurrent_device_decisions_decide_once<S: TokenStore + ClientRegistry + Clone>(
+pub async fn concurrent_device_decisions_decide_once<S: DeviceAuthorizationStore + Clone>(
     store: S,
 ) {
-    let client = register_client(&store, "device-client").await;
+    let client = client_id("device-client");
     for _ in 0..ROUNDS {
         let t = now();
         let record = device(&client, t);
@@ -604,10 +592,8 @@ pub async fn concurrent_device_decisions_decide_once<S: TokenStore + ClientRegis
 /// offering its own collection, exactly one collects it; every other sees it
 /// redeemed under the winner's grant id, stores nothing, and — a replay —
 /// revokes the winner's grant.
-pub async fn concurrent_device_polls_collect_once<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
-    let client = register_client(&store, "device-client").await;
+pub async fn concurrent_device_polls_collect_once<S: DeviceAuthorizationStore + Clone>(store: S) {
+    let client = client_id("device-client");
     for _ in 0..ROUNDS {
         let t = now();
         let record = device(&client, t);

@@ -3,18 +3,18 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::client::{ClientId, ClientRegistry};
+use crate::client::ClientId;
 use crate::store::{
-    AccessTokenRecord, DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus,
-    GrantId, GrantRecord, PlannedToken, PolledDeviceCode, SLOW_DOWN_STEP, StoreError, Subject,
-    TokenStore,
+    AccessTokenRecord, DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection,
+    DeviceDecision, DeviceStatus, GrantId, GrantRecord, PlannedToken, PolledDeviceCode,
+    SLOW_DOWN_STEP, StoreError, Subject,
 };
 use crate::testing::fixtures::{
-    MINUTE, access_found, device, hash, now, ok, refresh_found, register_client, scope,
+    MINUTE, access_found, client_id, device, hash, now, ok, refresh_found, scope,
 };
 use crate::token::TokenHash;
 
-async fn found<S: TokenStore>(
+async fn found<S: DeviceAuthorizationStore>(
     store: &S,
     user_code_hash: &TokenHash,
 ) -> Option<DeviceAuthorizationRecord> {
@@ -41,7 +41,7 @@ pub(crate) fn collection(at: SystemTime) -> DeviceCollection {
 }
 
 /// Polls with `device_code` as `client` at `at`, offering `collection`.
-async fn poll<S: TokenStore>(
+async fn poll<S: DeviceAuthorizationStore>(
     store: &S,
     device_code: &TokenHash,
     client: &ClientId,
@@ -58,7 +58,10 @@ async fn poll<S: TokenStore>(
 
 /// Whether nothing of `collection` was stored: neither token is found and
 /// its grant does not exist.
-async fn nothing_collected<S: TokenStore>(store: &S, collection: &DeviceCollection) -> bool {
+async fn nothing_collected<S: DeviceAuthorizationStore>(
+    store: &S,
+    collection: &DeviceCollection,
+) -> bool {
     let refresh = collection.refresh_token.as_ref().map(|t| t.hash);
     !access_found(store, &collection.access_token.hash).await
         && match refresh {
@@ -74,9 +77,9 @@ async fn nothing_collected<S: TokenStore>(store: &S, collection: &DeviceCollecti
 /// `find_device_authorization` returns a saved device authorization, by its
 /// user code hash, exactly as saved; not by its device code hash, and `None`
 /// for a user code never saved.
-pub async fn device_save_and_find<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn device_save_and_find<S: DeviceAuthorizationStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "device-client").await;
+    let client = client_id("device-client");
     let record = device(&client, t);
     let mut narrow = device(&client, t);
     narrow.scope = scope("read");
@@ -118,9 +121,9 @@ pub async fn device_save_and_find<S: TokenStore + ClientRegistry + Clone>(store:
 /// nothing, when a live device authorization has the same user code hash or
 /// the same device code hash. One whose holder has expired may replace it;
 /// if it does, the user code finds the new one.
-pub async fn device_save_conflicts_on_live_codes<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn device_save_conflicts_on_live_codes<S: DeviceAuthorizationStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "device-client").await;
+    let client = client_id("device-client");
     let holder = device(&client, t);
     ok(
         store.save_device_authorization(holder.clone()).await,
@@ -200,9 +203,9 @@ pub async fn device_save_conflicts_on_live_codes<S: TokenStore + ClientRegistry 
 /// device authorization once and returns `true`; later decisions, decisions
 /// at or after expiry and decisions on unknown device codes return `false`
 /// and change nothing.
-pub async fn device_decide_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn device_decide_once<S: DeviceAuthorizationStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "device-client").await;
+    let client = client_id("device-client");
     let approved = device(&client, t);
     let denied = device(&client, t);
     let expired = device(&client, t);
@@ -297,10 +300,10 @@ pub async fn device_decide_once<S: TokenStore + ClientRegistry + Clone>(store: S
 /// `last_polled_at` becomes the poll's time unless it is later already,
 /// whatever the status. Polls by another client or with an unknown device
 /// code return `None` and change nothing.
-pub async fn device_poll_records_slow_down<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn device_poll_records_slow_down<S: DeviceAuthorizationStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "device-client").await;
-    let intruder = register_client(&store, "intruder").await;
+    let client = client_id("device-client");
+    let intruder = client_id("intruder");
     let record = device(&client, t);
     ok(
         store.save_device_authorization(record.clone()).await,
@@ -418,10 +421,10 @@ pub async fn device_poll_records_slow_down<S: TokenStore + ClientRegistry + Clon
 /// Pending, denied and expired approvals collect nothing; another client's
 /// poll finds nothing. A poll after the collection is a replay: it collects
 /// nothing and revokes the grant, killing its tokens.
-pub async fn device_poll_collects_once<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "device-client").await;
-    let intruder = register_client(&store, "intruder").await;
+    let client = client_id("device-client");
+    let intruder = client_id("intruder");
     let record = device(&client, t);
     let denied = device(&client, t);
     let late = device(&client, t);

@@ -1,11 +1,15 @@
 //! The cases of the suite, one per contract.
 //!
 //! Each takes a fresh, empty store, exercises one contract of
-//! [`TokenStore`](crate::store::TokenStore) or
-//! [`ClientRegistry`](crate::client::ClientRegistry), and panics with a
-//! message naming the operation and the contract broken. The concurrency
-//! cases spawn tasks, so call them from within a multi-threaded Tokio
-//! runtime, as [`run_store_conformance`](super::run_store_conformance) is.
+//! [`ClientRegistry`](crate::client::ClientRegistry),
+//! [`GrantStore`](crate::store::GrantStore),
+//! [`AuthorizationCodeStore`](crate::store::AuthorizationCodeStore) or
+//! [`DeviceAuthorizationStore`](crate::store::DeviceAuthorizationStore) —
+//! its bound is the least trait it needs — and panics with a message naming
+//! the operation and the contract broken. The concurrency cases spawn tasks,
+//! so call them from within a multi-threaded Tokio runtime, as the runners
+//! ([`run_store_conformance`](super::run_store_conformance) and the others)
+//! are.
 
 mod clients;
 mod codes;

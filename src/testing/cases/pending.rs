@@ -1,15 +1,14 @@
 //! Pending authorization requests: kept as saved, decided once.
 
-use crate::client::ClientRegistry;
-use crate::store::TokenStore;
-use crate::testing::fixtures::{bare_pending, now, ok, pending, register_client};
+use crate::store::AuthorizationCodeStore;
+use crate::testing::fixtures::{bare_pending, client_id, now, ok, pending};
 
 /// `find_pending` returns a saved request exactly as saved, as often as asked;
 /// `take_pending` returns it once and removes it, so a second take and a
 /// find return `None`. Other requests stay.
-pub async fn pending_save_find_take<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn pending_save_find_take<S: AuthorizationCodeStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
     let full = pending(&client, t);
     let bare = bare_pending(&client, t);
     ok(store.save_pending(full.clone()).await, "save_pending");

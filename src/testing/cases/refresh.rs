@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
-use crate::client::{ClientId, ClientRegistry};
-use crate::store::{FoundRefreshToken, RefreshRotation, RefreshTokenRecord, Rotation, TokenStore};
+use crate::client::ClientId;
+use crate::store::{FoundRefreshToken, GrantStore, RefreshRotation, RefreshTokenRecord, Rotation};
 use crate::testing::fixtures::{
-    DAY, HOUR, Issued, MINUTE, SECOND, access_found, expected_access, expected_refresh, hash, now,
-    ok, planned, refresh_found, register_client, rotate, rotation, rotation_stored, scope,
+    DAY, HOUR, Issued, MINUTE, SECOND, access_found, client_id, expected_access, expected_refresh,
+    hash, now, ok, planned, refresh_found, rotate, rotation, rotation_stored, scope,
 };
 
 /// `rotate_refresh_token` of a current token, every check passing, is
@@ -25,9 +25,9 @@ use crate::testing::fixtures::{
 /// [`Rotation::Revoked`] with the grant's id, nothing stored, and the grant
 /// revoked — no token of it, current or not, is found afterwards, and
 /// rotating its last current token is `Refused(None)`.
-pub async fn rotate_refresh_token_then_reuse<S: TokenStore + ClientRegistry + Clone>(store: S) {
+pub async fn rotate_refresh_token_then_reuse<S: GrantStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
     let mut issued = Issued::access_and_refresh(&client, t);
     // Narrower than the grant's "read write": the new tokens must carry it.
     issued.refresh.as_mut().unwrap().scope = scope("read");
@@ -147,11 +147,9 @@ pub async fn rotate_refresh_token_then_reuse<S: TokenStore + ClientRegistry + Cl
 /// for a token never stored, for an access token's hash, and for a token
 /// whose grant was revoked (current or rotated out); other tokens stay
 /// current.
-pub async fn rotate_unknown_or_revoked_refresh_token<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
+pub async fn rotate_unknown_or_revoked_refresh_token<S: GrantStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
     let live = Issued::access_and_refresh(&client, t).create(&store).await;
 
     let unknown = rotation(&client, t);
@@ -219,12 +217,10 @@ pub async fn rotate_unknown_or_revoked_refresh_token<S: TokenStore + ClientRegis
 /// client — or rotated out: another client presenting a rotated-out token
 /// is not a reuse, and must not revoke the grant. (Otherwise anyone holding
 /// a leaked token could revoke the victim's grant.)
-pub async fn rotate_refresh_token_refuses_another_client<S: TokenStore + ClientRegistry + Clone>(
-    store: S,
-) {
+pub async fn rotate_refresh_token_refuses_another_client<S: GrantStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
-    let other = register_client(&store, "other-client").await;
+    let client = client_id("client");
+    let other = client_id("other-client");
     let issued = Issued::access_and_refresh(&client, t).create(&store).await;
     let old = issued.refresh.clone().unwrap();
 
@@ -259,13 +255,11 @@ pub async fn rotate_refresh_token_refuses_another_client<S: TokenStore + ClientR
 /// rotated-out token reused after its expiry, by its own client, still
 /// revokes the grant — a reuse is recognised before expiry is checked — if
 /// the store still holds it.
-pub async fn rotate_refresh_token_refuses_an_expired_token_or_grant<
-    S: TokenStore + ClientRegistry + Clone,
->(
+pub async fn rotate_refresh_token_refuses_an_expired_token_or_grant<S: GrantStore + Clone>(
     store: S,
 ) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
 
     // The token expires (after 6 h) long before its grant (a day).
     for (after_expiry, what) in [
@@ -338,13 +332,9 @@ pub async fn rotate_refresh_token_refuses_an_expired_token_or_grant<
 /// scope beyond the refresh token's is refused, changing nothing — even
 /// when it is within the grant's scope, when it differs from a scope token by
 /// a prefix (`rea` for `read`), or when it adds a token to the whole scope.
-pub async fn rotate_refresh_token_narrows_scope_but_never_widens<
-    S: TokenStore + ClientRegistry + Clone,
->(
-    store: S,
-) {
+pub async fn rotate_refresh_token_narrows_scope_but_never_widens<S: GrantStore + Clone>(store: S) {
     let t = now();
-    let client = register_client(&store, "client").await;
+    let client = client_id("client");
     let mut issued = Issued::access_and_refresh(&client, t);
     issued.grant.scope = scope("read write admin");
     issued.refresh.as_mut().unwrap().scope = scope("read write admin");
@@ -451,7 +441,7 @@ fn found(record: &RefreshTokenRecord, issued: &Issued, current: bool) -> FoundRe
 /// found, neither planned token stored, the token as it was, the grant
 /// unrevoked. If the token is `current`, a rotation by `client` passing every
 /// check must then rotate it.
-async fn assert_refused<S: TokenStore>(
+async fn assert_refused<S: GrantStore>(
     store: &S,
     issued: &Issued,
     token: &RefreshTokenRecord,
@@ -489,7 +479,7 @@ async fn assert_refused<S: TokenStore>(
 
 /// Presents `late` for `issued`'s refresh token, expired or of an expired
 /// grant, and asserts it was refused changing nothing.
-async fn assert_expired_refused<S: TokenStore>(
+async fn assert_expired_refused<S: GrantStore>(
     store: &S,
     issued: &Issued,
     late: &RefreshRotation,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::header::HeaderValue;
 
-use crate::protocol::{ErrorCode, OAuthError, Scope};
+use super::{ErrorCode, OAuthError, Scope};
 
 /// A `realm` that is not 1 or more printable ASCII characters (%x20-7E).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
