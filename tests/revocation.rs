@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::{Harness, TestClient, alive, basic, cc_request, code_harness, harness_with};
 use http::{HeaderMap, Request};
 use lifecycle::{Tokens, capture_events, never_issued, post, revocation};
-use portcullis::endpoint::{Revocation, RevocationError, RevocationRequest};
+use portcullis::endpoint::{RequestError, Revocation, RevocationError, RevocationRequest};
 use portcullis::protocol::Params;
 
 /// Asserts the RFC 7009 §2.2 success: `200`, empty body, no-store headers.
@@ -489,7 +489,9 @@ async fn the_typed_layer_reports_what_was_revoked() {
         h.server
             .revoke(RevocationRequest::new(params, &headers))
             .await,
-        Err(RevocationError::MissingParameter("token"))
+        Err(RevocationError::Request(RequestError::MissingParameter(
+            "token"
+        )))
     ));
 }
 

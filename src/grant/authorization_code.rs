@@ -1,8 +1,7 @@
 //! The authorization code grant at the token endpoint (RFC 6749 §4.1.3), with
 //! PKCE (RFC 7636 §4.5, §4.6).
 
-use super::{GrantContext, GrantHandler};
-use crate::endpoint::TokenError;
+use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::CodeVerifier;
 use crate::protocol::{GrantType, TokenResponse};
 use crate::token::{TokenHash, TokenKind};

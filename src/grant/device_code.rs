@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::{GrantContext, GrantHandler};
-use crate::endpoint::TokenError;
+use crate::grant::TokenError;
 use crate::protocol::{ErrorCode, GrantType, OAuthError, TokenResponse};
 use crate::store::{DeviceStatus, PolledDeviceCode};
 use crate::token::{TokenHash, TokenKind};

@@ -1,8 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and reuse detection
 //! (RFC 9700 §4.14.2).
 
-use super::{GrantContext, GrantHandler};
-use crate::endpoint::TokenError;
+use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
 use crate::token::{TokenHash, TokenKind};
 
