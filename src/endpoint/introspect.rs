@@ -91,7 +91,7 @@ use crate::protocol::{
     bearer_credential, epoch_secs,
 };
 use crate::resource::server_challenge;
-use crate::server::AuthorizationServer;
+use crate::server::{AuthorizationServer, ServerInner};
 use crate::store::StoreError;
 use crate::token::TokenKind;
 
@@ -251,6 +251,10 @@ impl AuthorizationServer {
     /// - a **client** authenticates as at the token endpoint (same sequence,
     ///   throttling, `401` with a `Basic` challenge).
     ///
+    /// A request with neither is `401 invalid_client` with a challenge naming
+    /// both schemes — `Basic`, and `Bearer` when resource-server credentials
+    /// are configured (RFC 7662 §2.1, RFC 9110 §15.5.2).
+    ///
     /// An [`IntrospectionPolicy`](super::IntrospectionPolicy) then decides
     /// whether the caller may learn about the token (RFC 7662 §4, §5). By
     /// default ([`DefaultIntrospectionPolicy`](super::DefaultIntrospectionPolicy))
@@ -318,8 +322,16 @@ impl AuthorizationServer {
     ) -> Result<IntrospectionCaller, IntrospectionError> {
         let inner = &*self.inner;
         let Some(presented) = bearer(request.headers) else {
+            let unauthenticated = Some(unauthenticated_challenge(inner));
             return Ok(IntrospectionCaller::Client(
-                authenticate_client(inner, request.headers, &request.params, now, None).await?,
+                authenticate_client(
+                    inner,
+                    request.headers,
+                    &request.params,
+                    now,
+                    unauthenticated,
+                )
+                .await?,
             ));
         };
         // A bearer credential and client credentials in one request are two
@@ -350,6 +362,22 @@ impl AuthorizationServer {
             challenge: server_challenge(inner.issuer.as_str(), true),
         })
     }
+}
+
+/// The challenge of a request that carried no authentication at all: RFC
+/// 7662 §2.1 requires some, so it is a `401` naming every scheme a caller may
+/// use (RFC 9110 §15.5.2, §11.6.1) — `Basic` for clients, and `Bearer` for
+/// resource servers when the host configured any, without an error code since
+/// no bearer credential was presented (RFC 6750 §3.1).
+fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
+    let basic = &inner.basic_challenge;
+    if !inner.introspection.has_resource_servers() {
+        return basic.clone();
+    }
+    let bearer = server_challenge(inner.issuer.as_str(), false);
+    let both = [basic.as_bytes(), b", ", bearer.as_bytes()].concat();
+    // Two valid challenges joined by a comma are a valid field value.
+    HeaderValue::from_bytes(&both).unwrap_or_else(|_| basic.clone())
 }
 
 /// What the policy and the response are built from.

@@ -257,6 +257,8 @@ impl AuthorizationServer {
     /// The client authenticates as at the token endpoint — the same sequence,
     /// throttling, and `401` with a `WWW-Authenticate: Basic` challenge. A public
     /// client identifies itself with `client_id` and may revoke its own tokens.
+    /// A request with no client authentication at all is `401 invalid_client`
+    /// with the `Basic` challenge too (RFC 7009 §2.1, RFC 9110 §15.5.2).
     /// Every response carries `Cache-Control: no-store` and `Pragma: no-cache`;
     /// every revocation is a security event (`grant_revoked` or `token_revoked`
     /// on the target `portcullis::security`).
@@ -270,7 +272,11 @@ impl AuthorizationServer {
         let token = token.ok_or(RequestError::MissingParameter("token"))?;
 
         let now = inner.clock.now();
-        let client = authenticate_client(inner, request.headers, params, now, None).await?;
+        // RFC 7009 §2.1: every client authenticates, or at least identifies
+        // itself; a request with neither is told how (RFC 9110 §15.5.2).
+        let unauthenticated = Some(inner.basic_challenge.clone());
+        let client =
+            authenticate_client(inner, request.headers, params, now, unauthenticated).await?;
 
         let Some(found) = find_token(&inner.tokens, token, hint).await? else {
             return Ok(Revocation::Nothing);
