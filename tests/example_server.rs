@@ -584,6 +584,45 @@ async fn the_protected_resource_refuses_as_rfc_6750_says() {
 }
 
 #[tokio::test]
+async fn revocation_and_introspection_without_credentials_are_401_with_a_challenge() {
+    // RFC 7009 §2.1 and RFC 7662 §2.1 require the caller to authenticate;
+    // RFC 9110 §15.5.2: the 401 names the schemes that would do.
+    let server = start(&[]).await;
+    let realm = format!("realm=\"{}\"", server.issuer());
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let token = "token=pc_at_not-a-token-this-server-issued";
+
+    let reply = request(
+        "POST",
+        &server.endpoint(Endpoint::Revocation),
+        &headers,
+        token,
+    )
+    .await;
+    assert_eq!(reply.status(), 401, "{}", reply.text());
+    assert_eq!(reply.json()["error"], "invalid_client");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(&*format!("Basic {realm}"))
+    );
+
+    // Clients use Basic, the resource server its bearer credential.
+    let reply = request(
+        "POST",
+        &server.endpoint(Endpoint::Introspection),
+        &headers,
+        token,
+    )
+    .await;
+    assert_eq!(reply.status(), 401, "{}", reply.text());
+    assert_eq!(reply.json()["error"], "invalid_client");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some(&*format!("Basic {realm}, Bearer {realm}"))
+    );
+}
+
+#[tokio::test]
 async fn signing_out_ends_the_session() {
     let server = start(&[]).await;
     let (mut browser, _) = consent_page(&server).await;

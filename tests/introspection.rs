@@ -19,8 +19,9 @@ use lifecycle::{
     RS_NAME, RS_SECRET, Tokens, capture_events, client_introspection, never_issued, post,
     revocation, rs_introspection,
 };
+use portcullis::client::ClientAuthError;
 use portcullis::endpoint::{
-    IntrospectedToken, IntrospectionCaller, IntrospectionError, IntrospectionRequest,
+    IntrospectedToken, IntrospectionCaller, IntrospectionError, IntrospectionRequest, RequestError,
 };
 use portcullis::protocol::{IntrospectionResponse, Params};
 use portcullis::token::TokenKind;
@@ -466,7 +467,7 @@ async fn a_wrong_client_secret_is_401_with_a_basic_challenge() {
         reply.header("www-authenticate"),
         Some("Basic realm=\"https://auth.example/\"")
     );
-    // No authentication at all.
+    // No authentication at all: 401 too (RFC 7662 §2.1).
     let (reply, _) = h
         .introspect(post(
             "/introspect",
@@ -474,7 +475,62 @@ async fn a_wrong_client_secret_is_401_with_a_basic_challenge() {
             &format!("token={}", tokens.access),
         ))
         .await;
-    reply.assert_error(400, "invalid_client");
+    reply.assert_error(401, "invalid_client");
+}
+
+#[tokio::test]
+async fn a_request_without_any_authentication_is_401_naming_every_accepted_scheme() {
+    // RFC 7662 §2.1 requires authorization, §2.3 answers 401; RFC 9110
+    // §15.5.2: the challenge names the schemes that would do. With resource
+    // server credentials configured, that is Basic for clients and Bearer for
+    // resource servers, the latter without an error code since no bearer
+    // credential was presented (RFC 6750 §3.1).
+    let (h, _, tokens) = web_setup().await;
+    let (reply, body) = h
+        .introspect(post(
+            "/introspect",
+            None,
+            &format!("token={}", tokens.access),
+        ))
+        .await;
+    reply.assert_error(401, "invalid_client");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Basic realm=\"https://auth.example/\", Bearer realm=\"https://auth.example/\"")
+    );
+    assert!(!String::from_utf8_lossy(&body).contains("active"));
+
+    // Without resource server credentials, only clients can authenticate.
+    let h = harness_with(|b| b);
+    let client = h.cc_client().await;
+    let token = h
+        .post(cc_request(&client, ""))
+        .await
+        .access_token()
+        .to_owned();
+    let (reply, _) = h
+        .introspect(post("/introspect", None, &format!("token={token}")))
+        .await;
+    reply.assert_error(401, "invalid_client");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Basic realm=\"https://auth.example/\"")
+    );
+
+    // The typed layer says the same.
+    let headers = HeaderMap::new();
+    let params = Params::from_pairs([("token", token)]);
+    let result = h
+        .server
+        .introspect(IntrospectionRequest::new(params, &headers))
+        .await;
+    assert!(matches!(
+        result,
+        Err(IntrospectionError::Request(RequestError::ClientAuth {
+            error: ClientAuthError::Missing,
+            challenge: Some(_),
+        }))
+    ));
 }
 
 #[tokio::test]

@@ -15,7 +15,8 @@ use std::time::Duration;
 use common::{Harness, TestClient, alive, basic, cc_request, code_harness, harness_with};
 use http::{HeaderMap, Request};
 use lifecycle::{Tokens, capture_events, never_issued, post, revocation};
-use portcullis::endpoint::{Revocation, RevocationError, RevocationRequest};
+use portcullis::client::ClientAuthError;
+use portcullis::endpoint::{RequestError, Revocation, RevocationError, RevocationRequest};
 use portcullis::protocol::Params;
 
 /// Asserts the RFC 7009 §2.2 success: `200`, empty body, no-store headers.
@@ -291,11 +292,11 @@ async fn a_wrong_secret_is_401_with_a_basic_challenge_and_revokes_nothing() {
 #[tokio::test]
 async fn client_authentication_is_required() {
     let (h, client, tokens) = web_setup().await;
-    // No credentials at all.
+    // No credentials at all: 401 with the challenge (RFC 7009 §2.1).
     let reply = h
         .revoke(post("/revoke", None, &format!("token={}", tokens.refresh)))
         .await;
-    reply.assert_error(400, "invalid_client");
+    reply.assert_error(401, "invalid_client");
     // A confidential client may not pass as public with its client_id alone.
     let reply = h
         .revoke(post(
@@ -319,6 +320,44 @@ async fn client_authentication_is_required() {
     reply.assert_error(400, "invalid_client");
     assert_eq!(reply.header("www-authenticate"), None);
     assert!(alive(&h, &tokens.access).await);
+}
+
+#[tokio::test]
+async fn a_request_without_any_authentication_is_401_with_a_basic_challenge() {
+    // RFC 7009 §2.1: the client includes its authentication (or, public, its
+    // client_id); RFC 9110 §15.5.2: a 401 names the schemes that would do.
+    let (h, _, tokens) = web_setup().await;
+    let reply = h
+        .revoke(post("/revoke", None, &format!("token={}", tokens.access)))
+        .await;
+    reply.assert_error(401, "invalid_client");
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Basic realm=\"https://auth.example/\"")
+    );
+    assert!(alive(&h, &tokens.access).await);
+
+    // The typed layer says the same.
+    let headers = HeaderMap::new();
+    let params = Params::from_pairs([("token", tokens.access.clone())]);
+    let error = h
+        .server
+        .revoke(RevocationRequest::new(params, &headers))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        &error,
+        RevocationError::Request(RequestError::ClientAuth {
+            error: ClientAuthError::Missing,
+            challenge: Some(_),
+        })
+    ));
+    let response = error.into_http();
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Basic realm=\"https://auth.example/\""
+    );
 }
 
 #[tokio::test]
@@ -489,7 +528,9 @@ async fn the_typed_layer_reports_what_was_revoked() {
         h.server
             .revoke(RevocationRequest::new(params, &headers))
             .await,
-        Err(RevocationError::MissingParameter("token"))
+        Err(RevocationError::Request(RequestError::MissingParameter(
+            "token"
+        )))
     ));
 }
 

@@ -40,7 +40,7 @@ impl std::fmt::Debug for AuthRequest<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthRequest")
             .field("params", self.params)
-            .field("headers", &crate::endpoint::HeaderNames(self.headers))
+            .field("headers", &crate::protocol::HeaderNames(self.headers))
             .finish()
     }
 }

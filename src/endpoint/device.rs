@@ -82,10 +82,11 @@ use std::time::Duration;
 use http::{Method, Request, Response};
 use url::Url;
 
+use super::TokenRequest;
 use super::client_auth::authenticate_client;
-use super::{TokenError, TokenRequest};
 use crate::client::{AuthLimiter, DynAuthLimiter, MemoryLimiter, ThrottlePolicy};
-use crate::protocol::{DeviceAuthorizationResponse, ErrorResponse, GrantType};
+use crate::grant::{RequestError, TokenError};
+use crate::protocol::{DeviceAuthorizationResponse, GrantType};
 use crate::server::{AuthorizationServer, BuildError, check_published_url};
 use crate::store::{DeviceAuthorizationRecord, DeviceStatus, StoreError};
 use crate::token::{DeviceCode, TokenKind, UserCode, mint};
@@ -229,10 +230,9 @@ impl AuthorizationServer {
     {
         // Checked before the shared checks so the 405 names this endpoint.
         if request.method() != Method::POST {
-            return ErrorResponse::method_not_allowed(
-                "the device authorization endpoint accepts only POST",
-                "POST",
-            )
+            return TokenError::from(RequestError::MethodNotAllowed {
+                endpoint: "device authorization endpoint",
+            })
             .into_http();
         }
         let result = match TokenRequest::from_http(&request, self.inner.max_body) {
@@ -269,7 +269,7 @@ impl AuthorizationServer {
         }
         let (params, headers) = (request.params(), request.headers());
         let now = inner.clock.now();
-        let client = authenticate_client(inner, headers, params, now).await?;
+        let client = authenticate_client(inner, headers, params, now, None).await?;
         if !client
             .client()
             .allows_grant(GrantType::DEVICE_CODE.as_str())
@@ -278,7 +278,10 @@ impl AuthorizationServer {
                 "the client is not registered for the device authorization grant",
             ));
         }
-        let scope = match params.get("scope").map_err(TokenError::MalformedRequest)? {
+        let scope = match params
+            .get("scope")
+            .map_err(RequestError::MalformedRequest)?
+        {
             Some(raw) => client
                 .client()
                 .requested_scope(raw)

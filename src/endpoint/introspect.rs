@@ -80,20 +80,18 @@ use std::time::SystemTime;
 use http::header::{HeaderMap, HeaderValue};
 use http::{Request, Response};
 
-use super::HeaderNames;
-use super::client_auth::{ClientAuthFailure, authenticate_client, client_auth_response};
-use super::form_post::{
-    FormPostError, malformed, missing, read_form_post, unsupported_content_type,
-};
+use super::client_auth::authenticate_client;
+use super::form_post::read_form_post;
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
 use super::lookup::{Found, find_token, token_params};
 use crate::client::ClientAuthError;
+use crate::grant::RequestError;
 use crate::protocol::server_challenge;
 use crate::protocol::{
-    BearerCredential, ErrorCode, ErrorResponse, FormError, IntrospectionResponse, Params,
+    BearerCredential, ErrorCode, ErrorResponse, HeaderNames, IntrospectionResponse, Params,
     bearer_credential, epoch_secs,
 };
-use crate::server::AuthorizationServer;
+use crate::server::{AuthorizationServer, ServerInner};
 use crate::store::StoreError;
 use crate::token::TokenKind;
 
@@ -126,8 +124,7 @@ impl<'a> IntrospectionRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, IntrospectionError> {
-        let params =
-            read_form_post(request, max_body).map_err(IntrospectionError::from_form_post)?;
+        let params = read_form_post(request, max_body, "introspection endpoint")?;
         Ok(Self::new(params, request.headers()))
     }
 
@@ -149,35 +146,16 @@ impl fmt::Debug for IntrospectionRequest<'_> {
 /// Why an introspection request was refused. An inactive or unknown token is
 /// not an error (RFC 7662 §2.3): it is `{"active":false}`.
 ///
-/// [`IntrospectionError::to_error_response`] is the one place these become
-/// an OAuth error code, status and headers.
+/// The refusals every direct endpoint shares are a [`RequestError`]
+/// ([`IntrospectionError::Request`]). [`IntrospectionError::to_error_response`]
+/// is the one place these become an OAuth error code, status and headers.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IntrospectionError {
-    /// Not a POST. `405` with `Allow: POST`.
-    #[error("the introspection endpoint accepts only POST")]
-    MethodNotAllowed,
-    /// The body is not `application/x-www-form-urlencoded`.
-    #[error("the request body must be application/x-www-form-urlencoded")]
-    UnsupportedContentType,
-    /// The body exceeds the configured limit. `413`.
-    #[error("the request body is too large")]
-    BodyTooLarge,
-    /// The form is malformed or repeats a parameter (RFC 6749 §3.2).
-    #[error("malformed request: {0}")]
-    MalformedRequest(FormError),
-    /// A required parameter (`token`) is missing.
-    #[error("missing parameter `{0}`")]
-    MissingParameter(&'static str),
-    /// Client authentication failed (RFC 7662 §2.3, RFC 6749 §5.2).
-    #[error("client authentication failed: {error}")]
-    ClientAuth {
-        /// Why.
-        error: ClientAuthError,
-        /// The `WWW-Authenticate: Basic` challenge to send with a `401`,
-        /// present when the client used the `Authorization` header.
-        challenge: Option<HeaderValue>,
-    },
+    /// A refusal every direct endpoint shares: the request checks, client
+    /// authentication (RFC 7662 §2.1, §2.3), storage.
+    #[error(transparent)]
+    Request(#[from] RequestError),
     /// The bearer credential is not one the host configured (RFC 7662 §2.3,
     /// RFC 6750 §3.1). `401 invalid_token` with a `WWW-Authenticate: Bearer`
     /// challenge.
@@ -186,66 +164,31 @@ pub enum IntrospectionError {
         /// The `WWW-Authenticate: Bearer` challenge.
         challenge: HeaderValue,
     },
-    /// Storage failed. Answered with `server_error` and no detail.
-    #[error("storage failed")]
-    Storage(#[from] StoreError),
 }
 
-impl From<ClientAuthFailure> for IntrospectionError {
-    fn from(failure: ClientAuthFailure) -> Self {
-        Self::ClientAuth {
-            error: failure.error,
-            challenge: failure.challenge,
-        }
+/// Storage failed: [`RequestError::Storage`].
+impl From<StoreError> for IntrospectionError {
+    fn from(error: StoreError) -> Self {
+        Self::Request(RequestError::Storage(error))
     }
 }
 
 impl IntrospectionError {
-    fn from_form_post(e: FormPostError) -> Self {
-        match e {
-            FormPostError::MethodNotAllowed => Self::MethodNotAllowed,
-            FormPostError::BodyTooLarge => Self::BodyTooLarge,
-            FormPostError::UnsupportedContentType => Self::UnsupportedContentType,
-            FormPostError::Malformed(e) => Self::MalformedRequest(e),
-            FormPostError::CredentialsInUri => Self::ClientAuth {
-                error: ClientAuthError::CredentialsInUri,
-                challenge: None,
-            },
-        }
-    }
-
     /// The error as the caller sees it: code, description, status, headers.
     pub fn to_error_response(&self) -> ErrorResponse {
         match self {
-            Self::MethodNotAllowed => ErrorResponse::method_not_allowed(
-                "the introspection endpoint accepts only POST",
-                "POST",
-            ),
-            Self::UnsupportedContentType => unsupported_content_type(),
-            Self::BodyTooLarge => ErrorResponse::body_too_large(),
-            Self::MalformedRequest(e) => malformed(e),
-            Self::MissingParameter(name) => missing(name),
-            Self::ClientAuth {
-                error: e,
-                challenge,
-            } => client_auth_response(e, challenge),
+            Self::Request(e) => e.to_error_response(),
             Self::InvalidCredential { challenge } => ErrorResponse::described(
                 ErrorCode::INVALID_TOKEN,
                 "the resource server credential is invalid",
             )
             .with_challenge(challenge.clone()),
-            Self::Storage(_) => ErrorResponse::server_error(),
         }
     }
 
     /// Renders the error as an HTTP response.
     pub fn into_http(self) -> Response<Vec<u8>> {
-        if let Self::Storage(e)
-        | Self::ClientAuth {
-            error: ClientAuthError::Storage(e),
-            ..
-        } = &self
-        {
+        if let Self::Request(e) = &self {
             e.report("introspection endpoint");
         }
         self.to_error_response().into_http()
@@ -308,6 +251,10 @@ impl AuthorizationServer {
     /// - a **client** authenticates as at the token endpoint (same sequence,
     ///   throttling, `401` with a `Basic` challenge).
     ///
+    /// A request with neither is `401 invalid_client` with a challenge naming
+    /// both schemes — `Basic`, and `Bearer` when resource-server credentials
+    /// are configured (RFC 7662 §2.1, RFC 9110 §15.5.2).
+    ///
     /// An [`IntrospectionPolicy`](super::IntrospectionPolicy) then decides
     /// whether the caller may learn about the token (RFC 7662 §4, §5). By
     /// default ([`DefaultIntrospectionPolicy`](super::DefaultIntrospectionPolicy))
@@ -332,8 +279,8 @@ impl AuthorizationServer {
     ) -> Result<IntrospectionResponse, IntrospectionError> {
         let inner = &*self.inner;
         let (token, hint) =
-            token_params(&request.params).map_err(IntrospectionError::MalformedRequest)?;
-        let token = token.ok_or(IntrospectionError::MissingParameter("token"))?;
+            token_params(&request.params).map_err(RequestError::MalformedRequest)?;
+        let token = token.ok_or(RequestError::MissingParameter("token"))?;
 
         let now = inner.clock.now();
         let caller = self.introspection_caller(&request, now).await?;
@@ -375,8 +322,16 @@ impl AuthorizationServer {
     ) -> Result<IntrospectionCaller, IntrospectionError> {
         let inner = &*self.inner;
         let Some(presented) = bearer(request.headers) else {
+            let unauthenticated = Some(unauthenticated_challenge(inner));
             return Ok(IntrospectionCaller::Client(
-                authenticate_client(inner, request.headers, &request.params, now).await?,
+                authenticate_client(
+                    inner,
+                    request.headers,
+                    &request.params,
+                    now,
+                    unauthenticated,
+                )
+                .await?,
             ));
         };
         // A bearer credential and client credentials in one request are two
@@ -385,10 +340,11 @@ impl AuthorizationServer {
             .iter()
             .any(|p| request.params.contains(p))
         {
-            return Err(IntrospectionError::ClientAuth {
+            return Err(RequestError::ClientAuth {
                 error: ClientAuthError::MultipleMethods,
                 challenge: None,
-            });
+            }
+            .into());
         }
         // Not throttled: a bearer secret names no resource server until it
         // is verified, so failures could only be counted under one key, and
@@ -406,6 +362,22 @@ impl AuthorizationServer {
             challenge: server_challenge(inner.issuer.as_str(), true),
         })
     }
+}
+
+/// The challenge of a request that carried no authentication at all: RFC
+/// 7662 §2.1 requires some, so it is a `401` naming every scheme a caller may
+/// use (RFC 9110 §15.5.2, §11.6.1) — `Basic` for clients, and `Bearer` for
+/// resource servers when the host configured any, without an error code since
+/// no bearer credential was presented (RFC 6750 §3.1).
+fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
+    let basic = &inner.basic_challenge;
+    if !inner.introspection.has_resource_servers() {
+        return basic.clone();
+    }
+    let bearer = server_challenge(inner.issuer.as_str(), false);
+    let both = [basic.as_bytes(), b", ", bearer.as_bytes()].concat();
+    // Two valid challenges joined by a comma are a valid field value.
+    HeaderValue::from_bytes(&both).unwrap_or_else(|_| basic.clone())
 }
 
 /// What the policy and the response are built from.

@@ -17,8 +17,11 @@ mod register;
 mod register_error;
 mod revoke;
 mod token;
-mod token_error;
 
+/// The errors of direct requests live with the grants, which return
+/// [`TokenError`]; they are re-exported here beside the endpoints that answer
+/// them.
+pub use crate::grant::{RequestError, TokenError};
 pub use authorize::{
     AuthorizationError, DecisionError, MAX_STATE_LEN, PendingAuthorization, ResponseType,
 };
@@ -37,9 +40,7 @@ pub use introspection_access::{
 };
 pub use redirect::secure_page_headers;
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
-pub(crate) use token::HeaderNames;
 pub use token::TokenRequest;
-pub use token_error::TokenError;
 
 pub use client_configuration::ClientUpdate;
 pub use metadata::{

@@ -75,17 +75,14 @@
 
 use std::fmt;
 
-use http::header::{HeaderMap, HeaderValue};
+use http::header::HeaderMap;
 use http::{Request, Response, StatusCode};
 
-use super::HeaderNames;
-use super::client_auth::{ClientAuthFailure, authenticate_client, client_auth_response};
-use super::form_post::{
-    FormPostError, malformed, missing, read_form_post, unsupported_content_type,
-};
+use super::client_auth::authenticate_client;
+use super::form_post::read_form_post;
 use super::lookup::{Found, find_token, token_params};
-use crate::client::ClientAuthError;
-use crate::protocol::{ErrorCode, ErrorResponse, FormError, Params, empty_response};
+use crate::grant::RequestError;
+use crate::protocol::{ErrorCode, ErrorResponse, HeaderNames, Params, empty_response};
 use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 
@@ -114,7 +111,7 @@ impl<'a> RevocationRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, RevocationError> {
-        let params = read_form_post(request, max_body).map_err(RevocationError::from_form_post)?;
+        let params = read_form_post(request, max_body, "revocation endpoint")?;
         Ok(Self::new(params, request.headers()))
     }
 
@@ -150,99 +147,46 @@ pub enum Revocation {
 
 /// Why a revocation request was refused.
 ///
-/// [`RevocationError::to_error_response`] is the one place these become an
-/// OAuth error code, status and headers (RFC 7009 §2.2.1, RFC 6749 §5.2).
+/// The refusals every direct endpoint shares are a [`RequestError`]
+/// ([`RevocationError::Request`]). [`RevocationError::to_error_response`] is
+/// the one place these become an OAuth error code, status and headers
+/// (RFC 7009 §2.2.1, RFC 6749 §5.2).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RevocationError {
-    /// Not a POST. `405` with `Allow: POST`.
-    #[error("the revocation endpoint accepts only POST")]
-    MethodNotAllowed,
-    /// The body is not `application/x-www-form-urlencoded`.
-    #[error("the request body must be application/x-www-form-urlencoded")]
-    UnsupportedContentType,
-    /// The body exceeds the configured limit. `413`.
-    #[error("the request body is too large")]
-    BodyTooLarge,
-    /// The form is malformed or repeats a parameter (RFC 6749 §3.2).
-    #[error("malformed request: {0}")]
-    MalformedRequest(FormError),
-    /// A required parameter (`token`) is missing.
-    #[error("missing parameter `{0}`")]
-    MissingParameter(&'static str),
-    /// Client authentication failed (RFC 7009 §2.1, RFC 6749 §2.3).
-    #[error("client authentication failed: {error}")]
-    ClientAuth {
-        /// Why.
-        error: ClientAuthError,
-        /// The `WWW-Authenticate` challenge to send with a `401`, present when
-        /// the client tried the `Authorization` header (RFC 6749 §5.2).
-        challenge: Option<HeaderValue>,
-    },
+    /// A refusal every direct endpoint shares: the request checks, client
+    /// authentication (RFC 7009 §2.1), storage.
+    #[error(transparent)]
+    Request(#[from] RequestError),
     /// The token is live and was issued to another client (RFC 7009 §2.1:
     /// "the request is refused"). `400 unauthorized_client`; nothing was
     /// revoked.
     #[error("the token was issued to another client")]
     TokenOfAnotherClient,
-    /// Storage failed. Answered with `server_error` and no detail.
-    #[error("storage failed")]
-    Storage(#[from] StoreError),
 }
 
-impl From<ClientAuthFailure> for RevocationError {
-    fn from(failure: ClientAuthFailure) -> Self {
-        Self::ClientAuth {
-            error: failure.error,
-            challenge: failure.challenge,
-        }
+/// Storage failed: [`RequestError::Storage`].
+impl From<StoreError> for RevocationError {
+    fn from(error: StoreError) -> Self {
+        Self::Request(RequestError::Storage(error))
     }
 }
 
 impl RevocationError {
-    fn from_form_post(e: FormPostError) -> Self {
-        match e {
-            FormPostError::MethodNotAllowed => Self::MethodNotAllowed,
-            FormPostError::BodyTooLarge => Self::BodyTooLarge,
-            FormPostError::UnsupportedContentType => Self::UnsupportedContentType,
-            FormPostError::Malformed(e) => Self::MalformedRequest(e),
-            FormPostError::CredentialsInUri => Self::ClientAuth {
-                error: ClientAuthError::CredentialsInUri,
-                challenge: None,
-            },
-        }
-    }
-
     /// The error as the client sees it: code, description, status, headers.
     pub fn to_error_response(&self) -> ErrorResponse {
         match self {
-            Self::MethodNotAllowed => ErrorResponse::method_not_allowed(
-                "the revocation endpoint accepts only POST",
-                "POST",
-            ),
-            Self::UnsupportedContentType => unsupported_content_type(),
-            Self::BodyTooLarge => ErrorResponse::body_too_large(),
-            Self::MalformedRequest(e) => malformed(e),
-            Self::MissingParameter(name) => missing(name),
-            Self::ClientAuth {
-                error: e,
-                challenge,
-            } => client_auth_response(e, challenge),
+            Self::Request(e) => e.to_error_response(),
             Self::TokenOfAnotherClient => ErrorResponse::described(
                 ErrorCode::UNAUTHORIZED_CLIENT,
                 "the token was not issued to this client",
             ),
-            Self::Storage(_) => ErrorResponse::server_error(),
         }
     }
 
     /// Renders the error as an HTTP response.
     pub fn into_http(self) -> Response<Vec<u8>> {
-        if let Self::Storage(e)
-        | Self::ClientAuth {
-            error: ClientAuthError::Storage(e),
-            ..
-        } = &self
-        {
+        if let Self::Request(e) = &self {
             e.report("revocation endpoint");
         }
         self.to_error_response().into_http()
@@ -313,6 +257,8 @@ impl AuthorizationServer {
     /// The client authenticates as at the token endpoint — the same sequence,
     /// throttling, and `401` with a `WWW-Authenticate: Basic` challenge. A public
     /// client identifies itself with `client_id` and may revoke its own tokens.
+    /// A request with no client authentication at all is `401 invalid_client`
+    /// with the `Basic` challenge too (RFC 7009 §2.1, RFC 9110 §15.5.2).
     /// Every response carries `Cache-Control: no-store` and `Pragma: no-cache`;
     /// every revocation is a security event (`grant_revoked` or `token_revoked`
     /// on the target `portcullis::security`).
@@ -322,11 +268,15 @@ impl AuthorizationServer {
     ) -> Result<Revocation, RevocationError> {
         let inner = &*self.inner;
         let params = &request.params;
-        let (token, hint) = token_params(params).map_err(RevocationError::MalformedRequest)?;
-        let token = token.ok_or(RevocationError::MissingParameter("token"))?;
+        let (token, hint) = token_params(params).map_err(RequestError::MalformedRequest)?;
+        let token = token.ok_or(RequestError::MissingParameter("token"))?;
 
         let now = inner.clock.now();
-        let client = authenticate_client(inner, request.headers, params, now).await?;
+        // RFC 7009 §2.1: every client authenticates, or at least identifies
+        // itself; a request with neither is told how (RFC 9110 §15.5.2).
+        let unauthenticated = Some(inner.basic_challenge.clone());
+        let client =
+            authenticate_client(inner, request.headers, params, now, unauthenticated).await?;
 
         let Some(found) = find_token(&*inner.stores.grants, token, hint).await? else {
             return Ok(Revocation::Nothing);
@@ -383,6 +333,7 @@ impl AuthorizationServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
     use http::header;
 
     #[test]
@@ -408,10 +359,13 @@ mod tests {
             (r.status(), r.error().code()),
             (StatusCode::BAD_REQUEST, &ErrorCode::UNAUTHORIZED_CLIENT)
         );
-        let r = RevocationError::MethodNotAllowed.into_http();
+        let r = RevocationError::from(RequestError::MethodNotAllowed {
+            endpoint: "revocation endpoint",
+        })
+        .into_http();
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers()["allow"], "POST");
-        let r = RevocationError::Storage(StoreError::backend("disk on fire")).into_http();
+        let r = RevocationError::from(StoreError::backend("disk on fire")).into_http();
         assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!String::from_utf8_lossy(r.body()).contains("fire"));
     }

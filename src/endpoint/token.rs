@@ -11,12 +11,10 @@ use std::fmt;
 use http::header::HeaderMap;
 use http::{Request, Response};
 
-use super::TokenError;
 use super::client_auth::authenticate_client;
-use super::form_post::{FormPostError, read_form_post};
-use crate::client::ClientAuthError;
-use crate::grant::GrantContext;
-use crate::protocol::{Params, TokenResponse};
+use super::form_post::read_form_post;
+use crate::grant::{GrantContext, RequestError, TokenError};
+use crate::protocol::{HeaderNames, Params, TokenResponse};
 use crate::server::AuthorizationServer;
 
 /// A parsed token request: its form parameters and its headers.
@@ -48,16 +46,7 @@ impl<'a> TokenRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, TokenError> {
-        let params = read_form_post(request, max_body).map_err(|e| match e {
-            FormPostError::MethodNotAllowed => TokenError::MethodNotAllowed,
-            FormPostError::BodyTooLarge => TokenError::BodyTooLarge,
-            FormPostError::UnsupportedContentType => TokenError::UnsupportedContentType,
-            FormPostError::Malformed(e) => TokenError::MalformedRequest(e),
-            FormPostError::CredentialsInUri => TokenError::ClientAuth {
-                error: ClientAuthError::CredentialsInUri,
-                challenge: None,
-            },
-        })?;
+        let params = read_form_post(request, max_body, "token endpoint")?;
         Ok(Self::new(params, request.headers()))
     }
 
@@ -78,15 +67,6 @@ impl fmt::Debug for TokenRequest<'_> {
             .field("params", &self.params)
             .field("headers", &HeaderNames(self.headers))
             .finish()
-    }
-}
-
-/// Shows the names of headers, never their values.
-pub(crate) struct HeaderNames<'a>(pub(crate) &'a HeaderMap);
-
-impl fmt::Debug for HeaderNames<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.keys()).finish()
     }
 }
 
@@ -125,8 +105,8 @@ impl AuthorizationServer {
         let params = &request.params;
         let grant_type = params
             .get("grant_type")
-            .map_err(TokenError::MalformedRequest)?
-            .ok_or(TokenError::MissingParameter("grant_type"))?;
+            .map_err(RequestError::MalformedRequest)?
+            .ok_or(RequestError::MissingParameter("grant_type"))?;
         let handler = inner
             .grants
             .iter()
@@ -135,7 +115,7 @@ impl AuthorizationServer {
             .ok_or(TokenError::UnsupportedGrantType)?;
 
         let now = inner.clock.now();
-        let client = authenticate_client(inner, request.headers, params, now).await?;
+        let client = authenticate_client(inner, request.headers, params, now, None).await?;
 
         if !client.client().allows_grant(grant_type) {
             return Err(TokenError::UnauthorizedClient(
@@ -145,7 +125,7 @@ impl AuthorizationServer {
 
         let requested_scope = params
             .get("scope")
-            .map_err(TokenError::MalformedRequest)?
+            .map_err(RequestError::MalformedRequest)?
             .map(|raw| client.client().requested_scope(raw))
             .transpose()
             .map_err(TokenError::InvalidScope)?;

@@ -2,8 +2,7 @@
 
 use std::future::Future;
 
-use super::{GrantContext, GrantHandler, Issue};
-use crate::endpoint::TokenError;
+use super::{GrantContext, GrantHandler, Issue, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
 
 /// `grant_type=client_credentials`: a confidential client obtains an access

@@ -11,7 +11,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
 
-use super::TokenError;
+use super::{RequestError, TokenError};
 use crate::client::{AuthenticatedClient, ClientId};
 use crate::protocol::{Params, Scope, TokenResponse};
 use crate::store::redemption::Refusal;
@@ -43,12 +43,15 @@ impl<'a> GrantContext<'a> {
     /// A single-valued request parameter; a repeated one is `invalid_request`
     /// (RFC 6749 §3.2).
     pub fn param(&self, name: &str) -> Result<Option<&'a str>, TokenError> {
-        self.params.get(name).map_err(TokenError::MalformedRequest)
+        self.params
+            .get(name)
+            .map_err(|e| RequestError::MalformedRequest(e).into())
     }
 
     /// A required single-valued parameter; missing is `invalid_request`.
     pub fn required_param(&self, name: &'static str) -> Result<&'a str, TokenError> {
-        self.param(name)?.ok_or(TokenError::MissingParameter(name))
+        self.param(name)?
+            .ok_or(RequestError::MissingParameter(name).into())
     }
 
     /// All request parameters, for extension grants with multi-valued ones.

@@ -11,6 +11,7 @@ mod authorization_code;
 mod client_credentials;
 mod context;
 mod device_code;
+mod error;
 mod password;
 mod refresh_token;
 
@@ -20,10 +21,10 @@ pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
 pub use context::{GrantContext, Issue, Tokens};
 pub use device_code::DeviceCodeGrant;
+pub use error::{RequestError, TokenError};
 pub use password::{PasswordGrant, ResourceOwnerVerifier};
 pub use refresh_token::RefreshTokenGrant;
 
-use crate::endpoint::TokenError;
 use crate::erased::erased_twin;
 use crate::protocol::{GrantType, TokenResponse};
 

@@ -12,9 +12,8 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::{GrantContext, GrantHandler, Issue};
+use super::{GrantContext, GrantHandler, Issue, TokenError};
 use crate::client::{Admission, AuthLimiter, MemoryLimiter};
-use crate::endpoint::TokenError;
 use crate::protocol::{GrantType, TokenResponse};
 use crate::store::{StoreError, Subject};
 

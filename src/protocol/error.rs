@@ -295,7 +295,10 @@ impl ErrorResponse {
 
     /// `405` `invalid_request` with the `Allow` header a 405 must carry
     /// (RFC 9110 §15.5.6).
-    pub(crate) fn method_not_allowed(description: &'static str, allow: &'static str) -> Self {
+    pub(crate) fn method_not_allowed(
+        description: impl Into<Cow<'static, str>>,
+        allow: &'static str,
+    ) -> Self {
         Self::described(ErrorCode::INVALID_REQUEST, description)
             .with_status(StatusCode::METHOD_NOT_ALLOWED)
             .with_allow(HeaderValue::from_static(allow))

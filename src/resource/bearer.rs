@@ -84,7 +84,7 @@ impl fmt::Debug for BearerRequest<'_> {
         f.debug_struct("BearerRequest")
             .field("method", self.method)
             .field("path", &self.uri.path())
-            .field("headers", &crate::endpoint::HeaderNames(self.headers))
+            .field("headers", &crate::protocol::HeaderNames(self.headers))
             .field("body", &self.body.map(<[u8]>::len))
             .finish()
     }

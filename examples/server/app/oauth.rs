@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use http::header::{self, HeaderValue};
 use portcullis::DEFAULT_MAX_BODY;
-use portcullis::endpoint::TokenError;
+use portcullis::endpoint::RequestError;
 
 use super::App;
 
@@ -20,7 +20,7 @@ pub(super) async fn read(request: Request) -> Result<http::Request<Bytes>, Respo
     match to_bytes(body, DEFAULT_MAX_BODY).await {
         Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
         // Over the limit, or unreadable: the library's JSON `413`.
-        Err(_) => Err(TokenError::BodyTooLarge.into_http().map(Body::from)),
+        Err(_) => Err(RequestError::BodyTooLarge.into_http().map(Body::from)),
     }
 }
 
