@@ -1,7 +1,6 @@
 //! Pure protocol types: parameters, scopes, grant types, error codes and
 //! responses. Nothing here does IO.
 
-mod base64url;
 mod bearer;
 mod device_response;
 mod error;
@@ -12,7 +11,6 @@ mod pkce;
 mod scope;
 mod token_response;
 
-pub(crate) use base64url::{ENCODED_32_LEN, encode_32, is_base64url};
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
 pub use device_response::DeviceAuthorizationResponse;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
