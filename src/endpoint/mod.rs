@@ -35,7 +35,7 @@ pub use introspection_access::{
     DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
     MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
 };
-pub use redirect::secure_page_headers;
+pub use redirect::{html_escape, secure_page_headers};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub(crate) use token::HeaderNames;
 pub use token::TokenRequest;
