@@ -270,7 +270,7 @@ async fn the_initial_access_token_is_required() {
     missing.assert_error(401, "invalid_token");
     assert_eq!(
         missing.header("www-authenticate"),
-        Some("Bearer realm=\"https://auth.example/\"")
+        Some("Bearer realm=\"https://auth.example\"")
     );
     for wrong in [&IAT[1..], "pc_ra_Wq3Xv9Lr2Tn8Yb5Kc1Hd7Pf4Gs6Jm0Za", "x"] {
         let reply = h
@@ -279,7 +279,7 @@ async fn the_initial_access_token_is_required() {
         reply.assert_error(401, "invalid_token");
         assert_eq!(
             reply.header("www-authenticate"),
-            Some("Bearer realm=\"https://auth.example/\", error=\"invalid_token\"")
+            Some("Bearer realm=\"https://auth.example\", error=\"invalid_token\"")
         );
     }
     // Another scheme is no bearer token.
@@ -354,7 +354,7 @@ async fn malformed_bearer_credentials_are_a_wrong_token() {
         reply.assert_error(401, "invalid_token");
         assert_eq!(
             reply.header("www-authenticate"),
-            Some("Bearer realm=\"https://auth.example/\", error=\"invalid_token\""),
+            Some("Bearer realm=\"https://auth.example\", error=\"invalid_token\""),
             "{credentials:?}"
         );
     }

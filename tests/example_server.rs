@@ -155,8 +155,8 @@ async fn prints_listening_on_once_it_accepts_connections_and_stops() {
         server.printed.lines().last(),
         Some(format!("listening on {url}").as_str())
     );
-    // The issuer is http://HOST:PORT of --addr.
-    assert_eq!(server.issuer(), format!("{url}/"));
+    // The issuer is http://HOST:PORT of --addr, as configured: no `/` added.
+    assert_eq!(server.issuer(), url);
     let (user, password) = server.user();
     assert_eq!(user, app::DEMO_USER);
     assert!(
@@ -176,6 +176,9 @@ async fn prints_listening_on_once_it_accepts_connections_and_stops() {
     )
     .await;
     assert_eq!(metadata.status(), 200);
+    // RFC 8414 §3.3: a client configured with `http://127.0.0.1:PORT`
+    // compares the document's issuer with it as a string.
+    assert_eq!(metadata.json()["issuer"], url.as_str());
     server.stop().await;
     assert!(
         tokio::net::TcpStream::connect(("127.0.0.1", port))
