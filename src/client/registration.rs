@@ -487,7 +487,7 @@ impl ClientRegistration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{RedirectUriError, SecretHashError};
+    use crate::client::SecretHashError;
 
     fn cc() -> ClientRegistration {
         ClientRegistration::web_application().grant_type(GrantType::CLIENT_CREDENTIALS)

@@ -7,6 +7,7 @@
 //! them. A store keeps only hashes of secrets: [`TokenHash`] is the key of
 //! every token.
 
+mod access_token_info;
 mod device;
 pub(crate) mod erased;
 mod memory;
@@ -19,6 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::SystemTime;
 
+pub use access_token_info::AccessTokenInfo;
 pub use device::{
     DeviceAuthorizationRecord, DeviceCollection, DeviceDecision, DeviceStatus, PolledDeviceCode,
     SLOW_DOWN_STEP,

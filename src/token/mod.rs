@@ -2,14 +2,16 @@
 
 mod clock;
 mod device;
-mod info;
 mod opaque;
 
 use std::time::Duration;
 
+/// Moved to [`store`](crate::store::AccessTokenInfo), beside the records it
+/// is read from. Kept here until the crate's own users import it from there.
+#[doc(no_inline)]
+pub use crate::store::AccessTokenInfo;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{DeviceCode, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode};
-pub use info::AccessTokenInfo;
 pub(crate) use opaque::is_base64url;
 pub(crate) use opaque::mint;
 pub use opaque::{AccessToken, RefreshToken, TOKEN_ENTROPY_BYTES, TokenHash, TokenKind};
