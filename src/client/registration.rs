@@ -465,7 +465,7 @@ impl ClientRegistration {
     }
 
     /// Adds a contact, typically an e-mail address; at most
-    /// [`MAX_CONTACTS`].
+    /// [`MAX_CONTACTS`](super::MAX_CONTACTS).
     pub fn contact(mut self, contact: impl Into<String>) -> Self {
         self.info.contacts.push(contact.into());
         self
