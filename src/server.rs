@@ -17,11 +17,12 @@ use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint}
 use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
+use crate::store::AccessTokenInfo;
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DynCodeStore, DynDeviceStore, DynGrantStore,
     GrantId, GrantStore, StoreError, Stores, TokenStore,
 };
-use crate::token::{AccessTokenInfo, Clock, SystemClock, TokenHash, TokenKind, TokenLifetimes};
+use crate::token::{Clock, SystemClock, TokenHash, TokenKind, TokenLifetimes};
 
 /// The default limit on a request body: 64 KiB, far above any real token
 /// request.
@@ -39,7 +40,12 @@ pub struct AuthorizationServer {
 }
 
 pub(crate) struct ServerInner {
-    pub(crate) issuer: Url,
+    /// The issuer identifier exactly as configured: what the metadata, `iss`
+    /// and the realm publish (RFC 8414 §3.3 and RFC 9207 §2.4 compare it as
+    /// a string).
+    pub(crate) issuer: String,
+    /// The issuer parsed, for deriving endpoint URLs and the metadata path.
+    pub(crate) issuer_url: Url,
     pub(crate) clients: Box<dyn DynClientRegistry>,
     pub(crate) stores: Stores,
     pub(crate) authenticator: Box<dyn ClientAuthenticator>,
@@ -114,7 +120,10 @@ impl fmt::Debug for AuthorizationServer {
 #[non_exhaustive]
 pub enum BuildError {
     /// The issuer is not an `https` URL without query or fragment (RFC 8414 §2);
-    /// `http` is accepted only for loopback hosts, for development.
+    /// `http` is accepted only for loopback hosts, for development. It is
+    /// published exactly as given, so it must be in the form the URL parser
+    /// writes (lower-case scheme and host, no default port), except that a
+    /// host-only issuer may omit the root path's `/`.
     #[error("invalid issuer: {0}")]
     InvalidIssuer(&'static str),
     /// No client registry was given.
@@ -236,9 +245,21 @@ impl AuthorizationServer {
         }
     }
 
-    /// The issuer identifier.
-    pub fn issuer(&self) -> &Url {
+    /// The issuer identifier (RFC 8414 §2), exactly as given to
+    /// [`builder`](Self::builder): what the metadata's `issuer`, the `iss`
+    /// authorization response parameter (RFC 9207) and the Basic realm
+    /// carry. Clients compare it as a string (RFC 8414 §3.3), so no `/` is
+    /// added to a host-only issuer.
+    pub fn issuer(&self) -> &str {
         &self.inner.issuer
+    }
+
+    /// The issuer parsed as a URL, for deriving URLs on its origin. Not the
+    /// identifier to publish or compare: a host-only issuer's URL is written
+    /// with a trailing `/` (`https://auth.example/`); use
+    /// [`issuer`](Self::issuer) for that.
+    pub fn issuer_url(&self) -> &Url {
+        &self.inner.issuer_url
     }
 
     /// The grant types served at the token endpoint.
@@ -521,11 +542,10 @@ impl ServerBuilder {
         if let Some(why) = self.introspection.invalid() {
             return Err(BuildError::InvalidIntrospectionCredential(why));
         }
-        let issuer = validate_issuer(&self.issuer)?;
-        let basic_challenge =
-            HeaderValue::from_str(&format!("Basic realm=\"{}\"", issuer.as_str()))
-                .map_err(|_| BuildError::InvalidIssuer("not usable as a realm"))?;
-        let device = self.device.build(&issuer)?;
+        let issuer_url = validate_issuer(&self.issuer)?;
+        let basic_challenge = HeaderValue::from_str(&format!("Basic realm=\"{}\"", self.issuer))
+            .map_err(|_| BuildError::InvalidIssuer("not usable as a realm"))?;
+        let device = self.device.build(&issuer_url)?;
         if let Some(which) = self.lifetimes.invalid() {
             return Err(BuildError::InvalidLifetime(which));
         }
@@ -534,7 +554,7 @@ impl ServerBuilder {
                 return Err(BuildError::DuplicateGrant(g.to_string()));
             }
         }
-        let discovery = self.discovery.resolve(&issuer)?;
+        let discovery = self.discovery.resolve(&issuer_url)?;
         if let Some(registration) = &self.registration {
             registration.check()?;
         }
@@ -544,7 +564,8 @@ impl ServerBuilder {
             .any(|(g, _)| *g == GrantType::REFRESH_TOKEN);
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
-                issuer,
+                issuer: self.issuer,
+                issuer_url,
                 clients: self.clients.ok_or(BuildError::MissingClients)?,
                 stores,
                 authenticator: self.authenticator,
@@ -602,8 +623,20 @@ impl ServerBuilder {
     }
 }
 
+/// The issuer parsed, when it is a URL the server may publish as it was
+/// given. It is published verbatim, so it must already be in the form the
+/// URL parser writes (lower-case scheme and host, no default port, no
+/// whitespace or dot segments): then the endpoint URLs derived from it start
+/// with it. The one allowance is the `/` a host-only URL's path is written
+/// as, which the identifier may leave out (`https://auth.example`).
 fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
     let url = Url::parse(issuer).map_err(|_| BuildError::InvalidIssuer("not an absolute URL"))?;
+    let written = url.as_str();
+    if written != issuer && written.strip_suffix('/') != Some(issuer) {
+        return Err(BuildError::InvalidIssuer(
+            "not in normal form (lower-case scheme and host, no default port, no dot segments)",
+        ));
+    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(BuildError::InvalidIssuer(
             "must not have a query or fragment",
@@ -665,5 +698,26 @@ mod tests {
         assert!(validate_issuer("https://auth.example#x").is_err());
         assert!(validate_issuer("https://u@auth.example").is_err());
         assert!(validate_issuer("auth.example").is_err());
+        // Published verbatim, so only the form the URL parser writes, less
+        // the root path's `/`.
+        assert!(validate_issuer("https://auth.example/").is_ok());
+        assert!(validate_issuer("https://auth.example/tenant1/").is_ok());
+        assert!(validate_issuer("http://[::1]:8080").is_ok());
+        for unnormalised in [
+            "HTTPS://auth.example",
+            "https://Auth.Example",
+            "https://auth.example:443",
+            "https://auth.example/a/../b",
+            " https://auth.example",
+            "https://auth.example/ten ant",
+        ] {
+            assert_eq!(
+                validate_issuer(unnormalised).map(|_| ()),
+                Err(BuildError::InvalidIssuer(
+                    "not in normal form (lower-case scheme and host, no default port, no dot segments)"
+                )),
+                "{unnormalised:?}"
+            );
+        }
     }
 }

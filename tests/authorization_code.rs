@@ -17,7 +17,7 @@ async fn code_flow_with_pkce_refresh_and_reuse_detection() {
     let c = h.native_client().await;
     let params = h.code_for(&c, "&scope=read").await;
     assert_eq!(param(&params, "state"), Some("xyz"));
-    assert_eq!(param(&params, "iss"), Some("https://auth.example/"));
+    assert_eq!(param(&params, "iss"), Some("https://auth.example"));
     let code = param(&params, "code").unwrap().to_owned();
 
     let r = h.redeem(&c, &code).await;

@@ -25,7 +25,7 @@ use portcullis::grant::AuthorizationCodeGrant;
 use portcullis::protocol::{GrantType, Scope};
 
 /// The issuer as the server reports it in `iss` (RFC 9207).
-const ISS: &str = "https://auth.example/";
+const ISS: &str = "https://auth.example";
 /// A confidential web client's redirect URI.
 const WEB_CB: &str = "https://client.example/cb";
 /// A browser-based client's redirect URI.

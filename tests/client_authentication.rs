@@ -25,7 +25,7 @@ use portcullis::endpoint::TokenError;
 use portcullis::grant::{GrantContext, GrantHandler, Issue};
 use portcullis::protocol::{GrantType, TokenResponse};
 
-const CHALLENGE: &str = "Basic realm=\"https://auth.example/\"";
+const CHALLENGE: &str = "Basic realm=\"https://auth.example\"";
 
 #[tokio::test]
 async fn basic_authentication_succeeds() {

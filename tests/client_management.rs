@@ -211,7 +211,7 @@ async fn every_failure_to_authenticate_is_the_same_401() {
     missing.assert_error(401, "invalid_token");
     assert_eq!(
         missing.header("www-authenticate"),
-        Some("Bearer realm=\"https://auth.example/\"")
+        Some("Bearer realm=\"https://auth.example\"")
     );
     let unknown_uri = "https://auth.example/register/AAAAAAAAAAAAAAAAAAAAAA";
     let cases = [
@@ -235,7 +235,7 @@ async fn every_failure_to_authenticate_is_the_same_401() {
             reply.assert_error(401, "invalid_token");
             assert_eq!(
                 reply.header("www-authenticate"),
-                Some("Bearer realm=\"https://auth.example/\", error=\"invalid_token\"")
+                Some("Bearer realm=\"https://auth.example\", error=\"invalid_token\"")
             );
             bodies.push(reply.json.clone());
         }

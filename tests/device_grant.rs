@@ -290,7 +290,7 @@ async fn a_confidential_client_must_authenticate_at_the_device_endpoint() {
     r.assert_error(401, "invalid_client");
     assert_eq!(
         r.header("www-authenticate"),
-        Some("Basic realm=\"https://auth.example/\"")
+        Some("Basic realm=\"https://auth.example\"")
     );
     // An unknown client.
     let r = h

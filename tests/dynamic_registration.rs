@@ -270,7 +270,7 @@ async fn the_initial_access_token_is_required() {
     missing.assert_error(401, "invalid_token");
     assert_eq!(
         missing.header("www-authenticate"),
-        Some("Bearer realm=\"https://auth.example/\"")
+        Some("Bearer realm=\"https://auth.example\"")
     );
     for wrong in [&IAT[1..], "pc_ra_Wq3Xv9Lr2Tn8Yb5Kc1Hd7Pf4Gs6Jm0Za", "x"] {
         let reply = h
@@ -279,7 +279,7 @@ async fn the_initial_access_token_is_required() {
         reply.assert_error(401, "invalid_token");
         assert_eq!(
             reply.header("www-authenticate"),
-            Some("Bearer realm=\"https://auth.example/\", error=\"invalid_token\"")
+            Some("Bearer realm=\"https://auth.example\", error=\"invalid_token\"")
         );
     }
     // Another scheme is no bearer token.
@@ -354,7 +354,7 @@ async fn malformed_bearer_credentials_are_a_wrong_token() {
         reply.assert_error(401, "invalid_token");
         assert_eq!(
             reply.header("www-authenticate"),
-            Some("Bearer realm=\"https://auth.example/\", error=\"invalid_token\""),
+            Some("Bearer realm=\"https://auth.example\", error=\"invalid_token\""),
             "{credentials:?}"
         );
     }
@@ -755,4 +755,89 @@ async fn a_stored_issue_time_beyond_the_clock_is_refused_not_a_panic() {
     let mut stored = serde_json::to_value(&*client).unwrap();
     stored["client_id_issued_at"] = json!(u64::MAX);
     assert!(serde_json::from_value::<portcullis::client::Client>(stored).is_err());
+}
+
+/// How command-line tools, desktop apps and MCP clients register (RFC 7591
+/// has no `application_type`): public, with only a loopback redirect.
+const NATIVE_APP: &str = r#"{
+    "redirect_uris": ["http://127.0.0.1:33418/callback"],
+    "token_endpoint_auth_method": "none",
+    "grant_types": ["authorization_code", "refresh_token"]
+}"#;
+
+#[tokio::test]
+async fn a_public_client_with_only_loopback_redirects_registers_as_a_native_app() {
+    let h = protected();
+    let info = h.registered(NATIVE_APP).await;
+    // RFC 8252 §8.4: registered as a public native app, and told so.
+    assert_eq!(info["application_type"], "native");
+    assert_eq!(info["token_endpoint_auth_method"], "none");
+    assert!(info.get("client_secret").is_none(), "{info}");
+    assert_eq!(
+        info["redirect_uris"],
+        json!(["http://127.0.0.1:33418/callback"])
+    );
+    let client = as_client(&info);
+
+    // RFC 8252 §7.3: the app listens on whatever port it got this time.
+    let redirect_uri = "http://127.0.0.1:51004/callback";
+    let pending = h
+        .authorize(&format!(
+            "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}\
+             &code_challenge_method=S256&state=xyz&scope=read",
+            client.id,
+            form_encode(redirect_uri)
+        ))
+        .await
+        .unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&format!("{redirect_uri}?")),
+        "{location}"
+    );
+    let params = redirect_params(&response);
+    assert_eq!(param(&params, "state"), Some("xyz"));
+    let code = param(&params, "code").unwrap();
+
+    let reply = h
+        .post(token_request(
+            None,
+            &format!(
+                "grant_type=authorization_code&code={code}&client_id={}\
+                 &redirect_uri={}&code_verifier={VERIFIER}",
+                client.id,
+                form_encode(redirect_uri)
+            ),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert!(alive(&h, reply.access_token()).await);
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
+    let reply = h.post(refresh_request(&client, refresh, "")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+}
+
+#[tokio::test]
+async fn loopback_redirects_stay_refused_for_web_clients() {
+    let h = protected();
+    for document in [
+        // A web client's https redirect beside a loopback one: not a native
+        // app (OpenID Connect Registration §2), so the loopback one is
+        // refused as for any web client.
+        r#"{"redirect_uris": ["https://app.example/cb", "http://127.0.0.1/cb"], "token_endpoint_auth_method": "none"}"#,
+        // A client that says it is a web client is taken at its word.
+        r#"{"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "application_type": "web"}"#,
+        // A confidential client is not a native app (RFC 8252 §8.5).
+        r#"{"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"}"#,
+    ] {
+        let reply = h.register_json(document).await;
+        reply.assert_error(400, "invalid_redirect_uri");
+    }
+    // A private-use scheme with no https beside it is a native app's too.
+    let info = h
+        .registered(r#"{"redirect_uris": ["com.example.app:/oauth"], "token_endpoint_auth_method": "none"}"#)
+        .await;
+    assert_eq!(info["application_type"], "native");
 }

@@ -155,8 +155,8 @@ async fn prints_listening_on_once_it_accepts_connections_and_stops() {
         server.printed.lines().last(),
         Some(format!("listening on {url}").as_str())
     );
-    // The issuer is http://HOST:PORT of --addr.
-    assert_eq!(server.issuer(), format!("{url}/"));
+    // The issuer is http://HOST:PORT of --addr, as configured: no `/` added.
+    assert_eq!(server.issuer(), url);
     let (user, password) = server.user();
     assert_eq!(user, app::DEMO_USER);
     assert!(
@@ -176,6 +176,9 @@ async fn prints_listening_on_once_it_accepts_connections_and_stops() {
     )
     .await;
     assert_eq!(metadata.status(), 200);
+    // RFC 8414 §3.3: a client configured with `http://127.0.0.1:PORT`
+    // compares the document's issuer with it as a string.
+    assert_eq!(metadata.json()["issuer"], url.as_str());
     server.stop().await;
     assert!(
         tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -889,4 +892,63 @@ async fn the_secrets_file_keeps_keys_and_the_demo_password_across_a_restart() {
     assert_ne!(first.user().1, second.user().1);
     assert!(first.printed.contains("database:            in memory"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_native_app_registers_without_application_type_and_signs_in_on_any_port() {
+    let server = start(&["--registration-token", REGISTRATION_TOKEN]).await;
+    let auth = format!("Bearer {REGISTRATION_TOKEN}");
+    // As command-line tools and MCP clients register (RFC 7591 has no
+    // application_type): public, a loopback redirect.
+    let reply = request(
+        "POST",
+        &server.endpoint(Endpoint::Registration),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        r#"{"redirect_uris": ["http://127.0.0.1:33418/callback"],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "client_name": "CLI"}"#,
+    )
+    .await;
+    assert_eq!(reply.status(), 201, "{}", reply.text());
+    let info = reply.json();
+    assert_eq!(info["application_type"], "native");
+    assert!(info.get("client_secret").is_none());
+    let id = info["client_id"].as_str().unwrap();
+
+    // RFC 8252 §7.3: this time the app listens on another port.
+    let mut browser = Browser::new();
+    let (user, password) = server.user();
+    let login = browser.get(&authorization_url(&server, id)).await;
+    assert_eq!(login.status(), 200, "{}", login.text());
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    let consent = browser.follow(&signed_in).await;
+    assert_eq!(consent.status(), 200, "{}", consent.text());
+    let approved = browser.submit(&consent, &[("decision", "approve")]).await;
+    assert_eq!(approved.status(), 303, "{}", approved.text());
+    assert!(approved.location().as_str().starts_with(CALLBACK));
+    let params = approved.location_params();
+    assert_eq!(params["iss"], server.issuer());
+
+    let reply = post_form(
+        &server.endpoint(Endpoint::Token),
+        &[],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("client_id", id),
+            ("redirect_uri", CALLBACK),
+            (
+                "code_verifier",
+                "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let access = reply.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.me(&access).await.status(), 200);
 }

@@ -81,7 +81,7 @@ async fn grants_are_truthful(h: &Harness, doc: &Value, others: &[&str]) {
 async fn a_client_credentials_server_advertises_no_authorization_endpoint() {
     let h = harness();
     let doc = fetch(&h);
-    assert_eq!(doc["issuer"], "https://auth.example/");
+    assert_eq!(doc["issuer"], "https://auth.example");
     assert_eq!(doc["token_endpoint"], "https://auth.example/token");
     assert_eq!(doc["grant_types_supported"], json!(["client_credentials"]));
     assert_eq!(
@@ -706,4 +706,105 @@ async fn bearer_is_advertised_for_introspection_only_with_resource_server_creden
             .await,
     );
     reply.assert_error(401, "invalid_token");
+}
+
+/// What a client does with the document it fetched for `configured` (RFC
+/// 8414 §3.3): the `issuer` must be identical to the issuer it was
+/// configured with, as a string. The `oauth2` crate has no discovery, so the
+/// comparison is written out here as a client writes it.
+fn client_accepts_metadata(configured: &str, doc: &Value) -> bool {
+    doc["issuer"].as_str() == Some(configured)
+}
+
+#[tokio::test]
+async fn the_issuer_is_published_exactly_as_configured() {
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    for (issuer, well_known, token_endpoint) in [
+        (
+            "https://auth.example",
+            "/.well-known/oauth-authorization-server",
+            "https://auth.example/token",
+        ),
+        (
+            "https://auth.example/tenant1",
+            "/.well-known/oauth-authorization-server/tenant1",
+            "https://auth.example/tenant1/token",
+        ),
+    ] {
+        let store = MemoryStore::new();
+        let server = AuthorizationServer::builder(issuer)
+            .clients(store.clone())
+            .tokens(store)
+            .grant(AuthorizationCodeGrant)
+            .grant(portcullis::grant::ClientCredentialsGrant)
+            .build()
+            .unwrap();
+        assert_eq!(server.issuer(), issuer);
+
+        // RFC 8414 §3.1, §3.3: the document is where the client looks for
+        // it, and names the issuer the client was configured with.
+        assert_eq!(server.metadata_path(), well_known);
+        let response = server.metadata_endpoint(Request::get(well_known).body(()).unwrap());
+        let doc: Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(doc["issuer"], issuer);
+        assert!(client_accepts_metadata(issuer, &doc), "{doc}");
+        // The endpoints are derived from it as before.
+        assert_eq!(doc["token_endpoint"], token_endpoint);
+        assert_eq!(doc["authorization_endpoint"], format!("{issuer}/authorize"));
+
+        // RFC 9207 §2.4: the authorization response's `iss`, compared by
+        // the client as a string with the issuer it sent the request to.
+        let client = server
+            .register_client(
+                ClientRegistration::native()
+                    .redirect_uri("http://127.0.0.1/cb")
+                    .grant_type(GrantType::AUTHORIZATION_CODE),
+            )
+            .await
+            .unwrap();
+        let request = Request::get(format!(
+            "{}?response_type=code&client_id={}&code_challenge={CHALLENGE}\
+             &code_challenge_method=S256&state=s",
+            doc["authorization_endpoint"].as_str().unwrap(),
+            client.client.id().as_str()
+        ))
+        .body(Vec::<u8>::new())
+        .unwrap();
+        let pending = server.authorization_request(&request).await.unwrap();
+        let redirect = server.approve(pending, "alice", None).await.unwrap();
+        let params = redirect_params(&redirect);
+        assert_eq!(param(&params, "iss"), Some(issuer));
+
+        // RFC 6749 §5.2: the Basic challenge names the issuer as its realm.
+        let reply = server
+            .token_endpoint(token_request(
+                Some(&basic("nobody", "wrong")),
+                "grant_type=client_credentials",
+            ))
+            .await;
+        assert_eq!(reply.status(), 401);
+        assert_eq!(
+            reply.headers()["www-authenticate"],
+            format!("Basic realm=\"{issuer}\"").as_str()
+        );
+    }
+}
+
+#[test]
+fn an_issuer_not_in_normal_form_fails_the_build() {
+    for issuer in [
+        "https://Auth.Example",
+        "https://auth.example:443",
+        " https://auth.example",
+    ] {
+        let store = MemoryStore::new();
+        let built = AuthorizationServer::builder(issuer)
+            .clients(store.clone())
+            .tokens(store)
+            .build();
+        assert!(
+            matches!(built, Err(BuildError::InvalidIssuer(_))),
+            "{issuer:?}"
+        );
+    }
 }

@@ -284,7 +284,7 @@ async fn a_wrong_secret_is_401_with_a_basic_challenge_and_revokes_nothing() {
     reply.assert_error(401, "invalid_client");
     assert_eq!(
         reply.header("www-authenticate"),
-        Some("Basic realm=\"https://auth.example/\"")
+        Some("Basic realm=\"https://auth.example\"")
     );
     assert!(alive(&h, &tokens.access).await);
 }

@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use http::header::{self, HeaderMap};
 
 use super::{AuthMethod, ClientAuthError, ClientSecret};
@@ -158,19 +160,7 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
         .rposition(|b| *b != b' ')
         .map_or(start, |i| i + 1);
     let encoded = rest.get(start..end).unwrap_or_default();
-    // Real credentials decode into a small stack buffer; only an unusually long
-    // header (still bounded above) takes a heap allocation.
-    let mut stack = [0u8; 512];
-    let mut heap = Vec::new();
-    let buffer = if encoded.len() / 4 * 3 + 3 <= stack.len() {
-        &mut stack[..]
-    } else {
-        heap.resize(encoded.len() / 4 * 3 + 3, 0);
-        &mut heap[..]
-    };
-    let decoded = decode_base64(encoded, buffer)
-        .and_then(|len| buffer.get(..len))
-        .ok_or(ClientAuthError::MalformedCredentials)?;
+    let decoded = decode_base64(encoded).ok_or(ClientAuthError::MalformedCredentials)?;
     let colon = decoded
         .iter()
         .position(|b| *b == b':')
@@ -185,83 +175,19 @@ fn parse_basic(value: &[u8]) -> Result<(String, String), ClientAuthError> {
     Ok((id.into_owned(), secret.into_owned()))
 }
 
-/// Marks a byte outside the base64 alphabet in [`BASE64_VALUES`].
-const NOT_BASE64: u8 = 0xff;
-
-/// The value of each byte in the standard base64 alphabet (RFC 4648 §4).
-// Evaluated at compile time: an index out of range fails the build.
-#[allow(clippy::indexing_slicing)]
-const BASE64_VALUES: [u8; 256] = {
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut values = [NOT_BASE64; 256];
-    let mut i = 0;
-    while i < alphabet.len() {
-        values[alphabet[i] as usize] = i as u8;
-        i += 1;
-    }
-    values
-};
-
-/// Decodes standard base64 (RFC 4648 §4) into `out`, which must hold
-/// `input.len() / 4 * 3 + 3` bytes, and returns the decoded length; `None`
-/// for anything that is not the canonical encoding of some bytes. Padding is
-/// optional (RFC 7617 clients differ), but where present it must be exactly
-/// the padding of a padded encoding; bits past the last byte must be zero, so
-/// that one credential has one encoding.
-fn decode_base64(input: &[u8], out: &mut [u8]) -> Option<usize> {
-    let unpadded = match input {
-        [rest @ .., b'=', b'='] | [rest @ .., b'='] => rest,
-        _ => input,
+/// Decodes standard base64 (RFC 4648 §4); `None` for anything that is not
+/// the canonical encoding of some bytes. Padding is optional (RFC 7617
+/// clients differ), but where present it must be exactly the padding of a
+/// padded encoding; bits past the last byte must be zero, so that one
+/// credential has one encoding. The `base64` crate's engines refuse both by
+/// default; which one decodes depends only on whether padding is present.
+fn decode_base64(input: &[u8]) -> Option<Vec<u8>> {
+    let engine = if input.ends_with(b"=") {
+        &STANDARD
+    } else {
+        &STANDARD_NO_PAD
     };
-    if unpadded.len() != input.len() && input.len() % 4 != 0 {
-        return None;
-    }
-    let tail = unpadded.len() % 4;
-    if tail == 1 {
-        return None;
-    }
-    let (quads, rest) = unpadded.split_at(unpadded.len() - tail);
-    let value = |c: u8| {
-        BASE64_VALUES
-            .get(usize::from(c))
-            .copied()
-            .unwrap_or(NOT_BASE64)
-    };
-    let (whole, partial) = out.split_at_mut_checked(quads.len() / 4 * 3)?;
-    // Values are below 64; a byte outside the alphabet sets the top bit,
-    // checked once at the end.
-    let mut invalid = 0u8;
-    for (quad, bytes) in quads.chunks_exact(4).zip(whole.chunks_exact_mut(3)) {
-        if let ([a, b, c, d], [x, y, z]) = (quad, bytes) {
-            let (a, b, c, d) = (value(*a), value(*b), value(*c), value(*d));
-            invalid |= a | b | c | d;
-            let bits = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-            let [_, hi, mid, lo] = bits.to_be_bytes();
-            (*x, *y, *z) = (hi, mid, lo);
-        }
-    }
-    let mut written = whole.len();
-    if !rest.is_empty() {
-        let mut bits = 0u32;
-        for v in rest.iter().map(|c| value(*c)) {
-            invalid |= v;
-            bits = bits << 6 | u32::from(v);
-        }
-        // Two characters carry one byte and four spare bits; three carry two
-        // bytes and two spare bits.
-        let spare = if rest.len() == 2 { 4 } else { 2 };
-        if bits & ((1 << spare) - 1) != 0 {
-            return None;
-        }
-        let [_, _, a, b] = (bits >> spare).to_be_bytes();
-        let bytes: &[u8] = if rest.len() == 2 { &[b] } else { &[a, b] };
-        partial.get_mut(..bytes.len())?.copy_from_slice(bytes);
-        written += bytes.len();
-    }
-    if invalid & 0x80 != 0 {
-        return None;
-    }
-    Some(written)
+    engine.decode(input).ok()
 }
 
 fn form_decode(bytes: &[u8]) -> Result<Cow<'_, str>, ClientAuthError> {
@@ -271,7 +197,6 @@ fn form_decode(bytes: &[u8]) -> Result<Cow<'_, str>, ClientAuthError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
     use http::HeaderValue;
 
     fn read(auth: Option<&str>, body: &str) -> Result<PresentedCredentials, ClientAuthError> {
@@ -312,7 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn long_credentials_take_the_heap_path() {
+    fn long_credentials_are_read() {
         let secret = "s".repeat(1500);
         let c = read(Some(&basic("a", &secret)), "").unwrap();
         assert_eq!(c.secret.unwrap().expose_secret(), secret);
@@ -386,14 +311,12 @@ mod tests {
     }
 
     fn decoded(input: &str) -> Option<Vec<u8>> {
-        let mut out = vec![0; input.len() / 4 * 3 + 3];
-        decode_base64(input.as_bytes(), &mut out).map(|n| out[..n].to_vec())
+        decode_base64(input.as_bytes())
     }
 
     proptest::proptest! {
         #[test]
         fn base64_round_trips_padded_or_not(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
-            use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
             proptest::prop_assert_eq!(decoded(&STANDARD.encode(&bytes)), Some(bytes.clone()));
             proptest::prop_assert_eq!(decoded(&STANDARD_NO_PAD.encode(&bytes)), Some(bytes));
         }

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 
 use url::Url;
 
-use super::registration::RegistrationError;
-use super::{ClientRegistration, MAX_REDIRECT_URI_LEN};
+use super::MAX_REDIRECT_URI_LEN;
+use super::registration_error::RegistrationError;
 
 /// The most `contacts` a client may register.
 pub const MAX_CONTACTS: usize = 16;
@@ -23,7 +23,7 @@ pub const MAX_METADATA_STRING_LEN: usize = 256;
 
 /// What a client says about itself, for people (RFC 7591 §2).
 ///
-/// Registered with [`ClientRegistration::client_uri`] and its siblings, or
+/// Registered with [`ClientRegistration::client_uri`](crate::client::ClientRegistration::client_uri) and its siblings, or
 /// by dynamic registration; read with [`Client::info`](super::Client::info).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -209,57 +209,10 @@ pub(crate) fn from_unix_seconds(seconds: u64) -> Option<SystemTime> {
     SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
 
-/// Descriptive metadata (RFC 7591 §2), checked when the client is
-/// registered: the URLs must be absolute `https` URLs without user
-/// information; contacts and software identifiers are short single lines.
-impl ClientRegistration {
-    /// The client's home page (`client_uri`).
-    pub fn client_uri(mut self, uri: impl Into<String>) -> Self {
-        self.info.client_uri = Some(uri.into());
-        self
-    }
-
-    /// The client's logo (`logo_uri`).
-    pub fn logo_uri(mut self, uri: impl Into<String>) -> Self {
-        self.info.logo_uri = Some(uri.into());
-        self
-    }
-
-    /// The client's terms of service (`tos_uri`).
-    pub fn tos_uri(mut self, uri: impl Into<String>) -> Self {
-        self.info.tos_uri = Some(uri.into());
-        self
-    }
-
-    /// The client's privacy policy (`policy_uri`).
-    pub fn policy_uri(mut self, uri: impl Into<String>) -> Self {
-        self.info.policy_uri = Some(uri.into());
-        self
-    }
-
-    /// Adds a contact, typically an e-mail address; at most
-    /// [`MAX_CONTACTS`].
-    pub fn contact(mut self, contact: impl Into<String>) -> Self {
-        self.info.contacts.push(contact.into());
-        self
-    }
-
-    /// The client software's identifier (`software_id`).
-    pub fn software_id(mut self, id: impl Into<String>) -> Self {
-        self.info.software_id = Some(id.into());
-        self
-    }
-
-    /// The client software's version (`software_version`).
-    pub fn software_version(mut self, version: impl Into<String>) -> Self {
-        self.info.software_version = Some(version.into());
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientRegistration;
     use crate::protocol::GrantType;
 
     fn cc() -> ClientRegistration {

@@ -4,7 +4,9 @@
 //!
 //! The rules are described on [`ClientMetadata`].
 
-use super::{AuthMethod, Client, ClientProfile, ClientRegistration, RegistrationError};
+use super::{
+    AuthMethod, Client, ClientProfile, ClientRegistration, RedirectUri, RegistrationError,
+};
 use crate::protocol::{GrantType, Scope};
 
 /// OpenID Connect's `application_type`: a web client or a native app.
@@ -61,13 +63,20 @@ impl ApplicationType {
 ///   | `token_endpoint_auth_method` | `application_type` | profile |
 ///   |---|---|---|
 ///   | `client_secret_basic`, `client_secret_post`, or an extension method | `web` (default) | [`WebApplication`](ClientProfile::WebApplication), confidential |
-///   | `none` | `web` (default) | [`UserAgentBased`](ClientProfile::UserAgentBased), public |
+///   | `none` | `web` (default otherwise) | [`UserAgentBased`](ClientProfile::UserAgentBased), public |
 ///   | `none` (the default for native) | `native` | [`Native`](ClientProfile::Native), public |
+///   | `none` | absent, and every redirect URI loopback `http` or a private-use scheme | [`Native`](ClientProfile::Native), public (RFC 8252 §8.4) |
 ///   | any other | `native` | refused: native apps are public clients (RFC 8252 §8.4, §8.5) |
 ///
 ///   The profile decides which redirect URIs are acceptable: `https` for web
 ///   and user-agent-based clients; native apps may also use loopback `http`
-///   and private-use schemes (RFC 8252 §7).
+///   and private-use schemes (RFC 8252 §7). RFC 7591 has no
+///   `application_type`, so a public client registering only redirect URIs
+///   a native app receives is taken for one, and its response says
+///   `application_type: native`. A public client mixing `https` and loopback
+///   redirects is not (OpenID Connect Registration §2: native apps register
+///   only custom schemes and loopback URLs), and its loopback redirect is
+///   refused; an explicit `application_type: web` is never overridden.
 /// - **Unknown members are ignored (§2)**, including `jwks`, `jwks_uri`,
 ///   `software_statement` (not supported, so ignored as §3.1.1 allows) and
 ///   internationalised names such as `client_name#ja`.
@@ -254,6 +263,7 @@ impl ClientMetadata {
         &self,
     ) -> Result<(ClientProfile, AuthMethod), RegistrationError> {
         let application_type = match self.application_type.as_deref() {
+            None if self.is_native_public_client() => ApplicationType::Native,
             None | Some("web") => ApplicationType::Web,
             Some("native") => ApplicationType::Native,
             Some(_) => return Err(invalid("application_type must be web or native")),
@@ -274,6 +284,26 @@ impl ClientMetadata {
             }
         };
         Ok((profile, method))
+    }
+
+    /// Whether a document without `application_type` describes a native app
+    /// (RFC 8252 §8.4): a public client (`token_endpoint_auth_method: none`)
+    /// whose redirect URIs are all loopback `http` or private-use schemes,
+    /// which only an app on the user's device can receive (RFC 8252 §7.1,
+    /// §7.3). RFC 7591 has no `application_type` — it is OpenID Connect's —
+    /// so this is how command-line tools, desktop apps and MCP clients
+    /// register. One `https` redirect among them makes it a web client, as
+    /// OpenID Connect Registration §2 says native clients register only
+    /// such URIs; its loopback ones are then refused.
+    fn is_native_public_client(&self) -> bool {
+        let public = self.token_endpoint_auth_method.as_deref() == Some(AuthMethod::NONE.as_str());
+        let uris = self.redirect_uris.as_deref().unwrap_or_default();
+        public
+            && !uris.is_empty()
+            && uris.iter().all(|uri| {
+                RedirectUri::new(uri, ClientProfile::Native).is_ok()
+                    && RedirectUri::new(uri, ClientProfile::UserAgentBased).is_err()
+            })
     }
 
     /// `grant_types` and `response_types`, defaulted (§2), consistent
@@ -430,6 +460,38 @@ mod tests {
                 ..
             })
         ));
+        // Without application_type, a public client whose redirects only a
+        // native app can receive is one (RFC 8252 §8.4); not with an https
+        // redirect among them, nor when it says it is a web client.
+        for uris in [
+            r#"["http://127.0.0.1:33418/callback"]"#,
+            r#"["http://[::1]/cb","com.example.app:/cb"]"#,
+        ] {
+            let c = register(&format!(
+                r#"{{"redirect_uris":{uris},"token_endpoint_auth_method":"none"}}"#
+            ))
+            .unwrap();
+            assert_eq!(c.profile(), ClientProfile::Native, "{uris}");
+            assert_eq!(
+                ClientMetadata::of(&c).application_type.as_deref(),
+                Some("native")
+            );
+        }
+        for document in [
+            r#"{"redirect_uris":["https://c.example/cb","http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}"#,
+            r#"{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none","application_type":"web"}"#,
+        ] {
+            assert!(
+                matches!(
+                    register(document),
+                    Err(RegistrationError::InvalidRedirectUri {
+                        reason: RedirectUriError::Insecure,
+                        ..
+                    })
+                ),
+                "{document}"
+            );
+        }
         refused(r#"{"application_type":"desktop","redirect_uris":["https://c.example/cb"]}"#);
         refused(
             r#"{"token_endpoint_auth_method":"private_key_jwt","redirect_uris":["https://c.example/cb"]}"#,

@@ -29,6 +29,7 @@ mod metadata;
 mod model;
 mod redirect_uri;
 mod registration;
+mod registration_error;
 mod registry;
 mod secret;
 mod throttle;
@@ -47,8 +48,8 @@ pub use model::{Client, ClientId, ClientProfile, ClientType};
 pub use redirect_uri::{MAX_REDIRECT_URI_LEN, RedirectUri, RedirectUriError};
 pub use registration::{
     ClientRegistration, MAX_CLIENT_ID_LEN, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URIS, Registered,
-    RegistrationError,
 };
+pub use registration_error::RegistrationError;
 pub use registry::ClientRegistry;
 pub(crate) use registry::DynClientRegistry;
 pub use secret::{ClientSecret, MIN_IMPORTED_SECRET_LEN, SecretHash, SecretHashError};

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::info::from_unix_seconds;
-use super::registration::{ClientParts, RegistrationError};
+use super::registration::ClientParts;
+use super::registration_error::RegistrationError;
 use super::{AuthMethod, ClientInfo, RedirectUri, SecretHash};
 use crate::protocol::{GrantType, Scope};
 use crate::token::TokenHash;

@@ -11,10 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
 use super::info::ClientInfoParts;
+use super::registration_error::RegistrationError;
 use super::secret::generate;
 use super::{
-    AuthMethod, Client, ClientId, ClientProfile, ClientSecret, ClientType, RedirectUri,
-    RedirectUriError, SecretHash, SecretHashError,
+    AuthMethod, Client, ClientId, ClientProfile, ClientSecret, ClientType, RedirectUri, SecretHash,
 };
 use crate::protocol::{GrantType, Scope};
 use crate::token::TokenHash;
@@ -29,29 +29,6 @@ pub const MAX_CLIENT_NAME_LEN: usize = 256;
 /// needs, and a bound on the work of checking them (each is parsed, and
 /// duplicates are dropped).
 pub const MAX_REDIRECT_URIS: usize = 32;
-
-/// Why a registration (or a stored client) was refused.
-///
-/// The variants map onto RFC 7591 §3.2.2's `invalid_redirect_uri` and
-/// `invalid_client_metadata`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RegistrationError {
-    /// A redirect URI is not acceptable for this client.
-    #[error("invalid redirect URI {uri:?}: {reason}")]
-    InvalidRedirectUri {
-        /// The URI as given.
-        uri: String,
-        /// What is wrong with it.
-        reason: RedirectUriError,
-    },
-    /// The other metadata are inconsistent or malformed.
-    #[error("invalid client metadata: {0}")]
-    InvalidMetadata(Cow<'static, str>),
-    /// The imported secret could not be hashed, or a stored hash not read.
-    #[error(transparent)]
-    Secret(#[from] SecretHashError),
-}
 
 fn invalid(reason: impl Into<Cow<'static, str>>) -> RegistrationError {
     RegistrationError::InvalidMetadata(reason.into())
@@ -459,9 +436,58 @@ impl From<Client> for ClientParts {
     }
 }
 
+/// Descriptive metadata (RFC 7591 §2), checked when the client is
+/// registered: the URLs must be absolute `https` URLs without user
+/// information; contacts and software identifiers are short single lines.
+impl ClientRegistration {
+    /// The client's home page (`client_uri`).
+    pub fn client_uri(mut self, uri: impl Into<String>) -> Self {
+        self.info.client_uri = Some(uri.into());
+        self
+    }
+
+    /// The client's logo (`logo_uri`).
+    pub fn logo_uri(mut self, uri: impl Into<String>) -> Self {
+        self.info.logo_uri = Some(uri.into());
+        self
+    }
+
+    /// The client's terms of service (`tos_uri`).
+    pub fn tos_uri(mut self, uri: impl Into<String>) -> Self {
+        self.info.tos_uri = Some(uri.into());
+        self
+    }
+
+    /// The client's privacy policy (`policy_uri`).
+    pub fn policy_uri(mut self, uri: impl Into<String>) -> Self {
+        self.info.policy_uri = Some(uri.into());
+        self
+    }
+
+    /// Adds a contact, typically an e-mail address; at most
+    /// [`MAX_CONTACTS`](super::MAX_CONTACTS).
+    pub fn contact(mut self, contact: impl Into<String>) -> Self {
+        self.info.contacts.push(contact.into());
+        self
+    }
+
+    /// The client software's identifier (`software_id`).
+    pub fn software_id(mut self, id: impl Into<String>) -> Self {
+        self.info.software_id = Some(id.into());
+        self
+    }
+
+    /// The client software's version (`software_version`).
+    pub fn software_version(mut self, version: impl Into<String>) -> Self {
+        self.info.software_version = Some(version.into());
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::SecretHashError;
 
     fn cc() -> ClientRegistration {
         ClientRegistration::web_application().grant_type(GrantType::CLIENT_CREDENTIALS)

@@ -68,7 +68,7 @@
 //! // The orders API reads the answer.
 //! let answer = IntrospectionResponse::from_json(response.body())?;
 //! assert!(answer.is_active_access_token());
-//! assert_eq!(answer.iss.as_deref(), Some("https://auth.example/"));
+//! assert_eq!(answer.iss.as_deref(), Some("https://auth.example"));
 //! assert!(answer.scope.unwrap().contains("orders:read"));
 //! # Ok(())
 //! # }

@@ -301,10 +301,10 @@ impl ServerBuilder {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct AuthorizationServerMetadata {
-    /// The issuer identifier, exactly as the `iss` authorization response
-    /// parameter carries it.
-    #[serde(serialize_with = "url")]
-    pub issuer: Url,
+    /// The issuer identifier, exactly as configured and as the `iss`
+    /// authorization response parameter carries it (RFC 8414 §3.3 and
+    /// RFC 9207 §2.4: clients compare it as a string).
+    pub issuer: String,
     /// Present when the server serves `response_type=code` (the
     /// authorization code grant is registered) or `token` (implicit enabled).
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
@@ -537,13 +537,13 @@ impl AuthorizationServer {
     /// §3.1): [`WELL_KNOWN_PATH`] followed by the issuer's path, without a
     /// trailing `/`. On the issuer's host.
     pub fn metadata_path(&self) -> String {
-        let issuer_path = self.inner.issuer.path().trim_end_matches('/');
+        let issuer_path = self.inner.issuer_url.path().trim_end_matches('/');
         format!("{WELL_KNOWN_PATH}{issuer_path}")
     }
 
     /// The metadata document's full URL (RFC 8414 §3).
     pub fn metadata_url(&self) -> Url {
-        let mut url = self.inner.issuer.clone();
+        let mut url = self.inner.issuer_url.clone();
         url.set_path(&self.metadata_path());
         url
     }

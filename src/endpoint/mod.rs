@@ -38,7 +38,7 @@ pub use introspection_access::{
     DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
     MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
 };
-pub use redirect::secure_page_headers;
+pub use redirect::{html_escape, secure_page_headers};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
 

@@ -1,9 +1,12 @@
 //! Delivering an authorization response to the client's redirect URI
 //! (RFC 6749 §4.1.2, §4.2.2; OAuth 2.0 Form Post Response Mode; RFC 9207).
 
+use std::borrow::Cow;
+
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 use sha2::{Digest as _, Sha256};
+use url::form_urlencoded;
 
 use crate::store::ResponseMode;
 
@@ -57,19 +60,22 @@ pub(crate) fn deliver(
             let mut location = String::with_capacity(capacity);
             location.push_str(strip_fragment(redirect_uri));
             location.push('#');
-            append_form(&mut location, params);
-            see_other(&location)
+            let start = location.len();
+            see_other(&append_form(location, start, params))
         }
         ResponseMode::Query => {
             let mut location = String::with_capacity(capacity);
             location.push_str(strip_fragment(redirect_uri));
-            match location.find('?') {
-                Some(q) if q + 1 < location.len() => location.push('&'),
-                Some(_) => {}
-                None => location.push('?'),
-            }
-            append_form(&mut location, params);
-            see_other(&location)
+            // RFC 6749 §3.1.2: the registered URI's query is kept, and the
+            // response's parameters follow it.
+            let start = match location.find('?') {
+                Some(q) => q + 1,
+                None => {
+                    location.push('?');
+                    location.len()
+                }
+            };
+            see_other(&append_form(location, start, params))
         }
     }
 }
@@ -78,77 +84,13 @@ fn strip_fragment(uri: &str) -> &str {
     uri.split('#').next().unwrap_or(uri)
 }
 
-fn append_form(out: &mut String, params: &[(&str, &str)]) {
-    let mut first = true;
-    for (name, value) in params {
-        if !first {
-            out.push('&');
-        }
-        first = false;
-        append_encoded(out, name);
-        out.push('=');
-        append_encoded(out, value);
-    }
-}
-
-/// The bytes `application/x-www-form-urlencoded` leaves as they are:
-/// `ALPHA / DIGIT / "*" / "-" / "." / "_"`.
-// Evaluated at compile time: an index out of range would fail the build.
-#[allow(clippy::indexing_slicing)]
-static FORM_UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
-        b += 1;
-    }
-    table
-};
-
-/// `application/x-www-form-urlencoded` (RFC 6749 Appendix B), in one pass:
-/// runs of unreserved characters — all of a code or token (base64url) — are
-/// copied as they are, a space becomes `+`, and every other byte is
-/// percent-encoded.
-fn append_encoded(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let hex = |nibble: u8| char::from(HEX.get(usize::from(nibble & 0xf)).copied().unwrap_or(b'0'));
-    let unreserved = |b: &u8| {
-        FORM_UNRESERVED
-            .get(usize::from(*b))
-            .copied()
-            .unwrap_or(false)
-    };
-    // Codes, tokens and most `state` values need no encoding: one check
-    // without an early exit, then one copy.
-    if value
-        .as_bytes()
-        .iter()
-        .fold(true, |ok, b| ok & unreserved(b))
-    {
-        out.push_str(value);
-        return;
-    }
-    let mut run_start = 0;
-    for (i, &b) in value.as_bytes().iter().enumerate() {
-        if FORM_UNRESERVED.get(usize::from(b)) == Some(&true) {
-            continue;
-        }
-        // A run of unreserved (ASCII) bytes starts and ends on character
-        // boundaries; an empty one may not, and is skipped.
-        if i > run_start {
-            out.push_str(value.get(run_start..i).unwrap_or_default());
-        }
-        if b == b' ' {
-            out.push('+');
-        } else {
-            out.push('%');
-            out.push(hex(b >> 4));
-            out.push(hex(b));
-        }
-        run_start = i + 1;
-    }
-    out.push_str(value.get(run_start..).unwrap_or_default());
+/// Appends `params` to `out` as `application/x-www-form-urlencoded` (RFC 6749
+/// Appendix B), with `&` before them when `out` already has parameters
+/// after `start`.
+fn append_form(out: String, start: usize, params: &[(&str, &str)]) -> String {
+    let mut form = form_urlencoded::Serializer::for_suffix(out, start);
+    form.extend_pairs(params);
+    form.finish()
 }
 
 fn see_other(location: &str) -> Response<Vec<u8>> {
@@ -205,9 +147,31 @@ fn form_post(redirect_uri: &str, params: &[(&str, &str)]) -> Response<Vec<u8>> {
     response
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+/// Escapes `text` for HTML element content and quoted attribute values:
+/// `&`, `<`, `>`, `"` and `'` become character references (OWASP XSS
+/// Prevention Rule #1 and #2, for attributes always quoted). Borrowed when
+/// there is nothing to escape.
+///
+/// The form_post page (OAuth 2.0 Form Post Response Mode §2) puts every
+/// value through it; a host rendering its own login and consent pages may
+/// use it too.
+///
+/// ```
+/// use portcullis::endpoint::html_escape;
+///
+/// assert_eq!(html_escape("<a href=\"x\">Tom & Jerry's</a>"),
+///            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;");
+/// assert_eq!(html_escape("plain"), "plain");
+/// ```
+pub fn html_escape(text: &str) -> Cow<'_, str> {
+    let special = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'');
+    let Some(first) = text.find(special) else {
+        return Cow::Borrowed(text);
+    };
+    let (clean, rest) = text.split_at(first);
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(clean);
+    for c in rest.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -217,7 +181,7 @@ fn html_escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -253,11 +217,34 @@ mod tests {
             "é ü+%~*-._",
             "日本",
         ] {
-            let mut ours = String::new();
-            append_encoded(&mut ours, value);
+            let r = deliver("https://c.example/cb", ResponseMode::Query, &[("v", value)]);
             let theirs: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-            assert_eq!(ours, theirs, "{value:?}");
+            assert_eq!(
+                location(&r),
+                format!("https://c.example/cb?v={theirs}"),
+                "{value:?}"
+            );
+            let query = location(&r).split_once('?').unwrap().1;
+            let decoded: Vec<_> = url::form_urlencoded::parse(query.as_bytes()).collect();
+            assert_eq!(decoded, [("v".into(), value.into())], "{value:?}");
         }
+        let r = deliver(
+            "https://c.example/cb",
+            ResponseMode::Query,
+            &[("s", "é ü+%~*-._")],
+        );
+        assert_eq!(
+            location(&r),
+            "https://c.example/cb?s=%C3%A9+%C3%BC%2B%25%7E*-._"
+        );
+    }
+
+    #[test]
+    fn html_escape_escapes_the_five_and_borrows_otherwise() {
+        assert_eq!(html_escape(r#"&<>"'"#), "&amp;&lt;&gt;&quot;&#39;");
+        assert_eq!(html_escape("日本 é"), "日本 é");
+        assert!(matches!(html_escape("abc"), Cow::Borrowed("abc")));
+        assert_eq!(html_escape("a<b>日本"), "a&lt;b&gt;日本");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Pure protocol types: parameters, scopes, grant types, error codes and
 //! responses. Nothing here does IO.
 
-mod base64url;
 mod bearer;
 mod challenge;
 mod device_response;
@@ -14,7 +13,6 @@ mod pkce;
 mod scope;
 mod token_response;
 
-pub(crate) use base64url::{ENCODED_32_LEN, encode_32, is_base64url};
 pub use bearer::MAX_TOKEN_LEN;
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
 pub(crate) use challenge::server_challenge;

@@ -14,8 +14,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use super::{ENCODED_32_LEN, encode_32, is_base64url};
 use crate::secret::secret_type;
+use crate::token::is_base64url;
 
 /// Why a PKCE parameter was refused. Each maps to `invalid_request` at the
 /// authorization endpoint, or `invalid_grant` at the token endpoint.
@@ -66,6 +66,9 @@ impl CodeChallengeMethod {
     }
 }
 
+/// The length of an `S256` challenge: a SHA-256 digest in unpadded base64url.
+const S256_CHALLENGE_LEN: usize = 43;
+
 /// `unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"`, 43 to 128 of them
 /// (RFC 7636 §4.1, §4.2).
 fn is_verifier_syntax(s: &str) -> bool {
@@ -98,7 +101,7 @@ impl CodeChallenge {
         let valid = match method {
             // The base64url encoding of a SHA-256 digest: exactly 43 characters.
             CodeChallengeMethod::S256 => {
-                value.len() == ENCODED_32_LEN && is_base64url(value.as_bytes())
+                value.len() == S256_CHALLENGE_LEN && is_base64url(value.as_bytes())
             }
             CodeChallengeMethod::Plain => is_verifier_syntax(value),
         };
@@ -130,9 +133,16 @@ impl CodeChallenge {
     fn matches(&self, verifier: &str) -> bool {
         match self.method {
             CodeChallengeMethod::S256 => {
-                let digest: [u8; 32] = Sha256::digest(verifier.as_bytes()).into();
+                let digest = Sha256::digest(verifier.as_bytes());
+                // On the stack: a digest always fits, so `encode_slice` never
+                // fails, and an empty slice would match nothing anyway.
+                let mut encoded = [0u8; S256_CHALLENGE_LEN];
+                let len = URL_SAFE_NO_PAD
+                    .encode_slice(digest, &mut encoded)
+                    .unwrap_or(0);
                 // `ct_eq` of slices of different lengths is false.
-                encode_32(&digest).ct_eq(self.value.as_bytes()).into()
+                let encoded = encoded.get(..len).unwrap_or_default();
+                len > 0 && bool::from(encoded.ct_eq(self.value.as_bytes()))
             }
             CodeChallengeMethod::Plain => {
                 let (a, b) = (verifier.as_bytes(), self.value.as_bytes());
@@ -186,6 +196,14 @@ mod tests {
         assert!(challenge.verify(&CodeVerifier::parse(VERIFIER).unwrap()));
         let other = CodeVerifier::parse(&VERIFIER.replace('d', "e")).unwrap();
         assert!(!challenge.verify(&other));
+    }
+
+    #[test]
+    fn s256_challenge_is_rfc7636_appendix_b() {
+        assert_eq!(
+            CodeVerifier::parse(VERIFIER).unwrap().s256_challenge(),
+            CHALLENGE
+        );
     }
 
     #[test]

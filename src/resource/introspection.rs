@@ -25,8 +25,8 @@ impl TokenInfo {
     ///   is beyond what `SystemTime` can represent;
     /// - `iss` is present and not exactly `expected_issuer` (string
     ///   comparison, no normalisation: portcullis's own issuer is
-    ///   [`AuthorizationServer::issuer`](crate::AuthorizationServer::issuer)`().as_str()`,
-    ///   with its trailing `/`);
+    ///   [`AuthorizationServer::issuer`](crate::AuthorizationServer::issuer)`()`,
+    ///   exactly as configured);
     /// - `client_id` is not a client identifier as this crate issues them.
     ///
     /// An absent `iss` is accepted: it is optional in RFC 7662, and the

@@ -9,8 +9,7 @@ use std::time::SystemTime;
 use crate::client::ClientId;
 use crate::protocol::Scope;
 use crate::server::AuthorizationServer;
-use crate::store::{GrantId, StoreError, Subject};
-use crate::token::AccessTokenInfo;
+use crate::store::{AccessTokenInfo, GrantId, StoreError, Subject};
 
 /// What a resource server knows about an active access token.
 ///

@@ -7,6 +7,7 @@
 //! them. A store keeps only hashes of secrets:
 //! [`TokenHash`](crate::token::TokenHash) is the key of every token.
 
+mod access_token_info;
 mod codes;
 mod device;
 mod devices;
@@ -18,6 +19,7 @@ pub(crate) mod redemption;
 mod sql;
 
 pub use crate::error::StoreError;
+pub use access_token_info::AccessTokenInfo;
 pub use codes::AuthorizationCodeStore;
 pub(crate) use codes::DynCodeStore;
 pub use device::{

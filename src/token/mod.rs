@@ -2,14 +2,13 @@
 
 mod clock;
 mod device;
-mod info;
 mod opaque;
 
 use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{DeviceCode, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode};
-pub use info::AccessTokenInfo;
+pub(crate) use opaque::is_base64url;
 pub(crate) use opaque::mint;
 pub use opaque::{AccessToken, RefreshToken, TOKEN_ENTROPY_BYTES, TokenHash, TokenKind};
 

@@ -14,15 +14,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
-use crate::protocol::{ENCODED_32_LEN, encode_32, is_base64url};
 use crate::secret::secret_type;
 
 /// Random bytes in every token and generated secret (256 bits, RFC 6819 §5.1.4.2.2).
 pub const TOKEN_ENTROPY_BYTES: usize = 32;
 
-/// Length of the base64url body of a token.
-const BODY_LEN: usize = ENCODED_32_LEN;
+/// Length of the base64url body of a token: 32 bytes, unpadded.
+const BODY_LEN: usize = 43;
 
 /// The kinds of opaque secret the server mints, each with its own prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +69,15 @@ impl TokenKind {
     }
 }
 
+/// Whether every byte of `s` is in the base64url alphabet (RFC 4648 §5):
+/// `ALPHA / DIGIT / "-" / "_"` — the syntax of a token's body and of a PKCE
+/// `S256` challenge (RFC 7636 §4.2). A syntax check only: the `base64` crate
+/// decodes, and nothing here needs the bytes.
+pub(crate) fn is_base64url(s: &[u8]) -> bool {
+    s.iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+}
+
 /// The SHA-256 of a token or secret: what the store keeps and looks up by.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TokenHash([u8; 32]);
@@ -91,7 +100,7 @@ impl TokenHash {
 
     /// Constant-time equality, for comparing against a stored hash.
     pub fn ct_eq(&self, other: &TokenHash) -> bool {
-        crate::secret::digests_equal(&self.0, &other.0)
+        self.0.as_slice().ct_eq(other.0.as_slice()).into()
     }
 
     /// The digest as 64 lowercase hex digits, for stores that keep text.
@@ -148,14 +157,7 @@ pub(crate) fn mint(kind: TokenKind) -> (String, TokenHash) {
     let prefix = kind.prefix();
     let mut token = String::with_capacity(prefix.len() + BODY_LEN);
     token.push_str(prefix);
-    // The fixed-size encoder's output is always the base64url alphabet, so
-    // the fallback never runs; it is the general encoder rather than a short
-    // token if it ever did.
-    let body = encode_32(&bytes);
-    match std::str::from_utf8(&body) {
-        Ok(encoded) => token.push_str(encoded),
-        Err(_) => URL_SAFE_NO_PAD.encode_string(bytes, &mut token),
-    }
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut token);
     let hash = TokenHash::of(&token);
     (token, hash)
 }
@@ -184,6 +186,33 @@ mod tests {
     }
 
     #[test]
+    fn the_body_is_32_bytes_of_unpadded_base64url() {
+        assert_eq!(
+            base64::encoded_len(TOKEN_ENTROPY_BYTES, false),
+            Some(BODY_LEN)
+        );
+        let (token, _) = mint(TokenKind::RefreshToken);
+        let body = token.strip_prefix("pc_rt_").unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(body).unwrap().len(),
+            TOKEN_ENTROPY_BYTES
+        );
+    }
+
+    #[test]
+    fn hashes_differing_in_any_bit_are_unequal() {
+        let a = TokenHash::from_bytes([7u8; 32]);
+        assert!(a.ct_eq(&a));
+        for i in 0..32 {
+            for bit in 0..8 {
+                let mut b = *a.as_bytes();
+                b[i] ^= 1 << bit;
+                assert!(!a.ct_eq(&TokenHash::from_bytes(b)), "byte {i} bit {bit}");
+            }
+        }
+    }
+
+    #[test]
     fn minted_tokens_differ() {
         let (a, _) = mint(TokenKind::AccessToken);
         let (b, _) = mint(TokenKind::AccessToken);
@@ -196,6 +225,7 @@ mod tests {
             let expected = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
             assert_eq!(is_base64url(&[b]), expected, "{b:#04x}");
         }
+        assert!(is_base64url(b""));
     }
 
     #[test]

@@ -397,14 +397,19 @@ impl Server {
         &self.running.demo
     }
 
-    /// The issuer, as the server spells it (with its trailing `/`).
+    /// The issuer, exactly as the server publishes it.
     pub fn issuer(&self) -> String {
         self.demo().server.issuer().to_string()
     }
 
     /// The absolute URL of `path` on this server, per its issuer.
     pub fn url(&self, path: &str) -> String {
-        self.demo().server.issuer().join(path).unwrap().to_string()
+        self.demo()
+            .server
+            .issuer_url()
+            .join(path)
+            .unwrap()
+            .to_string()
     }
 
     pub fn endpoint(&self, endpoint: Endpoint) -> String {

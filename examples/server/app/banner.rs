@@ -24,7 +24,7 @@ pub fn print(demo: &Demo, out: &mut dyn Write) -> io::Result<()> {
         &clients.service_secret,
         &clients.app_id,
     );
-    let mut api = server.issuer().clone();
+    let mut api = server.issuer_url().clone();
     api.set_path(RESOURCE_PATH);
 
     writeln!(out, "portcullis example authorization server")?;

@@ -211,7 +211,7 @@ pub fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
         .authorization_endpoint
         .as_ref()
         .ok_or("the code grant is served")?;
-    let issuer = server.issuer();
+    let issuer = server.issuer_url();
     let base = issuer.path().trim_end_matches('/');
     let paths = Paths {
         home: format!("{base}/"),

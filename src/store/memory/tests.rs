@@ -2,8 +2,9 @@
 //! shares is checked by the conformance suite (`crate::testing`).
 
 use super::*;
+use crate::store::AccessTokenInfo;
 use crate::store::{AuthorizationCodeStore, GrantStore, PlannedToken};
-use crate::token::{AccessTokenInfo, TokenKind, mint};
+use crate::token::{TokenKind, mint};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);

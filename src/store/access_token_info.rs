@@ -1,10 +1,11 @@
-//! What the server knows about a live access token.
+//! What the server knows about a live access token: read from the store's
+//! access-token and grant records, so it lives beside them.
 
 use std::time::SystemTime;
 
+use super::{GrantId, Subject};
 use crate::client::ClientId;
 use crate::protocol::Scope;
-use crate::store::{GrantId, Subject};
 
 /// A live access token, as found by
 /// [`AuthorizationServer::access_token_info`](crate::AuthorizationServer::access_token_info).
