@@ -496,7 +496,7 @@ async fn a_request_without_any_authentication_is_401_naming_every_accepted_schem
     reply.assert_error(401, "invalid_client");
     assert_eq!(
         reply.header("www-authenticate"),
-        Some("Basic realm=\"https://auth.example/\", Bearer realm=\"https://auth.example/\"")
+        Some("Basic realm=\"https://auth.example\", Bearer realm=\"https://auth.example\"")
     );
     assert!(!String::from_utf8_lossy(&body).contains("active"));
 
@@ -514,7 +514,7 @@ async fn a_request_without_any_authentication_is_401_naming_every_accepted_schem
     reply.assert_error(401, "invalid_client");
     assert_eq!(
         reply.header("www-authenticate"),
-        Some("Basic realm=\"https://auth.example/\"")
+        Some("Basic realm=\"https://auth.example\"")
     );
 
     // The typed layer says the same.

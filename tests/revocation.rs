@@ -333,7 +333,7 @@ async fn a_request_without_any_authentication_is_401_with_a_basic_challenge() {
     reply.assert_error(401, "invalid_client");
     assert_eq!(
         reply.header("www-authenticate"),
-        Some("Basic realm=\"https://auth.example/\"")
+        Some("Basic realm=\"https://auth.example\"")
     );
     assert!(alive(&h, &tokens.access).await);
 
@@ -356,7 +356,7 @@ async fn a_request_without_any_authentication_is_401_with_a_basic_challenge() {
     assert_eq!(response.status(), 401);
     assert_eq!(
         response.headers()["www-authenticate"],
-        "Basic realm=\"https://auth.example/\""
+        "Basic realm=\"https://auth.example\""
     );
 }
 
