@@ -21,12 +21,15 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Declares `$dyn`, the object-safe twin of the async trait `$trait`, and
 /// implements it for every `T: $trait` by boxing the future of the trait
 /// method of the same name. Arguments borrow for `$lt`, the lifetime of the
-/// call. Also checks at compile time that the twin stays object-safe.
+/// call. Methods marked `sync` are the trait's plain (non-async) ones,
+/// forwarded as they are. Also checks at compile time that the twin stays
+/// object-safe.
 macro_rules! erased_twin {
     (
         $(#[$meta:meta])*
         $dyn:ident: $trait:ident <$lt:lifetime> {
             $( fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty; )*
+            $( sync fn $sname:ident($($sarg:ident: $sty:ty),* $(,)?) -> $sout:ty; )*
         }
     ) => {
         $(#[$meta])*
@@ -34,6 +37,9 @@ macro_rules! erased_twin {
             $(
                 fn $name<$lt>(&$lt self $(, $arg: $ty)*)
                     -> $crate::erased::BoxFuture<$lt, $out>;
+            )*
+            $(
+                fn $sname(&self $(, $sarg: $sty)*) -> $sout;
             )*
         }
 
@@ -43,6 +49,11 @@ macro_rules! erased_twin {
                     -> $crate::erased::BoxFuture<$lt, $out>
                 {
                     Box::pin(<T as $trait>::$name(self $(, $arg)*))
+                }
+            )*
+            $(
+                fn $sname(&self $(, $sarg: $sty)*) -> $sout {
+                    <T as $trait>::$sname(self $(, $sarg)*)
                 }
             )*
         }

@@ -10,7 +10,6 @@ use std::fmt;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
 use crate::secret::secret_type;
 use crate::token::{TokenKind, mint};
@@ -75,8 +74,8 @@ impl SecretHash {
     pub fn verify(&self, presented: &str) -> bool {
         match self {
             SecretHash::Sha256(stored) => {
-                let digest = Sha256::digest(presented.as_bytes());
-                digest.as_slice().ct_eq(stored.as_slice()).into()
+                let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+                crate::secret::digests_equal(&digest, stored)
             }
             SecretHash::Argon2id(phc) => PasswordHash::new(phc).is_ok_and(|hash| {
                 Argon2::default()

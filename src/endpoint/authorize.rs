@@ -30,7 +30,7 @@ use crate::protocol::{
 use crate::server::AuthorizationServer;
 pub use crate::store::ResponseType;
 use crate::store::{
-    AccessTokenRecord, AuthorizationCodeRecord, GrantId, GrantRecord, NewCodeGrant, NewGrant,
+    AccessTokenRecord, AuthorizationCodeRecord, GrantRecord, NewCodeGrant, NewGrant,
     PendingAuthorizationRecord, ResponseMode, StoreError, Subject,
 };
 use crate::token::{TokenHash, TokenKind, mint};
@@ -560,7 +560,7 @@ impl AuthorizationServer {
             ResponseType::Code => {
                 let (code, hash) = mint(TokenKind::AuthorizationCode);
                 let grant = GrantRecord {
-                    id: GrantId::generate(),
+                    id: self.inner.stores.grants.grant_id_for(&hash),
                     client_id: record.client_id.clone(),
                     subject: Some(subject),
                     scope,
@@ -591,7 +591,7 @@ impl AuthorizationServer {
                 let (token, hash) = mint(TokenKind::AccessToken);
                 let expires_at = now + lifetimes.access_token;
                 let grant = GrantRecord {
-                    id: GrantId::generate(),
+                    id: self.inner.stores.grants.grant_id_for(&hash),
                     client_id: record.client_id.clone(),
                     subject: Some(subject),
                     scope: scope.clone(),

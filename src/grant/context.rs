@@ -144,15 +144,15 @@ impl<'a> GrantContext<'a> {
         &self,
         issue: Issue,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
+        let (access_token, planned) = self.plan_access_token();
         let grant = GrantRecord {
-            id: GrantId::generate(),
+            id: self.stores.grants.grant_id_for(&planned.hash),
             client_id: self.client.id().clone(),
             subject: issue.subject,
             scope: issue.scope.clone(),
             created_at: self.now,
             expires_at: self.grant_expiry(issue.refresh),
         };
-        let (access_token, planned) = self.plan_access_token();
         let access = planned.access_record(&grant, issue.scope.clone(), self.now);
         let refresh = issue.refresh.then(|| {
             let (token, hash) = mint(TokenKind::RefreshToken);

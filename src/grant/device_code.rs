@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::context::report_replay;
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{ErrorCode, GrantType, OAuthError, TokenResponse};
-use crate::store::{DeviceCollection, DeviceStatus, GrantId, PolledDeviceCode};
+use crate::store::{DeviceCollection, DeviceStatus, PolledDeviceCode};
 use crate::token::{TokenHash, TokenKind};
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:device_code`: the device
@@ -147,7 +147,7 @@ async fn poll(
     let (access_token, access) = ctx.plan_access_token();
     let (refresh_token, refresh) = ctx.plan_refresh_token().unzip();
     let collection = DeviceCollection::new(
-        GrantId::generate(),
+        ctx.stores.grants.grant_id_for(&access.hash),
         ctx.grant_expiry(refresh.is_some()),
         access,
         refresh,

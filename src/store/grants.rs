@@ -31,6 +31,21 @@ use crate::token::TokenHash;
 /// (`testing::run_grant_store_conformance`, feature `testing`) checks each
 /// of these contracts.
 pub trait GrantStore: Send + Sync + 'static {
+    /// The identifier for a new grant whose first secret — its first access
+    /// token, or its authorization code — has hash `first_secret`. The
+    /// server asks the store before it builds the grant's records, as a
+    /// database assigns a row's key.
+    ///
+    /// The default is [`GrantId::generate`]: 128 random bits. A store may
+    /// derive the identifier from the hash instead, to keep the grant beside
+    /// its first secret (the memory store does), as long as identifiers stay
+    /// unique and unpredictable: a grant identifier is not a secret, but it
+    /// must not lead to one (RFC 6819 §5.1.4.2.2).
+    fn grant_id_for(&self, first_secret: &TokenHash) -> GrantId {
+        let _ = first_secret;
+        GrantId::generate()
+    }
+
     /// Stores a new grant together with its first secrets, atomically: either
     /// all become visible or none does.
     fn create_grant(&self, new: NewGrant) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -137,5 +152,6 @@ erased_twin! {
         fn revoke_access_token(hash: &'a TokenHash) -> Result<bool, StoreError>;
         fn revoke_client_grants(client_id: &'a ClientId) -> Result<u64, StoreError>;
         fn purge_expired(now: SystemTime) -> Result<u64, StoreError>;
+        sync fn grant_id_for(first_secret: &TokenHash) -> GrantId;
     }
 }

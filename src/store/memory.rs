@@ -2,13 +2,17 @@
 //!
 //! Safe under concurrency: grants and tokens are split into 256 shards by key,
 //! each behind its own lock, and no lock is held across an `.await` (there are
-//! none inside). An operation that touches several shards — a grant and its
-//! first tokens, say — locks them in ascending order.
+//! none inside). The store gives a new grant an identifier that shares bytes
+//! with its first secret's hash ([`GrantStore::grant_id_for`]), so a grant
+//! and its first token share a shard: issuing them takes one lock.
 //!
 //! Access tokens live in an open-addressing table per shard ([`access`])
-//! whose entries carry what validation needs of their grant, so validating a
-//! token reads one table slot under one lock. Grants have entries of their
-//! own, and revoking one marks it in the shards holding its access tokens.
+//! whose entries carry what a lookup needs of their grant, so finding a
+//! token reads one table slot under one lock. A grant whose only secret is
+//! its first access token (client credentials, implicit) is kept in that
+//! token's entry alone: one record per token, found from the grant's
+//! identifier when the grant is revoked. Other grants have their own entry,
+//! and revoking one marks it in the shards holding its access tokens.
 //!
 //! Expired grants and tokens are dropped as the store goes: every so many
 //! inserts into a shard sweep that shard, so memory stays proportional to the
@@ -166,7 +170,8 @@ struct Shard {
     access: AccessTable,
     /// Grants revoked while they had access tokens in this shard: those
     /// tokens are dead. Their entries go at the next sweep, which empties
-    /// this set (and so does a set grown past [`MAX_REVOKED`]).
+    /// this set (and so does a set grown past [`MAX_REVOKED`]). Sealed
+    /// grants never appear here: revoking one removes its entry.
     revoked: Set<GrantId>,
     grants: Map<GrantId, StoredGrant>,
     refresh: Map<TokenHash, StoredRefresh>,
@@ -178,10 +183,12 @@ struct Shard {
 const MAX_REVOKED: usize = 64;
 
 impl Shard {
-    /// Records held.
+    /// Records held. A sealed grant counts as two, the grant and its token,
+    /// as it would stored apart.
     fn len(&self) -> usize {
         self.grants.len()
             + self.access.len()
+            + self.access.sealed()
             + self.refresh.len()
             + self.codes.len()
             + self.pending.len()
@@ -189,7 +196,7 @@ impl Shard {
 
     /// Whether `entry`, held in this shard, belongs to a revoked grant.
     fn is_revoked(&self, entry: &AccessEntry) -> bool {
-        !self.revoked.is_empty() && self.revoked.contains(&entry.grant_id)
+        !entry.sealed() && !self.revoked.is_empty() && self.revoked.contains(&entry.grant_id)
     }
 
     /// Drops the access tokens of the grants in `revoked`, and forgets them.
@@ -201,7 +208,7 @@ impl Shard {
         let Self {
             access, revoked, ..
         } = self;
-        let tokens = access.retain(|e| !revoked.contains(&e.grant_id));
+        let (tokens, _) = access.retain(|e| e.sealed() || !revoked.contains(&e.grant_id));
         revoked.clear();
         tokens
     }
@@ -222,7 +229,7 @@ impl Shard {
         let Self {
             access, revoked, ..
         } = self;
-        access.retain(|e| e.live_at(now) && !revoked.contains(&e.grant_id));
+        access.retain(|e| e.live_at(now) && (e.sealed() || !revoked.contains(&e.grant_id)));
         revoked.clear();
         self.refresh.retain(|_, r| r.expires_ms > now);
         self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
@@ -281,7 +288,8 @@ fn token_shard(hash: &TokenHash) -> usize {
     usize::from(hash.as_bytes()[31])
 }
 
-/// The shard of a grant: the last byte of its (random) identifier.
+/// The shard of a grant: the last byte of its identifier, which
+/// [`derive_grant_id`] makes equal to its first secret's.
 fn grant_shard(id: &GrantId) -> usize {
     usize::from(id.as_bytes()[15])
 }
@@ -294,6 +302,51 @@ const GROUP: usize = SHARDS / 64;
 fn shard_group(index: usize) -> u64 {
     1u64.checked_shl(u32::try_from(index / GROUP).unwrap_or(u32::MAX))
         .unwrap_or(0)
+}
+
+/// The identifier the memory store gives a grant whose first secret has
+/// hash `first` ([`GrantStore::grant_id_for`]): random, except that its
+/// first four bytes are the hash's first four and its last byte the hash's
+/// last. The grant and its first secret then share a shard — one lock to
+/// issue both, one to find a token with its grant — and a sealed grant's
+/// token is found from the grant's identifier: its slot's place comes from
+/// the same four bytes.
+///
+/// The identifier is still 128 uniformly random bits, as the hash of a
+/// random secret is uniformly random, and it gives nothing away: 40 bits of
+/// a SHA-256 digest do not lead to a secret of 256 random bits (RFC 6819
+/// §5.1.4.2.2). A grant identifier is an identifier, not a secret.
+pub(super) fn derive_grant_id(first: &TokenHash) -> GrantId {
+    let mut id = *GrantId::generate().as_bytes();
+    let hash = first.as_bytes();
+    id[..4].copy_from_slice(&hash[..4]);
+    id[15] = hash[31];
+    GrantId::from_bytes(id)
+}
+
+/// Whether a new grant can be kept in its first access token's entry alone
+/// (see [`AccessEntry::SEALED`]): the token is its only secret, the token's
+/// entry can stand for the grant (same scope, same lifetime), and its
+/// identifier leads to the token's shard and slot ([`derive_grant_id`]) —
+/// a grant whose identifier this store did not give is kept apart.
+fn seals(
+    grant: &GrantRecord,
+    access: Option<&AccessTokenRecord>,
+    refresh: Option<&RefreshTokenRecord>,
+    code: Option<&AuthorizationCodeRecord>,
+) -> bool {
+    let Some(access) = access else {
+        return false;
+    };
+    let (id, hash) = (grant.id.as_bytes(), access.hash.as_bytes());
+    refresh.is_none()
+        && code.is_none()
+        && access.grant_id == grant.id
+        && id[..4] == hash[..4]
+        && grant_shard(&grant.id) == token_shard(&access.hash)
+        && access.issued_at == grant.created_at
+        && access.expires_at == grant.expires_at
+        && access.scope == grant.scope
 }
 
 impl Inner {
@@ -327,7 +380,14 @@ impl MemoryStore {
 
     /// How many grants are held.
     pub fn grant_count(&self) -> usize {
-        self.inner.shards.iter().map(|s| read(s).grants.len()).sum()
+        self.inner
+            .shards
+            .iter()
+            .map(|s| {
+                let shard = read(s);
+                shard.grants.len() + shard.access.sealed()
+            })
+            .sum()
     }
 
     /// Stores a new grant with its first tokens or its code, under one set
@@ -341,6 +401,12 @@ impl MemoryStore {
         code: Option<AuthorizationCodeRecord>,
     ) -> Result<(), StoreError> {
         let now = to_ms(grant.created_at);
+        let sealed = seals(
+            &grant,
+            access_token.as_ref(),
+            refresh_token.as_ref(),
+            code.as_ref(),
+        );
         let (grant_id, g) = (grant.id, grant_shard(&grant.id));
         let stored_grant = StoredGrant {
             client_id: grant.client_id,
@@ -350,8 +416,24 @@ impl MemoryStore {
             expires_ms: to_ms(grant.expires_at),
             access_shards: 0,
         };
-        let prepared = self.prepare_tokens(now, access_token, refresh_token, &stored_grant);
+        let (prepared, stored_grant) = match access_token {
+            Some(token) if sealed => {
+                let hash = token.hash;
+                let prepared = PreparedTokens {
+                    now,
+                    access: Some((hash, Self::sealed_entry(token, stored_grant))),
+                    refresh: None,
+                };
+                (prepared, None)
+            }
+            access_token => (
+                self.prepare_tokens(now, access_token, refresh_token, &stored_grant),
+                Some(stored_grant),
+            ),
+        };
         let code_shard = code.as_ref().map_or(g, |c| token_shard(&c.hash));
+        // By construction ([`derive_grant_id`]) the grant and its first
+        // secrets usually share one shard: one lock.
         let mut locked = self.lock(&[
             g,
             prepared.access_shard(g),
@@ -359,7 +441,11 @@ impl MemoryStore {
             code_shard,
         ]);
         if let Some(shard) = locked.shard(g) {
-            shard.grants.insert(grant_id, stored_grant);
+            // A sealed grant is kept in its token's entry, but counts as a
+            // record all the same.
+            if let Some(stored_grant) = stored_grant {
+                shard.grants.insert(grant_id, stored_grant);
+            }
             shard.inserted(1, now);
         }
         Self::put_tokens(&mut locked, prepared);
@@ -403,7 +489,25 @@ impl MemoryStore {
             issued_ms: to_ms(token.issued_at),
             expires_ms: to_ms(token.expires_at),
             grant_expires_ms: grant.expires_ms,
-            grant_created: (grant.created_ms & !AccessEntry::GRANT_SCOPE) | grant_scope,
+            grant_created: AccessEntry::grant_created(grant.created_ms, grant_scope),
+        }
+    }
+
+    /// The entry of the only token of a new grant that [`seals`] allows to
+    /// stand for it: it takes the grant's fields rather than copies of them.
+    fn sealed_entry(token: AccessTokenRecord, grant: StoredGrant) -> AccessEntry {
+        AccessEntry {
+            grant_id: token.grant_id,
+            client_id: grant.client_id,
+            subject: grant.subject,
+            scope: grant.scope,
+            issued_ms: grant.created_ms,
+            expires_ms: grant.expires_ms,
+            grant_expires_ms: grant.expires_ms,
+            grant_created: AccessEntry::grant_created(
+                grant.created_ms,
+                AccessEntry::SEALED | AccessEntry::GRANT_SCOPE,
+            ),
         }
     }
 
@@ -424,8 +528,8 @@ impl MemoryStore {
         let mut locked = Locked {
             guards: [None, None, None, None],
         };
-        // One shard — a lookup's record and its grant, when they happen to
-        // share it — needs one lock and no sorting.
+        // The usual case — a grant with its first secrets, which share a shard
+        // by construction — needs one lock and no sorting.
         if let Some(&first) = indices.first() {
             if indices.iter().all(|i| *i == first) {
                 locked.guards[0] = Some((first, write(self.inner.shard(first))));
@@ -488,16 +592,18 @@ impl MemoryStore {
     }
 
     /// Stores an access token in shards already locked: its own, and its
-    /// grant's. The grant records the token's shard, so that revoking the
-    /// grant reaches it.
+    /// grant's unless the token is a sealed grant. The grant records the
+    /// token's shard, so that revoking the grant reaches it.
     fn put_access(locked: &mut Locked<'_>, hash: TokenHash, entry: AccessEntry, now: u64) {
         let index = token_shard(&hash);
-        let grant_id = entry.grant_id;
-        if let Some(grant) = locked
-            .shard(grant_shard(&grant_id))
-            .and_then(|shard| shard.grants.get_mut(&grant_id))
-        {
-            grant.access_shards |= shard_group(index);
+        if !entry.sealed() {
+            let grant_id = entry.grant_id;
+            if let Some(grant) = locked
+                .shard(grant_shard(&grant_id))
+                .and_then(|shard| shard.grants.get_mut(&grant_id))
+            {
+                grant.access_shards |= shard_group(index);
+            }
         }
         if let Some(shard) = locked.shard(index) {
             shard.access.insert(hash, entry);
@@ -570,7 +676,8 @@ impl MemoryStore {
     /// shard groups holding its access tokens: the caller makes the
     /// revocation visible there with [`mark_revoked`](Self::mark_revoked)
     /// once the locks are released, before it returns (see
-    /// [`GrantStore::revoke_grant`]).
+    /// [`GrantStore::revoke_grant`]). A code's or refresh token's grant is
+    /// never sealed, so it has an entry of its own.
     fn locked_revoke(locked: &mut Locked<'_>, id: &GrantId) -> u64 {
         locked
             .shard(grant_shard(id))
@@ -651,6 +758,10 @@ fn token_matches(stored: &Client, expected: Option<&TokenHash>) -> bool {
 }
 
 impl GrantStore for MemoryStore {
+    fn grant_id_for(&self, first_secret: &TokenHash) -> GrantId {
+        derive_grant_id(first_secret)
+    }
+
     fn create_grant(&self, new: NewGrant) -> impl Future<Output = Result<(), StoreError>> + Send {
         let NewGrant {
             grant,
@@ -668,7 +779,8 @@ impl GrantStore for MemoryStore {
         // The token's entry carries its grant, so one slot under one read
         // lock answers — unless the token's scope was narrowed, when the
         // grant's own entry gives its scope. A revoked grant is in its
-        // tokens' shards' `revoked` sets, and has no entry.
+        // tokens' shards' `revoked` sets, and has no entry; a revoked sealed
+        // grant has no token entry either.
         let index = token_shard(hash);
         let (record, grant_id) = {
             let shard = read(self.inner.shard(index));
@@ -785,26 +897,46 @@ impl GrantStore for MemoryStore {
     }
 
     fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let removed = write(self.inner.shard(grant_shard(id))).grants.remove(id);
-        // Its codes and refresh tokens are unreachable at once: a lookup
-        // requires the grant. Its access tokens carry what they need of it,
-        // so the shards holding them learn of the revocation before this
-        // returns.
-        if let Some(grant) = &removed {
-            self.mark_revoked(id, grant.access_shards);
-        }
-        ready(Ok(removed.is_some()))
+        let mut shard = write(self.inner.shard(grant_shard(id)));
+        let existed = match shard.grants.remove(id) {
+            // Its codes and refresh tokens are unreachable at once: a lookup
+            // requires the grant. Its access tokens carry what they need of
+            // it, so the shards holding them learn of the revocation before
+            // this returns.
+            Some(grant) => {
+                drop(shard);
+                self.mark_revoked(id, grant.access_shards);
+                true
+            }
+            // A sealed grant goes with its only token.
+            None => shard.access.take_sealed(id).is_some(),
+        };
+        ready(Ok(existed))
     }
 
     fn revoke_access_token(
         &self,
         hash: &TokenHash,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        // One table operation under the token's shard lock; the grant is not
-        // touched.
-        let removed = write(self.inner.shard(token_shard(hash)))
-            .access
-            .remove(hash);
+        // One table operation under the token's shard lock; the grant,
+        // wherever it lives, is not touched — except a sealed grant, kept in
+        // this token's entry, which moves to an entry of its own in the same
+        // shard.
+        let mut shard = write(self.inner.shard(token_shard(hash)));
+        let removed = shard.access.remove(hash);
+        if let Some(entry) = removed.as_ref().filter(|e| e.sealed()) {
+            shard.grants.insert(
+                entry.grant_id,
+                StoredGrant {
+                    client_id: entry.client_id.clone(),
+                    subject: entry.subject.clone(),
+                    scope: entry.scope.clone(),
+                    created_ms: entry.issued_ms,
+                    expires_ms: entry.grant_expires_ms,
+                    access_shards: 0,
+                },
+            );
+        }
         ready(Ok(removed.is_some()))
     }
 
@@ -824,11 +956,13 @@ impl GrantStore for MemoryStore {
             shard.grants.retain(|_, g| g.client_id != *client_id);
             removed += before - shard.grants.len();
         }
-        // Then the client's access tokens, which carry its id. Only once no
-        // grant of the client is left: a refresh rotating under a grant not
-        // yet removed could otherwise store a token behind this pass.
+        // Then the client's access tokens, which carry its id, sealed grants
+        // among them. Only once no grant of the client is left: a refresh
+        // rotating under a grant not yet removed could otherwise store a
+        // token behind this pass.
         for shard in &self.inner.shards {
-            write(shard).access.retain(|e| e.client_id != *client_id);
+            let (_, sealed) = write(shard).access.retain(|e| e.client_id != *client_id);
+            removed += sealed;
         }
         ready(Ok(removed as u64))
     }

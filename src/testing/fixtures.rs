@@ -275,16 +275,41 @@ impl Issued {
             self.code.is_none(),
             "a grant with a code is stored with create_code"
         );
-        ok(store.create_grant(self.new_grant()).await, "create_grant");
-        self
+        let issued = self.identified_by(store);
+        ok(store.create_grant(issued.new_grant()).await, "create_grant");
+        issued
     }
 
     /// Stores a grant with its code with `create_code_grant`.
     pub(crate) async fn create_code<S: AuthorizationCodeStore>(self, store: &S) -> Self {
+        let issued = self.identified_by(store);
         ok(
-            store.create_code_grant(self.new_code_grant()).await,
+            store.create_code_grant(issued.new_code_grant()).await,
             "create_code_grant",
         );
+        issued
+    }
+
+    /// The same, its grant identified as the server identifies a new grant:
+    /// by the store's [`GrantStore::grant_id_for`] its first secret — the
+    /// code, or else the access token.
+    fn identified_by<S: GrantStore>(mut self, store: &S) -> Self {
+        let first = match (&self.code, &self.access) {
+            (Some(code), _) => code.hash,
+            (None, Some(access)) => access.hash,
+            (None, None) => return self,
+        };
+        let id = store.grant_id_for(&first);
+        self.grant.id = id;
+        for token in self.access.iter_mut() {
+            token.grant_id = id;
+        }
+        for token in self.refresh.iter_mut() {
+            token.grant_id = id;
+        }
+        for code in self.code.iter_mut() {
+            code.grant_id = id;
+        }
         self
     }
 }

@@ -14,7 +14,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
 use crate::secret::secret_type;
 
@@ -100,7 +99,7 @@ impl TokenHash {
 
     /// Constant-time equality, for comparing against a stored hash.
     pub fn ct_eq(&self, other: &TokenHash) -> bool {
-        self.0.as_slice().ct_eq(other.0.as_slice()).into()
+        crate::secret::digests_equal(&self.0, &other.0)
     }
 
     /// The digest as 64 lowercase hex digits, for stores that keep text.

@@ -34,25 +34,42 @@ pub(super) struct AccessEntry {
     pub(super) issued_ms: u64,
     pub(super) expires_ms: u64,
     pub(super) grant_expires_ms: u64,
-    /// When the grant was made, in milliseconds, with
-    /// [`GRANT_SCOPE`](Self::GRANT_SCOPE) set when the token's scope is the
-    /// grant's.
+    /// When the grant was made, in milliseconds, and two flags in the top
+    /// bits, which no time in milliseconds since 1970 reaches:
+    /// [`GRANT_SCOPE`](Self::GRANT_SCOPE) and [`SEALED`](Self::SEALED). (A
+    /// field of its own for each would take the slot past 128 bytes.)
     pub(super) grant_created: u64,
 }
 
 impl AccessEntry {
-    /// The flag in `grant_created` that the token's scope is its grant's:
-    /// the top bit, which no time in milliseconds since 1970 reaches.
+    /// The flag that the token's scope is its grant's.
     pub(super) const GRANT_SCOPE: u64 = 1 << 63;
+
+    /// The flag that the grant has no other secret and is kept nowhere
+    /// else: this entry is the grant (a client credentials or implicit
+    /// grant, say). Its scope, creation and expiry are the token's, its
+    /// identifier locates this entry ([`AccessTable::take_sealed`]), and
+    /// revoking it removes this entry.
+    pub(super) const SEALED: u64 = 1 << 62;
+
+    /// `grant_created` for a grant made at `created_ms` with these flags.
+    pub(super) fn grant_created(created_ms: u64, flags: u64) -> u64 {
+        (created_ms & !(Self::GRANT_SCOPE | Self::SEALED)) | flags
+    }
 
     /// When the grant was made, in milliseconds.
     pub(super) fn grant_created_ms(&self) -> u64 {
-        self.grant_created & !Self::GRANT_SCOPE
+        self.grant_created & !(Self::GRANT_SCOPE | Self::SEALED)
     }
 
     /// Whether the token's scope is its grant's.
     pub(super) fn has_grant_scope(&self) -> bool {
         self.grant_created & Self::GRANT_SCOPE != 0
+    }
+
+    /// Whether this entry is its grant (see [`SEALED`](Self::SEALED)).
+    pub(super) fn sealed(&self) -> bool {
+        self.grant_created & Self::SEALED != 0
     }
 
     /// Whether the token is live at `now` as far as the entry alone can
@@ -108,12 +125,19 @@ fn prefix(bytes: &[u8]) -> [u8; 4] {
 pub(super) struct AccessTable {
     slots: Vec<Slot>,
     len: usize,
+    /// How many entries are sealed (each is also a grant).
+    sealed: usize,
 }
 
 impl AccessTable {
     /// How many tokens are held.
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many of them are sealed grants.
+    pub(super) fn sealed(&self) -> usize {
+        self.sealed
     }
 
     /// The next slot after `i`, wrapping.
@@ -151,7 +175,14 @@ impl AccessTable {
         if (self.len + 1) * MAX_LOAD_DEN > self.slots.len() * MAX_LOAD_NUM {
             self.resize(((self.len + 1) * 2).max(MIN_SLOTS));
         }
-        if self.place(hash, entry).is_none() {
+        if entry.sealed() {
+            self.sealed += 1;
+        }
+        if let Some(old) = self.place(hash, entry) {
+            if old.sealed() {
+                self.sealed -= 1;
+            }
+        } else {
             self.len += 1;
         }
     }
@@ -186,6 +217,25 @@ impl AccessTable {
         self.remove_at(i)
     }
 
+    /// Removes the sealed grant `id` with its token, if held here: its token
+    /// has the first bytes of the grant's identifier
+    /// (`derive_grant_id`), so its probe sequence is the same.
+    pub(super) fn take_sealed(&mut self, id: &GrantId) -> Option<AccessEntry> {
+        let n = self.slots.len();
+        if n == 0 {
+            return None;
+        }
+        let mut i = home(prefix(id.as_bytes()), n);
+        for _ in 0..n {
+            let entry = self.slots.get(i)?.entry.as_ref()?;
+            if entry.sealed() && entry.grant_id == *id {
+                return self.remove_at(i);
+            }
+            i = self.next(i);
+        }
+        None
+    }
+
     /// Empties slot `hole` and shifts back the entries after it that probed
     /// past it, so every entry stays reachable from its home slot without
     /// crossing an empty one.
@@ -193,6 +243,9 @@ impl AccessTable {
         let n = self.slots.len();
         let removed = self.slots.get_mut(hole)?.entry.take()?;
         self.len -= 1;
+        if removed.sealed() {
+            self.sealed -= 1;
+        }
         let mut j = hole;
         for _ in 0..n {
             j = self.next(j);
@@ -211,10 +264,11 @@ impl AccessTable {
         Some(removed)
     }
 
-    /// Keeps only the entries for which `keep` holds; returns how many
-    /// were removed. Shrinks the table when it is mostly empty.
-    pub(super) fn retain(&mut self, mut keep: impl FnMut(&AccessEntry) -> bool) -> usize {
-        let len = self.len;
+    /// Keeps only the entries for which `keep` holds; returns the removed
+    /// entries and how many of them were sealed. Shrinks the table when it
+    /// is mostly empty.
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&AccessEntry) -> bool) -> (usize, usize) {
+        let (len, sealed) = (self.len, self.sealed);
         let n = self.slots.len();
         // Start at an empty slot, so that no run of entries wraps past the
         // start: a removal only shifts entries from later in the walk into
@@ -244,7 +298,7 @@ impl AccessTable {
                 (self.len * 2).max(MIN_SLOTS)
             });
         }
-        len - self.len
+        (len - self.len, sealed - self.sealed)
     }
 
     /// Moves every entry into a table of `slots` slots.
@@ -264,7 +318,7 @@ impl AccessTable {
 mod tests {
     use super::*;
 
-    fn entry(grant_id: GrantId) -> AccessEntry {
+    fn entry(grant_id: GrantId, sealed: bool) -> AccessEntry {
         AccessEntry {
             grant_id,
             client_id: ClientId::new_unchecked("c"),
@@ -273,7 +327,14 @@ mod tests {
             issued_ms: 0,
             expires_ms: 10,
             grant_expires_ms: 10,
-            grant_created: 0,
+            grant_created: AccessEntry::grant_created(
+                0,
+                if sealed {
+                    AccessEntry::SEALED | AccessEntry::GRANT_SCOPE
+                } else {
+                    0
+                },
+            ),
         }
     }
 
@@ -304,7 +365,7 @@ mod tests {
         let mut table = AccessTable::default();
         let keys: Vec<_> = (0..12).map(|n| hash_at(13 + (n % 3) as u8, n)).collect();
         for k in &keys {
-            table.insert(*k, entry(GrantId::generate()));
+            table.insert(*k, entry(GrantId::generate(), false));
         }
         assert_eq!(table.slots.len(), 16);
         let mut held = keys.clone();
@@ -322,9 +383,10 @@ mod tests {
     fn retain_visits_every_entry_once_and_shrinks() {
         let mut table = AccessTable::default();
         let keys: Vec<_> = (0..2000).map(|_| TokenHash::of(&rand_text())).collect();
-        for k in &keys {
-            table.insert(*k, entry(GrantId::generate()));
+        for (i, k) in keys.iter().enumerate() {
+            table.insert(*k, entry(GrantId::generate(), i % 3 == 0));
         }
+        assert_eq!(table.sealed(), 667);
         let mut seen = 0;
         // Drop all but every tenth: the walk sees each entry exactly once.
         let mut index = 0usize;
@@ -333,15 +395,33 @@ mod tests {
             index += 1;
             index % 10 == 0
         };
-        let removed = table.retain(keep_every_tenth);
+        let (removed, _) = table.retain(keep_every_tenth);
         assert_eq!(seen, 2000);
         assert_eq!(removed, 1800);
         assert_eq!(table.len(), 200);
         assert!(table.slots.len() <= 8 * 200, "{} slots", table.slots.len());
         assert_eq!(keys.iter().filter(|k| table.get(k).is_some()).count(), 200);
-        let removed = table.retain(|_| false);
-        assert_eq!((removed, table.len()), (200, 0));
+        let (removed, sealed) = table.retain(|_| false);
+        assert_eq!((removed, table.len(), table.sealed()), (200, 0, 0));
+        assert!(sealed <= 200);
         assert!(table.slots.is_empty());
+    }
+
+    #[test]
+    fn sealed_grants_are_found_by_their_identifier() {
+        let mut table = AccessTable::default();
+        let mut sealed = Vec::new();
+        for i in 0..500 {
+            let hash = TokenHash::of(&rand_text());
+            let id = crate::store::memory::derive_grant_id(&hash);
+            table.insert(hash, entry(id, i % 2 == 0));
+            sealed.push((hash, id, i % 2 == 0));
+        }
+        for (hash, id, is_sealed) in &sealed {
+            assert_eq!(table.take_sealed(id).is_some(), *is_sealed);
+            assert_eq!(table.get(hash).is_some(), !*is_sealed);
+        }
+        assert_eq!((table.len(), table.sealed()), (250, 0));
     }
 
     fn rand_text() -> String {

@@ -21,8 +21,6 @@ fn issue(store: &MemoryStore, now: SystemTime, lifetime: Duration) -> (TokenHash
     issue_with(store, now, lifetime, true)
 }
 
-/// Issues a grant of one access token, the grant in the token's shard
-/// (`colocated`) or in the next one.
 fn issue_with(
     store: &MemoryStore,
     now: SystemTime,
@@ -30,13 +28,14 @@ fn issue_with(
     colocated: bool,
 ) -> (TokenHash, GrantId) {
     let (_, hash) = mint(TokenKind::AccessToken);
-    let mut bytes = *GrantId::generate().as_bytes();
-    bytes[15] = if colocated {
-        hash.as_bytes()[31]
+    let id = if colocated {
+        derive_grant_id(&hash)
     } else {
-        hash.as_bytes()[31].wrapping_add(1)
+        // Force another shard than the token's.
+        let mut bytes = *GrantId::generate().as_bytes();
+        bytes[15] = hash.as_bytes()[31].wrapping_add(1);
+        GrantId::from_bytes(bytes)
     };
-    let id = GrantId::from_bytes(bytes);
     let grant = GrantRecord {
         id,
         client_id: ClientId::new_unchecked("c"),
@@ -93,7 +92,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         .collect();
     let (_, hash) = mint(TokenKind::AccessToken);
     let other = GrantRecord {
-        id: GrantId::generate(),
+        id: derive_grant_id(&hash),
         client_id: ClientId::new_unchecked("other"),
         subject: None,
         scope: Scope::empty(),
@@ -130,10 +129,17 @@ fn revoked_grants_take_their_tokens_along() {
         assert!(block_on(store.revoke_grant(&grant)).unwrap());
         assert!(block_on(store.find_access_token(&hash)).unwrap().is_none());
         assert!(checked(&store, &hash, now).is_none());
-        // The orphaned token is dropped by a purge even before it expires,
-        // wherever its grant was.
-        assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
-        assert_eq!(store.access_token_count(), 0);
+        if colocated {
+            // A sealed grant: its token was its only record, and went
+            // with it.
+            assert_eq!(store.access_token_count(), 0);
+            assert_eq!(block_on(store.purge_expired(now)).unwrap(), 0);
+        } else {
+            // The orphaned token is dropped by a purge even before it
+            // expires.
+            assert_eq!(block_on(store.purge_expired(now)).unwrap(), 1);
+            assert_eq!(store.access_token_count(), 0);
+        }
         assert!(!block_on(store.revoke_grant(&grant)).unwrap());
     }
 }
@@ -270,7 +276,7 @@ fn grant_with_refresh(
     let (_, access) = mint(TokenKind::AccessToken);
     let (_, refresh) = mint(TokenKind::RefreshToken);
     let grant = GrantRecord {
-        id: GrantId::generate(),
+        id: derive_grant_id(&access),
         client_id: ClientId::new_unchecked(client),
         subject: Some(Subject::new("alice")),
         scope: "read write".parse().unwrap(),
@@ -328,9 +334,8 @@ fn rotate(
 fn validation_agrees_with_the_trait_lookup() {
     let store = MemoryStore::new();
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-    // A grant of one access token (client credentials): token and grant
-    // expire together.
-    let (single, _) = issue(&store, t0, Duration::from_secs(60));
+    // Sealed (client credentials): token and grant expire together.
+    let (sealed, _) = issue(&store, t0, Duration::from_secs(60));
     // A grant with a refresh token, its tokens spread over the shards,
     // one with a narrower scope.
     let (grant, first, mut refresh) = grant_with_refresh(&store, "c", t0);
@@ -342,16 +347,16 @@ fn validation_agrees_with_the_trait_lookup() {
         refresh = next;
     }
     assert_eq!(store.grant_count(), 2);
-    let info = checked(&store, &single, t0).unwrap();
+    let info = checked(&store, &sealed, t0).unwrap();
     assert_eq!(info.expires_at, t0 + Duration::from_secs(60));
     for token in &tokens {
         let info = checked(&store, token, t0).unwrap();
         assert_eq!(info.grant_id, grant);
         assert_eq!(info.subject, Some(Subject::new("alice")));
     }
-    // Expired: the single token's grant at 60 s, the other grant's tokens at
+    // Expired: the sealed grant at 60 s, the other grant's tokens at
     // 600 s, all of them at the grant's end.
-    assert!(checked(&store, &single, t0 + Duration::from_secs(60)).is_none());
+    assert!(checked(&store, &sealed, t0 + Duration::from_secs(60)).is_none());
     assert!(checked(&store, &first, t0 + Duration::from_secs(599)).is_some());
     assert!(checked(&store, &first, t0 + Duration::from_secs(600)).is_none());
     // One token revoked, then the grant: every token in every shard.
@@ -362,7 +367,7 @@ fn validation_agrees_with_the_trait_lookup() {
     for token in &tokens {
         assert!(checked(&store, token, t0).is_none());
     }
-    assert!(checked(&store, &single, t0).is_some());
+    assert!(checked(&store, &sealed, t0).is_some());
     // A purge drops them all.
     assert!(block_on(store.purge_expired(t0)).unwrap() >= tokens.len() as u64 - 1);
     assert_eq!(store.access_token_count(), 1);
@@ -399,20 +404,25 @@ fn many_revocations_in_one_shard_stay_visible() {
 }
 
 #[test]
-fn a_grant_of_one_access_token_is_kept_whatever_its_token() {
-    // Every grant has its own entry, whether its token has its scope and
-    // lifetime (client credentials) or not; the lookup returns it as stored,
-    // and revoking it kills the token.
+fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
     let store = MemoryStore::new();
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-    let (single, single_grant) = issue(&store, t0, Duration::from_secs(60));
-    assert_eq!(store.grant_count(), 1);
-    // Another scope, another lifetime than the token's.
-    let mut grants = Vec::new();
-    for change in 0..2 {
+    let sealed_in = |store: &MemoryStore| {
+        store
+            .inner
+            .shards
+            .iter()
+            .map(|s| read(s).access.sealed())
+            .sum::<usize>()
+    };
+    issue(&store, t0, Duration::from_secs(60));
+    assert_eq!(sealed_in(&store), 1);
+    // Another scope, another lifetime, or an identifier not made for
+    // the token: the grant gets its own entry.
+    for change in 0..3 {
         let (_, hash) = mint(TokenKind::AccessToken);
         let mut grant = GrantRecord {
-            id: GrantId::generate(),
+            id: derive_grant_id(&hash),
             client_id: ClientId::new_unchecked("c"),
             subject: None,
             scope: Scope::empty(),
@@ -421,7 +431,12 @@ fn a_grant_of_one_access_token_is_kept_whatever_its_token() {
         };
         match change {
             0 => grant.scope = "read".parse().unwrap(),
-            _ => grant.expires_at += Duration::from_secs(1),
+            1 => grant.expires_at += Duration::from_secs(1),
+            _ => {
+                let mut bytes = *grant.id.as_bytes();
+                bytes[0] ^= 1;
+                grant.id = GrantId::from_bytes(bytes);
+            }
         }
         let token = AccessTokenRecord {
             hash,
@@ -431,21 +446,14 @@ fn a_grant_of_one_access_token_is_kept_whatever_its_token() {
             expires_at: t0 + Duration::from_secs(60),
         };
         block_on(store.create_grant(NewGrant::with_access_token(grant.clone(), token))).unwrap();
+        assert_eq!(sealed_in(&store), 1);
         assert_eq!(
             block_on(store.find_access_token(&hash)).unwrap().unwrap().1,
             grant
         );
         assert!(checked(&store, &hash, t0).is_some());
-        grants.push((hash, grant.id));
     }
-    assert_eq!(store.grant_count(), 3);
-    grants.push((single, single_grant));
-    for (hash, grant) in grants {
-        assert!(block_on(store.revoke_grant(&grant)).unwrap());
-        assert!(block_on(store.find_access_token(&hash)).unwrap().is_none());
-        assert!(checked(&store, &hash, t0).is_none());
-    }
-    assert_eq!(store.grant_count(), 0);
+    assert_eq!(store.grant_count(), 4);
 }
 
 #[test]
