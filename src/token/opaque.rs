@@ -72,9 +72,20 @@ impl TokenKind {
 /// `ALPHA / DIGIT / "-" / "_"` — the syntax of a token's body and of a PKCE
 /// `S256` challenge (RFC 7636 §4.2). A syntax check only: the `base64` crate
 /// decodes, and nothing here needs the bytes.
+///
+/// Branch-free and without an early exit, so the check over a whole token
+/// compiles to a few vector operations: it runs on every bearer check,
+/// where a byte-by-byte test with an early exit cost about 300 instructions
+/// more (callgrind, BENCHMARKS.md, 2026-12-07).
 pub(crate) fn is_base64url(s: &[u8]) -> bool {
-    s.iter()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    s.iter().fold(true, |ok, &b| {
+        // `b | 0x20` folds ASCII upper case onto lower case (and nothing
+        // else onto a–z).
+        ok & (((b | 0x20).wrapping_sub(b'a') < 26)
+            | (b.wrapping_sub(b'0') < 10)
+            | (b == b'-')
+            | (b == b'_'))
+    })
 }
 
 /// The SHA-256 of a token or secret: what the store keeps and looks up by.
