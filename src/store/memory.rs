@@ -390,6 +390,17 @@ impl MemoryStore {
             .sum()
     }
 
+    /// Runs `f` on every shard in turn, one lock at a time (never two at
+    /// once), and sums what it returns: the administrative passes over the
+    /// whole store.
+    fn each_shard(&self, mut f: impl FnMut(&mut Shard) -> usize) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| f(&mut write(shard)))
+            .sum()
+    }
+
     /// Stores a new grant with its first tokens or its code, under one set
     /// of locks, so a reader sees the grant and its first secrets together
     /// or not at all.
@@ -949,13 +960,11 @@ impl GrantStore for MemoryStore {
         // operation, linear in the store's size. Codes and refresh tokens of
         // a removed grant are unreachable at once and dropped by the next
         // sweep or purge.
-        let mut removed = 0;
-        for shard in &self.inner.shards {
-            let mut shard = write(shard);
+        let mut removed = self.each_shard(|shard| {
             let before = shard.grants.len();
             shard.grants.retain(|_, g| g.client_id != *client_id);
-            removed += before - shard.grants.len();
-        }
+            before - shard.grants.len()
+        });
         // Then the client's access tokens, which carry its id, sealed grants
         // among them. Only once no grant of the client is left: a refresh
         // rotating under a grant not yet removed could otherwise store a
@@ -1132,13 +1141,11 @@ impl AuthorizationCodeStore for MemoryStore {
         &self,
         client_id: &ClientId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
-        let mut removed = 0;
-        for shard in &self.inner.shards {
-            let mut shard = write(shard);
+        let removed = self.each_shard(|shard| {
             let before = shard.pending.len();
             shard.pending.retain(|_, p| p.client_id != *client_id);
-            removed += before - shard.pending.len();
-        }
+            before - shard.pending.len()
+        });
         ready(Ok(removed as u64))
     }
 
@@ -1149,14 +1156,12 @@ impl AuthorizationCodeStore for MemoryStore {
         // Codes whose grant is gone are unreachable already; they go when
         // they expire, a minute or so later.
         let now = to_ms(now);
-        let mut removed = 0;
-        for shard in &self.inner.shards {
-            let mut shard = write(shard);
+        let removed = self.each_shard(|shard| {
             let before = shard.codes.len() + shard.pending.len();
             shard.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
             shard.pending.retain(|_, p| to_ms(p.expires_at) > now);
-            removed += before - shard.codes.len() - shard.pending.len();
-        }
+            before - shard.codes.len() - shard.pending.len()
+        });
         ready(Ok(removed as u64))
     }
 }
