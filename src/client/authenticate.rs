@@ -203,69 +203,78 @@ impl Authentication<'_> {
         let presented = self.authenticator.identify(request)?;
         let id = presented.client_id.as_str();
 
-        match self.limiter.check(id, now).await? {
-            Admission::Allow => {}
-            Admission::Refuse { retry_after } => {
-                tracing::warn!(
-                    target: "portcullis::security",
-                    event = "client_authentication_throttled",
-                    client_id = ?loggable(id),
-                    retry_after_secs = retry_after.as_secs(),
-                );
-                return Err(ClientAuthError::Throttled { retry_after });
-            }
-        };
-
         let Some(client) = self.clients.find_client(id).await? else {
             if presented.method.uses_secret() {
                 // Same work as a wrong secret, so timing does not reveal which
                 // identifiers exist. The result is meaningless by construction.
                 let _ = self.authenticator.verify(&presented, decoy());
             }
-            return Err(self
-                .failed(id, ClientAuthError::UnknownClient, false, now)
-                .await);
+            // Not tracked: there is nothing to guess for an unknown
+            // identifier, and tracking made-up ones would let anyone fill the
+            // limiter's memory.
+            return Err(report_failure(id, ClientAuthError::UnknownClient));
         };
+
+        // A secret a person chose (stored with Argon2id) can be guessed: each
+        // attempt is admitted by the limiter before it is checked, so no more
+        // are checked than the policy allows. A generated secret (256 bits)
+        // cannot be: the right one always authenticates, and the limiter
+        // only counts and slows the wrong ones (RFC 6819 §5.1.4.2.3).
+        let guessable = matches!(client.secret_hash(), Some(SecretHash::Argon2id(_)));
+        if guessable {
+            if let Admission::Refuse { retry_after } = self.limiter.admit(id, now).await? {
+                return Err(report_throttled(id, retry_after));
+            }
+        }
 
         let outcome = if presented.method != *client.auth_method() {
             Err(ClientAuthError::MethodMismatch)
         } else {
             self.authenticator.verify(&presented, &client)
         };
-        if let Err(error) = outcome {
-            return Err(self.failed(id, error, true, now).await);
-        }
-
-        Ok(AuthenticatedClient {
-            client,
-            method: presented.method,
-        })
-    }
-
-    /// Records and reports a failure, returning the error to answer with.
-    async fn failed(
-        &self,
-        id: &str,
-        error: ClientAuthError,
-        registered: bool,
-        now: SystemTime,
-    ) -> ClientAuthError {
-        tracing::warn!(
-            target: "portcullis::security",
-            event = "client_authentication_failed",
-            client_id = ?loggable(id),
-            reason = %error,
-        );
-        // Only registered clients are tracked: there is nothing to guess for an
-        // unknown identifier, and tracking made-up ones would let anyone fill
-        // the limiter's memory.
-        if registered {
-            if let Err(store) = self.limiter.record_failure(id, now).await {
-                return ClientAuthError::Storage(store);
+        match outcome {
+            Ok(()) => {
+                if guessable {
+                    self.limiter.succeeded(id, now).await?;
+                }
+                Ok(AuthenticatedClient {
+                    client,
+                    method: presented.method,
+                })
+            }
+            Err(error) => {
+                let error = report_failure(id, error);
+                if !guessable && presented.method.uses_secret() {
+                    if let Admission::Refuse { retry_after } = self.limiter.admit(id, now).await? {
+                        return Err(report_throttled(id, retry_after));
+                    }
+                }
+                Err(error)
             }
         }
-        error
     }
+}
+
+/// Reports a failed authentication, returning the error to answer with.
+fn report_failure(id: &str, error: ClientAuthError) -> ClientAuthError {
+    tracing::warn!(
+        target: "portcullis::security",
+        event = "client_authentication_failed",
+        client_id = ?loggable(id),
+        reason = %error,
+    );
+    error
+}
+
+/// Reports a refused attempt, returning the error to answer with.
+fn report_throttled(id: &str, retry_after: Duration) -> ClientAuthError {
+    tracing::warn!(
+        target: "portcullis::security",
+        event = "client_authentication_throttled",
+        client_id = ?loggable(id),
+        retry_after_secs = retry_after.as_secs(),
+    );
+    ClientAuthError::Throttled { retry_after }
 }
 
 /// A request-supplied identifier, bounded for logs (it is escaped by `?`).

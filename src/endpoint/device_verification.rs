@@ -161,13 +161,22 @@ impl AuthorizationServer {
         let limiter = &inner.device.limiter;
         let now = inner.clock.now();
         let keys: Vec<String> = throttle_keys.iter().map(|k| limiter_key(k)).collect();
+        // Every key admits the lookup — counting it — before it is made, or
+        // none does.
         let mut wait = None::<Duration>;
+        let mut admitted = Vec::with_capacity(keys.len());
         for key in &keys {
-            if let Admission::Refuse { retry_after } = limiter.check(key, now).await? {
-                wait = Some(wait.map_or(retry_after, |w| w.max(retry_after)));
+            match limiter.admit(key, now).await? {
+                Admission::Allow => admitted.push(key),
+                Admission::Refuse { retry_after } => {
+                    wait = Some(wait.map_or(retry_after, |w| w.max(retry_after)));
+                }
             }
         }
         if let Some(retry_after) = wait {
+            for key in admitted {
+                limiter.succeeded(key, now).await?;
+            }
             tracing::warn!(
                 target: "portcullis::security",
                 event = "user_code_lookup_throttled",
@@ -178,7 +187,12 @@ impl AuthorizationServer {
         }
 
         match self.find_pending_device(user_code, now).await? {
-            Ok(pending) => Ok(pending),
+            Ok(pending) => {
+                for key in &keys {
+                    limiter.succeeded(key, now).await?;
+                }
+                Ok(pending)
+            }
             Err(error) => {
                 tracing::warn!(
                     target: "portcullis::security",
@@ -186,9 +200,6 @@ impl AuthorizationServer {
                     keys = ?throttle_keys,
                     reason = %error,
                 );
-                for key in &keys {
-                    limiter.record_failure(key, now).await?;
-                }
                 Err(error)
             }
         }

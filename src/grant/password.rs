@@ -126,11 +126,16 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> GrantHandler for PasswordGrant<V,
         };
         let user_key = user.key();
         let client_key = format!("password-client:{}", ctx.client().id());
-        for key in [user_key, client_key.as_str()] {
-            if let Admission::Refuse { retry_after } = self.limiter.check(key, now).await? {
-                tracing::warn!(target: "portcullis::security", event = "password_grant_throttled", key = ?key);
-                return Err(throttled(retry_after));
-            }
+        // Both keys admit the attempt — counting it — before the slow check,
+        // or neither does.
+        if let Admission::Refuse { retry_after } = self.limiter.admit(user_key, now).await? {
+            tracing::warn!(target: "portcullis::security", event = "password_grant_throttled", key = ?user_key);
+            return Err(throttled(retry_after));
+        }
+        if let Admission::Refuse { retry_after } = self.limiter.admit(&client_key, now).await? {
+            self.limiter.succeeded(user_key, now).await?;
+            tracing::warn!(target: "portcullis::security", event = "password_grant_throttled", key = ?client_key);
+            return Err(throttled(retry_after));
         }
         let Some(subject) = self.verifier.verify(username, password).await? else {
             tracing::warn!(
@@ -138,12 +143,12 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> GrantHandler for PasswordGrant<V,
                 event = "password_grant_failed",
                 client_id = %ctx.client().id(),
             );
-            self.limiter.record_failure(user_key, now).await?;
-            self.limiter.record_failure(&client_key, now).await?;
             return Err(TokenError::InvalidGrant(
                 "invalid resource owner credentials".into(),
             ));
         };
+        self.limiter.succeeded(user_key, now).await?;
+        self.limiter.succeeded(&client_key, now).await?;
         let mut issue = Issue::for_subject(subject, ctx.scope_or_default());
         if ctx.refresh_tokens_allowed() {
             issue = issue.with_refresh_token();
