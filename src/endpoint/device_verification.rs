@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::DecisionError;
-use crate::client::{Admission, Client};
+use crate::client::{Admission, Client, Report};
 use crate::protocol::Scope;
 use crate::server::AuthorizationServer;
 use crate::store::{DeviceAuthorizationRecord, DeviceDecision, DeviceStatus, StoreError, Subject};
@@ -161,6 +161,9 @@ impl AuthorizationServer {
         let limiter = &inner.device.limiter;
         let now = inner.clock.now();
         let keys: Vec<String> = throttle_keys.iter().map(|k| limiter_key(k)).collect();
+        // Events are aggregated per set of keys (RFC 8628 §5.1: a guesser
+        // fails many times; one line per key and minute says as much).
+        let event_key = keys.join("\n");
         // Every key admits the lookup — counting it — before it is made, or
         // none does.
         let mut wait = None::<Duration>;
@@ -177,12 +180,16 @@ impl AuthorizationServer {
             for key in admitted {
                 limiter.succeeded(key, now).await?;
             }
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "user_code_lookup_throttled",
-                keys = ?throttle_keys,
-                retry_after_secs = retry_after.as_secs(),
-            );
+            if inner.device.events.note("user_code_lookup_throttled", &event_key, now)
+                == Report::First
+            {
+                tracing::warn!(
+                    target: "portcullis::security",
+                    event = "user_code_lookup_throttled",
+                    keys = ?throttle_keys,
+                    retry_after_secs = retry_after.as_secs(),
+                );
+            }
             return Err(UserCodeError::Throttled { retry_after });
         }
 
@@ -194,12 +201,16 @@ impl AuthorizationServer {
                 Ok(pending)
             }
             Err(error) => {
-                tracing::warn!(
-                    target: "portcullis::security",
-                    event = "user_code_lookup_failed",
-                    keys = ?throttle_keys,
-                    reason = %error,
-                );
+                if inner.device.events.note("user_code_lookup_failed", &event_key, now)
+                    == Report::First
+                {
+                    tracing::warn!(
+                        target: "portcullis::security",
+                        event = "user_code_lookup_failed",
+                        keys = ?throttle_keys,
+                        reason = %error,
+                    );
+                }
                 Err(error)
             }
         }
