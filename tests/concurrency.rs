@@ -83,7 +83,11 @@ async fn concurrent_guessing_is_throttled() {
         }
     }
     assert!(refused > 0, "no attempt was refused");
-    assert_eq!(200 - refused, 4, "more guesses admitted than the policy allows");
+    assert_eq!(
+        200 - refused,
+        4,
+        "more guesses admitted than the policy allows"
+    );
     // Right now guesses must wait; the generated secret itself, which no one
     // can guess, is not refused (RFC 6819 §5.1.4.2.3).
     h.post(cc_request(&wrong, ""))

@@ -345,7 +345,12 @@ impl Authentication<'_> {
     }
 
     /// Reports a refused attempt, returning the error to answer with.
-    fn report_throttled(&self, id: &str, retry_after: Duration, now: SystemTime) -> ClientAuthError {
+    fn report_throttled(
+        &self,
+        id: &str,
+        retry_after: Duration,
+        now: SystemTime,
+    ) -> ClientAuthError {
         if self.events.note("client_authentication_throttled", id, now) == Report::First {
             tracing::warn!(
                 target: "portcullis::security",

@@ -47,10 +47,10 @@ mod source;
 mod throttle;
 
 pub use auth_method::AuthMethod;
-pub(crate) use authenticate::{Authentication, EndpointFamily};
 pub use authenticate::{
     AuthenticatedClient, ClientAuthError, ClientAuthenticator, SecretAuthenticator,
 };
+pub(crate) use authenticate::{Authentication, EndpointFamily};
 #[cfg(feature = "tokio")]
 pub use blocking::TokioRunner;
 pub(crate) use blocking::default_runner;

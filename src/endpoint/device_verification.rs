@@ -180,7 +180,10 @@ impl AuthorizationServer {
             for key in admitted {
                 limiter.succeeded(key, now).await?;
             }
-            if inner.device.events.note("user_code_lookup_throttled", &event_key, now)
+            if inner
+                .device
+                .events
+                .note("user_code_lookup_throttled", &event_key, now)
                 == Report::First
             {
                 tracing::warn!(
@@ -201,7 +204,10 @@ impl AuthorizationServer {
                 Ok(pending)
             }
             Err(error) => {
-                if inner.device.events.note("user_code_lookup_failed", &event_key, now)
+                if inner
+                    .device
+                    .events
+                    .note("user_code_lookup_failed", &event_key, now)
                     == Report::First
                 {
                     tracing::warn!(

@@ -80,8 +80,8 @@ use http::{Request, Response, StatusCode};
 
 use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
-use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use super::lookup::{Found, find_token, token_params};
+use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::{ErrorCode, ErrorResponse, HeaderNames, Params, empty_response};
 use crate::server::AuthorizationServer;
@@ -308,15 +308,14 @@ impl AuthorizationServer {
         // RFC 7009 §2.1: every client authenticates, or at least identifies
         // itself; a request with neither is told how (RFC 9110 §15.5.2).
         let unauthenticated = Some(inner.basic_challenge.clone());
-        let client =
-            authenticate_client(
-                inner,
-                EndpointFamily::Revocation,
-                request.auth_request(),
-                now,
-                unauthenticated,
-            )
-            .await?;
+        let client = authenticate_client(
+            inner,
+            EndpointFamily::Revocation,
+            request.auth_request(),
+            now,
+            unauthenticated,
+        )
+        .await?;
 
         let Some(found) = find_token(&*inner.stores.grants, token, hint).await? else {
             return Ok(Revocation::Nothing);
