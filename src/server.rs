@@ -8,9 +8,10 @@ use http::header::HeaderValue;
 use url::{Host, Url};
 
 use crate::client::{
-    AuthLimiter, AuthMethod, Authentication, ClientAuthenticator, ClientRegistration,
-    ClientRegistry, DynAuthLimiter, DynClientRegistry, MemoryLimiter, Registered,
-    RegistrationError, SecretAuthenticator, ThrottlePolicy,
+    AuthLimiter, AuthMethod, Authentication, BlockingRunner, ClientAuthenticator,
+    ClientRegistration, ClientRegistry, DynAuthLimiter, DynClientRegistry, EndpointFamily,
+    MemoryLimiter, Registered, RegistrationError, SecretAuthenticator, SecurityEvents,
+    ThrottlePolicy, default_runner,
 };
 use crate::endpoint::{DeviceFlow, DeviceSettings};
 use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
@@ -48,8 +49,12 @@ pub(crate) struct ServerInner {
     pub(crate) issuer_url: Url,
     pub(crate) clients: Box<dyn DynClientRegistry>,
     pub(crate) stores: Stores,
-    pub(crate) authenticator: Box<dyn ClientAuthenticator>,
+    pub(crate) authenticator: Arc<dyn ClientAuthenticator>,
     pub(crate) limiter: Box<dyn DynAuthLimiter>,
+    /// Where imported secrets' slow hashes run.
+    pub(crate) runner: Box<dyn BlockingRunner>,
+    /// Client-authentication security events, aggregated.
+    pub(crate) auth_events: SecurityEvents,
     pub(crate) grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
     /// Whether `grants` has the `refresh_token` grant.
     pub(crate) serves_refresh: bool,
@@ -78,6 +83,8 @@ pub(crate) struct Options {
     pub(crate) pkce_optional_for_confidential: bool,
     /// Serve `response_type=token` (RFC 6749 §4.2) to clients registered for it.
     pub(crate) implicit: bool,
+    /// Count client-authentication failures at every endpoint under one key.
+    pub(crate) shared_throttle_keys: bool,
 }
 
 impl ServerInner {
@@ -86,11 +93,16 @@ impl ServerInner {
         self.grants.iter().any(|(g, _)| g == grant)
     }
 
-    pub(crate) fn authentication(&self) -> Authentication<'_> {
+    /// Client authentication at an endpoint of `family`.
+    pub(crate) fn authentication(&self, family: EndpointFamily) -> Authentication<'_> {
         Authentication {
-            authenticator: &*self.authenticator,
+            authenticator: &self.authenticator,
             clients: &*self.clients,
             limiter: &*self.limiter,
+            runner: &*self.runner,
+            events: &self.auth_events,
+            family,
+            shared_keys: self.options.shared_throttle_keys,
         }
     }
 }
@@ -196,8 +208,9 @@ pub struct ServerBuilder {
     grant_store: Option<Arc<dyn DynGrantStore>>,
     code_store: Option<Arc<dyn DynCodeStore>>,
     device_store: Option<Arc<dyn DynDeviceStore>>,
-    authenticator: Box<dyn ClientAuthenticator>,
+    authenticator: Arc<dyn ClientAuthenticator>,
     limiter: Box<dyn DynAuthLimiter>,
+    runner: Box<dyn BlockingRunner>,
     grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
     clock: Arc<dyn Clock>,
     lifetimes: TokenLifetimes,
@@ -231,8 +244,9 @@ impl AuthorizationServer {
             grant_store: None,
             code_store: None,
             device_store: None,
-            authenticator: Box::new(SecretAuthenticator),
+            authenticator: Arc::new(SecretAuthenticator),
             limiter: Box::new(MemoryLimiter::default()),
+            runner: default_runner(),
             grants: Vec::new(),
             clock: Arc::new(SystemClock),
             lifetimes: TokenLifetimes::default(),
@@ -392,14 +406,56 @@ impl ServerBuilder {
 
     /// Replaces the built-in [`SecretAuthenticator`].
     pub fn authenticator(mut self, authenticator: impl ClientAuthenticator) -> Self {
-        self.authenticator = Box::new(authenticator);
+        self.authenticator = Arc::new(authenticator);
         self
     }
 
     /// Replaces the built-in [`MemoryLimiter`] (to share throttling state
     /// across replicas, say).
+    ///
+    /// What it limits (RFC 6749 §2.3.1, RFC 6819 §5.1.4.2.3):
+    ///
+    /// - a client whose secret a person chose (imported, stored with
+    ///   Argon2id) has every attempt admitted or refused before its secret is
+    ///   checked, so no more are checked than the policy allows. Keys are per
+    ///   client, and per [`ThrottleSource`](crate::client::ThrottleSource)
+    ///   when the host attaches one to the request: then guesses from one
+    ///   source cannot lock the client out at another, at the cost of one
+    ///   budget per source for an attacker who has many (a botnet). Without
+    ///   a source, anyone who knows the `client_id` can exhaust the client's
+    ///   budget and keep it refused (RFC 6819 §4.4.1.11);
+    /// - a client with a generated secret (256 bits) is never refused its
+    ///   right secret; only its wrong ones are counted, and refused once the
+    ///   policy says so.
+    ///
+    /// Keys are per endpoint family (token and device authorization;
+    /// revocation; introspection) unless
+    /// [`shared_throttle_keys`](Self::shared_throttle_keys) is set.
     pub fn limiter(mut self, limiter: impl AuthLimiter) -> Self {
         self.limiter = Box::new(limiter);
+        self
+    }
+
+    /// Counts client-authentication failures at the revocation and
+    /// introspection endpoints under the same keys as the token endpoint's.
+    ///
+    /// By default each family has its own keys, so guesses at `/revoke` or
+    /// `/introspect` cannot lock a client out of `/token`. Sharing gives a
+    /// guesser one budget across all endpoints instead of one per family
+    /// (three in all), at the cost of that lockout.
+    pub fn shared_throttle_keys(mut self) -> Self {
+        self.options.shared_throttle_keys = true;
+        self
+    }
+
+    /// Where the slow Argon2id checks of imported client secrets run (see
+    /// [`BlockingRunner`]). Default: with the `tokio` feature (on with
+    /// `sql`), [`TokioRunner`](crate::client::TokioRunner) — tokio's blocking
+    /// pool when a runtime is current, as many at once as the machine has
+    /// cores; without it, [`InlineRunner`](crate::client::InlineRunner), in
+    /// place. A host on another executor passes its own.
+    pub fn blocking_runner(mut self, runner: impl BlockingRunner) -> Self {
+        self.runner = Box::new(runner);
         self
     }
 
@@ -517,7 +573,8 @@ impl ServerBuilder {
     /// Only the secret's SHA-256 is kept, and presented secrets are compared
     /// in constant time. Failed attempts are not throttled (they could only
     /// be counted under one key all resource servers share, which anyone
-    /// could then keep blocked), so the secret must have high entropy: at least
+    /// could then keep blocked: a denial of service against every resource
+    /// server), so the secret must have high entropy: at least
     /// [`MIN_RESOURCE_SERVER_SECRET_LEN`](crate::endpoint::MIN_RESOURCE_SERVER_SECRET_LEN)
     /// characters from a CSPRNG, in the `b64token` syntax of RFC 6750 §2.1
     /// (base64 or base64url will do). Names are 1 to 128 visible ASCII
@@ -570,6 +627,8 @@ impl ServerBuilder {
                 stores,
                 authenticator: self.authenticator,
                 limiter: self.limiter,
+                runner: self.runner,
+                auth_events: SecurityEvents::default(),
                 grants: self.grants,
                 serves_refresh,
                 clock: self.clock,

@@ -319,8 +319,23 @@ async fn imported_secrets_are_verified_with_argon2id() {
         .assert_error(401, "invalid_client");
 }
 
+/// A client_credentials client whose secret a person chose (stored with
+/// Argon2id): the kind a guesser can hope to find.
+async fn imported_client(h: &Harness, secret: &str) -> TestClient {
+    h.register(
+        ClientRegistration::web_application()
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .import_secret(ClientSecret::new(secret)),
+    )
+    .await
+    .with_secret(secret)
+}
+
 #[tokio::test]
 async fn repeated_failures_are_throttled_then_refused_with_retry_after() {
+    // A generated secret: wrong guesses are slowed, then refused unchecked
+    // with Retry-After; the right secret is never refused (RFC 6819
+    // §5.1.4.2.3: 256 bits cannot be guessed, so refusing it buys nothing).
     let h = throttled_harness(3);
     let c = h.cc_client().await;
     let wrong = c.with_secret("guess");
@@ -333,11 +348,13 @@ async fn repeated_failures_are_throttled_then_refused_with_retry_after() {
     h.post(cc_request(&wrong, ""))
         .await
         .assert_error(401, "invalid_client");
-    // … during which even the right secret is refused, unchecked.
-    let r = h.post(cc_request(&c, "")).await;
+    // … during which guesses are refused …
+    let r = h.post(cc_request(&wrong, "")).await;
     r.assert_error(429, "invalid_client");
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(r.header("www-authenticate"), None);
+    // … and the right secret still works.
+    assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
 
     // After the wait, one more failure doubles it.
     h.clock.advance(Duration::from_secs(1));
@@ -348,16 +365,53 @@ async fn repeated_failures_are_throttled_then_refused_with_retry_after() {
     r.assert_error(429, "invalid_client");
     assert_eq!(r.header("retry-after"), Some("2"));
 
-    // Once the wait is over the right secret works …
+    // The right secret does not wipe the record: the next failure waits 4 s.
     h.clock.advance(Duration::from_secs(2));
     assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
-    // … but does not wipe the record: the next failure waits 4 s.
     h.post(cc_request(&wrong, ""))
         .await
         .assert_error(401, "invalid_client");
     let r = h.post(cc_request(&wrong, "")).await;
     r.assert_error(429, "invalid_client");
     assert_eq!(r.header("retry-after"), Some("4"));
+
+    // A quiet hour forgets it all.
+    h.clock.advance(Duration::from_secs(3600));
+    for _ in 0..3 {
+        h.post(cc_request(&wrong, ""))
+            .await
+            .assert_error(401, "invalid_client");
+    }
+    assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
+}
+
+#[tokio::test]
+async fn an_imported_secret_is_refused_unchecked_while_blocked() {
+    // A secret a person chose can be guessed: while its client is blocked,
+    // every attempt — the right secret too — is refused without a check.
+    let h = throttled_harness(3);
+    let c = imported_client(&h, "a secret a person chose").await;
+    let wrong = c.with_secret("a guess at it");
+    for _ in 0..4 {
+        h.post(cc_request(&wrong, ""))
+            .await
+            .assert_error(401, "invalid_client");
+    }
+    let r = h.post(cc_request(&c, "")).await;
+    r.assert_error(429, "invalid_client");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(r.header("www-authenticate"), None);
+    h.post(cc_request(&wrong, ""))
+        .await
+        .assert_error(429, "invalid_client");
+
+    // Once the wait is over the right secret works …
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
+    // … but does not wipe the record: the failures still count.
+    h.post(cc_request(&wrong, ""))
+        .await
+        .assert_error(429, "invalid_client");
 
     // A quiet hour forgets it all.
     h.clock.advance(Duration::from_secs(3600));
@@ -399,15 +453,35 @@ async fn guesses_between_legitimate_requests_are_still_throttled() {
 #[tokio::test]
 async fn throttling_is_per_client() {
     let h = throttled_harness(1);
-    let victim = h.cc_client().await;
-    let other = h.cc_client().await;
-    let wrong = victim.with_secret("guess");
+    // Imported secrets: the victim is refused even its right secret, the
+    // other client is not.
+    let victim = imported_client(&h, "the victim's secret").await;
+    let other = imported_client(&h, "the other's secret").await;
+    let wrong = victim.with_secret("a guess at it");
     for _ in 0..2 {
         h.post(cc_request(&wrong, "")).await;
     }
     h.post(cc_request(&victim, ""))
         .await
         .assert_error(429, "invalid_client");
+    assert_eq!(h.post(cc_request(&other, "")).await.status, 200);
+    h.post(cc_request(&other.with_secret("a guess at it"), ""))
+        .await
+        .assert_error(401, "invalid_client");
+
+    // Generated secrets: the victim's guesses are refused, another client's
+    // are still checked.
+    let victim = h.cc_client().await;
+    let other = h.cc_client().await;
+    for _ in 0..2 {
+        h.post(cc_request(&victim.with_secret("guess"), "")).await;
+    }
+    h.post(cc_request(&victim.with_secret("guess"), ""))
+        .await
+        .assert_error(429, "invalid_client");
+    h.post(cc_request(&other.with_secret("guess"), ""))
+        .await
+        .assert_error(401, "invalid_client");
     assert_eq!(h.post(cc_request(&other, "")).await.status, 200);
 }
 
@@ -430,19 +504,35 @@ async fn unknown_client_ids_are_not_tracked() {
 #[tokio::test]
 async fn throttling_covers_the_post_method_and_method_mismatch() {
     let h = throttled_harness(1);
+    // Wrong method counts as a failure too: for a generated secret, the
+    // third is refused unchecked (the right secret over the right method
+    // still works) …
     let c = h.cc_client().await;
-    // Wrong method counts as a failure too.
-    let body = format!(
-        "grant_type=client_credentials&client_id={}&client_secret={}",
-        c.id,
-        form_encode(&c.secret)
-    );
-    h.post(token_request(None, &body))
+    let post_body = |c: &TestClient| {
+        format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            c.id,
+            form_encode(&c.secret)
+        )
+    };
+    for _ in 0..2 {
+        h.post(token_request(None, &post_body(&c)))
+            .await
+            .assert_error(400, "invalid_client");
+    }
+    h.post(token_request(None, &post_body(&c)))
         .await
-        .assert_error(400, "invalid_client");
-    h.post(token_request(None, &body))
-        .await
-        .assert_error(400, "invalid_client");
+        .assert_error(429, "invalid_client");
+    assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
+
+    // … and for an imported secret, two mismatches lock out even the right
+    // secret over the right method.
+    let c = imported_client(&h, "a secret a person chose").await;
+    for _ in 0..2 {
+        h.post(token_request(None, &post_body(&c)))
+            .await
+            .assert_error(400, "invalid_client");
+    }
     h.post(cc_request(&c, ""))
         .await
         .assert_error(429, "invalid_client");

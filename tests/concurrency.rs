@@ -59,7 +59,8 @@ async fn concurrent_token_requests_yield_distinct_valid_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_guessing_is_throttled() {
     // Throttling holds when the guesses arrive in parallel: with 3 free
-    // failures, 200 concurrent wrong guesses are mostly refused unchecked.
+    // failures, of 200 concurrent wrong guesses exactly 4 are admitted (the
+    // fourth sets the block) and the rest refused.
     let h = throttled_harness(3);
     let c = h.cc_client().await;
     let wrong = c.with_secret("guess");
@@ -82,8 +83,15 @@ async fn concurrent_guessing_is_throttled() {
         }
     }
     assert!(refused > 0, "no attempt was refused");
-    // Right now the client must wait, whatever the secret.
-    h.post(cc_request(&c, ""))
+    assert_eq!(
+        200 - refused,
+        4,
+        "more guesses admitted than the policy allows"
+    );
+    // Right now guesses must wait; the generated secret itself, which no one
+    // can guess, is not refused (RFC 6819 §5.1.4.2.3).
+    h.post(cc_request(&wrong, ""))
         .await
         .assert_error(429, "invalid_client");
+    assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
 }

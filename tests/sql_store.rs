@@ -1861,9 +1861,9 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
     let reopened = db.open().await;
     assert!(reopened.find_client("cli").await.unwrap().is_some());
     let limiter = reopened.limiter(ThrottlePolicy::default().with_allowed_failures(0));
-    limiter.record_failure("cli", t0()).await.unwrap();
+    assert_eq!(limiter.admit("cli", t0()).await.unwrap(), Admission::Allow);
     assert!(matches!(
-        limiter.check("cli", t0()).await.unwrap(),
+        limiter.admit("cli", t0()).await.unwrap(),
         Admission::Refuse { .. }
     ));
 }
@@ -2174,72 +2174,66 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
     let (on_a, on_b) = (a.limiter(policy), b.limiter(policy));
     let key = "client-1";
     let t = t0();
-    assert_eq!(on_a.check(key, t).await.unwrap(), Admission::Allow);
+    let refused = |wait| Admission::Refuse { retry_after: wait };
 
-    // Two failures cost nothing; the third, recorded by the other replica,
-    // blocks the key for the initial delay — on both.
-    on_a.record_failure(key, t).await.unwrap();
-    on_b.record_failure(key, t).await.unwrap();
-    assert_eq!(on_a.check(key, t).await.unwrap(), Admission::Allow);
-    on_b.record_failure(key, t).await.unwrap();
-    let refused = Admission::Refuse {
-        retry_after: secs(1),
-    };
-    assert_eq!(on_a.check(key, t).await.unwrap(), refused);
-    assert_eq!(on_b.check(key, t).await.unwrap(), refused);
+    // Two attempts cost nothing; the third, admitted by the other replica,
+    // is checked but blocks the key for the initial delay — on both.
+    assert_eq!(on_a.admit(key, t).await.unwrap(), Admission::Allow);
+    assert_eq!(on_b.admit(key, t).await.unwrap(), Admission::Allow);
+    assert_eq!(on_b.admit(key, t).await.unwrap(), Admission::Allow);
+    assert_eq!(on_a.admit(key, t).await.unwrap(), refused(secs(1)));
+    assert_eq!(on_b.admit(key, t).await.unwrap(), refused(secs(1)));
     assert_eq!(
-        on_a.check("client-2", t).await.unwrap(),
+        on_a.admit("client-2", t).await.unwrap(),
         Admission::Allow,
         "another key is not throttled"
     );
-    assert_eq!(
-        on_b.check(key, t + secs(1)).await.unwrap(),
-        Admission::Allow
-    );
 
-    // Each further failure doubles the wait, up to the ceiling.
-    on_a.record_failure(key, t + secs(1)).await.unwrap();
-    assert_eq!(
-        on_b.check(key, t + secs(1)).await.unwrap(),
-        Admission::Refuse {
-            retry_after: secs(2)
-        }
-    );
-    for n in 2..6 {
-        on_b.record_failure(key, t + secs(n)).await.unwrap();
-    }
-    assert_eq!(
-        on_a.check(key, t + secs(5)).await.unwrap(),
-        Admission::Refuse {
-            retry_after: secs(4)
-        }
-    );
+    // Refused attempts did not count: once the wait is over one attempt is
+    // admitted, and its count doubles the wait, up to the ceiling.
+    assert_eq!(on_b.admit(key, t + secs(1)).await.unwrap(), Admission::Allow);
+    assert_eq!(on_a.admit(key, t + secs(1)).await.unwrap(), refused(secs(2)));
+    assert_eq!(on_a.admit(key, t + secs(3)).await.unwrap(), Admission::Allow);
+    assert_eq!(on_b.admit(key, t + secs(7)).await.unwrap(), Admission::Allow);
+    assert_eq!(on_b.admit(key, t + secs(7)).await.unwrap(), refused(secs(4)));
 
-    // A key quiet for `reset_after` starts afresh: allowed, and its next
-    // failure is its first.
-    let later = t + secs(5) + secs(60);
-    assert_eq!(on_a.check(key, later).await.unwrap(), Admission::Allow);
-    on_a.record_failure(key, later).await.unwrap();
-    assert_eq!(on_b.check(key, later).await.unwrap(), Admission::Allow);
+    // A success takes back its own attempt only: past the allowance, the
+    // block the failures before it earned stays.
+    assert_eq!(on_a.admit(key, t + secs(11)).await.unwrap(), Admission::Allow);
+    on_b.succeeded(key, t + secs(11)).await.unwrap();
+    assert_eq!(on_a.admit(key, t + secs(11)).await.unwrap(), refused(secs(4)));
+
+    // A key quiet for `reset_after` starts afresh: admitted, and counted as
+    // its first failure.
+    let later = t + secs(11) + secs(60);
+    assert_eq!(on_a.admit(key, later).await.unwrap(), Admission::Allow);
+    assert_eq!(on_b.admit(key, later).await.unwrap(), Admission::Allow);
+
+    // A key whose every attempt succeeded is forgotten at once.
+    assert_eq!(on_a.admit("client-3", later).await.unwrap(), Admission::Allow);
+    on_b.succeeded("client-3", later).await.unwrap();
 
     // Purging forgets quiet keys, and only those.
-    on_a.record_failure("client-2", later).await.unwrap();
+    assert_eq!(on_a.admit("client-2", later).await.unwrap(), Admission::Allow);
     a.purge_expired(later + secs(30)).await.unwrap();
-    on_b.record_failure(key, later + secs(30)).await.unwrap();
     assert_eq!(
-        on_a.check(key, later + secs(30)).await.unwrap(),
+        on_a.admit(key, later + secs(30)).await.unwrap(),
         Admission::Allow,
-        "two remembered failures are still within the allowance"
+        "the key's two attempts are remembered: this third one is checked"
+    );
+    assert_eq!(
+        on_a.admit(key, later + secs(30)).await.unwrap(),
+        refused(secs(1)),
+        "and blocks the key"
     );
     a.purge_expired(later + secs(200)).await.unwrap();
     for _ in 0..2 {
-        on_a.record_failure(key, later + secs(200)).await.unwrap();
+        assert_eq!(
+            on_a.admit(key, later + secs(200)).await.unwrap(),
+            Admission::Allow,
+            "after the purge the key counts from zero again"
+        );
     }
-    assert_eq!(
-        on_a.check(key, later + secs(200)).await.unwrap(),
-        Admission::Allow,
-        "after the purge the key counts from zero again"
-    );
 }
 
 /// Two servers on one database, each with the SQL limiter: a guesser

@@ -1,15 +1,17 @@
 //! Client authentication (RFC 6749 §2.3, §3.2.1): the sequence described in
 //! the [`client`](crate::client) module docs.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use super::blocking::BlockingRunner;
 use super::credentials::read_secret_credentials;
+use super::events::{Report, SecurityEvents, loggable};
 use super::registry::DynClientRegistry;
 use super::throttle::DynAuthLimiter;
 use super::{
     Admission, AuthMethod, AuthRequest, Client, ClientId, ClientProfile, ClientType,
-    PresentedCredentials, SecretHash,
+    PresentedCredentials, SecretHash, ThrottleSource,
 };
 use crate::error::StoreError;
 use crate::protocol::Scope;
@@ -186,11 +188,45 @@ impl AuthenticatedClient {
 #[allow(dead_code)]
 fn _obj_safe(_: &dyn ClientAuthenticator) {}
 
+/// The endpoints whose client-authentication failures are counted together
+/// (RFC 6749 §2.3.1 asks every endpoint that takes a client password to be
+/// protected): guesses at revocation or introspection must not lock a client
+/// out of the token endpoint, unless the host says they share
+/// ([`ServerBuilder::shared_throttle_keys`](crate::ServerBuilder::shared_throttle_keys)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EndpointFamily {
+    /// The token and device authorization endpoints: where a client gets
+    /// tokens.
+    Token,
+    /// The revocation endpoint (RFC 7009).
+    Revocation,
+    /// The introspection endpoint (RFC 7662).
+    Introspection,
+}
+
+impl EndpointFamily {
+    /// The prefix of the family's limiter keys.
+    fn prefix(self, shared: bool) -> &'static str {
+        match (shared, self) {
+            (true, _) => "client",
+            (false, Self::Token) => "token",
+            (false, Self::Revocation) => "revocation",
+            (false, Self::Introspection) => "introspection",
+        }
+    }
+}
+
 /// What the authentication sequence needs from the server.
 pub(crate) struct Authentication<'a> {
-    pub(crate) authenticator: &'a dyn ClientAuthenticator,
+    pub(crate) authenticator: &'a Arc<dyn ClientAuthenticator>,
     pub(crate) clients: &'a dyn DynClientRegistry,
     pub(crate) limiter: &'a dyn DynAuthLimiter,
+    pub(crate) runner: &'a dyn BlockingRunner,
+    pub(crate) events: &'a SecurityEvents,
+    pub(crate) family: EndpointFamily,
+    /// Whether every family counts under one key
+    /// ([`ServerBuilder::shared_throttle_keys`](crate::ServerBuilder::shared_throttle_keys)).
+    pub(crate) shared_keys: bool,
 }
 
 impl Authentication<'_> {
@@ -201,20 +237,8 @@ impl Authentication<'_> {
         now: SystemTime,
     ) -> Result<AuthenticatedClient, ClientAuthError> {
         let presented = self.authenticator.identify(request)?;
-        let id = presented.client_id.as_str();
-
-        match self.limiter.check(id, now).await? {
-            Admission::Allow => {}
-            Admission::Refuse { retry_after } => {
-                tracing::warn!(
-                    target: "portcullis::security",
-                    event = "client_authentication_throttled",
-                    client_id = ?loggable(id),
-                    retry_after_secs = retry_after.as_secs(),
-                );
-                return Err(ClientAuthError::Throttled { retry_after });
-            }
-        };
+        let id = presented.client_id.clone();
+        let id = id.as_str();
 
         let Some(client) = self.clients.find_client(id).await? else {
             if presented.method.uses_secret() {
@@ -222,57 +246,120 @@ impl Authentication<'_> {
                 // identifiers exist. The result is meaningless by construction.
                 let _ = self.authenticator.verify(&presented, decoy());
             }
-            return Err(self
-                .failed(id, ClientAuthError::UnknownClient, false, now)
-                .await);
+            // Not tracked: there is nothing to guess for an unknown
+            // identifier, and tracking made-up ones would let anyone fill the
+            // limiter's memory.
+            return Err(self.report_failure(id, ClientAuthError::UnknownClient, now));
         };
 
-        let outcome = if presented.method != *client.auth_method() {
+        // A secret a person chose (stored with Argon2id) can be guessed: each
+        // attempt is admitted by the limiter before it is checked, so no more
+        // are checked than the policy allows, and per source when the host
+        // names one, so guesses from elsewhere do not lock the client out
+        // (RFC 6819 §4.4.1.11). A generated secret (256 bits) cannot be
+        // guessed: the right one always authenticates, and the limiter only
+        // counts and slows the wrong ones (RFC 6819 §5.1.4.2.3).
+        let guessable = matches!(client.secret_hash(), Some(SecretHash::Argon2id(_)));
+        let key = self.key(id, guessable.then_some(request.source()).flatten());
+        if guessable {
+            if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await? {
+                return Err(self.report_throttled(id, retry_after, now));
+            }
+        }
+
+        let method = presented.method.clone();
+        let uses_secret = method.uses_secret();
+        let outcome = if method != *client.auth_method() {
             Err(ClientAuthError::MethodMismatch)
+        } else if guessable {
+            self.verify_off_thread(presented, client.clone()).await
         } else {
             self.authenticator.verify(&presented, &client)
         };
-        if let Err(error) = outcome {
-            return Err(self.failed(id, error, true, now).await);
+        match outcome {
+            Ok(()) => {
+                if guessable {
+                    self.limiter.succeeded(&key, now).await?;
+                }
+                Ok(AuthenticatedClient { client, method })
+            }
+            Err(error) => {
+                let error = self.report_failure(id, error, now);
+                if !guessable && uses_secret {
+                    if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await?
+                    {
+                        return Err(self.report_throttled(id, retry_after, now));
+                    }
+                }
+                Err(error)
+            }
         }
-
-        Ok(AuthenticatedClient {
-            client,
-            method: presented.method,
-        })
     }
 
-    /// Records and reports a failure, returning the error to answer with.
-    async fn failed(
+    /// The limiter key of `client_id` in this family, and per `source` when
+    /// given. Lengths make it unambiguous whatever the two strings hold.
+    fn key(&self, client_id: &str, source: Option<&ThrottleSource>) -> String {
+        let prefix = self.family.prefix(self.shared_keys);
+        match source {
+            Some(source) => format!(
+                "{prefix}:{}:{client_id}:source:{}",
+                client_id.len(),
+                source.as_str()
+            ),
+            None => format!("{prefix}:{}:{client_id}", client_id.len()),
+        }
+    }
+
+    /// Verifies on the [`BlockingRunner`]: an Argon2id hash takes tens of
+    /// milliseconds of CPU, which must not stall the host's async workers.
+    async fn verify_off_thread(
         &self,
-        id: &str,
-        error: ClientAuthError,
-        registered: bool,
-        now: SystemTime,
-    ) -> ClientAuthError {
-        tracing::warn!(
-            target: "portcullis::security",
-            event = "client_authentication_failed",
-            client_id = ?loggable(id),
-            reason = %error,
-        );
-        // Only registered clients are tracked: there is nothing to guess for an
-        // unknown identifier, and tracking made-up ones would let anyone fill
-        // the limiter's memory.
-        if registered {
-            if let Err(store) = self.limiter.record_failure(id, now).await {
-                return ClientAuthError::Storage(store);
-            }
+        presented: PresentedCredentials,
+        client: Arc<Client>,
+    ) -> Result<(), ClientAuthError> {
+        let outcome = Arc::new(Mutex::new(None));
+        let slot = outcome.clone();
+        let authenticator = self.authenticator.clone();
+        self.runner
+            .run(Box::new(move || {
+                let result = authenticator.verify(&presented, &client);
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+            }))
+            .await;
+        let result = outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // A check that never ran is a failed one.
+        result.unwrap_or(Err(ClientAuthError::InvalidSecret))
+    }
+
+    /// Reports a failed authentication, returning the error to answer with.
+    fn report_failure(&self, id: &str, error: ClientAuthError, now: SystemTime) -> ClientAuthError {
+        if self.events.note("client_authentication_failed", id, now) == Report::First {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "client_authentication_failed",
+                client_id = ?loggable(id),
+                reason = %error,
+            );
         }
         error
     }
-}
 
-/// A request-supplied identifier, bounded for logs (it is escaped by `?`).
-fn loggable(id: &str) -> &str {
-    match id.char_indices().nth(128) {
-        Some((cut, _)) => id.get(..cut).unwrap_or(id),
-        None => id,
+    /// Reports a refused attempt, returning the error to answer with.
+    fn report_throttled(
+        &self,
+        id: &str,
+        retry_after: Duration,
+        now: SystemTime,
+    ) -> ClientAuthError {
+        if self.events.note("client_authentication_throttled", id, now) == Report::First {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "client_authentication_throttled",
+                client_id = ?loggable(id),
+                retry_after_secs = retry_after.as_secs(),
+            );
+        }
+        ClientAuthError::Throttled { retry_after }
     }
 }
 

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use http::header::{self, HeaderMap};
 
-use super::{AuthMethod, ClientAuthError, ClientSecret};
+use super::{AuthMethod, ClientAuthError, ClientSecret, ThrottleSource};
 use crate::protocol::{Params, form_decode as decode};
 
 /// The longest `Authorization` header value read, in bytes.
@@ -19,12 +19,30 @@ const MAX_AUTHORIZATION_LEN: usize = 4096;
 pub struct AuthRequest<'a> {
     headers: &'a HeaderMap,
     params: &'a Params<'a>,
+    source: Option<&'a ThrottleSource>,
 }
 
 impl<'a> AuthRequest<'a> {
     /// The request's headers and form parameters.
     pub fn new(headers: &'a HeaderMap, params: &'a Params<'a>) -> Self {
-        Self { headers, params }
+        Self {
+            headers,
+            params,
+            source: None,
+        }
+    }
+
+    /// With where the request comes from, as the host names it: throttling
+    /// of a client whose secret can be guessed is then per source too
+    /// ([`ThrottleSource`]).
+    pub fn with_source(mut self, source: Option<&'a ThrottleSource>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Where the request comes from, if the host said.
+    pub fn source(&self) -> Option<&'a ThrottleSource> {
+        self.source
     }
 
     /// The request headers.
@@ -43,6 +61,7 @@ impl std::fmt::Debug for AuthRequest<'_> {
         f.debug_struct("AuthRequest")
             .field("params", self.params)
             .field("headers", &crate::protocol::HeaderNames(self.headers))
+            .field("source", &self.source)
             .finish()
     }
 }

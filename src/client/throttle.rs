@@ -63,23 +63,37 @@ impl Admission {
     }
 }
 
-/// Records failed authentications and decides when to refuse attempts.
+/// Admits or refuses attempts at a secret — atomically, before the secret is
+/// checked — and counts them.
+///
+/// An admitted attempt counts as a failure from the moment it is admitted;
+/// [`succeeded`](Self::succeeded) takes the count back when it turns out
+/// right. So requests in flight count against the policy before their
+/// verification ends, and a burst of concurrent guesses cannot slip past
+/// it however slow the verification or the limiter's store.
 ///
 /// # Contracts
 ///
-/// - After [`record_failure`](Self::record_failure) returns, [`check`](Self::check)
-///   on any replica sharing the limiter sees the failure.
-/// - `check` does not count as an attempt; only the recorded outcomes do.
+/// - [`admit`](Self::admit) decides and counts in one atomic step: of any
+///   number of concurrent calls for one key, on any replica sharing the
+///   limiter, no more are admitted than the policy lets through.
+/// - A refused attempt is not counted: a blocked key stays blocked for the
+///   time its policy says, however many attempts are refused meanwhile.
+/// - `succeeded` uncounts one admitted attempt; the failures before it still
+///   count. A success never resets a key: else a guesser could slip guesses
+///   between a busy client's legitimate requests and never be slowed.
+/// - After either returns, every replica sharing the limiter sees it.
 pub trait AuthLimiter: Send + Sync + 'static {
-    /// Whether an attempt for `key` may proceed at `now`.
-    fn check(
+    /// Admits one attempt for `key` at `now`, counting it, or refuses it
+    /// without counting it.
+    fn admit(
         &self,
         key: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
 
-    /// Records a failed attempt for `key`.
-    fn record_failure(
+    /// The attempt admitted for `key` succeeded: it no longer counts.
+    fn succeeded(
         &self,
         key: &str,
         now: SystemTime,
@@ -240,54 +254,56 @@ impl fmt::Debug for MemoryLimiter {
 
 // In-memory work is done when called; the returned futures are complete.
 impl AuthLimiter for MemoryLimiter {
-    fn check(
+    fn admit(
         &self,
         key: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send {
-        if self.tracked.load(Ordering::Acquire) == 0 {
-            return ready(Ok(Admission::Allow));
-        }
         let mut shard = self.shard(key);
-        let admission = match shard.get(key) {
-            Some(entry) if self.fresh(entry, now) => Admission::until(entry.blocked_until, now),
-            Some(_) => {
-                // Quiet long enough to be forgotten: a failure now would
-                // count from one anyway. Dropping it lets a server whose
-                // last guesser has gone back to the lock-free check.
-                shard.remove(key);
-                self.tracked.fetch_sub(1, Ordering::Release);
-                Admission::Allow
+        let failures = match shard.get(key) {
+            Some(entry) if self.fresh(entry, now) => {
+                if let Admission::Refuse { retry_after } =
+                    Admission::until(entry.blocked_until, now)
+                {
+                    return ready(Ok(Admission::Refuse { retry_after }));
+                }
+                entry.failures.saturating_add(1)
             }
-            None => Admission::Allow,
+            _ => 1,
         };
-        ready(Ok(admission))
-    }
-
-    fn record_failure(
-        &self,
-        key: &str,
-        now: SystemTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let mut shard = self.shard(key);
         if shard.len() >= SHARD_SOFT_LIMIT && !shard.contains_key(key) {
             let before = shard.len();
             shard.retain(|_, e| self.fresh(e, now));
             self.tracked
                 .fetch_sub(before - shard.len(), Ordering::Release);
         }
-        let failures = match shard.get(key) {
-            Some(e) if self.fresh(e, now) => e.failures.saturating_add(1),
-            _ => 1,
-        };
-        let blocked_until = self.policy.blocked_until(failures, now);
         let entry = Entry {
             failures,
             last_failure: now,
-            blocked_until,
+            blocked_until: self.policy.blocked_until(failures, now),
         };
         if shard.insert(key.to_owned(), entry).is_none() {
             self.tracked.fetch_add(1, Ordering::Release);
+        }
+        ready(Ok(Admission::Allow))
+    }
+
+    fn succeeded(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let mut shard = self.shard(key);
+        if let Some(entry) = shard.get_mut(key) {
+            entry.failures = entry.failures.saturating_sub(1);
+            if entry.failures == 0 {
+                shard.remove(key);
+                self.tracked.fetch_sub(1, Ordering::Release);
+            } else if self.policy.delay(entry.failures).is_zero() {
+                // Within the failures the policy lets pass: the block this
+                // attempt's admission set goes with its count.
+                entry.blocked_until = entry.blocked_until.min(now);
+            }
         }
         ready(Ok(()))
     }
@@ -296,8 +312,8 @@ impl AuthLimiter for MemoryLimiter {
 erased_twin! {
     /// The object-safe form of [`AuthLimiter`] that the server holds.
     DynAuthLimiter: AuthLimiter<'a> {
-        fn check(key: &'a str, now: SystemTime) -> Result<Admission, StoreError>;
-        fn record_failure(key: &'a str, now: SystemTime) -> Result<(), StoreError>;
+        fn admit(key: &'a str, now: SystemTime) -> Result<Admission, StoreError>;
+        fn succeeded(key: &'a str, now: SystemTime) -> Result<(), StoreError>;
     }
 }
 
@@ -327,36 +343,91 @@ mod tests {
         assert_eq!(p.delay(u32::MAX), Duration::from_secs(300));
     }
 
+    fn admit(limiter: &MemoryLimiter, key: &str, at: SystemTime) -> Admission {
+        block_on(AuthLimiter::admit(limiter, key, at)).unwrap()
+    }
+
     #[test]
     fn refuses_while_blocked_then_allows_one_attempt() {
         let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(2));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // Two free attempts, and a third that is checked but sets a block.
         for _ in 0..3 {
-            block_on(AuthLimiter::record_failure(&limiter, "c", t0)).unwrap();
+            assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
         }
         assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "c", t0)).unwrap(),
+            admit(&limiter, "c", t0),
             Admission::Refuse {
                 retry_after: Duration::from_secs(1)
             }
         );
+        assert_eq!(admit(&limiter, "other", t0), Admission::Allow);
         let later = t0 + Duration::from_secs(1);
+        assert_eq!(admit(&limiter, "c", later), Admission::Allow);
+        // That attempt counted: the next wait doubles.
         assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "c", later)).unwrap(),
-            Admission::Allow
-        );
-        assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "other", t0)).unwrap(),
-            Admission::Allow
-        );
-        // The next failure doubles the wait: the record was not cleared.
-        block_on(AuthLimiter::record_failure(&limiter, "c", later)).unwrap();
-        assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "c", later)).unwrap(),
+            admit(&limiter, "c", later),
             Admission::Refuse {
                 retry_after: Duration::from_secs(2)
             }
         );
+    }
+
+    #[test]
+    fn a_refused_attempt_does_not_count() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
+        for _ in 0..100 {
+            assert!(matches!(admit(&limiter, "c", t0), Admission::Refuse { .. }));
+        }
+        // Still the first block (one second), not one grown by the refusals.
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(admit(&limiter, "c", later), Admission::Allow);
+    }
+
+    #[test]
+    fn a_success_uncounts_its_own_attempt_only() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(2));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        // Two failures, then an attempt that succeeds: it does not count...
+        assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
+        assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
+        assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
+        block_on(AuthLimiter::succeeded(&limiter, "c", t0)).unwrap();
+        // ...so the next is still free, but the two failures still count:
+        // the one after is the third failure, which blocks.
+        assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
+        assert!(matches!(admit(&limiter, "c", t0), Admission::Refuse { .. }));
+        // A key whose every attempt succeeded is forgotten.
+        assert_eq!(admit(&limiter, "ok", t0), Admission::Allow);
+        block_on(AuthLimiter::succeeded(&limiter, "ok", t0)).unwrap();
+        assert!(!limiter.shard("ok").contains_key("ok"));
+    }
+
+    #[test]
+    fn concurrent_admissions_let_through_no_more_than_the_policy() {
+        let limiter =
+            std::sync::Arc::new(MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(5)));
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let admitted = std::sync::Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (limiter, admitted) = (limiter.clone(), admitted.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..125 {
+                        if admit(&limiter, "c", t0) == Admission::Allow {
+                            admitted.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        // Five free attempts and the sixth, which sets the block.
+        assert_eq!(admitted.load(Ordering::SeqCst), 6);
     }
 
     #[test]
@@ -365,51 +436,35 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let tracked = |l: &MemoryLimiter| l.tracked.load(Ordering::Acquire);
         for i in 0..SHARDS * SHARD_SOFT_LIMIT {
-            block_on(AuthLimiter::record_failure(
-                &limiter,
-                &format!("quiet{i}"),
-                t0,
-            ))
-            .unwrap();
+            admit(&limiter, &format!("quiet{i}"), t0);
         }
         assert_eq!(tracked(&limiter), SHARDS * SHARD_SOFT_LIMIT);
         // An hour on, every shard that takes a new key forgets its quiet ones.
         let later = t0 + Duration::from_secs(3601);
         for i in 0..64 {
-            block_on(AuthLimiter::record_failure(
-                &limiter,
-                &format!("new{i}"),
-                later,
-            ))
-            .unwrap();
+            admit(&limiter, &format!("new{i}"), later);
         }
         let held: usize = limiter.shards.iter().map(|s| s.lock().unwrap().len()).sum();
         assert_eq!(tracked(&limiter), held);
         assert!(held < SHARDS * SHARD_SOFT_LIMIT, "{held} keys held");
         assert!(matches!(
-            block_on(AuthLimiter::check(&limiter, "new7", later)).unwrap(),
+            admit(&limiter, "new7", later),
             Admission::Refuse { .. }
         ));
-        assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "unknown", later)).unwrap(),
-            Admission::Allow
-        );
+        assert_eq!(admit(&limiter, "unknown", later), Admission::Allow);
     }
 
     #[test]
     fn quiet_period_resets() {
         let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        block_on(AuthLimiter::record_failure(&limiter, "c", t0)).unwrap();
+        assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
+        assert!(matches!(admit(&limiter, "c", t0), Admission::Refuse { .. }));
+        // An hour of quiet: the count starts afresh, at one.
         let much_later = t0 + Duration::from_secs(3601);
+        assert_eq!(admit(&limiter, "c", much_later), Admission::Allow);
         assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
-            Admission::Allow
-        );
-        assert_eq!(limiter.tracked.load(Ordering::Acquire), 0, "forgotten");
-        block_on(AuthLimiter::record_failure(&limiter, "c", much_later)).unwrap();
-        assert_eq!(
-            block_on(AuthLimiter::check(&limiter, "c", much_later)).unwrap(),
+            admit(&limiter, "c", much_later),
             Admission::Refuse {
                 retry_after: Duration::from_secs(1)
             }

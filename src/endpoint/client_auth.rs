@@ -9,16 +9,16 @@
 
 use std::time::SystemTime;
 
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 
-use crate::client::{AuthRequest, AuthenticatedClient, ClientAuthError};
+use crate::client::{AuthRequest, AuthenticatedClient, ClientAuthError, EndpointFamily};
 use crate::grant::RequestError;
-use crate::protocol::Params;
 use crate::server::ServerInner;
 
-/// Authenticates the client of a direct request from its headers and form
-/// parameters: the sequence of [`ServerInner::authentication`] (throttling
-/// included). On failure the `401`'s challenge is:
+/// Authenticates the client of a direct request from its headers, form
+/// parameters and [`ThrottleSource`](crate::client::ThrottleSource): the
+/// sequence of [`ServerInner::authentication`] (throttling included, keyed
+/// by the endpoint's `family`). On failure the `401`'s challenge is:
 ///
 /// - `Basic realm="<issuer>"` when the client tried the `Authorization`
 ///   header (RFC 6749 §5.2: MUST);
@@ -30,14 +30,15 @@ use crate::server::ServerInner;
 /// - otherwise none: the failure is a `400`.
 pub(crate) async fn authenticate_client(
     inner: &ServerInner,
-    headers: &HeaderMap,
-    params: &Params<'_>,
+    family: EndpointFamily,
+    request: AuthRequest<'_>,
     now: SystemTime,
     unauthenticated: Option<HeaderValue>,
 ) -> Result<AuthenticatedClient, RequestError> {
+    let headers = request.headers();
     inner
-        .authentication()
-        .run(&AuthRequest::new(headers, params), now)
+        .authentication(family)
+        .run(&request, now)
         .await
         .map_err(|error| {
             let challenge = if headers.contains_key(header::AUTHORIZATION) {

@@ -84,7 +84,9 @@ use url::Url;
 
 use super::TokenRequest;
 use super::client_auth::authenticate_client;
-use crate::client::{AuthLimiter, DynAuthLimiter, MemoryLimiter, ThrottlePolicy};
+use crate::client::{
+    AuthLimiter, DynAuthLimiter, EndpointFamily, MemoryLimiter, SecurityEvents, ThrottlePolicy,
+};
 use crate::grant::{RequestError, TokenError};
 use crate::protocol::{DeviceAuthorizationResponse, GrantType};
 use crate::server::{AuthorizationServer, BuildError, check_published_url};
@@ -181,6 +183,7 @@ impl DeviceSettings {
             lifetime: self.lifetime,
             interval: self.interval,
             limiter: self.limiter,
+            events: SecurityEvents::default(),
         })
     }
 }
@@ -192,6 +195,8 @@ pub(crate) struct DeviceFlow {
     pub(crate) interval: Duration,
     /// Throttles failed user-code lookups on the verification page.
     pub(crate) limiter: Box<dyn DynAuthLimiter>,
+    /// User-code lookup failures and refusals, aggregated.
+    pub(crate) events: SecurityEvents,
 }
 
 impl std::fmt::Debug for DeviceFlow {
@@ -267,9 +272,18 @@ impl AuthorizationServer {
         if !inner.serves(&GrantType::DEVICE_CODE) {
             return Err(TokenError::UnsupportedGrantType);
         }
-        let (params, headers) = (request.params(), request.headers());
+        let params = request.params();
         let now = inner.clock.now();
-        let client = authenticate_client(inner, headers, params, now, None).await?;
+        // The token endpoint's family: a client authenticates here to get
+        // tokens as much as there.
+        let client = authenticate_client(
+            inner,
+            EndpointFamily::Token,
+            request.auth_request(),
+            now,
+            None,
+        )
+        .await?;
         if !client
             .client()
             .allows_grant(GrantType::DEVICE_CODE.as_str())

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::DecisionError;
-use crate::client::{Admission, Client};
+use crate::client::{Admission, Client, Report};
 use crate::protocol::Scope;
 use crate::server::AuthorizationServer;
 use crate::store::{DeviceAuthorizationRecord, DeviceDecision, DeviceStatus, StoreError, Subject};
@@ -161,33 +161,61 @@ impl AuthorizationServer {
         let limiter = &inner.device.limiter;
         let now = inner.clock.now();
         let keys: Vec<String> = throttle_keys.iter().map(|k| limiter_key(k)).collect();
+        // Events are aggregated per set of keys (RFC 8628 §5.1: a guesser
+        // fails many times; one line per key and minute says as much).
+        let event_key = keys.join("\n");
+        // Every key admits the lookup — counting it — before it is made, or
+        // none does.
         let mut wait = None::<Duration>;
+        let mut admitted = Vec::with_capacity(keys.len());
         for key in &keys {
-            if let Admission::Refuse { retry_after } = limiter.check(key, now).await? {
-                wait = Some(wait.map_or(retry_after, |w| w.max(retry_after)));
+            match limiter.admit(key, now).await? {
+                Admission::Allow => admitted.push(key),
+                Admission::Refuse { retry_after } => {
+                    wait = Some(wait.map_or(retry_after, |w| w.max(retry_after)));
+                }
             }
         }
         if let Some(retry_after) = wait {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "user_code_lookup_throttled",
-                keys = ?throttle_keys,
-                retry_after_secs = retry_after.as_secs(),
-            );
+            for key in admitted {
+                limiter.succeeded(key, now).await?;
+            }
+            if inner
+                .device
+                .events
+                .note("user_code_lookup_throttled", &event_key, now)
+                == Report::First
+            {
+                tracing::warn!(
+                    target: "portcullis::security",
+                    event = "user_code_lookup_throttled",
+                    keys = ?throttle_keys,
+                    retry_after_secs = retry_after.as_secs(),
+                );
+            }
             return Err(UserCodeError::Throttled { retry_after });
         }
 
         match self.find_pending_device(user_code, now).await? {
-            Ok(pending) => Ok(pending),
-            Err(error) => {
-                tracing::warn!(
-                    target: "portcullis::security",
-                    event = "user_code_lookup_failed",
-                    keys = ?throttle_keys,
-                    reason = %error,
-                );
+            Ok(pending) => {
                 for key in &keys {
-                    limiter.record_failure(key, now).await?;
+                    limiter.succeeded(key, now).await?;
+                }
+                Ok(pending)
+            }
+            Err(error) => {
+                if inner
+                    .device
+                    .events
+                    .note("user_code_lookup_failed", &event_key, now)
+                    == Report::First
+                {
+                    tracing::warn!(
+                        target: "portcullis::security",
+                        event = "user_code_lookup_failed",
+                        keys = ?throttle_keys,
+                        reason = %error,
+                    );
                 }
                 Err(error)
             }

@@ -84,7 +84,7 @@ use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
 use super::lookup::{Found, find_token, token_params};
-use crate::client::ClientAuthError;
+use crate::client::{AuthRequest, ClientAuthError, EndpointFamily, Report, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::server_challenge;
 use crate::protocol::{
@@ -105,6 +105,7 @@ const MAX_BEARER_LEN: usize = 4096;
 pub struct IntrospectionRequest<'a> {
     params: Params<'a>,
     headers: &'a HeaderMap,
+    source: Option<ThrottleSource>,
 }
 
 impl<'a> IntrospectionRequest<'a> {
@@ -112,7 +113,31 @@ impl<'a> IntrospectionRequest<'a> {
     /// (for `Authorization`). The host is responsible for the checks
     /// [`from_http`](Self::from_http) does.
     pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
-        Self { params, headers }
+        Self {
+            params,
+            headers,
+            source: None,
+        }
+    }
+
+    /// With where the request comes from, as the host names it (the peer
+    /// address, an mTLS identity): a client whose secret can be guessed is
+    /// then throttled per source, so guesses from elsewhere do not lock it
+    /// out ([`ThrottleSource`]). [`from_http`](Self::from_http) takes it
+    /// from the request's extensions.
+    pub fn with_source(mut self, source: ThrottleSource) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Where the request comes from, if the host said.
+    pub fn source(&self) -> Option<&ThrottleSource> {
+        self.source.as_ref()
+    }
+
+    /// What client authentication reads of the request.
+    pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
+        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
     }
 
     /// Parses and checks an HTTP request, as the token endpoint does: POST
@@ -125,7 +150,11 @@ impl<'a> IntrospectionRequest<'a> {
         max_body: usize,
     ) -> Result<Self, IntrospectionError> {
         let params = read_form_post(request, max_body, "introspection endpoint")?;
-        Ok(Self::new(params, request.headers()))
+        let parsed = Self::new(params, request.headers());
+        Ok(match request.extensions().get::<ThrottleSource>() {
+            Some(source) => parsed.with_source(source.clone()),
+            None => parsed,
+        })
     }
 
     /// The form parameters.
@@ -246,10 +275,24 @@ impl AuthorizationServer {
     ///   [`ServerBuilder::introspection_credential`](crate::ServerBuilder::introspection_credential).
     ///   The server keeps only its SHA-256 and compares in constant time. A wrong
     ///   or unknown credential is `401 invalid_token` with a
-    ///   `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), and failures are
-    ///   throttled like client authentication, under one shared key;
+    ///   `WWW-Authenticate: Bearer` challenge (RFC 6750 §3). Failures are
+    ///   **not throttled**, deliberately: a bearer secret names no resource
+    ///   server until it is verified, so failures could only be counted under
+    ///   one key that every resource server shares, and anyone who can reach
+    ///   the endpoint could keep that key blocked — a denial of service
+    ///   against every resource server at once. What defeats guessing instead
+    ///   is entropy, as for tokens: the secrets are at least
+    ///   [`MIN_RESOURCE_SERVER_SECRET_LEN`](super::MIN_RESOURCE_SERVER_SECRET_LEN)
+    ///   characters from a CSPRNG (32 random bytes, 256 bits, in base64 are
+    ///   44), far beyond what any rate of guessing reaches (RFC 6819
+    ///   §5.1.4.2.2). Failures are `resource_server_authentication_failed`
+    ///   security events, aggregated like the others;
     /// - a **client** authenticates as at the token endpoint (same sequence,
-    ///   throttling, `401` with a `Basic` challenge).
+    ///   `401` with a `Basic` challenge), with throttling keys of the
+    ///   introspection family: failures here do not count against the token
+    ///   endpoint unless
+    ///   [`ServerBuilder::shared_throttle_keys`](crate::ServerBuilder::shared_throttle_keys)
+    ///   is set.
     ///
     /// A request with neither is `401 invalid_client` with a challenge naming
     /// both schemes — `Basic`, and `Bearer` when resource-server credentials
@@ -326,8 +369,8 @@ impl AuthorizationServer {
             return Ok(IntrospectionCaller::Client(
                 authenticate_client(
                     inner,
-                    request.headers,
-                    &request.params,
+                    EndpointFamily::Introspection,
+                    request.auth_request(),
                     now,
                     unauthenticated,
                 )
@@ -354,10 +397,17 @@ impl AuthorizationServer {
         if let Some(server) = presented.and_then(|p| inner.introspection.verify(p)) {
             return Ok(IntrospectionCaller::ResourceServer(server));
         }
-        tracing::warn!(
-            target: "portcullis::security",
-            event = "resource_server_authentication_failed",
-        );
+        // One key for all: the event has nothing else to tell them apart.
+        if inner
+            .auth_events
+            .note("resource_server_authentication_failed", "", now)
+            == Report::First
+        {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "resource_server_authentication_failed",
+            );
+        }
         Err(IntrospectionError::InvalidCredential {
             challenge: server_challenge(inner.issuer.as_str(), true),
         })

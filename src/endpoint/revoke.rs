@@ -81,6 +81,7 @@ use http::{Request, Response, StatusCode};
 use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
 use super::lookup::{Found, find_token, token_params};
+use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::{ErrorCode, ErrorResponse, HeaderNames, Params, empty_response};
 use crate::server::AuthorizationServer;
@@ -93,6 +94,7 @@ use crate::store::StoreError;
 pub struct RevocationRequest<'a> {
     params: Params<'a>,
     headers: &'a HeaderMap,
+    source: Option<ThrottleSource>,
 }
 
 impl<'a> RevocationRequest<'a> {
@@ -100,7 +102,31 @@ impl<'a> RevocationRequest<'a> {
     /// (for `Authorization`). The host is responsible for the checks
     /// [`from_http`](Self::from_http) does.
     pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
-        Self { params, headers }
+        Self {
+            params,
+            headers,
+            source: None,
+        }
+    }
+
+    /// With where the request comes from, as the host names it (the peer
+    /// address, an mTLS identity): a client whose secret can be guessed is
+    /// then throttled per source, so guesses from elsewhere do not lock it
+    /// out ([`ThrottleSource`]). [`from_http`](Self::from_http) takes it
+    /// from the request's extensions.
+    pub fn with_source(mut self, source: ThrottleSource) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Where the request comes from, if the host said.
+    pub fn source(&self) -> Option<&ThrottleSource> {
+        self.source.as_ref()
+    }
+
+    /// What client authentication reads of the request.
+    pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
+        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
     }
 
     /// Parses and checks an HTTP request, as the token endpoint does: POST
@@ -112,7 +138,11 @@ impl<'a> RevocationRequest<'a> {
         max_body: usize,
     ) -> Result<Self, RevocationError> {
         let params = read_form_post(request, max_body, "revocation endpoint")?;
-        Ok(Self::new(params, request.headers()))
+        let parsed = Self::new(params, request.headers());
+        Ok(match request.extensions().get::<ThrottleSource>() {
+            Some(source) => parsed.with_source(source.clone()),
+            None => parsed,
+        })
     }
 
     /// The form parameters.
@@ -254,8 +284,11 @@ impl AuthorizationServer {
     /// under the other, and an unknown hint value is ignored. Token prefixes
     /// (`pc_at_`, `pc_rt_`) rule out impossible lookups.
     ///
-    /// The client authenticates as at the token endpoint — the same sequence,
-    /// throttling, and `401` with a `WWW-Authenticate: Basic` challenge. A public
+    /// The client authenticates as at the token endpoint — the same sequence
+    /// and `401` with a `WWW-Authenticate: Basic` challenge — with throttling
+    /// keys of its own family, so wrong secrets here cannot lock the client
+    /// out of the token endpoint (unless
+    /// [`ServerBuilder::shared_throttle_keys`](crate::ServerBuilder::shared_throttle_keys)). A public
     /// client identifies itself with `client_id` and may revoke its own tokens.
     /// A request with no client authentication at all is `401 invalid_client`
     /// with the `Basic` challenge too (RFC 7009 §2.1, RFC 9110 §15.5.2).
@@ -275,8 +308,14 @@ impl AuthorizationServer {
         // RFC 7009 §2.1: every client authenticates, or at least identifies
         // itself; a request with neither is told how (RFC 9110 §15.5.2).
         let unauthenticated = Some(inner.basic_challenge.clone());
-        let client =
-            authenticate_client(inner, request.headers, params, now, unauthenticated).await?;
+        let client = authenticate_client(
+            inner,
+            EndpointFamily::Revocation,
+            request.auth_request(),
+            now,
+            unauthenticated,
+        )
+        .await?;
 
         let Some(found) = find_token(&*inner.stores.grants, token, hint).await? else {
             return Ok(Revocation::Nothing);

@@ -13,6 +13,7 @@ use http::{Request, Response};
 
 use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
+use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::{GrantContext, RequestError, TokenError};
 use crate::protocol::{HeaderNames, Params, TokenResponse};
 use crate::server::AuthorizationServer;
@@ -24,6 +25,7 @@ use crate::server::AuthorizationServer;
 pub struct TokenRequest<'a> {
     params: Params<'a>,
     headers: &'a HeaderMap,
+    source: Option<ThrottleSource>,
 }
 
 impl<'a> TokenRequest<'a> {
@@ -32,7 +34,31 @@ impl<'a> TokenRequest<'a> {
     /// [`from_http`](Self::from_http) does: POST, form content type, no
     /// credentials in the URI.
     pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
-        Self { params, headers }
+        Self {
+            params,
+            headers,
+            source: None,
+        }
+    }
+
+    /// With where the request comes from, as the host names it (the peer
+    /// address, an mTLS identity): a client whose secret can be guessed is
+    /// then throttled per source, so guesses from elsewhere do not lock it
+    /// out ([`ThrottleSource`]). [`from_http`](Self::from_http) takes it
+    /// from the request's extensions.
+    pub fn with_source(mut self, source: ThrottleSource) -> Self {
+        self.source = Some(source);
+        self
+    }
+
+    /// Where the request comes from, if the host said.
+    pub fn source(&self) -> Option<&ThrottleSource> {
+        self.source.as_ref()
+    }
+
+    /// What client authentication reads of the request.
+    pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
+        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
     }
 
     /// Parses and checks an HTTP request (RFC 6749 §3.2):
@@ -47,7 +73,11 @@ impl<'a> TokenRequest<'a> {
         max_body: usize,
     ) -> Result<Self, TokenError> {
         let params = read_form_post(request, max_body, "token endpoint")?;
-        Ok(Self::new(params, request.headers()))
+        let parsed = Self::new(params, request.headers());
+        Ok(match request.extensions().get::<ThrottleSource>() {
+            Some(source) => parsed.with_source(source.clone()),
+            None => parsed,
+        })
     }
 
     /// The form parameters.
@@ -115,7 +145,14 @@ impl AuthorizationServer {
             .ok_or(TokenError::UnsupportedGrantType)?;
 
         let now = inner.clock.now();
-        let client = authenticate_client(inner, request.headers, params, now, None).await?;
+        let client = authenticate_client(
+            inner,
+            EndpointFamily::Token,
+            request.auth_request(),
+            now,
+            None,
+        )
+        .await?;
 
         if !client.client().allows_grant(grant_type) {
             return Err(TokenError::UnauthorizedClient(

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use super::{GrantContext, GrantHandler, Issue, TokenError};
-use crate::client::{Admission, AuthLimiter, MemoryLimiter};
+use crate::client::{Admission, AuthLimiter, MemoryLimiter, Report, SecurityEvents, loggable};
 use crate::protocol::{GrantType, TokenResponse};
 use crate::store::{StoreError, Subject};
 
@@ -44,6 +44,8 @@ pub struct PasswordGrant<V, L = MemoryLimiter> {
     limiter: L,
     /// The user keys whose password a request is checking now.
     checking: Mutex<HashSet<String>>,
+    /// Failures and refusals, aggregated so an attack cannot flood the logs.
+    events: SecurityEvents,
 }
 
 impl<V: ResourceOwnerVerifier> PasswordGrant<V> {
@@ -54,6 +56,7 @@ impl<V: ResourceOwnerVerifier> PasswordGrant<V> {
             verifier,
             limiter: MemoryLimiter::default(),
             checking: Mutex::default(),
+            events: SecurityEvents::default(),
         }
     }
 }
@@ -65,6 +68,21 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> PasswordGrant<V, L> {
             verifier: self.verifier,
             limiter,
             checking: self.checking,
+            events: self.events,
+        }
+    }
+}
+
+impl<V, L> PasswordGrant<V, L> {
+    /// Reports a refused attempt for `key` (`user:<name>` or
+    /// `password-client:<id>`), aggregated.
+    fn throttled_event(&self, key: &str, now: std::time::SystemTime) {
+        if self.events.note("password_grant_throttled", key, now) == Report::First {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "password_grant_throttled",
+                key = ?loggable(key),
+            );
         }
     }
 }
@@ -116,34 +134,37 @@ impl<V: ResourceOwnerVerifier, L: AuthLimiter> GrantHandler for PasswordGrant<V,
         let password = ctx.required_param("password")?;
         let now = ctx.now();
         let Some(user) = Checking::start(&self.checking, format!("user:{username}")) else {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "password_grant_throttled",
-                reason = "a check for this user is in progress",
-                username = ?username,
-            );
+            self.throttled_event(&format!("user:{username}"), now);
             return Err(throttled(CHECK_IN_PROGRESS_RETRY));
         };
         let user_key = user.key();
         let client_key = format!("password-client:{}", ctx.client().id());
-        for key in [user_key, client_key.as_str()] {
-            if let Admission::Refuse { retry_after } = self.limiter.check(key, now).await? {
-                tracing::warn!(target: "portcullis::security", event = "password_grant_throttled", key = ?key);
-                return Err(throttled(retry_after));
-            }
+        // Both keys admit the attempt — counting it — before the slow check,
+        // or neither does.
+        if let Admission::Refuse { retry_after } = self.limiter.admit(user_key, now).await? {
+            self.throttled_event(user_key, now);
+            return Err(throttled(retry_after));
+        }
+        if let Admission::Refuse { retry_after } = self.limiter.admit(&client_key, now).await? {
+            self.limiter.succeeded(user_key, now).await?;
+            self.throttled_event(&client_key, now);
+            return Err(throttled(retry_after));
         }
         let Some(subject) = self.verifier.verify(username, password).await? else {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "password_grant_failed",
-                client_id = %ctx.client().id(),
-            );
-            self.limiter.record_failure(user_key, now).await?;
-            self.limiter.record_failure(&client_key, now).await?;
+            if self.events.note("password_grant_failed", user_key, now) == Report::First {
+                tracing::warn!(
+                    target: "portcullis::security",
+                    event = "password_grant_failed",
+                    client_id = %ctx.client().id(),
+                    key = ?loggable(user_key),
+                );
+            }
             return Err(TokenError::InvalidGrant(
                 "invalid resource owner credentials".into(),
             ));
         };
+        self.limiter.succeeded(user_key, now).await?;
+        self.limiter.succeeded(&client_key, now).await?;
         let mut issue = Issue::for_subject(subject, ctx.scope_or_default());
         if ctx.refresh_tokens_allowed() {
             issue = issue.with_refresh_token();

@@ -54,7 +54,9 @@ impl Users {
         }
         let key = format!("login:{name}");
         let now = SystemTime::now();
-        match self.limiter.check(&key, now).await {
+        // The attempt is admitted — and counted — before the password is
+        // checked, so concurrent guesses cannot slip past the limit.
+        match self.limiter.admit(&key, now).await {
             Ok(Admission::Refuse { retry_after }) => {
                 return Err(LoginError::Throttled(retry_after));
             }
@@ -67,13 +69,13 @@ impl Users {
         let stored = self.passwords.get(name);
         let matches = bool::from(digest.ct_eq(stored.unwrap_or(&[0; 32])));
         if matches && stored.is_some() {
-            return Ok(name.to_owned());
+            return match self.limiter.succeeded(&key, now).await {
+                Ok(()) => Ok(name.to_owned()),
+                Err(e) => Err(LoginError::Unavailable(e)),
+            };
         }
         // Not the name: people type their password there by mistake.
         tracing::warn!(target: "portcullis::security", event = "login_failed");
-        match self.limiter.record_failure(&key, now).await {
-            Ok(()) => Err(LoginError::Wrong),
-            Err(e) => Err(LoginError::Unavailable(e)),
-        }
+        Err(LoginError::Wrong)
     }
 }

@@ -5,33 +5,30 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use super::support::{backend, from_db_time, to_db_time};
+use super::support::{WritePool as _, backend, from_db_time, to_db_time};
 use super::{Pool, on_pool};
 use crate::client::{Admission, AuthLimiter, ThrottlePolicy};
 use crate::store::StoreError;
 
-/// Counts a failure: one more for a key whose failures are still
-/// remembered (its last one after `$4`), a fresh count of one otherwise.
-/// `$2` is now and `$3` when the key may be forgotten; a key starting afresh
-/// is not blocked until the caller says so (its `blocked_until` becomes now).
-const COUNT_FAILURE: &str = "INSERT INTO auth_failures \
+/// Makes sure a key has a row, so the row lock below has something to take.
+/// A new row counts nothing yet.
+const ENSURE_ROW: &str = "INSERT INTO auth_failures \
      (throttle_key, failures, last_failure, blocked_until, forget_at) \
-     VALUES ($1, 1, $2, $2, $3) \
-     ON CONFLICT (throttle_key) DO UPDATE SET \
-     failures = CASE WHEN auth_failures.last_failure > $4 \
-         THEN auth_failures.failures + 1 ELSE 1 END, \
-     blocked_until = CASE WHEN auth_failures.last_failure > $4 \
-         THEN auth_failures.blocked_until ELSE $2 END, \
-     last_failure = CASE WHEN auth_failures.last_failure > $2 \
-         THEN auth_failures.last_failure ELSE $2 END, \
-     forget_at = $3 \
-     RETURNING failures";
+     VALUES ($1, 0, $2, $2, $3) ON CONFLICT (throttle_key) DO NOTHING";
 
-/// Moves a key's block forward to `$2`, never back: of two failures
-/// recorded at once, the longer block stands whichever statement comes last.
-const BLOCK: &str = "UPDATE auth_failures SET blocked_until = \
-     CASE WHEN blocked_until < $2 THEN $2 ELSE blocked_until END \
-     WHERE throttle_key = $1";
+/// A key's counts. SQLite's write transaction (`BEGIN IMMEDIATE`) already
+/// holds the database lock; PostgreSQL locks the row.
+const READ_SQLITE: &str =
+    "SELECT failures, last_failure, blocked_until FROM auth_failures WHERE throttle_key = $1";
+const READ_POSTGRES: &str = "SELECT failures, last_failure, blocked_until FROM auth_failures \
+     WHERE throttle_key = $1 FOR UPDATE";
+
+/// A key's counts, as decided under the lock.
+const WRITE: &str = "UPDATE auth_failures SET failures = $2, last_failure = $3, \
+     blocked_until = $4, forget_at = $5 WHERE throttle_key = $1";
+
+/// A key with nothing left to count.
+const FORGET: &str = "DELETE FROM auth_failures WHERE throttle_key = $1";
 
 /// An [`AuthLimiter`] that keeps its counts in the [`SqlStore`](super::SqlStore)'s
 /// database, with a [`ThrottlePolicy`]: made by
@@ -42,10 +39,12 @@ const BLOCK: &str = "UPDATE auth_failures SET blocked_until = \
 /// server, which the per-process
 /// [`MemoryLimiter`](crate::client::MemoryLimiter) cannot do.
 ///
-/// The cost is a round trip: a check reads one row, so every request that
-/// authenticates a client costs one more — three round trips for a token
-/// request on PostgreSQL instead of two. A failure costs two more (count,
-/// then block). Counts of keys quiet for `reset_after` are deleted by
+/// The cost is one short write transaction per admission and per success,
+/// which locks the key's row (on SQLite, the database): a client with a
+/// generated secret costs nothing until it presents a wrong one; a client
+/// with a secret a person chose costs two such transactions per
+/// authentication, beside the Argon2id check they guard. Counts of keys
+/// quiet for `reset_after` are deleted by
 /// [`purge_expired`](crate::AuthorizationServer::purge_expired).
 #[derive(Clone)]
 pub struct SqlLimiter {
@@ -73,52 +72,116 @@ impl fmt::Debug for SqlLimiter {
     }
 }
 
-impl AuthLimiter for SqlLimiter {
-    async fn check(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError> {
-        let row: Option<(i64, i64)> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT last_failure, blocked_until FROM auth_failures WHERE throttle_key = $1",
-            )
-            .bind(key)
-            .fetch_optional(pool)
-            .await
-            .map_err(backend)?
-        });
-        Ok(match row {
-            Some((last_failure, blocked_until))
-                if self.policy.remembers(from_db_time(last_failure), now) =>
-            {
-                Admission::until(from_db_time(blocked_until), now)
-            }
-            _ => Admission::Allow,
-        })
+/// A key's row: failures, when the last was counted, when its block ends.
+type Row = (i64, i64, i64);
+
+impl SqlLimiter {
+    /// The statement that reads a key's row under a lock, in this dialect.
+    fn read(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => READ_SQLITE,
+            Pool::Postgres(_) => READ_POSTGRES,
+        }
     }
 
-    async fn record_failure(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
-        let forget_at = now.checked_add(self.policy.reset_after).unwrap_or(now);
-        let remembered_since = now.checked_sub(self.policy.reset_after);
-        let failures: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar(COUNT_FAILURE)
+    /// The failures a row still counts at `now`: none once the key has been
+    /// quiet for the policy's reset period.
+    fn remembered(&self, row: Row, now: SystemTime) -> u32 {
+        let (failures, last_failure, _) = row;
+        if self.policy.remembers(from_db_time(last_failure), now) {
+            u32::try_from(failures).unwrap_or(u32::MAX)
+        } else {
+            0
+        }
+    }
+}
+
+impl AuthLimiter for SqlLimiter {
+    async fn admit(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError> {
+        let forget_at = to_db_time(now.checked_add(self.policy.reset_after).unwrap_or(now));
+        let read = self.read();
+        // One transaction that locks the key's row: of concurrent admissions
+        // on any replica, each sees the count the one before it left.
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(ENSURE_ROW)
                 .bind(key)
                 .bind(to_db_time(now))
-                .bind(to_db_time(forget_at))
-                .bind(remembered_since.map_or(i64::MIN, to_db_time))
-                .fetch_one(pool)
+                .bind(forget_at)
+                .execute(&mut *tx)
                 .await
-                .map_err(backend)?
+                .map_err(backend)?;
+            let row: Row = sqlx::query_as(read)
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(backend)?;
+            let failures = self.remembered(row, now);
+            if failures > 0 {
+                if let refused @ Admission::Refuse { .. } =
+                    Admission::until(from_db_time(row.2), now)
+                {
+                    tx.commit().await.map_err(backend)?;
+                    return Ok(refused);
+                }
+            }
+            let failures = failures.saturating_add(1);
+            sqlx::query(WRITE)
+                .bind(key)
+                .bind(i64::from(failures))
+                .bind(to_db_time(now))
+                .bind(to_db_time(self.policy.blocked_until(failures, now)))
+                .bind(forget_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            tx.commit().await.map_err(backend)?;
         });
-        let failures = u32::try_from(failures).unwrap_or(u32::MAX);
-        let blocked_until = self.policy.blocked_until(failures, now);
-        if blocked_until > now {
-            on_pool!(self, pool => {
-                sqlx::query(BLOCK)
-                    .bind(key)
-                    .bind(to_db_time(blocked_until))
-                    .execute(pool)
-                    .await
-                    .map_err(backend)?;
-            });
-        }
+        Ok(Admission::Allow)
+    }
+
+    async fn succeeded(&self, key: &str, now: SystemTime) -> Result<(), StoreError> {
+        let read = self.read();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            let row: Option<Row> = sqlx::query_as(read)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if let Some(row) = row {
+                let failures = self.remembered(row, now).saturating_sub(1);
+                if failures == 0 {
+                    sqlx::query(FORGET)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                } else {
+                    let blocked_until = if self.policy.delay(failures).is_zero() {
+                        // Within the failures the policy lets pass: the block
+                        // this attempt's admission set goes with its count.
+                        row.2.min(to_db_time(now))
+                    } else {
+                        row.2
+                    };
+                    sqlx::query(WRITE)
+                        .bind(key)
+                        .bind(i64::from(failures))
+                        .bind(row.1)
+                        .bind(blocked_until)
+                        .bind(to_db_time(
+                            from_db_time(row.1)
+                                .checked_add(self.policy.reset_after)
+                                .unwrap_or(now),
+                        ))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend)?;
+                }
+            }
+            tx.commit().await.map_err(backend)?;
+        });
         Ok(())
     }
 }
