@@ -130,6 +130,8 @@ impl Sessions {
     }
 
     fn known_browser_cookie_name(&self) -> &'static str {
+        // `__Host-`, as the session cookie's: no other host or plain-HTTP
+        // page can plant a known-browser cookie.
         if self.secure {
             "__Host-browser"
         } else {
