@@ -16,6 +16,10 @@
 
 mod example;
 
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
 use example::app::options::{Command, Options};
 use example::{Browser, DEVICE_GRANT, Reply, Server, app, get, post_form, request, start};
 use portcullis::endpoint::Endpoint;
@@ -55,11 +59,33 @@ fn authorization_url(server: &Server, client_id: &str) -> String {
     format!("{}?{query}", server.endpoint(Endpoint::Authorization))
 }
 
-/// The `Set-Cookie` header of a reply that sets the session cookie.
+/// The `Set-Cookie` header of a reply that sets the session cookie: exactly
+/// one (a sign-in also sets the known-browser cookie, see
+/// [`known_browser_cookie`]).
 fn session_cookie(reply: &Reply) -> String {
-    let cookies = reply.headers("set-cookie");
-    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    let cookies: Vec<&str> = reply
+        .headers("set-cookie")
+        .into_iter()
+        .filter(|c| c.starts_with("session=") || c.starts_with("__Host-session="))
+        .collect();
+    assert_eq!(cookies.len(), 1, "{:?}", reply.headers("set-cookie"));
     cookies[0].to_owned()
+}
+
+/// The `Set-Cookie` header of a reply that sets the known-browser cookie, if
+/// any.
+fn known_browser_cookie(reply: &Reply) -> Option<String> {
+    let mut cookies = reply
+        .headers("set-cookie")
+        .into_iter()
+        .filter(|c| c.starts_with("browser=") || c.starts_with("__Host-browser="));
+    let cookie = cookies.next().map(str::to_owned);
+    assert!(
+        cookies.next().is_none(),
+        "{:?}",
+        reply.headers("set-cookie")
+    );
+    cookie
 }
 
 /// A browser signed in as the demo user, on the consent page of a new
@@ -951,4 +977,315 @@ async fn a_native_app_registers_without_application_type_and_signs_in_on_any_por
     assert_eq!(reply.status(), 200, "{}", reply.text());
     let access = reply.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(server.me(&access).await.status(), 200);
+}
+
+// Brute force over HTTP (RFC 6749 §2.3.1; RFC 6819 §5.1.4.2.3, §5.1.4.2.4):
+// bursts released at once are throttled to the policy, and the rightful
+// client or user is never locked out by them.
+
+/// A user of the brute-force tests, and the password.
+const ALICE: &str = "alice";
+const ALICE_PASSWORD: &str = "correct-horse-battery-staple";
+/// The default policy's free failures, and the one that sets the block.
+const ADMITTED_FAILURES: usize = 5 + 1;
+
+fn alice() -> String {
+    format!("{ALICE}:{ALICE_PASSWORD}")
+}
+
+/// Another network: requests from `127.0.c.d` (see `example::send_from`).
+fn network(c: u8, d: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, c, d)
+}
+
+/// A form `POST` of `pairs` to `url` with the `Cookie` header `cookie`.
+fn form_request(url: &str, cookie: &str, pairs: &[(&str, &str)]) -> http::Request<Vec<u8>> {
+    http::Request::post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(example::form(pairs).into_bytes())
+        .unwrap()
+}
+
+/// The sign-in form of `page` filled in for `user` and `password`.
+fn sign_in_form(page: &Reply, user: &str, password: &str) -> (String, Vec<(String, String)>) {
+    let (action, mut fields, _) = page.form();
+    fields.push(("username".to_owned(), user.to_owned()));
+    fields.push(("password".to_owned(), password.to_owned()));
+    (action, fields)
+}
+
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
+}
+
+/// Signs `browser` in as alice on a fresh sign-in page; the reply.
+async fn alice_signs_in(server: &Server, browser: &mut Browser) -> Reply {
+    let page = browser.get(&server.url("/login")).await;
+    browser.sign_in(&page, ALICE, ALICE_PASSWORD).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_client_secrets_is_throttled_and_never_locks_out_the_client() {
+    let server = start(&[]).await;
+    let clients = &server.demo().clients;
+    let token = server.endpoint(Endpoint::Token);
+    let request = |secret: &str| {
+        http::Request::post(&token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", example::basic(&clients.service_id, secret))
+            .body(b"grant_type=client_credentials".to_vec())
+            .unwrap()
+    };
+    // 200 wrong secrets and, among them, 20 requests with the right one, all
+    // released at once from one source.
+    let mut requests = Vec::new();
+    let mut rightful = Vec::new();
+    for i in 0..220 {
+        if i % 11 == 5 {
+            rightful.push(i);
+            requests.push(request(&clients.service_secret));
+        } else {
+            requests.push(request(&format!("wrong-{i}")));
+        }
+    }
+    let replies = example::send_all_at_once(network(0, 1), requests).await;
+    let (mut unauthorized, mut throttled) = (0, 0);
+    for (i, reply) in replies.iter().enumerate() {
+        let body: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
+        if rightful.contains(&i) {
+            // The generated secret cannot be guessed: refusing it would only
+            // hand the guesser a denial of service.
+            assert_eq!(reply.status(), 200, "{body}");
+            assert!(body["access_token"].is_string(), "{body}");
+            continue;
+        }
+        match reply.status().as_u16() {
+            401 => unauthorized += 1,
+            429 => {
+                throttled += 1;
+                let retry_after = reply.headers().get("retry-after").unwrap();
+                assert!(retry_after.to_str().unwrap().parse::<u64>().unwrap() >= 1);
+            }
+            other => panic!("{other}: {body}"),
+        }
+        assert_eq!(body["error"], "invalid_client", "{body}");
+    }
+    // No more wrong secrets checked than the policy lets through.
+    assert!(
+        (1..=ADMITTED_FAILURES).contains(&unauthorized),
+        "{unauthorized} answered 401"
+    );
+    assert_eq!(unauthorized + throttled, 200);
+    // After the burst, with guesses still coming, the right secret works
+    // every time.
+    for i in 0..10 {
+        let guess = example::send_from(network(0, 1), request(&format!("again-{i}")))
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(guess.body()).unwrap();
+        assert_eq!(body["error"], "invalid_client", "{body}");
+        let reply = example::send_from(network(0, 1), request(&clients.service_secret))
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_makes_the_browser_known_for_that_user_through_sign_out() {
+    let server = start(&["--user", &alice()]).await;
+    let mut browser = Browser::new();
+    let signed_in = alice_signs_in(&server, &mut browser).await;
+    assert_eq!(signed_in.status(), 303, "{}", signed_in.text());
+    let cookie = known_browser_cookie(&signed_in).unwrap();
+    assert!(cookie.starts_with("browser="), "{cookie}");
+    // Thirty days; only for this site's own forms; never for scripts.
+    assert!(
+        cookie.ends_with("; Path=/; Max-Age=2592000; HttpOnly; SameSite=Strict"),
+        "{cookie}"
+    );
+    // A failed sign-in makes nothing known.
+    let mut other = Browser::new();
+    let page = other.get(&server.url("/login")).await;
+    let wrong = other.sign_in(&page, ALICE, "guess").await;
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(known_browser_cookie(&wrong), None);
+    // Signing out ends the session, not the browser's being known.
+    let home = browser.follow(&signed_in).await;
+    let out = browser.submit(&home, &[]).await;
+    assert_eq!(out.status(), 303);
+    assert_eq!(known_browser_cookie(&out), None);
+    assert_eq!(browser.cookie("session"), None);
+    assert!(browser.cookie("browser").is_some());
+
+    // On an https issuer: `__Host-` and `Secure`, like the session cookie.
+    let server = example::start_https(&["--user", &alice()]).await;
+    let mut browser = Browser::new();
+    let signed_in = alice_signs_in(&server, &mut browser).await;
+    assert_eq!(signed_in.status(), 303, "{}", signed_in.text());
+    let cookie = known_browser_cookie(&signed_in).unwrap();
+    assert!(cookie.starts_with("__Host-browser="), "{cookie}");
+    assert!(cookie.ends_with("; SameSite=Strict; Secure"), "{cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guessing_burst_is_throttled_at_its_source_and_alice_still_signs_in() {
+    let server = start(&["--user", &alice()]).await;
+    // Alice signs in from her browser once, then signs out.
+    let mut laptop = Browser::new();
+    let signed_in = alice_signs_in(&server, &mut laptop).await;
+    assert_eq!(signed_in.status(), 303, "{}", signed_in.text());
+    let home = laptop.follow(&signed_in).await;
+    assert_eq!(laptop.submit(&home, &[]).await.status(), 303);
+
+    // A guesser on another network: 100 passwords released at once.
+    let there = network(0, 2);
+    let mut guesser = Browser::from_source(there);
+    let page = guesser.get(&server.url("/login")).await;
+    let cookie = guesser.cookie_header();
+    let requests = (0..100)
+        .map(|i| {
+            let (action, fields) = sign_in_form(&page, ALICE, &format!("guess-{i}"));
+            form_request(&action, &cookie, &pairs(&fields))
+        })
+        .collect();
+    let replies = example::send_all_at_once(there, requests).await;
+    let (mut wrong, mut throttled) = (0, 0);
+    for reply in &replies {
+        let text = String::from_utf8_lossy(reply.body());
+        match reply.status().as_u16() {
+            403 => {
+                assert!(text.contains("Wrong user name or password"), "{text}");
+                wrong += 1;
+            }
+            429 => {
+                assert!(reply.headers().contains_key("retry-after"), "{text}");
+                throttled += 1;
+            }
+            other => panic!("{other}: {text}"),
+        }
+    }
+    assert!((1..=ADMITTED_FAILURES).contains(&wrong), "{wrong} checked");
+    assert_eq!(wrong + throttled, 100);
+    // Throttled there: even the right password is not checked.
+    assert_eq!(
+        guesser.sign_in(&page, ALICE, ALICE_PASSWORD).await.status(),
+        429
+    );
+
+    // Alice's browser signs in...
+    assert_eq!(alice_signs_in(&server, &mut laptop).await.status(), 303);
+    // ...and so does a browser of hers she never used, on another network:
+    // one network's burst does not lock her name.
+    let mut phone = Browser::from_source(network(0, 3));
+    assert_eq!(alice_signs_in(&server, &mut phone).await.status(), 303);
+}
+
+#[tokio::test]
+async fn guesses_from_many_networks_slow_the_name_but_never_refuse_alices_browser() {
+    let server = start(&["--user", &alice()]).await;
+    let mut laptop = Browser::new();
+    assert_eq!(alice_signs_in(&server, &mut laptop).await.status(), 303);
+
+    // Forty networks, each within its own allowance.
+    let mut statuses = BTreeMap::new();
+    for d in 1..=40 {
+        let mut guesser = Browser::from_source(network(1, d));
+        let mut page = guesser.get(&server.url("/login")).await;
+        for i in 0..ADMITTED_FAILURES {
+            let reply = guesser
+                .sign_in(&page, ALICE, &format!("guess-{d}-{i}"))
+                .await;
+            *statuses.entry(reply.status()).or_insert(0) += 1;
+            if reply.status() == 403 {
+                page = reply;
+            }
+        }
+    }
+    // Together they are slowed down: each network is within its own
+    // allowance, so what refuses them is the name's count.
+    assert!(statuses.get(&429).is_some_and(|n| *n > 0), "{statuses:?}");
+    // Alice's browser is not refused for their guesses.
+    let signed_in = alice_signs_in(&server, &mut laptop).await;
+    assert_eq!(signed_in.status(), 303, "{}", signed_in.text());
+    let home = laptop.follow(&signed_in).await;
+    assert!(home.text().contains("Signed in as <strong>alice</strong>"));
+    // Its own wrong passwords still count, against it alone.
+    let mut page = laptop.get(&server.url("/login")).await;
+    let mut own = Vec::new();
+    for _ in 0..10 {
+        let reply = laptop.sign_in(&page, ALICE, "typo").await;
+        own.push(reply.status());
+        if reply.status() == 429 {
+            break;
+        }
+        page = reply;
+    }
+    assert_eq!(own.iter().filter(|s| **s == 403).count(), ADMITTED_FAILURES);
+    assert_eq!(own.last(), Some(&429), "{own:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_made_up_names_leave_the_server_answering_and_users_signing_in() {
+    let server = start(&["--user", &alice()]).await;
+    let mut browser = Browser::new();
+    let page = browser.get(&server.url("/login")).await;
+    let cookie = browser.cookie_header();
+    // Two thousand networks, five made-up names each: within each network's
+    // allowance, so every attempt reaches the password check. Ten networks
+    // at a time, each sending its five one after the other.
+    let source = |n: usize| Ipv4Addr::new(127, 1, (n / 250) as u8, (1 + n % 250) as u8);
+    let mut statuses = BTreeMap::new();
+    let flood = async {
+        let networks: Vec<usize> = (0..2_000).collect();
+        for batch in networks.chunks(10) {
+            let mut sent = tokio::task::JoinSet::new();
+            for &n in batch {
+                let requests: Vec<_> = (0..5)
+                    .map(|k| {
+                        let name = format!("made-up-{}", n * 5 + k);
+                        let (action, fields) = sign_in_form(&page, &name, "guess");
+                        form_request(&action, &cookie, &pairs(&fields))
+                    })
+                    .collect();
+                sent.spawn(async move {
+                    let mut statuses = Vec::new();
+                    for request in requests {
+                        let reply = example::send_from(source(n), request).await.unwrap();
+                        statuses.push(reply.status().as_u16());
+                    }
+                    statuses
+                });
+            }
+            for status in sent.join_all().await.into_iter().flatten() {
+                *statuses.entry(status).or_insert(0) += 1;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(600), flood)
+        .await
+        .expect("the flood is answered in time");
+    assert_eq!(statuses, BTreeMap::from([(403, 10_000)]));
+
+    // The server still answers at once, and alice signs in.
+    let answered = tokio::time::timeout(
+        Duration::from_secs(5),
+        alice_signs_in(&server, &mut browser),
+    )
+    .await
+    .expect("answered promptly");
+    assert_eq!(answered.status(), 303, "{}", answered.text());
+    // The flood's networks are still counted: one more failure each is
+    // checked (it sets the block), the next is refused.
+    for expected in [403, 429] {
+        let (action, fields) = sign_in_form(&page, "made-up-again", "guess");
+        let reply = example::send_from(source(0), form_request(&action, &cookie, &pairs(&fields)))
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), expected);
+    }
 }

@@ -22,6 +22,7 @@ pub mod app;
 pub mod resource_server;
 
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use http::header::{self, HeaderValue};
@@ -55,6 +56,111 @@ pub async fn send(request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, HttpEr
         parts.uri = http::Uri::from_parts(uri).unwrap();
     }
     resource_server::http1::send(Request::from_parts(parts, body)).await
+}
+
+/// [`send`] from the loopback address `source` (any of 127.0.0.0/8 is this
+/// machine), so the server sees the request come from there: as if from
+/// another network. Plain `http://127.0.0.1` only.
+pub async fn send_from(
+    source: Ipv4Addr,
+    request: Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, HttpError> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let (stream, last) = prepare(source, request).await?;
+        finish(stream, last).await
+    })
+    .await
+    .map_err(|_| HttpError::Timeout)?
+}
+
+/// Sends `requests` from `source` released at once: each is written, but
+/// for its last byte, on a connection of its own, then every last byte is
+/// sent together — so the server handles them all concurrently, as an
+/// attacker's burst. The responses, in the order of `requests`.
+pub async fn send_all_at_once(
+    source: Ipv4Addr,
+    requests: Vec<Request<Vec<u8>>>,
+) -> Vec<Response<Vec<u8>>> {
+    tokio::time::timeout(Duration::from_secs(120), async {
+        let mut prepared = Vec::new();
+        for request in requests {
+            prepared.push(prepare(source, request).await.unwrap());
+        }
+        let mut sent = tokio::task::JoinSet::new();
+        for (i, (stream, last)) in prepared.into_iter().enumerate() {
+            sent.spawn(async move { (i, finish(stream, last).await.unwrap()) });
+        }
+        let mut responses: Vec<_> = sent.join_all().await;
+        responses.sort_by_key(|(i, _)| *i);
+        responses.into_iter().map(|(_, r)| r).collect()
+    })
+    .await
+    .expect("the burst is answered in time")
+}
+
+/// Connects from `source` and writes `request` but for its last byte, which
+/// it returns.
+async fn prepare(
+    source: Ipv4Addr,
+    request: Request<Vec<u8>>,
+) -> Result<(tokio::net::TcpStream, u8), HttpError> {
+    use tokio::io::AsyncWriteExt;
+    assert!(source.is_loopback(), "loopback only: {source}");
+    let uri = request.uri();
+    assert_eq!(uri.scheme_str(), Some("http"), "{uri}");
+    assert_eq!(uri.host(), Some("127.0.0.1"), "loopback only: {uri}");
+    let port = uri.port_u16().unwrap();
+    let mut raw = format!(
+        "{} {} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        request.method(),
+        uri.path_and_query().map_or("/", |p| p.as_str()),
+        request.body().len(),
+    )
+    .into_bytes();
+    for (name, value) in request.headers() {
+        raw.extend_from_slice(format!("{name}: {}\r\n", value.to_str().unwrap()).as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n");
+    raw.extend_from_slice(request.body());
+    let last = raw.pop().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let mut stream = socket
+        .connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await?;
+    stream.write_all(&raw).await?;
+    Ok((stream, last))
+}
+
+/// Sends the last byte and reads the response until the server closes.
+async fn finish(
+    mut stream: tokio::net::TcpStream,
+    last: u8,
+) -> Result<Response<Vec<u8>>, HttpError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(&[last]).await?;
+    let mut raw = Vec::new();
+    stream.take(1 << 20).read_to_end(&mut raw).await?;
+    resource_server::http1::parse_response(&raw)
+}
+
+/// A form `POST` from `source` (see [`send_from`]).
+pub async fn post_form_from(
+    source: Ipv4Addr,
+    url: &str,
+    headers: &[(&str, &str)],
+    pairs: &[(&str, &str)],
+) -> Reply {
+    let mut builder =
+        Request::post(url).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(form(pairs).into_bytes()).unwrap();
+    Reply {
+        url: url.to_owned(),
+        response: send_from(source, request).await.unwrap(),
+    }
 }
 
 /// A response, and the URL it answered.
@@ -232,11 +338,33 @@ pub async fn post_form(url: &str, headers: &[(&str, &str)], pairs: &[(&str, &str
 #[derive(Debug, Default)]
 pub struct Browser {
     cookies: BTreeMap<String, String>,
+    /// Where its requests come from (see [`send_from`]); the default
+    /// loopback address when `None`.
+    source: Option<Ipv4Addr>,
 }
 
 impl Browser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A browser on another network: its requests come from the loopback
+    /// address `source`.
+    pub fn from_source(source: Ipv4Addr) -> Self {
+        Self {
+            source: Some(source),
+            ..Self::default()
+        }
+    }
+
+    /// The `Cookie` header this browser sends.
+    pub fn cookie_header(&self) -> String {
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        jar.join("; ")
     }
 
     /// The cookie `name`, as the browser holds it.
@@ -252,17 +380,15 @@ impl Browser {
     async fn exchange(&mut self, mut request: Request<Vec<u8>>) -> Reply {
         let url = request.uri().to_string();
         if !self.cookies.is_empty() {
-            let jar: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect();
             request.headers_mut().insert(
                 header::COOKIE,
-                HeaderValue::from_str(&jar.join("; ")).unwrap(),
+                HeaderValue::from_str(&self.cookie_header()).unwrap(),
             );
         }
-        let response = send(request).await.unwrap();
+        let response = match self.source {
+            Some(source) => send_from(source, request).await.unwrap(),
+            None => send(request).await.unwrap(),
+        };
         for set in response.headers().get_all(header::SET_COOKIE) {
             let set = set.to_str().unwrap();
             let (pair, attributes) = set.split_once(';').unwrap_or((set, ""));

@@ -5,7 +5,9 @@
 //! go next: the consent page of the authorization request, or the
 //! verification page with the user code. Its CSRF token is bound to the
 //! session and to that destination, so a form can neither log a victim in
-//! (login CSRF) nor be pointed at another request.
+//! (login CSRF) nor be pointed at another request. A successful sign-in
+//! makes the browser known for that user (see `session`), which keeps it
+//! from being locked out by others' guesses (see `users`).
 
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -18,7 +20,8 @@ use super::html::{
 };
 use super::oauth::read;
 use super::session::Session;
-use super::users::LoginError;
+use super::source;
+use super::users::{LoginError, Origin};
 use super::{App, AppState};
 
 /// Where the browser goes once logged in.
@@ -150,14 +153,27 @@ pub(super) async fn submit(State(app): State<App>, request: Request) -> Response
     }) else {
         return form_not_accepted();
     };
-    let login = app
-        .users
-        .check(field(&form, "username"), field(&form, "password"));
+    let name = field(&form, "username");
+    // A browser that signed in as this user before is throttled by itself,
+    // any other by its source and the name (see `users`): someone else's
+    // guesses never lock the user out of their own browser.
+    let known = app
+        .sessions
+        .known_browser(request.headers(), &session, name);
+    let source = source::key(&request);
+    let origin = match &known {
+        Some(browser) => Origin::KnownBrowser(browser),
+        None => Origin::Source(&source),
+    };
+    let login = app.users.check(name, field(&form, "password"), origin);
     match login.await {
         Ok(user) => {
             let session = app.sessions.login(&user);
             let mut response = see_other(&next.location(&app, &session));
             app.sessions.set_cookie(&session, response.headers_mut());
+            // Known from now on, for this user only, through sign-out.
+            app.sessions
+                .set_known_browser_cookie(&user, response.headers_mut());
             response
         }
         Err(LoginError::Wrong) => {

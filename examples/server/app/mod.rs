@@ -13,7 +13,7 @@
 //! | `store` | the store for `--database` ([`open_store`](store::open_store)) |
 //! | `secrets` | the signing key and demo credentials, in a file beside the database |
 //! | `clients` | the demo clients, registered once |
-//! | `users`, `session` | logins, signed session cookies, CSRF tokens |
+//! | `users`, `session`, `source` | logins and their throttling, signed session and known-browser cookies, CSRF tokens, where a request comes from |
 //! | `html`, `login`, `consent`, `device` | the pages: sign-in, consent, device verification |
 //! | `oauth` | the machine-facing endpoints and `GET /api/me` |
 //! | `banner` | what is printed at start |
@@ -28,11 +28,13 @@ mod oauth;
 pub mod options;
 pub mod secrets;
 mod session;
+mod source;
 pub mod store;
 mod users;
 
 use std::error::Error;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -329,7 +331,10 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
 
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        // With each connection's peer address, which throttles failed
+        // logins per source (`source`).
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
             })

@@ -14,6 +14,14 @@
 //! §4.4.1.8). Logging in draws a new session id (no session fixation).
 //! Signing out removes the cookie; a copy taken before stays valid until it
 //! expires — the price of keeping nothing on the server.
+//!
+//! A browser that signs in also gets a known-browser cookie: a random id and
+//! the user's name, signed the same way, kept for
+//! [`KNOWN_BROWSER_LIFETIME`] and through sign-out. Its later attempts to
+//! sign in as that user are throttled by that id instead of by the user's
+//! name and the network's address, so someone else guessing that user's
+//! password cannot lock the user out of the browser they always use (the
+//! abuse RFC 6819 §5.1.4.2.3 warns of; the "device cookie" defence).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +35,8 @@ use subtle::ConstantTimeEq;
 pub const LOGIN_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 /// How long a session before login lasts: long enough to type a password.
 pub const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// How long a browser stays known after a successful sign-in.
+pub const KNOWN_BROWSER_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// An HMAC-SHA-256 key.
 pub struct Key([u8; 32]);
@@ -119,12 +129,40 @@ impl Sessions {
         }
     }
 
+    fn known_browser_cookie_name(&self) -> &'static str {
+        // `__Host-`, as the session cookie's: no other host or plain-HTTP
+        // page can plant a known-browser cookie.
+        if self.secure {
+            "__Host-browser"
+        } else {
+            "browser"
+        }
+    }
+
     /// The browser's session, if it sent a genuine, unexpired one.
     pub fn read(&self, headers: &HeaderMap) -> Option<Session> {
-        let value = cookie(headers, self.cookie_name())?;
+        let (id, user, expires) = self.read_signed(headers, self.cookie_name(), "session")?;
+        Some(Session {
+            id,
+            user,
+            expires,
+            new: false,
+        })
+    }
+
+    /// The id, user and expiry of the genuine, unexpired cookie `name`
+    /// signed as a `kind` (the kind is signed too: no cookie passes for
+    /// another kind).
+    fn read_signed(
+        &self,
+        headers: &HeaderMap,
+        name: &str,
+        kind: &str,
+    ) -> Option<(String, Option<String>, u64)> {
+        let value = cookie(headers, name)?;
         let mut parts = value.split('.');
         let (id, user, expires, tag) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || !self.key.verify(&["session", id, user, expires], tag) {
+        if parts.next().is_some() || !self.key.verify(&[kind, id, user, expires], tag) {
             return None;
         }
         let expires: u64 = expires.parse().ok()?;
@@ -135,12 +173,39 @@ impl Sessions {
             "" => None,
             user => Some(String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?),
         };
-        Some(Session {
-            id: id.to_owned(),
-            user,
-            expires,
-            new: false,
-        })
+        Some((id.to_owned(), user, expires))
+    }
+
+    /// The throttling key of this browser's attempts to sign in as `user`,
+    /// if it signed in as `user` before: its known-browser cookie for that
+    /// user, or its signed-in session as that user. `None` for any other
+    /// browser — including one known for another user, or a guesser could
+    /// sign in to an account of its own for a fresh key per guess.
+    pub fn known_browser(
+        &self,
+        headers: &HeaderMap,
+        session: &Session,
+        user: &str,
+    ) -> Option<String> {
+        let cookie = self.read_signed(headers, self.known_browser_cookie_name(), "browser");
+        match cookie {
+            Some((id, Some(known), _)) if known == user => Some(format!("browser:{id}")),
+            _ => (session.user() == Some(user)).then(|| format!("session:{}", session.id)),
+        }
+    }
+
+    /// Adds the `Set-Cookie` that makes this browser known for `user`, who
+    /// just signed in: a new id each time, so its count starts afresh.
+    pub fn set_known_browser_cookie(&self, user: &str, headers: &mut HeaderMap) {
+        let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+        let user = URL_SAFE_NO_PAD.encode(user);
+        let lifetime = KNOWN_BROWSER_LIFETIME.as_secs();
+        let expires = unix_now().saturating_add(lifetime).to_string();
+        let tag = self.key.sign(&["browser", &id, &user, &expires]);
+        let value = format!("{id}.{user}.{expires}.{tag}");
+        // `Strict`: only the sign-in form, a page of this site, needs it.
+        let name = self.known_browser_cookie_name();
+        self.add_named_cookie(headers, name, &value, lifetime, "Strict");
     }
 
     /// The browser's session, or a new one before login.
@@ -177,10 +242,20 @@ impl Sessions {
     }
 
     fn add_cookie(&self, headers: &mut HeaderMap, value: &str, max_age: u64) {
+        self.add_named_cookie(headers, self.cookie_name(), value, max_age, "Lax");
+    }
+
+    fn add_named_cookie(
+        &self,
+        headers: &mut HeaderMap,
+        name: &str,
+        value: &str,
+        max_age: u64,
+        same_site: &str,
+    ) {
         let secure = if self.secure { "; Secure" } else { "" };
         let cookie = format!(
-            "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}",
-            self.cookie_name()
+            "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
         );
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, value);

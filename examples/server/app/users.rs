@@ -4,6 +4,25 @@
 //! honest. Passwords come from the command line (or the secrets file) and
 //! live only in memory, as SHA-256 digests compared in constant time: a slow
 //! hash protects a stored password database, and there is none here.
+//!
+//! Guessing is throttled (RFC 6819 §5.1.4.2.4, a tar pit: each failure past
+//! a few makes the next attempt wait longer) by three counts:
+//!
+//! - per known browser: a browser that signed in as the user before is
+//!   counted on its own, and on nothing else, so others' guesses never lock
+//!   the user out of it (RFC 6819 §5.1.4.2.3 warns that locking accounts can
+//!   be abused to lock users out);
+//! - per source, for every other browser: one network's guesses stop there;
+//! - per user name, for every other browser, with a larger allowance than a
+//!   source's: guesses from many sources together still slow down, while
+//!   one source's burst (refused at the source, so never counted here)
+//!   cannot lock the user out of other networks.
+//!
+//! Each attempt is admitted — and counted as a failure — before the password
+//! is checked, atomically, and takes its count back when it turns out right:
+//! concurrent guesses cannot slip past the limit. The example keeps no state
+//! of its own per attempt: what is remembered is the limiters', whose memory
+//! is bounded by their capacity.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -15,21 +34,43 @@ use subtle::ConstantTimeEq;
 
 use super::options::{MAX_USER_NAME_LEN, User};
 
+/// The failures a user name takes from browsers it does not know before it
+/// is throttled: more than one source's allowance (the policy's default, 5,
+/// and the attempt that sets the block), so a single source never blocks
+/// the name, few enough that many sources together are slowed down early.
+pub const NAME_ALLOWED_FAILURES: u32 = 20;
+
 /// Why a login failed.
 pub enum LoginError {
     /// Unknown user or wrong password; which is not said.
     Wrong,
-    /// Too many failures for this user name: try again later.
+    /// Too many failures from this browser, this source or for this user
+    /// name: try again later.
     Throttled(Duration),
     /// The limiter failed.
     Unavailable(StoreError),
 }
 
-/// The users, and a limiter of failed logins per user name.
+/// Who attempts a login, for throttling.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A browser that signed in as this user before, by its key
+    /// ([`Sessions::known_browser`](super::session::Sessions::known_browser)).
+    KnownBrowser(&'a str),
+    /// Any other browser, from this source ([`source::key`](super::source::key)).
+    Source(&'a str),
+}
+
+/// The users, and the limiters of failed logins.
 pub struct Users {
     /// Name → SHA-256 of the password.
     passwords: HashMap<String, [u8; 32]>,
-    limiter: MemoryLimiter,
+    /// Attempts from browsers not known for the user, per source.
+    sources: MemoryLimiter,
+    /// The same attempts, per user name.
+    names: MemoryLimiter,
+    /// Attempts from known browsers, per browser.
+    browsers: MemoryLimiter,
 }
 
 impl Users {
@@ -40,42 +81,229 @@ impl Users {
                 .iter()
                 .map(|u| (u.name.clone(), Sha256::digest(&u.password).into()))
                 .collect(),
-            limiter: MemoryLimiter::new(ThrottlePolicy::default()),
+            sources: MemoryLimiter::new(ThrottlePolicy::default()),
+            names: MemoryLimiter::new(
+                ThrottlePolicy::default().with_allowed_failures(NAME_ALLOWED_FAILURES),
+            ),
+            browsers: MemoryLimiter::new(ThrottlePolicy::default()),
         }
     }
 
-    /// Checks a user name and password; returns the user's name (the subject
-    /// of what they approve).
-    pub async fn check(&self, name: &str, password: &str) -> Result<String, LoginError> {
+    /// Checks a user name and password attempted by `origin`; returns the
+    /// user's name (the subject of what they approve).
+    pub async fn check(
+        &self,
+        name: &str,
+        password: &str,
+        origin: Origin<'_>,
+    ) -> Result<String, LoginError> {
+        self.check_at(name, password, origin, SystemTime::now())
+            .await
+    }
+
+    async fn check_at(
+        &self,
+        name: &str,
+        password: &str,
+        origin: Origin<'_>,
+        now: SystemTime,
+    ) -> Result<String, LoginError> {
         // No user has a longer name; refusing it here keeps the limiter's
         // keys small.
         if name.len() > MAX_USER_NAME_LEN {
             return Err(LoginError::Wrong);
         }
-        let key = format!("login:{name}");
-        let now = SystemTime::now();
+        // A known browser is counted by itself only: others' guesses at this
+        // name never refuse it (RFC 6819 §5.1.4.2.3), and its own wrong
+        // passwords still slow it down. Any other browser is counted by its
+        // source first — so a source refused there never reaches the name's
+        // count, and a burst from one network cannot lock the name — then by
+        // the name.
+        let known;
+        let unknown;
+        let keys: &[(&MemoryLimiter, &str)] = match origin {
+            Origin::KnownBrowser(browser) => {
+                known = [(&self.browsers, browser)];
+                &known
+            }
+            Origin::Source(source) => {
+                unknown = [(&self.sources, source), (&self.names, name)];
+                &unknown
+            }
+        };
         // The attempt is admitted — and counted — before the password is
         // checked, so concurrent guesses cannot slip past the limit.
-        match self.limiter.admit(&key, now).await {
-            Ok(Admission::Refuse { retry_after }) => {
-                return Err(LoginError::Throttled(retry_after));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(LoginError::Unavailable(e)),
-        }
+        admit_all(keys, now).await?;
         // The digest is computed and compared for unknown names too, so the
         // answer takes as long either way.
         let digest: [u8; 32] = Sha256::digest(password).into();
         let stored = self.passwords.get(name);
         let matches = bool::from(digest.ct_eq(stored.unwrap_or(&[0; 32])));
         if matches && stored.is_some() {
-            return match self.limiter.succeeded(&key, now).await {
-                Ok(()) => Ok(name.to_owned()),
-                Err(e) => Err(LoginError::Unavailable(e)),
-            };
+            // Right: this attempt no longer counts; the failures before it
+            // still do (a success never resets a count, or guesses could hide
+            // between the user's sign-ins).
+            for (limiter, key) in keys {
+                limiter
+                    .succeeded(key, now)
+                    .await
+                    .map_err(LoginError::Unavailable)?;
+            }
+            return Ok(name.to_owned());
         }
         // Not the name: people type their password there by mistake.
         tracing::warn!(target: "portcullis::security", event = "login_failed");
         Err(LoginError::Wrong)
+    }
+}
+
+/// Admits the attempt on every `(limiter, key)`, in order — counting it on
+/// each — or on none: a refusal takes back the counts made before it, so a
+/// key refuses only for its own failures.
+async fn admit_all(keys: &[(&MemoryLimiter, &str)], now: SystemTime) -> Result<(), LoginError> {
+    for (i, (limiter, key)) in keys.iter().enumerate() {
+        let error = match limiter.admit(key, now).await {
+            Ok(Admission::Refuse { retry_after }) => LoginError::Throttled(retry_after),
+            Ok(_) => continue,
+            Err(e) => LoginError::Unavailable(e),
+        };
+        for (limiter, key) in keys.iter().take(i) {
+            limiter
+                .succeeded(key, now)
+                .await
+                .map_err(LoginError::Unavailable)?;
+        }
+        return Err(error);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALICE: &str = "alice";
+    const PASSWORD: &str = "correct horse";
+
+    fn users() -> Users {
+        Users::new(&[User {
+            name: ALICE.to_owned(),
+            password: PASSWORD.to_owned(),
+        }])
+    }
+
+    fn t0() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)
+    }
+
+    /// What a login answers: "ok", "wrong" or "throttled".
+    async fn login(users: &Users, name: &str, password: &str, origin: Origin<'_>) -> &'static str {
+        match users.check_at(name, password, origin, t0()).await {
+            Ok(_) => "ok",
+            Err(LoginError::Wrong) => "wrong",
+            Err(LoginError::Throttled(_)) => "throttled",
+            Err(LoginError::Unavailable(e)) => panic!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_from_one_source_is_throttled_there_only() {
+        let users = users();
+        let mut answers = Vec::new();
+        for _ in 0..100 {
+            answers.push(login(&users, ALICE, "guess", Origin::Source("198.51.100.1")).await);
+        }
+        // The policy's five free failures and the one that sets the block.
+        assert_eq!(answers.iter().filter(|a| **a == "wrong").count(), 6);
+        assert_eq!(answers.iter().filter(|a| **a == "throttled").count(), 94);
+        // Even the right password is not checked there now...
+        let there = login(&users, ALICE, PASSWORD, Origin::Source("198.51.100.1")).await;
+        assert_eq!(there, "throttled");
+        // ...but elsewhere the user signs in, and is not slowed down.
+        let elsewhere = Origin::Source("203.0.113.9");
+        assert_eq!(login(&users, ALICE, "typo", elsewhere).await, "wrong");
+        assert_eq!(login(&users, ALICE, PASSWORD, elsewhere).await, "ok");
+    }
+
+    #[tokio::test]
+    async fn guesses_from_many_sources_slow_the_name_but_not_a_known_browser() {
+        let users = users();
+        let mut answers = Vec::new();
+        for source in 0..50 {
+            let source = format!("198.51.100.{source}");
+            for _ in 0..6 {
+                answers.push(login(&users, ALICE, "guess", Origin::Source(&source)).await);
+            }
+        }
+        // The name's allowance, and the failure that sets its block.
+        let wrong = answers.iter().filter(|a| **a == "wrong").count();
+        assert_eq!(wrong, NAME_ALLOWED_FAILURES as usize + 1);
+        let fresh = login(&users, ALICE, PASSWORD, Origin::Source("203.0.113.9")).await;
+        assert_eq!(fresh, "throttled");
+        // The browser alice signed in from before is not refused.
+        let known = Origin::KnownBrowser("browser:alices-laptop");
+        assert_eq!(login(&users, ALICE, PASSWORD, known).await, "ok");
+    }
+
+    #[tokio::test]
+    async fn a_known_browsers_own_wrong_passwords_count_against_it() {
+        let users = users();
+        let known = Origin::KnownBrowser("browser:stolen");
+        let mut answers = Vec::new();
+        for _ in 0..10 {
+            answers.push(login(&users, ALICE, "guess", known).await);
+        }
+        assert_eq!(answers.iter().filter(|a| **a == "wrong").count(), 6);
+        assert_eq!(login(&users, ALICE, PASSWORD, known).await, "throttled");
+        // Only that browser: another known browser, and the name, are free.
+        let other = Origin::KnownBrowser("browser:other");
+        assert_eq!(login(&users, ALICE, PASSWORD, other).await, "ok");
+        let source = Origin::Source("203.0.113.9");
+        assert_eq!(login(&users, ALICE, PASSWORD, source).await, "ok");
+    }
+
+    #[tokio::test]
+    async fn made_up_names_refused_at_the_source_leave_nothing_behind() {
+        let users = users();
+        let flood = Origin::Source("198.51.100.1");
+        for i in 0..10_000 {
+            login(&users, &format!("made-up-{i}"), "guess", flood).await;
+        }
+        // `made-up-9999` was refused at the source, so its name has no count:
+        // its whole allowance is left, from other sources.
+        let mut answers = Vec::new();
+        for source in 0..=NAME_ALLOWED_FAILURES + 1 {
+            let source = format!("203.0.113.{source}");
+            answers.push(login(&users, "made-up-9999", "guess", Origin::Source(&source)).await);
+        }
+        let wrong = answers.iter().filter(|a| **a == "wrong").count();
+        assert_eq!(wrong, NAME_ALLOWED_FAILURES as usize + 1, "{answers:?}");
+        assert_eq!(answers.last(), Some(&"throttled"));
+        // And the real user, from a source of their own, signs in.
+        let own = Origin::Source("192.0.2.1");
+        assert_eq!(login(&users, ALICE, PASSWORD, own).await, "ok");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_by_the_name_takes_back_the_sources_count() {
+        let users = users();
+        // Block the name from 21 sources, one guess each.
+        for source in 0..=NAME_ALLOWED_FAILURES {
+            let source = format!("198.51.100.{source}");
+            assert_eq!(
+                login(&users, ALICE, "guess", Origin::Source(&source)).await,
+                "wrong"
+            );
+        }
+        // A source refused by the name 100 times is not counted for them:
+        // its own allowance is whole for another name.
+        let shared = Origin::Source("203.0.113.1");
+        for _ in 0..100 {
+            assert_eq!(login(&users, ALICE, "guess", shared).await, "throttled");
+        }
+        for _ in 0..6 {
+            assert_eq!(login(&users, "bob", "guess", shared).await, "wrong");
+        }
+        assert_eq!(login(&users, "bob", "guess", shared).await, "throttled");
     }
 }
