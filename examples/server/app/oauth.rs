@@ -8,6 +8,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use http::header::{self, HeaderValue};
 use portcullis::DEFAULT_MAX_BODY;
+use portcullis::client::ThrottleSource;
 use portcullis::endpoint::RequestError;
 
 use super::App;
@@ -24,12 +25,17 @@ pub(super) async fn read(request: Request) -> Result<http::Request<Bytes>, Respo
     }
 }
 
-/// Reads the body, then answers with `endpoint`.
-async fn serve<F, Fut>(request: Request, endpoint: F) -> Response
+/// Reads the body, then answers with `endpoint`. The request carries where
+/// it came from (`ThrottleSource`: the peer's IPv4 address or IPv6 /64), so
+/// a client whose secret a person chose is throttled per source: a guesser
+/// elsewhere cannot lock it out (RFC 6819 §5.1.4.2.3).
+async fn serve<F, Fut>(mut request: Request, endpoint: F) -> Response
 where
     F: FnOnce(http::Request<Bytes>) -> Fut,
     Fut: Future<Output = http::Response<Vec<u8>>>,
 {
+    let source = super::source::key(&request);
+    request.extensions_mut().insert(ThrottleSource::new(source));
     match read(request).await {
         Ok(request) => endpoint(request).await.map(Body::from),
         Err(too_large) => too_large,
