@@ -5,7 +5,8 @@
 //! `AuthorizationCodeStore` and `DeviceAuthorizationStore`, races included,
 //! on a fresh store per case. And the suite itself: it fails a store that
 //! breaks a contract, naming the cases, and a store of grants alone runs its
-//! part.
+//! part. And the limiter part of the suite, on the memory limiter and the
+//! SQL limiter over the same databases.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -13,7 +14,10 @@ use std::collections::BTreeSet;
 
 use broken::{Broken, Bug};
 use portcullis::store::MemoryStore;
-use portcullis::testing::{cases, run_grant_store_conformance, run_store_conformance};
+use portcullis::client::MemoryLimiter;
+use portcullis::testing::{
+    cases, run_grant_store_conformance, run_limiter_conformance, run_store_conformance,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_memory_store_conforms() {
@@ -73,6 +77,79 @@ async fn the_sql_store_on_a_sqlite_file_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_sql_store_on_postgres_conforms() {
     sql_store_conforms(sql_support::Backend::Postgres).await;
+}
+
+/// The limiter part of the suite (`run_limiter_conformance`): a thousand
+/// concurrent attempts at one key admit no more than the policy allows, on
+/// the in-process limiter and on the SQL limiter over SQLite (in memory and
+/// in a file) and PostgreSQL, with two replicas on one database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_memory_limiter_conforms() {
+    run_limiter_conformance(|policy| async move {
+        let limiter = MemoryLimiter::new(policy);
+        (limiter.clone(), limiter)
+    })
+    .await;
+}
+
+/// A memory limiter at its smallest capacity still keeps every contract for
+/// the few keys each case uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_memory_limiter_of_small_capacity_conforms() {
+    run_limiter_conformance(|policy| async move {
+        let limiter = MemoryLimiter::new(policy).with_capacity(64);
+        (limiter.clone(), limiter)
+    })
+    .await;
+}
+
+/// Runs the limiter suite on SQL limiters over fresh databases of
+/// `backend`: two stores opened on each, as two replicas (one store for
+/// SQLite in memory, which only its own pool sees).
+#[cfg(feature = "sql")]
+async fn sql_limiter_conforms(backend: sql_support::Backend) {
+    use std::sync::{Arc, Mutex};
+    if sql_support::TestDb::new(backend, "limiter_conformance")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let databases = Arc::new(Mutex::new(Vec::new()));
+    run_limiter_conformance(move |policy| {
+        let databases = Arc::clone(&databases);
+        async move {
+            let db = sql_support::TestDb::new(backend, "limiter_conformance")
+                .await
+                .unwrap();
+            let first = db.open().await;
+            let second = match backend {
+                sql_support::Backend::SqliteMemory => first.clone(),
+                _ => db.open().await,
+            };
+            databases.lock().unwrap().push(db);
+            (first.limiter(policy), second.limiter(policy))
+        }
+    })
+    .await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_limiter_on_sqlite_in_memory_conforms() {
+    sql_limiter_conforms(sql_support::Backend::SqliteMemory).await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_limiter_on_a_sqlite_file_conforms() {
+    sql_limiter_conforms(sql_support::Backend::SqliteFile).await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_limiter_on_postgres_conforms() {
+    sql_limiter_conforms(sql_support::Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
