@@ -279,6 +279,114 @@ async fn suite_failure(bug: Bug) -> String {
         .unwrap()
 }
 
+/// The limiter suite fails a limiter that checks, then counts, in two steps
+/// (the flaw that let concurrent guesses through), and one that counts
+/// refused attempts, each on the case of the contract it breaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_limiter_suite_fails_each_broken_limiter_on_the_contract_it_breaks() {
+    use broken_limiter::{Flaw, Limiter};
+    for (flaw, case) in [
+        (
+            Flaw::ChecksThenCounts,
+            "concurrent_admissions_admit_the_allowance_and_one",
+        ),
+        (Flaw::CountsRefusals, "refused_attempts_are_not_counted"),
+    ] {
+        let run = tokio::spawn(run_limiter_conformance(move |_| async move {
+            let limiter = Limiter::new(flaw);
+            (limiter.clone(), limiter)
+        }));
+        let message = *run
+            .await
+            .expect_err("the suite must fail a broken limiter")
+            .into_panic()
+            .downcast::<String>()
+            .unwrap();
+        assert!(message.contains(case), "{flaw:?}: {message}");
+    }
+}
+
+/// Limiters with one flaw each, after the built-in policy of the suite: three
+/// failures free, then a 10-second block.
+mod broken_limiter {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime};
+
+    use portcullis::client::{Admission, AuthLimiter};
+    use portcullis::store::StoreError;
+
+    #[derive(Debug, Clone, Copy)]
+    pub enum Flaw {
+        /// Reads the count, yields, then writes it: not atomic.
+        ChecksThenCounts,
+        /// Counts refused attempts too, so a block never ends under attack.
+        CountsRefusals,
+    }
+
+    #[derive(Clone)]
+    pub struct Limiter {
+        flaw: Flaw,
+        /// Per key: failures, and when the block ends.
+        keys: Arc<Mutex<HashMap<String, (u32, SystemTime)>>>,
+    }
+
+    impl Limiter {
+        pub fn new(flaw: Flaw) -> Self {
+            Self {
+                flaw,
+                keys: Arc::default(),
+            }
+        }
+
+        fn wait(failures: u32) -> Duration {
+            match failures {
+                0..=3 => Duration::ZERO,
+                n => Duration::from_secs(10 << (n - 4).min(3)),
+            }
+        }
+    }
+
+    impl AuthLimiter for Limiter {
+        async fn admit(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError> {
+            let (failures, blocked_until) = self
+                .keys
+                .lock()
+                .unwrap()
+                .get(key)
+                .copied()
+                .unwrap_or((0, now));
+            if let Flaw::ChecksThenCounts = self.flaw {
+                tokio::task::yield_now().await;
+            }
+            let mut keys = self.keys.lock().unwrap();
+            if let Ok(wait) = blocked_until.duration_since(now) {
+                if !wait.is_zero() {
+                    if let Flaw::CountsRefusals = self.flaw {
+                        let n = failures + 1;
+                        keys.insert(key.to_owned(), (n, now + Self::wait(n)));
+                    }
+                    return Ok(Admission::Refuse { retry_after: wait });
+                }
+            }
+            let n = match self.flaw {
+                Flaw::ChecksThenCounts => failures + 1,
+                Flaw::CountsRefusals => keys.get(key).map_or(0, |e| e.0) + 1,
+            };
+            keys.insert(key.to_owned(), (n, now + Self::wait(n)));
+            Ok(Admission::Allow)
+        }
+
+        async fn succeeded(&self, key: &str, _: SystemTime) -> Result<(), StoreError> {
+            let mut keys = self.keys.lock().unwrap();
+            if let Some(entry) = keys.get_mut(key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+            Ok(())
+        }
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 #[should_panic(expected = "must run within a multi-threaded Tokio runtime")]
 async fn the_suite_refuses_a_current_thread_runtime() {
