@@ -2238,7 +2238,10 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
 
 /// Two servers on one database, each with the SQL limiter: a guesser
 /// alternating between them is throttled as by one server, and `429` comes
-/// with `Retry-After`.
+/// with `Retry-After`. For a client whose secret a person chose, every
+/// attempt is admitted first, so while blocked even the right secret waits;
+/// for a client with a generated secret, the right one always
+/// authenticates, and only the wrong ones are counted and refused.
 async fn replicas_throttle_a_guesser_together(db: &TestDb) {
     let policy = ThrottlePolicy::default()
         .with_allowed_failures(2)
@@ -2257,7 +2260,42 @@ async fn replicas_throttle_a_guesser_together(db: &TestDb) {
             .unwrap()
     };
     let servers = [build(first), build(second)];
+
+    // A secret a person chose: guessable, so throttled strictly.
+    let chosen = "a person's chosen secret, long enough";
     let r = servers[0]
+        .register_client(
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .scope(scope("read"))
+                .import_secret(ClientSecret::new(chosen)),
+        )
+        .await
+        .unwrap();
+    let client = TestClient {
+        id: r.client.id().to_string(),
+        secret: chosen.to_owned(),
+    };
+    let guess = client.with_secret("not-the-secret");
+    for server in servers.iter().cycle().take(3) {
+        Reply::from(server.token_endpoint(cc_request(&guess, "")).await)
+            .assert_error(401, "invalid_client");
+    }
+    for server in &servers {
+        for attempt in [&guess, &client] {
+            let reply = Reply::from(server.token_endpoint(cc_request(attempt, "")).await);
+            assert_eq!(reply.status, 429, "{:?}", reply.json);
+            assert_eq!(reply.header("retry-after"), Some("30"));
+        }
+    }
+    clock.advance(secs(30));
+    let reply = Reply::from(servers[1].token_endpoint(cc_request(&client, "")).await);
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+
+    // A generated secret: wrong guesses alternating between the replicas
+    // are counted together and refused past the allowance on both, while
+    // the right secret is never refused.
+    let r = servers[1]
         .register_client(
             ClientRegistration::web_application()
                 .grant_type(GrantType::CLIENT_CREDENTIALS)
@@ -2275,11 +2313,10 @@ async fn replicas_throttle_a_guesser_together(db: &TestDb) {
             .assert_error(401, "invalid_client");
     }
     for server in &servers {
-        let reply = Reply::from(server.token_endpoint(cc_request(&client, "")).await);
+        let reply = Reply::from(server.token_endpoint(cc_request(&guess, "")).await);
         assert_eq!(reply.status, 429, "{:?}", reply.json);
         assert_eq!(reply.header("retry-after"), Some("30"));
+        let reply = Reply::from(server.token_endpoint(cc_request(&client, "")).await);
+        assert_eq!(reply.status, 200, "the right generated secret is never refused");
     }
-    clock.advance(secs(30));
-    let reply = Reply::from(servers[1].token_endpoint(cc_request(&client, "")).await);
-    assert_eq!(reply.status, 200, "{:?}", reply.json);
 }
