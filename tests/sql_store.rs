@@ -2191,17 +2191,38 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
 
     // Refused attempts did not count: once the wait is over one attempt is
     // admitted, and its count doubles the wait, up to the ceiling.
-    assert_eq!(on_b.admit(key, t + secs(1)).await.unwrap(), Admission::Allow);
-    assert_eq!(on_a.admit(key, t + secs(1)).await.unwrap(), refused(secs(2)));
-    assert_eq!(on_a.admit(key, t + secs(3)).await.unwrap(), Admission::Allow);
-    assert_eq!(on_b.admit(key, t + secs(7)).await.unwrap(), Admission::Allow);
-    assert_eq!(on_b.admit(key, t + secs(7)).await.unwrap(), refused(secs(4)));
+    assert_eq!(
+        on_b.admit(key, t + secs(1)).await.unwrap(),
+        Admission::Allow
+    );
+    assert_eq!(
+        on_a.admit(key, t + secs(1)).await.unwrap(),
+        refused(secs(2))
+    );
+    assert_eq!(
+        on_a.admit(key, t + secs(3)).await.unwrap(),
+        Admission::Allow
+    );
+    assert_eq!(
+        on_b.admit(key, t + secs(7)).await.unwrap(),
+        Admission::Allow
+    );
+    assert_eq!(
+        on_b.admit(key, t + secs(7)).await.unwrap(),
+        refused(secs(4))
+    );
 
     // A success takes back its own attempt only: past the allowance, the
     // block the failures before it earned stays.
-    assert_eq!(on_a.admit(key, t + secs(11)).await.unwrap(), Admission::Allow);
+    assert_eq!(
+        on_a.admit(key, t + secs(11)).await.unwrap(),
+        Admission::Allow
+    );
     on_b.succeeded(key, t + secs(11)).await.unwrap();
-    assert_eq!(on_a.admit(key, t + secs(11)).await.unwrap(), refused(secs(4)));
+    assert_eq!(
+        on_a.admit(key, t + secs(11)).await.unwrap(),
+        refused(secs(4))
+    );
 
     // A key quiet for `reset_after` starts afresh: admitted, and counted as
     // its first failure.
@@ -2210,11 +2231,17 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
     assert_eq!(on_b.admit(key, later).await.unwrap(), Admission::Allow);
 
     // A key whose every attempt succeeded is forgotten at once.
-    assert_eq!(on_a.admit("client-3", later).await.unwrap(), Admission::Allow);
+    assert_eq!(
+        on_a.admit("client-3", later).await.unwrap(),
+        Admission::Allow
+    );
     on_b.succeeded("client-3", later).await.unwrap();
 
     // Purging forgets quiet keys, and only those.
-    assert_eq!(on_a.admit("client-2", later).await.unwrap(), Admission::Allow);
+    assert_eq!(
+        on_a.admit("client-2", later).await.unwrap(),
+        Admission::Allow
+    );
     a.purge_expired(later + secs(30)).await.unwrap();
     assert_eq!(
         on_a.admit(key, later + secs(30)).await.unwrap(),
@@ -2317,6 +2344,9 @@ async fn replicas_throttle_a_guesser_together(db: &TestDb) {
         assert_eq!(reply.status, 429, "{:?}", reply.json);
         assert_eq!(reply.header("retry-after"), Some("30"));
         let reply = Reply::from(server.token_endpoint(cc_request(&client, "")).await);
-        assert_eq!(reply.status, 200, "the right generated secret is never refused");
+        assert_eq!(
+            reply.status, 200,
+            "the right generated secret is never refused"
+        );
     }
 }

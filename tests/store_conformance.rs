@@ -13,8 +13,8 @@
 use std::collections::BTreeSet;
 
 use broken::{Broken, Bug};
-use portcullis::store::MemoryStore;
 use portcullis::client::MemoryLimiter;
+use portcullis::store::MemoryStore;
 use portcullis::testing::{
     cases, run_grant_store_conformance, run_limiter_conformance, run_store_conformance,
 };

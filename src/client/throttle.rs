@@ -246,9 +246,6 @@ fn duration_nanos(d: Duration) -> u64 {
 /// nanoseconds since 1970 until the year 2170.
 const MAX_BLOCK: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// The keys a [`MemoryLimiter`] holds unless told otherwise.
-pub const DEFAULT_LIMITER_CAPACITY: usize = 100_000;
-
 /// Shards of the memory limiter, each under a lock of its own.
 const SHARDS: usize = 8;
 
@@ -301,14 +298,16 @@ impl Shard {
         if self.next_sweep.is_some_and(|next| now < next) {
             return;
         }
-        self.keys.retain(|_, e| policy.remembers(e.last_failure, now));
+        self.keys
+            .retain(|_, e| policy.remembers(e.last_failure, now));
         self.next_sweep = now.checked_add(policy.reset_after / 4);
     }
 
     /// Makes room for one more key: forgets the keys that cannot matter any
     /// more, then, if the shard is still full, a batch of the quietest.
     fn make_room(&mut self, now: SystemTime, policy: &ThrottlePolicy) {
-        self.keys.retain(|_, e| policy.remembers(e.last_failure, now));
+        self.keys
+            .retain(|_, e| policy.remembers(e.last_failure, now));
         if self.keys.len() < self.capacity {
             return;
         }
@@ -346,7 +345,7 @@ impl Shard {
 /// keyed hash) for a map lookup and write; nothing awaits.
 ///
 /// Its memory is bounded: it holds at most [`capacity`](Self::capacity) keys
-/// ([`DEFAULT_LIMITER_CAPACITY`] unless set with
+/// ([`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) unless set with
 /// [`with_capacity`](Self::with_capacity)), each a few dozen bytes beside
 /// the key itself. A key is held only as long as it can matter: forgotten
 /// when its attempts all succeeded, and within a quarter of `reset_after`
@@ -369,13 +368,17 @@ pub struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
-    /// A limiter with `policy`, holding at most [`DEFAULT_LIMITER_CAPACITY`]
+    /// The keys a limiter holds unless told otherwise: at most some
+    /// 15 MB with keys of a few dozen bytes.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// A limiter with `policy`, holding at most [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY)
     /// keys.
     pub fn new(policy: ThrottlePolicy) -> Self {
         Self {
             policy,
-            capacity: DEFAULT_LIMITER_CAPACITY,
-            shards: shards(DEFAULT_LIMITER_CAPACITY),
+            capacity: Self::DEFAULT_CAPACITY,
+            shards: shards(Self::DEFAULT_CAPACITY),
             spread: RandomState::new(),
         }
     }
@@ -621,8 +624,9 @@ mod tests {
 
     #[test]
     fn concurrent_admissions_let_through_no_more_than_the_policy() {
-        let limiter =
-            std::sync::Arc::new(MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(5)));
+        let limiter = std::sync::Arc::new(MemoryLimiter::new(
+            ThrottlePolicy::default().with_allowed_failures(5),
+        ));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let admitted = std::sync::Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..8)
@@ -691,16 +695,26 @@ mod tests {
             admit(&limiter, &format!("flood{i}"), at);
             if i % 50 == 0 {
                 // Being tried keeps the target among the keys that matter.
-                assert!(matches!(admit(&limiter, "target", at), Admission::Refuse { .. }));
+                assert!(matches!(
+                    admit(&limiter, "target", at),
+                    Admission::Refuse { .. }
+                ));
             }
             assert!(limiter.len() <= 800);
         }
         // A blocked key left alone is the quietest, and goes.
         assert_eq!(admit(&limiter, "left-alone", t0), Admission::Allow);
         for i in 0..200u64 {
-            admit(&limiter, &format!("more{i}"), t0 + Duration::from_secs(60 + i));
+            admit(
+                &limiter,
+                &format!("more{i}"),
+                t0 + Duration::from_secs(60 + i),
+            );
         }
-        assert_eq!(admit(&limiter, "left-alone", t0 + Duration::from_secs(2000)), Admission::Allow);
+        assert_eq!(
+            admit(&limiter, "left-alone", t0 + Duration::from_secs(2000)),
+            Admission::Allow
+        );
         assert!(matches!(
             admit(&limiter, "target", t0 + Duration::from_secs(2000)),
             Admission::Refuse { .. }
@@ -722,7 +736,11 @@ mod tests {
             ..limiter.clone()
         };
         for i in 0..5000u64 {
-            admit(&lenient, &format!("flood{i}"), t0 + Duration::from_millis(i + 1));
+            admit(
+                &lenient,
+                &format!("flood{i}"),
+                t0 + Duration::from_millis(i + 1),
+            );
         }
         assert!(limiter.len() <= 64);
         assert!(matches!(

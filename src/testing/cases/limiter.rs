@@ -58,8 +58,7 @@ async fn burst<S: AuthLimiter + Clone>(
         .map(|i| {
             let limiter = if i % 2 == 0 { a.clone() } else { b.clone() };
             let key = key.to_owned();
-            Box::pin(async move { ok(limiter.admit(&key, at).await, "admit") })
-                as Racer<Admission>
+            Box::pin(async move { ok(limiter.admit(&key, at).await, "admit") }) as Racer<Admission>
         })
         .collect();
     race(tasks).await
@@ -163,7 +162,10 @@ pub async fn a_success_uncounts_its_own_attempt_only<S: AuthLimiter + Clone>((a,
         refused(10),
         "a success takes back one attempt only: the failures before it still count"
     );
-    assert_eq!(admit(&a, "success", t + 10 * SECOND).await, Admission::Allow);
+    assert_eq!(
+        admit(&a, "success", t + 10 * SECOND).await,
+        Admission::Allow
+    );
     succeeded(&b, "success", t + 10 * SECOND).await;
     assert!(
         matches!(
