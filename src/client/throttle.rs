@@ -417,7 +417,8 @@ impl MemoryLimiter {
 
     fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
         let index = usize::try_from(self.spread.hash_one(key) % SHARDS as u64).unwrap_or(0);
-        lock(self.shards.get(index).unwrap_or(&self.shards[0]))
+        let shards: &[Mutex<Shard>; SHARDS] = &self.shards;
+        lock(shards.get(index).unwrap_or(&shards[0]))
     }
 }
 
