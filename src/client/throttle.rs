@@ -354,8 +354,10 @@ impl Shard {
 /// `reset_after` first, then those not blocked, then blocked ones, the
 /// longest unseen first), so no admission scans the keys except one in so
 /// many. A guesser able to present more distinct keys than the capacity can
-/// thereby make a blocked key forgotten, unless it keeps being tried; see
-/// the [module docs](self) for what that means with keys per source.
+/// thereby make a blocked key forgotten, unless it keeps being tried. With
+/// keys per client that takes that many registered clients; with keys per
+/// source address it is cheap for anyone holding an IPv6 prefix, so key
+/// sources by network (a /64) rather than by address.
 #[derive(Clone)]
 pub struct MemoryLimiter {
     policy: ThrottlePolicy,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::client::{Admission, AuthLimiter, ThrottlePolicy};
 use crate::testing::fixtures::{HOUR, Racer, SECOND, now, ok, race};
 
-/// The policy every limiter case is run with: [`ALLOWED`] failures free,
+/// The policy every limiter case is run with: three failures free,
 /// then 10 seconds doubling up to 80, and a fresh start after an hour.
 pub fn limiter_policy() -> ThrottlePolicy {
     ThrottlePolicy::default()
