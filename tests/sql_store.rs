@@ -2191,17 +2191,38 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
 
     // Refused attempts did not count: once the wait is over one attempt is
     // admitted, and its count doubles the wait, up to the ceiling.
-    assert_eq!(on_b.admit(key, t + secs(1)).await.unwrap(), Admission::Allow);
-    assert_eq!(on_a.admit(key, t + secs(1)).await.unwrap(), refused(secs(2)));
-    assert_eq!(on_a.admit(key, t + secs(3)).await.unwrap(), Admission::Allow);
-    assert_eq!(on_b.admit(key, t + secs(7)).await.unwrap(), Admission::Allow);
-    assert_eq!(on_b.admit(key, t + secs(7)).await.unwrap(), refused(secs(4)));
+    assert_eq!(
+        on_b.admit(key, t + secs(1)).await.unwrap(),
+        Admission::Allow
+    );
+    assert_eq!(
+        on_a.admit(key, t + secs(1)).await.unwrap(),
+        refused(secs(2))
+    );
+    assert_eq!(
+        on_a.admit(key, t + secs(3)).await.unwrap(),
+        Admission::Allow
+    );
+    assert_eq!(
+        on_b.admit(key, t + secs(7)).await.unwrap(),
+        Admission::Allow
+    );
+    assert_eq!(
+        on_b.admit(key, t + secs(7)).await.unwrap(),
+        refused(secs(4))
+    );
 
     // A success takes back its own attempt only: past the allowance, the
     // block the failures before it earned stays.
-    assert_eq!(on_a.admit(key, t + secs(11)).await.unwrap(), Admission::Allow);
+    assert_eq!(
+        on_a.admit(key, t + secs(11)).await.unwrap(),
+        Admission::Allow
+    );
     on_b.succeeded(key, t + secs(11)).await.unwrap();
-    assert_eq!(on_a.admit(key, t + secs(11)).await.unwrap(), refused(secs(4)));
+    assert_eq!(
+        on_a.admit(key, t + secs(11)).await.unwrap(),
+        refused(secs(4))
+    );
 
     // A key quiet for `reset_after` starts afresh: admitted, and counted as
     // its first failure.
@@ -2210,11 +2231,17 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
     assert_eq!(on_b.admit(key, later).await.unwrap(), Admission::Allow);
 
     // A key whose every attempt succeeded is forgotten at once.
-    assert_eq!(on_a.admit("client-3", later).await.unwrap(), Admission::Allow);
+    assert_eq!(
+        on_a.admit("client-3", later).await.unwrap(),
+        Admission::Allow
+    );
     on_b.succeeded("client-3", later).await.unwrap();
 
     // Purging forgets quiet keys, and only those.
-    assert_eq!(on_a.admit("client-2", later).await.unwrap(), Admission::Allow);
+    assert_eq!(
+        on_a.admit("client-2", later).await.unwrap(),
+        Admission::Allow
+    );
     a.purge_expired(later + secs(30)).await.unwrap();
     assert_eq!(
         on_a.admit(key, later + secs(30)).await.unwrap(),
@@ -2238,7 +2265,10 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
 
 /// Two servers on one database, each with the SQL limiter: a guesser
 /// alternating between them is throttled as by one server, and `429` comes
-/// with `Retry-After`.
+/// with `Retry-After`. For a client whose secret a person chose, every
+/// attempt is admitted first, so while blocked even the right secret waits;
+/// for a client with a generated secret, the right one always
+/// authenticates, and only the wrong ones are counted and refused.
 async fn replicas_throttle_a_guesser_together(db: &TestDb) {
     let policy = ThrottlePolicy::default()
         .with_allowed_failures(2)
@@ -2257,7 +2287,42 @@ async fn replicas_throttle_a_guesser_together(db: &TestDb) {
             .unwrap()
     };
     let servers = [build(first), build(second)];
+
+    // A secret a person chose: guessable, so throttled strictly.
+    let chosen = "a person's chosen secret, long enough";
     let r = servers[0]
+        .register_client(
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .scope(scope("read"))
+                .import_secret(ClientSecret::new(chosen)),
+        )
+        .await
+        .unwrap();
+    let client = TestClient {
+        id: r.client.id().to_string(),
+        secret: chosen.to_owned(),
+    };
+    let guess = client.with_secret("not-the-secret");
+    for server in servers.iter().cycle().take(3) {
+        Reply::from(server.token_endpoint(cc_request(&guess, "")).await)
+            .assert_error(401, "invalid_client");
+    }
+    for server in &servers {
+        for attempt in [&guess, &client] {
+            let reply = Reply::from(server.token_endpoint(cc_request(attempt, "")).await);
+            assert_eq!(reply.status, 429, "{:?}", reply.json);
+            assert_eq!(reply.header("retry-after"), Some("30"));
+        }
+    }
+    clock.advance(secs(30));
+    let reply = Reply::from(servers[1].token_endpoint(cc_request(&client, "")).await);
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+
+    // A generated secret: wrong guesses alternating between the replicas
+    // are counted together and refused past the allowance on both, while
+    // the right secret is never refused.
+    let r = servers[1]
         .register_client(
             ClientRegistration::web_application()
                 .grant_type(GrantType::CLIENT_CREDENTIALS)
@@ -2275,11 +2340,13 @@ async fn replicas_throttle_a_guesser_together(db: &TestDb) {
             .assert_error(401, "invalid_client");
     }
     for server in &servers {
-        let reply = Reply::from(server.token_endpoint(cc_request(&client, "")).await);
+        let reply = Reply::from(server.token_endpoint(cc_request(&guess, "")).await);
         assert_eq!(reply.status, 429, "{:?}", reply.json);
         assert_eq!(reply.header("retry-after"), Some("30"));
+        let reply = Reply::from(server.token_endpoint(cc_request(&client, "")).await);
+        assert_eq!(
+            reply.status, 200,
+            "the right generated secret is never refused"
+        );
     }
-    clock.advance(secs(30));
-    let reply = Reply::from(servers[1].token_endpoint(cc_request(&client, "")).await);
-    assert_eq!(reply.status, 200, "{:?}", reply.json);
 }

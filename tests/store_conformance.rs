@@ -5,15 +5,19 @@
 //! `AuthorizationCodeStore` and `DeviceAuthorizationStore`, races included,
 //! on a fresh store per case. And the suite itself: it fails a store that
 //! breaks a contract, naming the cases, and a store of grants alone runs its
-//! part.
+//! part. And the limiter part of the suite, on the memory limiter and the
+//! SQL limiter over the same databases.
 #![cfg(feature = "testing")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
 
 use broken::{Broken, Bug};
+use portcullis::client::MemoryLimiter;
 use portcullis::store::MemoryStore;
-use portcullis::testing::{cases, run_grant_store_conformance, run_store_conformance};
+use portcullis::testing::{
+    cases, run_grant_store_conformance, run_limiter_conformance, run_store_conformance,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_memory_store_conforms() {
@@ -73,6 +77,79 @@ async fn the_sql_store_on_a_sqlite_file_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_sql_store_on_postgres_conforms() {
     sql_store_conforms(sql_support::Backend::Postgres).await;
+}
+
+/// The limiter part of the suite (`run_limiter_conformance`): a thousand
+/// concurrent attempts at one key admit no more than the policy allows, on
+/// the in-process limiter and on the SQL limiter over SQLite (in memory and
+/// in a file) and PostgreSQL, with two replicas on one database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_memory_limiter_conforms() {
+    run_limiter_conformance(|policy| async move {
+        let limiter = MemoryLimiter::new(policy);
+        (limiter.clone(), limiter)
+    })
+    .await;
+}
+
+/// A memory limiter at its smallest capacity still keeps every contract for
+/// the few keys each case uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_memory_limiter_of_small_capacity_conforms() {
+    run_limiter_conformance(|policy| async move {
+        let limiter = MemoryLimiter::new(policy).with_capacity(64);
+        (limiter.clone(), limiter)
+    })
+    .await;
+}
+
+/// Runs the limiter suite on SQL limiters over fresh databases of
+/// `backend`: two stores opened on each, as two replicas (one store for
+/// SQLite in memory, which only its own pool sees).
+#[cfg(feature = "sql")]
+async fn sql_limiter_conforms(backend: sql_support::Backend) {
+    use std::sync::{Arc, Mutex};
+    if sql_support::TestDb::new(backend, "limiter_conformance")
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let databases = Arc::new(Mutex::new(Vec::new()));
+    run_limiter_conformance(move |policy| {
+        let databases = Arc::clone(&databases);
+        async move {
+            let db = sql_support::TestDb::new(backend, "limiter_conformance")
+                .await
+                .unwrap();
+            let first = db.open().await;
+            let second = match backend {
+                sql_support::Backend::SqliteMemory => first.clone(),
+                _ => db.open().await,
+            };
+            databases.lock().unwrap().push(db);
+            (first.limiter(policy), second.limiter(policy))
+        }
+    })
+    .await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_limiter_on_sqlite_in_memory_conforms() {
+    sql_limiter_conforms(sql_support::Backend::SqliteMemory).await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_limiter_on_a_sqlite_file_conforms() {
+    sql_limiter_conforms(sql_support::Backend::SqliteFile).await;
+}
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sql_limiter_on_postgres_conforms() {
+    sql_limiter_conforms(sql_support::Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -200,6 +277,114 @@ async fn suite_failure(bug: Bug) -> String {
         .into_panic()
         .downcast::<String>()
         .unwrap()
+}
+
+/// The limiter suite fails a limiter that checks, then counts, in two steps
+/// (the flaw that let concurrent guesses through), and one that counts
+/// refused attempts, each on the case of the contract it breaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_limiter_suite_fails_each_broken_limiter_on_the_contract_it_breaks() {
+    use broken_limiter::{Flaw, Limiter};
+    for (flaw, case) in [
+        (
+            Flaw::ChecksThenCounts,
+            "concurrent_admissions_admit_the_allowance_and_one",
+        ),
+        (Flaw::CountsRefusals, "refused_attempts_are_not_counted"),
+    ] {
+        let run = tokio::spawn(run_limiter_conformance(move |_| async move {
+            let limiter = Limiter::new(flaw);
+            (limiter.clone(), limiter)
+        }));
+        let message = *run
+            .await
+            .expect_err("the suite must fail a broken limiter")
+            .into_panic()
+            .downcast::<String>()
+            .unwrap();
+        assert!(message.contains(case), "{flaw:?}: {message}");
+    }
+}
+
+/// Limiters with one flaw each, after the built-in policy of the suite: three
+/// failures free, then a 10-second block.
+mod broken_limiter {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime};
+
+    use portcullis::client::{Admission, AuthLimiter};
+    use portcullis::store::StoreError;
+
+    #[derive(Debug, Clone, Copy)]
+    pub enum Flaw {
+        /// Reads the count, yields, then writes it: not atomic.
+        ChecksThenCounts,
+        /// Counts refused attempts too, so a block never ends under attack.
+        CountsRefusals,
+    }
+
+    #[derive(Clone)]
+    pub struct Limiter {
+        flaw: Flaw,
+        /// Per key: failures, and when the block ends.
+        keys: Arc<Mutex<HashMap<String, (u32, SystemTime)>>>,
+    }
+
+    impl Limiter {
+        pub fn new(flaw: Flaw) -> Self {
+            Self {
+                flaw,
+                keys: Arc::default(),
+            }
+        }
+
+        fn wait(failures: u32) -> Duration {
+            match failures {
+                0..=3 => Duration::ZERO,
+                n => Duration::from_secs(10 << (n - 4).min(3)),
+            }
+        }
+    }
+
+    impl AuthLimiter for Limiter {
+        async fn admit(&self, key: &str, now: SystemTime) -> Result<Admission, StoreError> {
+            let (failures, blocked_until) = self
+                .keys
+                .lock()
+                .unwrap()
+                .get(key)
+                .copied()
+                .unwrap_or((0, now));
+            if let Flaw::ChecksThenCounts = self.flaw {
+                tokio::task::yield_now().await;
+            }
+            let mut keys = self.keys.lock().unwrap();
+            if let Ok(wait) = blocked_until.duration_since(now) {
+                if !wait.is_zero() {
+                    if let Flaw::CountsRefusals = self.flaw {
+                        let n = failures + 1;
+                        keys.insert(key.to_owned(), (n, now + Self::wait(n)));
+                    }
+                    return Ok(Admission::Refuse { retry_after: wait });
+                }
+            }
+            let n = match self.flaw {
+                Flaw::ChecksThenCounts => failures + 1,
+                Flaw::CountsRefusals => keys.get(key).map_or(0, |e| e.0) + 1,
+            };
+            keys.insert(key.to_owned(), (n, now + Self::wait(n)));
+            Ok(Admission::Allow)
+        }
+
+        async fn succeeded(&self, key: &str, _: SystemTime) -> Result<(), StoreError> {
+            let mut keys = self.keys.lock().unwrap();
+            if let Some(entry) = keys.get_mut(key) {
+                entry.0 = entry.0.saturating_sub(1);
+            }
+            Ok(())
+        }
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -1,40 +1,60 @@
-//! Brute-force protection for client authentication (RFC 6749 §2.3.1: the
-//! server "MUST protect any endpoint utilizing [password authentication]
-//! against brute force attacks"; RFC 6819 §5.1.4.2.3, §5.2.3.5).
+//! Brute-force protection for secrets (RFC 6749 §2.3.1: the server "MUST
+//! protect any endpoint utilizing [password authentication] against brute
+//! force attacks"; RFC 6819 §5.1.4.2.3, §5.2.3.5).
 //!
-//! The server asks the [`AuthLimiter`] before it checks a secret, and tells it
-//! of every failure. The built-in policy lets a few failures pass, then makes
-//! the client wait before each further attempt — a delay that doubles with each
-//! failure up to a ceiling. While a client must wait, every attempt is refused
-//! without looking at the secret (`429 Too Many Requests` with `Retry-After`),
-//! so a guesser learns nothing and gets at most one guess per delay.
+//! An [`AuthLimiter`] admits or refuses each attempt at a secret atomically,
+//! *before* the secret is checked, and counts every admitted attempt as a
+//! failure from that moment; an attempt that turns out right is taken back
+//! ([`succeeded`](AuthLimiter::succeeded)). So a burst of concurrent guesses
+//! cannot slip past the policy while earlier ones are being verified,
+//! however slow the verification (an Argon2id hash) or the limiter's store
+//! (a database across the network): of any number of concurrent attempts at
+//! one key, on any replica sharing the limiter, no more are checked than the
+//! policy allows. The [`testing`](crate::testing) module's
+//! `run_limiter_conformance` holds a limiter to that, with a thousand
+//! concurrent attempts.
 //!
-//! Failures are forgotten only after a quiet period, never because of a
-//! success: otherwise a guesser could slip guesses between a busy client's
-//! legitimate requests and never be slowed.
+//! The built-in [`ThrottlePolicy`] lets a few failures pass, then makes the
+//! key wait before each further attempt — a delay that doubles with each
+//! failure up to a ceiling. While a key must wait, every attempt is refused
+//! without looking at the secret (`429 Too Many Requests` with
+//! `Retry-After`), so a guesser learns nothing and gets at most one guess per
+//! delay. A refused attempt is not counted: a blocked key is blocked for the
+//! time its policy says, not for as long as someone keeps knocking.
+//!
+//! Failures are forgotten after a quiet period (`reset_after`), never because
+//! of a success, which takes back its own attempt only: otherwise a guesser
+//! could slip guesses between a busy client's legitimate requests and never
+//! be slowed.
 //!
 //! Trade-offs, stated plainly:
 //!
-//! - Throttling is keyed by `client_id` and recorded only for registered
-//!   clients, so made-up identifiers cannot fill memory. Someone who knows a
-//!   `client_id` (not a secret, RFC 6749 §2.2) can therefore delay that client,
-//!   and can tell registered identifiers from others by the `429`.
-//! - [`check`](AuthLimiter::check) and [`record_failure`](AuthLimiter::record_failure)
-//!   are separate steps, so requests already between the two when a limit is
-//!   reached are still verified. With the in-process limiter that window is
-//!   the verification itself (a SHA-256 for generated client secrets); a
-//!   shared limiter with network round trips should count attempts in `check`
-//!   to keep it small. The password grant, whose check is a slow hash of a
-//!   low-entropy secret, also lets only one request at a time check a given
-//!   user's password ([`PasswordGrant`](crate::grant::PasswordGrant)).
+//! - A key that can be blocked is a key someone can block: whoever knows a
+//!   `client_id` (not a secret, RFC 6749 §2.2) could keep its client waiting.
+//!   Client authentication therefore admits an attempt before verification
+//!   only for secrets a person chose (stored with Argon2id), which a guesser
+//!   could find; a generated 256-bit secret cannot be guessed, so its right
+//!   value always authenticates and the limiter only counts and slows the
+//!   wrong ones (RFC 6819 §5.1.4.2.3, §4.4.1.11).
+//! - The [`MemoryLimiter`] holds at most a set number of keys. Past it, the
+//!   quietest keys are forgotten first — those that cannot matter any more,
+//!   then those not blocked, then blocked ones, the longest unseen first — so
+//!   a guesser who can present that many distinct keys can make a blocked
+//!   key's count forgotten. With keys per client that takes that many
+//!   registered clients; with keys per source address it is cheap for
+//!   anyone holding an IPv6 prefix, so key sources by network (a /64) rather
+//!   than by address.
 //!
-//! A fleet shares one limiter by implementing the trait on a shared store.
+//! A fleet shares one limiter by implementing the trait on a shared store:
+//! [`SqlStore::limiter`](crate::store::SqlStore::limiter) does, with the
+//! `sql` feature.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::{Future, ready};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::hash::BuildHasher as _;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use crate::erased::erased_twin;
@@ -44,9 +64,9 @@ use crate::error::StoreError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Admission {
-    /// Go ahead and check the credentials.
+    /// Go ahead and check the credentials: the attempt is counted.
     Allow,
-    /// Refuse without checking the credentials.
+    /// Refuse without checking the credentials: the attempt is not counted.
     Refuse {
         /// How long until the next attempt is allowed.
         retry_after: Duration,
@@ -74,6 +94,9 @@ impl Admission {
 ///
 /// # Contracts
 ///
+/// `portcullis::testing::run_limiter_conformance` (feature `testing`) checks
+/// each of these against an implementation.
+///
 /// - [`admit`](Self::admit) decides and counts in one atomic step: of any
 ///   number of concurrent calls for one key, on any replica sharing the
 ///   limiter, no more are admitted than the policy lets through.
@@ -82,6 +105,8 @@ impl Admission {
 /// - `succeeded` uncounts one admitted attempt; the failures before it still
 ///   count. A success never resets a key: else a guesser could slip guesses
 ///   between a busy client's legitimate requests and never be slowed.
+/// - Keys are independent, and a key quiet for the policy's reset period
+///   starts afresh.
 /// - After either returns, every replica sharing the limiter sees it.
 pub trait AuthLimiter: Send + Sync + 'static {
     /// Admits one attempt for `key` at `now`, counting it, or refuses it
@@ -110,7 +135,8 @@ pub struct ThrottlePolicy {
     /// The wait after the first failure beyond `allowed_failures`; each further
     /// failure doubles it. Default: 1 second.
     pub initial_delay: Duration,
-    /// The longest wait. Default: 5 minutes.
+    /// The longest wait. Default: 5 minutes. A wait is never longer than a
+    /// century, whatever this says.
     pub max_delay: Duration,
     /// A key with no failure for this long starts afresh. Default: 1 hour.
     pub reset_after: Duration,
@@ -163,56 +189,210 @@ impl ThrottlePolicy {
     /// A policy's delay is the host's to choose; one past what the clock can
     /// represent blocks for as long as it can, rather than panicking.
     pub(crate) fn blocked_until(&self, failures: u32, now: SystemTime) -> SystemTime {
-        now.checked_add(self.delay(failures))
-            .unwrap_or(now + MAX_BLOCK)
+        now.checked_add(self.delay(failures)).unwrap_or(now)
     }
 
-    /// The wait imposed after `failures` failures.
+    /// The wait imposed after `failures` failures: none within
+    /// `allowed_failures`, then `initial_delay` doubled for each failure
+    /// beyond the first over, up to the ceiling. The SQL limiter states the
+    /// same function in SQL, from [`ceiling`](Self::ceiling) and
+    /// [`doublings_to_ceiling`](Self::doublings_to_ceiling).
     pub(crate) fn delay(&self, failures: u32) -> Duration {
         let over = failures.saturating_sub(self.allowed_failures);
         if over == 0 {
             return Duration::ZERO;
         }
-        let factor = 1u32.checked_shl(over - 1).unwrap_or(u32::MAX);
-        self.initial_delay
-            .checked_mul(factor)
-            .map_or(self.max_delay, |d| d.min(self.max_delay))
+        let doublings = over - 1;
+        if doublings >= self.doublings_to_ceiling() {
+            return self.ceiling();
+        }
+        // Below the ceiling by construction, so below a century: no overflow.
+        Duration::from_nanos(self.initial_nanos() << doublings)
+    }
+
+    /// The longest wait: `max_delay`, at most a century; none if there is
+    /// no initial delay to double.
+    pub(crate) fn ceiling(&self) -> Duration {
+        if self.initial_delay.is_zero() {
+            return Duration::ZERO;
+        }
+        self.max_delay.min(MAX_BLOCK)
+    }
+
+    /// `initial_delay` in nanoseconds, at most a century's.
+    pub(crate) fn initial_nanos(&self) -> u64 {
+        duration_nanos(self.initial_delay.min(MAX_BLOCK))
+    }
+
+    /// The doublings of `initial_delay` that reach the ceiling: the least
+    /// `k` with `initial_delay · 2^k ≥ ceiling`, and at most 62, so that
+    /// every wait below the ceiling is computed within an `i64` of
+    /// nanoseconds.
+    pub(crate) fn doublings_to_ceiling(&self) -> u32 {
+        let (initial, ceiling) = (self.initial_nanos(), duration_nanos(self.ceiling()));
+        (0..62)
+            .find(|&k| u128::from(initial) << k >= u128::from(ceiling))
+            .unwrap_or(62)
     }
 }
+
+/// A duration of at most a century, in nanoseconds.
+fn duration_nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The longest wait whatever the policy says: a century, which is forever
+/// for a server and keeps every time the limiters compute within an `i64` of
+/// nanoseconds since 1970 until the year 2170.
+const MAX_BLOCK: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// Shards of the memory limiter, each under a lock of its own.
+const SHARDS: usize = 8;
+
+/// A full shard makes room for this fraction of its capacity at once, so
+/// the pass that finds the quietest keys is paid once per so many new keys.
+const EVICTION_BATCH_DIVISOR: usize = 16;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     failures: u32,
     last_failure: SystemTime,
     blocked_until: SystemTime,
+    /// The last attempt, admitted or refused: how recently the key mattered,
+    /// for eviction only (a refused attempt does not count as a failure).
+    last_seen: SystemTime,
 }
 
-/// How long a key stays blocked when its policy's delay is past what the clock
-/// can represent: a century.
-const MAX_BLOCK: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+impl Entry {
+    /// A key's state after an admitted attempt, its `failures`-th, at `now`.
+    fn admitted(failures: u32, now: SystemTime, policy: &ThrottlePolicy) -> Self {
+        Self {
+            failures,
+            last_failure: now,
+            blocked_until: policy.blocked_until(failures, now),
+            last_seen: now,
+        }
+    }
 
-/// The most keys one shard tracks before it forgets quiet ones.
-const SHARD_SOFT_LIMIT: usize = 4096;
-const SHARDS: usize = 8;
+    /// Where the key stands for eviction, least worth keeping first: keys
+    /// not blocked before blocked ones (forgetting a blocked key hands its
+    /// guesser a fresh allowance), then the longest unseen.
+    fn rank(&self, now: SystemTime) -> (bool, SystemTime) {
+        (self.blocked_until > now, self.last_seen)
+    }
+}
 
-/// An in-process [`AuthLimiter`] with a [`ThrottlePolicy`].
+/// One shard's keys, and when it next forgets the quiet ones.
+#[derive(Debug)]
+struct Shard {
+    keys: HashMap<String, Entry>,
+    capacity: usize,
+    next_sweep: Option<SystemTime>,
+}
+
+impl Shard {
+    /// Forgets the keys quiet past the policy's reset period, at most once
+    /// per quarter of that period: a pass over the shard paid by the
+    /// admissions of that quarter.
+    fn sweep(&mut self, now: SystemTime, policy: &ThrottlePolicy) {
+        if self.next_sweep.is_some_and(|next| now < next) {
+            return;
+        }
+        self.keys
+            .retain(|_, e| policy.remembers(e.last_failure, now));
+        self.next_sweep = now.checked_add(policy.reset_after / 4);
+    }
+
+    /// Makes room for one more key: forgets the keys that cannot matter any
+    /// more, then, if the shard is still full, a batch of the quietest.
+    fn make_room(&mut self, now: SystemTime, policy: &ThrottlePolicy) {
+        self.keys
+            .retain(|_, e| policy.remembers(e.last_failure, now));
+        if self.keys.len() < self.capacity {
+            return;
+        }
+        let excess = self.keys.len() + 1 - self.capacity;
+        let batch = (self.capacity / EVICTION_BATCH_DIVISOR)
+            .max(excess)
+            .min(self.keys.len());
+        let Some(last) = batch.checked_sub(1) else {
+            return;
+        };
+        let mut ranks: Vec<_> = self.keys.values().map(|e| e.rank(now)).collect();
+        let (_, &mut threshold, _) = ranks.select_nth_unstable(last);
+        // Exactly `batch` keys go: all those ranked below the threshold, and
+        // as many of those at it as make up the batch.
+        let below = ranks.iter().filter(|r| **r < threshold).count();
+        let mut ties = batch - below;
+        self.keys.retain(|_, e| {
+            let rank = e.rank(now);
+            if rank < threshold {
+                false
+            } else if rank == threshold && ties > 0 {
+                ties -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// An in-process [`AuthLimiter`] with a [`ThrottlePolicy`]; clones share
+/// their counts.
+///
+/// Each admission takes one of eight locks (keys are spread over them by a
+/// keyed hash) for a map lookup and write; nothing awaits.
+///
+/// Its memory is bounded: it holds at most [`capacity`](Self::capacity) keys
+/// ([`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY) unless set with
+/// [`with_capacity`](Self::with_capacity)), each a few dozen bytes beside
+/// the key itself. A key is held only as long as it can matter: forgotten
+/// when its attempts all succeeded, and within a quarter of `reset_after`
+/// after it fell quiet. When a new key finds its shard full, the shard
+/// forgets the quietest sixteenth of its keys at once (those quiet past
+/// `reset_after` first, then those not blocked, then blocked ones, the
+/// longest unseen first), so no admission scans the keys except one in so
+/// many. A guesser able to present more distinct keys than the capacity can
+/// thereby make a blocked key forgotten, unless it keeps being tried. With
+/// keys per client that takes that many registered clients; with keys per
+/// source address it is cheap for anyone holding an IPv6 prefix, so key
+/// sources by network (a /64) rather than by address.
+#[derive(Clone)]
 pub struct MemoryLimiter {
     policy: ThrottlePolicy,
-    shards: [Mutex<HashMap<String, Entry>>; SHARDS],
-    /// Keys held, across shards: while none is, a check has nothing to look
-    /// up and takes no lock (the usual state of a server no one is guessing
-    /// at). Keys leave when a check finds them quiet past the policy's reset
-    /// period, or when a full shard forgets its quiet ones.
-    tracked: AtomicUsize,
+    capacity: usize,
+    shards: Arc<[Mutex<Shard>; SHARDS]>,
+    /// Spreads keys over shards. Keyed per limiter, so no one can choose
+    /// keys that crowd into one shard and make its quietest keys forgotten
+    /// with an eighth of the keys the capacity asks for.
+    spread: RandomState,
 }
 
 impl MemoryLimiter {
-    /// A limiter with `policy`.
+    /// The keys a limiter holds unless told otherwise: at most some
+    /// 15 MB with keys of a few dozen bytes.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    /// A limiter with `policy`, holding at most [`DEFAULT_CAPACITY`](Self::DEFAULT_CAPACITY)
+    /// keys.
     pub fn new(policy: ThrottlePolicy) -> Self {
         Self {
             policy,
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
-            tracked: AtomicUsize::new(0),
+            capacity: Self::DEFAULT_CAPACITY,
+            shards: shards(Self::DEFAULT_CAPACITY),
+            spread: RandomState::new(),
+        }
+    }
+
+    /// This limiter, empty, holding at most `capacity` keys — at least 8,
+    /// one per shard.
+    pub fn with_capacity(self, capacity: usize) -> Self {
+        let capacity = capacity.max(SHARDS);
+        Self {
+            capacity,
+            shards: shards(capacity),
+            ..self
         }
     }
 
@@ -221,21 +401,45 @@ impl MemoryLimiter {
         &self.policy
     }
 
-    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        // FNV-1a: a stable spread of keys over shards; the maps themselves use
-        // SipHash, since keys come from requests.
-        let mut h: u32 = 0x811c_9dc5;
-        for b in key.bytes() {
-            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-        }
-        let index = h as usize % SHARDS;
-        let lock = self.shards.get(index).unwrap_or(&self.shards[0]);
-        lock.lock().unwrap_or_else(|p| p.into_inner())
+    /// The most keys this limiter holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
-    fn fresh(&self, entry: &Entry, now: SystemTime) -> bool {
-        self.policy.remembers(entry.last_failure, now)
+    /// The keys held now: those with failures counted that still matter,
+    /// and quiet ones not forgotten yet.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).keys.len()).sum()
     }
+
+    /// Whether no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
+        let index = usize::try_from(self.spread.hash_one(key) % SHARDS as u64).unwrap_or(0);
+        let shards: &[Mutex<Shard>; SHARDS] = &self.shards;
+        lock(shards.get(index).unwrap_or(&shards[0]))
+    }
+}
+
+/// A lock whose holder panicked still guards consistent entries: each
+/// update is a single map operation.
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Empty shards sharing `capacity` exactly.
+fn shards(capacity: usize) -> Arc<[Mutex<Shard>; SHARDS]> {
+    Arc::new(std::array::from_fn(|i| {
+        let share = capacity / SHARDS + usize::from(i < capacity % SHARDS);
+        Mutex::new(Shard {
+            keys: HashMap::new(),
+            capacity: share,
+            next_sweep: None,
+        })
+    }))
 }
 
 impl Default for MemoryLimiter {
@@ -248,7 +452,8 @@ impl fmt::Debug for MemoryLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryLimiter")
             .field("policy", &self.policy)
-            .finish()
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
 }
 
@@ -259,32 +464,30 @@ impl AuthLimiter for MemoryLimiter {
         key: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send {
+        let policy = &self.policy;
         let mut shard = self.shard(key);
-        let failures = match shard.get(key) {
-            Some(entry) if self.fresh(entry, now) => {
-                if let Admission::Refuse { retry_after } =
+        shard.sweep(now, policy);
+        if let Some(entry) = shard.keys.get_mut(key) {
+            let failures = if policy.remembers(entry.last_failure, now) {
+                if let refused @ Admission::Refuse { .. } =
                     Admission::until(entry.blocked_until, now)
                 {
-                    return ready(Ok(Admission::Refuse { retry_after }));
+                    entry.last_seen = entry.last_seen.max(now);
+                    return ready(Ok(refused));
                 }
                 entry.failures.saturating_add(1)
-            }
-            _ => 1,
-        };
-        if shard.len() >= SHARD_SOFT_LIMIT && !shard.contains_key(key) {
-            let before = shard.len();
-            shard.retain(|_, e| self.fresh(e, now));
-            self.tracked
-                .fetch_sub(before - shard.len(), Ordering::Release);
+            } else {
+                1
+            };
+            *entry = Entry::admitted(failures, now, policy);
+            return ready(Ok(Admission::Allow));
         }
-        let entry = Entry {
-            failures,
-            last_failure: now,
-            blocked_until: self.policy.blocked_until(failures, now),
-        };
-        if shard.insert(key.to_owned(), entry).is_none() {
-            self.tracked.fetch_add(1, Ordering::Release);
+        if shard.keys.len() >= shard.capacity {
+            shard.make_room(now, policy);
         }
+        shard
+            .keys
+            .insert(key.to_owned(), Entry::admitted(1, now, policy));
         ready(Ok(Admission::Allow))
     }
 
@@ -294,11 +497,11 @@ impl AuthLimiter for MemoryLimiter {
         now: SystemTime,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut shard = self.shard(key);
-        if let Some(entry) = shard.get_mut(key) {
+        if let Some(entry) = shard.keys.get_mut(key) {
             entry.failures = entry.failures.saturating_sub(1);
-            if entry.failures == 0 {
-                shard.remove(key);
-                self.tracked.fetch_sub(1, Ordering::Release);
+            if entry.failures == 0 || !self.policy.remembers(entry.last_failure, now) {
+                // Nothing left to count: forgotten at once.
+                shard.keys.remove(key);
             } else if self.policy.delay(entry.failures).is_zero() {
                 // Within the failures the policy lets pass: the block this
                 // attempt's admission set goes with its count.
@@ -320,6 +523,7 @@ erased_twin! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn block_on<F: Future>(f: F) -> F::Output {
         // The memory limiter never awaits anything, so one poll completes it.
@@ -341,6 +545,22 @@ mod tests {
         assert_eq!(p.delay(10), Duration::from_secs(16));
         assert_eq!(p.delay(100), Duration::from_secs(300));
         assert_eq!(p.delay(u32::MAX), Duration::from_secs(300));
+        // A ceiling past a century is a century; a tiny initial delay still
+        // doubles exactly up to the ceiling.
+        let huge = p
+            .with_initial_delay(Duration::MAX)
+            .with_max_delay(Duration::MAX);
+        assert_eq!(huge.delay(6), MAX_BLOCK);
+        let tiny = p
+            .with_initial_delay(Duration::from_nanos(1))
+            .with_max_delay(Duration::MAX);
+        assert_eq!(tiny.delay(6 + 40), Duration::from_nanos(1 << 40));
+        assert_eq!(tiny.delay(6 + 61), Duration::from_nanos(1 << 61));
+        assert_eq!(tiny.delay(6 + 62), MAX_BLOCK);
+        assert_eq!(tiny.delay(u32::MAX), MAX_BLOCK);
+        let zero = p.with_initial_delay(Duration::ZERO);
+        assert_eq!(zero.delay(u32::MAX), Duration::ZERO);
+        assert_eq!(zero.delay(7), Duration::ZERO);
     }
 
     fn admit(limiter: &MemoryLimiter, key: &str, at: SystemTime) -> Admission {
@@ -402,13 +622,14 @@ mod tests {
         // A key whose every attempt succeeded is forgotten.
         assert_eq!(admit(&limiter, "ok", t0), Admission::Allow);
         block_on(AuthLimiter::succeeded(&limiter, "ok", t0)).unwrap();
-        assert!(!limiter.shard("ok").contains_key("ok"));
+        assert!(!limiter.shard("ok").keys.contains_key("ok"));
     }
 
     #[test]
     fn concurrent_admissions_let_through_no_more_than_the_policy() {
-        let limiter =
-            std::sync::Arc::new(MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(5)));
+        let limiter = std::sync::Arc::new(MemoryLimiter::new(
+            ThrottlePolicy::default().with_allowed_failures(5),
+        ));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         let admitted = std::sync::Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..8)
@@ -431,27 +652,110 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_quiet_keys_keeps_the_blocked_ones_counted() {
+    fn quiet_keys_are_forgotten_within_a_quarter_of_the_reset_period() {
         let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let tracked = |l: &MemoryLimiter| l.tracked.load(Ordering::Acquire);
-        for i in 0..SHARDS * SHARD_SOFT_LIMIT {
+        for i in 0..1000 {
             admit(&limiter, &format!("quiet{i}"), t0);
         }
-        assert_eq!(tracked(&limiter), SHARDS * SHARD_SOFT_LIMIT);
-        // An hour on, every shard that takes a new key forgets its quiet ones.
-        let later = t0 + Duration::from_secs(3601);
+        assert_eq!(limiter.len(), 1000);
+        // Some time on, the keys still count...
+        let later = t0 + Duration::from_secs(1800);
         for i in 0..64 {
             admit(&limiter, &format!("new{i}"), later);
         }
-        let held: usize = limiter.shards.iter().map(|s| s.lock().unwrap().len()).sum();
-        assert_eq!(tracked(&limiter), held);
-        assert!(held < SHARDS * SHARD_SOFT_LIMIT, "{held} keys held");
+        assert_eq!(limiter.len(), 1064);
+        // ...and once quiet for the reset period, every shard that admits an
+        // attempt forgets them.
+        let much_later = t0 + Duration::from_secs(3600 + 900);
+        for i in 0..64 {
+            admit(&limiter, &format!("newer{i}"), much_later);
+        }
+        assert_eq!(limiter.len(), 128);
+        // The keys that still matter kept their counts: a second failure.
+        assert_eq!(admit(&limiter, "new7", much_later), Admission::Allow);
+        assert_eq!(
+            admit(&limiter, "new7", much_later),
+            Admission::Refuse {
+                retry_after: Duration::from_secs(2)
+            }
+        );
+    }
+
+    #[test]
+    fn a_full_limiter_forgets_the_quietest_keys_in_batches() {
+        let policy = ThrottlePolicy::default()
+            .with_allowed_failures(0)
+            .with_initial_delay(Duration::from_secs(3600))
+            .with_max_delay(Duration::from_secs(3600))
+            .with_reset_after(Duration::from_secs(86_400));
+        let limiter = MemoryLimiter::new(policy).with_capacity(800);
+        assert_eq!(limiter.capacity(), 800);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(admit(&limiter, "target", t0), Admission::Allow);
+        for i in 0..10_000u64 {
+            let at = t0 + Duration::from_millis(i + 1);
+            admit(&limiter, &format!("flood{i}"), at);
+            if i % 50 == 0 {
+                // Being tried keeps the target among the keys that matter.
+                assert!(matches!(
+                    admit(&limiter, "target", at),
+                    Admission::Refuse { .. }
+                ));
+            }
+            assert!(limiter.len() <= 800);
+        }
+        // A blocked key left alone is the quietest, and goes.
+        assert_eq!(admit(&limiter, "left-alone", t0), Admission::Allow);
+        for i in 0..200u64 {
+            admit(
+                &limiter,
+                &format!("more{i}"),
+                t0 + Duration::from_secs(60 + i),
+            );
+        }
+        assert_eq!(
+            admit(&limiter, "left-alone", t0 + Duration::from_secs(2000)),
+            Admission::Allow
+        );
         assert!(matches!(
-            admit(&limiter, "new7", later),
+            admit(&limiter, "target", t0 + Duration::from_secs(2000)),
             Admission::Refuse { .. }
         ));
-        assert_eq!(admit(&limiter, "unknown", later), Admission::Allow);
+    }
+
+    #[test]
+    fn keys_not_blocked_are_forgotten_before_blocked_ones() {
+        // Flood keys each fail once, within the allowance: they are not
+        // blocked, so a blocked key outlives any number of them.
+        let policy = ThrottlePolicy::default()
+            .with_allowed_failures(0)
+            .with_initial_delay(Duration::from_secs(3600));
+        let limiter = MemoryLimiter::new(policy).with_capacity(64);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(admit(&limiter, "target", t0), Admission::Allow);
+        let lenient = MemoryLimiter {
+            policy: ThrottlePolicy::default(),
+            ..limiter.clone()
+        };
+        for i in 0..5000u64 {
+            admit(
+                &lenient,
+                &format!("flood{i}"),
+                t0 + Duration::from_millis(i + 1),
+            );
+        }
+        assert!(limiter.len() <= 64);
+        assert!(matches!(
+            admit(&limiter, "target", t0 + Duration::from_secs(60)),
+            Admission::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn a_tiny_capacity_still_holds_a_key_per_shard() {
+        let limiter = MemoryLimiter::default().with_capacity(1);
+        assert_eq!(limiter.capacity(), SHARDS);
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! | [`run_code_store_conformance`] | [`AuthorizationCodeStore`] |
 //! | [`run_device_store_conformance`] | [`DeviceAuthorizationStore`] |
 //! | [`run_store_conformance`], all four at once | [`TokenStore`] + [`ClientRegistry`] |
+//! | [`run_limiter_conformance`] | [`AuthLimiter`](crate::client::AuthLimiter) |
 //!
 //! The closure makes a fresh, empty store for each case (for a SQL store: a
 //! new database or schema). A failure panics naming each failed case and the
@@ -76,6 +77,9 @@
 
 pub mod cases;
 mod fixtures;
+mod limiter;
+
+pub use limiter::run_limiter_conformance;
 
 use std::any::Any;
 use std::future::Future;
