@@ -405,13 +405,19 @@ async fn an_imported_secret_is_refused_unchecked_while_blocked() {
         .await
         .assert_error(429, "invalid_client");
 
-    // Once the wait is over the right secret works …
+    // Once the wait is over the right secret works, and lifts the wait its
+    // own attempt set …
     h.clock.advance(Duration::from_secs(1));
     assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
-    // … but does not wipe the record: the failures still count.
+    assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
+    // … but does not wipe the record: the failures still count, so the next
+    // wrong guess is checked and blocks again, for twice as long.
     h.post(cc_request(&wrong, ""))
         .await
-        .assert_error(429, "invalid_client");
+        .assert_error(401, "invalid_client");
+    let r = h.post(cc_request(&wrong, "")).await;
+    r.assert_error(429, "invalid_client");
+    assert_eq!(r.header("retry-after"), Some("2"));
 
     // A quiet hour forgets it all.
     h.clock.advance(Duration::from_secs(3600));

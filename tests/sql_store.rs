@@ -2212,13 +2212,18 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
         refused(secs(4))
     );
 
-    // A success takes back its own attempt only: past the allowance, the
-    // block the failures before it earned stays.
+    // A success takes back its own attempt and the block its admission
+    // set; the failures before it still count, so the next failure is
+    // checked and blocks again.
     assert_eq!(
         on_a.admit(key, t + secs(11)).await.unwrap(),
         Admission::Allow
     );
     on_b.succeeded(key, t + secs(11)).await.unwrap();
+    assert_eq!(
+        on_a.admit(key, t + secs(11)).await.unwrap(),
+        Admission::Allow
+    );
     assert_eq!(
         on_a.admit(key, t + secs(11)).await.unwrap(),
         refused(secs(4))

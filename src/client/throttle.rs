@@ -102,8 +102,11 @@ impl Admission {
 ///   limiter, no more are admitted than the policy lets through.
 /// - A refused attempt is not counted: a blocked key stays blocked for the
 ///   time its policy says, however many attempts are refused meanwhile.
-/// - `succeeded` uncounts one admitted attempt; the failures before it still
-///   count. A success never resets a key: else a guesser could slip guesses
+/// - `succeeded` uncounts one admitted attempt and lifts the block that
+///   attempt's admission set, so a right secret never leaves its holder
+///   waiting; only a right secret can lift a block. The failures before it
+///   still count, so the next failure blocks again. A success never resets a
+///   key: else a guesser could slip guesses
 ///   between a busy client's legitimate requests and never be slowed.
 /// - Keys are independent, and a key quiet for the policy's reset period
 ///   starts afresh.
@@ -117,7 +120,8 @@ pub trait AuthLimiter: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
 
-    /// The attempt admitted for `key` succeeded: it no longer counts.
+    /// The attempt admitted for `key` succeeded: it no longer counts, and
+    /// the block its admission set is lifted.
     fn succeeded(
         &self,
         key: &str,
@@ -186,10 +190,17 @@ impl ThrottlePolicy {
     }
 
     /// Until when a key with `failures` failures, the last at `now`, waits.
-    /// A policy's delay is the host's to choose; one past what the clock can
-    /// represent blocks for as long as it can, rather than panicking.
+    /// Within the allowance it waits for nothing — not even until `now`: a
+    /// concurrent attempt whose clock read a moment earlier must not find a
+    /// block there. A policy's delay is the host's to choose; one past what
+    /// the clock can represent blocks for as long as it can, rather than
+    /// panicking.
     pub(crate) fn blocked_until(&self, failures: u32, now: SystemTime) -> SystemTime {
-        now.checked_add(self.delay(failures)).unwrap_or(now)
+        let delay = self.delay(failures);
+        if delay.is_zero() {
+            return SystemTime::UNIX_EPOCH;
+        }
+        now.checked_add(delay).unwrap_or(now)
     }
 
     /// The wait imposed after `failures` failures: none within
@@ -502,10 +513,12 @@ impl AuthLimiter for MemoryLimiter {
             if entry.failures == 0 || !self.policy.remembers(entry.last_failure, now) {
                 // Nothing left to count: forgotten at once.
                 shard.keys.remove(key);
-            } else if self.policy.delay(entry.failures).is_zero() {
-                // Within the failures the policy lets pass: the block this
-                // attempt's admission set goes with its count.
-                entry.blocked_until = entry.blocked_until.min(now);
+            } else {
+                // The block this attempt's admission set goes with its count:
+                // a right secret never leaves its holder waiting. Failures
+                // before it still count, so the next failure blocks again.
+                // Only a right secret lifts a block, so a guesser cannot.
+                entry.blocked_until = SystemTime::UNIX_EPOCH;
             }
         }
         ready(Ok(()))

@@ -24,8 +24,10 @@ use crate::store::StoreError;
 ///   plus `reset_after`, has passed): the count restarts at 1;
 /// - otherwise the count goes up by one, and the new block is the
 ///   policy's delay for it ([`ThrottlePolicy::delay`], stated in SQL): none
-///   within `$5` allowed failures, then `$6` nanoseconds doubled per further
-///   failure, and `$7` (the ceiling) from `$8` doublings on. Below `$8`
+///   within `$5` allowed failures (`$9`, the epoch: no block that a
+///   concurrent attempt whose clock read a moment earlier could meet), then
+///   `$6` nanoseconds doubled per further failure, and `$7` (the ceiling)
+///   from `$8` doublings on. Below `$8`
 ///   doublings the product is below the ceiling, so it stays within an
 ///   `i64`.
 const ADMIT: &str = "INSERT INTO auth_failures \
@@ -36,7 +38,7 @@ const ADMIT: &str = "INSERT INTO auth_failures \
          ELSE auth_failures.failures + 1 END, \
      last_failure = $2, \
      blocked_until = CASE WHEN auth_failures.forget_at <= $2 THEN $4 \
-         WHEN auth_failures.failures + 1 <= $5 THEN $2 \
+         WHEN auth_failures.failures + 1 <= $5 THEN $9 \
          WHEN auth_failures.failures - $5 >= $8 THEN $2 + $7 \
          ELSE $2 + $6 * (CAST(1 AS BIGINT) << CAST(auth_failures.failures - $5 AS INTEGER)) END, \
      forget_at = $3 \
@@ -52,12 +54,12 @@ const BLOCKED_UNTIL: &str = "SELECT blocked_until FROM auth_failures WHERE throt
 const FORGET_LAST: &str = "DELETE FROM auth_failures \
      WHERE throttle_key = $1 AND (failures <= 1 OR forget_at <= $2)";
 
-/// A success taken back from a key that still counts others. Within the
-/// failures the policy lets pass (`$3`), the block this attempt's admission
-/// set goes with its count.
+/// A success taken back from a key that still counts others: the block
+/// this attempt's admission set goes with its count (to `$3`, no block at
+/// all — not `$2`, where a concurrent attempt whose clock read a moment
+/// earlier would find one).
 const UNCOUNT: &str = "UPDATE auth_failures SET failures = failures - 1, \
-     blocked_until = CASE WHEN failures - 1 <= $3 AND blocked_until > $2 THEN $2 \
-         ELSE blocked_until END \
+     blocked_until = $3 \
      WHERE throttle_key = $1 AND failures >= 1 AND forget_at > $2 \
      RETURNING failures";
 
@@ -152,6 +154,7 @@ impl SqlLimiter {
                 .bind(i64::try_from(policy.initial_nanos()).unwrap_or(i64::MAX))
                 .bind(nanos(policy.ceiling()))
                 .bind(i64::from(policy.doublings_to_ceiling()))
+                .bind(to_db_time(SystemTime::UNIX_EPOCH))
                 .fetch_optional(pool)
                 .await
                 .map_err(backend)?;
@@ -201,7 +204,7 @@ impl AuthLimiter for SqlLimiter {
             let left: Option<i64> = sqlx::query_scalar(UNCOUNT)
                 .bind(key)
                 .bind(at)
-                .bind(i64::from(self.policy.allowed_failures))
+                .bind(to_db_time(SystemTime::UNIX_EPOCH))
                 .fetch_optional(pool)
                 .await
                 .map_err(backend)?;

@@ -142,9 +142,10 @@ pub async fn waits_double_up_to_the_ceiling<S: AuthLimiter + Clone>((a, _): (S, 
     }
 }
 
-/// A success takes back its own attempt, and only it: within the
-/// allowance the block that attempt set goes with it; past it, the
-/// failures before it still count and their block stays.
+/// A success takes back its own attempt, and only it: the block that
+/// attempt set goes with it — a right secret never leaves its holder
+/// waiting — but the failures before it still count, so the next failure
+/// blocks again.
 pub async fn a_success_uncounts_its_own_attempt_only<S: AuthLimiter + Clone>((a, b): (S, S)) {
     let t = now();
     for _ in 0..ADMITTED {
@@ -167,12 +168,17 @@ pub async fn a_success_uncounts_its_own_attempt_only<S: AuthLimiter + Clone>((a,
         Admission::Allow
     );
     succeeded(&b, "success", t + 10 * SECOND).await;
+    assert_eq!(
+        admit(&a, "success", t + 10 * SECOND).await,
+        Admission::Allow,
+        "past the allowance too, a success lifts the block its own admission set"
+    );
     assert!(
         matches!(
             admit(&a, "success", t + 10 * SECOND).await,
             Admission::Refuse { .. }
         ),
-        "past the allowance, a success does not lift the block the failures earned"
+        "and the failures before it still count: the next failure blocks again"
     );
 }
 
