@@ -237,8 +237,7 @@ impl Authentication<'_> {
         now: SystemTime,
     ) -> Result<AuthenticatedClient, ClientAuthError> {
         let presented = self.authenticator.identify(request)?;
-        let id = presented.client_id.clone();
-        let id = id.as_str();
+        let id = presented.client_id.as_str();
 
         let Some(client) = self.clients.find_client(id).await? else {
             if presented.method.uses_secret() {
@@ -256,36 +255,31 @@ impl Authentication<'_> {
         // attempt is admitted by the limiter before it is checked, so no more
         // are checked than the policy allows, and per source when the host
         // names one, so guesses from elsewhere do not lock the client out
-        // (RFC 6819 §4.4.1.11). A generated secret (256 bits) cannot be
-        // guessed: the right one always authenticates, and the limiter only
-        // counts and slows the wrong ones (RFC 6819 §5.1.4.2.3).
-        let guessable = matches!(client.secret_hash(), Some(SecretHash::Argon2id(_)));
-        let key = self.key(id, guessable.then_some(request.source()).flatten());
-        if guessable {
-            if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await? {
-                return Err(self.report_throttled(id, retry_after, now));
-            }
+        // (RFC 6819 §4.4.1.11).
+        if matches!(client.secret_hash(), Some(SecretHash::Argon2id(_))) {
+            return self
+                .run_guessable(presented, client, request.source(), now)
+                .await;
         }
 
-        let method = presented.method.clone();
-        let uses_secret = method.uses_secret();
-        let outcome = if method != *client.auth_method() {
+        // A generated secret (256 bits) cannot be guessed: the right one
+        // always authenticates, and the limiter only counts and slows the
+        // wrong ones (RFC 6819 §5.1.4.2.3). The common path — the right
+        // secret — does not touch the limiter.
+        let outcome = if presented.method != *client.auth_method() {
             Err(ClientAuthError::MethodMismatch)
-        } else if guessable {
-            self.verify_off_thread(presented, client.clone()).await
         } else {
             self.authenticator.verify(&presented, &client)
         };
         match outcome {
-            Ok(()) => {
-                if guessable {
-                    self.limiter.succeeded(&key, now).await?;
-                }
-                Ok(AuthenticatedClient { client, method })
-            }
+            Ok(()) => Ok(AuthenticatedClient {
+                client,
+                method: presented.method,
+            }),
             Err(error) => {
                 let error = self.report_failure(id, error, now);
-                if !guessable && uses_secret {
+                if presented.method.uses_secret() {
+                    let key = self.key(id, None);
                     if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await?
                     {
                         return Err(self.report_throttled(id, retry_after, now));
@@ -293,6 +287,36 @@ impl Authentication<'_> {
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// The rest of the sequence for a client whose secret a person chose:
+    /// admission first, then the check on the [`BlockingRunner`], then the
+    /// outcome told to the limiter.
+    async fn run_guessable(
+        &self,
+        presented: PresentedCredentials,
+        client: Arc<Client>,
+        source: Option<&ThrottleSource>,
+        now: SystemTime,
+    ) -> Result<AuthenticatedClient, ClientAuthError> {
+        let key = self.key(&presented.client_id, source);
+        if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await? {
+            return Err(self.report_throttled(&presented.client_id, retry_after, now));
+        }
+        let method = presented.method.clone();
+        let id = presented.client_id.clone();
+        let outcome = if method != *client.auth_method() {
+            Err(ClientAuthError::MethodMismatch)
+        } else {
+            self.verify_off_thread(presented, client.clone()).await
+        };
+        match outcome {
+            Ok(()) => {
+                self.limiter.succeeded(&key, now).await?;
+                Ok(AuthenticatedClient { client, method })
+            }
+            Err(error) => Err(self.report_failure(&id, error, now)),
         }
     }
 
