@@ -155,9 +155,8 @@ pub mod store;
 pub mod testing;
 pub mod token;
 
-pub use server::{
-    AuthorizationServer, BuildError, DEFAULT_MAX_BODY, RegisterClientError, ServerBuilder,
-};
+pub use endpoint::build_error::BuildError;
+pub use server::{AuthorizationServer, DEFAULT_MAX_BODY, RegisterClientError, ServerBuilder};
 pub use store::MemoryStore;
 
 /// The README's examples, compiled and run as doctests.

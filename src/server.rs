@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderValue;
-use url::{Host, Url};
+use url::Url;
 
 use crate::client::{
     AuthLimiter, AuthMethod, Authentication, BlockingRunner, ClientAuthenticator,
@@ -13,8 +13,9 @@ use crate::client::{
     MemoryLimiter, Registered, RegistrationError, SecretAuthenticator, SecurityEvents,
     ThrottlePolicy, default_runner,
 };
+use crate::endpoint::{BuildError, check_published_url};
 use crate::endpoint::{DeviceFlow, DeviceSettings};
-use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
+use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration};
 use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
 use crate::grant::{DynGrantHandler, GrantHandler};
 use crate::protocol::GrantType;
@@ -125,67 +126,6 @@ impl fmt::Debug for AuthorizationServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.fmt(f)
     }
-}
-
-/// Why a server could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The issuer is not an `https` URL without query or fragment (RFC 8414 §2);
-    /// `http` is accepted only for loopback hosts, for development. It is
-    /// published exactly as given, so it must be in the form the URL parser
-    /// writes (lower-case scheme and host, no default port), except that a
-    /// host-only issuer may omit the root path's `/`.
-    #[error("invalid issuer: {0}")]
-    InvalidIssuer(&'static str),
-    /// No client registry was given.
-    #[error("a client registry is required (ServerBuilder::clients)")]
-    MissingClients,
-    /// A store that the configured grants and endpoints use was not given:
-    /// the grant store always, the authorization code store for the
-    /// authorization code grant or the implicit grant, the device
-    /// authorization store for the device grant. The message names it and
-    /// the builder method that gives it.
-    #[error("{0} is required")]
-    MissingStore(&'static str),
-    /// Two handlers for one grant type.
-    #[error("grant type {0} has two handlers")]
-    DuplicateGrant(String),
-    /// The device flow's settings are invalid: the verification URI is not
-    /// an `https` URL (`http` only on loopback) without fragment, or a
-    /// lifetime or interval is under a second, the lifetime is over a day, or
-    /// the interval is longer than the lifetime.
-    #[error("invalid device flow settings: {0}")]
-    InvalidDeviceFlow(&'static str),
-    /// A token lifetime is zero or longer than
-    /// [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
-    #[error("invalid token lifetime: {0}")]
-    InvalidLifetime(&'static str),
-    /// A resource-server credential for the introspection endpoint is
-    /// invalid (see [`ServerBuilder::introspection_credential`]).
-    #[error("invalid introspection credential: {0}")]
-    InvalidIntrospectionCredential(&'static str),
-    /// An endpoint URL given to [`ServerBuilder::endpoint`] is unusable.
-    #[error("invalid URL for the {endpoint:?} endpoint: {reason}")]
-    InvalidEndpointUrl {
-        /// Which endpoint.
-        endpoint: Endpoint,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// A metadata URL (`service_documentation`, `op_policy_uri`, `op_tos_uri`)
-    /// is not an absolute `http(s)` URL.
-    #[error("{0} must be an absolute http(s) URL")]
-    InvalidMetadataUrl(&'static str),
-    /// The initial access token for dynamic registration is shorter than
-    /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`](crate::endpoint::MIN_INITIAL_ACCESS_TOKEN_LEN).
-    #[error("the initial access token is too short to resist guessing")]
-    WeakInitialAccessToken,
-    /// The initial access token for dynamic registration is not in the
-    /// `b64token` syntax of RFC 6750 §2.1, so no client could send it in an
-    /// `Authorization: Bearer` header.
-    #[error("the initial access token is not a bearer token (RFC 6750 b64token)")]
-    MalformedInitialAccessToken,
 }
 
 /// Why [`AuthorizationServer::register_client`] failed.
@@ -703,27 +643,6 @@ fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
     }
     check_published_url(&url).map_err(BuildError::InvalidIssuer)?;
     Ok(url)
-}
-
-/// The rules for a URL the server publishes — its issuer, its endpoints, the
-/// device verification page: no user information, and `https`, with `http`
-/// only on a loopback host, for development (RFC 8414 §2, RFC 6749 §3.1,
-/// RFC 8628 §3.2). The error says which rule failed.
-pub(crate) fn check_published_url(url: &Url) -> Result<(), &'static str> {
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not have user information");
-    }
-    let loopback = match url.host() {
-        Some(Host::Domain(d)) => d == "localhost",
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err("must be https (http only on a loopback host)"),
-    }
 }
 
 /// Compile-time guarantees: the server can be shared across threads and

@@ -69,11 +69,10 @@ use http::{Method, Request, Response};
 use serde::Serializer;
 use url::Url;
 
+use super::published_urls::{Endpoint, EndpointUrls};
 use crate::client::AuthMethod;
 use crate::protocol::{CodeChallengeMethod, ErrorResponse, GrantType, Scope};
-use crate::server::{
-    AuthorizationServer, BuildError, ServerBuilder, ServerInner, check_published_url,
-};
+use crate::server::{AuthorizationServer, ServerBuilder, ServerInner};
 use crate::store::{ResponseMode, ResponseType};
 
 /// The well-known URI suffix of the metadata document (RFC 8414 §3).
@@ -83,166 +82,6 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
 /// secret — and short-lived, so a configuration change reaches clients within
 /// minutes.
 pub const METADATA_CACHE_CONTROL: &str = "public, max-age=300";
-
-/// An endpoint whose URL the metadata document publishes.
-///
-/// Each URL is the issuer joined with [`default_path`](Self::default_path)
-/// unless the builder overrides it with
-/// [`ServerBuilder::endpoint`](crate::ServerBuilder::endpoint). The host
-/// routes requests to the matching endpoint methods; the metadata only says
-/// where they are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Endpoint {
-    /// The authorization endpoint (RFC 6749 §3.1).
-    Authorization,
-    /// The token endpoint (RFC 6749 §3.2).
-    Token,
-    /// The revocation endpoint (RFC 7009).
-    Revocation,
-    /// The introspection endpoint (RFC 7662).
-    Introspection,
-    /// The dynamic client registration endpoint (RFC 7591 §3); each client's
-    /// configuration endpoint (RFC 7592) is beneath it.
-    Registration,
-    /// The device authorization endpoint (RFC 8628 §3.1).
-    DeviceAuthorization,
-}
-
-impl Endpoint {
-    /// The path joined to the issuer unless the builder overrides it.
-    pub fn default_path(self) -> &'static str {
-        match self {
-            Endpoint::Authorization => "/authorize",
-            Endpoint::Token => "/token",
-            Endpoint::Revocation => "/revoke",
-            Endpoint::Introspection => "/introspect",
-            Endpoint::Registration => "/register",
-            Endpoint::DeviceAuthorization => "/device_authorization",
-        }
-    }
-
-    /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4).
-    pub fn metadata_name(self) -> &'static str {
-        match self {
-            Endpoint::Authorization => "authorization_endpoint",
-            Endpoint::Token => "token_endpoint",
-            Endpoint::Revocation => "revocation_endpoint",
-            Endpoint::Introspection => "introspection_endpoint",
-            Endpoint::Registration => "registration_endpoint",
-            Endpoint::DeviceAuthorization => "device_authorization_endpoint",
-        }
-    }
-}
-
-/// Where each endpoint is, resolved when the server is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointUrls {
-    authorization: Url,
-    token: Url,
-    revocation: Url,
-    introspection: Url,
-    registration: Url,
-    device_authorization: Url,
-}
-
-impl EndpointUrls {
-    /// The URL of `endpoint`.
-    pub fn get(&self, endpoint: Endpoint) -> &Url {
-        match endpoint {
-            Endpoint::Authorization => &self.authorization,
-            Endpoint::Token => &self.token,
-            Endpoint::Revocation => &self.revocation,
-            Endpoint::Introspection => &self.introspection,
-            Endpoint::Registration => &self.registration,
-            Endpoint::DeviceAuthorization => &self.device_authorization,
-        }
-    }
-}
-
-/// What the builder collects for the metadata document.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct DiscoveryConfig {
-    endpoints: Vec<(Endpoint, String)>,
-    scopes_supported: Option<Scope>,
-    service_documentation: Option<String>,
-    op_policy_uri: Option<String>,
-    op_tos_uri: Option<String>,
-}
-
-/// The same, validated.
-#[derive(Debug, Clone)]
-pub(crate) struct Discovery {
-    pub(crate) endpoints: EndpointUrls,
-    scopes_supported: Option<Scope>,
-    service_documentation: Option<Url>,
-    op_policy_uri: Option<Url>,
-    op_tos_uri: Option<Url>,
-}
-
-impl DiscoveryConfig {
-    pub(crate) fn resolve(self, issuer: &Url) -> Result<Discovery, BuildError> {
-        let url = |endpoint: Endpoint| -> Result<Url, BuildError> {
-            let configured = self
-                .endpoints
-                .iter()
-                .rev()
-                .find(|(e, _)| *e == endpoint)
-                .map_or(endpoint.default_path(), |(_, url)| url.as_str());
-            endpoint_url(issuer, configured)
-                .map_err(|reason| BuildError::InvalidEndpointUrl { endpoint, reason })
-        };
-        let endpoints = EndpointUrls {
-            authorization: url(Endpoint::Authorization)?,
-            token: url(Endpoint::Token)?,
-            revocation: url(Endpoint::Revocation)?,
-            introspection: url(Endpoint::Introspection)?,
-            registration: url(Endpoint::Registration)?,
-            device_authorization: url(Endpoint::DeviceAuthorization)?,
-        };
-        let page = |name: &'static str, value: Option<String>| {
-            value
-                .map(|v| match Url::parse(&v) {
-                    Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(u),
-                    _ => Err(BuildError::InvalidMetadataUrl(name)),
-                })
-                .transpose()
-        };
-        Ok(Discovery {
-            endpoints,
-            scopes_supported: self.scopes_supported,
-            service_documentation: page("service_documentation", self.service_documentation)?,
-            op_policy_uri: page("op_policy_uri", self.op_policy_uri)?,
-            op_tos_uri: page("op_tos_uri", self.op_tos_uri)?,
-        })
-    }
-}
-
-/// An endpoint URL from its configured form: a path, joined to the issuer's
-/// path, or an absolute URL held to the issuer's rules (RFC 8414 §2: `https`,
-/// or `http` on a loopback host) with no query or fragment, so that paths
-/// such as a client's configuration endpoint can be appended to it.
-fn endpoint_url(issuer: &Url, configured: &str) -> Result<Url, &'static str> {
-    if configured.starts_with('/') {
-        if configured.starts_with("//")
-            || configured.contains(['?', '#', '\\'])
-            || configured.split('/').any(|s| s == "." || s == "..")
-            || !configured.bytes().all(|b| (0x21..=0x7E).contains(&b))
-        {
-            return Err("a path must be plain: no query, fragment, dot segments or spaces");
-        }
-        let mut url = issuer.clone();
-        let base = issuer.path().trim_end_matches('/');
-        url.set_path(&format!("{base}{configured}"));
-        return Ok(url);
-    }
-    let url = Url::parse(configured).map_err(|_| "neither a path nor an absolute URL")?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err("must not have a query or fragment");
-    }
-    check_published_url(&url)?;
-    Ok(url)
-}
 
 /// Discovery settings (RFC 8414).
 impl ServerBuilder {
@@ -589,56 +428,5 @@ impl AuthorizationServer {
         );
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         response
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn issuer(s: &str) -> Url {
-        Url::parse(s).unwrap()
-    }
-
-    #[test]
-    fn paths_join_the_issuer_path() {
-        let root = issuer("https://auth.example");
-        let tenant = issuer("https://auth.example/t1/");
-        assert_eq!(
-            endpoint_url(&root, "/token").unwrap().as_str(),
-            "https://auth.example/token"
-        );
-        assert_eq!(
-            endpoint_url(&tenant, "/oauth/token").unwrap().as_str(),
-            "https://auth.example/t1/oauth/token"
-        );
-        assert_eq!(
-            endpoint_url(&root, "https://tokens.example/x")
-                .unwrap()
-                .as_str(),
-            "https://tokens.example/x"
-        );
-        assert!(endpoint_url(&root, "http://127.0.0.1:8080/token").is_ok());
-    }
-
-    #[test]
-    fn bad_overrides_are_refused() {
-        let root = issuer("https://auth.example");
-        for bad in [
-            "token",
-            "//evil.example/token",
-            "/token?x=1",
-            "/token#f",
-            "/a/../token",
-            "/to ken",
-            "/t\\oken",
-            "http://auth.example/token",
-            "https://auth.example/token?x",
-            "https://u@auth.example/token",
-            "ftp://auth.example/token",
-            "",
-        ] {
-            assert!(endpoint_url(&root, bad).is_err(), "{bad}");
-        }
     }
 }

@@ -2,19 +2,24 @@
 //! typed layer beneath for hosts that parse HTTP themselves.
 
 mod authorize;
+pub(crate) mod build_error;
 mod client_auth;
 mod client_configuration;
 mod content_type;
 mod device;
+mod device_settings;
 mod device_verification;
+mod discovery;
 mod form_post;
 mod introspect;
 mod introspection_access;
 mod lookup;
 mod metadata;
+mod published_urls;
 mod redirect;
 mod register;
 mod register_error;
+mod registration_settings;
 mod revoke;
 mod token;
 
@@ -25,9 +30,9 @@ pub use crate::grant::{RequestError, TokenError};
 pub use authorize::{
     AuthorizationError, DecisionError, MAX_STATE_LEN, PendingAuthorization, ResponseType,
 };
-pub(crate) use device::DeviceFlow;
-pub(crate) use device::DeviceSettings;
-pub use device::{
+pub(crate) use device_settings::DeviceFlow;
+pub(crate) use device_settings::DeviceSettings;
+pub use device_settings::{
     DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, MAX_DEVICE_CODE_LIFETIME,
     default_user_code_policy,
 };
@@ -42,12 +47,12 @@ pub use redirect::{html_escape, secure_page_headers};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
 
+pub(crate) use build_error::BuildError;
 pub use client_configuration::ClientUpdate;
-pub use metadata::{
-    AuthorizationServerMetadata, Endpoint, EndpointUrls, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH,
-};
-pub(crate) use metadata::{Discovery, DiscoveryConfig};
-pub use register::{
-    ClientInformation, DynamicRegistration, MIN_INITIAL_ACCESS_TOKEN_LEN, RegistrationAccessToken,
-};
+pub(crate) use discovery::{Discovery, DiscoveryConfig};
+pub use metadata::{AuthorizationServerMetadata, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH};
+pub(crate) use published_urls::check_published_url;
+pub use published_urls::{Endpoint, EndpointUrls};
+pub use register::{ClientInformation, RegistrationAccessToken};
 pub use register_error::DynamicRegistrationError;
+pub use registration_settings::{DynamicRegistration, MIN_INITIAL_ACCESS_TOKEN_LEN};
