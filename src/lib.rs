@@ -155,8 +155,11 @@ pub mod store;
 pub mod testing;
 pub mod token;
 
+pub use endpoint::authorization_server::{
+    AuthorizationServer, DEFAULT_MAX_BODY, RegisterClientError,
+};
 pub use endpoint::build_error::BuildError;
-pub use server::{AuthorizationServer, DEFAULT_MAX_BODY, RegisterClientError, ServerBuilder};
+pub use server::ServerBuilder;
 pub use store::MemoryStore;
 
 /// The README's examples, compiled and run as doctests.

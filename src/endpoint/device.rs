@@ -81,11 +81,11 @@ use http::{Method, Request, Response};
 use url::Url;
 
 use super::TokenRequest;
+use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
 use crate::client::EndpointFamily;
 use crate::grant::{RequestError, TokenError};
 use crate::protocol::{DeviceAuthorizationResponse, GrantType};
-use crate::server::AuthorizationServer;
 use crate::store::{DeviceAuthorizationRecord, DeviceStatus, StoreError};
 use crate::token::{DeviceCode, TokenKind, UserCode, mint};
 

@@ -69,10 +69,10 @@ use http::{Method, Request, Response};
 use serde::Serializer;
 use url::Url;
 
+use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::published_urls::{Endpoint, EndpointUrls};
 use crate::client::AuthMethod;
 use crate::protocol::{CodeChallengeMethod, ErrorResponse, GrantType, Scope};
-use crate::server::{AuthorizationServer, ServerBuilder, ServerInner};
 use crate::store::{ResponseMode, ResponseType};
 
 /// The well-known URI suffix of the metadata document (RFC 8414 §3).
@@ -82,47 +82,6 @@ pub const WELL_KNOWN_PATH: &str = "/.well-known/oauth-authorization-server";
 /// secret — and short-lived, so a configuration change reaches clients within
 /// minutes.
 pub const METADATA_CACHE_CONTROL: &str = "public, max-age=300";
-
-/// Discovery settings (RFC 8414).
-impl ServerBuilder {
-    /// Publishes `endpoint` at `url` instead of the issuer joined with
-    /// [`Endpoint::default_path`]. `url` is a path (`/oauth/token`), joined to
-    /// the issuer's path, or an absolute `https` URL (`http` only on a
-    /// loopback host) without query or fragment. A bad value makes
-    /// [`build`](Self::build) fail with [`BuildError::InvalidEndpointUrl`].
-    pub fn endpoint(mut self, endpoint: Endpoint, url: impl Into<String>) -> Self {
-        self.discovery.endpoints.push((endpoint, url.into()));
-        self
-    }
-
-    /// The scope values to advertise as `scopes_supported` (RFC 8414 §2:
-    /// RECOMMENDED). Omitted from the metadata unless set.
-    pub fn scopes_supported(mut self, scope: Scope) -> Self {
-        self.discovery.scopes_supported = Some(scope);
-        self
-    }
-
-    /// A page for developers about using this server, and how to register
-    /// clients (`service_documentation`). An absolute `http(s)` URL.
-    pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
-        self.discovery.service_documentation = Some(url.into());
-        self
-    }
-
-    /// The server's requirements on how clients use its data
-    /// (`op_policy_uri`). An absolute `http(s)` URL.
-    pub fn op_policy_uri(mut self, url: impl Into<String>) -> Self {
-        self.discovery.op_policy_uri = Some(url.into());
-        self
-    }
-
-    /// The server's terms of service (`op_tos_uri`). An absolute `http(s)`
-    /// URL.
-    pub fn op_tos_uri(mut self, url: impl Into<String>) -> Self {
-        self.discovery.op_tos_uri = Some(url.into());
-        self
-    }
-}
 
 /// The metadata document (RFC 8414 §2), as this server is configured.
 ///

@@ -1,6 +1,7 @@
 //! Endpoints: each turns an `http::Request` into an `http::Response`, with a
 //! typed layer beneath for hosts that parse HTTP themselves.
 
+pub(crate) mod authorization_server;
 mod authorize;
 pub(crate) mod build_error;
 mod client_auth;
@@ -27,10 +28,12 @@ mod token;
 /// [`TokenError`]; they are re-exported here beside the endpoints that answer
 /// them.
 pub use crate::grant::{RequestError, TokenError};
+pub(crate) use authorization_server::{
+    AuthorizationServer, DEFAULT_MAX_BODY, Options, ServerInner,
+};
 pub use authorize::{
     AuthorizationError, DecisionError, MAX_STATE_LEN, PendingAuthorization, ResponseType,
 };
-pub(crate) use device_settings::DeviceFlow;
 pub(crate) use device_settings::DeviceSettings;
 pub use device_settings::{
     DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, MAX_DEVICE_CODE_LIFETIME,
@@ -49,7 +52,7 @@ pub use token::TokenRequest;
 
 pub(crate) use build_error::BuildError;
 pub use client_configuration::ClientUpdate;
-pub(crate) use discovery::{Discovery, DiscoveryConfig};
+pub(crate) use discovery::DiscoveryConfig;
 pub use metadata::{AuthorizationServerMetadata, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH};
 pub(crate) use published_urls::check_published_url;
 pub use published_urls::{Endpoint, EndpointUrls};

@@ -55,6 +55,7 @@ use http::header::HeaderMap;
 use http::{Method, Request, Response, StatusCode};
 use url::Url;
 
+use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::content_type::is_media_type;
 use super::published_urls::Endpoint;
 use super::register_error::DynamicRegistrationError;
@@ -65,7 +66,6 @@ use crate::client::{
 use crate::protocol::{BearerCredential, GrantType, bearer_credential};
 use crate::protocol::{MAX_TOKEN_LEN, server_challenge};
 use crate::secret::secret_type;
-use crate::server::{AuthorizationServer, ServerBuilder, ServerInner};
 use crate::token::{TokenHash, TokenKind, mint};
 
 secret_type! {
@@ -74,16 +74,6 @@ secret_type! {
     /// server keeps only its hash, and replaces it with a new one on every
     /// read or update.
     RegistrationAccessToken
-}
-
-/// Dynamic client registration (RFC 7591, RFC 7592).
-impl ServerBuilder {
-    /// Enables the registration endpoint and the client configuration
-    /// endpoints. Off by default.
-    pub fn dynamic_registration(mut self, registration: DynamicRegistration) -> Self {
-        self.registration = Some(registration);
-        self
-    }
 }
 
 /// A client information response (RFC 7591 §3.2.1, RFC 7592 §3): the client,
