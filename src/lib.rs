@@ -9,12 +9,15 @@
 //! and never starts a runtime. Wire it into any HTTP framework.
 //!
 //! ```text
+//!  server      ServerBuilder, the layer above endpoint/: configures the
+//!              endpoints, checks the settings, builds the AuthorizationServer
+//!
 //!  host HTTP stack (axum, actix, hyper …)
 //!       │ http::Request<impl AsRef<[u8]>>          ▲ http::Response<Vec<u8>>
 //!       ▼                                          │
-//!  server/     AuthorizationServer, ServerBuilder — and, extending it,
-//!  endpoint/   authorization · token · device authorization · revocation ·
-//!       │      introspection · metadata · registration and client configuration
+//!  endpoint/   AuthorizationServer — and, extending it, authorization · token ·
+//!       │      device authorization · revocation · introspection · metadata ·
+//!       │      registration and client configuration
 //!       │  dispatch on grant_type ─► grant/  (GrantHandler per grant,
 //!       │                                    GrantContext, TokenError)
 //!       │  storage ─► store/  (GrantStore · AuthorizationCodeStore ·
@@ -30,8 +33,9 @@
 //! ```
 //!
 //! Each layer uses only the layers below it (`tests/architecture.rs` checks
-//! it): `token`, then `protocol`, `client`, `store`, `grant`, then the
-//! server with its endpoints, and `resource` on top.
+//! it): `token`, then `protocol`, `client`, `store`, `grant`, then
+//! `endpoint` (the server object and its endpoints), the `server` builder
+//! above it, and `resource` on top.
 //!
 //! ## Quick start: the client credentials grant
 //!
@@ -155,9 +159,11 @@ pub mod store;
 pub mod testing;
 pub mod token;
 
-pub use server::{
-    AuthorizationServer, BuildError, DEFAULT_MAX_BODY, RegisterClientError, ServerBuilder,
+pub use endpoint::authorization_server::{
+    AuthorizationServer, DEFAULT_MAX_BODY, RegisterClientError,
 };
+pub use endpoint::build_error::BuildError;
+pub use server::ServerBuilder;
 pub use store::MemoryStore;
 
 /// The README's examples, compiled and run as doctests.

@@ -1,204 +1,31 @@
-//! The authorization server object and its builder.
+//! The authorization server's builder: everything a server is configured
+//! with, checked once in [`build`](ServerBuilder::build). The server object
+//! itself lives in the endpoint layer, below this one.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderValue;
-use url::{Host, Url};
+use url::Url;
 
 use crate::client::{
-    AuthLimiter, AuthMethod, Authentication, BlockingRunner, ClientAuthenticator,
-    ClientRegistration, ClientRegistry, DynAuthLimiter, DynClientRegistry, EndpointFamily,
-    MemoryLimiter, Registered, RegistrationError, SecretAuthenticator, SecurityEvents,
-    ThrottlePolicy, default_runner,
+    AuthLimiter, BlockingRunner, ClientAuthenticator, ClientRegistry, DynAuthLimiter,
+    DynClientRegistry, MemoryLimiter, SecretAuthenticator, SecurityEvents, ThrottlePolicy,
+    default_runner,
 };
-use crate::endpoint::{DeviceFlow, DeviceSettings};
-use crate::endpoint::{Discovery, DiscoveryConfig, DynamicRegistration, Endpoint};
-use crate::endpoint::{IntrospectionPolicy, IntrospectionSettings};
+use crate::endpoint::{
+    AuthorizationServer, BuildError, DEFAULT_MAX_BODY, DeviceSettings, DiscoveryConfig,
+    DynamicRegistration, Endpoint, IntrospectionPolicy, IntrospectionSettings, Options,
+    ServerInner, check_published_url,
+};
 use crate::grant::{DynGrantHandler, GrantHandler};
-use crate::protocol::GrantType;
-use crate::store::AccessTokenInfo;
+use crate::protocol::{GrantType, Scope};
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DynCodeStore, DynDeviceStore, DynGrantStore,
-    GrantId, GrantStore, StoreError, Stores, TokenStore,
+    GrantStore, Stores, TokenStore,
 };
-use crate::token::{Clock, SystemClock, TokenHash, TokenKind, TokenLifetimes};
-
-/// The default limit on a request body: 64 KiB, far above any real token
-/// request.
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
-
-/// An OAuth 2.0 authorization server.
-///
-/// Cheap to clone (one `Arc`), `Send + Sync`, and free of per-request state:
-/// clones — or replicas in other processes sharing the same store — serve
-/// requests interchangeably. It does no IO of its own and starts no runtime;
-/// its endpoint methods are futures any executor can drive.
-#[derive(Clone)]
-pub struct AuthorizationServer {
-    pub(crate) inner: Arc<ServerInner>,
-}
-
-pub(crate) struct ServerInner {
-    /// The issuer identifier exactly as configured: what the metadata, `iss`
-    /// and the realm publish (RFC 8414 §3.3 and RFC 9207 §2.4 compare it as
-    /// a string).
-    pub(crate) issuer: String,
-    /// The issuer parsed, for deriving endpoint URLs and the metadata path.
-    pub(crate) issuer_url: Url,
-    pub(crate) clients: Box<dyn DynClientRegistry>,
-    pub(crate) stores: Stores,
-    pub(crate) authenticator: Arc<dyn ClientAuthenticator>,
-    pub(crate) limiter: Box<dyn DynAuthLimiter>,
-    /// Where imported secrets' slow hashes run.
-    pub(crate) runner: Box<dyn BlockingRunner>,
-    /// Client-authentication security events, aggregated.
-    pub(crate) auth_events: SecurityEvents,
-    pub(crate) grants: Vec<(GrantType, Box<dyn DynGrantHandler>)>,
-    /// Whether `grants` has the `refresh_token` grant.
-    pub(crate) serves_refresh: bool,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) lifetimes: TokenLifetimes,
-    pub(crate) max_body: usize,
-    /// `Basic realm="<issuer>"`, sent with a 401 (RFC 6749 §5.2).
-    pub(crate) basic_challenge: HeaderValue,
-    pub(crate) options: Options,
-    /// The device authorization grant's settings (RFC 8628).
-    pub(crate) device: DeviceFlow,
-    /// Who may call the introspection endpoint, about which tokens.
-    pub(crate) introspection: IntrospectionSettings,
-    /// Endpoint URLs and what else the metadata document says (RFC 8414).
-    pub(crate) discovery: Discovery,
-    /// Dynamic client registration (RFC 7591), when enabled.
-    pub(crate) registration: Option<DynamicRegistration>,
-}
-
-/// Switches for behaviour the secure profile leaves off.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Options {
-    /// Accept `code_challenge_method=plain` (RFC 7636 §4.2).
-    pub(crate) allow_plain_pkce: bool,
-    /// Let confidential clients omit PKCE.
-    pub(crate) pkce_optional_for_confidential: bool,
-    /// Serve `response_type=token` (RFC 6749 §4.2) to clients registered for it.
-    pub(crate) implicit: bool,
-    /// Count client-authentication failures at every endpoint under one key.
-    pub(crate) shared_throttle_keys: bool,
-}
-
-impl ServerInner {
-    /// Whether the token endpoint serves `grant`.
-    pub(crate) fn serves(&self, grant: &GrantType) -> bool {
-        self.grants.iter().any(|(g, _)| g == grant)
-    }
-
-    /// Client authentication at an endpoint of `family`.
-    pub(crate) fn authentication(&self, family: EndpointFamily) -> Authentication<'_> {
-        Authentication {
-            authenticator: &self.authenticator,
-            clients: &*self.clients,
-            limiter: &*self.limiter,
-            runner: &*self.runner,
-            events: &self.auth_events,
-            family,
-            shared_keys: self.options.shared_throttle_keys,
-        }
-    }
-}
-
-impl fmt::Debug for ServerInner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationServer")
-            .field("issuer", &self.issuer.as_str())
-            .field(
-                "grants",
-                &self.grants.iter().map(|(g, _)| g).collect::<Vec<_>>(),
-            )
-            .field("lifetimes", &self.lifetimes)
-            .field("clock", &self.clock)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for AuthorizationServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt(f)
-    }
-}
-
-/// Why a server could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The issuer is not an `https` URL without query or fragment (RFC 8414 §2);
-    /// `http` is accepted only for loopback hosts, for development. It is
-    /// published exactly as given, so it must be in the form the URL parser
-    /// writes (lower-case scheme and host, no default port), except that a
-    /// host-only issuer may omit the root path's `/`.
-    #[error("invalid issuer: {0}")]
-    InvalidIssuer(&'static str),
-    /// No client registry was given.
-    #[error("a client registry is required (ServerBuilder::clients)")]
-    MissingClients,
-    /// A store that the configured grants and endpoints use was not given:
-    /// the grant store always, the authorization code store for the
-    /// authorization code grant or the implicit grant, the device
-    /// authorization store for the device grant. The message names it and
-    /// the builder method that gives it.
-    #[error("{0} is required")]
-    MissingStore(&'static str),
-    /// Two handlers for one grant type.
-    #[error("grant type {0} has two handlers")]
-    DuplicateGrant(String),
-    /// The device flow's settings are invalid: the verification URI is not
-    /// an `https` URL (`http` only on loopback) without fragment, or a
-    /// lifetime or interval is under a second, the lifetime is over a day, or
-    /// the interval is longer than the lifetime.
-    #[error("invalid device flow settings: {0}")]
-    InvalidDeviceFlow(&'static str),
-    /// A token lifetime is zero or longer than
-    /// [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
-    #[error("invalid token lifetime: {0}")]
-    InvalidLifetime(&'static str),
-    /// A resource-server credential for the introspection endpoint is
-    /// invalid (see [`ServerBuilder::introspection_credential`]).
-    #[error("invalid introspection credential: {0}")]
-    InvalidIntrospectionCredential(&'static str),
-    /// An endpoint URL given to [`ServerBuilder::endpoint`] is unusable.
-    #[error("invalid URL for the {endpoint:?} endpoint: {reason}")]
-    InvalidEndpointUrl {
-        /// Which endpoint.
-        endpoint: Endpoint,
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// A metadata URL (`service_documentation`, `op_policy_uri`, `op_tos_uri`)
-    /// is not an absolute `http(s)` URL.
-    #[error("{0} must be an absolute http(s) URL")]
-    InvalidMetadataUrl(&'static str),
-    /// The initial access token for dynamic registration is shorter than
-    /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`](crate::endpoint::MIN_INITIAL_ACCESS_TOKEN_LEN).
-    #[error("the initial access token is too short to resist guessing")]
-    WeakInitialAccessToken,
-    /// The initial access token for dynamic registration is not in the
-    /// `b64token` syntax of RFC 6750 §2.1, so no client could send it in an
-    /// `Authorization: Bearer` header.
-    #[error("the initial access token is not a bearer token (RFC 6750 b64token)")]
-    MalformedInitialAccessToken,
-}
-
-/// Why [`AuthorizationServer::register_client`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RegisterClientError {
-    /// The registration is invalid.
-    #[error(transparent)]
-    Invalid(#[from] RegistrationError),
-    /// The registry failed, or the `client_id` is taken ([`StoreError::Conflict`]).
-    #[error(transparent)]
-    Storage(#[from] StoreError),
-}
+use crate::token::{Clock, SystemClock, TokenLifetimes};
 
 /// Builds an [`AuthorizationServer`].
 #[must_use]
@@ -218,8 +45,8 @@ pub struct ServerBuilder {
     options: Options,
     device: DeviceSettings,
     introspection: IntrospectionSettings,
-    pub(crate) discovery: DiscoveryConfig,
-    pub(crate) registration: Option<DynamicRegistration>,
+    discovery: DiscoveryConfig,
+    registration: Option<DynamicRegistration>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -257,103 +84,6 @@ impl AuthorizationServer {
             discovery: DiscoveryConfig::default(),
             registration: None,
         }
-    }
-
-    /// The issuer identifier (RFC 8414 §2), exactly as given to
-    /// [`builder`](Self::builder): what the metadata's `issuer`, the `iss`
-    /// authorization response parameter (RFC 9207) and the Basic realm
-    /// carry. Clients compare it as a string (RFC 8414 §3.3), so no `/` is
-    /// added to a host-only issuer.
-    pub fn issuer(&self) -> &str {
-        &self.inner.issuer
-    }
-
-    /// The issuer parsed as a URL, for deriving URLs on its origin. Not the
-    /// identifier to publish or compare: a host-only issuer's URL is written
-    /// with a trailing `/` (`https://auth.example/`); use
-    /// [`issuer`](Self::issuer) for that.
-    pub fn issuer_url(&self) -> &Url {
-        &self.inner.issuer_url
-    }
-
-    /// The grant types served at the token endpoint.
-    pub fn grant_types(&self) -> impl Iterator<Item = &GrantType> {
-        self.inner.grants.iter().map(|(g, _)| g)
-    }
-
-    /// The client authentication methods the token endpoint accepts.
-    pub fn token_endpoint_auth_methods(&self) -> &[AuthMethod] {
-        self.inner.authenticator.methods()
-    }
-
-    /// Validates a registration, stores the client, and returns it with its
-    /// secret (shown this once).
-    pub async fn register_client(
-        &self,
-        registration: ClientRegistration,
-    ) -> Result<Registered, RegisterClientError> {
-        let registered = registration.register()?;
-        self.inner
-            .clients
-            .insert_client(registered.client.clone())
-            .await?;
-        tracing::info!(
-            target: "portcullis::security",
-            event = "client_registered",
-            client_id = %registered.client.id(),
-        );
-        Ok(registered)
-    }
-
-    /// The live access token `token`, if it is one: issued by this server, not
-    /// expired, and its grant not revoked. Anything else — a malformed string, a
-    /// refresh token, an expired or revoked token — is `None`.
-    pub async fn access_token_info(
-        &self,
-        token: &str,
-    ) -> Result<Option<AccessTokenInfo>, StoreError> {
-        if !TokenKind::AccessToken.matches(token) {
-            return Ok(None);
-        }
-        let hash = TokenHash::of(token);
-        let Some((record, grant)) = self.inner.stores.grants.find_access_token(&hash).await? else {
-            return Ok(None);
-        };
-        let now = self.inner.clock.now();
-        if record.expires_at <= now || grant.expires_at <= now {
-            return Ok(None);
-        }
-        Ok(Some(AccessTokenInfo {
-            client_id: grant.client_id,
-            subject: grant.subject,
-            scope: record.scope,
-            issued_at: record.issued_at,
-            expires_at: record.expires_at,
-            grant_id: grant.id,
-        }))
-    }
-
-    /// Revokes a grant and every token derived from it. Returns whether the
-    /// grant existed.
-    pub async fn revoke_grant(&self, id: &GrantId) -> Result<bool, StoreError> {
-        let existed = self.inner.stores.grants.revoke_grant(id).await?;
-        tracing::info!(target: "portcullis::security", event = "grant_revoked", grant_id = %id, existed);
-        Ok(existed)
-    }
-
-    /// Deletes expired grants, tokens, codes, pending requests and device
-    /// authorizations from the stores; returns how many went.
-    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let now = self.inner.clock.now();
-        let stores = &self.inner.stores;
-        let mut purged = stores.grants.purge_expired(now).await?;
-        if let Some(codes) = &stores.codes {
-            purged += codes.purge_expired_codes(now).await?;
-        }
-        if let Some(devices) = &stores.devices {
-            purged += devices.purge_expired_device_authorizations(now).await?;
-        }
-        Ok(purged)
     }
 }
 
@@ -645,6 +375,57 @@ impl ServerBuilder {
     }
 }
 
+/// Discovery settings (RFC 8414).
+impl ServerBuilder {
+    /// Publishes `endpoint` at `url` instead of the issuer joined with
+    /// [`Endpoint::default_path`]. `url` is a path (`/oauth/token`), joined to
+    /// the issuer's path, or an absolute `https` URL (`http` only on a
+    /// loopback host) without query or fragment. A bad value makes
+    /// [`build`](Self::build) fail with [`BuildError::InvalidEndpointUrl`].
+    pub fn endpoint(mut self, endpoint: Endpoint, url: impl Into<String>) -> Self {
+        self.discovery.endpoints.push((endpoint, url.into()));
+        self
+    }
+
+    /// The scope values to advertise as `scopes_supported` (RFC 8414 §2:
+    /// RECOMMENDED). Omitted from the metadata unless set.
+    pub fn scopes_supported(mut self, scope: Scope) -> Self {
+        self.discovery.scopes_supported = Some(scope);
+        self
+    }
+
+    /// A page for developers about using this server, and how to register
+    /// clients (`service_documentation`). An absolute `http(s)` URL.
+    pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
+        self.discovery.service_documentation = Some(url.into());
+        self
+    }
+
+    /// The server's requirements on how clients use its data
+    /// (`op_policy_uri`). An absolute `http(s)` URL.
+    pub fn op_policy_uri(mut self, url: impl Into<String>) -> Self {
+        self.discovery.op_policy_uri = Some(url.into());
+        self
+    }
+
+    /// The server's terms of service (`op_tos_uri`). An absolute `http(s)`
+    /// URL.
+    pub fn op_tos_uri(mut self, url: impl Into<String>) -> Self {
+        self.discovery.op_tos_uri = Some(url.into());
+        self
+    }
+}
+
+/// Dynamic client registration (RFC 7591, RFC 7592).
+impl ServerBuilder {
+    /// Enables the registration endpoint and the client configuration
+    /// endpoints. Off by default.
+    pub fn dynamic_registration(mut self, registration: DynamicRegistration) -> Self {
+        self.registration = Some(registration);
+        self
+    }
+}
+
 impl ServerBuilder {
     /// The stores the configured grants and endpoints use, or the first one
     /// missing. Stores given but unused are dropped.
@@ -703,43 +484,6 @@ fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
     }
     check_published_url(&url).map_err(BuildError::InvalidIssuer)?;
     Ok(url)
-}
-
-/// The rules for a URL the server publishes — its issuer, its endpoints, the
-/// device verification page: no user information, and `https`, with `http`
-/// only on a loopback host, for development (RFC 8414 §2, RFC 6749 §3.1,
-/// RFC 8628 §3.2). The error says which rule failed.
-pub(crate) fn check_published_url(url: &Url) -> Result<(), &'static str> {
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not have user information");
-    }
-    let loopback = match url.host() {
-        Some(Host::Domain(d)) => d == "localhost",
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err("must be https (http only on a loopback host)"),
-    }
-}
-
-/// Compile-time guarantees: the server can be shared across threads and
-/// tasks, and its endpoint futures can be spawned on a multi-threaded runtime.
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn send_sync_clone<T: Send + Sync + Clone + 'static>() {}
-    fn send<T: Send>(_: T) {}
-    send_sync_clone::<AuthorizationServer>();
-    let server: Option<AuthorizationServer> = None;
-    if let Some(server) = server {
-        send(async move {
-            let request = http::Request::new(Vec::<u8>::new());
-            server.token_endpoint(request).await
-        });
-    }
 }
 
 #[cfg(test)]

@@ -23,21 +23,22 @@ const LAYERS: &[&[&str]] = &[
     &["client"],
     &["store"],
     &["grant"],
-    // The server object and its endpoints are one layer: each endpoint file
-    // extends `AuthorizationServer` with its methods, and the builder
-    // configures the endpoints.
-    &["endpoint", "server"],
+    // The server object lives with its endpoints, which extend it with their
+    // methods; the builder sits above them, configuring the endpoints
+    // through their settings types and building the server object.
+    &["endpoint"],
+    &["server"],
     &["resource"],
     &["testing"],
 ];
 
 /// What the crate root re-exports, as the top-level module it comes from.
 const ROOT_ITEMS: &[(&str, &str)] = &[
-    ("AuthorizationServer", "server"),
+    ("AuthorizationServer", "endpoint"),
     ("ServerBuilder", "server"),
-    ("BuildError", "server"),
-    ("RegisterClientError", "server"),
-    ("DEFAULT_MAX_BODY", "server"),
+    ("BuildError", "endpoint"),
+    ("RegisterClientError", "endpoint"),
+    ("DEFAULT_MAX_BODY", "endpoint"),
     ("MemoryStore", "store"),
 ];
 

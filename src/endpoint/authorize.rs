@@ -22,12 +22,12 @@ use std::time::SystemTime;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
+use super::authorization_server::AuthorizationServer;
 use super::redirect::{deliver, secure_page_headers};
 use crate::client::Client;
 use crate::protocol::{
     CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params, PkceError, Scope,
 };
-use crate::server::AuthorizationServer;
 pub use crate::store::ResponseType;
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, GrantRecord, NewCodeGrant, NewGrant,

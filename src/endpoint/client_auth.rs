@@ -11,9 +11,9 @@ use std::time::SystemTime;
 
 use http::header::{self, HeaderValue};
 
+use super::authorization_server::ServerInner;
 use crate::client::{AuthRequest, AuthenticatedClient, ClientAuthError, EndpointFamily};
 use crate::grant::RequestError;
-use crate::server::ServerInner;
 
 /// Authenticates the client of a direct request from its headers, form
 /// parameters and [`ThrottleSource`](crate::client::ThrottleSource): the

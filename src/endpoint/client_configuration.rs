@@ -56,13 +56,13 @@ use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode};
 
+use super::authorization_server::AuthorizationServer;
 use super::register::check_display_hosts;
 use super::{ClientInformation, DynamicRegistrationError, RegistrationAccessToken};
 use crate::client::{
     Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
 };
 use crate::protocol::empty_response;
-use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 use crate::token::{TokenHash, TokenKind, mint};
 

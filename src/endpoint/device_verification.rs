@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::DecisionError;
+use super::authorization_server::AuthorizationServer;
 use crate::client::{Admission, Client, Report};
 use crate::protocol::Scope;
-use crate::server::AuthorizationServer;
 use crate::store::{DeviceAuthorizationRecord, DeviceDecision, DeviceStatus, StoreError, Subject};
 use crate::token::UserCode;
 

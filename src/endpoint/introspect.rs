@@ -80,6 +80,7 @@ use std::time::SystemTime;
 use http::header::{HeaderMap, HeaderValue};
 use http::{Request, Response};
 
+use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
@@ -91,7 +92,6 @@ use crate::protocol::{
     BearerCredential, ErrorCode, ErrorResponse, HeaderNames, IntrospectionResponse, Params,
     bearer_credential, epoch_secs,
 };
-use crate::server::{AuthorizationServer, ServerInner};
 use crate::store::StoreError;
 use crate::token::TokenKind;
 

@@ -1,20 +1,26 @@
 //! Endpoints: each turns an `http::Request` into an `http::Response`, with a
 //! typed layer beneath for hosts that parse HTTP themselves.
 
+pub(crate) mod authorization_server;
 mod authorize;
+pub(crate) mod build_error;
 mod client_auth;
 mod client_configuration;
 mod content_type;
 mod device;
+mod device_settings;
 mod device_verification;
+mod discovery;
 mod form_post;
 mod introspect;
 mod introspection_access;
 mod lookup;
 mod metadata;
+mod published_urls;
 mod redirect;
 mod register;
 mod register_error;
+mod registration_settings;
 mod revoke;
 mod token;
 
@@ -22,12 +28,14 @@ mod token;
 /// [`TokenError`]; they are re-exported here beside the endpoints that answer
 /// them.
 pub use crate::grant::{RequestError, TokenError};
+pub(crate) use authorization_server::{
+    AuthorizationServer, DEFAULT_MAX_BODY, Options, ServerInner,
+};
 pub use authorize::{
     AuthorizationError, DecisionError, MAX_STATE_LEN, PendingAuthorization, ResponseType,
 };
-pub(crate) use device::DeviceFlow;
-pub(crate) use device::DeviceSettings;
-pub use device::{
+pub(crate) use device_settings::DeviceSettings;
+pub use device_settings::{
     DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, MAX_DEVICE_CODE_LIFETIME,
     default_user_code_policy,
 };
@@ -42,12 +50,12 @@ pub use redirect::{html_escape, secure_page_headers};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
 
+pub(crate) use build_error::BuildError;
 pub use client_configuration::ClientUpdate;
-pub use metadata::{
-    AuthorizationServerMetadata, Endpoint, EndpointUrls, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH,
-};
-pub(crate) use metadata::{Discovery, DiscoveryConfig};
-pub use register::{
-    ClientInformation, DynamicRegistration, MIN_INITIAL_ACCESS_TOKEN_LEN, RegistrationAccessToken,
-};
+pub(crate) use discovery::DiscoveryConfig;
+pub use metadata::{AuthorizationServerMetadata, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH};
+pub(crate) use published_urls::check_published_url;
+pub use published_urls::{Endpoint, EndpointUrls};
+pub use register::{ClientInformation, RegistrationAccessToken};
 pub use register_error::DynamicRegistrationError;
+pub use registration_settings::{DynamicRegistration, MIN_INITIAL_ACCESS_TOKEN_LEN};

@@ -78,13 +78,13 @@ use std::fmt;
 use http::header::HeaderMap;
 use http::{Request, Response, StatusCode};
 
+use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
 use super::lookup::{Found, find_token, token_params};
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::{ErrorCode, ErrorResponse, HeaderNames, Params, empty_response};
-use crate::server::AuthorizationServer;
 use crate::store::StoreError;
 
 /// A parsed revocation request: its form parameters and its headers.

@@ -11,12 +11,12 @@ use std::fmt;
 use http::header::HeaderMap;
 use http::{Request, Response};
 
+use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
 use super::form_post::read_form_post;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::{GrantContext, RequestError, TokenError};
 use crate::protocol::{HeaderNames, Params, TokenResponse};
-use crate::server::AuthorizationServer;
 
 /// A parsed token request: its form parameters and its headers.
 ///

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::client::ClientId;
+use crate::endpoint::AuthorizationServer;
 use crate::protocol::Scope;
-use crate::server::AuthorizationServer;
 use crate::store::{AccessTokenInfo, GrantId, StoreError, Subject};
 
 /// What a resource server knows about an active access token.

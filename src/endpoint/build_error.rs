@@ -1,0 +1,66 @@
+//! Why a server could not be built: the one error of
+//! [`ServerBuilder::build`](crate::ServerBuilder::build), which the endpoints'
+//! settings return when they are checked.
+
+use super::published_urls::Endpoint;
+
+/// Why a server could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The issuer is not an `https` URL without query or fragment (RFC 8414 §2);
+    /// `http` is accepted only for loopback hosts, for development. It is
+    /// published exactly as given, so it must be in the form the URL parser
+    /// writes (lower-case scheme and host, no default port), except that a
+    /// host-only issuer may omit the root path's `/`.
+    #[error("invalid issuer: {0}")]
+    InvalidIssuer(&'static str),
+    /// No client registry was given.
+    #[error("a client registry is required (ServerBuilder::clients)")]
+    MissingClients,
+    /// A store that the configured grants and endpoints use was not given:
+    /// the grant store always, the authorization code store for the
+    /// authorization code grant or the implicit grant, the device
+    /// authorization store for the device grant. The message names it and
+    /// the builder method that gives it.
+    #[error("{0} is required")]
+    MissingStore(&'static str),
+    /// Two handlers for one grant type.
+    #[error("grant type {0} has two handlers")]
+    DuplicateGrant(String),
+    /// The device flow's settings are invalid: the verification URI is not
+    /// an `https` URL (`http` only on loopback) without fragment, or a
+    /// lifetime or interval is under a second, the lifetime is over a day, or
+    /// the interval is longer than the lifetime.
+    #[error("invalid device flow settings: {0}")]
+    InvalidDeviceFlow(&'static str),
+    /// A token lifetime is zero or longer than
+    /// [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
+    #[error("invalid token lifetime: {0}")]
+    InvalidLifetime(&'static str),
+    /// A resource-server credential for the introspection endpoint is
+    /// invalid (see [`ServerBuilder::introspection_credential`](crate::ServerBuilder::introspection_credential)).
+    #[error("invalid introspection credential: {0}")]
+    InvalidIntrospectionCredential(&'static str),
+    /// An endpoint URL given to [`ServerBuilder::endpoint`](crate::ServerBuilder::endpoint) is unusable.
+    #[error("invalid URL for the {endpoint:?} endpoint: {reason}")]
+    InvalidEndpointUrl {
+        /// Which endpoint.
+        endpoint: Endpoint,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A metadata URL (`service_documentation`, `op_policy_uri`, `op_tos_uri`)
+    /// is not an absolute `http(s)` URL.
+    #[error("{0} must be an absolute http(s) URL")]
+    InvalidMetadataUrl(&'static str),
+    /// The initial access token for dynamic registration is shorter than
+    /// [`MIN_INITIAL_ACCESS_TOKEN_LEN`](crate::endpoint::MIN_INITIAL_ACCESS_TOKEN_LEN).
+    #[error("the initial access token is too short to resist guessing")]
+    WeakInitialAccessToken,
+    /// The initial access token for dynamic registration is not in the
+    /// `b64token` syntax of RFC 6750 §2.1, so no client could send it in an
+    /// `Authorization: Bearer` header.
+    #[error("the initial access token is not a bearer token (RFC 6750 b64token)")]
+    MalformedInitialAccessToken,
+}
