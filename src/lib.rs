@@ -145,6 +145,8 @@
     )
 )]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod client;
 pub mod endpoint;
 mod erased;

@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
     &["endpoint"],
     &["server"],
     &["resource"],
+    // Framework glue over the public, `http`-typed API.
+    &["axum"],
     &["testing"],
 ];
 

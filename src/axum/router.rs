@@ -1,0 +1,247 @@
+//! Every endpoint the server's configuration enables, as one `axum::Router`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Bytes, to_bytes};
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use http::{Method, StatusCode};
+
+use super::interaction::{Interaction, Outcome, error_page};
+use super::response::Reply;
+use crate::endpoint::{AuthorizationError, DecisionError};
+use crate::grant::RequestError;
+use crate::protocol::ErrorResponse;
+use crate::{AuthorizationServer, DEFAULT_MAX_BODY};
+
+/// An `axum::Router` serving every endpoint `server` enables, at the paths
+/// its metadata advertises; `interaction` is the host's sign-in and consent
+/// step of the authorization endpoint.
+///
+/// | path | endpoint | when |
+/// |---|---|---|
+/// | [`metadata_path`](AuthorizationServer::metadata_path) | metadata (RFC 8414 §3) | always |
+/// | `token_endpoint` | token (RFC 6749 §3.2) | always |
+/// | `revocation_endpoint` | revocation (RFC 7009) | always |
+/// | `introspection_endpoint` | introspection (RFC 7662) | always |
+/// | `authorization_endpoint` | authorization (RFC 6749 §3.1) | a grant needs it |
+/// | `device_authorization_endpoint` | device authorization (RFC 8628 §3.1) | the device grant is served |
+/// | `registration_endpoint`, and `…/{client_id}` beneath it | registration (RFC 7591), client configuration (RFC 7592) | registration is enabled |
+///
+/// Each path is the advertised URL's path, so an issuer with a path
+/// (`https://auth.example/tenant1`) is served under it, and its metadata at
+/// `/.well-known/oauth-authorization-server/tenant1` (RFC 8414 §3.1). Mount
+/// the Router at the root of the issuer's host (merge it with the host's
+/// own routes; do not `nest` it). Should two endpoints be configured at one
+/// path, the first in the table above is served there.
+///
+/// Every method reaches the library's endpoint, which answers a wrong one
+/// with `405` and `Allow` (the authorization endpoint: `GET, POST`), so the
+/// Router never answers a `405` or `404` of its own on these paths. Bodies
+/// are read up to [`DEFAULT_MAX_BODY`]; a larger one gets the library's
+/// `413` JSON error. Responses pass through with every header intact.
+///
+/// A request's extensions reach the endpoints: a layer that inserts a
+/// [`ThrottleSource`](crate::client::ThrottleSource) (the peer's address)
+/// keys client-authentication throttling per source (RFC 6819 §5.1.4.2.3).
+pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Router {
+    let metadata = server.metadata();
+    let interaction = Arc::new(interaction);
+    let mut routes = Routes::default();
+
+    routes.add(server.metadata_path(), {
+        let server = server.clone();
+        move |request: Request| {
+            let server = server.clone();
+            async move { Reply(server.metadata_endpoint(request)).into_response() }
+        }
+    });
+    routes.add_buffered(&server, metadata.token_endpoint.path(), |s, r| async move {
+        s.token_endpoint(r).await
+    });
+    if let Some(url) = &metadata.revocation_endpoint {
+        routes.add_buffered(&server, url.path(), |s, r| async move {
+            s.revocation_endpoint(r).await
+        });
+    }
+    if let Some(url) = &metadata.introspection_endpoint {
+        routes.add_buffered(&server, url.path(), |s, r| async move {
+            s.introspection_endpoint(r).await
+        });
+    }
+    if let Some(url) = &metadata.authorization_endpoint {
+        let server = server.clone();
+        routes.add(url.path(), move |request: Request| {
+            let server = server.clone();
+            let interaction = Arc::clone(&interaction);
+            async move { authorize(&server, &*interaction, request).await }
+        });
+    }
+    if let Some(url) = &metadata.device_authorization_endpoint {
+        routes.add_buffered(&server, url.path(), |s, r| async move {
+            s.device_authorization_endpoint(r).await
+        });
+    }
+    if let Some(url) = &metadata.registration_endpoint {
+        routes.add_buffered(&server, url.path(), |s, r| async move {
+            s.registration_endpoint(r).await
+        });
+        // RFC 7592 §2: each client's configuration endpoint is
+        // `{registration_endpoint}/{client_id}`; the library reads the
+        // client_id from the path's last segment itself.
+        let base = escape(url.path().trim_end_matches('/'));
+        let path = format!("{base}/{{client_id}}");
+        let server = server.clone();
+        routes.router = routes.router.route(
+            &path,
+            any(move |request: Request| {
+                let server = server.clone();
+                async move {
+                    serve_buffered(request, |r| async move {
+                        server.client_configuration_endpoint(r).await
+                    })
+                    .await
+                }
+            }),
+        );
+        routes.paths.push(path);
+    }
+    // Endpoints the configuration leaves off are not routed: a 404, as for
+    // any unknown path.
+    routes.router
+}
+
+/// The routes being built, and their paths, so that none is added twice
+/// (axum refuses a second handler for a path).
+#[derive(Default)]
+struct Routes {
+    router: Router,
+    paths: Vec<String>,
+}
+
+impl Routes {
+    /// Routes every method on `path` to `handler`, unless `path` is taken.
+    fn add<H, Fut>(&mut self, path: impl AsRef<str>, handler: H)
+    where
+        H: Fn(Request) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Response> + Send + 'static,
+    {
+        let path = escape(path.as_ref());
+        if self.paths.contains(&path) {
+            return;
+        }
+        // An endpoint path may be any plain path the builder accepts,
+        // including a segment that starts with `:` or `*`; it is literal.
+        let router = std::mem::take(&mut self.router).without_v07_checks();
+        self.router = router.route(&path, any(handler));
+        self.paths.push(path);
+    }
+
+    /// Routes `path` to an endpoint that needs the body in memory.
+    fn add_buffered<E, Fut>(&mut self, server: &AuthorizationServer, path: &str, endpoint: E)
+    where
+        E: Fn(AuthorizationServer, http::Request<Bytes>) -> Fut + Copy + Send + Sync + 'static,
+        Fut: Future<Output = http::Response<Vec<u8>>> + Send + 'static,
+    {
+        let server = server.clone();
+        self.add(path, move |request: Request| {
+            let server = server.clone();
+            async move { serve_buffered(request, |r| endpoint(server, r)).await }
+        });
+    }
+}
+
+/// `path` as an axum route that matches it literally: braces are doubled,
+/// as axum's route syntax escapes them.
+fn escape(path: &str) -> String {
+    path.replace('{', "{{").replace('}', "}}")
+}
+
+/// The request with its body read into memory — at most
+/// [`DEFAULT_MAX_BODY`] bytes — or the library's `413`.
+pub(super) async fn buffer(request: Request) -> Result<http::Request<Bytes>, Response> {
+    let (parts, body) = request.into_parts();
+    match to_bytes(body, DEFAULT_MAX_BODY).await {
+        Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
+        // Over the limit, or unreadable: no endpoint sees a partial body.
+        Err(_) => Err(Reply(RequestError::BodyTooLarge.into_http()).into_response()),
+    }
+}
+
+/// Reads the body, then answers with `endpoint`'s response.
+async fn serve_buffered<E, Fut>(request: Request, endpoint: E) -> Response
+where
+    E: FnOnce(http::Request<Bytes>) -> Fut,
+    Fut: Future<Output = http::Response<Vec<u8>>>,
+{
+    match buffer(request).await {
+        Ok(request) => Reply(endpoint(request).await).into_response(),
+        Err(too_large) => too_large,
+    }
+}
+
+/// The authorization endpoint (RFC 6749 §3.1): `GET` with a query or `POST`
+/// with a form; validated by the library, then the host's interaction.
+async fn authorize<I: Interaction>(
+    server: &AuthorizationServer,
+    interaction: &I,
+    request: Request,
+) -> Response {
+    if request.method() != Method::GET && request.method() != Method::POST {
+        return Reply(
+            ErrorResponse::method_not_allowed(
+                "the authorization endpoint accepts only GET and POST",
+                "GET, POST",
+            )
+            .into_http(),
+        )
+        .into_response();
+    }
+    let request = match buffer(request).await {
+        Ok(request) => request,
+        Err(too_large) => return too_large,
+    };
+    let pending = server.authorization_request(&request).await;
+    let (parts, _) = request.into_parts();
+    match pending {
+        Ok(pending) => decide(server, interaction.interact(pending, parts).await).await,
+        // Nothing about the request can be trusted to redirect to: the
+        // host's page, and the browser goes nowhere (RFC 6749 §4.1.2.1).
+        Err(AuthorizationError::Rejected(error)) => interaction.rejected(&error, &parts),
+        // The redirect carrying the error to the client, or a 500.
+        Err(other) => other.into_response(),
+    }
+}
+
+/// Applies the host's outcome.
+async fn decide(server: &AuthorizationServer, outcome: Outcome) -> Response {
+    let decided = match outcome {
+        Outcome::Page(page) => return page,
+        Outcome::Approve {
+            pending,
+            subject,
+            scope,
+        } => server.approve(pending, &subject, scope).await,
+        Outcome::Deny(pending) => server.deny(pending).await,
+    };
+    decision_response(decided)
+}
+
+fn decision_response(decided: Result<http::Response<Vec<u8>>, DecisionError>) -> Response {
+    match decided {
+        Ok(redirect) => Reply(redirect).into_response(),
+        Err(DecisionError::NotPending) => error_page(
+            StatusCode::BAD_REQUEST,
+            "The authorization request is no longer pending.",
+        ),
+        Err(DecisionError::Storage(e)) => AuthorizationError::Storage(e).into_response(),
+        // A scope wider than asked is the host's error, not the user's.
+        Err(_) => error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The server could not handle the request.",
+        ),
+    }
+}
