@@ -158,6 +158,8 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use endpoint::authorization_server::{
     AuthorizationServer, DEFAULT_MAX_BODY, RegisterClientError,
