@@ -49,7 +49,7 @@ fn get(authorization: Option<&str>) -> Request<Vec<u8>> {
 }
 
 /// The inner service: counts its calls, and answers with what the layer
-/// put into the extensions, as `client_id|sub|scope`.
+/// put into the extensions, as `client_id|sub|scope|realm`.
 #[derive(Clone, Default)]
 struct Inner {
     calls: Arc<AtomicUsize>,
@@ -71,13 +71,17 @@ impl Inner {
             calls.fetch_add(1, Ordering::SeqCst);
             let seen = match request.extensions().get::<TokenInfo>() {
                 Some(info) => format!(
-                    "{}|{}|{}",
+                    "{}|{}|{}|{}",
                     info.client_id
                         .as_ref()
                         .map(ToString::to_string)
                         .unwrap_or_default(),
                     info.subject.as_ref().map(|s| s.as_str()).unwrap_or("-"),
-                    info.scope
+                    info.scope,
+                    request
+                        .extensions()
+                        .get::<Realm>()
+                        .map_or("no realm", |r| r.as_str())
                 ),
                 None => "no token info".to_owned(),
             };
@@ -252,7 +256,7 @@ async fn a_valid_token_reaches_the_resource_with_its_information() {
     // §4.4); the token's whole scope, not only the scope required.
     assert_eq!(
         String::from_utf8(response.into_body()).unwrap(),
-        format!("{client_id}|-|read write")
+        format!("{client_id}|-|read write|api")
     );
     assert_eq!(inner.calls(), 1);
 }
@@ -270,7 +274,10 @@ async fn without_a_required_scope_any_live_token_passes() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.body(), format!("{client_id}|-|write").as_bytes());
+    assert_eq!(
+        response.body(),
+        format!("{client_id}|-|write|api").as_bytes()
+    );
 }
 
 /// A source that cannot answer: a store or network failure.

@@ -82,8 +82,9 @@ impl<Inner, S> Layer<Inner> for BearerLayer<S> {
 }
 
 /// A service that validates each request's bearer token before handing it,
-/// with the token's [`TokenInfo`](crate::resource::TokenInfo) in its
-/// extensions, to the inner service; made by [`BearerLayer`].
+/// with the token's [`TokenInfo`](crate::resource::TokenInfo) and the
+/// validator's [`Realm`](crate::resource::Realm) in its extensions, to the
+/// inner service; made by [`BearerLayer`].
 pub struct BearerService<Inner, S> {
     inner: Inner,
     validator: Arc<BearerValidator<S>>,
@@ -156,6 +157,10 @@ where
             match validator.validate(&parts, &required).await {
                 Ok(info) => {
                     parts.extensions.insert(info);
+                    // So a finer check downstream (a handler's own scope
+                    // rule) can refuse with the same challenge:
+                    // `BearerError::new(kind, realm)`.
+                    parts.extensions.insert(validator.realm().clone());
                     inner.call(Request::from_parts(parts, body)).await
                 }
                 // RFC 6750 §3: the refusal, challenge and all, is the

@@ -14,7 +14,10 @@
 //!    default);
 //! 2. on success, inserts the token's
 //!    [`TokenInfo`](crate::resource::TokenInfo) into the request's
-//!    extensions and calls the inner service;
+//!    extensions, with the validator's [`Realm`](crate::resource::Realm)
+//!    (for a finer refusal downstream,
+//!    [`BearerError::new(kind, realm)`](crate::resource::BearerError::new)),
+//!    and calls the inner service;
 //! 3. otherwise answers itself, with
 //!    [`BearerError::into_http`](crate::resource::BearerError::into_http)'s
 //!    response (RFC 6750 §3): `401` and a `WWW-Authenticate: Bearer`
