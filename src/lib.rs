@@ -127,6 +127,10 @@
 //!   [`AuthorizationCodeStore`](store::AuthorizationCodeStore) (the code
 //!   grant), [`DeviceAuthorizationStore`](store::DeviceAuthorizationStore)
 //!   (the device grant) — and [`MemoryStore`], which is all three.
+//! - `axum` (feature `axum`) — the whole server as an `axum::Router`, with
+//!   the host's sign-in and consent step as an `Interaction`.
+//! - `tower` (feature `tower`) — `BearerLayer`: bearer validation as tower
+//!   middleware for resource servers, in any tower stack.
 //! - `testing` (feature `testing`) — the conformance suite, one part per
 //!   storage trait, that every store implementation runs.
 //! - [`resource`] — the resource server's side (RFC 6750): bearer token
@@ -160,6 +164,8 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use endpoint::authorization_server::{
     AuthorizationServer, DEFAULT_MAX_BODY, RegisterClientError,

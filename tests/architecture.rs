@@ -29,6 +29,8 @@ const LAYERS: &[&[&str]] = &[
     &["endpoint"],
     &["server"],
     &["resource"],
+    // Framework glue over the resource server's side, behind features.
+    &["tower"],
     // Framework glue over the public, `http`-typed API.
     &["axum"],
     &["testing"],
