@@ -4,12 +4,63 @@
 //! §2.3.1, §3.2; RFC 8628 §3.1; RFC 7009 §2.1; RFC 7662 §2.1). A refusal is a
 //! [`RequestError`], which every one of those endpoints answers alike.
 
+use std::fmt;
+
+use http::header::HeaderMap;
 use http::{Method, Request};
 
 use super::content_type::is_media_type;
-use crate::client::ClientAuthError;
+use crate::client::{AuthRequest, ClientAuthError, ThrottleSource};
 use crate::grant::RequestError;
-use crate::protocol::Params;
+use crate::protocol::{HeaderNames, Params};
+
+/// What a direct request carries: its form parameters, its headers (for
+/// `Authorization`), and where it comes from, if the host said. The token,
+/// revocation and introspection endpoints' public request types wrap it.
+pub(crate) struct FormRequest<'a> {
+    pub(crate) params: Params<'a>,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) source: Option<ThrottleSource>,
+}
+
+impl<'a> FormRequest<'a> {
+    /// A request from parameters the host parsed, with no source.
+    pub(crate) fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
+        Self {
+            params,
+            headers,
+            source: None,
+        }
+    }
+
+    /// Checks and parses an HTTP request ([`read_form_post`]), taking its
+    /// [`ThrottleSource`] from the request's extensions.
+    pub(crate) fn from_http<B: AsRef<[u8]>>(
+        request: &'a Request<B>,
+        max_body: usize,
+        endpoint: &'static str,
+    ) -> Result<Self, RequestError> {
+        Ok(Self {
+            params: read_form_post(request, max_body, endpoint)?,
+            headers: request.headers(),
+            source: request.extensions().get::<ThrottleSource>().cloned(),
+        })
+    }
+
+    /// What client authentication reads of the request.
+    pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
+        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
+    }
+
+    /// `Debug` under `name`, with parameter and header names only: values
+    /// carry tokens and credentials (RFC 6819 §4.6.7).
+    pub(crate) fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("params", &self.params)
+            .field("headers", &HeaderNames(self.headers))
+            .finish()
+    }
+}
 
 /// Parameters that carry a client credential and so must never be in the URI
 /// (RFC 6749 §2.3.1; RFC 7521 §4.2 for assertions).

@@ -82,15 +82,15 @@ use http::{Request, Response};
 
 use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::client_auth::authenticate_client;
-use super::form_post::read_form_post;
+use super::form_post::FormRequest;
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
 use super::lookup::{Found, find_token, token_params};
 use crate::client::{AuthRequest, ClientAuthError, EndpointFamily, Report, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::server_challenge;
 use crate::protocol::{
-    BearerCredential, ErrorCode, ErrorResponse, HeaderNames, IntrospectionResponse, Params,
-    bearer_credential, epoch_secs,
+    BearerCredential, ErrorCode, ErrorResponse, IntrospectionResponse, Params, bearer_credential,
+    epoch_secs,
 };
 use crate::store::StoreError;
 use crate::token::TokenKind;
@@ -102,22 +102,14 @@ const MAX_BEARER_LEN: usize = 4096;
 ///
 /// `Debug` shows parameter and header names only: values carry the token and
 /// credentials (RFC 6819 §4.6.7).
-pub struct IntrospectionRequest<'a> {
-    params: Params<'a>,
-    headers: &'a HeaderMap,
-    source: Option<ThrottleSource>,
-}
+pub struct IntrospectionRequest<'a>(FormRequest<'a>);
 
 impl<'a> IntrospectionRequest<'a> {
     /// A request from parameters the host parsed, and the request headers
     /// (for `Authorization`). The host is responsible for the checks
     /// [`from_http`](Self::from_http) does.
     pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
-        Self {
-            params,
-            headers,
-            source: None,
-        }
+        Self(FormRequest::new(params, headers))
     }
 
     /// With where the request comes from, as the host names it (the peer
@@ -126,18 +118,18 @@ impl<'a> IntrospectionRequest<'a> {
     /// out ([`ThrottleSource`]). [`from_http`](Self::from_http) takes it
     /// from the request's extensions.
     pub fn with_source(mut self, source: ThrottleSource) -> Self {
-        self.source = Some(source);
+        self.0.source = Some(source);
         self
     }
 
     /// Where the request comes from, if the host said.
     pub fn source(&self) -> Option<&ThrottleSource> {
-        self.source.as_ref()
+        self.0.source.as_ref()
     }
 
     /// What client authentication reads of the request.
     pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
-        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
+        self.0.auth_request()
     }
 
     /// Parses and checks an HTTP request, as the token endpoint does: POST
@@ -149,26 +141,22 @@ impl<'a> IntrospectionRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, IntrospectionError> {
-        let params = read_form_post(request, max_body, "introspection endpoint")?;
-        let parsed = Self::new(params, request.headers());
-        Ok(match request.extensions().get::<ThrottleSource>() {
-            Some(source) => parsed.with_source(source.clone()),
-            None => parsed,
-        })
+        Ok(Self(FormRequest::from_http(
+            request,
+            max_body,
+            "introspection endpoint",
+        )?))
     }
 
     /// The form parameters.
     pub fn params(&self) -> &Params<'a> {
-        &self.params
+        &self.0.params
     }
 }
 
 impl fmt::Debug for IntrospectionRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IntrospectionRequest")
-            .field("params", &self.params)
-            .field("headers", &HeaderNames(self.headers))
-            .finish()
+        self.0.debug("IntrospectionRequest", f)
     }
 }
 
@@ -322,7 +310,7 @@ impl AuthorizationServer {
     ) -> Result<IntrospectionResponse, IntrospectionError> {
         let inner = &*self.inner;
         let (token, hint) =
-            token_params(&request.params).map_err(RequestError::MalformedRequest)?;
+            token_params(&request.0.params).map_err(RequestError::MalformedRequest)?;
         let token = token.ok_or(RequestError::MissingParameter("token"))?;
 
         let now = inner.clock.now();
@@ -364,7 +352,7 @@ impl AuthorizationServer {
         now: SystemTime,
     ) -> Result<IntrospectionCaller, IntrospectionError> {
         let inner = &*self.inner;
-        let Some(presented) = bearer(request.headers) else {
+        let Some(presented) = bearer(request.0.headers) else {
             let unauthenticated = Some(unauthenticated_challenge(inner));
             return Ok(IntrospectionCaller::Client(
                 authenticate_client(
@@ -381,7 +369,7 @@ impl AuthorizationServer {
         // methods (RFC 6749 §2.3).
         if ["client_id", "client_secret", "client_assertion"]
             .iter()
-            .any(|p| request.params.contains(p))
+            .any(|p| request.0.params.contains(p))
         {
             return Err(RequestError::ClientAuth {
                 error: ClientAuthError::MultipleMethods,

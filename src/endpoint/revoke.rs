@@ -80,33 +80,25 @@ use http::{Request, Response, StatusCode};
 
 use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
-use super::form_post::read_form_post;
+use super::form_post::FormRequest;
 use super::lookup::{Found, find_token, token_params};
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::RequestError;
-use crate::protocol::{ErrorCode, ErrorResponse, HeaderNames, Params, empty_response};
+use crate::protocol::{ErrorCode, ErrorResponse, Params, empty_response};
 use crate::store::StoreError;
 
 /// A parsed revocation request: its form parameters and its headers.
 ///
 /// `Debug` shows parameter and header names only: values carry the token and
 /// client credentials (RFC 6819 §4.6.7).
-pub struct RevocationRequest<'a> {
-    params: Params<'a>,
-    headers: &'a HeaderMap,
-    source: Option<ThrottleSource>,
-}
+pub struct RevocationRequest<'a>(FormRequest<'a>);
 
 impl<'a> RevocationRequest<'a> {
     /// A request from parameters the host parsed, and the request headers
     /// (for `Authorization`). The host is responsible for the checks
     /// [`from_http`](Self::from_http) does.
     pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
-        Self {
-            params,
-            headers,
-            source: None,
-        }
+        Self(FormRequest::new(params, headers))
     }
 
     /// With where the request comes from, as the host names it (the peer
@@ -115,18 +107,18 @@ impl<'a> RevocationRequest<'a> {
     /// out ([`ThrottleSource`]). [`from_http`](Self::from_http) takes it
     /// from the request's extensions.
     pub fn with_source(mut self, source: ThrottleSource) -> Self {
-        self.source = Some(source);
+        self.0.source = Some(source);
         self
     }
 
     /// Where the request comes from, if the host said.
     pub fn source(&self) -> Option<&ThrottleSource> {
-        self.source.as_ref()
+        self.0.source.as_ref()
     }
 
     /// What client authentication reads of the request.
     pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
-        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
+        self.0.auth_request()
     }
 
     /// Parses and checks an HTTP request, as the token endpoint does: POST
@@ -137,26 +129,22 @@ impl<'a> RevocationRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, RevocationError> {
-        let params = read_form_post(request, max_body, "revocation endpoint")?;
-        let parsed = Self::new(params, request.headers());
-        Ok(match request.extensions().get::<ThrottleSource>() {
-            Some(source) => parsed.with_source(source.clone()),
-            None => parsed,
-        })
+        Ok(Self(FormRequest::from_http(
+            request,
+            max_body,
+            "revocation endpoint",
+        )?))
     }
 
     /// The form parameters.
     pub fn params(&self) -> &Params<'a> {
-        &self.params
+        &self.0.params
     }
 }
 
 impl fmt::Debug for RevocationRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RevocationRequest")
-            .field("params", &self.params)
-            .field("headers", &HeaderNames(self.headers))
-            .finish()
+        self.0.debug("RevocationRequest", f)
     }
 }
 
@@ -300,7 +288,7 @@ impl AuthorizationServer {
         request: RevocationRequest<'_>,
     ) -> Result<Revocation, RevocationError> {
         let inner = &*self.inner;
-        let params = &request.params;
+        let params = &request.0.params;
         let (token, hint) = token_params(params).map_err(RequestError::MalformedRequest)?;
         let token = token.ok_or(RequestError::MissingParameter("token"))?;
 

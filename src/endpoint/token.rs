@@ -13,20 +13,16 @@ use http::{Request, Response};
 
 use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
-use super::form_post::read_form_post;
+use super::form_post::FormRequest;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::{GrantContext, RequestError, TokenError};
-use crate::protocol::{HeaderNames, Params, TokenResponse};
+use crate::protocol::{Params, TokenResponse};
 
 /// A parsed token request: its form parameters and its headers.
 ///
 /// `Debug` shows parameter and header names only: values carry client
 /// secrets and `Authorization` credentials (RFC 6819 §4.6.7).
-pub struct TokenRequest<'a> {
-    params: Params<'a>,
-    headers: &'a HeaderMap,
-    source: Option<ThrottleSource>,
-}
+pub struct TokenRequest<'a>(FormRequest<'a>);
 
 impl<'a> TokenRequest<'a> {
     /// A request from parameters the host parsed, and the request headers (for
@@ -34,11 +30,7 @@ impl<'a> TokenRequest<'a> {
     /// [`from_http`](Self::from_http) does: POST, form content type, no
     /// credentials in the URI.
     pub fn new(params: Params<'a>, headers: &'a HeaderMap) -> Self {
-        Self {
-            params,
-            headers,
-            source: None,
-        }
+        Self(FormRequest::new(params, headers))
     }
 
     /// With where the request comes from, as the host names it (the peer
@@ -47,18 +39,18 @@ impl<'a> TokenRequest<'a> {
     /// out ([`ThrottleSource`]). [`from_http`](Self::from_http) takes it
     /// from the request's extensions.
     pub fn with_source(mut self, source: ThrottleSource) -> Self {
-        self.source = Some(source);
+        self.0.source = Some(source);
         self
     }
 
     /// Where the request comes from, if the host said.
     pub fn source(&self) -> Option<&ThrottleSource> {
-        self.source.as_ref()
+        self.0.source.as_ref()
     }
 
     /// What client authentication reads of the request.
     pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
-        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
+        self.0.auth_request()
     }
 
     /// Parses and checks an HTTP request (RFC 6749 §3.2):
@@ -72,31 +64,27 @@ impl<'a> TokenRequest<'a> {
         request: &'a Request<B>,
         max_body: usize,
     ) -> Result<Self, TokenError> {
-        let params = read_form_post(request, max_body, "token endpoint")?;
-        let parsed = Self::new(params, request.headers());
-        Ok(match request.extensions().get::<ThrottleSource>() {
-            Some(source) => parsed.with_source(source.clone()),
-            None => parsed,
-        })
+        Ok(Self(FormRequest::from_http(
+            request,
+            max_body,
+            "token endpoint",
+        )?))
     }
 
     /// The form parameters.
     pub fn params(&self) -> &Params<'a> {
-        &self.params
+        &self.0.params
     }
 
     /// The request headers.
     pub fn headers(&self) -> &'a HeaderMap {
-        self.headers
+        self.0.headers
     }
 }
 
 impl fmt::Debug for TokenRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenRequest")
-            .field("params", &self.params)
-            .field("headers", &HeaderNames(self.headers))
-            .finish()
+        self.0.debug("TokenRequest", f)
     }
 }
 
@@ -132,7 +120,7 @@ impl AuthorizationServer {
     /// handler.
     pub async fn token(&self, request: TokenRequest<'_>) -> Result<TokenResponse, TokenError> {
         let inner = &*self.inner;
-        let params = &request.params;
+        let params = &request.0.params;
         let grant_type = params
             .get("grant_type")
             .map_err(RequestError::MalformedRequest)?
