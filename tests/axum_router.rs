@@ -51,6 +51,19 @@ async fn body(response: Response<Body>) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+async fn json_of(response: Response<Body>) -> serde_json::Value {
+    serde_json::from_str(&body(response).await).unwrap()
+}
+
+/// A request with no body and no headers.
+fn bare(method: &str, uri: impl AsRef<str>) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri.as_ref())
+        .body(Body::empty())
+        .unwrap()
+}
+
 /// A confidential client-credentials client and its Basic credentials.
 async fn service_client(server: &AuthorizationServer) -> String {
     let registered = server
@@ -79,7 +92,7 @@ fn form(uri: &str, basic: &str, body: &str) -> Request<Body> {
 async fn access_token(app: &Router, path: &str, basic: &str) -> String {
     let response = send(app, form(path, basic, "grant_type=client_credentials")).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let json: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let json: serde_json::Value = json_of(response).await;
     json["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -87,17 +100,11 @@ async fn access_token(app: &Router, path: &str, basic: &str) -> String {
 async fn metadata_is_served_at_the_well_known_path_with_its_cache_control() {
     let server = builder("https://auth.example").build().unwrap();
     let app = router(server, approve_signed_in);
-    let response = send(
-        &app,
-        Request::get("/.well-known/oauth-authorization-server")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("GET", "/.well-known/oauth-authorization-server")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "public, max-age=300");
     assert_eq!(response.headers()["content-type"], "application/json");
-    let doc: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let doc: serde_json::Value = json_of(response).await;
     assert_eq!(doc["token_endpoint"], "https://auth.example/token");
 }
 
@@ -113,7 +120,7 @@ async fn a_client_credentials_token_is_issued_with_no_store() {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let json: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let json: serde_json::Value = json_of(response).await;
     assert_eq!(json["token_type"], "Bearer");
 }
 
@@ -121,23 +128,17 @@ async fn a_client_credentials_token_is_issued_with_no_store() {
 async fn a_wrong_method_is_the_librarys_405_with_allow() {
     let server = builder("https://auth.example").build().unwrap();
     let app = router(server, approve_signed_in);
-    let response = send(&app, Request::get("/token").body(Body::empty()).unwrap()).await;
+    let response = send(&app, bare("GET", "/token")).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "POST");
 
-    let response = send(
-        &app,
-        Request::delete("/authorize").body(Body::empty()).unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("DELETE", "/authorize")).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET, POST");
 
     let response = send(
         &app,
-        Request::post("/.well-known/oauth-authorization-server")
-            .body(Body::empty())
-            .unwrap(),
+        bare("POST", "/.well-known/oauth-authorization-server"),
     )
     .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -155,7 +156,7 @@ async fn an_oversized_body_is_413() {
     );
     let response = send(&app, form("/token", &basic, &huge)).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let json: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let json: serde_json::Value = json_of(response).await;
     assert_eq!(json["error"], "invalid_request");
 }
 
@@ -166,13 +167,11 @@ async fn a_path_issuer_is_served_under_its_path() {
     let app = router(server, approve_signed_in);
     let response = send(
         &app,
-        Request::get("/.well-known/oauth-authorization-server/tenant1")
-            .body(Body::empty())
-            .unwrap(),
+        bare("GET", "/.well-known/oauth-authorization-server/tenant1"),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let doc: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let doc: serde_json::Value = json_of(response).await;
     assert_eq!(doc["issuer"], "https://auth.example/tenant1");
     assert_eq!(doc["token_endpoint"], "https://auth.example/tenant1/token");
 
@@ -239,13 +238,7 @@ async fn the_interactions_page_is_sent_as_it_is() {
     let server = builder("https://auth.example").build().unwrap();
     let client_id = native_app(&server).await;
     let app = router(server, approve_signed_in);
-    let response = send(
-        &app,
-        Request::get(authorize_uri(&client_id))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("GET", authorize_uri(&client_id))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(body(response).await, "sign in");
 }
@@ -258,13 +251,7 @@ async fn the_interaction_can_deny() {
         server,
         |pending, _parts| async move { Outcome::deny(pending) },
     );
-    let response = send(
-        &app,
-        Request::get(authorize_uri(&client_id))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("GET", authorize_uri(&client_id))).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(REDIRECT));
@@ -331,14 +318,14 @@ async fn revocation_and_introspection_are_wired() {
     let response = send(&app, form("/introspect", &basic, &format!("token={token}"))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let json: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let json: serde_json::Value = json_of(response).await;
     assert_eq!(json["active"], true);
 
     let response = send(&app, form("/revoke", &basic, &format!("token={token}"))).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let response = send(&app, form("/introspect", &basic, &format!("token={token}"))).await;
-    let json: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let json: serde_json::Value = json_of(response).await;
     assert_eq!(json["active"], false);
 }
 
@@ -372,7 +359,7 @@ async fn registration_is_served_only_when_enabled() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let info: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    let info: serde_json::Value = json_of(response).await;
     assert_eq!(
         info["registration_client_uri"],
         format!(
@@ -394,7 +381,7 @@ async fn registration_is_served_only_when_enabled() {
     .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
-    let response = send(&app, Request::post(&path).body(Body::empty()).unwrap()).await;
+    let response = send(&app, bare("POST", &path)).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET, PUT, DELETE");
 }
@@ -425,13 +412,7 @@ impl portcullis::axum::Interaction for BrandedPages {
 async fn the_host_can_render_its_own_error_page() {
     let server = builder("https://auth.example").build().unwrap();
     let app = router(server, BrandedPages);
-    let response = send(
-        &app,
-        Request::get(authorize_uri("no-such-client"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("GET", authorize_uri("no-such-client"))).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
     assert_eq!(body(response).await, "branded: invalid_request");
@@ -455,13 +436,7 @@ async fn a_host_handler_extracts_a_validated_authorization_request() {
         .route("/authorize", axum::routing::get(authorize))
         .with_state(server);
 
-    let response = send(
-        &app,
-        Request::get(authorize_uri(&client_id))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("GET", authorize_uri(&client_id))).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
         response.headers()["location"]
@@ -471,13 +446,7 @@ async fn a_host_handler_extracts_a_validated_authorization_request() {
     );
 
     // A request that cannot redirect is rejected with the library's page.
-    let response = send(
-        &app,
-        Request::get(authorize_uri("no-such-client"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let response = send(&app, bare("GET", authorize_uri("no-such-client"))).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
 }
