@@ -11,8 +11,8 @@ use crate::endpoint::{AuthorizationError, PendingAuthorization};
 /// A validated authorization request (RFC 6749 §3.1, §4.1.1), for a host
 /// handler that serves the authorization endpoint itself.
 ///
-/// Reads the query (`GET`) or the form body (`POST`, at most
-/// [`DEFAULT_MAX_BODY`](crate::DEFAULT_MAX_BODY) bytes) and validates it
+/// Reads the query (`GET`) or the form body (`POST`, at most the server's
+/// [`max_body`](AuthorizationServer::max_body) bytes) and validates it
 /// with the [`AuthorizationServer`] in the router's state (through
 /// [`FromRef`]). It consumes the body, so it is the handler's last
 /// argument.
@@ -53,7 +53,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let server = AuthorizationServer::from_ref(state);
-        let request = buffer(request)
+        let request = buffer(request, server.max_body())
             .await
             .map_err(AuthorizationRejection::BodyTooLarge)?;
         server

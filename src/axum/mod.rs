@@ -8,6 +8,10 @@
 //! own handlers return them; the [`AuthorizationRequest`] extractor hands a
 //! host handler a validated authorization request.
 //!
+//! For protected resources, [`BearerLayer`](crate::tower::BearerLayer)
+//! validates each request's token, and the [`Token`] and [`RequireScope`]
+//! extractors hand it to the handlers, with a scope rule per handler.
+//!
 //! ```
 //! use axum::http::request::Parts;
 //! use portcullis::axum::{Outcome, router};
@@ -43,11 +47,13 @@
 //! # }
 //! ```
 
+mod bearer;
 mod extract;
 mod interaction;
 mod response;
 mod router;
 
+pub use bearer::{RequireScope, ScopeRequirement, Token, TokenRejection};
 pub use extract::{AuthorizationRejection, AuthorizationRequest};
 pub use interaction::{Interaction, Outcome};
 pub use response::Reply;

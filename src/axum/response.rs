@@ -10,6 +10,7 @@ use crate::grant::{RequestError, TokenError};
 use crate::protocol::{
     DeviceAuthorizationResponse, ErrorResponse, IntrospectionResponse, TokenResponse,
 };
+use crate::resource::BearerError;
 
 /// An `http::Response<Vec<u8>>` from an endpoint method, as an axum
 /// response.
@@ -57,4 +58,5 @@ into_response_via_http!(
     TokenResponse,
     DeviceAuthorizationResponse,
     IntrospectionResponse,
+    BearerError,
 );

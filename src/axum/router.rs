@@ -1,21 +1,23 @@
 //! Every endpoint the server's configuration enables, as one `axum::Router`.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Bytes, to_bytes};
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::{Method, StatusCode};
 
 use super::interaction::{Interaction, Outcome, error_page};
 use super::response::Reply;
+use crate::AuthorizationServer;
+use crate::client::ThrottleSource;
 use crate::endpoint::{AuthorizationError, DecisionError};
 use crate::grant::RequestError;
 use crate::protocol::ErrorResponse;
-use crate::{AuthorizationServer, DEFAULT_MAX_BODY};
 
 /// An `axum::Router` serving every endpoint `server` enables, at the paths
 /// its metadata advertises; `interaction` is the host's sign-in and consent
@@ -41,17 +43,24 @@ use crate::{AuthorizationServer, DEFAULT_MAX_BODY};
 /// Every method reaches the library's endpoint, which answers a wrong one
 /// with `405` and `Allow` (the authorization endpoint: `GET, POST`), so the
 /// Router never answers a `405` or `404` of its own on these paths. Bodies
-/// are read up to [`DEFAULT_MAX_BODY`]; a larger one gets the library's
-/// `413` JSON error. Responses pass through with every header intact.
+/// are read up to the server's [`max_body`](AuthorizationServer::max_body);
+/// a larger one gets the library's `413` JSON error. Responses pass through
+/// with every header intact.
 ///
-/// A request's extensions reach the endpoints: a layer that inserts a
-/// [`ThrottleSource`](crate::client::ThrottleSource) (the peer's address)
-/// keys client-authentication throttling per source (RFC 6819 §5.1.4.2.3).
+/// A request's extensions reach the endpoints. Client authentication is
+/// throttled per [`ThrottleSource`] (RFC 6819 §5.1.4.2.3): a request that
+/// carries none gets one from the peer's address
+/// ([`ThrottleSource::from_ip`]) when the Router is served with connection
+/// info — `axum::serve(listener,
+/// router.into_make_service_with_connect_info::<SocketAddr>())`. A host
+/// behind a reverse proxy it trusts inserts its own `ThrottleSource` (the
+/// client's address from the proxy) in a layer instead.
 pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Router {
     let metadata = server.metadata();
     let interaction = Arc::new(interaction);
     let mut routes = Routes::default();
 
+    let limit = server.max_body();
     routes.add(server.metadata_path(), {
         let server = server.clone();
         move |request: Request| {
@@ -100,7 +109,7 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
             any(move |request: Request| {
                 let server = server.clone();
                 async move {
-                    serve_buffered(request, |r| async move {
+                    serve_buffered(request, limit, |r| async move {
                         server.client_configuration_endpoint(r).await
                     })
                     .await
@@ -149,7 +158,8 @@ impl Routes {
         let server = server.clone();
         self.add(path, move |request: Request| {
             let server = server.clone();
-            async move { serve_buffered(request, |r| endpoint(server, r)).await }
+            let limit = server.max_body();
+            async move { serve_buffered(request, limit, |r| endpoint(server, r)).await }
         });
     }
 }
@@ -160,24 +170,41 @@ fn escape(path: &str) -> String {
     path.replace('{', "{{").replace('}', "}}")
 }
 
-/// The request with its body read into memory — at most
-/// [`DEFAULT_MAX_BODY`] bytes — or the library's `413`.
-pub(super) async fn buffer(request: Request) -> Result<http::Request<Bytes>, Response> {
-    let (parts, body) = request.into_parts();
-    match to_bytes(body, DEFAULT_MAX_BODY).await {
+/// The request with its body read into memory — at most `limit` bytes — and
+/// its [`ThrottleSource`], or the library's `413`.
+pub(super) async fn buffer(
+    request: Request,
+    limit: usize,
+) -> Result<http::Request<Bytes>, Response> {
+    let (mut parts, body) = request.into_parts();
+    attach_source(&mut parts.extensions);
+    match to_bytes(body, limit).await {
         Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
         // Over the limit, or unreadable: no endpoint sees a partial body.
         Err(_) => Err(Reply(RequestError::BodyTooLarge.into_http()).into_response()),
     }
 }
 
+/// The peer's address as the request's [`ThrottleSource`], unless the host
+/// attached one (from a proxy it trusts) or the Router is served without
+/// connection info.
+fn attach_source(extensions: &mut http::Extensions) {
+    if extensions.get::<ThrottleSource>().is_some() {
+        return;
+    }
+    if let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() {
+        let source = ThrottleSource::from_ip(peer.ip());
+        extensions.insert(source);
+    }
+}
+
 /// Reads the body, then answers with `endpoint`'s response.
-async fn serve_buffered<E, Fut>(request: Request, endpoint: E) -> Response
+async fn serve_buffered<E, Fut>(request: Request, limit: usize, endpoint: E) -> Response
 where
     E: FnOnce(http::Request<Bytes>) -> Fut,
     Fut: Future<Output = http::Response<Vec<u8>>>,
 {
-    match buffer(request).await {
+    match buffer(request, limit).await {
         Ok(request) => Reply(endpoint(request).await).into_response(),
         Err(too_large) => too_large,
     }
@@ -200,7 +227,7 @@ async fn authorize<I: Interaction>(
         )
         .into_response();
     }
-    let request = match buffer(request).await {
+    let request = match buffer(request, server.max_body()).await {
         Ok(request) => request,
         Err(too_large) => return too_large,
     };

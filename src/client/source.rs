@@ -2,6 +2,7 @@
 //! (RFC 6819 §4.4.1.11, §5.1.4.2.3).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Where a request comes from — the peer address, an mTLS identity, a
@@ -41,6 +42,36 @@ impl ThrottleSource {
     /// a client certificate.
     pub fn new(name: impl Into<String>) -> Self {
         Self(Arc::from(name.into()))
+    }
+
+    /// The source of a request from the peer address `ip`: an IPv4
+    /// address is one source; an IPv6 address stands for its /64, since a
+    /// host is handed a whole /64 and picks any address in it — keying by
+    /// the full address would give a guesser 2^64 fresh budgets. An
+    /// IPv4-mapped IPv6 address is its IPv4 address.
+    ///
+    /// ```
+    /// # use portcullis::client::ThrottleSource;
+    /// let a = ThrottleSource::from_ip("2001:db8:1:2:aaaa::1".parse().unwrap());
+    /// let b = ThrottleSource::from_ip("2001:db8:1:2:bbbb::2".parse().unwrap());
+    /// assert_eq!(a, b);
+    /// let v4 = ThrottleSource::from_ip("::ffff:192.0.2.7".parse().unwrap());
+    /// assert_eq!(v4.as_str(), "192.0.2.7");
+    /// ```
+    ///
+    /// Behind a reverse proxy every peer is the proxy, so all requests share
+    /// one source: still safe (one budget is only stricter), but a host that
+    /// trusts its proxy passes the client's address from the proxy's
+    /// `Forwarded` header (RFC 7239) here instead. Never trust that header
+    /// from anyone else: a client can send any.
+    pub fn from_ip(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Self::new(v4.to_string()),
+            IpAddr::V6(v6) => {
+                let [a, b, c, d, ..] = v6.segments();
+                Self::new(format!("{a:x}:{b:x}:{c:x}:{d:x}::/64"))
+            }
+        }
     }
 
     /// The name given.

@@ -155,6 +155,15 @@ impl AuthorizationServer {
         &self.inner.issuer_url
     }
 
+    /// The largest request body an endpoint reads, in bytes
+    /// ([`ServerBuilder::max_body`](crate::ServerBuilder::max_body);
+    /// [`DEFAULT_MAX_BODY`](crate::DEFAULT_MAX_BODY) unless set). An HTTP
+    /// adapter reads bodies up to this and answers a larger one with
+    /// [`RequestError::BodyTooLarge`](crate::grant::RequestError::BodyTooLarge).
+    pub fn max_body(&self) -> usize {
+        self.inner.max_body
+    }
+
     /// The grant types served at the token endpoint.
     pub fn grant_types(&self) -> impl Iterator<Item = &GrantType> {
         self.inner.grants.iter().map(|(g, _)| g)
