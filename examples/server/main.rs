@@ -1,32 +1,26 @@
 //! An authorization server a person can use: users who sign in, a consent
 //! page, the device verification page, every endpoint of the library, and
-//! one protected resource, on axum.
+//! one protected resource — built on `portcullis::axum::router` and
+//! `portcullis::tower::BearerLayer`.
 //!
 //! ```text
-//! cargo run --release --example server -- [OPTIONS]
-//!
-//!   --addr HOST:PORT            where to listen (default 127.0.0.1:8080)
-//!   --issuer URL                issuer identifier (default http://HOST:PORT of --addr)
-//!   --database PATH             SQLite file for all state; :memory: for none
-//!                               (default portcullis-demo.sqlite3)
-//!   --registration-token TOKEN  enables dynamic client registration (RFC 7591)
-//!   --user NAME:PASSWORD        a user who can sign in (repeatable; default: one
-//!                               demo user, whose password is printed at start)
-//!   --scope NAME                a scope the server knows (repeatable; default read, write)
+//! cargo run --release --example server -- --help
 //! ```
 //!
 //! At start it prints the users, the demo clients and their credentials, the
 //! demo resource server's introspection credential and a `curl` command for
 //! each flow, then `listening on http://HOST:PORT`. It stops cleanly on
-//! SIGINT or SIGTERM. Security events (failed logins and client
+//! SIGINT or SIGTERM. Security events (failed sign-ins and client
 //! authentications, throttling, revocations) are logged to stderr.
 //!
-//! The application is in `app/`; `tests/example_server.rs` and
-//! `tests/end_to_end.rs` run it over HTTP.
+//! The application is in `app/`, its pages in `templates/`; the tests run
+//! it in process and over HTTP.
 
 mod app;
 
 use std::process::ExitCode;
+
+use app::options::{Command, Options};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,14 +28,14 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_target(true)
         .init();
-    let options = match app::options::Options::parse(std::env::args().skip(1)) {
-        Ok(app::options::Command::Run(options)) => options,
-        Ok(app::options::Command::Help) => {
-            println!("{}", app::options::USAGE);
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Help(help)) => {
+            print!("{help}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("error: {e}\n\n{}", app::options::USAGE);
+            eprint!("{e}");
             return ExitCode::from(2);
         }
     };

@@ -281,10 +281,14 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 
 fn unescape(text: &str) -> String {
     text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+        .replace("&#38;", "&")
 }
 
 pub fn form(pairs: &[(&str, &str)]) -> String {

@@ -3,10 +3,11 @@
 //! authorization server's introspection endpoint over HTTP (RFC 7662), with
 //! the resource server's own credential.
 //!
-//! The library does the RFC 6750 work ([`BearerValidator`]: finding the
-//! token, the scope check, the `WWW-Authenticate` challenges) and reads the
-//! answer ([`TokenInfo::from_introspection`], which fails closed); this file
-//! is the HTTP call and the glue. `main.rs` parses the command line;
+//! The library does the RFC 6750 work — [`BearerLayer`] in front of the
+//! route finds the token, asks the [`Introspector`], checks the scope and
+//! answers the `WWW-Authenticate` challenges — and reads the answer
+//! ([`TokenInfo::from_introspection`], which fails closed); this file is
+//! the HTTP call and the glue. `main.rs` parses the command line;
 //! `tests/end_to_end.rs` runs it in process.
 
 pub mod http1;
@@ -14,18 +15,17 @@ pub mod http1;
 use std::error::Error;
 use std::fmt;
 use std::io::Write;
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::Response;
+use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Json, Router};
 use http::header::{self, HeaderValue};
+use portcullis::axum::Token;
 use portcullis::endpoint::WELL_KNOWN_PATH;
 use portcullis::protocol::{IntrospectionResponse, Scope};
 use portcullis::resource::{BearerValidator, Realm, TokenInfo, TokenSource, TokenSourceError};
+use portcullis::tower::BearerLayer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -225,34 +225,19 @@ impl TokenSource for Introspector {
     }
 }
 
-struct AppState {
-    validator: BearerValidator<Introspector>,
-    scope: Scope,
-}
-
 /// `GET /api/me`: `{"sub": …, "scope": …}` for a token the authorization
-/// server says is active and has the scope; otherwise the RFC 6750 refusal.
-async fn me(State(app): State<Arc<AppState>>, request: Request) -> Response {
-    let (parts, _body) = request.into_parts();
-    let token = match app.validator.validate(&parts, &app.scope).await {
-        Ok(token) => token,
-        // A failed introspection call is a `500`; `into_http` logs why.
-        Err(refusal) => return refusal.into_http().map(Body::from),
-    };
+/// server says is active and has the scope; the layer in front of it has
+/// answered every RFC 6750 refusal already.
+async fn me(Token(token): Token) -> impl IntoResponse {
     let subject = token.subject.as_ref().map(|s| s.as_str());
     let client = token.client_id.as_ref().map(|c| c.as_str());
     let body = serde_json::json!({
         "sub": subject.or(client),
         "scope": token.scope.as_str(),
     });
-    let mut response = Response::new(Body::from(body.to_string()));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    // RFC 6819 §4.6.6: what a token unlocks stays out of shared caches.
+    let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+    (no_store, Json(body))
 }
 
 /// The running resource server.
@@ -278,10 +263,12 @@ impl Running {
 pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box<dyn Error>> {
     let scope: Scope = options.scope.parse().map_err(|e| format!("--scope: {e}"))?;
     let introspector = Introspector::discover(&options.issuer, &options.credential).await?;
+    // The layer validates each token by introspection and requires the
+    // scope; a failed introspection call is a `500` (the cause logged).
     let validator = BearerValidator::new(introspector, Realm::new("demo-api")?);
     let router = Router::new()
         .route(RESOURCE_PATH, get(me))
-        .with_state(Arc::new(AppState { validator, scope }));
+        .route_layer(BearerLayer::new(validator).require_scope(scope));
     let listener = TcpListener::bind(&options.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;

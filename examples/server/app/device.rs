@@ -1,4 +1,4 @@
-//! The device flow's verification page (RFC 8628 §3.3), for a logged-in
+//! The device flow's verification page (RFC 8628 §3.3), for a signed-in
 //! user, in two steps:
 //!
 //! 1. the user enters the code shown on the device (filled in from
@@ -8,98 +8,87 @@
 //!    must see what they authorize), and the user approves or denies.
 //!
 //! Without a login the browser signs in first and comes back with the code.
-//! Both forms carry CSRF tokens bound to the session (the second also to the
-//! code). Code lookups are throttled per user by the library (RFC 8628 §5.1).
+//! Both forms carry the session's CSRF token. Code lookups are throttled
+//! per user by the library (RFC 8628 §5.1): guessing codes needs an
+//! account, and each account gets few guesses.
 
-use axum::extract::{Request, State};
-use axum::response::Response;
-use http::StatusCode;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode};
 use portcullis::endpoint::{DecisionError, PendingDeviceAuthorization, UserCodeError};
-use portcullis::protocol::Params;
+use serde::Deserialize;
 
-use super::html::{
-    access_request, escape, field, hidden, message, notice, page, server_error, too_many_attempts,
+use super::form::Form;
+use super::login::{Next, login_page};
+use super::pages::{
+    self, AccessRequest, DeviceCode, DeviceConfirm, form_not_accepted, server_error,
+    too_many_attempts,
 };
-use super::login::{Next, form_not_accepted, login_page};
-use super::oauth::read;
 use super::session::Session;
 use super::{App, AppState};
 
+/// The code, from `verification_uri_complete` or the form.
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    #[serde(default)]
+    user_code: String,
+}
+
 /// `GET`: the code form, or the sign-in page first.
-pub(super) async fn show(State(app): State<App>, request: Request) -> Response {
-    let query = request.uri().query().unwrap_or_default();
-    let params = Params::parse(query.as_bytes()).ok();
-    let code = params.as_ref().map_or("", |p| field(p, "user_code"));
-    let session = app.sessions.read_or_start(request.headers());
-    if session.user().is_none() {
-        let next = Next::Device(code.to_owned());
-        return login_page(&app, &session, &next, None, StatusCode::OK).await;
-    }
-    code_form(&app, &session, code, None, StatusCode::OK)
+pub async fn show(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(query): Query<CodeQuery>,
+) -> Response {
+    let (jar, session) = app.sessions.read_or_start(app.sessions.jar(&headers));
+    let page = if session.user().is_none() {
+        let next = Next::Device(query.user_code);
+        login_page(&app, &session, &next, None, StatusCode::OK).await
+    } else {
+        code_form(&app, &session, &query.user_code, None, StatusCode::OK)
+    };
+    (jar, page).into_response()
+}
+
+/// Step 1's form (the code) or step 2's (the decision, too).
+#[derive(Deserialize)]
+pub struct DeviceForm {
+    #[serde(default)]
+    user_code: String,
+    #[serde(default)]
+    csrf: String,
+    decision: Option<String>,
 }
 
 /// `POST`: step 1 (the code) or step 2 (the decision).
-pub(super) async fn submit(State(app): State<App>, request: Request) -> Response {
-    let request = match read(request).await {
-        Ok(request) => request,
-        Err(too_large) => return too_large,
-    };
-    let Ok(form) = Params::parse(request.body()) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form is malformed.",
-        );
-    };
-    let session = app.sessions.read(request.headers());
-    let Some(session) = session.filter(|s| s.user().is_some()) else {
+pub async fn submit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<DeviceForm>,
+) -> Response {
+    let session = app.sessions.read(&app.sessions.jar(&headers));
+    let Some((session, user)) = session
+        .as_ref()
+        .filter(|s| s.check_csrf(&form.csrf))
+        .and_then(|s| Some((s, s.user()?)))
+    else {
         return form_not_accepted();
     };
-    if form.contains("decision") {
-        decide(&app, &session, &form).await
-    } else {
-        look_up(&app, &session, &form).await
-    }
-}
-
-/// Step 1: finds the device authorization.
-async fn look_up(app: &AppState, session: &Session, form: &Params<'_>) -> Response {
-    if !app
-        .sessions
-        .check_csrf(session, &["device-code"], field(form, "csrf"))
-    {
-        return form_not_accepted();
-    }
-    let code = field(form, "user_code");
-    let user = session.user().unwrap_or_default();
-    // Failed lookups are throttled by the user's name: guessing codes needs
-    // an account, and each account gets few guesses.
-    match app.server.pending_device_authorization(code, &[user]).await {
-        Ok(pending) => confirmation(app, session, &pending),
-        Err(error) => code_error(app, session, code, error),
-    }
-}
-
-/// Step 2: applies the decision.
-async fn decide(app: &AppState, session: &Session, form: &Params<'_>) -> Response {
-    let code = field(form, "user_code");
-    if !app
-        .sessions
-        .check_csrf(session, &["device", code], field(form, "csrf"))
-    {
-        return form_not_accepted();
-    }
-    let user = session.user().unwrap_or_default();
+    let code = form.user_code.as_str();
+    // Failed lookups are throttled by the user's name.
     let pending = match app.server.pending_device_authorization(code, &[user]).await {
         Ok(pending) => pending,
-        Err(error) => return code_error(app, session, code, error),
+        Err(error) => return code_error(&app, session, code, error),
+    };
+    let Some(decision) = form.decision.as_deref() else {
+        return confirmation(&app, session, &pending);
     };
     let client = pending
         .client()
         .name()
         .unwrap_or("the application")
         .to_owned();
-    let (decided, outcome) = match field(form, "decision") {
+    let (decided, outcome) = match decision {
         "approve" => (
             app.server.approve_device(pending, user, None).await,
             format!("You approved {client}. Return to your device: it continues by itself."),
@@ -108,11 +97,11 @@ async fn decide(app: &AppState, session: &Session, form: &Params<'_>) -> Respons
             app.server.deny_device(pending).await,
             format!("You denied {client} access. You can close this page."),
         ),
-        _ => return message(StatusCode::BAD_REQUEST, "Bad request", "Approve or deny."),
+        _ => return pages::message(StatusCode::BAD_REQUEST, "Bad request", "Approve or deny."),
     };
     match decided {
-        Ok(()) => message(StatusCode::OK, "Done", &outcome),
-        Err(DecisionError::NotPending) => code_error(app, session, code, UserCodeError::Expired),
+        Ok(()) => pages::message(StatusCode::OK, "Done", &outcome),
+        Err(DecisionError::NotPending) => code_error(&app, session, code, UserCodeError::Expired),
         Err(e) => server_error(&e),
     }
 }
@@ -125,21 +114,14 @@ fn code_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let body = format!(
-        "{notice}<p>Signed in as <strong>{user}</strong>.</p>\
-         <p>Enter the code your device shows. Only enter a code from a \
-         device in front of you: someone else may have sent it to you.</p>\
-         <form method=\"post\" action=\"{action}\"><p><label>Code <input \
-         name=\"user_code\" value=\"{code}\" autocomplete=\"off\" \
-         autocapitalize=\"characters\" required></label></p>{csrf}\
-         <p><button type=\"submit\">Continue</button></p></form>",
-        notice = notice(error),
-        user = escape(session.user().unwrap_or_default()),
-        action = escape(&app.paths.device),
-        code = escape(code),
-        csrf = hidden("csrf", &app.sessions.csrf(session, &["device-code"])),
-    );
-    page(status, "Connect a device", &body)
+    let page = DeviceCode {
+        notice: error,
+        user: session.user().unwrap_or_default(),
+        action: &app.paths.device,
+        user_code: code,
+        csrf: session.csrf(),
+    };
+    pages::render(status, &page)
 }
 
 /// Step 2's form: what the device asks for, and the decision.
@@ -148,21 +130,14 @@ fn confirmation(
     session: &Session,
     pending: &PendingDeviceAuthorization,
 ) -> Response {
-    let code = pending.user_code();
-    let csrf = app.sessions.csrf(session, &["device", code]);
-    let body = format!(
-        "{request}<p>Check that your device shows <strong>{shown}</strong>. If you \
-         did not start this on a device of yours, deny.</p>\
-         <form method=\"post\" action=\"{action}\">{code}{csrf}\
-         <p><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button> \
-         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></p></form>",
-        request = access_request(pending.client(), pending.scope()),
-        shown = escape(code),
-        action = escape(&app.paths.device),
-        code = hidden("user_code", code),
-        csrf = hidden("csrf", &csrf),
-    );
-    page(StatusCode::OK, "Connect a device", &body)
+    let page = DeviceConfirm {
+        notice: None,
+        request: AccessRequest::new(pending.client(), pending.scope()),
+        action: &app.paths.device,
+        user_code: pending.user_code(),
+        csrf: session.csrf(),
+    };
+    pages::render(StatusCode::OK, &page)
 }
 
 /// A failed lookup: the code form again, or the throttle's answer.

@@ -1,249 +1,243 @@
-//! Signing in and out, and the home page.
+//! The authorization endpoint's interaction — sign-in, then consent — and
+//! the sign-in page, sign-out and the home page.
 //!
-//! The sign-in form is shown by the authorization endpoint and the device
-//! verification page to a browser without a login, and remembers where to
-//! go next: the consent page of the authorization request, or the
-//! verification page with the user code. Its CSRF token is bound to the
-//! session and to that destination, so a form can neither log a victim in
-//! (login CSRF) nor be pointed at another request. A successful sign-in
-//! makes the browser known for that user (see `session`), which keeps it
-//! from being locked out by others' guesses (see `users`).
+//! The library validates each authorization request before this code sees
+//! it, and keeps it as a pending request under an unguessable handle
+//! (`defer`). A browser without a login gets the sign-in form, which
+//! remembers where to go next: the consent page of that request, or the
+//! device page with the user code. Every form carries the session's CSRF
+//! token, so no other site can post one, nor sign a victim in as the
+//! attacker (login CSRF). A successful sign-in starts a new session (no
+//! session fixation) and makes the browser known for that user, which keeps
+//! it from being locked out by others' guesses (see `users`).
 
-use axum::extract::{Request, State};
-use axum::response::Response;
-use http::StatusCode;
-use portcullis::protocol::Params;
+use std::net::SocketAddr;
 
-use super::html::{
-    access_request, escape, field, hidden, message, notice, page, see_other, server_error,
-    too_many_attempts,
+use axum::extract::{ConnectInfo, State};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::SignedCookieJar;
+use http::{HeaderMap, StatusCode};
+use portcullis::axum::{Interaction, Outcome};
+use portcullis::client::ThrottleSource;
+use portcullis::endpoint::PendingAuthorization;
+use portcullis::protocol::OAuthError;
+use serde::Deserialize;
+
+use super::consent::consent_page;
+use super::form::Form;
+use super::pages::{
+    self, AccessRequest, Home, Login, form_not_accepted, see_other, server_error, too_many_attempts,
 };
-use super::oauth::read;
 use super::session::Session;
-use super::source;
 use super::users::{LoginError, Origin};
 use super::{App, AppState};
 
-/// Where the browser goes once logged in.
-pub(super) enum Next {
-    /// The consent page of the pending authorization request with this
-    /// handle.
+/// The interaction the library's Router calls with each validated
+/// authorization request: the consent page for a signed-in browser, the
+/// sign-in page first for any other. The decision comes on a later request
+/// — the consent form — so the request is kept in the store under a handle.
+pub struct SignInAndConsent(pub App);
+
+impl Interaction for SignInAndConsent {
+    async fn interact(&self, mut pending: PendingAuthorization, parts: Parts) -> Outcome {
+        let app = &self.0;
+        let handle = match app.server.defer(&mut pending).await {
+            Ok(handle) => handle.to_owned(),
+            Err(e) => return Outcome::page(server_error(&e)),
+        };
+        let jar = app.sessions.jar(&parts.headers);
+        let (jar, session) = app.sessions.read_or_start(jar);
+        let page = if session.user().is_some() {
+            consent_page(app, &session, &pending, &handle)
+        } else {
+            let next = Next::Consent(handle);
+            login_page(app, &session, &next, None, StatusCode::OK).await
+        };
+        Outcome::page((jar, page))
+    }
+
+    /// The request cannot be trusted to redirect (unknown client, bad
+    /// redirect URI): a page that sends the browser nowhere (RFC 6749
+    /// §4.1.2.1).
+    fn rejected(&self, error: &OAuthError, _parts: &Parts) -> Response {
+        let reason = error.description().unwrap_or(error.code().as_str());
+        let text = format!("The authorization request is invalid: {reason}.");
+        pages::message(StatusCode::BAD_REQUEST, "Request not accepted", &text)
+    }
+}
+
+/// Where the browser goes once signed in.
+pub enum Next {
+    /// The consent page of the pending request with this handle.
     Consent(String),
-    /// The device verification page, with this user code (perhaps empty).
+    /// The device page, with this user code (perhaps empty).
     Device(String),
     /// The home page.
     Home,
 }
 
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    username: String,
+    password: String,
+    csrf: String,
+    next: String,
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    user_code: String,
+}
+
+/// A form whose only field is its CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
 impl Next {
-    fn from_form(form: &Params<'_>) -> Self {
-        match field(form, "next") {
-            "consent" => Next::Consent(field(form, "request").to_owned()),
-            "device" => Next::Device(field(form, "user_code").to_owned()),
+    fn from_form(form: &SignInForm) -> Self {
+        match form.next.as_str() {
+            "consent" => Next::Consent(form.request.clone()),
+            "device" => Next::Device(form.user_code.clone()),
             _ => Next::Home,
         }
     }
 
-    /// What the CSRF token covers.
-    fn parts(&self) -> [&str; 3] {
-        match self {
-            Next::Consent(handle) => ["login", "consent", handle],
-            Next::Device(code) => ["login", "device", code],
-            Next::Home => ["login", "home", ""],
-        }
-    }
-
-    fn fields(&self) -> String {
-        match self {
-            Next::Consent(handle) => hidden("next", "consent") + &hidden("request", handle),
-            Next::Device(code) => hidden("next", "device") + &hidden("user_code", code),
-            Next::Home => hidden("next", "home"),
-        }
-    }
-
-    /// Where to send `session`, just logged in.
-    fn location(&self, app: &AppState, session: &Session) -> String {
+    fn location(&self, app: &AppState) -> String {
         let paths = &app.paths;
+        let with = |path: &str, name: &str, value: &str| {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(name, value)
+                .finish();
+            app.url(&format!("{path}?{query}"))
+        };
         match self {
-            Next::Consent(handle) => {
-                // The consent page opens only for this session.
-                let binding = app.sessions.csrf(session, &["view", handle]);
-                let query = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("request", handle)
-                    .append_pair("binding", &binding)
-                    .finish();
-                app.url(&format!("{}?{query}", paths.consent))
-            }
+            Next::Consent(handle) => with(&paths.consent, "request", handle),
             Next::Device(code) if code.is_empty() => app.url(&paths.device),
-            Next::Device(code) => {
-                let query = url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("user_code", code)
-                    .finish();
-                app.url(&format!("{}?{query}", paths.device))
-            }
+            Next::Device(code) => with(&paths.device, "user_code", code),
             Next::Home => app.url(&paths.home),
-        }
-    }
-
-    /// What the user is signing in for.
-    async fn purpose(&self, app: &AppState) -> String {
-        match self {
-            Next::Consent(handle) => match app.server.pending_authorization(handle).await {
-                Ok(Some(pending)) => access_request(pending.client(), pending.scope()),
-                _ => String::new(),
-            },
-            Next::Device(_) => "<p>Sign in to connect a device to your account.</p>".to_owned(),
-            Next::Home => String::new(),
         }
     }
 }
 
-/// The sign-in page for `session`, setting its cookie if it is new.
-pub(super) async fn login_page(
+/// The sign-in page for `session`.
+pub async fn login_page(
     app: &AppState,
     session: &Session,
     next: &Next,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let csrf = app.sessions.csrf(session, &next.parts());
-    let body = format!(
-        "{notice}{purpose}<form method=\"post\" action=\"{action}\">\
-         <p><label>User name <input name=\"username\" autocomplete=\"username\" \
-         required autofocus></label></p>\
-         <p><label>Password <input type=\"password\" name=\"password\" \
-         autocomplete=\"current-password\" required></label></p>\
-         {csrf_field}{next_fields}<p><button type=\"submit\">Sign in</button></p></form>",
-        notice = notice(error),
-        purpose = next.purpose(app).await,
-        action = escape(&app.paths.login),
-        csrf_field = hidden("csrf", &csrf),
-        next_fields = next.fields(),
-    );
-    let mut response = page(status, "Sign in", &body);
-    app.sessions.set_cookie(session, response.headers_mut());
-    response
+    // What the user is signing in for.
+    let request = match next {
+        Next::Consent(handle) => match app.server.pending_authorization(handle).await {
+            Ok(Some(pending)) => Some(AccessRequest::new(pending.client(), pending.scope())),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (next_name, handle, user_code) = match next {
+        Next::Consent(handle) => ("consent", Some(handle.as_str()), None),
+        Next::Device(code) => ("device", None, Some(code.as_str())),
+        Next::Home => ("home", None, None),
+    };
+    let page = Login {
+        notice: error,
+        request,
+        device: matches!(next, Next::Device(_)),
+        action: &app.paths.login,
+        csrf: session.csrf(),
+        next: next_name,
+        handle,
+        user_code,
+    };
+    pages::render(status, &page)
 }
 
 /// `GET`: the sign-in page on its own.
-pub(super) async fn show(State(app): State<App>, request: Request) -> Response {
-    let session = app.sessions.read_or_start(request.headers());
-    login_page(&app, &session, &Next::Home, None, StatusCode::OK).await
+pub async fn show(State(app): State<App>, headers: HeaderMap) -> Response {
+    let (jar, session) = app.sessions.read_or_start(app.sessions.jar(&headers));
+    let page = login_page(&app, &session, &Next::Home, None, StatusCode::OK).await;
+    (jar, page).into_response()
 }
 
-/// `POST`: checks the form and the password, starts a logged-in session
+/// `POST`: checks the form and the password, starts a signed-in session
 /// under a new id, and sends the browser on.
-pub(super) async fn submit(State(app): State<App>, request: Request) -> Response {
-    let request = match read(request).await {
-        Ok(request) => request,
-        Err(too_large) => return too_large,
-    };
-    let Ok(form) = Params::parse(request.body()) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Bad request",
-            "The form is malformed.",
-        );
-    };
+pub async fn submit(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
     let next = Next::from_form(&form);
-    let session = app.sessions.read(request.headers());
-    let Some(session) = session.filter(|s| {
-        app.sessions
-            .check_csrf(s, &next.parts(), field(&form, "csrf"))
-    }) else {
+    let jar = app.sessions.jar(&headers);
+    let Some(session) = app.sessions.read(&jar).filter(|s| s.check_csrf(&form.csrf)) else {
         return form_not_accepted();
     };
-    let name = field(&form, "username");
+    let name = form.username.as_str();
     // A browser that signed in as this user before is throttled by itself,
     // any other by its source and the name (see `users`): someone else's
     // guesses never lock the user out of their own browser.
-    let known = app
-        .sessions
-        .known_browser(request.headers(), &session, name);
-    let source = source::key(&request);
+    let known = app.sessions.known_browser(&jar, &session, name);
+    // The peer's address (an IPv6 host's /64): behind a proxy it would be
+    // the proxy's, and a host that trusts its proxy takes the client's
+    // address from it instead — never from a header anyone can send.
+    let source = ThrottleSource::from_ip(peer.ip());
     let origin = match &known {
         Some(browser) => Origin::KnownBrowser(browser),
-        None => Origin::Source(&source),
+        None => Origin::Source(source.as_str()),
     };
-    let login = app.users.check(name, field(&form, "password"), origin);
-    match login.await {
+    match app.users.check(name, &form.password, origin).await {
         Ok(user) => {
-            let session = app.sessions.login(&user);
-            let mut response = see_other(&next.location(&app, &session));
-            app.sessions.set_cookie(&session, response.headers_mut());
+            let pending = match &next {
+                Next::Consent(handle) => Some(handle.as_str()),
+                _ => None,
+            };
+            let (jar, _) = app.sessions.login(jar, &user, pending);
             // Known from now on, for this user only, through sign-out.
-            app.sessions
-                .set_known_browser_cookie(&user, response.headers_mut());
-            response
+            let jar = app.sessions.remember_browser(jar, &user);
+            (jar, see_other(&next.location(&app))).into_response()
         }
         Err(LoginError::Wrong) => {
             let error = Some("Wrong user name or password.");
             login_page(&app, &session, &next, error, StatusCode::FORBIDDEN).await
         }
         Err(LoginError::Throttled(wait)) => too_many_attempts(wait),
-        Err(LoginError::Unavailable(e)) => server_error(&e),
+        Err(LoginError::Unavailable(e)) => server_error(&*e),
     }
 }
 
 /// `POST`: signs out.
-pub(super) async fn logout(State(app): State<App>, request: Request) -> Response {
-    let request = match read(request).await {
-        Ok(request) => request,
-        Err(too_large) => return too_large,
-    };
-    let csrf = Params::parse(request.body())
-        .ok()
-        .map(|form| field(&form, "csrf").to_owned())
-        .unwrap_or_default();
-    match app.sessions.read(request.headers()) {
-        Some(session) if app.sessions.check_csrf(&session, &["logout"], &csrf) => {
-            let mut response = see_other(&app.url(&app.paths.home));
-            app.sessions.clear_cookie(response.headers_mut());
-            response
+pub async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let jar: SignedCookieJar = app.sessions.jar(&headers);
+    match app.sessions.read(&jar) {
+        Some(session) if session.check_csrf(&form.csrf) => {
+            let jar = app.sessions.logout(jar);
+            (jar, see_other(&app.url(&app.paths.home))).into_response()
         }
         _ => form_not_accepted(),
     }
 }
 
 /// `GET`: who is signed in, and where things are.
-pub(super) async fn home(State(app): State<App>, request: Request) -> Response {
-    let session = app.sessions.read(request.headers());
+pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
+    let session = app.sessions.read(&app.sessions.jar(&headers));
+    let signed_in = session.as_ref().and_then(|s| Some((s.user()?, s.csrf())));
     let metadata = app.server.metadata_url();
-    let status = match session.as_ref().and_then(|s| Some((s, s.user()?))) {
-        Some((session, user)) => format!(
-            "<p>Signed in as <strong>{user}</strong>.</p>\
-             <form method=\"post\" action=\"{action}\">{csrf}\
-             <p><button type=\"submit\">Sign out</button></p></form>",
-            user = escape(user),
-            action = escape(&app.paths.logout),
-            csrf = hidden("csrf", &app.sessions.csrf(session, &["logout"])),
-        ),
-        None => format!(
-            "<p>Not signed in. <a href=\"{login}\">Sign in</a>.</p>",
-            login = escape(&app.paths.login),
-        ),
+    let page = Home {
+        notice: None,
+        signed_in,
+        logout: &app.paths.logout,
+        login: &app.paths.login,
+        device: &app.paths.device,
+        metadata: metadata.as_str(),
     };
-    let body = format!(
-        "{status}<p>Applications send you here to approve their access; devices send \
-         you to <a href=\"{device}\">the device page</a>.</p>\
-         <p>Server metadata: <a href=\"{metadata}\">{metadata}</a></p>",
-        device = escape(&app.paths.device),
-        metadata = escape(metadata.as_str()),
-    );
-    page(
-        StatusCode::OK,
-        "portcullis example authorization server",
-        &body,
-    )
-}
-
-/// `403` for a form that did not come from a page of this server in this
-/// browser, or came back after its session ended.
-pub(super) fn form_not_accepted() -> Response {
-    message(
-        StatusCode::FORBIDDEN,
-        "Form not accepted",
-        "This form was not sent from this site, or your session has expired. \
-         Start again from the application.",
-    )
+    pages::render(StatusCode::OK, &page)
 }

@@ -1,76 +1,83 @@
 //! The example server's application: an authorization server with users
-//! who log in, demo clients, the pages people see, every endpoint of the
-//! library on the paths its metadata advertises, and one protected resource.
+//! who sign in, demo clients, the pages people see, and one protected
+//! resource — on `portcullis::axum::router`, which serves every endpoint at
+//! the paths its metadata advertises, and `portcullis::tower::BearerLayer`,
+//! which guards the resource.
 //!
 //! `main.rs` parses the command line, runs [`start`] and waits for a signal;
-//! `tests/example_server.rs` and `tests/end_to_end.rs` run the same
-//! [`start`] in process. Everything here is framework glue: the protocol is
-//! in the library.
+//! the tests run the same [`start`] in process. The protocol is in the
+//! library; this is the host's part: pages, sessions, users.
 //!
 //! | module | what |
 //! |---|---|
-//! | `options` | the command line |
-//! | `store` | the store for `--database` ([`open_store`](store::open_store)) |
-//! | `secrets` | the signing key and demo credentials, in a file beside the database |
-//! | `clients` | the demo clients, registered once |
-//! | `users`, `session`, `source` | logins and their throttling, signed session and known-browser cookies, CSRF tokens, where a request comes from |
-//! | `html`, `login`, `consent`, `device` | the pages: sign-in, consent, device verification |
-//! | `oauth` | the machine-facing endpoints and `GET /api/me` |
+//! | `options` | the command line (clap) |
+//! | `store`, `secrets`, `clients` | state: the SQL store, the secrets file beside it, the demo clients |
+//! | `users`, `session` | who can sign in (Argon2id, throttled); signed session and known-browser cookies, CSRF tokens |
+//! | `pages`, `form`, `login`, `consent`, `device` | the pages (askama templates in `templates/`) and their forms |
+//! | `api` | `GET /api/me`, the protected resource |
+//! | `serve` | the connection loop: timeouts, a connection cap, graceful shutdown |
 //! | `banner` | what is printed at start |
 
+mod api;
 mod banner;
 pub mod clients;
 mod consent;
 mod device;
-mod html;
+mod form;
 mod login;
-mod oauth;
 pub mod options;
+mod pages;
 pub mod secrets;
+mod serve;
 mod session;
-mod source;
 pub mod store;
 mod users;
 
 use std::error::Error;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::Key;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::AuthorizationServer;
 use portcullis::endpoint::DynamicRegistration;
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
-use portcullis::protocol::Scope;
 use portcullis::resource::{BearerValidator, Realm};
+use portcullis::tower::BearerLayer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::trace::TraceLayer;
 
 use clients::DemoClients;
 use options::{Options, User};
 use secrets::Secrets;
-use session::{Key, Sessions};
+use session::Sessions;
 use store::{Store, close_store, open_store};
 use users::Users;
 
 /// The protected resource: who the token speaks for, and its scope.
 pub const RESOURCE_PATH: &str = "/api/me";
-/// The scope a token needs for [`RESOURCE_PATH`].
-pub const RESOURCE_SCOPE: &str = "read";
 /// The default user's name; the password is drawn on the first start.
 pub const DEMO_USER: &str = "demo";
 /// The name of the demo resource server's introspection credential.
 pub const RESOURCE_SERVER: &str = "demo-api";
 /// How often expired rows are deleted.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
-/// How long a stop waits for requests in progress.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+/// The longest a request may take, body included: a slow client cannot
+/// hold a handler (and a database connection) for longer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest wait for each piece of a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server, and what a person needs to use it (printed at start).
 pub struct Demo {
@@ -93,8 +100,8 @@ pub struct Demo {
     pub database: String,
     /// The secrets file; `None` in memory.
     pub secrets_path: Option<PathBuf>,
-    /// The key of session cookies and CSRF tokens, base64url.
-    session_key: String,
+    /// The key that signs cookies (64 bytes: HMAC-SHA-256's, and spare).
+    cookie_key: Key,
 }
 
 impl std::fmt::Debug for Demo {
@@ -111,10 +118,14 @@ impl std::fmt::Debug for Demo {
 pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Error>> {
     let scope = options.scope()?;
     let mut secrets = Secrets::open(&options.database)?;
-    let session_key = secrets.get_or_create("session_key", secrets::random_secret)?;
-    if Key::from_base64(&session_key).is_none() {
-        return Err("the secrets file's session_key is not a 256-bit base64url key".into());
-    }
+    let cookie_key = secrets.get_or_create("cookie_key", || {
+        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 64]>())
+    })?;
+    let cookie_key = URL_SAFE_NO_PAD
+        .decode(&cookie_key)
+        .ok()
+        .and_then(|bytes| Key::try_from(bytes.as_slice()).ok())
+        .ok_or("the secrets file's cookie_key is not a 512-bit base64url key")?;
     let introspection_secret =
         secrets.get_or_create("introspection_secret", secrets::random_secret)?;
     let default_user = options.users.is_empty();
@@ -167,7 +178,7 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         registration_token: options.registration_token.clone(),
         database: options.database.clone(),
         secrets_path: secrets.path().map(PathBuf::from),
-        session_key,
+        cookie_key,
     })
 }
 
@@ -177,16 +188,12 @@ struct Paths {
     login: String,
     logout: String,
     consent: String,
-    authorize: String,
     device: String,
 }
 
-/// What every handler shares.
+/// What the pages share.
 struct AppState {
     server: AuthorizationServer,
-    /// The protected resource's validator, asking the server in process.
-    validator: BearerValidator<AuthorizationServer>,
-    resource_scope: Scope,
     users: Users,
     sessions: Sessions,
     paths: Paths,
@@ -203,16 +210,12 @@ impl AppState {
 
 type App = Arc<AppState>;
 
-/// The router: the endpoints' paths come from the server's own configuration
-/// — the metadata document (RFC 8414) and the device verification URI — so
-/// what is served is what is advertised.
-pub fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
+/// The application: the library's Router — every endpoint, at the paths
+/// the metadata advertises, with this app's sign-in and consent as the
+/// authorization endpoint's interaction — and this app's pages and
+/// protected resource beside it.
+pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
     let server = &demo.server;
-    let metadata = server.metadata();
-    let authorize = metadata
-        .authorization_endpoint
-        .as_ref()
-        .ok_or("the code grant is served")?;
     let issuer = server.issuer_url();
     let base = issuer.path().trim_end_matches('/');
     let paths = Paths {
@@ -220,53 +223,50 @@ pub fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
         login: format!("{base}/login"),
         logout: format!("{base}/logout"),
         consent: format!("{base}/consent"),
-        authorize: authorize.path().to_owned(),
         device: server.device_verification_uri().path().to_owned(),
     };
-    let key = Key::from_base64(&demo.session_key).ok_or("invalid session key")?;
-    let state = Arc::new(AppState {
+    let app = Arc::new(AppState {
         server: server.clone(),
-        validator: BearerValidator::new(server.clone(), Realm::new("demo")?),
-        resource_scope: RESOURCE_SCOPE.parse()?,
-        users: Users::new(&demo.users),
-        sessions: Sessions::new(key, issuer.scheme() == "https"),
+        users: Users::new(&demo.users).await.map_err(|e| e.to_string())?,
+        // `Secure` cookies and the `__Host-` prefix on an https issuer.
+        sessions: Sessions::new(demo.cookie_key.clone(), issuer.scheme() == "https"),
         origin: issuer.origin().ascii_serialization(),
         paths,
     });
 
-    // The library answers wrong methods itself (405 with `Allow`), so its
-    // endpoints take any method.
-    let paths = &state.paths;
-    let mut router = Router::new()
-        .route(&server.metadata_path(), any(oauth::metadata))
-        .route(
-            &paths.authorize,
-            get(consent::authorize).post(consent::authorize),
-        )
+    let paths = &app.paths;
+    let pages = Router::new()
         .route(&paths.consent, get(consent::view).post(consent::decide))
         .route(&paths.login, get(login::show).post(login::submit))
         .route(&paths.logout, post(login::logout))
         .route(&paths.home, get(login::home))
         .route(&paths.device, get(device::show).post(device::submit))
-        .route(metadata.token_endpoint.path(), any(oauth::token))
-        .route(RESOURCE_PATH, get(oauth::me));
-    if let Some(url) = &metadata.revocation_endpoint {
-        router = router.route(url.path(), any(oauth::revoke));
-    }
-    if let Some(url) = &metadata.introspection_endpoint {
-        router = router.route(url.path(), any(oauth::introspect));
-    }
-    if let Some(url) = &metadata.device_authorization_endpoint {
-        router = router.route(url.path(), any(oauth::device_authorization));
-    }
-    if let Some(url) = &metadata.registration_endpoint {
-        // RFC 7592: each client's configuration endpoint is beneath it.
-        let configuration = format!("{}/{{client_id}}", url.path().trim_end_matches('/'));
-        router = router
-            .route(url.path(), any(oauth::register))
-            .route(&configuration, any(oauth::client_configuration));
-    }
-    Ok(router.with_state(state))
+        .with_state(Arc::clone(&app));
+    // The resource asks the server in process; the layer answers every
+    // RFC 6750 refusal itself, and the handler checks its scope.
+    let validator = BearerValidator::new(server.clone(), Realm::new("demo")?);
+    let api = Router::new()
+        .route(RESOURCE_PATH, get(api::me))
+        .route_layer(BearerLayer::new(validator));
+    // Bodies the pages and the resource read stay small; the library's
+    // endpoints bound their own (with the OAuth error for a larger one).
+    let own = pages
+        .merge(api)
+        .route_layer(RequestBodyLimitLayer::new(server.max_body()));
+
+    let interaction = login::SignInAndConsent(Arc::clone(&app));
+    Ok(portcullis::axum::router(server.clone(), interaction)
+        .merge(own)
+        // A client that sends its body slowly, or a request that takes too
+        // long, is cut off: `408`.
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        // Spans per request, at DEBUG: method, path, status, latency —
+        // never headers or bodies, which carry credentials.
+        .layer(TraceLayer::new_for_http()))
 }
 
 /// A server that is accepting connections.
@@ -293,17 +293,10 @@ impl Running {
     /// (for a few seconds at most), and closes the store.
     pub async fn stop(self) -> Result<(), Box<dyn Error>> {
         let _ = self.shutdown.send(());
-        let mut task = self.task;
-        let served = match tokio::time::timeout(STOP_GRACE, &mut task).await {
-            Ok(joined) => joined.map_err(Box::<dyn Error>::from).and_then(|r| Ok(r?)),
-            Err(_) => {
-                task.abort();
-                Ok(())
-            }
-        };
+        let served = self.task.await;
         self.purge.abort();
         close_store(&self.demo.store).await;
-        served
+        Ok(served??)
     }
 }
 
@@ -322,7 +315,7 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
     let url = format!("http://{host}:{port}");
     let issuer = options.issuer.clone().unwrap_or_else(|| url.clone());
     let demo = build(&options, issuer).await?;
-    let router = router(&demo)?;
+    let router = router(&demo).await?;
 
     banner::print(&demo, out)?;
     // The listener is bound: connections made from now on are accepted.
@@ -330,16 +323,7 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
     out.flush()?;
 
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        // With each connection's peer address, which throttles failed
-        // logins per source (`source`).
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve::serve(listener, router, stopped));
     let server = demo.server.clone();
     let purge = tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);

@@ -1,33 +1,16 @@
-//! The command line: the contract users and scripts rely on.
+//! The command line: the contract users and scripts rely on
+//! (`EXAMPLE-SERVER-CONTRACT.md`), parsed by clap.
 
 use std::time::Duration;
 
+use clap::Parser;
 use portcullis::endpoint::DEFAULT_POLLING_INTERVAL;
 use portcullis::protocol::Scope;
 
-/// `--help`.
-pub const USAGE: &str = "\
-usage: server [OPTIONS]
-
-  --addr HOST:PORT            where to listen (default 127.0.0.1:8080)
-  --issuer URL                issuer identifier; every endpoint URL derives from it
-                              (default http://HOST:PORT of --addr)
-  --database PATH             SQLite file for all state; :memory: for none
-                              (default portcullis-demo.sqlite3)
-  --registration-token TOKEN  enables dynamic client registration (RFC 7591) for
-                              holders of this initial access token
-  --user NAME:PASSWORD        a resource owner who can log in (repeatable; default:
-                              one demo user, whose password is printed at start)
-  --scope NAME                a scope the server knows (repeatable; default read, write)";
-
-/// The default `--addr`.
-pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 /// The default `--database`.
 pub const DEFAULT_DATABASE: &str = "portcullis-demo.sqlite3";
 /// `--database` for no file at all.
 pub const IN_MEMORY: &str = ":memory:";
-/// The default `--scope`s.
-pub const DEFAULT_SCOPES: [&str; 2] = ["read", "write"];
 /// The longest user name accepted.
 pub const MAX_USER_NAME_LEN: usize = 64;
 
@@ -41,6 +24,7 @@ pub struct User {
 }
 
 impl std::fmt::Debug for User {
+    // The password stays out of logs and panics.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("User")
             .field("name", &self.name)
@@ -48,38 +32,32 @@ impl std::fmt::Debug for User {
     }
 }
 
-/// What the command line says.
-#[derive(Debug, Clone)]
+/// The portcullis example authorization server.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "server", about, long_about = None)]
 pub struct Options {
-    /// `--addr`: `HOST:PORT`; port `0` picks a free one.
+    /// Where to listen; port 0 picks a free one.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080", value_parser = parse_addr)]
     pub addr: String,
-    /// `--issuer`.
+    /// Issuer identifier; every endpoint URL derives from it [default: http://HOST:PORT of --addr]
+    #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
-    /// `--database`.
+    /// SQLite file for all state; :memory: for none.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_DATABASE, value_parser = parse_database)]
     pub database: String,
-    /// `--registration-token`.
+    /// Enables dynamic client registration (RFC 7591) for holders of this initial access token.
+    #[arg(long, value_name = "TOKEN")]
     pub registration_token: Option<String>,
-    /// `--user`s; empty means the demo user.
+    /// A resource owner who can log in (repeatable) [default: one demo user, whose password is printed at start]
+    #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
     pub users: Vec<User>,
-    /// `--scope`s.
+    /// A scope the server knows (repeatable).
+    #[arg(long = "scope", value_name = "NAME", default_values_t = ["read".to_owned(), "write".to_owned()], value_parser = parse_scope)]
     pub scopes: Vec<String>,
     /// The least time between two device polls (RFC 8628 §3.2). Not on the
     /// command line; tests shorten it.
+    #[arg(skip = DEFAULT_POLLING_INTERVAL)]
     pub device_polling_interval: Duration,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            addr: DEFAULT_ADDR.to_owned(),
-            issuer: None,
-            database: DEFAULT_DATABASE.to_owned(),
-            registration_token: None,
-            users: Vec::new(),
-            scopes: DEFAULT_SCOPES.map(str::to_owned).to_vec(),
-            device_polling_interval: DEFAULT_POLLING_INTERVAL,
-        }
-    }
 }
 
 /// What to do.
@@ -87,72 +65,26 @@ impl Default for Options {
 pub enum Command {
     /// Serve.
     Run(Options),
-    /// Print [`USAGE`] and exit.
-    Help,
+    /// Print this help and exit.
+    Help(String),
 }
 
 impl Options {
-    /// Reads the arguments (without the program name): `--name value` or
-    /// `--name=value`. The error says what is wrong, for the user.
+    /// Reads the arguments (without the program name). The error says what
+    /// is wrong, for the user.
     pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
-        let mut options = Options::default();
-        let mut scopes = Vec::new();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((name, value)) if name.starts_with("--") => (name.to_owned(), Some(value)),
-                _ => (arg.clone(), None),
-            };
-            if name == "--help" || name == "-h" {
-                return Ok(Command::Help);
+        let args = std::iter::once("server".to_owned()).chain(args);
+        let options = match Self::try_parse_from(args) {
+            Ok(options) => options,
+            Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+                return Ok(Command::Help(e.to_string()));
             }
-            if !name.starts_with("--") {
-                return Err(format!("unexpected argument {name:?}"));
+            Err(e) => return Err(e.to_string()),
+        };
+        for (i, user) in options.users.iter().enumerate() {
+            if options.users.iter().take(i).any(|u| u.name == user.name) {
+                return Err(format!("--user {} is given twice", user.name));
             }
-            const KNOWN: [&str; 6] = [
-                "--addr",
-                "--issuer",
-                "--database",
-                "--registration-token",
-                "--user",
-                "--scope",
-            ];
-            if !KNOWN.contains(&name.as_str()) {
-                return Err(format!("unknown option {name}"));
-            }
-            let value = match inline {
-                Some(value) => value.to_owned(),
-                None => args.next().ok_or(format!("{name} needs a value"))?,
-            };
-            match name.as_str() {
-                "--addr" => options.addr = parse_addr(&value)?,
-                "--issuer" => options.issuer = Some(value),
-                "--database" if value.is_empty() => {
-                    return Err("--database needs a path, or :memory:".to_owned());
-                }
-                "--database" => options.database = value,
-                "--registration-token" => options.registration_token = Some(value),
-                "--user" => {
-                    let user = parse_user(&value)?;
-                    if options.users.iter().any(|u| u.name == user.name) {
-                        return Err(format!("--user {} is given twice", user.name));
-                    }
-                    options.users.push(user);
-                }
-                "--scope" => {
-                    let scope: Scope = value
-                        .parse()
-                        .map_err(|_| format!("--scope {value:?} is not a scope token"))?;
-                    if scope.len() != 1 {
-                        return Err(format!("--scope {value:?}: one scope per --scope"));
-                    }
-                    scopes.push(value);
-                }
-                other => return Err(format!("unknown option {other}")),
-            }
-        }
-        if !scopes.is_empty() {
-            options.scopes = scopes;
         }
         Ok(Command::Run(options))
     }
@@ -168,29 +100,42 @@ impl Options {
 
 /// `HOST:PORT`, the host a name or an address (`[::1]` for IPv6).
 fn parse_addr(value: &str) -> Result<String, String> {
-    let bad = || format!("--addr {value:?}: expected HOST:PORT");
-    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
-    if host.is_empty() || port.parse::<u16>().is_err() {
-        return Err(bad());
+    match value.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(value.to_owned())
+        }
+        _ => Err("expected HOST:PORT".to_owned()),
     }
-    Ok(value.to_owned())
 }
 
-/// `NAME:PASSWORD`, split at the first `:`.
+fn parse_database(value: &str) -> Result<String, String> {
+    match value {
+        "" => Err("--database needs a path, or :memory:".to_owned()),
+        path => Ok(path.to_owned()),
+    }
+}
+
+fn parse_scope(value: &str) -> Result<String, String> {
+    let scope: Scope = value
+        .parse()
+        .map_err(|_| format!("{value:?} is not a scope token"))?;
+    match scope.len() {
+        1 => Ok(value.to_owned()),
+        _ => Err("one scope per --scope".to_owned()),
+    }
+}
+
+/// `NAME:PASSWORD`, split at the first `:`; the name is what a person
+/// types and what tokens carry as `sub`, so it is kept plain.
 fn parse_user(value: &str) -> Result<User, String> {
     let (name, password) = value
         .split_once(':')
-        .ok_or("--user expects NAME:PASSWORD")?;
-    if name.is_empty() || password.is_empty() {
-        return Err("--user expects NAME:PASSWORD, both non-empty".to_owned());
-    }
-    if name.len() > MAX_USER_NAME_LEN
-        || !name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-@+".contains(c))
-    {
+        .filter(|(name, password)| !name.is_empty() && !password.is_empty())
+        .ok_or("expected NAME:PASSWORD, both non-empty")?;
+    let plain = |c: char| c.is_alphanumeric() || "._-@+".contains(c);
+    if name.len() > MAX_USER_NAME_LEN || !name.chars().all(plain) {
         return Err(format!(
-            "--user {name:?}: a name is up to {MAX_USER_NAME_LEN} letters, digits and . _ - @ +"
+            "a name is up to {MAX_USER_NAME_LEN} letters, digits and . _ - @ +"
         ));
     }
     Ok(User {

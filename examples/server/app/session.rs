@@ -1,112 +1,98 @@
-//! Login sessions as signed cookies, and the CSRF tokens of the forms.
+//! Login sessions and known browsers, as signed cookies (axum-extra's
+//! `SignedCookieJar`: HMAC-SHA-256 under the server's key), and the CSRF
+//! token of every form.
 //!
-//! A session is a cookie holding a random session id, the user's name (none
-//! before login) and an expiry, with an HMAC-SHA-256 tag (RFC 2104) under
-//! the server's key: nothing is stored, so sessions survive a restart as long
-//! as the key does (it is kept in the secrets file). The cookie is `HttpOnly`
-//! (no script reads it), `SameSite=Lax` (sent when a client sends the user
-//! here, not with another site's form posts) and, on an `https` issuer,
-//! `Secure` with the `__Host-` prefix.
-//!
-//! Every form carries a CSRF token: a tag over the session id and what the
-//! form decides, so a form posted from elsewhere, replayed in another
-//! browser, or edited to decide something else is refused (RFC 6819
-//! §4.4.1.8). Logging in draws a new session id (no session fixation).
-//! Signing out removes the cookie; a copy taken before stays valid until it
-//! expires — the price of keeping nothing on the server.
-//!
-//! A browser that signs in also gets a known-browser cookie: a random id and
-//! the user's name, signed the same way, kept for
-//! [`KNOWN_BROWSER_LIFETIME`] and through sign-out. Its later attempts to
-//! sign in as that user are throttled by that id instead of by the user's
-//! name and the network's address, so someone else guessing that user's
-//! password cannot lock the user out of the browser they always use (the
-//! abuse RFC 6819 §5.1.4.2.3 warns of; the "device cookie" defence).
+//! Nothing is stored on the server, so sessions survive a restart as long
+//! as the key does (it is in the secrets file). A signed cookie can be read
+//! but not forged or altered: it holds nothing secret but its CSRF token,
+//! which only its own browser sees. Signing out removes the cookie; a copy
+//! taken before stays valid until it expires — the price of keeping nothing
+//! on the server.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{self, HeaderMap, HeaderValue};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
 
 /// How long a login lasts.
-pub const LOGIN_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
+const LOGIN_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 /// How long a session before login lasts: long enough to type a password.
-pub const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(60 * 60);
+const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// How long a browser stays known after a successful sign-in.
-pub const KNOWN_BROWSER_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+const KNOWN_BROWSER_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-/// An HMAC-SHA-256 key.
-pub struct Key([u8; 32]);
-
-impl Key {
-    /// A key from its base64url form, as the secrets file keeps it.
-    pub fn from_base64(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        Some(Self(bytes.try_into().ok()?))
-    }
-
-    /// The tag of `parts`, base64url. Each part is length-prefixed, so no two
-    /// lists of parts sign the same bytes.
-    pub fn sign(&self, parts: &[&str]) -> String {
-        let mut inner_pad = [0x36u8; 64];
-        let mut outer_pad = [0x5cu8; 64];
-        for ((i, o), k) in inner_pad.iter_mut().zip(&mut outer_pad).zip(&self.0) {
-            *i ^= k;
-            *o ^= k;
-        }
-        let mut inner = Sha256::new();
-        inner.update(inner_pad);
-        for part in parts {
-            inner.update((part.len() as u64).to_be_bytes());
-            inner.update(part);
-        }
-        let tag = Sha256::new()
-            .chain_update(outer_pad)
-            .chain_update(inner.finalize())
-            .finalize();
-        URL_SAFE_NO_PAD.encode(tag)
-    }
-
-    /// Whether `tag` is the tag of `parts`, compared in constant time.
-    pub fn verify(&self, parts: &[&str], tag: &str) -> bool {
-        let expected = self.sign(parts);
-        expected.len() == tag.len() && bool::from(expected.as_bytes().ct_eq(tag.as_bytes()))
-    }
-}
-
-/// One browser's session.
-#[derive(Debug, Clone)]
+/// One browser's session: what its signed cookie holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
-    /// Random, 128 bits, base64url; new at each login.
+    /// Random, 128 bits; new at each login (no session fixation).
     id: String,
+    /// The CSRF token of this session's forms: random, 128 bits, new with
+    /// the id. A form posted from another site cannot know it
+    /// (RFC 6819 §4.4.1.8).
+    csrf: String,
     /// Who logged in; `None` before login.
     user: Option<String>,
-    /// Seconds since the Unix epoch.
+    /// The authorization request this browser signed in for: only this
+    /// session may open its consent page from the link sign-in redirects
+    /// to, so the link is useless in any other browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending: Option<String>,
+    /// Seconds since the Unix epoch. Browsers drop the cookie then too,
+    /// but only this check is ours.
     expires: u64,
-    /// Whether the browser does not have this cookie yet.
-    new: bool,
 }
 
 impl Session {
+    fn start(user: Option<String>, lifetime: Duration) -> Self {
+        Self {
+            id: random_id(),
+            csrf: random_id(),
+            user,
+            pending: None,
+            expires: unix_now().saturating_add(lifetime.as_secs()),
+        }
+    }
+
     /// The user logged in, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
     }
 
-    fn start(user: Option<String>, lifetime: Duration) -> Self {
-        Self {
-            id: URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()),
-            user,
-            expires: unix_now().saturating_add(lifetime.as_secs()),
-            new: true,
-        }
+    /// Whether this browser signed in for the authorization request kept
+    /// under `handle`.
+    pub fn signed_in_for(&self, handle: &str) -> bool {
+        self.pending
+            .as_deref()
+            .is_some_and(|pending| bool::from(pending.as_bytes().ct_eq(handle.as_bytes())))
+    }
+
+    /// The token this session's forms carry.
+    pub fn csrf(&self) -> &str {
+        &self.csrf
+    }
+
+    /// Whether a form's `token` is this session's, compared in constant time.
+    pub fn check_csrf(&self, token: &str) -> bool {
+        bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes()))
     }
 }
 
-/// Reads, makes and signs sessions and CSRF tokens.
+/// A browser that signed in as `user`: its later sign-ins as that user are
+/// throttled by its own count, never by the user's name, so guesses from
+/// elsewhere cannot lock the user out of it (RFC 6819 §5.1.4.2.3).
+#[derive(Debug, Serialize, Deserialize)]
+struct KnownBrowser {
+    id: String,
+    user: String,
+    expires: u64,
+}
+
+/// Reads and writes the cookies.
+#[derive(Clone)]
 pub struct Sessions {
     key: Key,
     /// `Secure` and the `__Host-` prefix: on an `https` issuer.
@@ -119,61 +105,56 @@ impl Sessions {
         Self { key, secure }
     }
 
-    fn cookie_name(&self) -> &'static str {
-        // `__Host-`: browsers accept it only with `Secure`, `Path=/` and no
-        // `Domain`, so no other host or plain-HTTP page can plant it.
-        if self.secure {
-            "__Host-session"
-        } else {
-            "session"
-        }
+    /// The cookies of a request, to read and to answer with.
+    pub fn jar(&self, headers: &HeaderMap) -> SignedCookieJar {
+        SignedCookieJar::from_headers(headers, self.key.clone())
     }
 
-    fn known_browser_cookie_name(&self) -> &'static str {
-        // `__Host-`, as the session cookie's: no other host or plain-HTTP
-        // page can plant a known-browser cookie.
+    /// `__Host-`: browsers accept it only with `Secure`, `Path=/` and no
+    /// `Domain`, so no other host or plain-HTTP page can plant it.
+    fn name(&self, name: &'static str) -> String {
         if self.secure {
-            "__Host-browser"
+            format!("__Host-{name}")
         } else {
-            "browser"
+            name.to_owned()
         }
     }
 
     /// The browser's session, if it sent a genuine, unexpired one.
-    pub fn read(&self, headers: &HeaderMap) -> Option<Session> {
-        let (id, user, expires) = self.read_signed(headers, self.cookie_name(), "session")?;
-        Some(Session {
-            id,
-            user,
-            expires,
-            new: false,
-        })
+    pub fn read(&self, jar: &SignedCookieJar) -> Option<Session> {
+        read(jar, &self.name("session"))
     }
 
-    /// The id, user and expiry of the genuine, unexpired cookie `name`
-    /// signed as a `kind` (the kind is signed too: no cookie passes for
-    /// another kind).
-    fn read_signed(
+    /// The browser's session, or a new one before login (its cookie added
+    /// to `jar`).
+    pub fn read_or_start(&self, jar: SignedCookieJar) -> (SignedCookieJar, Session) {
+        match self.read(&jar) {
+            Some(session) => (jar, session),
+            None => self.save(jar, Session::start(None, ANONYMOUS_LIFETIME)),
+        }
+    }
+
+    /// A new session for `user`, who just logged in — for the pending
+    /// authorization request `pending`, if any — under a new id.
+    pub fn login(
         &self,
-        headers: &HeaderMap,
-        name: &str,
-        kind: &str,
-    ) -> Option<(String, Option<String>, u64)> {
-        let value = cookie(headers, name)?;
-        let mut parts = value.split('.');
-        let (id, user, expires, tag) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || !self.key.verify(&[kind, id, user, expires], tag) {
-            return None;
-        }
-        let expires: u64 = expires.parse().ok()?;
-        if expires <= unix_now() {
-            return None;
-        }
-        let user = match user {
-            "" => None,
-            user => Some(String::from_utf8(URL_SAFE_NO_PAD.decode(user).ok()?).ok()?),
-        };
-        Some((id.to_owned(), user, expires))
+        jar: SignedCookieJar,
+        user: &str,
+        pending: Option<&str>,
+    ) -> (SignedCookieJar, Session) {
+        let mut session = Session::start(Some(user.to_owned()), LOGIN_LIFETIME);
+        session.pending = pending.map(str::to_owned);
+        self.save(jar, session)
+    }
+
+    /// Removes the session cookie.
+    pub fn logout(&self, jar: SignedCookieJar) -> SignedCookieJar {
+        jar.remove(Cookie::build(self.name("session")).path("/"))
+    }
+
+    fn save(&self, jar: SignedCookieJar, session: Session) -> (SignedCookieJar, Session) {
+        let cookie = self.cookie("session", &session, session.expires, SameSite::Lax);
+        (jar.add(cookie), session)
     }
 
     /// The throttling key of this browser's attempts to sign in as `user`,
@@ -183,115 +164,83 @@ impl Sessions {
     /// sign in to an account of its own for a fresh key per guess.
     pub fn known_browser(
         &self,
-        headers: &HeaderMap,
+        jar: &SignedCookieJar,
         session: &Session,
         user: &str,
     ) -> Option<String> {
-        let cookie = self.read_signed(headers, self.known_browser_cookie_name(), "browser");
-        match cookie {
-            Some((id, Some(known), _)) if known == user => Some(format!("browser:{id}")),
+        match read::<KnownBrowser>(jar, &self.name("browser")) {
+            Some(known) if known.user == user => Some(format!("browser:{}", known.id)),
             _ => (session.user() == Some(user)).then(|| format!("session:{}", session.id)),
         }
     }
 
-    /// Adds the `Set-Cookie` that makes this browser known for `user`, who
-    /// just signed in: a new id each time, so its count starts afresh.
-    pub fn set_known_browser_cookie(&self, user: &str, headers: &mut HeaderMap) {
-        let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-        let user = URL_SAFE_NO_PAD.encode(user);
-        let lifetime = KNOWN_BROWSER_LIFETIME.as_secs();
-        let expires = unix_now().saturating_add(lifetime).to_string();
-        let tag = self.key.sign(&["browser", &id, &user, &expires]);
-        let value = format!("{id}.{user}.{expires}.{tag}");
+    /// Makes this browser known for `user`, who just signed in: a new id
+    /// each time, so its count starts afresh. Kept through sign-out.
+    pub fn remember_browser(&self, jar: SignedCookieJar, user: &str) -> SignedCookieJar {
+        let expires = unix_now().saturating_add(KNOWN_BROWSER_LIFETIME.as_secs());
+        let known = KnownBrowser {
+            id: random_id(),
+            user: user.to_owned(),
+            expires,
+        };
         // `Strict`: only the sign-in form, a page of this site, needs it.
-        let name = self.known_browser_cookie_name();
-        self.add_named_cookie(headers, name, &value, lifetime, "Strict");
+        jar.add(self.cookie("browser", &known, expires, SameSite::Strict))
     }
 
-    /// The browser's session, or a new one before login.
-    pub fn read_or_start(&self, headers: &HeaderMap) -> Session {
-        self.read(headers)
-            .unwrap_or_else(|| Session::start(None, ANONYMOUS_LIFETIME))
-    }
-
-    /// A new session for `user`, who just logged in.
-    pub fn login(&self, user: &str) -> Session {
-        Session::start(Some(user.to_owned()), LOGIN_LIFETIME)
-    }
-
-    /// Adds the `Set-Cookie` of `session` to a response's headers if the
-    /// browser does not have it yet.
-    pub fn set_cookie(&self, session: &Session, headers: &mut HeaderMap) {
-        if !session.new {
-            return;
-        }
-        let user = session
-            .user
-            .as_deref()
-            .map_or_else(String::new, |u| URL_SAFE_NO_PAD.encode(u));
-        let expires = session.expires.to_string();
-        let tag = self.key.sign(&["session", &session.id, &user, &expires]);
-        let max_age = session.expires.saturating_sub(unix_now());
-        let value = format!("{}.{user}.{expires}.{tag}", session.id);
-        self.add_cookie(headers, &value, max_age);
-    }
-
-    /// Adds the `Set-Cookie` that removes the session cookie.
-    pub fn clear_cookie(&self, headers: &mut HeaderMap) {
-        self.add_cookie(headers, "", 0);
-    }
-
-    fn add_cookie(&self, headers: &mut HeaderMap, value: &str, max_age: u64) {
-        self.add_named_cookie(headers, self.cookie_name(), value, max_age, "Lax");
-    }
-
-    fn add_named_cookie(
+    /// A signed cookie carrying `value`: `HttpOnly` (no script reads it),
+    /// `Path=/`, and on an `https` issuer `Secure` with the `__Host-`
+    /// prefix.
+    fn cookie<T: Serialize>(
         &self,
-        headers: &mut HeaderMap,
-        name: &str,
-        value: &str,
-        max_age: u64,
-        same_site: &str,
-    ) {
-        let secure = if self.secure { "; Secure" } else { "" };
-        let cookie = format!(
-            "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
-        );
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            headers.append(header::SET_COOKIE, value);
-        }
+        name: &'static str,
+        value: &T,
+        expires: u64,
+        same_site: SameSite,
+    ) -> Cookie<'static> {
+        let json = serde_json::to_vec(value).unwrap_or_default();
+        let max_age = expires.saturating_sub(unix_now());
+        Cookie::build((self.name(name), URL_SAFE_NO_PAD.encode(json)))
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(
+                i64::try_from(max_age).unwrap_or(i64::MAX),
+            ))
+            .http_only(true)
+            .same_site(same_site)
+            .secure(self.secure)
+            .build()
     }
+}
 
-    /// The CSRF token for a form of `session` deciding `what`.
-    pub fn csrf(&self, session: &Session, what: &[&str]) -> String {
-        let mut parts = vec!["csrf", session.id.as_str()];
-        parts.extend_from_slice(what);
-        self.key.sign(&parts)
-    }
+/// The genuine cookie `name` (its signature checked by the jar), unexpired.
+fn read<T: for<'de> Deserialize<'de> + Expiring>(jar: &SignedCookieJar, name: &str) -> Option<T> {
+    let cookie = jar.get(name)?;
+    let json = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
+    let value: T = serde_json::from_slice(&json).ok()?;
+    (value.expires() > unix_now()).then_some(value)
+}
 
-    /// Whether `token` is [`csrf`](Self::csrf) of `session` and `what`.
-    pub fn check_csrf(&self, session: &Session, what: &[&str], token: &str) -> bool {
-        let mut parts = vec!["csrf", session.id.as_str()];
-        parts.extend_from_slice(what);
-        self.key.verify(&parts, token)
+trait Expiring {
+    fn expires(&self) -> u64;
+}
+
+impl Expiring for Session {
+    fn expires(&self) -> u64 {
+        self.expires
     }
+}
+
+impl Expiring for KnownBrowser {
+    fn expires(&self) -> u64 {
+        self.expires
+    }
+}
+
+fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
 }
 
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// The value of the cookie `name`.
-fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name).then_some(v)
-        })
 }

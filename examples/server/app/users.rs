@@ -1,9 +1,13 @@
-//! The resource owners who can log in, with throttled password checks.
+//! The resource owners who can sign in: passwords hashed with Argon2id
+//! (RFC 9106; the `argon2` crate the library uses for imported client
+//! secrets), checked on the blocking pool, and throttled.
 //!
 //! A real host has its own accounts; this is the least that keeps the demo
 //! honest. Passwords come from the command line (or the secrets file) and
-//! live only in memory, as SHA-256 digests compared in constant time: a slow
-//! hash protects a stored password database, and there is none here.
+//! are hashed at start, each with its own random salt; only the hashes are
+//! kept. An unknown name is checked against a hash of a random password, so
+//! the answer takes as long either way (RFC 6819 §5.1.4.2.2: no user
+//! enumeration by timing).
 //!
 //! Guessing is throttled (RFC 6819 §5.1.4.2.4, a tar pit: each failure past
 //! a few makes the next attempt wait longer) by three counts:
@@ -20,17 +24,17 @@
 //!
 //! Each attempt is admitted — and counted as a failure — before the password
 //! is checked, atomically, and takes its count back when it turns out right:
-//! concurrent guesses cannot slip past the limit. The example keeps no state
-//! of its own per attempt: what is remembered is the limiters', whose memory
-//! is bounded by their capacity.
+//! concurrent guesses cannot slip past the limit, and a throttled guess
+//! costs no hashing. The limiters' memory is bounded by their capacity.
 
 use std::collections::HashMap;
+use std::error::Error;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use portcullis::client::{Admission, AuthLimiter, MemoryLimiter, ThrottlePolicy};
-use portcullis::store::StoreError;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::options::{MAX_USER_NAME_LEN, User};
 
@@ -47,8 +51,8 @@ pub enum LoginError {
     /// Too many failures from this browser, this source or for this user
     /// name: try again later.
     Throttled(Duration),
-    /// The limiter failed.
-    Unavailable(StoreError),
+    /// The limiter or the hashing failed.
+    Unavailable(Box<dyn Error + Send + Sync>),
 }
 
 /// Who attempts a login, for throttling.
@@ -57,14 +61,16 @@ pub enum Origin<'a> {
     /// A browser that signed in as this user before, by its key
     /// ([`Sessions::known_browser`](super::session::Sessions::known_browser)).
     KnownBrowser(&'a str),
-    /// Any other browser, from this source ([`source::key`](super::source::key)).
+    /// Any other browser, from this source (the peer's address).
     Source(&'a str),
 }
 
 /// The users, and the limiters of failed logins.
 pub struct Users {
-    /// Name → SHA-256 of the password.
-    passwords: HashMap<String, [u8; 32]>,
+    /// Name → Argon2id hash (PHC string) of the password.
+    hashes: HashMap<String, Arc<str>>,
+    /// The hash an unknown name is checked against.
+    decoy: Arc<str>,
     /// Attempts from browsers not known for the user, per source.
     sources: MemoryLimiter,
     /// The same attempts, per user name.
@@ -73,20 +79,49 @@ pub struct Users {
     browsers: MemoryLimiter,
 }
 
+/// The Argon2id hash of `password`, with a fresh salt, in the crate's
+/// default (OWASP-recommended) cost: 19 MiB, 2 passes.
+fn hash(password: &str) -> Result<Arc<str>, Box<dyn Error + Send + Sync>> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
+    let hash = Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::from(hash.to_string()))
+}
+
+/// Whether `password` matches `hash`; the comparison is the crate's,
+/// constant-time.
+fn verify(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
 impl Users {
-    /// The users who can log in.
-    pub fn new(users: &[User]) -> Self {
-        Self {
-            passwords: users
+    /// The users who can sign in, their passwords hashed (on the blocking
+    /// pool: each hash takes tens of milliseconds, on purpose).
+    pub async fn new(users: &[User]) -> Result<Self, Box<dyn Error + Send + Sync>> {
+        let users = users.to_vec();
+        let (hashes, decoy) = tokio::task::spawn_blocking(move || {
+            let hashes = users
                 .iter()
-                .map(|u| (u.name.clone(), Sha256::digest(&u.password).into()))
-                .collect(),
+                .map(|u| Ok((u.name.clone(), hash(&u.password)?)))
+                .collect::<Result<HashMap<_, _>, Box<dyn Error + Send + Sync>>>()?;
+            let decoy = hash(&super::secrets::random_password())?;
+            Ok::<_, Box<dyn Error + Send + Sync>>((hashes, decoy))
+        })
+        .await??;
+        Ok(Self {
+            hashes,
+            decoy,
             sources: MemoryLimiter::new(ThrottlePolicy::default()),
             names: MemoryLimiter::new(
                 ThrottlePolicy::default().with_allowed_failures(NAME_ALLOWED_FAILURES),
             ),
             browsers: MemoryLimiter::new(ThrottlePolicy::default()),
-        }
+        })
     }
 
     /// Checks a user name and password attempted by `origin`; returns the
@@ -113,41 +148,28 @@ impl Users {
         if name.len() > MAX_USER_NAME_LEN {
             return Err(LoginError::Wrong);
         }
-        // A known browser is counted by itself only: others' guesses at this
-        // name never refuse it (RFC 6819 §5.1.4.2.3), and its own wrong
-        // passwords still slow it down. Any other browser is counted by its
-        // source first — so a source refused there never reaches the name's
-        // count, and a burst from one network cannot lock the name — then by
-        // the name.
-        let known;
-        let unknown;
-        let keys: &[(&MemoryLimiter, &str)] = match origin {
-            Origin::KnownBrowser(browser) => {
-                known = [(&self.browsers, browser)];
-                &known
-            }
-            Origin::Source(source) => {
-                unknown = [(&self.sources, source), (&self.names, name)];
-                &unknown
-            }
+        // A known browser is counted by itself only; any other browser by
+        // its source first — so a source refused there never reaches the
+        // name's count, and a burst from one network cannot lock the name —
+        // then by the name.
+        let keys: Vec<(&MemoryLimiter, &str)> = match origin {
+            Origin::KnownBrowser(browser) => vec![(&self.browsers, browser)],
+            Origin::Source(source) => vec![(&self.sources, source), (&self.names, name)],
         };
-        // The attempt is admitted — and counted — before the password is
-        // checked, so concurrent guesses cannot slip past the limit.
-        admit_all(keys, now).await?;
-        // The digest is computed and compared for unknown names too, so the
-        // answer takes as long either way.
-        let digest: [u8; 32] = Sha256::digest(password).into();
-        let stored = self.passwords.get(name);
-        let matches = bool::from(digest.ct_eq(stored.unwrap_or(&[0; 32])));
-        if matches && stored.is_some() {
+        admit_all(&keys, now).await?;
+        let known = self.hashes.get(name);
+        let hash = Arc::clone(known.unwrap_or(&self.decoy));
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify(&hash, &password))
+            .await
+            .map_err(|e| LoginError::Unavailable(e.into()))?;
+        if matches && known.is_some() {
             // Right: this attempt no longer counts; the failures before it
             // still do (a success never resets a count, or guesses could hide
             // between the user's sign-ins).
-            for (limiter, key) in keys {
-                limiter
-                    .succeeded(key, now)
-                    .await
-                    .map_err(LoginError::Unavailable)?;
+            for (limiter, key) in &keys {
+                let succeeded = limiter.succeeded(key, now).await;
+                succeeded.map_err(|e| LoginError::Unavailable(e.into()))?;
             }
             return Ok(name.to_owned());
         }
@@ -161,17 +183,15 @@ impl Users {
 /// each — or on none: a refusal takes back the counts made before it, so a
 /// key refuses only for its own failures.
 async fn admit_all(keys: &[(&MemoryLimiter, &str)], now: SystemTime) -> Result<(), LoginError> {
+    let unavailable = |e: portcullis::store::StoreError| LoginError::Unavailable(e.into());
     for (i, (limiter, key)) in keys.iter().enumerate() {
         let error = match limiter.admit(key, now).await {
             Ok(Admission::Refuse { retry_after }) => LoginError::Throttled(retry_after),
             Ok(_) => continue,
-            Err(e) => LoginError::Unavailable(e),
+            Err(e) => unavailable(e),
         };
         for (limiter, key) in keys.iter().take(i) {
-            limiter
-                .succeeded(key, now)
-                .await
-                .map_err(LoginError::Unavailable)?;
+            limiter.succeeded(key, now).await.map_err(unavailable)?;
         }
         return Err(error);
     }
@@ -185,11 +205,12 @@ mod tests {
     const ALICE: &str = "alice";
     const PASSWORD: &str = "correct horse";
 
-    fn users() -> Users {
-        Users::new(&[User {
+    async fn users() -> Users {
+        let alice = User {
             name: ALICE.to_owned(),
             password: PASSWORD.to_owned(),
-        }])
+        };
+        Users::new(&[alice]).await.unwrap()
     }
 
     fn t0() -> SystemTime {
@@ -208,7 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_burst_from_one_source_is_throttled_there_only() {
-        let users = users();
+        let users = users().await;
         let mut answers = Vec::new();
         for _ in 0..100 {
             answers.push(login(&users, ALICE, "guess", Origin::Source("198.51.100.1")).await);
@@ -227,7 +248,7 @@ mod tests {
 
     #[tokio::test]
     async fn guesses_from_many_sources_slow_the_name_but_not_a_known_browser() {
-        let users = users();
+        let users = users().await;
         let mut answers = Vec::new();
         for source in 0..50 {
             let source = format!("198.51.100.{source}");
@@ -247,7 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_known_browsers_own_wrong_passwords_count_against_it() {
-        let users = users();
+        let users = users().await;
         let known = Origin::KnownBrowser("browser:stolen");
         let mut answers = Vec::new();
         for _ in 0..10 {
@@ -264,7 +285,7 @@ mod tests {
 
     #[tokio::test]
     async fn made_up_names_refused_at_the_source_leave_nothing_behind() {
-        let users = users();
+        let users = users().await;
         let flood = Origin::Source("198.51.100.1");
         for i in 0..10_000 {
             login(&users, &format!("made-up-{i}"), "guess", flood).await;
@@ -286,7 +307,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_by_the_name_takes_back_the_sources_count() {
-        let users = users();
+        let users = users().await;
         // Block the name from 21 sources, one guess each.
         for source in 0..=NAME_ALLOWED_FAILURES {
             let source = format!("198.51.100.{source}");
