@@ -161,7 +161,12 @@ fn one_token_winner(responses: &[Response<Vec<u8>>]) -> Value {
             ),
         }
     }
-    assert_eq!(winners.len(), 1, "exactly one winner of {}", responses.len());
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one winner of {}",
+        responses.len()
+    );
     winners.pop().unwrap()
 }
 
@@ -342,7 +347,12 @@ async fn consent_approval(backend: Backend, test: &str) {
     let reply = example::send(code_request(&server, &codes[0], &verifier))
         .await
         .unwrap();
-    assert_eq!(reply.status(), 200, "{}", String::from_utf8_lossy(reply.body()));
+    assert_eq!(
+        reply.status(),
+        200,
+        "{}",
+        String::from_utf8_lossy(reply.body())
+    );
     let tokens = json(&reply);
     let me = server.me(tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(me.status(), 200, "{}", me.text());
