@@ -5,8 +5,8 @@
 //!
 //! `PATH.keys` for `--database PATH`: one `name = value` a line, written
 //! readable by its owner only. Delete it (with the database) to start over.
-//! With `--database :memory:` nothing is written and every start draws new
-//! secrets.
+//! With `--database :memory:`, or a PostgreSQL URL, nothing is written and
+//! every start draws new secrets.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,7 +20,8 @@ use super::options::IN_MEMORY;
 
 /// The secrets file's name for a database file.
 pub fn path_for(database: &str) -> Option<PathBuf> {
-    (database != IN_MEMORY).then(|| PathBuf::from(format!("{database}.keys")))
+    (database != IN_MEMORY && !super::store::is_postgres(database))
+        .then(|| PathBuf::from(format!("{database}.keys")))
 }
 
 /// A fresh 256-bit random string, base64url.
