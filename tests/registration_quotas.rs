@@ -461,7 +461,7 @@ fn burst_registration() -> DynamicRegistration {
 async fn a_concurrent_burst_never_exceeds_the_cap() {
     for _ in 0..4 {
         let (server, _) = memory_server(burst_registration());
-        assert_eq!(burst(&[server.clone()], 48).await, (7, 41));
+        assert_eq!(burst(std::slice::from_ref(&server), 48).await, (7, 41));
         register(&server, &service(99))
             .await
             .assert_error(403, "access_denied");
