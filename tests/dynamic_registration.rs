@@ -595,20 +595,33 @@ async fn metadata_errors_have_the_rfc_7591_codes() {
 
 #[tokio::test]
 async fn redirect_uris_are_bounded_in_number() {
-    let h = protected();
     let uris = |n: usize| {
         (0..n)
             .map(|i| format!("\"https://app.example/cb{i}\""))
             .collect::<Vec<_>>()
             .join(",")
     };
+    // The registration's own bound (tests/registration_quotas.rs has more),
+    // at most the one every client is held to.
     let most = portcullis::client::MAX_REDIRECT_URIS;
+    let h = harness_with(move |b| {
+        b.grant(AuthorizationCodeGrant).dynamic_registration(
+            DynamicRegistration::with_initial_access_token(IAT)
+                .max_redirect_uris(most)
+                .max_metadata_bytes(most * 64),
+        )
+    });
     h.registered(&format!(r#"{{"redirect_uris": [{}]}}"#, uris(most)))
         .await;
     let reply = h
         .register_json(&format!(r#"{{"redirect_uris": [{}]}}"#, uris(most + 1)))
         .await;
-    reply.assert_error(400, "invalid_client_metadata");
+    reply.assert_error(400, "invalid_redirect_uri");
+    assert!(
+        reply.description().contains(&format!("at most {most}")),
+        "{}",
+        reply.description()
+    );
 }
 
 #[tokio::test]

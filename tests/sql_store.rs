@@ -24,7 +24,7 @@ use common::{
 use portcullis::AuthorizationServer;
 use portcullis::client::{
     Admission, AuthLimiter, Client, ClientId, ClientRegistration, ClientRegistry, ClientSecret,
-    ThrottlePolicy,
+    RegistrationQuota, ThrottlePolicy,
 };
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
@@ -1847,12 +1847,16 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 }
 
 /// A database left at version 1 by an earlier build gains the limiter's
-/// table when opened, and keeps what it held.
+/// table and the clients' registrant column (version 3) when opened, and
+/// keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
     if !db
-        .execute_raw("DROP TABLE auth_failures; UPDATE schema_version SET version = 1")
+        .execute_raw(
+            "DROP TABLE auth_failures; DROP INDEX clients_by_registrant; \
+             ALTER TABLE clients DROP COLUMN registrant; UPDATE schema_version SET version = 1",
+        )
         .await
     {
         return;
@@ -1866,6 +1870,19 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
         limiter.admit("cli", t0()).await.unwrap(),
         Admission::Refuse { .. }
     ));
+    let quota = RegistrationQuota::new(TokenHash::of("registrant"), 1);
+    assert!(
+        reopened
+            .insert_client_within_quota(native_client("first"), &quota)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !reopened
+            .insert_client_within_quota(native_client("second"), &quota)
+            .await
+            .unwrap()
+    );
 }
 
 async fn debug_shows_no_secrets(db: &TestDb) {

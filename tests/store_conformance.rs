@@ -193,7 +193,7 @@ async fn the_suite_fails_each_broken_store_on_the_contract_it_breaks() {
         "a_redemption_losing_a_race_revokes_the_grant",
         "a_rotation_losing_a_race_revokes_the_grant",
     ];
-    let expectations: [(Bug, &[&str]); 7] = [
+    let expectations: [(Bug, &[&str]); 8] = [
         (
             Bug::ReplayRedeems,
             &[
@@ -246,6 +246,10 @@ async fn the_suite_fails_each_broken_store_on_the_contract_it_breaks() {
                 "rotate_refresh_token_refuses_an_expired_token_or_grant",
                 "rotate_refresh_token_narrows_scope_but_never_widens",
             ],
+        ),
+        (
+            Bug::CountsThenInserts,
+            &["concurrent_quota_inserts_never_exceed_the_quota"],
         ),
     ];
     for (bug, expected) in expectations {
@@ -469,11 +473,12 @@ mod broken {
     //! tokens, each one a store might plausibly have — a check left out of a
     //! SQL statement, a condition tested in the wrong order.
 
+    use std::collections::HashMap;
     use std::future::Future;
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use std::time::SystemTime;
 
-    use portcullis::client::{Client, ClientId, ClientRegistry};
+    use portcullis::client::{Client, ClientId, ClientRegistry, RegistrationQuota};
     use portcullis::protocol::CodeVerifier;
     use portcullis::store::{
         AccessTokenRecord, AuthorizationCodeStore, CodeRedemption, Decision,
@@ -507,12 +512,19 @@ mod broken {
         ChecksScopeAgainstTheGrant,
         /// A refused redemption or rotation revokes the grant.
         RevokesOnRefusal,
+        /// A registration quota is counted, then the client inserted, in two
+        /// steps: concurrent registrations exceed it.
+        CountsThenInserts,
     }
+
+    /// Per registrant, its clients: what `CountsThenInserts` counts.
+    type Registrants = Arc<Mutex<HashMap<TokenHash, Vec<String>>>>;
 
     #[derive(Debug, Clone)]
     pub struct Broken {
         inner: MemoryStore,
         bug: Bug,
+        registrants: Registrants,
     }
 
     impl Broken {
@@ -520,7 +532,40 @@ mod broken {
             Self {
                 inner: MemoryStore::new(),
                 bug,
+                registrants: Arc::default(),
             }
+        }
+
+        /// Counts, yields, then inserts: the race the quota's contract
+        /// rules out.
+        async fn count_then_insert(
+            &self,
+            client: Client,
+            quota: &RegistrationQuota,
+        ) -> Result<bool, StoreError> {
+            let count = self
+                .registrants
+                .lock()
+                .unwrap()
+                .get(quota.registrant())
+                .map_or(0, Vec::len);
+            tokio::task::yield_now().await;
+            if u64::try_from(count).unwrap() >= quota.max_clients() {
+                return Ok(false);
+            }
+            let id = client.id().as_str().to_owned();
+            let unbounded = RegistrationQuota::new(*quota.registrant(), u64::MAX);
+            let stored = self
+                .inner
+                .insert_client_within_quota(client, &unbounded)
+                .await?;
+            self.registrants
+                .lock()
+                .unwrap()
+                .entry(*quota.registrant())
+                .or_default()
+                .push(id);
+            Ok(stored)
         }
     }
 
@@ -782,6 +827,16 @@ mod broken {
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             self.inner.insert_client(client)
         }
+        async fn insert_client_within_quota(
+            &self,
+            client: Client,
+            quota: &RegistrationQuota,
+        ) -> Result<bool, StoreError> {
+            match self.bug {
+                Bug::CountsThenInserts => self.count_then_insert(client, quota).await,
+                _ => self.inner.insert_client_within_quota(client, quota).await,
+            }
+        }
         fn update_client(
             &self,
             client: Client,
@@ -789,12 +844,18 @@ mod broken {
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             self.inner.update_client(client, expected_token)
         }
-        fn delete_client(
+        async fn delete_client(
             &self,
             client_id: &str,
             expected_token: Option<&TokenHash>,
-        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-            self.inner.delete_client(client_id, expected_token)
+        ) -> Result<bool, StoreError> {
+            let deleted = self.inner.delete_client(client_id, expected_token).await?;
+            if deleted {
+                for clients in self.registrants.lock().unwrap().values_mut() {
+                    clients.retain(|id| id != client_id);
+                }
+            }
+            Ok(deleted)
         }
     }
 }

@@ -38,6 +38,7 @@ mod events;
 mod info;
 mod metadata;
 mod model;
+mod quota;
 mod redirect_uri;
 mod registration;
 mod registration_error;
@@ -62,6 +63,7 @@ pub use info::{ClientInfo, MAX_CONTACTS, MAX_METADATA_STRING_LEN};
 pub(crate) use metadata::MetadataLimits;
 pub use metadata::{ApplicationType, ClientMetadata};
 pub use model::{Client, ClientId, ClientProfile, ClientType};
+pub use quota::RegistrationQuota;
 pub use redirect_uri::{MAX_REDIRECT_URI_LEN, RedirectUri, RedirectUriError};
 pub use registration::{
     ClientRegistration, MAX_CLIENT_ID_LEN, MAX_CLIENT_NAME_LEN, MAX_REDIRECT_URIS, Registered,

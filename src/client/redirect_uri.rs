@@ -26,9 +26,25 @@ pub const MAX_REDIRECT_URI_LEN: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedirectUriError {
-    /// Not an absolute URI, or longer than [`MAX_REDIRECT_URI_LEN`].
+    /// Not an absolute URI.
     #[error("redirect URI must be an absolute URI")]
     NotAbsolute,
+    /// Longer than [`MAX_REDIRECT_URI_LEN`], or than the limit a dynamic
+    /// registration sets
+    /// ([`DynamicRegistration::max_redirect_uri_len`](crate::endpoint::DynamicRegistration::max_redirect_uri_len)).
+    #[error("each redirect URI must be at most {max} bytes")]
+    TooLong {
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// More redirect URIs than a dynamic registration may have
+    /// ([`DynamicRegistration::max_redirect_uris`](crate::endpoint::DynamicRegistration::max_redirect_uris));
+    /// the URI is the first one past the limit.
+    #[error("redirect_uris may have at most {max} entries")]
+    TooMany {
+        /// The limit.
+        max: usize,
+    },
     /// Has a fragment (RFC 6749 §3.1.2).
     #[error("redirect URI must not contain a fragment")]
     Fragment,
@@ -55,7 +71,9 @@ impl RedirectUri {
     /// Validates `uri` for a client of `profile`.
     pub fn new(uri: &str, profile: ClientProfile) -> Result<Self, RedirectUriError> {
         if uri.len() > MAX_REDIRECT_URI_LEN {
-            return Err(RedirectUriError::NotAbsolute);
+            return Err(RedirectUriError::TooLong {
+                max: MAX_REDIRECT_URI_LEN,
+            });
         }
         if !uri.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
             return Err(RedirectUriError::InvalidCharacters);

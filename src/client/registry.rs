@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::Client;
+use super::{Client, RegistrationQuota};
 use crate::erased::erased_twin;
 use crate::error::StoreError;
 use crate::token::TokenHash;
@@ -28,6 +28,31 @@ pub trait ClientRegistry: Send + Sync + 'static {
 
     /// Stores a newly registered client.
     fn insert_client(&self, client: Client) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores a newly registered client under `quota`'s registrant if fewer
+    /// than [`max_clients`](RegistrationQuota::max_clients) clients are
+    /// stored under it, as one atomic operation, and returns whether it did.
+    /// Dynamic registration (RFC 7591) stores its clients this way, so that
+    /// one initial access token cannot fill the database.
+    ///
+    /// - The count and the insert are atomic: of any number of concurrent
+    ///   calls for one registrant, on any replica sharing the store, no more
+    ///   succeed than leave `max_clients` clients under it. A SQL store takes
+    ///   a lock per registrant (PostgreSQL: a transaction-scoped advisory
+    ///   lock; SQLite: its write lock), counts, and inserts, in one
+    ///   transaction.
+    /// - The registrant is kept with the client: an
+    ///   [`update_client`](Self::update_client) leaves it as it was, and
+    ///   [`delete_client`](Self::delete_client) frees the client's place.
+    /// - Registrants are independent; clients inserted with
+    ///   [`insert_client`](Self::insert_client) count against none.
+    /// - A `client_id` already present is [`StoreError::Conflict`], as for
+    ///   `insert_client`, and counts against nothing.
+    fn insert_client_within_quota(
+        &self,
+        client: Client,
+        quota: &RegistrationQuota,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces the stored client that has `client.id()` with `client`, as
     /// one atomic operation, and returns whether it did.
@@ -73,6 +98,8 @@ erased_twin! {
     DynClientRegistry: ClientRegistry<'a> {
         fn find_client(client_id: &'a str) -> Result<Option<Arc<Client>>, StoreError>;
         fn insert_client(client: Client) -> Result<(), StoreError>;
+        fn insert_client_within_quota(client: Client, quota: &'a RegistrationQuota)
+            -> Result<bool, StoreError>;
         fn update_client(client: Client, expected_token: Option<&'a TokenHash>)
             -> Result<bool, StoreError>;
         fn delete_client(client_id: &'a str, expected_token: Option<&'a TokenHash>)

@@ -63,4 +63,10 @@ pub enum BuildError {
     /// `Authorization: Bearer` header.
     #[error("the initial access token is not a bearer token (RFC 6750 b64token)")]
     MalformedInitialAccessToken,
+    /// A dynamic registration limit is out of range: no registration could
+    /// pass it (a zero), or it exceeds what every client is held to. The
+    /// message names the setting of
+    /// [`DynamicRegistration`](crate::endpoint::DynamicRegistration).
+    #[error("invalid dynamic registration limit: {0}")]
+    InvalidRegistrationLimit(&'static str),
 }

@@ -61,7 +61,7 @@ use super::published_urls::Endpoint;
 use super::register_error::DynamicRegistrationError;
 use super::registration_settings::DynamicRegistration;
 use crate::client::{
-    Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
+    Admission, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
 };
 use crate::protocol::{BearerCredential, GrantType, bearer_credential};
 use crate::protocol::{MAX_TOKEN_LEN, server_challenge};
@@ -242,6 +242,7 @@ impl ServerInner {
         registration: &DynamicRegistration,
         metadata: &ClientMetadata,
     ) -> Result<crate::client::ClientRegistration, RegistrationError> {
+        registration.check_metadata(metadata)?;
         let grants = self.registrable_grants(registration);
         metadata.to_registration(&crate::client::MetadataLimits {
             grant_types: &grants,
@@ -326,8 +327,16 @@ impl AuthorizationServer {
 
     /// Registers a client from its metadata (RFC 7591 §3.1), for a host that
     /// parses HTTP and decides who may register itself. The registration
-    /// endpoint's rules — allowed grants, maximum scope, display-URL hosts —
-    /// apply; the initial access token is not checked here.
+    /// endpoint's rules — allowed grants, maximum scope, display-URL hosts,
+    /// the metadata bounds — apply, and so do the rate and the quota of
+    /// clients, counted against the registration's registrant (the initial
+    /// access token's, or open registration's; see
+    /// [`DynamicRegistration`]'s Quotas); the initial access token is not
+    /// checked here.
+    ///
+    /// In order: the metadata (`400`); the rate (`429`, counting this
+    /// registration); the quota, atomically with storing the client (`403`;
+    /// the registration is then not counted against the rate).
     pub async fn register_with_metadata(
         &self,
         metadata: &ClientMetadata,
@@ -341,10 +350,38 @@ impl AuthorizationServer {
             .registration_access(token_hash, issued_at)
             .register()?;
         check_display_hosts(&registered.client)?;
-        inner
+        let now = inner.clock.now();
+        let (limiter, key) = registration.rate_limit();
+        if let Admission::Refuse { retry_after } = limiter.admit(&key, now).await? {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "registration_throttled",
+                open = registration.is_open(),
+                retry_after_seconds = retry_after.as_secs(),
+            );
+            return Err(DynamicRegistrationError::RateLimited { retry_after });
+        }
+        let quota = registration.quota();
+        let stored = inner
             .clients
-            .insert_client(registered.client.clone())
-            .await?;
+            .insert_client_within_quota(registered.client.clone(), &quota)
+            .await;
+        if !matches!(stored, Ok(true)) {
+            // Nothing was stored: the registration does not count against
+            // the rate.
+            limiter.succeeded(&key, now).await?;
+        }
+        if !stored? {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "registration_quota_exhausted",
+                open = registration.is_open(),
+                max_clients = quota.max_clients(),
+            );
+            return Err(DynamicRegistrationError::QuotaExceeded {
+                max_clients: quota.max_clients(),
+            });
+        }
         tracing::info!(
             target: "portcullis::security",
             event = "client_registered",

@@ -1,6 +1,8 @@
 //! Errors of the registration endpoint (RFC 7591 §3.2.2) and the client
 //! configuration endpoint (RFC 7592 §2), and their one mapping to the wire.
 
+use std::time::Duration;
+
 use http::header::HeaderValue;
 use http::{Response, StatusCode};
 
@@ -52,6 +54,24 @@ pub enum DynamicRegistrationError {
     /// `invalid_client_metadata` (RFC 7591 §3.2.2).
     #[error(transparent)]
     Metadata(#[from] RegistrationError),
+    /// The registrant registered faster than
+    /// [`DynamicRegistration::max_registrations_per_minute`](super::DynamicRegistration::max_registrations_per_minute)
+    /// allows. `429 Too Many Requests` with `Retry-After` and
+    /// `temporarily_unavailable`: the same request succeeds later.
+    #[error("too many registrations; retry later")]
+    RateLimited {
+        /// How long until the next registration is admitted.
+        retry_after: Duration,
+    },
+    /// The registrant already has
+    /// [`DynamicRegistration::max_clients`](super::DynamicRegistration::max_clients)
+    /// clients. `403 Forbidden` with `access_denied`: refused until one of
+    /// them is deleted.
+    #[error("the registrant has its maximum of {max_clients} clients")]
+    QuotaExceeded {
+        /// The registrant's quota.
+        max_clients: u64,
+    },
     /// Storage failed. Answered with `server_error` and no detail.
     #[error("storage failed")]
     Storage(#[from] StoreError),
@@ -90,6 +110,22 @@ impl DynamicRegistrationError {
                 ErrorCode::INVALID_CLIENT_METADATA,
                 "the client metadata are invalid",
             ),
+            Self::RateLimited { retry_after } => ErrorResponse::described(
+                ErrorCode::TEMPORARILY_UNAVAILABLE,
+                "too many registrations with this initial access token (or, under open \
+                 registration, on this server); retry after the time Retry-After gives",
+            )
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .with_retry_after(*retry_after),
+            Self::QuotaExceeded { max_clients } => ErrorResponse::described(
+                ErrorCode::ACCESS_DENIED,
+                format!(
+                    "this initial access token (or, under open registration, this server) \
+                     already has its maximum of {max_clients} registered clients; delete one \
+                     (RFC 7592) or ask the operator for a higher limit"
+                ),
+            )
+            .with_status(StatusCode::FORBIDDEN),
             Self::Storage(_) => ErrorResponse::server_error(),
         }
     }

@@ -1,10 +1,16 @@
 //! Dynamic client registration's settings (RFC 7591, RFC 7592): whether it
-//! is open or needs an initial access token, and what a dynamically
-//! registered client may have.
+//! is open or needs an initial access token, what a dynamically registered
+//! client may have, and how much one registrant may register.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::build_error::BuildError;
+use crate::client::{
+    AuthLimiter, ClientMetadata, DynAuthLimiter, MAX_REDIRECT_URI_LEN, MAX_REDIRECT_URIS,
+    MemoryLimiter, RedirectUriError, RegistrationError, RegistrationQuota, ThrottlePolicy,
+};
 use crate::protocol::{GrantType, Scope, is_b64token};
 use crate::token::TokenHash;
 
@@ -58,6 +64,62 @@ pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
 ///   `https`, and, when the client has `https` redirect URIs, on the host of
 ///   one of them (RFC 7591 §5), so a client cannot borrow another site's
 ///   pages on the consent screen.
+///
+/// # Quotas
+///
+/// Each registration stores a client, so the endpoint bounds what one
+/// registrant — the holder of the initial access token, or everyone under
+/// open registration — can make the server store (RFC 6819 §4.4.1.11-style
+/// resource exhaustion; RFC 7591 §3 lets the server refuse registrations
+/// as it sees fit):
+///
+/// | Setting | Default | Refused with |
+/// |---|---|---|
+/// | [`max_metadata_bytes`](Self::max_metadata_bytes): the metadata document, as compact JSON of its known members | [`DEFAULT_MAX_METADATA_BYTES`](Self::DEFAULT_MAX_METADATA_BYTES), 8 KiB | `400 invalid_client_metadata` |
+/// | [`max_redirect_uris`](Self::max_redirect_uris) | [`DEFAULT_MAX_REDIRECT_URIS`](Self::DEFAULT_MAX_REDIRECT_URIS), 10 | `400 invalid_redirect_uri` |
+/// | [`max_redirect_uri_len`](Self::max_redirect_uri_len), each | [`DEFAULT_MAX_REDIRECT_URI_LEN`](Self::DEFAULT_MAX_REDIRECT_URI_LEN), 512 bytes | `400 invalid_redirect_uri` |
+/// | [`max_registrations_per_minute`](Self::max_registrations_per_minute) | [`DEFAULT_REGISTRATIONS_PER_MINUTE`](Self::DEFAULT_REGISTRATIONS_PER_MINUTE), 20 | `429 temporarily_unavailable` with `Retry-After` |
+/// | [`max_clients`](Self::max_clients) stored at once | [`DEFAULT_MAX_CLIENTS`](Self::DEFAULT_MAX_CLIENTS), 1000 | `403 access_denied` |
+///
+/// Every other member is bounded for every client, however registered:
+/// `client_name`, each contact, `software_id` and `software_version` (256
+/// bytes), `contacts` (16), display URLs (2048 bytes); `scope` is within
+/// [`max_scope`](Self::max_scope); `grant_types`, `response_types`,
+/// `token_endpoint_auth_method` and `application_type` take only the values
+/// listed above. The metadata bounds apply to updates (RFC 7592 §2.2) too;
+/// each error description names the member and the limit. The request body
+/// as a whole is bounded by
+/// [`ServerBuilder::max_body`](crate::ServerBuilder::max_body) (`413`).
+///
+/// **The rate** is counted by an [`AuthLimiter`] under a key per registrant:
+/// up to `n` registrations at once, then one every `60 / n` seconds; a minute
+/// without one restores the allowance. Only registrations that store a
+/// client count. The default limiter lives in the process: a fleet of
+/// replicas shares one with [`registration_limiter`](Self::registration_limiter)
+/// (for instance `SqlStore::limiter(DynamicRegistration::rate_policy(20))`).
+/// A registration over the rate is answered `429 Too Many Requests` with
+/// `Retry-After` (RFC 6585 §4) and the error `temporarily_unavailable`: RFC
+/// 7591 §3.2.2 defines no code for it, and this one tells the client that the
+/// same request will succeed later.
+///
+/// **The number of clients** is counted by the client registry, which keeps
+/// each dynamically registered client's registrant — the SHA-256 of the
+/// initial access token, or a fixed value for open registration — with the
+/// client ([`ClientRegistry::insert_client_within_quota`](crate::client::ClientRegistry::insert_client_within_quota)):
+/// the count and the insert are one atomic step, so concurrent registrations
+/// never exceed it, and with the SQL store it holds across restarts and
+/// replicas. Deleting a client (RFC 7592 §2.3, or
+/// [`AuthorizationServer::delete_client`](crate::AuthorizationServer::delete_client))
+/// frees its place; clients an administrator registers count against none.
+/// A registration past it is answered `403 Forbidden` with `access_denied`:
+/// the request is understood and the server refuses it, and repeating it will
+/// not help until a client is deleted (RFC 9110 §15.5.4). RFC 7591 §3.2.2's
+/// own codes say the metadata are wrong, which they are not, and `401
+/// invalid_token` would tell the client its token is wrong.
+///
+/// Under open registration every registrant shares one key, so the rate and
+/// the cap are the whole server's: anyone can use them up. Rate-limit open
+/// registration per source address in front of the server as well.
 #[derive(Clone)]
 #[must_use]
 pub struct DynamicRegistration {
@@ -68,6 +130,12 @@ pub struct DynamicRegistration {
     initial_access_token_is_bearer: bool,
     pub(super) max_scope: Scope,
     extra_grants: Vec<GrantType>,
+    max_metadata_bytes: usize,
+    max_redirect_uris: usize,
+    max_redirect_uri_len: usize,
+    max_clients: u64,
+    registrations_per_minute: u32,
+    limiter: Arc<dyn DynAuthLimiter>,
 }
 
 impl fmt::Debug for DynamicRegistration {
@@ -76,9 +144,20 @@ impl fmt::Debug for DynamicRegistration {
             .field("open", &self.is_open())
             .field("max_scope", &self.max_scope)
             .field("extra_grants", &self.extra_grants)
+            .field("max_metadata_bytes", &self.max_metadata_bytes)
+            .field("max_redirect_uris", &self.max_redirect_uris)
+            .field("max_redirect_uri_len", &self.max_redirect_uri_len)
+            .field("max_clients", &self.max_clients)
             .finish_non_exhaustive()
     }
 }
+
+/// The registrant of open registration: everyone, under one key.
+const OPEN_REGISTRANT: &str = "portcullis open dynamic client registration";
+
+/// How many keys the default rate limiter holds: one per registrant, and
+/// there is one.
+const RATE_LIMITER_KEYS: usize = 64;
 
 impl DynamicRegistration {
     /// Registration for whoever presents `token` as a bearer token (RFC 7591
@@ -93,8 +172,7 @@ impl DynamicRegistration {
             initial_access_token: Some(TokenHash::of(token)),
             initial_access_token_len: token.chars().count(),
             initial_access_token_is_bearer: is_b64token(token.as_bytes()),
-            max_scope: Scope::empty(),
-            extra_grants: Vec::new(),
+            ..Self::open()
         }
     }
 
@@ -114,8 +192,10 @@ impl DynamicRegistration {
     ///   endpoint to it, with an error or a code for a grant the user approved
     ///   for the rogue client (RFC 9700 §4.11.2). Still `https` only (loopback
     ///   and private-use schemes for native apps), and matched exactly.
-    /// - **Resource exhaustion.** Each request stores a client. Rate-limit the
-    ///   endpoint in the host (RFC 7591 §3 allows it) and cap the body size.
+    /// - **Resource exhaustion.** Each request stores a client. The
+    ///   [quotas](Self#quotas) bound the whole server's open registrations —
+    ///   so anyone can use them up; rate-limit the endpoint per source in the
+    ///   host too (RFC 7591 §3 allows it).
     /// - **Tokens without a user.** `client_credentials` would give anyone a
     ///   token; it is not registrable in open mode unless allowed with
     ///   [`allow_grant_type`](Self::allow_grant_type).
@@ -126,7 +206,100 @@ impl DynamicRegistration {
             initial_access_token_is_bearer: false,
             max_scope: Scope::empty(),
             extra_grants: Vec::new(),
+            max_metadata_bytes: Self::DEFAULT_MAX_METADATA_BYTES,
+            max_redirect_uris: Self::DEFAULT_MAX_REDIRECT_URIS,
+            max_redirect_uri_len: Self::DEFAULT_MAX_REDIRECT_URI_LEN,
+            max_clients: Self::DEFAULT_MAX_CLIENTS,
+            registrations_per_minute: Self::DEFAULT_REGISTRATIONS_PER_MINUTE,
+            limiter: rate_limiter(Self::DEFAULT_REGISTRATIONS_PER_MINUTE),
         }
+    }
+
+    /// The default of [`max_metadata_bytes`](Self::max_metadata_bytes): 8 KiB.
+    pub const DEFAULT_MAX_METADATA_BYTES: usize = 8 * 1024;
+    /// The default of [`max_redirect_uris`](Self::max_redirect_uris): 10.
+    pub const DEFAULT_MAX_REDIRECT_URIS: usize = 10;
+    /// The default of [`max_redirect_uri_len`](Self::max_redirect_uri_len):
+    /// 512 bytes.
+    pub const DEFAULT_MAX_REDIRECT_URI_LEN: usize = 512;
+    /// The default of [`max_clients`](Self::max_clients): 1000.
+    pub const DEFAULT_MAX_CLIENTS: u64 = 1000;
+    /// The default of
+    /// [`max_registrations_per_minute`](Self::max_registrations_per_minute): 20.
+    pub const DEFAULT_REGISTRATIONS_PER_MINUTE: u32 = 20;
+
+    /// The largest client metadata document accepted, in bytes of compact
+    /// JSON of its known members (unknown members are ignored and not
+    /// stored). Larger is `400 invalid_client_metadata`, naming the largest
+    /// member. Default: [`DEFAULT_MAX_METADATA_BYTES`](Self::DEFAULT_MAX_METADATA_BYTES).
+    /// At least 1.
+    pub fn max_metadata_bytes(mut self, bytes: usize) -> Self {
+        self.max_metadata_bytes = bytes;
+        self
+    }
+
+    /// The most redirect URIs one registration may have. More is `400
+    /// invalid_redirect_uri`. Default:
+    /// [`DEFAULT_MAX_REDIRECT_URIS`](Self::DEFAULT_MAX_REDIRECT_URIS); at
+    /// most [`MAX_REDIRECT_URIS`], which binds every client.
+    pub fn max_redirect_uris(mut self, n: usize) -> Self {
+        self.max_redirect_uris = n;
+        self
+    }
+
+    /// The longest redirect URI a registration may have, in bytes. Longer is
+    /// `400 invalid_redirect_uri`. Default:
+    /// [`DEFAULT_MAX_REDIRECT_URI_LEN`](Self::DEFAULT_MAX_REDIRECT_URI_LEN);
+    /// 1 to [`MAX_REDIRECT_URI_LEN`], which binds every client.
+    pub fn max_redirect_uri_len(mut self, bytes: usize) -> Self {
+        self.max_redirect_uri_len = bytes;
+        self
+    }
+
+    /// The most clients one registrant may have stored at once: see
+    /// [Quotas](Self#quotas). Past it, `403 access_denied`. Default:
+    /// [`DEFAULT_MAX_CLIENTS`](Self::DEFAULT_MAX_CLIENTS). At least 1.
+    pub fn max_clients(mut self, n: u64) -> Self {
+        self.max_clients = n;
+        self
+    }
+
+    /// How fast one registrant may register: `n` at once, then one every
+    /// `60 / n` seconds, counted in this process by a [`MemoryLimiter`]
+    /// with [`rate_policy(n)`](Self::rate_policy). Past it, `429` with
+    /// `Retry-After`. Default:
+    /// [`DEFAULT_REGISTRATIONS_PER_MINUTE`](Self::DEFAULT_REGISTRATIONS_PER_MINUTE).
+    /// At least 1. Replaces a limiter given to
+    /// [`registration_limiter`](Self::registration_limiter).
+    pub fn max_registrations_per_minute(mut self, n: u32) -> Self {
+        self.registrations_per_minute = n;
+        self.limiter = rate_limiter(n);
+        self
+    }
+
+    /// Counts registrations with `limiter` instead — one that replicas
+    /// share, such as `SqlStore::limiter(DynamicRegistration::rate_policy(n))`.
+    /// Its own policy sets the rate. Keys are `registration:` followed by the
+    /// registrant's hex fingerprint.
+    pub fn registration_limiter(mut self, limiter: impl AuthLimiter) -> Self {
+        self.registrations_per_minute = u32::MAX;
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
+    /// The [`ThrottlePolicy`] of `n` registrations per minute: `n` admitted
+    /// at once, then each waits `60 / n` seconds after the one before, and a
+    /// minute without a registration starts afresh. So a registrant makes at
+    /// most `2n` in its first minute and `n` in each after. `n` of 0 counts
+    /// as 1.
+    pub fn rate_policy(n: u32) -> ThrottlePolicy {
+        let n = n.max(1);
+        let interval = Duration::from_secs(60) / n;
+        ThrottlePolicy::default()
+            .with_allowed_failures(n - 1)
+            .with_initial_delay(interval)
+            .with_max_delay(interval)
+            .with_reset_after(Duration::from_secs(60))
     }
 
     /// The most scope a dynamically registered client may have; a client
@@ -153,6 +326,7 @@ impl DynamicRegistration {
     }
 
     pub(crate) fn check(&self) -> Result<(), BuildError> {
+        self.check_limits()?;
         if self.is_open() {
             return Ok(());
         }
@@ -161,6 +335,101 @@ impl DynamicRegistration {
         }
         if !self.initial_access_token_is_bearer {
             return Err(BuildError::MalformedInitialAccessToken);
+        }
+        Ok(())
+    }
+
+    fn check_limits(&self) -> Result<(), BuildError> {
+        let invalid = BuildError::InvalidRegistrationLimit;
+        if self.max_metadata_bytes == 0 {
+            return Err(invalid("max_metadata_bytes must be at least 1"));
+        }
+        if self.max_redirect_uris > MAX_REDIRECT_URIS {
+            return Err(invalid(
+                "max_redirect_uris must be at most MAX_REDIRECT_URIS",
+            ));
+        }
+        if self.max_redirect_uri_len == 0 || self.max_redirect_uri_len > MAX_REDIRECT_URI_LEN {
+            return Err(invalid(
+                "max_redirect_uri_len must be 1 to MAX_REDIRECT_URI_LEN",
+            ));
+        }
+        if self.max_clients == 0 {
+            return Err(invalid("max_clients must be at least 1"));
+        }
+        if self.registrations_per_minute == 0 {
+            return Err(invalid("max_registrations_per_minute must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The registrant every registration here counts against: the initial
+    /// access token's SHA-256, or open registration's.
+    pub(super) fn registrant(&self) -> TokenHash {
+        self.initial_access_token
+            .unwrap_or_else(|| TokenHash::of(OPEN_REGISTRANT))
+    }
+
+    /// The registrant's quota of stored clients.
+    pub(super) fn quota(&self) -> RegistrationQuota {
+        RegistrationQuota::new(self.registrant(), self.max_clients)
+    }
+
+    /// The rate limiter, and the registrant's key in it.
+    pub(super) fn rate_limit(&self) -> (&dyn DynAuthLimiter, String) {
+        let key = format!("registration:{}", self.registrant().to_hex());
+        (&*self.limiter, key)
+    }
+
+    /// The bounds on a metadata document that apply to dynamic registration
+    /// and its updates (RFC 7591 §2, RFC 7592 §2.2): the number and length of
+    /// redirect URIs, then the whole document's size.
+    pub(super) fn check_metadata(
+        &self,
+        metadata: &ClientMetadata,
+    ) -> Result<(), RegistrationError> {
+        let uris = metadata.redirect_uris.as_deref().unwrap_or_default();
+        if uris.len() > self.max_redirect_uris {
+            return Err(RegistrationError::InvalidRedirectUri {
+                uri: uris
+                    .get(self.max_redirect_uris)
+                    .cloned()
+                    .unwrap_or_default(),
+                reason: RedirectUriError::TooMany {
+                    max: self.max_redirect_uris,
+                },
+            });
+        }
+        if let Some(uri) = uris.iter().find(|u| u.len() > self.max_redirect_uri_len) {
+            return Err(RegistrationError::InvalidRedirectUri {
+                uri: uri.clone(),
+                reason: RedirectUriError::TooLong {
+                    max: self.max_redirect_uri_len,
+                },
+            });
+        }
+        let Ok(serde_json::Value::Object(members)) = serde_json::to_value(metadata) else {
+            return Ok(());
+        };
+        // `{`, `}`, and per member its name, quotes, colon and comma.
+        let sizes: Vec<(&str, usize)> = members
+            .iter()
+            .map(|(name, value)| (name.as_str(), name.len() + 4 + value.to_string().len()))
+            .collect();
+        let total = sizes.iter().map(|(_, size)| size).sum::<usize>() + 1;
+        if total > self.max_metadata_bytes {
+            let largest = sizes
+                .iter()
+                .max_by_key(|(_, size)| *size)
+                .map_or("", |(name, _)| name);
+            return Err(RegistrationError::InvalidMetadata(
+                format!(
+                    "the client metadata are {total} bytes of JSON, more than the {} this server \
+                     accepts; the largest member is {largest}",
+                    self.max_metadata_bytes
+                )
+                .into(),
+            ));
         }
         Ok(())
     }
@@ -174,6 +443,13 @@ impl DynamicRegistration {
             || (*grant == GrantType::CLIENT_CREDENTIALS && !self.is_open())
             || self.extra_grants.contains(grant)
     }
+}
+
+/// The default rate limiter for `n` registrations a minute.
+fn rate_limiter(n: u32) -> Arc<dyn DynAuthLimiter> {
+    Arc::new(
+        MemoryLimiter::new(DynamicRegistration::rate_policy(n)).with_capacity(RATE_LIMITER_KEYS),
+    )
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use super::{
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
     PolledDeviceCode,
 };
-use crate::client::{Client, ClientId, ClientRegistry};
+use crate::client::{Client, ClientId, ClientRegistry, RegistrationQuota};
 use crate::protocol::Scope;
 use crate::token::TokenHash;
 use access::{AccessEntry, AccessTable};
@@ -67,7 +67,7 @@ pub struct MemoryStore {
 }
 
 struct Inner {
-    clients: RwLock<HashMap<ClientId, Arc<Client>, BuildHasherDefault<WordHasher>>>,
+    clients: RwLock<ClientTable>,
     scopes: ScopeInterner,
     shards: [RwLock<Shard>; SHARDS],
 }
@@ -78,6 +78,30 @@ impl Default for Inner {
             clients: RwLock::default(),
             scopes: ScopeInterner::default(),
             shards: std::array::from_fn(|_| RwLock::default()),
+        }
+    }
+}
+
+/// The registered clients, and for those stored within a registration
+/// quota, their registrant and each registrant's count — all under one lock,
+/// so counting and inserting are one step.
+#[derive(Default)]
+struct ClientTable {
+    by_id: HashMap<ClientId, Arc<Client>, BuildHasherDefault<WordHasher>>,
+    registrant_of: HashMap<ClientId, TokenHash>,
+    per_registrant: HashMap<TokenHash, u64>,
+}
+
+impl ClientTable {
+    fn remove(&mut self, client_id: &str) {
+        self.by_id.remove(client_id);
+        if let Some(registrant) = self.registrant_of.remove(client_id) {
+            if let Some(count) = self.per_registrant.get_mut(&registrant) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.per_registrant.remove(&registrant);
+                }
+            }
         }
     }
 }
@@ -360,7 +384,7 @@ impl Inner {
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("clients", &read(&self.inner.clients).len())
+            .field("clients", &read(&self.inner.clients).by_id.len())
             .field("grants", &self.grant_count())
             .field("access_tokens", &self.access_token_count())
             .finish()
@@ -712,16 +736,43 @@ impl ClientRegistry for MemoryStore {
         &self,
         client_id: &str,
     ) -> impl Future<Output = Result<Option<Arc<Client>>, StoreError>> + Send {
-        ready(Ok(read(&self.inner.clients).get(client_id).cloned()))
+        ready(Ok(read(&self.inner.clients).by_id.get(client_id).cloned()))
     }
 
     fn insert_client(&self, client: Client) -> impl Future<Output = Result<(), StoreError>> + Send {
         let mut clients = write(&self.inner.clients);
-        if clients.contains_key(client.id()) {
+        if clients.by_id.contains_key(client.id()) {
             return ready(Err(StoreError::Conflict));
         }
-        clients.insert(client.id().clone(), Arc::new(client));
+        clients.by_id.insert(client.id().clone(), Arc::new(client));
         ready(Ok(()))
+    }
+
+    fn insert_client_within_quota(
+        &self,
+        client: Client,
+        quota: &RegistrationQuota,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        // The count, the check and the insert under one write lock.
+        let mut clients = write(&self.inner.clients);
+        if clients.by_id.contains_key(client.id()) {
+            return ready(Err(StoreError::Conflict));
+        }
+        let registrant = *quota.registrant();
+        let count = clients
+            .per_registrant
+            .get(&registrant)
+            .copied()
+            .unwrap_or(0);
+        if count >= quota.max_clients() {
+            return ready(Ok(false));
+        }
+        clients.per_registrant.insert(registrant, count + 1);
+        clients
+            .registrant_of
+            .insert(client.id().clone(), registrant);
+        clients.by_id.insert(client.id().clone(), Arc::new(client));
+        ready(Ok(true))
     }
 
     fn update_client(
@@ -731,7 +782,7 @@ impl ClientRegistry for MemoryStore {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         // The check and the swap under one write lock: a compare-and-swap.
         let mut clients = write(&self.inner.clients);
-        let replaced = match clients.get_mut(client.id().as_str()) {
+        let replaced = match clients.by_id.get_mut(client.id().as_str()) {
             Some(stored) if token_matches(stored, expected_token) => {
                 *stored = Arc::new(client);
                 true
@@ -747,7 +798,7 @@ impl ClientRegistry for MemoryStore {
         expected_token: Option<&TokenHash>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let mut clients = write(&self.inner.clients);
-        let deleted = match clients.get(client_id) {
+        let deleted = match clients.by_id.get(client_id) {
             Some(stored) if token_matches(stored, expected_token) => {
                 clients.remove(client_id);
                 true

@@ -247,6 +247,8 @@ where
         client_update_compares_and_swaps,
         client_delete_compares_and_swaps,
         concurrent_client_updates_swap_once,
+        client_quota_counts_clients_per_registrant,
+        concurrent_quota_inserts_never_exceed_the_quota,
     );
 }
 

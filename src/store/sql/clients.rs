@@ -1,18 +1,27 @@
 //! Registered clients: one row each, the client in its `serde` form.
 //!
 //! The registration access token's hash is kept in a column of its own too,
-//! so that the compare-and-swap of RFC 7592 is one conditional statement.
+//! so that the compare-and-swap of RFC 7592 is one conditional statement,
+//! and so is the registrant a dynamically registered client counts against
+//! (`registrant`), so that a registration quota is one indexed count.
 
 use std::sync::Arc;
 
-use super::support::{backend, insert_error, invalid};
-use super::{SqlStore, on_pool};
-use crate::client::{Client, ClientRegistry};
+use super::support::{WritePool as _, backend, insert_error, invalid};
+use super::{Pool, SqlStore, on_pool};
+use crate::client::{Client, ClientRegistry, RegistrationQuota};
 use crate::store::StoreError;
 use crate::token::TokenHash;
 
 fn serialise(client: &Client) -> Result<String, StoreError> {
     serde_json::to_string(client).map_err(StoreError::backend)
+}
+
+/// The PostgreSQL advisory lock of a registrant: the first eight bytes of
+/// its fingerprint. Two registrants sharing them only take turns.
+fn registrant_lock(quota: &RegistrationQuota) -> i64 {
+    let [a, b, c, d, e, f, g, h, ..] = *quota.registrant().as_bytes();
+    i64::from_be_bytes([a, b, c, d, e, f, g, h])
 }
 
 fn token_column(client: &Client) -> Option<&[u8]> {
@@ -55,6 +64,54 @@ impl ClientRegistry for SqlStore {
             .map_err(insert_error)?;
         });
         Ok(())
+    }
+
+    async fn insert_client_within_quota(
+        &self,
+        client: Client,
+        quota: &RegistrationQuota,
+    ) -> Result<bool, StoreError> {
+        let json = serialise(&client)?;
+        let registrant = quota.registrant().as_bytes().as_slice();
+        let max = i64::try_from(quota.max_clients()).unwrap_or(i64::MAX);
+        // One transaction holding a lock per registrant while it counts and
+        // inserts: SQLite's write lock (`BEGIN IMMEDIATE`), or on PostgreSQL
+        // an advisory lock on the registrant, released at commit. Under READ
+        // COMMITTED each statement reads what was committed before it, so
+        // the count after the lock sees every insert of the holders before.
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_write().await?;
+            if let Pool::Postgres(_) = &self.pool {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(registrant_lock(quota))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+            let count: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM clients WHERE registrant = $1")
+                    .bind(registrant)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            if count >= max {
+                tx.rollback().await.map_err(backend)?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO clients (client_id, registration_token_hash, client, registrant) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(client.id().as_str())
+            .bind(token_column(&client))
+            .bind(&json)
+            .bind(registrant)
+            .execute(&mut *tx)
+            .await
+            .map_err(insert_error)?;
+            tx.commit().await.map_err(backend)?;
+        });
+        Ok(true)
     }
 
     async fn update_client(

@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 2;
+const LATEST: i64 = 3;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -118,8 +118,18 @@ CREATE TABLE auth_failures (
 ) WITHOUT ROWID;
 ";
 
+/// Version 3: the registrant a dynamically registered client counts against
+/// (`ClientRegistry::insert_client_within_quota`): the 32-byte fingerprint
+/// of its initial access token, or open registration's; `NULL` for clients
+/// counted against none (those stored before, and those an administrator
+/// registers).
+const V3: &str = "
+ALTER TABLE clients ADD COLUMN registrant BLOB;
+CREATE INDEX clients_by_registrant ON clients (registrant);
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 2] = [V1, V2];
+const MIGRATIONS: [&str; 3] = [V1, V2, V3];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

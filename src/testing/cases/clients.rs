@@ -1,7 +1,8 @@
 //! [`ClientRegistry`]: unique identifiers, clients returned as stored, and the
-//! compare-and-swap on the registration access token (RFC 7592 §3).
+//! compare-and-swap on the registration access token (RFC 7592 §3), and
+//! registration quotas.
 
-use crate::client::{Client, ClientRegistry};
+use crate::client::{Client, ClientRegistry, RegistrationQuota};
 use crate::store::StoreError;
 use crate::testing::fixtures::{hash, managed_client, ok, web_client};
 
@@ -208,4 +209,92 @@ pub async fn client_delete_compares_and_swaps<S: ClientRegistry + Clone>(store: 
         "insert_client of a deleted client's identifier",
     );
     assert_eq!(found(&store, "static").await, Some(web));
+}
+
+/// `insert_client_within_quota` stores clients under a registrant while
+/// fewer than `max_clients` are stored under it and then returns `false`,
+/// storing nothing; registrants are independent, clients inserted with
+/// `insert_client` count against none, an update keeps the client's place
+/// and a deletion frees it; a conflicting identifier is
+/// [`StoreError::Conflict`] and takes no place.
+pub async fn client_quota_counts_clients_per_registrant<S: ClientRegistry + Clone>(store: S) {
+    let (alice, bob) = (hash(), hash());
+    let quota = RegistrationQuota::new(alice, 2);
+    let insert = |id: &str, quota: RegistrationQuota| {
+        let store = store.clone();
+        let client = managed_client(id, hash(), "Quota");
+        async move {
+            ok(
+                store.insert_client_within_quota(client, &quota).await,
+                "insert_client_within_quota",
+            )
+        }
+    };
+    ok(
+        store
+            .insert_client(web_client("by-the-administrator"))
+            .await,
+        "insert_client",
+    );
+    assert!(
+        insert("a1", quota).await,
+        "insert_client_within_quota under a registrant with no clients must store the client"
+    );
+    let taken = store
+        .insert_client_within_quota(managed_client("a1", hash(), "Again"), &quota)
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::Conflict)),
+        "insert_client_within_quota of an identifier already present must fail with \
+         StoreError::Conflict, got {taken:?}"
+    );
+    assert!(
+        insert("a2", quota).await,
+        "insert_client_within_quota must store up to max_clients clients (clients inserted \
+         with insert_client, and conflicting inserts, count against no registrant)"
+    );
+    assert!(
+        !insert("a3", quota).await,
+        "insert_client_within_quota must return false once max_clients clients are stored \
+         under the registrant"
+    );
+    assert_eq!(
+        found(&store, "a3").await,
+        None,
+        "an insert_client_within_quota that returned false must store nothing"
+    );
+    assert!(
+        insert("b1", RegistrationQuota::new(bob, 2)).await,
+        "registrants are independent: another registrant's clients do not count"
+    );
+    assert!(
+        !insert("a3", RegistrationQuota::new(alice, 2)).await,
+        "the count is per registrant, whatever quota value carries it"
+    );
+    assert!(
+        insert("a3", RegistrationQuota::new(alice, 3)).await,
+        "a larger max_clients admits more clients under the same registrant"
+    );
+
+    let updated = managed_client("a1", hash(), "Updated");
+    assert!(
+        ok(store.update_client(updated, None).await, "update_client"),
+        "update_client must replace a client stored within a quota"
+    );
+    assert!(
+        !insert("a4", RegistrationQuota::new(alice, 3)).await,
+        "update_client must keep the client's place in its registrant's quota"
+    );
+    assert!(
+        ok(store.delete_client("a2", None).await, "delete_client"),
+        "delete_client must remove a client stored within a quota"
+    );
+    assert!(
+        insert("a4", RegistrationQuota::new(alice, 3)).await,
+        "delete_client must free the client's place in its registrant's quota"
+    );
+    assert!(
+        !insert("a5", RegistrationQuota::new(alice, 3)).await,
+        "after the freed place is taken, the registrant is at its quota again"
+    );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::device::collection;
-use crate::client::ClientRegistry;
+use crate::client::{ClientRegistry, RegistrationQuota};
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DeviceDecision, DeviceStatus, GrantStore,
     PolledDeviceCode, Redemption, Rotation, SLOW_DOWN_STEP, Subject,
@@ -68,6 +68,53 @@ pub async fn concurrent_client_updates_swap_once<S: ClientRegistry + Clone>(stor
             Some(&updates[winners[0]]),
             "the stored client must be the one whose update succeeded"
         );
+    }
+}
+
+/// Of 32 concurrent `insert_client_within_quota` calls for one registrant
+/// with room for 5 more clients, exactly 5 store their client, and exactly
+/// the winners' clients are stored.
+pub async fn concurrent_quota_inserts_never_exceed_the_quota<S: ClientRegistry + Clone>(store: S) {
+    const ROOM: usize = 5;
+    for round in 0..ROUNDS {
+        let registrant = hash();
+        let max = u64::try_from(ROOM).unwrap() + 1;
+        let quota = RegistrationQuota::new(registrant, max);
+        ok(
+            store
+                .insert_client_within_quota(
+                    managed_client(&format!("first-{round}"), hash(), "First"),
+                    &quota,
+                )
+                .await,
+            "insert_client_within_quota",
+        );
+        let ids: Vec<String> = (0..RACERS).map(|i| format!("racer-{round}-{i}")).collect();
+        let tasks = ids
+            .iter()
+            .map(|id| {
+                let (store, client) = (store.clone(), managed_client(id, hash(), "Racer"));
+                Box::pin(async move {
+                    ok(
+                        store.insert_client_within_quota(client, &quota).await,
+                        "insert_client_within_quota",
+                    )
+                }) as Racer<bool>
+            })
+            .collect();
+        let results = race(tasks).await;
+        let winners = results.iter().filter(|won| **won).count();
+        assert_eq!(
+            winners, ROOM,
+            "of {RACERS} concurrent insert_client_within_quota calls for one registrant with              room for {ROOM} clients, exactly {ROOM} must succeed; {winners} did"
+        );
+        for (id, won) in ids.iter().zip(&results) {
+            let stored = ok(store.find_client(id).await, "find_client").is_some();
+            assert_eq!(
+                stored, *won,
+                "a client must be stored exactly when its insert_client_within_quota returned true"
+            );
+        }
     }
 }
 
