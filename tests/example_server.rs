@@ -37,7 +37,7 @@ fn parse(args: &[&str]) -> Result<Command, String> {
 
 fn run(args: &[&str]) -> Options {
     match parse(args) {
-        Ok(Command::Run(options)) => options,
+        Ok(Command::Run(options)) => *options,
         other => panic!("{args:?}: {other:?}"),
     }
 }
@@ -1340,4 +1340,54 @@ async fn ten_thousand_made_up_names_leave_the_server_answering_and_users_signing
             .unwrap();
         assert_eq!(reply.status(), expected);
     }
+}
+
+/// Connections that send nothing, or a request head a byte at a time, are
+/// closed once the header-read timeout passes, while other clients are
+/// served throughout (the slowloris attack).
+#[tokio::test]
+async fn idle_and_slow_connections_are_closed_and_others_served() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut options = example::options(&[]);
+    options.header_read_timeout = Duration::from_secs(1);
+    let server = example::start_with(options).await;
+    let addr = server.running.url.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        idle.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = b"GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: x\r\n";
+    let started = std::time::Instant::now();
+    let mut closed_at = None;
+    for byte in head.iter().cycle().take(200) {
+        if slow.write_all(&[*byte]).await.is_err() {
+            closed_at = Some(started.elapsed());
+            break;
+        }
+        // Meanwhile, a legitimate client is answered.
+        if started.elapsed() < Duration::from_millis(500) {
+            let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[]).await;
+            assert_eq!(metadata.status(), 200);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let closed_at = closed_at.expect("the slow connection was never closed");
+    assert!(closed_at < Duration::from_secs(4), "{closed_at:?}");
+    for mut stream in idle {
+        let mut buffer = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer)).await;
+        // Closed: end of stream (maybe after a `408`), or reset.
+        match read.expect("an idle connection was left open") {
+            Ok(0) | Err(_) => {}
+            Ok(n) => assert!(
+                String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 408"),
+                "{}",
+                String::from_utf8_lossy(&buffer[..n])
+            ),
+        }
+    }
+    let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[]).await;
+    assert_eq!(metadata.status(), 200);
+    server.stop().await;
 }

@@ -29,7 +29,7 @@ async fn main() -> ExitCode {
         .with_target(true)
         .init();
     let options = match Options::parse(std::env::args().skip(1)) {
-        Ok(Command::Run(options)) => options,
+        Ok(Command::Run(options)) => *options,
         Ok(Command::Help(help)) => {
             print!("{help}");
             return ExitCode::SUCCESS;

@@ -481,7 +481,10 @@ pub fn options(args: &[&str]) -> app::options::Options {
     };
     // The shortest interval the library allows, so device tests are quick.
     options.device_polling_interval = Duration::from_secs(1);
-    options
+    // Argon2id at its least cost: the tests sign in thousands of times, and
+    // test the throttling, not the hash's cost.
+    options.password_cost = argon2::Params::new(8, 1, 1, None).unwrap();
+    *options
 }
 
 /// Starts the example authorization server with `args` (see [`options`]).

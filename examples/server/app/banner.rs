@@ -1,152 +1,56 @@
-//! What the server prints at start: where it is, who can log in, the demo
-//! clients and credentials, and a `curl` command for each flow.
+//! What the server prints at start (`templates/banner.txt`): where it is,
+//! who can sign in, the demo clients and credentials, and a `curl` command
+//! for each flow.
 
 use std::io::{self, Write};
 
+use askama::Template;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::endpoint::Endpoint;
 use sha2::{Digest, Sha256};
 
 use super::clients::REDIRECT_URI;
+use super::options::User;
 use super::secrets::random_secret;
-use super::store::PERSISTENT;
-use super::{Demo, RESOURCE_PATH, RESOURCE_SERVER};
+use super::{Demo, RESOURCE_PATH, RESOURCE_SERVER, store};
+
+#[derive(Template)]
+#[template(path = "banner.txt", config = "examples/server/askama.toml")]
+struct Banner<'a> {
+    issuer: &'a str,
+    database: String,
+    demo_user: Option<&'a User>,
+    users: String,
+    scopes: String,
+    app: &'a str,
+    redirect_uri: &'a str,
+    service: &'a str,
+    secret: &'a str,
+    secret_new: bool,
+    resource_server: &'a str,
+    introspection_secret: &'a str,
+    metadata: String,
+    token: String,
+    api: String,
+    revocation: String,
+    introspection: String,
+    device_authorization: String,
+    /// The URL that starts a code flow with PKCE (RFC 7636), and the
+    /// verifier drawn for it now.
+    authorize: String,
+    verifier: String,
+    /// The initial access token and the registration endpoint.
+    registration: Option<(&'a str, String)>,
+}
 
 /// Prints the banner.
 pub fn print(demo: &Demo, out: &mut dyn Write) -> io::Result<()> {
     let server = &demo.server;
     let urls = server.endpoint_urls();
-    let token = urls.get(Endpoint::Token);
-    let clients = &demo.clients;
-    let (service, secret, app) = (
-        &clients.service_id,
-        &clients.service_secret,
-        &clients.app_id,
-    );
-    let mut api = server.issuer_url().clone();
-    api.set_path(RESOURCE_PATH);
-
-    writeln!(out, "portcullis example authorization server")?;
-    writeln!(out, "issuer:              {}", server.issuer())?;
-    match (&demo.secrets_path, PERSISTENT) {
-        (Some(keys), true) => writeln!(
-            out,
-            "database:            {} (and its secrets: {})",
-            demo.database,
-            keys.display()
-        )?,
-        (Some(keys), false) => writeln!(
-            out,
-            "database:            none yet: clients and tokens are kept in memory \
-             (secrets in {})",
-            keys.display()
-        )?,
-        (None, _) => writeln!(out, "database:            in memory: nothing is kept")?,
-    }
-    if demo.default_user {
-        for user in &demo.users {
-            writeln!(
-                out,
-                "demo user:           {} / {}",
-                user.name, user.password
-            )?;
-        }
-    } else {
-        let names: Vec<&str> = demo.users.iter().map(|u| u.name.as_str()).collect();
-        writeln!(out, "users:               {}", names.join(", "))?;
-    }
-    writeln!(
-        out,
-        "scopes:              {}",
-        server.metadata().scopes_supported.join(" ")
-    )?;
-    writeln!(
-        out,
-        "public client:       {app}  (authorization code + PKCE, refresh token, device code; \
-         redirect URI {REDIRECT_URI}, any port)"
-    )?;
-    let fresh = if clients.service_secret_new {
-        "  (new secret)"
-    } else {
-        ""
-    };
-    writeln!(
-        out,
-        "confidential client: {service} / {secret}  (client credentials){fresh}"
-    )?;
-    writeln!(
-        out,
-        "resource server:     {RESOURCE_SERVER}, introspection credential {}",
-        demo.introspection_secret
-    )?;
-    writeln!(out, "metadata:            {}", server.metadata_url())?;
-    writeln!(out)?;
-    writeln!(
-        out,
-        "client credentials, then the protected resource (needs scope read):"
-    )?;
-    writeln!(
-        out,
-        "  curl -s -u '{service}:{secret}' -d grant_type=client_credentials -d scope=read {token}"
-    )?;
-    writeln!(
-        out,
-        "  curl -s -H 'Authorization: Bearer ACCESS_TOKEN' {api}"
-    )?;
-    writeln!(out, "revocation:")?;
-    writeln!(
-        out,
-        "  curl -s -u '{service}:{secret}' -d token=ACCESS_TOKEN {}",
-        urls.get(Endpoint::Revocation)
-    )?;
-    writeln!(out, "introspection, as the resource server:")?;
-    writeln!(
-        out,
-        "  curl -s -H 'Authorization: Bearer {}' -d token=ACCESS_TOKEN {}",
-        demo.introspection_secret,
-        urls.get(Endpoint::Introspection)
-    )?;
-    code_flow(demo, out)?;
-    writeln!(
-        out,
-        "device flow: ask for codes, open verification_uri_complete, sign in, approve; then poll:"
-    )?;
-    writeln!(
-        out,
-        "  curl -s -d client_id={app} -d scope=read {}",
-        urls.get(Endpoint::DeviceAuthorization)
-    )?;
-    writeln!(
-        out,
-        "  curl -s -d grant_type=urn:ietf:params:oauth:grant-type:device_code \
-         -d client_id={app} -d device_code=DEVICE_CODE {token}"
-    )?;
-    match &demo.registration_token {
-        Some(initial) => {
-            writeln!(out, "dynamic registration:")?;
-            writeln!(
-                out,
-                "  curl -s -H 'Authorization: Bearer {initial}' -H 'Content-Type: application/json' \
-                 -d '{{\"client_name\": \"My service\", \"grant_types\": [\"client_credentials\"]}}' {}",
-                urls.get(Endpoint::Registration)
-            )?;
-        }
-        None => writeln!(
-            out,
-            "dynamic registration: off (start with --registration-token TOKEN)"
-        )?,
-    }
-    Ok(())
-}
-
-/// The authorization code flow with PKCE (RFC 7636): a verifier drawn now,
-/// the URL to open, and the code exchange.
-fn code_flow(demo: &Demo, out: &mut dyn Write) -> io::Result<()> {
-    let urls = demo.server.endpoint_urls();
-    let app = &demo.clients.app_id;
+    let url = |endpoint| urls.get(endpoint).to_string();
+    let app = demo.clients.app_id.as_str();
     let verifier = random_secret();
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(&verifier));
     let mut authorize = urls.get(Endpoint::Authorization).clone();
     authorize
         .query_pairs_mut()
@@ -155,26 +59,54 @@ fn code_flow(demo: &Demo, out: &mut dyn Write) -> io::Result<()> {
         .append_pair("redirect_uri", REDIRECT_URI)
         .append_pair("scope", "read")
         .append_pair("state", &random_secret())
-        .append_pair("code_challenge", &challenge)
+        .append_pair(
+            "code_challenge",
+            &URL_SAFE_NO_PAD.encode(Sha256::digest(&verifier)),
+        )
         .append_pair("code_challenge_method", "S256");
-    writeln!(
-        out,
-        "authorization code with PKCE: open this in a browser, sign in and approve, then take"
-    )?;
-    writeln!(
-        out,
-        "`code` from the address bar (nothing listens at the redirect URI):"
-    )?;
-    writeln!(out, "  {authorize}")?;
-    writeln!(
-        out,
-        "  curl -s -d grant_type=authorization_code -d client_id={app} -d redirect_uri={REDIRECT_URI} \
-         -d code_verifier={verifier} -d code=CODE {}",
-        urls.get(Endpoint::Token)
-    )?;
-    writeln!(
-        out,
-        "  curl -s -d grant_type=refresh_token -d client_id={app} -d refresh_token=REFRESH_TOKEN {}",
-        urls.get(Endpoint::Token)
-    )
+    let database = match &demo.secrets_path {
+        Some(keys) => format!("{} (and its secrets: {})", demo.database, keys.display()),
+        None if store::is_postgres(&demo.database) => format!(
+            "{} (secrets are drawn at every start)",
+            store::redacted(&demo.database)
+        ),
+        None => "in memory: nothing is kept".to_owned(),
+    };
+    let banner = Banner {
+        issuer: server.issuer(),
+        database,
+        demo_user: demo.users.first().filter(|_| demo.default_user),
+        users: demo
+            .users
+            .iter()
+            .map(|u| u.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        scopes: server.metadata().scopes_supported.join(" "),
+        app,
+        redirect_uri: REDIRECT_URI,
+        service: &demo.clients.service_id,
+        secret: &demo.clients.service_secret,
+        secret_new: demo.clients.service_secret_new,
+        resource_server: RESOURCE_SERVER,
+        introspection_secret: &demo.introspection_secret,
+        metadata: server.metadata_url().to_string(),
+        token: url(Endpoint::Token),
+        api: server
+            .issuer_url()
+            .join(RESOURCE_PATH)
+            .map(String::from)
+            .unwrap_or_default(),
+        revocation: url(Endpoint::Revocation),
+        introspection: url(Endpoint::Introspection),
+        device_authorization: url(Endpoint::DeviceAuthorization),
+        authorize: authorize.to_string(),
+        verifier,
+        registration: demo
+            .registration_token
+            .as_deref()
+            .map(|initial| (initial, url(Endpoint::Registration))),
+    };
+    let text = banner.render().map_err(io::Error::other)?;
+    writeln!(out, "{text}")
 }

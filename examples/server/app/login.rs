@@ -196,9 +196,7 @@ pub async fn submit(
                 Next::Consent(handle) => Some(handle.as_str()),
                 _ => None,
             };
-            let (jar, _) = app.sessions.login(jar, &user, pending);
-            // Known from now on, for this user only, through sign-out.
-            let jar = app.sessions.remember_browser(jar, &user);
+            let jar = app.sessions.login(jar, &user, pending);
             (jar, see_other(&next.location(&app))).into_response()
         }
         Err(LoginError::Wrong) => {

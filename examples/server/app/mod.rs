@@ -31,7 +31,7 @@ pub mod secrets;
 mod serve;
 mod session;
 pub mod store;
-mod users;
+pub mod users;
 
 use std::error::Error;
 use std::io::Write;
@@ -102,15 +102,8 @@ pub struct Demo {
     pub secrets_path: Option<PathBuf>,
     /// The key that signs cookies (64 bytes: HMAC-SHA-256's, and spare).
     cookie_key: Key,
-}
-
-impl std::fmt::Debug for Demo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Demo")
-            .field("server", &self.server)
-            .field("database", &self.database)
-            .finish_non_exhaustive()
-    }
+    /// The cost of hashing users' passwords.
+    password_cost: argon2::Params,
 }
 
 /// Opens the store and the secrets, builds the server for `issuer`, and
@@ -139,9 +132,12 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         options.users.clone()
     };
 
-    let store = open_store(&options.database)
-        .await
-        .map_err(|e| format!("cannot open the database {}: {e}", options.database))?;
+    let store = open_store(&options.database).await.map_err(|e| {
+        format!(
+            "cannot open the database {}: {e}",
+            store::redacted(&options.database)
+        )
+    })?;
     let mut builder = AuthorizationServer::builder(issuer.clone())
         .clients(store.clone())
         .tokens(store.clone())
@@ -179,6 +175,7 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         database: options.database.clone(),
         secrets_path: secrets.path().map(PathBuf::from),
         cookie_key,
+        password_cost: options.password_cost.clone(),
     })
 }
 
@@ -227,7 +224,9 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
     };
     let app = Arc::new(AppState {
         server: server.clone(),
-        users: Users::new(&demo.users).await.map_err(|e| e.to_string())?,
+        users: Users::new(&demo.users, demo.password_cost.clone())
+            .await
+            .map_err(|e| e.to_string())?,
         // `Secure` cookies and the `__Host-` prefix on an https issuer.
         sessions: Sessions::new(demo.cookie_key.clone(), issuer.scheme() == "https"),
         origin: issuer.origin().ascii_serialization(),
@@ -281,6 +280,7 @@ pub struct Running {
 }
 
 impl std::fmt::Debug for Running {
+    // Not the secrets `demo` holds.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Running")
             .field("url", &self.url)
@@ -323,7 +323,8 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
     out.flush()?;
 
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve::serve(listener, router, stopped));
+    let timeout = options.header_read_timeout;
+    let task = tokio::spawn(serve::serve(listener, router, timeout, stopped));
     let server = demo.server.clone();
     let purge = tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);

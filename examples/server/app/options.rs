@@ -42,7 +42,7 @@ pub struct Options {
     /// Issuer identifier; every endpoint URL derives from it [default: http://HOST:PORT of --addr]
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
-    /// SQLite file for all state; :memory: for none.
+    /// SQLite file for all state; :memory: for none; or a postgres:// URL.
     #[arg(long, value_name = "PATH", default_value = DEFAULT_DATABASE, value_parser = parse_database)]
     pub database: String,
     /// Enables dynamic client registration (RFC 7591) for holders of this initial access token.
@@ -58,13 +58,22 @@ pub struct Options {
     /// command line; tests shorten it.
     #[arg(skip = DEFAULT_POLLING_INTERVAL)]
     pub device_polling_interval: Duration,
+    /// How long a client has to send a request's head. Not on the command
+    /// line; tests shorten it.
+    #[arg(skip = super::serve::HEADER_READ_TIMEOUT)]
+    pub header_read_timeout: Duration,
+    /// The cost of hashing users' passwords: the `argon2` crate's default
+    /// (19 MiB, 2 passes: OWASP's recommendation). Not on the command line;
+    /// tests that sign in thousands of times lower it.
+    #[arg(skip = argon2::Params::default())]
+    pub password_cost: argon2::Params,
 }
 
 /// What to do.
 #[derive(Debug)]
 pub enum Command {
     /// Serve.
-    Run(Options),
+    Run(Box<Options>),
     /// Print this help and exit.
     Help(String),
 }
@@ -86,7 +95,7 @@ impl Options {
                 return Err(format!("--user {} is given twice", user.name));
             }
         }
-        Ok(Command::Run(options))
+        Ok(Command::Run(Box::new(options)))
     }
 
     /// The scopes, as one [`Scope`].

@@ -37,17 +37,19 @@ pub const MAX_CONNECTIONS: usize = 512;
 /// How long a stop waits for requests in progress.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `stop` fires.
+/// Serves `router` on `listener` until `stop` fires; a client has
+/// `header_read_timeout` to send each request's head.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    header_read_timeout: Duration,
     mut stop: oneshot::Receiver<()>,
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(header_read_timeout);
     loop {
         let accepted = tokio::select! {
             _ = &mut stop => break,

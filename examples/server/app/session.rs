@@ -1,13 +1,15 @@
-//! Login sessions and known browsers, as signed cookies (axum-extra's
+//! Sessions and known browsers, as signed cookies (axum-extra's
 //! `SignedCookieJar`: HMAC-SHA-256 under the server's key), and the CSRF
 //! token of every form.
 //!
 //! Nothing is stored on the server, so sessions survive a restart as long
 //! as the key does (it is in the secrets file). A signed cookie can be read
-//! but not forged or altered: it holds nothing secret but its CSRF token,
-//! which only its own browser sees. Signing out removes the cookie; a copy
-//! taken before stays valid until it expires — the price of keeping nothing
-//! on the server.
+//! but not forged or altered; it holds nothing secret but its CSRF token,
+//! which only its own browser sees. Cookies are `HttpOnly` (no script reads
+//! them), `Path=/`, and on an `https` issuer `Secure` with the `__Host-`
+//! prefix (no other host or plain-HTTP page can plant them). Signing out
+//! removes the cookie; a copy taken before stays valid until it expires —
+//! the price of keeping nothing on the server.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +17,7 @@ use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 
@@ -25,49 +28,35 @@ const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// How long a browser stays known after a successful sign-in.
 const KNOWN_BROWSER_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-/// One browser's session: what its signed cookie holds.
+/// One browser's session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
-    /// Random, 128 bits; new at each login (no session fixation).
+    /// Random, 128 bits; new at each sign-in (no session fixation).
     id: String,
-    /// The CSRF token of this session's forms: random, 128 bits, new with
-    /// the id. A form posted from another site cannot know it
-    /// (RFC 6819 §4.4.1.8).
+    /// The CSRF token of this session's forms: random, new with the id. A
+    /// form posted from another site cannot know it (RFC 6819 §4.4.1.8).
     csrf: String,
-    /// Who logged in; `None` before login.
+    /// Who signed in; `None` before.
     user: Option<String>,
     /// The authorization request this browser signed in for: only this
     /// session may open its consent page from the link sign-in redirects
     /// to, so the link is useless in any other browser.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pending: Option<String>,
-    /// Seconds since the Unix epoch. Browsers drop the cookie then too,
-    /// but only this check is ours.
-    expires: u64,
 }
 
 impl Session {
-    fn start(user: Option<String>, lifetime: Duration) -> Self {
+    fn new(user: Option<&str>, pending: Option<&str>) -> Self {
         Self {
             id: random_id(),
             csrf: random_id(),
-            user,
-            pending: None,
-            expires: unix_now().saturating_add(lifetime.as_secs()),
+            user: user.map(str::to_owned),
+            pending: pending.map(str::to_owned),
         }
     }
 
-    /// The user logged in, if any.
+    /// The user signed in, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
-    }
-
-    /// Whether this browser signed in for the authorization request kept
-    /// under `handle`.
-    pub fn signed_in_for(&self, handle: &str) -> bool {
-        self.pending
-            .as_deref()
-            .is_some_and(|pending| bool::from(pending.as_bytes().ct_eq(handle.as_bytes())))
     }
 
     /// The token this session's forms carry.
@@ -75,24 +64,28 @@ impl Session {
         &self.csrf
     }
 
-    /// Whether a form's `token` is this session's, compared in constant time.
+    /// Whether a form's `token` is this session's, in constant time.
     pub fn check_csrf(&self, token: &str) -> bool {
         bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes()))
+    }
+
+    /// Whether this browser signed in for the request kept under `handle`.
+    pub fn signed_in_for(&self, handle: &str) -> bool {
+        let pending = self.pending.as_deref().unwrap_or_default();
+        !pending.is_empty() && bool::from(pending.as_bytes().ct_eq(handle.as_bytes()))
     }
 }
 
 /// A browser that signed in as `user`: its later sign-ins as that user are
 /// throttled by its own count, never by the user's name, so guesses from
 /// elsewhere cannot lock the user out of it (RFC 6819 §5.1.4.2.3).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct KnownBrowser {
     id: String,
     user: String,
-    expires: u64,
 }
 
 /// Reads and writes the cookies.
-#[derive(Clone)]
 pub struct Sessions {
     key: Key,
     /// `Secure` and the `__Host-` prefix: on an `https` issuer.
@@ -100,7 +93,7 @@ pub struct Sessions {
 }
 
 impl Sessions {
-    /// Sessions signed with `key`; `secure` on an `https` issuer.
+    /// Cookies signed with `key`; `secure` on an `https` issuer.
     pub fn new(key: Key, secure: bool) -> Self {
         Self { key, secure }
     }
@@ -110,14 +103,9 @@ impl Sessions {
         SignedCookieJar::from_headers(headers, self.key.clone())
     }
 
-    /// `__Host-`: browsers accept it only with `Secure`, `Path=/` and no
-    /// `Domain`, so no other host or plain-HTTP page can plant it.
-    fn name(&self, name: &'static str) -> String {
-        if self.secure {
-            format!("__Host-{name}")
-        } else {
-            name.to_owned()
-        }
+    fn name(&self, name: &str) -> String {
+        let prefix = if self.secure { "__Host-" } else { "" };
+        format!("{prefix}{name}")
     }
 
     /// The browser's session, if it sent a genuine, unexpired one.
@@ -125,26 +113,37 @@ impl Sessions {
         read(jar, &self.name("session"))
     }
 
-    /// The browser's session, or a new one before login (its cookie added
-    /// to `jar`).
+    /// The browser's session, or a new one before sign-in.
     pub fn read_or_start(&self, jar: SignedCookieJar) -> (SignedCookieJar, Session) {
         match self.read(&jar) {
             Some(session) => (jar, session),
-            None => self.save(jar, Session::start(None, ANONYMOUS_LIFETIME)),
+            None => {
+                let session = Session::new(None, None);
+                let cookie = self.cookie("session", &session, ANONYMOUS_LIFETIME, SameSite::Lax);
+                (jar.add(cookie), session)
+            }
         }
     }
 
-    /// A new session for `user`, who just logged in — for the pending
-    /// authorization request `pending`, if any — under a new id.
+    /// A new session, under a new id, for `user`, who just signed in — for
+    /// the pending authorization request `pending`, if any — and the
+    /// browser known for `user` from now on (through sign-out), under a new
+    /// id each time so its count starts afresh.
     pub fn login(
         &self,
         jar: SignedCookieJar,
         user: &str,
         pending: Option<&str>,
-    ) -> (SignedCookieJar, Session) {
-        let mut session = Session::start(Some(user.to_owned()), LOGIN_LIFETIME);
-        session.pending = pending.map(str::to_owned);
-        self.save(jar, session)
+    ) -> SignedCookieJar {
+        let session = Session::new(Some(user), pending);
+        let known = KnownBrowser {
+            id: random_id(),
+            user: user.to_owned(),
+        };
+        // `Lax`: sent when a client sends the user here, not with another
+        // site's form posts. `Strict`: only the sign-in form needs it.
+        jar.add(self.cookie("session", &session, LOGIN_LIFETIME, SameSite::Lax))
+            .add(self.cookie("browser", &known, KNOWN_BROWSER_LIFETIME, SameSite::Strict))
     }
 
     /// Removes the session cookie.
@@ -152,14 +151,9 @@ impl Sessions {
         jar.remove(Cookie::build(self.name("session")).path("/"))
     }
 
-    fn save(&self, jar: SignedCookieJar, session: Session) -> (SignedCookieJar, Session) {
-        let cookie = self.cookie("session", &session, session.expires, SameSite::Lax);
-        (jar.add(cookie), session)
-    }
-
     /// The throttling key of this browser's attempts to sign in as `user`,
     /// if it signed in as `user` before: its known-browser cookie for that
-    /// user, or its signed-in session as that user. `None` for any other
+    /// user, or its session signed in as that user. `None` for any other
     /// browser — including one known for another user, or a guesser could
     /// sign in to an account of its own for a fresh key per guess.
     pub fn known_browser(
@@ -174,36 +168,20 @@ impl Sessions {
         }
     }
 
-    /// Makes this browser known for `user`, who just signed in: a new id
-    /// each time, so its count starts afresh. Kept through sign-out.
-    pub fn remember_browser(&self, jar: SignedCookieJar, user: &str) -> SignedCookieJar {
-        let expires = unix_now().saturating_add(KNOWN_BROWSER_LIFETIME.as_secs());
-        let known = KnownBrowser {
-            id: random_id(),
-            user: user.to_owned(),
-            expires,
-        };
-        // `Strict`: only the sign-in form, a page of this site, needs it.
-        jar.add(self.cookie("browser", &known, expires, SameSite::Strict))
-    }
-
-    /// A signed cookie carrying `value`: `HttpOnly` (no script reads it),
-    /// `Path=/`, and on an `https` issuer `Secure` with the `__Host-`
-    /// prefix.
+    /// A signed cookie carrying `value` until `lifetime` from now.
     fn cookie<T: Serialize>(
         &self,
-        name: &'static str,
+        name: &str,
         value: &T,
-        expires: u64,
+        lifetime: Duration,
         same_site: SameSite,
     ) -> Cookie<'static> {
-        let json = serde_json::to_vec(value).unwrap_or_default();
-        let max_age = expires.saturating_sub(unix_now());
+        let expires = unix_now().saturating_add(lifetime.as_secs());
+        let json = serde_json::to_vec(&(value, expires)).unwrap_or_default();
+        let max_age = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
         Cookie::build((self.name(name), URL_SAFE_NO_PAD.encode(json)))
             .path("/")
-            .max_age(cookie::time::Duration::seconds(
-                i64::try_from(max_age).unwrap_or(i64::MAX),
-            ))
+            .max_age(cookie::time::Duration::seconds(max_age))
             .http_only(true)
             .same_site(same_site)
             .secure(self.secure)
@@ -211,28 +189,13 @@ impl Sessions {
     }
 }
 
-/// The genuine cookie `name` (its signature checked by the jar), unexpired.
-fn read<T: for<'de> Deserialize<'de> + Expiring>(jar: &SignedCookieJar, name: &str) -> Option<T> {
-    let cookie = jar.get(name)?;
-    let json = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
-    let value: T = serde_json::from_slice(&json).ok()?;
-    (value.expires() > unix_now()).then_some(value)
-}
-
-trait Expiring {
-    fn expires(&self) -> u64;
-}
-
-impl Expiring for Session {
-    fn expires(&self) -> u64 {
-        self.expires
-    }
-}
-
-impl Expiring for KnownBrowser {
-    fn expires(&self) -> u64 {
-        self.expires
-    }
+/// The value of the genuine cookie `name` (the jar checks its signature),
+/// unless it expired: browsers drop it then too, but only this check is
+/// ours.
+fn read<T: DeserializeOwned>(jar: &SignedCookieJar, name: &str) -> Option<T> {
+    let json = URL_SAFE_NO_PAD.decode(jar.get(name)?.value()).ok()?;
+    let (value, expires): (T, u64) = serde_json::from_slice(&json).ok()?;
+    (expires > unix_now()).then_some(value)
 }
 
 fn random_id() -> String {

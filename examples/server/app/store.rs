@@ -16,9 +16,6 @@ use portcullis::store::{SqlStore, StoreError};
 /// The store: one value serves as the client registry and the token store.
 pub type Store = SqlStore;
 
-/// Whether state outlives the process (said in the banner).
-pub const PERSISTENT: bool = true;
-
 /// Whether `--database` is a PostgreSQL URL rather than a SQLite file.
 pub fn is_postgres(database: &str) -> bool {
     ["postgres://", "postgresql://"].iter().any(|scheme| {
@@ -26,6 +23,17 @@ pub fn is_postgres(database: &str) -> bool {
             .get(..scheme.len())
             .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
     })
+}
+
+/// `--database` as it may be printed: a PostgreSQL URL without its password.
+pub fn redacted(database: &str) -> String {
+    match url::Url::parse(database) {
+        Ok(mut url) if is_postgres(database) && url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => database.to_owned(),
+    }
 }
 
 /// Opens the store for `--database`: a PostgreSQL URL, a SQLite file,

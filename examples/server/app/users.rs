@@ -71,6 +71,8 @@ pub struct Users {
     hashes: HashMap<String, Arc<str>>,
     /// The hash an unknown name is checked against.
     decoy: Arc<str>,
+    /// The hashing: Argon2id at the configured cost.
+    argon2: Argon2<'static>,
     /// Attempts from browsers not known for the user, per source.
     sources: MemoryLimiter,
     /// The same attempts, per user name.
@@ -79,43 +81,46 @@ pub struct Users {
     browsers: MemoryLimiter,
 }
 
-/// The Argon2id hash of `password`, with a fresh salt, in the crate's
-/// default (OWASP-recommended) cost: 19 MiB, 2 passes.
-fn hash(password: &str) -> Result<Arc<str>, Box<dyn Error + Send + Sync>> {
+/// The Argon2id hash of `password`, with a fresh salt.
+fn hash(argon2: &Argon2<'_>, password: &str) -> Result<Arc<str>, Box<dyn Error + Send + Sync>> {
     let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| e.to_string())?;
-    let hash = Argon2::default()
+    let hash = argon2
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| e.to_string())?;
     Ok(Arc::from(hash.to_string()))
 }
 
-/// Whether `password` matches `hash`; the comparison is the crate's,
-/// constant-time.
-fn verify(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
+/// Whether `password` matches `hash` (at the cost the hash names); the
+/// comparison is the crate's, constant-time.
+fn verify(argon2: &Argon2<'_>, hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|hash| argon2.verify_password(password.as_bytes(), &hash).is_ok())
 }
 
 impl Users {
-    /// The users who can sign in, their passwords hashed (on the blocking
-    /// pool: each hash takes tens of milliseconds, on purpose).
-    pub async fn new(users: &[User]) -> Result<Self, Box<dyn Error + Send + Sync>> {
+    /// The users who can sign in, their passwords hashed with Argon2id at
+    /// `cost` (on the blocking pool: at the default cost each hash takes
+    /// tens of milliseconds, on purpose).
+    pub async fn new(
+        users: &[User],
+        cost: argon2::Params,
+    ) -> Result<Self, Box<dyn Error + Send + Sync>> {
+        let argon2 = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, cost);
         let users = users.to_vec();
+        let hasher = argon2.clone();
         let (hashes, decoy) = tokio::task::spawn_blocking(move || {
             let hashes = users
                 .iter()
-                .map(|u| Ok((u.name.clone(), hash(&u.password)?)))
+                .map(|u| Ok((u.name.clone(), hash(&hasher, &u.password)?)))
                 .collect::<Result<HashMap<_, _>, Box<dyn Error + Send + Sync>>>()?;
-            let decoy = hash(&super::secrets::random_password())?;
+            let decoy = hash(&hasher, &super::secrets::random_password())?;
             Ok::<_, Box<dyn Error + Send + Sync>>((hashes, decoy))
         })
         .await??;
         Ok(Self {
             hashes,
             decoy,
+            argon2,
             sources: MemoryLimiter::new(ThrottlePolicy::default()),
             names: MemoryLimiter::new(
                 ThrottlePolicy::default().with_allowed_failures(NAME_ALLOWED_FAILURES),
@@ -136,7 +141,8 @@ impl Users {
             .await
     }
 
-    async fn check_at(
+    /// [`check`](Self::check) at `now` (for tests of the throttling).
+    pub async fn check_at(
         &self,
         name: &str,
         password: &str,
@@ -160,7 +166,8 @@ impl Users {
         let known = self.hashes.get(name);
         let hash = Arc::clone(known.unwrap_or(&self.decoy));
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify(&hash, &password))
+        let argon2 = self.argon2.clone();
+        let matches = tokio::task::spawn_blocking(move || verify(&argon2, &hash, &password))
             .await
             .map_err(|e| LoginError::Unavailable(e.into()))?;
         if matches && known.is_some() {
@@ -196,135 +203,4 @@ async fn admit_all(keys: &[(&MemoryLimiter, &str)], now: SystemTime) -> Result<(
         return Err(error);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALICE: &str = "alice";
-    const PASSWORD: &str = "correct horse";
-
-    async fn users() -> Users {
-        let alice = User {
-            name: ALICE.to_owned(),
-            password: PASSWORD.to_owned(),
-        };
-        Users::new(&[alice]).await.unwrap()
-    }
-
-    fn t0() -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000)
-    }
-
-    /// What a login answers: "ok", "wrong" or "throttled".
-    async fn login(users: &Users, name: &str, password: &str, origin: Origin<'_>) -> &'static str {
-        match users.check_at(name, password, origin, t0()).await {
-            Ok(_) => "ok",
-            Err(LoginError::Wrong) => "wrong",
-            Err(LoginError::Throttled(_)) => "throttled",
-            Err(LoginError::Unavailable(e)) => panic!("{e}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_burst_from_one_source_is_throttled_there_only() {
-        let users = users().await;
-        let mut answers = Vec::new();
-        for _ in 0..100 {
-            answers.push(login(&users, ALICE, "guess", Origin::Source("198.51.100.1")).await);
-        }
-        // The policy's five free failures and the one that sets the block.
-        assert_eq!(answers.iter().filter(|a| **a == "wrong").count(), 6);
-        assert_eq!(answers.iter().filter(|a| **a == "throttled").count(), 94);
-        // Even the right password is not checked there now...
-        let there = login(&users, ALICE, PASSWORD, Origin::Source("198.51.100.1")).await;
-        assert_eq!(there, "throttled");
-        // ...but elsewhere the user signs in, and is not slowed down.
-        let elsewhere = Origin::Source("203.0.113.9");
-        assert_eq!(login(&users, ALICE, "typo", elsewhere).await, "wrong");
-        assert_eq!(login(&users, ALICE, PASSWORD, elsewhere).await, "ok");
-    }
-
-    #[tokio::test]
-    async fn guesses_from_many_sources_slow_the_name_but_not_a_known_browser() {
-        let users = users().await;
-        let mut answers = Vec::new();
-        for source in 0..50 {
-            let source = format!("198.51.100.{source}");
-            for _ in 0..6 {
-                answers.push(login(&users, ALICE, "guess", Origin::Source(&source)).await);
-            }
-        }
-        // The name's allowance, and the failure that sets its block.
-        let wrong = answers.iter().filter(|a| **a == "wrong").count();
-        assert_eq!(wrong, NAME_ALLOWED_FAILURES as usize + 1);
-        let fresh = login(&users, ALICE, PASSWORD, Origin::Source("203.0.113.9")).await;
-        assert_eq!(fresh, "throttled");
-        // The browser alice signed in from before is not refused.
-        let known = Origin::KnownBrowser("browser:alices-laptop");
-        assert_eq!(login(&users, ALICE, PASSWORD, known).await, "ok");
-    }
-
-    #[tokio::test]
-    async fn a_known_browsers_own_wrong_passwords_count_against_it() {
-        let users = users().await;
-        let known = Origin::KnownBrowser("browser:stolen");
-        let mut answers = Vec::new();
-        for _ in 0..10 {
-            answers.push(login(&users, ALICE, "guess", known).await);
-        }
-        assert_eq!(answers.iter().filter(|a| **a == "wrong").count(), 6);
-        assert_eq!(login(&users, ALICE, PASSWORD, known).await, "throttled");
-        // Only that browser: another known browser, and the name, are free.
-        let other = Origin::KnownBrowser("browser:other");
-        assert_eq!(login(&users, ALICE, PASSWORD, other).await, "ok");
-        let source = Origin::Source("203.0.113.9");
-        assert_eq!(login(&users, ALICE, PASSWORD, source).await, "ok");
-    }
-
-    #[tokio::test]
-    async fn made_up_names_refused_at_the_source_leave_nothing_behind() {
-        let users = users().await;
-        let flood = Origin::Source("198.51.100.1");
-        for i in 0..10_000 {
-            login(&users, &format!("made-up-{i}"), "guess", flood).await;
-        }
-        // `made-up-9999` was refused at the source, so its name has no count:
-        // its whole allowance is left, from other sources.
-        let mut answers = Vec::new();
-        for source in 0..=NAME_ALLOWED_FAILURES + 1 {
-            let source = format!("203.0.113.{source}");
-            answers.push(login(&users, "made-up-9999", "guess", Origin::Source(&source)).await);
-        }
-        let wrong = answers.iter().filter(|a| **a == "wrong").count();
-        assert_eq!(wrong, NAME_ALLOWED_FAILURES as usize + 1, "{answers:?}");
-        assert_eq!(answers.last(), Some(&"throttled"));
-        // And the real user, from a source of their own, signs in.
-        let own = Origin::Source("192.0.2.1");
-        assert_eq!(login(&users, ALICE, PASSWORD, own).await, "ok");
-    }
-
-    #[tokio::test]
-    async fn a_refusal_by_the_name_takes_back_the_sources_count() {
-        let users = users().await;
-        // Block the name from 21 sources, one guess each.
-        for source in 0..=NAME_ALLOWED_FAILURES {
-            let source = format!("198.51.100.{source}");
-            assert_eq!(
-                login(&users, ALICE, "guess", Origin::Source(&source)).await,
-                "wrong"
-            );
-        }
-        // A source refused by the name 100 times is not counted for them:
-        // its own allowance is whole for another name.
-        let shared = Origin::Source("203.0.113.1");
-        for _ in 0..100 {
-            assert_eq!(login(&users, ALICE, "guess", shared).await, "throttled");
-        }
-        for _ in 0..6 {
-            assert_eq!(login(&users, "bob", "guess", shared).await, "wrong");
-        }
-        assert_eq!(login(&users, "bob", "guess", shared).await, "throttled");
-    }
 }
