@@ -13,6 +13,7 @@
 
 mod common;
 #[cfg(feature = "sql")]
+#[macro_use]
 mod sql_support;
 
 use std::sync::Arc;
@@ -476,35 +477,6 @@ async fn a_concurrent_burst_never_exceeds_the_cap() {
 mod sql {
     use super::sql_support::{Backend, TestDb};
     use super::*;
-
-    /// Defines, for each scenario `async fn name(db: &TestDb)`, one test
-    /// per backend.
-    macro_rules! on_every_backend {
-        ($($name:ident),* $(,)?) => {$(
-            mod $name {
-                use super::*;
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn sqlite_memory() {
-                    let db = TestDb::new(Backend::SqliteMemory, stringify!($name)).await.unwrap();
-                    super::$name(&db).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn sqlite_file() {
-                    let db = TestDb::new(Backend::SqliteFile, stringify!($name)).await.unwrap();
-                    super::$name(&db).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn postgres() {
-                    if let Some(db) = TestDb::new(Backend::Postgres, stringify!($name)).await {
-                        super::$name(&db).await;
-                    }
-                }
-            }
-        )*};
-    }
 
     on_every_backend!(
         the_cap_holds_across_a_restart_and_replicas,

@@ -12,6 +12,7 @@
 )]
 
 mod common;
+#[macro_use]
 mod sql_support;
 
 use std::sync::Arc;
@@ -40,36 +41,6 @@ use portcullis::store::{
 use portcullis::token::{ManualClock, TokenHash};
 use rand::RngCore as _;
 use sql_support::{Backend, TestDb};
-
-/// Defines, for each scenario `async fn name(db: &TestDb)`, a module `name`
-/// with one test per backend. The runtime has several worker threads, so the
-/// concurrency scenarios really run in parallel.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite_memory() {
-                let db = TestDb::new(Backend::SqliteMemory, stringify!($name)).await.unwrap();
-                super::$name(&db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite_file() {
-                let db = TestDb::new(Backend::SqliteFile, stringify!($name)).await.unwrap();
-                super::$name(&db).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                if let Some(db) = TestDb::new(Backend::Postgres, stringify!($name)).await {
-                    super::$name(&db).await;
-                }
-            }
-        }
-    )*};
-}
 
 on_every_backend!(
     clients_round_trip_through_their_serde_form,

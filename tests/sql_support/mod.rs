@@ -218,3 +218,36 @@ impl TestDb {
         }
     }
 }
+
+#[allow(unused_macros)]
+/// Defines, for each scenario `async fn name(db: &TestDb)`, a module `name`
+/// with one test per backend. The runtime has several worker threads, so the
+/// concurrency scenarios really run in parallel. The caller has `TestDb` and
+/// `Backend` in scope (the generated modules `use super::*`); declare this
+/// module with `#[macro_use]`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_memory() {
+                let db = TestDb::new(Backend::SqliteMemory, stringify!($name)).await.unwrap();
+                super::$name(&db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite_file() {
+                let db = TestDb::new(Backend::SqliteFile, stringify!($name)).await.unwrap();
+                super::$name(&db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(db) = TestDb::new(Backend::Postgres, stringify!($name)).await {
+                    super::$name(&db).await;
+                }
+            }
+        }
+    )*};
+}
