@@ -34,7 +34,7 @@ impl std::fmt::Debug for User {
 
 /// The portcullis example authorization server.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "server", about, long_about = None)]
+#[command(name = "server")]
 pub struct Options {
     /// Where to listen; port 0 picks a free one.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080", value_parser = parse_addr)]
