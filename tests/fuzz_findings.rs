@@ -66,3 +66,51 @@ async fn a_tab_between_scheme_and_token_is_malformed() {
         assert_eq!(found.expose_secret(), token);
     }
 }
+
+/// `redirect_uri`, seed `backslash_port`: a registered loopback redirect URI
+/// (RFC 8252 §7.3: any port matches) whose path began with `\` — a path
+/// separator to URL parsers and browsers — had its path read as the port,
+/// so a request naming the same host on any port, without the path,
+/// matched it.
+#[tokio::test]
+async fn a_backslash_path_is_not_part_of_a_loopback_port() {
+    use portcullis::client::{ClientProfile, RedirectUri};
+
+    let registered = RedirectUri::new("http://[::1]:80\\80cb", ClientProfile::Native).unwrap();
+    assert!(registered.is_loopback());
+    assert!(!registered.matches("http://[::1]:36"));
+    assert!(!registered.matches("http://[::1]"));
+    assert!(registered.matches("http://[::1]:36\\80cb"));
+    assert!(registered.matches("http://[::1]\\80cb"));
+
+    // At the authorization endpoint: the request is rejected, never
+    // redirected.
+    let h = code_harness();
+    let client = h
+        .register(
+            portcullis::client::ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1:8080\\cb")
+                .grant_type(portcullis::protocol::GrantType::AUTHORIZATION_CODE),
+        )
+        .await;
+    let request = |redirect: &str| {
+        format!(
+            "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            client.id,
+            url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+        )
+    };
+    let err = h
+        .authorize(&request("http://127.0.0.1:1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, portcullis::endpoint::AuthorizationError::Rejected(_)),
+        "{err:?}"
+    );
+    let pending = h
+        .authorize(&request("http://127.0.0.1:1\\cb"))
+        .await
+        .unwrap();
+    assert_eq!(pending.redirect_uri(), "http://127.0.0.1:1\\cb");
+}
