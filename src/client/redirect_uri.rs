@@ -161,7 +161,13 @@ impl RedirectUri {
 /// (so HOST is `127.x.y.z` or `[…]`, as written at registration).
 fn split_loopback(uri: &str) -> Option<(&str, &str)> {
     let after_scheme = uri.strip_prefix("http://")?;
-    let authority_end = after_scheme.find(['/', '?']).unwrap_or(after_scheme.len());
+    // Where a URL parser ends the authority of an `http` URL (WHATWG URL:
+    // `\` is a path separator for special schemes, as in browsers); a
+    // fragment is refused at registration. Ending it anywhere else would
+    // read path characters as a port, free to vary.
+    let authority_end = after_scheme
+        .find(['/', '?', '\\'])
+        .unwrap_or(after_scheme.len());
     let (authority, rest) = after_scheme.split_at(authority_end);
     let host = match authority.rfind(':') {
         // A port, unless the colon is inside an IPv6 literal's brackets.

@@ -54,9 +54,11 @@ fn parse(value: &[u8], max_len: usize) -> BearerCredential<'_> {
     if !scheme.eq_ignore_ascii_case(b"bearer") {
         return BearerCredential::Absent;
     }
-    // `"Bearer" 1*SP b64token`: spaces, then exactly one token.
-    let token = credentials.trim_ascii_start();
-    if token.len() > max_len || !credentials.starts_with(b" ") || !is_b64token(token) {
+    // `"Bearer" 1*SP b64token`: spaces — only spaces; a tab among them is
+    // not the grammar — then exactly one token.
+    let spaces = credentials.iter().take_while(|b| **b == b' ').count();
+    let token = credentials.get(spaces..).unwrap_or_default();
+    if token.len() > max_len || spaces == 0 || !is_b64token(token) {
         return BearerCredential::Malformed;
     }
     // A b64token is ASCII, so this always succeeds.
@@ -131,6 +133,8 @@ mod tests {
             b"Bearer ",
             b"Bearer a b",
             b"Bearer\tabc",
+            b"Bearer \tabc",
+            b"Bearer  \t abc",
             b"Bearer a,b",
             b"Bearer \xff",
         ] {
