@@ -346,6 +346,11 @@ async fn wrong_verifier_is_invalid_grant() {
         .post(code_request(&c, &code, &format!("&code_verifier={wrong}")))
         .await;
     r.assert_error(400, "invalid_grant");
+    // The client is told which check failed (RFC 6749 §5.2).
+    assert_eq!(
+        r.json["error_description"],
+        "code_verifier does not match the code_challenge"
+    );
     assert!(r.json.get("access_token").is_none());
     assert_eq!(h.store.access_token_count(), 0);
     // A request that fails a check redeems nothing (the code is redeemed only

@@ -145,6 +145,10 @@ async fn reuse_of_the_immediately_previous_token_revokes_the_grant() {
 
     let r = refresh(&h, &c, &first.refresh, "").await;
     r.assert_error(400, "invalid_grant");
+    assert_eq!(
+        r.json["error_description"],
+        "the refresh token was already used"
+    );
     assert!(!alive(&h, &first.access).await);
     assert!(!alive(&h, &second.access).await);
     refresh(&h, &c, &second.refresh, "")

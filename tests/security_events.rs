@@ -153,3 +153,34 @@ async fn failures_for_many_clients_are_bounded_by_the_aggregators_capacity() {
     assert_eq!(lines.named("security_events_suppressed"), 1);
     assert!(lines.count() <= 1024 + 2, "{} lines", lines.count());
 }
+
+/// A replayed authorization code and a reused refresh token each write
+/// their event, and the revocation of the grant (RFC 6819 §5.2.1.1,
+/// RFC 9700 §4.14.2).
+#[tokio::test(flavor = "current_thread")]
+async fn a_replayed_code_and_a_reused_refresh_token_are_reported() {
+    let lines = Lines::default();
+    let _guard = tracing::subscriber::set_default(lines.clone());
+    let h = code_harness();
+    let c = h.native_client().await;
+
+    let code = param(&h.code_for(&c, "").await, "code").unwrap().to_owned();
+    assert_eq!(h.redeem(&c, &code).await.status, 200);
+    h.redeem(&c, &code).await.assert_error(400, "invalid_grant");
+    assert_eq!(lines.named("authorization_code_replay"), 1);
+    assert!(lines.named("grant_revoked") >= 1);
+
+    let code = param(&h.code_for(&c, "").await, "code").unwrap().to_owned();
+    let r = h.redeem(&c, &code).await;
+    let refresh = r.json["refresh_token"].as_str().unwrap().to_owned();
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={refresh}&client_id={}",
+        c.id
+    );
+    assert_eq!(h.post(token_request(None, &body)).await.status, 200);
+    h.post(token_request(None, &body))
+        .await
+        .assert_error(400, "invalid_grant");
+    assert_eq!(lines.named("refresh_token_reuse"), 1);
+    assert_eq!(lines.named("authorization_code_replay"), 1);
+}

@@ -201,6 +201,11 @@ mod tests {
         for p in [WebApplication, UserAgentBased, Native] {
             let r = RedirectUri::new("https://client.example/cb?x=1", p).unwrap();
             assert_eq!(r.as_str(), "https://client.example/cb?x=1");
+            assert_eq!(&*r.shared(), "https://client.example/cb?x=1");
+            assert_eq!(
+                format!("{r:?}"),
+                "RedirectUri(https://client.example/cb?x=1)"
+            );
             assert!(!r.is_loopback());
         }
     }
@@ -278,6 +283,11 @@ mod tests {
         let v6 = RedirectUri::new("http://[::1]:8080/cb", Native).unwrap();
         assert!(v6.matches("http://[::1]:9999/cb"));
         assert!(!v6.matches("http://127.0.0.1:9999/cb"));
+        // Registered without a port: the colons inside the brackets are not
+        // one.
+        let v6 = RedirectUri::new("http://[::1]/cb", Native).unwrap();
+        assert!(v6.matches("http://[::1]:9999/cb"));
+        assert!(!v6.matches("http://[::2]:9999/cb"));
     }
 
     #[test]

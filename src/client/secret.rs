@@ -168,6 +168,24 @@ mod tests {
             SecretHash::argon2id(&ClientSecret::new("short")),
             Err(SecretHashError::TooShort)
         );
+        // The minimum itself is long enough.
+        let eight = "a".repeat(MIN_IMPORTED_SECRET_LEN);
+        let hash = SecretHash::argon2id(&ClientSecret::new(eight.as_str())).unwrap();
+        assert!(hash.verify(&eight));
+    }
+
+    #[test]
+    fn only_argon2id_phc_strings_are_read_back() {
+        // Well-formed PHC strings, alike but for the algorithm.
+        let params = "$v=19$m=16,t=2,p=1$c29tZXNhbHQ$QUFBQUFBQUFBQUFBQUFBQQ";
+        assert!(SecretHash::from_stored(&format!("$argon2id{params}")).is_ok());
+        for other in ["argon2i", "argon2d"] {
+            assert_eq!(
+                SecretHash::from_stored(&format!("${other}{params}")),
+                Err(SecretHashError::Unrecognised),
+                "{other}"
+            );
+        }
     }
 
     #[test]

@@ -241,6 +241,12 @@ mod tests {
             s.invalid()
         };
         assert_eq!(invalid("orders-api", SECRET), None);
+        // The limits themselves are allowed.
+        let longest = "n".repeat(MAX_RESOURCE_SERVER_NAME_LEN);
+        assert_eq!(invalid(&longest, SECRET), None);
+        let shortest = &SECRET[..MIN_RESOURCE_SERVER_SECRET_LEN];
+        assert_eq!(invalid("orders-api", shortest), None);
+        assert!(invalid("orders-api", &shortest[1..]).is_some());
         assert!(invalid("", SECRET).is_some());
         assert!(invalid("orders api", SECRET).is_some());
         assert!(invalid(&"n".repeat(129), SECRET).is_some());
@@ -260,12 +266,53 @@ mod tests {
     #[test]
     fn verification_finds_the_right_server() {
         let mut s = IntrospectionSettings::default();
+        assert!(!s.has_resource_servers());
+        assert!(s.verify(SECRET).is_none());
         s.add_credential("a", SECRET);
         s.add_credential("b", &format!("{SECRET}b"));
         assert_eq!(s.verify(&format!("{SECRET}b")).unwrap().name(), "b");
         assert_eq!(s.verify(SECRET).unwrap().name(), "a");
+        assert!(s.has_resource_servers());
         assert!(s.verify(&format!("{SECRET}c")).is_none());
         assert!(s.verify("").is_none());
+    }
+
+    fn a_token() -> IntrospectedToken {
+        IntrospectedToken {
+            kind: TokenKind::AccessToken,
+            client_id: ClientId::new_unchecked("client"),
+            subject: None,
+            scope: Scope::empty(),
+            issued_at: SystemTime::UNIX_EPOCH,
+            expires_at: SystemTime::UNIX_EPOCH,
+            grant_id: GrantId::generate(),
+        }
+    }
+
+    #[test]
+    fn a_closure_is_a_policy_and_decides() {
+        let mut s = IntrospectionSettings::default();
+        s.add_credential("orders-api", SECRET);
+        let caller = IntrospectionCaller::ResourceServer(s.verify(SECRET).unwrap());
+        let token = a_token();
+        let only_orders = |caller: &IntrospectionCaller, _: &IntrospectedToken| matches!(caller, IntrospectionCaller::ResourceServer(rs) if rs.name() == "orders-api");
+        let never = |_: &IntrospectionCaller, _: &IntrospectedToken| false;
+        let policies: [(&dyn IntrospectionPolicy, bool); 2] =
+            [(&only_orders, true), (&never, false)];
+        for (policy, allowed) in policies {
+            assert_eq!(policy.allows(&caller, &token), allowed);
+        }
+    }
+
+    /// The default policy lets a configured resource server introspect any
+    /// token; its refusals of clients are tested through the endpoint
+    /// (`tests/introspection.rs`), where authenticated clients are made.
+    #[test]
+    fn the_default_policy_admits_resource_servers() {
+        let mut s = IntrospectionSettings::default();
+        s.add_credential("orders-api", SECRET);
+        let caller = IntrospectionCaller::ResourceServer(s.verify(SECRET).unwrap());
+        assert!(DefaultIntrospectionPolicy.allows(&caller, &a_token()));
     }
 
     #[test]

@@ -142,6 +142,10 @@ impl CodeChallenge {
                     .unwrap_or(0);
                 // `ct_eq` of slices of different lengths is false.
                 let encoded = encoded.get(..len).unwrap_or_default();
+                // mutants: equivalent — `len >= 0` for `len > 0`: `len` is
+                // always 43, as a digest always fits, so both are true; the
+                // test only guards against an encoding failure that cannot
+                // happen.
                 len > 0 && bool::from(encoded.ct_eq(self.value.as_bytes()))
             }
             CodeChallengeMethod::Plain => {
@@ -220,6 +224,23 @@ mod tests {
         assert_eq!(plain.method(), CodeChallengeMethod::Plain);
         assert!(plain.verify(&CodeVerifier::parse(VERIFIER).unwrap()));
         assert!(!plain.verify(&CodeVerifier::parse(&format!("{VERIFIER}x")).unwrap()));
+        // Same length, different content: the lengths agreeing is not enough.
+        assert!(!plain.verify(&CodeVerifier::parse(&VERIFIER.replace('d', "e")).unwrap()));
+    }
+
+    #[test]
+    fn names_and_values_are_kept_as_received() {
+        assert_eq!(CodeChallengeMethod::S256.as_str(), "S256");
+        assert_eq!(CodeChallengeMethod::Plain.as_str(), "plain");
+        for method in [CodeChallengeMethod::S256, CodeChallengeMethod::Plain] {
+            assert_eq!(CodeChallengeMethod::parse(method.as_str()), Ok(method));
+        }
+        let challenge = CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap();
+        assert_eq!(challenge.as_str(), CHALLENGE);
+        assert_eq!(
+            format!("{challenge:?}"),
+            format!("CodeChallenge(S256, {CHALLENGE})")
+        );
     }
 
     #[test]

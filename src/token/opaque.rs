@@ -81,6 +81,10 @@ pub(crate) fn is_base64url(s: &[u8]) -> bool {
     s.iter().fold(true, |ok, &b| {
         // `b | 0x20` folds ASCII upper case onto lower case (and nothing
         // else onto a–z).
+        // mutants: equivalent — any `|` between the four classes replaced
+        // by `^`: a byte is in at most one of them (letter, digit, `-`,
+        // `_`), and of terms at most one of which is true, exclusive or is
+        // or.
         ok & (((b | 0x20).wrapping_sub(b'a') < 26)
             | (b.wrapping_sub(b'0') < 10)
             | (b == b'-')
@@ -140,6 +144,8 @@ impl TokenHash {
             let [high, low] = *pair else {
                 return None;
             };
+            // mutants: equivalent — `^` for `|`: the high nibble shifted
+            // left and the low nibble share no bit.
             *out = nibble(high)? << 4 | nibble(low)?;
         }
         Some(Self(digest))
