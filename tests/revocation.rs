@@ -568,3 +568,34 @@ async fn two_authentication_methods_are_invalid_request() {
     reply.assert_error(400, "invalid_request");
     assert!(alive(&h, &tokens.access).await);
 }
+
+/// A request parsed from HTTP keeps its form parameters and the source the
+/// host attached (the throttling key), as a host's own handler reads them.
+#[test]
+fn a_parsed_request_keeps_its_form_and_its_source() {
+    use portcullis::client::ThrottleSource;
+    let mut request = Request::post("https://as.example/revoke")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"token=pc_at_abc&token_type_hint=access_token".to_vec())
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ThrottleSource::new("203.0.113.7"));
+    let parsed = RevocationRequest::from_http(&request, portcullis::DEFAULT_MAX_BODY).unwrap();
+    assert_eq!(parsed.params().get("token").unwrap(), Some("pc_at_abc"));
+    assert_eq!(
+        parsed.params().get("token_type_hint").unwrap(),
+        Some("access_token")
+    );
+    assert_eq!(
+        parsed.source().map(ThrottleSource::as_str),
+        Some("203.0.113.7")
+    );
+    // Without one attached, none.
+    let bare = Request::post("https://as.example/revoke")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"token=x".to_vec())
+        .unwrap();
+    let parsed = RevocationRequest::from_http(&bare, portcullis::DEFAULT_MAX_BODY).unwrap();
+    assert!(parsed.source().is_none());
+}
