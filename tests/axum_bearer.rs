@@ -246,3 +246,43 @@ async fn guesses_at_a_chosen_secret_are_counted_per_peer_address() {
     let response = send(&app, from("203.0.113.7:5000", &right)).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// A host behind a proxy it trusts names the source itself: its
+/// `ThrottleSource` wins over the peer address (every peer is the proxy), so
+/// guesses under one host-named source are counted together, whichever
+/// peer they come through.
+#[tokio::test]
+async fn a_source_the_host_attached_wins_over_the_peer_address() {
+    use portcullis::client::ThrottleSource;
+    let server = server();
+    let app = app(&server);
+    let chosen = "another secret a person chose";
+    let registered = server
+        .register_client(
+            ClientRegistration::web_application()
+                .grant_type(GrantType::CLIENT_CREDENTIALS)
+                .import_secret(ClientSecret::new(chosen)),
+        )
+        .await
+        .unwrap();
+    let id = registered.client.id().to_string();
+    let (right, wrong) = (basic(&id, chosen), basic(&id, "a guess"));
+    let via = |peer: u8, source: &str, authorization: &str| {
+        let mut request = from(&format!("198.51.100.{peer}:443"), authorization);
+        request.extensions_mut().insert(ThrottleSource::new(source));
+        request
+    };
+    // Twelve guesses through twelve different peers, one client behind them.
+    let mut statuses = Vec::new();
+    for peer in 0..12 {
+        statuses.push(send(&app, via(peer, "client-a", &wrong)).await.status());
+    }
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Another client behind the same proxy peer is not locked out.
+    let response = send(&app, via(0, "client-b", &right)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
