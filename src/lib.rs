@@ -156,6 +156,7 @@ pub mod endpoint;
 mod erased;
 mod error;
 pub mod grant;
+pub mod jose;
 pub mod protocol;
 pub mod resource;
 mod secret;

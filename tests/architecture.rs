@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 /// The layers, bottom first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
     &["secret", "erased", "error"],
+    // Signing and verification: keys, JWKS, JWS, JWT claims.
+    &["jose"],
     &["token"],
     &["protocol"],
     &["client"],
