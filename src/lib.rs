@@ -155,6 +155,7 @@ pub mod client;
 pub mod endpoint;
 mod erased;
 mod error;
+pub mod fetch;
 pub mod grant;
 pub mod jose;
 pub mod protocol;

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// The layers, bottom first. A module may use its own layer and those below.
 const LAYERS: &[&[&str]] = &[
-    &["secret", "erased", "error"],
+    &["secret", "erased", "error", "fetch"],
     // Signing and verification: keys, JWKS, JWS, JWT claims.
     &["jose"],
     &["token"],
