@@ -30,7 +30,9 @@ use portcullis::client::{
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
-use portcullis::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
+use portcullis::protocol::{
+    CodeChallenge, CodeVerifier, GrantType, ResourceIndicator, ResourceSet, Scope,
+};
 use portcullis::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
@@ -122,9 +124,15 @@ fn grant_for(client: &ClientId, now: SystemTime, lifetime: Duration) -> GrantRec
         client_id: client.clone(),
         subject: Some(Subject::new("alice")),
         scope: scope("read write"),
+        // Identifiers the SQL could trip on: a quote, a percent sign.
+        resources: resources(&["https://api.example/o'brien", "urn:x:100%"]),
         created_at: now,
         expires_at: now + lifetime,
     }
+}
+
+fn resources(all: &[&str]) -> ResourceSet {
+    ResourceSet::new(all.iter().map(|r| ResourceIndicator::new(r).unwrap()))
 }
 
 fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> AccessTokenRecord {
@@ -132,6 +140,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         hash: random_hash(),
         grant_id: grant.id,
         scope: scope("read"),
+        audience: resources(&["urn:x:100%"]),
         issued_at: now,
         expires_at: now + lifetime,
     }
@@ -236,6 +245,7 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         redirect_uri: Arc::from("http://127.0.0.1/cb"),
         redirect_uri_in_request: false,
         scope: scope("read"),
+        resources: resources(&["https://api.example/"]),
         // Data that would be SQL if it were pasted into a statement.
         state: Some("x'); DROP TABLE grants; -- ü".to_owned()),
         response_mode: ResponseMode::FormPost,
@@ -637,6 +647,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         hash: rotation.access_token.hash,
         grant_id: grant.id,
         scope: old.scope.clone(),
+        audience: ResourceSet::empty(),
         issued_at: later,
         expires_at: later + secs(600),
     };
@@ -798,6 +809,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         hash: redemption.access_token.hash,
         grant_id: grant.id,
         scope: grant.scope.clone(),
+        audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + secs(600),
     };
@@ -1826,7 +1838,11 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
     if !db
         .execute_raw(
             "DROP TABLE auth_failures; DROP INDEX clients_by_registrant; \
-             ALTER TABLE clients DROP COLUMN registrant; UPDATE schema_version SET version = 1",
+             ALTER TABLE clients DROP COLUMN registrant; \
+             ALTER TABLE grants DROP COLUMN resources; \
+             ALTER TABLE access_tokens DROP COLUMN audience; \
+             ALTER TABLE pending_authorizations DROP COLUMN resources; \
+             UPDATE schema_version SET version = 1",
         )
         .await
     {
@@ -1853,6 +1869,18 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
             .insert_client_within_quota(native_client("second"), &quota)
             .await
             .unwrap()
+    );
+    // Version 4: grants keep their resources, access tokens their audience.
+    let client = client_id("cli");
+    let grant = grant_for(&client, t0(), secs(600));
+    let access = access_for(&grant, t0(), secs(60));
+    reopened
+        .create_grant(NewGrant::with_access_token(grant.clone(), access.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.find_access_token(&access.hash).await.unwrap(),
+        Some((access, grant))
     );
 }
 

@@ -71,6 +71,13 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
     routes.add_buffered(&server, metadata.token_endpoint.path(), |s, r| async move {
         s.token_endpoint(r).await
     });
+    if let Some(url) = &metadata.jwks_uri {
+        let server = server.clone();
+        routes.add(url.path(), move |request: Request| {
+            let server = server.clone();
+            async move { Reply(server.jwks_endpoint(request)).into_response() }
+        });
+    }
     if let Some(url) = &metadata.revocation_endpoint {
         routes.add_buffered(&server, url.path(), |s, r| async move {
             s.revocation_endpoint(r).await

@@ -10,6 +10,7 @@ mod grant_type;
 mod header_names;
 mod introspection_response;
 mod pkce;
+mod resource;
 mod scope;
 mod token_response;
 
@@ -27,5 +28,9 @@ pub(crate) use header_names::HeaderNames;
 pub(crate) use introspection_response::epoch_secs;
 pub use introspection_response::{IntrospectionResponse, InvalidIntrospectionResponse};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, CodeVerifier, PkceError};
+pub use resource::{
+    InvalidResource, MAX_RESOURCE_LEN, MAX_RESOURCES_PER_REQUEST, Resource, ResourceIndicator,
+    ResourceSet, TokenFormat,
+};
 pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
 pub use token_response::TokenResponse;

@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 3;
+const LATEST: i64 = 4;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -128,8 +128,18 @@ ALTER TABLE clients ADD COLUMN registrant BLOB;
 CREATE INDEX clients_by_registrant ON clients (registrant);
 ";
 
+/// Version 4: resource indicators (RFC 8707). A grant's authorized
+/// resources, an access token's audience and a pending request's resources,
+/// each the identifiers joined by single spaces; `''` for none (every row
+/// stored before).
+const V4: &str = "
+ALTER TABLE grants ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_authorizations ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 3] = [V1, V2, V3];
+const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.
