@@ -51,7 +51,6 @@ use portcullis::grant::{
 };
 use portcullis::resource::{BearerValidator, Realm};
 use portcullis::tower::BearerLayer;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -75,9 +74,9 @@ pub const RESOURCE_SERVER: &str = "demo-api";
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// The longest a request may take, body included: a slow client cannot
 /// hold a handler (and a database connection) for longer.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest wait for each piece of a request body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server, and what a person needs to use it (printed at start).
 pub struct Demo {
@@ -104,6 +103,10 @@ pub struct Demo {
     cookie_key: Key,
     /// The cost of hashing users' passwords.
     password_cost: argon2::Params,
+    /// The longest pause in a request body.
+    body_read_timeout: Duration,
+    /// The longest a request may take.
+    request_timeout: Duration,
 }
 
 /// Opens the store and the secrets, builds the server for `issuer`, and
@@ -176,6 +179,8 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         secrets_path: secrets.path().map(PathBuf::from),
         cookie_key,
         password_cost: options.password_cost.clone(),
+        body_read_timeout: options.body_read_timeout,
+        request_timeout: options.request_timeout,
     })
 }
 
@@ -258,10 +263,10 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
         .merge(own)
         // A client that sends its body slowly, or a request that takes too
         // long, is cut off: `408`.
-        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(RequestBodyTimeoutLayer::new(demo.body_read_timeout))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            demo.request_timeout,
         ))
         // Spans per request, at DEBUG: method, path, status, latency —
         // never headers or bodies, which carry credentials.
@@ -304,7 +309,7 @@ impl Running {
 /// `listening on http://HOST:PORT` to `out`, and serves until
 /// [`Running::stop`].
 pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box<dyn Error>> {
-    let listener = TcpListener::bind(&options.addr)
+    let listener = serve::bind(&options.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
     let port = listener.local_addr()?.port();
@@ -323,8 +328,11 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
     out.flush()?;
 
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let timeout = options.header_read_timeout;
-    let task = tokio::spawn(serve::serve(listener, router, timeout, stopped));
+    let limits = serve::Limits {
+        header_read_timeout: options.header_read_timeout,
+        max_connections: options.max_connections,
+    };
+    let task = tokio::spawn(serve::serve(listener, router, limits, stopped));
     let server = demo.server.clone();
     let purge = tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);

@@ -62,6 +62,18 @@ pub struct Options {
     /// line; tests shorten it.
     #[arg(skip = super::serve::HEADER_READ_TIMEOUT)]
     pub header_read_timeout: Duration,
+    /// How long a client may pause while sending a request body. Not on the
+    /// command line; tests shorten it.
+    #[arg(skip = super::BODY_READ_TIMEOUT)]
+    pub body_read_timeout: Duration,
+    /// The longest a request may take, its body included. Not on the
+    /// command line; tests shorten it.
+    #[arg(skip = super::REQUEST_TIMEOUT)]
+    pub request_timeout: Duration,
+    /// How many connections are served at once. Not on the command line;
+    /// tests lower it.
+    #[arg(skip = super::serve::MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// The cost of hashing users' passwords: the `argon2` crate's default
     /// (19 MiB, 2 passes: OWASP's recommendation). Not on the command line;
     /// tests that sign in thousands of times lower it.
