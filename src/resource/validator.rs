@@ -70,8 +70,9 @@ impl<S: TokenSource> BearerValidator<S> {
     /// §2), through
     /// [`ProtectedResourceMetadataBuilder::bearer_methods`](super::ProtectedResourceMetadataBuilder::bearer_methods).
     ///
-    /// Behind [`BearerLayer`](crate::tower::BearerLayer), which reads only
-    /// the request head, the form body is not read even when accepted here.
+    /// Behind `portcullis::tower::BearerLayer` (feature `tower`), which
+    /// reads only the request head, the form body is not read even when
+    /// accepted here.
     pub fn accepted_methods(&self) -> Vec<TokenLocation> {
         let mut methods = vec![TokenLocation::AuthorizationHeader];
         if self.accepted.form_body {
