@@ -162,6 +162,8 @@ fn the_builder_refuses_what_is_not_a_resource_identifier() {
         ("https://api.example/x\\y", "printable ASCII"),
         ("https://api.example/caf\u{e9}", "printable ASCII"),
         ("https:api.example/me", "must start with https://"),
+        ("https:///api.example/me", "must name its host"),
+        ("https:////api.example", "must name its host"),
         ("https://api.example/a/../me", "dot segments"),
         ("https://api.example/./me", "dot segments"),
     ] {

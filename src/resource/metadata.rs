@@ -291,13 +291,15 @@ fn locate(resource: &str) -> Result<Location, InvalidResourceMetadata> {
         .ok_or(bad(
             "must start with https:// (or http:// on a loopback host)",
         ))?;
-    let (origin_len, after_host) = match rest.find(['/', '?']) {
-        Some(at) => (
-            resource.len() - rest.len() + at,
-            rest.get(at..).unwrap_or(""),
-        ),
-        None => (resource.len(), ""),
+    let (authority, after_host) = match rest.find(['/', '?']) {
+        Some(at) => (rest.get(..at).unwrap_or(""), rest.get(at..).unwrap_or("")),
+        None => (rest, ""),
     };
+    // The parser forgives `https:///host/…`; the insertion would not.
+    if authority.is_empty() {
+        return Err(bad("must name its host right after the scheme's //"));
+    }
+    let origin_len = resource.len() - after_host.len();
     let (path, query) = match after_host.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (after_host, None),
