@@ -598,12 +598,17 @@ async fn the_protected_resource_refuses_as_rfc_6750_says() {
     let server = start(&[]).await;
     let api = server.url(app::RESOURCE_PATH);
 
-    // No token: a bare challenge (RFC 6750 §3.1).
+    // No token: no error code (RFC 6750 §3.1), but the scope and the
+    // resource's metadata (RFC 9728 §5.1).
     let reply = get(&api, &[]).await;
     assert_eq!(reply.status(), 401);
+    let metadata = server.url("/.well-known/oauth-protected-resource/api/me");
     assert_eq!(
         reply.header("www-authenticate"),
-        Some("Bearer realm=\"demo\"")
+        Some(
+            format!("Bearer realm=\"demo\", scope=\"read\", resource_metadata=\"{metadata}\"")
+                .as_str()
+        )
     );
     // An unknown token.
     let reply = server.me("pc_at_not-a-token-this-server-issued").await;
@@ -636,6 +641,91 @@ async fn the_protected_resource_refuses_as_rfc_6750_says() {
         "{challenge}"
     );
     assert!(challenge.contains("scope=\"read\""), "{challenge}");
+}
+
+#[tokio::test]
+async fn a_client_that_knows_only_the_resource_finds_its_authorization_server() {
+    // RFC 9728 §5's discovery, as an MCP client starts it.
+    let server = start(&[]).await;
+    let resource = server.url(app::RESOURCE_PATH);
+    let metadata_url = server.url("/.well-known/oauth-protected-resource/api/me");
+    assert_eq!(resource, format!("{}/api/me", server.running.url));
+
+    // 1–2. The resource without a token, and with a bad one: 401, naming
+    // the metadata and the scope to ask for.
+    for reply in [
+        get(&resource, &[]).await,
+        server.me("pc_at_not-a-token-this-server-issued").await,
+    ] {
+        assert_eq!(reply.status(), 401);
+        let challenge = reply.header("www-authenticate").unwrap();
+        assert!(challenge.starts_with("Bearer "), "{challenge}");
+        assert!(
+            challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+            "{challenge}"
+        );
+        assert!(challenge.contains(" scope=\"read\""), "{challenge}");
+    }
+
+    // 3–5. The document, checked against the resource called (§3.3).
+    let reply = get(&metadata_url, &[]).await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
+    let document = reply.json();
+    assert_eq!(document["resource"], resource.as_str());
+    assert_eq!(document["authorization_servers"], json!([server.issuer()]));
+    assert_eq!(document["bearer_methods_supported"], json!(["header"]));
+    assert_eq!(document["scopes_supported"], json!(["read"]));
+    assert!(document.get("dpop_signing_alg_values_supported").is_none());
+    let parsed = portcullis::resource::ProtectedResourceMetadata::parse_for(
+        &resource,
+        reply.text().as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        portcullis::resource::ProtectedResourceMetadata::parse_for(
+            &format!("{resource}/"),
+            reply.text().as_bytes()
+        )
+        .is_err()
+    );
+    // The document is not behind the bearer layer, and answers only GET.
+    let reply = post_form(&metadata_url, &[], &[]).await;
+    assert_eq!(reply.status(), 405);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+
+    // 6–7. The authorization server's metadata, from its issuer (RFC 8414
+    // §3.1), is this server's.
+    let issuer = &parsed.authorization_servers()[0];
+    assert_eq!(*issuer, server.issuer());
+    let issuer_url = url::Url::parse(issuer).unwrap();
+    let as_metadata = format!(
+        "{}/.well-known/oauth-authorization-server{}",
+        issuer_url.origin().ascii_serialization(),
+        issuer_url.path().trim_end_matches('/')
+    );
+    let reply = get(&as_metadata, &[]).await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.json()["issuer"], issuer.as_str());
+
+    // 10–11. A token for `read` from that server opens the resource.
+    let clients = &server.demo().clients;
+    let reply = post_form(
+        reply.json()["token_endpoint"].as_str().unwrap(),
+        &[(
+            "Authorization",
+            &example::basic(&clients.service_id, &clients.service_secret),
+        )],
+        &[("grant_type", "client_credentials"), ("scope", "read")],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let reply = server
+        .me(reply.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["scope"], "read");
 }
 
 #[tokio::test]

@@ -17,7 +17,9 @@ mod token_response;
 pub use bearer::MAX_TOKEN_LEN;
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
 pub(crate) use challenge::server_challenge;
-pub use challenge::{BearerChallenge, InvalidRealm, Realm};
+pub use challenge::{
+    BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
+};
 pub use device_response::DeviceAuthorizationResponse;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use error::{empty_response, json_response};

@@ -14,7 +14,7 @@
 //! | `store`, `secrets`, `clients` | state: the SQL store, the secrets file beside it, the demo clients |
 //! | `users`, `session` | who can sign in (Argon2id, throttled); signed session and known-browser cookies, CSRF tokens |
 //! | `pages`, `form`, `login`, `consent`, `device` | the pages (askama templates in `templates/`) and their forms |
-//! | `api` | `GET /api/me`, the protected resource |
+//! | `api` | `GET /api/me`, the protected resource, and its RFC 9728 metadata |
 //! | `serve` | the connection loop: timeouts, a connection cap, graceful shutdown |
 //! | `banner` | what is printed at start |
 
@@ -246,12 +246,17 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
         .route(&paths.home, get(login::home))
         .route(&paths.device, get(device::show).post(device::submit))
         .with_state(Arc::clone(&app));
-    // The resource asks the server in process; the layer answers every
-    // RFC 6750 refusal itself, and the handler checks its scope.
-    let validator = BearerValidator::new(server.clone(), Realm::new("demo")?);
+    // The resource asks the server in process; the layer requires `read`
+    // and answers every RFC 6750 refusal itself, each challenge naming the
+    // resource's RFC 9728 document and the scope; the document is served
+    // beside it.
+    let resource = api::metadata(server, RESOURCE_PATH)?;
+    let validator = BearerValidator::new(server.clone(), Realm::new("demo")?)
+        .resource_metadata(resource.resource_metadata_url().clone());
     let api = Router::new()
         .route(RESOURCE_PATH, get(api::me))
-        .route_layer(BearerLayer::new(validator));
+        .route_layer(BearerLayer::new(validator).require_scope(api::READ.parse()?))
+        .merge(portcullis::axum::protected_resource_metadata(resource));
     // Bodies the pages and the resource read stay small; the library's
     // endpoints bound their own (with the OAuth error for a larger one).
     let own = pages
