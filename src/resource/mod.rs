@@ -113,6 +113,7 @@
 mod bearer;
 mod error;
 mod introspection;
+mod jwt;
 mod metadata;
 mod source;
 mod validator;
@@ -123,6 +124,7 @@ pub use crate::protocol::{
 };
 pub use bearer::{BearerRequest, BearerToken, TokenLocation};
 pub use error::{BearerError, BearerErrorKind, InvalidRequest};
+pub use jwt::{JWKS_REFRESH_INTERVAL, JwtAccessTokenSource};
 pub use metadata::{
     InvalidResourceMetadata, ProtectedResourceMetadata, ProtectedResourceMetadataBuilder,
     RESOURCE_METADATA_CACHE_CONTROL, ResourceMismatch, UnusableMetadata, WELL_KNOWN_PREFIX,

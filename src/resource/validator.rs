@@ -25,6 +25,7 @@ pub struct BearerValidator<S> {
     realm: Realm,
     accepted: Accepted,
     resource_metadata: Option<ResourceMetadataUrl>,
+    audience: Option<String>,
 }
 
 impl<S: TokenSource> BearerValidator<S> {
@@ -35,7 +36,19 @@ impl<S: TokenSource> BearerValidator<S> {
             realm,
             accepted: Accepted::default(),
             resource_metadata: None,
+            audience: None,
         }
+    }
+
+    /// The resource's identifier (RFC 8707): a token restricted to other
+    /// resources is refused as `401 invalid_token` (RFC 9700 §4.9.1, RFC
+    /// 9068 §4), so a token obtained for one resource cannot be replayed at
+    /// another. A token without an audience restriction is still accepted;
+    /// the authorization server issues those only when no `resource` was
+    /// asked for.
+    pub fn audience(mut self, resource: impl Into<String>) -> Self {
+        self.audience = Some(resource.into());
+        self
     }
 
     /// Names the protected resource's metadata document (RFC 9728 §5.1) in
@@ -205,6 +218,16 @@ impl<S: TokenSource> BearerValidator<S> {
             );
             return Err(self.error(BearerErrorKind::InvalidToken));
         };
+        if let Some(resource) = &self.audience {
+            if !info.is_for(resource) {
+                tracing::info!(
+                    target: "portcullis::security",
+                    event = "bearer_token_for_another_resource",
+                    client_id = ?info.client_id,
+                );
+                return Err(self.error(BearerErrorKind::InvalidToken));
+            }
+        }
         // Equal scopes (the common case: a resource asking for what its
         // clients are given) need no walk through the tokens.
         if *required != info.scope && !required.is_subset(&info.scope) {
