@@ -49,6 +49,8 @@ use portcullis::endpoint::DynamicRegistration;
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
+use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::protocol::Resource;
 use portcullis::resource::{BearerValidator, Realm};
 use portcullis::tower::BearerLayer;
 use tokio::sync::oneshot;
@@ -56,6 +58,7 @@ use tokio::task::JoinHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
+use url::Url;
 
 use clients::DemoClients;
 use options::{Options, User};
@@ -141,9 +144,22 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
             store::redacted(&options.database)
         )
     })?;
+    // The signing keys, kept in the secrets file so that JWTs issued before
+    // a restart still verify; and the resources tokens may be for: /api/me
+    // on the issuer's origin and each --resource, all with RFC 9068 JWTs.
+    let keys = signing_keys(&mut secrets)?;
+    let me = format!(
+        "{}{RESOURCE_PATH}",
+        Url::parse(&issuer)
+            .map_err(|e| format!("issuer {issuer}: {e}"))?
+            .origin()
+            .ascii_serialization()
+    );
     let mut builder = AuthorizationServer::builder(issuer.clone())
         .clients(store.clone())
         .tokens(store.clone())
+        .signing_keys(keys)
+        .resource(Resource::new(&me)?.jwt())
         .grant(AuthorizationCodeGrant)
         .grant(RefreshTokenGrant)
         .grant(ClientCredentialsGrant)
@@ -151,6 +167,11 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         .device_polling_interval(options.device_polling_interval)
         .scopes_supported(scope.clone())
         .introspection_credential(RESOURCE_SERVER, &introspection_secret);
+    for resource in &options.resources {
+        if *resource != me {
+            builder = builder.resource(Resource::new(resource)?.jwt());
+        }
+    }
     if let Some(token) = &options.registration_token {
         builder = builder.dynamic_registration(
             DynamicRegistration::with_initial_access_token(token).max_scope(scope.clone()),
@@ -251,7 +272,11 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
     // resource's RFC 9728 document and the scope; the document is served
     // beside it.
     let resource = api::metadata(server, RESOURCE_PATH)?;
+    // A token restricted to another resource is refused here (RFC 8707,
+    // RFC 9700 §4.9); the in-process source refuses a revoked one, JWT or
+    // opaque, at once.
     let validator = BearerValidator::new(server.clone(), Realm::new("demo")?)
+        .audience(resource.resource())
         .resource_metadata(resource.resource_metadata_url().clone());
     let api = Router::new()
         .route(RESOURCE_PATH, get(api::me))
@@ -355,4 +380,35 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
         task,
         purge,
     })
+}
+
+/// The server's signing keys: an ES256 key for access tokens and an RS256
+/// one, each made once and kept (PKCS#8, base64) in the secrets file.
+fn signing_keys(secrets: &mut Secrets) -> Result<KeySet, Box<dyn Error>> {
+    let mut keys = KeySet::new();
+    for (name, algorithm) in [
+        ("signing_key_es256", Algorithm::Es256),
+        ("signing_key_rs256", Algorithm::Rs256),
+    ] {
+        let mut failed = None;
+        let stored = secrets.get_or_create(name, || {
+            match SigningKey::generate(algorithm).and_then(|k| k.to_pkcs8()) {
+                Ok(der) => URL_SAFE_NO_PAD.encode(der.expose_secret()),
+                Err(e) => {
+                    failed = Some(e);
+                    String::new()
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(format!("cannot generate the {algorithm} signing key: {e}").into());
+        }
+        let der = URL_SAFE_NO_PAD
+            .decode(&stored)
+            .map_err(|_| format!("the secrets file's {name} is not base64url"))?;
+        let key = SigningKey::from_pkcs8(algorithm, &der)
+            .map_err(|e| format!("the secrets file's {name}: {e}"))?;
+        keys = keys.with_key(key)?;
+    }
+    Ok(keys)
 }

@@ -54,6 +54,9 @@ pub struct Options {
     /// A scope the server knows (repeatable).
     #[arg(long = "scope", value_name = "NAME", default_values_t = ["read".to_owned(), "write".to_owned()], value_parser = parse_scope)]
     pub scopes: Vec<String>,
+    /// A protected resource besides /api/me that tokens may be audience-restricted to (RFC 8707); repeatable.
+    #[arg(long = "resource", value_name = "URI", value_parser = parse_resource)]
+    pub resources: Vec<String>,
     /// The least time between two device polls (RFC 8628 §3.2). Not on the
     /// command line; tests shorten it.
     #[arg(skip = DEFAULT_POLLING_INTERVAL)]
@@ -144,6 +147,13 @@ fn parse_scope(value: &str) -> Result<String, String> {
         1 => Ok(value.to_owned()),
         _ => Err("one scope per --scope".to_owned()),
     }
+}
+
+/// An absolute URI without a fragment (RFC 8707 §2).
+fn parse_resource(value: &str) -> Result<String, String> {
+    portcullis::protocol::ResourceIndicator::new(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("{value:?}: {e}"))
 }
 
 /// `NAME:PASSWORD`, split at the first `:`; the name is what a person
