@@ -271,7 +271,10 @@ mod tests {
         let default = Duration::from_secs(600);
         assert_eq!(a.lifetime(&both, default), Duration::from_secs(60));
         // A JWT resource without a lifetime of its own: short.
-        assert_eq!(a.lifetime(&set(&["https://a.example"]), default), DEFAULT_JWT_LIFETIME);
+        assert_eq!(
+            a.lifetime(&set(&["https://a.example"]), default),
+            DEFAULT_JWT_LIFETIME
+        );
         assert_eq!(a.lifetime(&set(&["https://any.example"]), default), default);
         assert_eq!(a.lifetime(&ResourceSet::empty(), default), default);
     }
