@@ -1818,15 +1818,16 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 }
 
 /// A database left at version 1 by an earlier build gains the limiter's
-/// table and the clients' registrant column (version 3) when opened, and
-/// keeps what it held.
+/// table, the clients' registrant column (version 3) and the replay cache's
+/// table (version 4) when opened, and keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
     if !db
         .execute_raw(
             "DROP TABLE auth_failures; DROP INDEX clients_by_registrant; \
-             ALTER TABLE clients DROP COLUMN registrant; UPDATE schema_version SET version = 1",
+             ALTER TABLE clients DROP COLUMN registrant; DROP TABLE replay_keys; \
+             UPDATE schema_version SET version = 1",
         )
         .await
     {
@@ -1854,6 +1855,11 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
             .await
             .unwrap()
     );
+    let jti = portcullis::store::ReplayKey::new("client_assertion", &["cli", "jti-1"]);
+    let later = t0() + std::time::Duration::from_secs(60);
+    use portcullis::store::ReplayCache as _;
+    assert!(reopened.first_use(&jti, later, t0()).await.unwrap());
+    assert!(!reopened.first_use(&jti, later, t0()).await.unwrap());
 }
 
 async fn debug_shows_no_secrets(db: &TestDb) {

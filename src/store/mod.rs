@@ -15,6 +15,7 @@ mod grants;
 mod memory;
 mod records;
 pub(crate) mod redemption;
+mod replay;
 #[cfg(feature = "sql")]
 mod sql;
 
@@ -39,6 +40,8 @@ pub use records::{
 pub use redemption::{
     CodeRedemption, Decision, PlannedToken, Redemption, RefreshRotation, Rotation,
 };
+pub(crate) use replay::DynReplayCache;
+pub use replay::{ReplayCache, ReplayKey};
 #[cfg(feature = "sql")]
 pub use sql::{SqlLimiter, SqlStore};
 

@@ -24,6 +24,7 @@
 //! | [`run_device_store_conformance`] | [`DeviceAuthorizationStore`] |
 //! | [`run_store_conformance`], all four at once | [`TokenStore`] + [`ClientRegistry`] |
 //! | [`run_limiter_conformance`] | [`AuthLimiter`](crate::client::AuthLimiter) |
+//! | [`run_replay_cache_conformance`] | [`ReplayCache`](crate::store::ReplayCache) |
 //!
 //! The closure makes a fresh, empty store for each case (for a SQL store: a
 //! new database or schema). A failure panics naming each failed case and the
@@ -79,7 +80,7 @@ pub mod cases;
 mod fixtures;
 mod limiter;
 
-pub use limiter::run_limiter_conformance;
+pub use limiter::{run_limiter_conformance, run_replay_cache_conformance};
 
 use std::any::Any;
 use std::future::Future;
