@@ -826,7 +826,7 @@ async fn a_private_key_jwt_client_registers_its_jwks_and_authenticates_with_asse
             ("Content-Type", "application/json"),
             ("Authorization", &auth),
         ],
-        &document.to_string(),
+        document.to_string(),
     )
     .await;
     assert_eq!(reply.status(), 201, "{}", reply.text());
@@ -851,6 +851,7 @@ async fn a_private_key_jwt_client_registers_its_jwks_and_authenticates_with_asse
     let signed = assertion(server.issuer(), now + 60).await;
     let token_form = [
         ("grant_type", "client_credentials"),
+        ("scope", "read"),
         ("client_assertion_type", assertion_type),
         ("client_assertion", signed.as_str()),
     ];

@@ -481,11 +481,7 @@ impl ClientParts {
     /// `private_key_jwt` needs one of them, with at least one usable
     /// signature key inline; the algorithm fits the method; a salt exactly
     /// for `client_secret_jwt`.
-    fn validate_keys(
-        &self,
-        method: &AuthMethod,
-    ) -> Result<(Option<ClientKeys>, Option<Algorithm>, Option<SecretSalt>), RegistrationError>
-    {
+    fn validate_keys(&self, method: &AuthMethod) -> Result<KeyMetadata, RegistrationError> {
         let keys = match (&self.jwks, &self.jwks_uri) {
             (Some(_), Some(_)) => {
                 return Err(invalid(
@@ -549,6 +545,9 @@ impl ClientParts {
         Ok((keys, signing_alg, salt))
     }
 }
+
+/// A client's keys, assertion algorithm and `client_secret_jwt` salt.
+type KeyMetadata = (Option<ClientKeys>, Option<Algorithm>, Option<SecretSalt>);
 
 /// A `jwks_uri`: an absolute `https` URL without user information or
 /// fragment, of at most 2048 bytes.
