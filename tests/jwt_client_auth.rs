@@ -933,3 +933,63 @@ async fn purge_expired_removes_expired_jtis() {
     let purged = h.server.purge_expired().await.unwrap();
     assert!(purged > kept, "the expired jti went: {kept} then {purged}");
 }
+
+#[tokio::test]
+async fn a_client_secret_jwt_client_registers_dynamically_and_keeps_its_secret_across_an_update() {
+    let h = harness();
+    let device = json!(["urn:ietf:params:oauth:grant-type:device_code"]);
+    let reply = register_json(
+        &h,
+        json!({"token_endpoint_auth_method": "client_secret_jwt", "grant_types": device}),
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    let client = reply.json["client_id"].as_str().unwrap().to_owned();
+    let secret = reply.json["client_secret"].as_str().unwrap().to_owned();
+    let uri = reply.json["registration_client_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = reply.json["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let authenticate = |aud: &str| {
+        let body = with_assertion("", &hs256(secret.as_bytes(), &h.claims(&client, aud)));
+        h.server
+            .device_authorization_endpoint(form(DEVICE_URL, &body))
+    };
+    assert_eq!(Reply::from(authenticate(DEVICE_URL).await).status, 200);
+
+    // RFC 7592 §2.2: an update may repeat the client's secret, which must be
+    // the derived one; the secret is unchanged by the update.
+    let update = |presented: &str| {
+        Request::put(uri.as_str())
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(
+                json!({"client_id": client, "client_secret": presented,
+                       "token_endpoint_auth_method": "client_secret_jwt",
+                       "grant_types": device, "client_name": "Renamed"})
+                .to_string()
+                .into_bytes(),
+            )
+            .unwrap()
+    };
+    let wrong = Reply::from(
+        h.server
+            .client_configuration_endpoint(update("not-the-secret"))
+            .await,
+    );
+    assert_eq!(wrong.status, 400, "{:?}", wrong.json);
+    let right = Reply::from(
+        h.server
+            .client_configuration_endpoint(update(&secret))
+            .await,
+    );
+    assert_eq!(right.status, 200, "{:?}", right.json);
+    assert_eq!(right.json["client_name"], "Renamed");
+    assert!(right.json.get("client_secret").is_none());
+    assert_eq!(Reply::from(authenticate(ISSUER).await).status, 200);
+}

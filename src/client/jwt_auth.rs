@@ -18,6 +18,7 @@ use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::replay::{DynReplayCache, ReplayKey};
 use super::{
     AuthMethod, Client, ClientAuthError, ClientId, ClientKeys, ClientSecret, PresentedCredentials,
 };
@@ -26,7 +27,6 @@ use crate::jose::{
     Algorithm, ClaimsError, ClaimsValidation, JwkSet, JwsError, PublicKey, RegisteredClaims,
     UnverifiedJws,
 };
-use crate::store::{DynReplayCache, ReplayKey};
 
 /// The algorithms a `private_key_jwt` assertion may be signed with
 /// (RFC 8725 §3.1: an allow-list; never `none`, never HS256 with a public
@@ -396,7 +396,7 @@ impl JwtClientAuth {
     }
 
     /// Deletes expired records of the replay cache.
-    pub(crate) async fn purge(&self, now: SystemTime) -> Result<u64, crate::store::StoreError> {
+    pub(crate) async fn purge(&self, now: SystemTime) -> Result<u64, crate::error::StoreError> {
         self.replay.purge_expired_replays(now).await
     }
 }

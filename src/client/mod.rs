@@ -67,8 +67,12 @@
 //!   generated secret is: keys cannot be guessed, so a right assertion is
 //!   never refused by the limiter.
 //!
-//! Every refusal is `invalid_client` with the same description as any other
-//! authentication failure; nothing of the assertion is echoed.
+//! A refused assertion is `invalid_client` with the same description as any
+//! other authentication failure — `400`, as for `client_secret_post`: no HTTP
+//! authentication scheme carries an assertion, so there is no challenge to
+//! send with a `401` (RFC 6749 §5.2) — and nothing of the assertion is
+//! echoed. Two methods, or a `client_id` naming another client, are
+//! `invalid_request`.
 //!
 //! `client_secret_jwt` needs the secret in the clear to check a MAC, and
 //! portcullis stores secrets only as hashes. So the secret of a
@@ -97,6 +101,7 @@ mod redirect_uri;
 mod registration;
 mod registration_error;
 mod registry;
+pub(crate) mod replay;
 mod secret;
 mod source;
 mod throttle;

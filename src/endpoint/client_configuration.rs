@@ -60,7 +60,8 @@ use super::authorization_server::AuthorizationServer;
 use super::register::check_display_hosts;
 use super::{ClientInformation, DynamicRegistrationError, RegistrationAccessToken};
 use crate::client::{
-    AuthMethod, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
+    AuthMethod, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, SecretHash,
+    unix_seconds,
 };
 use crate::protocol::empty_response;
 use crate::store::StoreError;
@@ -372,8 +373,16 @@ impl AuthorizationServer {
             Some(_) => {}
         }
         if let Some(secret) = &update.client_secret {
+            // A client_secret_jwt client's secret is derived, not stored:
+            // compared as hashes, in constant time.
+            let derived = inner
+                .jwt_auth
+                .as_ref()
+                .and_then(|jwt| jwt.derived_secret(client))
+                .map(|d| SecretHash::sha256(&d));
             let matches = client
                 .secret_hash()
+                .or(derived.as_ref())
                 .is_some_and(|h| h.verify(secret.expose_secret()));
             if !matches {
                 return Err(mismatch("client_secret does not match the client's secret"));

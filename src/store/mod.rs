@@ -15,10 +15,12 @@ mod grants;
 mod memory;
 mod records;
 pub(crate) mod redemption;
-mod replay;
 #[cfg(feature = "sql")]
 mod sql;
 
+/// Defined beside client authentication, its first user (the layers of
+/// docs/ARCHITECTURE.md), and kept by the stores.
+pub use crate::client::replay::{ReplayCache, ReplayKey};
 pub use crate::error::StoreError;
 pub use access_token_info::AccessTokenInfo;
 pub use codes::AuthorizationCodeStore;
@@ -40,8 +42,6 @@ pub use records::{
 pub use redemption::{
     CodeRedemption, Decision, PlannedToken, Redemption, RefreshRotation, Rotation,
 };
-pub(crate) use replay::DynReplayCache;
-pub use replay::{ReplayCache, ReplayKey};
 #[cfg(feature = "sql")]
 pub use sql::{SqlLimiter, SqlStore};
 
