@@ -24,7 +24,7 @@
 //! | [`run_device_store_conformance`] | [`DeviceAuthorizationStore`] |
 //! | [`run_store_conformance`], all four at once | [`TokenStore`] + [`ClientRegistry`] |
 //! | [`run_limiter_conformance`] | [`AuthLimiter`](crate::client::AuthLimiter) |
-//! | [`run_replay_cache_conformance`] | [`ReplayCache`](crate::store::ReplayCache) |
+//! | [`run_replay_cache_conformance`] | [`ReplayCache`] |
 //!
 //! The closure makes a fresh, empty store for each case (for a SQL store: a
 //! new database or schema). A failure panics naming each failed case and the

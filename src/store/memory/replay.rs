@@ -83,7 +83,7 @@ impl ReplayTable {
     }
 }
 
-/// Bounded at [`MAX_REPLAY_RECORDS`] live records: past it a new use is a
+/// Bounded at 65 536 live records: past it a new use is a
 /// [`StoreError`] (answered `server_error`) rather than a forgotten record.
 /// Expired records are dropped when a shard fills, and by
 /// [`purge_expired_replays`](ReplayCache::purge_expired_replays). Replicas in
