@@ -20,13 +20,14 @@ use crate::endpoint::{
     ServerInner, check_published_url,
 };
 use crate::fetch::Fetcher;
-use crate::grant::{DynGrantHandler, GrantHandler};
-use crate::protocol::{GrantType, Scope};
+use crate::grant::{Audiences, DynGrantHandler, GrantHandler};
+use crate::jose::{Algorithm, KeySet};
+use crate::protocol::{GrantType, Resource, Scope, TokenFormat};
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DynCodeStore, DynDeviceStore, DynGrantStore,
     GrantStore, ReplayCache, Stores, TokenStore,
 };
-use crate::token::{Clock, SystemClock, TokenLifetimes};
+use crate::token::{Clock, MAX_LIFETIME, SystemClock, TokenLifetimes};
 
 /// Builds an [`AuthorizationServer`].
 #[must_use]
@@ -49,6 +50,16 @@ pub struct ServerBuilder {
     discovery: DiscoveryConfig,
     registration: Option<DynamicRegistration>,
     jwt: JwtAuthConfig,
+    signing: SigningConfig,
+}
+
+/// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
+/// [`ServerBuilder::access_token_signing_alg`] collect.
+#[derive(Debug, Default)]
+struct SigningConfig {
+    resources: Vec<Resource>,
+    keys: KeySet,
+    access_token_alg: Option<Algorithm>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -86,6 +97,7 @@ impl AuthorizationServer {
             discovery: DiscoveryConfig::default(),
             registration: None,
             jwt: JwtAuthConfig::default(),
+            signing: SigningConfig::default(),
         }
     }
 }
@@ -352,6 +364,7 @@ impl ServerBuilder {
             .grants
             .iter()
             .any(|(g, _)| *g == GrantType::REFRESH_TOKEN);
+        let audiences = self.signing.build()?;
         let jwt_auth = self
             .jwt
             .build()
@@ -382,6 +395,7 @@ impl ServerBuilder {
                 device,
                 introspection: self.introspection,
                 discovery,
+                audiences,
                 registration: self.registration,
                 jwt_auth,
                 auth_methods,
@@ -585,5 +599,83 @@ mod tests {
                 "{unnormalised:?}"
             );
         }
+    }
+}
+
+/// Signed tokens and audiences: keys (RFC 7517), resources (RFC 8707) and
+/// JWT access tokens (RFC 9068).
+impl ServerBuilder {
+    /// The server's signing keys: the JWKS it publishes at `jwks_uri`, and
+    /// the keys that sign its JWTs. The set is shared with the server, so a
+    /// key staged or activated on it later
+    /// ([`AuthorizationServer::rotate_signing_key`]) takes effect at once.
+    pub fn signing_keys(mut self, keys: KeySet) -> Self {
+        self.signing.keys = keys;
+        self
+    }
+
+    /// A protected resource the server issues audience-restricted tokens
+    /// for (RFC 8707): a `resource` parameter naming it is accepted, one
+    /// naming any other is `invalid_target`.
+    pub fn resource(mut self, resource: Resource) -> Self {
+        self.signing.resources.push(resource);
+        self
+    }
+
+    /// The algorithm that signs JWT access tokens. Default: the first of
+    /// ES256, RS256, PS256 and EdDSA the key set has an active key for.
+    pub fn access_token_signing_alg(mut self, algorithm: Algorithm) -> Self {
+        self.signing.access_token_alg = Some(algorithm);
+        self
+    }
+}
+
+impl SigningConfig {
+    fn build(self) -> Result<Audiences, BuildError> {
+        let mut ids: Vec<&str> = self
+            .resources
+            .iter()
+            .map(|r| r.indicator().as_str())
+            .collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|pair| pair.first() == pair.last()) {
+            return Err(BuildError::InvalidResource(
+                "two resources share an identifier",
+            ));
+        }
+        if self
+            .resources
+            .iter()
+            .filter_map(Resource::lifetime)
+            .any(|d| d.is_zero() || d > MAX_LIFETIME)
+        {
+            return Err(BuildError::InvalidResource(
+                "an access-token lifetime is zero or too long",
+            ));
+        }
+        let alg = match self.access_token_alg {
+            Some(alg) if self.keys.active(alg).is_none() => {
+                return Err(BuildError::MissingSigningKey(alg.as_str()));
+            }
+            Some(alg) => Some(alg),
+            None => [
+                Algorithm::Es256,
+                Algorithm::Rs256,
+                Algorithm::Ps256,
+                Algorithm::EdDsa,
+            ]
+            .into_iter()
+            .find(|alg| self.keys.active(*alg).is_some()),
+        };
+        let wants_jwt = self
+            .resources
+            .iter()
+            .any(|r| r.token_format() == TokenFormat::Jwt);
+        if wants_jwt && alg.is_none() {
+            return Err(BuildError::MissingSigningKey(
+                "the key set has no active key",
+            ));
+        }
+        Ok(Audiences::new(self.resources, self.keys, alg))
     }
 }

@@ -607,12 +607,17 @@ async fn the_protected_resource_refuses_as_rfc_6750_says() {
     let server = start(&[]).await;
     let api = server.url(app::RESOURCE_PATH);
 
-    // No token: a bare challenge (RFC 6750 §3.1).
+    // No token: no error code (RFC 6750 §3.1), but the scope and the
+    // resource's metadata (RFC 9728 §5.1).
     let reply = get(&api, &[]).await;
     assert_eq!(reply.status(), 401);
+    let metadata = server.url("/.well-known/oauth-protected-resource/api/me");
     assert_eq!(
         reply.header("www-authenticate"),
-        Some("Bearer realm=\"demo\"")
+        Some(
+            format!("Bearer realm=\"demo\", scope=\"read\", resource_metadata=\"{metadata}\"")
+                .as_str()
+        )
     );
     // An unknown token.
     let reply = server.me("pc_at_not-a-token-this-server-issued").await;
@@ -645,6 +650,91 @@ async fn the_protected_resource_refuses_as_rfc_6750_says() {
         "{challenge}"
     );
     assert!(challenge.contains("scope=\"read\""), "{challenge}");
+}
+
+#[tokio::test]
+async fn a_client_that_knows_only_the_resource_finds_its_authorization_server() {
+    // RFC 9728 §5's discovery, as an MCP client starts it.
+    let server = start(&[]).await;
+    let resource = server.url(app::RESOURCE_PATH);
+    let metadata_url = server.url("/.well-known/oauth-protected-resource/api/me");
+    assert_eq!(resource, format!("{}/api/me", server.running.url));
+
+    // 1–2. The resource without a token, and with a bad one: 401, naming
+    // the metadata and the scope to ask for.
+    for reply in [
+        get(&resource, &[]).await,
+        server.me("pc_at_not-a-token-this-server-issued").await,
+    ] {
+        assert_eq!(reply.status(), 401);
+        let challenge = reply.header("www-authenticate").unwrap();
+        assert!(challenge.starts_with("Bearer "), "{challenge}");
+        assert!(
+            challenge.contains(&format!("resource_metadata=\"{metadata_url}\"")),
+            "{challenge}"
+        );
+        assert!(challenge.contains(" scope=\"read\""), "{challenge}");
+    }
+
+    // 3–5. The document, checked against the resource called (§3.3).
+    let reply = get(&metadata_url, &[]).await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
+    let document = reply.json();
+    assert_eq!(document["resource"], resource.as_str());
+    assert_eq!(document["authorization_servers"], json!([server.issuer()]));
+    assert_eq!(document["bearer_methods_supported"], json!(["header"]));
+    assert_eq!(document["scopes_supported"], json!(["read"]));
+    assert!(document.get("dpop_signing_alg_values_supported").is_none());
+    let parsed = portcullis::resource::ProtectedResourceMetadata::parse_for(
+        &resource,
+        reply.text().as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        portcullis::resource::ProtectedResourceMetadata::parse_for(
+            &format!("{resource}/"),
+            reply.text().as_bytes()
+        )
+        .is_err()
+    );
+    // The document is not behind the bearer layer, and answers only GET.
+    let reply = post_form(&metadata_url, &[], &[]).await;
+    assert_eq!(reply.status(), 405);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+
+    // 6–7. The authorization server's metadata, from its issuer (RFC 8414
+    // §3.1), is this server's.
+    let issuer = &parsed.authorization_servers()[0];
+    assert_eq!(*issuer, server.issuer());
+    let issuer_url = url::Url::parse(issuer).unwrap();
+    let as_metadata = format!(
+        "{}/.well-known/oauth-authorization-server{}",
+        issuer_url.origin().ascii_serialization(),
+        issuer_url.path().trim_end_matches('/')
+    );
+    let reply = get(&as_metadata, &[]).await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.json()["issuer"], issuer.as_str());
+
+    // 10–11. A token for `read` from that server opens the resource.
+    let clients = &server.demo().clients;
+    let reply = post_form(
+        reply.json()["token_endpoint"].as_str().unwrap(),
+        &[(
+            "Authorization",
+            &example::basic(&clients.service_id, &clients.service_secret),
+        )],
+        &[("grant_type", "client_credentials"), ("scope", "read")],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let reply = server
+        .me(reply.json()["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["scope"], "read");
 }
 
 #[tokio::test]
@@ -1510,5 +1600,213 @@ async fn idle_and_slow_connections_are_closed_and_others_served() {
     }
     let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[]).await;
     assert_eq!(metadata.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn audience_restricted_jwts_work_at_their_resource_only() {
+    // Contract version 2: /api/me is a resource; `resource` yields an RFC
+    // 9068 JWT for it, verifiable with jwks_uri; a token for another
+    // resource, or a revoked JWT, is refused; an unknown resource is
+    // invalid_target.
+    let other = "https://reports.example/api";
+    let server = start(&["--resource", other]).await;
+    let me = server.url(app::RESOURCE_PATH);
+    let clients = &server.demo().clients;
+    let service = example::basic(&clients.service_id, &clients.service_secret);
+    let token_for = |resource: &str| {
+        let resource = resource.to_owned();
+        let service = service.clone();
+        let endpoint = server.endpoint(Endpoint::Token);
+        async move {
+            post_form(
+                &endpoint,
+                &[("Authorization", &service)],
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "read"),
+                    ("resource", &resource),
+                ],
+            )
+            .await
+        }
+    };
+
+    let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[]).await;
+    let jwks_uri = metadata.json()["jwks_uri"].as_str().unwrap().to_owned();
+    let jwks = get(&jwks_uri, &[]).await;
+    assert_eq!(jwks.status(), 200);
+    let set = portcullis::jose::JwkSet::from_json(jwks.text().as_bytes()).unwrap();
+    assert_eq!(set.keys.len(), 2, "an ES256 and an RS256 key");
+
+    let reply = token_for(&me).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let jwt = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let parsed = portcullis::jose::UnverifiedJws::parse(&jwt).unwrap();
+    assert!(parsed.header().typ_is("at+jwt"));
+    let key = set.find(parsed.header().kid().unwrap()).unwrap();
+    let payload = parsed
+        .verify(
+            &portcullis::jose::PublicKey::from_jwk(key).unwrap(),
+            &[portcullis::jose::Algorithm::Es256],
+        )
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims["aud"], me.as_str());
+    assert_eq!(claims["iss"], server.issuer());
+    let reply = server.me(&jwt).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["sub"], clients.service_id.as_str());
+
+    // Introspection reports the audience.
+    let introspected = post_form(
+        &server.endpoint(Endpoint::Introspection),
+        &[("Authorization", &service)],
+        &[("token", &jwt)],
+    )
+    .await;
+    assert_eq!(introspected.json()["aud"], me.as_str());
+
+    // A token for the other resource is refused at /api/me.
+    let reply = token_for(other).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let elsewhere = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let reply = server.me(&elsewhere).await;
+    assert_eq!(reply.status(), 401);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+
+    // An unknown resource is invalid_target.
+    let reply = token_for("https://unknown.example/").await;
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.json()["error"], "invalid_target");
+
+    // Revoked, the JWT no longer opens /api/me.
+    let reply = post_form(
+        &server.endpoint(Endpoint::Revocation),
+        &[("Authorization", &service)],
+        &[("token", &jwt)],
+    )
+    .await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(server.me(&jwt).await.status(), 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_mcp_client_discovers_registers_and_calls_the_resource() {
+    // What an MCP client does from nothing but the resource's URL: the 401,
+    // the RFC 9728 document, the RFC 8414 metadata, RFC 7591 registration
+    // as a native public client, the code flow with PKCE and `resource`
+    // through the browser forms, the token with `resource`, and the call.
+    let registration_token = "initial-access-token-0123456789abcdef";
+    let server = start(&["--registration-token", registration_token]).await;
+    let resource = server.url(app::RESOURCE_PATH);
+
+    let challenge = get(&resource, &[]).await;
+    assert_eq!(challenge.status(), 401);
+    let challenge = challenge.header("www-authenticate").unwrap().to_owned();
+    let metadata_url = challenge
+        .split("resource_metadata=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let document = get(&metadata_url, &[]).await.json();
+    assert_eq!(document["resource"], resource.as_str());
+    let issuer = document["authorization_servers"][0].as_str().unwrap();
+    let metadata = get(
+        &format!("{issuer}/.well-known/oauth-authorization-server"),
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    assert!(metadata["jwks_uri"].is_string());
+
+    // Registration as MCP clients send it: no application_type.
+    let redirect = "http://127.0.0.1:33418/callback";
+    let registered = example::request(
+        "POST",
+        metadata["registration_endpoint"].as_str().unwrap(),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {registration_token}")),
+        ],
+        json!({
+            "client_name": "MCP inspector",
+            "redirect_uris": [redirect],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+            "scope": "read"
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(registered.status(), 201, "{}", registered.text());
+    let client_id = registered.json()["client_id"].as_str().unwrap().to_owned();
+
+    // The browser: sign in, consent, back to the loopback redirect.
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let query = example::form(&[
+        ("response_type", "code"),
+        ("client_id", &client_id),
+        ("redirect_uri", redirect),
+        ("scope", "read"),
+        ("state", STATE),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+        ("code_challenge_method", "S256"),
+        ("resource", &resource),
+    ]);
+    let mut browser = Browser::new();
+    let (user, password) = server.user();
+    let login = browser
+        .get(&format!(
+            "{}?{query}",
+            metadata["authorization_endpoint"].as_str().unwrap()
+        ))
+        .await;
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    let consent = browser.follow(&signed_in).await;
+    assert_eq!(consent.status(), 200, "{}", consent.text());
+    let approved = browser.submit(&consent, &[("decision", "approve")]).await;
+    assert_eq!(approved.status(), 303, "{}", approved.text());
+    let params = approved.location_params();
+    assert_eq!(params["state"], STATE);
+    assert_eq!(params["iss"], issuer);
+
+    let tokens = post_form(
+        metadata["token_endpoint"].as_str().unwrap(),
+        &[],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("redirect_uri", redirect),
+            ("client_id", &client_id),
+            ("code_verifier", verifier),
+            ("resource", &resource),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status(), 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let claims = portcullis::jose::UnverifiedJws::parse(&access).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(claims.unverified_payload()).unwrap();
+    assert_eq!(claims["aud"], resource.as_str());
+    assert_eq!(claims["sub"], user.as_str());
+    let reply = server.me(&access).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["sub"], user.as_str());
     server.stop().await;
 }

@@ -30,7 +30,9 @@ use portcullis::client::{
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
-use portcullis::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
+use portcullis::protocol::{
+    CodeChallenge, CodeVerifier, GrantType, ResourceIndicator, ResourceSet, Scope,
+};
 use portcullis::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
@@ -122,9 +124,15 @@ fn grant_for(client: &ClientId, now: SystemTime, lifetime: Duration) -> GrantRec
         client_id: client.clone(),
         subject: Some(Subject::new("alice")),
         scope: scope("read write"),
+        // Identifiers the SQL could trip on: a quote, a percent sign.
+        resources: resources(&["https://api.example/o'brien", "urn:x:100%"]),
         created_at: now,
         expires_at: now + lifetime,
     }
+}
+
+fn resources(all: &[&str]) -> ResourceSet {
+    ResourceSet::new(all.iter().map(|r| ResourceIndicator::new(r).unwrap()))
 }
 
 fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> AccessTokenRecord {
@@ -132,6 +140,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         hash: random_hash(),
         grant_id: grant.id,
         scope: scope("read"),
+        audience: resources(&["urn:x:100%"]),
         issued_at: now,
         expires_at: now + lifetime,
     }
@@ -236,6 +245,7 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         redirect_uri: Arc::from("http://127.0.0.1/cb"),
         redirect_uri_in_request: false,
         scope: scope("read"),
+        resources: resources(&["https://api.example/"]),
         // Data that would be SQL if it were pasted into a statement.
         state: Some("x'); DROP TABLE grants; -- ü".to_owned()),
         response_mode: ResponseMode::FormPost,
@@ -637,6 +647,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         hash: rotation.access_token.hash,
         grant_id: grant.id,
         scope: old.scope.clone(),
+        audience: ResourceSet::empty(),
         issued_at: later,
         expires_at: later + secs(600),
     };
@@ -798,6 +809,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         hash: redemption.access_token.hash,
         grant_id: grant.id,
         scope: grant.scope.clone(),
+        audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + secs(600),
     };
@@ -1818,15 +1830,19 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 }
 
 /// A database left at version 1 by an earlier build gains the limiter's
-/// table, the clients' registrant column (version 3) and the replay cache's
-/// table (version 4) when opened, and keeps what it held.
+/// table, the clients' registrant column (version 3), resources (version 4) and the replay cache's
+/// table (version 5) when opened, and keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
     if !db
         .execute_raw(
             "DROP TABLE auth_failures; DROP INDEX clients_by_registrant; \
-             ALTER TABLE clients DROP COLUMN registrant; DROP TABLE replay_keys; \
+             ALTER TABLE clients DROP COLUMN registrant; \
+             ALTER TABLE grants DROP COLUMN resources; \
+             ALTER TABLE access_tokens DROP COLUMN audience; \
+             ALTER TABLE pending_authorizations DROP COLUMN resources; \
+             DROP TABLE replay_keys; \
              UPDATE schema_version SET version = 1",
         )
         .await
@@ -1855,6 +1871,19 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
             .await
             .unwrap()
     );
+    // Version 4: grants keep their resources, access tokens their audience.
+    let client = client_id("cli");
+    let grant = grant_for(&client, t0(), secs(600));
+    let access = access_for(&grant, t0(), secs(60));
+    reopened
+        .create_grant(NewGrant::with_access_token(grant.clone(), access.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.find_access_token(&access.hash).await.unwrap(),
+        Some((access, grant))
+    );
+    // Version 5: the replay cache's table.
     let jti = portcullis::store::ReplayKey::new("client_assertion", &["cli", "jti-1"]);
     let later = t0() + std::time::Duration::from_secs(60);
     use portcullis::store::ReplayCache as _;

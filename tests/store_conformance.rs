@@ -595,6 +595,7 @@ mod broken {
             redemption.access_token.clone(),
             redemption.refresh_token.clone(),
         )
+        .access_scope(redemption.access_scope.clone())
     }
 
     impl GrantStore for Broken {

@@ -126,10 +126,7 @@ async fn unknown_parameters_are_ignored() {
     let h = harness();
     let c = h.cc_client().await;
     let r = h
-        .post(cc_request(
-            &c,
-            "&foo=bar&foo=baz&resource=https%3A%2F%2Fapi",
-        ))
+        .post(cc_request(&c, "&foo=bar&foo=baz&ui_locales=en"))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.json);
 }

@@ -11,7 +11,7 @@ use http::StatusCode;
 use http::request::Parts;
 
 use crate::protocol::Scope;
-use crate::resource::{BearerError, BearerErrorKind, Realm, TokenInfo};
+use crate::resource::{BearerError, BearerErrorKind, Realm, ResourceMetadataUrl, TokenInfo};
 
 /// The access token of a request that [`BearerLayer`](crate::tower::BearerLayer)
 /// validated: its [`TokenInfo`] (client, subject, scope, expiry).
@@ -114,7 +114,8 @@ pub trait ScopeRequirement: Send + Sync + 'static {
 /// The access token of a request that [`BearerLayer`](crate::tower::BearerLayer)
 /// validated, provided it carries the scope `R` names; otherwise `403
 /// insufficient_scope` with the layer's realm and `scope="…"` in the
-/// challenge (RFC 6750 §3.1), the inner handler never running.
+/// challenge (RFC 6750 §3.1) — and the layer's `resource_metadata` (RFC 9728
+/// §5.1), if its validator names one — the inner handler never running.
 ///
 /// For a layer that guards many routes with a common scope
 /// ([`BearerLayer::require_scope`](crate::tower::BearerLayer::require_scope)),
@@ -140,10 +141,12 @@ impl<R: ScopeRequirement, S: Send + Sync> FromRequestParts<S> for RequireScope<R
             .map_err(|_| TokenRejection::InvalidRequirement(R::SCOPE))?;
         if !required.is_subset(&token.scope) {
             let kind = BearerErrorKind::InsufficientScope { required };
-            return Err(TokenRejection::Refused(BearerError::new(
-                kind,
-                realm.clone(),
-            )));
+            let mut refusal = BearerError::new(kind, realm.clone());
+            // RFC 9728 §5.1: the layer's metadata URL, in this challenge too.
+            if let Some(url) = parts.extensions.get::<ResourceMetadataUrl>() {
+                refusal = refusal.with_resource_metadata(url.clone());
+            }
+            return Err(TokenRejection::Refused(refusal));
         }
         Ok(RequireScope(token.clone(), PhantomData))
     }

@@ -10,7 +10,8 @@
 //!
 //! For protected resources, [`BearerLayer`](crate::tower::BearerLayer)
 //! validates each request's token, and the [`Token`] and [`RequireScope`]
-//! extractors hand it to the handlers, with a scope rule per handler.
+//! extractors hand it to the handlers, with a scope rule per handler;
+//! [`protected_resource_metadata`] serves a resource's RFC 9728 document.
 //!
 //! ```
 //! use axum::http::request::Parts;
@@ -50,11 +51,13 @@
 mod bearer;
 mod extract;
 mod interaction;
+mod resource_metadata;
 mod response;
 mod router;
 
 pub use bearer::{RequireScope, ScopeRequirement, Token, TokenRejection};
 pub use extract::{AuthorizationRejection, AuthorizationRequest};
 pub use interaction::{Interaction, Outcome};
+pub use resource_metadata::protected_resource_metadata;
 pub use response::Reply;
 pub use router::router;

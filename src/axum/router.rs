@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Bytes, to_bytes};
+use axum::body::{Bytes, HttpBody as _, to_bytes};
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -44,8 +44,18 @@ use crate::protocol::ErrorResponse;
 /// with `405` and `Allow` (the authorization endpoint: `GET, POST`), so the
 /// Router never answers a `405` or `404` of its own on these paths. Bodies
 /// are read up to the server's [`max_body`](AuthorizationServer::max_body);
-/// a larger one gets the library's `413` JSON error. Responses pass through
-/// with every header intact.
+/// a larger one gets the library's `413` JSON error — at once when its
+/// `Content-Length` says so. Responses pass through with every header
+/// intact.
+///
+/// The Router is not a server: it cannot close a connection. The host's
+/// server must bound how long a client may take to send a request's head
+/// (hyper's `header_read_timeout`, which `axum::serve` does not set), how
+/// long it may pause in a body and take over a request (`tower-http`'s
+/// `RequestBodyTimeoutLayer` and `TimeoutLayer` around this Router), and how
+/// many connections are open at once. The example server
+/// (`examples/server/app/serve.rs`) sets all three, and the README's axum
+/// section shows how.
 ///
 /// A request's extensions reach the endpoints. Client authentication is
 /// throttled per [`ThrottleSource`] (RFC 6819 §5.1.4.2.3): a request that
@@ -71,6 +81,13 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
     routes.add_buffered(&server, metadata.token_endpoint.path(), |s, r| async move {
         s.token_endpoint(r).await
     });
+    if let Some(url) = &metadata.jwks_uri {
+        let server = server.clone();
+        routes.add(url.path(), move |request: Request| {
+            let server = server.clone();
+            async move { Reply(server.jwks_endpoint(request)).into_response() }
+        });
+    }
     if let Some(url) = &metadata.revocation_endpoint {
         routes.add_buffered(&server, url.path(), |s, r| async move {
             s.revocation_endpoint(r).await
@@ -171,13 +188,26 @@ fn escape(path: &str) -> String {
 }
 
 /// The request with its body read into memory — at most `limit` bytes — and
-/// its [`ThrottleSource`], or the library's `413`.
+/// its [`ThrottleSource`], or the library's `413`: at once for a body
+/// declared larger (`Content-Length`, RFC 9110 §8.6), which is not waited
+/// for.
 pub(super) async fn buffer(
     request: Request,
     limit: usize,
 ) -> Result<http::Request<Bytes>, Response> {
     let (mut parts, body) = request.into_parts();
     attach_source(&mut parts.extensions);
+    // The header itself: a layer around the Router may wrap the body and
+    // hide its length (`tower-http`'s body timeout does).
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        .max(body.size_hint().lower());
+    if declared > u64::try_from(limit).unwrap_or(u64::MAX) {
+        return Err(Reply(RequestError::BodyTooLarge.into_http()).into_response());
+    }
     match to_bytes(body, limit).await {
         Ok(bytes) => Ok(http::Request::from_parts(parts, bytes)),
         // Over the limit, or unreadable: no endpoint sees a partial body.

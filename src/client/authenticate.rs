@@ -8,7 +8,7 @@ use super::assertion::read_assertion;
 use super::blocking::BlockingRunner;
 use super::credentials::read_secret_credentials;
 use super::events::{Report, SecurityEvents, loggable};
-use super::jwt_auth::{Audiences, JwtClientAuth};
+use super::jwt_auth::{AssertionAudiences, JwtClientAuth};
 use super::registry::DynClientRegistry;
 use super::throttle::DynAuthLimiter;
 use super::{
@@ -242,7 +242,7 @@ pub(crate) struct Authentication<'a> {
     /// JWT client authentication (RFC 7523), when configured.
     pub(crate) jwt: Option<&'a JwtClientAuth>,
     /// The audiences a client assertion may name here.
-    pub(crate) audiences: Audiences<'a>,
+    pub(crate) audiences: AssertionAudiences<'a>,
 }
 
 impl Authentication<'_> {

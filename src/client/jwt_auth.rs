@@ -195,7 +195,7 @@ impl fmt::Debug for JwtClientAuth {
 /// The audiences an assertion may name (RFC 7523 §3 item 3): the issuer
 /// identifier, and the URL of the endpoint that receives it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Audiences<'a> {
+pub(crate) struct AssertionAudiences<'a> {
     pub(crate) issuer: &'a str,
     pub(crate) endpoint: &'a str,
 }
@@ -262,7 +262,7 @@ impl JwtClientAuth {
         &self,
         presented: &PresentedCredentials,
         client: &Client,
-        audiences: Audiences<'_>,
+        audiences: AssertionAudiences<'_>,
         now: SystemTime,
     ) -> Result<(), ClientAuthError> {
         let assertion = presented
@@ -344,7 +344,7 @@ impl JwtClientAuth {
         &self,
         claims: &RegisteredClaims,
         client_id: &ClientId,
-        audiences: Audiences<'_>,
+        audiences: AssertionAudiences<'_>,
         now: SystemTime,
     ) -> Result<(), ClientAuthError> {
         let id = client_id.as_str();

@@ -120,7 +120,7 @@ pub use credentials::{AuthRequest, PresentedCredentials};
 pub(crate) use events::{Report, SecurityEvents, loggable};
 pub(crate) use info::unix_seconds;
 pub use info::{ClientInfo, MAX_CONTACTS, MAX_METADATA_STRING_LEN};
-pub(crate) use jwt_auth::{Audiences, JwtAuthConfig, JwtClientAuth};
+pub(crate) use jwt_auth::{AssertionAudiences, JwtAuthConfig, JwtClientAuth};
 pub use jwt_auth::{
     CLIENT_SECRET_JWT_ALGORITHMS, ClientAssertionSettings, MAX_JTI_LEN,
     MIN_CLIENT_SECRET_JWT_KEY_LEN, PRIVATE_KEY_JWT_ALGORITHMS,

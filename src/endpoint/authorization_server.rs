@@ -15,14 +15,14 @@ use super::introspection_access::IntrospectionSettings;
 use super::published_urls::Endpoint;
 use super::registration_settings::DynamicRegistration;
 use crate::client::{
-    Audiences, AuthMethod, Authentication, BlockingRunner, ClientAuthenticator, ClientRegistration,
-    DynAuthLimiter, DynClientRegistry, EndpointFamily, JwtClientAuth, Registered,
-    RegistrationError, SecurityEvents,
+    AssertionAudiences, AuthMethod, Authentication, BlockingRunner, ClientAuthenticator,
+    ClientRegistration, DynAuthLimiter, DynClientRegistry, EndpointFamily, JwtClientAuth,
+    Registered, RegistrationError, SecurityEvents,
 };
-use crate::grant::DynGrantHandler;
+use crate::grant::{Audiences, DynGrantHandler};
 use crate::protocol::GrantType;
 use crate::store::{AccessTokenInfo, GrantId, StoreError, Stores};
-use crate::token::{Clock, TokenHash, TokenKind, TokenLifetimes};
+use crate::token::{Clock, TokenHash, TokenLifetimes, is_access_token};
 
 /// The default limit on a request body: 64 KiB, far above any real token
 /// request.
@@ -69,6 +69,9 @@ pub(crate) struct ServerInner {
     pub(crate) introspection: IntrospectionSettings,
     /// Endpoint URLs and what else the metadata document says (RFC 8414).
     pub(crate) discovery: Discovery,
+    /// The resources tokens are issued for (RFC 8707), and the keys that
+    /// sign JWTs.
+    pub(crate) audiences: Audiences,
     /// Dynamic client registration (RFC 7591), when enabled.
     pub(crate) registration: Option<DynamicRegistration>,
     /// JWT client authentication (RFC 7523), when a replay cache is
@@ -106,7 +109,7 @@ impl ServerInner {
     ) -> Authentication<'_> {
         Authentication {
             jwt: self.jwt_auth.as_ref(),
-            audiences: Audiences {
+            audiences: AssertionAudiences {
                 issuer: &self.issuer,
                 endpoint: self.discovery.endpoints.get(endpoint).as_str(),
             },
@@ -261,7 +264,7 @@ impl AuthorizationServer {
         &self,
         token: &str,
     ) -> Result<Option<AccessTokenInfo>, StoreError> {
-        if !TokenKind::AccessToken.matches(token) {
+        if !is_access_token(token) {
             return Ok(None);
         }
         let hash = TokenHash::of(token);
@@ -276,6 +279,7 @@ impl AuthorizationServer {
             client_id: grant.client_id,
             subject: grant.subject,
             scope: record.scope,
+            audience: record.audience,
             issued_at: record.issued_at,
             expires_at: record.expires_at,
             grant_id: grant.id,

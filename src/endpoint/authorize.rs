@@ -25,8 +25,10 @@ use http::{Method, Request, Response, StatusCode};
 use super::authorization_server::AuthorizationServer;
 use super::redirect::{deliver, secure_page_headers};
 use crate::client::Client;
+use crate::grant::TargetRefusal;
 use crate::protocol::{
-    CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params, PkceError, Scope,
+    CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params, PkceError, ResourceSet,
+    Scope,
 };
 pub use crate::store::ResponseType;
 use crate::store::{
@@ -356,6 +358,21 @@ impl AuthorizationServer {
             None => trusted.client.default_scope().clone(),
         };
 
+        // RFC 8707 §2: each `resource` a resource this server knows, and one
+        // a requested scope applies to. The implicit grant's tokens are not
+        // audience-restricted: resource indicators need the code flow.
+        let resources = ResourceSet::from_params(&params)
+            .map_err(|_| TargetRefusal::Malformed)
+            .and_then(|resources| match response_type {
+                ResponseType::Token if !resources.is_empty() => Err(TargetRefusal::Unsupported),
+                _ => self
+                    .inner
+                    .audiences
+                    .check(&resources, &scope)
+                    .map(|()| resources),
+            })
+            .map_err(|why| fail(ErrorCode::INVALID_TARGET, why.description(), default_mode))?;
+
         let challenge = match (response_type, single("code_challenge")?) {
             (ResponseType::Code, Some(value)) => {
                 let method = single("code_challenge_method")?;
@@ -401,6 +418,7 @@ impl AuthorizationServer {
             redirect_uri: trusted.redirect_uri,
             redirect_uri_in_request: trusted.redirect_uri_in_request,
             scope,
+            resources,
             state: state.map(str::to_owned),
             response_mode: mode.unwrap_or(default_mode),
             challenge,
@@ -564,6 +582,7 @@ impl AuthorizationServer {
                     client_id: record.client_id.clone(),
                     subject: Some(subject),
                     scope,
+                    resources: record.resources.clone(),
                     created_at: now,
                     expires_at: now + lifetimes.grant,
                 };
@@ -595,6 +614,7 @@ impl AuthorizationServer {
                     client_id: record.client_id.clone(),
                     subject: Some(subject),
                     scope: scope.clone(),
+                    resources: ResourceSet::empty(),
                     created_at: now,
                     expires_at,
                 };
@@ -602,6 +622,7 @@ impl AuthorizationServer {
                     hash,
                     grant_id: grant.id,
                     scope: scope.clone(),
+                    audience: ResourceSet::empty(),
                     issued_at: now,
                     expires_at,
                 };

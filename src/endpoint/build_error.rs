@@ -34,6 +34,15 @@ pub enum BuildError {
     /// the interval is longer than the lifetime.
     #[error("invalid device flow settings: {0}")]
     InvalidDeviceFlow(&'static str),
+    /// Two resources with one identifier, or a resource's own access-token
+    /// lifetime zero or over [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
+    #[error("invalid resource: {0}")]
+    InvalidResource(&'static str),
+    /// A resource asks for JWT access tokens, or the builder names an
+    /// algorithm for them, and the key set has no active key of that
+    /// algorithm (or none at all).
+    #[error("no active signing key for JWT access tokens ({0})")]
+    MissingSigningKey(&'static str),
     /// A token lifetime is zero or longer than
     /// [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
     #[error("invalid token lifetime: {0}")]

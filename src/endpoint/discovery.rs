@@ -47,6 +47,7 @@ impl DiscoveryConfig {
             introspection: url(Endpoint::Introspection)?,
             registration: url(Endpoint::Registration)?,
             device_authorization: url(Endpoint::DeviceAuthorization)?,
+            jwks: url(Endpoint::Jwks)?,
         };
         let page = |name: &'static str, value: Option<String>| {
             value

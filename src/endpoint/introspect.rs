@@ -88,6 +88,7 @@ use super::lookup::{Found, find_token, token_params};
 use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, ClientAuthError, EndpointFamily, Report, ThrottleSource};
 use crate::grant::RequestError;
+use crate::jose::Audience;
 use crate::protocol::server_challenge;
 use crate::protocol::{
     BearerCredential, ErrorCode, ErrorResponse, IntrospectionResponse, Params, bearer_credential,
@@ -342,6 +343,15 @@ impl AuthorizationServer {
             token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
             iss: Some(inner.issuer.as_str().to_owned()),
             nbf: None,
+            aud: (!token.audience.is_empty()).then(|| {
+                Audience::of(
+                    token
+                        .audience
+                        .iter()
+                        .map(|r| r.as_str().to_owned())
+                        .collect(),
+                )
+            }),
         })
     }
 
@@ -422,10 +432,11 @@ fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
 
 /// What the policy and the response are built from.
 fn introspected(found: Found) -> IntrospectedToken {
-    let (kind, scope, issued_at, expires_at, grant) = match found {
+    let (kind, scope, audience, issued_at, expires_at, grant) = match found {
         Found::Access(record, grant) => (
             TokenKind::AccessToken,
             record.scope,
+            record.audience,
             record.issued_at,
             record.expires_at,
             grant,
@@ -433,6 +444,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         Found::Refresh(found) => (
             TokenKind::RefreshToken,
             found.record.scope,
+            found.grant.resources.clone(),
             found.record.issued_at,
             found.record.expires_at,
             found.grant,
@@ -443,6 +455,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         client_id: grant.client_id,
         subject: grant.subject,
         scope,
+        audience,
         issued_at,
         // Nothing outlives its grant.
         expires_at: expires_at.min(grant.expires_at),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::client::{AuthenticatedClient, ClientId};
-use crate::protocol::{Scope, is_b64token};
+use crate::protocol::{ResourceSet, Scope, is_b64token};
 use crate::store::{GrantId, Subject};
 use crate::token::{TokenHash, TokenKind};
 
@@ -64,6 +64,9 @@ pub struct IntrospectedToken {
     pub subject: Option<Subject>,
     /// The token's scope.
     pub scope: Scope,
+    /// The resources it is for (RFC 8707): an access token's audience, a
+    /// refresh token's grant's resources; empty when unrestricted.
+    pub audience: ResourceSet,
     /// When it was issued.
     pub issued_at: SystemTime,
     /// When it expires.
@@ -283,6 +286,7 @@ mod tests {
             client_id: ClientId::new_unchecked("client"),
             subject: None,
             scope: Scope::empty(),
+            audience: ResourceSet::empty(),
             issued_at: SystemTime::UNIX_EPOCH,
             expires_at: SystemTime::UNIX_EPOCH,
             grant_id: GrantId::generate(),

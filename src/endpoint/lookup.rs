@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use crate::client::ClientId;
 use crate::protocol::{FormError, Params};
 use crate::store::{AccessTokenRecord, DynGrantStore, FoundRefreshToken, GrantRecord, StoreError};
-use crate::token::{TokenHash, TokenKind};
+use crate::token::{TokenHash, TokenKind, is_access_token};
 
 /// The `token` and `token_type_hint` parameters of a revocation or
 /// introspection request. `token` is `None` when absent; a repeated
@@ -83,7 +83,11 @@ pub(crate) async fn find_token(
     hint: Option<TokenKind>,
 ) -> Result<Option<Found>, StoreError> {
     for kind in search_order(hint) {
-        if !kind.matches(token) {
+        let shaped = match kind {
+            TokenKind::AccessToken => is_access_token(token),
+            _ => kind.matches(token),
+        };
+        if !shaped {
             continue;
         }
         let hash = TokenHash::of(token);

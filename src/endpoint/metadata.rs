@@ -111,6 +111,10 @@ pub struct AuthorizationServerMetadata {
     /// The token endpoint.
     #[serde(serialize_with = "url")]
     pub token_endpoint: Url,
+    /// The JWKS (RFC 7517), when the server has signing keys
+    /// ([`ServerBuilder::signing_keys`](crate::ServerBuilder::signing_keys)).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub jwks_uri: Option<Url>,
     /// Present only when dynamic client registration is enabled.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
     pub registration_endpoint: Option<Url>,
@@ -302,6 +306,8 @@ impl AuthorizationServer {
             issuer: inner.issuer.clone(),
             authorization_endpoint: interactive.then(|| urls.get(Endpoint::Authorization).clone()),
             token_endpoint: urls.get(Endpoint::Token).clone(),
+            jwks_uri: (!inner.audiences.keys().is_empty())
+                .then(|| urls.get(Endpoint::Jwks).clone()),
             registration_endpoint: inner
                 .registration
                 .is_some()

@@ -26,6 +26,8 @@ pub enum Endpoint {
     Registration,
     /// The device authorization endpoint (RFC 8628 §3.1).
     DeviceAuthorization,
+    /// The JWKS (RFC 7517 §5): the keys that verify the server's JWTs.
+    Jwks,
 }
 
 impl Endpoint {
@@ -38,6 +40,7 @@ impl Endpoint {
             Endpoint::Introspection => "/introspect",
             Endpoint::Registration => "/register",
             Endpoint::DeviceAuthorization => "/device_authorization",
+            Endpoint::Jwks => "/jwks",
         }
     }
 
@@ -50,6 +53,7 @@ impl Endpoint {
             Endpoint::Introspection => "introspection_endpoint",
             Endpoint::Registration => "registration_endpoint",
             Endpoint::DeviceAuthorization => "device_authorization_endpoint",
+            Endpoint::Jwks => "jwks_uri",
         }
     }
 }
@@ -63,6 +67,7 @@ pub struct EndpointUrls {
     pub(super) introspection: Url,
     pub(super) registration: Url,
     pub(super) device_authorization: Url,
+    pub(super) jwks: Url,
 }
 
 impl EndpointUrls {
@@ -75,6 +80,7 @@ impl EndpointUrls {
             Endpoint::Introspection => &self.introspection,
             Endpoint::Registration => &self.registration,
             Endpoint::DeviceAuthorization => &self.device_authorization,
+            Endpoint::Jwks => &self.jwks,
         }
     }
 }

@@ -16,8 +16,8 @@ use super::client_auth::authenticate_client;
 use super::form_post::FormRequest;
 use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
-use crate::grant::{GrantContext, RequestError, TokenError};
-use crate::protocol::{Params, TokenResponse};
+use crate::grant::{GrantContext, RequestError, TargetRefusal, TokenError, target_error};
+use crate::protocol::{Params, ResourceSet, TokenResponse};
 
 /// A parsed token request: its form parameters and its headers.
 ///
@@ -157,6 +157,19 @@ impl AuthorizationServer {
             .transpose()
             .map_err(TokenError::InvalidScope)?;
 
+        // RFC 8707 §2: each `resource` an absolute URI the server knows.
+        let requested_resources =
+            ResourceSet::from_params(params).map_err(|_| target_error(TargetRefusal::Malformed))?;
+        if requested_resources.iter().any(|r| {
+            !inner
+                .audiences
+                .resources()
+                .iter()
+                .any(|k| k.indicator() == r)
+        }) {
+            return Err(target_error(TargetRefusal::Unknown));
+        }
+
         let ctx = GrantContext {
             stores: &inner.stores,
             lifetimes: &inner.lifetimes,
@@ -164,6 +177,9 @@ impl AuthorizationServer {
             client: &client,
             params,
             requested_scope: requested_scope.as_ref(),
+            requested_resources: &requested_resources,
+            audiences: &inner.audiences,
+            issuer: &inner.issuer,
             now,
         };
         handler.handle(ctx).await

@@ -1,7 +1,7 @@
 //! The authorization code grant at the token endpoint (RFC 6749 §4.1.3), with
 //! PKCE (RFC 7636 §4.5, §4.6).
 
-use super::context::{refusal_error, report_replay};
+use super::context::{refusal_error, report_replay, target_error};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::CodeVerifier;
 use crate::protocol::{GrantType, TokenResponse};
@@ -79,11 +79,47 @@ async fn redeem(
     let Some(codes) = ctx.stores.codes.as_deref() else {
         return Err(TokenError::UnsupportedGrantType);
     };
-    let (access_token, access) = ctx.plan_access_token();
+    // With resource indicators (RFC 8707 §2.2) the access token depends on
+    // the resources the grant was authorized for: its audience, scope,
+    // format and lifetime. They never change once granted, so one read
+    // before the atomic redemption tells them; only a server with
+    // resources pays for it. A code that is not this client's is left to
+    // the redemption to refuse, telling nothing about it, and a redeemed
+    // one to the redemption to treat as the replay it is.
+    let found = if ctx.audiences.any() {
+        codes
+            .find_code(&code_hash)
+            .await?
+            .filter(|found| found.grant.client_id == *ctx.client.id() && !found.redeemed)
+    } else {
+        None
+    };
+    let (access_token, access, access_scope) = match &found {
+        Some(found) => {
+            let grant = &found.grant;
+            let audience = ctx
+                .audiences
+                .audience(ctx.requested_resources, &grant.resources)
+                .map_err(target_error)?;
+            let scope = ctx.audiences.token_scope(&audience, &grant.scope);
+            let minter = ctx.minter();
+            let expires_at = (ctx.now + minter.lifetime(&audience)).min(grant.expires_at);
+            let (token, planned) = minter
+                .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
+                .await?;
+            let narrower = (scope != grant.scope).then_some(scope);
+            (token, planned, narrower)
+        }
+        None => {
+            let (token, planned) = ctx.plan_access_token();
+            (token, planned, None)
+        }
+    };
     let (refresh_token, refresh) = ctx.plan_refresh_token().unzip();
     let redemption = CodeRedemption::new(ctx.client.id().clone(), ctx.now, access, refresh)
         .redirect_uri(redirect_uri)
-        .code_verifier(code_verifier);
+        .code_verifier(code_verifier)
+        .access_scope(access_scope);
     let respond = ctx.responder();
     let invalid = || invalid_grant("invalid authorization code");
     match codes.redeem_code(&code_hash, &redemption).await? {
@@ -91,7 +127,8 @@ async fn redeem(
             let grant = &found.grant;
             let expires_at = redemption.access_token.expires_under(grant);
             let response = respond.response(access_token, expires_at, refresh_token);
-            Ok(respond.with_scope_if_differs(response, grant.scope.clone()))
+            let scope = redemption.access_scope.as_ref().unwrap_or(&grant.scope);
+            Ok(respond.with_scope_if_differs(response, scope.clone()))
         }
         Redemption::Revoked(grant_id) => {
             report_replay(

@@ -11,9 +11,11 @@ use std::fmt;
 use std::future::Future;
 use std::time::SystemTime;
 
+use super::audience::{Audiences, TargetRefusal};
+use super::jwt_access_token::{self, AccessTokenClaims};
 use super::{RequestError, TokenError};
 use crate::client::{AuthenticatedClient, ClientId};
-use crate::protocol::{Params, Scope, TokenResponse};
+use crate::protocol::{Params, ResourceSet, Scope, TokenFormat, TokenResponse};
 use crate::store::redemption::Refusal;
 use crate::store::{
     AccessTokenRecord, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken, StoreError,
@@ -31,6 +33,11 @@ pub struct GrantContext<'a> {
     pub(crate) client: &'a AuthenticatedClient,
     pub(crate) params: &'a Params<'a>,
     pub(crate) requested_scope: Option<&'a Scope>,
+    /// The `resource` parameters (RFC 8707), each a resource the server
+    /// knows.
+    pub(crate) requested_resources: &'a ResourceSet,
+    pub(crate) audiences: &'a Audiences,
+    pub(crate) issuer: &'a str,
     pub(crate) now: SystemTime,
 }
 
@@ -76,6 +83,23 @@ impl<'a> GrantContext<'a> {
     /// The time of this request, from the server's clock.
     pub fn now(&self) -> SystemTime {
         self.now
+    }
+
+    /// The resources the request names (`resource`, RFC 8707 §2), each one
+    /// the server knows; empty when it names none.
+    pub fn requested_resources(&self) -> &'a ResourceSet {
+        self.requested_resources
+    }
+
+    /// What mints this request's access tokens.
+    pub(crate) fn minter(&self) -> Minter<'a> {
+        Minter {
+            audiences: self.audiences,
+            issuer: self.issuer,
+            client_id: self.client.id(),
+            now: self.now,
+            default_lifetime: self.lifetimes.access_token,
+        }
     }
 
     /// The grant store's lookups and revocations a grant may need: finding
@@ -140,41 +164,139 @@ impl<'a> GrantContext<'a> {
     /// The store is called before the future is returned (a host's store
     /// starts its work when the future is first polled), so the future holds
     /// nothing borrowed from `self`.
+    ///
+    /// With `resource` in the request (RFC 8707), the grant is authorized
+    /// for those resources and the access token is restricted to them: its
+    /// scope narrowed to the scopes that apply to them, and an RFC 9068 JWT
+    /// when one of them asks for JWTs. A resource none of whose scopes was
+    /// requested is `invalid_target`.
     pub fn issue(
         &self,
         issue: Issue,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
-        let (access_token, planned) = self.plan_access_token();
-        let grant = GrantRecord {
-            id: self.stores.grants.grant_id_for(&planned.hash),
-            client_id: self.client.id().clone(),
-            subject: issue.subject,
-            scope: issue.scope.clone(),
-            created_at: self.now,
-            expires_at: self.grant_expiry(issue.refresh),
-        };
-        let access = planned.access_record(&grant, issue.scope.clone(), self.now);
-        let refresh = issue.refresh.then(|| {
-            let (token, hash) = mint(TokenKind::RefreshToken);
-            let planned = PlannedToken::new(hash, self.now + self.lifetimes.refresh_token_idle);
-            (
-                token,
-                planned.refresh_record(&grant, issue.scope.clone(), self.now),
-            )
-        });
+        let resources = self.requested_resources.clone();
+        let checked = self
+            .audiences
+            .check(&resources, &issue.scope)
+            .map_err(target_error);
+        let minter = self.minter();
+        let stores = self.stores;
+        let now = self.now;
         let respond = self.responder();
-        let (refresh_token, refresh) = refresh.unzip();
-        let response = respond.response(access_token, access.expires_at, refresh_token);
-        let response = respond.with_scope_if_differs(response, issue.scope);
-        let mut new = NewGrant::with_access_token(grant, access);
-        if let Some(refresh) = refresh {
-            new = new.and_refresh_token(refresh);
-        }
-        let stored = self.stores.grants.create_grant(new);
+        let client_id = self.client.id().clone();
+        let refresh_lifetime = self.lifetimes.refresh_token_idle;
+        let token_scope = self.audiences.token_scope(&resources, &issue.scope);
+        let lifetime = self
+            .audiences
+            .lifetime(&resources, self.lifetimes.access_token);
+        let grant_expires_at = if issue.refresh {
+            self.now + self.lifetimes.grant
+        } else {
+            self.now + lifetime
+        };
         async move {
-            stored.await?;
+            checked?;
+            let expires_at = (now + lifetime).min(grant_expires_at);
+            let (access_token, planned) = minter
+                .mint(issue.subject.as_ref(), &token_scope, &resources, expires_at)
+                .await?;
+            let grant = GrantRecord {
+                id: stores.grants.grant_id_for(&planned.hash),
+                client_id,
+                subject: issue.subject,
+                scope: issue.scope.clone(),
+                resources,
+                created_at: now,
+                expires_at: grant_expires_at,
+            };
+            let access = planned.access_record(&grant, token_scope.clone(), now);
+            let refresh = issue.refresh.then(|| {
+                let (token, hash) = mint(TokenKind::RefreshToken);
+                let planned = PlannedToken::new(hash, now + refresh_lifetime);
+                (
+                    token,
+                    planned.refresh_record(&grant, issue.scope.clone(), now),
+                )
+            });
+            let (refresh_token, refresh) = refresh.unzip();
+            let response = respond.response(access_token, access.expires_at, refresh_token);
+            let response = respond.with_scope_if_differs(response, token_scope);
+            let mut new = NewGrant::with_access_token(grant, access);
+            if let Some(refresh) = refresh {
+                new = new.and_refresh_token(refresh);
+            }
+            stores.grants.create_grant(new).await?;
             Ok(response)
         }
+    }
+}
+
+/// `invalid_target`, described.
+pub(crate) fn target_error(refusal: TargetRefusal) -> TokenError {
+    TokenError::InvalidTarget(refusal.description())
+}
+
+/// Mints the access tokens of one request: opaque, or RFC 9068 JWTs for an
+/// audience that asks for them.
+#[derive(Clone, Copy)]
+pub(crate) struct Minter<'a> {
+    pub(crate) audiences: &'a Audiences,
+    issuer: &'a str,
+    client_id: &'a ClientId,
+    now: SystemTime,
+    default_lifetime: std::time::Duration,
+}
+
+impl Minter<'_> {
+    /// How long a token for `audience` lives.
+    pub(crate) fn lifetime(&self, audience: &ResourceSet) -> std::time::Duration {
+        self.audiences.lifetime(audience, self.default_lifetime)
+    }
+
+    /// An access token for `audience` with `scope`, expiring at
+    /// `expires_at` (already capped by its grant's expiry, so that a JWT's
+    /// `exp` is the stored record's): its plaintext and its plan. A JWT is
+    /// stored by its hash too, so it introspects and revokes like an opaque
+    /// token.
+    pub(crate) async fn mint(
+        &self,
+        subject: Option<&Subject>,
+        scope: &Scope,
+        audience: &ResourceSet,
+        expires_at: SystemTime,
+    ) -> Result<(String, PlannedToken), TokenError> {
+        let (token, hash) = match self.audiences.format(audience) {
+            TokenFormat::Jwt => {
+                // The builder refuses JWT resources without a signing key;
+                // a key removed since is a server error.
+                let signer = self
+                    .audiences
+                    .access_token_alg()
+                    .and_then(|alg| self.audiences.keys().active(alg))
+                    .ok_or_else(|| {
+                        TokenError::Signing(crate::jose::SigningError::new(
+                            "no active key for JWT access tokens",
+                        ))
+                    })?;
+                let claims = AccessTokenClaims {
+                    issuer: self.issuer,
+                    client_id: self.client_id,
+                    subject,
+                    audience,
+                    scope,
+                    issued_at: self.now,
+                    expires_at,
+                };
+                let jwt = jwt_access_token::sign(signer.as_ref(), claims)
+                    .await
+                    .map_err(TokenError::Signing)?;
+                let hash = TokenHash::of(&jwt);
+                (jwt, hash)
+            }
+            _ => mint(TokenKind::AccessToken),
+        };
+        let planned = PlannedToken::new(hash, expires_at).with_audience(audience.clone());
+        Ok((token, planned))
     }
 }
 

@@ -74,6 +74,13 @@ impl GrantHandler for DeviceCodeGrant {
         if !TokenKind::DeviceCode.matches(device_code) {
             return Err(invalid_grant());
         }
+        // The device authorization request carries no `resource`, so its
+        // grant has no audience to narrow (a known limit).
+        if !ctx.requested_resources().is_empty() {
+            return Err(super::context::target_error(
+                super::TargetRefusal::Unsupported,
+            ));
+        }
         let now = ctx.now();
         // Recording the poll, collecting an approval and revoking a replayed
         // grant are one atomic store operation.

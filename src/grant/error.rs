@@ -194,6 +194,14 @@ pub enum TokenError {
         /// How long to wait.
         retry_after: std::time::Duration,
     },
+    /// A `resource` that is malformed, unknown, or outside the grant
+    /// (RFC 8707 §2): `invalid_target`.
+    #[error("invalid target: {0}")]
+    InvalidTarget(&'static str),
+    /// A JWT access token could not be signed (the host's KMS failed, say):
+    /// `server_error`, the cause logged.
+    #[error("signing failed")]
+    Signing(#[source] crate::jose::SigningError),
     /// Any other OAuth error, from an extension grant.
     #[error("{0}")]
     OAuth(OAuthError),
@@ -236,6 +244,10 @@ impl TokenError {
             )
             .with_status(StatusCode::TOO_MANY_REQUESTS)
             .with_retry_after(*retry_after),
+            TokenError::InvalidTarget(why) => {
+                ErrorResponse::described(ErrorCode::INVALID_TARGET, *why)
+            }
+            TokenError::Signing(_) => ErrorResponse::server_error(),
             TokenError::OAuth(e) => ErrorResponse::new(e.clone()),
         }
     }
@@ -244,6 +256,9 @@ impl TokenError {
     pub fn into_http(self) -> Response<Vec<u8>> {
         if let TokenError::Request(e) = &self {
             e.report("token endpoint");
+        }
+        if let TokenError::Signing(e) = &self {
+            tracing::error!(error = %e, "token endpoint: signing an access token failed");
         }
         self.to_error_response().into_http()
     }

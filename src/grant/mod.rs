@@ -7,18 +7,22 @@
 //! [`GrantContext`]. The built-in grants are ordinary handlers; a host adds an
 //! extension grant (an absolute-URI `grant_type`, RFC 6749 §4.5) the same way.
 
+mod audience;
 mod authorization_code;
 mod client_credentials;
 mod context;
 mod device_code;
 mod error;
+mod jwt_access_token;
 mod password;
 mod refresh_token;
 
 use std::future::Future;
 
+pub(crate) use audience::{Audiences, TargetRefusal};
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;
+pub(crate) use context::target_error;
 pub use context::{GrantContext, Issue, Tokens};
 pub use device_code::DeviceCodeGrant;
 pub use error::{RequestError, TokenError};

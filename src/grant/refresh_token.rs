@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and reuse detection
 //! (RFC 9700 §4.14.2).
 
-use super::context::{refusal_error, report_replay};
+use super::context::{refusal_error, report_replay, target_error};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
 use crate::store::{PlannedToken, RefreshRotation, Rotation};
@@ -49,17 +49,53 @@ impl GrantHandler for RefreshTokenGrant {
 /// operation: one round trip to a database. A reuse — or a race lost to a
 /// concurrent refresh with the same token — revokes the whole grant.
 async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse, TokenError> {
-    let (access_token, access) = ctx.plan_access_token();
+    // With resource indicators (RFC 8707 §2.2) the access token depends on
+    // the resources the grant was authorized for, read first: they never
+    // change once granted. Only a server with resources pays for the read.
+    // A token that is not this client's, is rotated out (a reuse, which the
+    // rotation must see to revoke the grant), or is asked to widen its
+    // scope is left to the rotation to refuse.
+    let found = if ctx.audiences.any() {
+        ctx.stores
+            .grants
+            .find_refresh_token(&old)
+            .await?
+            .filter(|found| {
+                found.grant.client_id == *ctx.client.id()
+                    && found.current
+                    && ctx
+                        .requested_scope
+                        .is_none_or(|s| s.is_subset(&found.record.scope))
+            })
+    } else {
+        None
+    };
+    let (access_token, access, scope) = match &found {
+        Some(found) => {
+            let grant = &found.grant;
+            let audience = ctx
+                .audiences
+                .audience(ctx.requested_resources, &grant.resources)
+                .map_err(target_error)?;
+            let asked = ctx.requested_scope.unwrap_or(&found.record.scope);
+            let scope = ctx.audiences.token_scope(&audience, asked);
+            let minter = ctx.minter();
+            let expires_at = (ctx.now + minter.lifetime(&audience)).min(grant.expires_at);
+            let (token, planned) = minter
+                .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
+                .await?;
+            let narrower = (scope != found.record.scope).then_some(scope);
+            (token, planned, narrower)
+        }
+        None => {
+            let (token, planned) = ctx.plan_access_token();
+            (token, planned, ctx.requested_scope.cloned())
+        }
+    };
     // Rotation always issues a refresh token: the client holds one already.
     let (refresh_token, refresh_hash) = mint(TokenKind::RefreshToken);
     let refresh = PlannedToken::new(refresh_hash, ctx.now + ctx.lifetimes.refresh_token_idle);
-    let rotation = RefreshRotation::new(
-        ctx.client.id().clone(),
-        ctx.requested_scope.cloned(),
-        ctx.now,
-        refresh,
-        access,
-    );
+    let rotation = RefreshRotation::new(ctx.client.id().clone(), scope, ctx.now, refresh, access);
     let respond = ctx.responder();
     match ctx
         .stores

@@ -49,14 +49,98 @@ impl fmt::Debug for Realm {
     }
 }
 
+/// A `resource_metadata` URL that is not an absolute `http` or `https` URL
+/// without a fragment, written in URI characters only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a resource metadata URL must be an absolute http or https URL without a fragment, \
+     in printable ASCII other than space, '\"' and '\\'"
+)]
+pub struct InvalidMetadataUrl;
+
+/// The URL of a protected resource's metadata document, as the
+/// `resource_metadata` attribute of a challenge carries it (RFC 9728 §5.1).
+///
+/// Checked when made: an absolute `http` or `https` URL with a host and no
+/// fragment, every character in the set RFC 6750 §3 allows a URI attribute
+/// (`%x21 / %x23-5B / %x5D-7E`: printable ASCII but for space, `"` and
+/// `\`), so the value never needs escaping and cannot break out of its
+/// quotes. Kept as given. Cloning is cheap.
+///
+/// A resource server usually takes it from its document:
+/// [`ProtectedResourceMetadata::resource_metadata_url`](crate::resource::ProtectedResourceMetadata::resource_metadata_url).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ResourceMetadataUrl(Arc<str>);
+
+impl ResourceMetadataUrl {
+    /// The URL, checked (see the type's documentation).
+    pub fn new(url: &str) -> Result<Self, InvalidMetadataUrl> {
+        if url.is_empty() || !url.bytes().all(is_uri_attribute_char) {
+            return Err(InvalidMetadataUrl);
+        }
+        let parsed = url::Url::parse(url).map_err(|_| InvalidMetadataUrl)?;
+        let web = matches!(parsed.scheme(), "http" | "https");
+        if !web || parsed.host().is_none() || parsed.fragment().is_some() {
+            return Err(InvalidMetadataUrl);
+        }
+        Ok(Self(Arc::from(url)))
+    }
+
+    /// The URL as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `%x21 / %x23-5B / %x5D-7E`: RFC 6750 §3's characters for `error_uri`,
+/// which is a URI too.
+fn is_uri_attribute_char(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
+}
+
+impl std::str::FromStr for ResourceMetadataUrl {
+    type Err = InvalidMetadataUrl;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<&url::Url> for ResourceMetadataUrl {
+    type Error = InvalidMetadataUrl;
+
+    /// The URL as the parser wrote it; refused if that still holds a `\`
+    /// (a query may) or a fragment.
+    fn try_from(url: &url::Url) -> Result<Self, Self::Error> {
+        Self::new(url.as_str())
+    }
+}
+
+impl fmt::Debug for ResourceMetadataUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResourceMetadataUrl({:?})", self.0)
+    }
+}
+
+impl fmt::Display for ResourceMetadataUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A `WWW-Authenticate` challenge with the `Bearer` scheme (RFC 6750 §3).
 ///
 /// Attributes are written in a fixed order — `realm`, `error`,
-/// `error_description`, `scope` — each at most once, as quoted strings
-/// separated by `", "`. The values cannot break out of their quotes: the realm
-/// has `"` and `\` escaped as quoted-pairs (RFC 9110 §5.6.4), and the error,
-/// description and scope are restricted to characters that need no escaping
-/// (RFC 6750 §3: no `"`, no `\`).
+/// `error_description`, `scope`, `resource_metadata` — each at most once, as
+/// quoted strings separated by `", "`. The values cannot break out of their
+/// quotes: the realm has `"` and `\` escaped as quoted-pairs (RFC 9110
+/// §5.6.4), and the error, description, scope and resource metadata URL are
+/// restricted to characters that need no escaping (RFC 6750 §3: no `"`, no
+/// `\`).
+///
+/// `resource_metadata` (RFC 9728 §5.1) is the URL of the resource's metadata
+/// document, from which a client that knows nothing of the resource learns
+/// which authorization server to ask (the discovery MCP clients start with).
 ///
 /// ```
 /// use portcullis::protocol::{ErrorCode, OAuthError};
@@ -73,6 +157,18 @@ impl fmt::Debug for Realm {
 ///     challenge.to_header_value(),
 ///     r#"Bearer realm="photos", error="insufficient_scope", scope="photos:write""#,
 /// );
+///
+/// // RFC 9728 §5.1: where the resource's metadata is.
+/// let challenge = BearerChallenge::new(Realm::new("photos")?)
+///     .scope("photos:read".parse()?)
+///     .resource_metadata(
+///         "https://photos.example/.well-known/oauth-protected-resource".parse()?,
+///     );
+/// assert_eq!(
+///     challenge.to_string(),
+///     "Bearer realm=\"photos\", scope=\"photos:read\", \
+///      resource_metadata=\"https://photos.example/.well-known/oauth-protected-resource\"",
+/// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +176,7 @@ pub struct BearerChallenge {
     realm: Realm,
     error: Option<OAuthError>,
     scope: Option<Scope>,
+    resource_metadata: Option<ResourceMetadataUrl>,
 }
 
 impl BearerChallenge {
@@ -90,6 +187,7 @@ impl BearerChallenge {
             realm,
             error: None,
             scope: None,
+            resource_metadata: None,
         }
     }
 
@@ -106,6 +204,23 @@ impl BearerChallenge {
     pub fn scope(mut self, scope: Scope) -> Self {
         self.scope = (!scope.is_empty()).then_some(scope);
         self
+    }
+
+    /// Adds `resource_metadata`: the URL of the protected resource's
+    /// metadata document (RFC 9728 §5.1).
+    pub fn resource_metadata(mut self, url: ResourceMetadataUrl) -> Self {
+        self.resource_metadata = Some(url);
+        self
+    }
+
+    /// The scope named, if any.
+    pub fn required_scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
+    }
+
+    /// The resource metadata URL named, if any (RFC 9728 §5.1).
+    pub fn metadata_url(&self) -> Option<&ResourceMetadataUrl> {
+        self.resource_metadata.as_ref()
     }
 
     /// The realm.
@@ -180,6 +295,10 @@ impl fmt::Display for BearerChallenge {
             f.write_str(", scope=")?;
             quoted(f, scope.as_str())?;
         }
+        if let Some(url) = &self.resource_metadata {
+            f.write_str(", resource_metadata=")?;
+            quoted(f, url.as_str())?;
+        }
         Ok(())
     }
 }
@@ -229,6 +348,56 @@ mod tests {
             c.to_string(),
             r#"Bearer realm="r", error="invalid_token", error_description="x?, scope=?admin""#
         );
+    }
+
+    #[test]
+    fn resource_metadata_urls_need_no_escaping() {
+        for good in [
+            "https://rs.example/.well-known/oauth-protected-resource",
+            "http://127.0.0.1:8080/.well-known/oauth-protected-resource/api/me",
+            "https://rs.example/.well-known/oauth-protected-resource/a?x=1",
+        ] {
+            assert_eq!(ResourceMetadataUrl::new(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "",
+            "/relative",
+            "ftp://rs.example/x",
+            "https://rs.example/x#frag",
+            "https://rs.example/\"x",
+            "https://rs.example/x\", scope=\"admin",
+            "https://rs.example/a\\b",
+            "https://rs.example/a b",
+            "https://rs.example/\u{e9}",
+            "mailto:a@rs.example",
+        ] {
+            assert_eq!(
+                ResourceMetadataUrl::new(bad),
+                Err(InvalidMetadataUrl),
+                "{bad:?}"
+            );
+        }
+        // The URL parser leaves a backslash in a query as it is.
+        let parsed = url::Url::parse("https://rs.example/x?a\\b").unwrap();
+        assert!(ResourceMetadataUrl::try_from(&parsed).is_err());
+    }
+
+    #[test]
+    fn resource_metadata_comes_last() {
+        let url =
+            ResourceMetadataUrl::new("https://rs.example/.well-known/oauth-protected-resource")
+                .unwrap();
+        let c = BearerChallenge::new(Realm::new("r").unwrap())
+            .error(OAuthError::new(ErrorCode::INVALID_TOKEN))
+            .scope("read".parse().unwrap())
+            .resource_metadata(url.clone());
+        assert_eq!(
+            c.to_string(),
+            "Bearer realm=\"r\", error=\"invalid_token\", scope=\"read\", \
+             resource_metadata=\"https://rs.example/.well-known/oauth-protected-resource\""
+        );
+        assert_eq!(c.metadata_url(), Some(&url));
+        assert_eq!(c.to_header_value(), c.to_string().as_str());
     }
 
     #[test]

@@ -60,6 +60,9 @@ impl ErrorCode {
     /// Registered client metadata is invalid (RFC 7591 §3.2.2).
     pub const INVALID_CLIENT_METADATA: Self = Self(Cow::Borrowed("invalid_client_metadata"));
 
+    /// A `resource` that is unknown, malformed or not allowed (RFC 8707 §2).
+    pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
+
     /// An extension error code (RFC 6749 §8.5).
     ///
     /// Returns `None` unless the code is 1*( %x20-21 / %x23-5B / %x5D-7E ), the

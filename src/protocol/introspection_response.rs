@@ -1,6 +1,7 @@
 //! The introspection response (RFC 7662 §2.2): what the introspection
 //! endpoint answers, and what a resource server in another process reads.
 
+use crate::jose::Audience;
 use std::time::{Duration, SystemTime};
 
 use http::{Response, StatusCode};
@@ -80,6 +81,11 @@ pub struct IntrospectionResponse {
     /// server never sends it, other servers may.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nbf: Option<u64>,
+    /// The resources the token is for (RFC 7662 §2.2, RFC 8707): a string
+    /// for one, an array for several; absent for a token without an
+    /// audience restriction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -110,6 +116,8 @@ struct Wire {
     iss: Option<String>,
     #[serde(default)]
     nbf: Option<u64>,
+    #[serde(default)]
+    aud: Option<Audience>,
 }
 
 impl IntrospectionResponse {
@@ -125,6 +133,7 @@ impl IntrospectionResponse {
             token_type: None,
             iss: None,
             nbf: None,
+            aud: None,
         }
     }
 
@@ -160,6 +169,7 @@ impl IntrospectionResponse {
             token_type: wire.token_type,
             iss: wire.iss,
             nbf: wire.nbf,
+            aud: wire.aud,
         })
     }
 
@@ -241,6 +251,10 @@ mod tests {
             token_type: Some("Bearer".into()),
             iss: Some("https://auth.example/".into()),
             nbf: None,
+            aud: Some(Audience::Many(vec![
+                "https://a.example".into(),
+                "https://b.example".into(),
+            ])),
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

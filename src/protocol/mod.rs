@@ -10,13 +10,16 @@ mod grant_type;
 mod header_names;
 mod introspection_response;
 mod pkce;
+mod resource;
 mod scope;
 mod token_response;
 
 pub use bearer::MAX_TOKEN_LEN;
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
 pub(crate) use challenge::server_challenge;
-pub use challenge::{BearerChallenge, InvalidRealm, Realm};
+pub use challenge::{
+    BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
+};
 pub use device_response::DeviceAuthorizationResponse;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use error::{empty_response, json_response};
@@ -27,5 +30,9 @@ pub(crate) use header_names::HeaderNames;
 pub(crate) use introspection_response::epoch_secs;
 pub use introspection_response::{IntrospectionResponse, InvalidIntrospectionResponse};
 pub use pkce::{CodeChallenge, CodeChallengeMethod, CodeVerifier, PkceError};
+pub use resource::{
+    InvalidResource, MAX_RESOURCE_LEN, MAX_RESOURCES_PER_REQUEST, Resource, ResourceIndicator,
+    ResourceSet, TokenFormat,
+};
 pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
 pub use token_response::TokenResponse;

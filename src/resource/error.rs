@@ -4,7 +4,7 @@
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
-use super::{BearerChallenge, Realm, TokenLocation, TokenSourceError};
+use super::{BearerChallenge, Realm, ResourceMetadataUrl, TokenLocation, TokenSourceError};
 use crate::protocol::{ErrorCode, ErrorResponse, OAuthError, Scope};
 
 /// Why a request is malformed: `400 invalid_request` (RFC 6750 §3.1).
@@ -84,10 +84,24 @@ pub enum BearerErrorKind {
 /// Every response has `Cache-Control: no-store`; those with an error code
 /// also carry it in a JSON body (`{"error": …, "error_description": …}`).
 /// Descriptions are fixed strings: never the token, never internal detail.
+///
+/// For RFC 9728 discovery, an error may also name the resource's metadata
+/// URL ([`with_resource_metadata`](Self::with_resource_metadata)), written
+/// last in every challenge as `resource_metadata="…"` (§5.1), and the scope
+/// the resource requires ([`with_required_scope`](Self::with_required_scope)),
+/// written as `scope="…"` in the challenges that do not already name one —
+/// a 401 then tells a client that has no token yet what to ask for (RFC 6750
+/// §3; the MCP authorization specification's scope selection). A
+/// [`BearerValidator`](super::BearerValidator) built with
+/// [`resource_metadata`](super::BearerValidator::resource_metadata) adds
+/// both to every error it returns. Without them, challenges are as in the
+/// table.
 #[derive(Debug)]
 pub struct BearerError {
     kind: BearerErrorKind,
     realm: Realm,
+    resource_metadata: Option<ResourceMetadataUrl>,
+    required_scope: Option<Scope>,
 }
 
 /// Reads as its kind, so an error chain does not say the same thing twice.
@@ -106,7 +120,34 @@ impl std::error::Error for BearerError {
 impl BearerError {
     /// An error naming `realm` in its challenge.
     pub fn new(kind: BearerErrorKind, realm: Realm) -> Self {
-        Self { kind, realm }
+        Self {
+            kind,
+            realm,
+            resource_metadata: None,
+            required_scope: None,
+        }
+    }
+
+    /// Names the protected resource's metadata URL in the challenge:
+    /// `resource_metadata="…"` (RFC 9728 §5.1).
+    pub fn with_resource_metadata(mut self, url: ResourceMetadataUrl) -> Self {
+        self.resource_metadata = Some(url);
+        self
+    }
+
+    /// Names `scope`, the scope the resource requires, in a challenge that
+    /// does not already name one (RFC 6750 §3): so a `401` tells the client
+    /// what to request. An empty scope names nothing. An
+    /// [`InsufficientScope`](BearerErrorKind::InsufficientScope) refusal
+    /// keeps naming its own.
+    pub fn with_required_scope(mut self, scope: Scope) -> Self {
+        self.required_scope = (!scope.is_empty()).then_some(scope);
+        self
+    }
+
+    /// The resource metadata URL the challenge names, if any.
+    pub fn resource_metadata(&self) -> Option<&ResourceMetadataUrl> {
+        self.resource_metadata.as_ref()
     }
 
     /// What went wrong.
@@ -162,16 +203,25 @@ impl BearerError {
     /// source, which is not the client's doing.
     pub fn challenge(&self) -> Option<BearerChallenge> {
         let challenge = BearerChallenge::new(self.realm.clone());
-        match &self.kind {
-            BearerErrorKind::Unavailable(_) => None,
-            BearerErrorKind::Missing | BearerErrorKind::MethodNotAccepted(_) => Some(challenge),
+        let mut challenge = match &self.kind {
+            BearerErrorKind::Unavailable(_) => return None,
+            BearerErrorKind::Missing | BearerErrorKind::MethodNotAccepted(_) => challenge,
             BearerErrorKind::InsufficientScope { required } => {
-                Some(challenge.error(self.oauth_error()?).scope(required.clone()))
+                challenge.error(self.oauth_error()?).scope(required.clone())
             }
             BearerErrorKind::InvalidRequest(_) | BearerErrorKind::InvalidToken => {
-                Some(challenge.error(self.oauth_error()?))
+                challenge.error(self.oauth_error()?)
+            }
+        };
+        if challenge.required_scope().is_none() {
+            if let Some(scope) = &self.required_scope {
+                challenge = challenge.scope(scope.clone());
             }
         }
+        if let Some(url) = &self.resource_metadata {
+            challenge = challenge.resource_metadata(url.clone());
+        }
+        Some(challenge)
     }
 
     /// Renders the error as the HTTP response to send.

@@ -98,6 +98,11 @@ impl TokenInfo {
             issued_at: response.issued_at(),
             expires_at,
             grant_id: None,
+            audience: response
+                .aud
+                .as_ref()
+                .map(|aud| aud.values().to_vec())
+                .unwrap_or_default(),
         })
     }
 }

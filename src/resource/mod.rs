@@ -113,12 +113,22 @@
 mod bearer;
 mod error;
 mod introspection;
+mod jwt;
+mod metadata;
 mod source;
 mod validator;
 
 pub use crate::protocol::MAX_TOKEN_LEN;
-pub use crate::protocol::{BearerChallenge, InvalidRealm, Realm};
+pub use crate::protocol::{
+    BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
+};
 pub use bearer::{BearerRequest, BearerToken, TokenLocation};
 pub use error::{BearerError, BearerErrorKind, InvalidRequest};
+pub use jwt::{JWKS_REFRESH_INTERVAL, JwtAccessTokenSource};
+pub use metadata::{
+    InvalidResourceMetadata, ProtectedResourceMetadata, ProtectedResourceMetadataBuilder,
+    RESOURCE_METADATA_CACHE_CONTROL, ResourceMismatch, UnusableMetadata, WELL_KNOWN_PREFIX,
+    well_known_url,
+};
 pub use source::{TokenInfo, TokenSource, TokenSourceError};
 pub use validator::BearerValidator;

@@ -39,6 +39,9 @@ pub struct TokenInfo {
     /// [`AuthorizationServer::revoke_grant`] to kill the token and its
     /// siblings.
     pub grant_id: Option<GrantId>,
+    /// The resources the token is for (`aud`; RFC 8707, RFC 9068 §2.2);
+    /// empty for a token without an audience restriction.
+    pub audience: Vec<String>,
 }
 
 impl TokenInfo {
@@ -53,7 +56,15 @@ impl TokenInfo {
             issued_at: None,
             expires_at: None,
             grant_id: None,
+            audience: Vec::new(),
         }
+    }
+
+    /// Whether the token may be used at the resource `resource`: it names
+    /// it in its audience, or it has no audience restriction (RFC 9700
+    /// §4.9).
+    pub fn is_for(&self, resource: &str) -> bool {
+        self.audience.is_empty() || self.audience.iter().any(|a| a == resource)
     }
 }
 
@@ -66,6 +77,11 @@ impl From<AccessTokenInfo> for TokenInfo {
             issued_at: Some(info.issued_at),
             expires_at: Some(info.expires_at),
             grant_id: Some(info.grant_id),
+            audience: info
+                .audience
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
         }
     }
 }

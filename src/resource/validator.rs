@@ -2,8 +2,8 @@
 
 use super::bearer::{Accepted, extract};
 use super::{
-    BearerError, BearerErrorKind, BearerRequest, BearerToken, Realm, TokenInfo, TokenLocation,
-    TokenSource,
+    BearerError, BearerErrorKind, BearerRequest, BearerToken, Realm, ResourceMetadataUrl,
+    TokenInfo, TokenLocation, TokenSource,
 };
 use crate::protocol::Scope;
 
@@ -15,11 +15,17 @@ use crate::protocol::Scope;
 /// `Authorization: Bearer` only, unless told otherwise:
 /// [`accept_form_body`](Self::accept_form_body) and
 /// [`dangerous_accept_uri_query`](Self::dangerous_accept_uri_query).
+///
+/// For RFC 9728 discovery (what MCP clients start with),
+/// [`resource_metadata`](Self::resource_metadata) names the resource's
+/// metadata document in every challenge, with the required scope.
 #[derive(Debug, Clone)]
 pub struct BearerValidator<S> {
     source: S,
     realm: Realm,
     accepted: Accepted,
+    resource_metadata: Option<ResourceMetadataUrl>,
+    audience: Option<String>,
 }
 
 impl<S: TokenSource> BearerValidator<S> {
@@ -29,7 +35,66 @@ impl<S: TokenSource> BearerValidator<S> {
             source,
             realm,
             accepted: Accepted::default(),
+            resource_metadata: None,
+            audience: None,
         }
+    }
+
+    /// The resource's identifier (RFC 8707): a token restricted to other
+    /// resources is refused as `401 invalid_token` (RFC 9700 §4.9.1, RFC
+    /// 9068 §4), so a token obtained for one resource cannot be replayed at
+    /// another. A token without an audience restriction is still accepted;
+    /// the authorization server issues those only when no `resource` was
+    /// asked for.
+    pub fn audience(mut self, resource: impl Into<String>) -> Self {
+        self.audience = Some(resource.into());
+        self
+    }
+
+    /// Names the protected resource's metadata document (RFC 9728 §5.1) in
+    /// every challenge this validator's errors carry, as
+    /// `resource_metadata="…"`, and the scope [`validate`](Self::validate)
+    /// was asked to require as `scope="…"` (when not empty, in the challenges
+    /// that do not already name one). So a client that calls the resource
+    /// without a token learns from the `401` where to find the authorization
+    /// server and what scope to ask for — the discovery MCP clients do:
+    ///
+    /// ```text
+    /// WWW-Authenticate: Bearer realm="api", scope="read",
+    ///   resource_metadata="https://api.example/.well-known/oauth-protected-resource/me"
+    /// ```
+    ///
+    /// `url` is usually the document's own:
+    /// [`ProtectedResourceMetadata::resource_metadata_url`](super::ProtectedResourceMetadata::resource_metadata_url).
+    /// Without this, challenges are exactly RFC 6750's (see
+    /// [`BearerError`]).
+    pub fn resource_metadata(mut self, url: ResourceMetadataUrl) -> Self {
+        self.resource_metadata = Some(url);
+        self
+    }
+
+    /// The metadata URL named in challenges, if any (RFC 9728 §5.1).
+    pub fn resource_metadata_url(&self) -> Option<&ResourceMetadataUrl> {
+        self.resource_metadata.as_ref()
+    }
+
+    /// Where this validator accepts a token, the header first: what a
+    /// resource's metadata lists as `bearer_methods_supported` (RFC 9728
+    /// §2), through
+    /// [`ProtectedResourceMetadataBuilder::bearer_methods`](super::ProtectedResourceMetadataBuilder::bearer_methods).
+    ///
+    /// Behind `portcullis::tower::BearerLayer` (feature `tower`), which
+    /// reads only the request head, the form body is not read even when
+    /// accepted here.
+    pub fn accepted_methods(&self) -> Vec<TokenLocation> {
+        let mut methods = vec![TokenLocation::AuthorizationHeader];
+        if self.accepted.form_body {
+            methods.push(TokenLocation::FormBody);
+        }
+        if self.accepted.uri_query {
+            methods.push(TokenLocation::UriQuery);
+        }
+        methods
     }
 
     /// Also accepts the token as `access_token` in an
@@ -70,10 +135,24 @@ impl<S: TokenSource> BearerValidator<S> {
         &self.source
     }
 
-    /// An error naming this validator's realm, for a host that refuses a
-    /// request on its own grounds (a finer-grained scope check, say).
+    /// An error naming this validator's realm (and its resource metadata
+    /// URL, if it has one), for a host that refuses a request on its own
+    /// grounds (a finer-grained scope check, say).
     pub fn error(&self, kind: BearerErrorKind) -> BearerError {
-        BearerError::new(kind, self.realm.clone())
+        let error = BearerError::new(kind, self.realm.clone());
+        match &self.resource_metadata {
+            Some(url) => error.with_resource_metadata(url.clone()),
+            None => error,
+        }
+    }
+
+    /// [`error`](Self::error), naming `required` too when this validator
+    /// names its metadata (RFC 9728 discovery).
+    fn refusal(&self, error: BearerError, required: &Scope) -> BearerError {
+        match &self.resource_metadata {
+            Some(_) => error.with_required_scope(required.clone()),
+            None => error,
+        }
     }
 
     /// Finds the request's bearer token (RFC 6750 §2) without looking it up.
@@ -107,8 +186,20 @@ impl<S: TokenSource> BearerValidator<S> {
     /// (`401`, no error code), a malformed request (`400 invalid_request`), a
     /// token that is unknown, expired, revoked or not an access token (`401
     /// invalid_token`), too little scope (`403 insufficient_scope`), or a
-    /// failed source (`500`).
+    /// failed source (`500`). With a
+    /// [`resource_metadata`](Self::resource_metadata) URL, every challenge
+    /// names it and `required`.
     pub async fn validate<'r>(
+        &self,
+        request: impl Into<BearerRequest<'r>>,
+        required: &Scope,
+    ) -> Result<TokenInfo, BearerError> {
+        self.check(request, required)
+            .await
+            .map_err(|error| self.refusal(error, required))
+    }
+
+    async fn check<'r>(
         &self,
         request: impl Into<BearerRequest<'r>>,
         required: &Scope,
@@ -127,6 +218,16 @@ impl<S: TokenSource> BearerValidator<S> {
             );
             return Err(self.error(BearerErrorKind::InvalidToken));
         };
+        if let Some(resource) = &self.audience {
+            if !info.is_for(resource) {
+                tracing::info!(
+                    target: "portcullis::security",
+                    event = "bearer_token_for_another_resource",
+                    client_id = ?info.client_id,
+                );
+                return Err(self.error(BearerErrorKind::InvalidToken));
+            }
+        }
         // Equal scopes (the common case: a resource asking for what its
         // clients are given) need no walk through the tokens.
         if *required != info.scope && !required.is_subset(&info.scope) {

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::{GrantId, Subject};
 use crate::client::ClientId;
-use crate::protocol::Scope;
+use crate::protocol::{ResourceSet, Scope};
 
 /// A live access token, as found by
 /// [`AuthorizationServer::access_token_info`](crate::AuthorizationServer::access_token_info).
@@ -18,6 +18,8 @@ pub struct AccessTokenInfo {
     pub subject: Option<Subject>,
     /// The token's scope.
     pub scope: Scope,
+    /// The resources the token is for (RFC 8707); empty when unrestricted.
+    pub audience: ResourceSet,
     /// When it was issued.
     pub issued_at: SystemTime,
     /// When it expires.

@@ -110,6 +110,7 @@ erased_twin! {
     /// holds.
     DynCodeStore: AuthorizationCodeStore<'a> {
         fn create_code_grant(new: NewCodeGrant) -> Result<(), StoreError>;
+        fn find_code(hash: &'a TokenHash) -> Result<Option<FoundCode>, StoreError>;
         fn redeem_code(hash: &'a TokenHash, redemption: &'a CodeRedemption)
             -> Result<Redemption, StoreError>;
         fn save_pending(pending: PendingAuthorizationRecord) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{GrantId, GrantRecord, NewGrant, PlannedToken, Subject};
 use crate::client::ClientId;
-use crate::protocol::Scope;
+use crate::protocol::{ResourceSet, Scope};
 use crate::token::TokenHash;
 
 /// How much the polling interval grows each time a device polls too fast
@@ -165,6 +165,7 @@ impl DeviceCollection {
             client_id: record.client_id.clone(),
             subject: Some(subject.clone()),
             scope: scope.clone(),
+            resources: ResourceSet::empty(),
             created_at: now,
             expires_at: self.grant_expires_at,
         }

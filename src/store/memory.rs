@@ -36,7 +36,7 @@ use super::{
     PolledDeviceCode,
 };
 use crate::client::{Client, ClientId, ClientRegistry, RegistrationQuota};
-use crate::protocol::Scope;
+use crate::protocol::{ResourceSet, Scope};
 use crate::token::TokenHash;
 use access::{AccessEntry, AccessTable};
 
@@ -109,12 +109,13 @@ impl ClientTable {
 }
 
 /// A grant as held in memory: the record without its key, times in
-/// milliseconds. 72 bytes, so a table entry with its key is 88.
+/// milliseconds. 80 bytes, so a table entry with its key is 96.
 #[derive(Clone)]
 struct StoredGrant {
     client_id: ClientId,
     subject: Option<Subject>,
     scope: Scope,
+    resources: ResourceSet,
     created_ms: u64,
     expires_ms: u64,
     /// The shard groups ([`shard_group`]) its access tokens were stored in:
@@ -129,6 +130,7 @@ impl StoredGrant {
             client_id: self.client_id,
             subject: self.subject,
             scope: self.scope,
+            resources: self.resources,
             created_at: from_ms(self.created_ms),
             expires_at: from_ms(self.expires_ms),
         }
@@ -274,7 +276,7 @@ const MAX_LOCKED: usize = 4;
 /// Tokens in their stored form, ready to insert.
 struct PreparedTokens {
     now: u64,
-    access: Option<(TokenHash, AccessEntry)>,
+    access: Option<(TokenHash, AccessEntry, ResourceSet)>,
     refresh: Option<(TokenHash, StoredRefresh)>,
 }
 
@@ -283,7 +285,7 @@ impl PreparedTokens {
     fn access_shard(&self, otherwise: usize) -> usize {
         self.access
             .as_ref()
-            .map_or(otherwise, |(h, _)| token_shard(h))
+            .map_or(otherwise, |(h, _, _)| token_shard(h))
     }
 
     /// The shard the refresh token goes to; `otherwise` when there is none.
@@ -373,6 +375,7 @@ fn seals(
         && access.issued_at == grant.created_at
         && access.expires_at == grant.expires_at
         && access.scope == grant.scope
+        && access.audience == grant.resources
 }
 
 impl Inner {
@@ -449,16 +452,22 @@ impl MemoryStore {
             client_id: grant.client_id,
             subject: grant.subject,
             scope: self.inner.scopes.intern(&grant.scope),
+            resources: grant.resources,
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
             access_shards: 0,
         };
         let (prepared, stored_grant) = match access_token {
             Some(token) if sealed => {
-                let hash = token.hash;
+                // Sealed: the token is the grant, with its audience.
+                let (hash, audience) = (token.hash, token.audience);
                 let prepared = PreparedTokens {
                     now,
-                    access: Some((hash, Self::sealed_entry(token, stored_grant))),
+                    access: Some((
+                        hash,
+                        Self::sealed_entry(token.grant_id, stored_grant),
+                        audience,
+                    )),
                     refresh: None,
                 };
                 (prepared, None)
@@ -513,7 +522,9 @@ impl MemoryStore {
 
     /// The entry of an access token of `grant`, which is kept apart.
     fn access_entry(&self, token: AccessTokenRecord, grant: &StoredGrant) -> AccessEntry {
-        let grant_scope = if token.scope == grant.scope {
+        // The flag says the entry's scope and audience are the grant's, so
+        // a lookup can answer with the grant without reading it.
+        let grant_scope = if token.scope == grant.scope && token.audience == grant.resources {
             AccessEntry::GRANT_SCOPE
         } else {
             0
@@ -532,9 +543,9 @@ impl MemoryStore {
 
     /// The entry of the only token of a new grant that [`seals`] allows to
     /// stand for it: it takes the grant's fields rather than copies of them.
-    fn sealed_entry(token: AccessTokenRecord, grant: StoredGrant) -> AccessEntry {
+    fn sealed_entry(grant_id: GrantId, grant: StoredGrant) -> AccessEntry {
         AccessEntry {
-            grant_id: token.grant_id,
+            grant_id,
             client_id: grant.client_id,
             subject: grant.subject,
             scope: grant.scope,
@@ -605,7 +616,10 @@ impl MemoryStore {
     ) -> PreparedTokens {
         PreparedTokens {
             now,
-            access: access.map(|a| (a.hash, self.access_entry(a, grant))),
+            access: access.map(|a| {
+                let (hash, audience) = (a.hash, a.audience.clone());
+                (hash, self.access_entry(a, grant), audience)
+            }),
             refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, &grant.scope))),
         }
     }
@@ -617,8 +631,8 @@ impl MemoryStore {
             access,
             refresh,
         } = prepared;
-        if let Some((hash, entry)) = access {
-            Self::put_access(locked, hash, entry, now);
+        if let Some((hash, entry, audience)) = access {
+            Self::put_access(locked, hash, entry, audience, now);
         }
         if let Some((hash, stored)) = refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
@@ -631,7 +645,13 @@ impl MemoryStore {
     /// Stores an access token in shards already locked: its own, and its
     /// grant's unless the token is a sealed grant. The grant records the
     /// token's shard, so that revoking the grant reaches it.
-    fn put_access(locked: &mut Locked<'_>, hash: TokenHash, entry: AccessEntry, now: u64) {
+    fn put_access(
+        locked: &mut Locked<'_>,
+        hash: TokenHash,
+        entry: AccessEntry,
+        audience: ResourceSet,
+        now: u64,
+    ) {
         let index = token_shard(&hash);
         if !entry.sealed() {
             let grant_id = entry.grant_id;
@@ -643,7 +663,7 @@ impl MemoryStore {
             }
         }
         if let Some(shard) = locked.shard(index) {
-            shard.access.insert(hash, entry);
+            shard.access.insert(hash, entry, audience);
             shard.inserted(1, now);
         }
     }
@@ -851,10 +871,12 @@ impl GrantStore for MemoryStore {
             let Some(entry) = shard.access.get(hash).filter(|e| !shard.is_revoked(e)) else {
                 return ready(Ok(None));
             };
+            let audience = shard.access.audience(hash, entry);
             let record = AccessTokenRecord {
                 hash: *hash,
                 grant_id: entry.grant_id,
                 scope: entry.scope.clone(),
+                audience: audience.clone(),
                 issued_at: from_ms(entry.issued_ms),
                 expires_at: from_ms(entry.expires_ms),
             };
@@ -864,6 +886,7 @@ impl GrantStore for MemoryStore {
                     client_id: entry.client_id.clone(),
                     subject: entry.subject.clone(),
                     scope: entry.scope.clone(),
+                    resources: audience,
                     created_at: from_ms(entry.grant_created_ms()),
                     expires_at: from_ms(entry.grant_expires_ms),
                 };
@@ -988,13 +1011,14 @@ impl GrantStore for MemoryStore {
         // shard.
         let mut shard = write(self.inner.shard(token_shard(hash)));
         let removed = shard.access.remove(hash);
-        if let Some(entry) = removed.as_ref().filter(|e| e.sealed()) {
+        if let Some((entry, audience)) = removed.as_ref().filter(|(e, _)| e.sealed()) {
             shard.grants.insert(
                 entry.grant_id,
                 StoredGrant {
                     client_id: entry.client_id.clone(),
                     subject: entry.subject.clone(),
                     scope: entry.scope.clone(),
+                    resources: audience.clone(),
                     created_ms: entry.issued_ms,
                     expires_ms: entry.grant_expires_ms,
                     access_shards: 0,

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
 use crate::client::ClientId;
-use crate::protocol::{CodeChallenge, Scope};
+use crate::protocol::{CodeChallenge, ResourceSet, Scope};
 use crate::token::TokenHash;
 
 /// Identifies a grant: one resource owner's authorization of one client, or a
@@ -84,6 +84,9 @@ pub struct GrantRecord {
     pub subject: Option<Subject>,
     /// The scope granted; tokens of this grant carry this scope or less.
     pub scope: Scope,
+    /// The resources the grant was authorized for (RFC 8707): its tokens'
+    /// audience is these or fewer. Empty: no restriction was asked for.
+    pub resources: ResourceSet,
     /// When the grant was made.
     pub created_at: SystemTime,
     /// When the grant ends, whatever its tokens say: the absolute lifetime.
@@ -99,6 +102,9 @@ pub struct AccessTokenRecord {
     pub grant_id: GrantId,
     /// Its scope (within the grant's).
     pub scope: Scope,
+    /// The resources it is for (RFC 8707), within the grant's; empty for a
+    /// token without an audience restriction.
+    pub audience: ResourceSet,
     /// When it was issued.
     pub issued_at: SystemTime,
     /// When it stops being valid.
@@ -206,6 +212,8 @@ pub struct PendingAuthorizationRecord {
     pub redirect_uri_in_request: bool,
     /// The scope asked for (already within the client's allowed scope).
     pub scope: Scope,
+    /// The resources asked for (RFC 8707), each one the server knows.
+    pub resources: ResourceSet,
     /// The client's `state`, returned unchanged.
     pub state: Option<String>,
     /// How the response is delivered.

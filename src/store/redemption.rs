@@ -18,7 +18,7 @@ use super::{
     AccessTokenRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord, RefreshTokenRecord,
 };
 use crate::client::ClientId;
-use crate::protocol::{CodeVerifier, Scope};
+use crate::protocol::{CodeVerifier, ResourceSet, Scope};
 use crate::token::TokenHash;
 
 /// A token that a redemption or rotation issues, planned before the store has
@@ -30,12 +30,26 @@ pub struct PlannedToken {
     pub hash: TokenHash,
     /// When it expires, before the cap: issue time plus its lifetime.
     pub expires_at: SystemTime,
+    /// An access token's audience (RFC 8707); empty for none.
+    pub audience: ResourceSet,
 }
 
 impl PlannedToken {
-    /// A token with hash `hash` expiring at `expires_at` (before the cap).
+    /// A token with hash `hash` expiring at `expires_at` (before the cap),
+    /// without an audience.
     pub fn new(hash: TokenHash, expires_at: SystemTime) -> Self {
-        Self { hash, expires_at }
+        Self {
+            hash,
+            expires_at,
+            audience: ResourceSet::empty(),
+        }
+    }
+
+    /// The same, for the resources of `audience`.
+    #[must_use]
+    pub fn with_audience(mut self, audience: ResourceSet) -> Self {
+        self.audience = audience;
+        self
     }
 
     /// When the token expires under `grant`.
@@ -55,6 +69,7 @@ impl PlannedToken {
             hash: self.hash,
             grant_id: grant.id,
             scope,
+            audience: self.audience.clone(),
             issued_at: now,
             expires_at: self.expires_under(grant),
         }
@@ -160,6 +175,9 @@ pub struct CodeRedemption {
     pub access_token: PlannedToken,
     /// The refresh token to issue, with the grant's scope, if any.
     pub refresh_token: Option<PlannedToken>,
+    /// The access token's scope when narrower than the grant's: the scopes
+    /// that apply to its audience (RFC 8707). `None`: the grant's.
+    pub access_scope: Option<Scope>,
 }
 
 impl CodeRedemption {
@@ -178,7 +196,15 @@ impl CodeRedemption {
             now,
             access_token,
             refresh_token,
+            access_scope: None,
         }
+    }
+
+    /// With the access token's scope narrowed to `scope`, within the
+    /// grant's.
+    pub fn access_scope(mut self, scope: Option<Scope>) -> Self {
+        self.access_scope = scope;
+        self
     }
 
     /// With the `redirect_uri` the request sent.
@@ -229,11 +255,11 @@ impl CodeRedemption {
     }
 
     /// The records to store under `grant` when the decision is
-    /// [`Decision::Issue`]: both tokens carry the grant's scope.
+    /// [`Decision::Issue`]: the refresh token carries the grant's scope,
+    /// the access token [`access_scope`](Self::access_scope) or the grant's.
     pub fn tokens(&self, grant: &GrantRecord) -> (AccessTokenRecord, Option<RefreshTokenRecord>) {
-        let access = self
-            .access_token
-            .access_record(grant, grant.scope.clone(), self.now);
+        let scope = self.access_scope.as_ref().unwrap_or(&grant.scope).clone();
+        let access = self.access_token.access_record(grant, scope, self.now);
         let refresh = self
             .refresh_token
             .as_ref()

@@ -14,7 +14,9 @@ use tokio::runtime::Handle;
 use tokio::sync::Barrier;
 
 use crate::client::{Client, ClientId, ClientRegistration};
-use crate::protocol::{CodeChallenge, CodeVerifier, GrantType, Scope};
+use crate::protocol::{
+    CodeChallenge, CodeVerifier, GrantType, ResourceIndicator, ResourceSet, Scope,
+};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
     DeviceAuthorizationRecord, DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
@@ -119,9 +121,18 @@ pub(crate) fn grant(client: &ClientId, at: SystemTime) -> GrantRecord {
         client_id: client.clone(),
         subject: Some(Subject::new("alice")),
         scope: scope("read write"),
+        resources: resources(&[API, "urn:example:other"]),
         created_at: at,
         expires_at: at + DAY,
     }
+}
+
+/// The resource most fixtures' grants and tokens are for.
+pub(crate) const API: &str = "https://api.example/v1";
+
+/// A set of resource indicators.
+pub(crate) fn resources(all: &[&str]) -> ResourceSet {
+    ResourceSet::new(all.iter().map(|r| ResourceIndicator::new(r).unwrap()))
 }
 
 /// An access token of `grant` with hash `hash`, issued at `at`, living ten
@@ -135,6 +146,7 @@ pub(crate) fn access_with(
         hash,
         grant_id: grant.id,
         scope: scope("read"),
+        audience: resources(&[API]),
         issued_at: at,
         expires_at: (at + 10 * MINUTE).min(grant.expires_at),
     }
@@ -498,6 +510,7 @@ pub(crate) fn expected_access(
         hash: planned.hash,
         grant_id: grant.id,
         scope: scope.clone(),
+        audience: planned.audience.clone(),
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
     }
@@ -571,6 +584,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         redirect_uri: Arc::from(REDIRECT_URI),
         redirect_uri_in_request: true,
         scope: scope("read write"),
+        resources: resources(&[API, "urn:example:other"]),
         state: Some("xyz ünïcödé &=".to_owned()),
         response_mode: ResponseMode::FormPost,
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
@@ -588,6 +602,7 @@ pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthoriz
         redirect_uri: Arc::from(REDIRECT_URI),
         redirect_uri_in_request: false,
         scope: Scope::empty(),
+        resources: ResourceSet::empty(),
         state: None,
         response_mode: ResponseMode::Fragment,
         challenge: None,

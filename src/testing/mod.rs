@@ -353,6 +353,7 @@ where
         revoke_client_pending_spares_other_clients,
         // Redemption
         redeem_code_once,
+        redeem_code_narrows_the_access_token_to_its_audience,
         redeem_unknown_or_revoked_code,
         redeem_code_refuses_another_client,
         redeem_code_checks_the_redirect_uri,

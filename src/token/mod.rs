@@ -9,6 +9,19 @@ use std::time::Duration;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{DeviceCode, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode};
 pub(crate) use opaque::is_base64url;
+
+/// Whether `token` has an access token's shape: an opaque one's
+/// ([`TokenKind::AccessToken`]), or a compact JWS's — three non-empty
+/// base64url parts, at most [`MAX_JWS_LEN`](crate::jose::MAX_JWS_LEN) long —
+/// as an RFC 9068 JWT access token has. A cheap filter before a lookup.
+pub(crate) fn is_access_token(token: &str) -> bool {
+    TokenKind::AccessToken.matches(token)
+        || (token.len() <= crate::jose::MAX_JWS_LEN
+            && token.split('.').count() == 3
+            && token
+                .split('.')
+                .all(|part| !part.is_empty() && is_base64url(part.as_bytes())))
+}
 pub(crate) use opaque::mint;
 pub use opaque::{AccessToken, RefreshToken, TOKEN_ENTROPY_BYTES, TokenHash, TokenKind};
 

@@ -34,7 +34,10 @@ impl<S: TokenSource> BearerLayer<S> {
 
     /// Requires every scope token of `scope` (RFC 6749 §3.3): a token
     /// granting less is refused with `403 insufficient_scope` naming
-    /// `scope` (RFC 6750 §3.1).
+    /// `scope` (RFC 6750 §3.1). When the validator names its resource
+    /// metadata ([`BearerValidator::resource_metadata`], RFC 9728 §5.1),
+    /// every refusal's challenge names `scope` too, the `401`s included, so
+    /// a client without a token learns what to ask for.
     pub fn require_scope(mut self, scope: Scope) -> Self {
         self.required = Arc::new(scope);
         self
@@ -83,8 +86,9 @@ impl<Inner, S> Layer<Inner> for BearerLayer<S> {
 
 /// A service that validates each request's bearer token before handing it,
 /// with the token's [`TokenInfo`](crate::resource::TokenInfo) and the
-/// validator's [`Realm`](crate::resource::Realm) in its extensions, to the
-/// inner service; made by [`BearerLayer`].
+/// validator's [`Realm`](crate::resource::Realm) (and
+/// [`ResourceMetadataUrl`](crate::resource::ResourceMetadataUrl), if it names
+/// one) in its extensions, to the inner service; made by [`BearerLayer`].
 pub struct BearerService<Inner, S> {
     inner: Inner,
     validator: Arc<BearerValidator<S>>,
@@ -159,8 +163,13 @@ where
                     parts.extensions.insert(info);
                     // So a finer check downstream (a handler's own scope
                     // rule) can refuse with the same challenge:
-                    // `BearerError::new(kind, realm)`.
+                    // `BearerError::new(kind, realm)`, with the resource
+                    // metadata URL (RFC 9728 §5.1) if the validator names
+                    // one.
                     parts.extensions.insert(validator.realm().clone());
+                    if let Some(url) = validator.resource_metadata_url() {
+                        parts.extensions.insert(url.clone());
+                    }
                     inner.call(Request::from_parts(parts, body)).await
                 }
                 // RFC 6750 §3: the refusal, challenge and all, is the

@@ -1,22 +1,41 @@
 //! The protected resource, behind the library's `BearerLayer`: the layer
-//! validates the token and answers the RFC 6750 refusals; the handler
-//! requires its scope and says who the token speaks for.
+//! validates the token, requires `read` and answers the RFC 6750 refusals,
+//! naming the resource's RFC 9728 metadata document and the scope in each
+//! challenge; the handler says who the token speaks for. The document
+//! itself is served beside it.
 
 use axum::Json;
 use axum::response::IntoResponse;
 use http::header::{self, HeaderValue};
-use portcullis::axum::{RequireScope, ScopeRequirement};
+use portcullis::AuthorizationServer;
+use portcullis::axum::Token;
+use portcullis::resource::ProtectedResourceMetadata;
 
-/// `read`: the scope `GET /api/me` requires.
-pub struct Read;
+/// The scope `GET /api/me` requires.
+pub const READ: &str = "read";
 
-impl ScopeRequirement for Read {
-    const SCOPE: &'static str = "read";
+/// The resource's RFC 9728 document: the resource is `/api/me` on the
+/// issuer's scheme, host and port (whatever the issuer's path), its
+/// authorization server this one, its scope `read`, its tokens taken in the
+/// `Authorization` header only. Served at
+/// `/.well-known/oauth-protected-resource/api/me`.
+pub fn metadata(
+    server: &AuthorizationServer,
+    path: &str,
+) -> Result<ProtectedResourceMetadata, Box<dyn std::error::Error>> {
+    let origin = server.issuer_url().origin().ascii_serialization();
+    Ok(
+        ProtectedResourceMetadata::builder(format!("{origin}{path}"))
+            .authorization_server(server.issuer())
+            .scopes_supported(READ.parse()?)
+            .resource_name("portcullis example API")
+            .build()?,
+    )
 }
 
 /// `{"sub": …, "scope": …}` — `sub` is the user, or the client for a token
-/// it got for itself. Without `read`: `403 insufficient_scope`.
-pub async fn me(RequireScope(token, _): RequireScope<Read>) -> impl IntoResponse {
+/// it got for itself. The layer has checked the token carries `read`.
+pub async fn me(Token(token): Token) -> impl IntoResponse {
     let subject = token.subject.as_ref().map(|s| s.as_str());
     let client = token.client_id.as_ref().map(|c| c.as_str());
     let body = serde_json::json!({

@@ -14,7 +14,7 @@
 //! | `store`, `secrets`, `clients` | state: the SQL store, the secrets file beside it, the demo clients |
 //! | `users`, `session` | who can sign in (Argon2id, throttled); signed session and known-browser cookies, CSRF tokens |
 //! | `pages`, `form`, `login`, `consent`, `device` | the pages (askama templates in `templates/`) and their forms |
-//! | `api` | `GET /api/me`, the protected resource |
+//! | `api` | `GET /api/me`, the protected resource, and its RFC 9728 metadata |
 //! | `serve` | the connection loop: timeouts, a connection cap, graceful shutdown |
 //! | `banner` | what is printed at start |
 
@@ -49,14 +49,16 @@ use portcullis::endpoint::DynamicRegistration;
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
+use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::protocol::Resource;
 use portcullis::resource::{BearerValidator, Realm};
 use portcullis::tower::BearerLayer;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
+use url::Url;
 
 use clients::DemoClients;
 use options::{Options, User};
@@ -75,9 +77,9 @@ pub const RESOURCE_SERVER: &str = "demo-api";
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// The longest a request may take, body included: a slow client cannot
 /// hold a handler (and a database connection) for longer.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest wait for each piece of a request body.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The server, and what a person needs to use it (printed at start).
 pub struct Demo {
@@ -104,6 +106,10 @@ pub struct Demo {
     cookie_key: Key,
     /// The cost of hashing users' passwords.
     password_cost: argon2::Params,
+    /// The longest pause in a request body.
+    body_read_timeout: Duration,
+    /// The longest a request may take.
+    request_timeout: Duration,
 }
 
 /// Opens the store and the secrets, builds the server for `issuer`, and
@@ -138,9 +144,22 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
             store::redacted(&options.database)
         )
     })?;
+    // The signing keys, kept in the secrets file so that JWTs issued before
+    // a restart still verify; and the resources tokens may be for: /api/me
+    // on the issuer's origin and each --resource, all with RFC 9068 JWTs.
+    let keys = signing_keys(&mut secrets)?;
+    let me = format!(
+        "{}{RESOURCE_PATH}",
+        Url::parse(&issuer)
+            .map_err(|e| format!("issuer {issuer}: {e}"))?
+            .origin()
+            .ascii_serialization()
+    );
     let mut builder = AuthorizationServer::builder(issuer.clone())
         .clients(store.clone())
         .tokens(store.clone())
+        .signing_keys(keys)
+        .resource(Resource::new(&me)?.jwt())
         .grant(AuthorizationCodeGrant)
         .grant(RefreshTokenGrant)
         .grant(ClientCredentialsGrant)
@@ -152,6 +171,11 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         // database, so a replay is refused by every replica. No fetcher:
         // clients register their keys inline (`jwks`), not a `jwks_uri`.
         .replay_cache(store.clone());
+    for resource in &options.resources {
+        if *resource != me {
+            builder = builder.resource(Resource::new(resource)?.jwt());
+        }
+    }
     if let Some(token) = &options.registration_token {
         builder = builder.dynamic_registration(
             DynamicRegistration::with_initial_access_token(token).max_scope(scope.clone()),
@@ -180,6 +204,8 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         secrets_path: secrets.path().map(PathBuf::from),
         cookie_key,
         password_cost: options.password_cost.clone(),
+        body_read_timeout: options.body_read_timeout,
+        request_timeout: options.request_timeout,
     })
 }
 
@@ -245,12 +271,21 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
         .route(&paths.home, get(login::home))
         .route(&paths.device, get(device::show).post(device::submit))
         .with_state(Arc::clone(&app));
-    // The resource asks the server in process; the layer answers every
-    // RFC 6750 refusal itself, and the handler checks its scope.
-    let validator = BearerValidator::new(server.clone(), Realm::new("demo")?);
+    // The resource asks the server in process; the layer requires `read`
+    // and answers every RFC 6750 refusal itself, each challenge naming the
+    // resource's RFC 9728 document and the scope; the document is served
+    // beside it.
+    let resource = api::metadata(server, RESOURCE_PATH)?;
+    // A token restricted to another resource is refused here (RFC 8707,
+    // RFC 9700 §4.9); the in-process source refuses a revoked one, JWT or
+    // opaque, at once.
+    let validator = BearerValidator::new(server.clone(), Realm::new("demo")?)
+        .audience(resource.resource())
+        .resource_metadata(resource.resource_metadata_url().clone());
     let api = Router::new()
         .route(RESOURCE_PATH, get(api::me))
-        .route_layer(BearerLayer::new(validator));
+        .route_layer(BearerLayer::new(validator).require_scope(api::READ.parse()?))
+        .merge(portcullis::axum::protected_resource_metadata(resource));
     // Bodies the pages and the resource read stay small; the library's
     // endpoints bound their own (with the OAuth error for a larger one).
     let own = pages
@@ -262,10 +297,10 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
         .merge(own)
         // A client that sends its body slowly, or a request that takes too
         // long, is cut off: `408`.
-        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(RequestBodyTimeoutLayer::new(demo.body_read_timeout))
         .layer(TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+            demo.request_timeout,
         ))
         // Spans per request, at DEBUG: method, path, status, latency —
         // never headers or bodies, which carry credentials.
@@ -308,7 +343,7 @@ impl Running {
 /// `listening on http://HOST:PORT` to `out`, and serves until
 /// [`Running::stop`].
 pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box<dyn Error>> {
-    let listener = TcpListener::bind(&options.addr)
+    let listener = serve::bind(&options.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
     let port = listener.local_addr()?.port();
@@ -327,8 +362,11 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
     out.flush()?;
 
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let timeout = options.header_read_timeout;
-    let task = tokio::spawn(serve::serve(listener, router, timeout, stopped));
+    let limits = serve::Limits {
+        header_read_timeout: options.header_read_timeout,
+        max_connections: options.max_connections,
+    };
+    let task = tokio::spawn(serve::serve(listener, router, limits, stopped));
     let server = demo.server.clone();
     let purge = tokio::spawn(async move {
         let mut every = tokio::time::interval(PURGE_EVERY);
@@ -346,4 +384,35 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
         task,
         purge,
     })
+}
+
+/// The server's signing keys: an ES256 key for access tokens and an RS256
+/// one, each made once and kept (PKCS#8, base64) in the secrets file.
+fn signing_keys(secrets: &mut Secrets) -> Result<KeySet, Box<dyn Error>> {
+    let mut keys = KeySet::new();
+    for (name, algorithm) in [
+        ("signing_key_es256", Algorithm::Es256),
+        ("signing_key_rs256", Algorithm::Rs256),
+    ] {
+        let mut failed = None;
+        let stored = secrets.get_or_create(name, || {
+            match SigningKey::generate(algorithm).and_then(|k| k.to_pkcs8()) {
+                Ok(der) => URL_SAFE_NO_PAD.encode(der.expose_secret()),
+                Err(e) => {
+                    failed = Some(e);
+                    String::new()
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(format!("cannot generate the {algorithm} signing key: {e}").into());
+        }
+        let der = URL_SAFE_NO_PAD
+            .decode(&stored)
+            .map_err(|_| format!("the secrets file's {name} is not base64url"))?;
+        let key = SigningKey::from_pkcs8(algorithm, &der)
+            .map_err(|e| format!("the secrets file's {name}: {e}"))?;
+        keys = keys.with_key(key)?;
+    }
+    Ok(keys)
 }

@@ -54,6 +54,9 @@ pub struct Options {
     /// A scope the server knows (repeatable).
     #[arg(long = "scope", value_name = "NAME", default_values_t = ["read".to_owned(), "write".to_owned()], value_parser = parse_scope)]
     pub scopes: Vec<String>,
+    /// A protected resource besides /api/me that tokens may be audience-restricted to (RFC 8707); repeatable.
+    #[arg(long = "resource", value_name = "URI", value_parser = parse_resource)]
+    pub resources: Vec<String>,
     /// The least time between two device polls (RFC 8628 §3.2). Not on the
     /// command line; tests shorten it.
     #[arg(skip = DEFAULT_POLLING_INTERVAL)]
@@ -62,6 +65,18 @@ pub struct Options {
     /// line; tests shorten it.
     #[arg(skip = super::serve::HEADER_READ_TIMEOUT)]
     pub header_read_timeout: Duration,
+    /// How long a client may pause while sending a request body. Not on the
+    /// command line; tests shorten it.
+    #[arg(skip = super::BODY_READ_TIMEOUT)]
+    pub body_read_timeout: Duration,
+    /// The longest a request may take, its body included. Not on the
+    /// command line; tests shorten it.
+    #[arg(skip = super::REQUEST_TIMEOUT)]
+    pub request_timeout: Duration,
+    /// How many connections are served at once. Not on the command line;
+    /// tests lower it.
+    #[arg(skip = super::serve::MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// The cost of hashing users' passwords: the `argon2` crate's default
     /// (19 MiB, 2 passes: OWASP's recommendation). Not on the command line;
     /// tests that sign in thousands of times lower it.
@@ -132,6 +147,13 @@ fn parse_scope(value: &str) -> Result<String, String> {
         1 => Ok(value.to_owned()),
         _ => Err("one scope per --scope".to_owned()),
     }
+}
+
+/// An absolute URI without a fragment (RFC 8707 §2).
+fn parse_resource(value: &str) -> Result<String, String> {
+    portcullis::protocol::ResourceIndicator::new(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| format!("{value:?}: {e}"))
 }
 
 /// `NAME:PASSWORD`, split at the first `:`; the name is what a person

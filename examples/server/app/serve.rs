@@ -5,8 +5,17 @@
 //!   or its connection is closed — slowloris connections, and idle
 //!   keep-alive ones, do not pile up.
 //! - At most [`MAX_CONNECTIONS`] are open at once; past that, new ones wait
-//!   in the kernel's backlog, and the file descriptors left keep the
-//!   database and the log working.
+//!   in the kernel's backlog until a connection ends, and the file
+//!   descriptors left keep the database and the log working. The backlog
+//!   holds [`BACKLOG`] (not the 128 of `TcpListener::bind`), so a client
+//!   arriving behind hundreds of slow connections waits its turn instead of
+//!   having its connection dropped or reset.
+//! - Bodies are the router's: a pause of more than
+//!   [`BODY_READ_TIMEOUT`](super::BODY_READ_TIMEOUT) while sending one, or a
+//!   request taking longer than [`REQUEST_TIMEOUT`](super::REQUEST_TIMEOUT),
+//!   cuts the request off (`tower-http`'s timeout layers, in
+//!   [`router`](super::router)); a body declared larger than the limit is
+//!   refused before it is read.
 //! - On shutdown, requests in progress finish (for [`SHUTDOWN_GRACE`] at
 //!   most) and idle connections close.
 //!
@@ -25,31 +34,68 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{Semaphore, oneshot};
 use tower::ServiceExt as _;
 
 /// How long a client has to send a request's head (and, between requests,
 /// to start the next one).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many connections are served at once.
+/// How many connections are served at once: half of the usual soft limit
+/// of 1,024 file descriptors.
 pub const MAX_CONNECTIONS: usize = 512;
+/// How many connections wait to be accepted, at most (the kernel may hold
+/// fewer: Linux's `net.core.somaxconn`, 4096 by default).
+pub const BACKLOG: u32 = 4096;
 /// How long a stop waits for requests in progress.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Serves `router` on `listener` until `stop` fires; a client has
-/// `header_read_timeout` to send each request's head.
+/// The limits on connections (from the `Options`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a client has to send each request's head.
+    pub header_read_timeout: Duration,
+    /// How many connections are served at once (at least one).
+    pub max_connections: usize,
+}
+
+/// Listens on `addr` (`HOST:PORT`; the first of the host's addresses that
+/// binds) with a backlog of [`BACKLOG`].
+pub async fn bind(addr: &str) -> io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4()?,
+            SocketAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        // As `TcpListener::bind` does on Unix: a restarted server binds its
+        // port again while the last one's connections linger in TIME_WAIT.
+        if cfg!(unix) {
+            socket.set_reuseaddr(true)?;
+        }
+        match socket.bind(addr).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the host has no address")))
+}
+
+/// Serves `router` on `listener`, within `limits`, until `stop` fires.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    header_read_timeout: Duration,
+    limits: Limits,
     mut stop: oneshot::Receiver<()>,
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    // A connection is accepted only with a slot; it gives the slot back
+    // when it ends.
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout);
     loop {
         let accepted = tokio::select! {
             _ = &mut stop => break,

@@ -13,8 +13,10 @@
 //! linearly, and removal shifts the displaced entries back (no tombstones),
 //! so a lookup stops at the first empty slot.
 
+use std::collections::HashMap;
+
 use crate::client::ClientId;
-use crate::protocol::Scope;
+use crate::protocol::{ResourceSet, Scope};
 use crate::store::{GrantId, Subject};
 use crate::token::TokenHash;
 
@@ -52,14 +54,26 @@ impl AccessEntry {
     /// revoking it removes this entry.
     pub(super) const SEALED: u64 = 1 << 62;
 
+    /// The flag that the token has an audience (RFC 8707), kept beside the
+    /// table ([`AccessTable::audience`]): few tokens have one, and the slot
+    /// has no room for it.
+    pub(super) const AUDIENCE: u64 = 1 << 61;
+
+    const FLAGS: u64 = Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE;
+
     /// `grant_created` for a grant made at `created_ms` with these flags.
     pub(super) fn grant_created(created_ms: u64, flags: u64) -> u64 {
-        (created_ms & !(Self::GRANT_SCOPE | Self::SEALED)) | flags
+        (created_ms & !Self::FLAGS) | flags
     }
 
     /// When the grant was made, in milliseconds.
     pub(super) fn grant_created_ms(&self) -> u64 {
-        self.grant_created & !(Self::GRANT_SCOPE | Self::SEALED)
+        self.grant_created & !Self::FLAGS
+    }
+
+    /// Whether the token has an audience.
+    fn has_audience(&self) -> bool {
+        self.grant_created & Self::AUDIENCE != 0
     }
 
     /// Whether the token's scope is its grant's.
@@ -127,6 +141,8 @@ pub(super) struct AccessTable {
     len: usize,
     /// How many entries are sealed (each is also a grant).
     sealed: usize,
+    /// The audiences of the entries flagged [`AccessEntry::AUDIENCE`].
+    audiences: HashMap<TokenHash, ResourceSet>,
 }
 
 impl AccessTable {
@@ -170,8 +186,29 @@ impl AccessTable {
         self.slots.get(self.position(hash)?)?.entry.as_ref()
     }
 
-    /// Stores a token, replacing any with the same hash.
-    pub(super) fn insert(&mut self, hash: TokenHash, entry: AccessEntry) {
+    /// The audience of the token with this hash and entry (RFC 8707).
+    pub(super) fn audience(&self, hash: &TokenHash, entry: &AccessEntry) -> ResourceSet {
+        if entry.has_audience() {
+            self.audiences.get(hash).cloned().unwrap_or_default()
+        } else {
+            ResourceSet::empty()
+        }
+    }
+
+    /// Stores a token with its audience, replacing any with the same hash.
+    pub(super) fn insert(
+        &mut self,
+        hash: TokenHash,
+        mut entry: AccessEntry,
+        audience: ResourceSet,
+    ) {
+        entry.grant_created &= !AccessEntry::AUDIENCE;
+        if audience.is_empty() {
+            self.audiences.remove(&hash);
+        } else {
+            entry.grant_created |= AccessEntry::AUDIENCE;
+            self.audiences.insert(hash, audience);
+        }
         if (self.len + 1) * MAX_LOAD_DEN > self.slots.len() * MAX_LOAD_NUM {
             self.resize(((self.len + 1) * 2).max(MIN_SLOTS));
         }
@@ -211,10 +248,11 @@ impl AccessTable {
         None
     }
 
-    /// Removes the token with this hash.
-    pub(super) fn remove(&mut self, hash: &TokenHash) -> Option<AccessEntry> {
+    /// Removes the token with this hash; returns its entry and audience.
+    pub(super) fn remove(&mut self, hash: &TokenHash) -> Option<(AccessEntry, ResourceSet)> {
         let i = self.position(hash)?;
-        self.remove_at(i)
+        let audience = self.audiences.get(hash).cloned().unwrap_or_default();
+        self.remove_at(i).map(|entry| (entry, audience))
     }
 
     /// Removes the sealed grant `id` with its token, if held here: its token
@@ -241,7 +279,11 @@ impl AccessTable {
     /// crossing an empty one.
     fn remove_at(&mut self, mut hole: usize) -> Option<AccessEntry> {
         let n = self.slots.len();
-        let removed = self.slots.get_mut(hole)?.entry.take()?;
+        let slot = self.slots.get_mut(hole)?;
+        let removed = slot.entry.take()?;
+        if removed.has_audience() {
+            self.audiences.remove(&slot.hash);
+        }
         self.len -= 1;
         if removed.sealed() {
             self.sealed -= 1;
@@ -364,18 +406,43 @@ mod tests {
         // that shifts entries back across the wrap.
         let mut table = AccessTable::default();
         let keys: Vec<_> = (0..12).map(|n| hash_at(13 + (n % 3) as u8, n)).collect();
-        for k in &keys {
-            table.insert(*k, entry(GrantId::generate(), false));
+        for (n, k) in keys.iter().enumerate() {
+            table.insert(*k, entry(GrantId::generate(), false), audience(n));
         }
         assert_eq!(table.slots.len(), 16);
         let mut held = keys.clone();
         let mut gone = Vec::new();
         for i in [0, 5, 1, 11, 3, 7, 2, 10, 4, 6, 9, 8] {
-            assert!(table.remove(&keys[i]).is_some());
+            assert_eq!(table.remove(&keys[i]).map(|(_, a)| a), Some(audience(i)));
             assert!(table.remove(&keys[i]).is_none());
             held.retain(|k| *k != keys[i]);
             gone.push(keys[i]);
             check(&table, &held, &gone);
+            // Every entry still held keeps its own audience, and a removed
+            // one's is gone from beside the table.
+            for (n, k) in keys.iter().enumerate() {
+                if let Some(e) = table.get(k) {
+                    assert_eq!(table.audience(k, e), audience(n));
+                }
+            }
+            assert_eq!(
+                table.audiences.len(),
+                held.iter()
+                    .filter(|k| keys.iter().position(|x| x == *k).unwrap() % 2 == 1)
+                    .count()
+            );
+        }
+    }
+
+    /// An audience for every odd key, none for the even ones.
+    fn audience(n: usize) -> ResourceSet {
+        if n % 2 == 0 {
+            ResourceSet::empty()
+        } else {
+            ResourceSet::new([crate::protocol::ResourceIndicator::new(&format!(
+                "https://{n}.example"
+            ))
+            .unwrap()])
         }
     }
 
@@ -384,7 +451,7 @@ mod tests {
         let mut table = AccessTable::default();
         let keys: Vec<_> = (0..2000).map(|_| TokenHash::of(&rand_text())).collect();
         for (i, k) in keys.iter().enumerate() {
-            table.insert(*k, entry(GrantId::generate(), i % 3 == 0));
+            table.insert(*k, entry(GrantId::generate(), i % 3 == 0), audience(i));
         }
         assert_eq!(table.sealed(), 667);
         let mut seen = 0;
@@ -405,6 +472,7 @@ mod tests {
         assert_eq!((removed, table.len(), table.sealed()), (200, 0, 0));
         assert!(sealed <= 200);
         assert!(table.slots.is_empty());
+        assert!(table.audiences.is_empty());
     }
 
     #[test]
@@ -414,7 +482,7 @@ mod tests {
         for i in 0..500 {
             let hash = TokenHash::of(&rand_text());
             let id = crate::store::memory::derive_grant_id(&hash);
-            table.insert(hash, entry(id, i % 2 == 0));
+            table.insert(hash, entry(id, i % 2 == 0), ResourceSet::empty());
             sealed.push((hash, id, i % 2 == 0));
         }
         for (hash, id, is_sealed) in &sealed {

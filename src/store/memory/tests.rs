@@ -41,6 +41,7 @@ fn issue_with(
         client_id: ClientId::new_unchecked("c"),
         subject: None,
         scope: Scope::empty(),
+        resources: ResourceSet::empty(),
         created_at: now,
         expires_at: now + lifetime,
     };
@@ -48,6 +49,7 @@ fn issue_with(
         hash,
         grant_id: grant.id,
         scope: Scope::empty(),
+        audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + lifetime,
     };
@@ -96,6 +98,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         client_id: ClientId::new_unchecked("other"),
         subject: None,
         scope: Scope::empty(),
+        resources: ResourceSet::empty(),
         created_at: now,
         expires_at: now + Duration::from_secs(60),
     };
@@ -103,6 +106,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         hash,
         grant_id: other.id,
         scope: Scope::empty(),
+        audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + Duration::from_secs(60),
     };
@@ -170,6 +174,7 @@ fn redemption_and_rotation_lock_every_shard_they_touch() {
             client_id: client.clone(),
             subject: None,
             scope: Scope::empty(),
+            resources: ResourceSet::empty(),
             created_at: now,
             expires_at: now + Duration::from_secs(3600),
         };
@@ -262,6 +267,7 @@ fn checked(store: &MemoryStore, hash: &TokenHash, now: SystemTime) -> Option<Acc
             client_id: grant.client_id,
             subject: grant.subject,
             scope: token.scope,
+            audience: token.audience,
             issued_at: token.issued_at,
             expires_at: token.expires_at,
             grant_id: grant.id,
@@ -280,6 +286,7 @@ fn grant_with_refresh(
         client_id: ClientId::new_unchecked(client),
         subject: Some(Subject::new("alice")),
         scope: "read write".parse().unwrap(),
+        resources: ResourceSet::empty(),
         created_at: now,
         expires_at: now + Duration::from_secs(3600),
     };
@@ -289,6 +296,7 @@ fn grant_with_refresh(
             hash: access,
             grant_id: grant.id,
             scope: grant.scope.clone(),
+            audience: ResourceSet::empty(),
             issued_at: now,
             expires_at: now + Duration::from_secs(600),
         },
@@ -426,6 +434,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             client_id: ClientId::new_unchecked("c"),
             subject: None,
             scope: Scope::empty(),
+            resources: ResourceSet::empty(),
             created_at: t0,
             expires_at: t0 + Duration::from_secs(60),
         };
@@ -442,6 +451,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             hash,
             grant_id: grant.id,
             scope: Scope::empty(),
+            audience: ResourceSet::empty(),
             issued_at: t0,
             expires_at: t0 + Duration::from_secs(60),
         };

@@ -50,14 +50,17 @@ fn token_cte(name: &str, table: &str, first: usize, from: &str) -> String {
     )
 }
 
-/// 24 parameters long, starting at `$first`: the `WITH` clauses inserting a
+/// 26 parameters long, starting at `$first`: the `WITH` clauses inserting a
 /// grant and its first secrets — tokens, or a code; those absent are bound
-/// as nulls and not inserted — once per row of `from`.
+/// as nulls and not inserted — once per row of `from`. The access token's
+/// audience is the parameter after its five.
 fn new_grant_ctes(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
-        "grant_row AS (INSERT INTO grants (id, client_id, subject, scope, created_at, \
-         expires_at) SELECT {}, {}, {}, {}, {}, {} {from}), {}, {}, \
+        "grant_row AS (INSERT INTO grants (id, client_id, subject, scope, resources, \
+         created_at, expires_at) SELECT {}, {}, {}, {}, {}, {}, {} {from}), \
+         access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at, \
+         audience) SELECT {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL), {}, \
          code AS (INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
          redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at) \
          SELECT {}, {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
@@ -67,17 +70,24 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
         p(3),
         p(4),
         p(5),
-        token_cte("access", "access_tokens", first + 6, from),
-        token_cte("refresh", "refresh_tokens", first + 11, from),
-        p(16),
-        p(17),
+        p(6),
+        p(7),
+        p(8),
+        p(9),
+        p(10),
+        p(11),
+        p(12),
+        p(7),
+        token_cte("refresh", "refresh_tokens", first + 13, from),
         p(18),
         p(19),
         p(20),
         p(21),
         p(22),
         p(23),
-        p(16),
+        p(24),
+        p(25),
+        p(18),
     )
 }
 
@@ -114,9 +124,12 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &NewGrantRows<'q>) -> Query<'q> {
         .bind(grant.client_id.as_str())
         .bind(grant.subject.as_ref().map(|s| s.as_str()))
         .bind(grant.scope.as_str())
+        .bind(grant.resources.to_stored())
         .bind(to_db_time(grant.created_at))
         .bind(to_db_time(grant.expires_at));
-    let query = bind_token(query, new.access_token.and_then(access_params));
+    let access = new.access_token;
+    let query = bind_token(query, access.and_then(access_params))
+        .bind(access.map(|t| t.audience.to_stored()));
     let query = bind_token(query, new.refresh_token.and_then(refresh_params));
     let code = new.code;
     let (challenge, method) = challenge_columns(code.and_then(|c| c.challenge.as_ref()));
@@ -147,7 +160,7 @@ pub(super) async fn create_grant(pool: &PgPool, new: &NewGrantRows<'_>) -> Resul
 /// snapshot.
 const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
      c.redirect_uri_in_request, c.challenge, c.challenge_method, c.issued_at, c.expires_at, \
-     c.redeemed_at, g.client_id, g.subject, g.scope, g.created_at, \
+     c.redeemed_at, g.client_id, g.subject, g.scope, g.resources, g.created_at, \
      g.expires_at AS grant_expires_at \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1)";
 
@@ -156,7 +169,8 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// `$1` the code's hash, `$2` now, `$3` the client, `$4` the `redirect_uri`
 /// sent (or null), `$5` the `code_verifier` sent (or null) and `$6` the `S256`
 /// challenge it answers; the access token's hash and uncapped expiry in `$7`,
-/// `$8`, the refresh token's (or nulls) in `$9`, `$10`.
+/// `$8`, the refresh token's (or nulls) in `$9`, `$10`; the access token's
+/// audience in `$11` and its narrower scope (or null) in `$12`.
 ///
 /// `bound`: the code is the client's and its redirect URI and PKCE binding
 /// hold. `passes`: also unredeemed, and it and its grant unexpired. Redeeming needs `passes`
@@ -186,14 +200,14 @@ const REDEEM_CODE: &str = "WITH found_code, \
      revoked AS (DELETE FROM grants WHERE id IN \
          (SELECT grant_id FROM bound WHERE redeemed_at IS NOT NULL \
           UNION ALL SELECT grant_id FROM passes WHERE NOT EXISTS (SELECT 1 FROM redeemed))), \
-     access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         SELECT $7, grant_id, scope, $2, LEAST($8, grant_expires_at) FROM passes \
-         WHERE EXISTS (SELECT 1 FROM redeemed)), \
+     access AS (INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, \
+         expires_at) SELECT $7, grant_id, COALESCE($12, scope), $11, $2, \
+         LEAST($8, grant_expires_at) FROM passes WHERE EXISTS (SELECT 1 FROM redeemed)), \
      refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
          SELECT $9, grant_id, scope, $2, LEAST($10, grant_expires_at) FROM passes \
          WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM redeemed)) \
      SELECT grant_id, redirect_uri, redirect_uri_in_request, challenge, challenge_method, \
-     issued_at, expires_at, redeemed_at, client_id, subject, scope, created_at, \
+     issued_at, expires_at, redeemed_at, client_id, subject, scope, resources, created_at, \
      grant_expires_at, (SELECT count(*) FROM redeemed) FROM found";
 
 static REDEEM_CODE_SQL: LazyLock<String> =
@@ -217,6 +231,8 @@ pub(super) async fn redeem_code(
         .bind(to_db_time(redemption.access_token.expires_at))
         .bind(refresh.map(|t| t.hash.as_bytes().as_slice()))
         .bind(refresh.map(|t| to_db_time(t.expires_at)))
+        .bind(redemption.access_token.audience.to_stored())
+        .bind(redemption.access_scope.as_ref().map(Scope::as_str))
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -224,7 +240,7 @@ pub(super) async fn redeem_code(
         return Ok(Redemption::Refused(None));
     };
     let found = rows::code(hash, CodeRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 13)? {
+    Ok(if changed(&row, 14)? {
         Redemption::Redeemed(found)
     } else {
         match redemption.decide(&found) {
@@ -241,10 +257,11 @@ pub(super) async fn redeem_code(
 ///
 /// `$1` the old token's hash, `$2` now, `$3` the client, `$4` the narrower
 /// scope asked for (or null); the new refresh token's hash and uncapped
-/// expiry in `$5`, `$6`, the new access token's in `$7`, `$8`. The scope
+/// expiry in `$5`, `$6`, the new access token's in `$7`, `$8`, and its
+/// audience in `$9`. The scope
 /// check compares scopes as sets of space-separated tokens.
 const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
-         g.client_id, g.subject, g.scope AS grant_scope, g.created_at, \
+         g.client_id, g.subject, g.scope AS grant_scope, g.resources, g.created_at, \
          g.expires_at AS grant_expires_at, r.rotated_at \
          FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1), \
      bound AS (SELECT * FROM found WHERE client_id = $3), \
@@ -260,11 +277,12 @@ const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.
      new_refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
          SELECT $5, grant_id, scope, $2, LEAST($6, grant_expires_at) FROM passes \
          WHERE EXISTS (SELECT 1 FROM rotated)), \
-     new_access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         SELECT $7, grant_id, COALESCE($4, scope), $2, LEAST($8, grant_expires_at) FROM passes \
-         WHERE EXISTS (SELECT 1 FROM rotated)) \
+     new_access AS (INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, \
+         expires_at) SELECT $7, grant_id, COALESCE($4, scope), $9, $2, \
+         LEAST($8, grant_expires_at) FROM passes WHERE EXISTS (SELECT 1 FROM rotated)) \
      SELECT grant_id, scope, issued_at, expires_at, client_id, subject, grant_scope, \
-     created_at, grant_expires_at, rotated_at, (SELECT count(*) FROM rotated) FROM found";
+     resources, created_at, grant_expires_at, rotated_at, (SELECT count(*) FROM rotated) \
+     FROM found";
 
 pub(super) async fn rotate_refresh_token(
     pool: &PgPool,
@@ -280,6 +298,7 @@ pub(super) async fn rotate_refresh_token(
         .bind(to_db_time(rotation.refresh_token.expires_at))
         .bind(rotation.access_token.hash.as_bytes().as_slice())
         .bind(to_db_time(rotation.access_token.expires_at))
+        .bind(rotation.access_token.audience.to_stored())
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -287,7 +306,7 @@ pub(super) async fn rotate_refresh_token(
         return Ok(Rotation::Refused(None));
     };
     let found = rows::refresh(old, RefreshRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 10)? {
+    Ok(if changed(&row, 11)? {
         Rotation::Rotated(found)
     } else {
         match rotation.decide(&found) {
@@ -387,7 +406,7 @@ mod tests {
     use super::*;
 
     /// How many parameters [`new_grant_ctes`] takes.
-    const NEW_GRANT_PARAMS: usize = 24;
+    const NEW_GRANT_PARAMS: usize = 26;
 
     /// The highest `$n` in `sql`.
     fn last_param(sql: &str) -> usize {
@@ -406,8 +425,8 @@ mod tests {
         // Each statement binds exactly its highest parameter's count of values.
         assert_eq!(last_param(&new_grant_ctes(1, "")), NEW_GRANT_PARAMS);
         assert_eq!(last_param(&CREATE_GRANT), NEW_GRANT_PARAMS);
-        assert_eq!(last_param(ROTATE), 8);
-        assert_eq!(last_param(&REDEEM_CODE_SQL), 10);
+        assert_eq!(last_param(ROTATE), 9);
+        assert_eq!(last_param(&REDEEM_CODE_SQL), 12);
         assert_eq!(last_param(&POLL_DEVICE), 11);
     }
 }

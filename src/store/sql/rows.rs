@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::support::{from_db_duration, from_db_time, invalid};
 use crate::client::ClientId;
-use crate::protocol::{CodeChallenge, Scope};
+use crate::protocol::{CodeChallenge, ResourceSet, Scope};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
     FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, PendingAuthorizationRecord,
@@ -19,26 +19,29 @@ use crate::store::{
 };
 use crate::token::TokenHash;
 
-/// `g.client_id, g.subject, g.scope, g.created_at, g.expires_at`: the
-/// grant's columns, which every token lookup joins in after the token's own.
-type GrantColumns = (String, Option<String>, String, i64, i64);
+/// `g.client_id, g.subject, g.scope, g.resources, g.created_at,
+/// g.expires_at`: the grant's columns, which every token lookup joins in
+/// after the token's own.
+type GrantColumns = (String, Option<String>, String, String, i64, i64);
 
-/// An access token joined with its grant: `grant_id, scope, issued_at,
-/// expires_at`, then [`GrantColumns`].
+/// An access token joined with its grant: `grant_id, scope, audience,
+/// issued_at, expires_at`, then [`GrantColumns`].
 pub(super) type AccessRow = (
     Vec<u8>,
+    String,
     String,
     i64,
     i64,
     String,
     Option<String>,
     String,
+    String,
     i64,
     i64,
 );
 
-/// A refresh token joined with its grant: as [`AccessRow`], then
-/// `rotated_at`.
+/// A refresh token joined with its grant: `grant_id, scope, issued_at,
+/// expires_at`, then [`GrantColumns`], then `rotated_at`.
 pub(super) type RefreshRow = (
     Vec<u8>,
     String,
@@ -46,6 +49,7 @@ pub(super) type RefreshRow = (
     i64,
     String,
     Option<String>,
+    String,
     String,
     i64,
     i64,
@@ -67,14 +71,15 @@ pub(super) type CodeRow = (
     String,
     Option<String>,
     String,
+    String,
     i64,
     i64,
 );
 
 /// The columns of [`PendingRow`], in order.
 pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
-     redirect_uri_in_request, scope, state, response_mode, challenge, challenge_method, \
-     created_at, expires_at";
+     redirect_uri_in_request, scope, resources, state, response_mode, challenge, \
+     challenge_method, created_at, expires_at";
 
 pub(super) type PendingRow = (
     Vec<u8>,
@@ -82,6 +87,7 @@ pub(super) type PendingRow = (
     String,
     String,
     bool,
+    String,
     String,
     Option<String>,
     String,
@@ -204,15 +210,21 @@ pub(super) fn challenge_columns(
     })
 }
 
+/// A resource set as stored (see `ResourceSet::to_stored`).
+pub(super) fn resources(text: &str) -> Result<ResourceSet, StoreError> {
+    ResourceSet::from_stored(text).map_err(|_| invalid("a resource set is not one"))
+}
+
 fn grant(
     id: GrantId,
-    (client_id, subject, scope_text, created, expires): GrantColumns,
+    (client_id, subject, scope_text, resources_text, created, expires): GrantColumns,
 ) -> Result<GrantRecord, StoreError> {
     Ok(GrantRecord {
         id,
         client_id: ClientId::new_unchecked(&client_id),
         subject: subject.as_deref().map(Subject::new),
         scope: scope(&scope_text)?,
+        resources: resources(&resources_text)?,
         created_at: from_db_time(created),
         expires_at: from_db_time(expires),
     })
@@ -222,33 +234,31 @@ pub(super) fn access(
     hash: &TokenHash,
     row: AccessRow,
 ) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4) = row;
+    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5) = row;
     let grant_id = grant_id(grant_bytes)?;
     let token = AccessTokenRecord {
         hash: *hash,
         grant_id,
         scope: scope(&scope_text)?,
+        audience: resources(&audience)?,
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
     };
-    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4))?))
+    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5))?))
 }
 
 pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, rotated_at) = row;
-    let (token, grant) = access(
-        hash,
-        (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4),
-    )?;
+    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, rotated_at) = row;
+    let grant_id = grant_id(grant_bytes)?;
     Ok(FoundRefreshToken {
         record: RefreshTokenRecord {
-            hash: token.hash,
-            grant_id: token.grant_id,
-            scope: token.scope,
-            issued_at: token.issued_at,
-            expires_at: token.expires_at,
+            hash: *hash,
+            grant_id,
+            scope: scope(&scope_text)?,
+            issued_at: from_db_time(issued),
+            expires_at: from_db_time(expires),
         },
-        grant,
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5))?,
         current: rotated_at.is_none(),
     })
 }
@@ -268,6 +278,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
         g2,
         g3,
         g4,
+        g5,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundCode {
@@ -280,7 +291,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
         },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4))?,
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5))?,
         redeemed: redeemed_at.is_some(),
     })
 }
@@ -308,6 +319,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         redirect_uri,
         redirect_uri_in_request,
         scope_text,
+        resources_text,
         state,
         response_mode,
         challenge_value,
@@ -326,6 +338,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         redirect_uri: Arc::from(redirect_uri),
         redirect_uri_in_request,
         scope: scope(&scope_text)?,
+        resources: resources(&resources_text)?,
         state,
         response_mode: match response_mode.as_str() {
             "query" => ResponseMode::Query,

@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 4;
+const LATEST: i64 = 5;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -128,11 +128,21 @@ ALTER TABLE clients ADD COLUMN registrant BLOB;
 CREATE INDEX clients_by_registrant ON clients (registrant);
 ";
 
-/// Version 4: single uses (`ReplayCache`): the 32-byte `ReplayKey` of
+/// Version 4: resource indicators (RFC 8707). A grant's authorized
+/// resources, an access token's audience and a pending request's resources,
+/// each the identifiers joined by single spaces; `''` for none (every row
+/// stored before).
+const V4: &str = "
+ALTER TABLE grants ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_authorizations ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+";
+
+/// Version 5: single uses (`ReplayCache`): the 32-byte `ReplayKey` of
 /// each — a hash of its purpose and parts, such as a client assertion's
 /// `(client_id, jti)` — and when its record may be deleted. The primary key
 /// makes recording a use atomic across replicas.
-const V4: &str = "
+const V5: &str = "
 CREATE TABLE replay_keys (
     key_hash BLOB NOT NULL PRIMARY KEY,
     expires_at INTEGER NOT NULL
@@ -141,7 +151,7 @@ CREATE INDEX replay_keys_by_expiry ON replay_keys (expires_at);
 ";
 
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
+const MIGRATIONS: [&str; 5] = [V1, V2, V3, V4, V5];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

@@ -14,7 +14,6 @@ use super::rows::{self, CodeRow, NewGrantRows, PolledRow, RefreshRow, challenge_
 use super::statements::{FIND_CODE, FIND_REFRESH_TOKEN, POLL_SET, POLLED_COLUMNS, poll_params};
 use super::support::{WritePool as _, backend, insert_error, to_db_time};
 use crate::client::ClientId;
-use crate::protocol::Scope;
 use crate::store::{
     AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
     PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
@@ -34,56 +33,36 @@ pub(super) async fn insert_access(
     conn: &mut SqliteConnection,
     token: &AccessTokenRecord,
 ) -> Result<(), StoreError> {
-    let (hash, grant_id) = (&token.hash, &token.grant_id);
-    insert_token(
-        conn,
-        "access_tokens",
-        hash,
-        grant_id,
-        &token.scope,
-        token.issued_at,
-        token.expires_at,
+    sqlx::query(
+        "INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(token.hash.as_bytes().as_slice())
+    .bind(token.grant_id.as_bytes().as_slice())
+    .bind(token.scope.as_str())
+    .bind(token.audience.to_stored())
+    .bind(to_db_time(token.issued_at))
+    .bind(to_db_time(token.expires_at))
+    .execute(conn)
     .await
+    .map_err(insert_error)?;
+    Ok(())
 }
 
 pub(super) async fn insert_refresh(
     conn: &mut SqliteConnection,
     token: &RefreshTokenRecord,
 ) -> Result<(), StoreError> {
-    let (hash, grant_id) = (&token.hash, &token.grant_id);
-    insert_token(
-        conn,
-        "refresh_tokens",
-        hash,
-        grant_id,
-        &token.scope,
-        token.issued_at,
-        token.expires_at,
+    // A rotated-out mark defaults to null.
+    sqlx::query(
+        "INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
-    .await
-}
-
-/// One row of `table` (`access_tokens` or `refresh_tokens`, whose columns
-/// are the same; a rotated-out mark on refresh tokens defaults to null).
-async fn insert_token(
-    conn: &mut SqliteConnection,
-    table: &'static str,
-    hash: &TokenHash,
-    grant_id: &GrantId,
-    scope: &Scope,
-    issued_at: SystemTime,
-    expires_at: SystemTime,
-) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO {table} (hash, grant_id, scope, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)"
-    ))
-    .bind(hash.as_bytes().as_slice())
-    .bind(grant_id.as_bytes().as_slice())
-    .bind(scope.as_str())
-    .bind(to_db_time(issued_at))
-    .bind(to_db_time(expires_at))
+    .bind(token.hash.as_bytes().as_slice())
+    .bind(token.grant_id.as_bytes().as_slice())
+    .bind(token.scope.as_str())
+    .bind(to_db_time(token.issued_at))
+    .bind(to_db_time(token.expires_at))
     .execute(conn)
     .await
     .map_err(insert_error)?;
@@ -97,13 +76,14 @@ pub(super) async fn insert_new_grant(
 ) -> Result<(), StoreError> {
     let grant = new.grant;
     sqlx::query(
-        "INSERT INTO grants (id, client_id, subject, scope, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO grants (id, client_id, subject, scope, resources, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(grant.id.as_bytes().as_slice())
     .bind(grant.client_id.as_str())
     .bind(grant.subject.as_ref().map(|s| s.as_str()))
     .bind(grant.scope.as_str())
+    .bind(grant.resources.to_stored())
     .bind(to_db_time(grant.created_at))
     .bind(to_db_time(grant.expires_at))
     .execute(&mut *conn)

@@ -184,9 +184,9 @@ impl AuthorizationCodeStore for SqlStore {
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO pending_authorizations (hash, client_id, response_type, \
-                 redirect_uri, redirect_uri_in_request, scope, state, response_mode, challenge, \
-                 challenge_method, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 redirect_uri, redirect_uri_in_request, scope, resources, state, response_mode, \
+                 challenge, challenge_method, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(pending.hash.as_bytes().as_slice())
             .bind(pending.client_id.as_str())
@@ -194,6 +194,7 @@ impl AuthorizationCodeStore for SqlStore {
             .bind(&*pending.redirect_uri)
             .bind(pending.redirect_uri_in_request)
             .bind(pending.scope.as_str())
+            .bind(pending.resources.to_stored())
             .bind(pending.state.as_deref())
             .bind(rows::response_mode_text(pending.response_mode))
             .bind(challenge)

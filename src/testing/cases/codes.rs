@@ -12,10 +12,61 @@ use crate::client::ClientId;
 use crate::protocol::CodeChallenge;
 use crate::store::{AuthorizationCodeStore, CodeRedemption, FoundRefreshToken, Redemption};
 use crate::testing::fixtures::{
-    CHALLENGE, DAY, HOUR, Issued, MINUTE, REDIRECT_URI, SECOND, VERIFIER, WRONG_VERIFIER,
+    API, CHALLENGE, DAY, HOUR, Issued, MINUTE, REDIRECT_URI, SECOND, VERIFIER, WRONG_VERIFIER,
     access_found, client_id, code_found, expected_access, expected_refresh, hash, now, ok, planned,
-    redeem, redemption, redemption_stored, refresh_found, verifier,
+    redeem, redemption, redemption_stored, refresh_found, resources, scope, verifier,
 };
+
+/// A redemption for an audience (RFC 8707): the access token is stored
+/// with the planned audience and the narrower scope the redemption names
+/// ([`CodeRedemption::access_scope`]); the refresh token keeps the grant's
+/// scope, and the grant its resources.
+pub async fn redeem_code_narrows_the_access_token_to_its_audience<
+    S: AuthorizationCodeStore + Clone,
+>(
+    store: S,
+) {
+    let t = now();
+    let client = client_id("client");
+    let issued = Issued::code(&client, t).create_code(&store).await;
+    let grant = &issued.grant;
+    let at = t + SECOND;
+    let mut narrowed = redemption(&client, at).access_scope(Some(scope("read")));
+    narrowed.access_token = narrowed
+        .access_token
+        .clone()
+        .with_audience(resources(&[API]));
+    assert_eq!(
+        redeem(&store, &issued.code_hash(), &narrowed).await,
+        Redemption::Redeemed(issued.found_code(false)),
+        "redeem_code for an audience, every check passing, must be Redeemed"
+    );
+    let access = expected_access(&narrowed.access_token, grant, &scope("read"), at);
+    assert_eq!(access.audience, resources(&[API]));
+    assert_eq!(
+        ok(
+            store.find_access_token(&access.hash).await,
+            "find_access_token"
+        ),
+        Some((access, grant.clone())),
+        "the access token of a redemption for an audience must carry that audience and the          redemption's narrower scope; its grant keeps its resources and scope"
+    );
+    let refresh = expected_refresh(
+        narrowed.refresh_token.as_ref().unwrap(),
+        grant,
+        &grant.scope,
+        at,
+    );
+    assert_eq!(
+        refresh_found(&store, &refresh.hash).await,
+        Some(FoundRefreshToken {
+            record: refresh,
+            grant: grant.clone(),
+            current: true,
+        }),
+        "the refresh token of a redemption for an audience must keep the grant's scope"
+    );
+}
 
 /// `redeem_code` with every check passing is [`Redemption::Redeemed`],
 /// carrying the code and its grant as found (unredeemed), and stores the

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::client::ClientId;
+use crate::protocol::ResourceSet;
 use crate::store::{
     AccessTokenRecord, DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection,
     DeviceDecision, DeviceStatus, GrantId, GrantRecord, PlannedToken, PolledDeviceCode,
@@ -500,6 +501,7 @@ pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(stor
         client_id: client.clone(),
         subject: Some(Subject::new("bob")),
         scope: scope("read"),
+        resources: ResourceSet::empty(),
         created_at: at,
         expires_at: offered.grant_expires_at,
     };
@@ -515,6 +517,7 @@ pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(stor
         hash: offered.access_token.hash,
         grant_id: grant.id,
         scope: scope("read"),
+        audience: ResourceSet::empty(),
         issued_at: at,
         expires_at: grant.expires_at,
     };

@@ -10,8 +10,9 @@ use std::time::Duration;
 use crate::client::ClientId;
 use crate::store::{FoundRefreshToken, GrantStore, RefreshRotation, RefreshTokenRecord, Rotation};
 use crate::testing::fixtures::{
-    DAY, HOUR, Issued, MINUTE, SECOND, access_found, client_id, expected_access, expected_refresh,
-    hash, now, ok, planned, refresh_found, rotate, rotation, rotation_stored, scope,
+    API, DAY, HOUR, Issued, MINUTE, SECOND, access_found, client_id, expected_access,
+    expected_refresh, hash, now, ok, planned, refresh_found, resources, rotate, rotation,
+    rotation_stored, scope,
 };
 
 /// `rotate_refresh_token` of a current token, every check passing, is
@@ -353,6 +354,14 @@ pub async fn rotate_refresh_token_narrows_scope_but_never_widens<S: GrantStore +
         at += MINUTE;
         let mut narrowed = rotation(&client, at);
         narrowed.scope = Some(scope(asked));
+        // Every other rotation is for an audience (RFC 8707), which the
+        // access token keeps.
+        if asked.len() % 2 == 0 {
+            narrowed.access_token = narrowed
+                .access_token
+                .clone()
+                .with_audience(resources(&[API]));
+        }
         assert_eq!(
             rotate(&store, &current.hash, &narrowed).await,
             Rotation::Rotated(found(&current, &issued, true)),
