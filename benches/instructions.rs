@@ -7,7 +7,8 @@
 //!     target/release/deps/instructions-<hash> cc 3000
 //! ```
 //!
-//! Modes: `cc`, `code`, `refresh`, `bearer` (each `N` times); run by
+//! Modes: `cc`, `jwt` (client credentials for a JWT resource: an ES256
+//! RFC 9068 token), `code`, `refresh`, `bearer` (each `N` times); run by
 //! `cargo bench` with no mode, it does a few of each as a smoke test.
 //! Callgrind runs SHA-256 in software, about 3,480 instructions a digest.
 #![allow(
@@ -21,7 +22,8 @@ use base64::Engine as _;
 use portcullis::AuthorizationServer;
 use portcullis::client::ClientRegistration;
 use portcullis::grant::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
-use portcullis::protocol::GrantType;
+use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::protocol::{GrantType, Resource};
 use portcullis::store::MemoryStore;
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
@@ -68,7 +70,7 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let Some(mode) = args.first() else {
-        for mode in ["cc", "code", "refresh", "bearer"] {
+        for mode in ["cc", "jwt", "code", "refresh", "bearer"] {
             flow(mode, 10);
         }
         return;
@@ -79,14 +81,22 @@ fn main() {
 
 fn flow(mode: &str, n: usize) {
     let store = MemoryStore::new();
-    let server = AuthorizationServer::builder("https://auth.example")
+    let mut builder = AuthorizationServer::builder("https://auth.example")
         .clients(store.clone())
         .tokens(store)
         .grant(ClientCredentialsGrant)
         .grant(AuthorizationCodeGrant)
-        .grant(RefreshTokenGrant)
-        .build()
-        .unwrap();
+        .grant(RefreshTokenGrant);
+    if mode == "jwt" {
+        // A resource with RFC 9068 JWT access tokens, signed with ES256.
+        let keys = KeySet::new()
+            .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
+            .unwrap();
+        builder = builder
+            .signing_keys(keys)
+            .resource(Resource::new("https://api.example").unwrap().jwt());
+    }
+    let server = builder.build().unwrap();
     let reg = run(server.register_client(
         ClientRegistration::web_application()
             .redirect_uri("https://app.example/cb")
@@ -117,6 +127,20 @@ fn flow(mode: &str, n: usize) {
                 total += lib_token(
                     &server,
                     post("grant_type=client_credentials&scope=read".into()),
+                )
+                .body()
+                .len();
+            }
+        }
+        "jwt" => {
+            for _ in 0..n {
+                total += lib_token(
+                    &server,
+                    post(
+                        "grant_type=client_credentials&scope=read\
+                         &resource=https%3A%2F%2Fapi.example"
+                            .into(),
+                    ),
                 )
                 .body()
                 .len();
@@ -174,7 +198,7 @@ fn flow(mode: &str, n: usize) {
                 total += lib_info(&server, &tokens[i % tokens.len()]) as usize;
             }
         }
-        _ => panic!("mode: cc | code | refresh | bearer"),
+        _ => panic!("mode: cc | jwt | code | refresh | bearer"),
     }
     println!("{total}");
 }

@@ -34,6 +34,19 @@ async fn basic_authentication_succeeds() {
     assert_eq!(h.post(cc_request(&c, "")).await.status, 200);
 }
 
+/// The built-in authenticator's methods are the ones the server offers
+/// (RFC 8414 `token_endpoint_auth_methods_supported`).
+#[tokio::test]
+async fn the_built_in_authenticator_offers_basic_post_and_none() {
+    let offered = [
+        AuthMethod::CLIENT_SECRET_BASIC,
+        AuthMethod::CLIENT_SECRET_POST,
+        AuthMethod::NONE,
+    ];
+    assert_eq!(SecretAuthenticator.methods(), offered);
+    assert_eq!(harness().server.token_endpoint_auth_methods(), offered);
+}
+
 #[tokio::test]
 async fn basic_credentials_are_form_urlencoded_before_base64() {
     // RFC 6749 §2.3.1: the id and secret are encoded with

@@ -2195,6 +2195,10 @@ async fn the_limiter_is_shared_by_replicas(db: &TestDb) {
         .with_max_delay(secs(4))
         .with_reset_after(secs(60));
     let (on_a, on_b) = (a.limiter(policy), b.limiter(policy));
+    // Its Debug shows the policy in force, nothing of the database.
+    let debug = format!("{on_a:?}");
+    assert!(debug.starts_with("SqlLimiter"), "{debug}");
+    assert!(debug.contains("allowed_failures: 2"), "{debug}");
     let key = "client-1";
     let t = t0();
     let refused = |wait| Admission::Refuse { retry_after: wait };

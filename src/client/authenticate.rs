@@ -191,6 +191,10 @@ impl AuthenticatedClient {
     /// client that did not use `none`. A public client is identified by its
     /// `client_id` only and never counts (RFC 6749 §2.3).
     pub fn is_confidential(&self) -> bool {
+        // mutants: equivalent — `||` for `&&`: every `Client` is validated
+        // (confidential exactly when its method is not `none`), and
+        // authentication succeeds only with the registered method, so the
+        // two terms are always equal; the check is defence in depth.
         self.client.client_type() == ClientType::Confidential && self.method != AuthMethod::NONE
     }
 }

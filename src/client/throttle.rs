@@ -556,6 +556,9 @@ mod tests {
         assert_eq!(p.delay(6), Duration::from_secs(1));
         assert_eq!(p.delay(7), Duration::from_secs(2));
         assert_eq!(p.delay(10), Duration::from_secs(16));
+        // The last doubling below the ceiling, and the first that reaches it.
+        assert_eq!(p.delay(14), Duration::from_secs(256));
+        assert_eq!(p.delay(15), Duration::from_secs(300));
         assert_eq!(p.delay(100), Duration::from_secs(300));
         assert_eq!(p.delay(u32::MAX), Duration::from_secs(300));
         // A ceiling past a century is a century; a tiny initial delay still
@@ -771,14 +774,157 @@ mod tests {
         assert_eq!(limiter.capacity(), SHARDS);
     }
 
+    /// Keys of `limiter`'s first shard, in a fixed order.
+    fn keys_of_shard_zero(limiter: &MemoryLimiter, n: usize) -> Vec<String> {
+        (0..)
+            .map(|i| format!("key{i}"))
+            .filter(|k| limiter.spread.hash_one(k.as_str()) % SHARDS as u64 == 0)
+            .take(n)
+            .collect()
+    }
+
+    /// Fills shard 0 of a limiter holding 64 keys a shard (a batch of 4) with
+    /// keys seen at `times`, then admits one more at `now`: the positions in
+    /// `times` of the keys left.
+    #[allow(clippy::indexing_slicing)]
+    fn evict_once(times: &[SystemTime], now: SystemTime) -> Vec<usize> {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default()).with_capacity(8 * 64);
+        let keys = keys_of_shard_zero(&limiter, times.len() + 1);
+        for (key, &at) in keys.iter().zip(times) {
+            assert_eq!(admit(&limiter, key, at), Admission::Allow);
+        }
+        assert_eq!(limiter.shard(&keys[0]).keys.len(), 64);
+        admit(&limiter, &keys[times.len()], now);
+        let shard = limiter.shard(&keys[0]);
+        assert_eq!(shard.keys.len(), 64 - 4 + 1);
+        (0..times.len())
+            .filter(|&i| shard.keys.contains_key(&keys[i]))
+            .collect()
+    }
+
+    #[test]
+    #[allow(clippy::indexing_slicing)]
+    fn a_full_shard_forgets_exactly_a_batch_of_the_quietest() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let ms = |i: u64| t0 + Duration::from_millis(i);
+        let later = t0 + Duration::from_secs(60);
+        // A sixteenth of the shard's 64 keys goes: the four seen longest ago.
+        let distinct: Vec<_> = (0..64).map(ms).collect();
+        assert_eq!(evict_once(&distinct, later), (4..64).collect::<Vec<_>>());
+        // Keys seen at the same moment: still exactly four go.
+        assert_eq!(evict_once(&[t0; 64], later).len(), 60);
+        // One key quieter than 63 tied ones: it goes, and three of the tied.
+        let mut one_quieter = vec![ms(1); 64];
+        one_quieter[0] = t0;
+        let left = evict_once(&one_quieter, later);
+        assert_eq!(left.len(), 60);
+        assert!(!left.contains(&0));
+    }
+
+    #[test]
+    #[allow(clippy::indexing_slicing)]
+    fn a_full_shard_that_can_forget_a_quiet_key_forgets_nothing_else() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default()).with_capacity(8 * 64);
+        let keys = keys_of_shard_zero(&limiter, 65);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        admit(&limiter, &keys[0], t0);
+        let later = t0 + Duration::from_secs(3000);
+        for key in &keys[1..64] {
+            admit(&limiter, key, later);
+        }
+        // The first key is quiet past the reset period before the next sweep
+        // is due: the full shard forgets it, which makes the room needed.
+        admit(&limiter, &keys[64], t0 + Duration::from_secs(3700));
+        let shard = limiter.shard(&keys[0]);
+        assert!(!shard.keys.contains_key(&keys[0]));
+        assert!(keys[1..].iter().all(|k| shard.keys.contains_key(k)));
+    }
+
+    #[test]
+    #[allow(clippy::indexing_slicing)]
+    fn a_block_that_ends_now_does_not_keep_a_key() {
+        // The oldest key's block ends exactly when the shard makes room: it
+        // is no longer blocked, so it goes first, before keys not blocked
+        // but seen since.
+        let strict = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0))
+            .with_capacity(8 * 64);
+        let lenient = MemoryLimiter {
+            policy: ThrottlePolicy::default(),
+            ..strict.clone()
+        };
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let keys = keys_of_shard_zero(&strict, 65);
+        assert_eq!(admit(&strict, &keys[0], t0), Admission::Allow);
+        for (i, key) in (1u64..).zip(&keys[1..64]) {
+            admit(&lenient, key, t0 + Duration::from_millis(i));
+        }
+        let block_ends = t0 + Duration::from_secs(1);
+        admit(&lenient, &keys[64], block_ends);
+        assert!(!strict.shard(&keys[0]).keys.contains_key(&keys[0]));
+        assert_eq!(strict.shard(&keys[0]).keys.len(), 61);
+    }
+
+    #[test]
+    #[allow(clippy::indexing_slicing)]
+    fn a_sweep_due_now_forgets_keys_quiet_for_the_whole_period() {
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default());
+        let keys = keys_of_shard_zero(&limiter, 3);
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Duration::from_secs(3600);
+        admit(&limiter, &keys[0], t0);
+        // Sweeps at t0 + 45 min, so the next is due at t0 + 1 h...
+        admit(&limiter, &keys[1], t0 + hour * 3 / 4);
+        assert!(limiter.shard(&keys[0]).keys.contains_key(&keys[0]));
+        // ...when the first key has been quiet for exactly the reset period.
+        admit(&limiter, &keys[2], t0 + hour);
+        assert!(!limiter.shard(&keys[0]).keys.contains_key(&keys[0]));
+        assert_eq!(limiter.len(), 2);
+    }
+
+    #[test]
+    fn a_limiter_well_within_its_capacity_forgets_nothing() {
+        // Keys spread over the shards: 400 keys in a limiter of 800 fill no
+        // shard (each holds 100, and gets 50 on average).
+        let limiter = MemoryLimiter::new(ThrottlePolicy::default()).with_capacity(800);
+        assert!(limiter.is_empty());
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        for i in 0..400u64 {
+            admit(&limiter, &format!("k{i}"), t0 + Duration::from_millis(i));
+        }
+        assert_eq!(limiter.len(), 400);
+        assert!(!limiter.is_empty());
+    }
+
+    #[test]
+    fn the_shards_share_the_capacity_exactly() {
+        for capacity in SHARDS..=4 * SHARDS + 1 {
+            let limiter = MemoryLimiter::default().with_capacity(capacity);
+            let shares: Vec<usize> = limiter.shards.iter().map(|s| lock(s).capacity).collect();
+            assert_eq!(shares.iter().sum::<usize>(), capacity);
+            let (min, max) = (shares.iter().min(), shares.iter().max());
+            assert!(max.unwrap() - min.unwrap() <= 1, "{shares:?}");
+        }
+    }
+
+    #[test]
+    fn the_limiter_shows_its_policy_and_capacity() {
+        let policy = ThrottlePolicy::default().with_allowed_failures(3);
+        let limiter = MemoryLimiter::new(policy).with_capacity(100);
+        assert_eq!(limiter.policy(), &policy);
+        let debug = format!("{limiter:?}");
+        assert!(debug.contains("MemoryLimiter"), "{debug}");
+        assert!(debug.contains("allowed_failures: 3"), "{debug}");
+        assert!(debug.contains("capacity: 100"), "{debug}");
+    }
+
     #[test]
     fn quiet_period_resets() {
         let limiter = MemoryLimiter::new(ThrottlePolicy::default().with_allowed_failures(0));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
         assert_eq!(admit(&limiter, "c", t0), Admission::Allow);
         assert!(matches!(admit(&limiter, "c", t0), Admission::Refuse { .. }));
-        // An hour of quiet: the count starts afresh, at one.
-        let much_later = t0 + Duration::from_secs(3601);
+        // Exactly the reset period of quiet: the count starts afresh, at one.
+        let much_later = t0 + Duration::from_secs(3600);
         assert_eq!(admit(&limiter, "c", much_later), Admission::Allow);
         assert_eq!(
             admit(&limiter, "c", much_later),

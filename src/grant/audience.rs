@@ -7,6 +7,10 @@ use std::time::Duration;
 use crate::jose::{Algorithm, KeySet};
 use crate::protocol::{Resource, ResourceSet, Scope, TokenFormat};
 
+/// How long a JWT access token lives when its resource sets no lifetime of
+/// its own: 5 minutes, or the server's access-token lifetime if shorter.
+pub const DEFAULT_JWT_LIFETIME: Duration = Duration::from_secs(300);
+
 /// Why a `resource` was refused: `invalid_target` (RFC 8707 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TargetRefusal {
@@ -153,11 +157,19 @@ impl Audiences {
     }
 
     /// The lifetime of a token for `audience`: the shortest of its
-    /// resources' own, or `default`.
+    /// resources' — each one's own, or for a JWT resource
+    /// [`DEFAULT_JWT_LIFETIME`] (a self-contained token outlives a
+    /// revocation, so it lives briefly), or `default` — and `default`
+    /// without an audience.
     pub(crate) fn lifetime(&self, audience: &ResourceSet, default: Duration) -> Duration {
         audience
             .iter()
-            .filter_map(|r| self.get(r.as_str()).and_then(Resource::lifetime))
+            .filter_map(|r| self.get(r.as_str()))
+            .map(|r| match (r.lifetime(), r.token_format()) {
+                (Some(own), _) => own,
+                (None, TokenFormat::Jwt) => DEFAULT_JWT_LIFETIME.min(default),
+                (None, _) => default,
+            })
             .min()
             .unwrap_or(default)
     }
@@ -258,6 +270,12 @@ mod tests {
         assert_eq!(a.format(&set(&["https://b.example"])), TokenFormat::Opaque);
         let default = Duration::from_secs(600);
         assert_eq!(a.lifetime(&both, default), Duration::from_secs(60));
-        assert_eq!(a.lifetime(&set(&["https://a.example"]), default), default);
+        // A JWT resource without a lifetime of its own: short.
+        assert_eq!(
+            a.lifetime(&set(&["https://a.example"]), default),
+            DEFAULT_JWT_LIFETIME
+        );
+        assert_eq!(a.lifetime(&set(&["https://any.example"]), default), default);
+        assert_eq!(a.lifetime(&ResourceSet::empty(), default), default);
     }
 }

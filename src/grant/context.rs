@@ -161,9 +161,8 @@ impl<'a> GrantContext<'a> {
     /// returned response. `scope` is included in the response when it differs
     /// from the requested scope (RFC 6749 §5.1).
     ///
-    /// The store is called before the future is returned (a host's store
-    /// starts its work when the future is first polled), so the future holds
-    /// nothing borrowed from `self`.
+    /// The future holds nothing borrowed from `self`, only what the context
+    /// borrows for `'a` (the stores, the server's audiences).
     ///
     /// With `resource` in the request (RFC 8707), the grant is authorized
     /// for those resources and the access token is restricted to them: its

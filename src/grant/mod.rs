@@ -19,6 +19,7 @@ mod refresh_token;
 
 use std::future::Future;
 
+pub use audience::DEFAULT_JWT_LIFETIME;
 pub(crate) use audience::{Audiences, TargetRefusal};
 pub use authorization_code::AuthorizationCodeGrant;
 pub use client_credentials::ClientCredentialsGrant;

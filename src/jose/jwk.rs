@@ -43,7 +43,7 @@ pub enum JwkError {
 /// A public JSON Web Key (RFC 7517 §4): an elliptic-curve (P-256), RSA or
 /// Ed25519 (`OKP`) public key, with its `kid`, `use` and `alg` when given.
 ///
-/// Parsed from a key set, a JWK is only data; [`PublicKey::from_jwk`]
+/// Parsed from a key set, a JWK is only data; [`PublicKey::from_jwk`](super::PublicKey::from_jwk)
 /// checks that it is a usable key. Members this type does not know are
 /// dropped when it is parsed, and a private member refuses it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,7 +149,7 @@ impl JwkSet {
     /// Parses a key set from JSON, refusing private key material, more than
     /// [`MAX_KEYS`] keys and two keys with one `kid`. Keys of a type
     /// portcullis does not understand are kept (RFC 7517 §5 says to ignore
-    /// them); [`PublicKey::from_jwk`] refuses them when they are tried.
+    /// them); [`PublicKey::from_jwk`](super::PublicKey::from_jwk) refuses them when they are tried.
     pub fn from_json(json: &[u8]) -> Result<Self, JwkError> {
         let value: serde_json::Value =
             serde_json::from_slice(json).map_err(|_| JwkError::Malformed("not JSON"))?;

@@ -226,8 +226,11 @@ impl Resource {
         self
     }
 
-    /// Its access tokens live `lifetime` (at most the server's access-token
-    /// lifetime is not required; a short one suits self-contained JWTs).
+    /// Its access tokens live `lifetime`. Without it, they live the server's
+    /// access-token lifetime — or, for JWTs, at most
+    /// [`DEFAULT_JWT_LIFETIME`](crate::grant::DEFAULT_JWT_LIFETIME): a
+    /// self-contained token stays valid at a resource that validates it
+    /// locally until it expires, whatever happens to its grant.
     #[must_use]
     pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.access_token_lifetime = Some(lifetime);
