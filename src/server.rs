@@ -10,21 +10,22 @@ use http::header::HeaderValue;
 use url::Url;
 
 use crate::client::{
-    AuthLimiter, BlockingRunner, ClientAuthenticator, ClientRegistry, DynAuthLimiter,
-    DynClientRegistry, MemoryLimiter, SecretAuthenticator, SecurityEvents, ThrottlePolicy,
-    default_runner,
+    AuthLimiter, BlockingRunner, ClientAssertionSettings, ClientAuthenticator, ClientRegistry,
+    DynAuthLimiter, DynClientRegistry, JwtAuthConfig, MemoryLimiter, SecretAuthenticator,
+    SecurityEvents, ThrottlePolicy, default_runner,
 };
 use crate::endpoint::{
     AuthorizationServer, BuildError, DEFAULT_MAX_BODY, DeviceSettings, DiscoveryConfig,
     DynamicRegistration, Endpoint, IntrospectionPolicy, IntrospectionSettings, Options,
     ServerInner, check_published_url,
 };
+use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler, GrantHandler};
 use crate::jose::{Algorithm, KeySet};
 use crate::protocol::{GrantType, Resource, Scope, TokenFormat};
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DynCodeStore, DynDeviceStore, DynGrantStore,
-    GrantStore, Stores, TokenStore,
+    GrantStore, ReplayCache, Stores, TokenStore,
 };
 use crate::token::{Clock, MAX_LIFETIME, SystemClock, TokenLifetimes};
 
@@ -48,6 +49,7 @@ pub struct ServerBuilder {
     introspection: IntrospectionSettings,
     discovery: DiscoveryConfig,
     registration: Option<DynamicRegistration>,
+    jwt: JwtAuthConfig,
     signing: SigningConfig,
 }
 
@@ -94,6 +96,7 @@ impl AuthorizationServer {
             introspection: IntrospectionSettings::default(),
             discovery: DiscoveryConfig::default(),
             registration: None,
+            jwt: JwtAuthConfig::default(),
             signing: SigningConfig::default(),
         }
     }
@@ -362,6 +365,16 @@ impl ServerBuilder {
             .iter()
             .any(|(g, _)| *g == GrantType::REFRESH_TOKEN);
         let audiences = self.signing.build()?;
+        let jwt_auth = self
+            .jwt
+            .build()
+            .map_err(BuildError::InvalidClientAuthentication)?;
+        let mut auth_methods = self.authenticator.methods().to_vec();
+        for method in jwt_auth.iter().flat_map(|jwt| jwt.methods()) {
+            if !auth_methods.contains(&method) {
+                auth_methods.push(method);
+            }
+        }
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
                 issuer: self.issuer,
@@ -384,6 +397,8 @@ impl ServerBuilder {
                 discovery,
                 audiences,
                 registration: self.registration,
+                jwt_auth,
+                auth_methods,
             }),
         })
     }
@@ -436,6 +451,54 @@ impl ServerBuilder {
     /// endpoints. Off by default.
     pub fn dynamic_registration(mut self, registration: DynamicRegistration) -> Self {
         self.registration = Some(registration);
+        self
+    }
+}
+
+/// JWT client authentication (RFC 7523 §2.2, §3): `private_key_jwt` and
+/// `client_secret_jwt`, described in the [`client` module docs](crate::client).
+impl ServerBuilder {
+    /// Where the `jti`s of accepted client assertions are recorded, so that
+    /// none is accepted twice (RFC 7523 §3 item 7): the
+    /// [`MemoryStore`](crate::MemoryStore) for one process, the SQL store
+    /// for replicas sharing a database. Turns on `private_key_jwt` at every
+    /// endpoint where clients authenticate, and in the metadata and dynamic
+    /// registration; off without one.
+    pub fn replay_cache(mut self, cache: impl ReplayCache) -> Self {
+        self.jwt.replay = Some(Arc::new(cache));
+        self
+    }
+
+    /// The host's HTTP client, through which clients' `jwks_uri` key sets
+    /// are fetched (see [`Fetcher`] for the SSRF care it needs). Without
+    /// one, a registration naming a `jwks_uri` is refused and clients
+    /// register `jwks` inline.
+    pub fn fetcher(mut self, fetcher: impl Fetcher) -> Self {
+        self.jwt.fetcher = Some(Arc::new(fetcher));
+        self
+    }
+
+    /// What client assertions must satisfy (lifetime, leeway) and how
+    /// `jwks_uri` key sets are cached. Default:
+    /// [`ClientAssertionSettings::default`]. Values out of range make
+    /// [`build`](Self::build) fail with
+    /// [`BuildError::InvalidClientAuthentication`].
+    pub fn client_assertion_settings(mut self, settings: ClientAssertionSettings) -> Self {
+        self.jwt.settings = settings;
+        self
+    }
+
+    /// Offers `client_secret_jwt`: the secrets of its clients are derived
+    /// from `key` (at least
+    /// [`MIN_CLIENT_SECRET_JWT_KEY_LEN`](crate::client::MIN_CLIENT_SECRET_JWT_KEY_LEN)
+    /// random bytes, kept as secret as a signing key), never stored — see
+    /// the [`client` module docs](crate::client). Changing the key changes
+    /// every such client's secret. Needs a
+    /// [`replay_cache`](Self::replay_cache); a short key or a missing cache
+    /// makes [`build`](Self::build) fail with
+    /// [`BuildError::InvalidClientAuthentication`].
+    pub fn client_secret_jwt_key(mut self, key: impl Into<Vec<u8>>) -> Self {
+        self.jwt.secret_key = Some(key.into());
         self
     }
 }

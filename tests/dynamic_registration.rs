@@ -643,15 +643,15 @@ async fn unknown_members_and_client_chosen_identifiers_are_ignored() {
     let info = h
         .registered(
             r#"{"redirect_uris": ["https://app.example/cb"], "client_name#ja-Jpan-JP": "x",
-                "jwks_uri": "https://app.example/jwks", "software_statement": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
+                "software_statement": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln",
                 "example_extension_parameter": {"nested": [1, 2]},
                 "client_id": "chosen-by-me", "client_secret": "also-mine"}"#,
         )
         .await;
     assert_ne!(info["client_id"], "chosen-by-me");
     assert_ne!(info["client_secret"], "also-mine");
+    // (`jwks_uri` is a known member now: tests/jwt_client_auth.rs.)
     for member in [
-        "jwks_uri",
         "software_statement",
         "example_extension_parameter",
         "client_name#ja-Jpan-JP",

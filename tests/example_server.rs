@@ -278,7 +278,16 @@ async fn metadata_advertises_what_is_served() {
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+            "private_key_jwt"
+        ])
+    );
+    assert_eq!(
+        metadata["token_endpoint_auth_signing_alg_values_supported"],
+        json!(["ES256", "RS256", "PS256", "EdDSA"])
     );
     assert_eq!(
         metadata["code_challenge_methods_supported"],
@@ -877,6 +886,118 @@ async fn dynamic_registration_with_the_initial_access_token() {
     );
     let reply = request("DELETE", configuration, &[("Authorization", &rat)], "").await;
     assert_eq!(reply.status(), 204);
+    assert_eq!(server.me(&access).await.status(), 401);
+}
+
+/// `private_key_jwt` (RFC 7523): a client registered through RFC 7591 with
+/// inline `jwks` authenticates with signed assertions at the token,
+/// introspection and revocation endpoints, each `aud` the issuer or the
+/// endpoint; a replayed `jti` and an expired assertion are refused.
+#[tokio::test]
+async fn a_private_key_jwt_client_registers_its_jwks_and_authenticates_with_assertions() {
+    use portcullis::jose::{Algorithm, SigningKey, sign_json};
+    let server = start(&["--registration-token", REGISTRATION_TOKEN]).await;
+    let key = SigningKey::generate(Algorithm::Es256)
+        .unwrap()
+        .with_key_id("client-key-1")
+        .unwrap();
+    let document = json!({
+        "client_name": "Signed reports",
+        "grant_types": ["client_credentials"],
+        "scope": "read",
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": {"keys": [key.public_jwk()]},
+    });
+    let auth = format!("Bearer {REGISTRATION_TOKEN}");
+    let reply = request(
+        "POST",
+        &server.endpoint(Endpoint::Registration),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &auth),
+        ],
+        document.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status(), 201, "{}", reply.text());
+    let info = reply.json();
+    assert!(info.get("client_secret").is_none());
+    assert_eq!(info["token_endpoint_auth_method"], "private_key_jwt");
+    let id = info["client_id"].as_str().unwrap().to_owned();
+
+    let now = portcullis::jose::seconds(std::time::SystemTime::now());
+    let jti = std::sync::atomic::AtomicUsize::new(0);
+    let assertion = |aud: String, exp: i64| {
+        let claims = json!({
+            "iss": id, "sub": id, "aud": aud, "iat": now, "exp": exp,
+            "jti": format!("jti-{}", jti.fetch_add(1, std::sync::atomic::Ordering::SeqCst)),
+        });
+        let key = &key;
+        async move { sign_json(key, None, &claims).await.unwrap() }
+    };
+    let assertion_type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+    let token_url = server.endpoint(Endpoint::Token);
+    let signed = assertion(server.issuer(), now + 60).await;
+    let token_form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "read"),
+        ("client_assertion_type", assertion_type),
+        ("client_assertion", signed.as_str()),
+    ];
+    let reply = post_form(&token_url, &[], &token_form).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    let access = reply.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.me(&access).await.json()["sub"], id.as_str());
+
+    // The same assertion again: its jti was used.
+    let reply = post_form(&token_url, &[], &token_form).await;
+    assert_eq!(reply.status(), 400, "{}", reply.text());
+    assert_eq!(reply.json()["error"], "invalid_client");
+
+    // An expired one.
+    let expired = assertion(token_url.clone(), now - 120).await;
+    let reply = post_form(
+        &token_url,
+        &[],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", assertion_type),
+            ("client_assertion", expired.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(reply.json()["error"], "invalid_client", "{}", reply.text());
+
+    // Introspection, with the endpoint as the audience.
+    let introspect = server.endpoint(Endpoint::Introspection);
+    let signed = assertion(introspect.clone(), now + 60).await;
+    let reply = post_form(
+        &introspect,
+        &[],
+        &[
+            ("token", access.as_str()),
+            ("client_assertion_type", assertion_type),
+            ("client_assertion", signed.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["active"], true);
+
+    // Revocation, with the issuer as the audience.
+    let signed = assertion(server.issuer(), now + 60).await;
+    let reply = post_form(
+        &server.endpoint(Endpoint::Revocation),
+        &[],
+        &[
+            ("token", access.as_str()),
+            ("client_assertion_type", assertion_type),
+            ("client_assertion", signed.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
     assert_eq!(server.me(&access).await.status(), 401);
 }
 

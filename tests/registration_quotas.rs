@@ -206,7 +206,7 @@ async fn the_whole_document_is_bounded_and_the_error_names_the_largest_member() 
     // Unknown members are ignored, not stored, and do not count.
     let padded = json!({
         "grant_types": ["client_credentials"],
-        "jwks": {"keys": ["k".repeat(20_000)]},
+        "example_extension": {"keys": ["k".repeat(20_000)]},
     });
     registered(&server, &padded.to_string()).await;
 

@@ -1830,8 +1830,8 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 }
 
 /// A database left at version 1 by an earlier build gains the limiter's
-/// table and the clients' registrant column (version 3) when opened, and
-/// keeps what it held.
+/// table, the clients' registrant column (version 3), resources (version 4) and the replay cache's
+/// table (version 5) when opened, and keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
@@ -1842,6 +1842,7 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE grants DROP COLUMN resources; \
              ALTER TABLE access_tokens DROP COLUMN audience; \
              ALTER TABLE pending_authorizations DROP COLUMN resources; \
+             DROP TABLE replay_keys; \
              UPDATE schema_version SET version = 1",
         )
         .await
@@ -1882,6 +1883,12 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
         reopened.find_access_token(&access.hash).await.unwrap(),
         Some((access, grant))
     );
+    // Version 5: the replay cache's table.
+    let jti = portcullis::store::ReplayKey::new("client_assertion", &["cli", "jti-1"]);
+    let later = t0() + std::time::Duration::from_secs(60);
+    use portcullis::store::ReplayCache as _;
+    assert!(reopened.first_use(&jti, later, t0()).await.unwrap());
+    assert!(!reopened.first_use(&jti, later, t0()).await.unwrap());
 }
 
 async fn debug_shows_no_secrets(db: &TestDb) {

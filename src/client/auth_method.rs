@@ -8,7 +8,7 @@ use std::fmt;
 ///
 /// The registered values of RFC 7591 §2 that portcullis implements have
 /// constants; [`AuthMethod::extension`] names any other scheme (a host's own
-/// authenticator can support `private_key_jwt` or mutual TLS this way).
+/// authenticator can support mutual TLS this way).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AuthMethod(Cow<'static, str>);
 
@@ -21,6 +21,13 @@ impl AuthMethod {
     pub const CLIENT_SECRET_POST: Self = Self(Cow::Borrowed("client_secret_post"));
     /// No authentication: a public client identified by `client_id` only.
     pub const NONE: Self = Self(Cow::Borrowed("none"));
+    /// A JWT the client signs with its private key (RFC 7523 §2.2, §3;
+    /// OpenID Connect Core §9), verified with the public keys it registered
+    /// (`jwks` or `jwks_uri`, RFC 7591 §2).
+    pub const PRIVATE_KEY_JWT: Self = Self(Cow::Borrowed("private_key_jwt"));
+    /// A JWT the client MACs with HS256 and its client secret (RFC 7523
+    /// §2.2, §3; OpenID Connect Core §9).
+    pub const CLIENT_SECRET_JWT: Self = Self(Cow::Borrowed("client_secret_jwt"));
 
     /// Another method, by its RFC 7591 name.
     pub fn extension(name: impl Into<String>) -> Self {
@@ -29,6 +36,8 @@ impl AuthMethod {
             "client_secret_basic" => Self::CLIENT_SECRET_BASIC,
             "client_secret_post" => Self::CLIENT_SECRET_POST,
             "none" => Self::NONE,
+            "private_key_jwt" => Self::PRIVATE_KEY_JWT,
+            "client_secret_jwt" => Self::CLIENT_SECRET_JWT,
             _ => Self(Cow::Owned(name)),
         }
     }
@@ -38,9 +47,18 @@ impl AuthMethod {
         &self.0
     }
 
-    /// Whether the method proves possession of a client secret.
+    /// Whether the method presents a client secret, which the server keeps
+    /// as a hash (`client_secret_basic`, `client_secret_post`).
+    /// `client_secret_jwt` proves possession of a secret without presenting
+    /// it, and is not one of these.
     pub fn uses_secret(&self) -> bool {
         *self == Self::CLIENT_SECRET_BASIC || *self == Self::CLIENT_SECRET_POST
+    }
+
+    /// Whether the method is a JWT client assertion (RFC 7523 §2.2):
+    /// `private_key_jwt` or `client_secret_jwt`.
+    pub fn is_jwt_assertion(&self) -> bool {
+        *self == Self::PRIVATE_KEY_JWT || *self == Self::CLIENT_SECRET_JWT
     }
 }
 

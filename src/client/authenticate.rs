@@ -4,9 +4,11 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use super::assertion::read_assertion;
 use super::blocking::BlockingRunner;
 use super::credentials::read_secret_credentials;
 use super::events::{Report, SecurityEvents, loggable};
+use super::jwt_auth::{AssertionAudiences, JwtClientAuth};
 use super::registry::DynClientRegistry;
 use super::throttle::DynAuthLimiter;
 use super::{
@@ -56,6 +58,13 @@ pub enum ClientAuthError {
     /// The secret is wrong.
     #[error("invalid client secret")]
     InvalidSecret,
+    /// A JWT client assertion was refused (RFC 7523 §3): the reason, which
+    /// never quotes the assertion.
+    #[error("invalid client assertion: {0}")]
+    InvalidAssertion(&'static str),
+    /// The assertion's `jti` was used before (RFC 7523 §3 item 7).
+    #[error("the client assertion was already used")]
+    ReplayedAssertion,
     /// Too many recent failures; try again later.
     #[error("too many failed authentication attempts")]
     Throttled {
@@ -84,9 +93,12 @@ impl ClientAuthError {
 /// Reads and verifies client credentials.
 ///
 /// The built-in [`SecretAuthenticator`] implements `client_secret_basic`,
-/// `client_secret_post` and `none`. Another scheme (`private_key_jwt`, mutual
-/// TLS) is an implementation of this trait; the server still enforces the
-/// sequence in the [`client` module docs](crate::client) around it.
+/// `client_secret_post` and `none`. Another scheme (mutual TLS, say) is an
+/// implementation of this trait; the server still enforces the sequence in
+/// the [`client` module docs](crate::client) around it. JWT client
+/// assertions (`private_key_jwt`, `client_secret_jwt`) are not read by an
+/// authenticator: the server verifies them itself, in an async step of the
+/// sequence, when it has a replay cache.
 pub trait ClientAuthenticator: Send + Sync + 'static {
     /// Reads the claimed client and its credentials from the request. No IO, no
     /// verification.
@@ -98,8 +110,8 @@ pub trait ClientAuthenticator: Send + Sync + 'static {
     ///
     /// Synchronous: verification is computation on the request and the client's
     /// registration (a hash, a signature, a certificate). Anything that needs
-    /// IO — a client's key set, say — belongs in the [`Client`] the registry
-    /// returns.
+    /// IO belongs in the [`Client`] the registry returns (or, as for JWT
+    /// client assertions, in the server's own async step).
     fn verify(
         &self,
         presented: &PresentedCredentials,
@@ -231,6 +243,10 @@ pub(crate) struct Authentication<'a> {
     /// Whether every family counts under one key
     /// ([`ServerBuilder::shared_throttle_keys`](crate::ServerBuilder::shared_throttle_keys)).
     pub(crate) shared_keys: bool,
+    /// JWT client authentication (RFC 7523), when configured.
+    pub(crate) jwt: Option<&'a JwtClientAuth>,
+    /// The audiences a client assertion may name here.
+    pub(crate) audiences: AssertionAudiences<'a>,
 }
 
 impl Authentication<'_> {
@@ -240,7 +256,16 @@ impl Authentication<'_> {
         request: &AuthRequest<'_>,
         now: SystemTime,
     ) -> Result<AuthenticatedClient, ClientAuthError> {
-        let presented = self.authenticator.identify(request)?;
+        // A JWT client assertion is read by the server itself when it offers
+        // JWT client authentication; anything else by the authenticator.
+        let assertion = match self.jwt {
+            Some(_) => read_assertion(request)?,
+            None => None,
+        };
+        let presented = match assertion {
+            Some(presented) => presented,
+            None => self.authenticator.identify(request)?,
+        };
         let id = presented.client_id.as_str();
 
         let Some(client) = self.clients.find_client(id).await? else {
@@ -273,16 +298,25 @@ impl Authentication<'_> {
         let outcome = if presented.method != *client.auth_method() {
             Err(ClientAuthError::MethodMismatch)
         } else {
-            self.authenticator.verify(&presented, &client)
+            match (self.jwt, &presented.assertion) {
+                // Needs IO (a jwks_uri, the replay cache): an async step of
+                // its own.
+                (Some(jwt), Some(_)) => jwt.verify(&presented, &client, self.audiences, now).await,
+                _ => self.authenticator.verify(&presented, &client),
+            }
         };
         match outcome {
             Ok(()) => Ok(AuthenticatedClient {
                 client,
                 method: presented.method,
             }),
+            // The replay cache failed: nothing to count.
+            Err(error @ ClientAuthError::Storage(_)) => Err(error),
             Err(error) => {
                 let error = self.report_failure(id, error, now);
-                if presented.method.uses_secret() {
+                // A wrong secret or a refused assertion is counted, and
+                // refused once the limiter says so.
+                if presented.method.uses_secret() || presented.assertion.is_some() {
                     let key = self.key(id, None);
                     if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await?
                     {
@@ -410,6 +444,9 @@ fn decoy() -> &'static Client {
             info: super::ClientInfo::default(),
             registration_token: None,
             issued_at: None,
+            keys: None,
+            signing_alg: None,
+            secret_salt: None,
         }
     })
 }

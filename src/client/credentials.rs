@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use http::header::{self, HeaderMap};
 
-use super::{AuthMethod, ClientAuthError, ClientSecret, ThrottleSource};
+use super::{AuthMethod, ClientAssertion, ClientAuthError, ClientSecret, ThrottleSource};
 use crate::protocol::{Params, form_decode as decode};
 
 /// The longest `Authorization` header value read, in bytes.
@@ -76,6 +76,9 @@ pub struct PresentedCredentials {
     pub method: AuthMethod,
     /// The secret, for the secret-based methods.
     pub secret: Option<ClientSecret>,
+    /// The JWT client assertion, for `private_key_jwt` and
+    /// `client_secret_jwt` (RFC 7523 §2.2).
+    pub assertion: Option<ClientAssertion>,
     /// Whether the credentials came in the `Authorization` header, which makes a
     /// failure a `401` with a `WWW-Authenticate` challenge (RFC 6749 §5.2).
     pub via_authorization_header: bool,
@@ -88,8 +91,15 @@ impl PresentedCredentials {
             client_id: client_id.into(),
             method,
             secret: None,
+            assertion: None,
             via_authorization_header: false,
         }
+    }
+
+    /// With a JWT client assertion.
+    pub fn with_assertion(mut self, assertion: ClientAssertion) -> Self {
+        self.assertion = Some(assertion);
+        self
     }
 
     /// With a secret.

@@ -5,7 +5,8 @@
 //! The rules are described on [`ClientMetadata`].
 
 use super::{
-    AuthMethod, Client, ClientProfile, ClientRegistration, RedirectUri, RegistrationError,
+    AuthMethod, Client, ClientKeys, ClientProfile, ClientRegistration, RedirectUri,
+    RegistrationError,
 };
 use crate::protocol::{GrantType, Scope};
 
@@ -77,9 +78,13 @@ impl ApplicationType {
 ///   redirects is not (OpenID Connect Registration §2: native apps register
 ///   only custom schemes and loopback URLs), and its loopback redirect is
 ///   refused; an explicit `application_type: web` is never overridden.
-/// - **Unknown members are ignored (§2)**, including `jwks`, `jwks_uri`,
-///   `software_statement` (not supported, so ignored as §3.1.1 allows) and
-///   internationalised names such as `client_name#ja`.
+/// - **Keys (§2, RFC 7523).** `jwks` (public keys only) or `jwks_uri`, not
+///   both; `private_key_jwt` needs one of them, and `jwks_uri` a server
+///   with a [`Fetcher`](crate::fetch::Fetcher). `token_endpoint_auth_signing_alg`,
+///   if given, is the one algorithm the client's assertions may use.
+/// - **Unknown members are ignored (§2)**, including `software_statement`
+///   (not supported, so ignored as §3.1.1 allows) and internationalised
+///   names such as `client_name#ja`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct ClientMetadata {
@@ -125,6 +130,16 @@ pub struct ClientMetadata {
     /// `web` or `native` (OpenID Connect Dynamic Client Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
+    /// The client's public keys, a JWK Set (RFC 7591 §2; RFC 7517 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its public keys (RFC 7591 §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// The one algorithm the client's assertions use (RFC 7591 §2; OpenID
+    /// Connect Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<String>,
 }
 
 /// What a registration may ask for on this server.
@@ -191,6 +206,17 @@ impl ClientMetadata {
             software_id: info.software_id().map(str::to_owned),
             software_version: info.software_version().map(str::to_owned),
             application_type: Some(ApplicationType::of(client.profile()).as_str().to_owned()),
+            jwks: match client.keys() {
+                Some(ClientKeys::Jwks(set)) => Some(serde_json::json!({ "keys": set.keys })),
+                _ => None,
+            },
+            jwks_uri: match client.keys() {
+                Some(ClientKeys::JwksUri(url)) => Some(url.as_str().to_owned()),
+                _ => None,
+            },
+            token_endpoint_auth_signing_alg: client
+                .token_endpoint_auth_signing_alg()
+                .map(|a| a.as_str().to_owned()),
         }
     }
 
@@ -253,6 +279,20 @@ impl ClientMetadata {
             if let Some(value) = value {
                 registration = set(registration, value.clone());
             }
+        }
+        if let Some(jwks) = &self.jwks {
+            let keys = crate::jose::JwkSet::from_value(jwks)
+                .map_err(|e| invalid(format!("jwks is not a set of public keys: {e}")))?;
+            registration = registration.jwks(&keys);
+        }
+        if let Some(uri) = &self.jwks_uri {
+            registration = registration.jwks_uri(uri.as_str());
+        }
+        if let Some(alg) = &self.token_endpoint_auth_signing_alg {
+            let alg: crate::jose::Algorithm = alg.parse().map_err(|_| {
+                invalid("token_endpoint_auth_signing_alg is not an algorithm this server supports")
+            })?;
+            registration = registration.token_endpoint_auth_signing_alg(alg);
         }
         Ok(registration)
     }
@@ -549,7 +589,7 @@ mod tests {
     fn unknown_members_are_ignored_and_metadata_round_trips() {
         let c = register(
             r#"{"grant_types":["client_credentials"],"client_name":"Svc","client_name#ja":"x",
-                "jwks_uri":"https://c.example/jwks","example_extension_parameter":1,
+                "software_statement":"x.y.z","example_extension_parameter":1,
                 "contacts":["ops@c.example"],"logo_uri":"https://c.example/logo.png"}"#,
         )
         .unwrap();
@@ -557,7 +597,7 @@ mod tests {
         assert_eq!(m.client_name.as_deref(), Some("Svc"));
         assert_eq!(m.contacts, Some(vec!["ops@c.example".to_owned()]));
         let json = serde_json::to_value(&m).unwrap();
-        assert!(json.get("jwks_uri").is_none());
+        assert!(json.get("software_statement").is_none());
         assert_eq!(json["logo_uri"], "https://c.example/logo.png");
     }
 }

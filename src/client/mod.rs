@@ -19,7 +19,10 @@
 //!    public client can never pass as confidential, nor a confidential client
 //!    skip its secret;
 //! 5. the authenticator verifies the credentials ([`ClientAuthenticator::verify`]);
-//!    an imported secret's slow hash runs on the server's [`BlockingRunner`];
+//!    an imported secret's slow hash runs on the server's [`BlockingRunner`].
+//!    A JWT client assertion (RFC 7523, below) is verified by the server
+//!    instead, in an async step: its keys may need fetching and its `jti`
+//!    recording;
 //! 6. a success takes back the admitted attempt's count
 //!    ([`AuthLimiter::succeeded`]). A client with a generated secret (256
 //!    bits, which no one can guess) is checked first: its right secret
@@ -29,13 +32,68 @@
 //!
 //! Only this sequence makes an [`AuthenticatedClient`], which every grant
 //! handler receives: no grant can run for a client that did not pass it.
+//!
+//! # JWT client authentication (RFC 7523 §2.2, §3; RFC 7521 §4.2)
+//!
+//! `private_key_jwt` and `client_secret_jwt` are built in, on when the
+//! server has a [`ReplayCache`](crate::store::ReplayCache)
+//! ([`ServerBuilder::replay_cache`](crate::ServerBuilder::replay_cache)), at
+//! every endpoint where a client authenticates (token, device
+//! authorization, revocation, introspection). They fit the sequence above:
+//!
+//! - step 1: a request with `client_assertion_type` or `client_assertion`
+//!   is read by the server, not the [`ClientAuthenticator`]. The type must
+//!   be `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`; the
+//!   assertion's unverified `sub` names the client and must equal its
+//!   `iss` (and the `client_id` parameter, if sent); an assertion with the
+//!   `Authorization` header or a `client_secret` is two methods
+//!   (`invalid_request`). Its algorithm gives the method: HS256 is
+//!   `client_secret_jwt`, the others (ES256, RS256, PS256, EdDSA)
+//!   `private_key_jwt`;
+//! - step 4: that method must be the client's registered one — so a
+//!   signature is never checked with a secret, nor a MAC with a public key;
+//! - step 5, async: the signature (with the client's
+//!   `token_endpoint_auth_signing_alg` alone, if it registered one) against
+//!   its registered `jwks`, or its `jwks_uri` fetched through the host's
+//!   [`Fetcher`](crate::fetch::Fetcher) and cached
+//!   ([`ClientAssertionSettings`]: refetched for an unknown `kid` at most
+//!   once per refresh interval); then the claims: `aud` a single value, the
+//!   issuer or the receiving endpoint's URL; `exp` required, not passed and
+//!   at most [`ClientAssertionSettings::max_lifetime`] away; `nbf` and `iat`
+//!   not in the future, within the leeway; `jti` required; and last the
+//!   `jti`, recorded in the replay cache until the assertion expires — a
+//!   second use is refused;
+//! - step 6: a refused assertion is counted and throttled as a wrong
+//!   generated secret is: keys cannot be guessed, so a right assertion is
+//!   never refused by the limiter.
+//!
+//! A refused assertion is `invalid_client` with the same description as any
+//! other authentication failure — `400`, as for `client_secret_post`: no HTTP
+//! authentication scheme carries an assertion, so there is no challenge to
+//! send with a `401` (RFC 6749 §5.2) — and nothing of the assertion is
+//! echoed. Two methods, or a `client_id` naming another client, are
+//! `invalid_request`.
+//!
+//! `client_secret_jwt` needs the secret in the clear to check a MAC, and
+//! portcullis stores secrets only as hashes. So the secret of a
+//! `client_secret_jwt` client is derived, never stored:
+//! `base64url(HMAC-SHA256(server_key, "portcullis client_secret_jwt v1" ‖
+//! len(client_id) ‖ client_id ‖ salt))`, with a 128-bit salt kept in the
+//! client's registration and a key only the host holds
+//! ([`ServerBuilder::client_secret_jwt_key`](crate::ServerBuilder::client_secret_jwt_key)).
+//! The server recomputes it to verify; a copy of the database alone reveals
+//! no secret. Whoever holds the key can derive every such secret, and
+//! changing the key changes them all. Without a key the method is neither
+//! offered nor advertised.
 
+mod assertion;
 mod auth_method;
 mod authenticate;
 mod blocking;
 mod credentials;
 mod events;
 mod info;
+mod jwt_auth;
 mod metadata;
 mod model;
 mod quota;
@@ -43,10 +101,12 @@ mod redirect_uri;
 mod registration;
 mod registration_error;
 mod registry;
+pub(crate) mod replay;
 mod secret;
 mod source;
 mod throttle;
 
+pub use assertion::{ClientAssertion, JWT_BEARER_ASSERTION_TYPE, MAX_CLIENT_ASSERTION_LEN};
 pub use auth_method::AuthMethod;
 pub use authenticate::{
     AuthenticatedClient, ClientAuthError, ClientAuthenticator, SecretAuthenticator,
@@ -60,9 +120,15 @@ pub use credentials::{AuthRequest, PresentedCredentials};
 pub(crate) use events::{Report, SecurityEvents, loggable};
 pub(crate) use info::unix_seconds;
 pub use info::{ClientInfo, MAX_CONTACTS, MAX_METADATA_STRING_LEN};
+pub(crate) use jwt_auth::{AssertionAudiences, JwtAuthConfig, JwtClientAuth};
+pub use jwt_auth::{
+    CLIENT_SECRET_JWT_ALGORITHMS, ClientAssertionSettings, MAX_JTI_LEN,
+    MIN_CLIENT_SECRET_JWT_KEY_LEN, PRIVATE_KEY_JWT_ALGORITHMS,
+};
 pub(crate) use metadata::MetadataLimits;
 pub use metadata::{ApplicationType, ClientMetadata};
-pub use model::{Client, ClientId, ClientProfile, ClientType};
+pub(crate) use model::SecretSalt;
+pub use model::{Client, ClientId, ClientKeys, ClientProfile, ClientType};
 pub use quota::RegistrationQuota;
 pub use redirect_uri::{MAX_REDIRECT_URI_LEN, RedirectUri, RedirectUriError};
 pub use registration::{

@@ -9,6 +9,7 @@ use super::info::from_unix_seconds;
 use super::registration::ClientParts;
 use super::registration_error::RegistrationError;
 use super::{AuthMethod, ClientInfo, RedirectUri, SecretHash};
+use crate::jose::{Algorithm, JwkSet};
 use crate::protocol::{GrantType, Scope};
 use crate::token::TokenHash;
 
@@ -115,7 +116,28 @@ pub struct Client {
     pub(super) info: ClientInfo,
     pub(super) registration_token: Option<TokenHash>,
     pub(super) issued_at: Option<u64>,
+    pub(super) keys: Option<ClientKeys>,
+    pub(super) signing_alg: Option<Algorithm>,
+    pub(super) secret_salt: Option<SecretSalt>,
 }
+
+/// The public keys a client registered (RFC 7591 §2): its assertions
+/// (`private_key_jwt`, RFC 7523) are verified with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientKeys {
+    /// `jwks`: the keys themselves, a JWK Set of public keys.
+    Jwks(JwkSet),
+    /// `jwks_uri`: where the client publishes them, fetched through the
+    /// host's [`Fetcher`](crate::fetch::Fetcher) and cached.
+    JwksUri(url::Url),
+}
+
+/// The per-client salt of a `client_secret_jwt` client's derived secret
+/// (see [`ServerBuilder::client_secret_jwt_key`](crate::ServerBuilder::client_secret_jwt_key)):
+/// 16 random bytes, not secret on their own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SecretSalt(pub(crate) [u8; 16]);
 
 impl Client {
     /// The client identifier.
@@ -210,6 +232,24 @@ impl Client {
         &self.auth_method
     }
 
+    /// The public keys the client registered (`jwks` or `jwks_uri`,
+    /// RFC 7591 §2), if any.
+    pub fn keys(&self) -> Option<&ClientKeys> {
+        self.keys.as_ref()
+    }
+
+    /// The one algorithm the client's assertions may use
+    /// (`token_endpoint_auth_signing_alg`, RFC 7591 §2), if it registered
+    /// one.
+    pub fn token_endpoint_auth_signing_alg(&self) -> Option<Algorithm> {
+        self.signing_alg
+    }
+
+    /// The salt of a `client_secret_jwt` client's derived secret.
+    pub(crate) fn secret_salt(&self) -> Option<&SecretSalt> {
+        self.secret_salt.as_ref()
+    }
+
     /// The stored hash of the client secret, if the client has one.
     pub fn secret_hash(&self) -> Option<&SecretHash> {
         self.secret.as_ref()
@@ -259,6 +299,8 @@ impl fmt::Debug for Client {
             .field("scope", &self.scope)
             .field("auth_method", &self.auth_method)
             .field("has_secret", &self.secret.is_some())
+            .field("keys", &self.keys)
+            .field("signing_alg", &self.signing_alg)
             .finish()
     }
 }

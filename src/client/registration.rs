@@ -14,8 +14,10 @@ use super::info::ClientInfoParts;
 use super::registration_error::RegistrationError;
 use super::secret::generate;
 use super::{
-    AuthMethod, Client, ClientId, ClientProfile, ClientSecret, ClientType, RedirectUri, SecretHash,
+    AuthMethod, Client, ClientId, ClientKeys, ClientProfile, ClientSecret, ClientType, RedirectUri,
+    SecretHash, SecretSalt,
 };
+use crate::jose::{Algorithm, JwkSet, PublicKey};
 use crate::protocol::{GrantType, Scope};
 use crate::token::TokenHash;
 
@@ -66,6 +68,9 @@ pub struct ClientRegistration {
     pub(super) info: ClientInfoParts,
     registration_token: Option<TokenHash>,
     issued_at: Option<u64>,
+    jwks: Option<serde_json::Value>,
+    jwks_uri: Option<String>,
+    signing_alg: Option<String>,
 }
 
 /// A client, just registered, with its secret in plaintext for the one time it
@@ -96,6 +101,9 @@ impl ClientRegistration {
             info: ClientInfoParts::default(),
             registration_token: None,
             issued_at: None,
+            jwks: None,
+            jwks_uri: None,
+            signing_alg: None,
         }
     }
 
@@ -162,6 +170,32 @@ impl ClientRegistration {
         self
     }
 
+    /// The client's public keys, inline (`jwks`, RFC 7591 §2): a JWK Set of
+    /// public keys, at least one of them a signature key portcullis can
+    /// use (EC P-256, RSA of 2048 bits or more, Ed25519). Exclusive with
+    /// [`jwks_uri`](Self::jwks_uri); `private_key_jwt` needs one of them.
+    pub fn jwks(mut self, keys: &JwkSet) -> Self {
+        self.jwks = Some(serde_json::json!({ "keys": keys.keys }));
+        self
+    }
+
+    /// Where the client publishes its public keys (`jwks_uri`, RFC 7591
+    /// §2): an `https` URL, fetched through the server's
+    /// [`Fetcher`](crate::fetch::Fetcher). Exclusive with
+    /// [`jwks`](Self::jwks).
+    pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
+        self.jwks_uri = Some(uri.into());
+        self
+    }
+
+    /// The one algorithm the client's assertions may use
+    /// (`token_endpoint_auth_signing_alg`, RFC 7591 §2): an asymmetric one
+    /// for `private_key_jwt`, HS256 for `client_secret_jwt`.
+    pub fn token_endpoint_auth_signing_alg(mut self, alg: Algorithm) -> Self {
+        self.signing_alg = Some(alg.as_str().to_owned());
+        self
+    }
+
     /// Imports a secret chosen by a person (or another system) instead of
     /// generating one. It is stored with Argon2id, which makes every
     /// authentication of this client cost tens of milliseconds; prefer generated
@@ -188,7 +222,8 @@ impl ClientRegistration {
             }
             (false, None) => (None, None),
         };
-        let client = self.into_parts(&method).validate_with(secret_hash)?;
+        let salt = (method == AuthMethod::CLIENT_SECRET_JWT).then(new_salt);
+        let client = self.into_parts(&method, salt).validate_with(secret_hash)?;
         Ok(Registered { client, secret })
     }
 
@@ -217,15 +252,21 @@ impl ClientRegistration {
     pub(crate) fn register_with_secret_hash(
         self,
         secret: Option<SecretHash>,
+        salt: Option<SecretSalt>,
     ) -> Result<Client, RegistrationError> {
         if self.imported_secret.is_some() {
             return Err(invalid("an update cannot import a secret"));
         }
         let method = self.method();
-        self.into_parts(&method).validate_with(secret)
+        self.into_parts(&method, salt).validate_with(secret)
     }
 
-    fn into_parts(self, method: &AuthMethod) -> ClientParts {
+    /// The `jwks_uri` this registration names, if any.
+    pub(crate) fn names_jwks_uri(&self) -> bool {
+        self.jwks_uri.is_some()
+    }
+
+    fn into_parts(self, method: &AuthMethod, salt: Option<SecretSalt>) -> ClientParts {
         ClientParts {
             client_id: self.client_id.unwrap_or_else(generate_client_id),
             profile: self.profile,
@@ -243,8 +284,19 @@ impl ClientRegistration {
             info: self.info,
             registration_access_token_hash: self.registration_token.map(|h| h.to_hex()),
             client_id_issued_at: self.issued_at,
+            jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
+            token_endpoint_auth_signing_alg: self.signing_alg,
+            client_secret_jwt_salt: salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
         }
     }
+}
+
+/// A new `client_secret_jwt` salt: 128 random bits.
+fn new_salt() -> SecretSalt {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    SecretSalt(bytes)
 }
 
 /// A generated client identifier: 128 random bits, unpadded base64url
@@ -280,6 +332,18 @@ pub(crate) struct ClientParts {
     registration_access_token_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_id_issued_at: Option<u64>,
+    /// RFC 7591 §2 `jwks`: a JWK Set of public keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwks: Option<serde_json::Value>,
+    /// RFC 7591 §2 `jwks_uri`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jwks_uri: Option<String>,
+    /// RFC 7591 §2 `token_endpoint_auth_signing_alg`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_endpoint_auth_signing_alg: Option<String>,
+    /// The salt of a `client_secret_jwt` client's derived secret, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    client_secret_jwt_salt: Option<String>,
 }
 
 impl ClientParts {
@@ -363,7 +427,7 @@ impl ClientParts {
             return Err(invalid("default_scope must be within scope"));
         }
 
-        let auth_method = AuthMethod::extension(self.token_endpoint_auth_method);
+        let auth_method = AuthMethod::extension(self.token_endpoint_auth_method.as_str());
         // RFC 6749 §2.3: the server MUST NOT rely on a public client's
         // authentication, so a public client authenticates with `none` and a
         // confidential one never does.
@@ -384,6 +448,7 @@ impl ClientParts {
             ));
         }
 
+        let (keys, signing_alg, secret_salt) = self.validate_keys(&auth_method)?;
         let info = self.info.validate()?;
         if self
             .client_id_issued_at
@@ -405,8 +470,101 @@ impl ClientParts {
             info,
             registration_token,
             issued_at: self.client_id_issued_at,
+            keys,
+            signing_alg,
+            secret_salt,
         })
     }
+
+    /// The client's keys, assertion algorithm and `client_secret_jwt` salt
+    /// (RFC 7591 §2, RFC 7523 §3): `jwks` and `jwks_uri` are exclusive;
+    /// `private_key_jwt` needs one of them, with at least one usable
+    /// signature key inline; the algorithm fits the method; a salt exactly
+    /// for `client_secret_jwt`.
+    fn validate_keys(&self, method: &AuthMethod) -> Result<KeyMetadata, RegistrationError> {
+        let keys = match (&self.jwks, &self.jwks_uri) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "jwks and jwks_uri must not both be present (RFC 7591 §2)",
+                ));
+            }
+            (Some(jwks), None) => {
+                let set = JwkSet::from_value(jwks)
+                    .map_err(|e| invalid(format!("jwks is not a set of public keys: {e}")))?;
+                if !set.keys.iter().any(|k| PublicKey::from_jwk(k).is_ok()) {
+                    return Err(invalid(
+                        "jwks has no signature key this server can use \
+                         (EC P-256, RSA of 2048 bits or more, Ed25519)",
+                    ));
+                }
+                Some(ClientKeys::Jwks(set))
+            }
+            (None, Some(uri)) => Some(ClientKeys::JwksUri(jwks_uri(uri)?)),
+            (None, None) => None,
+        };
+        if *method == AuthMethod::PRIVATE_KEY_JWT && keys.is_none() {
+            return Err(invalid("private_key_jwt requires jwks or jwks_uri"));
+        }
+        let signing_alg = match &self.token_endpoint_auth_signing_alg {
+            None => None,
+            Some(name) => {
+                let alg: Algorithm = name.parse().map_err(|_| {
+                    invalid(
+                        "token_endpoint_auth_signing_alg is not an algorithm this server supports",
+                    )
+                })?;
+                let fits = match method {
+                    m if *m == AuthMethod::PRIVATE_KEY_JWT => alg != Algorithm::Hs256,
+                    m if *m == AuthMethod::CLIENT_SECRET_JWT => alg == Algorithm::Hs256,
+                    _ => false,
+                };
+                if !fits {
+                    return Err(invalid(
+                        "token_endpoint_auth_signing_alg does not fit token_endpoint_auth_method",
+                    ));
+                }
+                Some(alg)
+            }
+        };
+        let salt = match &self.client_secret_jwt_salt {
+            Some(encoded) => {
+                let bytes = URL_SAFE_NO_PAD
+                    .decode(encoded)
+                    .ok()
+                    .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                    .ok_or_else(|| invalid("malformed client_secret_jwt salt"))?;
+                Some(SecretSalt(bytes))
+            }
+            None => None,
+        };
+        if salt.is_some() != (*method == AuthMethod::CLIENT_SECRET_JWT) {
+            return Err(invalid(
+                "a client has a derived secret exactly when it uses client_secret_jwt",
+            ));
+        }
+        Ok((keys, signing_alg, salt))
+    }
+}
+
+/// A client's keys, assertion algorithm and `client_secret_jwt` salt.
+type KeyMetadata = (Option<ClientKeys>, Option<Algorithm>, Option<SecretSalt>);
+
+/// A `jwks_uri`: an absolute `https` URL without user information or
+/// fragment, of at most 2048 bytes.
+fn jwks_uri(uri: &str) -> Result<url::Url, RegistrationError> {
+    let url = url::Url::parse(uri).map_err(|_| invalid("jwks_uri is not an absolute URL"))?;
+    if url.scheme() != "https"
+        || url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+        || uri.len() > 2048
+    {
+        return Err(invalid(
+            "jwks_uri must be an https URL without user information or fragment",
+        ));
+    }
+    Ok(url)
 }
 
 impl From<Client> for ClientParts {
@@ -432,6 +590,16 @@ impl From<Client> for ClientParts {
             info: ClientInfoParts::from(&client.info),
             registration_access_token_hash: client.registration_token.map(|h| h.to_hex()),
             client_id_issued_at: client.issued_at,
+            jwks: match &client.keys {
+                Some(ClientKeys::Jwks(set)) => Some(serde_json::json!({ "keys": set.keys })),
+                _ => None,
+            },
+            jwks_uri: match &client.keys {
+                Some(ClientKeys::JwksUri(url)) => Some(url.as_str().to_owned()),
+                _ => None,
+            },
+            token_endpoint_auth_signing_alg: client.signing_alg.map(|a| a.as_str().to_owned()),
+            client_secret_jwt_salt: client.secret_salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
         }
     }
 }

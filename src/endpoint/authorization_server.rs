@@ -12,11 +12,12 @@ use url::Url;
 use super::device_settings::DeviceFlow;
 use super::discovery::Discovery;
 use super::introspection_access::IntrospectionSettings;
+use super::published_urls::Endpoint;
 use super::registration_settings::DynamicRegistration;
 use crate::client::{
-    AuthMethod, Authentication, BlockingRunner, ClientAuthenticator, ClientRegistration,
-    DynAuthLimiter, DynClientRegistry, EndpointFamily, Registered, RegistrationError,
-    SecurityEvents,
+    AssertionAudiences, AuthMethod, Authentication, BlockingRunner, ClientAuthenticator,
+    ClientRegistration, DynAuthLimiter, DynClientRegistry, EndpointFamily, JwtClientAuth,
+    Registered, RegistrationError, SecurityEvents,
 };
 use crate::grant::{Audiences, DynGrantHandler};
 use crate::protocol::GrantType;
@@ -73,6 +74,12 @@ pub(crate) struct ServerInner {
     pub(crate) audiences: Audiences,
     /// Dynamic client registration (RFC 7591), when enabled.
     pub(crate) registration: Option<DynamicRegistration>,
+    /// JWT client authentication (RFC 7523), when a replay cache is
+    /// configured.
+    pub(crate) jwt_auth: Option<JwtClientAuth>,
+    /// Every client authentication method accepted: the authenticator's,
+    /// then the JWT ones.
+    pub(crate) auth_methods: Vec<AuthMethod>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -94,9 +101,18 @@ impl ServerInner {
         self.grants.iter().any(|(g, _)| g == grant)
     }
 
-    /// Client authentication at an endpoint of `family`.
-    pub(crate) fn authentication(&self, family: EndpointFamily) -> Authentication<'_> {
+    /// Client authentication at `endpoint`, of `family`.
+    pub(crate) fn authentication(
+        &self,
+        family: EndpointFamily,
+        endpoint: Endpoint,
+    ) -> Authentication<'_> {
         Authentication {
+            jwt: self.jwt_auth.as_ref(),
+            audiences: AssertionAudiences {
+                issuer: &self.issuer,
+                endpoint: self.discovery.endpoints.get(endpoint).as_str(),
+            },
             authenticator: &self.authenticator,
             clients: &*self.clients,
             limiter: &*self.limiter,
@@ -105,6 +121,48 @@ impl ServerInner {
             family,
             shared_keys: self.options.shared_throttle_keys,
         }
+    }
+}
+
+impl ServerInner {
+    /// Refuses a `jwks_uri` the server could not fetch (RFC 7591 §2): it has
+    /// no [`Fetcher`](crate::fetch::Fetcher), or no JWT client
+    /// authentication to use the keys for.
+    pub(crate) fn check_client_keys(
+        &self,
+        registration: &ClientRegistration,
+    ) -> Result<(), RegistrationError> {
+        let can_fetch = self.jwt_auth.as_ref().is_some_and(JwtClientAuth::can_fetch);
+        if registration.names_jwks_uri() && !can_fetch {
+            return Err(RegistrationError::InvalidMetadata(
+                "jwks_uri cannot be used here: this server does not fetch client keys; \
+                 register jwks instead"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A `client_secret_jwt` client's secret, derived (see the
+    /// [`client` module docs](crate::client)), to show this once; such a
+    /// client is refused when the server has no key to derive it with.
+    pub(crate) fn with_derived_secret(
+        &self,
+        mut registered: Registered,
+    ) -> Result<Registered, RegistrationError> {
+        if *registered.client.auth_method() == AuthMethod::CLIENT_SECRET_JWT {
+            let secret = self
+                .jwt_auth
+                .as_ref()
+                .and_then(|jwt| jwt.derived_secret(&registered.client))
+                .ok_or_else(|| {
+                    RegistrationError::InvalidMetadata(
+                        "client_secret_jwt is not offered by this server".into(),
+                    )
+                })?;
+            registered.secret = Some(secret);
+        }
+        Ok(registered)
     }
 }
 
@@ -172,9 +230,11 @@ impl AuthorizationServer {
         self.inner.grants.iter().map(|(g, _)| g)
     }
 
-    /// The client authentication methods the token endpoint accepts.
+    /// The client authentication methods the token endpoint accepts: the
+    /// authenticator's, and `private_key_jwt` (and `client_secret_jwt`) when
+    /// JWT client authentication is on.
     pub fn token_endpoint_auth_methods(&self) -> &[AuthMethod] {
-        self.inner.authenticator.methods()
+        &self.inner.auth_methods
     }
 
     /// Validates a registration, stores the client, and returns it with its
@@ -183,7 +243,8 @@ impl AuthorizationServer {
         &self,
         registration: ClientRegistration,
     ) -> Result<Registered, RegisterClientError> {
-        let registered = registration.register()?;
+        self.inner.check_client_keys(&registration)?;
+        let registered = self.inner.with_derived_secret(registration.register()?)?;
         self.inner
             .clients
             .insert_client(registered.client.clone())
@@ -234,7 +295,8 @@ impl AuthorizationServer {
     }
 
     /// Deletes expired grants, tokens, codes, pending requests and device
-    /// authorizations from the stores; returns how many went.
+    /// authorizations from the stores, and expired single uses from the
+    /// replay cache; returns how many went.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
         let now = self.inner.clock.now();
         let stores = &self.inner.stores;
@@ -244,6 +306,9 @@ impl AuthorizationServer {
         }
         if let Some(devices) = &stores.devices {
             purged += devices.purge_expired_device_authorizations(now).await?;
+        }
+        if let Some(jwt) = &self.inner.jwt_auth {
+            purged += jwt.purge(now).await?;
         }
         Ok(purged)
     }

@@ -78,4 +78,9 @@ pub enum BuildError {
     /// [`DynamicRegistration`](crate::endpoint::DynamicRegistration).
     #[error("invalid dynamic registration limit: {0}")]
     InvalidRegistrationLimit(&'static str),
+    /// JWT client authentication is misconfigured
+    /// ([`ServerBuilder::replay_cache`](crate::ServerBuilder::replay_cache)
+    /// and the settings around it).
+    #[error("invalid JWT client authentication settings: {0}")]
+    InvalidClientAuthentication(&'static str),
 }

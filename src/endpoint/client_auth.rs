@@ -12,13 +12,15 @@ use std::time::SystemTime;
 use http::header::{self, HeaderValue};
 
 use super::authorization_server::ServerInner;
+use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, AuthenticatedClient, ClientAuthError, EndpointFamily};
 use crate::grant::RequestError;
 
 /// Authenticates the client of a direct request from its headers, form
 /// parameters and [`ThrottleSource`](crate::client::ThrottleSource): the
 /// sequence of [`ServerInner::authentication`] (throttling included, keyed
-/// by the endpoint's `family`). On failure the `401`'s challenge is:
+/// by the endpoint's `family`; a client assertion may name `endpoint`'s URL
+/// as its audience, RFC 7523 §3). On failure the `401`'s challenge is:
 ///
 /// - `Basic realm="<issuer>"` when the client tried the `Authorization`
 ///   header (RFC 6749 §5.2: MUST);
@@ -31,13 +33,14 @@ use crate::grant::RequestError;
 pub(crate) async fn authenticate_client(
     inner: &ServerInner,
     family: EndpointFamily,
+    endpoint: Endpoint,
     request: AuthRequest<'_>,
     now: SystemTime,
     unauthenticated: Option<HeaderValue>,
 ) -> Result<AuthenticatedClient, RequestError> {
     let headers = request.headers();
     inner
-        .authentication(family)
+        .authentication(family, endpoint)
         .run(&request, now)
         .await
         .map_err(|error| {

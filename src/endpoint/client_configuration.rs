@@ -60,7 +60,8 @@ use super::authorization_server::AuthorizationServer;
 use super::register::check_display_hosts;
 use super::{ClientInformation, DynamicRegistrationError, RegistrationAccessToken};
 use crate::client::{
-    Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
+    AuthMethod, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, SecretHash,
+    unix_seconds,
 };
 use crate::protocol::empty_response;
 use crate::store::StoreError;
@@ -372,8 +373,16 @@ impl AuthorizationServer {
             Some(_) => {}
         }
         if let Some(secret) = &update.client_secret {
+            // A client_secret_jwt client's secret is derived, not stored:
+            // compared as hashes, in constant time.
+            let derived = inner
+                .jwt_auth
+                .as_ref()
+                .and_then(|jwt| jwt.derived_secret(client))
+                .map(|d| SecretHash::sha256(&d));
             let matches = client
                 .secret_hash()
+                .or(derived.as_ref())
                 .is_some_and(|h| h.verify(secret.expose_secret()));
             if !matches {
                 return Err(mismatch("client_secret does not match the client's secret"));
@@ -401,8 +410,12 @@ impl AuthorizationServer {
         }
 
         let (profile, method) = update.metadata.profile_and_method()?;
+        // A client_secret_jwt client's secret is derived from its salt: a
+        // switch to or from it would need a secret shown again.
+        let derived = |m: &AuthMethod| *m == AuthMethod::CLIENT_SECRET_JWT;
         if profile.client_type() != client.client_type()
             || method.uses_secret() != client.auth_method().uses_secret()
+            || derived(&method) != derived(client.auth_method())
         {
             return Err(RegistrationError::InvalidMetadata(
                 "an update cannot change the client type or switch between secret-based and \
@@ -419,7 +432,10 @@ impl AuthorizationServer {
             .client_from_metadata(registration, &update.metadata)?
             .client_id(client.id().as_str())
             .registration_access(hash, issued_at)
-            .register_with_secret_hash(client.secret_hash().cloned())?;
+            .register_with_secret_hash(
+                client.secret_hash().cloned(),
+                client.secret_salt().copied(),
+            )?;
         check_display_hosts(&updated)?;
         let info = self.store_rotated(updated, presented, token).await?;
         tracing::info!(

@@ -83,6 +83,7 @@ use url::Url;
 use super::TokenRequest;
 use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
+use super::published_urls::Endpoint;
 use crate::client::EndpointFamily;
 use crate::grant::{RequestError, TokenError};
 use crate::protocol::{DeviceAuthorizationResponse, GrantType};
@@ -164,6 +165,7 @@ impl AuthorizationServer {
         let client = authenticate_client(
             inner,
             EndpointFamily::Token,
+            Endpoint::DeviceAuthorization,
             request.auth_request(),
             now,
             None,

@@ -85,6 +85,7 @@ use super::client_auth::authenticate_client;
 use super::form_post::FormRequest;
 use super::introspection_access::{IntrospectedToken, IntrospectionCaller};
 use super::lookup::{Found, find_token, token_params};
+use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, ClientAuthError, EndpointFamily, Report, ThrottleSource};
 use crate::grant::RequestError;
 use crate::jose::Audience;
@@ -368,6 +369,7 @@ impl AuthorizationServer {
                 authenticate_client(
                     inner,
                     EndpointFamily::Introspection,
+                    Endpoint::Introspection,
                     request.auth_request(),
                     now,
                     unauthenticated,

@@ -72,6 +72,7 @@ use url::Url;
 use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::published_urls::{Endpoint, EndpointUrls};
 use crate::client::AuthMethod;
+use crate::jose::Algorithm;
 use crate::protocol::{CodeChallengeMethod, ErrorResponse, GrantType, Scope};
 use crate::store::{ResponseMode, ResponseType};
 
@@ -173,6 +174,18 @@ pub struct AuthorizationServerMetadata {
     /// there is an authorization endpoint.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub authorization_response_iss_parameter_supported: bool,
+    /// The algorithms a client assertion (`private_key_jwt`,
+    /// `client_secret_jwt`; RFC 7523) may use at the token endpoint: ES256,
+    /// RS256, PS256, EdDSA, and HS256 with `client_secret_jwt`. Present
+    /// when JWT client authentication is on.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<Algorithm>,
+    /// The same, at the revocation endpoint.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<Algorithm>,
+    /// The same, at the introspection endpoint.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<Algorithm>,
 }
 
 /// The access token type a resource server authenticates with at the
@@ -192,6 +205,12 @@ impl Wire for GrantType {
 }
 
 impl Wire for AuthMethod {
+    fn wire(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Wire for Algorithm {
     fn wire(&self) -> &str {
         self.as_str()
     }
@@ -268,7 +287,12 @@ impl AuthorizationServer {
         let urls = &inner.discovery.endpoints;
         let response_types = inner.response_types();
         let interactive = !response_types.is_empty();
-        let methods = inner.authenticator.methods().to_vec();
+        let methods = inner.auth_methods.clone();
+        let signing_algs = inner
+            .jwt_auth
+            .as_ref()
+            .map(|jwt| jwt.algorithms())
+            .unwrap_or_default();
         let code_challenge_methods = if inner.serves(&GrantType::AUTHORIZATION_CODE) {
             let mut m = vec![CodeChallengeMethod::S256];
             if inner.options.allow_plain_pkce {
@@ -329,6 +353,9 @@ impl AuthorizationServer {
                 .serves(&GrantType::DEVICE_CODE)
                 .then(|| urls.get(Endpoint::DeviceAuthorization).clone()),
             authorization_response_iss_parameter_supported: interactive,
+            revocation_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
+            introspection_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
+            token_endpoint_auth_signing_alg_values_supported: signing_algs,
         }
     }
 

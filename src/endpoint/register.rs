@@ -244,11 +244,13 @@ impl ServerInner {
     ) -> Result<crate::client::ClientRegistration, RegistrationError> {
         registration.check_metadata(metadata)?;
         let grants = self.registrable_grants(registration);
-        metadata.to_registration(&crate::client::MetadataLimits {
+        let client = metadata.to_registration(&crate::client::MetadataLimits {
             grant_types: &grants,
-            auth_methods: self.authenticator.methods(),
+            auth_methods: &self.auth_methods,
             max_scope: &registration.max_scope,
-        })
+        })?;
+        self.check_client_keys(&client)?;
+        Ok(client)
     }
 }
 
@@ -345,10 +347,12 @@ impl AuthorizationServer {
         let registration = inner.registration()?;
         let (token, token_hash) = mint(TokenKind::RegistrationAccessToken);
         let issued_at = unix_seconds(inner.clock.now());
-        let registered = inner
-            .client_from_metadata(registration, metadata)?
-            .registration_access(token_hash, issued_at)
-            .register()?;
+        let registered = inner.with_derived_secret(
+            inner
+                .client_from_metadata(registration, metadata)?
+                .registration_access(token_hash, issued_at)
+                .register()?,
+        )?;
         check_display_hosts(&registered.client)?;
         let now = inner.clock.now();
         let (limiter, key) = registration.rate_limit();

@@ -82,6 +82,7 @@ use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
 use super::form_post::FormRequest;
 use super::lookup::{Found, find_token, token_params};
+use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::{ErrorCode, ErrorResponse, Params, empty_response};
@@ -299,6 +300,7 @@ impl AuthorizationServer {
         let client = authenticate_client(
             inner,
             EndpointFamily::Revocation,
+            Endpoint::Revocation,
             request.auth_request(),
             now,
             unauthenticated,

@@ -14,6 +14,7 @@ use http::{Request, Response};
 use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
 use super::form_post::FormRequest;
+use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::{GrantContext, RequestError, TargetRefusal, TokenError, target_error};
 use crate::protocol::{Params, ResourceSet, TokenResponse};
@@ -136,6 +137,7 @@ impl AuthorizationServer {
         let client = authenticate_client(
             inner,
             EndpointFamily::Token,
+            Endpoint::Token,
             request.auth_request(),
             now,
             None,

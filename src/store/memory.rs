@@ -42,6 +42,7 @@ use access::{AccessEntry, AccessTable};
 
 mod access;
 mod device;
+mod replay;
 
 /// Many small shards: less lock contention, and a sweep of one shard touches
 /// a few hundred entries even with a million live tokens in the store, so no
@@ -64,6 +65,7 @@ const SWEEP_EVERY: usize = 64;
 pub struct MemoryStore {
     inner: Arc<Inner>,
     devices: Arc<device::DeviceTable>,
+    replays: Arc<replay::ReplayTable>,
 }
 
 struct Inner {

@@ -18,6 +18,9 @@ pub(crate) mod redemption;
 #[cfg(feature = "sql")]
 mod sql;
 
+/// Defined beside client authentication, its first user (the layers of
+/// docs/ARCHITECTURE.md), and kept by the stores.
+pub use crate::client::replay::{ReplayCache, ReplayKey};
 pub use crate::error::StoreError;
 pub use access_token_info::AccessTokenInfo;
 pub use codes::AuthorizationCodeStore;

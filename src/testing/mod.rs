@@ -24,6 +24,7 @@
 //! | [`run_device_store_conformance`] | [`DeviceAuthorizationStore`] |
 //! | [`run_store_conformance`], all four at once | [`TokenStore`] + [`ClientRegistry`] |
 //! | [`run_limiter_conformance`] | [`AuthLimiter`](crate::client::AuthLimiter) |
+//! | [`run_replay_cache_conformance`] | [`ReplayCache`] |
 //!
 //! The closure makes a fresh, empty store for each case (for a SQL store: a
 //! new database or schema). A failure panics naming each failed case and the
@@ -87,7 +88,9 @@ use std::future::Future;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::client::ClientRegistry;
-use crate::store::{AuthorizationCodeStore, DeviceAuthorizationStore, GrantStore, TokenStore};
+use crate::store::{
+    AuthorizationCodeStore, DeviceAuthorizationStore, GrantStore, ReplayCache, TokenStore,
+};
 
 /// Runs every case of the [`ClientRegistry`] contracts, each against a fresh
 /// store from `make_store`, and panics listing the cases that failed.
@@ -221,6 +224,56 @@ where
     grant_store_cases(&make_store, &mut report).await;
     code_store_cases(&make_store, &mut report).await;
     device_store_cases(&make_store, &mut report).await;
+    report.finish();
+}
+
+/// Runs every case of the [`ReplayCache`] contract — a key used once, a
+/// single winner among concurrent first uses on two replicas, independent
+/// keys and purposes, expiry, purging — and panics listing the cases that
+/// failed (RFC 7523 §3 item 7: a `jti` must not be accepted twice).
+///
+/// `make_replicas` makes two caches on one fresh storage, as two replicas
+/// of a server would open it: two stores on one new database; for an
+/// in-process cache, two clones of one.
+///
+/// ```
+/// use portcullis::store::MemoryStore;
+/// use portcullis::testing::run_replay_cache_conformance;
+///
+/// # #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+/// async fn main() {
+///     run_replay_cache_conformance(|| async {
+///         let store = MemoryStore::new();
+///         (store.clone(), store)
+///     })
+///     .await;
+/// }
+/// ```
+///
+/// # Panics
+///
+/// When a case fails, naming it; or when not called from within a
+/// multi-threaded Tokio runtime.
+pub async fn run_replay_cache_conformance<S, F, Fut>(make_replicas: F)
+where
+    S: ReplayCache + Clone,
+    F: Fn() -> Fut,
+    Fut: Future<Output = (S, S)>,
+{
+    let mut report = Report::start();
+    macro_rules! run {
+        ($($case:ident),* $(,)?) => {$(
+            let replicas = make_replicas().await;
+            report.record(stringify!($case), run_case(cases::$case(replicas)).await);
+        )*};
+    }
+    run!(
+        a_key_is_used_once,
+        concurrent_first_uses_record_one,
+        replay_keys_are_independent,
+        an_expired_record_frees_its_key,
+        purge_expired_replays_removes_only_the_dead,
+    );
     report.finish();
 }
 

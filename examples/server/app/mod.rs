@@ -166,7 +166,11 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         .grant(DeviceCodeGrant)
         .device_polling_interval(options.device_polling_interval)
         .scopes_supported(scope.clone())
-        .introspection_credential(RESOURCE_SERVER, &introspection_secret);
+        .introspection_credential(RESOURCE_SERVER, &introspection_secret)
+        // private_key_jwt (RFC 7523): assertions' jtis are recorded in the
+        // database, so a replay is refused by every replica. No fetcher:
+        // clients register their keys inline (`jwks`), not a `jwks_uri`.
+        .replay_cache(store.clone());
     for resource in &options.resources {
         if *resource != me {
             builder = builder.resource(Resource::new(resource)?.jwt());

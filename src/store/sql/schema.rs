@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 4;
+const LATEST: i64 = 5;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -138,8 +138,20 @@ ALTER TABLE access_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '';
 ALTER TABLE pending_authorizations ADD COLUMN resources TEXT NOT NULL DEFAULT '';
 ";
 
+/// Version 5: single uses (`ReplayCache`): the 32-byte `ReplayKey` of
+/// each — a hash of its purpose and parts, such as a client assertion's
+/// `(client_id, jti)` — and when its record may be deleted. The primary key
+/// makes recording a use atomic across replicas.
+const V5: &str = "
+CREATE TABLE replay_keys (
+    key_hash BLOB NOT NULL PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX replay_keys_by_expiry ON replay_keys (expires_at);
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
+const MIGRATIONS: [&str; 5] = [V1, V2, V3, V4, V5];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

@@ -20,6 +20,7 @@ mod limiter;
 mod pending;
 mod purge;
 mod refresh;
+mod replay;
 mod revoke;
 
 pub use clients::*;
@@ -31,4 +32,5 @@ pub use limiter::*;
 pub use pending::*;
 pub use purge::*;
 pub use refresh::*;
+pub use replay::*;
 pub use revoke::*;
