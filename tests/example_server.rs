@@ -1916,6 +1916,8 @@ async fn an_mcp_client_with_a_client_id_metadata_document_calls_the_resource() {
         "{}",
         consent.text()
     );
+    assert!(consent.text().contains(&client_id));
+    assert!(consent.text().contains("its name is not verified"));
     let approved = browser.submit(&consent, &[("decision", "approve")]).await;
     assert_eq!(approved.status(), 303, "{}", approved.text());
     assert!(
