@@ -489,6 +489,67 @@ impl super::ClientRegistry for DocumentClients {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientRegistry;
+    use crate::fetch::FetchError;
+    use crate::token::SystemClock;
+
+    /// A fetcher whose fetches wait for a permit, then fail.
+    #[derive(Debug)]
+    struct Stalled {
+        permits: Arc<tokio::sync::Semaphore>,
+        started: Arc<AtomicUsize>,
+    }
+
+    impl Fetcher for Stalled {
+        fn get<'a>(
+            &'a self,
+            _url: &'a Url,
+            _limits: FetchLimits,
+        ) -> crate::erased::BoxFuture<'a, Result<http::Response<Vec<u8>>, FetchError>> {
+            self.started.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                let _permit = self.permits.acquire().await;
+                Err(FetchError::new("unreachable"))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn lookups_past_the_concurrency_cap_fail_without_fetching() {
+        let permits = Arc::new(tokio::sync::Semaphore::new(0));
+        let started = Arc::new(AtomicUsize::new(0));
+        let fetcher = Stalled {
+            permits: permits.clone(),
+            started: started.clone(),
+        };
+        let settings = ClientIdMetadataDocuments::new(Arc::new(fetcher)).max_concurrent_fetches(2);
+        let clients = Arc::new(DocumentClients::new(
+            Box::new(crate::store::MemoryStore::new()),
+            settings,
+            Arc::new(SystemClock),
+        ));
+        let lookup = |n: u32| {
+            let clients = clients.clone();
+            tokio::spawn(async move {
+                ClientRegistry::find_client(&*clients, &format!("https://app.example/{n}.json"))
+                    .await
+            })
+        };
+        let (first, second) = (lookup(1), lookup(2));
+        while started.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        // Two fetches in progress: a third lookup fails at once, unfetched.
+        let third = lookup(3).await.unwrap().unwrap();
+        assert!(third.is_none());
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+        // Once they end, fetching is possible again.
+        permits.add_permits(10);
+        assert!(first.await.unwrap().unwrap().is_none());
+        assert!(second.await.unwrap().unwrap().is_none());
+        assert!(lookup(4).await.unwrap().unwrap().is_none());
+        assert_eq!(started.load(Ordering::SeqCst), 3);
+    }
 
     #[test]
     fn identifier_rules() {
