@@ -12,8 +12,8 @@ use url::Url;
 use crate::client::{
     AuthLimiter, BlockingRunner, ClientAssertionSettings, ClientAuthenticator,
     ClientIdMetadataDocuments, ClientRegistry, DocumentClients, DynAuthLimiter, DynClientRegistry,
-    JwtAuthConfig, MemoryLimiter, SecretAuthenticator,
-    SecurityEvents, ThrottlePolicy, default_runner,
+    JwtAuthConfig, MemoryLimiter, SecretAuthenticator, SecurityEvents, ThrottlePolicy,
+    default_runner,
 };
 use crate::endpoint::{
     AuthorizationServer, BuildError, DEFAULT_MAX_BODY, DeviceSettings, DiscoveryConfig,

@@ -540,6 +540,15 @@ async fn documents_asking_for_secrets_or_other_grants_are_refused() {
     fetcher.serve_json(implicit_none, doc);
     let pending = authorize(&h, implicit_none, REDIRECT).await.unwrap();
     assert_eq!(pending.client().auth_method().as_str(), "none");
+
+    // Keys beside `none` authenticate nothing, and are not registered.
+    let with_keys = "https://app.example/with-keys.json";
+    let mut doc = document(with_keys);
+    doc["jwks_uri"] = "https://app.example/jwks.json".into();
+    fetcher.serve_json(with_keys, doc);
+    let pending = authorize(&h, with_keys, REDIRECT).await.unwrap();
+    assert_eq!(pending.client().auth_method().as_str(), "none");
+    assert_eq!(fetcher.fetches("https://app.example/jwks.json"), 0);
 }
 
 #[tokio::test]

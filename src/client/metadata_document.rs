@@ -282,6 +282,10 @@ fn client_of(url: &Url, body: &[u8], max_scope: &Scope) -> Result<Client, String
             ));
         }
     }
+    // A public client authenticates with nothing: keys a document
+    // publishes are not registered.
+    metadata.jwks = None;
+    metadata.jwks_uri = None;
     if metadata.redirect_uris.as_ref().is_none_or(Vec::is_empty) {
         return Err("it has no redirect_uris".to_owned());
     }
