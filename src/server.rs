@@ -10,9 +10,10 @@ use http::header::HeaderValue;
 use url::Url;
 
 use crate::client::{
-    AuthLimiter, BlockingRunner, ClientAssertionSettings, ClientAuthenticator, ClientRegistry,
-    DynAuthLimiter, DynClientRegistry, JwtAuthConfig, MemoryLimiter, SecretAuthenticator,
-    SecurityEvents, ThrottlePolicy, default_runner,
+    AuthLimiter, BlockingRunner, ClientAssertionSettings, ClientAuthenticator,
+    ClientIdMetadataDocuments, ClientRegistry, DocumentClients, DynAuthLimiter, DynClientRegistry,
+    JwtAuthConfig, MemoryLimiter, SecretAuthenticator, SecurityEvents, ThrottlePolicy,
+    default_runner,
 };
 use crate::endpoint::{
     AuthorizationServer, BuildError, DEFAULT_MAX_BODY, DeviceSettings, DiscoveryConfig,
@@ -51,6 +52,7 @@ pub struct ServerBuilder {
     registration: Option<DynamicRegistration>,
     jwt: JwtAuthConfig,
     signing: SigningConfig,
+    documents: Option<ClientIdMetadataDocuments>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -98,6 +100,7 @@ impl AuthorizationServer {
             registration: None,
             jwt: JwtAuthConfig::default(),
             signing: SigningConfig::default(),
+            documents: None,
         }
     }
 }
@@ -365,6 +368,12 @@ impl ServerBuilder {
             .iter()
             .any(|(g, _)| *g == GrantType::REFRESH_TOKEN);
         let audiences = self.signing.build()?;
+        let mut options = self.options;
+        let mut clients = self.clients.ok_or(BuildError::MissingClients)?;
+        if let Some(documents) = self.documents {
+            options.client_id_metadata_documents = true;
+            clients = Box::new(DocumentClients::new(clients, documents, self.clock.clone()));
+        }
         let jwt_auth = self
             .jwt
             .build()
@@ -379,7 +388,7 @@ impl ServerBuilder {
             inner: Arc::new(ServerInner {
                 issuer: self.issuer,
                 issuer_url,
-                clients: self.clients.ok_or(BuildError::MissingClients)?,
+                clients,
                 stores,
                 authenticator: self.authenticator,
                 limiter: self.limiter,
@@ -391,7 +400,7 @@ impl ServerBuilder {
                 lifetimes: self.lifetimes,
                 max_body: self.max_body,
                 basic_challenge,
-                options: self.options,
+                options,
                 device,
                 introspection: self.introspection,
                 discovery,
@@ -638,6 +647,22 @@ impl SigningConfig {
             ));
         }
         Ok(Audiences::new(self.resources, self.keys, alg))
+    }
+}
+
+/// Client ID Metadata Documents
+/// (draft-ietf-oauth-client-id-metadata-document-01).
+impl ServerBuilder {
+    /// Resolves a `client_id` that is an `https` URL by fetching the client
+    /// metadata document it names, through the host's fetcher, in front of
+    /// the registry given to [`clients`](Self::clients) (which keeps every
+    /// other identifier, and any client registered under a URL). The
+    /// metadata then advertises `client_id_metadata_document_supported`.
+    /// The rules are on [`ClientIdMetadataDocuments`]' module,
+    /// [`client`](crate::client).
+    pub fn client_id_metadata_documents(mut self, documents: ClientIdMetadataDocuments) -> Self {
+        self.documents = Some(documents);
+        self
     }
 }
 

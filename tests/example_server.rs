@@ -1810,3 +1810,162 @@ async fn an_mcp_client_discovers_registers_and_calls_the_resource() {
     assert_eq!(reply.json()["sub"], user.as_str());
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_mcp_client_with_a_client_id_metadata_document_calls_the_resource() {
+    // The same discovery and flow, with no registration: the client's
+    // identifier is the URL of its metadata document
+    // (draft-ietf-oauth-client-id-metadata-document-01), here served on
+    // loopback http, which --allow-loopback-client-metadata permits.
+    let documents = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!(
+        "http://127.0.0.1:{}",
+        documents.local_addr().unwrap().port()
+    );
+    let client_id = format!("{base}/oauth/client.json");
+    let impostor_id = format!("{base}/oauth/impostor.json");
+    let redirect = "http://127.0.0.1:33418/callback";
+    let document = json!({
+        "client_id": client_id,
+        "client_name": "MCP client with a metadata document",
+        "redirect_uris": [redirect],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "scope": "read"
+    });
+    // Served at another URL, a document naming the first client.
+    let impostor = document.clone();
+    let routes = axum::Router::new()
+        .route(
+            "/oauth/client.json",
+            axum::routing::get(move || async move { axum::Json(document) }),
+        )
+        .route(
+            "/oauth/impostor.json",
+            axum::routing::get(move || async move { axum::Json(impostor) }),
+        );
+    let document_server = tokio::spawn(async move { axum::serve(documents, routes).await });
+
+    let server = start(&["--allow-loopback-client-metadata"]).await;
+    let resource = server.url(app::RESOURCE_PATH);
+    let challenge = get(&resource, &[]).await;
+    assert_eq!(challenge.status(), 401);
+    let challenge = challenge.header("www-authenticate").unwrap().to_owned();
+    let metadata_url = challenge
+        .split("resource_metadata=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let resource_metadata = get(&metadata_url, &[]).await.json();
+    let issuer = resource_metadata["authorization_servers"][0]
+        .as_str()
+        .unwrap();
+    let metadata = get(
+        &format!("{issuer}/.well-known/oauth-authorization-server"),
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(metadata["client_id_metadata_document_supported"], true);
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+    let authorization_endpoint = metadata["authorization_endpoint"].as_str().unwrap();
+
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let query = |client_id: &str| {
+        example::form(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("scope", "read"),
+            ("state", STATE),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+            ("resource", &resource),
+        ])
+    };
+    let mut browser = Browser::new();
+
+    // A document whose client_id is not its URL: the unknown-client page,
+    // never a redirect.
+    let refused = browser
+        .get(&format!("{authorization_endpoint}?{}", query(&impostor_id)))
+        .await;
+    assert_eq!(refused.status(), 400, "{}", refused.text());
+    assert!(refused.header("location").is_none());
+
+    let (user, password) = server.user();
+    let login = browser
+        .get(&format!("{authorization_endpoint}?{}", query(&client_id)))
+        .await;
+    assert_eq!(login.status(), 200, "{}", login.text());
+    let signed_in = browser.sign_in(&login, &user, &password).await;
+    let consent = browser.follow(&signed_in).await;
+    assert_eq!(consent.status(), 200, "{}", consent.text());
+    assert!(
+        consent
+            .text()
+            .contains("MCP client with a metadata document"),
+        "{}",
+        consent.text()
+    );
+    assert!(consent.text().contains(&client_id));
+    assert!(consent.text().contains("its name is not verified"));
+    let approved = browser.submit(&consent, &[("decision", "approve")]).await;
+    assert_eq!(approved.status(), 303, "{}", approved.text());
+    assert!(
+        approved
+            .header("location")
+            .unwrap()
+            .starts_with(&format!("{redirect}?"))
+    );
+    let params = approved.location_params();
+    assert_eq!(params["state"], STATE);
+    assert_eq!(params["iss"], issuer);
+
+    let tokens = post_form(
+        metadata["token_endpoint"].as_str().unwrap(),
+        &[],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &params["code"]),
+            ("redirect_uri", redirect),
+            ("client_id", &client_id),
+            ("code_verifier", verifier),
+            ("resource", &resource),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status(), 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let claims = portcullis::jose::UnverifiedJws::parse(&access).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(claims.unverified_payload()).unwrap();
+    assert_eq!(claims["aud"], resource.as_str());
+    assert_eq!(claims["client_id"], client_id.as_str());
+    let reply = server.me(&access).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["sub"], user.as_str());
+    server.stop().await;
+
+    // Without the development switch, a loopback http document is not
+    // fetched: the same request is the unknown-client page.
+    let strict = start(&[]).await;
+    let refused = Browser::new()
+        .get(&format!(
+            "{}?{}",
+            strict.endpoint(Endpoint::Authorization),
+            query(&client_id)
+        ))
+        .await;
+    assert_eq!(refused.status(), 400, "{}", refused.text());
+    assert!(refused.header("location").is_none());
+    strict.stop().await;
+    document_server.abort();
+}

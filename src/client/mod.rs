@@ -95,6 +95,7 @@ mod events;
 mod info;
 mod jwt_auth;
 mod metadata;
+mod metadata_document;
 mod model;
 mod quota;
 mod redirect_uri;
@@ -127,6 +128,8 @@ pub use jwt_auth::{
 };
 pub(crate) use metadata::MetadataLimits;
 pub use metadata::{ApplicationType, ClientMetadata};
+pub(crate) use metadata_document::DocumentClients;
+pub use metadata_document::{ClientIdMetadataDocuments, DEFAULT_MAX_DOCUMENT_BYTES};
 pub(crate) use model::SecretSalt;
 pub use model::{Client, ClientId, ClientKeys, ClientProfile, ClientType};
 pub use quota::RegistrationQuota;

@@ -282,6 +282,19 @@ impl Client {
         client
     }
 
+    /// The same client with every redirect URI matched by exact string
+    /// comparison, a loopback one included: a client ID metadata document's
+    /// redirect URIs are compared exactly, port included
+    /// (draft-ietf-oauth-client-id-metadata-document-01 §4.5).
+    pub(crate) fn with_exact_redirect_uris(mut self) -> Self {
+        self.redirect_uris = self
+            .redirect_uris
+            .into_iter()
+            .map(RedirectUri::exact)
+            .collect();
+        self
+    }
+
     /// When the client identifier was issued, in seconds since the epoch.
     pub(crate) fn issued_at_seconds(&self) -> Option<u64> {
         self.issued_at

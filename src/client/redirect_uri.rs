@@ -150,6 +150,14 @@ impl RedirectUri {
         after_port == rest
     }
 
+    /// This URI, matched exactly even if it is a loopback one.
+    pub(crate) fn exact(self) -> Self {
+        Self {
+            loopback: false,
+            ..self
+        }
+    }
+
     /// Whether this is a native app's loopback redirect (RFC 8252 §7.3), whose
     /// port may vary from request to request.
     pub fn is_loopback(&self) -> bool {

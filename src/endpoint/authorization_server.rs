@@ -93,6 +93,8 @@ pub(crate) struct Options {
     pub(crate) implicit: bool,
     /// Count client-authentication failures at every endpoint under one key.
     pub(crate) shared_throttle_keys: bool,
+    /// Resolve URL `client_id`s from client ID metadata documents.
+    pub(crate) client_id_metadata_documents: bool,
 }
 
 impl ServerInner {

@@ -186,6 +186,12 @@ pub struct AuthorizationServerMetadata {
     /// The same, at the introspection endpoint.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
     pub introspection_endpoint_auth_signing_alg_values_supported: Vec<Algorithm>,
+    /// URL `client_id`s name client metadata documents the server fetches
+    /// (draft-ietf-oauth-client-id-metadata-document-01 §5); `true` when
+    /// [`ServerBuilder::client_id_metadata_documents`](crate::ServerBuilder::client_id_metadata_documents)
+    /// is set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
 }
 
 /// The access token type a resource server authenticates with at the
@@ -356,6 +362,7 @@ impl AuthorizationServer {
             revocation_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
             introspection_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
             token_endpoint_auth_signing_alg_values_supported: signing_algs,
+            client_id_metadata_document_supported: inner.options.client_id_metadata_documents,
         }
     }
 

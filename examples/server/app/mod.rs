@@ -14,6 +14,7 @@
 //! | `store`, `secrets`, `clients` | state: the SQL store, the secrets file beside it, the demo clients |
 //! | `users`, `session` | who can sign in (Argon2id, throttled); signed session and known-browser cookies, CSRF tokens |
 //! | `pages`, `form`, `login`, `consent`, `device` | the pages (askama templates in `templates/`) and their forms |
+//! | `fetch` | the SSRF-safe HTTP client that fetches client ID metadata documents |
 //! | `api` | `GET /api/me`, the protected resource, and its RFC 9728 metadata |
 //! | `serve` | the connection loop: timeouts, a connection cap, graceful shutdown |
 //! | `banner` | what is printed at start |
@@ -23,6 +24,7 @@ mod banner;
 pub mod clients;
 mod consent;
 mod device;
+pub mod fetch;
 mod form;
 mod login;
 pub mod options;
@@ -45,6 +47,7 @@ use axum_extra::extract::cookie::Key;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::AuthorizationServer;
+use portcullis::client::ClientIdMetadataDocuments;
 use portcullis::endpoint::DynamicRegistration;
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
@@ -176,6 +179,16 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
             builder = builder.resource(Resource::new(resource)?.jwt());
         }
     }
+    // Client ID Metadata Documents: URL client_ids resolved by fetching
+    // them, through a fetcher that reaches only public addresses (loopback
+    // http too with --allow-loopback-client-metadata, for development).
+    let fetcher = fetch::SafeFetcher::new(options.allow_loopback_client_metadata)
+        .map_err(|e| format!("the TLS client: {e}"))?;
+    builder = builder.client_id_metadata_documents(
+        ClientIdMetadataDocuments::new(Arc::new(fetcher))
+            .allow_loopback_http(options.allow_loopback_client_metadata)
+            .max_scope(scope.clone()),
+    );
     if let Some(token) = &options.registration_token {
         builder = builder.dynamic_registration(
             DynamicRegistration::with_initial_access_token(token).max_scope(scope.clone()),

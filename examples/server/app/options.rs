@@ -57,6 +57,9 @@ pub struct Options {
     /// A protected resource besides /api/me that tokens may be audience-restricted to (RFC 8707); repeatable.
     #[arg(long = "resource", value_name = "URI", value_parser = parse_resource)]
     pub resources: Vec<String>,
+    /// Development only: also accept client ID metadata documents at loopback http URLs (http://127.0.0.1:PORT/...) as client_ids, and fetch them.
+    #[arg(long)]
+    pub allow_loopback_client_metadata: bool,
     /// The least time between two device polls (RFC 8628 §3.2). Not on the
     /// command line; tests shorten it.
     #[arg(skip = DEFAULT_POLLING_INTERVAL)]

@@ -25,6 +25,10 @@ pub struct AccessRequest {
     scopes: Vec<String>,
     /// RFC 7591 §5: a self-registered client's name is only its own claim.
     self_registered: bool,
+    /// A client ID metadata document's client: its name is its own claim
+    /// too, and its identifier's host is what the user can check
+    /// (draft-ietf-oauth-client-id-metadata-document-01 §6.4).
+    from_document: bool,
 }
 
 impl AccessRequest {
@@ -34,6 +38,9 @@ impl AccessRequest {
             client_id: client.id().as_str().to_owned(),
             scopes: scope.iter().map(str::to_owned).collect(),
             self_registered: client.registration_access_token_hash().is_some(),
+            from_document: ["https://", "http://"]
+                .iter()
+                .any(|scheme| client.id().as_str().starts_with(scheme)),
         }
     }
 }
