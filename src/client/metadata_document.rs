@@ -1,52 +1,4 @@
-//! Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document-01):
-//! a `client_id` that is an `https` URL names a JSON document of client
-//! metadata, which the server fetches — through the host's
-//! [`Fetcher`] — instead of looking the client up in its registry.
-//!
-//! [`ClientIdMetadataDocuments`] holds the settings; the builder's
-//! [`client_id_metadata_documents`](crate::ServerBuilder::client_id_metadata_documents)
-//! puts [`DocumentClients`] in front of the host's registry. The rules:
-//!
-//! - **The identifier (§3).** `https`, with a host and a path, no fragment,
-//!   no user information, no `.` or `..` segment, and in the form a URL
-//!   parser writes (lower-case scheme and host, no default port), at most
-//!   [`MAX_CLIENT_ID_LEN`] bytes. `http` on a loopback host (`127.0.0.0/8`,
-//!   `[::1]`, `localhost`) only with the development switch
-//!   [`allow_loopback_http`](ClientIdMetadataDocuments::allow_loopback_http).
-//!   Any other `client_id` goes to the host's registry, and so does this one
-//!   first: a client registered under a URL keeps its registration (§6.10).
-//! - **The fetch (§4, §6.5, §6.6).** One `GET`, no redirects, within
-//!   [`FetchLimits`] (default 5 KiB, §6.6's recommendation, in 5 seconds);
-//!   only `200` counts. SSRF protection is the fetcher's: it must refuse
-//!   special-use addresses after resolving the host.
-//! - **The document (§4.1).** A JSON object whose `client_id` equals the URL
-//!   exactly (RFC 3986 §6.2.1 simple string comparison), with at least one
-//!   redirect URI. No `client_secret` or `client_secret_expires_at`, and
-//!   `token_endpoint_auth_method` `none` (the default here, since no secret
-//!   can be shared): the client is public, so PKCE is required of it. A
-//!   secret-based method is refused (§4.1), and so is `private_key_jwt`,
-//!   which this server does not accept from documents. Grant types are
-//!   `authorization_code` and `refresh_token` at most. Otherwise the RFC 7591
-//!   rules of [`ClientMetadata`] apply: redirect URIs, response types, scope
-//!   within [`max_scope`](ClientIdMetadataDocuments::max_scope).
-//! - **Redirect URIs (§4.5).** Compared exactly, port included: a loopback
-//!   redirect in a document does not match on any port (RFC 8252 §7.3's
-//!   relaxation is for registered native apps; the draft requires an exact
-//!   match).
-//! - **Caching (§4.4).** A document is kept as long as its `Cache-Control`
-//!   says ([`cache_lifetime`]), within bounds (default 60 seconds to 24
-//!   hours; 5 minutes without the header). Errors and invalid documents are
-//!   not cached (§4.4) unless the host sets a
-//!   [`failure_lifetime`](ClientIdMetadataDocuments::failure_lifetime). At
-//!   most [`max_cached`](ClientIdMetadataDocuments::max_cached) documents
-//!   and [`max_concurrent_fetches`](ClientIdMetadataDocuments::max_concurrent_fetches)
-//!   fetches at once, so unknown URLs cannot exhaust memory or connections.
-//!
-//! A document that cannot be fetched or is refused makes the client unknown:
-//! the authorization endpoint answers `400` without redirecting (§4.3:
-//! abort the request), the token endpoint `invalid_client`. The reason goes
-//! to `tracing` (target `portcullis::security`, event
-//! `client_metadata_document_refused`), never to the client.
+//! Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document-01).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -70,9 +22,58 @@ use crate::token::{Clock, TokenHash};
 /// The grant types a client metadata document may list.
 const DOCUMENT_GRANTS: [GrantType; 2] = [GrantType::AUTHORIZATION_CODE, GrantType::REFRESH_TOKEN];
 
+/// Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document-01):
+/// a `client_id` that is an `https` URL names a JSON document of client
+/// metadata, which the server fetches — through the host's
+/// [`Fetcher`] — instead of looking the client up in its registry.
+///
+/// [`ClientIdMetadataDocuments`] holds the settings; the builder's
+/// [`client_id_metadata_documents`](crate::ServerBuilder::client_id_metadata_documents)
+/// puts its registry of documents in front of the host's registry. The rules:
+///
+/// - **The identifier (§3).** `https`, with a host and a path, no fragment,
+///   no user information, no `.` or `..` segment, and in the form a URL
+///   parser writes (lower-case scheme and host, no default port), at most
+///   [`MAX_CLIENT_ID_LEN`] bytes. `http` on a loopback host (`127.0.0.0/8`,
+///   `[::1]`, `localhost`) only with the development switch
+///   [`allow_loopback_http`](ClientIdMetadataDocuments::allow_loopback_http).
+///   Any other `client_id` goes to the host's registry, and so does this one
+///   first: a client registered under a URL keeps its registration (§6.10).
+/// - **The fetch (§4, §6.5, §6.6).** One `GET`, no redirects, within
+///   [`FetchLimits`] (default 5 KiB, §6.6's recommendation, in 5 seconds);
+///   only `200` counts. SSRF protection is the fetcher's: it must refuse
+///   special-use addresses after resolving the host.
+/// - **The document (§4.1).** A JSON object whose `client_id` equals the URL
+///   exactly (RFC 3986 §6.2.1 simple string comparison), with at least one
+///   redirect URI. No `client_secret` or `client_secret_expires_at`, and
+///   `token_endpoint_auth_method` `none` (the default here, since no secret
+///   can be shared): the client is public, so PKCE is required of it. A
+///   secret-based method is refused (§4.1), and so is `private_key_jwt`,
+///   which this server does not accept from documents. Grant types are
+///   `authorization_code` and `refresh_token` at most. Otherwise the RFC 7591
+///   rules of [`ClientMetadata`] apply: redirect URIs, response types, scope
+///   within [`max_scope`](ClientIdMetadataDocuments::max_scope).
+/// - **Redirect URIs (§4.5).** Compared exactly, port included: a loopback
+///   redirect in a document does not match on any port (RFC 8252 §7.3's
+///   relaxation is for registered native apps; the draft requires an exact
+///   match).
+/// - **Caching (§4.4).** A document is kept as long as its `Cache-Control`
+///   says ([`cache_lifetime`]), within bounds (default 60 seconds to 24
+///   hours; 5 minutes without the header). Errors and invalid documents are
+///   not cached (§4.4) unless the host sets a
+///   [`failure_lifetime`](ClientIdMetadataDocuments::failure_lifetime). At
+///   most [`max_cached`](ClientIdMetadataDocuments::max_cached) documents
+///   and [`max_concurrent_fetches`](ClientIdMetadataDocuments::max_concurrent_fetches)
+///   fetches at once, so unknown URLs cannot exhaust memory or connections.
+///
+/// A document that cannot be fetched or is refused makes the client unknown:
+/// the authorization endpoint answers `400` without redirecting (§4.3:
+/// abort the request), the token endpoint `invalid_client`. The reason goes
+/// to `tracing` (target `portcullis::security`, event
+/// `client_metadata_document_refused`), never to the client.
+///
 /// How the server resolves URL-shaped `client_id`s
-/// (draft-ietf-oauth-client-id-metadata-document-01); the rules are in the
-/// [module documentation](self).
+/// (draft-ietf-oauth-client-id-metadata-document-01), by the rules above.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -118,8 +119,8 @@ impl fmt::Debug for ClientIdMetadataDocuments {
 pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 5 * 1024;
 
 impl ClientIdMetadataDocuments {
-    /// Documents fetched with `fetcher`, with the defaults of the
-    /// [module documentation](self) and an empty
+    /// Documents fetched with `fetcher`, with the defaults given in the
+    /// type's documentation and an empty
     /// [`max_scope`](Self::max_scope).
     pub fn new(fetcher: Arc<dyn Fetcher>) -> Self {
         Self {

@@ -9,6 +9,8 @@
 
 use std::fmt;
 use std::future::Future;
+
+use crate::erased::BoxFuture;
 use std::time::SystemTime;
 
 use super::audience::{Audiences, TargetRefusal};
@@ -174,16 +176,9 @@ impl<'a> GrantContext<'a> {
         issue: Issue,
     ) -> impl Future<Output = Result<TokenResponse, TokenError>> + Send + use<'a> {
         let resources = self.requested_resources.clone();
-        let checked = self
-            .audiences
-            .check(&resources, &issue.scope)
-            .map_err(target_error);
-        let minter = self.minter();
-        let stores = self.stores;
-        let now = self.now;
-        let respond = self.responder();
-        let client_id = self.client.id().clone();
-        let refresh_lifetime = self.lifetimes.refresh_token_idle;
+        if let Err(refusal) = self.audiences.check(&resources, &issue.scope) {
+            return Issuing::Refused(Some(target_error(refusal)));
+        }
         let token_scope = self.audiences.token_scope(&resources, &issue.scope);
         let lifetime = self
             .audiences
@@ -193,39 +188,142 @@ impl<'a> GrantContext<'a> {
         } else {
             self.now + lifetime
         };
-        async move {
-            checked?;
-            let expires_at = (now + lifetime).min(grant_expires_at);
-            let (access_token, planned) = minter
-                .mint(issue.subject.as_ref(), &token_scope, &resources, expires_at)
-                .await?;
-            let grant = GrantRecord {
-                id: stores.grants.grant_id_for(&planned.hash),
-                client_id,
-                subject: issue.subject,
-                scope: issue.scope.clone(),
-                resources,
-                created_at: now,
-                expires_at: grant_expires_at,
+        let expires_at = (self.now + lifetime).min(grant_expires_at);
+        let plan = Plan {
+            stores: self.stores,
+            now: self.now,
+            respond: self.responder(),
+            client_id: self.client.id().clone(),
+            refresh_lifetime: self.lifetimes.refresh_token_idle,
+            grant_expires_at,
+            token_scope,
+            resources,
+            issue,
+        };
+        if self.audiences.format(&plan.resources) == TokenFormat::Opaque {
+            // The common path: minted and handed to the store now, so the
+            // future is the store's and the response, nothing more.
+            let (token, hash) = mint(TokenKind::AccessToken);
+            let planned = PlannedToken::new(hash, expires_at).with_audience(plan.resources.clone());
+            let (stored, response) = plan.store(token, planned);
+            return Issuing::Storing {
+                stored,
+                response: Some(response),
             };
-            let access = planned.access_record(&grant, token_scope.clone(), now);
-            let refresh = issue.refresh.then(|| {
-                let (token, hash) = mint(TokenKind::RefreshToken);
-                let planned = PlannedToken::new(hash, now + refresh_lifetime);
-                (
-                    token,
-                    planned.refresh_record(&grant, issue.scope.clone(), now),
+        }
+        // A JWT is signed first (the host's signer may be remote).
+        let minter = self.minter();
+        Issuing::Signing(Box::pin(async move {
+            let (token, planned) = minter
+                .mint(
+                    plan.issue.subject.as_ref(),
+                    &plan.token_scope,
+                    &plan.resources,
+                    expires_at,
                 )
-            });
-            let (refresh_token, refresh) = refresh.unzip();
-            let response = respond.response(access_token, access.expires_at, refresh_token);
-            let response = respond.with_scope_if_differs(response, token_scope);
-            let mut new = NewGrant::with_access_token(grant, access);
-            if let Some(refresh) = refresh {
-                new = new.and_refresh_token(refresh);
-            }
-            stores.grants.create_grant(new).await?;
+                .await?;
+            let (stored, response) = plan.store(token, planned);
+            stored.await?;
             Ok(response)
+        }))
+    }
+}
+
+/// What [`GrantContext::issue`] stores once its access token is minted.
+struct Plan<'a> {
+    stores: &'a Stores,
+    now: SystemTime,
+    respond: Responder<'a>,
+    client_id: ClientId,
+    refresh_lifetime: std::time::Duration,
+    grant_expires_at: SystemTime,
+    token_scope: Scope,
+    resources: ResourceSet,
+    issue: Issue,
+}
+
+impl<'a> Plan<'a> {
+    /// The new grant with `access_token` (and a refresh token if asked),
+    /// handed to the store; returns the store's future and the response.
+    fn store(
+        self,
+        access_token: String,
+        planned: PlannedToken,
+    ) -> (BoxFuture<'a, Result<(), StoreError>>, TokenResponse) {
+        let Plan {
+            stores,
+            now,
+            respond,
+            client_id,
+            refresh_lifetime,
+            grant_expires_at,
+            token_scope,
+            resources,
+            issue,
+        } = self;
+        let grant = GrantRecord {
+            id: stores.grants.grant_id_for(&planned.hash),
+            client_id,
+            subject: issue.subject,
+            scope: issue.scope.clone(),
+            resources,
+            created_at: now,
+            expires_at: grant_expires_at,
+        };
+        let access = planned.access_record(&grant, token_scope.clone(), now);
+        let refresh = issue.refresh.then(|| {
+            let (token, hash) = mint(TokenKind::RefreshToken);
+            let planned = PlannedToken::new(hash, now + refresh_lifetime);
+            (token, planned.refresh_record(&grant, issue.scope, now))
+        });
+        let (refresh_token, refresh) = refresh.unzip();
+        let response = respond.response(access_token, access.expires_at, refresh_token);
+        let response = respond.with_scope_if_differs(response, token_scope);
+        let mut new = NewGrant::with_access_token(grant, access);
+        if let Some(refresh) = refresh {
+            new = new.and_refresh_token(refresh);
+        }
+        (stores.grants.create_grant(new), response)
+    }
+}
+
+/// The future [`GrantContext::issue`] returns: a refusal, the store's
+/// future with the response it will give, or — for a JWT — the signing
+/// and then the store, boxed.
+enum Issuing<'a> {
+    Refused(Option<TokenError>),
+    Storing {
+        stored: BoxFuture<'a, Result<(), StoreError>>,
+        response: Option<TokenResponse>,
+    },
+    Signing(BoxFuture<'a, Result<TokenResponse, TokenError>>),
+}
+
+impl Future for Issuing<'_> {
+    type Output = Result<TokenResponse, TokenError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        // Every variant is `Unpin` (its futures are boxed).
+        match self.get_mut() {
+            Issuing::Refused(error) => Poll::Ready(Err(error.take().unwrap_or(
+                TokenError::Request(RequestError::Storage(StoreError::backend(
+                    "a token request's future was polled after it finished",
+                ))),
+            ))),
+            Issuing::Storing { stored, response } => match stored.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e.into())),
+                Poll::Ready(Ok(())) => Poll::Ready(response.take().ok_or(TokenError::Request(
+                    RequestError::Storage(StoreError::backend(
+                        "a token request's future was polled after it finished",
+                    )),
+                ))),
+            },
+            Issuing::Signing(signing) => signing.as_mut().poll(cx),
         }
     }
 }

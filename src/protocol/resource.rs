@@ -97,6 +97,9 @@ impl ResourceSet {
     /// The `resource` parameters of a request (RFC 8707 §2): each checked,
     /// at most [`MAX_RESOURCES_PER_REQUEST`].
     pub fn from_params(params: &Params<'_>) -> Result<Self, InvalidResource> {
+        if params.get_all("resource").next().is_none() {
+            return Ok(Self(None));
+        }
         let mut all = Vec::new();
         for value in params.get_all("resource") {
             if all.len() == MAX_RESOURCES_PER_REQUEST {

@@ -203,12 +203,13 @@ impl AccessTable {
         audience: ResourceSet,
     ) {
         entry.grant_created &= !AccessEntry::AUDIENCE;
-        if audience.is_empty() {
-            self.audiences.remove(&hash);
-        } else {
+        // Only tokens with an audience touch the side table: the common
+        // path hashes nothing more.
+        if !audience.is_empty() {
             entry.grant_created |= AccessEntry::AUDIENCE;
             self.audiences.insert(hash, audience);
         }
+        let has_audience = entry.has_audience();
         if (self.len + 1) * MAX_LOAD_DEN > self.slots.len() * MAX_LOAD_NUM {
             self.resize(((self.len + 1) * 2).max(MIN_SLOTS));
         }
@@ -216,6 +217,10 @@ impl AccessTable {
             self.sealed += 1;
         }
         if let Some(old) = self.place(hash, entry) {
+            // A replaced entry's audience goes unless the new one has its own.
+            if old.has_audience() && !has_audience {
+                self.audiences.remove(&hash);
+            }
             if old.sealed() {
                 self.sealed -= 1;
             }
