@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use http::header::{self, HeaderValue};
-use http::{Method, Request, Response};
+use http::header::HeaderValue;
+use http::{Request, Response};
 
 use super::authorization_server::AuthorizationServer;
 use crate::jose::{JwkSet, KeySet, KeySetError};
-use crate::protocol::ErrorResponse;
+use crate::protocol::published_document;
 
 /// How long verifiers may cache the JWKS: 5 minutes. A key is staged at
 /// least this long before it signs ([`KeySet`]'s rotation procedure).
@@ -64,32 +64,13 @@ impl AuthorizationServer {
     /// [`JWKS_MAX_AGE`]; any other method gets `405` with `Allow: GET,
     /// HEAD`. Only public keys are ever in it.
     pub fn jwks_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>> {
-        let method = request.method();
-        if method != Method::GET && method != Method::HEAD {
-            return ErrorResponse::method_not_allowed(
-                "the JWKS endpoint accepts only GET",
-                "GET, HEAD",
-            )
-            .into_http();
-        }
-        let body = self.jwks().to_json().into_bytes();
-        let length = body.len();
-        let mut response = Response::new(if method == Method::HEAD {
-            Vec::new()
-        } else {
-            body
-        });
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/jwk-set+json"),
-        );
-        headers.insert(
-            header::CACHE_CONTROL,
+        published_document(
+            request.method(),
+            "the JWKS endpoint accepts only GET",
+            || self.jwks().to_json().into_bytes(),
+            "application/jwk-set+json",
             HeaderValue::from_str(&format!("public, max-age={}", JWKS_MAX_AGE.as_secs()))
                 .unwrap_or(HeaderValue::from_static("no-cache")),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        response
+        )
     }
 }

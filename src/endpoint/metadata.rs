@@ -64,8 +64,8 @@
 //! # }
 //! ```
 
-use http::header::{self, HeaderValue};
-use http::{Method, Request, Response};
+use http::header::HeaderValue;
+use http::{Request, Response};
 use serde::Serializer;
 use url::Url;
 
@@ -73,7 +73,7 @@ use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::published_urls::{Endpoint, EndpointUrls};
 use crate::client::AuthMethod;
 use crate::jose::Algorithm;
-use crate::protocol::{CodeChallengeMethod, ErrorResponse, GrantType, Scope};
+use crate::protocol::{CodeChallengeMethod, GrantType, Scope, published_document};
 use crate::store::{ResponseMode, ResponseType};
 
 /// The well-known URI suffix of the metadata document (RFC 8414 §3).
@@ -400,32 +400,13 @@ impl AuthorizationServer {
     /// `405` with `Allow: GET, HEAD`. No IO: the document comes from the
     /// server's configuration.
     pub fn metadata_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>> {
-        let method = request.method();
-        if method != Method::GET && method != Method::HEAD {
-            return ErrorResponse::method_not_allowed(
-                "the metadata endpoint accepts only GET",
-                "GET, HEAD",
-            )
-            .into_http();
-        }
-        // Serialising strings and lists into a Vec cannot fail.
-        let body = serde_json::to_vec(&self.metadata()).unwrap_or_default();
-        let length = body.len();
-        let mut response = Response::new(if method == Method::HEAD {
-            Vec::new()
-        } else {
-            body
-        });
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            header::CACHE_CONTROL,
+        published_document(
+            request.method(),
+            "the metadata endpoint accepts only GET",
+            // Serialising strings and lists into a Vec cannot fail.
+            || serde_json::to_vec(&self.metadata()).unwrap_or_default(),
+            "application/json",
             HeaderValue::from_static(METADATA_CACHE_CONTROL),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        response
+        )
     }
 }

@@ -329,6 +329,46 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Vec<u
     response
 }
 
+/// A document the server publishes — its metadata, its key set — as the
+/// answer to `method`: `200` with `body`, `content_type`, `cache_control`
+/// and the body's `Content-Length` (the body itself left out for `HEAD`);
+/// any method but `GET` and `HEAD` gets `405` with `Allow: GET, HEAD` and
+/// `refusal` as its description.
+pub(crate) fn published_document(
+    method: &http::Method,
+    refusal: &'static str,
+    body: impl FnOnce() -> Vec<u8>,
+    content_type: &'static str,
+    cache_control: HeaderValue,
+) -> Response<Vec<u8>> {
+    if method != http::Method::GET && method != http::Method::HEAD {
+        return ErrorResponse::method_not_allowed(refusal, "GET, HEAD").into_http();
+    }
+    document_response(
+        body(),
+        method == http::Method::HEAD,
+        content_type,
+        cache_control,
+    )
+}
+
+/// `200` with `body` (or, for `head`, none but its `Content-Length`),
+/// `content_type` and `cache_control`.
+pub(crate) fn document_response(
+    body: Vec<u8>,
+    head: bool,
+    content_type: &'static str,
+    cache_control: HeaderValue,
+) -> Response<Vec<u8>> {
+    let length = body.len();
+    let mut response = Response::new(if head { Vec::new() } else { body });
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    response
+}
+
 /// The headers of every JSON response.
 static JSON_HEADERS: LazyLock<HeaderMap> = LazyLock::new(|| {
     // Room for these three and a `WWW-Authenticate` or `Retry-After`.

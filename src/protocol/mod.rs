@@ -22,7 +22,7 @@ pub use challenge::{
 };
 pub use device_response::DeviceAuthorizationResponse;
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
-pub(crate) use error::{empty_response, json_response};
+pub(crate) use error::{document_response, empty_response, json_response, published_document};
 pub(crate) use form::decode as form_decode;
 pub use form::{FormError, MAX_PARAMS, Params};
 pub use grant_type::GrantType;

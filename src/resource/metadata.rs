@@ -70,7 +70,7 @@
 //! # }
 //! ```
 
-use http::header::{self, HeaderValue};
+use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -78,7 +78,7 @@ use url::Url;
 
 use super::{ResourceMetadataUrl, TokenLocation};
 use crate::endpoint::check_published_url;
-use crate::protocol::{ErrorResponse, Scope};
+use crate::protocol::{ErrorResponse, Scope, document_response};
 
 /// The well-known URI string of protected resource metadata (RFC 9728 §3),
 /// inserted between a resource identifier's host and its path.
@@ -500,20 +500,12 @@ impl ProtectedResourceMetadata {
     /// `Content-Type: application/json`, `Cache-Control:`
     /// [`RESOURCE_METADATA_CACHE_CONTROL`].
     pub fn to_http(&self) -> Response<Vec<u8>> {
-        let body = self.to_json();
-        let length = body.len();
-        let mut response = Response::new(body);
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        headers.insert(
-            header::CACHE_CONTROL,
+        document_response(
+            self.to_json(),
+            false,
+            "application/json",
             HeaderValue::from_static(RESOURCE_METADATA_CACHE_CONTROL),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        response
+        )
     }
 
     /// The metadata endpoint (§3.1, §3.2), for the host to call on requests
