@@ -1,7 +1,7 @@
 //! The authorization code grant at the token endpoint (RFC 6749 §4.1.3), with
 //! PKCE (RFC 7636 §4.5, §4.6).
 
-use super::context::{refusal_error, report_replay, target_error};
+use super::context::{refusal_error, report_replay};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::CodeVerifier;
 use crate::protocol::{GrantType, TokenResponse};
@@ -97,16 +97,7 @@ async fn redeem(
     let (access_token, access, access_scope) = match &found {
         Some(found) => {
             let grant = &found.grant;
-            let audience = ctx
-                .audiences
-                .audience(ctx.requested_resources, &grant.resources)
-                .map_err(target_error)?;
-            let scope = ctx.audiences.token_scope(&audience, &grant.scope);
-            let minter = ctx.minter();
-            let expires_at = (ctx.now + minter.lifetime(&audience)).min(grant.expires_at);
-            let (token, planned) = minter
-                .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
-                .await?;
+            let (token, planned, scope) = ctx.mint_under(grant, &grant.scope).await?;
             let narrower = (scope != grant.scope).then_some(scope);
             (token, planned, narrower)
         }

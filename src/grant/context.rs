@@ -93,6 +93,29 @@ impl<'a> GrantContext<'a> {
         self.requested_resources
     }
 
+    /// An access token under the existing `grant` (a code's, a refresh
+    /// token's) for the requested resources within the grant's (RFC 8707
+    /// §2.2), with `scope` narrowed to what applies to them, expiring with
+    /// its lifetime or the grant, whichever is first: its plaintext, its
+    /// plan and its scope.
+    pub(crate) async fn mint_under(
+        &self,
+        grant: &GrantRecord,
+        scope: &Scope,
+    ) -> Result<(String, PlannedToken, Scope), TokenError> {
+        let audience = self
+            .audiences
+            .audience(self.requested_resources, &grant.resources)
+            .map_err(target_error)?;
+        let scope = self.audiences.token_scope(&audience, scope);
+        let minter = self.minter();
+        let expires_at = (self.now + minter.lifetime(&audience)).min(grant.expires_at);
+        let (token, planned) = minter
+            .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
+            .await?;
+        Ok((token, planned, scope))
+    }
+
     /// What mints this request's access tokens.
     pub(crate) fn minter(&self) -> Minter<'a> {
         Minter {

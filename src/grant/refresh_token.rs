@@ -1,7 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and reuse detection
 //! (RFC 9700 §4.14.2).
 
-use super::context::{refusal_error, report_replay, target_error};
+use super::context::{refusal_error, report_replay};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
 use crate::store::{PlannedToken, RefreshRotation, Rotation};
@@ -72,18 +72,8 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
     };
     let (access_token, access, scope) = match &found {
         Some(found) => {
-            let grant = &found.grant;
-            let audience = ctx
-                .audiences
-                .audience(ctx.requested_resources, &grant.resources)
-                .map_err(target_error)?;
             let asked = ctx.requested_scope.unwrap_or(&found.record.scope);
-            let scope = ctx.audiences.token_scope(&audience, asked);
-            let minter = ctx.minter();
-            let expires_at = (ctx.now + minter.lifetime(&audience)).min(grant.expires_at);
-            let (token, planned) = minter
-                .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
-                .await?;
+            let (token, planned, scope) = ctx.mint_under(&found.grant, asked).await?;
             let narrower = (scope != found.record.scope).then_some(scope);
             (token, planned, narrower)
         }
