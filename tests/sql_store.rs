@@ -38,8 +38,9 @@ use portcullis::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
     DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, IdTokenHint,
-    NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest, PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation,
-    RefreshTokenRecord, ResponseMode, ResponseType, Rotation, SqlStore, StoreError, Subject,
+    NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest, PendingAuthorizationRecord, PlannedToken,
+    Redemption, RefreshRotation, RefreshTokenRecord, ResponseMode, ResponseType, Rotation,
+    SqlStore, StoreError, Subject,
 };
 use portcullis::token::{ManualClock, TokenHash};
 use rand::RngCore as _;
@@ -142,8 +143,10 @@ fn openid_grant() -> OpenIdGrant {
     openid.amr = vec!["pwd".to_owned(), "otp".to_owned()];
     openid.session_id = Some("sid-1".to_owned());
     openid.claims = Some(
-        ClaimsRequest::parse(r#"{"userinfo":{"email":{"essential":true}},"id_token":{"acr":{"values":["a","b"]}}}"#)
-            .unwrap(),
+        ClaimsRequest::parse(
+            r#"{"userinfo":{"email":{"essential":true}},"id_token":{"acr":{"values":["a","b"]}}}"#,
+        )
+        .unwrap(),
     );
     openid.claims_locales = vec!["de-CH".to_owned()];
     openid

@@ -20,6 +20,7 @@ use crate::client::{
     Registered, RegistrationError, SecurityEvents,
 };
 use crate::grant::{Audiences, DynGrantHandler};
+use crate::oidc::OpenIdProvider;
 use crate::protocol::GrantType;
 use crate::store::{AccessTokenInfo, GrantId, StoreError, Stores};
 use crate::token::{Clock, TokenHash, TokenLifetimes, is_access_token};
@@ -80,6 +81,8 @@ pub(crate) struct ServerInner {
     /// Every client authentication method accepted: the authenticator's,
     /// then the JWT ones.
     pub(crate) auth_methods: Vec<AuthMethod>,
+    /// The OpenID Provider, when the server is one.
+    pub(crate) openid: Option<Arc<OpenIdProvider>>,
 }
 
 /// Switches for behaviour the secure profile leaves off.

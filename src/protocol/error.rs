@@ -75,8 +75,7 @@ impl ErrorCode {
 
     /// `prompt=none`, and the End-User would have to pick an account (Core
     /// §3.1.2.6).
-    pub const ACCOUNT_SELECTION_REQUIRED: Self =
-        Self(Cow::Borrowed("account_selection_required"));
+    pub const ACCOUNT_SELECTION_REQUIRED: Self = Self(Cow::Borrowed("account_selection_required"));
 
     /// The `request` parameter (a request object) is not supported (Core
     /// §3.1.2.6).
@@ -86,8 +85,7 @@ impl ErrorCode {
     pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
 
     /// The `registration` parameter is not supported (Core §3.1.2.6).
-    pub const REGISTRATION_NOT_SUPPORTED: Self =
-        Self(Cow::Borrowed("registration_not_supported"));
+    pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
 
     /// An extension error code (RFC 6749 §8.5).
     ///

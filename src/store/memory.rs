@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime};
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, Decision,
     FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, NewCodeGrant, NewGrant,
-    OpenIdGrant, PendingAuthorizationRecord, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
-    StoreError, Subject,
+    OpenIdGrant, PendingAuthorizationRecord, Redemption, RefreshRotation, RefreshTokenRecord,
+    Rotation, StoreError, Subject,
 };
 use super::{
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,

@@ -101,7 +101,8 @@ impl ClaimsRequest {
             return Err(InvalidClaimsRequest::TooLong);
         }
         // An object, not the array serde would also read a struct from.
-        let value: Value = serde_json::from_str(json).map_err(|_| InvalidClaimsRequest::Malformed)?;
+        let value: Value =
+            serde_json::from_str(json).map_err(|_| InvalidClaimsRequest::Malformed)?;
         if !value.is_object() {
             return Err(InvalidClaimsRequest::Malformed);
         }
@@ -141,7 +142,11 @@ impl ClaimsRequest {
     /// The JSON form, as parsed (for storage).
     pub fn to_json(&self) -> String {
         let wrap = |m: &BTreeMap<String, ClaimRequest>| {
-            (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect())
+            (!m.is_empty()).then(|| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Some(v.clone())))
+                    .collect()
+            })
         };
         let wire = Wire {
             userinfo: wrap(&self.userinfo),
@@ -187,7 +192,10 @@ mod tests {
 
     #[test]
     fn malformed_and_oversized_requests_are_refused() {
-        assert_eq!(ClaimsRequest::parse("[]"), Err(InvalidClaimsRequest::Malformed));
+        assert_eq!(
+            ClaimsRequest::parse("[]"),
+            Err(InvalidClaimsRequest::Malformed)
+        );
         assert_eq!(
             ClaimsRequest::parse(r#"{"userinfo":{"email":true}}"#),
             Err(InvalidClaimsRequest::Malformed)
@@ -198,8 +206,14 @@ mod tests {
         );
         let many: Vec<String> = (0..65).map(|i| format!("\"c{i}\":null")).collect();
         let json = format!("{{\"userinfo\":{{{}}}}}", many.join(","));
-        assert_eq!(ClaimsRequest::parse(&json), Err(InvalidClaimsRequest::TooMany));
+        assert_eq!(
+            ClaimsRequest::parse(&json),
+            Err(InvalidClaimsRequest::TooMany)
+        );
         let long = format!("{{\"userinfo\":{{\"{}\":null}}}}", "a".repeat(9000));
-        assert_eq!(ClaimsRequest::parse(&long), Err(InvalidClaimsRequest::TooLong));
+        assert_eq!(
+            ClaimsRequest::parse(&long),
+            Err(InvalidClaimsRequest::TooLong)
+        );
     }
 }

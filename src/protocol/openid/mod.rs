@@ -7,8 +7,7 @@ mod claims_request;
 mod prompt;
 
 pub use claims_request::{
-    ClaimRequest, ClaimsRequest, InvalidClaimsRequest, MAX_CLAIMS_REQUEST_LEN,
-    MAX_REQUESTED_CLAIMS,
+    ClaimRequest, ClaimsRequest, InvalidClaimsRequest, MAX_CLAIMS_REQUEST_LEN, MAX_REQUESTED_CLAIMS,
 };
 pub use prompt::{InvalidPrompt, Prompt};
 
@@ -280,7 +279,10 @@ mod tests {
     fn refusals_carry_the_registered_codes() {
         let code = |q: &str| parse(q).unwrap_err().code().as_str().to_owned();
         assert_eq!(code("request=eyJ"), "request_not_supported");
-        assert_eq!(code("request_uri=https%3A%2F%2Fx"), "request_uri_not_supported");
+        assert_eq!(
+            code("request_uri=https%3A%2F%2Fx"),
+            "request_uri_not_supported"
+        );
         assert_eq!(code("registration=%7B%7D"), "registration_not_supported");
         for bad in [
             "prompt=none%20login",

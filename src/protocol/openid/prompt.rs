@@ -41,7 +41,8 @@ pub enum InvalidPrompt {
 impl Prompt {
     /// The values `prompt` may take, as the discovery document's
     /// `prompt_values_supported` lists them.
-    pub const SUPPORTED: [&'static str; 5] = ["none", "login", "consent", "select_account", "create"];
+    pub const SUPPORTED: [&'static str; 5] =
+        ["none", "login", "consent", "select_account", "create"];
 
     /// Parses the parameter's value.
     pub fn parse(value: &str) -> Result<Self, InvalidPrompt> {
@@ -147,7 +148,10 @@ mod tests {
     #[test]
     fn none_stands_alone_and_unknown_values_are_refused() {
         assert!(Prompt::parse("none").unwrap().none());
-        assert_eq!(Prompt::parse("none login"), Err(InvalidPrompt::NoneWithOthers));
+        assert_eq!(
+            Prompt::parse("none login"),
+            Err(InvalidPrompt::NoneWithOthers)
+        );
         assert_eq!(Prompt::parse("Login"), Err(InvalidPrompt::Unknown));
         assert_eq!(Prompt::parse("login bogus"), Err(InvalidPrompt::Unknown));
     }

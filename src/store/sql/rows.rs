@@ -15,15 +15,23 @@ use crate::protocol::{CodeChallenge, ResourceSet, Scope};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
     FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest,
-    PendingAuthorizationRecord,
-    RefreshTokenRecord, ResponseMode, ResponseType, StoreError, Subject,
+    PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, StoreError,
+    Subject,
 };
 use crate::token::TokenHash;
 
 /// `g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at,
 /// g.expires_at`: the grant's columns, which every token lookup joins in
 /// after the token's own.
-type GrantColumns = (String, Option<String>, String, String, Option<String>, i64, i64);
+type GrantColumns = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+);
 
 /// An access token joined with its grant: `grant_id, scope, audience,
 /// issued_at, expires_at`, then [`GrantColumns`].
