@@ -8,8 +8,10 @@ use http::StatusCode;
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 
-use crate::endpoint::{PendingAuthorization, html_escape, secure_page_headers};
-use crate::protocol::{OAuthError, Scope};
+use crate::endpoint::{
+    Approval, InteractionRequired, PendingAuthorization, html_escape, secure_page_headers,
+};
+use crate::protocol::OAuthError;
 
 /// What the host answers a validated authorization request with.
 #[derive(Debug)]
@@ -22,18 +24,22 @@ pub enum Outcome {
     /// [`approve`](crate::AuthorizationServer::approve) or
     /// [`deny`](crate::AuthorizationServer::deny) itself.
     Page(Response),
-    /// The resource owner, `subject`, approved `pending` now: the Router
-    /// issues the code (RFC 6749 §4.1.2) and redirects with `state` and
-    /// `iss` (RFC 9207).
+    /// The resource owner approved `pending` now, as `approval` reports:
+    /// the Router issues the code (RFC 6749 §4.1.2) and redirects with
+    /// `state` and `iss` (RFC 9207). For an OpenID Connect request the
+    /// approval says when the End-User signed in
+    /// ([`AuthorizationServer::approve_with`](crate::AuthorizationServer::approve_with)).
     Approve {
         /// The request approved, as [`Interaction::interact`] received it.
         pending: PendingAuthorization,
-        /// The resource owner's stable identifier.
-        subject: String,
-        /// The scope granted, within the scope requested (RFC 6749 §3.3);
-        /// `None` grants it all.
-        scope: Option<Scope>,
+        /// Who approved, what, and how they authenticated.
+        approval: Approval,
     },
+    /// `prompt=none` (OpenID Connect Core 1.0 §3.1.2.1) and the request
+    /// cannot go on without a page: the Router redirects with
+    /// `login_required`, `consent_required`, `account_selection_required`
+    /// or `interaction_required`.
+    InteractionRequired(PendingAuthorization, InteractionRequired),
     /// The resource owner refused `pending`: the Router redirects with
     /// `access_denied` (RFC 6749 §4.1.2.1).
     Deny(PendingAuthorization),
@@ -44,9 +50,20 @@ impl Outcome {
     pub fn approve(pending: PendingAuthorization, subject: impl Into<String>) -> Self {
         Outcome::Approve {
             pending,
-            subject: subject.into(),
-            scope: None,
+            approval: Approval::new(subject),
         }
+    }
+
+    /// The resource owner approved, as `approval` reports (the scope
+    /// granted; for OpenID Connect, when and how they signed in).
+    pub fn approve_with(pending: PendingAuthorization, approval: Approval) -> Self {
+        Outcome::Approve { pending, approval }
+    }
+
+    /// `prompt=none` cannot be honoured: see
+    /// [`Outcome::InteractionRequired`].
+    pub fn interaction_required(pending: PendingAuthorization, why: InteractionRequired) -> Self {
+        Outcome::InteractionRequired(pending, why)
     }
 
     /// The resource owner refused.
@@ -65,7 +82,17 @@ impl Outcome {
 ///
 /// The Router calls [`interact`](Self::interact) only with a request the
 /// library has validated — client, redirect URI, response type, scope and
-/// PKCE — so the host writes pages, never protocol checks. A closure
+/// PKCE, and for OpenID Connect its `prompt`, `max_age`, `claims` and
+/// `id_token_hint` — so the host writes pages, never protocol checks.
+///
+/// For an OpenID Connect request (`pending.openid()` is `Some`), the host
+/// signs the End-User in again when
+/// [`pending.requires_login`](PendingAuthorization::requires_login) says so
+/// (`prompt=login`, `max_age`), approves with
+/// [`Outcome::approve_with`] and an [`Approval`] that says when they signed
+/// in, and answers `prompt=none` without a page: with
+/// [`Outcome::InteractionRequired`] — a page returned for a `prompt=none`
+/// request is replaced by an `interaction_required` redirect. A closure
 /// `Fn(PendingAuthorization, Parts) -> impl Future<Output = Outcome>` is an
 /// `Interaction` too.
 ///

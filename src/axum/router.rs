@@ -264,7 +264,18 @@ async fn authorize<I: Interaction>(
     let pending = server.authorization_request(&request).await;
     let (parts, _) = request.into_parts();
     match pending {
-        Ok(pending) => decide(server, interaction.interact(pending, parts).await).await,
+        Ok(pending) => {
+            // OpenID Connect Core 1.0 §3.1.2.1: `prompt=none` shows no page,
+            // whatever the host answers.
+            let silent = pending
+                .prompt()
+                .none()
+                .then(|| server.interaction_required_response(&pending));
+            match (interaction.interact(pending, parts).await, silent) {
+                (Outcome::Page(_), Some(refusal)) => Reply(refusal).into_response(),
+                (outcome, _) => decide(server, outcome).await,
+            }
+        }
         // Nothing about the request can be trusted to redirect to: the
         // host's page, and the browser goes nowhere (RFC 6749 §4.1.2.1).
         Err(AuthorizationError::Rejected(error)) => interaction.rejected(&error, &parts),
@@ -277,11 +288,10 @@ async fn authorize<I: Interaction>(
 async fn decide(server: &AuthorizationServer, outcome: Outcome) -> Response {
     let decided = match outcome {
         Outcome::Page(page) => return page,
-        Outcome::Approve {
-            pending,
-            subject,
-            scope,
-        } => server.approve(pending, &subject, scope).await,
+        Outcome::Approve { pending, approval } => server.approve_with(pending, approval).await,
+        Outcome::InteractionRequired(pending, why) => {
+            server.interaction_required(pending, why).await
+        }
         Outcome::Deny(pending) => server.deny(pending).await,
     };
     decision_response(decided)

@@ -22,6 +22,9 @@ use std::time::SystemTime;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 
+use super::authentication::{
+    Approval, InteractionRequired, approved_authentication, openid_request,
+};
 use super::authorization_server::AuthorizationServer;
 use super::redirect::{deliver, secure_page_headers};
 use crate::client::Client;
@@ -63,7 +66,7 @@ pub struct PendingAuthorization {
     handle: Option<String>,
     /// The request; its `hash` is the handle's, and meaningful only once
     /// `handle` is set.
-    record: PendingAuthorizationRecord,
+    pub(super) record: PendingAuthorizationRecord,
     client: Arc<Client>,
 }
 
@@ -193,6 +196,24 @@ pub enum DecisionError {
     /// The scope granted is not within the scope asked for.
     #[error("the granted scope exceeds the requested scope")]
     ScopeNotRequested,
+    /// An OpenID Connect request needs to know when the End-User
+    /// authenticated — it has `max_age` or `prompt=login`, the client
+    /// registered `require_auth_time`, or `auth_time` is an essential claim
+    /// — and the approval did not say
+    /// ([`Approval::authenticated_at`](super::Approval::authenticated_at)).
+    /// The request is still pending.
+    #[error("the approval does not say when the end-user authenticated")]
+    AuthenticationTimeRequired,
+    /// The End-User's sign-in is older than the request allows
+    /// (`prompt=login`, `max_age`; OpenID Connect Core 1.0 §3.1.2.1): sign
+    /// them in again and approve with the new time. The request is still
+    /// pending.
+    #[error("the end-user must sign in again")]
+    LoginRequired,
+    /// The approving End-User is not the one the request's `id_token_hint`
+    /// names. The request is still pending.
+    #[error("the end-user is not the one id_token_hint names")]
+    SubjectMismatch,
     /// The store failed.
     #[error("storage failed")]
     Storage(#[from] StoreError),
@@ -373,6 +394,25 @@ impl AuthorizationServer {
             })
             .map_err(|why| fail(ErrorCode::INVALID_TARGET, why.description(), default_mode))?;
 
+        // OpenID Connect Core 1.0 §3.1.2.1: `openid` in the scope makes a
+        // code request an authentication request, on a provider.
+        let openid = match &self.inner.openid {
+            Some(provider) if response_type == ResponseType::Code && scope.contains("openid") => {
+                let request =
+                    openid_request(provider, &params, &trusted.client, &self.inner.issuer, now)
+                        .map_err(|error| {
+                            self.redirect_oauth_error(
+                                &trusted,
+                                state,
+                                mode.unwrap_or(default_mode),
+                                error,
+                            )
+                        })?;
+                Some(Arc::new(request))
+            }
+            _ => None,
+        };
+
         let challenge = match (response_type, single("code_challenge")?) {
             (ResponseType::Code, Some(value)) => {
                 let method = single("code_challenge_method")?;
@@ -419,7 +459,7 @@ impl AuthorizationServer {
             redirect_uri_in_request: trusted.redirect_uri_in_request,
             scope,
             resources,
-            openid: None,
+            openid,
             state: state.map(str::to_owned),
             response_mode: mode.unwrap_or(default_mode),
             challenge,
@@ -498,19 +538,36 @@ impl AuthorizationServer {
         code: ErrorCode,
         description: &'static str,
     ) -> AuthorizationError {
-        let error = invalid(code, description);
-        let mut params = vec![
-            ("error", error.code().as_str()),
-            ("error_description", description),
-        ];
-        if let Some(state) = state {
-            params.push(("state", state));
-        }
-        params.push(("iss", self.inner.issuer.as_str()));
+        self.redirect_oauth_error(trusted, state, mode, invalid(code, description))
+    }
+
+    fn redirect_oauth_error(
+        &self,
+        trusted: &Trusted,
+        state: Option<&str>,
+        mode: ResponseMode,
+        error: OAuthError,
+    ) -> AuthorizationError {
         AuthorizationError::Redirect {
-            response: Box::new(deliver(&trusted.redirect_uri, mode, &params)),
+            response: Box::new(self.error_redirect(&trusted.redirect_uri, state, mode, &error)),
             error,
         }
+    }
+
+    /// The redirect carrying `error` with `state` and `iss` (RFC 6749
+    /// §4.1.2.1, RFC 9207).
+    fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        mode: ResponseMode,
+        error: &OAuthError,
+    ) -> Response<Vec<u8>> {
+        let mut params = vec![("error", error.code().as_str())];
+        params.extend(error.description().map(|d| ("error_description", d)));
+        params.extend(state.map(|s| ("state", s)));
+        params.push(("iss", self.inner.issuer.as_str()));
+        deliver(redirect_uri, mode, &params)
     }
 
     /// The pending request with this handle, if it is still waiting — for the
@@ -565,14 +622,50 @@ impl AuthorizationServer {
         subject: &str,
         scope: Option<Scope>,
     ) -> Result<Response<Vec<u8>>, DecisionError> {
-        let record = self.take(pending).await?;
-        let scope = scope.unwrap_or_else(|| record.scope.clone());
-        if !scope.is_subset(&record.scope) {
+        let mut approval = Approval::new(subject);
+        approval.scope = scope;
+        self.approve_with(pending, approval).await
+    }
+
+    /// The resource owner approved, as `approval` reports: like
+    /// [`approve`](Self::approve), with what an OpenID Connect request also
+    /// needs to know — when and how the End-User authenticated, and their
+    /// session — for the ID token (OpenID Connect Core 1.0 §2).
+    ///
+    /// For an OpenID Connect request the approval is checked first, and a
+    /// failed check leaves the request pending: an authentication time is
+    /// needed for `max_age`, `prompt=login`, a client's
+    /// `require_auth_time` and an essential `auth_time`
+    /// ([`DecisionError::AuthenticationTimeRequired`]); it must satisfy
+    /// `max_age` and `prompt=login` ([`DecisionError::LoginRequired`]); and
+    /// the End-User must be the one a valid `id_token_hint` names
+    /// ([`DecisionError::SubjectMismatch`]).
+    pub async fn approve_with(
+        &self,
+        pending: PendingAuthorization,
+        approval: Approval,
+    ) -> Result<Response<Vec<u8>>, DecisionError> {
+        let scope = approval
+            .scope
+            .clone()
+            .unwrap_or_else(|| pending.record.scope.clone());
+        if !scope.is_subset(&pending.record.scope) {
             return Err(DecisionError::ScopeNotRequested);
         }
+        let openid = match (&self.inner.openid, &pending.record.openid) {
+            (Some(provider), Some(request)) => Some(Arc::new(approved_authentication(
+                provider,
+                &pending.client,
+                request,
+                pending.record.created_at,
+                &approval,
+            )?)),
+            _ => None,
+        };
+        let record = self.take(pending).await?;
         let now = self.inner.clock.now();
         let lifetimes = &self.inner.lifetimes;
-        let subject = Subject::new(subject);
+        let subject = Subject::new(&approval.subject);
         let state = record.state.as_deref();
         let iss = self.inner.issuer.as_str();
         match record.response_type {
@@ -584,7 +677,7 @@ impl AuthorizationServer {
                     subject: Some(subject),
                     scope,
                     resources: record.resources.clone(),
-                    openid: None,
+                    openid,
                     created_at: now,
                     expires_at: now + lifetimes.grant,
                 };
@@ -657,14 +750,58 @@ impl AuthorizationServer {
         &self,
         pending: PendingAuthorization,
     ) -> Result<Response<Vec<u8>>, DecisionError> {
+        let error = invalid(
+            ErrorCode::ACCESS_DENIED,
+            "the resource owner denied the request",
+        );
+        self.refuse(pending, &error).await
+    }
+
+    /// The request cannot go on without a page the client asked not to be
+    /// shown (`prompt=none`, OpenID Connect Core 1.0 §3.1.2.6): returns the
+    /// redirect with `login_required`, `consent_required`,
+    /// `account_selection_required` or `interaction_required`, with `state`
+    /// and `iss`, and consumes the pending request.
+    pub async fn interaction_required(
+        &self,
+        pending: PendingAuthorization,
+        why: InteractionRequired,
+    ) -> Result<Response<Vec<u8>>, DecisionError> {
+        let error = OAuthError::new(why.code()).with_description(why.description());
+        self.refuse(pending, &error).await
+    }
+
+    /// The `interaction_required` redirect for `pending`, made without
+    /// deciding it: what to send when a `prompt=none` request would
+    /// otherwise get a page. A request still in hand is simply dropped; a
+    /// deferred one stays stored until it expires.
+    pub fn interaction_required_response(
+        &self,
+        pending: &PendingAuthorization,
+    ) -> Response<Vec<u8>> {
+        let why = InteractionRequired::Interaction;
+        let error = OAuthError::new(why.code()).with_description(why.description());
+        let record = &pending.record;
+        self.error_redirect(
+            &record.redirect_uri,
+            record.state.as_deref(),
+            record.response_mode,
+            &error,
+        )
+    }
+
+    async fn refuse(
+        &self,
+        pending: PendingAuthorization,
+        error: &OAuthError,
+    ) -> Result<Response<Vec<u8>>, DecisionError> {
         let record = self.take(pending).await?;
-        let mut params = vec![
-            ("error", ErrorCode::ACCESS_DENIED.as_str()),
-            ("error_description", "the resource owner denied the request"),
-        ];
-        params.extend(record.state.as_deref().map(|s| ("state", s)));
-        params.push(("iss", self.inner.issuer.as_str()));
-        Ok(deliver(&record.redirect_uri, record.response_mode, &params))
+        Ok(self.error_redirect(
+            &record.redirect_uri,
+            record.state.as_deref(),
+            record.response_mode,
+            error,
+        ))
     }
 
     /// The request to decide: `pending`'s own, unless it was deferred, when

@@ -1,6 +1,7 @@
 //! Endpoints: each turns an `http::Request` into an `http::Response`, with a
 //! typed layer beneath for hosts that parse HTTP themselves.
 
+mod authentication;
 pub(crate) mod authorization_server;
 mod authorize;
 pub(crate) mod build_error;
@@ -29,6 +30,7 @@ mod token;
 /// [`TokenError`]; they are re-exported here beside the endpoints that answer
 /// them.
 pub use crate::grant::{RequestError, TokenError};
+pub use authentication::{Approval, InteractionRequired};
 pub(crate) use authorization_server::{
     AuthorizationServer, DEFAULT_MAX_BODY, Options, ServerInner,
 };

@@ -180,6 +180,7 @@ impl AuthorizationServer {
             requested_resources: &requested_resources,
             audiences: &inner.audiences,
             issuer: &inner.issuer,
+            openid: inner.openid.as_deref(),
             now,
         };
         handler.handle(ctx).await

@@ -119,7 +119,10 @@ async fn redeem(
             let expires_at = redemption.access_token.expires_under(grant);
             let response = respond.response(access_token, expires_at, refresh_token);
             let scope = redemption.access_scope.as_ref().unwrap_or(&grant.scope);
-            Ok(respond.with_scope_if_differs(response, scope.clone()))
+            let response = respond.with_scope_if_differs(response, scope.clone());
+            // The ID token answers the authentication the grant records,
+            // whatever audience narrowed the access token's scope to.
+            ctx.with_id_token(response, grant, &grant.scope, true).await
         }
         Redemption::Revoked(grant_id) => {
             report_replay(

@@ -17,6 +17,7 @@ use super::audience::{Audiences, TargetRefusal};
 use super::jwt_access_token::{self, AccessTokenClaims};
 use super::{RequestError, TokenError};
 use crate::client::{AuthenticatedClient, ClientId};
+use crate::oidc::{IdTokenRequest, IdentityError, OpenIdProvider};
 use crate::protocol::{Params, ResourceSet, Scope, TokenFormat, TokenResponse};
 use crate::store::redemption::Refusal;
 use crate::store::{
@@ -40,6 +41,8 @@ pub struct GrantContext<'a> {
     pub(crate) requested_resources: &'a ResourceSet,
     pub(crate) audiences: &'a Audiences,
     pub(crate) issuer: &'a str,
+    /// The OpenID Provider, when the server is one.
+    pub(crate) openid: Option<&'a OpenIdProvider>,
     pub(crate) now: SystemTime,
 }
 
@@ -114,6 +117,45 @@ impl<'a> GrantContext<'a> {
             .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
             .await?;
         Ok((token, planned, scope))
+    }
+
+    /// Adds an ID token to `response` (OpenID Connect Core 1.0 §3.1.3.3,
+    /// §12.2) when the server is an OpenID Provider, `grant` was made by an
+    /// OpenID Connect request, and `scope` — the tokens' — still includes
+    /// `openid`. `with_nonce` on the code's response, not on a refresh.
+    pub(crate) async fn with_id_token(
+        &self,
+        response: TokenResponse,
+        grant: &GrantRecord,
+        scope: &Scope,
+        with_nonce: bool,
+    ) -> Result<TokenResponse, TokenError> {
+        let (Some(provider), Some(openid), Some(subject)) =
+            (self.openid, grant.openid.as_deref(), grant.subject.as_ref())
+        else {
+            return Ok(response);
+        };
+        if !scope.contains("openid") {
+            return Ok(response);
+        }
+        let request = IdTokenRequest {
+            issuer: self.issuer,
+            client: self.client.client(),
+            subject: subject.as_str(),
+            grant: openid,
+            scope,
+            with_nonce,
+            access_token: Some(response.access_token().expose_secret()),
+            now: self.now,
+        };
+        let id_token = provider.id_token(request).await.map_err(|e| match e {
+            IdentityError::Signing(e) => TokenError::Signing(e),
+            IdentityError::Claims(e) => TokenError::Claims(e),
+            IdentityError::UnknownSubject => {
+                TokenError::InvalidGrant("the end-user no longer exists".into())
+            }
+        })?;
+        Ok(response.with_id_token(id_token))
     }
 
     /// What mints this request's access tokens.

@@ -202,6 +202,10 @@ pub enum TokenError {
     /// `server_error`, the cause logged.
     #[error("signing failed")]
     Signing(#[source] crate::jose::SigningError),
+    /// The host's claims source failed while an ID token was made:
+    /// `server_error`, the cause logged.
+    #[error("the claims source failed")]
+    Claims(#[source] crate::oidc::ClaimsError),
     /// Any other OAuth error, from an extension grant.
     #[error("{0}")]
     OAuth(OAuthError),
@@ -247,7 +251,7 @@ impl TokenError {
             TokenError::InvalidTarget(why) => {
                 ErrorResponse::described(ErrorCode::INVALID_TARGET, *why)
             }
-            TokenError::Signing(_) => ErrorResponse::server_error(),
+            TokenError::Signing(_) | TokenError::Claims(_) => ErrorResponse::server_error(),
             TokenError::OAuth(e) => ErrorResponse::new(e.clone()),
         }
     }
@@ -258,7 +262,10 @@ impl TokenError {
             e.report("token endpoint");
         }
         if let TokenError::Signing(e) = &self {
-            tracing::error!(error = %e, "token endpoint: signing an access token failed");
+            tracing::error!(error = %e, "token endpoint: signing a token failed");
+        }
+        if let TokenError::Claims(e) = &self {
+            tracing::error!(error = %e, "token endpoint: the claims source failed");
         }
         self.to_error_response().into_http()
     }

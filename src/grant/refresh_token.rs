@@ -97,7 +97,12 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
             let expires_at = rotation.access_token.expires_under(&found.grant);
             let response = respond.response(access_token, expires_at, Some(refresh_token));
             let scope = rotation.access_scope(&found.record.scope).clone();
-            Ok(respond.with_scope_if_differs(response, scope))
+            let response = respond.with_scope_if_differs(response, scope);
+            // OpenID Connect Core 1.0 §12.2: a fresh ID token, without the
+            // nonce, while the refreshed scope keeps `openid`.
+            let refreshed = ctx.requested_scope.unwrap_or(&found.record.scope);
+            ctx.with_id_token(response, &found.grant, refreshed, false)
+                .await
         }
         Rotation::Revoked(grant_id) => {
             report_replay("refresh_token_reuse", &rotation.client_id, &grant_id);

@@ -20,6 +20,7 @@ pub struct TokenResponse {
     expires_in: Option<Duration>,
     refresh_token: Option<RefreshToken>,
     scope: Option<Scope>,
+    id_token: Option<String>,
     extra: Vec<(String, serde_json::Value)>,
 }
 
@@ -60,6 +61,7 @@ impl TokenResponse {
             expires_in: None,
             refresh_token: None,
             scope: None,
+            id_token: None,
             extra: Vec::new(),
         }
     }
@@ -83,6 +85,18 @@ impl TokenResponse {
         self
     }
 
+    /// Sets the ID token (OpenID Connect Core 1.0 §3.1.3.3): a compact JWS,
+    /// which is plain base64url and dots.
+    pub fn with_id_token(mut self, id_token: String) -> Self {
+        self.id_token = Some(id_token);
+        self
+    }
+
+    /// The ID token, if one was issued.
+    pub fn id_token(&self) -> Option<&str> {
+        self.id_token.as_deref()
+    }
+
     /// Adds an extension member (RFC 6749 §5.1 "other parameters"). A name that
     /// collides with a standard member is ignored.
     pub fn with_extra(mut self, name: impl Into<String>, value: serde_json::Value) -> Self {
@@ -93,6 +107,7 @@ impl TokenResponse {
             "expires_in",
             "refresh_token",
             "scope",
+            "id_token",
         ];
         if !reserved.contains(&name.as_str()) && !self.extra.iter().any(|(n, _)| *n == name) {
             self.extra.push((name, value));
@@ -142,15 +157,25 @@ impl TokenResponse {
         let access = self.access_token.expose_secret();
         let refresh = self.refresh_token.as_ref().map(RefreshToken::expose_secret);
         let scope = self.scope.as_ref().map(Scope::as_str);
-        let plain = [Some(access), Some(self.token_type), refresh, scope]
-            .into_iter()
-            .flatten()
-            .all(is_plain_json_text);
+        let id_token = self.id_token.as_deref();
+        let plain = [
+            Some(access),
+            Some(self.token_type),
+            refresh,
+            scope,
+            id_token,
+        ]
+        .into_iter()
+        .flatten()
+        .all(is_plain_json_text);
         if !plain {
             return None;
         }
         let mut out = String::with_capacity(
-            96 + access.len() + refresh.map_or(0, str::len) + scope.map_or(0, str::len),
+            112 + access.len()
+                + refresh.map_or(0, str::len)
+                + scope.map_or(0, str::len)
+                + id_token.map_or(0, str::len),
         );
         out.push_str("{\"access_token\":\"");
         out.push_str(access);
@@ -169,6 +194,11 @@ impl TokenResponse {
         if let Some(scope) = scope {
             out.push_str(",\"scope\":\"");
             out.push_str(scope);
+            out.push('"');
+        }
+        if let Some(id_token) = id_token {
+            out.push_str(",\"id_token\":\"");
+            out.push_str(id_token);
             out.push('"');
         }
         out.push('}');
@@ -199,6 +229,9 @@ impl TokenResponse {
         if let Some(scope) = &self.scope {
             map.serialize_entry("scope", scope)?;
         }
+        if let Some(id_token) = &self.id_token {
+            map.serialize_entry("id_token", id_token)?;
+        }
         for (name, value) in &self.extra {
             map.serialize_entry(name, value)?;
         }
@@ -228,12 +261,14 @@ mod tests {
         let r = TokenResponse::bearer(AccessToken::new("pc_at_abc-_09"))
             .with_expires_in(Duration::from_secs(600))
             .with_refresh_token(RefreshToken::new("pc_rt_xyz"))
-            .with_scope("b a:x!#".parse().unwrap());
+            .with_scope("b a:x!#".parse().unwrap())
+            .with_id_token("eyJh.eyJz.c2ln".to_owned());
         assert!(r.to_json_direct().is_some());
         let (direct, serde) = both(&r);
         assert_eq!(direct, serde);
         assert_eq!(direct["scope"], "a:x!# b");
         assert_eq!(direct["expires_in"], 600);
+        assert_eq!(direct["id_token"], "eyJh.eyJz.c2ln");
         let minimal = TokenResponse::bearer(AccessToken::new("t"));
         let (direct, serde) = both(&minimal);
         assert_eq!(direct, serde);
