@@ -122,7 +122,9 @@ impl<'a> GrantContext<'a> {
     /// Adds an ID token to `response` (OpenID Connect Core 1.0 §3.1.3.3,
     /// §12.2) when the server is an OpenID Provider, `grant` was made by an
     /// OpenID Connect request, and `scope` — the tokens' — still includes
-    /// `openid`. `with_nonce` on the code's response, not on a refresh.
+    /// `openid`. `with_nonce` on the code's response, not on a refresh. If
+    /// no ID token can be made, the grant is revoked with the tokens just
+    /// stored.
     pub(crate) async fn with_id_token(
         &self,
         response: TokenResponse,
@@ -148,14 +150,22 @@ impl<'a> GrantContext<'a> {
             access_token: Some(response.access_token().expose_secret()),
             now: self.now,
         };
-        let id_token = provider.id_token(request).await.map_err(|e| match e {
-            IdentityError::Signing(e) => TokenError::Signing(e),
-            IdentityError::Claims(e) => TokenError::Claims(e),
-            IdentityError::UnknownSubject => {
-                TokenError::InvalidGrant("the end-user no longer exists".into())
+        match provider.id_token(request).await {
+            Ok(id_token) => Ok(response.with_id_token(id_token)),
+            Err(e) => {
+                // The tokens are stored, but the client will never see
+                // them: they go with their grant, and the client can start
+                // again.
+                self.tokens().revoke_grant(&grant.id).await?;
+                Err(match e {
+                    IdentityError::Signing(e) => TokenError::Signing(e),
+                    IdentityError::Claims(e) => TokenError::Claims(e),
+                    IdentityError::UnknownSubject => {
+                        TokenError::InvalidGrant("the end-user no longer exists".into())
+                    }
+                })
             }
-        })?;
-        Ok(response.with_id_token(id_token))
+        }
     }
 
     /// What mints this request's access tokens.
