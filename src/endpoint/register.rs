@@ -62,6 +62,7 @@ use super::register_error::DynamicRegistrationError;
 use super::registration_settings::DynamicRegistration;
 use crate::client::{
     Admission, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
+    verify_sector_identifier,
 };
 use crate::protocol::{BearerCredential, GrantType, bearer_credential};
 use crate::protocol::{MAX_TOKEN_LEN, server_challenge};
@@ -250,7 +251,52 @@ impl ServerInner {
             max_scope: &registration.max_scope,
         })?;
         self.check_client_keys(&client)?;
+        if client.needs_sector_fetch() && self.fetcher.is_none() {
+            return Err(RegistrationError::InvalidMetadata(
+                "sector_identifier_uri cannot be used here: this server does not fetch \
+                 documents; register https redirect URIs on a single host instead"
+                    .into(),
+            ));
+        }
         Ok(client)
+    }
+
+    /// Fetches the client's `sector_identifier_uri`, if it has one, and
+    /// refuses the client unless the document lists every redirect URI
+    /// (OpenID Connect Registration §5).
+    pub(crate) async fn check_sector_identifier(
+        &self,
+        client: &Client,
+    ) -> Result<(), RegistrationError> {
+        if client.sector_identifier_uri().is_none() {
+            return Ok(());
+        }
+        let fetcher = self.fetcher.as_deref().ok_or_else(|| {
+            RegistrationError::InvalidMetadata(
+                "sector_identifier_uri cannot be used here: this server does not fetch documents"
+                    .into(),
+            )
+        })?;
+        verify_sector_identifier(fetcher, client).await
+    }
+
+    /// Counts a registration — or an update that fetches a document —
+    /// against the registrant's rate, or refuses it (`429`).
+    pub(crate) async fn admit_registration(
+        &self,
+        registration: &DynamicRegistration,
+    ) -> Result<(), DynamicRegistrationError> {
+        let (limiter, key) = registration.rate_limit();
+        if let Admission::Refuse { retry_after } = limiter.admit(&key, self.clock.now()).await? {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "registration_throttled",
+                open = registration.is_open(),
+                retry_after_seconds = retry_after.as_secs(),
+            );
+            return Err(DynamicRegistrationError::RateLimited { retry_after });
+        }
+        Ok(())
     }
 }
 
@@ -337,8 +383,12 @@ impl AuthorizationServer {
     /// checked here.
     ///
     /// In order: the metadata (`400`); the rate (`429`, counting this
-    /// registration); the quota, atomically with storing the client (`403`;
-    /// the registration is then not counted against the rate).
+    /// registration); the `sector_identifier_uri` document, fetched through
+    /// the server's [`Fetcher`](crate::fetch::Fetcher) and required to list
+    /// every redirect URI (`400 invalid_client_metadata`, still counted
+    /// against the rate; OpenID Connect Registration §5); the quota,
+    /// atomically with storing the client (`403`; the registration is then
+    /// not counted against the rate).
     pub async fn register_with_metadata(
         &self,
         metadata: &ClientMetadata,
@@ -354,17 +404,12 @@ impl AuthorizationServer {
                 .register()?,
         )?;
         check_display_hosts(&registered.client)?;
+        inner.admit_registration(registration).await?;
+        // Fetched only for a registration the rate admitted, and counted
+        // even when refused: the fetches a registrant causes are bounded.
+        inner.check_sector_identifier(&registered.client).await?;
         let now = inner.clock.now();
         let (limiter, key) = registration.rate_limit();
-        if let Admission::Refuse { retry_after } = limiter.admit(&key, now).await? {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "registration_throttled",
-                open = registration.is_open(),
-                retry_after_seconds = retry_after.as_secs(),
-            );
-            return Err(DynamicRegistrationError::RateLimited { retry_after });
-        }
         let quota = registration.quota();
         let stored = inner
             .clients
