@@ -11,7 +11,7 @@
 
 use url::Url;
 
-use super::registration::https_url;
+use super::info::document_url;
 use super::registration_error::RegistrationError;
 use super::{Client, ClientProfile, ClientRegistration, MAX_REDIRECT_URIS, RedirectUri};
 use crate::fetch::{FetchLimits, Fetcher};
@@ -192,7 +192,7 @@ impl OpenIdParts {
         let sector_identifier_uri = self
             .sector_identifier_uri
             .as_deref()
-            .map(|uri| https_url("sector_identifier_uri", uri))
+            .map(|uri| document_url("sector_identifier_uri", uri))
             .transpose()?;
         let sector_identifier = match &sector_identifier_uri {
             Some(uri) => uri.host_str().map(str::to_owned),

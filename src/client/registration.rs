@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
-use super::info::ClientInfoParts;
+use super::info::{ClientInfoParts, document_url};
 use super::openid::{OpenIdParts, check_sector_listing};
 use super::registration_error::RegistrationError;
 use super::secret::generate;
@@ -529,7 +529,7 @@ impl ClientParts {
                 }
                 Some(ClientKeys::Jwks(set))
             }
-            (None, Some(uri)) => Some(ClientKeys::JwksUri(https_url("jwks_uri", uri)?)),
+            (None, Some(uri)) => Some(ClientKeys::JwksUri(document_url("jwks_uri", uri)?)),
             (None, None) => None,
         };
         if *method == AuthMethod::PRIVATE_KEY_JWT && keys.is_none() {
@@ -578,26 +578,6 @@ impl ClientParts {
 
 /// A client's keys, assertion algorithm and `client_secret_jwt` salt.
 type KeyMetadata = (Option<ClientKeys>, Option<Algorithm>, Option<SecretSalt>);
-
-/// A document the server fetches (`jwks_uri`, `sector_identifier_uri`):
-/// an absolute `https` URL without user information or fragment, of at
-/// most 2048 bytes. `member` names it in the error.
-pub(super) fn https_url(member: &str, uri: &str) -> Result<url::Url, RegistrationError> {
-    let url =
-        url::Url::parse(uri).map_err(|_| invalid(format!("{member} is not an absolute URL")))?;
-    if url.scheme() != "https"
-        || url.host().is_none()
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.fragment().is_some()
-        || uri.len() > 2048
-    {
-        return Err(invalid(format!(
-            "{member} must be an https URL without user information or fragment"
-        )));
-    }
-    Ok(url)
-}
 
 impl From<Client> for ClientParts {
     fn from(client: Client) -> Self {
