@@ -158,6 +158,7 @@ mod error;
 pub mod fetch;
 pub mod grant;
 pub mod jose;
+pub mod oidc;
 pub mod protocol;
 pub mod resource;
 mod secret;

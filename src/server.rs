@@ -23,6 +23,7 @@ use crate::endpoint::{
 use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler, GrantHandler};
 use crate::jose::{Algorithm, KeySet};
+use crate::oidc::{OpenIdConnect, OpenIdProvider};
 use crate::protocol::{GrantType, Resource, Scope, TokenFormat};
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DynCodeStore, DynDeviceStore, DynGrantStore,
@@ -53,6 +54,7 @@ pub struct ServerBuilder {
     jwt: JwtAuthConfig,
     signing: SigningConfig,
     documents: Option<ClientIdMetadataDocuments>,
+    openid: Option<OpenIdConnect>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -101,6 +103,7 @@ impl AuthorizationServer {
             jwt: JwtAuthConfig::default(),
             signing: SigningConfig::default(),
             documents: None,
+            openid: None,
         }
     }
 }
@@ -367,7 +370,18 @@ impl ServerBuilder {
             .grants
             .iter()
             .any(|(g, _)| *g == GrantType::REFRESH_TOKEN);
+        let keys = self.signing.keys.clone();
         let audiences = self.signing.build()?;
+        let openid = match self.openid {
+            Some(config) => Some(Arc::new(openid_provider(
+                config,
+                keys,
+                self.grants
+                    .iter()
+                    .any(|(g, _)| *g == GrantType::AUTHORIZATION_CODE),
+            )?)),
+            None => None,
+        };
         let mut options = self.options;
         let mut clients = self.clients.ok_or(BuildError::MissingClients)?;
         if let Some(documents) = self.documents {
@@ -410,6 +424,7 @@ impl ServerBuilder {
                 jwt_auth,
                 auth_methods,
                 fetcher,
+                openid,
             }),
         })
     }
@@ -574,6 +589,48 @@ fn validate_issuer(issuer: &str) -> Result<Url, BuildError> {
     }
     check_published_url(&url).map_err(BuildError::InvalidIssuer)?;
     Ok(url)
+}
+
+/// OpenID Connect.
+impl ServerBuilder {
+    /// Makes the server an OpenID Provider (OpenID Connect Core 1.0): an
+    /// authorization request whose scope includes `openid` is an
+    /// authentication request, and its code's token response carries an ID
+    /// token signed with a key of [`signing_keys`](Self::signing_keys). See
+    /// [`crate::oidc`].
+    ///
+    /// [`build`](Self::build) fails with
+    /// [`BuildError::InvalidOpenIdConnect`] unless the server serves the
+    /// authorization code grant and its key set has an active key for the
+    /// ID token algorithm.
+    pub fn openid_connect(mut self, config: OpenIdConnect) -> Self {
+        self.openid = Some(config);
+        self
+    }
+}
+
+/// The OpenID Provider `config` describes, checked.
+fn openid_provider(
+    config: OpenIdConnect,
+    keys: KeySet,
+    serves_code: bool,
+) -> Result<OpenIdProvider, BuildError> {
+    if !serves_code {
+        return Err(BuildError::InvalidOpenIdConnect(
+            "ID tokens need the authorization code grant",
+        ));
+    }
+    if !config.id_token_alg.is_asymmetric() || keys.active(config.id_token_alg).is_none() {
+        return Err(BuildError::InvalidOpenIdConnect(
+            "the key set has no active key for the ID token algorithm",
+        ));
+    }
+    if config.id_token_lifetime.is_zero() || config.id_token_lifetime > MAX_LIFETIME {
+        return Err(BuildError::InvalidOpenIdConnect(
+            "the ID token lifetime is zero or too long",
+        ));
+    }
+    Ok(config.into_provider(keys))
 }
 
 /// Signed tokens and audiences: keys (RFC 7517), resources (RFC 8707) and

@@ -24,6 +24,9 @@ const LAYERS: &[&[&str]] = &[
     &["protocol"],
     &["client"],
     &["store"],
+    // OpenID Connect: claims, subject identifiers, ID tokens; used by the
+    // grants and endpoints above.
+    &["oidc"],
     &["grant"],
     // The server object lives with its endpoints, which extend it with their
     // methods; the builder sits above them, configuring the endpoints

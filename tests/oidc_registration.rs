@@ -32,11 +32,14 @@ use url::Url;
 const IAT: &str = "iat-Wq3Xv9Lr2Tn8Yb5Kc1Hd7Pf4Gs6Jm0Za";
 const SECTOR: &str = "https://sector.example/redirect_uris.json";
 
+/// What a URL answers: a status and body, or `None` for a failed connection.
+type Answer = Option<(u16, Vec<u8>)>;
+
 /// The host's HTTP client, played by a table: a URL answers its JSON
 /// body, or fails to connect; anything else is `404`. Counts fetches.
 #[derive(Debug, Clone, Default)]
 struct TableFetcher {
-    answers: Arc<Mutex<HashMap<String, Option<(u16, Vec<u8>)>>>>,
+    answers: Arc<Mutex<HashMap<String, Answer>>>,
     fetches: Arc<Mutex<usize>>,
 }
 

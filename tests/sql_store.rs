@@ -30,15 +30,17 @@ use portcullis::client::{
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
+use portcullis::protocol::openid::{ClaimsRequest, OpenIdParams};
 use portcullis::protocol::{
-    CodeChallenge, CodeVerifier, GrantType, ResourceIndicator, ResourceSet, Scope,
+    CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator, ResourceSet, Scope,
 };
 use portcullis::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
-    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, NewCodeGrant,
-    NewGrant, PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation,
-    RefreshTokenRecord, ResponseMode, ResponseType, Rotation, SqlStore, StoreError, Subject,
+    DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, IdTokenHint,
+    NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest, PendingAuthorizationRecord, PlannedToken,
+    Redemption, RefreshRotation, RefreshTokenRecord, ResponseMode, ResponseType, Rotation,
+    SqlStore, StoreError, Subject,
 };
 use portcullis::token::{ManualClock, TokenHash};
 use rand::RngCore as _;
@@ -126,9 +128,40 @@ fn grant_for(client: &ClientId, now: SystemTime, lifetime: Duration) -> GrantRec
         scope: scope("read write"),
         // Identifiers the SQL could trip on: a quote, a percent sign.
         resources: resources(&["https://api.example/o'brien", "urn:x:100%"]),
+        openid: Some(Arc::new(openid_grant())),
         created_at: now,
         expires_at: now + lifetime,
     }
+}
+
+/// An OpenID Connect grant's record with values a JSON column could trip on.
+fn openid_grant() -> OpenIdGrant {
+    let mut openid = OpenIdGrant::default();
+    openid.nonce = Some("n'\"}{ü".to_owned());
+    openid.auth_time = Some(1_700_000_000);
+    openid.acr = Some("urn:mace:incommon:iap:silver".to_owned());
+    openid.amr = vec!["pwd".to_owned(), "otp".to_owned()];
+    openid.session_id = Some("sid-1".to_owned());
+    openid.claims = Some(
+        ClaimsRequest::parse(
+            r#"{"userinfo":{"email":{"essential":true}},"id_token":{"acr":{"values":["a","b"]}}}"#,
+        )
+        .unwrap(),
+    );
+    openid.claims_locales = vec!["de-CH".to_owned()];
+    openid
+}
+
+/// An OpenID Connect request as a pending request keeps it.
+fn openid_request() -> OpenIdRequest {
+    let params = Params::parse(
+        b"nonce=n%27%22x&prompt=login%20consent&max_age=0&ui_locales=fr%20en&login_hint=a%40b&acr_values=urn%3A1&claims=%7B%22userinfo%22%3A%7B%22name%22%3Anull%7D%7D",
+    )
+    .unwrap();
+    OpenIdRequest::new(
+        OpenIdParams::from_params(&params).unwrap(),
+        Some(IdTokenHint::new("pairwise-sub", Some("sid-9".to_owned()))),
+    )
 }
 
 fn resources(all: &[&str]) -> ResourceSet {
@@ -246,6 +279,7 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         redirect_uri_in_request: false,
         scope: scope("read"),
         resources: resources(&["https://api.example/"]),
+        openid: Some(Arc::new(openid_request())),
         // Data that would be SQL if it were pasted into a statement.
         state: Some("x'); DROP TABLE grants; -- ü".to_owned()),
         response_mode: ResponseMode::FormPost,
@@ -1830,8 +1864,8 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 }
 
 /// A database left at version 1 by an earlier build gains the limiter's
-/// table, the clients' registrant column (version 3), resources (version 4) and the replay cache's
-/// table (version 5) when opened, and keeps what it held.
+/// table, the clients' registrant column (version 3), resources (version 4), the replay cache's
+/// table (version 5) and OpenID Connect records (version 6) when opened, and keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
@@ -1843,6 +1877,8 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE access_tokens DROP COLUMN audience; \
              ALTER TABLE pending_authorizations DROP COLUMN resources; \
              DROP TABLE replay_keys; \
+             ALTER TABLE grants DROP COLUMN openid; \
+             ALTER TABLE pending_authorizations DROP COLUMN openid; \
              UPDATE schema_version SET version = 1",
         )
         .await

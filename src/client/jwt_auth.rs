@@ -440,10 +440,7 @@ struct Fetched {
 
 /// The usable signature keys of a key set; others are ignored.
 fn public_keys(set: &JwkSet) -> Arc<[PublicKey]> {
-    set.keys
-        .iter()
-        .filter_map(|k| PublicKey::from_jwk(k).ok())
-        .collect()
+    set.public_keys().into()
 }
 
 impl KeySets {

@@ -21,6 +21,7 @@ use crate::client::{
 };
 use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler};
+use crate::oidc::OpenIdProvider;
 use crate::protocol::GrantType;
 use crate::store::{AccessTokenInfo, GrantId, StoreError, Stores};
 use crate::token::{Clock, TokenHash, TokenLifetimes, is_access_token};
@@ -84,6 +85,8 @@ pub(crate) struct ServerInner {
     /// The host's HTTP client ([`ServerBuilder::fetcher`](crate::ServerBuilder::fetcher)),
     /// for the documents registration fetches.
     pub(crate) fetcher: Option<Arc<dyn Fetcher>>,
+    /// The OpenID Provider, when the server is one.
+    pub(crate) openid: Option<Arc<OpenIdProvider>>,
 }
 
 /// Switches for behaviour the secure profile leaves off.

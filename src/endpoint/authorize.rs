@@ -419,6 +419,7 @@ impl AuthorizationServer {
             redirect_uri_in_request: trusted.redirect_uri_in_request,
             scope,
             resources,
+            openid: None,
             state: state.map(str::to_owned),
             response_mode: mode.unwrap_or(default_mode),
             challenge,
@@ -583,6 +584,7 @@ impl AuthorizationServer {
                     subject: Some(subject),
                     scope,
                     resources: record.resources.clone(),
+                    openid: None,
                     created_at: now,
                     expires_at: now + lifetimes.grant,
                 };
@@ -615,6 +617,7 @@ impl AuthorizationServer {
                     subject: Some(subject),
                     scope: scope.clone(),
                     resources: ResourceSet::empty(),
+                    openid: None,
                     created_at: now,
                     expires_at,
                 };

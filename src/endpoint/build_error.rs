@@ -43,6 +43,11 @@ pub enum BuildError {
     /// algorithm (or none at all).
     #[error("no active signing key for JWT access tokens ({0})")]
     MissingSigningKey(&'static str),
+    /// The OpenID Connect configuration cannot work: no active signing key
+    /// for its ID token algorithm, no authorization code grant to carry
+    /// ID tokens, or an ID token lifetime that is zero or too long.
+    #[error("invalid OpenID Connect configuration: {0}")]
+    InvalidOpenIdConnect(&'static str),
     /// A token lifetime is zero or longer than
     /// [`MAX_LIFETIME`](crate::token::MAX_LIFETIME).
     #[error("invalid token lifetime: {0}")]

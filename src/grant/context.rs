@@ -290,6 +290,7 @@ impl<'a> Plan<'a> {
             subject: issue.subject,
             scope: issue.scope.clone(),
             resources,
+            openid: None,
             created_at: now,
             expires_at: grant_expires_at,
         };

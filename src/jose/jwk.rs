@@ -178,6 +178,15 @@ impl JwkSet {
         Ok(Self { keys })
     }
 
+    /// The keys usable to verify signatures; keys of a type or curve
+    /// portcullis does not verify with are left out.
+    pub fn public_keys(&self) -> Vec<super::PublicKey> {
+        self.keys
+            .iter()
+            .filter_map(|jwk| super::PublicKey::from_jwk(jwk).ok())
+            .collect()
+    }
+
     /// The key with this `kid`.
     pub fn find(&self, kid: &str) -> Option<&Jwk> {
         self.keys.iter().find(|k| k.kid.as_deref() == Some(kid))

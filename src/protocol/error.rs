@@ -63,6 +63,30 @@ impl ErrorCode {
     /// A `resource` that is unknown, malformed or not allowed (RFC 8707 §2).
     pub const INVALID_TARGET: Self = Self(Cow::Borrowed("invalid_target"));
 
+    /// `prompt=none`, and the End-User is not signed in (OpenID Connect
+    /// Core 1.0 §3.1.2.6).
+    pub const LOGIN_REQUIRED: Self = Self(Cow::Borrowed("login_required"));
+
+    /// `prompt=none`, and the End-User has not consented (Core §3.1.2.6).
+    pub const CONSENT_REQUIRED: Self = Self(Cow::Borrowed("consent_required"));
+
+    /// `prompt=none`, and some page would have to be shown (Core §3.1.2.6).
+    pub const INTERACTION_REQUIRED: Self = Self(Cow::Borrowed("interaction_required"));
+
+    /// `prompt=none`, and the End-User would have to pick an account (Core
+    /// §3.1.2.6).
+    pub const ACCOUNT_SELECTION_REQUIRED: Self = Self(Cow::Borrowed("account_selection_required"));
+
+    /// The `request` parameter (a request object) is not supported (Core
+    /// §3.1.2.6).
+    pub const REQUEST_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_not_supported"));
+
+    /// The `request_uri` parameter is not supported (Core §3.1.2.6).
+    pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
+
+    /// The `registration` parameter is not supported (Core §3.1.2.6).
+    pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
+
     /// An extension error code (RFC 6749 §8.5).
     ///
     /// Returns `None` unless the code is 1*( %x20-21 / %x23-5B / %x5D-7E ), the

@@ -9,6 +9,7 @@ mod form;
 mod grant_type;
 mod header_names;
 mod introspection_response;
+pub mod openid;
 mod pkce;
 mod resource;
 mod scope;

@@ -173,11 +173,7 @@ impl JwtAccessTokenSource {
         let set = JwkSet::from_json(response.body()).map_err(TokenSourceError::new)?;
         // Keys this resource cannot use (another type, an encryption key)
         // are skipped, as RFC 7517 §5 says.
-        let keys: Vec<PublicKey> = set
-            .keys
-            .iter()
-            .filter_map(|jwk| PublicKey::from_jwk(jwk).ok())
-            .collect();
+        let keys = set.public_keys();
         let lifetime = cache_lifetime(
             response.headers(),
             DEFAULT_JWKS_LIFETIME,

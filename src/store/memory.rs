@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime};
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, Decision,
     FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, NewCodeGrant, NewGrant,
-    PendingAuthorizationRecord, Redemption, RefreshRotation, RefreshTokenRecord, Rotation,
-    StoreError, Subject,
+    OpenIdGrant, PendingAuthorizationRecord, Redemption, RefreshRotation, RefreshTokenRecord,
+    Rotation, StoreError, Subject,
 };
 use super::{
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
@@ -109,13 +109,14 @@ impl ClientTable {
 }
 
 /// A grant as held in memory: the record without its key, times in
-/// milliseconds. 80 bytes, so a table entry with its key is 96.
+/// milliseconds. 88 bytes, so a table entry with its key is 104.
 #[derive(Clone)]
 struct StoredGrant {
     client_id: ClientId,
     subject: Option<Subject>,
     scope: Scope,
     resources: ResourceSet,
+    openid: Option<Arc<OpenIdGrant>>,
     created_ms: u64,
     expires_ms: u64,
     /// The shard groups ([`shard_group`]) its access tokens were stored in:
@@ -131,6 +132,7 @@ impl StoredGrant {
             subject: self.subject,
             scope: self.scope,
             resources: self.resources,
+            openid: self.openid,
             created_at: from_ms(self.created_ms),
             expires_at: from_ms(self.expires_ms),
         }
@@ -376,6 +378,8 @@ fn seals(
         && access.expires_at == grant.expires_at
         && access.scope == grant.scope
         && access.audience == grant.resources
+        // An entry has no room for an OpenID Connect grant's record.
+        && grant.openid.is_none()
 }
 
 impl Inner {
@@ -453,6 +457,7 @@ impl MemoryStore {
             subject: grant.subject,
             scope: self.inner.scopes.intern(&grant.scope),
             resources: grant.resources,
+            openid: grant.openid,
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
             access_shards: 0,
@@ -524,7 +529,11 @@ impl MemoryStore {
     fn access_entry(&self, token: AccessTokenRecord, grant: &StoredGrant) -> AccessEntry {
         // The flag says the entry's scope and audience are the grant's, so
         // a lookup can answer with the grant without reading it.
-        let grant_scope = if token.scope == grant.scope && token.audience == grant.resources {
+        // An OpenID Connect grant's record is only in its own entry.
+        let grant_scope = if token.scope == grant.scope
+            && token.audience == grant.resources
+            && grant.openid.is_none()
+        {
             AccessEntry::GRANT_SCOPE
         } else {
             0
@@ -887,6 +896,7 @@ impl GrantStore for MemoryStore {
                     subject: entry.subject.clone(),
                     scope: entry.scope.clone(),
                     resources: audience,
+                    openid: None,
                     created_at: from_ms(entry.grant_created_ms()),
                     expires_at: from_ms(entry.grant_expires_ms),
                 };
@@ -1019,6 +1029,8 @@ impl GrantStore for MemoryStore {
                     subject: entry.subject.clone(),
                     scope: entry.scope.clone(),
                     resources: audience.clone(),
+                    // Sealed grants are never OpenID Connect ones (`seals`).
+                    openid: None,
                     created_ms: entry.issued_ms,
                     expires_ms: entry.grant_expires_ms,
                     access_shards: 0,

@@ -36,8 +36,8 @@ pub use grants::GrantStore;
 pub use memory::MemoryStore;
 pub use records::{
     AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
-    NewCodeGrant, NewGrant, PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode,
-    ResponseType, Subject,
+    IdTokenHint, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest, PendingAuthorizationRecord,
+    RefreshTokenRecord, ResponseMode, ResponseType, Subject,
 };
 pub use redemption::{
     CodeRedemption, Decision, PlannedToken, Redemption, RefreshRotation, Rotation,

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
 use crate::client::ClientId;
+use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
 use crate::protocol::{CodeChallenge, ResourceSet, Scope};
 use crate::token::TokenHash;
 
@@ -87,6 +88,9 @@ pub struct GrantRecord {
     /// The resources the grant was authorized for (RFC 8707): its tokens'
     /// audience is these or fewer. Empty: no restriction was asked for.
     pub resources: ResourceSet,
+    /// What the ID tokens of a grant made by an OpenID Connect request
+    /// depend on; `None` for any other grant.
+    pub openid: Option<Arc<OpenIdGrant>>,
     /// When the grant was made.
     pub created_at: SystemTime,
     /// When the grant ends, whatever its tokens say: the absolute lifetime.
@@ -214,6 +218,9 @@ pub struct PendingAuthorizationRecord {
     pub scope: Scope,
     /// The resources asked for (RFC 8707), each one the server knows.
     pub resources: ResourceSet,
+    /// The OpenID Connect parameters, for a request whose scope includes
+    /// `openid` on a server that is an OpenID Provider.
+    pub openid: Option<Arc<OpenIdRequest>>,
     /// The client's `state`, returned unchanged.
     pub state: Option<String>,
     /// How the response is delivered.
@@ -272,5 +279,105 @@ impl NewCodeGrant {
     /// A grant with its authorization code.
     pub fn new(grant: GrantRecord, code: AuthorizationCodeRecord) -> Self {
         Self { grant, code }
+    }
+}
+
+/// What an OpenID Connect authentication request asked for (OpenID Connect
+/// Core 1.0 §3.1.2.1), kept with the pending request: its parameters, and
+/// what a valid `id_token_hint` said.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct OpenIdRequest {
+    /// The parameters (`id_token_hint` cleared: its verified content is
+    /// [`hint`](Self::hint)).
+    pub params: OpenIdParams,
+    /// The End-User a verified `id_token_hint` named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<IdTokenHint>,
+}
+
+impl OpenIdRequest {
+    /// A request with these parameters and, if one was given and verified,
+    /// what its `id_token_hint` said.
+    pub fn new(mut params: OpenIdParams, hint: Option<IdTokenHint>) -> Self {
+        params.id_token_hint = None;
+        Self { params, hint }
+    }
+}
+
+/// What a verified `id_token_hint` says (Core §3.1.2.1): an ID token this
+/// provider issued to the requesting client, expired or not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct IdTokenHint {
+    /// Its `sub`, as the client knows the End-User (pairwise or public).
+    pub subject: String,
+    /// Its `sid`, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+impl IdTokenHint {
+    /// A hint naming `subject` in the session `session_id`.
+    pub fn new(subject: impl Into<String>, session_id: Option<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            session_id,
+        }
+    }
+}
+
+/// What a grant made by an OpenID Connect request keeps for its ID tokens
+/// and its UserInfo answers: the authentication the host reported on
+/// approval, and what the request asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct OpenIdGrant {
+    /// The `nonce`, returned in the ID token issued with the code's tokens
+    /// (Core §3.1.3.6); not in those issued on refresh (§12.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// When the End-User authenticated (`auth_time`, Core §2), in seconds
+    /// since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    /// The authentication context class satisfied (`acr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// The authentication methods used (`amr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The host's session identifier (`sid`, Front-Channel Logout 1.0 §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// The `claims` request parameter (Core §5.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
+    /// `claims_locales` (Core §5.2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_locales: Vec<String>,
+}
+
+impl OpenIdGrant {
+    /// The JSON a store keeps.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Reads back what [`to_json`](Self::to_json) wrote.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}
+
+impl OpenIdRequest {
+    /// The JSON a store keeps.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Reads back what [`to_json`](Self::to_json) wrote.
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
     }
 }

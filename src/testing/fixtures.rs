@@ -122,6 +122,7 @@ pub(crate) fn grant(client: &ClientId, at: SystemTime) -> GrantRecord {
         subject: Some(Subject::new("alice")),
         scope: scope("read write"),
         resources: resources(&[API, "urn:example:other"]),
+        openid: None,
         created_at: at,
         expires_at: at + DAY,
     }
@@ -585,6 +586,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         redirect_uri_in_request: true,
         scope: scope("read write"),
         resources: resources(&[API, "urn:example:other"]),
+        openid: None,
         state: Some("xyz ünïcödé &=".to_owned()),
         response_mode: ResponseMode::FormPost,
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
@@ -603,6 +605,7 @@ pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthoriz
         redirect_uri_in_request: false,
         scope: Scope::empty(),
         resources: ResourceSet::empty(),
+        openid: None,
         state: None,
         response_mode: ResponseMode::Fragment,
         challenge: None,

@@ -42,6 +42,7 @@ fn issue_with(
         subject: None,
         scope: Scope::empty(),
         resources: ResourceSet::empty(),
+        openid: None,
         created_at: now,
         expires_at: now + lifetime,
     };
@@ -99,6 +100,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         subject: None,
         scope: Scope::empty(),
         resources: ResourceSet::empty(),
+        openid: None,
         created_at: now,
         expires_at: now + Duration::from_secs(60),
     };
@@ -175,6 +177,7 @@ fn redemption_and_rotation_lock_every_shard_they_touch() {
             subject: None,
             scope: Scope::empty(),
             resources: ResourceSet::empty(),
+            openid: None,
             created_at: now,
             expires_at: now + Duration::from_secs(3600),
         };
@@ -287,6 +290,7 @@ fn grant_with_refresh(
         subject: Some(Subject::new("alice")),
         scope: "read write".parse().unwrap(),
         resources: ResourceSet::empty(),
+        openid: None,
         created_at: now,
         expires_at: now + Duration::from_secs(3600),
     };
@@ -435,6 +439,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             subject: None,
             scope: Scope::empty(),
             resources: ResourceSet::empty(),
+            openid: None,
             created_at: t0,
             expires_at: t0 + Duration::from_secs(60),
         };

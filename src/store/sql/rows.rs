@@ -14,15 +14,24 @@ use crate::client::ClientId;
 use crate::protocol::{CodeChallenge, ResourceSet, Scope};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
-    FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, PendingAuthorizationRecord,
-    RefreshTokenRecord, ResponseMode, ResponseType, StoreError, Subject,
+    FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest,
+    PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, StoreError,
+    Subject,
 };
 use crate::token::TokenHash;
 
-/// `g.client_id, g.subject, g.scope, g.resources, g.created_at,
+/// `g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at,
 /// g.expires_at`: the grant's columns, which every token lookup joins in
 /// after the token's own.
-type GrantColumns = (String, Option<String>, String, String, i64, i64);
+type GrantColumns = (
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+);
 
 /// An access token joined with its grant: `grant_id, scope, audience,
 /// issued_at, expires_at`, then [`GrantColumns`].
@@ -36,6 +45,7 @@ pub(super) type AccessRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
     i64,
     i64,
 );
@@ -51,6 +61,7 @@ pub(super) type RefreshRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
     i64,
     i64,
     Option<i64>,
@@ -72,6 +83,7 @@ pub(super) type CodeRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
     i64,
     i64,
 );
@@ -79,7 +91,7 @@ pub(super) type CodeRow = (
 /// The columns of [`PendingRow`], in order.
 pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
      redirect_uri_in_request, scope, resources, state, response_mode, challenge, \
-     challenge_method, created_at, expires_at";
+     challenge_method, created_at, expires_at, openid";
 
 pub(super) type PendingRow = (
     Vec<u8>,
@@ -95,6 +107,7 @@ pub(super) type PendingRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
 /// The columns of [`DeviceRow`], in order.
@@ -217,7 +230,7 @@ pub(super) fn resources(text: &str) -> Result<ResourceSet, StoreError> {
 
 fn grant(
     id: GrantId,
-    (client_id, subject, scope_text, resources_text, created, expires): GrantColumns,
+    (client_id, subject, scope_text, resources_text, openid, created, expires): GrantColumns,
 ) -> Result<GrantRecord, StoreError> {
     Ok(GrantRecord {
         id,
@@ -225,6 +238,10 @@ fn grant(
         subject: subject.as_deref().map(Subject::new),
         scope: scope(&scope_text)?,
         resources: resources(&resources_text)?,
+        openid: openid
+            .map(|json| OpenIdGrant::from_json(&json).map(Arc::new))
+            .transpose()
+            .map_err(|_| invalid("a grant's OpenID Connect record does not decode"))?,
         created_at: from_db_time(created),
         expires_at: from_db_time(expires),
     })
@@ -234,7 +251,7 @@ pub(super) fn access(
     hash: &TokenHash,
     row: AccessRow,
 ) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
-    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5) = row;
+    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6) = row;
     let grant_id = grant_id(grant_bytes)?;
     let token = AccessTokenRecord {
         hash: *hash,
@@ -244,11 +261,11 @@ pub(super) fn access(
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
     };
-    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5))?))
+    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?))
 }
 
 pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, rotated_at) = row;
+    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, g6, rotated_at) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundRefreshToken {
         record: RefreshTokenRecord {
@@ -258,7 +275,7 @@ pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshT
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
         },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5))?,
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
         current: rotated_at.is_none(),
     })
 }
@@ -279,6 +296,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
         g3,
         g4,
         g5,
+        g6,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundCode {
@@ -291,7 +309,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
         },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5))?,
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
         redeemed: redeemed_at.is_some(),
     })
 }
@@ -326,6 +344,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         challenge_method,
         created,
         expires,
+        openid,
     ) = row;
     Ok(PendingAuthorizationRecord {
         hash: token_hash(hash)?,
@@ -339,6 +358,10 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         redirect_uri_in_request,
         scope: scope(&scope_text)?,
         resources: resources(&resources_text)?,
+        openid: openid
+            .map(|json| OpenIdRequest::from_json(&json).map(Arc::new))
+            .transpose()
+            .map_err(|_| invalid("a pending request's OpenID Connect parameters do not decode"))?,
         state,
         response_mode: match response_mode.as_str() {
             "query" => ResponseMode::Query,

@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 5;
+const LATEST: i64 = 6;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -150,8 +150,17 @@ CREATE TABLE replay_keys (
 CREATE INDEX replay_keys_by_expiry ON replay_keys (expires_at);
 ";
 
+/// Version 6: OpenID Connect. What a grant made by an OpenID Connect
+/// request keeps for its ID tokens (`OpenIdGrant`) and what a pending
+/// request asked for (`OpenIdRequest`), each as JSON; `NULL` for every other
+/// grant and request.
+const V6: &str = "
+ALTER TABLE grants ADD COLUMN openid TEXT;
+ALTER TABLE pending_authorizations ADD COLUMN openid TEXT;
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 5] = [V1, V2, V3, V4, V5];
+const MIGRATIONS: [&str; 6] = [V1, V2, V3, V4, V5, V6];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

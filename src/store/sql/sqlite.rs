@@ -76,8 +76,8 @@ pub(super) async fn insert_new_grant(
 ) -> Result<(), StoreError> {
     let grant = new.grant;
     sqlx::query(
-        "INSERT INTO grants (id, client_id, subject, scope, resources, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO grants (id, client_id, subject, scope, resources, created_at, expires_at, \
+         openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(grant.id.as_bytes().as_slice())
     .bind(grant.client_id.as_str())
@@ -86,6 +86,7 @@ pub(super) async fn insert_new_grant(
     .bind(grant.resources.to_stored())
     .bind(to_db_time(grant.created_at))
     .bind(to_db_time(grant.expires_at))
+    .bind(grant.openid.as_ref().map(|o| o.to_json()))
     .execute(&mut *conn)
     .await
     .map_err(insert_error)?;
