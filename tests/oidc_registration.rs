@@ -14,17 +14,20 @@ mod common;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use common::*;
 use http::Request;
+use portcullis::ServerBuilder;
 use portcullis::client::{
-    Client, ClientRegistration, ClientRegistry, RegistrationError, SubjectType,
+    Client, ClientRegistration, ClientRegistry, OPENID_SIGNING_ALGORITHMS, RegistrationError,
+    SubjectType,
 };
 use portcullis::endpoint::DynamicRegistration;
 use portcullis::fetch::{FetchError, FetchLimits, Fetcher};
 use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
-use portcullis::jose::Algorithm;
+use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::oidc::{OpenIdConnect, PairwiseKey, StaticClaims};
 use portcullis::protocol::GrantType;
 use serde_json::{Value, json};
 use url::Url;
@@ -88,15 +91,41 @@ impl Fetcher for TableFetcher {
     }
 }
 
+/// One signing key of each algorithm a client may register, made once:
+/// RSA keys are slow to generate.
+fn all_keys() -> KeySet {
+    static KEYS: OnceLock<KeySet> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        OPENID_SIGNING_ALGORITHMS
+            .into_iter()
+            .fold(KeySet::new(), |set, alg| {
+                set.with_key(SigningKey::generate(alg).unwrap()).unwrap()
+            })
+    })
+    .clone()
+}
+
+/// An OpenID Provider signing ID tokens with `keys`' ES256 key; with
+/// pairwise subjects if `pairwise`.
+fn provider(b: ServerBuilder, keys: KeySet, pairwise: bool) -> ServerBuilder {
+    let mut config = OpenIdConnect::new(StaticClaims::new()).id_token_signing_alg(Algorithm::Es256);
+    if pairwise {
+        config = config.pairwise_subjects(PairwiseKey::new(&[7; 32]).unwrap());
+    }
+    b.signing_keys(keys).openid_connect(config)
+}
+
 fn registration() -> DynamicRegistration {
     DynamicRegistration::with_initial_access_token(IAT).max_scope("openid profile".parse().unwrap())
 }
 
-/// A server with the code flow, registration behind [`IAT`], and a fetcher.
+/// An OpenID Provider with a key of every algorithm and pairwise subjects,
+/// the code flow, registration behind [`IAT`], and a fetcher.
 fn setup() -> (Harness, TableFetcher) {
     let fetcher = TableFetcher::default();
     let h = harness_with(|b| {
-        b.grant(AuthorizationCodeGrant)
+        provider(b, all_keys(), true)
+            .grant(AuthorizationCodeGrant)
             .grant(RefreshTokenGrant)
             .dynamic_registration(registration())
             .fetcher(fetcher.clone())
@@ -422,7 +451,8 @@ async fn a_sector_document_that_cannot_be_used_is_refused() {
 #[tokio::test]
 async fn a_server_without_a_fetcher_refuses_sector_identifier_uri() {
     let h = harness_with(|b| {
-        b.grant(AuthorizationCodeGrant)
+        provider(b, all_keys(), true)
+            .grant(AuthorizationCodeGrant)
             .dynamic_registration(registration())
     });
     let description = refused(&h, &web(json!({"sector_identifier_uri": SECTOR}))).await;
@@ -964,4 +994,71 @@ async fn metadata_documents_carry_openid_members_but_no_sector_document() {
         let outcome = authorize_document(&documents_harness(&fetcher)).await;
         assert!(outcome.is_err(), "{refused}");
     }
+}
+
+#[tokio::test]
+async fn what_the_server_cannot_sign_or_derive_is_refused() {
+    // A provider with an ES256 key alone and no pairwise key.
+    let es256 = KeySet::new()
+        .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
+        .unwrap();
+    let h = harness_with(|b| {
+        provider(b, es256, false)
+            .grant(AuthorizationCodeGrant)
+            .dynamic_registration(registration())
+    });
+    for member in [
+        "id_token_signed_response_alg",
+        "userinfo_signed_response_alg",
+    ] {
+        registered(&h, &web(json!({ member: "ES256" }))).await;
+        for alg in ["RS256", "PS256", "EdDSA"] {
+            let description = refused(&h, &web(json!({ member: alg }))).await;
+            assert!(description.contains("no active key"), "{description}");
+        }
+    }
+    let description = refused(&h, &web(json!({"subject_type": "pairwise"}))).await;
+    assert!(description.contains("pairwise"), "{description}");
+    let info = registered(&h, &web(json!({"subject_type": "public"}))).await;
+
+    // An update is held to the same rules.
+    let uri = info["registration_client_uri"].as_str().unwrap();
+    let token = info["registration_access_token"].as_str().unwrap();
+    let mut update = web(json!({"subject_type": "pairwise"}));
+    update["client_id"] = info["client_id"].clone();
+    configure(&h, uri, token, Some(&update))
+        .await
+        .assert_error(400, "invalid_client_metadata");
+    update["subject_type"] = json!("public");
+    update["id_token_signed_response_alg"] = json!("EdDSA");
+    configure(&h, uri, token, Some(&update))
+        .await
+        .assert_error(400, "invalid_client_metadata");
+    update["id_token_signed_response_alg"] = json!("ES256");
+    let reply = configure(&h, uri, token, Some(&update)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+
+    // A server that is no OpenID Provider signs no ID tokens or userinfo
+    // and derives no pairwise subjects, whatever keys it has; the other
+    // members are kept.
+    let h = harness_with(|b| {
+        b.signing_keys(all_keys())
+            .grant(AuthorizationCodeGrant)
+            .dynamic_registration(registration())
+    });
+    for extra in [
+        json!({"id_token_signed_response_alg": "ES256"}),
+        json!({"userinfo_signed_response_alg": "ES256"}),
+        json!({"subject_type": "pairwise"}),
+    ] {
+        refused(&h, &web(extra)).await;
+    }
+    registered(
+        &h,
+        &web(
+            json!({"subject_type": "public", "require_auth_time": true, "default_max_age": 5,
+                    "post_logout_redirect_uris": ["https://app.example/bye"]}),
+        ),
+    )
+    .await;
 }

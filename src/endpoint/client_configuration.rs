@@ -440,6 +440,7 @@ impl AuthorizationServer {
                 client.secret_salt().copied(),
             )?;
         check_display_hosts(&updated)?;
+        inner.check_openid_support(&updated)?;
         // OpenID Connect Registration §5 asks for the check at registration
         // only: an update keeping the sector_identifier_uri and adding no
         // redirect URI was checked then. Otherwise the document is fetched
