@@ -72,7 +72,10 @@ pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
 ///   (Registration §5); without a fetcher the member is refused. An update
 ///   fetches it again only when it changes the URI or adds a redirect URI,
 ///   and that update counts against the rate. The encryption members are
-///   refused: this server does not encrypt.
+///   refused: this server does not encrypt. So are signing algorithms the
+///   OpenID Provider has no active key for, and `pairwise` without
+///   [`OpenIdConnect::pairwise_subjects`](crate::oidc::OpenIdConnect::pairwise_subjects)
+///   (all three on a server that is no OpenID Provider).
 ///
 /// # Quotas
 ///
