@@ -559,14 +559,20 @@ fn web_app() -> ClientRegistration {
         .grant_type(GrantType::AUTHORIZATION_CODE)
 }
 
-#[tokio::test]
-async fn an_administrator_registers_the_sector_document_it_fetched() {
-    let registered = web_app()
+/// [`web_app`], pairwise, with a sector document listing both redirect
+/// URIs.
+fn pairwise_web_app() -> ClientRegistration {
+    web_app()
         .subject_type(SubjectType::Pairwise)
         .sector_identifier_uri(
             SECTOR,
             ["https://app.example/cb", "https://other.example/cb"],
         )
+}
+
+#[tokio::test]
+async fn an_administrator_registers_the_sector_document_it_fetched() {
+    let registered = pairwise_web_app()
         .id_token_signed_response_alg(Algorithm::Rs256)
         .userinfo_signed_response_alg(Algorithm::EdDsa)
         .require_auth_time(true)
@@ -590,18 +596,7 @@ async fn an_administrator_registers_the_sector_document_it_fetched() {
 
     // The server stores it as it is: the document was the host's to fetch.
     let h = harness_with(|b| b.grant(AuthorizationCodeGrant));
-    let stored = h
-        .server
-        .register_client(
-            web_app()
-                .subject_type(SubjectType::Pairwise)
-                .sector_identifier_uri(
-                    SECTOR,
-                    ["https://app.example/cb", "https://other.example/cb"],
-                ),
-        )
-        .await
-        .unwrap();
+    let stored = h.server.register_client(pairwise_web_app()).await.unwrap();
     assert_eq!(stored.client.subject_type(), SubjectType::Pairwise);
 
     for refused in [
@@ -732,12 +727,7 @@ fn clients_stored_before_load_with_the_defaults_and_round_trip() {
 
     // A client with every member round-trips through its stored form,
     // which is validated again on the way back.
-    let full = web_app()
-        .subject_type(SubjectType::Pairwise)
-        .sector_identifier_uri(
-            SECTOR,
-            ["https://app.example/cb", "https://other.example/cb"],
-        )
+    let full = pairwise_web_app()
         .id_token_signed_response_alg(Algorithm::Ps256)
         .userinfo_signed_response_alg(Algorithm::Es256)
         .post_logout_redirect_uri("https://app.example/bye")
