@@ -388,6 +388,7 @@ impl ServerBuilder {
             options.client_id_metadata_documents = true;
             clients = Box::new(DocumentClients::new(clients, documents, self.clock.clone()));
         }
+        let fetcher = self.jwt.fetcher.clone();
         let jwt_auth = self
             .jwt
             .build()
@@ -422,6 +423,7 @@ impl ServerBuilder {
                 registration: self.registration,
                 jwt_auth,
                 auth_methods,
+                fetcher,
                 openid,
             }),
         })
@@ -496,7 +498,9 @@ impl ServerBuilder {
     /// The host's HTTP client, through which clients' `jwks_uri` key sets
     /// are fetched (see [`Fetcher`] for the SSRF care it needs). Without
     /// one, a registration naming a `jwks_uri` is refused and clients
-    /// register `jwks` inline.
+    /// register `jwks` inline. Dynamic registration also fetches a
+    /// client's `sector_identifier_uri` through it (OpenID Connect
+    /// Registration §5), and refuses that member without one.
     pub fn fetcher(mut self, fetcher: impl Fetcher) -> Self {
         self.jwt.fetcher = Some(Arc::new(fetcher));
         self

@@ -447,6 +447,7 @@ fn decoy() -> &'static Client {
             keys: None,
             signing_alg: None,
             secret_salt: None,
+            openid: Default::default(),
         }
     })
 }

@@ -134,6 +134,18 @@ fn display_uri(name: &str, uri: Option<String>) -> Result<Option<Url>, Registrat
     Ok(Some(url))
 }
 
+/// The URL of a document the server fetches (`jwks_uri`, RFC 7591 §2;
+/// `sector_identifier_uri`, OpenID Connect Registration §2): a display
+/// URL's rules, and no fragment. `member` names it in the error.
+pub(super) fn document_url(member: &str, uri: &str) -> Result<Url, RegistrationError> {
+    match display_uri(member, Some(uri.to_owned()))? {
+        Some(url) if url.fragment().is_none() => Ok(url),
+        _ => Err(invalid(format!(
+            "{member} must be an https URL without user information or fragment"
+        ))),
+    }
+}
+
 /// At most [`MAX_METADATA_STRING_LEN`] bytes, not empty, no control
 /// characters.
 fn short_text(name: &str, value: &str) -> Result<(), RegistrationError> {

@@ -4,6 +4,7 @@
 //!
 //! The rules are described on [`ClientMetadata`].
 
+use super::openid::OpenIdParts;
 use super::{
     AuthMethod, Client, ClientKeys, ClientProfile, ClientRegistration, RedirectUri,
     RegistrationError,
@@ -82,6 +83,23 @@ impl ApplicationType {
 ///   both; `private_key_jwt` needs one of them, and `jwks_uri` a server
 ///   with a [`Fetcher`](crate::fetch::Fetcher). `token_endpoint_auth_signing_alg`,
 ///   if given, is the one algorithm the client's assertions may use.
+/// - **OpenID Connect (Registration §2; Core §8.1; RP-Initiated Logout 1.0
+///   §3.1).** `id_token_signed_response_alg` and
+///   `userinfo_signed_response_alg` are one of
+///   [`OPENID_SIGNING_ALGORITHMS`](super::OPENID_SIGNING_ALGORITHMS) (never
+///   `none` or `HS256`); `subject_type` is `public` (the default) or
+///   `pairwise`, which needs a sector identifier: a `sector_identifier_uri`
+///   (`https`; the registration endpoint fetches it and it must list every
+///   redirect URI, §5) or `https` redirect URIs on one host.
+///   `post_logout_redirect_uris` follow the redirect URI rules of the
+///   client's profile and are matched exactly. `require_auth_time`,
+///   `default_max_age` and `default_acr_values` are kept for the
+///   authorization endpoint. The encryption members
+///   (`id_token_encrypted_response_alg`/`_enc`,
+///   `userinfo_encrypted_response_alg`/`_enc`,
+///   `request_object_encryption_alg`/`_enc`) are refused, not ignored: a
+///   client naming one expects encryption, which this server does not do.
+///   `request_object_signing_alg` and `request_uris` are ignored for now.
 /// - **Unknown members are ignored (§2)**, including `software_statement`
 ///   (not supported, so ignored as §3.1.1 allows) and internationalised
 ///   names such as `client_name#ja`.
@@ -140,6 +158,90 @@ pub struct ClientMetadata {
     /// Connect Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_signing_alg: Option<String>,
+    /// The algorithm to sign the client's ID tokens with (OpenID Connect
+    /// Registration §2): RS256, PS256, ES256 or EdDSA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    /// The algorithm to sign the client's userinfo responses with
+    /// (Registration §2); absent, they are plain JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// `public` or `pairwise` (Registration §2; Core §8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    /// The `https` URL of a JSON array of the client's redirect URIs, whose
+    /// host is its sector identifier (Registration §2, §5; Core §8.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
+    /// Where the client may have the user sent after logout (RP-Initiated
+    /// Logout 1.0 §3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Whether ID tokens must carry `auth_time` (Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_auth_time: Option<bool>,
+    /// The default `max_age`, in seconds (Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_max_age: Option<u64>,
+    /// The default `acr` values, in order of preference (Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_acr_values: Option<Vec<String>>,
+    /// Members asking for encryption, which this server does not do.
+    #[serde(flatten)]
+    encryption: EncryptionMembers,
+}
+
+/// The encryption members of OpenID Connect Registration §2. Not
+/// supported, and refused rather than ignored: a client naming one expects
+/// encrypted responses. Never rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct EncryptionMembers {
+    #[serde(default, skip_serializing)]
+    id_token_encrypted_response_alg: Option<serde_json::Value>,
+    #[serde(default, skip_serializing)]
+    id_token_encrypted_response_enc: Option<serde_json::Value>,
+    #[serde(default, skip_serializing)]
+    userinfo_encrypted_response_alg: Option<serde_json::Value>,
+    #[serde(default, skip_serializing)]
+    userinfo_encrypted_response_enc: Option<serde_json::Value>,
+    #[serde(default, skip_serializing)]
+    request_object_encryption_alg: Option<serde_json::Value>,
+    #[serde(default, skip_serializing)]
+    request_object_encryption_enc: Option<serde_json::Value>,
+}
+
+impl EncryptionMembers {
+    /// The first member present, if any.
+    fn first(&self) -> Option<&'static str> {
+        [
+            (
+                "id_token_encrypted_response_alg",
+                &self.id_token_encrypted_response_alg,
+            ),
+            (
+                "id_token_encrypted_response_enc",
+                &self.id_token_encrypted_response_enc,
+            ),
+            (
+                "userinfo_encrypted_response_alg",
+                &self.userinfo_encrypted_response_alg,
+            ),
+            (
+                "userinfo_encrypted_response_enc",
+                &self.userinfo_encrypted_response_enc,
+            ),
+            (
+                "request_object_encryption_alg",
+                &self.request_object_encryption_alg,
+            ),
+            (
+                "request_object_encryption_enc",
+                &self.request_object_encryption_enc,
+            ),
+        ]
+        .into_iter()
+        .find_map(|(name, value)| value.is_some().then_some(name))
+    }
 }
 
 /// What a registration may ask for on this server.
@@ -217,6 +319,28 @@ impl ClientMetadata {
             token_endpoint_auth_signing_alg: client
                 .token_endpoint_auth_signing_alg()
                 .map(|a| a.as_str().to_owned()),
+            id_token_signed_response_alg: client
+                .id_token_signed_response_alg()
+                .map(|a| a.as_str().to_owned()),
+            userinfo_signed_response_alg: client
+                .userinfo_signed_response_alg()
+                .map(|a| a.as_str().to_owned()),
+            subject_type: Some(client.subject_type().as_str().to_owned()),
+            sector_identifier_uri: url(client.sector_identifier_uri()),
+            post_logout_redirect_uris: (!client.post_logout_redirect_uris().is_empty()).then(
+                || {
+                    client
+                        .post_logout_redirect_uris()
+                        .iter()
+                        .map(|r| r.as_str().to_owned())
+                        .collect()
+                },
+            ),
+            require_auth_time: client.require_auth_time().then_some(true),
+            default_max_age: client.default_max_age(),
+            default_acr_values: (!client.default_acr_values().is_empty())
+                .then(|| client.default_acr_values().to_vec()),
+            encryption: EncryptionMembers::default(),
         }
     }
 
@@ -294,6 +418,24 @@ impl ClientMetadata {
             })?;
             registration = registration.token_endpoint_auth_signing_alg(alg);
         }
+        if let Some(member) = self.encryption.first() {
+            return Err(invalid(format!(
+                "{member} is not supported: this server does not encrypt ID tokens or userinfo \
+                 responses, nor decrypt request objects (OpenID Connect Registration §2)"
+            )));
+        }
+        // Validated with the rest of the client; the registration endpoint
+        // fetches the sector_identifier_uri document (Registration §5).
+        registration.openid = OpenIdParts {
+            id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg.clone(),
+            subject_type: self.subject_type.clone(),
+            sector_identifier_uri: self.sector_identifier_uri.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone().unwrap_or_default(),
+            require_auth_time: self.require_auth_time.unwrap_or(false),
+            default_max_age: self.default_max_age,
+            default_acr_values: self.default_acr_values.clone().unwrap_or_default(),
+        };
         Ok(registration)
     }
 

@@ -49,7 +49,9 @@ const DOCUMENT_GRANTS: [GrantType; 2] = [GrantType::AUTHORIZATION_CODE, GrantTyp
 ///   `token_endpoint_auth_method` `none` (the default here, since no secret
 ///   can be shared): the client is public, so PKCE is required of it. A
 ///   secret-based method is refused (§4.1), and so is `private_key_jwt`,
-///   which this server does not accept from documents. Grant types are
+///   which this server does not accept from documents, and
+///   `sector_identifier_uri`, whose document a lookup does not fetch
+///   (OpenID Connect Registration §5). Grant types are
 ///   `authorization_code` and `refresh_token` at most. Otherwise the RFC 7591
 ///   rules of [`ClientMetadata`] apply: redirect URIs, response types, scope
 ///   within [`max_scope`](ClientIdMetadataDocuments::max_scope).
@@ -282,6 +284,11 @@ fn client_of(url: &Url, body: &[u8], max_scope: &Scope) -> Result<Client, String
                 "token_endpoint_auth_method {other} is not supported for metadata documents: only none"
             ));
         }
+    }
+    // OpenID Connect Registration §5 has the document it names fetched and
+    // checked at registration; a lookup does not fetch a second document.
+    if metadata.sector_identifier_uri.is_some() {
+        return Err("sector_identifier_uri is not supported in metadata documents".to_owned());
     }
     // A public client authenticates with nothing: keys a document
     // publishes are not registered.

@@ -97,6 +97,7 @@ mod jwt_auth;
 mod metadata;
 mod metadata_document;
 mod model;
+mod openid;
 mod quota;
 mod redirect_uri;
 mod registration;
@@ -132,6 +133,11 @@ pub(crate) use metadata_document::DocumentClients;
 pub use metadata_document::{ClientIdMetadataDocuments, DEFAULT_MAX_DOCUMENT_BYTES};
 pub(crate) use model::SecretSalt;
 pub use model::{Client, ClientId, ClientKeys, ClientProfile, ClientType};
+pub(crate) use openid::verify_sector_identifier;
+pub use openid::{
+    MAX_ACR_VALUE_LEN, MAX_DEFAULT_ACR_VALUES, MAX_DEFAULT_MAX_AGE, OPENID_SIGNING_ALGORITHMS,
+    SubjectType,
+};
 pub use quota::RegistrationQuota;
 pub use redirect_uri::{MAX_REDIRECT_URI_LEN, RedirectUri, RedirectUriError};
 pub use registration::{

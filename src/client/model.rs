@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::info::from_unix_seconds;
+use super::openid::OpenIdMetadata;
 use super::registration::ClientParts;
 use super::registration_error::RegistrationError;
 use super::{AuthMethod, ClientInfo, RedirectUri, SecretHash};
@@ -119,6 +120,7 @@ pub struct Client {
     pub(super) keys: Option<ClientKeys>,
     pub(super) signing_alg: Option<Algorithm>,
     pub(super) secret_salt: Option<SecretSalt>,
+    pub(super) openid: OpenIdMetadata,
 }
 
 /// The public keys a client registered (RFC 7591 §2): its assertions
@@ -314,6 +316,7 @@ impl fmt::Debug for Client {
             .field("has_secret", &self.secret.is_some())
             .field("keys", &self.keys)
             .field("signing_alg", &self.signing_alg)
+            .field("openid", &self.openid)
             .finish()
     }
 }

@@ -10,7 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
-use super::info::ClientInfoParts;
+use super::info::{ClientInfoParts, document_url};
+use super::openid::{OpenIdParts, check_sector_listing};
 use super::registration_error::RegistrationError;
 use super::secret::generate;
 use super::{
@@ -71,6 +72,11 @@ pub struct ClientRegistration {
     jwks: Option<serde_json::Value>,
     jwks_uri: Option<String>,
     signing_alg: Option<String>,
+    pub(super) openid: OpenIdParts,
+    /// The redirect URIs the host found at `sector_identifier_uri`, to
+    /// check at registration; `None` when the registration endpoint fetches
+    /// the document itself.
+    pub(super) sector_listing: Option<Vec<String>>,
 }
 
 /// A client, just registered, with its secret in plaintext for the one time it
@@ -104,6 +110,8 @@ impl ClientRegistration {
             jwks: None,
             jwks_uri: None,
             signing_alg: None,
+            openid: OpenIdParts::default(),
+            sector_listing: None,
         }
     }
 
@@ -223,7 +231,11 @@ impl ClientRegistration {
             (false, None) => (None, None),
         };
         let salt = (method == AuthMethod::CLIENT_SECRET_JWT).then(new_salt);
+        let listing = self.sector_listing.take();
         let client = self.into_parts(&method, salt).validate_with(secret_hash)?;
+        if let Some(listed) = listing {
+            check_sector_listing(&client, &listed)?;
+        }
         Ok(Registered { client, secret })
     }
 
@@ -250,7 +262,7 @@ impl ClientRegistration {
     /// none), keeping `secret` as it is: an update replaces the metadata, not
     /// the credentials.
     pub(crate) fn register_with_secret_hash(
-        self,
+        mut self,
         secret: Option<SecretHash>,
         salt: Option<SecretSalt>,
     ) -> Result<Client, RegistrationError> {
@@ -258,12 +270,24 @@ impl ClientRegistration {
             return Err(invalid("an update cannot import a secret"));
         }
         let method = self.method();
-        self.into_parts(&method, salt).validate_with(secret)
+        let listing = self.sector_listing.take();
+        let client = self.into_parts(&method, salt).validate_with(secret)?;
+        if let Some(listed) = listing {
+            check_sector_listing(&client, &listed)?;
+        }
+        Ok(client)
     }
 
     /// The `jwks_uri` this registration names, if any.
     pub(crate) fn names_jwks_uri(&self) -> bool {
         self.jwks_uri.is_some()
+    }
+
+    /// Whether this registration names a `sector_identifier_uri` that the
+    /// registration endpoint must fetch and check (OpenID Connect
+    /// Registration §5): one given without the document's contents.
+    pub(crate) fn needs_sector_fetch(&self) -> bool {
+        self.openid.sector_identifier_uri.is_some() && self.sector_listing.is_none()
     }
 
     fn into_parts(self, method: &AuthMethod, salt: Option<SecretSalt>) -> ClientParts {
@@ -288,6 +312,7 @@ impl ClientRegistration {
             jwks_uri: self.jwks_uri,
             token_endpoint_auth_signing_alg: self.signing_alg,
             client_secret_jwt_salt: salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
+            openid: self.openid,
         }
     }
 }
@@ -344,6 +369,9 @@ pub(crate) struct ClientParts {
     /// The salt of a `client_secret_jwt` client's derived secret, base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     client_secret_jwt_salt: Option<String>,
+    /// OpenID Connect Registration §2 metadata, under its own member names.
+    #[serde(flatten)]
+    openid: OpenIdParts,
 }
 
 impl ClientParts {
@@ -450,6 +478,7 @@ impl ClientParts {
 
         let (keys, signing_alg, secret_salt) = self.validate_keys(&auth_method)?;
         let info = self.info.validate()?;
+        let openid = self.openid.validate(self.profile, &redirect_uris)?;
         if self
             .client_id_issued_at
             .is_some_and(|t| super::info::from_unix_seconds(t).is_none())
@@ -473,6 +502,7 @@ impl ClientParts {
             keys,
             signing_alg,
             secret_salt,
+            openid,
         })
     }
 
@@ -499,7 +529,7 @@ impl ClientParts {
                 }
                 Some(ClientKeys::Jwks(set))
             }
-            (None, Some(uri)) => Some(ClientKeys::JwksUri(jwks_uri(uri)?)),
+            (None, Some(uri)) => Some(ClientKeys::JwksUri(document_url("jwks_uri", uri)?)),
             (None, None) => None,
         };
         if *method == AuthMethod::PRIVATE_KEY_JWT && keys.is_none() {
@@ -549,24 +579,6 @@ impl ClientParts {
 /// A client's keys, assertion algorithm and `client_secret_jwt` salt.
 type KeyMetadata = (Option<ClientKeys>, Option<Algorithm>, Option<SecretSalt>);
 
-/// A `jwks_uri`: an absolute `https` URL without user information or
-/// fragment, of at most 2048 bytes.
-fn jwks_uri(uri: &str) -> Result<url::Url, RegistrationError> {
-    let url = url::Url::parse(uri).map_err(|_| invalid("jwks_uri is not an absolute URL"))?;
-    if url.scheme() != "https"
-        || url.host().is_none()
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.fragment().is_some()
-        || uri.len() > 2048
-    {
-        return Err(invalid(
-            "jwks_uri must be an https URL without user information or fragment",
-        ));
-    }
-    Ok(url)
-}
-
 impl From<Client> for ClientParts {
     fn from(client: Client) -> Self {
         Self {
@@ -600,6 +612,7 @@ impl From<Client> for ClientParts {
             },
             token_endpoint_auth_signing_alg: client.signing_alg.map(|a| a.as_str().to_owned()),
             client_secret_jwt_salt: client.secret_salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
+            openid: OpenIdParts::from(&client.openid),
         }
     }
 }

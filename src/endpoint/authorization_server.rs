@@ -19,6 +19,7 @@ use crate::client::{
     ClientRegistration, DynAuthLimiter, DynClientRegistry, EndpointFamily, JwtClientAuth,
     Registered, RegistrationError, SecurityEvents,
 };
+use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler};
 use crate::oidc::OpenIdProvider;
 use crate::protocol::GrantType;
@@ -81,6 +82,9 @@ pub(crate) struct ServerInner {
     /// Every client authentication method accepted: the authenticator's,
     /// then the JWT ones.
     pub(crate) auth_methods: Vec<AuthMethod>,
+    /// The host's HTTP client ([`ServerBuilder::fetcher`](crate::ServerBuilder::fetcher)),
+    /// for the documents registration fetches.
+    pub(crate) fetcher: Option<Arc<dyn Fetcher>>,
     /// The OpenID Provider, when the server is one.
     pub(crate) openid: Option<Arc<OpenIdProvider>>,
 }

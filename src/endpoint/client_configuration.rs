@@ -157,6 +157,9 @@ impl AuthorizationServer {
     ///   and if present must equal the issued values (else `400
     ///   invalid_request`). The update cannot change the client type or move
     ///   between secret-based and other authentication: that is a new client.
+    ///   A `sector_identifier_uri` is fetched and checked again (OpenID
+    ///   Connect Registration §5) when the update changes it or adds a
+    ///   redirect URI; such an update counts against the registration rate.
     ///   `200` with the client information and a new registration access token.
     /// - **`DELETE`** (§2.3) removes the client and revokes every grant made to it
     ///   — codes, access and refresh tokens die at once — and answers `204`.
@@ -437,6 +440,22 @@ impl AuthorizationServer {
                 client.secret_salt().copied(),
             )?;
         check_display_hosts(&updated)?;
+        inner.check_openid_support(&updated)?;
+        // OpenID Connect Registration §5 asks for the check at registration
+        // only: an update keeping the sector_identifier_uri and adding no
+        // redirect URI was checked then. Otherwise the document is fetched
+        // again, counted against the registrant's rate like a registration.
+        let checked = updated.sector_identifier_uri() == client.sector_identifier_uri()
+            && updated.redirect_uris().iter().all(|r| {
+                client
+                    .redirect_uris()
+                    .iter()
+                    .any(|c| c.as_str() == r.as_str())
+            });
+        if updated.sector_identifier_uri().is_some() && !checked {
+            inner.admit_registration(registration).await?;
+            inner.check_sector_identifier(&updated).await?;
+        }
         let info = self.store_rotated(updated, presented, token).await?;
         tracing::info!(
             target: "portcullis::security",

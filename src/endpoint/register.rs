@@ -61,7 +61,8 @@ use super::published_urls::Endpoint;
 use super::register_error::DynamicRegistrationError;
 use super::registration_settings::DynamicRegistration;
 use crate::client::{
-    Admission, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, unix_seconds,
+    Admission, Client, ClientId, ClientMetadata, ClientSecret, RegistrationError, SubjectType,
+    unix_seconds, verify_sector_identifier,
 };
 use crate::protocol::{BearerCredential, GrantType, bearer_credential};
 use crate::protocol::{MAX_TOKEN_LEN, server_challenge};
@@ -250,7 +251,95 @@ impl ServerInner {
             max_scope: &registration.max_scope,
         })?;
         self.check_client_keys(&client)?;
+        if client.needs_sector_fetch() && self.fetcher.is_none() {
+            return Err(RegistrationError::InvalidMetadata(
+                "sector_identifier_uri cannot be used here: this server does not fetch \
+                 documents; register https redirect URIs on a single host instead"
+                    .into(),
+            ));
+        }
         Ok(client)
+    }
+
+    /// Refuses what this server cannot do for the client (OpenID Connect
+    /// Registration §2): an ID token or userinfo signing algorithm it has no
+    /// active key for, and pairwise subjects without a pairwise key
+    /// ([`OpenIdConnect::pairwise_subjects`](crate::oidc::OpenIdConnect::pairwise_subjects)).
+    /// A server that is no OpenID Provider does neither.
+    pub(crate) fn check_openid_support(&self, client: &Client) -> Result<(), RegistrationError> {
+        let provider = self.openid.as_deref();
+        let refuse = |why: String| RegistrationError::InvalidMetadata(why.into());
+        for (member, alg) in [
+            (
+                "id_token_signed_response_alg",
+                client.id_token_signed_response_alg(),
+            ),
+            (
+                "userinfo_signed_response_alg",
+                client.userinfo_signed_response_alg(),
+            ),
+        ] {
+            let Some(alg) = alg else { continue };
+            match provider {
+                None => {
+                    return Err(refuse(format!(
+                        "{member} cannot be used here: this server is not an OpenID Provider"
+                    )));
+                }
+                Some(p) if p.keys.active(alg).is_none() => {
+                    return Err(refuse(format!(
+                        "{member} {alg} is not supported: this server has no active key for it"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        if client.subject_type() == SubjectType::Pairwise
+            && provider.is_none_or(|p| p.config.pairwise.is_none())
+        {
+            return Err(refuse(
+                "subject_type pairwise is not supported by this server".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fetches the client's `sector_identifier_uri`, if it has one, and
+    /// refuses the client unless the document lists every redirect URI
+    /// (OpenID Connect Registration §5).
+    pub(crate) async fn check_sector_identifier(
+        &self,
+        client: &Client,
+    ) -> Result<(), RegistrationError> {
+        if client.sector_identifier_uri().is_none() {
+            return Ok(());
+        }
+        let fetcher = self.fetcher.as_deref().ok_or_else(|| {
+            RegistrationError::InvalidMetadata(
+                "sector_identifier_uri cannot be used here: this server does not fetch documents"
+                    .into(),
+            )
+        })?;
+        verify_sector_identifier(fetcher, client).await
+    }
+
+    /// Counts a registration — or an update that fetches a document —
+    /// against the registrant's rate, or refuses it (`429`).
+    pub(crate) async fn admit_registration(
+        &self,
+        registration: &DynamicRegistration,
+    ) -> Result<(), DynamicRegistrationError> {
+        let (limiter, key) = registration.rate_limit();
+        if let Admission::Refuse { retry_after } = limiter.admit(&key, self.clock.now()).await? {
+            tracing::warn!(
+                target: "portcullis::security",
+                event = "registration_throttled",
+                open = registration.is_open(),
+                retry_after_seconds = retry_after.as_secs(),
+            );
+            return Err(DynamicRegistrationError::RateLimited { retry_after });
+        }
+        Ok(())
     }
 }
 
@@ -336,9 +425,16 @@ impl AuthorizationServer {
     /// [`DynamicRegistration`]'s Quotas); the initial access token is not
     /// checked here.
     ///
-    /// In order: the metadata (`400`); the rate (`429`, counting this
-    /// registration); the quota, atomically with storing the client (`403`;
-    /// the registration is then not counted against the rate).
+    /// In order: the metadata (`400`), including what this server cannot do
+    /// for an OpenID Connect client (an ID token or userinfo signing
+    /// algorithm without an active key, pairwise subjects without a pairwise
+    /// key); the rate (`429`, counting this
+    /// registration); the `sector_identifier_uri` document, fetched through
+    /// the server's [`Fetcher`](crate::fetch::Fetcher) and required to list
+    /// every redirect URI (`400 invalid_client_metadata`, still counted
+    /// against the rate; OpenID Connect Registration §5); the quota,
+    /// atomically with storing the client (`403`; the registration is then
+    /// not counted against the rate).
     pub async fn register_with_metadata(
         &self,
         metadata: &ClientMetadata,
@@ -354,17 +450,13 @@ impl AuthorizationServer {
                 .register()?,
         )?;
         check_display_hosts(&registered.client)?;
+        inner.check_openid_support(&registered.client)?;
+        inner.admit_registration(registration).await?;
+        // Fetched only for a registration the rate admitted, and counted
+        // even when refused: the fetches a registrant causes are bounded.
+        inner.check_sector_identifier(&registered.client).await?;
         let now = inner.clock.now();
         let (limiter, key) = registration.rate_limit();
-        if let Admission::Refuse { retry_after } = limiter.admit(&key, now).await? {
-            tracing::warn!(
-                target: "portcullis::security",
-                event = "registration_throttled",
-                open = registration.is_open(),
-                retry_after_seconds = retry_after.as_secs(),
-            );
-            return Err(DynamicRegistrationError::RateLimited { retry_after });
-        }
         let quota = registration.quota();
         let stored = inner
             .clients

@@ -64,6 +64,18 @@ pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
 ///   `https`, and, when the client has `https` redirect URIs, on the host of
 ///   one of them (RFC 7591 §5), so a client cannot borrow another site's
 ///   pages on the consent screen.
+/// - **OpenID Connect members** (Registration §2, Core §8.1, RP-Initiated
+///   Logout 1.0 §3.1), as [`ClientMetadata`](crate::client::ClientMetadata)
+///   lists them. A `sector_identifier_uri` is fetched through the server's
+///   [`Fetcher`](crate::fetch::Fetcher) once the rate admits the
+///   registration, and must be a JSON array listing every redirect URI
+///   (Registration §5); without a fetcher the member is refused. An update
+///   fetches it again only when it changes the URI or adds a redirect URI,
+///   and that update counts against the rate. The encryption members are
+///   refused: this server does not encrypt. So are signing algorithms the
+///   OpenID Provider has no active key for, and `pairwise` without
+///   [`OpenIdConnect::pairwise_subjects`](crate::oidc::OpenIdConnect::pairwise_subjects)
+///   (all three on a server that is no OpenID Provider).
 ///
 /// # Quotas
 ///
@@ -78,12 +90,14 @@ pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
 /// | [`max_metadata_bytes`](Self::max_metadata_bytes): the metadata document, as compact JSON of its known members | [`DEFAULT_MAX_METADATA_BYTES`](Self::DEFAULT_MAX_METADATA_BYTES), 8 KiB | `400 invalid_client_metadata` |
 /// | [`max_redirect_uris`](Self::max_redirect_uris) | [`DEFAULT_MAX_REDIRECT_URIS`](Self::DEFAULT_MAX_REDIRECT_URIS), 10 | `400 invalid_redirect_uri` |
 /// | [`max_redirect_uri_len`](Self::max_redirect_uri_len), each | [`DEFAULT_MAX_REDIRECT_URI_LEN`](Self::DEFAULT_MAX_REDIRECT_URI_LEN), 512 bytes | `400 invalid_redirect_uri` |
+/// | the same two for `post_logout_redirect_uris` | the same | `400 invalid_client_metadata` |
 /// | [`max_registrations_per_minute`](Self::max_registrations_per_minute) | [`DEFAULT_REGISTRATIONS_PER_MINUTE`](Self::DEFAULT_REGISTRATIONS_PER_MINUTE), 20 | `429 temporarily_unavailable` with `Retry-After` |
 /// | [`max_clients`](Self::max_clients) stored at once | [`DEFAULT_MAX_CLIENTS`](Self::DEFAULT_MAX_CLIENTS), 1000 | `403 access_denied` |
 ///
 /// Every other member is bounded for every client, however registered:
 /// `client_name`, each contact, `software_id` and `software_version` (256
-/// bytes), `contacts` (16), display URLs (2048 bytes); `scope` is within
+/// bytes), `contacts` (16), display URLs (2048 bytes), `default_acr_values`
+/// (16 of 256 bytes), `default_max_age`; `scope` is within
 /// [`max_scope`](Self::max_scope); `grant_types`, `response_types`,
 /// `token_endpoint_auth_method` and `application_type` take only the values
 /// listed above. The metadata bounds apply to updates (RFC 7592 §2.2) too;
@@ -94,7 +108,8 @@ pub const MIN_INITIAL_ACCESS_TOKEN_LEN: usize = 32;
 /// **The rate** is counted by an [`AuthLimiter`] under a key per registrant:
 /// up to `n` registrations at once, then one every `60 / n` seconds; a minute
 /// without one restores the allowance. Only registrations that store a
-/// client count. The default limiter lives in the process: a fleet of
+/// client count, and those that made the server fetch a
+/// `sector_identifier_uri`, stored or not. The default limiter lives in the process: a fleet of
 /// replicas shares one with [`registration_limiter`](Self::registration_limiter)
 /// (for instance `SqlStore::limiter(DynamicRegistration::rate_policy(20))`).
 /// A registration over the rate is answered `429 Too Many Requests` with
@@ -383,7 +398,8 @@ impl DynamicRegistration {
 
     /// The bounds on a metadata document that apply to dynamic registration
     /// and its updates (RFC 7591 §2, RFC 7592 §2.2): the number and length of
-    /// redirect URIs, then the whole document's size.
+    /// redirect URIs and of post-logout redirect URIs, then the whole
+    /// document's size.
     pub(super) fn check_metadata(
         &self,
         metadata: &ClientMetadata,
@@ -407,6 +423,24 @@ impl DynamicRegistration {
                     max: self.max_redirect_uri_len,
                 },
             });
+        }
+        // RP-Initiated Logout 1.0 §3.1: held to the redirect URIs' bounds.
+        let logout_uris = metadata
+            .post_logout_redirect_uris
+            .as_deref()
+            .unwrap_or_default();
+        if logout_uris.len() > self.max_redirect_uris
+            || logout_uris
+                .iter()
+                .any(|u| u.len() > self.max_redirect_uri_len)
+        {
+            return Err(RegistrationError::InvalidMetadata(
+                format!(
+                    "post_logout_redirect_uris may have at most {} entries of at most {} bytes",
+                    self.max_redirect_uris, self.max_redirect_uri_len
+                )
+                .into(),
+            ));
         }
         let Ok(serde_json::Value::Object(members)) = serde_json::to_value(metadata) else {
             return Ok(());
