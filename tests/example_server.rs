@@ -265,7 +265,11 @@ async fn metadata_advertises_what_is_served() {
     assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
     let metadata = reply.json();
     assert_eq!(metadata["issuer"], issuer);
-    assert_eq!(metadata["scopes_supported"], json!(["read", "write"]));
+    // The --scope list, and OpenID Connect's scopes, always known.
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["email", "openid", "profile", "read", "write"])
+    );
     assert_eq!(metadata["response_types_supported"], json!(["code"]));
     assert_eq!(
         metadata["grant_types_supported"],
@@ -360,7 +364,10 @@ async fn users_and_scopes_from_the_command_line() {
     let metadata = get(&server.url("/.well-known/oauth-authorization-server"), &[])
         .await
         .json();
-    assert_eq!(metadata["scopes_supported"], json!(["admin", "read"]));
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["admin", "email", "openid", "profile", "read"])
+    );
 
     // No demo user; alice signs in.
     let url = authorization_url(&server, app::clients::APP_ID);

@@ -20,10 +20,7 @@ const ALICE: &str = "alice";
 const PASSWORD: &str = "correct horse";
 
 async fn users() -> Users {
-    let alice = User {
-        name: ALICE.to_owned(),
-        password: PASSWORD.to_owned(),
-    };
+    let alice = User::new(ALICE, PASSWORD);
     let cost = argon2::Params::new(8, 1, 1, None).unwrap();
     Users::new(&[alice], cost).await.unwrap()
 }

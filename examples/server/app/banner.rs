@@ -57,8 +57,9 @@ pub fn print(demo: &Demo, out: &mut dyn Write) -> io::Result<()> {
         .append_pair("response_type", "code")
         .append_pair("client_id", app)
         .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", "read")
+        .append_pair("scope", "openid read")
         .append_pair("state", &random_secret())
+        .append_pair("nonce", &random_secret())
         .append_pair(
             "code_challenge",
             &URL_SAFE_NO_PAD.encode(Sha256::digest(&verifier)),

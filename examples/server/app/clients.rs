@@ -73,12 +73,14 @@ fn same(stored: &Client, expected: &Client) -> bool {
 }
 
 /// Finds the demo clients, registering them (or updating them, when the
-/// scopes changed) as needed.
+/// scopes changed) as needed: the app may ask for `scope` (OpenID Connect's
+/// included), the service for `service_scope`.
 pub async fn ensure(
     server: &AuthorizationServer,
     store: &Store,
     secrets: &mut Secrets,
     scope: &Scope,
+    service_scope: &Scope,
 ) -> Result<DemoClients, Box<dyn Error>> {
     let wanted = app(scope).register()?.client;
     match store.find_client(APP_ID).await? {
@@ -93,7 +95,7 @@ pub async fn ensure(
 
     let saved = secrets.get(SERVICE_SECRET).map(str::to_owned);
     let stored = store.find_client(SERVICE_ID).await?;
-    let wanted = service(scope).register()?;
+    let wanted = service(service_scope).register()?;
     let current = match (&stored, &saved) {
         (Some(stored), Some(secret))
             if same(stored, &wanted.client)

@@ -13,6 +13,8 @@ use portcullis::endpoint::{DecisionError, PendingAuthorization};
 use serde::Deserialize;
 
 use super::form::Form;
+use super::login::{Next, login_page};
+use super::openid::approval;
 use super::pages::{self, AccessRequest, Consent, form_not_accepted, not_pending, server_error};
 use super::session::Session;
 use super::{App, AppState};
@@ -70,18 +72,21 @@ pub struct DecisionForm {
     decision: String,
 }
 
-/// `POST`: the user's decision.
+/// `POST`: the user's decision. An approval reports the session's sign-in
+/// (for the ID token) and is remembered in the session, for the client's
+/// `prompt=none` requests (see `openid`).
 pub async fn decide(
     State(app): State<App>,
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    let session = app.sessions.read(&app.sessions.jar(&headers));
+    let jar = app.sessions.jar(&headers);
     // Only the signed-in user, from a form this site gave their browser.
-    let Some(user) = session
-        .as_ref()
+    let Some((approval, session)) = app
+        .sessions
+        .read(&jar)
         .filter(|s| s.check_csrf(&form.csrf))
-        .and_then(Session::user)
+        .and_then(|s| Some((approval(&s)?, s)))
     else {
         return form_not_accepted();
     };
@@ -90,16 +95,38 @@ pub async fn decide(
         Ok(None) => return not_pending(),
         Err(e) => return server_error(&e),
     };
-    let decided = match form.decision.as_str() {
-        "approve" => app.server.approve(pending, user, None).await,
-        "deny" => app.server.deny(pending).await,
+    let client = pending.client().id().as_str().to_owned();
+    let scope = pending.scope().clone();
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "deny" => false,
         _ => return pages::message(StatusCode::BAD_REQUEST, "Bad request", "Approve or deny."),
     };
+    let decided = if approve {
+        app.server.approve_with(pending, approval).await
+    } else {
+        app.server.deny(pending).await
+    };
     match decided {
+        Ok(redirect) if approve => {
+            let jar = app.sessions.remember_consent(jar, session, &client, &scope);
+            (jar, Reply(redirect)).into_response()
+        }
+        Ok(redirect) => Reply(redirect).into_response(),
         // Only one decision wins: a second (another tab, a replay) finds
         // the request no longer pending.
-        Ok(redirect) => Reply(redirect).into_response(),
         Err(DecisionError::NotPending) => not_pending(),
+        // The sign-in no longer satisfies the request (OpenID Connect Core
+        // 1.0 §3.1.2.1), which stays pending: sign in again for it.
+        Err(
+            DecisionError::LoginRequired
+            | DecisionError::AuthenticationTimeRequired
+            | DecisionError::SubjectMismatch,
+        ) => {
+            let next = Next::Consent(form.request);
+            let notice = Some("Sign in again to continue.");
+            login_page(&app, &session, &next, notice, StatusCode::OK).await
+        }
         Err(e) => server_error(&e),
     }
 }

@@ -9,7 +9,9 @@
 //! token, so no other site can post one, nor sign a victim in as the
 //! attacker (login CSRF). A successful sign-in starts a new session (no
 //! session fixation) and makes the browser known for that user, which keeps
-//! it from being locked out by others' guesses (see `users`).
+//! it from being locked out by others' guesses (see `users`). Whether a
+//! request needs the sign-in page, the consent page or neither — OpenID
+//! Connect's `prompt` and `max_age` included — is decided in `openid`.
 
 use std::net::SocketAddr;
 
@@ -26,6 +28,8 @@ use serde::Deserialize;
 
 use super::consent::consent_page;
 use super::form::Form;
+use super::openid::Step;
+use super::options::MAX_USER_NAME_LEN;
 use super::pages::{
     self, AccessRequest, Home, Login, form_not_accepted, see_other, server_error, too_many_attempts,
 };
@@ -42,17 +46,27 @@ pub struct SignInAndConsent(pub App);
 impl Interaction for SignInAndConsent {
     async fn interact(&self, mut pending: PendingAuthorization, parts: Parts) -> Outcome {
         let app = &self.0;
+        let jar = app.sessions.jar(&parts.headers);
+        let step = Step::of(&pending, app.sessions.read(&jar).as_ref());
+        // `prompt=none` (OpenID Connect Core 1.0 §3.1.2.1): no page; the
+        // approval this session already gave, or the error saying why not.
+        if pending.prompt().none() {
+            return match step.silently() {
+                Ok(approval) => Outcome::approve_with(pending, approval),
+                Err(why) => Outcome::interaction_required(pending, why),
+            };
+        }
         let handle = match app.server.defer(&mut pending).await {
             Ok(handle) => handle.to_owned(),
             Err(e) => return Outcome::page(server_error(&e)),
         };
-        let jar = app.sessions.jar(&parts.headers);
         let (jar, session) = app.sessions.read_or_start(jar);
-        let page = if session.user().is_some() {
-            consent_page(app, &session, &pending, &handle)
-        } else {
-            let next = Next::Consent(handle);
-            login_page(app, &session, &next, None, StatusCode::OK).await
+        let page = match step {
+            Step::SignIn(notice) => {
+                let next = Next::Consent(handle);
+                login_page(app, &session, &next, notice, StatusCode::OK).await
+            }
+            Step::Consent | Step::Approved(_) => consent_page(app, &session, &pending, &handle),
         };
         Outcome::page((jar, page))
     }
@@ -131,13 +145,21 @@ pub async fn login_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    // What the user is signing in for.
-    let request = match next {
+    // What the user is signing in for, and who the client thinks they are
+    // (`login_hint`, OpenID Connect Core 1.0 §3.1.2.1: prefilled, never
+    // trusted; a hint no user name could match is left out).
+    let (request, username) = match next {
         Next::Consent(handle) => match app.server.pending_authorization(handle).await {
-            Ok(Some(pending)) => Some(AccessRequest::new(pending.client(), pending.scope())),
-            _ => None,
+            Ok(Some(pending)) => (
+                Some(AccessRequest::new(pending.client(), pending.scope())),
+                pending
+                    .login_hint()
+                    .filter(|hint| hint.len() <= MAX_USER_NAME_LEN)
+                    .map(str::to_owned),
+            ),
+            _ => (None, None),
         },
-        _ => None,
+        _ => (None, None),
     };
     let (next_name, handle, user_code) = match next {
         Next::Consent(handle) => ("consent", Some(handle.as_str()), None),
@@ -147,6 +169,7 @@ pub async fn login_page(
     let page = Login {
         notice: error,
         request,
+        username: username.as_deref(),
         device: matches!(next, Next::Device(_)),
         action: &app.paths.login,
         csrf: session.csrf(),

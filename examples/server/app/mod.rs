@@ -14,6 +14,7 @@
 //! | `store`, `secrets`, `clients` | state: the SQL store, the secrets file beside it, the demo clients |
 //! | `users`, `session` | who can sign in (Argon2id, throttled); signed session and known-browser cookies, CSRF tokens |
 //! | `pages`, `form`, `login`, `consent`, `device` | the pages (askama templates in `templates/`) and their forms |
+//! | `openid` | what a request asks of the session: sign-in, consent or neither (OpenID Connect's `prompt`, `max_age`) |
 //! | `fetch` | the SSRF-safe HTTP client that fetches client ID metadata documents |
 //! | `api` | `GET /api/me`, the protected resource, and its RFC 9728 metadata |
 //! | `serve` | the connection loop: timeouts, a connection cap, graceful shutdown |
@@ -27,6 +28,7 @@ mod device;
 pub mod fetch;
 mod form;
 mod login;
+mod openid;
 pub mod options;
 mod pages;
 pub mod secrets;
@@ -53,7 +55,8 @@ use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
 use portcullis::jose::{Algorithm, KeySet, SigningKey};
-use portcullis::protocol::Resource;
+use portcullis::oidc::OpenIdConnect;
+use portcullis::protocol::{Resource, Scope};
 use portcullis::resource::{BearerValidator, Realm};
 use portcullis::tower::BearerLayer;
 use tokio::sync::oneshot;
@@ -118,7 +121,11 @@ pub struct Demo {
 /// Opens the store and the secrets, builds the server for `issuer`, and
 /// finds or registers the demo clients.
 pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Error>> {
-    let scope = options.scope()?;
+    // The --scope list, for the service; and every scope the server knows:
+    // that list and OpenID Connect's (Core §3.1.2.1, §5.4), for the app,
+    // registration and the metadata.
+    let service_scope = options.scope()?;
+    let scope = with_openid_scopes(&service_scope)?;
     let mut secrets = Secrets::open(&options.database)?;
     let cookie_key = secrets.get_or_create("cookie_key", || {
         URL_SAFE_NO_PAD.encode(rand::random::<[u8; 64]>())
@@ -133,10 +140,7 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
     let default_user = options.users.is_empty();
     let users = if default_user {
         let password = secrets.get_or_create("demo_password", secrets::random_password)?;
-        vec![User {
-            name: DEMO_USER.to_owned(),
-            password,
-        }]
+        vec![User::new(DEMO_USER, password)]
     } else {
         options.users.clone()
     };
@@ -170,6 +174,12 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         .device_polling_interval(options.device_polling_interval)
         .scopes_supported(scope.clone())
         .introspection_credential(RESOURCE_SERVER, &introspection_secret)
+        // An OpenID Provider (OpenID Connect Core 1.0): the users' claims,
+        // ID tokens signed RS256 (the default, Core §3.1.3.7) with the key
+        // above unless a client registered another algorithm.
+        .openid_connect(
+            OpenIdConnect::new(users::claims(&users)).claims_supported(users::CLAIMS_SUPPORTED),
+        )
         // private_key_jwt (RFC 7523): assertions' jtis are recorded in the
         // database, so a replay is refused by every replica. No fetcher:
         // clients register their keys inline (`jwks`), not a `jwks_uri`.
@@ -204,7 +214,7 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         }
         e => e.to_string(),
     })?;
-    let clients = clients::ensure(&server, &store, &mut secrets, &scope).await?;
+    let clients = clients::ensure(&server, &store, &mut secrets, &scope, &service_scope).await?;
     Ok(Demo {
         server,
         store,
@@ -398,6 +408,16 @@ pub async fn start(options: Options, out: &mut dyn Write) -> Result<Running, Box
         purge,
     })
 }
+
+/// The scope values OpenID Connect defines that the example serves —
+/// `openid`, and `profile` and `email` for the users' claims (Core §5.4) —
+/// added to `scope`.
+fn with_openid_scopes(scope: &Scope) -> Result<Scope, Box<dyn Error>> {
+    Ok(Scope::from_tokens(scope.iter().chain(OPENID_SCOPES))?)
+}
+
+/// The scope values of [`with_openid_scopes`].
+pub const OPENID_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
 /// The server's signing keys: an ES256 key for access tokens and an RS256
 /// one, each made once and kept (PKCS#8, base64) in the secrets file.

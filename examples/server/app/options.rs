@@ -14,6 +14,12 @@ pub const IN_MEMORY: &str = ":memory:";
 /// The longest user name accepted.
 pub const MAX_USER_NAME_LEN: usize = 64;
 
+/// The longest `email=` of a `--user` (RFC 5321 §4.5.3.1.3: a path is
+/// 256 octets with its brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// The longest `name=` of a `--user`.
+pub const MAX_FULL_NAME_LEN: usize = 128;
+
 /// A resource owner from `--user`.
 #[derive(Clone)]
 pub struct User {
@@ -21,6 +27,25 @@ pub struct User {
     pub name: String,
     /// Their password.
     pub password: String,
+    /// `email=`: their email address, released as `email` (with
+    /// `email_verified: true`: the operator vouches for it) under the
+    /// `email` scope (OpenID Connect Core 1.0 §5.4).
+    pub email: Option<String>,
+    /// `name=`: their full name, the `name` claim; the login name when not
+    /// given.
+    pub full_name: Option<String>,
+}
+
+impl User {
+    /// A user with a name and a password, and no other claims.
+    pub fn new(name: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            password: password.into(),
+            email: None,
+            full_name: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -48,7 +73,11 @@ pub struct Options {
     /// Enables dynamic client registration (RFC 7591) for holders of this initial access token.
     #[arg(long, value_name = "TOKEN")]
     pub registration_token: Option<String>,
-    /// A resource owner who can log in (repeatable) [default: one demo user, whose password is printed at start]
+    /// A resource owner who can log in (repeatable) [default: one demo user, whose password is printed at start].
+    /// The part before the first `:` may add OpenID Connect claims after the
+    /// name, each as `,CLAIM=VALUE` (no `,` or `:` in a value): `email` (taken
+    /// as verified) and `name` (the full name; default NAME), e.g.
+    /// `--user 'alice,email=alice@example.com,name=Alice Liddell:PASSWORD'`.
     #[arg(long = "user", value_name = "NAME:PASSWORD", value_parser = parse_user)]
     pub users: Vec<User>,
     /// A scope the server knows (repeatable).
@@ -159,21 +188,75 @@ fn parse_resource(value: &str) -> Result<String, String> {
         .map_err(|e| format!("{value:?}: {e}"))
 }
 
-/// `NAME:PASSWORD`, split at the first `:`; the name is what a person
-/// types and what tokens carry as `sub`, so it is kept plain.
+/// `NAME:PASSWORD`, split at the first `:` (the password may hold more);
+/// the name is what a person types and what tokens carry as `sub`, so it is
+/// kept plain. The part before the `:` may add claims after the name,
+/// `NAME,email=EMAIL,name=FULL NAME`: a name has no `,`, so every value
+/// accepted before the claims existed means what it meant.
 fn parse_user(value: &str) -> Result<User, String> {
-    let (name, password) = value
+    let (head, password) = value
         .split_once(':')
-        .filter(|(name, password)| !name.is_empty() && !password.is_empty())
+        .filter(|(head, password)| !head.is_empty() && !password.is_empty())
         .ok_or("expected NAME:PASSWORD, both non-empty")?;
+    let mut parts = head.split(',');
+    let name = parts.next().unwrap_or_default();
     let plain = |c: char| c.is_alphanumeric() || "._-@+".contains(c);
-    if name.len() > MAX_USER_NAME_LEN || !name.chars().all(plain) {
+    if name.is_empty() || name.len() > MAX_USER_NAME_LEN || !name.chars().all(plain) {
         return Err(format!(
             "a name is up to {MAX_USER_NAME_LEN} letters, digits and . _ - @ +"
         ));
     }
-    Ok(User {
-        name: name.to_owned(),
-        password: password.to_owned(),
-    })
+    let mut user = User::new(name, password);
+    for claim in parts {
+        let (claim, value) = claim
+            .split_once('=')
+            .ok_or_else(|| format!("{claim:?}: expected CLAIM=VALUE after the name"))?;
+        let slot = match claim {
+            "email" => {
+                check_email(value)?;
+                &mut user.email
+            }
+            "name" => {
+                check_full_name(value)?;
+                &mut user.full_name
+            }
+            _ => return Err(format!("unknown claim {claim:?}: email and name are known")),
+        };
+        if slot.replace(value.to_owned()).is_some() {
+            return Err(format!("{claim}= is given twice"));
+        }
+    }
+    Ok(user)
+}
+
+/// An address as a person writes it: `local@domain`, no spaces, no
+/// brackets. The operator vouches for it; this only catches typing errors.
+fn check_email(value: &str) -> Result<(), String> {
+    let valid = value.len() <= MAX_EMAIL_LEN
+        && value
+            .rsplit_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "email= is an address, local@domain, up to {MAX_EMAIL_LEN} characters"
+        ))
+    }
+}
+
+/// A full name: printable, up to [`MAX_FULL_NAME_LEN`] characters.
+fn check_full_name(value: &str) -> Result<(), String> {
+    if value.trim().is_empty()
+        || value.chars().count() > MAX_FULL_NAME_LEN
+        || value.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "name= is up to {MAX_FULL_NAME_LEN} printable characters"
+        ));
+    }
+    Ok(())
 }

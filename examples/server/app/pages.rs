@@ -50,6 +50,8 @@ impl AccessRequest {
 pub struct Login<'a> {
     pub notice: Option<&'a str>,
     pub request: Option<AccessRequest>,
+    /// The user name field's initial value: the request's `login_hint`.
+    pub username: Option<&'a str>,
     pub device: bool,
     pub action: &'a str,
     pub csrf: &'a str,

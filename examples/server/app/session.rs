@@ -10,6 +10,12 @@
 //! prefix (no other host or plain-HTTP page can plant them). Signing out
 //! removes the cookie; a copy taken before stays valid until it expires —
 //! the price of keeping nothing on the server.
+//!
+//! For OpenID Connect a session also says when its user signed in (the ID
+//! token's `auth_time`, and what `max_age` and `prompt=login` are checked
+//! against) and which clients they consented to in it, and for what scope:
+//! a `prompt=none` request (Core §3.1.2.1) is approved without a page only
+//! within such a consent.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,6 +23,7 @@ use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
+use portcullis::protocol::Scope;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
@@ -27,6 +34,12 @@ const LOGIN_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 const ANONYMOUS_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// How long a browser stays known after a successful sign-in.
 const KNOWN_BROWSER_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+/// The most consents a session remembers (the latest first).
+const MAX_CONSENTS: usize = 8;
+/// The longest session cookie value written: browsers keep cookies of up to
+/// 4,096 bytes, name and attributes included. Older consents are forgotten
+/// to stay below it.
+const MAX_SESSION_COOKIE: usize = 3_000;
 
 /// One browser's session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +55,25 @@ pub struct Session {
     /// session may open its consent page from the link sign-in redirects
     /// to, so the link is useless in any other browser.
     pending: Option<String>,
+    /// When `user` signed in. Absent from sessions made before it was kept:
+    /// such a session signs in again for an OpenID Connect request.
+    #[serde(default)]
+    signed_in_at: Option<SystemTime>,
+    /// The clients `user` approved in this session, latest first, each with
+    /// the scope approved.
+    #[serde(default)]
+    consents: Vec<Consent>,
+    /// When the cookie expires (seconds since the epoch); not in the
+    /// cookie's JSON, which carries it beside the session.
+    #[serde(skip)]
+    expires: u64,
+}
+
+/// A client the user approved in a session, and what they approved.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Consent {
+    client: String,
+    scope: String,
 }
 
 impl Session {
@@ -51,7 +83,32 @@ impl Session {
             csrf: random_id(),
             user: user.map(str::to_owned),
             pending: pending.map(str::to_owned),
+            signed_in_at: user.map(|_| SystemTime::now()),
+            consents: Vec::new(),
+            expires: 0,
         }
+    }
+
+    /// The session's identifier: the `sid` of the ID tokens issued in it
+    /// (OpenID Connect Front-Channel Logout 1.0 §3).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// When the user signed in, if known.
+    pub fn signed_in_at(&self) -> Option<SystemTime> {
+        self.signed_in_at
+    }
+
+    /// Whether the user approved `client` in this session for at least
+    /// `scope`.
+    pub fn consented(&self, client: &str, scope: &Scope) -> bool {
+        self.consents.iter().any(|c| {
+            c.client == client
+                && c.scope
+                    .parse::<Scope>()
+                    .is_ok_and(|approved| scope.is_subset(&approved))
+        })
     }
 
     /// The user signed in, if any.
@@ -110,7 +167,45 @@ impl Sessions {
 
     /// The browser's session, if it sent a genuine, unexpired one.
     pub fn read(&self, jar: &SignedCookieJar) -> Option<Session> {
-        read(jar, &self.name("session"))
+        let (mut session, expires): (Session, u64) = read_until(jar, &self.name("session"))?;
+        session.expires = expires;
+        Some(session)
+    }
+
+    /// `session` with `client`'s approval of `scope` remembered (joined to
+    /// what was approved before), until the session ends: the cookie is
+    /// written again, expiring when it did.
+    pub fn remember_consent(
+        &self,
+        jar: SignedCookieJar,
+        mut session: Session,
+        client: &str,
+        scope: &Scope,
+    ) -> SignedCookieJar {
+        let earlier = session.consents.iter().position(|c| c.client == client);
+        let before = earlier.map(|i| session.consents.remove(i));
+        let joined = before
+            .and_then(|c| c.scope.parse::<Scope>().ok())
+            .and_then(|old| Scope::from_tokens(old.iter().chain(scope.iter())).ok())
+            .unwrap_or_else(|| scope.clone());
+        session.consents.insert(
+            0,
+            Consent {
+                client: client.to_owned(),
+                scope: joined.as_str().to_owned(),
+            },
+        );
+        session.consents.truncate(MAX_CONSENTS);
+        // Forget the oldest until the cookie fits (a client ID metadata
+        // document's client_id is a URL, and may be long).
+        let expires = session.expires;
+        while encode(&session, expires).len() > MAX_SESSION_COOKIE {
+            if session.consents.pop().is_none() {
+                return jar;
+            }
+        }
+        let lifetime = Duration::from_secs(expires.saturating_sub(unix_now()));
+        jar.add(self.cookie("session", &session, lifetime, SameSite::Lax))
     }
 
     /// The browser's session, or a new one before sign-in.
@@ -177,9 +272,8 @@ impl Sessions {
         same_site: SameSite,
     ) -> Cookie<'static> {
         let expires = unix_now().saturating_add(lifetime.as_secs());
-        let json = serde_json::to_vec(&(value, expires)).unwrap_or_default();
         let max_age = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
-        Cookie::build((self.name(name), URL_SAFE_NO_PAD.encode(json)))
+        Cookie::build((self.name(name), encode(value, expires)))
             .path("/")
             .max_age(cookie::time::Duration::seconds(max_age))
             .http_only(true)
@@ -189,13 +283,23 @@ impl Sessions {
     }
 }
 
+/// A cookie's value: `value` and when it expires, as base64url JSON.
+fn encode<T: Serialize>(value: &T, expires: u64) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(value, expires)).unwrap_or_default())
+}
+
 /// The value of the genuine cookie `name` (the jar checks its signature),
 /// unless it expired: browsers drop it then too, but only this check is
 /// ours.
 fn read<T: DeserializeOwned>(jar: &SignedCookieJar, name: &str) -> Option<T> {
+    read_until(jar, name).map(|(value, _)| value)
+}
+
+/// [`read`], and when the cookie expires.
+fn read_until<T: DeserializeOwned>(jar: &SignedCookieJar, name: &str) -> Option<(T, u64)> {
     let json = URL_SAFE_NO_PAD.decode(jar.get(name)?.value()).ok()?;
     let (value, expires): (T, u64) = serde_json::from_slice(&json).ok()?;
-    (expires > unix_now()).then_some(value)
+    (expires > unix_now()).then_some((value, expires))
 }
 
 fn random_id() -> String {

@@ -35,6 +35,7 @@ use std::time::{Duration, SystemTime};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use portcullis::client::{Admission, AuthLimiter, MemoryLimiter, ThrottlePolicy};
+use portcullis::oidc::{Claims, StaticClaims};
 
 use super::options::{MAX_USER_NAME_LEN, User};
 
@@ -204,3 +205,42 @@ async fn admit_all(keys: &[(&MemoryLimiter, &str)], now: SystemTime) -> Result<(
     }
     Ok(())
 }
+
+/// The users' OpenID Connect claims (Core §5.1), which the provider
+/// releases by scope (§5.4) at the UserInfo endpoint, and in ID tokens when
+/// the `claims` parameter asks: `preferred_username` (the login name),
+/// `name` (the full name, or the login name), and with an address `email`
+/// and `email_verified` — true, as the operator gave the address.
+pub fn claims(users: &[User]) -> StaticClaims {
+    users.iter().fold(StaticClaims::new(), |source, user| {
+        let mut claims = Claims::new()
+            .with("preferred_username", user.name.as_str())
+            .with("name", user.full_name.as_deref().unwrap_or(&user.name));
+        if let Some(email) = &user.email {
+            claims = claims
+                .with("email", email.as_str())
+                .with("email_verified", true);
+        }
+        source.user(user.name.as_str(), claims)
+    })
+}
+
+/// The claims this provider can state — the ID token's own and those
+/// [`claims`] holds — for the discovery document's `claims_supported`
+/// (Discovery §3).
+pub const CLAIMS_SUPPORTED: [&str; 14] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "amr",
+    "sid",
+    "at_hash",
+    "preferred_username",
+    "name",
+    "email",
+    "email_verified",
+];
