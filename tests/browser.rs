@@ -2,7 +2,10 @@
 //! driven over WebDriver by ChromeDriver, logs in on the example server's
 //! login page, approves on its consent page, and is redirected to a client's
 //! loopback callback with `code`, `state` and `iss` (RFC 6749 §4.1.2,
-//! RFC 9207). The code is then exchanged with PKCE.
+//! RFC 9207). The request is an OpenID Connect one (`scope=openid read`,
+//! a `nonce`): the code is exchanged with PKCE for an access token and an
+//! ID token, whose signature (with `jwks_uri`), `nonce` and `sub` are
+//! checked.
 //!
 //! The example server runs in process on a loopback port. Needs Chromium and
 //! ChromeDriver (Debian: `chromium`, `chromium-driver`; `.ci/run` installs
@@ -279,7 +282,7 @@ fn query_param(target: &str, name: &str) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_signs_in_approves_and_reaches_the_client_with_code_state_and_iss() {
+async fn a_browser_signs_in_approves_and_the_client_gets_code_state_iss_and_an_id_token() {
     let (Some(chromium), Some(chromedriver)) =
         (find_on_path("chromium"), find_on_path("chromedriver"))
     else {
@@ -293,6 +296,7 @@ async fn a_browser_signs_in_approves_and_reaches_the_client_with_code_state_and_
     let issuer = server.issuer();
     let authorization_endpoint = server.endpoint(portcullis::endpoint::Endpoint::Authorization);
     let token_endpoint = server.endpoint(portcullis::endpoint::Endpoint::Token);
+    let jwks_uri = server.endpoint(portcullis::endpoint::Endpoint::Jwks);
     let me = server.url(example::app::RESOURCE_PATH);
     let client_id = server.demo().clients.app_id.clone();
 
@@ -306,6 +310,7 @@ async fn a_browser_signs_in_approves_and_reaches_the_client_with_code_state_and_
                 issuer,
                 authorization_endpoint,
                 token_endpoint,
+                jwks_uri,
                 me,
                 client_id,
             },
@@ -320,6 +325,7 @@ struct Flow {
     issuer: String,
     authorization_endpoint: String,
     token_endpoint: String,
+    jwks_uri: String,
     me: String,
     client_id: String,
 }
@@ -334,9 +340,10 @@ fn browse(chromium: &Path, chromedriver: &Path, flow: &Flow) {
     let verifier = URL_SAFE_NO_PAD.encode(rand_bytes());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let state = URL_SAFE_NO_PAD.encode(rand_bytes());
+    let nonce = URL_SAFE_NO_PAD.encode(rand_bytes());
     let authorize = format!(
-        "{}?response_type=code&client_id={}&redirect_uri={encoded_redirect}&scope=read\
-         &state={state}&code_challenge={challenge}&code_challenge_method=S256",
+        "{}?response_type=code&client_id={}&redirect_uri={encoded_redirect}&scope=openid%20read\
+         &state={state}&nonce={nonce}&code_challenge={challenge}&code_challenge_method=S256",
         flow.authorization_endpoint, flow.client_id,
     );
 
@@ -351,6 +358,7 @@ fn browse(chromium: &Path, chromedriver: &Path, flow: &Flow) {
     let consent = browser.page();
     assert!(consent.contains("Demo app"), "{consent}");
     assert!(consent.contains("read"), "{consent}");
+    assert!(consent.contains("openid"), "{consent}");
     browser.click("button[name=decision][value=approve]");
 
     let target = callbacks
@@ -382,6 +390,14 @@ fn browse(chromium: &Path, chromedriver: &Path, flow: &Flow) {
     let tokens: Value = serde_json::from_slice(&body).unwrap();
     let access = tokens["access_token"].as_str().unwrap();
 
+    // … with an ID token (OpenID Connect Core 1.0 §3.1.3.3) signed by a key
+    // of jwks_uri, for this client, carrying the nonce and the user.
+    let claims = verify_id_token(flow, tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!(claims["nonce"], nonce.as_str());
+    assert_eq!(claims["sub"], USER);
+    assert_eq!(claims["aud"], flow.client_id.as_str());
+    assert_eq!(claims["iss"], flow.issuer.as_str());
+
     // … and the token opens the protected resource as the user.
     let (status, body) = http(
         "GET",
@@ -392,6 +408,21 @@ fn browse(chromium: &Path, chromedriver: &Path, flow: &Flow) {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let me: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(me["sub"], USER);
+}
+
+/// The claims of `id_token`, once verified with the key of `jwks_uri` its
+/// `kid` names (RS256, the server's default for ID tokens).
+fn verify_id_token(flow: &Flow, id_token: &str) -> Value {
+    use portcullis::jose::{Algorithm, JwkSet, PublicKey, UnverifiedJws};
+    let (status, jwks) = http("GET", &flow.jwks_uri, &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&jwks));
+    let set = JwkSet::from_json(&jwks).unwrap();
+    let jws = UnverifiedJws::parse(id_token).unwrap();
+    let key = set.find(jws.header().kid().unwrap()).unwrap();
+    let payload = jws
+        .verify(&PublicKey::from_jwk(key).unwrap(), &[Algorithm::Rs256])
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
 }
 
 fn rand_bytes() -> [u8; 32] {
