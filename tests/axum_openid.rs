@@ -215,3 +215,19 @@ async fn the_approval_reaches_the_id_token() {
         .as_secs();
     assert!(payload["auth_time"].as_u64().unwrap().abs_diff(auth_time) <= 5);
 }
+
+#[tokio::test]
+async fn prompt_none_with_a_session_gets_a_code_without_a_page() {
+    let (app, client_id) = app().await;
+    let response = send(
+        &app,
+        &authorize(&client_id, "&prompt=none"),
+        Some("alice"),
+        false,
+    )
+    .await;
+    let pairs = redirect(&response);
+    assert!(get(&pairs, "code").is_some());
+    assert!(get(&pairs, "error").is_none());
+    assert_eq!(get(&pairs, "state"), Some("s1"));
+}

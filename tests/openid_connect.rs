@@ -828,3 +828,30 @@ async fn a_clients_registered_defaults_apply_unless_the_request_overrides_them()
     let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
     assert_eq!(claims["auth_time"], secs(start()));
 }
+
+#[tokio::test]
+async fn id_token_response_types_are_not_served() {
+    // Core §16.5, §16.16: no ID token or access token travels through the
+    // front channel; the implicit and hybrid flows are refused.
+    let h = op();
+    let client = rp(&h).await;
+    for response_type in [
+        "id_token",
+        "id_token%20token",
+        "code%20id_token",
+        "code%20token",
+    ] {
+        let query = format!(
+            "response_type={response_type}&client_id={}&scope=openid&nonce=n&state=xyz\
+             &code_challenge={CHALLENGE}&code_challenge_method=S256",
+            client.id
+        );
+        let params = refused(&h, &query).await;
+        assert_eq!(
+            param(&params, "error"),
+            Some("unsupported_response_type"),
+            "{response_type}"
+        );
+        assert!(param(&params, "id_token").is_none() && param(&params, "code").is_none());
+    }
+}
