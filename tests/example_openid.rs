@@ -141,6 +141,13 @@ async fn redeem(server: &Server, client_id: &str, code: &str) -> Value {
     reply.json()
 }
 
+/// Redeems `code` for `client_id`: the claims of the response's ID token,
+/// [verified](verified) with `alg`.
+async fn id_token_of(server: &Server, client_id: &str, code: &str, alg: Algorithm) -> Value {
+    let tokens = redeem(server, client_id, code).await;
+    verified(server, tokens["id_token"].as_str().unwrap(), alg).await
+}
+
 /// The claims of `id_token`, once its signature is verified with a key of
 /// `jwks_uri` (from the RFC 8414 document) named by its `kid`, with `alg`
 /// and nothing else.
@@ -308,18 +315,8 @@ async fn prompt_none_answers_without_a_page() {
 
     // Approved once: the same client gets a code without a page, within the
     // scope approved, for the same sign-in.
-    let first = redeem(
-        &server,
-        APP_ID,
-        &approve(&server, &mut browser, &consent).await,
-    )
-    .await;
-    let first = verified(
-        &server,
-        first["id_token"].as_str().unwrap(),
-        Algorithm::Rs256,
-    )
-    .await;
+    let code = approve(&server, &mut browser, &consent).await;
+    let first = id_token_of(&server, APP_ID, &code, Algorithm::Rs256).await;
     let reply = browser
         .get(&openid_url(
             &server,
@@ -328,13 +325,8 @@ async fn prompt_none_answers_without_a_page() {
         ))
         .await;
     assert_eq!(reply.status(), 303, "{}", reply.text());
-    let silent = redeem(&server, APP_ID, &code_of(&server, &reply)).await;
-    let silent = verified(
-        &server,
-        silent["id_token"].as_str().unwrap(),
-        Algorithm::Rs256,
-    )
-    .await;
+    let code = code_of(&server, &reply);
+    let silent = id_token_of(&server, APP_ID, &code, Algorithm::Rs256).await;
     assert_eq!(silent["nonce"], "second");
     assert_eq!(silent["sub"], "alice");
     assert_eq!(silent["auth_time"], first["auth_time"]);
@@ -412,13 +404,7 @@ async fn prompt_login_and_max_age_show_the_login_page_to_a_signed_in_browser() {
     let mut browser = Browser::new();
     let login = browser.get(&openid_url(&server, "openid", &[])).await;
     let code = sign_in_and_approve(&server, &mut browser, &login, "alice", ALICE_PASSWORD).await;
-    let first = redeem(&server, APP_ID, &code).await;
-    let first = verified(
-        &server,
-        first["id_token"].as_str().unwrap(),
-        Algorithm::Rs256,
-    )
-    .await;
+    let first = id_token_of(&server, APP_ID, &code, Algorithm::Rs256).await;
 
     // Signed in: straight to the consent page — also with a max_age the
     // sign-in satisfies, and with prompt=consent.
@@ -452,13 +438,7 @@ async fn prompt_login_and_max_age_show_the_login_page_to_a_signed_in_browser() {
     // Signing in again continues the flow: a new session, its time in the
     // ID token.
     let code = sign_in_and_approve(&server, &mut browser, &page, "alice", ALICE_PASSWORD).await;
-    let again = redeem(&server, APP_ID, &code).await;
-    let again = verified(
-        &server,
-        again["id_token"].as_str().unwrap(),
-        Algorithm::Rs256,
-    )
-    .await;
+    let again = id_token_of(&server, APP_ID, &code, Algorithm::Rs256).await;
     assert_eq!(again["sub"], "alice");
     assert!(again["auth_time"].as_i64() >= first["auth_time"].as_i64());
     assert_ne!(again["sid"], first["sid"]);
@@ -468,8 +448,7 @@ async fn prompt_login_and_max_age_show_the_login_page_to_a_signed_in_browser() {
         .get(&openid_url(&server, "openid", &[("prompt", "login")]))
         .await;
     let code = sign_in_and_approve(&server, &mut browser, &page, "bob", "builder").await;
-    let bob = redeem(&server, APP_ID, &code).await;
-    let bob = verified(&server, bob["id_token"].as_str().unwrap(), Algorithm::Rs256).await;
+    let bob = id_token_of(&server, APP_ID, &code, Algorithm::Rs256).await;
     assert_eq!(bob["sub"], "bob");
     server.stop().await;
 }
@@ -515,13 +494,7 @@ async fn a_client_registered_for_es256_gets_es256_id_tokens() {
         .get(&authorization_url(&server, client_id, &params))
         .await;
     let code = sign_in_and_approve(&server, &mut browser, &login, "alice", ALICE_PASSWORD).await;
-    let tokens = redeem(&server, client_id, &code).await;
-    let claims = verified(
-        &server,
-        tokens["id_token"].as_str().unwrap(),
-        Algorithm::Es256,
-    )
-    .await;
+    let claims = id_token_of(&server, client_id, &code, Algorithm::Es256).await;
     assert_eq!(claims["aud"], client_id);
     assert_eq!(claims["sub"], "alice");
     assert_eq!(claims["nonce"], NONCE);
@@ -533,13 +506,8 @@ async fn a_client_registered_for_es256_gets_es256_id_tokens() {
     assert_eq!(reply.location_params()["error"], "consent_required");
     let consent = browser.get(&openid_url(&server, "openid", &[])).await;
     let code = approve(&server, &mut browser, &consent).await;
-    let tokens = redeem(&server, APP_ID, &code).await;
-    verified(
-        &server,
-        tokens["id_token"].as_str().unwrap(),
-        Algorithm::Rs256,
-    )
-    .await;
+    let claims = id_token_of(&server, APP_ID, &code, Algorithm::Rs256).await;
+    assert_eq!(claims["aud"], APP_ID);
     server.stop().await;
 }
 
