@@ -17,17 +17,17 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use common::{
-    CHALLENGE, Harness, ISSUER, Reply, TestClient, cc_request, form_encode, harness_with, param,
-    redirect_params,
+    CHALLENGE, Harness, ISSUER, Reply, TestClient, VERIFIER, basic, cc_request, form_encode,
+    harness_with, param, redirect_params, token_request,
 };
 use http::Request;
 use portcullis::ServerBuilder;
-use portcullis::client::ClientRegistration;
+use portcullis::client::{ClientRegistration, SubjectType};
 use portcullis::endpoint::Approval;
 use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
 use portcullis::jose::{Algorithm, KeySet, SigningKey, UnverifiedJws};
 use portcullis::oidc::{
-    Claims, ClaimsError, ClaimsQuery, ClaimsSource, OpenIdConnect, StaticClaims,
+    Claims, ClaimsError, ClaimsQuery, ClaimsSource, OpenIdConnect, PairwiseKey, StaticClaims,
 };
 use portcullis::protocol::{GrantType, Resource};
 use serde_json::{Value, json};
@@ -102,9 +102,29 @@ async fn tokens_for(
     let code = param(&redirect_params(&response), "code")
         .unwrap()
         .to_owned();
-    let reply = h.redeem(client, &code).await;
+    let reply = if client.secret.is_empty() {
+        h.redeem(client, &code).await
+    } else {
+        h.post(token_request(
+            Some(&basic(&client.id, &client.secret)),
+            &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
+        ))
+        .await
+    };
     assert_eq!(reply.status, 200, "{}", reply.json);
     reply.json
+}
+
+/// The claims of an ID token, its signature checked against the JWKS.
+fn id_token_claims(h: &Harness, id_token: &str) -> Value {
+    let jws = UnverifiedJws::parse(id_token).unwrap();
+    let (payload, _) = jws
+        .verify_with_any(
+            &h.server.jwks().public_keys(),
+            &[Algorithm::Rs256, Algorithm::Es256],
+        )
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
 }
 
 /// Alice's access token for `scope`.
@@ -171,12 +191,37 @@ async fn get_with_the_header_answers_sub_and_the_claims_of_the_scope() {
     );
 
     // Core §5.3.2: the `sub` is the ID token's, which the client checks.
-    let id_token = UnverifiedJws::parse(body["id_token"].as_str().unwrap()).unwrap();
-    let (payload, _) = id_token
-        .verify_with_any(&h.server.jwks().public_keys(), &[Algorithm::Rs256])
-        .unwrap();
-    let id_claims: Value = serde_json::from_slice(&payload).unwrap();
+    let id_claims = id_token_claims(&h, body["id_token"].as_str().unwrap());
     assert_eq!(reply.json["sub"], id_claims["sub"]);
+}
+
+#[tokio::test]
+async fn a_pairwise_client_gets_the_pairwise_sub_of_its_id_tokens() {
+    let h = harness_with(|b| {
+        b.grant(AuthorizationCodeGrant)
+            .signing_keys(keys())
+            .openid_connect(
+                OpenIdConnect::new(StaticClaims::new().user("alice", alice()))
+                    .pairwise_subjects(PairwiseKey::new(&[9; 32]).unwrap()),
+            )
+    });
+    let client = h
+        .register(
+            ClientRegistration::web_application()
+                .redirect_uri("https://rp.example/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .subject_type(SubjectType::Pairwise)
+                .scope("openid email".parse().unwrap()),
+        )
+        .await;
+    let body = tokens_for(&h, &client, "alice", "openid email", "").await;
+    let reply = call(&h, get(body["access_token"].as_str().unwrap())).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    let id_claims = id_token_claims(&h, body["id_token"].as_str().unwrap());
+    assert_ne!(id_claims["sub"], "alice");
+    assert_eq!(reply.json["sub"], id_claims["sub"]);
+    // The source was asked about the local End-User.
+    assert_eq!(reply.json["email"], "alice@example.com");
 }
 
 #[tokio::test]
