@@ -8,10 +8,13 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::signing_keys;
 use http::Request;
 use portcullis::endpoint::{Endpoint, OPENID_CONFIGURATION_PATH};
 use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
-use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::jose::{Algorithm, SigningKey};
 use portcullis::oidc::{OpenIdConnect, PairwiseKey, StaticClaims};
 use portcullis::{AuthorizationServer, MemoryStore, ServerBuilder};
 use serde_json::{Value, json};
@@ -25,15 +28,9 @@ fn builder(issuer: &str) -> ServerBuilder {
         .grant(RefreshTokenGrant)
 }
 
-fn keys(algorithms: &[Algorithm]) -> KeySet {
-    algorithms.iter().fold(KeySet::new(), |set, alg| {
-        set.with_key(SigningKey::generate(*alg).unwrap()).unwrap()
-    })
-}
-
 fn provider(issuer: &str, config: OpenIdConnect) -> AuthorizationServer {
     builder(issuer)
-        .signing_keys(keys(&[Algorithm::Rs256, Algorithm::Es256]))
+        .signing_keys(signing_keys(&[Algorithm::Rs256, Algorithm::Es256]))
         .scopes_supported("profile email read".parse().unwrap())
         .openid_connect(config)
         .build()
@@ -181,7 +178,7 @@ async fn configured_choices_show_in_the_document() {
 
     // A UserInfo endpoint moved by the builder is published where it is.
     let moved = builder("https://auth.example")
-        .signing_keys(keys(&[Algorithm::Rs256]))
+        .signing_keys(signing_keys(&[Algorithm::Rs256]))
         .endpoint(Endpoint::UserInfo, "/oidc/me")
         .openid_connect(OpenIdConnect::new(StaticClaims::new()))
         .build()
@@ -201,7 +198,7 @@ async fn configured_choices_show_in_the_document() {
 #[tokio::test]
 async fn signing_algorithms_are_those_with_an_active_key() {
     let es_only = builder("https://auth.example")
-        .signing_keys(keys(&[Algorithm::Es256]))
+        .signing_keys(signing_keys(&[Algorithm::Es256]))
         .openid_connect(
             OpenIdConnect::new(StaticClaims::new()).id_token_signing_alg(Algorithm::Es256),
         )
@@ -226,7 +223,7 @@ async fn signing_algorithms_are_those_with_an_active_key() {
 #[tokio::test]
 async fn openid_is_listed_once_when_the_host_lists_it_too() {
     let server = builder("https://auth.example")
-        .signing_keys(keys(&[Algorithm::Rs256]))
+        .signing_keys(signing_keys(&[Algorithm::Rs256]))
         .scopes_supported("email openid".parse().unwrap())
         .openid_connect(OpenIdConnect::new(StaticClaims::new()))
         .build()
@@ -299,7 +296,7 @@ async fn head_is_answered_and_other_methods_refused() {
 #[tokio::test]
 async fn a_server_that_is_not_a_provider_has_no_configuration() {
     let server = builder("https://auth.example")
-        .signing_keys(keys(&[Algorithm::Rs256]))
+        .signing_keys(signing_keys(&[Algorithm::Rs256]))
         .scopes_supported("read".parse().unwrap())
         .build()
         .unwrap();

@@ -17,15 +17,15 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use common::{
-    CHALLENGE, Harness, ISSUER, Reply, TestClient, VERIFIER, basic, cc_request, form_encode,
-    harness_with, param, redirect_params, token_request,
+    CHALLENGE, Harness, ISSUER, Reply, TestClient, cc_request, form_encode, harness_with, param,
+    redirect_params, signing_keys,
 };
 use http::Request;
 use portcullis::ServerBuilder;
 use portcullis::client::{ClientRegistration, SubjectType};
 use portcullis::endpoint::Approval;
 use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
-use portcullis::jose::{Algorithm, KeySet, SigningKey, UnverifiedJws};
+use portcullis::jose::{Algorithm, KeySet, UnverifiedJws};
 use portcullis::oidc::{
     Claims, ClaimsError, ClaimsQuery, ClaimsSource, OpenIdConnect, PairwiseKey, StaticClaims,
 };
@@ -37,11 +37,7 @@ const REALM_ONLY: &str = r#"Bearer realm="https://auth.example""#;
 const INVALID_TOKEN: &str = r#"Bearer realm="https://auth.example", error="invalid_token", error_description="the access token is invalid, expired or revoked""#;
 
 fn keys() -> KeySet {
-    KeySet::new()
-        .with_key(SigningKey::generate(Algorithm::Rs256).unwrap())
-        .unwrap()
-        .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
-        .unwrap()
+    signing_keys(&[Algorithm::Rs256, Algorithm::Es256])
 }
 
 fn alice() -> Claims {
@@ -102,15 +98,7 @@ async fn tokens_for(
     let code = param(&redirect_params(&response), "code")
         .unwrap()
         .to_owned();
-    let reply = if client.secret.is_empty() {
-        h.redeem(client, &code).await
-    } else {
-        h.post(token_request(
-            Some(&basic(&client.id, &client.secret)),
-            &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
-        ))
-        .await
-    };
+    let reply = h.redeem_as(client, &code).await;
     assert_eq!(reply.status, 200, "{}", reply.json);
     reply.json
 }

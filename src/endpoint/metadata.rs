@@ -354,6 +354,19 @@ impl ServerInner {
         types
     }
 
+    /// The issuer's path without a trailing `/`, from which the well-known
+    /// paths are made (RFC 8414 §3.1, OpenID Connect Discovery 1.0 §4.1).
+    pub(crate) fn issuer_path(&self) -> &str {
+        self.issuer_url.path().trim_end_matches('/')
+    }
+
+    /// `path` on the issuer's host.
+    pub(crate) fn on_issuer_host(&self, path: &str) -> Url {
+        let mut url = self.issuer_url.clone();
+        url.set_path(path);
+        url
+    }
+
     /// Every grant type a client may be registered for and use here: the
     /// token endpoint's, and `implicit` when enabled.
     pub(crate) fn grant_types_supported(&self) -> Vec<GrantType> {
@@ -496,15 +509,12 @@ impl AuthorizationServer {
     /// §3.1): [`WELL_KNOWN_PATH`] followed by the issuer's path, without a
     /// trailing `/`. On the issuer's host.
     pub fn metadata_path(&self) -> String {
-        let issuer_path = self.inner.issuer_url.path().trim_end_matches('/');
-        format!("{WELL_KNOWN_PATH}{issuer_path}")
+        format!("{WELL_KNOWN_PATH}{}", self.inner.issuer_path())
     }
 
     /// The metadata document's full URL (RFC 8414 §3).
     pub fn metadata_url(&self) -> Url {
-        let mut url = self.inner.issuer_url.clone();
-        url.set_path(&self.metadata_path());
-        url
+        self.inner.on_issuer_host(&self.metadata_path())
     }
 
     /// The metadata endpoint over HTTP (RFC 8414 §3).

@@ -48,13 +48,11 @@
 //! # }
 //! ```
 
-use http::header::HeaderValue;
 use http::{Request, Response, StatusCode};
 use url::Url;
 
 use super::authorization_server::AuthorizationServer;
-use super::metadata::{AuthorizationServerMetadata, METADATA_CACHE_CONTROL};
-use crate::protocol::published_document;
+use super::metadata::AuthorizationServerMetadata;
 
 /// The suffix appended to the issuer to locate the configuration
 /// (OpenID Connect Discovery 1.0 §4).
@@ -74,38 +72,31 @@ impl AuthorizationServer {
     /// §4.1): the issuer's path without a trailing `/`, followed by
     /// [`OPENID_CONFIGURATION_PATH`]. On the issuer's host.
     pub fn openid_configuration_path(&self) -> String {
-        let issuer_path = self.inner.issuer_url.path().trim_end_matches('/');
-        format!("{issuer_path}{OPENID_CONFIGURATION_PATH}")
+        format!("{}{OPENID_CONFIGURATION_PATH}", self.inner.issuer_path())
     }
 
     /// The configuration's full URL (Discovery §4).
     pub fn openid_configuration_url(&self) -> Url {
-        let mut url = self.inner.issuer_url.clone();
-        url.set_path(&self.openid_configuration_path());
-        url
+        self.inner.on_issuer_host(&self.openid_configuration_path())
     }
 
     /// The configuration endpoint over HTTP (Discovery §4).
     ///
     /// Mount it at [`openid_configuration_path`](Self::openid_configuration_path).
-    /// On an OpenID Provider, `GET` (or `HEAD`) gets `200` with the
-    /// document as `application/json` and `Cache-Control:`
-    /// [`METADATA_CACHE_CONTROL`]; another method gets `405` with
-    /// `Allow: GET, HEAD`. A server that is not a provider has no
-    /// configuration: `404`. No IO.
+    /// On an OpenID Provider it answers as
+    /// [`metadata_endpoint`](Self::metadata_endpoint), with the same
+    /// document: `GET` (or `HEAD`) gets `200` with it as `application/json`
+    /// and `Cache-Control:`
+    /// [`METADATA_CACHE_CONTROL`](super::METADATA_CACHE_CONTROL); another
+    /// method gets `405` with `Allow: GET, HEAD`. A server that is not a
+    /// provider has no configuration: `404`. No IO.
     pub fn openid_configuration_endpoint<B>(&self, request: Request<B>) -> Response<Vec<u8>> {
         if self.inner.openid.is_none() {
             let mut response = Response::new(Vec::new());
             *response.status_mut() = StatusCode::NOT_FOUND;
             return response;
         }
-        published_document(
-            request.method(),
-            "the OpenID configuration endpoint accepts only GET",
-            // Serialising strings and lists into a Vec cannot fail.
-            || serde_json::to_vec(&self.metadata()).unwrap_or_default(),
-            "application/json",
-            HeaderValue::from_static(METADATA_CACHE_CONTROL),
-        )
+        // The same document, served alike.
+        self.metadata_endpoint(request)
     }
 }
