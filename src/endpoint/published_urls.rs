@@ -28,6 +28,9 @@ pub enum Endpoint {
     DeviceAuthorization,
     /// The JWKS (RFC 7517 §5): the keys that verify the server's JWTs.
     Jwks,
+    /// The UserInfo endpoint (OpenID Connect Core 1.0 §5.3), published by
+    /// an OpenID Provider.
+    UserInfo,
 }
 
 impl Endpoint {
@@ -41,10 +44,12 @@ impl Endpoint {
             Endpoint::Registration => "/register",
             Endpoint::DeviceAuthorization => "/device_authorization",
             Endpoint::Jwks => "/jwks",
+            Endpoint::UserInfo => "/userinfo",
         }
     }
 
-    /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4).
+    /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4,
+    /// OpenID Connect Discovery 1.0 §3).
     pub fn metadata_name(self) -> &'static str {
         match self {
             Endpoint::Authorization => "authorization_endpoint",
@@ -54,6 +59,7 @@ impl Endpoint {
             Endpoint::Registration => "registration_endpoint",
             Endpoint::DeviceAuthorization => "device_authorization_endpoint",
             Endpoint::Jwks => "jwks_uri",
+            Endpoint::UserInfo => "userinfo_endpoint",
         }
     }
 }
@@ -68,6 +74,7 @@ pub struct EndpointUrls {
     pub(super) registration: Url,
     pub(super) device_authorization: Url,
     pub(super) jwks: Url,
+    pub(super) userinfo: Url,
 }
 
 impl EndpointUrls {
@@ -81,6 +88,7 @@ impl EndpointUrls {
             Endpoint::Registration => &self.registration,
             Endpoint::DeviceAuthorization => &self.device_authorization,
             Endpoint::Jwks => &self.jwks,
+            Endpoint::UserInfo => &self.userinfo,
         }
     }
 }
