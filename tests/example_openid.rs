@@ -164,6 +164,18 @@ async fn verified(server: &Server, id_token: &str, alg: Algorithm) -> Value {
     serde_json::from_slice(&payload).unwrap()
 }
 
+/// `GET` the UserInfo endpoint the OpenID configuration names, with
+/// `access_token`.
+async fn userinfo(server: &Server, access_token: &str) -> Reply {
+    let configuration = get(&server.url("/.well-known/openid-configuration"), &[]).await;
+    let endpoint = configuration.json()["userinfo_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {access_token}");
+    get(&endpoint, &[("Authorization", &bearer)]).await
+}
+
 fn now() -> i64 {
     let seconds = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     i64::try_from(seconds.as_secs()).unwrap()
@@ -216,6 +228,81 @@ fn the_user_option_adds_claims_and_keeps_its_old_meaning() {
 }
 
 #[tokio::test]
+async fn the_openid_configuration_says_what_the_contract_lists() {
+    let server = provider().await;
+    let issuer = server.issuer();
+    let reply = get(&server.url("/.well-known/openid-configuration"), &[]).await;
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let openid = reply.json();
+    assert_eq!(openid["issuer"], issuer.as_str());
+    let has = |member: &str, value: &str| {
+        let values = openid[member].as_array();
+        assert!(
+            values.is_some_and(|v| v.iter().any(|x| x == value)),
+            "{member} has no {value}: {openid}"
+        );
+    };
+    for scope in ["openid", "profile", "email", "read", "write"] {
+        has("scopes_supported", scope);
+    }
+    has("id_token_signing_alg_values_supported", "RS256");
+    has("id_token_signing_alg_values_supported", "ES256");
+    has("subject_types_supported", "public");
+    has("response_types_supported", "code");
+    has("token_endpoint_auth_methods_supported", "private_key_jwt");
+    has("token_endpoint_auth_signing_alg_values_supported", "ES256");
+    has("token_endpoint_auth_signing_alg_values_supported", "RS256");
+    for claim in [
+        "sub",
+        "auth_time",
+        "nonce",
+        "preferred_username",
+        "name",
+        "email",
+    ] {
+        has("claims_supported", claim);
+    }
+    assert_eq!(openid["client_id_metadata_document_supported"], true);
+    assert_eq!(openid["request_uri_parameter_supported"], false);
+
+    // The same server as the RFC 8414 document: issuer and endpoints.
+    let oauth = get(&server.url("/.well-known/oauth-authorization-server"), &[])
+        .await
+        .json();
+    for member in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "registration_endpoint",
+    ] {
+        assert!(openid[member].is_string(), "{member}: {openid}");
+        assert_eq!(openid[member], oauth[member], "{member}");
+    }
+    // jwks_uri serves the keys; UserInfo wants a token.
+    let jwks = get(openid["jwks_uri"].as_str().unwrap(), &[]).await;
+    assert_eq!(jwks.status(), 200);
+    assert_eq!(
+        JwkSet::from_json(jwks.text().as_bytes())
+            .unwrap()
+            .keys
+            .len(),
+        2
+    );
+    let userinfo = get(openid["userinfo_endpoint"].as_str().unwrap(), &[]).await;
+    assert_eq!(userinfo.status(), 401);
+    assert!(
+        userinfo
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_code_flow_with_openid_returns_a_verifiable_id_token_and_refresh_a_new_one() {
     let server = provider().await;
     let started = now();
@@ -249,9 +336,23 @@ async fn a_code_flow_with_openid_returns_a_verifiable_id_token_and_refresh_a_new
     // The scope's claims are UserInfo's, not the ID token's (Core §5.4).
     assert!(claims.get("email").is_none(), "{claims}");
 
-    // The access token still opens /api/me as alice.
+    // The access token still opens /api/me as alice, and UserInfo answers
+    // it with the same `sub` as the ID token and the scope's claims.
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(server.me(access).await.json()["sub"], "alice");
+    let info = userinfo(&server, access).await;
+    assert_eq!(info.status(), 200, "{}", info.text());
+    assert_eq!(info.header("content-type"), Some("application/json"));
+    assert_eq!(
+        info.json(),
+        json!({
+            "sub": claims["sub"],
+            "preferred_username": "alice",
+            "name": "Alice Liddell",
+            "email": "alice@example.com",
+            "email_verified": true,
+        })
+    );
 
     // A refresh: a new ID token for the same sign-in, without the nonce
     // (Core §12.2).
@@ -276,16 +377,20 @@ async fn a_code_flow_with_openid_returns_a_verifiable_id_token_and_refresh_a_new
     assert_eq!(renewed["sid"], sid.as_str());
     assert!(renewed.get("nonce").is_none(), "{renewed}");
 
-    // Without `openid`, a plain OAuth flow: no ID token.
+    // Without `openid`, a plain OAuth flow: no ID token, and UserInfo
+    // refuses the token (RFC 6750 §3.1).
     let page = browser
         .get(&authorization_url(&server, APP_ID, &[("scope", "read")]))
         .await;
     let code = approve(&server, &mut browser, &page).await;
+    let plain = redeem(&server, APP_ID, &code).await;
+    assert!(plain.get("id_token").is_none());
+    let refused = userinfo(&server, plain["access_token"].as_str().unwrap()).await;
+    assert_eq!(refused.status(), 403);
+    let challenge = refused.header("www-authenticate").unwrap();
     assert!(
-        redeem(&server, APP_ID, &code)
-            .await
-            .get("id_token")
-            .is_none()
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
     );
     server.stop().await;
 }

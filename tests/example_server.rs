@@ -268,7 +268,7 @@ async fn metadata_advertises_what_is_served() {
     // The --scope list, and OpenID Connect's scopes, always known.
     assert_eq!(
         metadata["scopes_supported"],
-        json!(["email", "openid", "profile", "read", "write"])
+        json!(["openid", "email", "profile", "read", "write"])
     );
     assert_eq!(metadata["response_types_supported"], json!(["code"]));
     assert_eq!(
@@ -321,6 +321,8 @@ async fn metadata_advertises_what_is_served() {
             Some("invalid_client"),
         ),
         ("registration_endpoint", "POST", 401, Some("invalid_token")),
+        // OpenID Connect Core 1.0 §5.3: without a token, a bare challenge.
+        ("userinfo_endpoint", "GET", 401, None),
     ];
     let advertised: Vec<&str> = metadata
         .as_object()
@@ -366,7 +368,7 @@ async fn users_and_scopes_from_the_command_line() {
         .json();
     assert_eq!(
         metadata["scopes_supported"],
-        json!(["admin", "email", "openid", "profile", "read"])
+        json!(["openid", "admin", "email", "profile", "read"])
     );
 
     // No demo user; alice signs in.
