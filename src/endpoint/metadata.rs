@@ -192,6 +192,10 @@ pub struct AuthorizationServerMetadata {
     /// is set.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_id_metadata_document_supported: bool,
+    /// The logout endpoint (RP-Initiated Logout 1.0 §2.1), on an OpenID
+    /// Provider.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub end_session_endpoint: Option<Url>,
 }
 
 /// The access token type a resource server authenticates with at the
@@ -363,6 +367,10 @@ impl AuthorizationServer {
             introspection_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
             token_endpoint_auth_signing_alg_values_supported: signing_algs,
             client_id_metadata_document_supported: inner.options.client_id_metadata_documents,
+            end_session_endpoint: inner
+                .openid
+                .is_some()
+                .then(|| urls.get(Endpoint::EndSession).clone()),
         }
     }
 

@@ -28,6 +28,8 @@ pub enum Endpoint {
     DeviceAuthorization,
     /// The JWKS (RFC 7517 §5): the keys that verify the server's JWTs.
     Jwks,
+    /// The OpenID Provider's logout endpoint (RP-Initiated Logout 1.0 §2).
+    EndSession,
 }
 
 impl Endpoint {
@@ -41,10 +43,12 @@ impl Endpoint {
             Endpoint::Registration => "/register",
             Endpoint::DeviceAuthorization => "/device_authorization",
             Endpoint::Jwks => "/jwks",
+            Endpoint::EndSession => "/logout",
         }
     }
 
-    /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4).
+    /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4,
+    /// RP-Initiated Logout 1.0 §2.1).
     pub fn metadata_name(self) -> &'static str {
         match self {
             Endpoint::Authorization => "authorization_endpoint",
@@ -54,6 +58,7 @@ impl Endpoint {
             Endpoint::Registration => "registration_endpoint",
             Endpoint::DeviceAuthorization => "device_authorization_endpoint",
             Endpoint::Jwks => "jwks_uri",
+            Endpoint::EndSession => "end_session_endpoint",
         }
     }
 }
@@ -68,6 +73,7 @@ pub struct EndpointUrls {
     pub(super) registration: Url,
     pub(super) device_authorization: Url,
     pub(super) jwks: Url,
+    pub(super) end_session: Url,
 }
 
 impl EndpointUrls {
@@ -81,6 +87,7 @@ impl EndpointUrls {
             Endpoint::Registration => &self.registration,
             Endpoint::DeviceAuthorization => &self.device_authorization,
             Endpoint::Jwks => &self.jwks,
+            Endpoint::EndSession => &self.end_session,
         }
     }
 }
