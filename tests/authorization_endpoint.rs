@@ -1260,8 +1260,11 @@ async fn approve_with_a_scope_not_requested_is_refused() {
             matches!(result, Err(DecisionError::ScopeNotRequested)),
             "{granted}: {result:?}"
         );
-        // Documents current behaviour: the refused decision still consumed the
-        // request (see the report: arguably it should stay pending).
+        // The refused decision changed nothing: the request is still
+        // pending, and the host can decide it properly.
+        let again = h.server.pending_authorization(&id).await.unwrap().unwrap();
+        let decided = h.server.approve(again, "alice", None).await.unwrap();
+        assert_see_other(&decided);
         assert!(h.server.pending_authorization(&id).await.unwrap().is_none());
     }
 }

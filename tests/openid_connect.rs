@@ -20,10 +20,11 @@ use common::{
     redirect_params, refresh_request, start, token_request,
 };
 use portcullis::client::ClientRegistration;
+use portcullis::client::SubjectType;
 use portcullis::endpoint::{Approval, AuthorizationError, DecisionError, InteractionRequired};
 use portcullis::grant::{AuthorizationCodeGrant, RefreshTokenGrant};
 use portcullis::jose::{Algorithm, KeySet, SigningKey, UnverifiedJws};
-use portcullis::oidc::{Claims, OpenIdConnect, StaticClaims};
+use portcullis::oidc::{Claims, OpenIdConnect, PairwiseKey, StaticClaims};
 use portcullis::protocol::GrantType;
 use portcullis::token::Clock as _;
 use portcullis::{BuildError, ServerBuilder};
@@ -79,7 +80,12 @@ fn auth_query(client: &TestClient, extra: &str) -> String {
 }
 
 /// Runs the front channel with `approval` and returns the code.
-async fn code(h: &Harness, client: &TestClient, extra: &str, approval: Approval) -> String {
+async fn front_channel(
+    h: &Harness,
+    client: &TestClient,
+    extra: &str,
+    approval: Approval,
+) -> String {
     let pending = h.authorize(&auth_query(client, extra)).await.unwrap();
     let response = h.server.approve_with(pending, approval).await.unwrap();
     let params = redirect_params(&response);
@@ -99,7 +105,9 @@ fn verified(h: &Harness, id_token: &str, alg: &str) -> Value {
     assert_eq!(jws.header().algorithm().as_str(), alg);
     assert!(jws.header().kid().is_some());
     let keys = h.server.jwks().public_keys();
-    let (payload, _) = jws.verify_with_any(&keys, &[Algorithm::Rs256, Algorithm::Es256]).unwrap();
+    let (payload, _) = jws
+        .verify_with_any(&keys, &[Algorithm::Rs256, Algorithm::Es256])
+        .unwrap();
     serde_json::from_slice(&payload).unwrap()
 }
 
@@ -122,7 +130,7 @@ async fn the_code_brings_an_id_token_that_states_the_authentication() {
         .acr("urn:example:loa:2")
         .amr(["pwd", "otp"])
         .session_id("session-1");
-    let code = code(&h, &client, "&nonce=n-0S6_WzA2Mj&max_age=300", approval).await;
+    let code = front_channel(&h, &client, "&nonce=n-0S6_WzA2Mj&max_age=300", approval).await;
     let body = redeem(&h, &client, &code).await;
     let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
     assert_eq!(claims["iss"], ISSUER);
@@ -135,7 +143,10 @@ async fn the_code_brings_an_id_token_that_states_the_authentication() {
     assert_eq!(claims["acr"], "urn:example:loa:2");
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp"]));
     assert_eq!(claims["sid"], "session-1");
-    assert_eq!(claims["at_hash"], at_hash(body["access_token"].as_str().unwrap()));
+    assert_eq!(
+        claims["at_hash"],
+        at_hash(body["access_token"].as_str().unwrap())
+    );
     assert!(claims.get("azp").is_none(), "one audience needs no azp");
     // Scope claims go to UserInfo, not the ID token (Core §5.4).
     assert!(claims.get("email").is_none() && claims.get("name").is_none());
@@ -145,19 +156,27 @@ async fn the_code_brings_an_id_token_that_states_the_authentication() {
 async fn the_nonce_comes_back_exactly_as_sent() {
     let h = op();
     let client = rp(&h).await;
-    for nonce in ["a", "ü € 😀 \"quoted\" \\ back", "x+y/z=&%20", &"n".repeat(512)] {
+    for nonce in [
+        "a",
+        "ü € 😀 \"quoted\" \\ back",
+        "x+y/z=&%20",
+        &"n".repeat(512),
+    ] {
         let extra = format!("&nonce={}", form_encode(nonce));
-        let code = code(&h, &client, &extra, Approval::new("alice")).await;
+        let code = front_channel(&h, &client, &extra, Approval::new("alice")).await;
         let body = redeem(&h, &client, &code).await;
         let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
         assert_eq!(claims["nonce"], nonce);
     }
     // Without a nonce (allowed in the code flow) there is none.
-    let code = code(&h, &client, "", Approval::new("alice")).await;
+    let code = front_channel(&h, &client, "", Approval::new("alice")).await;
     let body = redeem(&h, &client, &code).await;
     let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
     assert!(claims.get("nonce").is_none());
-    assert!(claims.get("auth_time").is_none(), "not asked for, not known");
+    assert!(
+        claims.get("auth_time").is_none(),
+        "not asked for, not known"
+    );
 }
 
 #[tokio::test]
@@ -173,7 +192,9 @@ async fn only_openid_requests_on_a_provider_get_id_tokens() {
         .unwrap();
     assert!(pending.openid().is_none());
     let response = h.server.approve(pending, "alice", None).await.unwrap();
-    let code = param(&redirect_params(&response), "code").unwrap().to_owned();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
     let body = redeem(&h, &client, &code).await;
     assert!(body.get("id_token").is_none());
 
@@ -187,10 +208,11 @@ async fn only_openid_requests_on_a_provider_get_id_tokens() {
         .unwrap();
     assert!(pending.openid().is_none());
     let response = plain.server.approve(pending, "alice", None).await.unwrap();
-    let code = param(&redirect_params(&response), "code").unwrap().to_owned();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
     let body = redeem(&plain, &client, &code).await;
     assert!(body.get("id_token").is_none());
-    assert_eq!(body["scope"].as_str().map(|s| s.contains("openid")), None);
 }
 
 #[tokio::test]
@@ -199,13 +221,17 @@ async fn a_refresh_brings_a_fresh_id_token_for_the_same_authentication() {
     let client = rp(&h).await;
     let signed_in = start() - Duration::from_secs(30);
     let approval = Approval::new("alice").authenticated_at(signed_in);
-    let code = code(&h, &client, "&nonce=abc&scope=openid%20read", approval).await;
+    let code = front_channel(&h, &client, "%20read&nonce=abc", approval).await;
     let first = redeem(&h, &client, &code).await;
     let first_claims = verified(&h, first["id_token"].as_str().unwrap(), "RS256");
 
     h.clock.advance(Duration::from_secs(100));
     let reply = h
-        .post(refresh_request(&client, first["refresh_token"].as_str().unwrap(), ""))
+        .post(refresh_request(
+            &client,
+            first["refresh_token"].as_str().unwrap(),
+            "",
+        ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.json);
     let claims = verified(&h, reply.json["id_token"].as_str().unwrap(), "RS256");
@@ -259,7 +285,10 @@ async fn malformed_authentication_requests_are_refused_on_the_redirect_uri() {
         ("&nonce=a&nonce=b", "invalid_request"),
         ("&id_token_hint=not.a.jwt", "invalid_request"),
         ("&request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
-        ("&request_uri=https%3A%2F%2Frp.example%2Fr", "request_uri_not_supported"),
+        (
+            "&request_uri=https%3A%2F%2Frp.example%2Fr",
+            "request_uri_not_supported",
+        ),
         ("&registration=%7B%7D", "registration_not_supported"),
     ] {
         let params = refused(&h, &auth_query(&client, extra)).await;
@@ -290,10 +319,16 @@ async fn prompt_none_ends_with_the_error_the_host_names() {
     for (why, code) in [
         (InteractionRequired::Login, "login_required"),
         (InteractionRequired::Consent, "consent_required"),
-        (InteractionRequired::AccountSelection, "account_selection_required"),
+        (
+            InteractionRequired::AccountSelection,
+            "account_selection_required",
+        ),
         (InteractionRequired::Interaction, "interaction_required"),
     ] {
-        let mut pending = h.authorize(&auth_query(&client, "&prompt=none")).await.unwrap();
+        let mut pending = h
+            .authorize(&auth_query(&client, "&prompt=none"))
+            .await
+            .unwrap();
         assert!(pending.prompt().none());
         let id = h.server.defer(&mut pending).await.unwrap().to_owned();
         let response = h.server.interaction_required(pending, why).await.unwrap();
@@ -311,7 +346,10 @@ async fn prompt_none_ends_with_the_error_the_host_names() {
 async fn max_age_exceeded_forces_a_new_sign_in() {
     let h = op();
     let client = rp(&h).await;
-    let mut pending = h.authorize(&auth_query(&client, "&max_age=60")).await.unwrap();
+    let mut pending = h
+        .authorize(&auth_query(&client, "&max_age=60"))
+        .await
+        .unwrap();
     let id = h.server.defer(&mut pending).await.unwrap().to_owned();
     let old = start() - Duration::from_secs(61);
     assert!(pending.requires_login(Some(old)));
@@ -326,7 +364,10 @@ async fn max_age_exceeded_forces_a_new_sign_in() {
     // Still pending: the host signs the user in and approves again.
     let pending = h.server.pending_authorization(&id).await.unwrap().unwrap();
     let missing = h.server.approve_with(pending, Approval::new("alice")).await;
-    assert!(matches!(missing, Err(DecisionError::AuthenticationTimeRequired)));
+    assert!(matches!(
+        missing,
+        Err(DecisionError::AuthenticationTimeRequired)
+    ));
     let pending = h.server.pending_authorization(&id).await.unwrap().unwrap();
     h.clock.advance(Duration::from_secs(5));
     let fresh = h.clock.now();
@@ -335,7 +376,9 @@ async fn max_age_exceeded_forces_a_new_sign_in() {
         .approve_with(pending, Approval::new("alice").authenticated_at(fresh))
         .await
         .unwrap();
-    let code = param(&redirect_params(&response), "code").unwrap().to_owned();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
     let body = redeem(&h, &client, &code).await;
     let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
     assert_eq!(claims["auth_time"], secs(fresh));
@@ -343,7 +386,10 @@ async fn max_age_exceeded_forces_a_new_sign_in() {
     // max_age=0: any sign-in before the request is too old; one after it
     // (the login page this request showed) is fine, however long the
     // consent page took.
-    let pending = h.authorize(&auth_query(&client, "&max_age=0")).await.unwrap();
+    let pending = h
+        .authorize(&auth_query(&client, "&max_age=0"))
+        .await
+        .unwrap();
     let requested = h.clock.now();
     assert!(pending.requires_login(Some(requested - Duration::from_secs(1))));
     h.clock.advance(Duration::from_secs(2));
@@ -362,7 +408,10 @@ async fn prompt_login_wants_a_sign_in_after_the_request() {
     let h = op();
     let client = rp(&h).await;
     let session = start() - Duration::from_secs(1);
-    let pending = h.authorize(&auth_query(&client, "&prompt=login")).await.unwrap();
+    let pending = h
+        .authorize(&auth_query(&client, "&prompt=login"))
+        .await
+        .unwrap();
     assert!(pending.requires_login(Some(session)));
     let refused = h
         .server
@@ -370,7 +419,10 @@ async fn prompt_login_wants_a_sign_in_after_the_request() {
         .await;
     assert!(matches!(refused, Err(DecisionError::LoginRequired)));
 
-    let pending = h.authorize(&auth_query(&client, "&prompt=login")).await.unwrap();
+    let pending = h
+        .authorize(&auth_query(&client, "&prompt=login"))
+        .await
+        .unwrap();
     h.clock.advance(Duration::from_secs(3));
     let again = h.clock.now();
     assert!(!pending.requires_login(Some(again)));
@@ -392,14 +444,17 @@ async fn an_essential_auth_time_must_be_known() {
         .await
         .unwrap();
     let refused = h.server.approve_with(pending, Approval::new("alice")).await;
-    assert!(matches!(refused, Err(DecisionError::AuthenticationTimeRequired)));
+    assert!(matches!(
+        refused,
+        Err(DecisionError::AuthenticationTimeRequired)
+    ));
 }
 
 #[tokio::test]
 async fn id_token_hint_names_the_end_user_to_approve() {
     let h = op();
     let client = rp(&h).await;
-    let code = code(&h, &client, "", Approval::new("alice")).await;
+    let code = front_channel(&h, &client, "", Approval::new("alice")).await;
     let hint = redeem(&h, &client, &code).await["id_token"]
         .as_str()
         .unwrap()
@@ -424,21 +479,28 @@ async fn id_token_hint_names_the_end_user_to_approve() {
 
     let stranger = op();
     let stranger_client = rp(&stranger).await;
-    let code = code(&stranger, &stranger_client, "", Approval::new("alice")).await;
+    let code = front_channel(&stranger, &stranger_client, "", Approval::new("alice")).await;
     let foreign = redeem(&stranger, &stranger_client, &code).await["id_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let params = refused(&h, &auth_query(&client, &format!("&id_token_hint={foreign}"))).await;
+    let params = refused(
+        &h,
+        &auth_query(&client, &format!("&id_token_hint={foreign}")),
+    )
+    .await;
     assert_eq!(param(&params, "error"), Some("invalid_request"));
 
     let mut parts: Vec<&str> = hint.split('.').collect();
-    let forged_payload = URL_SAFE_NO_PAD.encode(
-        serde_json::json!({"iss": ISSUER, "sub": "mallory", "aud": client.id}).to_string(),
-    );
+    let forged_payload = URL_SAFE_NO_PAD
+        .encode(serde_json::json!({"iss": ISSUER, "sub": "mallory", "aud": client.id}).to_string());
     parts[1] = &forged_payload;
     let forged = parts.join(".");
-    let params = refused(&h, &auth_query(&client, &format!("&id_token_hint={forged}"))).await;
+    let params = refused(
+        &h,
+        &auth_query(&client, &format!("&id_token_hint={forged}")),
+    )
+    .await;
     assert_eq!(param(&params, "error"), Some("invalid_request"));
 }
 
@@ -449,7 +511,7 @@ async fn the_claims_parameter_puts_claims_in_the_id_token() {
     let claims = form_encode(
         r#"{"id_token":{"email":{"essential":true},"email_verified":null,"sub":null},"userinfo":{"name":null}}"#,
     );
-    let code = code(
+    let code = front_channel(
         &h,
         &client,
         &format!("&claims={claims}"),
@@ -460,7 +522,10 @@ async fn the_claims_parameter_puts_claims_in_the_id_token() {
     let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
     assert_eq!(claims["email"], "alice@example.com");
     assert_eq!(claims["email_verified"], true);
-    assert_eq!(claims["sub"], "alice", "sub is the provider's, never the source's");
+    assert_eq!(
+        claims["sub"], "alice",
+        "sub is the provider's, never the source's"
+    );
     assert!(claims.get("name").is_none(), "asked of UserInfo only");
     assert!(claims.get("phone_number").is_none());
 }
@@ -469,7 +534,7 @@ async fn the_claims_parameter_puts_claims_in_the_id_token() {
 async fn scope_claims_can_go_in_the_id_token_too() {
     let h = harness_with(|b| provider(b, OpenIdConnect::new(users()).scope_claims_in_id_token()));
     let client = rp(&h).await;
-    let code = code(&h, &client, "%20email", Approval::new("alice")).await;
+    let code = front_channel(&h, &client, "%20email", Approval::new("alice")).await;
     let body = redeem(&h, &client, &code).await;
     let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
     assert_eq!(claims["email"], "alice@example.com");
@@ -481,7 +546,7 @@ async fn an_end_user_the_claims_source_no_longer_knows_gets_no_tokens() {
     let h = op();
     let client = rp(&h).await;
     let claims = form_encode(r#"{"id_token":{"email":null}}"#);
-    let code = code(
+    let code = front_channel(
         &h,
         &client,
         &format!("&claims={claims}"),
@@ -491,7 +556,9 @@ async fn an_end_user_the_claims_source_no_longer_knows_gets_no_tokens() {
     let reply = h.redeem(&client, &code).await;
     reply.assert_error(400, "invalid_grant");
     // The code is spent and its grant revoked: a replay gets nothing.
-    h.redeem(&client, &code).await.assert_error(400, "invalid_grant");
+    h.redeem(&client, &code)
+        .await
+        .assert_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -503,7 +570,7 @@ async fn id_tokens_are_signed_with_the_configured_algorithm() {
         )
     });
     let client = rp(&h).await;
-    let code = code(&h, &client, "", Approval::new("alice")).await;
+    let code = front_channel(&h, &client, "", Approval::new("alice")).await;
     let body = redeem(&h, &client, &code).await;
     verified(&h, body["id_token"].as_str().unwrap(), "ES256");
 }
@@ -528,7 +595,10 @@ async fn a_provider_that_cannot_sign_or_carry_id_tokens_does_not_build() {
         .signing_keys(keys())
         .openid_connect(OpenIdConnect::new(users()))
         .build();
-    assert!(matches!(no_code_grant, Err(BuildError::InvalidOpenIdConnect(_))));
+    assert!(matches!(
+        no_code_grant,
+        Err(BuildError::InvalidOpenIdConnect(_))
+    ));
     let too_long = portcullis::AuthorizationServer::builder(ISSUER)
         .clients(portcullis::MemoryStore::new())
         .tokens(portcullis::MemoryStore::new())
@@ -543,10 +613,12 @@ async fn a_provider_that_cannot_sign_or_carry_id_tokens_does_not_build() {
 async fn a_replayed_code_kills_the_tokens_its_id_token_came_with() {
     let h = op();
     let client = rp(&h).await;
-    let code = code(&h, &client, "&nonce=n", Approval::new("alice")).await;
+    let code = front_channel(&h, &client, "&nonce=n", Approval::new("alice")).await;
     let body = redeem(&h, &client, &code).await;
     assert!(body["id_token"].is_string());
-    h.redeem(&client, &code).await.assert_error(400, "invalid_grant");
+    h.redeem(&client, &code)
+        .await
+        .assert_error(400, "invalid_grant");
     assert!(!common::alive(&h, body["access_token"].as_str().unwrap()).await);
     let reply = h
         .post(token_request(
@@ -560,4 +632,226 @@ async fn a_replayed_code_kills_the_tokens_its_id_token_came_with() {
         .await;
     reply.assert_error(400, "invalid_grant");
     let _ = VERIFIER;
+}
+
+fn pairwise_op() -> Harness {
+    harness_with(|b| {
+        provider(
+            b,
+            OpenIdConnect::new(users()).pairwise_subjects(PairwiseKey::new(&[42; 32]).unwrap()),
+        )
+    })
+}
+
+async fn pairwise_client(h: &Harness, redirect: &str) -> TestClient {
+    h.register(
+        ClientRegistration::web_application()
+            .redirect_uri(redirect)
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .subject_type(SubjectType::Pairwise)
+            .scope("openid".parse().unwrap()),
+    )
+    .await
+}
+
+/// The ID token of a confidential client's code flow (PKCE as usual).
+async fn confidential_id_token(
+    h: &Harness,
+    client: &TestClient,
+    redirect: &str,
+    subject: &str,
+) -> Value {
+    let query = format!(
+        "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
+        client.id,
+        form_encode(redirect)
+    );
+    let pending = h.authorize(&query).await.unwrap();
+    let response = h.server.approve(pending, subject, None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let reply = h
+        .post(token_request(
+            Some(&common::basic(&client.id, &client.secret)),
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+                form_encode(redirect)
+            ),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    let id_token = reply.json["id_token"].as_str().unwrap();
+    let jws = UnverifiedJws::parse(id_token).unwrap();
+    let keys = h.server.jwks().public_keys();
+    let (payload, _) = jws
+        .verify_with_any(&keys, &[Algorithm::Rs256, Algorithm::Es256])
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+#[tokio::test]
+async fn pairwise_subjects_are_stable_per_sector_and_unlinkable_across_sectors() {
+    let h = pairwise_op();
+    let a = pairwise_client(&h, "https://rp-a.example/cb").await;
+    let a2 = pairwise_client(&h, "https://rp-a.example/other").await;
+    let b = pairwise_client(&h, "https://rp-b.example/cb").await;
+    let sub_a =
+        confidential_id_token(&h, &a, "https://rp-a.example/cb", "alice").await["sub"].clone();
+    let again =
+        confidential_id_token(&h, &a, "https://rp-a.example/cb", "alice").await["sub"].clone();
+    let same_sector =
+        confidential_id_token(&h, &a2, "https://rp-a.example/other", "alice").await["sub"].clone();
+    let sub_b =
+        confidential_id_token(&h, &b, "https://rp-b.example/cb", "alice").await["sub"].clone();
+    let bob_a =
+        confidential_id_token(&h, &a, "https://rp-a.example/cb", "bob").await["sub"].clone();
+    assert_ne!(sub_a, "alice");
+    assert_eq!(sub_a, again, "stable");
+    assert_eq!(sub_a, same_sector, "one sector, one identifier");
+    assert_ne!(sub_a, sub_b, "unlinkable across sectors");
+    assert_ne!(sub_a, bob_a);
+    // A public client of the same provider sees the local identifier.
+    let public = rp(&h).await;
+    let code = front_channel(&h, &public, "", Approval::new("alice")).await;
+    let body = redeem(&h, &public, &code).await;
+    assert_eq!(
+        verified(&h, body["id_token"].as_str().unwrap(), "RS256")["sub"],
+        "alice"
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_hint_with_a_pairwise_subject_names_the_local_end_user() {
+    let h = pairwise_op();
+    let redirect = "https://rp-a.example/cb";
+    let client = pairwise_client(&h, redirect).await;
+    let query = format!(
+        "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
+        client.id,
+        form_encode(redirect)
+    );
+    let pending = h.authorize(&query).await.unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let reply = h
+        .post(token_request(
+            Some(&common::basic(&client.id, &client.secret)),
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+                form_encode(redirect)
+            ),
+        ))
+        .await;
+    let hint = reply.json["id_token"].as_str().unwrap().to_owned();
+    let hinted = format!("{query}&id_token_hint={hint}");
+    let pending = h.authorize(&hinted).await.unwrap();
+    assert_ne!(pending.id_token_hint().unwrap().subject, "alice");
+    let wrong = h.server.approve(pending, "bob", None).await;
+    assert!(matches!(wrong, Err(DecisionError::SubjectMismatch)));
+    let pending = h.authorize(&hinted).await.unwrap();
+    assert_eq!(
+        h.server
+            .approve(pending, "alice", None)
+            .await
+            .unwrap()
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn a_client_gets_id_tokens_signed_with_the_algorithm_it_registered() {
+    let h = op();
+    let client = h
+        .register(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .id_token_signed_response_alg(Algorithm::Es256)
+                .scope("openid".parse().unwrap()),
+        )
+        .await;
+    let code = front_channel(&h, &client, "", Approval::new("alice")).await;
+    let body = redeem(&h, &client, &code).await;
+    let claims = verified(&h, body["id_token"].as_str().unwrap(), "ES256");
+    // at_hash follows the ID token's algorithm: SHA-256 for ES256 too.
+    assert_eq!(
+        claims["at_hash"],
+        at_hash(body["access_token"].as_str().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_clients_registered_defaults_apply_unless_the_request_overrides_them() {
+    let h = op();
+    let client = h
+        .register(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .require_auth_time(true)
+                .default_max_age(60)
+                .default_acr_value("urn:example:loa:1")
+                .scope("openid".parse().unwrap()),
+        )
+        .await;
+    let pending = h.authorize(&auth_query(&client, "")).await.unwrap();
+    assert_eq!(pending.max_age(), Some(60));
+    assert_eq!(pending.acr_values(), ["urn:example:loa:1"]);
+    let pending_overridden = h
+        .authorize(&auth_query(&client, "&max_age=3600&acr_values=urn%3Ax"))
+        .await
+        .unwrap();
+    assert_eq!(pending_overridden.max_age(), Some(3600));
+    assert_eq!(pending_overridden.acr_values(), ["urn:x"]);
+    // require_auth_time: an approval must say when.
+    let missing = h.server.approve_with(pending, Approval::new("alice")).await;
+    assert!(matches!(
+        missing,
+        Err(DecisionError::AuthenticationTimeRequired)
+    ));
+    let pending = h.authorize(&auth_query(&client, "")).await.unwrap();
+    let code = {
+        let response = h
+            .server
+            .approve_with(pending, Approval::new("alice").authenticated_at(start()))
+            .await
+            .unwrap();
+        param(&redirect_params(&response), "code")
+            .unwrap()
+            .to_owned()
+    };
+    let body = redeem(&h, &client, &code).await;
+    let claims = verified(&h, body["id_token"].as_str().unwrap(), "RS256");
+    assert_eq!(claims["auth_time"], secs(start()));
+}
+
+#[tokio::test]
+async fn id_token_response_types_are_not_served() {
+    // Core §16.5, §16.16: no ID token or access token travels through the
+    // front channel; the implicit and hybrid flows are refused.
+    let h = op();
+    let client = rp(&h).await;
+    for response_type in [
+        "id_token",
+        "id_token%20token",
+        "code%20id_token",
+        "code%20token",
+    ] {
+        let query = format!(
+            "response_type={response_type}&client_id={}&scope=openid&nonce=n&state=xyz\
+             &code_challenge={CHALLENGE}&code_challenge_method=S256",
+            client.id
+        );
+        let params = refused(&h, &query).await;
+        assert_eq!(
+            param(&params, "error"),
+            Some("unsupported_response_type"),
+            "{response_type}"
+        );
+        assert!(param(&params, "id_token").is_none() && param(&params, "code").is_none());
+    }
 }

@@ -27,9 +27,12 @@ use portcullis::client::{
     Admission, AuthLimiter, Client, ClientId, ClientRegistration, ClientRegistry, ClientSecret,
     RegistrationQuota, ThrottlePolicy,
 };
+use portcullis::endpoint::Approval;
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
+use portcullis::jose::{Algorithm, KeySet, SigningKey, UnverifiedJws};
+use portcullis::oidc::{Claims, OpenIdConnect, StaticClaims};
 use portcullis::protocol::openid::{ClaimsRequest, OpenIdParams};
 use portcullis::protocol::{
     CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator, ResourceSet, Scope,
@@ -74,6 +77,7 @@ on_every_backend!(
     the_database_holds_only_hashes,
     server_client_credentials_flow,
     server_code_flow_with_pkce_and_refresh_rotation,
+    server_openid_flow_keeps_the_authentication_in_the_database,
     server_device_flow,
     the_limiter_is_shared_by_replicas,
     replicas_throttle_a_guesser_together,
@@ -2027,6 +2031,100 @@ async fn server_client_credentials_flow(db: &TestDb) {
     s.clock.advance(secs(601));
     assert!(!s.alive(&token).await);
     assert!(s.server.purge_expired().await.unwrap() >= 2);
+}
+
+/// An OpenID Connect request deferred to the database, approved, redeemed
+/// and refreshed: what the ID tokens say comes back from the rows.
+async fn server_openid_flow_keeps_the_authentication_in_the_database(db: &TestDb) {
+    let store = db.open().await;
+    let clock = Arc::new(ManualClock::new(common::start()));
+    let keys = KeySet::new()
+        .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
+        .unwrap();
+    let users = StaticClaims::new().user("alice", Claims::new().with("email", "a@example.com"));
+    let server = AuthorizationServer::builder(common::ISSUER)
+        .clients(store.clone())
+        .tokens(store)
+        .grant(AuthorizationCodeGrant)
+        .grant(RefreshTokenGrant)
+        .signing_keys(keys.clone())
+        .openid_connect(OpenIdConnect::new(users).id_token_signing_alg(Algorithm::Es256))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let s = Server { server, clock };
+    let c = s
+        .register(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope(scope("openid email")),
+        )
+        .await;
+    let claims = common::form_encode(r#"{"id_token":{"email":{"essential":true}}}"#);
+    let request = http::Request::get(format!(
+        "https://auth.example/authorize?response_type=code&client_id={}&scope=openid\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256&nonce=n%27%22%C3%BC\
+         &max_age=600&prompt=consent&ui_locales=de&claims={claims}",
+        c.id
+    ))
+    .body(Vec::<u8>::new())
+    .unwrap();
+    let mut pending = s.server.authorization_request(&request).await.unwrap();
+    let id = s.server.defer(&mut pending).await.unwrap().to_owned();
+    drop(pending);
+    let pending = s.server.pending_authorization(&id).await.unwrap().unwrap();
+    assert_eq!(pending.max_age(), Some(600));
+    assert!(pending.prompt().consent());
+    assert_eq!(pending.ui_locales(), ["de"]);
+    assert!(
+        pending
+            .claims_request()
+            .unwrap()
+            .id_token_claim("email")
+            .is_some()
+    );
+    let signed_in = common::start() - Duration::from_secs(10);
+    let approval = Approval::new("alice")
+        .authenticated_at(signed_in)
+        .amr(["pwd"])
+        .session_id("sid-1");
+    let response = s.server.approve_with(pending, approval).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(token_request(
+            None,
+            &format!(
+                "grant_type=authorization_code&code={code}&client_id={}&code_verifier={VERIFIER}",
+                c.id
+            ),
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.json);
+    let public = keys.jwks(common::start()).public_keys();
+    let claims_of = |id_token: &str| -> serde_json::Value {
+        let (payload, _) = UnverifiedJws::parse(id_token)
+            .unwrap()
+            .verify_with_any(&public, &[Algorithm::Es256])
+            .unwrap();
+        serde_json::from_slice(&payload).unwrap()
+    };
+    let first = claims_of(r.json["id_token"].as_str().unwrap());
+    assert_eq!(first["nonce"], "n'\"ü");
+    assert_eq!(first["auth_time"], 1_800_000_000 - 10);
+    assert_eq!(first["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(first["sid"], "sid-1");
+    assert_eq!(first["email"], "a@example.com");
+    let refresh = r.json["refresh_token"].as_str().unwrap();
+    let r2 = s.post(refresh_request(&c, refresh, "")).await;
+    assert_eq!(r2.status, 200, "{:?}", r2.json);
+    let second = claims_of(r2.json["id_token"].as_str().unwrap());
+    assert_eq!(second["auth_time"], first["auth_time"]);
+    assert_eq!(second["sid"], "sid-1");
+    assert!(second.get("nonce").is_none());
 }
 
 async fn server_code_flow_with_pkce_and_refresh_rotation(db: &TestDb) {

@@ -131,7 +131,15 @@ pub(crate) fn openid_request(
     issuer: &str,
     now: SystemTime,
 ) -> Result<OpenIdRequest, OAuthError> {
-    let params = OpenIdParams::from_params(params)?;
+    let mut params = OpenIdParams::from_params(params)?;
+    // Registration §2: the client's registered defaults, which the request
+    // overrides.
+    if params.max_age.is_none() {
+        params.max_age = client.default_max_age();
+    }
+    if params.acr_values.is_empty() {
+        params.acr_values = client.default_acr_values().to_vec();
+    }
     let hint = params
         .id_token_hint
         .as_deref()
@@ -165,7 +173,7 @@ pub(crate) fn approved_authentication(
     let needs_time = params.max_age.is_some()
         || params.prompt.login()
         || essential_auth_time
-        || client_requires_auth_time(client);
+        || client.require_auth_time();
     let authenticated_at = match approval.authenticated_at {
         Some(at) => Some(at),
         None if needs_time => return Err(DecisionError::AuthenticationTimeRequired),
@@ -278,10 +286,4 @@ fn stale(request: &OpenIdRequest, requested_at: SystemTime, authenticated_at: Sy
     params
         .max_age
         .is_some_and(|max_age| authenticated_at + Duration::from_secs(max_age) < requested_at)
-}
-
-/// Whether `client` registered `require_auth_time` (Registration §2).
-fn client_requires_auth_time(client: &Client) -> bool {
-    let _ = client;
-    false
 }

@@ -225,10 +225,13 @@ impl OpenIdProvider {
         }
     }
 
-    /// The algorithm of `client`'s ID tokens.
+    /// The algorithm of `client`'s ID tokens: the one it registered
+    /// (`id_token_signed_response_alg`, Registration §2), or the
+    /// provider's.
     pub(crate) fn id_token_alg(&self, client: &Client) -> Algorithm {
-        let _ = client;
-        self.config.id_token_alg
+        client
+            .id_token_signed_response_alg()
+            .unwrap_or(self.config.id_token_alg)
     }
 
     /// Verifies an `id_token_hint` from `client_id`: an ID token this

@@ -7,7 +7,7 @@ use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::client::Client;
+use crate::client::{Client, SubjectType};
 
 /// The shortest pairwise key accepted, in bytes.
 pub const MIN_PAIRWISE_KEY_LEN: usize = 32;
@@ -55,10 +55,14 @@ impl fmt::Debug for PairwiseKey {
 }
 
 /// The sector a client's pairwise identifiers are computed for, or `None`
-/// for a client that gets public identifiers.
+/// for a client that gets public identifiers: the host of its
+/// `sector_identifier_uri` or of its redirect URIs (Core §8.1). A pairwise
+/// client without one — a native app on loopback redirects, whose host
+/// every app shares — is a sector of its own, by its `client_id`: its
+/// identifiers are still unlinkable to any other client's.
 pub(crate) fn pairwise_sector(client: &Client) -> Option<&str> {
-    let _ = client;
-    None
+    (client.subject_type() == SubjectType::Pairwise)
+        .then(|| client.sector_identifier().unwrap_or(client.id().as_str()))
 }
 
 #[cfg(test)]
