@@ -450,3 +450,56 @@ async fn a_host_handler_extracts_a_validated_authorization_request() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
 }
+
+#[tokio::test]
+async fn a_provider_serves_its_configuration_and_userinfo_under_the_issuer_path() {
+    use portcullis::jose::{Algorithm, KeySet, SigningKey};
+    use portcullis::oidc::{OpenIdConnect, StaticClaims};
+
+    let key = SigningKey::generate(Algorithm::Rs256).unwrap();
+    let server = builder("https://auth.example/tenant1")
+        .signing_keys(KeySet::new().with_key(key).unwrap())
+        .openid_connect(OpenIdConnect::new(StaticClaims::new()))
+        .build()
+        .unwrap();
+    let app = router(server, approve_signed_in);
+    // Discovery §4.1: appended to the issuer's path.
+    let response = send(
+        &app,
+        bare("GET", "/tenant1/.well-known/openid-configuration"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc = json_of(response).await;
+    assert_eq!(
+        doc["userinfo_endpoint"],
+        "https://auth.example/tenant1/userinfo"
+    );
+
+    for method in ["GET", "POST"] {
+        let response = send(&app, bare(method, "/tenant1/userinfo")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"https://auth.example/tenant1\""
+        );
+    }
+    // The body reaches the endpoint: a token in it is read, and refused.
+    let post = Request::post("/tenant1/userinfo")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("access_token=pc_at_unknown"))
+        .unwrap();
+    let response = send(&app, post).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_of(response).await["error"], "invalid_token");
+
+    // A server that is no provider routes neither.
+    let app = router(
+        builder("https://auth.example").build().unwrap(),
+        approve_signed_in,
+    );
+    for path in ["/.well-known/openid-configuration", "/userinfo"] {
+        let response = send(&app, bare("GET", path)).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}

@@ -604,7 +604,7 @@ async fn a_server_that_is_no_provider_has_no_logout_endpoint() {
     assert!(matches!(error, LogoutError::NotProvider));
     assert!(error.error().is_none());
     assert_eq!(error.into_http().status(), 404);
-    assert!(h.server.metadata().end_session_endpoint.is_none());
+    assert!(h.server.metadata().openid.is_none());
     let document = serde_json::to_value(h.server.metadata()).unwrap();
     assert!(document.get("end_session_endpoint").is_none());
 }
@@ -615,6 +615,17 @@ async fn the_metadata_advertises_the_logout_endpoint() {
     let document = serde_json::to_value(h.server.metadata()).unwrap();
     assert_eq!(
         document["end_session_endpoint"],
+        "https://auth.example/logout"
+    );
+    // The OpenID Provider configuration (Discovery §4) says the same.
+    let configuration = h.server.openid_configuration_endpoint(
+        Request::get(h.server.openid_configuration_path())
+            .body(())
+            .unwrap(),
+    );
+    let configuration: serde_json::Value = serde_json::from_slice(configuration.body()).unwrap();
+    assert_eq!(
+        configuration["end_session_endpoint"],
         "https://auth.example/logout"
     );
     assert_eq!(Endpoint::EndSession.default_path(), "/logout");

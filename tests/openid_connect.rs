@@ -32,11 +32,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 fn keys() -> KeySet {
-    KeySet::new()
-        .with_key(SigningKey::generate(Algorithm::Rs256).unwrap())
-        .unwrap()
-        .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
-        .unwrap()
+    common::signing_keys(&[Algorithm::Rs256, Algorithm::Es256])
 }
 
 fn users() -> StaticClaims {

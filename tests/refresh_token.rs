@@ -30,15 +30,7 @@ struct Tokens {
 async fn tokens_for(h: &Harness, client: &TestClient, extra: &str) -> Tokens {
     let params = h.code_for(client, extra).await;
     let code = param(&params, "code").unwrap().to_owned();
-    let r = if client.secret.is_empty() {
-        h.redeem(client, &code).await
-    } else {
-        h.post(token_request(
-            Some(&basic(&client.id, &client.secret)),
-            &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
-        ))
-        .await
-    };
+    let r = h.redeem_as(client, &code).await;
     assert_eq!(r.status, 200, "{:?}", r.json);
     Tokens {
         access: r.access_token().to_owned(),

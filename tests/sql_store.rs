@@ -2062,7 +2062,9 @@ async fn server_openid_flow_keeps_the_authentication_in_the_database(db: &TestDb
                 .scope(scope("openid email")),
         )
         .await;
-    let claims = common::form_encode(r#"{"id_token":{"email":{"essential":true}}}"#);
+    let claims = common::form_encode(
+        r#"{"id_token":{"email":{"essential":true}},"userinfo":{"email":null}}"#,
+    );
     let request = http::Request::get(format!(
         "https://auth.example/authorize?response_type=code&client_id={}&scope=openid\
          &code_challenge={CHALLENGE}&code_challenge_method=S256&nonce=n%27%22%C3%BC\
@@ -2118,6 +2120,23 @@ async fn server_openid_flow_keeps_the_authentication_in_the_database(db: &TestDb
     assert_eq!(first["amr"], serde_json::json!(["pwd"]));
     assert_eq!(first["sid"], "sid-1");
     assert_eq!(first["email"], "a@example.com");
+    // UserInfo reads the claims request back from the grant's row: the
+    // scope alone (`openid`) would release no email.
+    let userinfo = s
+        .server
+        .userinfo_endpoint(
+            http::Request::get("https://auth.example/userinfo")
+                .header("authorization", format!("Bearer {}", r.access_token()))
+                .body(Vec::<u8>::new())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(userinfo.status(), 200);
+    let userinfo: serde_json::Value = serde_json::from_slice(userinfo.body()).unwrap();
+    assert_eq!(
+        userinfo,
+        serde_json::json!({"sub": "alice", "email": "a@example.com"})
+    );
     let refresh = r.json["refresh_token"].as_str().unwrap();
     let r2 = s.post(refresh_request(&c, refresh, "")).await;
     assert_eq!(r2.status, 200, "{:?}", r2.json);

@@ -31,9 +31,11 @@ use crate::protocol::ErrorResponse;
 /// | `revocation_endpoint` | revocation (RFC 7009) | always |
 /// | `introspection_endpoint` | introspection (RFC 7662) | always |
 /// | `authorization_endpoint` | authorization (RFC 6749 §3.1) | a grant needs it |
-/// | `end_session_endpoint` | logout (RP-Initiated Logout 1.0 §2), answered by [`Interaction::end_session`] | the server is an OpenID Provider |
 /// | `device_authorization_endpoint` | device authorization (RFC 8628 §3.1) | the device grant is served |
 /// | `registration_endpoint`, and `…/{client_id}` beneath it | registration (RFC 7591), client configuration (RFC 7592) | registration is enabled |
+/// | [`openid_configuration_path`](AuthorizationServer::openid_configuration_path) | OpenID Provider configuration (Discovery 1.0 §4) | the server is an OpenID Provider |
+/// | `userinfo_endpoint` | UserInfo (OpenID Connect Core 1.0 §5.3) | the server is an OpenID Provider |
+/// | `end_session_endpoint` | logout (RP-Initiated Logout 1.0 §2), answered by [`Interaction::end_session`] | the server is an OpenID Provider |
 ///
 /// Each path is the advertised URL's path, so an issuer with a path
 /// (`https://auth.example/tenant1`) is served under it, and its metadata at
@@ -109,14 +111,6 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
             async move { authorize(&server, &*interaction, request).await }
         });
     }
-    if let Some(url) = &metadata.end_session_endpoint {
-        let server = server.clone();
-        routes.add(url.path(), move |request: Request| {
-            let server = server.clone();
-            let interaction = Arc::clone(&interaction);
-            async move { end_session(&server, &*interaction, request).await }
-        });
-    }
     if let Some(url) = &metadata.device_authorization_endpoint {
         routes.add_buffered(&server, url.path(), |s, r| async move {
             s.device_authorization_endpoint(r).await
@@ -145,6 +139,30 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
             }),
         );
         routes.paths.push(path);
+    }
+    if let Some(openid) = &metadata.openid {
+        // Discovery §4.1: appended to the issuer's path, not inserted.
+        routes.add(server.openid_configuration_path(), {
+            let server = server.clone();
+            move |request: Request| {
+                let server = server.clone();
+                async move { Reply(server.openid_configuration_endpoint(request)).into_response() }
+            }
+        });
+        routes.add_buffered(
+            &server,
+            openid.userinfo_endpoint.path(),
+            |s, r| async move { s.userinfo_endpoint(r).await },
+        );
+        let server = server.clone();
+        routes.add(
+            openid.end_session_endpoint.path(),
+            move |request: Request| {
+                let server = server.clone();
+                let interaction = Arc::clone(&interaction);
+                async move { end_session(&server, &*interaction, request).await }
+            },
+        );
     }
     // Endpoints the configuration leaves off are not routed: a 404, as for
     // any unknown path.

@@ -23,7 +23,7 @@ use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler};
 use crate::oidc::OpenIdProvider;
 use crate::protocol::GrantType;
-use crate::store::{AccessTokenInfo, GrantId, StoreError, Stores};
+use crate::store::{AccessTokenInfo, AccessTokenRecord, GrantId, GrantRecord, StoreError, Stores};
 use crate::token::{Clock, TokenHash, TokenLifetimes, is_access_token};
 
 /// The default limit on a request body: 64 KiB, far above any real token
@@ -134,6 +134,29 @@ impl ServerInner {
 }
 
 impl ServerInner {
+    /// The live access token `token` with its grant, in one lookup: issued
+    /// by this server, not expired, and its grant neither expired nor
+    /// revoked (a revoked grant's tokens are not found). The grant record
+    /// carries what an OpenID Connect request asked for
+    /// ([`GrantRecord::openid`]), which the UserInfo endpoint needs.
+    pub(crate) async fn live_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(AccessTokenRecord, GrantRecord)>, StoreError> {
+        if !is_access_token(token) {
+            return Ok(None);
+        }
+        let hash = TokenHash::of(token);
+        let Some((record, grant)) = self.stores.grants.find_access_token(&hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if record.expires_at <= now || grant.expires_at <= now {
+            return Ok(None);
+        }
+        Ok(Some((record, grant)))
+    }
+
     /// Refuses a `jwks_uri` the server could not fetch (RFC 7591 §2): it has
     /// no [`Fetcher`](crate::fetch::Fetcher), or no JWT client
     /// authentication to use the keys for.
@@ -273,17 +296,9 @@ impl AuthorizationServer {
         &self,
         token: &str,
     ) -> Result<Option<AccessTokenInfo>, StoreError> {
-        if !is_access_token(token) {
-            return Ok(None);
-        }
-        let hash = TokenHash::of(token);
-        let Some((record, grant)) = self.inner.stores.grants.find_access_token(&hash).await? else {
+        let Some((record, grant)) = self.inner.live_access_token(token).await? else {
             return Ok(None);
         };
-        let now = self.inner.clock.now();
-        if record.expires_at <= now || grant.expires_at <= now {
-            return Ok(None);
-        }
         Ok(Some(AccessTokenInfo {
             client_id: grant.client_id,
             subject: grant.subject,

@@ -48,6 +48,7 @@ impl DiscoveryConfig {
             registration: url(Endpoint::Registration)?,
             device_authorization: url(Endpoint::DeviceAuthorization)?,
             jwks: url(Endpoint::Jwks)?,
+            userinfo: url(Endpoint::UserInfo)?,
             end_session: url(Endpoint::EndSession)?,
         };
         let page = |name: &'static str, value: Option<String>| {

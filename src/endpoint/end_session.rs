@@ -196,7 +196,12 @@ impl LogoutError {
     /// [`Rejected`](Self::Rejected) from [`error`](Self::error).
     pub fn into_http(self) -> Response<Vec<u8>> {
         match self {
-            LogoutError::NotProvider => page(StatusCode::NOT_FOUND, "Not found."),
+            LogoutError::NotProvider => {
+                // As for any path the server does not serve.
+                let mut response = Response::new(Vec::new());
+                *response.status_mut() = StatusCode::NOT_FOUND;
+                response
+            }
             LogoutError::MethodNotAllowed => ErrorResponse::method_not_allowed(
                 "the logout endpoint accepts only GET and POST",
                 "GET, POST",

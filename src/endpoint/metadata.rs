@@ -71,8 +71,10 @@ use url::Url;
 
 use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::published_urls::{Endpoint, EndpointUrls};
-use crate::client::AuthMethod;
+use crate::client::{AuthMethod, OPENID_SIGNING_ALGORITHMS, SubjectType};
 use crate::jose::Algorithm;
+use crate::oidc::OpenIdProvider;
+use crate::protocol::openid::{Display, Prompt};
 use crate::protocol::{CodeChallengeMethod, GrantType, Scope, published_document};
 use crate::store::{ResponseMode, ResponseType};
 
@@ -95,8 +97,14 @@ pub const METADATA_CACHE_CONTROL: &str = "public, max-age=300";
 /// lists `"grant_types_supported": []`, since omitting it would mean
 /// `authorization_code` and `implicit`.
 ///
-/// A host that publishes more (an OpenID Connect `jwks_uri`, say) serialises
-/// this to a `serde_json::Value` and adds members.
+/// On an OpenID Provider it also carries the provider's members
+/// ([`openid`](Self::openid), OpenID Connect Discovery 1.0 §3), and the same
+/// document is the provider's configuration
+/// ([`AuthorizationServer::openid_configuration`]): one builder for both
+/// documents, so they cannot disagree.
+///
+/// A host that publishes more serialises this to a `serde_json::Value` and
+/// adds members.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct AuthorizationServerMetadata {
@@ -119,7 +127,9 @@ pub struct AuthorizationServerMetadata {
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
     pub registration_endpoint: Option<Url>,
     /// The scope values set with
-    /// [`ServerBuilder::scopes_supported`](crate::ServerBuilder::scopes_supported).
+    /// [`ServerBuilder::scopes_supported`](crate::ServerBuilder::scopes_supported);
+    /// on an OpenID Provider, `openid` first (Discovery §3: the server MUST
+    /// support it, and the scope values Core defines SHOULD be listed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
     /// `code` when the code grant is served; `token` when implicit is enabled.
@@ -192,16 +202,76 @@ pub struct AuthorizationServerMetadata {
     /// is set.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_id_metadata_document_supported: bool,
-    /// The logout endpoint (RP-Initiated Logout 1.0 §2.1), on an OpenID
-    /// Provider.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
-    pub end_session_endpoint: Option<Url>,
+    /// What an OpenID Provider adds (Discovery §3); `None`, and no member
+    /// written, on a server that is not one.
+    #[serde(flatten)]
+    pub openid: Option<OpenIdProviderMetadata>,
+}
+
+/// The members an OpenID Provider's metadata adds to RFC 8414's (OpenID
+/// Connect Discovery 1.0 §3), as the provider is configured
+/// ([`ServerBuilder::openid_connect`](crate::ServerBuilder::openid_connect)).
+/// Written flattened into [`AuthorizationServerMetadata`]; lists with no
+/// values are omitted (Discovery §4.2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct OpenIdProviderMetadata {
+    /// The UserInfo endpoint (Core §5.3).
+    #[serde(serialize_with = "url")]
+    pub userinfo_endpoint: Url,
+    /// The logout endpoint (RP-Initiated Logout 1.0 §2.1).
+    #[serde(serialize_with = "url")]
+    pub end_session_endpoint: Url,
+    /// `public`, and `pairwise` when the provider has a pairwise key
+    /// ([`OpenIdConnect::pairwise_subjects`](crate::oidc::OpenIdConnect::pairwise_subjects)).
+    #[serde(serialize_with = "wire_list")]
+    pub subject_types_supported: Vec<SubjectType>,
+    /// The algorithms the key set has an active key for, among those a
+    /// client may register for its ID tokens
+    /// ([`OPENID_SIGNING_ALGORITHMS`](crate::client::OPENID_SIGNING_ALGORITHMS)).
+    /// Discovery §3 wants `RS256` among them: give the key set an RS256 key.
+    #[serde(serialize_with = "wire_list")]
+    pub id_token_signing_alg_values_supported: Vec<Algorithm>,
+    /// The same algorithms, for signed UserInfo responses
+    /// (`userinfo_signed_response_alg`, Core §5.3.2).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub userinfo_signing_alg_values_supported: Vec<Algorithm>,
+    /// The authentication context classes the host can satisfy
+    /// ([`OpenIdConnect::acr_values_supported`](crate::oidc::OpenIdConnect::acr_values_supported)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acr_values_supported: Vec<String>,
+    /// The `display` values (Core §3.1.2.1), passed to the host.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub display_values_supported: Vec<&'static str>,
+    /// The `prompt` values (Core §3.1.2.1; `create` from Initiating User
+    /// Registration 1.0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prompt_values_supported: Vec<&'static str>,
+    /// `normal` only: no aggregated or distributed claims (Core §5.6).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claim_types_supported: Vec<&'static str>,
+    /// The claims the provider may supply
+    /// ([`OpenIdConnect::claims_supported`](crate::oidc::OpenIdConnect::claims_supported)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims_supported: Vec<String>,
+    /// The `claims` request parameter is read (Core §5.5): `true`.
+    pub claims_parameter_supported: bool,
+    /// Request objects by value (Core §6.1) are refused
+    /// (`request_not_supported`): `false`.
+    pub request_parameter_supported: bool,
+    /// Request objects by reference (Core §6.2) are refused
+    /// (`request_uri_not_supported`): `false`, written out because
+    /// Discovery §3 defaults it to `true`.
+    pub request_uri_parameter_supported: bool,
 }
 
 /// The access token type a resource server authenticates with at the
 /// introspection endpoint (RFC 6750; RFC 8414 §2 lets
 /// `introspection_endpoint_auth_methods_supported` name it).
 const BEARER: &str = "Bearer";
+
+/// The scope value of an OpenID Connect request (Core §3.1.2.1).
+const OPENID_SCOPE: &str = "openid";
 
 /// A value with a name on the wire.
 trait Wire {
@@ -238,6 +308,12 @@ impl Wire for ResponseType {
             ResponseType::Code => "code",
             ResponseType::Token => "token",
         }
+    }
+}
+
+impl Wire for SubjectType {
+    fn wire(&self) -> &str {
+        self.as_str()
     }
 }
 
@@ -279,6 +355,19 @@ impl ServerInner {
         types
     }
 
+    /// The issuer's path without a trailing `/`, from which the well-known
+    /// paths are made (RFC 8414 §3.1, OpenID Connect Discovery 1.0 §4.1).
+    pub(crate) fn issuer_path(&self) -> &str {
+        self.issuer_url.path().trim_end_matches('/')
+    }
+
+    /// `path` on the issuer's host.
+    pub(crate) fn on_issuer_host(&self, path: &str) -> Url {
+        let mut url = self.issuer_url.clone();
+        url.set_path(path);
+        url
+    }
+
     /// Every grant type a client may be registered for and use here: the
     /// token endpoint's, and `implicit` when enabled.
     pub(crate) fn grant_types_supported(&self) -> Vec<GrantType> {
@@ -287,6 +376,37 @@ impl ServerInner {
             grants.push(GrantType::IMPLICIT);
         }
         grants
+    }
+}
+
+impl OpenIdProviderMetadata {
+    /// The members `provider` publishes, its endpoints at `urls`.
+    fn of(provider: &OpenIdProvider, urls: &EndpointUrls) -> Self {
+        let algorithms: Vec<Algorithm> = provider
+            .keys
+            .algorithms()
+            .into_iter()
+            .filter(|alg| OPENID_SIGNING_ALGORITHMS.contains(alg))
+            .collect();
+        let mut subject_types = vec![SubjectType::Public];
+        if provider.config.pairwise.is_some() {
+            subject_types.push(SubjectType::Pairwise);
+        }
+        Self {
+            userinfo_endpoint: urls.get(Endpoint::UserInfo).clone(),
+            end_session_endpoint: urls.get(Endpoint::EndSession).clone(),
+            subject_types_supported: subject_types,
+            userinfo_signing_alg_values_supported: algorithms.clone(),
+            id_token_signing_alg_values_supported: algorithms,
+            acr_values_supported: provider.config.acr_values_supported.clone(),
+            display_values_supported: Display::SUPPORTED.to_vec(),
+            prompt_values_supported: Prompt::SUPPORTED.to_vec(),
+            claim_types_supported: vec!["normal"],
+            claims_supported: provider.claims_supported.clone(),
+            claims_parameter_supported: true,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+        }
     }
 }
 
@@ -323,10 +443,18 @@ impl AuthorizationServer {
                 .is_some()
                 .then(|| urls.get(Endpoint::Registration).clone()),
             scopes_supported: inner
-                .discovery
-                .scopes_supported
-                .iter()
-                .flat_map(Scope::iter)
+                .openid
+                .as_ref()
+                .map(|_| OPENID_SCOPE)
+                .into_iter()
+                .chain(
+                    inner
+                        .discovery
+                        .scopes_supported
+                        .iter()
+                        .flat_map(Scope::iter)
+                        .filter(|scope| inner.openid.is_none() || *scope != OPENID_SCOPE),
+                )
                 .map(str::to_owned)
                 .collect(),
             response_modes_supported: if interactive {
@@ -367,10 +495,10 @@ impl AuthorizationServer {
             introspection_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
             token_endpoint_auth_signing_alg_values_supported: signing_algs,
             client_id_metadata_document_supported: inner.options.client_id_metadata_documents,
-            end_session_endpoint: inner
+            openid: inner
                 .openid
-                .is_some()
-                .then(|| urls.get(Endpoint::EndSession).clone()),
+                .as_deref()
+                .map(|provider| OpenIdProviderMetadata::of(provider, urls)),
         }
     }
 
@@ -383,15 +511,12 @@ impl AuthorizationServer {
     /// §3.1): [`WELL_KNOWN_PATH`] followed by the issuer's path, without a
     /// trailing `/`. On the issuer's host.
     pub fn metadata_path(&self) -> String {
-        let issuer_path = self.inner.issuer_url.path().trim_end_matches('/');
-        format!("{WELL_KNOWN_PATH}{issuer_path}")
+        format!("{WELL_KNOWN_PATH}{}", self.inner.issuer_path())
     }
 
     /// The metadata document's full URL (RFC 8414 §3).
     pub fn metadata_url(&self) -> Url {
-        let mut url = self.inner.issuer_url.clone();
-        url.set_path(&self.metadata_path());
-        url
+        self.inner.on_issuer_host(&self.metadata_path())
     }
 
     /// The metadata endpoint over HTTP (RFC 8414 §3).

@@ -19,6 +19,7 @@ mod introspection_access;
 mod jwks;
 mod lookup;
 mod metadata;
+mod openid_configuration;
 mod published_urls;
 mod redirect;
 mod register;
@@ -26,6 +27,7 @@ mod register_error;
 mod registration_settings;
 mod revoke;
 mod token;
+mod userinfo;
 
 /// The errors of direct requests live with the grants, which return
 /// [`TokenError`]; they are re-exported here beside the endpoints that answer
@@ -59,7 +61,10 @@ pub(crate) use build_error::BuildError;
 pub use client_configuration::ClientUpdate;
 pub(crate) use discovery::DiscoveryConfig;
 pub use jwks::JWKS_MAX_AGE;
-pub use metadata::{AuthorizationServerMetadata, METADATA_CACHE_CONTROL, WELL_KNOWN_PATH};
+pub use metadata::{
+    AuthorizationServerMetadata, METADATA_CACHE_CONTROL, OpenIdProviderMetadata, WELL_KNOWN_PATH,
+};
+pub use openid_configuration::OPENID_CONFIGURATION_PATH;
 pub(crate) use published_urls::check_published_url;
 pub use published_urls::{Endpoint, EndpointUrls};
 pub use register::{ClientInformation, RegistrationAccessToken};

@@ -28,6 +28,9 @@ pub enum Endpoint {
     DeviceAuthorization,
     /// The JWKS (RFC 7517 §5): the keys that verify the server's JWTs.
     Jwks,
+    /// The UserInfo endpoint (OpenID Connect Core 1.0 §5.3), published by
+    /// an OpenID Provider.
+    UserInfo,
     /// The OpenID Provider's logout endpoint (RP-Initiated Logout 1.0 §2).
     EndSession,
 }
@@ -43,12 +46,13 @@ impl Endpoint {
             Endpoint::Registration => "/register",
             Endpoint::DeviceAuthorization => "/device_authorization",
             Endpoint::Jwks => "/jwks",
+            Endpoint::UserInfo => "/userinfo",
             Endpoint::EndSession => "/logout",
         }
     }
 
     /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4,
-    /// RP-Initiated Logout 1.0 §2.1).
+    /// OpenID Connect Discovery 1.0 §3, RP-Initiated Logout 1.0 §2.1).
     pub fn metadata_name(self) -> &'static str {
         match self {
             Endpoint::Authorization => "authorization_endpoint",
@@ -58,6 +62,7 @@ impl Endpoint {
             Endpoint::Registration => "registration_endpoint",
             Endpoint::DeviceAuthorization => "device_authorization_endpoint",
             Endpoint::Jwks => "jwks_uri",
+            Endpoint::UserInfo => "userinfo_endpoint",
             Endpoint::EndSession => "end_session_endpoint",
         }
     }
@@ -73,6 +78,7 @@ pub struct EndpointUrls {
     pub(super) registration: Url,
     pub(super) device_authorization: Url,
     pub(super) jwks: Url,
+    pub(super) userinfo: Url,
     pub(super) end_session: Url,
 }
 
@@ -87,6 +93,7 @@ impl EndpointUrls {
             Endpoint::Registration => &self.registration,
             Endpoint::DeviceAuthorization => &self.device_authorization,
             Endpoint::Jwks => &self.jwks,
+            Endpoint::UserInfo => &self.userinfo,
             Endpoint::EndSession => &self.end_session,
         }
     }

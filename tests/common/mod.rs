@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{Request, Response};
 use portcullis::client::{ClientRegistration, ThrottlePolicy};
 use portcullis::grant::ClientCredentialsGrant;
+use portcullis::jose::{Algorithm, KeySet, SigningKey};
 use portcullis::protocol::GrantType;
 use portcullis::store::MemoryStore;
 use portcullis::token::ManualClock;
@@ -170,6 +171,29 @@ impl Harness {
         ))
         .await
     }
+}
+
+impl Harness {
+    /// Redeems `code` as `client` authenticates: Basic for a confidential
+    /// client, `client_id` in the body for a public one; the RFC 7636
+    /// verifier.
+    pub async fn redeem_as(&self, client: &TestClient, code: &str) -> Reply {
+        if client.secret.is_empty() {
+            return self.redeem(client, code).await;
+        }
+        self.post(token_request(
+            Some(&basic(&client.id, &client.secret)),
+            &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
+        ))
+        .await
+    }
+}
+
+/// A key set with a fresh active key of each of `algorithms`.
+pub fn signing_keys(algorithms: &[Algorithm]) -> KeySet {
+    algorithms.iter().fold(KeySet::new(), |set, alg| {
+        set.with_key(SigningKey::generate(*alg).unwrap()).unwrap()
+    })
 }
 
 /// Whether `access_token` is live (issued, unexpired, its grant unrevoked).
