@@ -12,6 +12,7 @@ mod device;
 mod device_settings;
 mod device_verification;
 mod discovery;
+mod end_session;
 mod form_post;
 mod introspect;
 mod introspection_access;
@@ -44,6 +45,7 @@ pub use device_settings::{
     default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
+pub use end_session::{LogoutError, LogoutRequest};
 pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;
 pub use introspection_access::{
