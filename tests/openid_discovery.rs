@@ -153,7 +153,11 @@ async fn a_provider_publishes_the_members_discovery_asks_for() {
     assert!(document["token_endpoint_auth_methods_supported"].is_array());
     // Not configured, so not published (Discovery §4.2: no empty lists).
     assert!(document.get("acr_values_supported").is_none());
-    assert!(document.get("end_session_endpoint").is_none());
+    // RP-Initiated Logout 1.0 §2.1.
+    assert_eq!(
+        document["end_session_endpoint"],
+        "https://auth.example/logout"
+    );
 }
 
 #[tokio::test]

@@ -4,12 +4,13 @@ use std::future::Future;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use http::StatusCode;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
+use http::{HeaderName, StatusCode};
 
 use crate::endpoint::{
-    Approval, InteractionRequired, PendingAuthorization, html_escape, secure_page_headers,
+    Approval, InteractionRequired, LogoutRequest, PendingAuthorization, html_escape,
+    secure_page_headers,
 };
 use crate::protocol::OAuthError;
 
@@ -96,6 +97,9 @@ impl Outcome {
 /// `Fn(PendingAuthorization, Parts) -> impl Future<Output = Outcome>` is an
 /// `Interaction` too.
 ///
+/// On an OpenID Provider the Router also hands the host each validated
+/// logout request, to end its session: [`end_session`](Self::end_session).
+///
 /// # Security contract
 ///
 /// Approve only for a resource owner the host has authenticated on this
@@ -125,6 +129,102 @@ pub trait Interaction: Send + Sync + 'static {
             StatusCode::BAD_REQUEST,
             &format!("The authorization request is invalid: {reason}."),
         )
+    }
+
+    /// Answers a validated logout request at the OpenID Provider's logout
+    /// endpoint (RP-Initiated Logout 1.0 §2), with `parts` the request's
+    /// method, URI, headers (the session cookie) and extensions.
+    ///
+    /// The host ends its own session — the library keeps none — and
+    /// SHOULD ask the End-User first; it MUST ask unless the
+    /// `id_token_hint` names the End-User signed in
+    /// ([`LogoutRequest::is_hinted_subject`]). To ask, return
+    /// [`LogoutOutcome::Page`] with a form that re-posts
+    /// [`LogoutRequest::resubmit_fields`] to the logout endpoint with the
+    /// host's own fields (its answer, its CSRF token), which come back in
+    /// [`LogoutRequest::parameter`]. Once the session is ended, return
+    /// [`LogoutOutcome::SignedOut`] with the headers that clear it
+    /// (`Set-Cookie`): the Router adds them to the redirect to the relying
+    /// party, or to the "signed out" page
+    /// ([`AuthorizationServer::end_session`](crate::AuthorizationServer::end_session)).
+    ///
+    /// The default knows no session, so it ends none and says so: a `501`
+    /// page that tells the End-User they may still be signed in, without a
+    /// redirect, so that no relying party is told the End-User signed out.
+    fn end_session(
+        &self,
+        logout: LogoutRequest,
+        parts: Parts,
+    ) -> impl Future<Output = LogoutOutcome> + Send {
+        let _ = (logout, parts);
+        std::future::ready(LogoutOutcome::Page(error_page(
+            StatusCode::NOT_IMPLEMENTED,
+            "Signing out is not available here: you may still be signed in.",
+        )))
+    }
+
+    /// The page shown when a logout request is refused — a bad
+    /// `id_token_hint`, an unregistered `post_logout_redirect_uri`: the
+    /// browser is sent nowhere (RP-Initiated Logout 1.0 §3, §4). The
+    /// default is a plain `400` HTML page with the error's description,
+    /// escaped, and the secure page headers.
+    fn logout_rejected(&self, error: &OAuthError, parts: &Parts) -> Response {
+        let _ = parts;
+        let reason = error.description().unwrap_or(error.code().as_str());
+        error_page(
+            StatusCode::BAD_REQUEST,
+            &format!("The logout request is invalid: {reason}."),
+        )
+    }
+}
+
+/// What the host answers a validated logout request with
+/// ([`Interaction::end_session`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LogoutOutcome {
+    /// A page for the End-User: the question whether to sign out, say.
+    /// Nothing is ended and nobody is redirected.
+    Page(Response),
+    /// The host has ended the End-User's session: the Router answers with
+    /// [`AuthorizationServer::end_session`](crate::AuthorizationServer::end_session)
+    /// — the redirect to the validated `post_logout_redirect_uri` with
+    /// `state`, or the "signed out" page — with `headers` added.
+    SignedOut {
+        /// The request answered, as [`Interaction::end_session`] received
+        /// it.
+        logout: LogoutRequest,
+        /// Headers added to the response, such as the `Set-Cookie` that
+        /// clears the session cookie or a `Clear-Site-Data`.
+        headers: HeaderMap,
+    },
+}
+
+impl LogoutOutcome {
+    /// A page for the End-User.
+    pub fn page(page: impl IntoResponse) -> Self {
+        LogoutOutcome::Page(page.into_response())
+    }
+
+    /// The host's session is ended, with nothing to clear in the browser
+    /// (a server-side session already deleted, say).
+    pub fn signed_out(logout: LogoutRequest) -> Self {
+        LogoutOutcome::SignedOut {
+            logout,
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// The host's session is ended; `headers` (a `Set-Cookie` that clears
+    /// it) go with the response.
+    pub fn signed_out_with<I>(logout: LogoutRequest, headers: I) -> Self
+    where
+        I: IntoIterator<Item = (HeaderName, HeaderValue)>,
+    {
+        LogoutOutcome::SignedOut {
+            logout,
+            headers: headers.into_iter().collect(),
+        }
     }
 }
 

@@ -57,7 +57,7 @@ mod router;
 
 pub use bearer::{RequireScope, ScopeRequirement, Token, TokenRejection};
 pub use extract::{AuthorizationRejection, AuthorizationRequest};
-pub use interaction::{Interaction, Outcome};
+pub use interaction::{Interaction, LogoutOutcome, Outcome};
 pub use resource_metadata::protected_resource_metadata;
 pub use response::Reply;
 pub use router::router;

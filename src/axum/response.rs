@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 
 use crate::endpoint::{
-    AuthorizationError, DynamicRegistrationError, IntrospectionError, RevocationError,
+    AuthorizationError, DynamicRegistrationError, IntrospectionError, LogoutError, RevocationError,
 };
 use crate::grant::{RequestError, TokenError};
 use crate::protocol::{
@@ -49,6 +49,7 @@ macro_rules! into_response_via_http {
 
 into_response_via_http!(
     AuthorizationError,
+    LogoutError,
     DynamicRegistrationError,
     IntrospectionError,
     RevocationError,

@@ -11,17 +11,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use http::{Method, StatusCode};
 
-use super::interaction::{Interaction, Outcome, error_page};
+use super::interaction::{Interaction, LogoutOutcome, Outcome, error_page};
 use super::response::Reply;
 use crate::AuthorizationServer;
 use crate::client::ThrottleSource;
-use crate::endpoint::{AuthorizationError, DecisionError};
+use crate::endpoint::{AuthorizationError, DecisionError, LogoutError};
 use crate::grant::RequestError;
 use crate::protocol::ErrorResponse;
 
 /// An `axum::Router` serving every endpoint `server` enables, at the paths
 /// its metadata advertises; `interaction` is the host's sign-in and consent
-/// step of the authorization endpoint.
+/// step of the authorization endpoint, and, on an OpenID Provider, its
+/// sign-out at the logout endpoint.
 ///
 /// | path | endpoint | when |
 /// |---|---|---|
@@ -34,6 +35,7 @@ use crate::protocol::ErrorResponse;
 /// | `registration_endpoint`, and `…/{client_id}` beneath it | registration (RFC 7591), client configuration (RFC 7592) | registration is enabled |
 /// | [`openid_configuration_path`](AuthorizationServer::openid_configuration_path) | OpenID Provider configuration (Discovery 1.0 §4) | the server is an OpenID Provider |
 /// | `userinfo_endpoint` | UserInfo (OpenID Connect Core 1.0 §5.3) | the server is an OpenID Provider |
+/// | `end_session_endpoint` | logout (RP-Initiated Logout 1.0 §2), answered by [`Interaction::end_session`] | the server is an OpenID Provider |
 ///
 /// Each path is the advertised URL's path, so an issuer with a path
 /// (`https://auth.example/tenant1`) is served under it, and its metadata at
@@ -43,12 +45,12 @@ use crate::protocol::ErrorResponse;
 /// path, the first in the table above is served there.
 ///
 /// Every method reaches the library's endpoint, which answers a wrong one
-/// with `405` and `Allow` (the authorization endpoint: `GET, POST`), so the
-/// Router never answers a `405` or `404` of its own on these paths. Bodies
-/// are read up to the server's [`max_body`](AuthorizationServer::max_body);
-/// a larger one gets the library's `413` JSON error — at once when its
-/// `Content-Length` says so. Responses pass through with every header
-/// intact.
+/// with `405` and `Allow` (the authorization and logout endpoints: `GET,
+/// POST`), so the Router never answers a `405` or `404` of its own on these
+/// paths. Bodies are read up to the server's
+/// [`max_body`](AuthorizationServer::max_body); a larger one gets the
+/// library's `413` JSON error — at once when its `Content-Length` says so.
+/// Responses pass through with every header intact.
 ///
 /// The Router is not a server: it cannot close a connection. The host's
 /// server must bound how long a client may take to send a request's head
@@ -102,6 +104,7 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
     }
     if let Some(url) = &metadata.authorization_endpoint {
         let server = server.clone();
+        let interaction = Arc::clone(&interaction);
         routes.add(url.path(), move |request: Request| {
             let server = server.clone();
             let interaction = Arc::clone(&interaction);
@@ -150,6 +153,15 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
             &server,
             openid.userinfo_endpoint.path(),
             |s, r| async move { s.userinfo_endpoint(r).await },
+        );
+        let server = server.clone();
+        routes.add(
+            openid.end_session_endpoint.path(),
+            move |request: Request| {
+                let server = server.clone();
+                let interaction = Arc::clone(&interaction);
+                async move { end_session(&server, &*interaction, request).await }
+            },
         );
     }
     // Endpoints the configuration leaves off are not routed: a 404, as for
@@ -297,6 +309,37 @@ async fn authorize<I: Interaction>(
         // host's page, and the browser goes nowhere (RFC 6749 §4.1.2.1).
         Err(AuthorizationError::Rejected(error)) => interaction.rejected(&error, &parts),
         // The redirect carrying the error to the client, or a 500.
+        Err(other) => other.into_response(),
+    }
+}
+
+/// The logout endpoint (RP-Initiated Logout 1.0 §2): `GET` with a query
+/// or `POST` with a form; validated by the library, then the host's
+/// [`Interaction::end_session`].
+async fn end_session<I: Interaction>(
+    server: &AuthorizationServer,
+    interaction: &I,
+    request: Request,
+) -> Response {
+    let request = match buffer(request, server.max_body()).await {
+        Ok(request) => request,
+        Err(too_large) => return too_large,
+    };
+    let logout = server.end_session_request(&request).await;
+    let (parts, _) = request.into_parts();
+    match logout {
+        Ok(logout) => match interaction.end_session(logout, parts).await {
+            LogoutOutcome::Page(page) => page,
+            LogoutOutcome::SignedOut { logout, headers } => {
+                let mut response = Reply(server.end_session(logout)).into_response();
+                for (name, value) in &headers {
+                    response.headers_mut().append(name, value.clone());
+                }
+                response
+            }
+        },
+        // Never redirected (§3, §4): the host's page.
+        Err(LogoutError::Rejected(error)) => interaction.logout_rejected(&error, &parts),
         Err(other) => other.into_response(),
     }
 }

@@ -3,14 +3,14 @@
 //! request, what the host reports when it approves one, and the errors that
 //! end one without a page.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use super::authorize::{DecisionError, PendingAuthorization};
+use super::pending::{DecisionError, stale};
 use crate::client::Client;
 use crate::oidc::OpenIdProvider;
-use crate::protocol::openid::{ClaimsRequest, Display, OpenIdParams, Prompt};
+use crate::protocol::openid::OpenIdParams;
 use crate::protocol::{ErrorCode, OAuthError, Params, Scope};
-use crate::store::{IdTokenHint, OpenIdGrant, OpenIdRequest};
+use crate::store::{OpenIdGrant, OpenIdRequest};
 
 /// The resource owner's approval of an authorization request, as the host
 /// reports it to [`AuthorizationServer::approve_with`](crate::AuthorizationServer::approve_with):
@@ -187,103 +187,16 @@ pub(crate) fn approved_authentication(
             return Err(DecisionError::SubjectMismatch);
         }
     }
-    let mut grant = OpenIdGrant::default();
-    grant.nonce = params.nonce.clone();
-    grant.auth_time = authenticated_at.map(|at| {
-        at.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    });
-    grant.acr = approval.acr.clone();
-    grant.amr = approval.amr.clone();
-    grant.session_id = approval.session_id.clone();
-    grant.claims = params.claims.clone();
-    grant.claims_locales = params.claims_locales.clone();
-    Ok(grant)
-}
-
-/// What an OpenID Connect authentication request asks of the host's
-/// sign-in and consent step (Core §3.1.2.1, §3.1.2.3).
-impl PendingAuthorization {
-    /// The OpenID Connect request, when this is one: the scope includes
-    /// `openid` and the server is an OpenID Provider.
-    pub fn openid(&self) -> Option<&OpenIdRequest> {
-        self.record.openid.as_deref()
-    }
-
-    /// `prompt`: empty for a plain OAuth request.
-    pub fn prompt(&self) -> Prompt {
-        self.openid().map(|o| o.params.prompt).unwrap_or_default()
-    }
-
-    /// `max_age`, in seconds.
-    pub fn max_age(&self) -> Option<u64> {
-        self.openid().and_then(|o| o.params.max_age)
-    }
-
-    /// `login_hint`: who the client thinks is signing in (to prefill the
-    /// sign-in form, never to skip it).
-    pub fn login_hint(&self) -> Option<&str> {
-        self.openid().and_then(|o| o.params.login_hint.as_deref())
-    }
-
-    /// What a valid `id_token_hint` said: the `sub` the client knows the
-    /// End-User by. Approving another End-User fails with
-    /// [`DecisionError::SubjectMismatch`].
-    pub fn id_token_hint(&self) -> Option<&IdTokenHint> {
-        self.openid().and_then(|o| o.hint.as_ref())
-    }
-
-    /// `ui_locales`, preferred first.
-    pub fn ui_locales(&self) -> &[String] {
-        self.openid().map_or(&[], |o| &o.params.ui_locales)
-    }
-
-    /// `acr_values`, preferred first.
-    pub fn acr_values(&self) -> &[String] {
-        self.openid().map_or(&[], |o| &o.params.acr_values)
-    }
-
-    /// `display`.
-    pub fn display(&self) -> Option<Display> {
-        self.openid().and_then(|o| o.params.display)
-    }
-
-    /// The `claims` request parameter (Core §5.5): what the consent page may
-    /// want to show.
-    pub fn claims_request(&self) -> Option<&ClaimsRequest> {
-        self.openid().and_then(|o| o.params.claims.as_ref())
-    }
-
-    /// Whether the End-User, last signed in at `authenticated_at` (their
-    /// session's sign-in; `None` if unknown), must sign in again on this
-    /// request: `prompt=login`, or a sign-in more than `max_age` seconds
-    /// before the request (Core §3.1.2.1). A sign-in made after the request
-    /// always satisfies it, so a host that checks this, shows its sign-in
-    /// page, and approves with the new sign-in time passes the same check
-    /// in [`approve_with`](crate::AuthorizationServer::approve_with).
-    pub fn requires_login(&self, authenticated_at: Option<SystemTime>) -> bool {
-        let Some(request) = self.openid() else {
-            return false;
-        };
-        match authenticated_at {
-            Some(at) => stale(request, self.record.created_at, at),
-            None => request.params.prompt.login() || request.params.max_age.is_some(),
-        }
-    }
-}
-
-/// Whether a sign-in at `authenticated_at` is too old for `request`, made
-/// at `requested_at` (Core §3.1.2.1): `prompt=login` wants one after the
-/// request; `max_age` one at most that many seconds before it. Measured
-/// from the request, not the decision, so the time the End-User spends on
-/// the consent page does not count against them; any sign-in after the
-/// request satisfies both.
-fn stale(request: &OpenIdRequest, requested_at: SystemTime, authenticated_at: SystemTime) -> bool {
-    let params = &request.params;
-    if params.prompt.login() && authenticated_at < requested_at {
-        return true;
-    }
-    params
-        .max_age
-        .is_some_and(|max_age| authenticated_at + Duration::from_secs(max_age) < requested_at)
+    Ok(OpenIdGrant {
+        nonce: params.nonce.clone(),
+        auth_time: authenticated_at.map(|at| {
+            at.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        }),
+        acr: approval.acr.clone(),
+        amr: approval.amr.clone(),
+        session_id: approval.session_id.clone(),
+        claims: params.claims.clone(),
+        claims_locales: params.claims_locales.clone(),
+    })
 }

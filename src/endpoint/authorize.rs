@@ -15,9 +15,7 @@
 //! A `PendingAuthorization` can only be made by step 1, and approving takes the
 //! stored request atomically, so a request is decided once.
 
-use std::fmt;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -26,6 +24,7 @@ use super::authentication::{
     Approval, InteractionRequired, approved_authentication, openid_request,
 };
 use super::authorization_server::AuthorizationServer;
+use super::pending::{DecisionError, PendingAuthorization};
 use super::redirect::{deliver, secure_page_headers};
 use crate::client::Client;
 use crate::grant::TargetRefusal;
@@ -33,7 +32,7 @@ use crate::protocol::{
     CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params, PkceError, ResourceSet,
     Scope,
 };
-pub use crate::store::ResponseType;
+use crate::store::ResponseType;
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, GrantRecord, NewCodeGrant, NewGrant,
     PendingAuthorizationRecord, ResponseMode, StoreError, Subject,
@@ -42,82 +41,6 @@ use crate::token::{TokenHash, TokenKind, mint};
 
 /// The longest `state` accepted, in bytes.
 pub const MAX_STATE_LEN: usize = 1024;
-
-/// A validated authorization request waiting for the resource owner.
-///
-/// Only [`AuthorizationServer::authorization_request`] and
-/// [`AuthorizationServer::pending_authorization`] make one, so nothing
-/// unvalidated can be approved. It is decided once: [`approve`] and [`deny`]
-/// take it by value, and one that was [deferred](AuthorizationServer::defer)
-/// is also taken from the store, atomically, when decided.
-///
-/// A request decided while it is still in hand — the user is signed in and
-/// the host needs no consent page, say — never touches the store. One whose
-/// decision comes on a later request (the consent form's POST) is kept in the
-/// store by [`AuthorizationServer::defer`], which gives the handle to put in
-/// the form. Hold one in hand only while handling one HTTP request: a stored
-/// request expires, and goes with its client when the client is deleted; one
-/// in hand is decided as it was validated.
-///
-/// [`approve`]: AuthorizationServer::approve
-/// [`deny`]: AuthorizationServer::deny
-pub struct PendingAuthorization {
-    /// The handle, once the request is in the store.
-    handle: Option<String>,
-    /// The request; its `hash` is the handle's, and meaningful only once
-    /// `handle` is set.
-    pub(super) record: PendingAuthorizationRecord,
-    client: Arc<Client>,
-}
-
-impl PendingAuthorization {
-    /// The handle of a request kept in the store — to put in the consent form
-    /// (a hidden field), and to pass to
-    /// [`AuthorizationServer::pending_authorization`] when the form comes back
-    /// — or `None` for one not [deferred](AuthorizationServer::defer).
-    /// Unguessable (256 bits); the host's own CSRF protection on the form is
-    /// still needed, to bind the decision to the user's session.
-    pub fn id(&self) -> Option<&str> {
-        self.handle.as_deref()
-    }
-
-    /// The client asking, for the consent page (its name, say).
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The scope asked for (within the client's allowed scope).
-    pub fn scope(&self) -> &Scope {
-        &self.record.scope
-    }
-
-    /// What the client asked for.
-    pub fn response_type(&self) -> ResponseType {
-        self.record.response_type
-    }
-
-    /// Where the response will go.
-    pub fn redirect_uri(&self) -> &str {
-        &self.record.redirect_uri
-    }
-
-    /// When the request stops accepting a decision.
-    pub fn expires_at(&self) -> SystemTime {
-        self.record.expires_at
-    }
-}
-
-impl fmt::Debug for PendingAuthorization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingAuthorization")
-            .field("client", self.client.id())
-            .field("scope", &self.record.scope)
-            .field("redirect_uri", &self.record.redirect_uri)
-            .field("response_type", &self.record.response_type)
-            .field("deferred", &self.handle.is_some())
-            .finish_non_exhaustive()
-    }
-}
 
 /// Why an authorization request was not accepted.
 #[derive(Debug, thiserror::Error)]
@@ -184,39 +107,6 @@ impl AuthorizationError {
         secure_page_headers(response.headers_mut());
         response
     }
-}
-
-/// Why a decision could not be applied.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecisionError {
-    /// The request was already decided, or expired, or never existed.
-    #[error("the authorization request is no longer pending")]
-    NotPending,
-    /// The scope granted is not within the scope asked for.
-    #[error("the granted scope exceeds the requested scope")]
-    ScopeNotRequested,
-    /// An OpenID Connect request needs to know when the End-User
-    /// authenticated — it has `max_age` or `prompt=login`, the client
-    /// registered `require_auth_time`, or `auth_time` is an essential claim
-    /// — and the approval did not say
-    /// ([`Approval::authenticated_at`](super::Approval::authenticated_at)).
-    /// The request is still pending.
-    #[error("the approval does not say when the end-user authenticated")]
-    AuthenticationTimeRequired,
-    /// The End-User's sign-in is older than the request allows
-    /// (`prompt=login`, `max_age`; OpenID Connect Core 1.0 §3.1.2.1): sign
-    /// them in again and approve with the new time. The request is still
-    /// pending.
-    #[error("the end-user must sign in again")]
-    LoginRequired,
-    /// The approving End-User is not the one the request's `id_token_hint`
-    /// names. The request is still pending.
-    #[error("the end-user is not the one id_token_hint names")]
-    SubjectMismatch,
-    /// The store failed.
-    #[error("storage failed")]
-    Storage(#[from] StoreError),
 }
 
 fn invalid(code: ErrorCode, description: &'static str) -> OAuthError {

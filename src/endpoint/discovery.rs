@@ -49,6 +49,7 @@ impl DiscoveryConfig {
             device_authorization: url(Endpoint::DeviceAuthorization)?,
             jwks: url(Endpoint::Jwks)?,
             userinfo: url(Endpoint::UserInfo)?,
+            end_session: url(Endpoint::EndSession)?,
         };
         let page = |name: &'static str, value: Option<String>| {
             value

@@ -219,8 +219,9 @@ pub struct OpenIdProviderMetadata {
     /// The UserInfo endpoint (Core §5.3).
     #[serde(serialize_with = "url")]
     pub userinfo_endpoint: Url,
-    // The logout endpoint's `end_session_endpoint` (RP-Initiated Logout
-    // 1.0 §2.1) belongs here, beside the other provider endpoint.
+    /// The logout endpoint (RP-Initiated Logout 1.0 §2.1).
+    #[serde(serialize_with = "url")]
+    pub end_session_endpoint: Url,
     /// `public`, and `pairwise` when the provider has a pairwise key
     /// ([`OpenIdConnect::pairwise_subjects`](crate::oidc::OpenIdConnect::pairwise_subjects)).
     #[serde(serialize_with = "wire_list")]
@@ -379,8 +380,8 @@ impl ServerInner {
 }
 
 impl OpenIdProviderMetadata {
-    /// The members `provider` publishes, its UserInfo endpoint at `userinfo`.
-    fn of(provider: &OpenIdProvider, userinfo: &Url) -> Self {
+    /// The members `provider` publishes, its endpoints at `urls`.
+    fn of(provider: &OpenIdProvider, urls: &EndpointUrls) -> Self {
         let algorithms: Vec<Algorithm> = provider
             .keys
             .algorithms()
@@ -392,7 +393,8 @@ impl OpenIdProviderMetadata {
             subject_types.push(SubjectType::Pairwise);
         }
         Self {
-            userinfo_endpoint: userinfo.clone(),
+            userinfo_endpoint: urls.get(Endpoint::UserInfo).clone(),
+            end_session_endpoint: urls.get(Endpoint::EndSession).clone(),
             subject_types_supported: subject_types,
             userinfo_signing_alg_values_supported: algorithms.clone(),
             id_token_signing_alg_values_supported: algorithms,
@@ -496,7 +498,7 @@ impl AuthorizationServer {
             openid: inner
                 .openid
                 .as_deref()
-                .map(|provider| OpenIdProviderMetadata::of(provider, urls.get(Endpoint::UserInfo))),
+                .map(|provider| OpenIdProviderMetadata::of(provider, urls)),
         }
     }
 

@@ -12,6 +12,7 @@ mod device;
 mod device_settings;
 mod device_verification;
 mod discovery;
+mod end_session;
 mod form_post;
 mod introspect;
 mod introspection_access;
@@ -19,6 +20,7 @@ mod jwks;
 mod lookup;
 mod metadata;
 mod openid_configuration;
+mod pending;
 mod published_urls;
 mod redirect;
 mod register;
@@ -36,21 +38,21 @@ pub use authentication::{Approval, InteractionRequired};
 pub(crate) use authorization_server::{
     AuthorizationServer, DEFAULT_MAX_BODY, Options, ServerInner,
 };
-pub use authorize::{
-    AuthorizationError, DecisionError, MAX_STATE_LEN, PendingAuthorization, ResponseType,
-};
+pub use authorize::{AuthorizationError, MAX_STATE_LEN};
 pub(crate) use device_settings::DeviceSettings;
 pub use device_settings::{
     DEFAULT_DEVICE_CODE_LIFETIME, DEFAULT_POLLING_INTERVAL, MAX_DEVICE_CODE_LIFETIME,
     default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
+pub use end_session::{LogoutError, LogoutRequest};
 pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;
 pub use introspection_access::{
     DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
     MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
 };
+pub use pending::{DecisionError, PendingAuthorization, ResponseType};
 pub use redirect::{html_escape, secure_page_headers};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;

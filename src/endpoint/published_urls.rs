@@ -31,6 +31,8 @@ pub enum Endpoint {
     /// The UserInfo endpoint (OpenID Connect Core 1.0 §5.3), published by
     /// an OpenID Provider.
     UserInfo,
+    /// The OpenID Provider's logout endpoint (RP-Initiated Logout 1.0 §2).
+    EndSession,
 }
 
 impl Endpoint {
@@ -45,11 +47,12 @@ impl Endpoint {
             Endpoint::DeviceAuthorization => "/device_authorization",
             Endpoint::Jwks => "/jwks",
             Endpoint::UserInfo => "/userinfo",
+            Endpoint::EndSession => "/logout",
         }
     }
 
     /// The metadata member that carries the URL (RFC 8414 §2, RFC 8628 §4,
-    /// OpenID Connect Discovery 1.0 §3).
+    /// OpenID Connect Discovery 1.0 §3, RP-Initiated Logout 1.0 §2.1).
     pub fn metadata_name(self) -> &'static str {
         match self {
             Endpoint::Authorization => "authorization_endpoint",
@@ -60,6 +63,7 @@ impl Endpoint {
             Endpoint::DeviceAuthorization => "device_authorization_endpoint",
             Endpoint::Jwks => "jwks_uri",
             Endpoint::UserInfo => "userinfo_endpoint",
+            Endpoint::EndSession => "end_session_endpoint",
         }
     }
 }
@@ -75,6 +79,7 @@ pub struct EndpointUrls {
     pub(super) device_authorization: Url,
     pub(super) jwks: Url,
     pub(super) userinfo: Url,
+    pub(super) end_session: Url,
 }
 
 impl EndpointUrls {
@@ -89,6 +94,7 @@ impl EndpointUrls {
             Endpoint::DeviceAuthorization => &self.device_authorization,
             Endpoint::Jwks => &self.jwks,
             Endpoint::UserInfo => &self.userinfo,
+            Endpoint::EndSession => &self.end_session,
         }
     }
 }

@@ -93,7 +93,7 @@ fn append_form(out: String, start: usize, params: &[(&str, &str)]) -> String {
     form.finish()
 }
 
-fn see_other(location: &str) -> Response<Vec<u8>> {
+pub(crate) fn see_other(location: &str) -> Response<Vec<u8>> {
     let mut response = Response::new(Vec::new());
     // RFC 9700 §4.12: 303, so a browser never re-POSTs the consent form's body
     // (with the user's credentials, perhaps) to the client.

@@ -291,6 +291,6 @@ mod tests {
         assert_eq!(names, ["custom", "email", "name#de", "updated_at"]);
         let only_email = claims.release(|n| n == "email");
         assert_eq!(only_email.len(), 1);
-        assert_eq!(format!("{claims:?}").contains("a@example.com"), false);
+        assert!(!format!("{claims:?}").contains("a@example.com"));
     }
 }

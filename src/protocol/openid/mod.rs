@@ -143,6 +143,32 @@ fn is_printable_word(value: &str) -> bool {
     value.bytes().all(|b| (0x21..=0x7E).contains(&b))
 }
 
+/// `ui_locales` (Core §3.1.2.1, RP-Initiated Logout 1.0 §2): at most
+/// [`MAX_LIST_VALUES`] BCP 47 tags, preferred first.
+pub(crate) fn ui_locales(params: &Params<'_>) -> Result<Vec<String>, OAuthError> {
+    list(
+        single(params, "ui_locales")?,
+        is_language_tag,
+        "ui_locales is malformed",
+    )
+}
+
+/// A hint parameter (`login_hint`, `id_token_hint`, `logout_hint`): once,
+/// at most [`MAX_HINT_LEN`] bytes.
+pub(crate) fn hint(
+    params: &Params<'_>,
+    name: &str,
+    description: &'static str,
+) -> Result<Option<String>, OAuthError> {
+    single(params, name)?
+        .map(|value| match value.len() {
+            0 => Err(refuse(description)),
+            n if n > MAX_HINT_LEN => Err(refuse(description)),
+            _ => Ok(value.to_owned()),
+        })
+        .transpose()
+}
+
 impl OpenIdParams {
     /// Reads the parameters from an authorization request.
     ///
@@ -194,11 +220,7 @@ impl OpenIdParams {
         let display = single(params, "display")?
             .map(|value| Display::parse(value).ok_or_else(|| refuse("unsupported display value")))
             .transpose()?;
-        let ui_locales = list(
-            single(params, "ui_locales")?,
-            is_language_tag,
-            "ui_locales is malformed",
-        )?;
+        let ui_locales = ui_locales(params)?;
         let claims_locales = list(
             single(params, "claims_locales")?,
             is_language_tag,
@@ -209,17 +231,12 @@ impl OpenIdParams {
             is_printable_word,
             "acr_values is malformed",
         )?;
-        let bounded = |name: &str, description: &'static str| {
-            single(params, name)?
-                .map(|value| match value.len() {
-                    0 => Err(refuse(description)),
-                    n if n > MAX_HINT_LEN => Err(refuse(description)),
-                    _ => Ok(value.to_owned()),
-                })
-                .transpose()
-        };
-        let login_hint = bounded("login_hint", "login_hint is empty or too long")?;
-        let id_token_hint = bounded("id_token_hint", "id_token_hint is empty or too long")?;
+        let login_hint = hint(params, "login_hint", "login_hint is empty or too long")?;
+        let id_token_hint = hint(
+            params,
+            "id_token_hint",
+            "id_token_hint is empty or too long",
+        )?;
         let claims = single(params, "claims")?
             .map(ClaimsRequest::parse)
             .transpose()
