@@ -486,8 +486,8 @@ async fn prompt_none_answers_without_a_page() {
 
     // Signed out, prompt=none is login_required again.
     let home = browser.get(&server.url("/")).await;
-    let signed_out = browser.submit(&home, &[]).await;
-    assert_eq!(signed_out.status(), 303, "{}", signed_out.text());
+    let signed_out = browser.submit(&home, &[("decision", "sign_out")]).await;
+    assert_eq!(signed_out.status(), 200, "{}", signed_out.text());
     let reply = browser.get(&openid_url(&server, "openid", &none)).await;
     assert_eq!(reply.location_params()["error"], "login_required");
     server.stop().await;
@@ -751,5 +751,104 @@ async fn an_independent_relying_party_signs_in_with_the_openidconnect_crate() {
         .and_then(|n| n.get(None))
         .map(|n| n.as_str());
     assert_eq!(name, Some("Alice Liddell"));
+    server.stop().await;
+}
+
+/// Where the relying party of the logout tests wants the browser after
+/// logout: registered exactly.
+const SIGNED_OUT: &str = "http://127.0.0.1:43117/signed-out";
+
+#[tokio::test]
+async fn rp_initiated_logout_asks_then_ends_the_session_and_redirects() {
+    let server = provider().await;
+    let client = register(
+        &server,
+        json!({"post_logout_redirect_uris": [SIGNED_OUT], "client_name": "Reports"}),
+    )
+    .await;
+    let client_id = client["client_id"].as_str().unwrap();
+    let logout = get(&server.url("/.well-known/openid-configuration"), &[])
+        .await
+        .json()["end_session_endpoint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut browser = Browser::new();
+    let params = [("scope", "openid"), ("nonce", NONCE)];
+    let login = browser
+        .get(&authorization_url(&server, client_id, &params))
+        .await;
+    let code = sign_in_and_approve(&server, &mut browser, &login, "alice", ALICE_PASSWORD).await;
+    let id_token = redeem(&server, client_id, &code).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let request = format!(
+        "{logout}?{}",
+        example::form(&[
+            ("id_token_hint", &id_token),
+            ("post_logout_redirect_uri", SIGNED_OUT),
+            ("state", STATE),
+        ])
+    );
+
+    // A post-logout URI the client did not register: refused, sent nowhere,
+    // still signed in.
+    let elsewhere = request.replace("signed-out", "signed-out%2F");
+    let refused = browser.get(&elsewhere).await;
+    assert_eq!(refused.status(), 400, "{}", refused.text());
+    assert!(refused.header("location").is_none());
+
+    // The question first: the client named, the request kept in the form.
+    let asked = browser.get(&request).await;
+    assert_eq!(asked.status(), 200, "{}", asked.text());
+    asked.assert_secure_page();
+    assert_eq!(title(&asked), "Sign out?");
+    let text = asked.text();
+    assert!(
+        text.contains("Signed in as <strong>alice</strong>"),
+        "{text}"
+    );
+    assert!(text.contains("<strong>Reports</strong>"), "{text}");
+    assert!(asked.header("location").is_none());
+
+    // "Stay signed in": nothing ends, nobody is redirected.
+    let stayed = browser.submit(&asked, &[("decision", "stay")]).await;
+    assert_eq!(stayed.status(), 200, "{}", stayed.text());
+    assert!(stayed.header("location").is_none());
+    let reply = browser
+        .get(&authorization_url(
+            &server,
+            client_id,
+            &[("scope", "openid"), ("prompt", "none")],
+        ))
+        .await;
+    code_of(&server, &reply);
+
+    // Signing out: the session cookie removed, then the registered URI
+    // with the state (RP-Initiated Logout 1.0 §3).
+    let out = browser.submit(&asked, &[("decision", "sign_out")]).await;
+    assert_eq!(out.status(), 303, "{}", out.text());
+    let location = out.location();
+    assert_eq!(
+        location.as_str().split('?').next(),
+        Some(SIGNED_OUT),
+        "{location}"
+    );
+    assert_eq!(out.location_params()["state"], STATE);
+    assert!(browser.cookie("session").is_none());
+    let reply = browser
+        .get(&authorization_url(
+            &server,
+            client_id,
+            &[("scope", "openid"), ("prompt", "none")],
+        ))
+        .await;
+    assert_eq!(reply.location_params()["error"], "login_required");
+
+    // Without a session there is nothing to end or ask: straight back.
+    let again = browser.get(&request).await;
+    assert_eq!(again.status(), 303, "{}", again.text());
+    assert!(again.location().as_str().starts_with(SIGNED_OUT));
     server.stop().await;
 }

@@ -323,6 +323,9 @@ async fn metadata_advertises_what_is_served() {
         ("registration_endpoint", "POST", 401, Some("invalid_token")),
         // OpenID Connect Core 1.0 §5.3: without a token, a bare challenge.
         ("userinfo_endpoint", "GET", 401, None),
+        // RP-Initiated Logout 1.0 §2: no session, no parameters: the
+        // "signed out" page.
+        ("end_session_endpoint", "GET", 200, None),
     ];
     let advertised: Vec<&str> = metadata
         .as_object()
@@ -793,12 +796,23 @@ async fn signing_out_ends_the_session() {
     assert_eq!(home.status(), 200);
     home.assert_secure_page();
     assert!(home.text().contains("Signed in as <strong>demo</strong>"));
-    // Not without the form's token.
-    let forged = browser.post_form(&server.url("/logout"), &[]).await;
+    // Not without the form's token: a forged answer is refused, and a
+    // post with none only asks.
+    let logout = server.url("/logout");
+    let forged = browser
+        .post_form(&logout, &[("decision", "sign_out"), ("csrf", "guess")])
+        .await;
     assert_eq!(forged.status(), 403);
+    let asked = browser.post_form(&logout, &[]).await;
+    assert_eq!(asked.status(), 200);
+    assert!(asked.text().contains("<title>Sign out?</title>"));
+    assert!(browser.cookie("session").is_some());
 
-    let out = browser.submit(&home, &[]).await;
-    assert_eq!(out.status(), 303);
+    // The home page's button signs out at the logout endpoint: the session
+    // cookie is removed, and the library's "signed out" page shown.
+    let out = browser.submit(&home, &[("decision", "sign_out")]).await;
+    assert_eq!(out.status(), 200, "{}", out.text());
+    assert!(out.text().contains("signed out"), "{}", out.text());
     let removal = session_cookie(&out);
     assert!(removal.starts_with("session=;"), "{removal}");
     assert!(attributes(&removal).contains(&"Max-Age=0"), "{removal}");
@@ -1379,8 +1393,8 @@ async fn a_sign_in_makes_the_browser_known_for_that_user_through_sign_out() {
     assert_eq!(known_browser_cookie(&wrong), None);
     // Signing out ends the session, not the browser's being known.
     let home = browser.follow(&signed_in).await;
-    let out = browser.submit(&home, &[]).await;
-    assert_eq!(out.status(), 303);
+    let out = browser.submit(&home, &[("decision", "sign_out")]).await;
+    assert_eq!(out.status(), 200);
     assert_eq!(known_browser_cookie(&out), None);
     assert_eq!(browser.cookie("session"), None);
     assert!(browser.cookie("browser").is_some());
@@ -1412,7 +1426,8 @@ async fn a_guessing_burst_is_throttled_at_its_source_and_alice_still_signs_in() 
     let signed_in = alice_signs_in(&server, &mut laptop).await;
     assert_eq!(signed_in.status(), 303, "{}", signed_in.text());
     let home = laptop.follow(&signed_in).await;
-    assert_eq!(laptop.submit(&home, &[]).await.status(), 303);
+    let signed_out = laptop.submit(&home, &[("decision", "sign_out")]).await;
+    assert_eq!(signed_out.status(), 200);
 
     // A guesser on another network: 100 passwords released at once.
     let there = network(0, 2);

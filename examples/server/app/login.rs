@@ -1,5 +1,5 @@
-//! The authorization endpoint's interaction — sign-in, then consent — and
-//! the sign-in page, sign-out and the home page.
+//! The authorization endpoint's interaction — sign-in, then consent — the
+//! logout endpoint's (in `logout`), and the sign-in and home pages.
 //!
 //! The library validates each authorization request before this code sees
 //! it, and keeps it as a pending request under an unguessable handle
@@ -18,11 +18,10 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::SignedCookieJar;
 use http::{HeaderMap, StatusCode};
-use portcullis::axum::{Interaction, Outcome};
+use portcullis::axum::{Interaction, LogoutOutcome, Outcome};
 use portcullis::client::ThrottleSource;
-use portcullis::endpoint::PendingAuthorization;
+use portcullis::endpoint::{LogoutRequest, PendingAuthorization};
 use portcullis::protocol::OAuthError;
 use serde::Deserialize;
 
@@ -71,6 +70,12 @@ impl Interaction for SignInAndConsent {
         Outcome::page((jar, page))
     }
 
+    /// The logout endpoint's request, validated: the user confirms, then
+    /// the session ends (see `logout`).
+    async fn end_session(&self, logout: LogoutRequest, parts: Parts) -> LogoutOutcome {
+        super::logout::end_session(&self.0, logout, &parts)
+    }
+
     /// The request cannot be trusted to redirect (unknown client, bad
     /// redirect URI): a page that sends the browser nowhere (RFC 6749
     /// §4.1.2.1).
@@ -102,13 +107,6 @@ pub struct SignInForm {
     request: String,
     #[serde(default)]
     user_code: String,
-}
-
-/// A form whose only field is its CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 impl Next {
@@ -231,22 +229,6 @@ pub async fn submit(
     }
 }
 
-/// `POST`: signs out.
-pub async fn logout(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    let jar: SignedCookieJar = app.sessions.jar(&headers);
-    match app.sessions.read(&jar) {
-        Some(session) if session.check_csrf(&form.csrf) => {
-            let jar = app.sessions.logout(jar);
-            (jar, see_other(&app.url(&app.paths.home))).into_response()
-        }
-        _ => form_not_accepted(),
-    }
-}
-
 /// `GET`: who is signed in, and where things are.
 pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
     let session = app.sessions.read(&app.sessions.jar(&headers));
@@ -256,6 +238,7 @@ pub async fn home(State(app): State<App>, headers: HeaderMap) -> Response {
         notice: None,
         signed_in,
         logout: &app.paths.logout,
+        sign_out: super::logout::SIGN_OUT,
         login: &app.paths.login,
         device: &app.paths.device,
         metadata: metadata.as_str(),

@@ -15,6 +15,7 @@
 //! | `users`, `session` | who can sign in (Argon2id, throttled); signed session and known-browser cookies, CSRF tokens |
 //! | `pages`, `form`, `login`, `consent`, `device` | the pages (askama templates in `templates/`) and their forms |
 //! | `openid` | what a request asks of the session: sign-in, consent or neither (OpenID Connect's `prompt`, `max_age`) |
+//! | `logout` | signing out at the logout endpoint (RP-Initiated Logout), after the user confirms |
 //! | `fetch` | the SSRF-safe HTTP client that fetches client ID metadata documents |
 //! | `api` | `GET /api/me`, the protected resource, and its RFC 9728 metadata |
 //! | `serve` | the connection loop: timeouts, a connection cap, graceful shutdown |
@@ -28,6 +29,7 @@ mod device;
 pub mod fetch;
 mod form;
 mod login;
+mod logout;
 mod openid;
 pub mod options;
 mod pages;
@@ -44,13 +46,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum_extra::extract::cookie::Key;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::AuthorizationServer;
 use portcullis::client::ClientIdMetadataDocuments;
-use portcullis::endpoint::DynamicRegistration;
+use portcullis::endpoint::{DynamicRegistration, Endpoint};
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
 };
@@ -271,7 +273,13 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
     let paths = Paths {
         home: format!("{base}/"),
         login: format!("{base}/login"),
-        logout: format!("{base}/logout"),
+        // The OpenID Provider's logout endpoint: the home page's sign-out
+        // goes through it too.
+        logout: server
+            .endpoint_urls()
+            .get(Endpoint::EndSession)
+            .path()
+            .to_owned(),
         consent: format!("{base}/consent"),
         device: server.device_verification_uri().path().to_owned(),
     };
@@ -290,7 +298,6 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
     let pages = Router::new()
         .route(&paths.consent, get(consent::view).post(consent::decide))
         .route(&paths.login, get(login::show).post(login::submit))
-        .route(&paths.logout, post(login::logout))
         .route(&paths.home, get(login::home))
         .route(&paths.device, get(device::show).post(device::submit))
         .with_state(Arc::clone(&app));

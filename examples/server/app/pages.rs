@@ -94,12 +94,30 @@ pub struct DeviceConfirm<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "sign_out.html", config = "examples/server/askama.toml")]
+pub struct SignOut<'a> {
+    pub notice: Option<&'a str>,
+    pub user: &'a str,
+    /// The relying party asking, when identified: its name (its own claim)
+    /// and its identifier.
+    pub client: Option<(&'a str, &'a str)>,
+    pub action: &'a str,
+    /// The logout request's parameters, re-posted.
+    pub fields: Vec<(&'a str, &'a str)>,
+    pub csrf: &'a str,
+    pub sign_out: &'a str,
+    pub stay: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "home.html", config = "examples/server/askama.toml")]
 pub struct Home<'a> {
     pub notice: Option<&'a str>,
     /// The user signed in, and the sign-out form's CSRF token.
     pub signed_in: Option<(&'a str, &'a str)>,
+    /// The logout endpoint, and the answer its button posts.
     pub logout: &'a str,
+    pub sign_out: &'a str,
     pub login: &'a str,
     pub device: &'a str,
     pub metadata: &'a str,
