@@ -812,17 +812,17 @@ async fn rp_initiated_logout_asks_then_ends_the_session_and_redirects() {
     assert!(text.contains("<strong>Reports</strong>"), "{text}");
     assert!(asked.header("location").is_none());
 
-    // "Stay signed in": nothing ends, nobody is redirected.
+    // "Stay signed in": nothing ends, nobody is redirected; the client's
+    // prompt=none still gets a code.
+    let silently = authorization_url(
+        &server,
+        client_id,
+        &[("scope", "openid"), ("prompt", "none")],
+    );
     let stayed = browser.submit(&asked, &[("decision", "stay")]).await;
     assert_eq!(stayed.status(), 200, "{}", stayed.text());
     assert!(stayed.header("location").is_none());
-    let reply = browser
-        .get(&authorization_url(
-            &server,
-            client_id,
-            &[("scope", "openid"), ("prompt", "none")],
-        ))
-        .await;
+    let reply = browser.get(&silently).await;
     code_of(&server, &reply);
 
     // Signing out: the session cookie removed, then the registered URI
@@ -837,13 +837,7 @@ async fn rp_initiated_logout_asks_then_ends_the_session_and_redirects() {
     );
     assert_eq!(out.location_params()["state"], STATE);
     assert!(browser.cookie("session").is_none());
-    let reply = browser
-        .get(&authorization_url(
-            &server,
-            client_id,
-            &[("scope", "openid"), ("prompt", "none")],
-        ))
-        .await;
+    let reply = browser.get(&silently).await;
     assert_eq!(reply.location_params()["error"], "login_required");
 
     // Without a session there is nothing to end or ask: straight back.
