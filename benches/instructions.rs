@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Modes: `cc`, `jwt` (client credentials for a JWT resource: an ES256
-//! RFC 9068 token), `code`, `refresh`, `bearer` (each `N` times); run by
+//! RFC 9068 token), `code`, `oidc` (the code flow with `openid` on an
+//! OpenID Provider: an RS256 ID token), `refresh`, `bearer` (each `N`
+//! times); run by
 //! `cargo bench` with no mode, it does a few of each as a smoke test.
 //! Callgrind runs SHA-256 in software, about 3,480 instructions a digest.
 #![allow(
@@ -21,8 +23,10 @@
 use base64::Engine as _;
 use portcullis::AuthorizationServer;
 use portcullis::client::ClientRegistration;
+use portcullis::endpoint::Approval;
 use portcullis::grant::{AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant};
 use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::oidc::{OpenIdConnect, StaticClaims};
 use portcullis::protocol::{GrantType, Resource};
 use portcullis::store::MemoryStore;
 use std::future::Future;
@@ -52,6 +56,18 @@ fn lib_authorize(
     run(server.approve(pending, "alice", None)).unwrap()
 }
 
+/// `lib_authorize` for an OpenID Connect request: the host reports when
+/// the End-User signed in.
+#[inline(never)]
+fn lib_authenticate(
+    server: &AuthorizationServer,
+    req: &http::Request<Vec<u8>>,
+    signed_in: std::time::SystemTime,
+) -> http::Response<Vec<u8>> {
+    let pending = run(server.authorization_request(req)).unwrap();
+    run(server.approve_with(pending, Approval::new("alice").authenticated_at(signed_in))).unwrap()
+}
+
 #[inline(never)]
 fn lib_info(server: &AuthorizationServer, token: &str) -> bool {
     run(server.access_token_info(token)).unwrap().is_some()
@@ -70,7 +86,7 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     let Some(mode) = args.first() else {
-        for mode in ["cc", "jwt", "code", "refresh", "bearer"] {
+        for mode in ["cc", "jwt", "code", "oidc", "refresh", "bearer"] {
             flow(mode, 10);
         }
         return;
@@ -96,14 +112,28 @@ fn flow(mode: &str, n: usize) {
             .signing_keys(keys)
             .resource(Resource::new("https://api.example").unwrap().jwt());
     }
+    if mode == "oidc" {
+        // An OpenID Provider signing ID tokens with its default, RS256.
+        let keys = KeySet::new()
+            .with_key(SigningKey::generate(Algorithm::Rs256).unwrap())
+            .unwrap();
+        builder = builder
+            .signing_keys(keys)
+            .openid_connect(OpenIdConnect::new(StaticClaims::new()));
+    }
     let server = builder.build().unwrap();
+    let scope = if mode == "oidc" {
+        "openid read"
+    } else {
+        "read"
+    };
     let reg = run(server.register_client(
         ClientRegistration::web_application()
             .redirect_uri("https://app.example/cb")
             .grant_type(GrantType::CLIENT_CREDENTIALS)
             .grant_type(GrantType::AUTHORIZATION_CODE)
             .grant_type(GrantType::REFRESH_TOKEN)
-            .scope("read".parse().unwrap()),
+            .scope(scope.parse().unwrap()),
     ))
     .unwrap();
     let id = reg.client.id().to_string();
@@ -146,10 +176,19 @@ fn flow(mode: &str, n: usize) {
                 .len();
             }
         }
-        "code" => {
+        "code" | "oidc" => {
+            let scope = if mode == "oidc" {
+                "openid%20read&nonce=n-0S6_WzA2Mj"
+            } else {
+                "read"
+            };
             for _ in 0..n {
-                let req = http::Request::get(format!("https://auth.example/authorize?response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256")).body(Vec::new()).unwrap();
-                let redirect = lib_authorize(&server, &req);
+                let req = http::Request::get(format!("https://auth.example/authorize?response_type=code&client_id={id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope={scope}&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256")).body(Vec::new()).unwrap();
+                let redirect = if mode == "oidc" {
+                    lib_authenticate(&server, &req, std::time::SystemTime::UNIX_EPOCH)
+                } else {
+                    lib_authorize(&server, &req)
+                };
                 let location = redirect.headers()["location"].to_str().unwrap().to_owned();
                 let code = url::Url::parse(&location)
                     .unwrap()
@@ -198,7 +237,7 @@ fn flow(mode: &str, n: usize) {
                 total += lib_info(&server, &tokens[i % tokens.len()]) as usize;
             }
         }
-        _ => panic!("mode: cc | jwt | code | refresh | bearer"),
+        _ => panic!("mode: cc | jwt | code | oidc | refresh | bearer"),
     }
     println!("{total}");
 }

@@ -16,21 +16,21 @@ use crate::store::{IdTokenHint, OpenIdRequest, PendingAuthorizationRecord, Store
 /// A validated authorization request waiting for the resource owner.
 ///
 /// Only [`AuthorizationServer::authorization_request`](super::AuthorizationServer::authorization_request) and
-/// [`AuthorizationServer::pending_authorization`] make one, so nothing
+/// [`AuthorizationServer::pending_authorization`](crate::AuthorizationServer::pending_authorization) make one, so nothing
 /// unvalidated can be approved. It is decided once: [`approve`] and [`deny`]
-/// take it by value, and one that was [deferred](AuthorizationServer::defer)
+/// take it by value, and one that was [deferred](crate::AuthorizationServer::defer)
 /// is also taken from the store, atomically, when decided.
 ///
 /// A request decided while it is still in hand — the user is signed in and
 /// the host needs no consent page, say — never touches the store. One whose
 /// decision comes on a later request (the consent form's POST) is kept in the
-/// store by [`AuthorizationServer::defer`], which gives the handle to put in
+/// store by [`AuthorizationServer::defer`](crate::AuthorizationServer::defer), which gives the handle to put in
 /// the form. Hold one in hand only while handling one HTTP request: a stored
 /// request expires, and goes with its client when the client is deleted; one
 /// in hand is decided as it was validated.
 ///
-/// [`approve`]: AuthorizationServer::approve
-/// [`deny`]: AuthorizationServer::deny
+/// [`approve`]: crate::AuthorizationServer::approve
+/// [`deny`]: crate::AuthorizationServer::deny
 pub struct PendingAuthorization {
     /// The handle, once the request is in the store.
     pub(super) handle: Option<String>,
@@ -43,8 +43,8 @@ pub struct PendingAuthorization {
 impl PendingAuthorization {
     /// The handle of a request kept in the store — to put in the consent form
     /// (a hidden field), and to pass to
-    /// [`AuthorizationServer::pending_authorization`] when the form comes back
-    /// — or `None` for one not [deferred](AuthorizationServer::defer).
+    /// [`AuthorizationServer::pending_authorization`](crate::AuthorizationServer::pending_authorization) when the form comes back
+    /// — or `None` for one not [deferred](crate::AuthorizationServer::defer).
     /// Unguessable (256 bits); the host's own CSRF protection on the form is
     /// still needed, to bind the decision to the user's session.
     pub fn id(&self) -> Option<&str> {
