@@ -650,19 +650,27 @@ async fn pairwise_client(h: &Harness, redirect: &str) -> TestClient {
     .await
 }
 
-/// The ID token of a confidential client's code flow (PKCE as usual).
-async fn confidential_id_token(
+/// A confidential client's authorization request (PKCE as usual).
+fn confidential_query(client: &TestClient, redirect: &str) -> String {
+    format!(
+        "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
+        client.id,
+        form_encode(redirect)
+    )
+}
+
+/// The ID token of a confidential client's code flow approved for
+/// `subject`, as sent.
+async fn confidential_id_token_raw(
     h: &Harness,
     client: &TestClient,
     redirect: &str,
     subject: &str,
-) -> Value {
-    let query = format!(
-        "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
-        client.id,
-        form_encode(redirect)
-    );
-    let pending = h.authorize(&query).await.unwrap();
+) -> String {
+    let pending = h
+        .authorize(&confidential_query(client, redirect))
+        .await
+        .unwrap();
     let response = h.server.approve(pending, subject, None).await.unwrap();
     let code = param(&redirect_params(&response), "code")
         .unwrap()
@@ -677,8 +685,18 @@ async fn confidential_id_token(
         ))
         .await;
     assert_eq!(reply.status, 200, "{}", reply.json);
-    let id_token = reply.json["id_token"].as_str().unwrap();
-    let jws = UnverifiedJws::parse(id_token).unwrap();
+    reply.json["id_token"].as_str().unwrap().to_owned()
+}
+
+/// The claims of that ID token, its signature checked.
+async fn confidential_id_token(
+    h: &Harness,
+    client: &TestClient,
+    redirect: &str,
+    subject: &str,
+) -> Value {
+    let id_token = confidential_id_token_raw(h, client, redirect, subject).await;
+    let jws = UnverifiedJws::parse(&id_token).unwrap();
     let keys = h.server.jwks().public_keys();
     let (payload, _) = jws
         .verify_with_any(&keys, &[Algorithm::Rs256, Algorithm::Es256])
@@ -722,26 +740,8 @@ async fn an_id_token_hint_with_a_pairwise_subject_names_the_local_end_user() {
     let h = pairwise_op();
     let redirect = "https://rp-a.example/cb";
     let client = pairwise_client(&h, redirect).await;
-    let query = format!(
-        "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256&scope=openid",
-        client.id,
-        form_encode(redirect)
-    );
-    let pending = h.authorize(&query).await.unwrap();
-    let response = h.server.approve(pending, "alice", None).await.unwrap();
-    let code = param(&redirect_params(&response), "code")
-        .unwrap()
-        .to_owned();
-    let reply = h
-        .post(token_request(
-            Some(&common::basic(&client.id, &client.secret)),
-            &format!(
-                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
-                form_encode(redirect)
-            ),
-        ))
-        .await;
-    let hint = reply.json["id_token"].as_str().unwrap().to_owned();
+    let query = confidential_query(&client, redirect);
+    let hint = confidential_id_token_raw(&h, &client, redirect, "alice").await;
     let hinted = format!("{query}&id_token_hint={hint}");
     let pending = h.authorize(&hinted).await.unwrap();
     assert_ne!(pending.id_token_hint().unwrap().subject, "alice");

@@ -41,6 +41,22 @@ use crate::protocol::Scope;
 use crate::store::{IdTokenHint, OpenIdGrant};
 use id_token::IdTokenClaims;
 
+/// The claims the provider states itself in an ID token (Core §2), which
+/// `claims_supported` lists by default before the host's claims.
+pub const ID_TOKEN_CLAIMS: [&str; 11] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "amr",
+    "sid",
+    "at_hash",
+];
+
 /// How long ID tokens live unless configured: ten minutes. An ID token is
 /// read once, on sign-in; it is not a session.
 pub const DEFAULT_ID_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
@@ -106,8 +122,9 @@ impl OpenIdConnect {
     }
 
     /// The claims the discovery document lists as `claims_supported`.
-    /// Default: `sub`, the ID token's own claims, and the standard claims of
-    /// the scope values `profile`, `email`, `address` and `phone`.
+    /// Default: the ID token's own claims ([`ID_TOKEN_CLAIMS`]) and the
+    /// standard claims of the scope values `profile`, `email`, `address`
+    /// and `phone`.
     pub fn claims_supported<I, S>(mut self, claims: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -141,25 +158,14 @@ impl OpenIdConnect {
     /// The provider, with the server's keys and issuer.
     pub(crate) fn into_provider(self, keys: KeySet) -> OpenIdProvider {
         let claims_supported = self.claims_supported.clone().unwrap_or_else(|| {
-            [
-                "sub",
-                "iss",
-                "aud",
-                "exp",
-                "iat",
-                "auth_time",
-                "nonce",
-                "acr",
-                "amr",
-                "sid",
-            ]
-            .into_iter()
-            .chain(PROFILE_CLAIMS)
-            .chain(EMAIL_CLAIMS)
-            .chain(ADDRESS_CLAIMS)
-            .chain(PHONE_CLAIMS)
-            .map(str::to_owned)
-            .collect()
+            ID_TOKEN_CLAIMS
+                .into_iter()
+                .chain(PROFILE_CLAIMS)
+                .chain(EMAIL_CLAIMS)
+                .chain(ADDRESS_CLAIMS)
+                .chain(PHONE_CLAIMS)
+                .map(str::to_owned)
+                .collect()
         });
         OpenIdProvider {
             claims_supported,

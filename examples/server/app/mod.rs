@@ -180,7 +180,7 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         // ID tokens signed RS256 (the default, Core §3.1.3.7) with the key
         // above unless a client registered another algorithm.
         .openid_connect(
-            OpenIdConnect::new(users::claims(&users)).claims_supported(users::CLAIMS_SUPPORTED),
+            OpenIdConnect::new(users::claims(&users)).claims_supported(users::claims_supported()),
         )
         // private_key_jwt (RFC 7523): assertions' jtis are recorded in the
         // database, so a replay is refused by every replica. No fetcher:

@@ -225,22 +225,15 @@ pub fn claims(users: &[User]) -> StaticClaims {
     })
 }
 
-/// The claims this provider can state — the ID token's own and those
-/// [`claims`] holds — for the discovery document's `claims_supported`
-/// (Discovery §3).
-pub const CLAIMS_SUPPORTED: [&str; 14] = [
-    "sub",
-    "iss",
-    "aud",
-    "exp",
-    "iat",
-    "auth_time",
-    "nonce",
-    "amr",
-    "sid",
-    "at_hash",
-    "preferred_username",
-    "name",
-    "email",
-    "email_verified",
-];
+/// The End-User claims [`claims`] holds.
+const USER_CLAIMS: [&str; 4] = ["preferred_username", "name", "email", "email_verified"];
+
+/// The claims this provider can state — the ID token's own (but `acr`,
+/// which the example never reports) and those [`claims`] holds — for the
+/// discovery document's `claims_supported` (Discovery §3).
+pub fn claims_supported() -> impl Iterator<Item = &'static str> {
+    portcullis::oidc::ID_TOKEN_CLAIMS
+        .into_iter()
+        .filter(|claim| *claim != "acr")
+        .chain(USER_CLAIMS)
+}
