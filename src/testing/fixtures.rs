@@ -14,14 +14,16 @@ use tokio::runtime::Handle;
 use tokio::sync::Barrier;
 
 use crate::client::{Client, ClientId, ClientRegistration};
+use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
 use crate::protocol::{
-    CodeChallenge, CodeVerifier, GrantType, ResourceIndicator, ResourceSet, Scope,
+    CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator, ResourceSet, Scope,
 };
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
     DeviceAuthorizationRecord, DeviceStatus, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
-    GrantStore, NewCodeGrant, NewGrant, PendingAuthorizationRecord, PlannedToken, Redemption,
-    RefreshRotation, RefreshTokenRecord, ResponseMode, ResponseType, Rotation, StoreError, Subject,
+    GrantStore, IdTokenHint, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest,
+    PendingAuthorizationRecord, PlannedToken, Redemption, RefreshRotation, RefreshTokenRecord,
+    ResponseMode, ResponseType, Rotation, StoreError, Subject,
 };
 use crate::token::{TokenHash, TokenKind, mint};
 
@@ -575,6 +577,40 @@ pub(crate) async fn rotation_stored<S: GrantStore>(store: &S, rotation: &Refresh
             .is_some()
 }
 
+/// What an OpenID Connect grant keeps, every field set, with values a
+/// store's encoding could trip on.
+pub(crate) fn openid_grant() -> OpenIdGrant {
+    OpenIdGrant {
+        nonce: Some("n-0S6_WzA2Mj \"ü\" '".to_owned()),
+        auth_time: Some(1_800_000_000),
+        acr: Some("urn:example:loa:2".to_owned()),
+        amr: vec!["pwd".to_owned(), "otp".to_owned()],
+        session_id: Some("sid-1".to_owned()),
+        claims: Some(
+            ClaimsRequest::parse(
+                r#"{"id_token":{"email":{"essential":true}},"userinfo":{"name#de":null}}"#,
+            )
+            .unwrap(),
+        ),
+        claims_locales: vec!["de-CH".to_owned(), "en".to_owned()],
+    }
+}
+
+/// What an OpenID Connect request keeps with its pending request, every
+/// parameter set.
+pub(crate) fn openid_request() -> OpenIdRequest {
+    let params = Params::parse(
+        b"nonce=n%27%22&prompt=login%20consent&max_age=0&display=popup&ui_locales=fr%20en\
+          &claims_locales=de&login_hint=a%40b.example&acr_values=urn%3A1%20urn%3A2\
+          &claims=%7B%22userinfo%22%3A%7B%22email%22%3Anull%7D%7D",
+    )
+    .unwrap();
+    OpenIdRequest::new(
+        OpenIdParams::from_params(&params).unwrap(),
+        Some(IdTokenHint::new("pairwise-sub", Some("sid-9".to_owned()))),
+    )
+}
+
 /// A pending authorization request of `client`, made at `at`, with every
 /// optional field set.
 pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorizationRecord {
@@ -586,7 +622,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         redirect_uri_in_request: true,
         scope: scope("read write"),
         resources: resources(&[API, "urn:example:other"]),
-        openid: None,
+        openid: Some(Arc::new(openid_request())),
         state: Some("xyz ünïcödé &=".to_owned()),
         response_mode: ResponseMode::FormPost,
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),

@@ -354,6 +354,7 @@ where
         // Redemption
         redeem_code_once,
         redeem_code_narrows_the_access_token_to_its_audience,
+        an_openid_grant_keeps_its_record,
         redeem_unknown_or_revoked_code,
         redeem_code_refuses_another_client,
         redeem_code_checks_the_redirect_uri,

@@ -13,8 +13,9 @@ use crate::protocol::CodeChallenge;
 use crate::store::{AuthorizationCodeStore, CodeRedemption, FoundRefreshToken, Redemption};
 use crate::testing::fixtures::{
     API, CHALLENGE, DAY, HOUR, Issued, MINUTE, REDIRECT_URI, SECOND, VERIFIER, WRONG_VERIFIER,
-    access_found, client_id, code_found, expected_access, expected_refresh, hash, now, ok, planned,
-    redeem, redemption, redemption_stored, refresh_found, resources, scope, verifier,
+    access_found, client_id, code_found, expected_access, expected_refresh, hash, now, ok,
+    openid_grant, planned, redeem, redemption, redemption_stored, refresh_found, resources, scope,
+    verifier,
 };
 
 /// A redemption for an audience (RFC 8707): the access token is stored
@@ -65,6 +66,55 @@ pub async fn redeem_code_narrows_the_access_token_to_its_audience<
             current: true,
         }),
         "the refresh token of a redemption for an audience must keep the grant's scope"
+    );
+}
+
+/// A grant made by an OpenID Connect request keeps its record
+/// ([`GrantRecord::openid`](crate::store::GrantRecord::openid): the nonce,
+/// the authentication, the `claims` request) wherever the grant is read back
+/// — with its code, on redemption, with its access token and with its
+/// refresh token — for the ID tokens and UserInfo answers that depend on
+/// it.
+pub async fn an_openid_grant_keeps_its_record<S: AuthorizationCodeStore + Clone>(store: S) {
+    let t = now();
+    let client = client_id("client");
+    let mut issued = Issued::code(&client, t);
+    issued.grant.openid = Some(std::sync::Arc::new(openid_grant()));
+    let issued = issued.create_code(&store).await;
+    let grant = &issued.grant;
+    assert_eq!(
+        ok(store.find_code(&issued.code_hash()).await, "find_code"),
+        Some(issued.found_code(false)),
+        "find_code must return the grant with its OpenID Connect record"
+    );
+    let at = t + SECOND;
+    let redeeming = redemption(&client, at);
+    assert_eq!(
+        redeem(&store, &issued.code_hash(), &redeeming).await,
+        Redemption::Redeemed(issued.found_code(false)),
+        "redeem_code must return the grant with its OpenID Connect record"
+    );
+    let access = expected_access(&redeeming.access_token, grant, &grant.scope, at);
+    assert_eq!(
+        ok(
+            store.find_access_token(&access.hash).await,
+            "find_access_token"
+        ),
+        Some((access, grant.clone())),
+        "find_access_token must return the grant with its OpenID Connect record"
+    );
+    let refresh = expected_refresh(
+        redeeming.refresh_token.as_ref().unwrap(),
+        grant,
+        &grant.scope,
+        at,
+    );
+    assert_eq!(
+        refresh_found(&store, &refresh.hash)
+            .await
+            .map(|found| found.grant),
+        Some(grant.clone()),
+        "find_refresh_token must return the grant with its OpenID Connect record"
     );
 }
 
