@@ -1721,6 +1721,38 @@ async fn audience_restricted_jwts_work_at_their_resource_only() {
     server.stop().await;
 }
 
+/// A public client's code redeemed at the token endpoint the metadata
+/// names, for `resource` (RFC 8707): the access token, a JWT whose
+/// audience is that resource, and its claims.
+async fn redeem_for_resource(
+    metadata: &serde_json::Value,
+    code: &str,
+    redirect: &str,
+    client_id: &str,
+    verifier: &str,
+    resource: &str,
+) -> (String, serde_json::Value) {
+    let tokens = post_form(
+        metadata["token_endpoint"].as_str().unwrap(),
+        &[],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect),
+            ("client_id", client_id),
+            ("code_verifier", verifier),
+            ("resource", resource),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status(), 200, "{}", tokens.text());
+    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
+    let jwt = portcullis::jose::UnverifiedJws::parse(&access).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(jwt.unverified_payload()).unwrap();
+    assert_eq!(claims["aud"], resource);
+    (access, claims)
+}
+
 #[tokio::test]
 async fn an_mcp_client_discovers_registers_and_calls_the_resource() {
     // What an MCP client does from nothing but the resource's URL: the 401,
@@ -1810,24 +1842,15 @@ async fn an_mcp_client_discovers_registers_and_calls_the_resource() {
     assert_eq!(params["state"], STATE);
     assert_eq!(params["iss"], issuer);
 
-    let tokens = post_form(
-        metadata["token_endpoint"].as_str().unwrap(),
-        &[],
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &params["code"]),
-            ("redirect_uri", redirect),
-            ("client_id", &client_id),
-            ("code_verifier", verifier),
-            ("resource", &resource),
-        ],
+    let (access, claims) = redeem_for_resource(
+        &metadata,
+        &params["code"],
+        redirect,
+        &client_id,
+        verifier,
+        &resource,
     )
     .await;
-    assert_eq!(tokens.status(), 200, "{}", tokens.text());
-    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
-    let claims = portcullis::jose::UnverifiedJws::parse(&access).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(claims.unverified_payload()).unwrap();
-    assert_eq!(claims["aud"], resource.as_str());
     assert_eq!(claims["sub"], user.as_str());
     let reply = server.me(&access).await;
     assert_eq!(reply.status(), 200, "{}", reply.text());
@@ -1954,24 +1977,15 @@ async fn an_mcp_client_with_a_client_id_metadata_document_calls_the_resource() {
     assert_eq!(params["state"], STATE);
     assert_eq!(params["iss"], issuer);
 
-    let tokens = post_form(
-        metadata["token_endpoint"].as_str().unwrap(),
-        &[],
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &params["code"]),
-            ("redirect_uri", redirect),
-            ("client_id", &client_id),
-            ("code_verifier", verifier),
-            ("resource", &resource),
-        ],
+    let (access, claims) = redeem_for_resource(
+        &metadata,
+        &params["code"],
+        redirect,
+        &client_id,
+        verifier,
+        &resource,
     )
     .await;
-    assert_eq!(tokens.status(), 200, "{}", tokens.text());
-    let access = tokens.json()["access_token"].as_str().unwrap().to_owned();
-    let claims = portcullis::jose::UnverifiedJws::parse(&access).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(claims.unverified_payload()).unwrap();
-    assert_eq!(claims["aud"], resource.as_str());
     assert_eq!(claims["client_id"], client_id.as_str());
     let reply = server.me(&access).await;
     assert_eq!(reply.status(), 200, "{}", reply.text());

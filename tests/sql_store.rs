@@ -1958,18 +1958,27 @@ struct Server {
 }
 
 async fn server_on(db: &TestDb) -> Server {
+    server_with(db, |b| {
+        b.grant(ClientCredentialsGrant).grant(DeviceCodeGrant)
+    })
+    .await
+}
+
+/// A server on `db` with the code and refresh grants, a manual clock, and
+/// what `customise` adds.
+async fn server_with(
+    db: &TestDb,
+    customise: impl FnOnce(portcullis::ServerBuilder) -> portcullis::ServerBuilder,
+) -> Server {
     let store = db.open().await;
     let clock = Arc::new(ManualClock::new(common::start()));
-    let server = AuthorizationServer::builder(common::ISSUER)
+    let builder = AuthorizationServer::builder(common::ISSUER)
         .clients(store.clone())
         .tokens(store)
-        .grant(ClientCredentialsGrant)
         .grant(AuthorizationCodeGrant)
         .grant(RefreshTokenGrant)
-        .grant(DeviceCodeGrant)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+        .clock(clock.clone());
+    let server = customise(builder).build().unwrap();
     Server { server, clock }
 }
 
@@ -2036,23 +2045,12 @@ async fn server_client_credentials_flow(db: &TestDb) {
 /// An OpenID Connect request deferred to the database, approved, redeemed
 /// and refreshed: what the ID tokens say comes back from the rows.
 async fn server_openid_flow_keeps_the_authentication_in_the_database(db: &TestDb) {
-    let store = db.open().await;
-    let clock = Arc::new(ManualClock::new(common::start()));
     let keys = KeySet::new()
         .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
         .unwrap();
     let users = StaticClaims::new().user("alice", Claims::new().with("email", "a@example.com"));
-    let server = AuthorizationServer::builder(common::ISSUER)
-        .clients(store.clone())
-        .tokens(store)
-        .grant(AuthorizationCodeGrant)
-        .grant(RefreshTokenGrant)
-        .signing_keys(keys.clone())
-        .openid_connect(OpenIdConnect::new(users).id_token_signing_alg(Algorithm::Es256))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let s = Server { server, clock };
+    let openid = OpenIdConnect::new(users).id_token_signing_alg(Algorithm::Es256);
+    let s = server_with(db, |b| b.signing_keys(keys.clone()).openid_connect(openid)).await;
     let c = s
         .register(
             ClientRegistration::native()
