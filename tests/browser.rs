@@ -187,11 +187,17 @@ impl Browser {
             }}}),
         );
         let session = created["value"]["sessionId"].as_str().unwrap().to_owned();
-        Self {
+        let browser = Self {
             driver,
             session,
             _chromedriver: running,
-        }
+        };
+        // A click that submits a form returns before the next page has
+        // loaded: looking an element up waits up to 30 s for it to appear
+        // (W3C WebDriver §9, the implicit wait) instead of failing on the
+        // page being left.
+        browser.call("POST", "/timeouts", json!({ "implicit": 30_000 }));
+        browser
     }
 
     fn call(&self, method: &str, path: &str, body: Value) -> Value {
@@ -235,6 +241,10 @@ impl Browser {
 
     fn click(&self, css: &str) {
         let element = self.find(css);
+        self.click_element(&element);
+    }
+
+    fn click_element(&self, element: &str) {
         self.call("POST", &format!("/element/{element}/click"), json!({}));
     }
 }
@@ -353,13 +363,15 @@ fn browse(chromium: &Path, chromedriver: &Path, flow: &Flow) {
     browser.type_into("input[name=username]", USER);
     browser.type_into("input[name=password]", PASSWORD);
     browser.click("form [type=submit]");
-    // The consent page names the client and the scope asked, and has the
-    // approve button.
+    // The consent page has the approve button (waited for: the sign-in
+    // form's submission is still loading when the click returns), names the
+    // client and the scope asked.
+    let approve = browser.find("button[name=decision][value=approve]");
     let consent = browser.page();
     assert!(consent.contains("Demo app"), "{consent}");
     assert!(consent.contains("read"), "{consent}");
     assert!(consent.contains("openid"), "{consent}");
-    browser.click("button[name=decision][value=approve]");
+    browser.click_element(&approve);
 
     let target = callbacks
         .recv_timeout(Duration::from_secs(30))
