@@ -20,6 +20,7 @@ use crate::endpoint::{
     DynamicRegistration, Endpoint, IntrospectionPolicy, IntrospectionSettings, Options,
     ServerInner, check_published_url,
 };
+use crate::endpoint::{MAX_PUSHED_REQUEST_LIFETIME, PushedRequestSettings};
 use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler, GrantHandler};
 use crate::jose::{Algorithm, KeySet};
@@ -55,6 +56,7 @@ pub struct ServerBuilder {
     signing: SigningConfig,
     documents: Option<ClientIdMetadataDocuments>,
     openid: Option<OpenIdConnect>,
+    pushed: PushedRequestSettings,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -104,6 +106,7 @@ impl AuthorizationServer {
             signing: SigningConfig::default(),
             documents: None,
             openid: None,
+            pushed: PushedRequestSettings::default(),
         }
     }
 }
@@ -357,6 +360,9 @@ impl ServerBuilder {
         if let Some(which) = self.lifetimes.invalid() {
             return Err(BuildError::InvalidLifetime(which));
         }
+        if self.pushed.lifetime.is_zero() || self.pushed.lifetime > MAX_PUSHED_REQUEST_LIFETIME {
+            return Err(BuildError::InvalidLifetime("pushed_authorization_request"));
+        }
         for (i, (g, _)) in self.grants.iter().enumerate() {
             if self.grants.iter().skip(i + 1).any(|(h, _)| h == g) {
                 return Err(BuildError::DuplicateGrant(g.to_string()));
@@ -425,6 +431,7 @@ impl ServerBuilder {
                 auth_methods,
                 fetcher,
                 openid,
+                pushed: self.pushed,
             }),
         })
     }
@@ -763,5 +770,28 @@ mod tests {
                 "{unnormalised:?}"
             );
         }
+    }
+}
+
+/// Pushed authorization requests (RFC 9126).
+impl ServerBuilder {
+    /// How long a pushed request's `request_uri` works (RFC 9126 §2.2
+    /// `expires_in`): default
+    /// [`DEFAULT_PUSHED_REQUEST_LIFETIME`](crate::endpoint::DEFAULT_PUSHED_REQUEST_LIFETIME)
+    /// (60 s); zero or more than [`MAX_PUSHED_REQUEST_LIFETIME`] is
+    /// [`BuildError::InvalidLifetime`].
+    pub fn pushed_authorization_request_lifetime(mut self, lifetime: Duration) -> Self {
+        self.pushed.lifetime = lifetime;
+        self
+    }
+
+    /// Requires every client's authorization requests to be pushed first
+    /// (RFC 9126 §5 `require_pushed_authorization_requests`, published in the
+    /// metadata): the authorization endpoint refuses any other request. A
+    /// single client can be held to it with
+    /// [`ClientRegistration::require_pushed_authorization_requests`](crate::client::ClientRegistration::require_pushed_authorization_requests).
+    pub fn require_pushed_authorization_requests(mut self) -> Self {
+        self.pushed.required = true;
+        self
     }
 }

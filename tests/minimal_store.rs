@@ -24,7 +24,8 @@ use portcullis::grant::{
 use portcullis::store::{
     AccessTokenRecord, AuthorizationCodeStore, CodeRedemption, FoundCode, FoundRefreshToken,
     GrantId, GrantRecord, GrantStore, MemoryStore, NewCodeGrant, NewGrant,
-    PendingAuthorizationRecord, Redemption, RefreshRotation, Rotation, StoreError,
+    PendingAuthorizationRecord, PushedAuthorizationRecord, Redemption, RefreshRotation, Rotation,
+    StoreError,
 };
 use portcullis::token::{ManualClock, TokenHash};
 use portcullis::{AuthorizationServer, BuildError};
@@ -131,6 +132,20 @@ impl AuthorizationCodeStore for CodeGrantStore {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send {
         self.call().take_pending(hash)
+    }
+    fn save_pushed(
+        &self,
+        pushed: PushedAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.call().save_pushed(pushed)
+    }
+    fn take_pushed(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PushedAuthorizationRecord>, StoreError>> + Send {
+        self.call().take_pushed(hash, client_id, now)
     }
     fn revoke_client_pending(
         &self,

@@ -1883,6 +1883,7 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              DROP TABLE replay_keys; \
              ALTER TABLE grants DROP COLUMN openid; \
              ALTER TABLE pending_authorizations DROP COLUMN openid; \
+             DROP TABLE pushed_authorizations; \
              UPDATE schema_version SET version = 1",
         )
         .await
@@ -1929,6 +1930,22 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
     use portcullis::store::ReplayCache as _;
     assert!(reopened.first_use(&jti, later, t0()).await.unwrap());
     assert!(!reopened.first_use(&jti, later, t0()).await.unwrap());
+    // The pushed authorization requests' table (RFC 9126).
+    let pushed = portcullis::store::PushedAuthorizationRecord {
+        hash: random_hash(),
+        client_id: client.clone(),
+        parameters: "response_type=code&client_id=cli".to_owned(),
+        created_at: t0(),
+        expires_at: later,
+    };
+    reopened.save_pushed(pushed.clone()).await.unwrap();
+    assert_eq!(
+        reopened
+            .take_pushed(&pushed.hash, &client, t0())
+            .await
+            .unwrap(),
+        Some(pushed)
+    );
 }
 
 async fn debug_shows_no_secrets(db: &TestDb) {

@@ -484,8 +484,8 @@ mod broken {
         AccessTokenRecord, AuthorizationCodeStore, CodeRedemption, Decision,
         DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
         FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, MemoryStore, NewCodeGrant,
-        NewGrant, PendingAuthorizationRecord, PolledDeviceCode, Redemption, RefreshRotation,
-        Rotation, StoreError,
+        NewGrant, PendingAuthorizationRecord, PolledDeviceCode, PushedAuthorizationRecord,
+        Redemption, RefreshRotation, Rotation, StoreError,
     };
     use portcullis::token::TokenHash;
 
@@ -753,6 +753,21 @@ mod broken {
         ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send
         {
             self.inner.take_pending(hash)
+        }
+        fn save_pushed(
+            &self,
+            pushed: PushedAuthorizationRecord,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            self.inner.save_pushed(pushed)
+        }
+        fn take_pushed(
+            &self,
+            hash: &TokenHash,
+            client_id: &ClientId,
+            now: SystemTime,
+        ) -> impl Future<Output = Result<Option<PushedAuthorizationRecord>, StoreError>> + Send
+        {
+            self.inner.take_pushed(hash, client_id, now)
         }
         fn revoke_client_pending(
             &self,

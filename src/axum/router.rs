@@ -32,6 +32,7 @@ use crate::protocol::ErrorResponse;
 /// | `introspection_endpoint` | introspection (RFC 7662) | always |
 /// | `authorization_endpoint` | authorization (RFC 6749 §3.1) | a grant needs it |
 /// | `device_authorization_endpoint` | device authorization (RFC 8628 §3.1) | the device grant is served |
+/// | `pushed_authorization_request_endpoint` | pushed authorization requests (RFC 9126 §2) | a grant needs the authorization endpoint |
 /// | `registration_endpoint`, and `…/{client_id}` beneath it | registration (RFC 7591), client configuration (RFC 7592) | registration is enabled |
 /// | [`openid_configuration_path`](AuthorizationServer::openid_configuration_path) | OpenID Provider configuration (Discovery 1.0 §4) | the server is an OpenID Provider |
 /// | `userinfo_endpoint` | UserInfo (OpenID Connect Core 1.0 §5.3) | the server is an OpenID Provider |
@@ -114,6 +115,11 @@ pub fn router<I: Interaction>(server: AuthorizationServer, interaction: I) -> Ro
     if let Some(url) = &metadata.device_authorization_endpoint {
         routes.add_buffered(&server, url.path(), |s, r| async move {
             s.device_authorization_endpoint(r).await
+        });
+    }
+    if let Some(url) = &metadata.pushed.pushed_authorization_request_endpoint {
+        routes.add_buffered(&server, url.path(), |s, r| async move {
+            s.pushed_authorization_request_endpoint(r).await
         });
     }
     if let Some(url) = &metadata.registration_endpoint {

@@ -186,6 +186,10 @@ pub struct ClientMetadata {
     /// The default `acr` values, in order of preference (Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_acr_values: Option<Vec<String>>,
+    /// Whether the client's authorization requests must be pushed
+    /// (RFC 9126 §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
     /// Members asking for encryption, which this server does not do.
     #[serde(flatten)]
     encryption: EncryptionMembers,
@@ -340,6 +344,9 @@ impl ClientMetadata {
             default_max_age: client.default_max_age(),
             default_acr_values: (!client.default_acr_values().is_empty())
                 .then(|| client.default_acr_values().to_vec()),
+            require_pushed_authorization_requests: client
+                .require_pushed_authorization_requests()
+                .then_some(true),
             encryption: EncryptionMembers::default(),
         }
     }
@@ -436,6 +443,8 @@ impl ClientMetadata {
             default_max_age: self.default_max_age,
             default_acr_values: self.default_acr_values.clone().unwrap_or_default(),
         };
+        registration.requests.require_pushed_authorization_requests =
+            self.require_pushed_authorization_requests.unwrap_or(false);
         Ok(registration)
     }
 

@@ -104,6 +104,7 @@ mod registration;
 mod registration_error;
 mod registry;
 pub(crate) mod replay;
+mod requests;
 mod secret;
 mod source;
 mod throttle;

@@ -121,6 +121,7 @@ pub struct Client {
     pub(super) signing_alg: Option<Algorithm>,
     pub(super) secret_salt: Option<SecretSalt>,
     pub(super) openid: OpenIdMetadata,
+    pub(super) requests: super::requests::RequestPolicy,
 }
 
 /// The public keys a client registered (RFC 7591 §2): its assertions
@@ -317,6 +318,7 @@ impl fmt::Debug for Client {
             .field("keys", &self.keys)
             .field("signing_alg", &self.signing_alg)
             .field("openid", &self.openid)
+            .field("requests", &self.requests)
             .finish()
     }
 }

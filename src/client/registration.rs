@@ -13,6 +13,7 @@ use rand::RngCore as _;
 use super::info::{ClientInfoParts, document_url};
 use super::openid::{OpenIdParts, check_sector_listing};
 use super::registration_error::RegistrationError;
+use super::requests::RequestPolicy;
 use super::secret::generate;
 use super::{
     AuthMethod, Client, ClientId, ClientKeys, ClientProfile, ClientSecret, ClientType, RedirectUri,
@@ -73,6 +74,7 @@ pub struct ClientRegistration {
     jwks_uri: Option<String>,
     signing_alg: Option<String>,
     pub(super) openid: OpenIdParts,
+    pub(super) requests: RequestPolicy,
     /// The redirect URIs the host found at `sector_identifier_uri`, to
     /// check at registration; `None` when the registration endpoint fetches
     /// the document itself.
@@ -111,6 +113,7 @@ impl ClientRegistration {
             jwks_uri: None,
             signing_alg: None,
             openid: OpenIdParts::default(),
+            requests: RequestPolicy::default(),
             sector_listing: None,
         }
     }
@@ -313,6 +316,7 @@ impl ClientRegistration {
             token_endpoint_auth_signing_alg: self.signing_alg,
             client_secret_jwt_salt: salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
             openid: self.openid,
+            requests: self.requests,
         }
     }
 }
@@ -372,6 +376,9 @@ pub(crate) struct ClientParts {
     /// OpenID Connect Registration §2 metadata, under its own member names.
     #[serde(flatten)]
     openid: OpenIdParts,
+    /// RFC 9126 §6 metadata, under its own member names.
+    #[serde(flatten)]
+    requests: RequestPolicy,
 }
 
 impl ClientParts {
@@ -503,6 +510,7 @@ impl ClientParts {
             signing_alg,
             secret_salt,
             openid,
+            requests: self.requests,
         })
     }
 
@@ -613,6 +621,7 @@ impl From<Client> for ClientParts {
             token_endpoint_auth_signing_alg: client.signing_alg.map(|a| a.as_str().to_owned()),
             client_secret_jwt_salt: client.secret_salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
             openid: OpenIdParts::from(&client.openid),
+            requests: client.requests.clone(),
         }
     }
 }

@@ -87,6 +87,8 @@ pub(crate) struct ServerInner {
     pub(crate) fetcher: Option<Arc<dyn Fetcher>>,
     /// The OpenID Provider, when the server is one.
     pub(crate) openid: Option<Arc<OpenIdProvider>>,
+    /// Pushed authorization requests (RFC 9126).
+    pub(crate) pushed: super::PushedRequestSettings,
 }
 
 /// Switches for behaviour the secure profile leaves off.

@@ -155,7 +155,43 @@ impl AuthorizationServer {
                 OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(e.to_string()),
             )
         })?;
-        let trusted = self.trusted_target(&params).await?;
+        // RFC 9126 §4: a pushed request's stored parameters are the request.
+        let pushed = self.take_pushed_request(&params).await?;
+        match pushed.as_deref() {
+            Some(form) => {
+                let stored = Params::parse(form.as_bytes()).map_err(|_| {
+                    AuthorizationError::Rejected(invalid(
+                        ErrorCode::INVALID_REQUEST_URI,
+                        "the pushed request does not parse",
+                    ))
+                })?;
+                self.validate_authorization(&stored, true).await
+            }
+            None => self.validate_authorization(&params, false).await,
+        }
+    }
+
+    /// Validates the authorization request `params`, as
+    /// [`authorization_request`](Self::authorization_request) describes;
+    /// `pushed` when they come from a pushed request (RFC 9126), which a
+    /// server or client that requires pushed requests insists on.
+    pub(crate) async fn validate_authorization(
+        &self,
+        params: &Params<'_>,
+        pushed: bool,
+    ) -> Result<PendingAuthorization, AuthorizationError> {
+        let trusted = self.trusted_target(params).await?;
+        // RFC 9126 §5, §6: the server or the client requires pushed requests.
+        if !pushed
+            && (self.inner.pushed.required
+                || trusted.client.require_pushed_authorization_requests())
+        {
+            return Err(AuthorizationError::Rejected(invalid(
+                ErrorCode::INVALID_REQUEST,
+                "authorization requests must be pushed to the pushed authorization request \
+                 endpoint first (RFC 9126)",
+            )));
+        }
         let now = self.inner.clock.now();
 
         // From here on the client and redirect URI are known: errors redirect.
@@ -272,7 +308,7 @@ impl AuthorizationServer {
         // RFC 8707 §2: each `resource` a resource this server knows, and one
         // a requested scope applies to. The implicit grant's tokens are not
         // audience-restricted: resource indicators need the code flow.
-        let resources = ResourceSet::from_params(&params)
+        let resources = ResourceSet::from_params(params)
             .map_err(|_| TargetRefusal::Malformed)
             .and_then(|resources| match response_type {
                 ResponseType::Token if !resources.is_empty() => Err(TargetRefusal::Unsupported),
@@ -289,7 +325,7 @@ impl AuthorizationServer {
         let openid = match &self.inner.openid {
             Some(provider) if response_type == ResponseType::Code && scope.contains("openid") => {
                 let request =
-                    openid_request(provider, &params, &trusted.client, &self.inner.issuer, now)
+                    openid_request(provider, params, &trusted.client, &self.inner.issuer, now)
                         .map_err(|error| {
                             self.redirect_oauth_error(
                                 &trusted,

@@ -50,6 +50,7 @@ impl DiscoveryConfig {
             jwks: url(Endpoint::Jwks)?,
             userinfo: url(Endpoint::UserInfo)?,
             end_session: url(Endpoint::EndSession)?,
+            pushed_authorization: url(Endpoint::PushedAuthorization)?,
         };
         let page = |name: &'static str, value: Option<String>| {
             value

@@ -206,6 +206,9 @@ pub struct AuthorizationServerMetadata {
     /// written, on a server that is not one.
     #[serde(flatten)]
     pub openid: Option<OpenIdProviderMetadata>,
+    /// Pushed authorization requests (RFC 9126 §5).
+    #[serde(flatten)]
+    pub pushed: PushedAuthorizationMetadata,
 }
 
 /// The members an OpenID Provider's metadata adds to RFC 8414's (OpenID
@@ -263,6 +266,20 @@ pub struct OpenIdProviderMetadata {
     /// (`request_uri_not_supported`): `false`, written out because
     /// Discovery §3 defaults it to `true`.
     pub request_uri_parameter_supported: bool,
+}
+
+/// The RFC 9126 §5 members of [`AuthorizationServerMetadata`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct PushedAuthorizationMetadata {
+    /// The pushed authorization request endpoint, when there is an
+    /// authorization endpoint.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_url")]
+    pub pushed_authorization_request_endpoint: Option<Url>,
+    /// Whether every authorization request must be pushed
+    /// ([`ServerBuilder::require_pushed_authorization_requests`](crate::ServerBuilder::require_pushed_authorization_requests)).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// The access token type a resource server authenticates with at the
@@ -499,6 +516,11 @@ impl AuthorizationServer {
                 .openid
                 .as_deref()
                 .map(|provider| OpenIdProviderMetadata::of(provider, urls)),
+            pushed: PushedAuthorizationMetadata {
+                pushed_authorization_request_endpoint: interactive
+                    .then(|| urls.get(Endpoint::PushedAuthorization).clone()),
+                require_pushed_authorization_requests: interactive && inner.pushed.required,
+            },
         }
     }
 

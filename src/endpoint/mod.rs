@@ -22,6 +22,7 @@ mod metadata;
 mod openid_configuration;
 mod pending;
 mod published_urls;
+mod pushed_authorization;
 mod redirect;
 mod register;
 mod register_error;
@@ -53,6 +54,11 @@ pub use introspection_access::{
     MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
 };
 pub use pending::{DecisionError, PendingAuthorization, ResponseType};
+pub(crate) use pushed_authorization::PushedRequestSettings;
+pub use pushed_authorization::{
+    DEFAULT_PUSHED_REQUEST_LIFETIME, MAX_PUSHED_REQUEST_LIFETIME, PushedAuthorizationResponse,
+    REQUEST_URI_PREFIX,
+};
 pub use redirect::{html_escape, secure_page_headers};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
@@ -61,6 +67,7 @@ pub(crate) use build_error::BuildError;
 pub use client_configuration::ClientUpdate;
 pub(crate) use discovery::DiscoveryConfig;
 pub use jwks::JWKS_MAX_AGE;
+pub use metadata::PushedAuthorizationMetadata;
 pub use metadata::{
     AuthorizationServerMetadata, METADATA_CACHE_CONTROL, OpenIdProviderMetadata, WELL_KNOWN_PATH,
 };

@@ -33,6 +33,8 @@ pub enum Endpoint {
     UserInfo,
     /// The OpenID Provider's logout endpoint (RP-Initiated Logout 1.0 §2).
     EndSession,
+    /// The pushed authorization request endpoint (RFC 9126 §2).
+    PushedAuthorization,
 }
 
 impl Endpoint {
@@ -48,6 +50,7 @@ impl Endpoint {
             Endpoint::Jwks => "/jwks",
             Endpoint::UserInfo => "/userinfo",
             Endpoint::EndSession => "/logout",
+            Endpoint::PushedAuthorization => "/par",
         }
     }
 
@@ -64,6 +67,7 @@ impl Endpoint {
             Endpoint::Jwks => "jwks_uri",
             Endpoint::UserInfo => "userinfo_endpoint",
             Endpoint::EndSession => "end_session_endpoint",
+            Endpoint::PushedAuthorization => "pushed_authorization_request_endpoint",
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct EndpointUrls {
     pub(super) jwks: Url,
     pub(super) userinfo: Url,
     pub(super) end_session: Url,
+    pub(super) pushed_authorization: Url,
 }
 
 impl EndpointUrls {
@@ -95,6 +100,7 @@ impl EndpointUrls {
             Endpoint::Jwks => &self.jwks,
             Endpoint::UserInfo => &self.userinfo,
             Endpoint::EndSession => &self.end_session,
+            Endpoint::PushedAuthorization => &self.pushed_authorization,
         }
     }
 }

@@ -84,6 +84,14 @@ impl ErrorCode {
     /// The `request_uri` parameter is not supported (Core §3.1.2.6).
     pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
 
+    /// The `request_uri` is unknown, expired, already used, or another
+    /// client's (RFC 9101 §7; RFC 9126 §4).
+    pub const INVALID_REQUEST_URI: Self = Self(Cow::Borrowed("invalid_request_uri"));
+
+    /// The request object is invalid: its signature, algorithm or claims
+    /// (RFC 9101 §7).
+    pub const INVALID_REQUEST_OBJECT: Self = Self(Cow::Borrowed("invalid_request_object"));
+
     /// The `registration` parameter is not supported (Core §3.1.2.6).
     pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
 

@@ -137,6 +137,11 @@ impl<'a> Params<'a> {
             .map(|(_, v)| v.as_ref())
     }
 
+    /// Every parameter, name and value, in the order sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))
+    }
+
     /// Whether the parameter is present at least once.
     pub fn contains(&self, name: &str) -> bool {
         self.pairs.iter().any(|(n, _)| n == name)

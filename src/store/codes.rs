@@ -5,8 +5,8 @@ use std::future::Future;
 use std::time::SystemTime;
 
 use super::{
-    CodeRedemption, FoundCode, GrantStore, NewCodeGrant, PendingAuthorizationRecord, Redemption,
-    StoreError,
+    CodeRedemption, FoundCode, GrantStore, NewCodeGrant, PendingAuthorizationRecord,
+    PushedAuthorizationRecord, Redemption, StoreError,
 };
 use crate::client::ClientId;
 use crate::erased::erased_twin;
@@ -89,15 +89,37 @@ pub trait AuthorizationCodeStore: GrantStore {
         hash: &TokenHash,
     ) -> impl Future<Output = Result<Option<PendingAuthorizationRecord>, StoreError>> + Send;
 
-    /// Drops every pending authorization request of `client_id`, for the
-    /// client's deletion; returns how many went. After this returns, none
-    /// that existed when the call began is found by any lookup.
+    /// Stores a pushed authorization request (RFC 9126 §2) under the hash of
+    /// its `request_uri`.
+    fn save_pushed(
+        &self,
+        pushed: PushedAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes and returns the pushed request with this `request_uri` hash
+    /// when it was pushed by `client_id` and expires after `now`, in one
+    /// atomic operation: of concurrent calls exactly one gets it, so a
+    /// `request_uri` is used once (RFC 9126 §4). A request pushed by another
+    /// client MUST be left in place (a `request_uri` is bound to its client),
+    /// and an expired one MUST NOT be returned; both give `None`.
+    fn take_pushed(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PushedAuthorizationRecord>, StoreError>> + Send;
+
+    /// Drops every pending authorization request of `client_id`, and every
+    /// request it pushed, for the client's deletion; returns how many went.
+    /// After this returns, none that existed when the call began is found by
+    /// any lookup.
     fn revoke_client_pending(
         &self,
         client_id: &ClientId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Deletes codes and pending requests that expired before `now`, and
+    /// Deletes codes, pending requests and pushed requests that expired
+    /// before `now`, and
     /// codes whose grant is gone; returns how many went.
     fn purge_expired_codes(
         &self,
@@ -118,6 +140,9 @@ erased_twin! {
             -> Result<Option<PendingAuthorizationRecord>, StoreError>;
         fn take_pending(hash: &'a TokenHash)
             -> Result<Option<PendingAuthorizationRecord>, StoreError>;
+        fn save_pushed(pushed: PushedAuthorizationRecord) -> Result<(), StoreError>;
+        fn take_pushed(hash: &'a TokenHash, client_id: &'a ClientId, now: SystemTime)
+            -> Result<Option<PushedAuthorizationRecord>, StoreError>;
         fn revoke_client_pending(client_id: &'a ClientId) -> Result<u64, StoreError>;
         fn purge_expired_codes(now: SystemTime) -> Result<u64, StoreError>;
     }

@@ -28,8 +28,8 @@ use std::time::{Duration, SystemTime};
 use super::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption, Decision,
     FoundCode, FoundRefreshToken, GrantId, GrantRecord, GrantStore, NewCodeGrant, NewGrant,
-    OpenIdGrant, PendingAuthorizationRecord, Redemption, RefreshRotation, RefreshTokenRecord,
-    Rotation, StoreError, Subject,
+    OpenIdGrant, PendingAuthorizationRecord, PushedAuthorizationRecord, Redemption,
+    RefreshRotation, RefreshTokenRecord, Rotation, StoreError, Subject,
 };
 use super::{
     DeviceAuthorizationRecord, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
@@ -207,6 +207,8 @@ struct Shard {
     refresh: Map<TokenHash, StoredRefresh>,
     codes: Map<TokenHash, StoredCode>,
     pending: Map<TokenHash, PendingAuthorizationRecord>,
+    /// Pushed authorization requests (RFC 9126), by `request_uri` hash.
+    pushed: Map<TokenHash, PushedAuthorizationRecord>,
 }
 
 /// Revoked grants a shard remembers before it drops their tokens at once.
@@ -222,6 +224,7 @@ impl Shard {
             + self.refresh.len()
             + self.codes.len()
             + self.pending.len()
+            + self.pushed.len()
     }
 
     /// Whether `entry`, held in this shard, belongs to a revoked grant.
@@ -264,6 +267,7 @@ impl Shard {
         self.refresh.retain(|_, r| r.expires_ms > now);
         self.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
         self.pending.retain(|_, p| to_ms(p.expires_at) > now);
+        self.pushed.retain(|_, p| to_ms(p.expires_at) > now);
         self.inserts = 0;
         self.live_after_sweep = self.len();
         before - self.live_after_sweep
@@ -1226,14 +1230,40 @@ impl AuthorizationCodeStore for MemoryStore {
             .remove(hash)))
     }
 
+    fn save_pushed(
+        &self,
+        pushed: PushedAuthorizationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let now = to_ms(pushed.created_at);
+        let mut shard = write(self.inner.shard(token_shard(&pushed.hash)));
+        shard.pushed.insert(pushed.hash, pushed);
+        shard.inserted(1, now);
+        ready(Ok(()))
+    }
+
+    fn take_pushed(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PushedAuthorizationRecord>, StoreError>> + Send {
+        let mut shard = write(self.inner.shard(token_shard(hash)));
+        let taken = match shard.pushed.get(hash) {
+            Some(p) if p.client_id == *client_id && p.expires_at > now => shard.pushed.remove(hash),
+            _ => None,
+        };
+        ready(Ok(taken))
+    }
+
     fn revoke_client_pending(
         &self,
         client_id: &ClientId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send {
         let removed = self.each_shard(|shard| {
-            let before = shard.pending.len();
+            let before = shard.pending.len() + shard.pushed.len();
             shard.pending.retain(|_, p| p.client_id != *client_id);
-            before - shard.pending.len()
+            shard.pushed.retain(|_, p| p.client_id != *client_id);
+            before - shard.pending.len() - shard.pushed.len()
         });
         ready(Ok(removed as u64))
     }
@@ -1246,10 +1276,11 @@ impl AuthorizationCodeStore for MemoryStore {
         // they expire, a minute or so later.
         let now = to_ms(now);
         let removed = self.each_shard(|shard| {
-            let before = shard.codes.len() + shard.pending.len();
+            let before = shard.codes.len() + shard.pending.len() + shard.pushed.len();
             shard.codes.retain(|_, c| to_ms(c.record.expires_at) > now);
             shard.pending.retain(|_, p| to_ms(p.expires_at) > now);
-            before - shard.codes.len() - shard.pending.len()
+            shard.pushed.retain(|_, p| to_ms(p.expires_at) > now);
+            before - shard.codes.len() - shard.pending.len() - shard.pushed.len()
         });
         ready(Ok(removed as u64))
     }

@@ -13,6 +13,7 @@ mod device;
 mod devices;
 mod grants;
 mod memory;
+mod pushed;
 mod records;
 pub(crate) mod redemption;
 #[cfg(feature = "sql")]
@@ -34,6 +35,7 @@ pub(crate) use devices::DynDeviceStore;
 pub(crate) use grants::DynGrantStore;
 pub use grants::GrantStore;
 pub use memory::MemoryStore;
+pub use pushed::PushedAuthorizationRecord;
 pub use records::{
     AccessTokenRecord, AuthorizationCodeRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord,
     IdTokenHint, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest, PendingAuthorizationRecord,

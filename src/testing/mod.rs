@@ -366,6 +366,10 @@ where
         // Pending authorization requests
         pending_save_find_take,
         concurrent_takes_of_a_pending_request_take_once,
+        // Pushed authorization requests (RFC 9126)
+        pushed_take_once_by_its_client,
+        pushed_requests_expire_and_go_with_their_client,
+        concurrent_takes_of_a_pushed_request_take_once,
         // Expiry
         purge_expired_codes_removes_only_the_dead,
     );

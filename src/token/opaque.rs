@@ -42,6 +42,9 @@ pub enum TokenKind {
     /// A registration access token, for managing a dynamically registered
     /// client (RFC 7592 §3): `pc_ra_`.
     RegistrationAccessToken,
+    /// The secret part of a pushed authorization request's `request_uri`
+    /// (RFC 9126 §2.2): `pc_pr_`.
+    PushedRequest,
 }
 
 impl TokenKind {
@@ -55,6 +58,7 @@ impl TokenKind {
             TokenKind::AuthorizationRequest => "pc_ar_",
             TokenKind::DeviceCode => "pc_dc_",
             TokenKind::RegistrationAccessToken => "pc_ra_",
+            TokenKind::PushedRequest => "pc_pr_",
         }
     }
 

@@ -44,6 +44,7 @@ mod clients;
 mod limiter;
 pub use limiter::SqlLimiter;
 mod postgres;
+mod pushed;
 mod replay;
 mod rows;
 mod schema;

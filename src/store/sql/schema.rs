@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 6;
+const LATEST: i64 = 7;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -159,8 +159,23 @@ ALTER TABLE grants ADD COLUMN openid TEXT;
 ALTER TABLE pending_authorizations ADD COLUMN openid TEXT;
 ";
 
+/// Pushed authorization requests (RFC 9126 §2): the request's parameters
+/// under the hash of its one-time `request_uri`, bound to the client that
+/// pushed it.
+const V8: &str = "
+CREATE TABLE pushed_authorizations (
+    hash BLOB NOT NULL PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX pushed_authorizations_by_client ON pushed_authorizations (client_id);
+CREATE INDEX pushed_authorizations_by_expiry ON pushed_authorizations (expires_at);
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 6] = [V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: [&str; 7] = [V1, V2, V3, V4, V5, V6, V8];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

@@ -46,12 +46,13 @@ pub(super) const PURGE_GRANTS: [&str; 4] = [
 /// [`AuthorizationCodeStore::purge_expired_codes`](crate::store::AuthorizationCodeStore::purge_expired_codes)
 /// deletes, in one transaction, each statement with `$1` = now: codes when they expire or
 /// when their grant is gone (revoked, or purged as expired), pending
-/// requests when they expire. A code whose grant expired but is not purged
+/// and pushed requests when they expire. A code whose grant expired but is not purged
 /// yet stays: it is still found, with its expired grant, until that purge.
-pub(super) const PURGE_CODES: [&str; 2] = [
+pub(super) const PURGE_CODES: [&str; 3] = [
     "DELETE FROM authorization_codes WHERE expires_at <= $1 OR NOT EXISTS \
      (SELECT 1 FROM grants g WHERE g.id = authorization_codes.grant_id)",
     "DELETE FROM pending_authorizations WHERE expires_at <= $1",
+    "DELETE FROM pushed_authorizations WHERE expires_at <= $1",
 ];
 
 /// Deletes what

@@ -17,7 +17,7 @@ use crate::store::{
     AccessTokenRecord, AuthorizationCodeStore, CodeRedemption, DeviceAuthorizationRecord,
     DeviceAuthorizationStore, DeviceCollection, DeviceDecision, FoundCode, FoundRefreshToken,
     GrantId, GrantRecord, GrantStore, NewCodeGrant, NewGrant, PendingAuthorizationRecord,
-    PolledDeviceCode, Redemption, RefreshRotation, Rotation, StoreError,
+    PolledDeviceCode, PushedAuthorizationRecord, Redemption, RefreshRotation, Rotation, StoreError,
 };
 use crate::token::TokenHash;
 
@@ -225,9 +225,26 @@ impl AuthorizationCodeStore for SqlStore {
         row.map(rows::pending).transpose()
     }
 
+    async fn save_pushed(&self, pushed: PushedAuthorizationRecord) -> Result<(), StoreError> {
+        self.insert_pushed(pushed).await
+    }
+
+    async fn take_pushed(
+        &self,
+        hash: &TokenHash,
+        client_id: &ClientId,
+        now: SystemTime,
+    ) -> Result<Option<PushedAuthorizationRecord>, StoreError> {
+        self.delete_pushed(hash, client_id, now).await
+    }
+
     async fn revoke_client_pending(&self, client_id: &ClientId) -> Result<u64, StoreError> {
-        self.delete_client_rows("pending_authorizations", client_id)
-            .await
+        Ok(self
+            .delete_client_rows("pending_authorizations", client_id)
+            .await?
+            + self
+                .delete_client_rows("pushed_authorizations", client_id)
+                .await?)
     }
 
     async fn purge_expired_codes(&self, now: SystemTime) -> Result<u64, StoreError> {
