@@ -20,7 +20,10 @@ use crate::endpoint::{
     DynamicRegistration, Endpoint, IntrospectionPolicy, IntrospectionSettings, Options,
     ServerInner, check_published_url,
 };
-use crate::endpoint::{MAX_PUSHED_REQUEST_LIFETIME, PushedRequestSettings};
+use crate::endpoint::{
+    DEFAULT_REQUEST_OBJECT_ALGORITHMS, MAX_PUSHED_REQUEST_LIFETIME, PushedRequestSettings,
+    RequestObjectSettings,
+};
 use crate::fetch::Fetcher;
 use crate::grant::{Audiences, DynGrantHandler, GrantHandler};
 use crate::jose::{Algorithm, KeySet};
@@ -57,6 +60,7 @@ pub struct ServerBuilder {
     documents: Option<ClientIdMetadataDocuments>,
     openid: Option<OpenIdConnect>,
     pushed: PushedRequestSettings,
+    request_objects: RequestObjectSettings,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -107,6 +111,7 @@ impl AuthorizationServer {
             documents: None,
             openid: None,
             pushed: PushedRequestSettings::default(),
+            request_objects: RequestObjectSettings::default(),
         }
     }
 }
@@ -363,6 +368,18 @@ impl ServerBuilder {
         if self.pushed.lifetime.is_zero() || self.pushed.lifetime > MAX_PUSHED_REQUEST_LIFETIME {
             return Err(BuildError::InvalidLifetime("pushed_authorization_request"));
         }
+        if self.request_objects.algorithms.is_empty()
+            || self
+                .request_objects
+                .algorithms
+                .iter()
+                .any(|a| !DEFAULT_REQUEST_OBJECT_ALGORITHMS.contains(a))
+        {
+            return Err(BuildError::InvalidClientAuthentication(
+                "request objects are signed with ES256, RS256, PS256 or EdDSA: at least one, \
+                 and no other",
+            ));
+        }
         for (i, (g, _)) in self.grants.iter().enumerate() {
             if self.grants.iter().skip(i + 1).any(|(h, _)| h == g) {
                 return Err(BuildError::DuplicateGrant(g.to_string()));
@@ -432,6 +449,7 @@ impl ServerBuilder {
                 fetcher,
                 openid,
                 pushed: self.pushed,
+                request_objects: self.request_objects,
             }),
         })
     }
@@ -792,6 +810,35 @@ impl ServerBuilder {
     /// [`ClientRegistration::require_pushed_authorization_requests`](crate::client::ClientRegistration::require_pushed_authorization_requests).
     pub fn require_pushed_authorization_requests(mut self) -> Self {
         self.pushed.required = true;
+        self
+    }
+}
+
+/// Request objects (RFC 9101).
+impl ServerBuilder {
+    /// Requires every authorization request to be a signed request object
+    /// (RFC 9101 §10.5 `require_signed_request_object`, published in the
+    /// metadata), sent by value or pushed (RFC 9126). A single client can be
+    /// held to it with
+    /// [`ClientRegistration::require_signed_request_object`](crate::client::ClientRegistration::require_signed_request_object).
+    /// Request objects need
+    /// [`replay_cache`](Self::replay_cache).
+    pub fn require_signed_request_object(mut self) -> Self {
+        self.request_objects.required = true;
+        self
+    }
+
+    /// The algorithms request objects may be signed with (RFC 9101 §10.5
+    /// `request_object_signing_alg_values_supported`): default
+    /// [`DEFAULT_REQUEST_OBJECT_ALGORITHMS`], and never anything else — no
+    /// `none`, no HS256 (a request object is verified with the client's
+    /// registered public keys). An empty list, or one with another
+    /// algorithm, is [`BuildError::InvalidClientAuthentication`].
+    pub fn request_object_signing_algs(
+        mut self,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> Self {
+        self.request_objects.algorithms = algorithms.into_iter().collect();
         self
     }
 }

@@ -340,19 +340,31 @@ async fn encryption_members_are_refused_not_ignored() {
 }
 
 #[tokio::test]
-async fn request_object_members_are_ignored_for_now() {
+async fn request_object_signing_alg_is_kept_and_request_uris_ignored() {
     let (h, fetcher) = setup();
+    // RFC 9101 §10.5: the algorithm is kept, and echoed; request_uris is
+    // ignored, since the server fetches no request objects.
     let info = registered(
         &h,
         &web(json!({
             "request_object_signing_alg": "RS256",
+            "require_signed_request_object": true,
             "request_uris": ["https://app.example/request.jwt"],
         })),
     )
     .await;
-    assert!(info.get("request_object_signing_alg").is_none());
+    assert_eq!(info["request_object_signing_alg"], "RS256");
+    assert_eq!(info["require_signed_request_object"], true);
     assert!(info.get("request_uris").is_none());
     assert_eq!(fetcher.fetches(), 0);
+    // Never none or HS256.
+    for alg in ["none", "HS256"] {
+        let description = refused(&h, &web(json!({ "request_object_signing_alg": alg }))).await;
+        assert!(
+            description.contains("request_object_signing_alg"),
+            "{alg}: {description}"
+        );
+    }
 }
 
 #[tokio::test]

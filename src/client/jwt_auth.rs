@@ -321,8 +321,27 @@ impl JwtClientAuth {
             return Err(ClientAuthError::UnsupportedScheme);
         }
         let allowed = allowed(&PRIVATE_KEY_JWT_ALGORITHMS, client);
+        self.verify_with_client_keys(compact, client, &allowed, now)
+            .await
+    }
+
+    /// The verified payload of `compact`, signed with one of `allowed` by
+    /// a key `client` registered — inline, or at its `jwks_uri`, fetched
+    /// and cached. Client assertions (RFC 7523) and request objects
+    /// (RFC 9101 §6.2) are both verified here.
+    pub(crate) async fn verify_with_client_keys(
+        &self,
+        compact: &str,
+        client: &Client,
+        allowed: &[Algorithm],
+        now: SystemTime,
+    ) -> Result<Vec<u8>, ClientAuthError> {
+        let parse = || {
+            UnverifiedJws::parse(compact)
+                .map_err(|_| ClientAuthError::InvalidAssertion("not a compact JWS"))
+        };
         let keys = self.keys.resolve(client, now, false).await?;
-        match parse()?.verify_with_any(&keys, &allowed) {
+        match parse()?.verify_with_any(&keys, allowed) {
             Ok((payload, _)) => Ok(payload),
             // An unknown key may be a new one: a key set fetched from the
             // client's jwks_uri is fetched again, at most once per refresh
@@ -332,7 +351,7 @@ impl JwtClientAuth {
             {
                 let keys = self.keys.resolve(client, now, true).await?;
                 parse()?
-                    .verify_with_any(&keys, &allowed)
+                    .verify_with_any(&keys, allowed)
                     .map(|(payload, _)| payload)
                     .map_err(signature_error)
             }
@@ -393,6 +412,24 @@ impl JwtClientAuth {
                     _ => "the assertion's lifetime is too long or it was issued in the future",
                 })
             })
+    }
+
+    /// Records the single use of `key` until `keep_until` (extended by the
+    /// leeway): `false` when it was used before.
+    pub(crate) async fn first_use(
+        &self,
+        key: &ReplayKey,
+        keep_until: SystemTime,
+        now: SystemTime,
+    ) -> Result<bool, crate::error::StoreError> {
+        self.replay
+            .first_use(key, keep_until + self.settings.leeway, now)
+            .await
+    }
+
+    /// The clock skew tolerated on a JWT's times.
+    pub(crate) fn leeway(&self) -> Duration {
+        self.settings.leeway
     }
 
     /// Deletes expired records of the replay cache.

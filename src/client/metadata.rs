@@ -99,7 +99,10 @@ impl ApplicationType {
 ///   `userinfo_encrypted_response_alg`/`_enc`,
 ///   `request_object_encryption_alg`/`_enc`) are refused, not ignored: a
 ///   client naming one expects encryption, which this server does not do.
-///   `request_object_signing_alg` and `request_uris` are ignored for now.
+///   `request_uris` is ignored: this server fetches no request objects.
+///   `require_pushed_authorization_requests` (RFC 9126 §6),
+///   `require_signed_request_object` and `request_object_signing_alg`
+///   (RFC 9101 §10.5) are kept for the authorization endpoint.
 /// - **Unknown members are ignored (§2)**, including `software_statement`
 ///   (not supported, so ignored as §3.1.1 allows) and internationalised
 ///   names such as `client_name#ja`.
@@ -190,6 +193,14 @@ pub struct ClientMetadata {
     /// (RFC 9126 §6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_pushed_authorization_requests: Option<bool>,
+    /// Whether the client's authorization requests must be signed request
+    /// objects (RFC 9101 §10.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_signed_request_object: Option<bool>,
+    /// The algorithm the client's request objects are signed with
+    /// (RFC 9101 §10.5; OpenID Connect Registration §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<String>,
     /// Members asking for encryption, which this server does not do.
     #[serde(flatten)]
     encryption: EncryptionMembers,
@@ -347,6 +358,10 @@ impl ClientMetadata {
             require_pushed_authorization_requests: client
                 .require_pushed_authorization_requests()
                 .then_some(true),
+            require_signed_request_object: client.require_signed_request_object().then_some(true),
+            request_object_signing_alg: client
+                .request_object_signing_alg()
+                .map(|a| a.as_str().to_owned()),
             encryption: EncryptionMembers::default(),
         }
     }
@@ -445,6 +460,17 @@ impl ClientMetadata {
         };
         registration.requests.require_pushed_authorization_requests =
             self.require_pushed_authorization_requests.unwrap_or(false);
+        registration.requests.require_signed_request_object =
+            self.require_signed_request_object.unwrap_or(false);
+        registration.requests.request_object_signing_alg = self
+            .request_object_signing_alg
+            .as_deref()
+            .map(|name| {
+                name.parse::<crate::jose::Algorithm>().map_err(|_| {
+                    invalid("request_object_signing_alg must be one of ES256, RS256, PS256, EdDSA")
+                })
+            })
+            .transpose()?;
         Ok(registration)
     }
 

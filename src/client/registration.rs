@@ -486,6 +486,7 @@ impl ClientParts {
         let (keys, signing_alg, secret_salt) = self.validate_keys(&auth_method)?;
         let info = self.info.validate()?;
         let openid = self.openid.validate(self.profile, &redirect_uris)?;
+        self.requests.validate()?;
         if self
             .client_id_issued_at
             .is_some_and(|t| super::info::from_unix_seconds(t).is_none())

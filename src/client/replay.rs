@@ -29,6 +29,10 @@ impl ReplayKey {
     /// §3 item 7).
     pub const CLIENT_ASSERTION: &'static str = "client_assertion";
 
+    /// The purpose of a request object's `(client_id, jti)` (RFC 9101 §10.8
+    /// replay).
+    pub const REQUEST_OBJECT: &'static str = "request_object";
+
     /// The key of `parts` used for `purpose`.
     pub fn new(purpose: &str, parts: &[&str]) -> Self {
         let mut hash = Sha256::new();

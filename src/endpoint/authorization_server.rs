@@ -89,6 +89,8 @@ pub(crate) struct ServerInner {
     pub(crate) openid: Option<Arc<OpenIdProvider>>,
     /// Pushed authorization requests (RFC 9126).
     pub(crate) pushed: super::PushedRequestSettings,
+    /// Request objects (RFC 9101).
+    pub(crate) request_objects: super::RequestObjectSettings,
 }
 
 /// Switches for behaviour the secure profile leaves off.

@@ -113,6 +113,16 @@ fn invalid(code: ErrorCode, description: &'static str) -> OAuthError {
     OAuthError::new(code).with_description(description)
 }
 
+/// Where an authorization request's parameters came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin {
+    /// A pushed request (RFC 9126).
+    pub(crate) pushed: bool,
+    /// A verified request object (RFC 9101), or a pushed request (held to
+    /// the requirement when pushed).
+    pub(crate) signed: bool,
+}
+
 /// Everything checked before a request may redirect: the client and where to.
 struct Trusted {
     client: Arc<Client>,
@@ -155,34 +165,70 @@ impl AuthorizationServer {
                 OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(e.to_string()),
             )
         })?;
-        // RFC 9126 §4: a pushed request's stored parameters are the request.
-        let pushed = self.take_pushed_request(&params).await?;
-        match pushed.as_deref() {
+        // RFC 9126 §4: a pushed request's stored parameters are the request;
+        // it was held to require_signed_request_object when it was pushed.
+        // RFC 9101 §5: a request object's parameters are the request.
+        let (form, origin) = match self.take_pushed_request(&params).await? {
+            Some(form) => (
+                Some(form),
+                Origin {
+                    pushed: true,
+                    signed: true,
+                },
+            ),
+            None => match self.request_object(&params).await? {
+                Some(form) => (
+                    Some(form),
+                    Origin {
+                        pushed: false,
+                        signed: true,
+                    },
+                ),
+                None => (
+                    None,
+                    Origin {
+                        pushed: false,
+                        signed: false,
+                    },
+                ),
+            },
+        };
+        match form.as_deref() {
             Some(form) => {
-                let stored = Params::parse(form.as_bytes()).map_err(|_| {
-                    AuthorizationError::Rejected(invalid(
-                        ErrorCode::INVALID_REQUEST_URI,
-                        "the pushed request does not parse",
-                    ))
+                let stored = Params::parse(form.as_bytes()).map_err(|e| {
+                    AuthorizationError::Rejected(
+                        OAuthError::new(ErrorCode::INVALID_REQUEST).with_description(e.to_string()),
+                    )
                 })?;
-                self.validate_authorization(&stored, true).await
+                self.validate_authorization(&stored, origin).await
             }
-            None => self.validate_authorization(&params, false).await,
+            None => self.validate_authorization(&params, origin).await,
         }
     }
 
     /// Validates the authorization request `params`, as
-    /// [`authorization_request`](Self::authorization_request) describes;
-    /// `pushed` when they come from a pushed request (RFC 9126), which a
-    /// server or client that requires pushed requests insists on.
+    /// [`authorization_request`](Self::authorization_request) describes,
+    /// holding it to the server's and the client's requirements of pushed
+    /// requests (RFC 9126 §5, §6) and signed request objects (RFC 9101
+    /// §10.5) by its `origin`.
     pub(crate) async fn validate_authorization(
         &self,
         params: &Params<'_>,
-        pushed: bool,
+        origin: Origin,
     ) -> Result<PendingAuthorization, AuthorizationError> {
         let trusted = self.trusted_target(params).await?;
+        // RFC 9101 §10.5: the server or the client requires request objects.
+        if !origin.signed
+            && (self.inner.request_objects.required
+                || trusted.client.require_signed_request_object())
+        {
+            return Err(AuthorizationError::Rejected(invalid(
+                ErrorCode::INVALID_REQUEST,
+                "authorization requests must be signed request objects (RFC 9101)",
+            )));
+        }
         // RFC 9126 §5, §6: the server or the client requires pushed requests.
-        if !pushed
+        if !origin.pushed
             && (self.inner.pushed.required
                 || trusted.client.require_pushed_authorization_requests())
         {

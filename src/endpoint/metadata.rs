@@ -209,6 +209,9 @@ pub struct AuthorizationServerMetadata {
     /// Pushed authorization requests (RFC 9126 §5).
     #[serde(flatten)]
     pub pushed: PushedAuthorizationMetadata,
+    /// Request objects (RFC 9101 §10.5).
+    #[serde(flatten)]
+    pub request_objects: RequestObjectMetadata,
 }
 
 /// The members an OpenID Provider's metadata adds to RFC 8414's (OpenID
@@ -259,8 +262,9 @@ pub struct OpenIdProviderMetadata {
     pub claims_supported: Vec<String>,
     /// The `claims` request parameter is read (Core §5.5): `true`.
     pub claims_parameter_supported: bool,
-    /// Request objects by value (Core §6.1) are refused
-    /// (`request_not_supported`): `false`.
+    /// Request objects by value (Core §6.1; RFC 9101): read when the server
+    /// has a replay cache (`true`), refused (`request_not_supported`)
+    /// otherwise.
     pub request_parameter_supported: bool,
     /// Request objects by reference (Core §6.2) are refused
     /// (`request_uri_not_supported`): `false`, written out because
@@ -280,6 +284,22 @@ pub struct PushedAuthorizationMetadata {
     /// ([`ServerBuilder::require_pushed_authorization_requests`](crate::ServerBuilder::require_pushed_authorization_requests)).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+}
+
+/// The RFC 9101 §10.5 members of [`AuthorizationServerMetadata`], present
+/// when the server reads request objects (it has a replay cache, and an
+/// authorization endpoint).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RequestObjectMetadata {
+    /// The algorithms request objects may be signed with
+    /// ([`ServerBuilder::request_object_signing_algs`](crate::ServerBuilder::request_object_signing_algs)).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub request_object_signing_alg_values_supported: Vec<Algorithm>,
+    /// Whether every authorization request must be a signed request object
+    /// ([`ServerBuilder::require_signed_request_object`](crate::ServerBuilder::require_signed_request_object)).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_signed_request_object: bool,
 }
 
 /// The access token type a resource server authenticates with at the
@@ -515,11 +535,25 @@ impl AuthorizationServer {
             openid: inner
                 .openid
                 .as_deref()
-                .map(|provider| OpenIdProviderMetadata::of(provider, urls)),
+                .map(|provider| OpenIdProviderMetadata::of(provider, urls))
+                .map(|mut openid| {
+                    // RFC 9101: `request` is read when the server reads
+                    // request objects.
+                    openid.request_parameter_supported = self.reads_request_objects();
+                    openid
+                }),
             pushed: PushedAuthorizationMetadata {
                 pushed_authorization_request_endpoint: interactive
                     .then(|| urls.get(Endpoint::PushedAuthorization).clone()),
                 require_pushed_authorization_requests: interactive && inner.pushed.required,
+            },
+            request_objects: RequestObjectMetadata {
+                request_object_signing_alg_values_supported: if interactive {
+                    self.request_object_algorithms().to_vec()
+                } else {
+                    Vec::new()
+                },
+                require_signed_request_object: interactive && inner.request_objects.required,
             },
         }
     }

@@ -27,6 +27,7 @@ mod redirect;
 mod register;
 mod register_error;
 mod registration_settings;
+mod request_object;
 mod revoke;
 mod token;
 mod userinfo;
@@ -60,6 +61,10 @@ pub use pushed_authorization::{
     REQUEST_URI_PREFIX,
 };
 pub use redirect::{html_escape, secure_page_headers};
+pub(crate) use request_object::RequestObjectSettings;
+pub use request_object::{
+    DEFAULT_REQUEST_OBJECT_ALGORITHMS, MAX_REQUEST_OBJECT_LIFETIME, REQUEST_OBJECT_TYPE,
+};
 pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
 
@@ -67,10 +72,10 @@ pub(crate) use build_error::BuildError;
 pub use client_configuration::ClientUpdate;
 pub(crate) use discovery::DiscoveryConfig;
 pub use jwks::JWKS_MAX_AGE;
-pub use metadata::PushedAuthorizationMetadata;
 pub use metadata::{
     AuthorizationServerMetadata, METADATA_CACHE_CONTROL, OpenIdProviderMetadata, WELL_KNOWN_PATH,
 };
+pub use metadata::{PushedAuthorizationMetadata, RequestObjectMetadata};
 pub use openid_configuration::OPENID_CONFIGURATION_PATH;
 pub(crate) use published_urls::check_published_url;
 pub use published_urls::{Endpoint, EndpointUrls};

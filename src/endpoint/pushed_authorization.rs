@@ -70,7 +70,7 @@ use http::{Method, Request, Response, StatusCode};
 
 use super::TokenRequest;
 use super::authorization_server::AuthorizationServer;
-use super::authorize::AuthorizationError;
+use super::authorize::{AuthorizationError, Origin};
 use super::client_auth::authenticate_client;
 use super::published_urls::Endpoint;
 use crate::client::{ClientId, EndpointFamily};
@@ -236,17 +236,35 @@ impl AuthorizationServer {
             Ok(_) => {}
         }
 
-        let form = authorization_parameters(params, client.id());
+        let to_token_error = |e| match e {
+            AuthorizationError::Rejected(error) | AuthorizationError::Redirect { error, .. } => {
+                TokenError::OAuth(error)
+            }
+            AuthorizationError::Storage(e) => e.into(),
+        };
+        // RFC 9126 §3: a request object pushed is verified now, and its
+        // parameters are the request (RFC 9101 §5).
+        let signed = params.contains("request");
+        let form = match params.get("request") {
+            Err(e) => return Err(RequestError::MalformedRequest(e).into()),
+            Ok(Some(compact)) => self
+                .request_object_parameters(compact, client.client())
+                .await
+                .map_err(to_token_error)?,
+            Ok(None) => authorization_parameters(params, client.id()),
+        };
         let parsed = Params::parse(form.as_bytes()).map_err(RequestError::MalformedRequest)?;
         // RFC 9126 §2.3: the request is validated now, and errors go to the
         // client in the response, not through a redirect.
-        self.validate_authorization(&parsed, true)
-            .await
-            .map_err(|e| match e {
-                AuthorizationError::Rejected(error)
-                | AuthorizationError::Redirect { error, .. } => TokenError::OAuth(error),
-                AuthorizationError::Storage(e) => e.into(),
-            })?;
+        self.validate_authorization(
+            &parsed,
+            Origin {
+                pushed: true,
+                signed,
+            },
+        )
+        .await
+        .map_err(to_token_error)?;
 
         let (handle, hash) = mint(TokenKind::PushedRequest);
         let lifetime = inner.pushed.lifetime;
