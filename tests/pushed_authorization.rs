@@ -485,3 +485,17 @@ async fn the_client_policy_round_trips_through_registration_metadata() {
     let back: portcullis::client::Client = serde_json::from_value(json).unwrap();
     assert!(back.require_pushed_authorization_requests());
 }
+
+#[tokio::test]
+async fn a_deleted_clients_pushed_requests_go_with_it() {
+    let h = par_harness();
+    let client = web_client(&h, ClientRegistration::web_application()).await;
+    let uri = pushed_uri(&h, &client).await;
+    assert!(h.server.delete_client(&client.id).await.unwrap());
+    // RFC 9126 §7.4: the request is checked against the client as it is
+    // when the browser comes — here, gone, and its pushed requests with it.
+    assert_rejected(
+        authorize_with(&h, &client.id, &uri).await,
+        "invalid_request_uri",
+    );
+}

@@ -11,8 +11,9 @@
 //! from the store, never from the browser.
 //!
 //! ```
-//! use portcullis::client::ClientRegistration;
+//! use portcullis::client::{AuthMethod, ClientRegistration};
 //! use portcullis::grant::AuthorizationCodeGrant;
+//! use portcullis::protocol::GrantType;
 //! use portcullis::store::MemoryStore;
 //! use portcullis::AuthorizationServer;
 //!
@@ -28,6 +29,8 @@
 //!     .register_client(
 //!         ClientRegistration::web_application()
 //!             .redirect_uri("https://app.example/cb")
+//!             .grant_type(GrantType::AUTHORIZATION_CODE)
+//!             .auth_method(AuthMethod::CLIENT_SECRET_POST)
 //!             .scope("read".parse()?),
 //!     )
 //!     .await?;
