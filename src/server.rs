@@ -752,45 +752,6 @@ impl ServerBuilder {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn issuer_rules() {
-        assert!(validate_issuer("https://auth.example").is_ok());
-        assert!(validate_issuer("https://auth.example/tenant1").is_ok());
-        assert!(validate_issuer("http://127.0.0.1:8080").is_ok());
-        assert!(validate_issuer("http://localhost:8080").is_ok());
-        assert!(validate_issuer("http://auth.example").is_err());
-        assert!(validate_issuer("https://auth.example?x=1").is_err());
-        assert!(validate_issuer("https://auth.example#x").is_err());
-        assert!(validate_issuer("https://u@auth.example").is_err());
-        assert!(validate_issuer("auth.example").is_err());
-        // Published verbatim, so only the form the URL parser writes, less
-        // the root path's `/`.
-        assert!(validate_issuer("https://auth.example/").is_ok());
-        assert!(validate_issuer("https://auth.example/tenant1/").is_ok());
-        assert!(validate_issuer("http://[::1]:8080").is_ok());
-        for unnormalised in [
-            "HTTPS://auth.example",
-            "https://Auth.Example",
-            "https://auth.example:443",
-            "https://auth.example/a/../b",
-            " https://auth.example",
-            "https://auth.example/ten ant",
-        ] {
-            assert_eq!(
-                validate_issuer(unnormalised).map(|_| ()),
-                Err(BuildError::InvalidIssuer(
-                    "not in normal form (lower-case scheme and host, no default port, no dot segments)"
-                )),
-                "{unnormalised:?}"
-            );
-        }
-    }
-}
-
 /// Pushed authorization requests (RFC 9126).
 impl ServerBuilder {
     /// How long a pushed request's `request_uri` works (RFC 9126 §2.2
@@ -840,5 +801,44 @@ impl ServerBuilder {
     ) -> Self {
         self.request_objects.algorithms = algorithms.into_iter().collect();
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_rules() {
+        assert!(validate_issuer("https://auth.example").is_ok());
+        assert!(validate_issuer("https://auth.example/tenant1").is_ok());
+        assert!(validate_issuer("http://127.0.0.1:8080").is_ok());
+        assert!(validate_issuer("http://localhost:8080").is_ok());
+        assert!(validate_issuer("http://auth.example").is_err());
+        assert!(validate_issuer("https://auth.example?x=1").is_err());
+        assert!(validate_issuer("https://auth.example#x").is_err());
+        assert!(validate_issuer("https://u@auth.example").is_err());
+        assert!(validate_issuer("auth.example").is_err());
+        // Published verbatim, so only the form the URL parser writes, less
+        // the root path's `/`.
+        assert!(validate_issuer("https://auth.example/").is_ok());
+        assert!(validate_issuer("https://auth.example/tenant1/").is_ok());
+        assert!(validate_issuer("http://[::1]:8080").is_ok());
+        for unnormalised in [
+            "HTTPS://auth.example",
+            "https://Auth.Example",
+            "https://auth.example:443",
+            "https://auth.example/a/../b",
+            " https://auth.example",
+            "https://auth.example/ten ant",
+        ] {
+            assert_eq!(
+                validate_issuer(unnormalised).map(|_| ()),
+                Err(BuildError::InvalidIssuer(
+                    "not in normal form (lower-case scheme and host, no default port, no dot segments)"
+                )),
+                "{unnormalised:?}"
+            );
+        }
     }
 }

@@ -1,6 +1,12 @@
 //! Pushed authorization requests (RFC 9126) through the public API: the
 //! push, the one-time `request_uri` at the authorization endpoint, and every
 //! refusal the RFC names.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod common;
 

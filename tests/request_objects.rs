@@ -283,7 +283,8 @@ async fn the_claims_are_checked() {
     let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
     let other = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
     let now = now(&h);
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Change = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Change)> = vec![
         (
             "wrong aud",
             Box::new(|c| c["aud"] = json!("https://other.example")),
