@@ -112,6 +112,23 @@ fn authorize_url(server: &Server, params: &[(&str, &str)]) -> String {
     )
 }
 
+/// The browser at the authorization endpoint with `client_id` and the
+/// `request_uri` of the `pushed` reply.
+async fn authorize_pushed(
+    server: &Server,
+    browser: &mut Browser,
+    client_id: &str,
+    pushed: &Reply,
+) -> Reply {
+    let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
+    browser
+        .get(&authorize_url(
+            server,
+            &[("client_id", client_id), ("request_uri", &request_uri)],
+        ))
+        .await
+}
+
 /// Signs in as alice on `page` and approves: the redirect's parameters.
 async fn sign_in_and_approve(
     browser: &mut Browser,
@@ -283,13 +300,7 @@ async fn a_client_that_requires_par_is_refused_without_it() {
 
     let pushed = push(&server, &[], &pairs(&params)).await;
     assert_eq!(pushed.status(), 201, "{}", pushed.text());
-    let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
-    let page = browser
-        .get(&authorize_url(
-            &server,
-            &[("client_id", client_id), ("request_uri", &request_uri)],
-        ))
-        .await;
+    let page = authorize_pushed(&server, &mut browser, client_id, &pushed).await;
     let redirect = sign_in_and_approve(&mut browser, &page).await;
     assert_eq!(redirect["state"], STATE);
     server.stop().await;
@@ -354,13 +365,7 @@ async fn an_es256_request_object_is_accepted_at_both_endpoints_whatever_the_auth
         )
         .await;
         assert_eq!(pushed.status(), 201, "{}", pushed.text());
-        let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
-        let page = browser
-            .get(&authorize_url(
-                &server,
-                &[("client_id", client_id), ("request_uri", &request_uri)],
-            ))
-            .await;
+        let page = authorize_pushed(&server, &mut browser, client_id, &pushed).await;
         assert_eq!(title(&page), "Allow access?", "{}", page.text());
 
         // Signed with a key the client did not register: refused at both.

@@ -97,14 +97,6 @@ async fn authorize_with(
     .await
 }
 
-#[track_caller]
-fn assert_rejected(result: Result<PendingAuthorization, AuthorizationError>, code: &str) {
-    match result {
-        Err(AuthorizationError::Rejected(e)) => assert_eq!(e.code().as_str(), code, "{e:?}"),
-        other => panic!("expected a rejection with {code}, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn a_pushed_request_is_authorized_once_with_its_own_parameters() {
     let h = par_harness();

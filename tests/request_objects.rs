@@ -71,6 +71,13 @@ async fn client_with(
     .await
 }
 
+/// An ES256 key and a web client that registered it.
+async fn es256_client(h: &Harness) -> (SigningKey, TestClient) {
+    let es256 = key(Algorithm::Es256);
+    let client = client_with(h, &[&es256], ClientRegistration::web_application()).await;
+    (es256, client)
+}
+
 fn now(h: &Harness) -> i64 {
     portcullis::jose::seconds(portcullis::token::Clock::now(&*h.clock))
 }
@@ -124,12 +131,13 @@ async fn authorize_object(
     .await
 }
 
-#[track_caller]
-fn assert_rejected(result: Result<PendingAuthorization, AuthorizationError>, code: &str) {
-    match result {
-        Err(AuthorizationError::Rejected(e)) => assert_eq!(e.code().as_str(), code, "{e:?}"),
-        other => panic!("expected a rejection with {code}, got {other:?}"),
-    }
+/// Asserts the request object `object` refused at the authorization
+/// endpoint with `invalid_request_object`, never redirected.
+async fn assert_object_refused(h: &Harness, client_id: &str, object: &str) {
+    assert_rejected(
+        authorize_object(h, client_id, object).await,
+        "invalid_request_object",
+    );
 }
 
 async fn push(h: &Harness, client: &TestClient, body: &str) -> Reply {
@@ -148,8 +156,7 @@ async fn push(h: &Harness, client: &TestClient, body: &str) -> Reply {
 #[tokio::test]
 async fn a_signed_request_object_is_the_request() {
     let h = jar_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let object = sign(&es256, &claims(&h, &client)).await;
 
     // RFC 9101 §5: parameters outside the object are ignored.
@@ -179,8 +186,7 @@ async fn an_rs256_object_and_a_typeless_one_are_accepted_too() {
 #[tokio::test]
 async fn a_signed_request_object_is_accepted_at_the_par_endpoint() {
     let h = jar_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let object = sign(&es256, &claims(&h, &client)).await;
     let reply = push(
         &h,
@@ -208,17 +214,13 @@ async fn a_signed_request_object_is_accepted_at_the_par_endpoint() {
 #[tokio::test]
 async fn bad_signatures_and_algorithms_are_refused() {
     let h = jar_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let good = claims(&h, &client);
 
     // Signed with a key the client did not register.
     let stranger = key(Algorithm::Es256);
     let object = sign(&stranger, &good).await;
-    assert_rejected(
-        authorize_object(&h, &client.id, &object).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &object).await;
 
     // A registered key's signature over other claims.
     let signed = sign(&es256, &good).await;
@@ -230,17 +232,11 @@ async fn bad_signatures_and_algorithms_are_refused() {
         "{header}.{}.{signature}",
         URL_SAFE_NO_PAD.encode(forged.to_string())
     );
-    assert_rejected(
-        authorize_object(&h, &client.id, &tampered).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &tampered).await;
 
     // alg none (RFC 9101 §10.8; RFC 8725 §3.1).
     let none = compact(&json!({"alg": "none"}), &good, b"");
-    assert_rejected(
-        authorize_object(&h, &client.id, &none).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &none).await;
 
     // HS256 with the client's secret: not an algorithm request objects use.
     let unsigned = compact(&json!({"alg": "HS256"}), &good, b"");
@@ -248,10 +244,7 @@ async fn bad_signatures_and_algorithms_are_refused() {
     let hmac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, client.secret.as_bytes());
     let tag = aws_lc_rs::hmac::sign(&hmac, input.as_bytes());
     let hs256 = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
-    assert_rejected(
-        authorize_object(&h, &client.id, &hs256).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &hs256).await;
 
     // Not a JWS at all.
     assert_rejected(
@@ -261,10 +254,7 @@ async fn bad_signatures_and_algorithms_are_refused() {
 
     // Typed as another kind of JWT.
     let typed = sign_json(&es256, Some("at+jwt"), &good).await.unwrap();
-    assert_rejected(
-        authorize_object(&h, &client.id, &typed).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &typed).await;
 
     // At the PAR endpoint, the refusal is a JSON error.
     let reply = push(
@@ -279,8 +269,7 @@ async fn bad_signatures_and_algorithms_are_refused() {
 #[tokio::test]
 async fn the_claims_are_checked() {
     let h = jar_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let other = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
     let now = now(&h);
     type Change = Box<dyn Fn(&mut Value)>;
@@ -355,8 +344,7 @@ async fn the_claims_are_checked() {
 #[tokio::test]
 async fn client_id_outside_is_required_and_must_match() {
     let h = jar_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let other = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
     let object = sign(&es256, &claims(&h, &client)).await;
     assert_rejected(
@@ -365,10 +353,7 @@ async fn client_id_outside_is_required_and_must_match() {
     );
     // Sent as another client (whose key happens to be the same): the
     // object's iss and client_id are not that client's.
-    assert_rejected(
-        authorize_object(&h, &other.id, &object).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &other.id, &object).await;
     // And pushed by another client.
     let reply = push(&h, &other, &format!("request={object}")).await;
     reply.assert_error(400, "invalid_request_object");
@@ -377,14 +362,10 @@ async fn client_id_outside_is_required_and_must_match() {
 #[tokio::test]
 async fn a_request_object_with_a_jti_is_used_once() {
     let h = jar_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let object = sign(&es256, &claims(&h, &client)).await;
     assert!(authorize_object(&h, &client.id, &object).await.is_ok());
-    assert_rejected(
-        authorize_object(&h, &client.id, &object).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &object).await;
 }
 
 #[tokio::test]
@@ -399,10 +380,7 @@ async fn a_client_registered_algorithm_is_the_only_one() {
     )
     .await;
     let object = sign(&es256, &claims(&h, &client)).await;
-    assert_rejected(
-        authorize_object(&h, &client.id, &object).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &object).await;
     let object = sign(&rs256, &claims(&h, &client)).await;
     assert!(authorize_object(&h, &client.id, &object).await.is_ok());
 
@@ -429,8 +407,7 @@ async fn a_client_registered_algorithm_is_the_only_one() {
 #[tokio::test]
 async fn a_server_that_requires_signed_request_objects_refuses_plain_requests() {
     let h = jar_harness_with(|b| b.require_signed_request_object());
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let plain = format!(
         "client_id={}&response_type=code&redirect_uri={}&code_challenge={CHALLENGE}\
          &code_challenge_method=S256",
@@ -501,17 +478,13 @@ async fn request_object_algorithms_are_an_asymmetric_allow_list() {
     let rs256 = key(Algorithm::Rs256);
     let client = client_with(&h, &[&rs256], ClientRegistration::web_application()).await;
     let object = sign(&rs256, &claims(&h, &client)).await;
-    assert_rejected(
-        authorize_object(&h, &client.id, &object).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &object).await;
 }
 
 #[tokio::test]
 async fn a_server_without_a_replay_cache_does_not_read_request_objects() {
     let h = code_harness();
-    let es256 = key(Algorithm::Es256);
-    let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
+    let (es256, client) = es256_client(&h).await;
     let object = sign(&es256, &claims(&h, &client)).await;
     let reply = push(&h, &client, &format!("request={object}")).await;
     reply.assert_error(400, "request_not_supported");
@@ -553,8 +526,5 @@ async fn the_client_metadata_round_trips() {
     let client = client_with(&h, &[&es256], ClientRegistration::web_application()).await;
     let object = sign(&es256, &claims(&h, &client)).await;
     h.clock.advance(Duration::from_secs(300 + 61));
-    assert_rejected(
-        authorize_object(&h, &client.id, &object).await,
-        "invalid_request_object",
-    );
+    assert_object_refused(&h, &client.id, &object).await;
 }

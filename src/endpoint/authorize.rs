@@ -472,20 +472,31 @@ impl AuthorizationServer {
         })
     }
 
-    /// The client and redirect URI, or a rejection that must not redirect.
-    async fn trusted_target(&self, params: &Params<'_>) -> Result<Trusted, AuthorizationError> {
+    /// The registered client `params`' `client_id` names, or a rejection
+    /// that must not redirect (`missing` when there is no `client_id`).
+    pub(crate) async fn requesting_client(
+        &self,
+        params: &Params<'_>,
+        missing: &'static str,
+    ) -> Result<Arc<Client>, AuthorizationError> {
         let reject =
             |d: &'static str| AuthorizationError::Rejected(invalid(ErrorCode::INVALID_REQUEST, d));
         let client_id = params
             .get("client_id")
             .map_err(|_| reject("client_id is repeated"))?
-            .ok_or_else(|| reject("missing client_id"))?;
-        let client = self
-            .inner
+            .ok_or_else(|| reject(missing))?;
+        self.inner
             .clients
             .find_client(client_id)
             .await?
-            .ok_or_else(|| reject("unknown client"))?;
+            .ok_or_else(|| reject("unknown client"))
+    }
+
+    /// The client and redirect URI, or a rejection that must not redirect.
+    async fn trusted_target(&self, params: &Params<'_>) -> Result<Trusted, AuthorizationError> {
+        let reject =
+            |d: &'static str| AuthorizationError::Rejected(invalid(ErrorCode::INVALID_REQUEST, d));
+        let client = self.requesting_client(params, "missing client_id").await?;
         let requested = params
             .get("redirect_uri")
             .map_err(|_| reject("redirect_uri is repeated"))?;

@@ -108,16 +108,9 @@ impl AuthorizationServer {
             .map_err(|_| reject("request is repeated"))?
             .unwrap_or_default();
         // RFC 9101 §5: client_id is sent outside the object too.
-        let client_id = params
-            .get("client_id")
-            .map_err(|_| reject("client_id is repeated"))?
-            .ok_or_else(|| reject("client_id is required beside a request object"))?;
         let client = self
-            .inner
-            .clients
-            .find_client(client_id)
-            .await?
-            .ok_or_else(|| reject("unknown client"))?;
+            .requesting_client(params, "client_id is required beside a request object")
+            .await?;
         self.request_object_parameters(compact, &client)
             .await
             .map(Some)

@@ -350,3 +350,21 @@ impl Reply {
         assert_eq!(self.header("pragma"), Some("no-cache"));
     }
 }
+
+/// Asserts an authorization request rejected without a redirect
+/// (`AuthorizationError::Rejected`) with the error `code`.
+#[track_caller]
+pub fn assert_rejected(
+    result: Result<
+        portcullis::endpoint::PendingAuthorization,
+        portcullis::endpoint::AuthorizationError,
+    >,
+    code: &str,
+) {
+    match result {
+        Err(portcullis::endpoint::AuthorizationError::Rejected(e)) => {
+            assert_eq!(e.code().as_str(), code, "{e:?}")
+        }
+        other => panic!("expected a rejection with {code}, got {other:?}"),
+    }
+}
