@@ -328,7 +328,7 @@ impl AuthorizationServer {
             tracing::warn!(
                 target: "portcullis::security",
                 event = "pushed_request_refused",
-                client_id = %client_id,
+                client_id = ?crate::client::loggable(client_id),
             );
             reject(
                 ErrorCode::INVALID_REQUEST_URI,
