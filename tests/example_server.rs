@@ -321,6 +321,13 @@ async fn metadata_advertises_what_is_served() {
             Some("invalid_client"),
         ),
         ("registration_endpoint", "POST", 401, Some("invalid_token")),
+        // RFC 9126 §2: the client authenticates as at the token endpoint.
+        (
+            "pushed_authorization_request_endpoint",
+            "POST",
+            400,
+            Some("invalid_client"),
+        ),
         // OpenID Connect Core 1.0 §5.3: without a token, a bare challenge.
         ("userinfo_endpoint", "GET", 401, None),
         // RP-Initiated Logout 1.0 §2: no session, no parameters: the

@@ -145,6 +145,17 @@ impl AuthorizationServer {
     /// may use it (`unauthorized_client`), `scope` (`invalid_scope`), PKCE
     /// (`invalid_request`; S256 required), repeated parameters
     /// (`invalid_request`).
+    ///
+    /// Before all that, the request's parameters may come from elsewhere:
+    /// with `client_id` and a `request_uri` the
+    /// [pushed authorization request endpoint](Self::pushed_authorization_request_endpoint)
+    /// issued, from that pushed request, taken once, for the client that
+    /// pushed it, before it expires (RFC 9126 §4; else `invalid_request_uri`);
+    /// with `client_id` and a `request`, from the request object, once it is
+    /// verified (RFC 9101 §5, §6; else `invalid_request_object`). Neither
+    /// refusal redirects. A server or client that requires pushed requests
+    /// or signed request objects rejects any other request
+    /// (`invalid_request`, RFC 9126 §5, RFC 9101 §10.5).
     pub async fn authorization_request<B: AsRef<[u8]>>(
         &self,
         request: &Request<B>,
