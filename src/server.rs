@@ -61,6 +61,7 @@ pub struct ServerBuilder {
     openid: Option<OpenIdConnect>,
     pushed: PushedRequestSettings,
     request_objects: RequestObjectSettings,
+    detail_types: crate::grant::DetailTypes,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -112,6 +113,7 @@ impl AuthorizationServer {
             openid: None,
             pushed: PushedRequestSettings::default(),
             request_objects: RequestObjectSettings::default(),
+            detail_types: crate::grant::DetailTypes::default(),
         }
     }
 }
@@ -450,6 +452,7 @@ impl ServerBuilder {
                 openid,
                 pushed: self.pushed,
                 request_objects: self.request_objects,
+                detail_types: self.detail_types,
             }),
         })
     }
@@ -800,6 +803,27 @@ impl ServerBuilder {
         algorithms: impl IntoIterator<Item = Algorithm>,
     ) -> Self {
         self.request_objects.algorithms = algorithms.into_iter().collect();
+        self
+    }
+}
+
+/// Rich authorization requests (RFC 9396).
+impl ServerBuilder {
+    /// Accepts authorization details (RFC 9396 §2) of type `type_name`,
+    /// each object checked by `validator` — a
+    /// [`AuthorizationDetailValidator`](crate::grant::AuthorizationDetailValidator)
+    /// or a closure `Fn(&AuthorizationDetail) -> Result<(), &'static str>` —
+    /// and published in `authorization_details_types_supported` (§10.1).
+    /// Only clients registered for the type
+    /// ([`ClientRegistration::authorization_details_types`](crate::client::ClientRegistration::authorization_details_types))
+    /// may ask for it. Registering a type again replaces its validator.
+    pub fn authorization_details_type(
+        mut self,
+        type_name: impl Into<String>,
+        validator: impl crate::grant::AuthorizationDetailValidator,
+    ) -> Self {
+        self.detail_types
+            .register(type_name.into(), Arc::new(validator));
         self
     }
 }

@@ -35,7 +35,8 @@ use portcullis::jose::{Algorithm, KeySet, SigningKey, UnverifiedJws};
 use portcullis::oidc::{Claims, OpenIdConnect, StaticClaims};
 use portcullis::protocol::openid::{ClaimsRequest, OpenIdParams};
 use portcullis::protocol::{
-    CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator, ResourceSet, Scope,
+    AuthorizationDetails, CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator,
+    ResourceSet, Scope,
 };
 use portcullis::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
@@ -132,6 +133,13 @@ fn grant_for(client: &ClientId, now: SystemTime, lifetime: Duration) -> GrantRec
         scope: scope("read write"),
         // Identifiers the SQL could trip on: a quote, a percent sign.
         resources: resources(&["https://api.example/o'brien", "urn:x:100%"]),
+        // RFC 9396 details with text that would be SQL, and nested JSON.
+        authorization_details: AuthorizationDetails::parse(
+            r#"[{"type":"payment_initiation","actions":["initiate"],
+                "creditorName":"o'brien'); DROP TABLE grants; --",
+                "instructedAmount":{"currency":"EUR","amount":"1.50"}}]"#,
+        )
+        .unwrap(),
         openid: Some(Arc::new(openid_grant())),
         created_at: now,
         expires_at: now + lifetime,
@@ -283,6 +291,10 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         redirect_uri_in_request: false,
         scope: scope("read"),
         resources: resources(&["https://api.example/"]),
+        authorization_details: AuthorizationDetails::parse(
+            r#"[{"type":"account_information","datatypes":["balances"],"identifier":"x'y"}]"#,
+        )
+        .unwrap(),
         openid: Some(Arc::new(openid_request())),
         // Data that would be SQL if it were pasted into a statement.
         state: Some("x'); DROP TABLE grants; -- ü".to_owned()),
@@ -1884,6 +1896,8 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE grants DROP COLUMN openid; \
              ALTER TABLE pending_authorizations DROP COLUMN openid; \
              DROP TABLE pushed_authorizations; \
+             ALTER TABLE grants DROP COLUMN authorization_details; \
+             ALTER TABLE pending_authorizations DROP COLUMN authorization_details; \
              UPDATE schema_version SET version = 1",
         )
         .await

@@ -21,6 +21,9 @@ pub(crate) struct RequestPolicy {
     pub(crate) require_signed_request_object: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) request_object_signing_alg: Option<Algorithm>,
+    /// The authorization details types the client uses (RFC 9396 §10).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) authorization_details_types: Vec<String>,
 }
 
 impl RequestPolicy {
@@ -84,6 +87,31 @@ impl ClientRegistration {
     /// [`RegistrationError::InvalidMetadata`].
     pub fn request_object_signing_alg(mut self, algorithm: Algorithm) -> Self {
         self.requests.request_object_signing_alg = Some(algorithm);
+        self
+    }
+}
+
+/// Rich authorization requests (RFC 9396 §10).
+impl Client {
+    /// The authorization details types the client may ask for
+    /// (`authorization_details_types`, RFC 9396 §10); an object of any other
+    /// type is `invalid_authorization_details`. Empty: none.
+    pub fn authorization_details_types(&self) -> &[String] {
+        &self.requests.authorization_details_types
+    }
+}
+
+/// Rich authorization requests (RFC 9396 §10).
+impl ClientRegistration {
+    /// The authorization details types the client may ask for
+    /// (`authorization_details_types`, RFC 9396 §10), each one the server
+    /// registered with
+    /// [`ServerBuilder::authorization_details_type`](crate::ServerBuilder::authorization_details_type).
+    pub fn authorization_details_types<S: Into<String>>(
+        mut self,
+        types: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.requests.authorization_details_types = types.into_iter().map(Into::into).collect();
         self
     }
 }

@@ -91,6 +91,8 @@ pub(crate) struct ServerInner {
     pub(crate) pushed: super::PushedRequestSettings,
     /// Request objects (RFC 9101).
     pub(crate) request_objects: super::RequestObjectSettings,
+    /// The authorization details types accepted (RFC 9396).
+    pub(crate) detail_types: crate::grant::DetailTypes,
 }
 
 /// Switches for behaviour the secure profile leaves off.

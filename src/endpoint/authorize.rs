@@ -29,8 +29,8 @@ use super::redirect::{deliver, secure_page_headers};
 use crate::client::Client;
 use crate::grant::TargetRefusal;
 use crate::protocol::{
-    CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params, PkceError, ResourceSet,
-    Scope,
+    AuthorizationDetails, CodeChallenge, ErrorCode, FormError, GrantType, OAuthError, Params,
+    PkceError, ResourceSet, Scope,
 };
 use crate::store::ResponseType;
 use crate::store::{
@@ -377,6 +377,32 @@ impl AuthorizationServer {
             })
             .map_err(|why| fail(ErrorCode::INVALID_TARGET, why.description(), default_mode))?;
 
+        // RFC 9396 §2, §5: each object of a registered type the client is
+        // registered for (§10), accepted by the type's validator. The
+        // implicit grant's tokens are not refreshed or introspected with
+        // them: authorization details need the code flow.
+        let authorization_details = match single("authorization_details")? {
+            None => AuthorizationDetails::empty(),
+            Some(_) if response_type == ResponseType::Token => {
+                return Err(fail(
+                    ErrorCode::INVALID_AUTHORIZATION_DETAILS,
+                    "authorization_details are not supported with response_type=token",
+                    default_mode,
+                ));
+            }
+            Some(raw) => self
+                .inner
+                .detail_types
+                .check(raw, &trusted.client)
+                .map_err(|why| {
+                    fail(
+                        ErrorCode::INVALID_AUTHORIZATION_DETAILS,
+                        why.description(),
+                        default_mode,
+                    )
+                })?,
+        };
+
         // OpenID Connect Core 1.0 §3.1.2.1: `openid` in the scope makes a
         // code request an authentication request, on a provider.
         let openid = match &self.inner.openid {
@@ -442,6 +468,7 @@ impl AuthorizationServer {
             redirect_uri_in_request: trusted.redirect_uri_in_request,
             scope,
             resources,
+            authorization_details,
             openid,
             state: state.map(str::to_owned),
             response_mode: mode.unwrap_or(default_mode),
@@ -671,6 +698,7 @@ impl AuthorizationServer {
                     subject: Some(subject),
                     scope,
                     resources: record.resources.clone(),
+                    authorization_details: record.authorization_details.clone(),
                     openid,
                     created_at: now,
                     expires_at: now + lifetimes.grant,
@@ -704,6 +732,7 @@ impl AuthorizationServer {
                     subject: Some(subject),
                     scope: scope.clone(),
                     resources: ResourceSet::empty(),
+                    authorization_details: AuthorizationDetails::empty(),
                     openid: None,
                     created_at: now,
                     expires_at,

@@ -352,6 +352,8 @@ impl AuthorizationServer {
                         .collect(),
                 )
             }),
+            authorization_details: (!token.authorization_details.is_empty())
+                .then(|| token.authorization_details.to_json()),
         })
     }
 
@@ -460,6 +462,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         // Nothing outlives its grant.
         expires_at: expires_at.min(grant.expires_at),
         grant_id: grant.id,
+        authorization_details: grant.authorization_details,
     }
 }
 

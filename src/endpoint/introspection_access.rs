@@ -73,6 +73,8 @@ pub struct IntrospectedToken {
     pub expires_at: SystemTime,
     /// The grant it belongs to.
     pub grant_id: GrantId,
+    /// The authorization details it carries (RFC 9396 §9.2): its grant's.
+    pub authorization_details: crate::protocol::AuthorizationDetails,
 }
 
 /// Decides whether a caller may learn about a token (RFC 7662 §4: the
@@ -290,6 +292,7 @@ mod tests {
             issued_at: SystemTime::UNIX_EPOCH,
             expires_at: SystemTime::UNIX_EPOCH,
             grant_id: GrantId::generate(),
+            authorization_details: crate::protocol::AuthorizationDetails::empty(),
         }
     }
 

@@ -212,6 +212,13 @@ pub struct AuthorizationServerMetadata {
     /// Request objects (RFC 9101 §10.5).
     #[serde(flatten)]
     pub request_objects: RequestObjectMetadata,
+    /// The authorization details types the server accepts
+    /// (`authorization_details_types_supported`, RFC 9396 §10.1), as
+    /// registered with
+    /// [`ServerBuilder::authorization_details_type`](crate::ServerBuilder::authorization_details_type);
+    /// absent when none are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_details_types_supported: Vec<String>,
 }
 
 /// The members an OpenID Provider's metadata adds to RFC 8414's (OpenID
@@ -555,6 +562,7 @@ impl AuthorizationServer {
                 },
                 require_signed_request_object: interactive && inner.request_objects.required,
             },
+            authorization_details_types_supported: inner.detail_types.supported(),
         }
     }
 

@@ -77,6 +77,17 @@ impl PendingAuthorization {
     }
 }
 
+/// Rich authorization requests (RFC 9396).
+impl PendingAuthorization {
+    /// The authorization details asked for (RFC 9396 §2), for the consent
+    /// page to show; empty when none were. Each is of a type the server and
+    /// the client accept, checked by the type's validator. Approving grants
+    /// them all, unchanged: an approval cannot narrow them (deny instead).
+    pub fn authorization_details(&self) -> &crate::protocol::AuthorizationDetails {
+        &self.record.authorization_details
+    }
+}
+
 impl fmt::Debug for PendingAuthorization {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingAuthorization")

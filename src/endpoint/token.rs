@@ -160,6 +160,18 @@ impl AuthorizationServer {
         // RFC 8707 §2: each `resource` an absolute URI the server knows.
         let requested_resources =
             ResourceSet::from_params(params).map_err(|_| target_error(TargetRefusal::Malformed))?;
+        // RFC 9396 §6: authorization details, held to the rules of the
+        // authorization endpoint's (§5).
+        let requested_details = match params
+            .get("authorization_details")
+            .map_err(RequestError::MalformedRequest)?
+        {
+            None => crate::protocol::AuthorizationDetails::empty(),
+            Some(raw) => inner
+                .detail_types
+                .check(raw, client.client())
+                .map_err(crate::grant::details_error)?,
+        };
         if requested_resources.iter().any(|r| {
             !inner
                 .audiences
@@ -182,6 +194,7 @@ impl AuthorizationServer {
             issuer: &inner.issuer,
             openid: inner.openid.as_deref(),
             now,
+            requested_details: &requested_details,
         };
         handler.handle(ctx).await
     }

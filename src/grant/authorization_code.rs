@@ -1,6 +1,7 @@
 //! The authorization code grant at the token endpoint (RFC 6749 §4.1.3), with
 //! PKCE (RFC 7636 §4.5, §4.6).
 
+use super::authorization_details::{with_details, within_grant};
 use super::context::{refusal_error, report_replay};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::CodeVerifier;
@@ -94,6 +95,22 @@ async fn redeem(
     } else {
         None
     };
+    // RFC 9396 §6.2: details asked for here must be among the grant's,
+    // checked before the code is spent; a code the redemption will refuse
+    // is left to it.
+    if !ctx.requested_details.is_empty() {
+        let found = match &found {
+            Some(found) => Some(found.grant.authorization_details.clone()),
+            None => codes
+                .find_code(&code_hash)
+                .await?
+                .filter(|found| found.grant.client_id == *ctx.client.id() && !found.redeemed)
+                .map(|found| found.grant.authorization_details),
+        };
+        if let Some(granted) = found {
+            within_grant(ctx.requested_details, &granted)?;
+        }
+    }
     let (access_token, access, access_scope) = match &found {
         Some(found) => {
             let grant = &found.grant;
@@ -120,6 +137,8 @@ async fn redeem(
             let response = respond.response(access_token, expires_at, refresh_token);
             let scope = redemption.access_scope.as_ref().unwrap_or(&grant.scope);
             let response = respond.with_scope_if_differs(response, scope.clone());
+            // RFC 9396 §7: what the token carries — the grant's details.
+            let response = with_details(response, &grant.authorization_details);
             // The ID token answers the authentication the grant records,
             // whatever audience narrowed the access token's scope to.
             ctx.with_id_token(response, grant, &grant.scope, true).await

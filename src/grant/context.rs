@@ -14,11 +14,14 @@ use crate::erased::BoxFuture;
 use std::time::SystemTime;
 
 use super::audience::{Audiences, TargetRefusal};
+use super::authorization_details::with_details;
 use super::jwt_access_token::{self, AccessTokenClaims};
 use super::{RequestError, TokenError};
 use crate::client::{AuthenticatedClient, ClientId};
 use crate::oidc::{IdTokenRequest, IdentityError, OpenIdProvider};
-use crate::protocol::{Params, ResourceSet, Scope, TokenFormat, TokenResponse};
+use crate::protocol::{
+    AuthorizationDetails, Params, ResourceSet, Scope, TokenFormat, TokenResponse,
+};
 use crate::store::redemption::Refusal;
 use crate::store::{
     AccessTokenRecord, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken, StoreError,
@@ -44,6 +47,9 @@ pub struct GrantContext<'a> {
     /// The OpenID Provider, when the server is one.
     pub(crate) openid: Option<&'a OpenIdProvider>,
     pub(crate) now: SystemTime,
+    /// The `authorization_details` (RFC 9396 §6), each of a type the
+    /// server and the client accept; empty when the request has none.
+    pub(crate) requested_details: &'a AuthorizationDetails,
 }
 
 impl<'a> GrantContext<'a> {
@@ -96,6 +102,14 @@ impl<'a> GrantContext<'a> {
         self.requested_resources
     }
 
+    /// The authorization details the request asks for (RFC 9396 §6), each
+    /// of a registered type the client is registered for and accepted by
+    /// its validator; empty when it asks for none. [`issue`](Self::issue)
+    /// grants them (§6.1).
+    pub fn requested_authorization_details(&self) -> &'a AuthorizationDetails {
+        self.requested_details
+    }
+
     /// An access token under the existing `grant` (a code's, a refresh
     /// token's) for the requested resources within the grant's (RFC 8707
     /// §2.2), with `scope` narrowed to what applies to them, expiring with
@@ -114,7 +128,13 @@ impl<'a> GrantContext<'a> {
         let minter = self.minter();
         let expires_at = (self.now + minter.lifetime(&audience)).min(grant.expires_at);
         let (token, planned) = minter
-            .mint(grant.subject.as_ref(), &scope, &audience, expires_at)
+            .mint(
+                grant.subject.as_ref(),
+                &scope,
+                &audience,
+                &grant.authorization_details,
+                expires_at,
+            )
             .await?;
         Ok((token, planned, scope))
     }
@@ -273,6 +293,7 @@ impl<'a> GrantContext<'a> {
             grant_expires_at,
             token_scope,
             resources,
+            details: self.requested_details.clone(),
             issue,
         };
         if self.audiences.format(&plan.resources) == TokenFormat::Opaque {
@@ -294,6 +315,7 @@ impl<'a> GrantContext<'a> {
                     plan.issue.subject.as_ref(),
                     &plan.token_scope,
                     &plan.resources,
+                    &plan.details,
                     expires_at,
                 )
                 .await?;
@@ -314,6 +336,7 @@ struct Plan<'a> {
     grant_expires_at: SystemTime,
     token_scope: Scope,
     resources: ResourceSet,
+    details: AuthorizationDetails,
     issue: Issue,
 }
 
@@ -334,6 +357,7 @@ impl<'a> Plan<'a> {
             grant_expires_at,
             token_scope,
             resources,
+            details,
             issue,
         } = self;
         let grant = GrantRecord {
@@ -342,6 +366,7 @@ impl<'a> Plan<'a> {
             subject: issue.subject,
             scope: issue.scope.clone(),
             resources,
+            authorization_details: details,
             openid: None,
             created_at: now,
             expires_at: grant_expires_at,
@@ -355,6 +380,7 @@ impl<'a> Plan<'a> {
         let (refresh_token, refresh) = refresh.unzip();
         let response = respond.response(access_token, access.expires_at, refresh_token);
         let response = respond.with_scope_if_differs(response, token_scope);
+        let response = with_details(response, &grant.authorization_details);
         let mut new = NewGrant::with_access_token(grant, access);
         if let Some(refresh) = refresh {
             new = new.and_refresh_token(refresh);
@@ -426,7 +452,8 @@ impl Minter<'_> {
         self.audiences.lifetime(audience, self.default_lifetime)
     }
 
-    /// An access token for `audience` with `scope`, expiring at
+    /// An access token for `audience` with `scope` (and `authorization_details`,
+    /// RFC 9396 §9.1, in a JWT), expiring at
     /// `expires_at` (already capped by its grant's expiry, so that a JWT's
     /// `exp` is the stored record's): its plaintext and its plan. A JWT is
     /// stored by its hash too, so it introspects and revokes like an opaque
@@ -436,6 +463,7 @@ impl Minter<'_> {
         subject: Option<&Subject>,
         scope: &Scope,
         audience: &ResourceSet,
+        authorization_details: &AuthorizationDetails,
         expires_at: SystemTime,
     ) -> Result<(String, PlannedToken), TokenError> {
         let (token, hash) = match self.audiences.format(audience) {
@@ -459,6 +487,7 @@ impl Minter<'_> {
                     scope,
                     issued_at: self.now,
                     expires_at,
+                    authorization_details,
                 };
                 let jwt = jwt_access_token::sign(signer.as_ref(), claims)
                     .await

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::client::ClientId;
 use crate::jose::{Audience, JwsSigner, SigningError, seconds, sign_json};
-use crate::protocol::{ResourceSet, Scope};
+use crate::protocol::{AuthorizationDetails, ResourceSet, Scope};
 use crate::store::Subject;
 
 /// The media type of a JWT access token's `typ` header (RFC 9068 §2.1).
@@ -27,6 +27,9 @@ struct Claims<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
+    /// RFC 9396 §9.1: the details the token carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization_details: Option<serde_json::Value>,
 }
 
 /// What goes in a JWT access token.
@@ -40,6 +43,8 @@ pub(crate) struct AccessTokenClaims<'a> {
     pub(crate) scope: &'a Scope,
     pub(crate) issued_at: SystemTime,
     pub(crate) expires_at: SystemTime,
+    /// The authorization details (RFC 9396 §9.1); empty for none.
+    pub(crate) authorization_details: &'a AuthorizationDetails,
 }
 
 /// Signs an RFC 9068 access token: header `typ: at+jwt` with the key's
@@ -68,6 +73,8 @@ pub(crate) async fn sign(
         jti: URL_SAFE_NO_PAD.encode(jti),
         client_id: claims.client_id.as_str(),
         scope: claims.scope.as_str(),
+        authorization_details: (!claims.authorization_details.is_empty())
+            .then(|| claims.authorization_details.to_json()),
     };
     sign_json(signer, Some(AT_JWT_TYP), &claims).await
 }

@@ -9,6 +9,7 @@
 
 mod audience;
 mod authorization_code;
+mod authorization_details;
 mod client_credentials;
 mod context;
 mod device_code;
@@ -22,6 +23,8 @@ use std::future::Future;
 pub use audience::DEFAULT_JWT_LIFETIME;
 pub(crate) use audience::{Audiences, TargetRefusal};
 pub use authorization_code::AuthorizationCodeGrant;
+pub use authorization_details::AuthorizationDetailValidator;
+pub(crate) use authorization_details::{DetailTypes, details_error};
 pub use client_credentials::ClientCredentialsGrant;
 pub(crate) use context::target_error;
 pub use context::{GrantContext, Issue, Tokens};

@@ -1,6 +1,7 @@
 //! The refresh token grant (RFC 6749 §6), with rotation and reuse detection
 //! (RFC 9700 §4.14.2).
 
+use super::authorization_details::{with_details, within_grant};
 use super::context::{refusal_error, report_replay};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
@@ -70,6 +71,24 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
     } else {
         None
     };
+    // RFC 9396 §6.2: details asked for here must be among the grant's,
+    // checked before the token is rotated; a token the rotation will
+    // refuse is left to it.
+    if !ctx.requested_details.is_empty() {
+        let granted = match &found {
+            Some(found) => Some(found.grant.authorization_details.clone()),
+            None => ctx
+                .stores
+                .grants
+                .find_refresh_token(&old)
+                .await?
+                .filter(|found| found.grant.client_id == *ctx.client.id() && found.current)
+                .map(|found| found.grant.authorization_details),
+        };
+        if let Some(granted) = granted {
+            within_grant(ctx.requested_details, &granted)?;
+        }
+    }
     let (access_token, access, scope) = match &found {
         Some(found) => {
             let asked = ctx.requested_scope.unwrap_or(&found.record.scope);
@@ -98,6 +117,8 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
             let response = respond.response(access_token, expires_at, Some(refresh_token));
             let scope = rotation.access_scope(&found.record.scope).clone();
             let response = respond.with_scope_if_differs(response, scope);
+            // RFC 9396 §7: a refresh keeps the grant's details.
+            let response = with_details(response, &found.grant.authorization_details);
             // OpenID Connect Core 1.0 §12.2: a fresh ID token, without the
             // nonce, while the refreshed scope keeps `openid`.
             let refreshed = ctx.requested_scope.unwrap_or(&found.record.scope);

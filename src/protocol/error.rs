@@ -84,6 +84,12 @@ impl ErrorCode {
     /// The `request_uri` parameter is not supported (Core §3.1.2.6).
     pub const REQUEST_URI_NOT_SUPPORTED: Self = Self(Cow::Borrowed("request_uri_not_supported"));
 
+    /// The `authorization_details` are malformed, of an unknown type, of a
+    /// type the client may not use, or refused by the type's validator
+    /// (RFC 9396 §5, §6.2).
+    pub const INVALID_AUTHORIZATION_DETAILS: Self =
+        Self(Cow::Borrowed("invalid_authorization_details"));
+
     /// The `request_uri` is unknown, expired, already used, or another
     /// client's (RFC 9101 §7; RFC 9126 §4).
     pub const INVALID_REQUEST_URI: Self = Self(Cow::Borrowed("invalid_request_uri"));

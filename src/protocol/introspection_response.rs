@@ -86,6 +86,10 @@ pub struct IntrospectionResponse {
     /// audience restriction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// The authorization details the token carries (RFC 9396 §9.2): the
+    /// JSON array; absent for a token without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_details: Option<serde_json::Value>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -118,6 +122,8 @@ struct Wire {
     nbf: Option<u64>,
     #[serde(default)]
     aud: Option<Audience>,
+    #[serde(default)]
+    authorization_details: Option<serde_json::Value>,
 }
 
 impl IntrospectionResponse {
@@ -133,6 +139,7 @@ impl IntrospectionResponse {
             token_type: None,
             iss: None,
             nbf: None,
+            authorization_details: None,
             aud: None,
         }
     }
@@ -170,6 +177,7 @@ impl IntrospectionResponse {
             iss: wire.iss,
             nbf: wire.nbf,
             aud: wire.aud,
+            authorization_details: wire.authorization_details,
         })
     }
 
@@ -255,6 +263,7 @@ mod tests {
                 "https://a.example".into(),
                 "https://b.example".into(),
             ])),
+            authorization_details: Some(serde_json::json!([{"type": "a", "actions": ["r"]}])),
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

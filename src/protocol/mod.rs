@@ -1,6 +1,7 @@
 //! Pure protocol types: parameters, scopes, grant types, error codes and
 //! responses. Nothing here does IO.
 
+mod authorization_details;
 mod bearer;
 mod challenge;
 mod device_response;
@@ -15,6 +16,10 @@ mod resource;
 mod scope;
 mod token_response;
 
+pub use authorization_details::{
+    AuthorizationDetail, AuthorizationDetails, InvalidAuthorizationDetails,
+    MAX_AUTHORIZATION_DETAILS, MAX_AUTHORIZATION_DETAILS_LEN,
+};
 pub use bearer::MAX_TOKEN_LEN;
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
 pub(crate) use challenge::server_challenge;

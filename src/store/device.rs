@@ -166,6 +166,7 @@ impl DeviceCollection {
             subject: Some(subject.clone()),
             scope: scope.clone(),
             resources: ResourceSet::empty(),
+            authorization_details: crate::protocol::AuthorizationDetails::empty(),
             openid: None,
             created_at: now,
             expires_at: self.grant_expires_at,

@@ -36,7 +36,7 @@ use super::{
     PolledDeviceCode,
 };
 use crate::client::{Client, ClientId, ClientRegistry, RegistrationQuota};
-use crate::protocol::{ResourceSet, Scope};
+use crate::protocol::{AuthorizationDetails, ResourceSet, Scope};
 use crate::token::TokenHash;
 use access::{AccessEntry, AccessTable};
 
@@ -116,6 +116,7 @@ struct StoredGrant {
     subject: Option<Subject>,
     scope: Scope,
     resources: ResourceSet,
+    authorization_details: AuthorizationDetails,
     openid: Option<Arc<OpenIdGrant>>,
     created_ms: u64,
     expires_ms: u64,
@@ -132,6 +133,7 @@ impl StoredGrant {
             subject: self.subject,
             scope: self.scope,
             resources: self.resources,
+            authorization_details: self.authorization_details,
             openid: self.openid,
             created_at: from_ms(self.created_ms),
             expires_at: from_ms(self.expires_ms),
@@ -384,6 +386,8 @@ fn seals(
         && access.audience == grant.resources
         // An entry has no room for an OpenID Connect grant's record.
         && grant.openid.is_none()
+        // Nor for authorization details (RFC 9396).
+        && grant.authorization_details.is_empty()
 }
 
 impl Inner {
@@ -461,6 +465,7 @@ impl MemoryStore {
             subject: grant.subject,
             scope: self.inner.scopes.intern(&grant.scope),
             resources: grant.resources,
+            authorization_details: grant.authorization_details,
             openid: grant.openid,
             created_ms: now,
             expires_ms: to_ms(grant.expires_at),
@@ -537,6 +542,7 @@ impl MemoryStore {
         let grant_scope = if token.scope == grant.scope
             && token.audience == grant.resources
             && grant.openid.is_none()
+            && grant.authorization_details.is_empty()
         {
             AccessEntry::GRANT_SCOPE
         } else {
@@ -900,6 +906,7 @@ impl GrantStore for MemoryStore {
                     subject: entry.subject.clone(),
                     scope: entry.scope.clone(),
                     resources: audience,
+                    authorization_details: AuthorizationDetails::empty(),
                     openid: None,
                     created_at: from_ms(entry.grant_created_ms()),
                     expires_at: from_ms(entry.grant_expires_ms),
@@ -1033,7 +1040,9 @@ impl GrantStore for MemoryStore {
                     subject: entry.subject.clone(),
                     scope: entry.scope.clone(),
                     resources: audience.clone(),
-                    // Sealed grants are never OpenID Connect ones (`seals`).
+                    // Sealed grants are never OpenID Connect ones (`seals`),
+                    // nor have authorization details.
+                    authorization_details: AuthorizationDetails::empty(),
                     openid: None,
                     created_ms: entry.issued_ms,
                     expires_ms: entry.grant_expires_ms,

@@ -10,7 +10,7 @@ use rand::RngCore as _;
 
 use crate::client::ClientId;
 use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
-use crate::protocol::{CodeChallenge, ResourceSet, Scope};
+use crate::protocol::{AuthorizationDetails, CodeChallenge, ResourceSet, Scope};
 use crate::token::TokenHash;
 
 /// Identifies a grant: one resource owner's authorization of one client, or a
@@ -88,6 +88,9 @@ pub struct GrantRecord {
     /// The resources the grant was authorized for (RFC 8707): its tokens'
     /// audience is these or fewer. Empty: no restriction was asked for.
     pub resources: ResourceSet,
+    /// The authorization details granted (RFC 9396 §2); its tokens carry
+    /// these or a subset. Empty: none were asked for.
+    pub authorization_details: AuthorizationDetails,
     /// What the ID tokens of a grant made by an OpenID Connect request
     /// depend on; `None` for any other grant.
     pub openid: Option<Arc<OpenIdGrant>>,
@@ -218,6 +221,9 @@ pub struct PendingAuthorizationRecord {
     pub scope: Scope,
     /// The resources asked for (RFC 8707), each one the server knows.
     pub resources: ResourceSet,
+    /// The authorization details asked for (RFC 9396 §2), each of a type
+    /// the server and the client accept, each accepted by its validator.
+    pub authorization_details: AuthorizationDetails,
     /// The OpenID Connect parameters, for a request whose scope includes
     /// `openid` on a server that is an OpenID Provider.
     pub openid: Option<Arc<OpenIdRequest>>,

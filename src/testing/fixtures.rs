@@ -16,7 +16,8 @@ use tokio::sync::Barrier;
 use crate::client::{Client, ClientId, ClientRegistration};
 use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
 use crate::protocol::{
-    CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator, ResourceSet, Scope,
+    AuthorizationDetails, CodeChallenge, CodeVerifier, GrantType, Params, ResourceIndicator,
+    ResourceSet, Scope,
 };
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, AuthorizationCodeStore, CodeRedemption,
@@ -124,10 +125,24 @@ pub(crate) fn grant(client: &ClientId, at: SystemTime) -> GrantRecord {
         subject: Some(Subject::new("alice")),
         scope: scope("read write"),
         resources: resources(&[API, "urn:example:other"]),
+        authorization_details: AuthorizationDetails::empty(),
         openid: None,
         created_at: at,
         expires_at: at + DAY,
     }
+}
+
+/// Authorization details (RFC 9396) with the common fields, nested
+/// objects, numbers and text that needs escaping.
+pub(crate) fn authorization_details() -> AuthorizationDetails {
+    AuthorizationDetails::parse(
+        r#"[{"type":"payment_initiation","actions":["initiate","status"],
+            "locations":["https://bank.example/payments"],"identifier":"pay-1",
+            "instructedAmount":{"currency":"EUR","amount":"123.50"},
+            "creditorName":"Merchant A \"ü\" & Co","priority":2},
+           {"type":"account_information","datatypes":["balances"],"privileges":[]}]"#,
+    )
+    .unwrap()
 }
 
 /// The resource most fixtures' grants and tokens are for.
@@ -622,6 +637,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         redirect_uri_in_request: true,
         scope: scope("read write"),
         resources: resources(&[API, "urn:example:other"]),
+        authorization_details: authorization_details(),
         openid: Some(Arc::new(openid_request())),
         state: Some("xyz ünïcödé &=".to_owned()),
         response_mode: ResponseMode::FormPost,
@@ -641,6 +657,7 @@ pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthoriz
         redirect_uri_in_request: false,
         scope: Scope::empty(),
         resources: ResourceSet::empty(),
+        authorization_details: AuthorizationDetails::empty(),
         openid: None,
         state: None,
         response_mode: ResponseMode::Fragment,

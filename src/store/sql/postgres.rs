@@ -50,16 +50,17 @@ fn token_cte(name: &str, table: &str, first: usize, from: &str) -> String {
     )
 }
 
-/// 27 parameters long, starting at `$first`: the `WITH` clauses inserting a
+/// 28 parameters long, starting at `$first`: the `WITH` clauses inserting a
 /// grant and its first secrets — tokens, or a code; those absent are bound
 /// as nulls and not inserted — once per row of `from`. The access token's
 /// audience is the parameter after its five; the grant's OpenID Connect
-/// record the last.
+/// record and authorization details the last.
 fn new_grant_ctes(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
         "grant_row AS (INSERT INTO grants (id, client_id, subject, scope, resources, \
-         created_at, expires_at, openid) SELECT {}, {}, {}, {}, {}, {}, {}, {} {from}), \
+         created_at, expires_at, openid, authorization_details) \
+         SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} {from}), \
          access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at, \
          audience) SELECT {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL), {}, \
          code AS (INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
@@ -73,6 +74,7 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
         p(5),
         p(6),
         p(26),
+        p(27),
         p(7),
         p(8),
         p(9),
@@ -145,6 +147,7 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &NewGrantRows<'q>) -> Query<'q> {
         .bind(code.map(|c| to_db_time(c.issued_at)))
         .bind(code.map(|c| to_db_time(c.expires_at)))
         .bind(grant.openid.as_ref().map(|o| o.to_json()))
+        .bind(grant.authorization_details.to_stored())
 }
 
 static CREATE_GRANT: LazyLock<String> =
@@ -163,7 +166,7 @@ pub(super) async fn create_grant(pool: &PgPool, new: &NewGrantRows<'_>) -> Resul
 /// snapshot.
 const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
      c.redirect_uri_in_request, c.challenge, c.challenge_method, c.issued_at, c.expires_at, \
-     c.redeemed_at, g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, \
+     c.redeemed_at, g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \
      g.expires_at AS grant_expires_at \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1)";
 
@@ -210,7 +213,7 @@ const REDEEM_CODE: &str = "WITH found_code, \
          SELECT $9, grant_id, scope, $2, LEAST($10, grant_expires_at) FROM passes \
          WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM redeemed)) \
      SELECT grant_id, redirect_uri, redirect_uri_in_request, challenge, challenge_method, \
-     issued_at, expires_at, redeemed_at, client_id, subject, scope, resources, openid, created_at, \
+     issued_at, expires_at, redeemed_at, client_id, subject, scope, resources, openid, authorization_details, created_at, \
      grant_expires_at, (SELECT count(*) FROM redeemed) FROM found";
 
 static REDEEM_CODE_SQL: LazyLock<String> =
@@ -243,7 +246,7 @@ pub(super) async fn redeem_code(
         return Ok(Redemption::Refused(None));
     };
     let found = rows::code(hash, CodeRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 15)? {
+    Ok(if changed(&row, 16)? {
         Redemption::Redeemed(found)
     } else {
         match redemption.decide(&found) {
@@ -264,7 +267,7 @@ pub(super) async fn redeem_code(
 /// audience in `$9`. The scope
 /// check compares scopes as sets of space-separated tokens.
 const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
-         g.client_id, g.subject, g.scope AS grant_scope, g.resources, g.openid, g.created_at, \
+         g.client_id, g.subject, g.scope AS grant_scope, g.resources, g.openid, g.authorization_details, g.created_at, \
          g.expires_at AS grant_expires_at, r.rotated_at \
          FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1), \
      bound AS (SELECT * FROM found WHERE client_id = $3), \
@@ -284,7 +287,7 @@ const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.
          expires_at) SELECT $7, grant_id, COALESCE($4, scope), $9, $2, \
          LEAST($8, grant_expires_at) FROM passes WHERE EXISTS (SELECT 1 FROM rotated)) \
      SELECT grant_id, scope, issued_at, expires_at, client_id, subject, grant_scope, \
-     resources, openid, created_at, grant_expires_at, rotated_at, (SELECT count(*) FROM rotated) \
+     resources, openid, authorization_details, created_at, grant_expires_at, rotated_at, (SELECT count(*) FROM rotated) \
      FROM found";
 
 pub(super) async fn rotate_refresh_token(
@@ -309,7 +312,7 @@ pub(super) async fn rotate_refresh_token(
         return Ok(Rotation::Refused(None));
     };
     let found = rows::refresh(old, RefreshRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 12)? {
+    Ok(if changed(&row, 13)? {
         Rotation::Rotated(found)
     } else {
         match rotation.decide(&found) {
@@ -409,7 +412,7 @@ mod tests {
     use super::*;
 
     /// How many parameters [`new_grant_ctes`] takes.
-    const NEW_GRANT_PARAMS: usize = 27;
+    const NEW_GRANT_PARAMS: usize = 28;
 
     /// The highest `$n` in `sql`.
     fn last_param(sql: &str) -> usize {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::support::{from_db_duration, from_db_time, invalid};
 use crate::client::ClientId;
-use crate::protocol::{CodeChallenge, ResourceSet, Scope};
+use crate::protocol::{AuthorizationDetails, CodeChallenge, ResourceSet, Scope};
 use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
     FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest,
@@ -20,8 +20,8 @@ use crate::store::{
 };
 use crate::token::TokenHash;
 
-/// `g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at,
-/// g.expires_at`: the grant's columns, which every token lookup joins in
+/// `g.client_id, g.subject, g.scope, g.resources, g.openid,
+/// g.authorization_details, g.created_at, g.expires_at`: the grant's columns, which every token lookup joins in
 /// after the token's own.
 type GrantColumns = (
     String,
@@ -29,6 +29,7 @@ type GrantColumns = (
     String,
     String,
     Option<String>,
+    String,
     i64,
     i64,
 );
@@ -46,6 +47,7 @@ pub(super) type AccessRow = (
     String,
     String,
     Option<String>,
+    String,
     i64,
     i64,
 );
@@ -62,6 +64,7 @@ pub(super) type RefreshRow = (
     String,
     String,
     Option<String>,
+    String,
     i64,
     i64,
     Option<i64>,
@@ -84,6 +87,7 @@ pub(super) type CodeRow = (
     String,
     String,
     Option<String>,
+    String,
     i64,
     i64,
 );
@@ -91,7 +95,7 @@ pub(super) type CodeRow = (
 /// The columns of [`PendingRow`], in order.
 pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
      redirect_uri_in_request, scope, resources, state, response_mode, challenge, \
-     challenge_method, created_at, expires_at, openid";
+     challenge_method, created_at, expires_at, openid, authorization_details";
 
 pub(super) type PendingRow = (
     Vec<u8>,
@@ -108,6 +112,7 @@ pub(super) type PendingRow = (
     i64,
     i64,
     Option<String>,
+    String,
 );
 
 /// The columns of [`DeviceRow`], in order.
@@ -223,6 +228,12 @@ pub(super) fn challenge_columns(
     })
 }
 
+/// Authorization details as stored (see `AuthorizationDetails::to_stored`).
+pub(super) fn authorization_details(text: &str) -> Result<AuthorizationDetails, StoreError> {
+    AuthorizationDetails::from_stored(text)
+        .map_err(|_| invalid("authorization details do not decode"))
+}
+
 /// A resource set as stored (see `ResourceSet::to_stored`).
 pub(super) fn resources(text: &str) -> Result<ResourceSet, StoreError> {
     ResourceSet::from_stored(text).map_err(|_| invalid("a resource set is not one"))
@@ -230,7 +241,7 @@ pub(super) fn resources(text: &str) -> Result<ResourceSet, StoreError> {
 
 fn grant(
     id: GrantId,
-    (client_id, subject, scope_text, resources_text, openid, created, expires): GrantColumns,
+    (client_id, subject, scope_text, resources_text, openid, details, created, expires): GrantColumns,
 ) -> Result<GrantRecord, StoreError> {
     Ok(GrantRecord {
         id,
@@ -242,6 +253,7 @@ fn grant(
             .map(|json| OpenIdGrant::from_json(&json).map(Arc::new))
             .transpose()
             .map_err(|_| invalid("a grant's OpenID Connect record does not decode"))?,
+        authorization_details: authorization_details(&details)?,
         created_at: from_db_time(created),
         expires_at: from_db_time(expires),
     })
@@ -251,7 +263,7 @@ pub(super) fn access(
     hash: &TokenHash,
     row: AccessRow,
 ) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
-    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6) = row;
+    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6, g7) = row;
     let grant_id = grant_id(grant_bytes)?;
     let token = AccessTokenRecord {
         hash: *hash,
@@ -261,11 +273,12 @@ pub(super) fn access(
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
     };
-    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?))
+    Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?))
 }
 
 pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, g6, rotated_at) = row;
+    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, g6, g7, rotated_at) =
+        row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundRefreshToken {
         record: RefreshTokenRecord {
@@ -275,7 +288,7 @@ pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshT
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
         },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?,
         current: rotated_at.is_none(),
     })
 }
@@ -297,6 +310,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
         g4,
         g5,
         g6,
+        g7,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundCode {
@@ -309,7 +323,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
         },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?,
         redeemed: redeemed_at.is_some(),
     })
 }
@@ -345,6 +359,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         created,
         expires,
         openid,
+        details,
     ) = row;
     Ok(PendingAuthorizationRecord {
         hash: token_hash(hash)?,
@@ -362,6 +377,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
             .map(|json| OpenIdRequest::from_json(&json).map(Arc::new))
             .transpose()
             .map_err(|_| invalid("a pending request's OpenID Connect parameters do not decode"))?,
+        authorization_details: authorization_details(&details)?,
         state,
         response_mode: match response_mode.as_str() {
             "query" => ResponseMode::Query,

@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 7;
+const LATEST: i64 = 8;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -174,8 +174,16 @@ CREATE INDEX pushed_authorizations_by_client ON pushed_authorizations (client_id
 CREATE INDEX pushed_authorizations_by_expiry ON pushed_authorizations (expires_at);
 ";
 
+/// Rich authorization requests (RFC 9396 §2): a grant's and a pending
+/// request's authorization details, the JSON array as text; `''` for none
+/// (every row stored before).
+const V9: &str = "
+ALTER TABLE grants ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
+ALTER TABLE pending_authorizations ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 7] = [V1, V2, V3, V4, V5, V6, V8];
+const MIGRATIONS: [&str; 8] = [V1, V2, V3, V4, V5, V6, V8, V9];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

@@ -77,7 +77,7 @@ pub(super) async fn insert_new_grant(
     let grant = new.grant;
     sqlx::query(
         "INSERT INTO grants (id, client_id, subject, scope, resources, created_at, expires_at, \
-         openid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         openid, authorization_details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(grant.id.as_bytes().as_slice())
     .bind(grant.client_id.as_str())
@@ -87,6 +87,7 @@ pub(super) async fn insert_new_grant(
     .bind(to_db_time(grant.created_at))
     .bind(to_db_time(grant.expires_at))
     .bind(grant.openid.as_ref().map(|o| o.to_json()))
+    .bind(grant.authorization_details.to_stored())
     .execute(&mut *conn)
     .await
     .map_err(insert_error)?;

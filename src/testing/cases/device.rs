@@ -502,6 +502,7 @@ pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(stor
         subject: Some(Subject::new("bob")),
         scope: scope("read"),
         resources: ResourceSet::empty(),
+        authorization_details: crate::protocol::AuthorizationDetails::empty(),
         openid: None,
         created_at: at,
         expires_at: offered.grant_expires_at,
