@@ -231,7 +231,7 @@ impl AuthorizationServer {
 /// The authorization request the claims carry, form-urlencoded, `client_id`
 /// first: strings as they are, numbers and booleans as JSON writes them,
 /// arrays of strings as repeated parameters (`resource`, RFC 8707), objects
-/// (`claims`) as JSON text. `None` if an array holds anything but strings.
+/// (`claims`) and `authorization_details` (RFC 9396 §3) as JSON text. `None` if an array holds anything but strings.
 fn form(claims: &serde_json::Map<String, Value>, client_id: &str) -> Option<String> {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("client_id", client_id);
@@ -245,6 +245,11 @@ fn form(claims: &serde_json::Map<String, Value>, client_id: &str) -> Option<Stri
                 form.append_pair(name, s);
             }
             Value::Number(_) | Value::Bool(_) | Value::Object(_) => {
+                form.append_pair(name, &value.to_string());
+            }
+            // RFC 9396 §3: `authorization_details` is a JSON array of
+            // objects in a request object, the parameter's JSON text.
+            Value::Array(_) if name == "authorization_details" => {
                 form.append_pair(name, &value.to_string());
             }
             Value::Array(values) => {

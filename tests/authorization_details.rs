@@ -1,0 +1,631 @@
+//! Rich authorization requests (RFC 9396) through the public API: details
+//! asked for in a plain, pushed (RFC 9126) or signed (RFC 9101) request,
+//! shown to the consent step, kept on the grant — in memory, SQLite and
+//! PostgreSQL when `PORTCULLIS_TEST_POSTGRES_URL` is set — and returned by
+//! the token endpoint, refresh and introspection, and in JWT access tokens;
+//! each refusal `invalid_authorization_details`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+mod lifecycle;
+mod sql_support;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::*;
+use http::Request;
+use lifecycle::{RS_NAME, RS_SECRET, rs_introspection};
+use portcullis::client::ClientRegistration;
+use portcullis::endpoint::AuthorizationError;
+use portcullis::jose::{Algorithm, JwkSet, SigningKey, sign_json};
+use portcullis::protocol::{
+    AuthorizationDetail, GrantType, MAX_AUTHORIZATION_DETAILS_LEN, Resource,
+};
+use portcullis::store::SqlStore;
+use serde_json::{Value, json};
+use sql_support::{Backend, TestDb};
+
+const REDIRECT: &str = "https://app.example/cb";
+const PAYMENT: &str = r#"[{"type":"payment_initiation","actions":["initiate"],"locations":["https://bank.example/payments"],"instructedAmount":{"currency":"EUR","amount":"123.50"},"creditorName":"Merchant A"}]"#;
+
+/// The validator of `payment_initiation`: an amount in euros.
+fn payment(detail: &AuthorizationDetail) -> Result<(), &'static str> {
+    match detail
+        .get("instructedAmount")
+        .and_then(|a| a.get("currency"))
+    {
+        Some(Value::String(c)) if c == "EUR" => Ok(()),
+        _ => Err("payments are in EUR"),
+    }
+}
+
+fn builder_with_types(b: portcullis::ServerBuilder) -> portcullis::ServerBuilder {
+    b.grant(portcullis::grant::AuthorizationCodeGrant)
+        .grant(portcullis::grant::RefreshTokenGrant)
+        .authorization_details_type("payment_initiation", payment)
+        .authorization_details_type("account_information", |_: &AuthorizationDetail| Ok(()))
+        .introspection_credential(RS_NAME, RS_SECRET)
+}
+
+fn rar_harness() -> Harness {
+    harness_with(|b| builder_with_types(b).replay_cache(portcullis::MemoryStore::new()))
+}
+
+/// A server like [`rar_harness`]'s on a SQL store.
+fn sql_harness(store: SqlStore) -> portcullis::AuthorizationServer {
+    let clock = std::sync::Arc::new(portcullis::token::ManualClock::new(start()));
+    builder_with_types(
+        portcullis::AuthorizationServer::builder(ISSUER)
+            .clients(store.clone())
+            .tokens(store)
+            .clock(clock),
+    )
+    .build()
+    .unwrap()
+}
+
+fn registration(types: &[&str]) -> ClientRegistration {
+    ClientRegistration::web_application()
+        .redirect_uri(REDIRECT)
+        .grant_type(GrantType::AUTHORIZATION_CODE)
+        .grant_type(GrantType::REFRESH_TOKEN)
+        .grant_type(GrantType::CLIENT_CREDENTIALS)
+        .scope("read write".parse().unwrap())
+        .authorization_details_types(types.iter().copied())
+}
+
+async fn payment_client(h: &Harness) -> TestClient {
+    h.register(registration(&["payment_initiation"])).await
+}
+
+fn query(client: &TestClient, details: &str) -> String {
+    format!(
+        "response_type=code&client_id={}&redirect_uri={}&state=rar-state\
+         &code_challenge={CHALLENGE}&code_challenge_method=S256&authorization_details={}",
+        client.id,
+        form_encode(REDIRECT),
+        form_encode(details)
+    )
+}
+
+/// The code's redemption as the confidential `client`, with `extra` in the
+/// body.
+fn redemption(client: &TestClient, code: &str, extra: &str) -> Request<Vec<u8>> {
+    token_request(
+        Some(&basic(&client.id, &client.secret)),
+        &format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}{extra}",
+            form_encode(REDIRECT)
+        ),
+    )
+}
+
+fn payment_json() -> Value {
+    serde_json::from_str(PAYMENT).unwrap()
+}
+
+/// Asserts a refusal at the authorization endpoint redirected to the
+/// client with `invalid_authorization_details`, `state` and `iss`.
+#[track_caller]
+fn assert_redirected_refusal(result: Result<impl std::fmt::Debug, AuthorizationError>) {
+    match result {
+        Err(AuthorizationError::Redirect { error, response }) => {
+            assert_eq!(error.code().as_str(), "invalid_authorization_details");
+            let params = redirect_params(&response);
+            assert_eq!(
+                param(&params, "error"),
+                Some("invalid_authorization_details")
+            );
+            assert_eq!(param(&params, "state"), Some("rar-state"));
+            assert_eq!(param(&params, "iss"), Some(ISSUER));
+            assert!(
+                response.headers()["location"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with(REDIRECT)
+            );
+        }
+        other => panic!("expected a redirected invalid_authorization_details, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn details_are_carried_from_the_request_to_tokens_refresh_and_introspection() {
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+
+    let metadata: Value = serde_json::to_value(h.server.metadata()).unwrap();
+    assert_eq!(
+        metadata["authorization_details_types_supported"],
+        json!(["payment_initiation", "account_information"])
+    );
+
+    let pending = h.authorize(&query(&client, PAYMENT)).await.unwrap();
+    // The consent step sees what is asked, with the common fields typed.
+    let shown: Vec<_> = pending.authorization_details().iter().collect();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].type_name(), "payment_initiation");
+    assert_eq!(shown[0].actions(), ["initiate"]);
+    assert_eq!(shown[0].locations(), ["https://bank.example/payments"]);
+    assert_eq!(shown[0].get("creditorName"), Some(&json!("Merchant A")));
+
+    // Deferred to a later request: the stored request keeps them.
+    let mut pending = pending;
+    let handle = h.server.defer(&mut pending).await.unwrap().to_owned();
+    let pending = h
+        .server
+        .pending_authorization(&handle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.authorization_details().to_json(), payment_json());
+
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let params = redirect_params(&response);
+    let code = param(&params, "code").unwrap();
+    let reply = h.post(redemption(&client, code, "")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], payment_json());
+
+    let introspected = Reply::from(
+        h.server
+            .introspection_endpoint(rs_introspection(RS_SECRET, reply.access_token(), ""))
+            .await,
+    );
+    assert_eq!(introspected.json["active"], true);
+    assert_eq!(introspected.json["authorization_details"], payment_json());
+
+    // A refresh keeps them.
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
+    let refreshed = h
+        .post(token_request(
+            Some(&basic(&client.id, &client.secret)),
+            &format!("grant_type=refresh_token&refresh_token={refresh}"),
+        ))
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    assert_eq!(refreshed.json["authorization_details"], payment_json());
+    let introspected = Reply::from(
+        h.server
+            .introspection_endpoint(rs_introspection(RS_SECRET, refreshed.access_token(), ""))
+            .await,
+    );
+    assert_eq!(introspected.json["authorization_details"], payment_json());
+}
+
+#[tokio::test]
+async fn a_request_without_details_gets_none() {
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+    let pending = h
+        .authorize(&format!(
+            "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}\
+             &code_challenge_method=S256",
+            client.id,
+            form_encode(REDIRECT)
+        ))
+        .await
+        .unwrap();
+    assert!(pending.authorization_details().is_empty());
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let params = redirect_params(&response);
+    let reply = h
+        .post(redemption(&client, param(&params, "code").unwrap(), ""))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.json.get("authorization_details").is_none());
+}
+
+/// Each refusal RFC 9396 §5 names, as the authorization endpoint's
+/// redirect; nothing is left pending.
+#[tokio::test]
+async fn bad_details_are_refused_at_the_authorization_endpoint() {
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+    let too_long = format!(
+        r#"[{{"type":"payment_initiation","pad":"{}"}}]"#,
+        "x".repeat(MAX_AUTHORIZATION_DETAILS_LEN)
+    );
+    for (why, details) in [
+        ("not JSON", "[{"),
+        ("not an array", r#"{"type":"payment_initiation"}"#),
+        ("empty", "[]"),
+        ("an element not an object", r#"["payment_initiation"]"#),
+        ("no type", r#"[{"actions":["initiate"]}]"#),
+        ("a type not a string", r#"[{"type":1}]"#),
+        (
+            "a common field of the wrong type",
+            r#"[{"type":"payment_initiation","actions":"initiate"}]"#,
+        ),
+        ("an unknown type", r#"[{"type":"wire_transfer"}]"#),
+        // Registered on the server, not for this client (§10).
+        (
+            "a type the client is not registered for",
+            r#"[{"type":"account_information"}]"#,
+        ),
+        (
+            "the validator's refusal",
+            r#"[{"type":"payment_initiation","instructedAmount":{"currency":"USD","amount":"1"}}]"#,
+        ),
+        ("too long", too_long.as_str()),
+    ] {
+        let result = h.authorize(&query(&client, details)).await;
+        assert!(result.is_err(), "{why}");
+        assert_redirected_refusal(result);
+    }
+    // The validator's own words are the description.
+    match h
+        .authorize(&query(
+            &client,
+            r#"[{"type":"payment_initiation","instructedAmount":{"currency":"USD"}}]"#,
+        ))
+        .await
+    {
+        Err(e) => assert_eq!(
+            e.error().unwrap().description(),
+            Some("payments are in EUR")
+        ),
+        Ok(_) => panic!("accepted"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_registered_for_no_types_may_ask_for_none() {
+    let h = rar_harness();
+    let client = h.register(registration(&[])).await;
+    assert_redirected_refusal(h.authorize(&query(&client, PAYMENT)).await);
+}
+
+#[tokio::test]
+async fn the_implicit_grant_does_not_take_details() {
+    let h = harness_with(|b| builder_with_types(b).enable_implicit_grant());
+    let client = h
+        .register(
+            ClientRegistration::user_agent_based()
+                .redirect_uri(REDIRECT)
+                .grant_type(GrantType::IMPLICIT)
+                .scope("read".parse().unwrap())
+                .authorization_details_types(["payment_initiation"]),
+        )
+        .await;
+    let result = h
+        .authorize(&format!(
+            "response_type=token&client_id={}&state=rar-state&authorization_details={}",
+            client.id,
+            form_encode(PAYMENT)
+        ))
+        .await;
+    match result {
+        Err(AuthorizationError::Redirect { error, .. }) => {
+            assert_eq!(error.code().as_str(), "invalid_authorization_details")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn push(h: &Harness, client: &TestClient, body: &str) -> Reply {
+    Reply::from(
+        h.server
+            .pushed_authorization_request_endpoint(
+                Request::post("https://auth.example/par")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("authorization", basic(&client.id, &client.secret))
+                    .body(body.as_bytes().to_vec())
+                    .unwrap(),
+            )
+            .await,
+    )
+}
+
+fn par_body(details: &str) -> String {
+    format!(
+        "response_type=code&redirect_uri={}&state=rar-state&code_challenge={CHALLENGE}\
+         &code_challenge_method=S256&authorization_details={}",
+        form_encode(REDIRECT),
+        form_encode(details)
+    )
+}
+
+#[tokio::test]
+async fn pushed_requests_carry_details_and_bad_ones_are_refused_as_json() {
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+    let reply = push(&h, &client, &par_body(PAYMENT)).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    let pending = h
+        .authorize(&format!(
+            "client_id={}&request_uri={}",
+            client.id,
+            form_encode(reply.json["request_uri"].as_str().unwrap())
+        ))
+        .await
+        .unwrap();
+    assert_eq!(pending.authorization_details().to_json(), payment_json());
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let reply = h.post(redemption(&client, &code, "")).await;
+    assert_eq!(reply.json["authorization_details"], payment_json());
+
+    for details in [
+        "not json",
+        r#"[{"type":"wire_transfer"}]"#,
+        r#"[{"type":"account_information"}]"#,
+        r#"[{"type":"payment_initiation","instructedAmount":{"currency":"USD"}}]"#,
+    ] {
+        let reply = push(&h, &client, &par_body(details)).await;
+        reply.assert_error(400, "invalid_authorization_details");
+        assert!(reply.json.get("request_uri").is_none());
+    }
+}
+
+#[tokio::test]
+async fn signed_request_objects_carry_details() {
+    let h = rar_harness();
+    let key = SigningKey::generate(Algorithm::Es256)
+        .unwrap()
+        .with_key_id("k1")
+        .unwrap();
+    let jwks = JwkSet::from_value(&json!({ "keys": [key.public_jwk().clone()] })).unwrap();
+    let client = h
+        .register(registration(&["payment_initiation"]).jwks(&jwks))
+        .await;
+    let now = portcullis::jose::seconds(portcullis::token::Clock::now(&*h.clock));
+    let object = |details: Value, jti: &str| {
+        json!({
+            "iss": client.id, "aud": ISSUER, "iat": now, "nbf": now, "exp": now + 300,
+            "jti": jti, "client_id": client.id, "response_type": "code",
+            "redirect_uri": REDIRECT, "state": "rar-state",
+            "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+            // RFC 9396 §3: a JSON array in a request object, not a string.
+            "authorization_details": details,
+        })
+    };
+    let signed = sign_json(
+        &key,
+        Some("oauth-authz-req+jwt"),
+        &object(payment_json(), "j1"),
+    )
+    .await
+    .unwrap();
+    let pending = h
+        .authorize(&format!("client_id={}&request={signed}", client.id))
+        .await
+        .unwrap();
+    assert_eq!(pending.authorization_details().to_json(), payment_json());
+
+    let refused = sign_json(
+        &key,
+        Some("oauth-authz-req+jwt"),
+        &object(json!([{"type": "wire_transfer"}]), "j2"),
+    )
+    .await
+    .unwrap();
+    assert_redirected_refusal(
+        h.authorize(&format!("client_id={}&request={refused}", client.id))
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn a_token_request_may_name_only_details_of_the_grant() {
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+    let pending = h.authorize(&query(&client, PAYMENT)).await.unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+
+    // Not in the grant: refused, and the code is still good.
+    let other = r#"[{"type":"payment_initiation","instructedAmount":{"currency":"EUR","amount":"999.00"}}]"#;
+    let reply = h
+        .post(redemption(
+            &client,
+            &code,
+            &format!("&authorization_details={}", form_encode(other)),
+        ))
+        .await;
+    reply.assert_error(400, "invalid_authorization_details");
+    // Malformed, or of a type the client may not use: refused too.
+    for bad in ["{", r#"[{"type":"account_information"}]"#] {
+        let reply = h
+            .post(redemption(
+                &client,
+                &code,
+                &format!("&authorization_details={}", form_encode(bad)),
+            ))
+            .await;
+        reply.assert_error(400, "invalid_authorization_details");
+    }
+
+    // The grant's own details: accepted.
+    let reply = h
+        .post(redemption(
+            &client,
+            &code,
+            &format!("&authorization_details={}", form_encode(PAYMENT)),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], payment_json());
+
+    // A refresh naming details outside the grant: refused, the refresh
+    // token left current.
+    let refresh = reply.json["refresh_token"].as_str().unwrap().to_owned();
+    let refresh_with = |extra: String| {
+        token_request(
+            Some(&basic(&client.id, &client.secret)),
+            &format!("grant_type=refresh_token&refresh_token={refresh}{extra}"),
+        )
+    };
+    h.post(refresh_with(format!(
+        "&authorization_details={}",
+        form_encode(other)
+    )))
+    .await
+    .assert_error(400, "invalid_authorization_details");
+    let reply = h.post(refresh_with(String::new())).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], payment_json());
+}
+
+#[tokio::test]
+async fn the_client_credentials_grant_takes_details_at_the_token_endpoint() {
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+    let reply = h
+        .post(cc_request(
+            &client,
+            &format!("&authorization_details={}", form_encode(PAYMENT)),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], payment_json());
+    let introspected = Reply::from(
+        h.server
+            .introspection_endpoint(rs_introspection(RS_SECRET, reply.access_token(), ""))
+            .await,
+    );
+    assert_eq!(introspected.json["authorization_details"], payment_json());
+
+    for bad in [
+        "[",
+        r#"[{"type":"wire_transfer"}]"#,
+        r#"[{"type":"account_information"}]"#,
+        r#"[{"type":"payment_initiation","instructedAmount":{"currency":"USD"}}]"#,
+    ] {
+        h.post(cc_request(
+            &client,
+            &format!("&authorization_details={}", form_encode(bad)),
+        ))
+        .await
+        .assert_error(400, "invalid_authorization_details");
+    }
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_carry_the_claim() {
+    let keys = signing_keys(&[Algorithm::Es256]);
+    let h = harness_with(|b| {
+        builder_with_types(b)
+            .signing_keys(keys)
+            .resource(Resource::new("https://api.example").unwrap().jwt())
+    });
+    let client = payment_client(&h).await;
+    let reply = h
+        .post(cc_request(
+            &client,
+            &format!(
+                "&resource={}&authorization_details={}",
+                form_encode("https://api.example"),
+                form_encode(PAYMENT)
+            ),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(reply.access_token().split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["authorization_details"], payment_json());
+
+    // And through a code, redeemed for the JWT resource.
+    let pending = h
+        .authorize(&format!(
+            "{}&resource={}",
+            query(&client, PAYMENT),
+            form_encode("https://api.example")
+        ))
+        .await
+        .unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let reply = h.post(redemption(&client, &code, "")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let claims: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(reply.access_token().split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["authorization_details"], payment_json());
+}
+
+/// The carry-through on a SQL store, across a restart between the consent
+/// and the redemption.
+async fn carried_through_a_sql_store(backend: Backend, test: &str) {
+    let Some(db) = TestDb::new(backend, test).await else {
+        return;
+    };
+    let server = sql_harness(db.open().await);
+    let r = server
+        .register_client(registration(&["payment_initiation"]))
+        .await
+        .unwrap();
+    let client = TestClient {
+        id: r.client.id().to_string(),
+        secret: r.secret.unwrap().expose_secret().to_owned(),
+    };
+    let request = Request::get(format!(
+        "https://auth.example/authorize?{}",
+        query(&client, PAYMENT)
+    ))
+    .body(Vec::<u8>::new())
+    .unwrap();
+    let mut pending = server.authorization_request(&request).await.unwrap();
+    let handle = server.defer(&mut pending).await.unwrap().to_owned();
+
+    // Another replica, on the same database.
+    let server = sql_harness(db.open().await);
+    let pending = server
+        .pending_authorization(&handle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.authorization_details().to_json(), payment_json());
+    let response = server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let reply = Reply::from(server.token_endpoint(redemption(&client, &code, "")).await);
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], payment_json());
+    let introspected = Reply::from(
+        server
+            .introspection_endpoint(rs_introspection(RS_SECRET, reply.access_token(), ""))
+            .await,
+    );
+    assert_eq!(introspected.json["authorization_details"], payment_json());
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
+    let refreshed = Reply::from(
+        server
+            .token_endpoint(token_request(
+                Some(&basic(&client.id, &client.secret)),
+                &format!("grant_type=refresh_token&refresh_token={refresh}"),
+            ))
+            .await,
+    );
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    assert_eq!(refreshed.json["authorization_details"], payment_json());
+}
+
+#[tokio::test]
+async fn carried_through_sqlite() {
+    carried_through_a_sql_store(Backend::SqliteFile, "carried_through_sqlite").await;
+}
+
+#[tokio::test]
+async fn carried_through_postgres() {
+    carried_through_a_sql_store(Backend::Postgres, "carried_through_postgres").await;
+}
