@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 6;
+const LATEST: i64 = 7;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -159,8 +159,15 @@ ALTER TABLE grants ADD COLUMN openid TEXT;
 ALTER TABLE pending_authorizations ADD COLUMN openid TEXT;
 ";
 
+/// Token exchange (RFC 8693): what an access token issued by the exchange
+/// keeps — the client it was issued to and its actor (`act`, §4.1) — as
+/// JSON (`TokenExchangeRecord`); `NULL` for every other access token.
+const V9: &str = "
+ALTER TABLE access_tokens ADD COLUMN exchange TEXT;
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 6] = [V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: [&str; 7] = [V1, V2, V3, V4, V5, V6, V9];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.
