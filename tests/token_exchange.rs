@@ -121,9 +121,20 @@ impl Fx {
 
     /// `user`'s access token for `client`, by the code flow, with `scope`.
     async fn user_token(&self, client: &TestClient, user: &str, scope: &str) -> String {
+        self.user_token_with(client, user, scope, "").await
+    }
+
+    /// The same, with `extra` in the authorization request (a `resource`).
+    async fn user_token_with(
+        &self,
+        client: &TestClient,
+        user: &str,
+        scope: &str,
+        extra: &str,
+    ) -> String {
         let query = format!(
             "response_type=code&client_id={}&code_challenge={CHALLENGE}\
-             &code_challenge_method=S256&state=s&scope={}",
+             &code_challenge_method=S256&state=s&scope={}{extra}",
             client.id,
             form_encode(scope)
         );
@@ -141,8 +152,8 @@ impl Fx {
             .1
             .into_owned();
         let reply = self
-            .post(token_request(
-                Some(&basic(&client.id, &client.secret)),
+            .post(authenticated(
+                client,
                 &format!("grant_type=authorization_code&code={code}&code_verifier={VERIFIER}"),
             ))
             .await;
@@ -164,8 +175,8 @@ impl Fx {
 
     /// A token-exchange request by `client` with `body` after the grant type.
     async fn exchange(&self, client: &TestClient, body: &str) -> Reply {
-        self.post(token_request(
-            Some(&basic(&client.id, &client.secret)),
+        self.post(authenticated(
+            client,
             &format!("grant_type={}{body}", form_encode(EXCHANGE)),
         ))
         .await
@@ -200,6 +211,16 @@ impl Fx {
             .await
             .unwrap()
             .is_some()
+    }
+}
+
+/// A token request by `client`: Basic for a confidential one, `client_id`
+/// in the body for a public one.
+fn authenticated(client: &TestClient, body: &str) -> Request<Vec<u8>> {
+    if client.secret.is_empty() {
+        token_request(None, &format!("{body}&client_id={}", client.id))
+    } else {
+        token_request(Some(&basic(&client.id, &client.secret)), body)
     }
 }
 
@@ -581,6 +602,51 @@ async fn the_resource_side_honours_the_audience(fx: &Fx) {
     assert_eq!(refused.status(), 401);
 }
 
+/// A public client proves only possession: it may narrow an
+/// audience-restricted subject token's audience, never move it to another
+/// resource; an unrestricted one it may restrict (default policy).
+async fn a_public_client_may_only_narrow_the_audience(fx: &Fx) {
+    let r = fx
+        .server
+        .register_client(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::TOKEN_EXCHANGE)
+                .scope("read write".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    let public = TestClient {
+        id: r.client.id().to_string(),
+        secret: String::new(),
+    };
+    let files = format!("&resource={}", form_encode(FILES));
+    let restricted = fx.user_token_with(&public, "alice", "write", &files).await;
+    assert_eq!(fx.introspect(&restricted).await["aud"], FILES);
+    let moved = fx
+        .exchange_token(
+            &public,
+            &restricted,
+            &format!("&audience={}", form_encode(ANY)),
+        )
+        .await;
+    moved.assert_error(400, "invalid_target");
+    // No target: the subject token's audience, kept.
+    let kept = fx.exchange_token(&public, &restricted, "").await;
+    assert_eq!(kept.status, 200, "{:?}", kept.json);
+    assert_eq!(fx.introspect(kept.access_token()).await["aud"], FILES);
+    let same = fx.exchange_token(&public, &restricted, &files).await;
+    assert_eq!(same.status, 200, "{:?}", same.json);
+    let open = fx.user_token(&public, "alice", "read write").await;
+    let narrowed = fx
+        .exchange_token(&public, &open, &format!("&audience={}", form_encode(ANY)))
+        .await;
+    assert_eq!(narrowed.status, 200, "{:?}", narrowed.json);
+    assert_eq!(fx.introspect(narrowed.access_token()).await["aud"], ANY);
+    assert!(fx.alive(&restricted).await);
+}
+
 // ---------------------------------------------------------------------------
 
 macro_rules! cases {
@@ -613,6 +679,7 @@ cases!(
     delegation_carries_act,
     exchanged_tokens_die_with_the_subject_grant,
     the_resource_side_honours_the_audience,
+    a_public_client_may_only_narrow_the_audience,
 );
 
 #[cfg(feature = "sql")]

@@ -56,7 +56,8 @@ use crate::token::TokenHash;
 ///   exchanged token too.
 /// - **Policy**: a [`TokenExchangePolicy`] decides who may exchange what;
 ///   the default, [`SameClientExchange`], requires the subject (and actor)
-///   token to have been issued to the requesting client. A client not
+///   token to have been issued to the requesting client, and lets a public
+///   client only narrow an audience-restricted subject token's audience. A client not
 ///   registered for this grant type gets `unauthorized_client` from the
 ///   token endpoint before any of this.
 ///
@@ -269,6 +270,7 @@ async fn exchange(
             ExchangeRefusal::AccessDenied(why) => OAuthError::new(ErrorCode::ACCESS_DENIED)
                 .with_description(why)
                 .into(),
+            ExchangeRefusal::InvalidTarget(why) => TokenError::InvalidTarget(why),
         })?;
 
     // §4.1: the current actor outermost, the subject token's chain inside;

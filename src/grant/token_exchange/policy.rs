@@ -42,6 +42,9 @@ pub enum ExchangeRefusal {
     InvalidGrant(Cow<'static, str>),
     /// `access_denied`: the exchange is refused by policy.
     AccessDenied(&'static str),
+    /// `invalid_target`: the client may not have a token for this target
+    /// (RFC 8693 §2.2.2).
+    InvalidTarget(&'static str),
 }
 
 /// Decides whether a token exchange (RFC 8693) may happen: the
@@ -65,6 +68,13 @@ pub trait TokenExchangePolicy: Send + Sync + 'static {
 /// So a client can narrow its own tokens (audience, scope, lifetime) and
 /// act for its user at another resource, but a token that leaked to
 /// another client cannot be laundered into a new one (RFC 8693 §5).
+///
+/// A public client proves nothing but possession of the token, so for it
+/// the exchange may only narrow: when the subject token is restricted to
+/// an audience (RFC 8707), the new token's audience must be within it
+/// (`invalid_target` otherwise). Else whoever found a public client's token
+/// for one resource could turn it into a token for another, undoing the
+/// audience restriction (RFC 9700 §4.10.2).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SameClientExchange;
 
@@ -76,6 +86,15 @@ impl TokenExchangePolicy for SameClientExchange {
         }
         if request.actor.is_some_and(|a| &a.client_id != own) {
             return Err(ExchangeRefusal::InvalidGrant(INVALID_ACTOR.into()));
+        }
+        let restricted = &request.subject.audience;
+        if !request.client.is_confidential()
+            && !restricted.is_empty()
+            && (request.audience.is_empty() || !request.audience.is_subset(restricted))
+        {
+            return Err(ExchangeRefusal::InvalidTarget(
+                "a public client may only narrow the subject token's audience",
+            ));
         }
         Ok(())
     }
