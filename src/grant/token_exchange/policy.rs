@@ -48,10 +48,9 @@ pub enum ExchangeRefusal {
 }
 
 /// Decides whether a token exchange (RFC 8693) may happen: the
-/// authorization server's policy that §1 and §5 leave to it ("the
-/// authorization server … determine[s] … whether the client is authorized
-/// to … exchange"). Pure and synchronous: it decides from what the request
-/// carries, and does no IO.
+/// authorization server's own policy, which RFC 8693 §1 and §2.2.2 leave
+/// to it (a token unacceptable by policy is refused). Pure and synchronous:
+/// it decides from what the request carries, and does no IO.
 ///
 /// The default, [`SameClientExchange`], lets a client exchange only tokens
 /// issued to itself.
