@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use crate::client::{AuthenticatedClient, ClientId};
 use crate::protocol::{ResourceSet, Scope, is_b64token};
-use crate::store::{GrantId, Subject};
+use crate::store::{Actor, GrantId, Subject};
 use crate::token::{TokenHash, TokenKind};
 
 /// The shortest resource-server secret
@@ -73,6 +73,8 @@ pub struct IntrospectedToken {
     pub expires_at: SystemTime,
     /// The grant it belongs to.
     pub grant_id: GrantId,
+    /// For an access token issued by delegation (RFC 8693 §4.1): its actor.
+    pub act: Option<Actor>,
 }
 
 /// Decides whether a caller may learn about a token (RFC 7662 §4: the
@@ -290,6 +292,7 @@ mod tests {
             issued_at: SystemTime::UNIX_EPOCH,
             expires_at: SystemTime::UNIX_EPOCH,
             grant_id: GrantId::generate(),
+            act: None,
         }
     }
 

@@ -21,8 +21,8 @@ use crate::oidc::{IdTokenRequest, IdentityError, OpenIdProvider};
 use crate::protocol::{Params, ResourceSet, Scope, TokenFormat, TokenResponse};
 use crate::store::redemption::Refusal;
 use crate::store::{
-    AccessTokenRecord, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken, StoreError,
-    Stores, Subject,
+    AccessTokenRecord, Actor, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken,
+    StoreError, Stores, Subject,
 };
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, TokenLifetimes, mint};
 
@@ -438,6 +438,20 @@ impl Minter<'_> {
         audience: &ResourceSet,
         expires_at: SystemTime,
     ) -> Result<(String, PlannedToken), TokenError> {
+        self.mint_acting(subject, scope, audience, expires_at, None)
+            .await
+    }
+
+    /// [`mint`](Self::mint), for a token whose JWT form carries `act`
+    /// (RFC 8693 §4.1) when it is issued by delegation.
+    pub(crate) async fn mint_acting(
+        &self,
+        subject: Option<&Subject>,
+        scope: &Scope,
+        audience: &ResourceSet,
+        expires_at: SystemTime,
+        act: Option<&Actor>,
+    ) -> Result<(String, PlannedToken), TokenError> {
         let (token, hash) = match self.audiences.format(audience) {
             TokenFormat::Jwt => {
                 // The builder refuses JWT resources without a signing key;
@@ -459,6 +473,7 @@ impl Minter<'_> {
                     scope,
                     issued_at: self.now,
                     expires_at,
+                    act,
                 };
                 let jwt = jwt_access_token::sign(signer.as_ref(), claims)
                     .await

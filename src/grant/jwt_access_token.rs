@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::client::ClientId;
 use crate::jose::{Audience, JwsSigner, SigningError, seconds, sign_json};
 use crate::protocol::{ResourceSet, Scope};
-use crate::store::Subject;
+use crate::store::{Actor, Subject};
 
 /// The media type of a JWT access token's `typ` header (RFC 9068 §2.1).
 pub(crate) const AT_JWT_TYP: &str = "at+jwt";
@@ -27,6 +27,9 @@ struct Claims<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
+    /// The actor of a delegated token (RFC 8693 §4.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a Actor>,
 }
 
 /// What goes in a JWT access token.
@@ -40,11 +43,14 @@ pub(crate) struct AccessTokenClaims<'a> {
     pub(crate) scope: &'a Scope,
     pub(crate) issued_at: SystemTime,
     pub(crate) expires_at: SystemTime,
+    /// The actor, for a token issued by delegation (RFC 8693 §4.1).
+    pub(crate) act: Option<&'a Actor>,
 }
 
 /// Signs an RFC 9068 access token: header `typ: at+jwt` with the key's
 /// `alg` and `kid`; `iss`, `sub`, `aud`, `exp`, `iat`, a random 128-bit
-/// `jti`, `client_id` and `scope`.
+/// `jti`, `client_id` and `scope`; `act` for a delegated token (RFC 8693
+/// §4.1).
 pub(crate) async fn sign(
     signer: &dyn JwsSigner,
     claims: AccessTokenClaims<'_>,
@@ -68,6 +74,7 @@ pub(crate) async fn sign(
         jti: URL_SAFE_NO_PAD.encode(jti),
         client_id: claims.client_id.as_str(),
         scope: claims.scope.as_str(),
+        act: claims.act,
     };
     sign_json(signer, Some(AT_JWT_TYP), &claims).await
 }

@@ -86,6 +86,11 @@ pub struct IntrospectionResponse {
     /// audience restriction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// The actor of a token issued by delegation (RFC 8693 §4.1, §2.2.1:
+    /// the `act` claim, nested for a chain of delegations); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -118,6 +123,8 @@ struct Wire {
     nbf: Option<u64>,
     #[serde(default)]
     aud: Option<Audience>,
+    #[serde(default)]
+    act: Option<serde_json::Value>,
 }
 
 impl IntrospectionResponse {
@@ -134,6 +141,7 @@ impl IntrospectionResponse {
             iss: None,
             nbf: None,
             aud: None,
+            act: None,
         }
     }
 
@@ -170,6 +178,7 @@ impl IntrospectionResponse {
             iss: wire.iss,
             nbf: wire.nbf,
             aud: wire.aud,
+            act: wire.act.filter(serde_json::Value::is_object),
         })
     }
 
@@ -255,6 +264,7 @@ mod tests {
                 "https://a.example".into(),
                 "https://b.example".into(),
             ])),
+            act: Some(serde_json::json!({"sub": "agent", "act": {"sub": "first"}})),
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

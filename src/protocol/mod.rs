@@ -14,6 +14,7 @@ mod pkce;
 mod resource;
 mod scope;
 mod token_response;
+mod token_type;
 
 pub use bearer::MAX_TOKEN_LEN;
 pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
@@ -37,3 +38,4 @@ pub use resource::{
 };
 pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
 pub use token_response::TokenResponse;
+pub use token_type::TokenType;
