@@ -277,7 +277,8 @@ async fn metadata_advertises_what_is_served() {
             "authorization_code",
             "refresh_token",
             "client_credentials",
-            DEVICE_GRANT
+            DEVICE_GRANT,
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     assert_eq!(

@@ -188,6 +188,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         audience: resources(&["urn:x:100%"]),
         issued_at: now,
         expires_at: now + lifetime,
+        exchange: None,
     }
 }
 
@@ -700,6 +701,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         audience: ResourceSet::empty(),
         issued_at: later,
         expires_at: later + secs(600),
+        exchange: None,
     };
     assert_eq!(
         store
@@ -862,6 +864,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + secs(600),
+        exchange: None,
     };
     assert_eq!(
         store.find_access_token(&access.hash).await.unwrap(),
@@ -1881,7 +1884,8 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 
 /// A database left at version 1 by an earlier build gains the limiter's
 /// table, the clients' registrant column (version 3), resources (version 4), the replay cache's
-/// table (version 5) and OpenID Connect records (version 6) when opened, and keeps what it held.
+/// table (version 5), OpenID Connect records (version 6) and exchanged tokens' records (token
+/// exchange) when opened, and keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
@@ -1898,6 +1902,7 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              DROP TABLE pushed_authorizations; \
              ALTER TABLE grants DROP COLUMN authorization_details; \
              ALTER TABLE pending_authorizations DROP COLUMN authorization_details; \
+             ALTER TABLE access_tokens DROP COLUMN exchange; \
              UPDATE schema_version SET version = 1",
         )
         .await

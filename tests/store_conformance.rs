@@ -453,6 +453,12 @@ mod grants_only {
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             self.0.revoke_access_token(hash)
         }
+        fn add_access_token(
+            &self,
+            token: AccessTokenRecord,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            self.0.add_access_token(token)
+        }
         fn revoke_client_grants(
             &self,
             client_id: &ClientId,
@@ -668,6 +674,12 @@ mod broken {
             hash: &TokenHash,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             self.inner.revoke_access_token(hash)
+        }
+        fn add_access_token(
+            &self,
+            token: AccessTokenRecord,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            self.inner.add_access_token(token)
         }
         fn revoke_client_grants(
             &self,

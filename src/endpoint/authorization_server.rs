@@ -305,15 +305,7 @@ impl AuthorizationServer {
         let Some((record, grant)) = self.inner.live_access_token(token).await? else {
             return Ok(None);
         };
-        Ok(Some(AccessTokenInfo {
-            client_id: grant.client_id,
-            subject: grant.subject,
-            scope: record.scope,
-            audience: record.audience,
-            issued_at: record.issued_at,
-            expires_at: record.expires_at,
-            grant_id: grant.id,
-        }))
+        Ok(Some(AccessTokenInfo::of(record, grant)))
     }
 
     /// Revokes a grant and every token derived from it. Returns whether the

@@ -744,6 +744,7 @@ impl AuthorizationServer {
                     audience: ResourceSet::empty(),
                     issued_at: now,
                     expires_at,
+                    exchange: None,
                 };
                 self.inner
                     .stores

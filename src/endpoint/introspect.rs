@@ -94,7 +94,7 @@ use crate::protocol::{
     BearerCredential, ErrorCode, ErrorResponse, IntrospectionResponse, Params, bearer_credential,
     epoch_secs,
 };
-use crate::store::StoreError;
+use crate::store::{Actor, StoreError};
 use crate::token::TokenKind;
 
 /// The longest `Authorization: Bearer` credential read, in bytes.
@@ -343,6 +343,7 @@ impl AuthorizationServer {
             token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
             iss: Some(inner.issuer.as_str().to_owned()),
             nbf: None,
+            act: token.act.as_ref().map(Actor::to_json_value),
             aud: (!token.audience.is_empty()).then(|| {
                 Audience::of(
                     token
@@ -434,7 +435,7 @@ fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
 
 /// What the policy and the response are built from.
 fn introspected(found: Found) -> IntrospectedToken {
-    let (kind, scope, audience, issued_at, expires_at, grant) = match found {
+    let (kind, scope, audience, issued_at, expires_at, grant, exchange) = match found {
         Found::Access(record, grant) => (
             TokenKind::AccessToken,
             record.scope,
@@ -442,6 +443,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             record.issued_at,
             record.expires_at,
             grant,
+            record.exchange,
         ),
         Found::Refresh(found) => (
             TokenKind::RefreshToken,
@@ -450,11 +452,19 @@ fn introspected(found: Found) -> IntrospectedToken {
             found.record.issued_at,
             found.record.expires_at,
             found.grant,
+            None,
         ),
+    };
+    // An exchanged token was issued to the client that asked for it (RFC
+    // 8693 §2.1), which the host's policy may let differ from the grant's.
+    let (client_id, act) = match exchange {
+        Some(exchange) => (exchange.client_id.clone(), exchange.act.clone()),
+        None => (grant.client_id, None),
     };
     IntrospectedToken {
         kind,
-        client_id: grant.client_id,
+        client_id,
+        act,
         subject: grant.subject,
         scope,
         audience,

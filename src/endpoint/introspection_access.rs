@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use crate::client::{AuthenticatedClient, ClientId};
 use crate::protocol::{ResourceSet, Scope, is_b64token};
-use crate::store::{GrantId, Subject};
+use crate::store::{Actor, GrantId, Subject};
 use crate::token::{TokenHash, TokenKind};
 
 /// The shortest resource-server secret
@@ -75,6 +75,8 @@ pub struct IntrospectedToken {
     pub grant_id: GrantId,
     /// The authorization details it carries (RFC 9396 §9.2): its grant's.
     pub authorization_details: crate::protocol::AuthorizationDetails,
+    /// For an access token issued by delegation (RFC 8693 §4.1): its actor.
+    pub act: Option<Actor>,
 }
 
 /// Decides whether a caller may learn about a token (RFC 7662 §4: the
@@ -293,6 +295,7 @@ mod tests {
             expires_at: SystemTime::UNIX_EPOCH,
             grant_id: GrantId::generate(),
             authorization_details: crate::protocol::AuthorizationDetails::empty(),
+            act: None,
         }
     }
 

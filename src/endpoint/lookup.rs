@@ -60,7 +60,14 @@ impl Found {
 
     /// The client the token was issued to.
     pub(crate) fn client_id(&self) -> &ClientId {
-        &self.grant().client_id
+        match self {
+            // An exchanged token is its requester's (RFC 8693 §2.1).
+            Found::Access(record, grant) => record
+                .exchange
+                .as_ref()
+                .map_or(&grant.client_id, |e| &e.client_id),
+            Found::Refresh(found) => &found.grant.client_id,
+        }
     }
 
     /// Whether the token would be accepted now: unexpired, its grant

@@ -24,8 +24,8 @@ use crate::protocol::{
 };
 use crate::store::redemption::Refusal;
 use crate::store::{
-    AccessTokenRecord, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken, StoreError,
-    Stores, Subject,
+    AccessTokenRecord, Actor, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken,
+    StoreError, Stores, Subject,
 };
 use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, TokenLifetimes, mint};
 
@@ -466,6 +466,28 @@ impl Minter<'_> {
         authorization_details: &AuthorizationDetails,
         expires_at: SystemTime,
     ) -> Result<(String, PlannedToken), TokenError> {
+        self.mint_acting(
+            subject,
+            scope,
+            audience,
+            authorization_details,
+            expires_at,
+            None,
+        )
+        .await
+    }
+
+    /// [`mint`](Self::mint), for a token whose JWT form carries `act`
+    /// (RFC 8693 §4.1) when it is issued by delegation.
+    pub(crate) async fn mint_acting(
+        &self,
+        subject: Option<&Subject>,
+        scope: &Scope,
+        audience: &ResourceSet,
+        authorization_details: &AuthorizationDetails,
+        expires_at: SystemTime,
+        act: Option<&Actor>,
+    ) -> Result<(String, PlannedToken), TokenError> {
         let (token, hash) = match self.audiences.format(audience) {
             TokenFormat::Jwt => {
                 // The builder refuses JWT resources without a signing key;
@@ -488,6 +510,7 @@ impl Minter<'_> {
                     issued_at: self.now,
                     expires_at,
                     authorization_details,
+                    act,
                 };
                 let jwt = jwt_access_token::sign(signer.as_ref(), claims)
                     .await

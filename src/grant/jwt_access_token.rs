@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::client::ClientId;
 use crate::jose::{Audience, JwsSigner, SigningError, seconds, sign_json};
 use crate::protocol::{AuthorizationDetails, ResourceSet, Scope};
-use crate::store::Subject;
+use crate::store::{Actor, Subject};
 
 /// The media type of a JWT access token's `typ` header (RFC 9068 §2.1).
 pub(crate) const AT_JWT_TYP: &str = "at+jwt";
@@ -30,6 +30,9 @@ struct Claims<'a> {
     /// RFC 9396 §9.1: the details the token carries.
     #[serde(skip_serializing_if = "Option::is_none")]
     authorization_details: Option<serde_json::Value>,
+    /// The actor of a delegated token (RFC 8693 §4.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a Actor>,
 }
 
 /// What goes in a JWT access token.
@@ -45,11 +48,14 @@ pub(crate) struct AccessTokenClaims<'a> {
     pub(crate) expires_at: SystemTime,
     /// The authorization details (RFC 9396 §9.1); empty for none.
     pub(crate) authorization_details: &'a AuthorizationDetails,
+    /// The actor, for a token issued by delegation (RFC 8693 §4.1).
+    pub(crate) act: Option<&'a Actor>,
 }
 
 /// Signs an RFC 9068 access token: header `typ: at+jwt` with the key's
 /// `alg` and `kid`; `iss`, `sub`, `aud`, `exp`, `iat`, a random 128-bit
-/// `jti`, `client_id` and `scope`.
+/// `jti`, `client_id` and `scope`; `act` for a delegated token (RFC 8693
+/// §4.1).
 pub(crate) async fn sign(
     signer: &dyn JwsSigner,
     claims: AccessTokenClaims<'_>,
@@ -75,6 +81,7 @@ pub(crate) async fn sign(
         scope: claims.scope.as_str(),
         authorization_details: (!claims.authorization_details.is_empty())
             .then(|| claims.authorization_details.to_json()),
+        act: claims.act,
     };
     sign_json(signer, Some(AT_JWT_TYP), &claims).await
 }

@@ -17,6 +17,7 @@ mod error;
 mod jwt_access_token;
 mod password;
 mod refresh_token;
+mod token_exchange;
 
 use std::future::Future;
 
@@ -32,6 +33,10 @@ pub use device_code::DeviceCodeGrant;
 pub use error::{RequestError, TokenError};
 pub use password::{PasswordGrant, ResourceOwnerVerifier};
 pub use refresh_token::RefreshTokenGrant;
+pub use token_exchange::{
+    ExchangeRefusal, SameClientExchange, TokenExchangeGrant, TokenExchangePolicy,
+    TokenExchangeRequest,
+};
 
 use crate::erased::erased_twin;
 use crate::protocol::{GrantType, TokenResponse};

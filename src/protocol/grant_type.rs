@@ -26,6 +26,10 @@ impl GrantType {
     pub const DEVICE_CODE: Self = Self(Cow::Borrowed(
         "urn:ietf:params:oauth:grant-type:device_code",
     ));
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1).
+    pub const TOKEN_EXCHANGE: Self = Self(Cow::Borrowed(
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ));
 
     const REGISTERED: [Self; 6] = [
         Self::AUTHORIZATION_CODE,

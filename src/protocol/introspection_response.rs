@@ -90,6 +90,11 @@ pub struct IntrospectionResponse {
     /// JSON array; absent for a token without any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_details: Option<serde_json::Value>,
+    /// The actor of a token issued by delegation (RFC 8693 §4.1, §2.2.1:
+    /// the `act` claim, nested for a chain of delegations); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -124,6 +129,7 @@ struct Wire {
     aud: Option<Audience>,
     #[serde(default)]
     authorization_details: Option<serde_json::Value>,
+    act: Option<serde_json::Value>,
 }
 
 impl IntrospectionResponse {
@@ -141,6 +147,7 @@ impl IntrospectionResponse {
             nbf: None,
             authorization_details: None,
             aud: None,
+            act: None,
         }
     }
 
@@ -178,6 +185,7 @@ impl IntrospectionResponse {
             nbf: wire.nbf,
             aud: wire.aud,
             authorization_details: wire.authorization_details,
+            act: wire.act.filter(serde_json::Value::is_object),
         })
     }
 
@@ -264,6 +272,7 @@ mod tests {
                 "https://b.example".into(),
             ])),
             authorization_details: Some(serde_json::json!([{"type": "a", "actions": ["r"]}])),
+            act: Some(serde_json::json!({"sub": "agent", "act": {"sub": "first"}})),
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

@@ -15,6 +15,7 @@ mod pkce;
 mod resource;
 mod scope;
 mod token_response;
+mod token_type;
 
 pub use authorization_details::{
     AuthorizationDetail, AuthorizationDetails, InvalidAuthorizationDetails,
@@ -42,3 +43,4 @@ pub use resource::{
 };
 pub use scope::{InvalidScope, MAX_SCOPE_LEN, Scope};
 pub use token_response::TokenResponse;
+pub use token_type::TokenType;

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use super::{GrantId, Subject};
+use super::{AccessTokenRecord, Actor, GrantId, GrantRecord, Subject};
 use crate::client::ClientId;
 use crate::protocol::{ResourceSet, Scope};
 
@@ -26,4 +26,28 @@ pub struct AccessTokenInfo {
     pub expires_at: SystemTime,
     /// The grant it belongs to; revoking the grant kills the token.
     pub grant_id: GrantId,
+    /// For a token issued by delegation (RFC 8693 §4.1): its actor, the
+    /// `act` claim.
+    pub act: Option<Actor>,
+}
+
+impl AccessTokenInfo {
+    /// What `record`, found with its `grant`, grants. An exchanged token
+    /// (RFC 8693) is its requester's and carries its actor.
+    pub(crate) fn of(record: AccessTokenRecord, grant: GrantRecord) -> Self {
+        let (client_id, act) = match record.exchange {
+            Some(exchange) => (exchange.client_id.clone(), exchange.act.clone()),
+            None => (grant.client_id, None),
+        };
+        Self {
+            client_id,
+            subject: grant.subject,
+            scope: record.scope,
+            audience: record.audience,
+            issued_at: record.issued_at,
+            expires_at: record.expires_at,
+            grant_id: grant.id,
+            act,
+        }
+    }
 }

@@ -97,6 +97,38 @@ pub trait GrantStore: Send + Sync + 'static {
     /// grant is found by any lookup.
     fn revoke_grant(&self, id: &GrantId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Stores one more access token under its existing grant
+    /// (`token.grant_id`), as token exchange does (RFC 8693 §2.2): the new
+    /// token derives from the subject token's grant, so revoking that grant
+    /// revokes it too. Returns `false`, storing nothing, when the grant is
+    /// gone (revoked, or purged); expiry is the caller's check.
+    ///
+    /// Atomic with respect to [`revoke_grant`](Self::revoke_grant): a
+    /// revocation that returns before this begins leaves the token
+    /// unstored; one that begins after it returns revokes the token. The
+    /// stored record comes back from
+    /// [`find_access_token`](Self::find_access_token) as given,
+    /// [`exchange`](AccessTokenRecord::exchange) included. A SQL store does
+    /// it in one statement: `INSERT INTO access_tokens … SELECT … WHERE
+    /// EXISTS (SELECT 1 FROM grants WHERE id = $grant)` (a token inserted
+    /// beside a concurrent `DELETE` of its grant is never found, since
+    /// lookups join on the grant).
+    ///
+    /// The provided implementation refuses with a [`StoreError`], so a store
+    /// written before token exchange keeps compiling and a server using it
+    /// answers token-exchange requests `server_error`; a store that serves
+    /// [`TokenExchangeGrant`](crate::grant::TokenExchangeGrant) implements
+    /// it.
+    fn add_access_token(
+        &self,
+        token: AccessTokenRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = token;
+        std::future::ready(Err(StoreError::backend(
+            "this grant store does not store exchanged access tokens (add_access_token)",
+        )))
+    }
+
     /// Revokes one access token, and nothing else: its grant, the grant's
     /// other access tokens, its refresh token and its code stay as they are
     /// (RFC 7009 §2.1 lets revoking an access token leave the refresh token
@@ -150,6 +182,7 @@ erased_twin! {
             -> Result<Rotation, StoreError>;
         fn revoke_grant(id: &'a GrantId) -> Result<bool, StoreError>;
         fn revoke_access_token(hash: &'a TokenHash) -> Result<bool, StoreError>;
+        fn add_access_token(token: AccessTokenRecord) -> Result<bool, StoreError>;
         fn revoke_client_grants(client_id: &'a ClientId) -> Result<u64, StoreError>;
         fn purge_expired(now: SystemTime) -> Result<u64, StoreError>;
         sync fn grant_id_for(first_secret: &TokenHash) -> GrantId;

@@ -898,6 +898,7 @@ impl GrantStore for MemoryStore {
                 audience: audience.clone(),
                 issued_at: from_ms(entry.issued_ms),
                 expires_at: from_ms(entry.expires_ms),
+                exchange: shard.access.exchange(hash, entry),
             };
             if entry.has_grant_scope() {
                 let grant = GrantRecord {
@@ -1020,6 +1021,56 @@ impl GrantStore for MemoryStore {
             None => shard.access.take_sealed(id).is_some(),
         };
         ready(Ok(existed))
+    }
+
+    fn add_access_token(
+        &self,
+        token: AccessTokenRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        // The grant's shard and the token's, locked together: a concurrent
+        // revocation comes before (nothing stored) or after (the token is
+        // in a shard the grant names, so it is revoked with it).
+        let grant_id = token.grant_id;
+        let (g, t) = (grant_shard(&grant_id), token_shard(&token.hash));
+        let mut locked = self.lock(&[g, t]);
+        if Self::locked_grant(&mut locked, &grant_id).is_none() {
+            // A sealed grant lives in its only token's entry (in the grant's
+            // shard): it gets an entry of its own, naming that shard.
+            let Some(shard) = locked.shard(g) else {
+                return ready(Ok(false));
+            };
+            let Some((sealed_hash, entry)) = shard.access.unseal(&grant_id) else {
+                return ready(Ok(false));
+            };
+            let resources = shard.access.audience(&sealed_hash, &entry);
+            shard.grants.insert(
+                grant_id,
+                StoredGrant {
+                    client_id: entry.client_id.clone(),
+                    subject: entry.subject.clone(),
+                    scope: entry.scope.clone(),
+                    resources,
+                    // Sealed grants are never OpenID Connect ones (`seals`),
+                    // nor have authorization details.
+                    authorization_details: AuthorizationDetails::empty(),
+                    openid: None,
+                    created_ms: entry.grant_created_ms(),
+                    expires_ms: entry.grant_expires_ms,
+                    access_shards: shard_group(g),
+                },
+            );
+        }
+        let (hash, exchange, now) = (token.hash, token.exchange.clone(), to_ms(token.issued_at));
+        let Some(prepared) = Self::locked_grant(&mut locked, &grant_id)
+            .map(|grant| self.prepare_tokens(now, Some(token), None, grant))
+        else {
+            return ready(Ok(false));
+        };
+        Self::put_tokens(&mut locked, prepared);
+        if let (Some(exchange), Some(shard)) = (exchange, locked.shard(t)) {
+            shard.access.set_exchange(hash, exchange);
+        }
+        ready(Ok(true))
     }
 
     fn revoke_access_token(

@@ -11,6 +11,7 @@ mod access_token_info;
 mod codes;
 mod device;
 mod devices;
+mod exchange;
 mod grants;
 mod memory;
 mod pushed;
@@ -32,6 +33,7 @@ pub use device::{
 };
 pub use devices::DeviceAuthorizationStore;
 pub(crate) use devices::DynDeviceStore;
+pub use exchange::{Actor, TokenExchangeRecord};
 pub(crate) use grants::DynGrantStore;
 pub use grants::GrantStore;
 pub use memory::MemoryStore;

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 
+use super::TokenExchangeRecord;
 use crate::client::ClientId;
 use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
 use crate::protocol::{AuthorizationDetails, CodeChallenge, ResourceSet, Scope};
@@ -116,6 +117,9 @@ pub struct AccessTokenRecord {
     pub issued_at: SystemTime,
     /// When it stops being valid.
     pub expires_at: SystemTime,
+    /// For a token issued by token exchange (RFC 8693): the client it was
+    /// issued to and its actor. `None` for every other token.
+    pub exchange: Option<Arc<TokenExchangeRecord>>,
 }
 
 /// A refresh token (RFC 6749 §1.5, §6), kept by the hash of its value.

@@ -72,6 +72,7 @@ impl PlannedToken {
             audience: self.audience.clone(),
             issued_at: now,
             expires_at: self.expires_under(grant),
+            exchange: None,
         }
     }
 

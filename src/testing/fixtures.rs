@@ -167,6 +167,7 @@ pub(crate) fn access_with(
         audience: resources(&[API]),
         issued_at: at,
         expires_at: (at + 10 * MINUTE).min(grant.expires_at),
+        exchange: None,
     }
 }
 
@@ -531,6 +532,7 @@ pub(crate) fn expected_access(
         audience: planned.audience.clone(),
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
+        exchange: None,
     }
 }
 

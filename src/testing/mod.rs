@@ -322,6 +322,8 @@ where
         revoke_access_token_revokes_only_that_token,
         revoke_client_grants_spares_other_clients,
         a_grant_of_one_access_token_is_revoked_like_any,
+        // Token exchange (RFC 8693)
+        add_access_token_joins_the_grant,
         // Refresh tokens
         rotate_refresh_token_then_reuse,
         rotate_unknown_or_revoked_refresh_token,

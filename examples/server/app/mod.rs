@@ -55,10 +55,11 @@ use portcullis::client::ClientIdMetadataDocuments;
 use portcullis::endpoint::{DynamicRegistration, Endpoint};
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
+    TokenExchangeGrant,
 };
 use portcullis::jose::{Algorithm, KeySet, SigningKey};
 use portcullis::oidc::OpenIdConnect;
-use portcullis::protocol::{Resource, Scope};
+use portcullis::protocol::{GrantType, Resource, Scope};
 use portcullis::resource::{BearerValidator, Realm};
 use portcullis::tower::BearerLayer;
 use tokio::sync::oneshot;
@@ -173,6 +174,9 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         .grant(RefreshTokenGrant)
         .grant(ClientCredentialsGrant)
         .grant(DeviceCodeGrant)
+        // Token exchange (RFC 8693), with the default policy: a client
+        // exchanges only tokens issued to itself.
+        .grant(TokenExchangeGrant::new())
         .device_polling_interval(options.device_polling_interval)
         .scopes_supported(scope.clone())
         .introspection_credential(RESOURCE_SERVER, &introspection_secret)
@@ -203,7 +207,10 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
     );
     if let Some(token) = &options.registration_token {
         builder = builder.dynamic_registration(
-            DynamicRegistration::with_initial_access_token(token).max_scope(scope.clone()),
+            DynamicRegistration::with_initial_access_token(token)
+                .max_scope(scope.clone())
+                // An extension grant is registrable only when named.
+                .allow_grant_type(GrantType::TOKEN_EXCHANGE),
         );
     }
     let server = builder.build().map_err(|e| match e {

@@ -14,10 +14,11 @@
 //! so a lookup stops at the first empty slot.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::client::ClientId;
 use crate::protocol::{ResourceSet, Scope};
-use crate::store::{GrantId, Subject};
+use crate::store::{GrantId, Subject, TokenExchangeRecord};
 use crate::token::TokenHash;
 
 /// An access token as the memory store keeps it: the token's own fields and
@@ -59,7 +60,12 @@ impl AccessEntry {
     /// has no room for it.
     pub(super) const AUDIENCE: u64 = 1 << 61;
 
-    const FLAGS: u64 = Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE;
+    /// The flag that the token was issued by token exchange (RFC 8693),
+    /// what it keeps of that beside the table
+    /// ([`AccessTable::exchange`]).
+    pub(super) const EXCHANGE: u64 = 1 << 60;
+
+    const FLAGS: u64 = Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE | Self::EXCHANGE;
 
     /// `grant_created` for a grant made at `created_ms` with these flags.
     pub(super) fn grant_created(created_ms: u64, flags: u64) -> u64 {
@@ -74,6 +80,11 @@ impl AccessEntry {
     /// Whether the token has an audience.
     fn has_audience(&self) -> bool {
         self.grant_created & Self::AUDIENCE != 0
+    }
+
+    /// Whether the token was issued by token exchange.
+    fn has_exchange(&self) -> bool {
+        self.grant_created & Self::EXCHANGE != 0
     }
 
     /// Whether the token's scope is its grant's.
@@ -143,6 +154,9 @@ pub(super) struct AccessTable {
     sealed: usize,
     /// The audiences of the entries flagged [`AccessEntry::AUDIENCE`].
     audiences: HashMap<TokenHash, ResourceSet>,
+    /// What the entries flagged [`AccessEntry::EXCHANGE`] keep of their
+    /// token exchange.
+    exchanges: HashMap<TokenHash, Arc<TokenExchangeRecord>>,
 }
 
 impl AccessTable {
@@ -195,6 +209,32 @@ impl AccessTable {
         }
     }
 
+    /// What the token with this hash and entry keeps of its token exchange
+    /// (RFC 8693), if it was issued by one.
+    pub(super) fn exchange(
+        &self,
+        hash: &TokenHash,
+        entry: &AccessEntry,
+    ) -> Option<Arc<TokenExchangeRecord>> {
+        if entry.has_exchange() {
+            self.exchanges.get(hash).cloned()
+        } else {
+            None
+        }
+    }
+
+    /// Records that the token with this hash, already held, was issued by
+    /// token exchange.
+    pub(super) fn set_exchange(&mut self, hash: TokenHash, exchange: Arc<TokenExchangeRecord>) {
+        let Some(i) = self.position(&hash) else {
+            return;
+        };
+        if let Some(entry) = self.slots.get_mut(i).and_then(|s| s.entry.as_mut()) {
+            entry.grant_created |= AccessEntry::EXCHANGE;
+            self.exchanges.insert(hash, exchange);
+        }
+    }
+
     /// Stores a token with its audience, replacing any with the same hash.
     pub(super) fn insert(
         &mut self,
@@ -202,7 +242,7 @@ impl AccessTable {
         mut entry: AccessEntry,
         audience: ResourceSet,
     ) {
-        entry.grant_created &= !AccessEntry::AUDIENCE;
+        entry.grant_created &= !(AccessEntry::AUDIENCE | AccessEntry::EXCHANGE);
         // Only tokens with an audience touch the side table: the common
         // path hashes nothing more.
         if !audience.is_empty() {
@@ -220,6 +260,9 @@ impl AccessTable {
             // A replaced entry's audience goes unless the new one has its own.
             if old.has_audience() && !has_audience {
                 self.audiences.remove(&hash);
+            }
+            if old.has_exchange() {
+                self.exchanges.remove(&hash);
             }
             if old.sealed() {
                 self.sealed -= 1;
@@ -279,6 +322,29 @@ impl AccessTable {
         None
     }
 
+    /// Turns the sealed grant `id`'s token, if held here, into an ordinary
+    /// token of the grant, which the caller then keeps in an entry of its
+    /// own; returns the token's hash and entry (as they were sealed).
+    pub(super) fn unseal(&mut self, id: &GrantId) -> Option<(TokenHash, AccessEntry)> {
+        let n = self.slots.len();
+        if n == 0 {
+            return None;
+        }
+        let mut i = home(prefix(id.as_bytes()), n);
+        for _ in 0..n {
+            let slot = self.slots.get_mut(i)?;
+            let entry = slot.entry.as_mut()?;
+            if entry.sealed() && entry.grant_id == *id {
+                let found = (slot.hash, entry.clone());
+                entry.grant_created &= !AccessEntry::SEALED;
+                self.sealed -= 1;
+                return Some(found);
+            }
+            i = self.next(i);
+        }
+        None
+    }
+
     /// Empties slot `hole` and shifts back the entries after it that probed
     /// past it, so every entry stays reachable from its home slot without
     /// crossing an empty one.
@@ -288,6 +354,9 @@ impl AccessTable {
         let removed = slot.entry.take()?;
         if removed.has_audience() {
             self.audiences.remove(&slot.hash);
+        }
+        if removed.has_exchange() {
+            self.exchanges.remove(&slot.hash);
         }
         self.len -= 1;
         if removed.sealed() {

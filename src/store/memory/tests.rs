@@ -54,6 +54,7 @@ fn issue_with(
         audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + lifetime,
+        exchange: None,
     };
     block_on(store.create_grant(NewGrant::with_access_token(grant, token))).unwrap();
     (hash, id)
@@ -113,6 +114,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + Duration::from_secs(60),
+        exchange: None,
     };
     block_on(store.create_grant(NewGrant::with_access_token(other, token))).unwrap();
 
@@ -277,6 +279,7 @@ fn checked(store: &MemoryStore, hash: &TokenHash, now: SystemTime) -> Option<Acc
             issued_at: token.issued_at,
             expires_at: token.expires_at,
             grant_id: grant.id,
+            act: None,
         })
 }
 
@@ -307,6 +310,7 @@ fn grant_with_refresh(
             audience: ResourceSet::empty(),
             issued_at: now,
             expires_at: now + Duration::from_secs(600),
+            exchange: None,
         },
     )
     .and_refresh_token(RefreshTokenRecord {
@@ -464,6 +468,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             audience: ResourceSet::empty(),
             issued_at: t0,
             expires_at: t0 + Duration::from_secs(60),
+            exchange: None,
         };
         block_on(store.create_grant(NewGrant::with_access_token(grant.clone(), token))).unwrap();
         assert_eq!(sealed_in(&store), 1);

@@ -16,7 +16,7 @@ use crate::store::{
     AccessTokenRecord, AuthorizationCodeRecord, DeviceAuthorizationRecord, DeviceStatus, FoundCode,
     FoundRefreshToken, GrantId, GrantRecord, NewCodeGrant, NewGrant, OpenIdGrant, OpenIdRequest,
     PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, StoreError,
-    Subject,
+    Subject, TokenExchangeRecord,
 };
 use crate::token::TokenHash;
 
@@ -50,6 +50,7 @@ pub(super) type AccessRow = (
     String,
     i64,
     i64,
+    Option<String>,
 );
 
 /// A refresh token joined with its grant: `grant_id, scope, issued_at,
@@ -263,8 +264,27 @@ pub(super) fn access(
     hash: &TokenHash,
     row: AccessRow,
 ) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
-    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6, g7) = row;
+    let (
+        grant_bytes,
+        scope_text,
+        audience,
+        issued,
+        expires,
+        g0,
+        g1,
+        g2,
+        g3,
+        g4,
+        g5,
+        g6,
+        g7,
+        exchange,
+    ) = row;
     let grant_id = grant_id(grant_bytes)?;
+    let exchange = exchange
+        .map(|json| TokenExchangeRecord::from_json(&json).map(Arc::new))
+        .transpose()
+        .map_err(|_| invalid("an access token's exchange record does not decode"))?;
     let token = AccessTokenRecord {
         hash: *hash,
         grant_id,
@@ -272,6 +292,7 @@ pub(super) fn access(
         audience: resources(&audience)?,
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
+        exchange,
     };
     Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?))
 }

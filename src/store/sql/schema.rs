@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 8;
+const LATEST: i64 = 9;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -162,7 +162,7 @@ ALTER TABLE pending_authorizations ADD COLUMN openid TEXT;
 /// Pushed authorization requests (RFC 9126 §2): the request's parameters
 /// under the hash of its one-time `request_uri`, bound to the client that
 /// pushed it.
-const V8: &str = "
+const V7: &str = "
 CREATE TABLE pushed_authorizations (
     hash BLOB NOT NULL PRIMARY KEY,
     client_id TEXT NOT NULL,
@@ -174,6 +174,13 @@ CREATE INDEX pushed_authorizations_by_client ON pushed_authorizations (client_id
 CREATE INDEX pushed_authorizations_by_expiry ON pushed_authorizations (expires_at);
 ";
 
+/// Token exchange (RFC 8693): what an access token issued by the exchange
+/// keeps — the client it was issued to and its actor (`act`, §4.1) — as
+/// JSON (`TokenExchangeRecord`); `NULL` for every other access token.
+const V8: &str = "
+ALTER TABLE access_tokens ADD COLUMN exchange TEXT;
+";
+
 /// Rich authorization requests (RFC 9396 §2): a grant's and a pending
 /// request's authorization details, the JSON array as text; `''` for none
 /// (every row stored before).
@@ -183,7 +190,7 @@ ALTER TABLE pending_authorizations ADD COLUMN authorization_details TEXT NOT NUL
 ";
 
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 8] = [V1, V2, V3, V4, V5, V6, V8, V9];
+const MIGRATIONS: [&str; 9] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

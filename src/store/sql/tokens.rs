@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use super::rows::{self, AccessRow, CodeRow, DeviceRow, NewGrantRows, PendingRow, RefreshRow};
 use super::statements::{
-    DECIDE_DEVICE, FIND_ACCESS_TOKEN, FIND_CODE, FIND_DEVICE, FIND_PENDING, FIND_REFRESH_TOKEN,
-    PURGE_CODES, PURGE_DEVICES, PURGE_GRANTS, SAVE_DEVICE, TAKE_PENDING,
+    ADD_ACCESS_TOKEN, DECIDE_DEVICE, FIND_ACCESS_TOKEN, FIND_CODE, FIND_DEVICE, FIND_PENDING,
+    FIND_REFRESH_TOKEN, PURGE_CODES, PURGE_DEVICES, PURGE_GRANTS, SAVE_DEVICE, TAKE_PENDING,
 };
 use super::support::{WritePool as _, backend, insert_error, to_db_duration, to_db_time};
 use super::{Pool, SqlStore, on_pool, postgres, sqlite};
@@ -133,6 +133,26 @@ impl GrantStore for SqlStore {
                 .rows_affected()
         });
         Ok(deleted > 0)
+    }
+
+    async fn add_access_token(&self, token: AccessTokenRecord) -> Result<bool, StoreError> {
+        // One statement: the insert happens only if the grant is there.
+        let exchange = token.exchange.as_ref().map(|e| e.to_json());
+        let inserted = on_pool!(self, pool => {
+            sqlx::query(ADD_ACCESS_TOKEN)
+                .bind(token.hash.as_bytes().as_slice())
+                .bind(token.grant_id.as_bytes().as_slice())
+                .bind(token.scope.as_str())
+                .bind(token.audience.to_stored())
+                .bind(to_db_time(token.issued_at))
+                .bind(to_db_time(token.expires_at))
+                .bind(exchange.clone())
+                .execute(pool)
+                .await
+                .map_err(insert_error)?
+                .rows_affected()
+        });
+        Ok(inserted > 0)
     }
 
     async fn revoke_access_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
