@@ -105,6 +105,26 @@ fn redemption(client: &TestClient, code: &str, extra: &str) -> Request<Vec<u8>> 
     )
 }
 
+/// The `authorization_details` the resource server learns by introspecting
+/// `token`.
+async fn introspected_details(server: &portcullis::AuthorizationServer, token: &str) -> Value {
+    let reply = Reply::from(
+        server
+            .introspection_endpoint(rs_introspection(RS_SECRET, token, ""))
+            .await,
+    );
+    assert_eq!(reply.json["active"], true, "{:?}", reply.json);
+    reply.json["authorization_details"].clone()
+}
+
+/// The claims of a JWT access token.
+fn jwt_claims(jwt: &str) -> Value {
+    let payload = URL_SAFE_NO_PAD
+        .decode(jwt.split('.').nth(1).unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
 fn payment_json() -> Value {
     serde_json::from_str(PAYMENT).unwrap()
 }
@@ -172,30 +192,20 @@ async fn details_are_carried_from_the_request_to_tokens_refresh_and_introspectio
     assert_eq!(reply.status, 200, "{:?}", reply.json);
     assert_eq!(reply.json["authorization_details"], payment_json());
 
-    let introspected = Reply::from(
-        h.server
-            .introspection_endpoint(rs_introspection(RS_SECRET, reply.access_token(), ""))
-            .await,
+    assert_eq!(
+        introspected_details(&h.server, reply.access_token()).await,
+        payment_json()
     );
-    assert_eq!(introspected.json["active"], true);
-    assert_eq!(introspected.json["authorization_details"], payment_json());
 
     // A refresh keeps them.
     let refresh = reply.json["refresh_token"].as_str().unwrap();
-    let refreshed = h
-        .post(token_request(
-            Some(&basic(&client.id, &client.secret)),
-            &format!("grant_type=refresh_token&refresh_token={refresh}"),
-        ))
-        .await;
+    let refreshed = h.post(refresh_request(&client, refresh, "")).await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
     assert_eq!(refreshed.json["authorization_details"], payment_json());
-    let introspected = Reply::from(
-        h.server
-            .introspection_endpoint(rs_introspection(RS_SECRET, refreshed.access_token(), ""))
-            .await,
+    assert_eq!(
+        introspected_details(&h.server, refreshed.access_token()).await,
+        payment_json()
     );
-    assert_eq!(introspected.json["authorization_details"], payment_json());
 }
 
 #[tokio::test]
@@ -488,12 +498,10 @@ async fn the_client_credentials_grant_takes_details_at_the_token_endpoint() {
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.json);
     assert_eq!(reply.json["authorization_details"], payment_json());
-    let introspected = Reply::from(
-        h.server
-            .introspection_endpoint(rs_introspection(RS_SECRET, reply.access_token(), ""))
-            .await,
+    assert_eq!(
+        introspected_details(&h.server, reply.access_token()).await,
+        payment_json()
     );
-    assert_eq!(introspected.json["authorization_details"], payment_json());
 
     for bad in [
         "[",
@@ -530,12 +538,7 @@ async fn jwt_access_tokens_carry_the_claim() {
         ))
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.json);
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(reply.access_token().split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = jwt_claims(reply.access_token());
     assert_eq!(claims["authorization_details"], payment_json());
 
     // And through a code, redeemed for the JWT resource.
@@ -553,12 +556,7 @@ async fn jwt_access_tokens_carry_the_claim() {
         .to_owned();
     let reply = h.post(redemption(&client, &code, "")).await;
     assert_eq!(reply.status, 200, "{:?}", reply.json);
-    let claims: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(reply.access_token().split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = jwt_claims(reply.access_token());
     assert_eq!(claims["authorization_details"], payment_json());
 }
 
@@ -601,19 +599,14 @@ async fn carried_through_a_sql_store(backend: Backend, test: &str) {
     let reply = Reply::from(server.token_endpoint(redemption(&client, &code, "")).await);
     assert_eq!(reply.status, 200, "{:?}", reply.json);
     assert_eq!(reply.json["authorization_details"], payment_json());
-    let introspected = Reply::from(
-        server
-            .introspection_endpoint(rs_introspection(RS_SECRET, reply.access_token(), ""))
-            .await,
+    assert_eq!(
+        introspected_details(&server, reply.access_token()).await,
+        payment_json()
     );
-    assert_eq!(introspected.json["authorization_details"], payment_json());
     let refresh = reply.json["refresh_token"].as_str().unwrap();
     let refreshed = Reply::from(
         server
-            .token_endpoint(token_request(
-                Some(&basic(&client.id, &client.secret)),
-                &format!("grant_type=refresh_token&refresh_token={refresh}"),
-            ))
+            .token_endpoint(refresh_request(&client, refresh, ""))
             .await,
     );
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
@@ -628,4 +621,21 @@ async fn carried_through_sqlite() {
 #[tokio::test]
 async fn carried_through_postgres() {
     carried_through_a_sql_store(Backend::Postgres, "carried_through_postgres").await;
+}
+
+/// RFC 9396 §13: details can hold personal data; their `Debug` form (what
+/// ends up in logs) names the types only.
+#[tokio::test]
+async fn debug_output_shows_only_the_types() {
+    let details = portcullis::protocol::AuthorizationDetails::parse(PAYMENT).unwrap();
+    let debug = format!("{details:?}");
+    assert!(debug.contains("payment_initiation"), "{debug}");
+    for private in ["Merchant A", "123.50", "bank.example"] {
+        assert!(!debug.contains(private), "{debug}");
+    }
+    let h = rar_harness();
+    let client = payment_client(&h).await;
+    let pending = h.authorize(&query(&client, PAYMENT)).await.unwrap();
+    let debug = format!("{pending:?}");
+    assert!(!debug.contains("Merchant A"), "{debug}");
 }

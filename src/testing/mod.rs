@@ -324,6 +324,8 @@ where
         a_grant_of_one_access_token_is_revoked_like_any,
         // Token exchange (RFC 8693)
         add_access_token_joins_the_grant,
+        // Rich authorization requests (RFC 9396)
+        a_grant_keeps_its_authorization_details,
         // Refresh tokens
         rotate_refresh_token_then_reuse,
         rotate_unknown_or_revoked_refresh_token,
@@ -357,6 +359,7 @@ where
         redeem_code_once,
         redeem_code_narrows_the_access_token_to_its_audience,
         an_openid_grant_keeps_its_record,
+        a_code_grant_keeps_its_authorization_details,
         redeem_unknown_or_revoked_code,
         redeem_code_refuses_another_client,
         redeem_code_checks_the_redirect_uri,
