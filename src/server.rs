@@ -55,6 +55,7 @@ pub struct ServerBuilder {
     signing: SigningConfig,
     documents: Option<ClientIdMetadataDocuments>,
     openid: Option<OpenIdConnect>,
+    dpop: Option<crate::endpoint::Dpop>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -104,6 +105,7 @@ impl AuthorizationServer {
             signing: SigningConfig::default(),
             documents: None,
             openid: None,
+            dpop: None,
         }
     }
 }
@@ -425,8 +427,23 @@ impl ServerBuilder {
                 auth_methods,
                 fetcher,
                 openid,
+                dpop: self.dpop,
             }),
         })
+    }
+}
+
+/// DPoP: sender-constrained tokens (RFC 9449).
+impl ServerBuilder {
+    /// Accepts DPoP proofs (RFC 9449) at the token endpoint: a token
+    /// request with a valid proof gets `token_type: DPoP` and tokens bound
+    /// to the proof's key (`cnf.jkt`); a public client's refresh tokens are
+    /// bound too (§5). The metadata lists
+    /// `dpop_signing_alg_values_supported`. Off by default: without it a
+    /// `DPoP` header is ignored and every token is a bearer token.
+    pub fn dpop(mut self, dpop: crate::endpoint::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
     }
 }
 

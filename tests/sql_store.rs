@@ -180,6 +180,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         audience: resources(&["urn:x:100%"]),
         issued_at: now,
         expires_at: now + lifetime,
+        cnf: None,
     }
 }
 
@@ -190,6 +191,7 @@ fn refresh_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Refr
         scope: scope("read write"),
         issued_at: now,
         expires_at: now + lifetime,
+        cnf: None,
     }
 }
 
@@ -673,6 +675,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         scope: old.scope.clone(),
         issued_at: later,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     let found = store
         .find_refresh_token(&refresh2.hash)
@@ -688,6 +691,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         audience: ResourceSet::empty(),
         issued_at: later,
         expires_at: later + secs(600),
+        cnf: None,
     };
     assert_eq!(
         store
@@ -850,6 +854,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + secs(600),
+        cnf: None,
     };
     assert_eq!(
         store.find_access_token(&access.hash).await.unwrap(),
@@ -861,6 +866,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         scope: grant.scope.clone(),
         issued_at: now,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     assert_eq!(
         store.find_refresh_token(&refresh.hash).await.unwrap(),
@@ -1883,6 +1889,8 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              DROP TABLE replay_keys; \
              ALTER TABLE grants DROP COLUMN openid; \
              ALTER TABLE pending_authorizations DROP COLUMN openid; \
+             ALTER TABLE access_tokens DROP COLUMN cnf; \
+             ALTER TABLE refresh_tokens DROP COLUMN cnf; \
              UPDATE schema_version SET version = 1",
         )
         .await

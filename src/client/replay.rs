@@ -29,6 +29,10 @@ impl ReplayKey {
     /// §3 item 7).
     pub const CLIENT_ASSERTION: &'static str = "client_assertion";
 
+    /// The purpose of a DPoP proof's `(jkt, jti)`: a proof is used once
+    /// (RFC 9449 §11.1).
+    pub const DPOP_PROOF: &'static str = "dpop_proof";
+
     /// The key of `parts` used for `purpose`.
     pub fn new(purpose: &str, parts: &[&str]) -> Self {
         let mut hash = Sha256::new();

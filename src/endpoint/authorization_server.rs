@@ -87,6 +87,8 @@ pub(crate) struct ServerInner {
     pub(crate) fetcher: Option<Arc<dyn Fetcher>>,
     /// The OpenID Provider, when the server is one.
     pub(crate) openid: Option<Arc<OpenIdProvider>>,
+    /// DPoP (RFC 9449), when enabled.
+    pub(crate) dpop: Option<super::dpop::Dpop>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -307,6 +309,7 @@ impl AuthorizationServer {
             issued_at: record.issued_at,
             expires_at: record.expires_at,
             grant_id: grant.id,
+            cnf: record.cnf,
         }))
     }
 
@@ -333,6 +336,9 @@ impl AuthorizationServer {
         }
         if let Some(jwt) = &self.inner.jwt_auth {
             purged += jwt.purge(now).await?;
+        }
+        if let Some(dpop) = &self.inner.dpop {
+            purged += dpop.purge(now).await?;
         }
         Ok(purged)
     }

@@ -611,6 +611,7 @@ impl AuthorizationServer {
                     audience: ResourceSet::empty(),
                     issued_at: now,
                     expires_at,
+                    cnf: None,
                 };
                 self.inner
                     .stores

@@ -340,7 +340,13 @@ impl AuthorizationServer {
             sub: token.subject.map(|s| s.as_str().to_owned()),
             exp: Some(epoch_secs(token.expires_at)),
             iat: Some(epoch_secs(token.issued_at)),
-            token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
+            // RFC 9449 §6.2: a DPoP-bound access token is of type `DPoP`.
+            token_type: (token.kind == TokenKind::AccessToken).then(|| {
+                match token.cnf.as_ref().and_then(|c| c.jwk_thumbprint()) {
+                    Some(_) => "DPoP".to_owned(),
+                    None => "Bearer".to_owned(),
+                }
+            }),
             iss: Some(inner.issuer.as_str().to_owned()),
             nbf: None,
             aud: (!token.audience.is_empty()).then(|| {
@@ -352,6 +358,7 @@ impl AuthorizationServer {
                         .collect(),
                 )
             }),
+            cnf: token.cnf,
         })
     }
 
@@ -432,7 +439,7 @@ fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
 
 /// What the policy and the response are built from.
 fn introspected(found: Found) -> IntrospectedToken {
-    let (kind, scope, audience, issued_at, expires_at, grant) = match found {
+    let (kind, scope, audience, issued_at, expires_at, grant, cnf) = match found {
         Found::Access(record, grant) => (
             TokenKind::AccessToken,
             record.scope,
@@ -440,6 +447,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             record.issued_at,
             record.expires_at,
             grant,
+            record.cnf,
         ),
         Found::Refresh(found) => (
             TokenKind::RefreshToken,
@@ -448,6 +456,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             found.record.issued_at,
             found.record.expires_at,
             found.grant,
+            found.record.cnf,
         ),
     };
     IntrospectedToken {
@@ -460,6 +469,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         // Nothing outlives its grant.
         expires_at: expires_at.min(grant.expires_at),
         grant_id: grant.id,
+        cnf,
     }
 }
 

@@ -73,6 +73,9 @@ pub struct IntrospectedToken {
     pub expires_at: SystemTime,
     /// The grant it belongs to.
     pub grant_id: GrantId,
+    /// The key it is bound to (RFC 7800 §3.1, RFC 9449 §6); `None` for a
+    /// bearer token.
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 /// Decides whether a caller may learn about a token (RFC 7662 §4: the
@@ -290,6 +293,7 @@ mod tests {
             issued_at: SystemTime::UNIX_EPOCH,
             expires_at: SystemTime::UNIX_EPOCH,
             grant_id: GrantId::generate(),
+            cnf: None,
         }
     }
 

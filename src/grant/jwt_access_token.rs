@@ -11,6 +11,7 @@ use crate::client::ClientId;
 use crate::jose::{Audience, JwsSigner, SigningError, seconds, sign_json};
 use crate::protocol::{ResourceSet, Scope};
 use crate::store::Subject;
+use crate::token::Confirmation;
 
 /// The media type of a JWT access token's `typ` header (RFC 9068 §2.1).
 pub(crate) const AT_JWT_TYP: &str = "at+jwt";
@@ -27,6 +28,9 @@ struct Claims<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
+    /// The key the token is bound to (RFC 7800 §3.1, RFC 9449 §6.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation>,
 }
 
 /// What goes in a JWT access token.
@@ -40,6 +44,8 @@ pub(crate) struct AccessTokenClaims<'a> {
     pub(crate) scope: &'a Scope,
     pub(crate) issued_at: SystemTime,
     pub(crate) expires_at: SystemTime,
+    /// The DPoP binding, if any.
+    pub(crate) cnf: Option<&'a Confirmation>,
 }
 
 /// Signs an RFC 9068 access token: header `typ: at+jwt` with the key's
@@ -68,6 +74,7 @@ pub(crate) async fn sign(
         jti: URL_SAFE_NO_PAD.encode(jti),
         client_id: claims.client_id.as_str(),
         scope: claims.scope.as_str(),
+        cnf: claims.cnf,
     };
     sign_json(signer, Some(AT_JWT_TYP), &claims).await
 }

@@ -86,6 +86,11 @@ pub struct IntrospectionResponse {
     /// audience restriction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// The key the token is bound to (RFC 7800 §3.1): `{"jkt": …}` for a
+    /// DPoP-bound token, whose `token_type` is then `DPoP` (RFC 9449
+    /// §6.2); absent for a bearer token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -118,6 +123,8 @@ struct Wire {
     nbf: Option<u64>,
     #[serde(default)]
     aud: Option<Audience>,
+    #[serde(default)]
+    cnf: Option<crate::token::Confirmation>,
 }
 
 impl IntrospectionResponse {
@@ -134,6 +141,7 @@ impl IntrospectionResponse {
             iss: None,
             nbf: None,
             aud: None,
+            cnf: None,
         }
     }
 
@@ -170,6 +178,7 @@ impl IntrospectionResponse {
             iss: wire.iss,
             nbf: wire.nbf,
             aud: wire.aud,
+            cnf: wire.cnf,
         })
     }
 
@@ -255,6 +264,7 @@ mod tests {
                 "https://a.example".into(),
                 "https://b.example".into(),
             ])),
+            cnf: None,
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

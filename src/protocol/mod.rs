@@ -4,6 +4,7 @@
 mod bearer;
 mod challenge;
 mod device_response;
+mod dpop;
 mod error;
 mod form;
 mod grant_type;
@@ -22,6 +23,10 @@ pub use challenge::{
     BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
 };
 pub use device_response::DeviceAuthorizationResponse;
+pub use dpop::{
+    DPOP_HEADER, DPOP_JWT_TYP, DPOP_NONCE_HEADER, DpopError, MAX_PROOF_LEN, ProofCheck,
+    VerifiedProof, access_token_hash, dpop_header, use_dpop_nonce, verify_proof,
+};
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use error::{document_response, empty_response, json_response, published_document};
 pub(crate) use form::decode as form_decode;

@@ -26,4 +26,8 @@ pub struct AccessTokenInfo {
     pub expires_at: SystemTime,
     /// The grant it belongs to; revoking the grant kills the token.
     pub grant_id: GrantId,
+    /// The key the token is bound to (RFC 7800 §3.1; RFC 9449 §6): a
+    /// request presenting it must prove that key. `None` for a bearer
+    /// token.
+    pub cnf: Option<crate::token::Confirmation>,
 }

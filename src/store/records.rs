@@ -11,7 +11,7 @@ use rand::RngCore as _;
 use crate::client::ClientId;
 use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
 use crate::protocol::{CodeChallenge, ResourceSet, Scope};
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// Identifies a grant: one resource owner's authorization of one client, or a
 /// client's own authorization in the client credentials grant. 128 random bits.
@@ -113,6 +113,10 @@ pub struct AccessTokenRecord {
     pub issued_at: SystemTime,
     /// When it stops being valid.
     pub expires_at: SystemTime,
+    /// The key its holder must prove (RFC 7800 §3.1): a DPoP key's
+    /// thumbprint (RFC 9449 §6) or a certificate's (RFC 8705 §3); `None`
+    /// for a bearer token.
+    pub cnf: Option<Confirmation>,
 }
 
 /// A refresh token (RFC 6749 §1.5, §6), kept by the hash of its value.
@@ -128,6 +132,9 @@ pub struct RefreshTokenRecord {
     pub issued_at: SystemTime,
     /// When it expires unless used: the idle lifetime, capped by the grant's.
     pub expires_at: SystemTime,
+    /// The key a refresh must prove: a public client's DPoP key (RFC 9449
+    /// §5); `None` when unbound. Its rotations keep it.
+    pub cnf: Option<Confirmation>,
 }
 
 /// A refresh token found by

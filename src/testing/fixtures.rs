@@ -152,6 +152,7 @@ pub(crate) fn access_with(
         audience: resources(&[API]),
         issued_at: at,
         expires_at: (at + 10 * MINUTE).min(grant.expires_at),
+        cnf: None,
     }
 }
 
@@ -163,6 +164,7 @@ pub(crate) fn refresh(grant: &GrantRecord, at: SystemTime) -> RefreshTokenRecord
         scope: scope("read write"),
         issued_at: at,
         expires_at: (at + 6 * HOUR).min(grant.expires_at),
+        cnf: None,
     }
 }
 
@@ -516,6 +518,7 @@ pub(crate) fn expected_access(
         audience: planned.audience.clone(),
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
+        cnf: planned.cnf.clone(),
     }
 }
 
@@ -533,6 +536,7 @@ pub(crate) fn expected_refresh(
         scope: scope.clone(),
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
+        cnf: planned.cnf.clone(),
     }
 }
 

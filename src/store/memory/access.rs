@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use crate::client::ClientId;
 use crate::protocol::{ResourceSet, Scope};
 use crate::store::{GrantId, Subject};
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// An access token as the memory store keeps it: the token's own fields and
 /// what a lookup needs of its grant, copied when the token is stored — a
@@ -59,7 +59,16 @@ impl AccessEntry {
     /// has no room for it.
     pub(super) const AUDIENCE: u64 = 1 << 61;
 
-    const FLAGS: u64 = Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE;
+    /// The flag that the token is bound to a key (RFC 9449 §6), kept
+    /// beside the table ([`AccessTable::confirmation`]) like an audience.
+    pub(super) const CNF: u64 = 1 << 60;
+
+    const FLAGS: u64 = Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE | Self::CNF;
+
+    /// Whether the token is bound to a key.
+    fn has_cnf(&self) -> bool {
+        self.grant_created & Self::CNF != 0
+    }
 
     /// `grant_created` for a grant made at `created_ms` with these flags.
     pub(super) fn grant_created(created_ms: u64, flags: u64) -> u64 {
@@ -143,6 +152,8 @@ pub(super) struct AccessTable {
     sealed: usize,
     /// The audiences of the entries flagged [`AccessEntry::AUDIENCE`].
     audiences: HashMap<TokenHash, ResourceSet>,
+    /// The key bindings of the entries flagged [`AccessEntry::CNF`].
+    confirmations: HashMap<TokenHash, Confirmation>,
 }
 
 impl AccessTable {
@@ -195,6 +206,36 @@ impl AccessTable {
         }
     }
 
+    /// The key binding of the token with this hash and entry (RFC 9449 §6).
+    pub(super) fn confirmation(
+        &self,
+        hash: &TokenHash,
+        entry: &AccessEntry,
+    ) -> Option<Confirmation> {
+        if entry.has_cnf() {
+            self.confirmations.get(hash).cloned()
+        } else {
+            None
+        }
+    }
+
+    /// Stores a token with its audience and key binding, replacing any with
+    /// the same hash. Only bound tokens touch the bindings' side table.
+    pub(super) fn insert_bound(
+        &mut self,
+        hash: TokenHash,
+        mut entry: AccessEntry,
+        audience: ResourceSet,
+        cnf: Option<Confirmation>,
+    ) {
+        entry.grant_created &= !AccessEntry::CNF;
+        if let Some(cnf) = cnf {
+            entry.grant_created |= AccessEntry::CNF;
+            self.confirmations.insert(hash, cnf);
+        }
+        self.insert(hash, entry, audience);
+    }
+
     /// Stores a token with its audience, replacing any with the same hash.
     pub(super) fn insert(
         &mut self,
@@ -210,6 +251,7 @@ impl AccessTable {
             self.audiences.insert(hash, audience);
         }
         let has_audience = entry.has_audience();
+        let has_cnf = entry.has_cnf();
         if (self.len + 1) * MAX_LOAD_DEN > self.slots.len() * MAX_LOAD_NUM {
             self.resize(((self.len + 1) * 2).max(MIN_SLOTS));
         }
@@ -220,6 +262,9 @@ impl AccessTable {
             // A replaced entry's audience goes unless the new one has its own.
             if old.has_audience() && !has_audience {
                 self.audiences.remove(&hash);
+            }
+            if old.has_cnf() && !has_cnf {
+                self.confirmations.remove(&hash);
             }
             if old.sealed() {
                 self.sealed -= 1;
@@ -288,6 +333,9 @@ impl AccessTable {
         let removed = slot.entry.take()?;
         if removed.has_audience() {
             self.audiences.remove(&slot.hash);
+        }
+        if removed.has_cnf() {
+            self.confirmations.remove(&slot.hash);
         }
         self.len -= 1;
         if removed.sealed() {

@@ -53,6 +53,7 @@ fn issue_with(
         audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + lifetime,
+        cnf: None,
     };
     block_on(store.create_grant(NewGrant::with_access_token(grant, token))).unwrap();
     (hash, id)
@@ -111,6 +112,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         audience: ResourceSet::empty(),
         issued_at: now,
         expires_at: now + Duration::from_secs(60),
+        cnf: None,
     };
     block_on(store.create_grant(NewGrant::with_access_token(other, token))).unwrap();
 
@@ -274,6 +276,7 @@ fn checked(store: &MemoryStore, hash: &TokenHash, now: SystemTime) -> Option<Acc
             issued_at: token.issued_at,
             expires_at: token.expires_at,
             grant_id: grant.id,
+            cnf: token.cnf,
         })
 }
 
@@ -303,6 +306,7 @@ fn grant_with_refresh(
             audience: ResourceSet::empty(),
             issued_at: now,
             expires_at: now + Duration::from_secs(600),
+            cnf: None,
         },
     )
     .and_refresh_token(RefreshTokenRecord {
@@ -311,6 +315,7 @@ fn grant_with_refresh(
         scope: grant.scope.clone(),
         issued_at: now,
         expires_at: now + Duration::from_secs(1800),
+        cnf: None,
     });
     block_on(store.create_grant(new)).unwrap();
     (grant.id, access, refresh)
@@ -459,6 +464,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             audience: ResourceSet::empty(),
             issued_at: t0,
             expires_at: t0 + Duration::from_secs(60),
+            cnf: None,
         };
         block_on(store.create_grant(NewGrant::with_access_token(grant.clone(), token))).unwrap();
         assert_eq!(sealed_in(&store), 1);

@@ -18,7 +18,7 @@ use crate::store::{
     PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, StoreError,
     Subject,
 };
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// `g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at,
 /// g.expires_at`: the grant's columns, which every token lookup joins in
@@ -34,7 +34,7 @@ type GrantColumns = (
 );
 
 /// An access token joined with its grant: `grant_id, scope, audience,
-/// issued_at, expires_at`, then [`GrantColumns`].
+/// issued_at, expires_at`, then [`GrantColumns`], then `cnf`.
 pub(super) type AccessRow = (
     Vec<u8>,
     String,
@@ -48,10 +48,11 @@ pub(super) type AccessRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
 /// A refresh token joined with its grant: `grant_id, scope, issued_at,
-/// expires_at`, then [`GrantColumns`], then `rotated_at`.
+/// expires_at`, then [`GrantColumns`], then `rotated_at` and `cnf`.
 pub(super) type RefreshRow = (
     Vec<u8>,
     String,
@@ -65,6 +66,7 @@ pub(super) type RefreshRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 /// An authorization code joined with its grant: `grant_id, redirect_uri,
@@ -251,7 +253,8 @@ pub(super) fn access(
     hash: &TokenHash,
     row: AccessRow,
 ) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
-    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6) = row;
+    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6, cnf_json) =
+        row;
     let grant_id = grant_id(grant_bytes)?;
     let token = AccessTokenRecord {
         hash: *hash,
@@ -260,12 +263,27 @@ pub(super) fn access(
         audience: resources(&audience)?,
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
+        cnf: cnf(cnf_json)?,
     };
     Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?))
 }
 
 pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, g6, rotated_at) = row;
+    let (
+        grant_bytes,
+        scope_text,
+        issued,
+        expires,
+        g0,
+        g1,
+        g2,
+        g3,
+        g4,
+        g5,
+        g6,
+        rotated_at,
+        cnf_json,
+    ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundRefreshToken {
         record: RefreshTokenRecord {
@@ -274,10 +292,19 @@ pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshT
             scope: scope(&scope_text)?,
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
+            cnf: cnf(cnf_json)?,
         },
         grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
         current: rotated_at.is_none(),
     })
+}
+
+/// A token's key binding (RFC 7800 `cnf`, as `Confirmation::to_json`
+/// wrote it), or none.
+pub(super) fn cnf(json: Option<String>) -> Result<Option<Confirmation>, StoreError> {
+    json.map(|json| Confirmation::from_json(&json))
+        .transpose()
+        .map_err(|_| invalid("a token's cnf does not decode"))
 }
 
 pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreError> {

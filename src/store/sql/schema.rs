@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 6;
+const LATEST: i64 = 7;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -159,8 +159,17 @@ ALTER TABLE grants ADD COLUMN openid TEXT;
 ALTER TABLE pending_authorizations ADD COLUMN openid TEXT;
 ";
 
+/// Version 7: sender-constrained tokens (RFC 9449 DPoP; RFC 8705 later).
+/// The key an access token is bound to, and a public client's refresh
+/// token's, as the RFC 7800 `cnf` object in JSON (`Confirmation`); `NULL`
+/// for a bearer token (every row stored before).
+const V7: &str = "
+ALTER TABLE access_tokens ADD COLUMN cnf TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN cnf TEXT;
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 6] = [V1, V2, V3, V4, V5, V6];
+const MIGRATIONS: [&str; 7] = [V1, V2, V3, V4, V5, V6, V7];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

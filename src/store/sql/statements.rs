@@ -13,11 +13,12 @@ use crate::token::TokenHash;
 
 pub(super) const FIND_ACCESS_TOKEN: &str = "SELECT a.grant_id, a.scope, a.audience, \
      a.issued_at, a.expires_at, g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, \
-     g.expires_at \
+     g.expires_at, a.cnf \
      FROM access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.hash = $1";
 
 pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
-     g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, g.expires_at, r.rotated_at \
+     g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, g.expires_at, r.rotated_at, \
+     r.cnf \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1";
 
 pub(super) const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \

@@ -521,6 +521,7 @@ pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(stor
         audience: ResourceSet::empty(),
         issued_at: at,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     assert_eq!(
         ok(

@@ -14,6 +14,7 @@
 mod clients;
 mod codes;
 mod concurrency;
+mod confirmation;
 mod device;
 mod grants;
 mod limiter;
@@ -26,6 +27,7 @@ mod revoke;
 pub use clients::*;
 pub use codes::*;
 pub use concurrency::*;
+pub use confirmation::*;
 pub use device::*;
 pub use grants::*;
 pub use limiter::*;
