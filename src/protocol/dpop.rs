@@ -81,6 +81,9 @@ pub enum DpopError {
     /// §5).
     #[error("the DPoP proof's key is not the one the token is bound to")]
     WrongKey,
+    /// `Authorization: DPoP` without a `DPoP` proof header (§7.1).
+    #[error("the request has no DPoP proof")]
+    Missing,
 }
 
 impl DpopError {
@@ -104,6 +107,34 @@ pub fn use_dpop_nonce(nonce: &str) -> ErrorResponse {
         Ok(value) => response.with_dpop_nonce(value),
         Err(_) => response,
     }
+}
+
+/// The `WWW-Authenticate: DPoP` challenge of a protected resource (RFC 9449
+/// §7.1): the algorithms it accepts, and the error when there is one. The
+/// error's description is one of portcullis's fixed strings, checked to
+/// need no escaping; one that would is left out.
+pub fn dpop_challenge(error: Option<&OAuthError>, algorithms: &[Algorithm]) -> http::HeaderValue {
+    let mut challenge = String::from("DPoP");
+    let mut params = Vec::new();
+    if let Some(error) = error {
+        params.push(format!("error=\"{}\"", error.code().as_str()));
+        if let Some(description) = error.description().filter(|d| {
+            d.bytes()
+                .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        }) {
+            params.push(format!("error_description=\"{description}\""));
+        }
+    }
+    let algs: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
+    if !algs.is_empty() {
+        params.push(format!("algs=\"{}\"", algs.join(" ")));
+    }
+    if !params.is_empty() {
+        challenge.push(' ');
+        challenge.push_str(&params.join(", "));
+    }
+    // Visible ASCII only, as built.
+    http::HeaderValue::from_str(&challenge).unwrap_or(http::HeaderValue::from_static("DPoP"))
 }
 
 /// The one `DPoP` header of a request, if any; two or more are refused

@@ -186,11 +186,17 @@ impl IntrospectionResponse {
     /// of `Bearer` (compared case-insensitively, RFC 6749 §5.1). The check a
     /// resource server needs before anything else.
     pub fn is_active_access_token(&self) -> bool {
+        // A DPoP token (RFC 9449 §6.2) only with the key it is bound to: one
+        // without `cnf` could not be held to its key, and is refused.
         self.active
-            && self
-                .token_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+            && self.token_type.as_deref().is_some_and(|t| {
+                t.eq_ignore_ascii_case("bearer")
+                    || (t.eq_ignore_ascii_case("dpop")
+                        && self
+                            .cnf
+                            .as_ref()
+                            .is_some_and(|c| c.jwk_thumbprint().is_some()))
+            })
     }
 
     /// `exp` as a time; `None` if absent, or too far in the future for

@@ -17,7 +17,7 @@ mod scope;
 mod token_response;
 
 pub use bearer::MAX_TOKEN_LEN;
-pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
+pub(crate) use bearer::{BearerCredential, bearer_credential, dpop_credential, is_b64token};
 pub(crate) use challenge::server_challenge;
 pub use challenge::{
     BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
@@ -25,7 +25,7 @@ pub use challenge::{
 pub use device_response::DeviceAuthorizationResponse;
 pub use dpop::{
     DPOP_HEADER, DPOP_JWT_TYP, DPOP_NONCE_HEADER, DpopError, MAX_PROOF_LEN, ProofCheck,
-    VerifiedProof, access_token_hash, dpop_header, use_dpop_nonce, verify_proof,
+    VerifiedProof, access_token_hash, dpop_challenge, dpop_header, use_dpop_nonce, verify_proof,
 };
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use error::{document_response, empty_response, json_response, published_document};

@@ -57,6 +57,20 @@ impl Confirmation {
             .is_some_and(|bound| bool::from(bound.as_bytes().ct_eq(jkt.as_bytes())))
     }
 
+    /// Whether a request may use a token bound to `bound` (`None`: a bearer
+    /// token) when it proved `proven` — the key of a DPoP proof sent with
+    /// `Authorization: DPoP` — or nothing (`Authorization: Bearer`): a bearer
+    /// token only as a bearer token, a bound token only with its key (RFC
+    /// 9449 §7.1, §7.2). A certificate binding is never proven here, so such a
+    /// token is refused until mutual TLS is checked.
+    pub fn binding_holds(bound: Option<&Confirmation>, proven: Option<&Confirmation>) -> bool {
+        match (bound, proven) {
+            (None, None) => true,
+            (Some(bound), Some(key)) => bound == key,
+            _ => false,
+        }
+    }
+
     /// The `cnf` object as JSON, as a store keeps it.
     pub fn to_json(&self) -> String {
         // An enum of one string member always serialises.
