@@ -542,3 +542,51 @@ async fn a_jwt_access_token_carries_cnf() {
     assert_eq!(claims["cnf"], json!({"jkt": key.jkt()}));
     assert_eq!(claims["aud"], API);
 }
+
+#[tokio::test]
+async fn a_client_registered_for_dpop_gets_no_token_without_a_proof() {
+    let h = dpop_harness();
+    let client = h
+        .register(
+            portcullis::client::ClientRegistration::web_application()
+                .grant_type(portcullis::protocol::GrantType::CLIENT_CREDENTIALS)
+                .scope("read".parse().unwrap())
+                .dpop_bound_access_tokens(true),
+        )
+        .await;
+    assert_invalid_proof(&h.post(cc_request(&client, "")).await, "no DPoP proof");
+    let key = ProofKey::new();
+    let reply = h
+        .post(with_proof(cc_request(&client, ""), &token_proof(&h, &key)))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn dynamic_registration_keeps_dpop_bound_access_tokens() {
+    let metadata: portcullis::client::ClientMetadata = serde_json::from_value(json!({
+        "client_name": "DPoP service",
+        "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "dpop_bound_access_tokens": true
+    }))
+    .unwrap();
+    assert_eq!(metadata.dpop_bound_access_tokens, Some(true));
+    let h = dpop_harness();
+    let client = h
+        .register(
+            portcullis::client::ClientRegistration::web_application()
+                .grant_type(portcullis::protocol::GrantType::CLIENT_CREDENTIALS)
+                .dpop_bound_access_tokens(true),
+        )
+        .await;
+    let stored = h.store.clone();
+    let found = portcullis::client::ClientRegistry::find_client(&stored, &client.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.dpop_bound_access_tokens());
+    let rendered = serde_json::to_value(portcullis::client::ClientMetadata::of(&found)).unwrap();
+    assert_eq!(rendered["dpop_bound_access_tokens"], true);
+}

@@ -448,6 +448,7 @@ fn decoy() -> &'static Client {
             signing_alg: None,
             secret_salt: None,
             openid: Default::default(),
+            dpop_bound_access_tokens: false,
         }
     })
 }

@@ -186,6 +186,10 @@ pub struct ClientMetadata {
     /// The default `acr` values, in order of preference (Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_acr_values: Option<Vec<String>>,
+    /// Whether the client always uses DPoP (RFC 9449 §5.2): its token
+    /// requests without a proof are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Members asking for encryption, which this server does not do.
     #[serde(flatten)]
     encryption: EncryptionMembers,
@@ -340,6 +344,7 @@ impl ClientMetadata {
             default_max_age: client.default_max_age(),
             default_acr_values: (!client.default_acr_values().is_empty())
                 .then(|| client.default_acr_values().to_vec()),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens().then_some(true),
             encryption: EncryptionMembers::default(),
         }
     }
@@ -377,7 +382,8 @@ impl ClientMetadata {
 
         let mut registration = ClientRegistration::new(profile)
             .auth_method(method)
-            .scope(scope);
+            .scope(scope)
+            .dpop_bound_access_tokens(self.dpop_bound_access_tokens.unwrap_or(false));
         for grant in grant_types {
             registration = registration.grant_type(grant);
         }

@@ -77,6 +77,7 @@ pub struct ClientRegistration {
     /// check at registration; `None` when the registration endpoint fetches
     /// the document itself.
     pub(super) sector_listing: Option<Vec<String>>,
+    dpop_bound_access_tokens: bool,
 }
 
 /// A client, just registered, with its secret in plaintext for the one time it
@@ -112,7 +113,16 @@ impl ClientRegistration {
             signing_alg: None,
             openid: OpenIdParts::default(),
             sector_listing: None,
+            dpop_bound_access_tokens: false,
         }
+    }
+
+    /// Requires DPoP of the client (`dpop_bound_access_tokens`, RFC 9449
+    /// §5.2): a token request of its without a valid proof is refused, so
+    /// every token it gets is bound to a key.
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens = required;
+        self
     }
 
     /// A confidential web application (or service).
@@ -313,6 +323,7 @@ impl ClientRegistration {
             token_endpoint_auth_signing_alg: self.signing_alg,
             client_secret_jwt_salt: salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
             openid: self.openid,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         }
     }
 }
@@ -372,6 +383,9 @@ pub(crate) struct ClientParts {
     /// OpenID Connect Registration §2 metadata, under its own member names.
     #[serde(flatten)]
     openid: OpenIdParts,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens: bool,
 }
 
 impl ClientParts {
@@ -503,6 +517,7 @@ impl ClientParts {
             signing_alg,
             secret_salt,
             openid,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         })
     }
 
@@ -613,6 +628,7 @@ impl From<Client> for ClientParts {
             token_endpoint_auth_signing_alg: client.signing_alg.map(|a| a.as_str().to_owned()),
             client_secret_jwt_salt: client.secret_salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
             openid: OpenIdParts::from(&client.openid),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
         }
     }
 }

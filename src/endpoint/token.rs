@@ -18,7 +18,7 @@ use super::form_post::FormRequest;
 use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::{GrantContext, RequestError, TargetRefusal, TokenError, target_error};
-use crate::protocol::{DPOP_HEADER, Params, ResourceSet, TokenResponse};
+use crate::protocol::{DPOP_HEADER, DpopError, Params, ResourceSet, TokenResponse};
 
 /// A parsed token request: its form parameters and its headers.
 ///
@@ -190,6 +190,11 @@ impl AuthorizationServer {
             }
             _ => None,
         };
+        // RFC 9449 §5.2: a client registered with
+        // `dpop_bound_access_tokens` gets no token without a proof.
+        if proven.is_none() && client.client().dpop_bound_access_tokens() {
+            return Err(TokenError::InvalidDpopProof(DpopError::Missing));
+        }
 
         let ctx = GrantContext {
             stores: &inner.stores,
