@@ -590,3 +590,54 @@ async fn dynamic_registration_keeps_dpop_bound_access_tokens() {
     let rendered = serde_json::to_value(portcullis::client::ClientMetadata::of(&found)).unwrap();
     assert_eq!(rendered["dpop_bound_access_tokens"], true);
 }
+
+#[tokio::test]
+async fn dpop_jkt_binds_the_code_to_the_key() {
+    let h = dpop_harness();
+    let client = h.native_client().await;
+    let key = ProofKey::new();
+    let params = h
+        .code_for(&client, &format!("&dpop_jkt={}", key.jkt()))
+        .await;
+    let code = param(&params, "code").unwrap().to_owned();
+    let redeem = |proof: String| {
+        let request = token_request(
+            None,
+            &format!(
+                "grant_type=authorization_code&code={code}&client_id={}&code_verifier={}",
+                client.id,
+                common::VERIFIER
+            ),
+        );
+        h.post(with_proof(request, &proof))
+    };
+    // RFC 9449 §10: another key cannot redeem it, and the refusal leaves it
+    // redeemable.
+    let thief = ProofKey::new();
+    assert_invalid_proof(&redeem(token_proof(&h, &thief)).await, "bound to");
+    let reply = redeem(token_proof(&h, &key)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn a_malformed_dpop_jkt_is_invalid_request() {
+    let h = dpop_harness();
+    let client = h.native_client().await;
+    let refused = h
+        .authorize(&format!(
+            "response_type=code&client_id={}&code_challenge={}&code_challenge_method=S256&state=xyz&dpop_jkt=short",
+            client.id,
+            common::CHALLENGE
+        ))
+        .await;
+    let error = refused.expect_err("a malformed dpop_jkt is refused");
+    assert_eq!(
+        error.error().map(|e| e.code().as_str().to_owned()),
+        Some("invalid_request".to_owned())
+    );
+    let response = error.into_http();
+    assert_eq!(response.status(), 303);
+    let params = common::redirect_params(&response);
+    assert_eq!(param(&params, "error"), Some("invalid_request"));
+}

@@ -204,6 +204,7 @@ fn code_for(grant: &GrantRecord, now: SystemTime) -> AuthorizationCodeRecord {
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         issued_at: now,
         expires_at: now + secs(60),
+        dpop_jkt: None,
     }
 }
 
@@ -292,6 +293,7 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: t0(),
         expires_at: t0() + secs(600),
+        dpop_jkt: None,
     }
 }
 
@@ -1891,6 +1893,8 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE pending_authorizations DROP COLUMN openid; \
              ALTER TABLE access_tokens DROP COLUMN cnf; \
              ALTER TABLE refresh_tokens DROP COLUMN cnf; \
+             ALTER TABLE pending_authorizations DROP COLUMN dpop_jkt; \
+             ALTER TABLE authorization_codes DROP COLUMN dpop_jkt; \
              UPDATE schema_version SET version = 1",
         )
         .await

@@ -583,6 +583,8 @@ pub(crate) fn refusal_error(refusal: Refusal, what: &'static str) -> TokenError 
             return TokenError::InvalidScope("a refresh cannot widen the scope");
         }
         (Refusal::WrongKey, _) => {
+            // RFC 9449 §10: a code bound by `dpop_jkt`, or a bound refresh
+            // token, without its key.
             return TokenError::InvalidDpopProof(crate::protocol::DpopError::WrongKey);
         }
         (Refusal::RedirectUriMismatch, _) => {

@@ -169,6 +169,10 @@ pub struct AuthorizationCodeRecord {
     pub issued_at: SystemTime,
     /// When it stops being redeemable.
     pub expires_at: SystemTime,
+    /// The thumbprint of the DPoP key the authorization request named
+    /// (`dpop_jkt`, RFC 9449 §10): only a token request proving that key
+    /// redeems the code.
+    pub dpop_jkt: Option<Arc<str>>,
 }
 
 /// An authorization code found by
@@ -238,6 +242,9 @@ pub struct PendingAuthorizationRecord {
     pub created_at: SystemTime,
     /// When the resource owner's decision is no longer accepted.
     pub expires_at: SystemTime,
+    /// `dpop_jkt` (RFC 9449 §10): the DPoP key the code must be redeemed
+    /// with.
+    pub dpop_jkt: Option<Arc<str>>,
 }
 
 /// A new grant and the first tokens issued under it, stored together

@@ -193,6 +193,9 @@ pub struct CodeRedemption {
     /// The access token's scope when narrower than the grant's: the scopes
     /// that apply to its audience (RFC 8707). `None`: the grant's.
     pub access_scope: Option<Scope>,
+    /// The DPoP key the request proved (RFC 9449 §5), which a code bound by
+    /// `dpop_jkt` must be redeemed with (§10).
+    pub proven_key: Option<Confirmation>,
 }
 
 impl CodeRedemption {
@@ -212,7 +215,14 @@ impl CodeRedemption {
             access_token,
             refresh_token,
             access_scope: None,
+            proven_key: None,
         }
+    }
+
+    /// With the DPoP key the request proved.
+    pub fn with_proven_key(mut self, key: Option<Confirmation>) -> Self {
+        self.proven_key = key;
+        self
     }
 
     /// With the access token's scope narrowed to `scope`, within the
@@ -244,6 +254,14 @@ impl CodeRedemption {
         let code = &found.code;
         if found.grant.client_id != self.client_id {
             return Err(Refusal::OtherClient);
+        }
+        // RFC 9449 §10: a code bound to a key by `dpop_jkt` is redeemed only
+        // with a proof of that key — checked before the replay, so a thief
+        // without the key cannot revoke the grant.
+        if let Some(jkt) = &code.dpop_jkt {
+            if !self.proven_key.as_ref().is_some_and(|k| k.is_jkt(jkt)) {
+                return Err(Refusal::WrongKey);
+            }
         }
         match (&self.redirect_uri, code.redirect_uri_in_request) {
             (Some(given), _) if **given != *code.redirect_uri => {

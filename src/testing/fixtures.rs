@@ -184,6 +184,7 @@ pub(crate) fn code_with(
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         issued_at: at,
         expires_at: at + MINUTE,
+        dpop_jkt: None,
     }
 }
 
@@ -632,6 +633,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: at,
         expires_at: at + 10 * MINUTE,
+        dpop_jkt: None,
     }
 }
 
@@ -651,6 +653,7 @@ pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthoriz
         challenge: None,
         created_at: at,
         expires_at: at + 10 * MINUTE,
+        dpop_jkt: None,
     }
 }
 

@@ -365,6 +365,7 @@ where
         redeem_code_refuses_an_expired_code,
         refused_replays_do_not_revoke,
         redeem_code_keeps_the_planned_bindings,
+        redeem_code_checks_its_dpop_jkt,
         concurrent_code_redemptions_redeem_once,
         a_redemption_losing_a_race_revokes_the_grant,
         // Pending authorization requests

@@ -191,6 +191,7 @@ fn redemption_and_rotation_lock_every_shard_they_touch() {
             challenge: None,
             issued_at: now,
             expires_at: now + Duration::from_secs(60),
+            dpop_jkt: None,
         };
         block_on(store.create_code_grant(NewCodeGrant::new(grant.clone(), record))).unwrap();
 

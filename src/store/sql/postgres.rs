@@ -50,11 +50,12 @@ fn token_cte(name: &str, table: &str, first: usize, cnf: usize, from: &str) -> S
     )
 }
 
-/// 29 parameters long, starting at `$first`: the `WITH` clauses inserting a
+/// 30 parameters long, starting at `$first`: the `WITH` clauses inserting a
 /// grant and its first secrets — tokens, or a code; those absent are bound
 /// as nulls and not inserted — once per row of `from`. The access token's
 /// audience is the parameter after its five; then the grant's OpenID
-/// Connect record, and the access and refresh tokens' key bindings last.
+/// Connect record, the access and refresh tokens' key bindings, and the
+/// code's `dpop_jkt` last.
 fn new_grant_ctes(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
@@ -63,8 +64,8 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
          access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at, \
          audience, cnf) SELECT {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL), {}, \
          code AS (INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
-         redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at) \
-         SELECT {}, {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
+         redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at, dpop_jkt) \
+         SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
         p(0),
         p(1),
         p(2),
@@ -90,6 +91,7 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
         p(23),
         p(24),
         p(25),
+        p(29),
         p(18),
     )
 }
@@ -156,6 +158,7 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &NewGrantRows<'q>) -> Query<'q> {
                 .and_then(|t| t.cnf.as_ref())
                 .map(Confirmation::to_json),
         )
+        .bind(code.and_then(|c| c.dpop_jkt.as_deref()))
 }
 
 static CREATE_GRANT: LazyLock<String> =
@@ -175,7 +178,7 @@ pub(super) async fn create_grant(pool: &PgPool, new: &NewGrantRows<'_>) -> Resul
 const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
      c.redirect_uri_in_request, c.challenge, c.challenge_method, c.issued_at, c.expires_at, \
      c.redeemed_at, g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, \
-     g.expires_at AS grant_expires_at \
+     g.expires_at AS grant_expires_at, c.dpop_jkt \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1)";
 
 /// Redeems a code as `CodeRedemption::decide` says, in one statement.
@@ -185,7 +188,9 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// challenge it answers; the access token's hash and uncapped expiry in `$7`,
 /// `$8`, the refresh token's (or nulls) in `$9`, `$10`; the access token's
 /// audience in `$11` and its narrower scope (or null) in `$12`; the access
-/// and refresh tokens' key bindings (or nulls) in `$13`, `$14`.
+/// and refresh tokens' key bindings (or nulls) in `$13`, `$14`; the DPoP key
+/// thumbprint the request proved (or null) in `$15`, which a code bound by
+/// `dpop_jkt` must match to be `bound` (RFC 9449 §10).
 ///
 /// `bound`: the code is the client's and its redirect URI and PKCE binding
 /// hold. `passes`: also unredeemed, and it and its grant unexpired. Redeeming needs `passes`
@@ -202,6 +207,7 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// difference inside the database tells nothing to anyone without the code.
 const REDEEM_CODE: &str = "WITH found_code, \
      bound AS (SELECT * FROM found WHERE client_id = $3 \
+         AND (dpop_jkt IS NULL OR dpop_jkt = $15::text) \
          AND CASE WHEN $4::text IS NULL THEN NOT redirect_uri_in_request \
              ELSE redirect_uri = $4 END \
          AND CASE WHEN challenge IS NULL THEN $5::text IS NULL \
@@ -223,7 +229,7 @@ const REDEEM_CODE: &str = "WITH found_code, \
          WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM redeemed)) \
      SELECT grant_id, redirect_uri, redirect_uri_in_request, challenge, challenge_method, \
      issued_at, expires_at, redeemed_at, client_id, subject, scope, resources, openid, created_at, \
-     grant_expires_at, (SELECT count(*) FROM redeemed) FROM found";
+     grant_expires_at, dpop_jkt, (SELECT count(*) FROM redeemed) FROM found";
 
 static REDEEM_CODE_SQL: LazyLock<String> =
     LazyLock::new(|| REDEEM_CODE.replacen("found_code", FOUND_CODE, 1));
@@ -260,6 +266,12 @@ pub(super) async fn redeem_code(
                 .and_then(|t| t.cnf.as_ref())
                 .map(Confirmation::to_json),
         )
+        .bind(
+            redemption
+                .proven_key
+                .as_ref()
+                .and_then(Confirmation::jwk_thumbprint),
+        )
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -267,7 +279,7 @@ pub(super) async fn redeem_code(
         return Ok(Redemption::Refused(None));
     };
     let found = rows::code(hash, CodeRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 15)? {
+    Ok(if changed(&row, 16)? {
         Redemption::Redeemed(found)
     } else {
         match redemption.decide(&found) {
@@ -459,7 +471,7 @@ mod tests {
     use super::*;
 
     /// How many parameters [`new_grant_ctes`] takes.
-    const NEW_GRANT_PARAMS: usize = 29;
+    const NEW_GRANT_PARAMS: usize = 30;
 
     /// The highest `$n` in `sql`.
     fn last_param(sql: &str) -> usize {
@@ -479,7 +491,7 @@ mod tests {
         assert_eq!(last_param(&new_grant_ctes(1, "")), NEW_GRANT_PARAMS);
         assert_eq!(last_param(&CREATE_GRANT), NEW_GRANT_PARAMS);
         assert_eq!(last_param(ROTATE), 11);
-        assert_eq!(last_param(&REDEEM_CODE_SQL), 14);
+        assert_eq!(last_param(&REDEEM_CODE_SQL), 15);
         assert_eq!(last_param(&POLL_DEVICE), 13);
     }
 }

@@ -88,12 +88,13 @@ pub(super) type CodeRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
 /// The columns of [`PendingRow`], in order.
 pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
      redirect_uri_in_request, scope, resources, state, response_mode, challenge, \
-     challenge_method, created_at, expires_at, openid";
+     challenge_method, created_at, expires_at, openid, dpop_jkt";
 
 pub(super) type PendingRow = (
     Vec<u8>,
@@ -109,6 +110,7 @@ pub(super) type PendingRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
     Option<String>,
 );
 
@@ -324,6 +326,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
         g4,
         g5,
         g6,
+        dpop_jkt,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundCode {
@@ -335,6 +338,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
             challenge: challenge(challenge_value, challenge_method)?,
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
+            dpop_jkt: dpop_jkt.map(Arc::from),
         },
         grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
         redeemed: redeemed_at.is_some(),
@@ -372,6 +376,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         created,
         expires,
         openid,
+        dpop_jkt,
     ) = row;
     Ok(PendingAuthorizationRecord {
         hash: token_hash(hash)?,
@@ -399,6 +404,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         challenge: challenge(challenge_value, challenge_method)?,
         created_at: from_db_time(created),
         expires_at: from_db_time(expires),
+        dpop_jkt: dpop_jkt.map(Arc::from),
     })
 }
 

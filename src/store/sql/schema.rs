@@ -163,9 +163,15 @@ ALTER TABLE pending_authorizations ADD COLUMN openid TEXT;
 /// The key an access token is bound to, and a public client's refresh
 /// token's, as the RFC 7800 `cnf` object in JSON (`Confirmation`); `NULL`
 /// for a bearer token (every row stored before).
+///
+/// And `dpop_jkt` (RFC 9449 §10): the DPoP key thumbprint an authorization
+/// request named, kept with the pending request and its code; `NULL` when
+/// none was named.
 const V7: &str = "
 ALTER TABLE access_tokens ADD COLUMN cnf TEXT;
 ALTER TABLE refresh_tokens ADD COLUMN cnf TEXT;
+ALTER TABLE pending_authorizations ADD COLUMN dpop_jkt TEXT;
+ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
 ";
 
 /// The migrations, in order: the schema at version `n` is the first `n`.

@@ -102,8 +102,8 @@ pub(super) async fn insert_new_grant(
         let (challenge, method) = challenge_columns(code.challenge.as_ref());
         sqlx::query(
             "INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
-             redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at, \
+             dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(code.hash.as_bytes().as_slice())
         .bind(code.grant_id.as_bytes().as_slice())
@@ -113,6 +113,7 @@ pub(super) async fn insert_new_grant(
         .bind(method)
         .bind(to_db_time(code.issued_at))
         .bind(to_db_time(code.expires_at))
+        .bind(code.dpop_jkt.as_deref())
         .execute(conn)
         .await
         .map_err(insert_error)?;

@@ -23,7 +23,8 @@ pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issue
 
 pub(super) const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \
      c.challenge, c.challenge_method, c.issued_at, c.expires_at, c.redeemed_at, \
-     g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, g.expires_at \
+     g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at, g.expires_at, \
+     c.dpop_jkt \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1";
 
 /// Deletes what

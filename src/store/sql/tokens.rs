@@ -185,8 +185,8 @@ impl AuthorizationCodeStore for SqlStore {
             sqlx::query(
                 "INSERT INTO pending_authorizations (hash, client_id, response_type, \
                  redirect_uri, redirect_uri_in_request, scope, resources, state, response_mode, \
-                 challenge, challenge_method, created_at, expires_at, openid) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 challenge, challenge_method, created_at, expires_at, openid, dpop_jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(pending.hash.as_bytes().as_slice())
             .bind(pending.client_id.as_str())
@@ -202,6 +202,7 @@ impl AuthorizationCodeStore for SqlStore {
             .bind(to_db_time(pending.created_at))
             .bind(to_db_time(pending.expires_at))
             .bind(pending.openid.as_ref().map(|o| o.to_json()))
+            .bind(pending.dpop_jkt.as_deref())
             .execute(pool)
             .await
             .map_err(insert_error)?;

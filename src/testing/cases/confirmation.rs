@@ -3,13 +3,15 @@
 //! bound refresh token rotates only for its key, and its rotations keep the
 //! binding.
 
+use std::sync::Arc;
+
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
     FoundRefreshToken, GrantId, GrantStore, Redemption, Rotation, Subject,
 };
 use crate::testing::fixtures::{
     DAY, HOUR, Issued, MINUTE, SECOND, client_id, device, expected_access, expected_refresh, hash,
-    now, ok, planned, redeem, redemption, refresh_found, rotate, rotation, scope,
+    now, ok, pending, planned, redeem, redemption, refresh_found, rotate, rotation, scope,
 };
 use crate::token::Confirmation;
 
@@ -242,5 +244,61 @@ pub async fn device_collection_keeps_the_planned_bindings<S: DeviceAuthorization
             .map(|found| found.record.cnf),
         Some(Some(jkt(4))),
         "the collected refresh token must keep its planned binding"
+    );
+}
+
+/// A code bound to a DPoP key by `dpop_jkt` (RFC 9449 §10) is redeemed
+/// only with a proof of that key: without one, or with another key, the
+/// answer is `Refused` and nothing changes — a replay without the key does
+/// not revoke the grant either. A pending request keeps its `dpop_jkt`.
+pub async fn redeem_code_checks_its_dpop_jkt<S: AuthorizationCodeStore + Clone>(store: S) {
+    let t = now();
+    let client = client_id("client");
+    let thumbprint = jkt(5);
+    let bound = Arc::<str>::from(thumbprint.jwk_thumbprint().unwrap_or_default());
+    let issued = Issued::code(&client, t)
+        .with_code(|code| code.dpop_jkt = Some(bound.clone()))
+        .create_code(&store)
+        .await;
+    let at = t + SECOND;
+    for (proven, what) in [(None, "no key"), (Some(jkt(6)), "another key")] {
+        let attempt = redemption(&client, at).with_proven_key(proven);
+        assert_eq!(
+            redeem(&store, &issued.code_hash(), &attempt).await,
+            Redemption::Refused(Some(issued.found_code(false))),
+            "redeem_code of a code bound by dpop_jkt proving {what} must be Refused, the code \
+             as found (RFC 9449 §10)"
+        );
+    }
+    let right = redemption(&client, at).with_proven_key(Some(thumbprint.clone()));
+    assert_eq!(
+        redeem(&store, &issued.code_hash(), &right).await,
+        Redemption::Redeemed(issued.found_code(false)),
+        "redeem_code of a code bound by dpop_jkt proving that key must be Redeemed"
+    );
+    let thief = redemption(&client, at + SECOND);
+    assert_eq!(
+        redeem(&store, &issued.code_hash(), &thief).await,
+        Redemption::Refused(Some(issued.found_code(true))),
+        "a redeemed code bound by dpop_jkt presented without its key must be Refused, not \
+         treated as a replay"
+    );
+    assert!(
+        ok(
+            store.find_access_token(&right.access_token.hash).await,
+            "find_access_token"
+        )
+        .is_some(),
+        "a refusal for the key must not revoke the grant"
+    );
+
+    let mut request = pending(&client, t);
+    request.dpop_jkt = Some(bound.clone());
+    ok(store.save_pending(request.clone()).await, "save_pending");
+    assert_eq!(
+        ok(store.find_pending(&request.hash).await, "find_pending")
+            .and_then(|found| found.dpop_jkt),
+        Some(bound),
+        "a pending request must keep its dpop_jkt"
     );
 }
