@@ -59,6 +59,27 @@ fn with_proof(mut request: Request<Vec<u8>>, proof: &str) -> Request<Vec<u8>> {
     request
 }
 
+/// A proof's claims for the token endpoint at the harness's start time,
+/// with a fresh `jti`.
+fn token_claims() -> serde_json::Value {
+    let iat = common::start()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    json!({"jti": fresh_jti(), "htm": "POST", "htu": TOKEN_URL, "iat": iat})
+}
+
+/// The compact JWS of `header` and `claims` with `signature`, unsigned by
+/// any key: what an attacker forges.
+fn forged(header: &serde_json::Value, claims: &serde_json::Value, signature: &[u8]) -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        URL_SAFE_NO_PAD.encode(signature)
+    )
+}
+
 /// A proof for the token endpoint, now.
 fn token_proof(h: &Harness, key: &ProofKey) -> String {
     key.proof("POST", TOKEN_URL, h.clock.now(), None, None)
@@ -247,32 +268,16 @@ async fn unsigned_and_symmetric_proofs_are_refused() {
     let h = dpop_harness();
     let client = h.cc_client().await;
     let key = ProofKey::new();
-    let claims = json!({"jti": fresh_jti(), "htm": "POST", "htu": TOKEN_URL,
-        "iat": common::start().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()});
-    // alg none: no signature at all.
-    let mut header = key.header();
-    header["alg"] = json!("none");
-    let none = format!(
-        "{}.{}.",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &none)).await,
-        "algorithm",
-    );
-    // HS256, "signed" with the public key's bytes.
-    header["alg"] = json!("HS256");
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let hs256 = format!("{input}.{}", URL_SAFE_NO_PAD.encode([7u8; 32]));
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &hs256)).await,
-        "algorithm",
-    );
+    // alg none, with no signature; HS256 "signed" with 32 chosen bytes.
+    for (alg, signature) in [("none", &[][..]), ("HS256", &[7u8; 32][..])] {
+        let mut header = key.header();
+        header["alg"] = json!(alg);
+        let proof = forged(&header, &token_claims(), signature);
+        assert_invalid_proof(
+            &h.post(with_proof(cc_request(&client, ""), &proof)).await,
+            "algorithm",
+        );
+    }
 }
 
 #[tokio::test]
@@ -282,9 +287,7 @@ async fn a_private_key_in_the_jwk_is_refused() {
     let key = ProofKey::new();
     let mut header = key.header();
     header["jwk"]["d"] = json!("jjUYDN1gqOaR-rB9E4bNXBFZkKDx2pUxSNhnhx2ccLQ");
-    let claims = json!({"jti": fresh_jti(), "htm": "POST", "htu": TOKEN_URL,
-        "iat": common::start().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()});
-    let proof = key.sign(&header, &claims);
+    let proof = key.sign(&header, &token_claims());
     assert_invalid_proof(
         &h.post(with_proof(cc_request(&client, ""), &proof)).await,
         "jwk",
@@ -296,61 +299,33 @@ async fn a_bad_signature_a_missing_jwk_or_typ_is_refused() {
     let h = dpop_harness();
     let client = h.cc_client().await;
     let key = ProofKey::new();
-    let other = ProofKey::new();
-    let iat = common::start()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({"jti": fresh_jti(), "htm": "POST", "htu": TOKEN_URL, "iat": iat});
+    let refused = |proof: String, why: &'static str| {
+        let reply = h.post(with_proof(cc_request(&client, ""), &proof));
+        async move { assert_invalid_proof(&reply.await, why) }
+    };
     // Signed by another key than the header's.
-    let forged = other.sign(&key.header(), &claims);
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &forged)).await,
+    refused(
+        ProofKey::new().sign(&key.header(), &token_claims()),
         "signature",
-    );
+    )
+    .await;
     // The payload changed after signing.
     let proof = token_proof(&h, &key);
     let mut parts: Vec<&str> = proof.split('.').collect();
-    let changed = URL_SAFE_NO_PAD.encode(
-        json!({"jti": fresh_jti(), "htm": "POST", "htu": TOKEN_URL, "iat": iat}).to_string(),
-    );
+    let changed = URL_SAFE_NO_PAD.encode(token_claims().to_string());
     parts[1] = &changed;
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &parts.join(".")))
-            .await,
-        "signature",
-    );
-    // No jwk; another typ; a missing claim.
+    refused(parts.join("."), "signature").await;
+    // No jwk; another typ; a missing claim; not a JWS.
     let mut header = key.header();
     header.as_object_mut().unwrap().remove("jwk");
-    let no_jwk = key.sign(&header, &claims);
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &no_jwk)).await,
-        "jwk",
-    );
+    refused(key.sign(&header, &token_claims()), "jwk").await;
     let mut header = key.header();
     header["typ"] = json!("JWT");
-    let jwt = key.sign(
-        &header,
-        &json!({"jti": fresh_jti(), "htm": "POST", "htu": TOKEN_URL, "iat": iat}),
-    );
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &jwt)).await,
-        "typ",
-    );
-    let no_jti = key.sign(
-        &key.header(),
-        &json!({"htm": "POST", "htu": TOKEN_URL, "iat": iat}),
-    );
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), &no_jti)).await,
-        "required claim",
-    );
-    assert_invalid_proof(
-        &h.post(with_proof(cc_request(&client, ""), "not.a.jwt"))
-            .await,
-        "malformed",
-    );
+    refused(key.sign(&header, &token_claims()), "typ").await;
+    let mut claims = token_claims();
+    claims.as_object_mut().unwrap().remove("jti");
+    refused(key.sign(&key.header(), &claims), "required claim").await;
+    refused("not.a.jwt".to_owned(), "malformed").await;
 }
 
 #[tokio::test]

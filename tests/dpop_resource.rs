@@ -57,7 +57,12 @@ fn validator(h: &Harness, dpop: Dpop) -> BearerValidator<AuthorizationServer> {
 
 /// A DPoP-bound token for `key`, from the client credentials grant.
 async fn bound_token(h: &Harness, client: &TestClient, key: &ProofKey) -> String {
-    let mut request = cc_request(client, "");
+    token_with_proof(h, cc_request(client, ""), key).await
+}
+
+/// Sends the token request `request` with a proof by `key`: the DPoP-bound
+/// access token.
+async fn token_with_proof(h: &Harness, mut request: Request<Vec<u8>>, key: &ProofKey) -> String {
     let proof = key.proof("POST", TOKEN_URL, h.clock.now(), None, None);
     request
         .headers_mut()
@@ -317,7 +322,7 @@ async fn userinfo_token(h: &Harness, key: &ProofKey) -> String {
     let response = h.server.approve(pending, "alice", None).await.unwrap();
     let params = common::redirect_params(&response);
     let code = common::param(&params, "code").unwrap();
-    let mut request = common::token_request(
+    let request = common::token_request(
         None,
         &format!(
             "grant_type=authorization_code&code={code}&client_id={}&code_verifier={}",
@@ -325,13 +330,7 @@ async fn userinfo_token(h: &Harness, key: &ProofKey) -> String {
             common::VERIFIER
         ),
     );
-    let proof = key.proof("POST", TOKEN_URL, h.clock.now(), None, None);
-    request
-        .headers_mut()
-        .insert("dpop", HeaderValue::from_str(&proof).unwrap());
-    let reply = h.post(request).await;
-    assert_eq!(reply.json["token_type"], "DPoP", "{:?}", reply.json);
-    reply.access_token().to_owned()
+    token_with_proof(h, request, key).await
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::store::{
     AuthorizationCodeStore, DeviceAuthorizationStore, DeviceCollection, DeviceDecision,
-    FoundRefreshToken, GrantId, GrantStore, Redemption, Rotation, Subject,
+    FoundRefreshToken, GrantId, GrantStore, PlannedToken, Redemption, Rotation, Subject,
 };
 use crate::testing::fixtures::{
     DAY, HOUR, Issued, MINUTE, SECOND, client_id, device, expected_access, expected_refresh, hash,
@@ -163,26 +163,39 @@ pub async fn redeem_code_keeps_the_planned_bindings<S: AuthorizationCodeStore + 
         Redemption::Redeemed(issued.found_code(false)),
         "redeem_code with bound tokens, every check passing, must be Redeemed"
     );
-    let access = ok(
-        store.find_access_token(&bound.access_token.hash).await,
+    assert_planned_bindings_stored(
+        &store,
+        &bound.access_token,
+        bound.refresh_token.as_ref(),
+        "redeemed",
+    )
+    .await;
+}
+
+/// Asserts the access and refresh tokens planned as `access` and `refresh`
+/// were stored with their planned bindings.
+async fn assert_planned_bindings_stored<S: GrantStore>(
+    store: &S,
+    access: &PlannedToken,
+    refresh: Option<&PlannedToken>,
+    what: &str,
+) {
+    let found = ok(
+        store.find_access_token(&access.hash).await,
         "find_access_token",
     );
     assert_eq!(
-        access.map(|(record, _)| record.cnf),
-        Some(Some(jkt(3))),
-        "the redeemed access token must keep its planned binding"
+        found.map(|(record, _)| record.cnf),
+        Some(access.cnf.clone()),
+        "the {what} access token must keep its planned binding"
     );
-    let refresh = bound
-        .refresh_token
-        .as_ref()
-        .map(|r| r.hash)
-        .unwrap_or(hash());
+    let hash = refresh.map(|r| r.hash).unwrap_or(hash());
     assert_eq!(
-        refresh_found(&store, &refresh)
+        refresh_found(store, &hash)
             .await
             .map(|found| found.record.cnf),
-        Some(Some(jkt(3))),
-        "the redeemed refresh token must keep its planned binding"
+        Some(refresh.and_then(|r| r.cnf.clone())),
+        "the {what} refresh token must keep its planned binding"
     );
 }
 
@@ -224,27 +237,13 @@ pub async fn device_collection_keeps_the_planned_bindings<S: DeviceAuthorization
         polled.is_some_and(|p| p.collected.is_some()),
         "a poll of an approved device authorization must collect it"
     );
-    let access = ok(
-        store.find_access_token(&collection.access_token.hash).await,
-        "find_access_token",
-    );
-    assert_eq!(
-        access.map(|(record, _)| record.cnf),
-        Some(Some(jkt(4))),
-        "the collected access token must keep its planned binding"
-    );
-    let refresh = collection
-        .refresh_token
-        .as_ref()
-        .map(|r| r.hash)
-        .unwrap_or(hash());
-    assert_eq!(
-        refresh_found(&store, &refresh)
-            .await
-            .map(|found| found.record.cnf),
-        Some(Some(jkt(4))),
-        "the collected refresh token must keep its planned binding"
-    );
+    assert_planned_bindings_stored(
+        &store,
+        &collection.access_token,
+        collection.refresh_token.as_ref(),
+        "collected",
+    )
+    .await;
 }
 
 /// A code bound to a DPoP key by `dpop_jkt` (RFC 9449 §10) is redeemed
