@@ -370,3 +370,24 @@ async fn userinfo_accepts_dpop_and_refuses_bearer_or_another_key() {
         challenges(&reply)
     );
 }
+
+#[test]
+fn an_introspected_dpop_token_keeps_its_key_or_is_refused() {
+    use portcullis::protocol::IntrospectionResponse;
+    use portcullis::resource::TokenInfo;
+    let now = std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_100);
+    let bound = br#"{"active":true,"scope":"read","client_id":"c1","token_type":"DPoP",
+        "exp":1800000600,"cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#;
+    let response = IntrospectionResponse::from_json(bound).unwrap();
+    let info = TokenInfo::from_introspection(&response, "https://auth.example", now).unwrap();
+    assert_eq!(
+        info.cnf,
+        Some(Confirmation::jkt(
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        ))
+    );
+    // RFC 9449 §6.2: a DPoP token without its key cannot be held to it.
+    let keyless = br#"{"active":true,"scope":"read","token_type":"DPoP","exp":1800000600}"#;
+    let response = IntrospectionResponse::from_json(keyless).unwrap();
+    assert!(TokenInfo::from_introspection(&response, "https://auth.example", now).is_none());
+}
