@@ -181,6 +181,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         issued_at: now,
         expires_at: now + lifetime,
         exchange: None,
+        cnf: None,
     }
 }
 
@@ -191,6 +192,7 @@ fn refresh_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Refr
         scope: scope("read write"),
         issued_at: now,
         expires_at: now + lifetime,
+        cnf: None,
     }
 }
 
@@ -203,6 +205,7 @@ fn code_for(grant: &GrantRecord, now: SystemTime) -> AuthorizationCodeRecord {
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         issued_at: now,
         expires_at: now + secs(60),
+        dpop_jkt: None,
     }
 }
 
@@ -291,6 +294,7 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: t0(),
         expires_at: t0() + secs(600),
+        dpop_jkt: None,
     }
 }
 
@@ -674,6 +678,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         scope: old.scope.clone(),
         issued_at: later,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     let found = store
         .find_refresh_token(&refresh2.hash)
@@ -690,6 +695,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         issued_at: later,
         expires_at: later + secs(600),
         exchange: None,
+        cnf: None,
     };
     assert_eq!(
         store
@@ -853,6 +859,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         issued_at: now,
         expires_at: now + secs(600),
         exchange: None,
+        cnf: None,
     };
     assert_eq!(
         store.find_access_token(&access.hash).await.unwrap(),
@@ -864,6 +871,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         scope: grant.scope.clone(),
         issued_at: now,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     assert_eq!(
         store.find_refresh_token(&refresh.hash).await.unwrap(),
@@ -1889,6 +1897,10 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE pending_authorizations DROP COLUMN openid; \
              DROP TABLE pushed_authorizations; \
              ALTER TABLE access_tokens DROP COLUMN exchange; \
+             ALTER TABLE access_tokens DROP COLUMN cnf; \
+             ALTER TABLE refresh_tokens DROP COLUMN cnf; \
+             ALTER TABLE pending_authorizations DROP COLUMN dpop_jkt; \
+             ALTER TABLE authorization_codes DROP COLUMN dpop_jkt; \
              UPDATE schema_version SET version = 1",
         )
         .await

@@ -91,6 +91,8 @@ pub(crate) struct ServerInner {
     pub(crate) pushed: super::PushedRequestSettings,
     /// Request objects (RFC 9101).
     pub(crate) request_objects: super::RequestObjectSettings,
+    /// DPoP (RFC 9449), when enabled.
+    pub(crate) dpop: Option<super::dpop::Dpop>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -329,6 +331,9 @@ impl AuthorizationServer {
         }
         if let Some(jwt) = &self.inner.jwt_auth {
             purged += jwt.purge(now).await?;
+        }
+        if let Some(dpop) = &self.inner.dpop {
+            purged += dpop.purge(now).await?;
         }
         Ok(purged)
     }

@@ -340,7 +340,13 @@ impl AuthorizationServer {
             sub: token.subject.map(|s| s.as_str().to_owned()),
             exp: Some(epoch_secs(token.expires_at)),
             iat: Some(epoch_secs(token.issued_at)),
-            token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
+            // RFC 9449 §6.2: a DPoP-bound access token is of type `DPoP`.
+            token_type: (token.kind == TokenKind::AccessToken).then(|| {
+                match token.cnf.as_ref().and_then(|c| c.jwk_thumbprint()) {
+                    Some(_) => "DPoP".to_owned(),
+                    None => "Bearer".to_owned(),
+                }
+            }),
             iss: Some(inner.issuer.as_str().to_owned()),
             nbf: None,
             act: token.act.as_ref().map(Actor::to_json_value),
@@ -353,6 +359,7 @@ impl AuthorizationServer {
                         .collect(),
                 )
             }),
+            cnf: token.cnf,
         })
     }
 
@@ -433,7 +440,7 @@ fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
 
 /// What the policy and the response are built from.
 fn introspected(found: Found) -> IntrospectedToken {
-    let (kind, scope, audience, issued_at, expires_at, grant, exchange) = match found {
+    let (kind, scope, audience, issued_at, expires_at, grant, exchange, cnf) = match found {
         Found::Access(record, grant) => (
             TokenKind::AccessToken,
             record.scope,
@@ -442,6 +449,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             record.expires_at,
             grant,
             record.exchange,
+            record.cnf,
         ),
         Found::Refresh(found) => (
             TokenKind::RefreshToken,
@@ -451,6 +459,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             found.record.expires_at,
             found.grant,
             None,
+            found.record.cnf,
         ),
     };
     // An exchanged token was issued to the client that asked for it (RFC
@@ -470,6 +479,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         // Nothing outlives its grant.
         expires_at: expires_at.min(grant.expires_at),
         grant_id: grant.id,
+        cnf,
     }
 }
 

@@ -75,6 +75,9 @@ pub struct IntrospectedToken {
     pub grant_id: GrantId,
     /// For an access token issued by delegation (RFC 8693 §4.1): its actor.
     pub act: Option<Actor>,
+    /// The key it is bound to (RFC 7800 §3.1, RFC 9449 §6); `None` for a
+    /// bearer token.
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 /// Decides whether a caller may learn about a token (RFC 7662 §4: the
@@ -293,6 +296,7 @@ mod tests {
             expires_at: SystemTime::UNIX_EPOCH,
             grant_id: GrantId::generate(),
             act: None,
+            cnf: None,
         }
     }
 

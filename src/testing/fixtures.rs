@@ -153,6 +153,7 @@ pub(crate) fn access_with(
         issued_at: at,
         expires_at: (at + 10 * MINUTE).min(grant.expires_at),
         exchange: None,
+        cnf: None,
     }
 }
 
@@ -164,6 +165,7 @@ pub(crate) fn refresh(grant: &GrantRecord, at: SystemTime) -> RefreshTokenRecord
         scope: scope("read write"),
         issued_at: at,
         expires_at: (at + 6 * HOUR).min(grant.expires_at),
+        cnf: None,
     }
 }
 
@@ -183,6 +185,7 @@ pub(crate) fn code_with(
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         issued_at: at,
         expires_at: at + MINUTE,
+        dpop_jkt: None,
     }
 }
 
@@ -518,6 +521,7 @@ pub(crate) fn expected_access(
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
         exchange: None,
+        cnf: planned.cnf.clone(),
     }
 }
 
@@ -535,6 +539,7 @@ pub(crate) fn expected_refresh(
         scope: scope.clone(),
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
+        cnf: planned.cnf.clone(),
     }
 }
 
@@ -630,6 +635,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: at,
         expires_at: at + 10 * MINUTE,
+        dpop_jkt: None,
     }
 }
 
@@ -649,6 +655,7 @@ pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthoriz
         challenge: None,
         created_at: at,
         expires_at: at + 10 * MINUTE,
+        dpop_jkt: None,
     }
 }
 

@@ -18,7 +18,7 @@ use crate::store::{
     PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, StoreError,
     Subject, TokenExchangeRecord,
 };
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// `g.client_id, g.subject, g.scope, g.resources, g.openid, g.created_at,
 /// g.expires_at`: the grant's columns, which every token lookup joins in
@@ -34,7 +34,8 @@ type GrantColumns = (
 );
 
 /// An access token joined with its grant: `grant_id, scope, audience,
-/// issued_at, expires_at`, then [`GrantColumns`].
+/// issued_at, expires_at`, then [`GrantColumns`], then `exchange` and
+/// `cnf`.
 pub(super) type AccessRow = (
     Vec<u8>,
     String,
@@ -49,10 +50,11 @@ pub(super) type AccessRow = (
     i64,
     i64,
     Option<String>,
+    Option<String>,
 );
 
 /// A refresh token joined with its grant: `grant_id, scope, issued_at,
-/// expires_at`, then [`GrantColumns`], then `rotated_at`.
+/// expires_at`, then [`GrantColumns`], then `rotated_at` and `cnf`.
 pub(super) type RefreshRow = (
     Vec<u8>,
     String,
@@ -66,6 +68,7 @@ pub(super) type RefreshRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 /// An authorization code joined with its grant: `grant_id, redirect_uri,
@@ -87,12 +90,13 @@ pub(super) type CodeRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
 );
 
 /// The columns of [`PendingRow`], in order.
 pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
      redirect_uri_in_request, scope, resources, state, response_mode, challenge, \
-     challenge_method, created_at, expires_at, openid";
+     challenge_method, created_at, expires_at, openid, dpop_jkt";
 
 pub(super) type PendingRow = (
     Vec<u8>,
@@ -108,6 +112,7 @@ pub(super) type PendingRow = (
     Option<String>,
     i64,
     i64,
+    Option<String>,
     Option<String>,
 );
 
@@ -252,8 +257,22 @@ pub(super) fn access(
     hash: &TokenHash,
     row: AccessRow,
 ) -> Result<(AccessTokenRecord, GrantRecord), StoreError> {
-    let (grant_bytes, scope_text, audience, issued, expires, g0, g1, g2, g3, g4, g5, g6, exchange) =
-        row;
+    let (
+        grant_bytes,
+        scope_text,
+        audience,
+        issued,
+        expires,
+        g0,
+        g1,
+        g2,
+        g3,
+        g4,
+        g5,
+        g6,
+        exchange,
+        cnf_json,
+    ) = row;
     let grant_id = grant_id(grant_bytes)?;
     let exchange = exchange
         .map(|json| TokenExchangeRecord::from_json(&json).map(Arc::new))
@@ -267,12 +286,27 @@ pub(super) fn access(
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
         exchange,
+        cnf: cnf(cnf_json)?,
     };
     Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?))
 }
 
 pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, g6, rotated_at) = row;
+    let (
+        grant_bytes,
+        scope_text,
+        issued,
+        expires,
+        g0,
+        g1,
+        g2,
+        g3,
+        g4,
+        g5,
+        g6,
+        rotated_at,
+        cnf_json,
+    ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundRefreshToken {
         record: RefreshTokenRecord {
@@ -281,10 +315,19 @@ pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshT
             scope: scope(&scope_text)?,
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
+            cnf: cnf(cnf_json)?,
         },
         grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
         current: rotated_at.is_none(),
     })
+}
+
+/// A token's key binding (RFC 7800 `cnf`, as `Confirmation::to_json`
+/// wrote it), or none.
+pub(super) fn cnf(json: Option<String>) -> Result<Option<Confirmation>, StoreError> {
+    json.map(|json| Confirmation::from_json(&json))
+        .transpose()
+        .map_err(|_| invalid("a token's cnf does not decode"))
 }
 
 pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreError> {
@@ -304,6 +347,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
         g4,
         g5,
         g6,
+        dpop_jkt,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundCode {
@@ -315,6 +359,7 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
             challenge: challenge(challenge_value, challenge_method)?,
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
+            dpop_jkt: dpop_jkt.map(Arc::from),
         },
         grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6))?,
         redeemed: redeemed_at.is_some(),
@@ -352,6 +397,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         created,
         expires,
         openid,
+        dpop_jkt,
     ) = row;
     Ok(PendingAuthorizationRecord {
         hash: token_hash(hash)?,
@@ -379,6 +425,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         challenge: challenge(challenge_value, challenge_method)?,
         created_at: from_db_time(created),
         expires_at: from_db_time(expires),
+        dpop_jkt: dpop_jkt.map(Arc::from),
     })
 }
 

@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 8;
+const LATEST: i64 = 9;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -181,8 +181,23 @@ const V8: &str = "
 ALTER TABLE access_tokens ADD COLUMN exchange TEXT;
 ";
 
+/// Version 9: sender-constrained tokens (RFC 9449 DPoP; RFC 8705 later).
+/// The key an access token is bound to, and a public client's refresh
+/// token's, as the RFC 7800 `cnf` object in JSON (`Confirmation`); `NULL`
+/// for a bearer token (every row stored before).
+///
+/// And `dpop_jkt` (RFC 9449 §10): the DPoP key thumbprint an authorization
+/// request named, kept with the pending request and its code; `NULL` when
+/// none was named.
+const V9: &str = "
+ALTER TABLE access_tokens ADD COLUMN cnf TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN cnf TEXT;
+ALTER TABLE pending_authorizations ADD COLUMN dpop_jkt TEXT;
+ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
+";
+
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 8] = [V1, V2, V3, V4, V5, V6, V7, V8];
+const MIGRATIONS: [&str; 9] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

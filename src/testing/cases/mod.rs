@@ -14,6 +14,7 @@
 mod clients;
 mod codes;
 mod concurrency;
+mod confirmation;
 mod device;
 mod exchange;
 mod grants;
@@ -28,6 +29,7 @@ mod revoke;
 pub use clients::*;
 pub use codes::*;
 pub use concurrency::*;
+pub use confirmation::*;
 pub use device::*;
 pub use exchange::*;
 pub use grants::*;
