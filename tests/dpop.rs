@@ -46,7 +46,8 @@ fn nonce_harness() -> Harness {
     harness_with(|b| {
         b.dpop(
             Dpop::new(portcullis::MemoryStore::new())
-                .require_nonce(NONCE_KEY, Duration::from_secs(60)),
+                .require_nonce(NONCE_KEY, Duration::from_secs(60))
+                .unwrap(),
         )
     })
 }
@@ -664,4 +665,30 @@ async fn a_bound_token_is_exchanged_only_with_a_proof_of_its_key() {
         .unwrap()
         .unwrap();
     assert_eq!(info.cnf, Some(Confirmation::jkt(key.jkt())));
+}
+
+/// Nonces a host asks for are never silently off (RFC 9449 §8): a key
+/// shorter than 32 bytes, or a slot under a second, is an error.
+#[test]
+fn a_short_nonce_key_or_slot_is_refused() {
+    use portcullis::endpoint::DpopNonceError;
+    let dpop = || Dpop::new(portcullis::MemoryStore::new());
+    assert_eq!(
+        dpop()
+            .require_nonce(&NONCE_KEY[..31], Duration::from_secs(60))
+            .err(),
+        Some(DpopNonceError::ShortKey)
+    );
+    assert_eq!(
+        dpop()
+            .require_nonce(NONCE_KEY, Duration::from_millis(999))
+            .err(),
+        Some(DpopNonceError::ShortSlot)
+    );
+    assert!(
+        dpop()
+            .require_nonce(NONCE_KEY, Duration::from_secs(1))
+            .unwrap()
+            .requires_nonce()
+    );
 }

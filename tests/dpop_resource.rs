@@ -282,7 +282,9 @@ async fn a_resource_nonce_is_demanded_and_honoured() {
     let token = bound_token(&h, &client, &key).await;
     let v = validator(
         &h,
-        server_dpop().require_nonce(NONCE_KEY, Duration::from_secs(60)),
+        server_dpop()
+            .require_nonce(NONCE_KEY, Duration::from_secs(60))
+            .unwrap(),
     );
     let proof = key.proof("GET", API, h.clock.now(), Some(&token), None);
     let reply = photos(&v, get(API, "DPoP", &token, Some(&proof))).await;

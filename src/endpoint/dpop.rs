@@ -43,6 +43,18 @@ pub const DEFAULT_DPOP_ALGORITHMS: [Algorithm; 4] = [
 /// The shortest nonce key accepted: 256 bits.
 pub const MIN_DPOP_NONCE_KEY_LEN: usize = 32;
 
+/// Why [`Dpop::require_nonce`] refused its settings (RFC 9449 §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DpopNonceError {
+    /// The HMAC key is shorter than [`MIN_DPOP_NONCE_KEY_LEN`] bytes.
+    #[error("the DPoP nonce key is shorter than 32 bytes")]
+    ShortKey,
+    /// The slot is shorter than a second.
+    #[error("the DPoP nonce slot is shorter than a second")]
+    ShortSlot,
+}
+
 /// DPoP (RFC 9449) at the token endpoint and for the server's own protected
 /// resources: which proofs are accepted, where their `jti`s are recorded,
 /// and whether a server nonce is required. Off unless given to
@@ -116,16 +128,20 @@ impl Dpop {
     /// and a fresh nonce in `DPoP-Nonce`. Nonces change every `slot` and
     /// are accepted for one slot more; they are HMACs under `key` (at least
     /// [`MIN_DPOP_NONCE_KEY_LEN`] random bytes), which every replica must
-    /// share. A shorter key is refused, leaving nonces off; use
-    /// [`requires_nonce`](Self::requires_nonce) to check.
-    pub fn require_nonce(mut self, key: &[u8], slot: Duration) -> Self {
-        if key.len() >= MIN_DPOP_NONCE_KEY_LEN && slot >= Duration::from_secs(1) {
-            self.nonce = Some(NonceKey {
-                key: hmac::Key::new(hmac::HMAC_SHA256, key),
-                slot,
-            });
+    /// share. A shorter key, or a slot under a second, is an error: nonces
+    /// a host asked for are never silently off.
+    pub fn require_nonce(mut self, key: &[u8], slot: Duration) -> Result<Self, DpopNonceError> {
+        if key.len() < MIN_DPOP_NONCE_KEY_LEN {
+            return Err(DpopNonceError::ShortKey);
         }
-        self
+        if slot < Duration::from_secs(1) {
+            return Err(DpopNonceError::ShortSlot);
+        }
+        self.nonce = Some(NonceKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
+            slot,
+        });
+        Ok(self)
     }
 
     /// Whether proofs must carry a server nonce.

@@ -48,7 +48,9 @@ pub use device_settings::{
     default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
-pub use dpop::{DEFAULT_DPOP_ALGORITHMS, Dpop, DpopRefusal, MIN_DPOP_NONCE_KEY_LEN, ProvenKey};
+pub use dpop::{
+    DEFAULT_DPOP_ALGORITHMS, Dpop, DpopNonceError, DpopRefusal, MIN_DPOP_NONCE_KEY_LEN, ProvenKey,
+};
 pub use end_session::{LogoutError, LogoutRequest};
 pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;
