@@ -692,3 +692,122 @@ fn a_short_nonce_key_or_slot_is_refused() {
             .requires_nonce()
     );
 }
+
+const PAR_URL: &str = "https://auth.example/par";
+
+/// A push of `client`'s code request (PKCE S256) to the PAR endpoint, with
+/// `extra` parameters and a `DPoP` proof when given.
+async fn push(h: &Harness, client: &TestClient, extra: &str, proof: Option<String>) -> Reply {
+    let mut request = Request::post(PAR_URL)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            format!(
+                "response_type=code&client_id={}&code_challenge={}&code_challenge_method=S256\
+                 &state=xyz{extra}",
+                client.id,
+                common::CHALLENGE
+            )
+            .into_bytes(),
+        )
+        .unwrap();
+    if let Some(proof) = proof {
+        request = with_proof(request, &proof);
+    }
+    Reply::from(
+        h.server
+            .pushed_authorization_request_endpoint(request)
+            .await,
+    )
+}
+
+/// RFC 9449 §10.1: a DPoP proof on a pushed authorization request binds
+/// the code to its key, as `dpop_jkt` would: the code is redeemed with a
+/// proof of that key only, and a refusal leaves it redeemable.
+#[tokio::test]
+async fn a_proof_on_a_pushed_request_binds_the_code_to_its_key() {
+    let h = dpop_harness();
+    let client = h.native_client().await;
+    let key = ProofKey::new();
+    let pushed = push(
+        &h,
+        &client,
+        "",
+        Some(key.proof("POST", PAR_URL, h.clock.now(), None, None)),
+    )
+    .await;
+    assert_eq!(pushed.status, 201, "{:?}", pushed.json);
+    let request_uri = pushed.json["request_uri"].as_str().unwrap();
+    let pending = h
+        .authorize(&format!(
+            "client_id={}&request_uri={}",
+            client.id,
+            common::form_encode(request_uri)
+        ))
+        .await
+        .unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let params = common::redirect_params(&response);
+    let code = param(&params, "code").unwrap().to_owned();
+    let redeem = |proof: Option<String>| {
+        let request = token_request(
+            None,
+            &format!(
+                "grant_type=authorization_code&code={code}&client_id={}&code_verifier={}",
+                client.id,
+                common::VERIFIER
+            ),
+        );
+        h.post(match proof {
+            Some(proof) => with_proof(request, &proof),
+            None => request,
+        })
+    };
+    redeem(None).await.assert_error(400, "invalid_dpop_proof");
+    let thief = ProofKey::new();
+    assert_invalid_proof(&redeem(Some(token_proof(&h, &thief))).await, "bound to");
+    let reply = redeem(Some(token_proof(&h, &key))).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["token_type"], "DPoP");
+    let info = h
+        .server
+        .access_token_info(reply.access_token())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(info.cnf, Some(Confirmation::jkt(key.jkt())));
+}
+
+/// RFC 9449 §10.1: a push whose proof is of another key than its
+/// `dpop_jkt`, or whose proof fails the checks of §4.3 (here: made for the
+/// token endpoint), is refused with `invalid_dpop_proof`, and no
+/// `request_uri` is issued. The same `dpop_jkt` as the proof's is accepted.
+#[tokio::test]
+async fn a_pushed_request_with_a_mismatched_or_bad_proof_is_refused() {
+    let h = dpop_harness();
+    let client = h.native_client().await;
+    let (key, other) = (ProofKey::new(), ProofKey::new());
+    let par_proof = |k: &ProofKey| Some(k.proof("POST", PAR_URL, h.clock.now(), None, None));
+
+    let mismatched = push(
+        &h,
+        &client,
+        &format!("&dpop_jkt={}", other.jkt()),
+        par_proof(&key),
+    )
+    .await;
+    assert_invalid_proof(&mismatched, "dpop_jkt");
+    assert!(mismatched.json.get("request_uri").is_none());
+
+    let for_the_token_endpoint = push(&h, &client, "", Some(token_proof(&h, &key))).await;
+    assert_invalid_proof(&for_the_token_endpoint, "URI");
+    assert!(for_the_token_endpoint.json.get("request_uri").is_none());
+
+    let matching = push(
+        &h,
+        &client,
+        &format!("&dpop_jkt={}", key.jkt()),
+        par_proof(&key),
+    )
+    .await;
+    assert_eq!(matching.status, 201, "{:?}", matching.json);
+}

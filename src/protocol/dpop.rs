@@ -81,6 +81,10 @@ pub enum DpopError {
     /// §5).
     #[error("the DPoP proof's key is not the one the token is bound to")]
     WrongKey,
+    /// A pushed authorization request's proof is of another key than the
+    /// `dpop_jkt` it names (RFC 9449 §10.1).
+    #[error("the DPoP proof's key is not the one dpop_jkt names")]
+    JktMismatch,
     /// `Authorization: DPoP` without a `DPoP` proof header (§7.1).
     #[error("the request has no DPoP proof")]
     Missing,
