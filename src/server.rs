@@ -62,6 +62,7 @@ pub struct ServerBuilder {
     pushed: PushedRequestSettings,
     request_objects: RequestObjectSettings,
     detail_types: crate::grant::DetailTypes,
+    dpop: Option<crate::endpoint::Dpop>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -114,6 +115,7 @@ impl AuthorizationServer {
             pushed: PushedRequestSettings::default(),
             request_objects: RequestObjectSettings::default(),
             detail_types: crate::grant::DetailTypes::default(),
+            dpop: None,
         }
     }
 }
@@ -453,8 +455,23 @@ impl ServerBuilder {
                 pushed: self.pushed,
                 request_objects: self.request_objects,
                 detail_types: self.detail_types,
+                dpop: self.dpop,
             }),
         })
+    }
+}
+
+/// DPoP: sender-constrained tokens (RFC 9449).
+impl ServerBuilder {
+    /// Accepts DPoP proofs (RFC 9449) at the token endpoint: a token
+    /// request with a valid proof gets `token_type: DPoP` and tokens bound
+    /// to the proof's key (`cnf.jkt`); a public client's refresh tokens are
+    /// bound too (§5). The metadata lists
+    /// `dpop_signing_alg_values_supported`. Off by default: without it a
+    /// `DPoP` header is ignored and every token is a bearer token.
+    pub fn dpop(mut self, dpop: crate::endpoint::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
     }
 }
 

@@ -706,7 +706,11 @@ async fn a_client_that_knows_only_the_resource_finds_its_authorization_server() 
     assert_eq!(document["authorization_servers"], json!([server.issuer()]));
     assert_eq!(document["bearer_methods_supported"], json!(["header"]));
     assert_eq!(document["scopes_supported"], json!(["read"]));
-    assert!(document.get("dpop_signing_alg_values_supported").is_none());
+    // Contract version 2: /api/me takes DPoP-bound tokens (RFC 9449 §7).
+    assert_eq!(
+        document["dpop_signing_alg_values_supported"],
+        json!(["ES256", "RS256", "PS256", "EdDSA"])
+    );
     let parsed = portcullis::resource::ProtectedResourceMetadata::parse_for(
         &resource,
         reply.text().as_bytes(),

@@ -189,6 +189,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         issued_at: now,
         expires_at: now + lifetime,
         exchange: None,
+        cnf: None,
     }
 }
 
@@ -199,6 +200,7 @@ fn refresh_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Refr
         scope: scope("read write"),
         issued_at: now,
         expires_at: now + lifetime,
+        cnf: None,
     }
 }
 
@@ -211,6 +213,7 @@ fn code_for(grant: &GrantRecord, now: SystemTime) -> AuthorizationCodeRecord {
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         issued_at: now,
         expires_at: now + secs(60),
+        dpop_jkt: None,
     }
 }
 
@@ -303,6 +306,7 @@ fn pending_for(client: &ClientId) -> PendingAuthorizationRecord {
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: t0(),
         expires_at: t0() + secs(600),
+        dpop_jkt: None,
     }
 }
 
@@ -686,6 +690,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         scope: old.scope.clone(),
         issued_at: later,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     let found = store
         .find_refresh_token(&refresh2.hash)
@@ -702,6 +707,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         issued_at: later,
         expires_at: later + secs(600),
         exchange: None,
+        cnf: None,
     };
     assert_eq!(
         store
@@ -865,6 +871,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         issued_at: now,
         expires_at: now + secs(600),
         exchange: None,
+        cnf: None,
     };
     assert_eq!(
         store.find_access_token(&access.hash).await.unwrap(),
@@ -876,6 +883,7 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         scope: grant.scope.clone(),
         issued_at: now,
         expires_at: grant.expires_at,
+        cnf: None,
     };
     assert_eq!(
         store.find_refresh_token(&refresh.hash).await.unwrap(),
@@ -1884,8 +1892,9 @@ async fn a_newer_schema_is_refused(db: &TestDb) {
 
 /// A database left at version 1 by an earlier build gains the limiter's
 /// table, the clients' registrant column (version 3), resources (version 4), the replay cache's
-/// table (version 5), OpenID Connect records (version 6) and exchanged tokens' records (token
-/// exchange) when opened, and keeps what it held.
+/// table (version 5), OpenID Connect records (version 6), exchanged tokens' records (token
+/// exchange), key bindings (DPoP, version 9) and authorization details (RFC 9396, version 10)
+/// when opened, and keeps what it held.
 async fn a_version_1_database_is_migrated(db: &TestDb) {
     let store = db.open().await;
     store.insert_client(native_client("cli")).await.unwrap();
@@ -1900,9 +1909,13 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE grants DROP COLUMN openid; \
              ALTER TABLE pending_authorizations DROP COLUMN openid; \
              DROP TABLE pushed_authorizations; \
+             ALTER TABLE access_tokens DROP COLUMN exchange; \
+             ALTER TABLE access_tokens DROP COLUMN cnf; \
+             ALTER TABLE refresh_tokens DROP COLUMN cnf; \
+             ALTER TABLE pending_authorizations DROP COLUMN dpop_jkt; \
+             ALTER TABLE authorization_codes DROP COLUMN dpop_jkt; \
              ALTER TABLE grants DROP COLUMN authorization_details; \
              ALTER TABLE pending_authorizations DROP COLUMN authorization_details; \
-             ALTER TABLE access_tokens DROP COLUMN exchange; \
              UPDATE schema_version SET version = 1",
         )
         .await

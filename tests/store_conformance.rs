@@ -210,6 +210,7 @@ async fn the_suite_fails_each_broken_store_on_the_contract_it_breaks() {
                 "refused_replays_do_not_revoke",
                 "rotate_refresh_token_then_reuse",
                 "rotate_refresh_token_refuses_an_expired_token_or_grant",
+                "rotate_refresh_token_checks_the_binding",
             ],
         ),
         (
@@ -217,6 +218,8 @@ async fn the_suite_fails_each_broken_store_on_the_contract_it_breaks() {
             &[
                 "refused_replays_do_not_revoke",
                 "rotate_refresh_token_refuses_another_client",
+                "rotate_refresh_token_checks_the_binding",
+                "redeem_code_checks_its_dpop_jkt",
             ],
         ),
         (
@@ -245,6 +248,8 @@ async fn the_suite_fails_each_broken_store_on_the_contract_it_breaks() {
                 "rotate_refresh_token_refuses_another_client",
                 "rotate_refresh_token_refuses_an_expired_token_or_grant",
                 "rotate_refresh_token_narrows_scope_but_never_widens",
+                "rotate_refresh_token_checks_the_binding",
+                "redeem_code_checks_its_dpop_jkt",
             ],
         ),
         (
@@ -602,6 +607,7 @@ mod broken {
             redemption.refresh_token.clone(),
         )
         .access_scope(redemption.access_scope.clone())
+        .with_proven_key(redemption.proven_key.clone())
     }
 
     impl GrantStore for Broken {

@@ -449,6 +449,7 @@ fn decoy() -> &'static Client {
             secret_salt: None,
             openid: Default::default(),
             requests: Default::default(),
+            dpop_bound_access_tokens: false,
         }
     })
 }

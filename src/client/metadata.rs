@@ -201,6 +201,10 @@ pub struct ClientMetadata {
     /// (RFC 9101 §10.5; OpenID Connect Registration §2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_object_signing_alg: Option<String>,
+    /// Whether the client always uses DPoP (RFC 9449 §5.2): its token
+    /// requests without a proof are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Members asking for encryption, which this server does not do.
     #[serde(flatten)]
     encryption: EncryptionMembers,
@@ -362,6 +366,7 @@ impl ClientMetadata {
             request_object_signing_alg: client
                 .request_object_signing_alg()
                 .map(|a| a.as_str().to_owned()),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens().then_some(true),
             encryption: EncryptionMembers::default(),
         }
     }
@@ -399,7 +404,8 @@ impl ClientMetadata {
 
         let mut registration = ClientRegistration::new(profile)
             .auth_method(method)
-            .scope(scope);
+            .scope(scope)
+            .dpop_bound_access_tokens(self.dpop_bound_access_tokens.unwrap_or(false));
         for grant in grant_types {
             registration = registration.grant_type(grant);
         }

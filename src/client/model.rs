@@ -122,6 +122,8 @@ pub struct Client {
     pub(super) secret_salt: Option<SecretSalt>,
     pub(super) openid: OpenIdMetadata,
     pub(super) requests: super::requests::RequestPolicy,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2).
+    pub(super) dpop_bound_access_tokens: bool,
 }
 
 /// The public keys a client registered (RFC 7591 §2): its assertions
@@ -249,6 +251,12 @@ impl Client {
     }
 
     /// The salt of a `client_secret_jwt` client's derived secret.
+    /// Whether the client always uses DPoP (`dpop_bound_access_tokens`, RFC
+    /// 9449 §5.2): its token requests without a proof are refused.
+    pub fn dpop_bound_access_tokens(&self) -> bool {
+        self.dpop_bound_access_tokens
+    }
+
     pub(crate) fn secret_salt(&self) -> Option<&SecretSalt> {
         self.secret_salt.as_ref()
     }

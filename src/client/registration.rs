@@ -79,6 +79,7 @@ pub struct ClientRegistration {
     /// check at registration; `None` when the registration endpoint fetches
     /// the document itself.
     pub(super) sector_listing: Option<Vec<String>>,
+    dpop_bound_access_tokens: bool,
 }
 
 /// A client, just registered, with its secret in plaintext for the one time it
@@ -115,7 +116,16 @@ impl ClientRegistration {
             openid: OpenIdParts::default(),
             requests: RequestPolicy::default(),
             sector_listing: None,
+            dpop_bound_access_tokens: false,
         }
+    }
+
+    /// Requires DPoP of the client (`dpop_bound_access_tokens`, RFC 9449
+    /// §5.2): a token request of its without a valid proof is refused, so
+    /// every token it gets is bound to a key.
+    pub fn dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens = required;
+        self
     }
 
     /// A confidential web application (or service).
@@ -317,6 +327,7 @@ impl ClientRegistration {
             client_secret_jwt_salt: salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
             openid: self.openid,
             requests: self.requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         }
     }
 }
@@ -379,6 +390,9 @@ pub(crate) struct ClientParts {
     /// RFC 9126 §6 metadata, under its own member names.
     #[serde(flatten)]
     requests: RequestPolicy,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens: bool,
 }
 
 impl ClientParts {
@@ -512,6 +526,7 @@ impl ClientParts {
             secret_salt,
             openid,
             requests: self.requests,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         })
     }
 
@@ -623,6 +638,7 @@ impl From<Client> for ClientParts {
             client_secret_jwt_salt: client.secret_salt.map(|s| URL_SAFE_NO_PAD.encode(s.0)),
             openid: OpenIdParts::from(&client.openid),
             requests: client.requests.clone(),
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
         }
     }
 }

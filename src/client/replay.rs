@@ -32,6 +32,9 @@ impl ReplayKey {
     /// The purpose of a request object's `(client_id, jti)` (RFC 9101 §10.8
     /// replay).
     pub const REQUEST_OBJECT: &'static str = "request_object";
+    /// The purpose of a DPoP proof's `(jkt, jti)`: a proof is used once
+    /// (RFC 9449 §11.1).
+    pub const DPOP_PROOF: &'static str = "dpop_proof";
 
     /// The key of `parts` used for `purpose`.
     pub fn new(purpose: &str, parts: &[&str]) -> Self {

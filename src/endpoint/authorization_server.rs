@@ -93,6 +93,8 @@ pub(crate) struct ServerInner {
     pub(crate) request_objects: super::RequestObjectSettings,
     /// The authorization details types accepted (RFC 9396).
     pub(crate) detail_types: crate::grant::DetailTypes,
+    /// DPoP (RFC 9449), when enabled.
+    pub(crate) dpop: Option<super::dpop::Dpop>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -331,6 +333,9 @@ impl AuthorizationServer {
         }
         if let Some(jwt) = &self.inner.jwt_auth {
             purged += jwt.purge(now).await?;
+        }
+        if let Some(dpop) = &self.inner.dpop {
+            purged += dpop.purge(now).await?;
         }
         Ok(purged)
     }

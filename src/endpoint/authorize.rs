@@ -459,6 +459,22 @@ impl AuthorizationServer {
             (ResponseType::Token, _) => None,
         };
 
+        // RFC 9449 §10: `dpop_jkt` binds the code to a DPoP key — a
+        // base64url SHA-256 thumbprint, 43 characters.
+        let dpop_jkt = match (response_type, single("dpop_jkt")?) {
+            (ResponseType::Code, Some(jkt)) if self.inner.dpop.is_some() => {
+                if jkt.len() != 43 || !crate::token::is_base64url(jkt.as_bytes()) {
+                    return Err(fail(
+                        ErrorCode::INVALID_REQUEST,
+                        "dpop_jkt is not a JWK SHA-256 thumbprint",
+                        default_mode,
+                    ));
+                }
+                Some(Arc::from(jkt))
+            }
+            _ => None,
+        };
+
         let record = PendingAuthorizationRecord {
             // Set by `defer`, which mints the handle.
             hash: TokenHash::from_bytes([0; 32]),
@@ -475,6 +491,7 @@ impl AuthorizationServer {
             challenge,
             created_at: now,
             expires_at: now + self.inner.lifetimes.authorization_request,
+            dpop_jkt,
         };
         Ok(PendingAuthorization {
             handle: None,
@@ -711,6 +728,7 @@ impl AuthorizationServer {
                     challenge: record.challenge.clone(),
                     issued_at: now,
                     expires_at: now + lifetimes.authorization_code,
+                    dpop_jkt: record.dpop_jkt.clone(),
                 };
                 self.inner
                     .stores
@@ -745,6 +763,7 @@ impl AuthorizationServer {
                     issued_at: now,
                     expires_at,
                     exchange: None,
+                    cnf: None,
                 };
                 self.inner
                     .stores

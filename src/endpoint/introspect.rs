@@ -340,7 +340,13 @@ impl AuthorizationServer {
             sub: token.subject.map(|s| s.as_str().to_owned()),
             exp: Some(epoch_secs(token.expires_at)),
             iat: Some(epoch_secs(token.issued_at)),
-            token_type: (token.kind == TokenKind::AccessToken).then(|| "Bearer".to_owned()),
+            // RFC 9449 §6.2: a DPoP-bound access token is of type `DPoP`.
+            token_type: (token.kind == TokenKind::AccessToken).then(|| {
+                match token.cnf.as_ref().and_then(|c| c.jwk_thumbprint()) {
+                    Some(_) => "DPoP".to_owned(),
+                    None => "Bearer".to_owned(),
+                }
+            }),
             iss: Some(inner.issuer.as_str().to_owned()),
             nbf: None,
             act: token.act.as_ref().map(Actor::to_json_value),
@@ -355,6 +361,7 @@ impl AuthorizationServer {
             }),
             authorization_details: (!token.authorization_details.is_empty())
                 .then(|| token.authorization_details.to_json()),
+            cnf: token.cnf,
         })
     }
 
@@ -435,7 +442,7 @@ fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
 
 /// What the policy and the response are built from.
 fn introspected(found: Found) -> IntrospectedToken {
-    let (kind, scope, audience, issued_at, expires_at, grant, exchange) = match found {
+    let (kind, scope, audience, issued_at, expires_at, grant, exchange, cnf) = match found {
         Found::Access(record, grant) => (
             TokenKind::AccessToken,
             record.scope,
@@ -444,6 +451,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             record.expires_at,
             grant,
             record.exchange,
+            record.cnf,
         ),
         Found::Refresh(found) => (
             TokenKind::RefreshToken,
@@ -453,6 +461,7 @@ fn introspected(found: Found) -> IntrospectedToken {
             found.record.expires_at,
             found.grant,
             None,
+            found.record.cnf,
         ),
     };
     // An exchanged token was issued to the client that asked for it (RFC
@@ -473,6 +482,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         expires_at: expires_at.min(grant.expires_at),
         grant_id: grant.id,
         authorization_details: grant.authorization_details,
+        cnf,
     }
 }
 

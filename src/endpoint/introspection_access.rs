@@ -77,6 +77,9 @@ pub struct IntrospectedToken {
     pub authorization_details: crate::protocol::AuthorizationDetails,
     /// For an access token issued by delegation (RFC 8693 §4.1): its actor.
     pub act: Option<Actor>,
+    /// The key it is bound to (RFC 7800 §3.1, RFC 9449 §6); `None` for a
+    /// bearer token.
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 /// Decides whether a caller may learn about a token (RFC 7662 §4: the
@@ -296,6 +299,7 @@ mod tests {
             grant_id: GrantId::generate(),
             authorization_details: crate::protocol::AuthorizationDetails::empty(),
             act: None,
+            cnf: None,
         }
     }
 

@@ -202,6 +202,10 @@ pub struct AuthorizationServerMetadata {
     /// is set.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_id_metadata_document_supported: bool,
+    /// The algorithms a DPoP proof may use (RFC 9449 §5.1); present when
+    /// [`ServerBuilder::dpop`](crate::ServerBuilder::dpop) is set.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "wire_list")]
+    pub dpop_signing_alg_values_supported: Vec<Algorithm>,
     /// What an OpenID Provider adds (Discovery §3); `None`, and no member
     /// written, on a server that is not one.
     #[serde(flatten)]
@@ -539,6 +543,11 @@ impl AuthorizationServer {
             introspection_endpoint_auth_signing_alg_values_supported: signing_algs.clone(),
             token_endpoint_auth_signing_alg_values_supported: signing_algs,
             client_id_metadata_document_supported: inner.options.client_id_metadata_documents,
+            dpop_signing_alg_values_supported: inner
+                .dpop
+                .as_ref()
+                .map(|dpop| dpop.signing_algorithms().to_vec())
+                .unwrap_or_default(),
             openid: inner
                 .openid
                 .as_deref()

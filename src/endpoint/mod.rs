@@ -12,6 +12,7 @@ mod device;
 mod device_settings;
 mod device_verification;
 mod discovery;
+mod dpop;
 mod end_session;
 mod form_post;
 mod introspect;
@@ -47,6 +48,9 @@ pub use device_settings::{
     default_user_code_policy,
 };
 pub use device_verification::{PendingDeviceAuthorization, UserCodeError};
+pub use dpop::{
+    DEFAULT_DPOP_ALGORITHMS, Dpop, DpopNonceError, DpopRefusal, MIN_DPOP_NONCE_KEY_LEN, ProvenKey,
+};
 pub use end_session::{LogoutError, LogoutRequest};
 pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;

@@ -75,10 +75,11 @@ use super::TokenRequest;
 use super::authorization_server::AuthorizationServer;
 use super::authorize::{AuthorizationError, Origin};
 use super::client_auth::authenticate_client;
+use super::dpop::DpopRefusal;
 use super::published_urls::Endpoint;
 use crate::client::{ClientId, EndpointFamily};
 use crate::grant::{RequestError, TokenError};
-use crate::protocol::{ErrorCode, OAuthError, Params};
+use crate::protocol::{DpopError, ErrorCode, OAuthError, Params};
 use crate::store::PushedAuthorizationRecord;
 use crate::token::{TokenHash, TokenKind, mint};
 
@@ -256,6 +257,10 @@ impl AuthorizationServer {
                 .map_err(to_token_error)?,
             Ok(None) => authorization_parameters(params, client.id()),
         };
+        let form = match self.pushed_dpop_key(&request, now).await? {
+            Some(jkt) => bind_dpop_jkt(form, &jkt)?,
+            None => form,
+        };
         let parsed = Params::parse(form.as_bytes()).map_err(RequestError::MalformedRequest)?;
         // RFC 9126 §2.3: the request is validated now, and errors go to the
         // client in the response, not through a redirect.
@@ -291,6 +296,33 @@ impl AuthorizationServer {
             request_uri: format!("{REQUEST_URI_PREFIX}{handle}"),
             expires_in: lifetime,
         })
+    }
+
+    /// The thumbprint of the key a `DPoP` proof on the push proves (RFC 9449
+    /// §10.1), checked as at the token endpoint (§4.3) with the PAR
+    /// endpoint's published URL as `htu`; `None` without DPoP configured or
+    /// without the header.
+    async fn pushed_dpop_key(
+        &self,
+        request: &TokenRequest<'_>,
+        now: std::time::SystemTime,
+    ) -> Result<Option<String>, TokenError> {
+        let inner = &*self.inner;
+        let Some(dpop) = inner.dpop.as_ref() else {
+            return Ok(None);
+        };
+        let url = inner.discovery.endpoints.get(Endpoint::PushedAuthorization);
+        match dpop
+            .check(request.headers(), &Method::POST, url, None, now)
+            .await
+        {
+            Ok(proven) => {
+                Ok(proven.and_then(|p| p.confirmation.jwk_thumbprint().map(str::to_owned)))
+            }
+            Err(DpopRefusal::Invalid(e)) => Err(TokenError::InvalidDpopProof(e)),
+            Err(DpopRefusal::UseNonce(nonce)) => Err(TokenError::UseDpopNonce(nonce)),
+            Err(DpopRefusal::Storage(e)) => Err(e.into()),
+        }
     }
 
     /// The parameters of the pushed request `params` names, taken from the
@@ -351,6 +383,31 @@ impl AuthorizationServer {
             .ok_or_else(refused)?;
         Ok(Some(record.parameters))
     }
+}
+
+/// The pushed request `form` bound to the DPoP key `jkt` its push proved
+/// (RFC 9449 §10.1): as if it named the key in `dpop_jkt`, so the code is
+/// redeemed only with a proof of that key. A `dpop_jkt` of another key is
+/// refused.
+fn bind_dpop_jkt(mut form: String, jkt: &str) -> Result<String, TokenError> {
+    let named = Params::parse(form.as_bytes())
+        .map_err(RequestError::MalformedRequest)?
+        .get("dpop_jkt")
+        .map_err(RequestError::MalformedRequest)?
+        .map(|named| named == jkt);
+    match named {
+        Some(true) => {}
+        Some(false) => return Err(TokenError::InvalidDpopProof(DpopError::JktMismatch)),
+        None => {
+            // A thumbprint is base64url: nothing to encode.
+            if !form.is_empty() {
+                form.push('&');
+            }
+            form.push_str("dpop_jkt=");
+            form.push_str(jkt);
+        }
+    }
+    Ok(form)
 }
 
 /// The authorization request a push carries, form-urlencoded: every

@@ -9,15 +9,16 @@
 use std::fmt;
 
 use http::header::HeaderMap;
-use http::{Request, Response};
+use http::{Method, Request, Response};
 
 use super::authorization_server::AuthorizationServer;
 use super::client_auth::authenticate_client;
+use super::dpop::DpopRefusal;
 use super::form_post::FormRequest;
 use super::published_urls::Endpoint;
 use crate::client::{AuthRequest, EndpointFamily, ThrottleSource};
 use crate::grant::{GrantContext, RequestError, TargetRefusal, TokenError, target_error};
-use crate::protocol::{Params, ResourceSet, TokenResponse};
+use crate::protocol::{DPOP_HEADER, DpopError, Params, ResourceSet, TokenResponse};
 
 /// A parsed token request: its form parameters and its headers.
 ///
@@ -182,6 +183,31 @@ impl AuthorizationServer {
             return Err(target_error(TargetRefusal::Unknown));
         }
 
+        // RFC 9449 §5: a proof binds the tokens to its key. Without DPoP
+        // configured, or without the header, nothing more is done.
+        let proven = match &inner.dpop {
+            Some(dpop) if request.headers().contains_key(DPOP_HEADER) => {
+                let url = inner.discovery.endpoints.get(Endpoint::Token);
+                match dpop
+                    .check(request.headers(), &Method::POST, url, None, now)
+                    .await
+                {
+                    Ok(proven) => proven,
+                    Err(DpopRefusal::Invalid(e)) => return Err(TokenError::InvalidDpopProof(e)),
+                    Err(DpopRefusal::UseNonce(nonce)) => {
+                        return Err(TokenError::UseDpopNonce(nonce));
+                    }
+                    Err(DpopRefusal::Storage(e)) => return Err(e.into()),
+                }
+            }
+            _ => None,
+        };
+        // RFC 9449 §5.2: a client registered with
+        // `dpop_bound_access_tokens` gets no token without a proof.
+        if proven.is_none() && client.client().dpop_bound_access_tokens() {
+            return Err(TokenError::InvalidDpopProof(DpopError::Missing));
+        }
+
         let ctx = GrantContext {
             stores: &inner.stores,
             lifetimes: &inner.lifetimes,
@@ -195,8 +221,16 @@ impl AuthorizationServer {
             openid: inner.openid.as_deref(),
             now,
             requested_details: &requested_details,
+            confirmation: proven.as_ref().map(|p| &p.confirmation),
         };
-        handler.handle(ctx).await
+        let response = handler.handle(ctx).await?;
+        Ok(match proven.and_then(|p| p.fresh_nonce) {
+            Some(nonce) => match http::HeaderValue::from_str(&nonce) {
+                Ok(value) => response.with_dpop_nonce(value),
+                Err(_) => response,
+            },
+            None => response,
+        })
     }
 }
 

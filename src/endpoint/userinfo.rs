@@ -47,15 +47,18 @@ use serde_json::{Map, Value};
 
 use super::authorization_server::{AuthorizationServer, ServerInner};
 use super::content_type::is_media_type;
+use super::dpop::DpopRefusal;
 use super::published_urls::Endpoint;
 use crate::client::Client;
 use crate::jose::{Algorithm, SigningError, sign_json};
 use crate::oidc::{IdentityError, OpenIdProvider};
 use crate::protocol::{
-    BearerChallenge, BearerCredential, ErrorCode, ErrorResponse, MAX_TOKEN_LEN, OAuthError, Params,
-    Realm, ResourceSet, Scope, bearer_credential, empty_response, json_response,
+    BearerChallenge, BearerCredential, DpopError, ErrorCode, ErrorResponse, MAX_TOKEN_LEN,
+    OAuthError, Params, Realm, ResourceSet, Scope, bearer_credential, dpop_challenge,
+    dpop_credential, empty_response, json_response,
 };
 use crate::store::StoreError;
+use crate::token::Confirmation;
 
 /// The scope an access token needs here (Core §5.3: a token "obtained
 /// through OpenID Connect Authentication").
@@ -85,6 +88,12 @@ enum Refusal {
     InvalidToken,
     /// No `openid` scope: `403 insufficient_scope`, `scope="openid"`.
     InsufficientScope,
+    /// `Authorization: DPoP` with a missing or invalid proof: `401
+    /// invalid_dpop_proof` in a `DPoP` challenge (RFC 9449 §7.1).
+    InvalidDpopProof(crate::protocol::DpopError),
+    /// The proof lacks the server's nonce: `401 use_dpop_nonce` with
+    /// `DPoP-Nonce` (RFC 9449 §9).
+    UseDpopNonce(String),
     /// The store failed: `500 server_error`, the cause logged.
     Storage(StoreError),
     /// The claims source or the signer failed: `500 server_error`, the
@@ -115,6 +124,53 @@ impl From<SigningError> for Refusal {
 }
 
 impl Refusal {
+    /// The response, and with DPoP on (RFC 9449 §7.1) a `DPoP` challenge
+    /// beside the `Bearer` one, carrying the error of a DPoP refusal.
+    fn into_dpop_http(self, issuer: &str, algorithms: Option<&[Algorithm]>) -> Response<Vec<u8>> {
+        let Some(algorithms) = algorithms else {
+            return self.into_http(issuer);
+        };
+        let dpop_error = |code: ErrorCode, why: String| {
+            let error = OAuthError::new(code).with_description(why);
+            ErrorResponse::new(error.clone())
+                .with_status(StatusCode::UNAUTHORIZED)
+                .with_challenge(dpop_challenge(Some(&error), algorithms))
+        };
+        match self {
+            Self::InvalidDpopProof(e) => {
+                dpop_error(ErrorCode::INVALID_DPOP_PROOF, e.to_string()).into_http()
+            }
+            Self::UseDpopNonce(nonce) => {
+                let mut response = dpop_error(
+                    ErrorCode::USE_DPOP_NONCE,
+                    "the DPoP proof must carry the server's nonce".to_owned(),
+                );
+                if let Ok(nonce) = HeaderValue::from_str(&nonce) {
+                    response = response.with_dpop_nonce(nonce);
+                }
+                response.into_http()
+            }
+            other => {
+                let challenge = match other {
+                    Self::NoToken => Some(dpop_challenge(None, algorithms)),
+                    Self::InvalidToken => {
+                        let error = OAuthError::new(ErrorCode::INVALID_TOKEN)
+                            .with_description("the access token is invalid, expired or revoked");
+                        Some(dpop_challenge(Some(&error), algorithms))
+                    }
+                    _ => None,
+                };
+                let mut response = other.into_http(issuer);
+                if let Some(challenge) = challenge {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, challenge);
+                }
+                response
+            }
+        }
+    }
+
     /// The response; challenges name the issuer as the realm, as the
     /// server's other bearer-authenticated endpoints do.
     fn into_http(self, issuer: &str) -> Response<Vec<u8>> {
@@ -163,6 +219,14 @@ impl Refusal {
                 e.report("userinfo endpoint");
                 ErrorResponse::server_error().into_http()
             }
+            Self::InvalidDpopProof(_) | Self::UseDpopNonce(_) => {
+                // Only with DPoP on, which `into_dpop_http` answers.
+                challenged(
+                    ErrorCode::INVALID_TOKEN,
+                    "the access token is invalid, expired or revoked",
+                    None,
+                )
+            }
             Self::Identity(e) => {
                 tracing::error!(
                     target: "portcullis",
@@ -176,14 +240,42 @@ impl Refusal {
     }
 }
 
+/// The access token of `Authorization: DPoP` (RFC 9449 §7.1), when DPoP is
+/// on; `None` otherwise, and for any other scheme.
+fn dpop_token<B>(request: &Request<B>, dpop: bool) -> Result<Option<&str>, Refusal> {
+    if !dpop {
+        return Ok(None);
+    }
+    match dpop_credential(request.headers(), MAX_TOKEN_LEN) {
+        BearerCredential::Absent => Ok(None),
+        BearerCredential::Token(token) => Ok(Some(token)),
+        BearerCredential::Repeated => Err(Refusal::InvalidRequest(
+            "the Authorization header is repeated",
+        )),
+        BearerCredential::Malformed => Err(Refusal::InvalidRequest(
+            "the DPoP credentials are malformed",
+        )),
+    }
+}
+
 /// The access token a request presents (RFC 6750 §2): `Authorization:
 /// Bearer`, or `access_token` in a POST's form body (§2.2). The URI query
 /// (§2.3) is never accepted — a token there ends up in logs — but it counts
 /// as a method, so a request using two is refused (§2: clients MUST NOT).
 /// `None`: no token in an accepted place.
+#[cfg(test)]
 fn presented_token<B: AsRef<[u8]>>(request: &Request<B>) -> Result<Option<Cow<'_, str>>, Refusal> {
+    presented_token_with(request, None)
+}
+
+/// [`presented_token`], with `dpop` the token of `Authorization: DPoP` if
+/// there was one: it counts as the header method.
+fn presented_token_with<'r, B: AsRef<[u8]>>(
+    request: &'r Request<B>,
+    dpop: Option<&'r str>,
+) -> Result<Option<Cow<'r, str>>, Refusal> {
     let header = match bearer_credential(request.headers(), MAX_TOKEN_LEN) {
-        BearerCredential::Absent => None,
+        BearerCredential::Absent => dpop.map(Cow::Borrowed),
         BearerCredential::Token(token) => Some(Cow::Borrowed(token)),
         BearerCredential::Repeated => {
             return Err(Refusal::InvalidRequest(
@@ -333,7 +425,10 @@ impl AuthorizationServer {
         };
         match userinfo(inner, provider, &request).await {
             Ok(response) => response,
-            Err(refusal) => refusal.into_http(&inner.issuer),
+            Err(refusal) => refusal.into_dpop_http(
+                &inner.issuer,
+                inner.dpop.as_ref().map(|d| d.signing_algorithms()),
+            ),
         }
     }
 }
@@ -352,11 +447,37 @@ async fn userinfo<B: AsRef<[u8]>>(
     if request.body().as_ref().len() > inner.max_body {
         return Err(Refusal::BodyTooLarge);
     }
-    let token = presented_token(request)?.ok_or(Refusal::NoToken)?;
+    let dpop = dpop_token(request, inner.dpop.is_some())?;
+    let token = presented_token_with(request, dpop)?.ok_or(Refusal::NoToken)?;
+    // RFC 9449 §7.1: `Authorization: DPoP` comes with a proof of the key
+    // for this method and URL, whose `ath` is the token's hash.
+    let proven = match (&inner.dpop, dpop) {
+        (Some(settings), Some(_)) => {
+            let url = inner.discovery.endpoints.get(Endpoint::UserInfo);
+            let now = inner.clock.now();
+            match settings
+                .check(request.headers(), request.method(), url, Some(&token), now)
+                .await
+            {
+                Ok(Some(proven)) => Some(proven.confirmation),
+                Ok(None) => return Err(Refusal::InvalidDpopProof(DpopError::Missing)),
+                Err(DpopRefusal::Invalid(e)) => return Err(Refusal::InvalidDpopProof(e)),
+                Err(DpopRefusal::UseNonce(nonce)) => return Err(Refusal::UseDpopNonce(nonce)),
+                Err(DpopRefusal::Storage(e)) => return Err(Refusal::Storage(e)),
+            }
+        }
+        _ => None,
+    };
     let (record, grant) = inner
         .live_access_token(&token)
         .await?
         .ok_or(Refusal::InvalidToken)?;
+    // A bound token only with its key; a bearer token only as one (RFC
+    // 9449 §7.2).
+    if !Confirmation::binding_holds(record.cnf.as_ref(), proven.as_ref()) {
+        tracing::info!(target: "portcullis::security", event = "dpop_binding_refused");
+        return Err(Refusal::InvalidToken);
+    }
     if !audience_allows(inner, &record.audience) {
         return Err(Refusal::InvalidToken);
     }

@@ -127,7 +127,8 @@ async fn redeem(
     let redemption = CodeRedemption::new(ctx.client.id().clone(), ctx.now, access, refresh)
         .redirect_uri(redirect_uri)
         .code_verifier(code_verifier)
-        .access_scope(access_scope);
+        .access_scope(access_scope)
+        .with_proven_key(ctx.confirmation.cloned());
     let respond = ctx.responder();
     let invalid = || invalid_grant("invalid authorization code");
     match codes.redeem_code(&code_hash, &redemption).await? {

@@ -27,7 +27,9 @@ use crate::store::{
     AccessTokenRecord, Actor, FoundRefreshToken, GrantId, GrantRecord, NewGrant, PlannedToken,
     StoreError, Stores, Subject,
 };
-use crate::token::{AccessToken, RefreshToken, TokenHash, TokenKind, TokenLifetimes, mint};
+use crate::token::{
+    AccessToken, Confirmation, RefreshToken, TokenHash, TokenKind, TokenLifetimes, mint,
+};
 
 /// One token request, as a grant handler sees it.
 #[derive(Debug)]
@@ -50,6 +52,9 @@ pub struct GrantContext<'a> {
     /// The `authorization_details` (RFC 9396 §6), each of a type the
     /// server and the client accept; empty when the request has none.
     pub(crate) requested_details: &'a AuthorizationDetails,
+    /// The key the request proved with a DPoP proof (RFC 9449 §5): the
+    /// tokens issued are bound to it.
+    pub(crate) confirmation: Option<&'a Confirmation>,
 }
 
 impl<'a> GrantContext<'a> {
@@ -94,6 +99,22 @@ impl<'a> GrantContext<'a> {
     /// The time of this request, from the server's clock.
     pub fn now(&self) -> SystemTime {
         self.now
+    }
+
+    /// The key the request proved with a DPoP proof (RFC 9449 §5), to which
+    /// the access token [`issue`](Self::issue) makes is bound; `None`
+    /// without a proof.
+    pub fn confirmation(&self) -> Option<&'a Confirmation> {
+        self.confirmation
+    }
+
+    /// The binding of a refresh token issued now: the proven key for a
+    /// public client (RFC 9449 §5); none for a confidential client, whose
+    /// refresh tokens are bound to its authentication.
+    pub(crate) fn refresh_confirmation(&self) -> Option<Confirmation> {
+        self.confirmation
+            .filter(|_| !self.client.is_confidential())
+            .cloned()
     }
 
     /// The resources the request names (`resource`, RFC 8707 §2), each one
@@ -196,6 +217,7 @@ impl<'a> GrantContext<'a> {
             client_id: self.client.id(),
             now: self.now,
             default_lifetime: self.lifetimes.access_token,
+            confirmation: self.confirmation,
         }
     }
 
@@ -216,6 +238,7 @@ impl<'a> GrantContext<'a> {
         Responder {
             now: self.now,
             requested_scope: self.requested_scope,
+            dpop: self.confirmation.is_some(),
         }
     }
 
@@ -225,7 +248,8 @@ impl<'a> GrantContext<'a> {
         let (token, hash) = mint(TokenKind::AccessToken);
         (
             token,
-            PlannedToken::new(hash, self.now + self.lifetimes.access_token),
+            PlannedToken::new(hash, self.now + self.lifetimes.access_token)
+                .with_confirmation(self.confirmation.cloned()),
         )
     }
 
@@ -236,7 +260,9 @@ impl<'a> GrantContext<'a> {
         self.refresh_tokens_allowed().then(|| {
             let (token, hash) = mint(TokenKind::RefreshToken);
             let expires = self.now + self.lifetimes.refresh_token_idle;
-            (token, PlannedToken::new(hash, expires))
+            let planned =
+                PlannedToken::new(hash, expires).with_confirmation(self.refresh_confirmation());
+            (token, planned)
         })
     }
 
@@ -295,12 +321,15 @@ impl<'a> GrantContext<'a> {
             resources,
             details: self.requested_details.clone(),
             issue,
+            refresh_cnf: self.refresh_confirmation(),
         };
         if self.audiences.format(&plan.resources) == TokenFormat::Opaque {
             // The common path: minted and handed to the store now, so the
             // future is the store's and the response, nothing more.
             let (token, hash) = mint(TokenKind::AccessToken);
-            let planned = PlannedToken::new(hash, expires_at).with_audience(plan.resources.clone());
+            let planned = PlannedToken::new(hash, expires_at)
+                .with_audience(plan.resources.clone())
+                .with_confirmation(self.confirmation.cloned());
             let (stored, response) = plan.store(token, planned);
             return Issuing::Storing {
                 stored,
@@ -338,6 +367,8 @@ struct Plan<'a> {
     resources: ResourceSet,
     details: AuthorizationDetails,
     issue: Issue,
+    /// A public client's refresh token's binding (RFC 9449 §5).
+    refresh_cnf: Option<Confirmation>,
 }
 
 impl<'a> Plan<'a> {
@@ -359,6 +390,7 @@ impl<'a> Plan<'a> {
             resources,
             details,
             issue,
+            refresh_cnf,
         } = self;
         let grant = GrantRecord {
             id: stores.grants.grant_id_for(&planned.hash),
@@ -374,7 +406,8 @@ impl<'a> Plan<'a> {
         let access = planned.access_record(&grant, token_scope.clone(), now);
         let refresh = issue.refresh.then(|| {
             let (token, hash) = mint(TokenKind::RefreshToken);
-            let planned = PlannedToken::new(hash, now + refresh_lifetime);
+            let planned =
+                PlannedToken::new(hash, now + refresh_lifetime).with_confirmation(refresh_cnf);
             (token, planned.refresh_record(&grant, issue.scope, now))
         });
         let (refresh_token, refresh) = refresh.unzip();
@@ -444,6 +477,7 @@ pub(crate) struct Minter<'a> {
     client_id: &'a ClientId,
     now: SystemTime,
     default_lifetime: std::time::Duration,
+    confirmation: Option<&'a Confirmation>,
 }
 
 impl Minter<'_> {
@@ -511,6 +545,7 @@ impl Minter<'_> {
                     expires_at,
                     authorization_details,
                     act,
+                    cnf: self.confirmation,
                 };
                 let jwt = jwt_access_token::sign(signer.as_ref(), claims)
                     .await
@@ -520,7 +555,9 @@ impl Minter<'_> {
             }
             _ => mint(TokenKind::AccessToken),
         };
-        let planned = PlannedToken::new(hash, expires_at).with_audience(audience.clone());
+        let planned = PlannedToken::new(hash, expires_at)
+            .with_audience(audience.clone())
+            .with_confirmation(self.confirmation.cloned());
         Ok((token, planned))
     }
 }
@@ -530,10 +567,13 @@ impl Minter<'_> {
 pub(crate) struct Responder<'a> {
     now: SystemTime,
     requested_scope: Option<&'a Scope>,
+    /// Whether the access token is DPoP-bound (`token_type: DPoP`, RFC
+    /// 9449 §5).
+    dpop: bool,
 }
 
 impl Responder<'_> {
-    /// A bearer token response (RFC 6749 §5.1) for an access token expiring
+    /// A token response (RFC 6749 §5.1; RFC 9449 §5 when bound) for an access token expiring
     /// at `expires_at`, with a refresh token if given.
     pub(crate) fn response(
         self,
@@ -542,8 +582,13 @@ impl Responder<'_> {
         refresh_token: Option<String>,
     ) -> TokenResponse {
         let lifetime = expires_at.duration_since(self.now).unwrap_or_default();
-        let response =
-            TokenResponse::bearer(AccessToken::new(access_token)).with_expires_in(lifetime);
+        let access_token = AccessToken::new(access_token);
+        let response = if self.dpop {
+            TokenResponse::dpop(access_token)
+        } else {
+            TokenResponse::bearer(access_token)
+        }
+        .with_expires_in(lifetime);
         match refresh_token {
             Some(token) => response.with_refresh_token(RefreshToken::new(token)),
             None => response,
@@ -588,6 +633,11 @@ pub(crate) fn refusal_error(refusal: Refusal, what: &'static str) -> TokenError 
     let why: &'static str = match (refusal, what) {
         (Refusal::ScopeWidened, _) => {
             return TokenError::InvalidScope("a refresh cannot widen the scope");
+        }
+        (Refusal::WrongKey, _) => {
+            // RFC 9449 §10: a code bound by `dpop_jkt`, or a bound refresh
+            // token, without its key.
+            return TokenError::InvalidDpopProof(crate::protocol::DpopError::WrongKey);
         }
         (Refusal::RedirectUriMismatch, _) => {
             "redirect_uri does not match the authorization request"

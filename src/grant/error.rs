@@ -209,6 +209,14 @@ pub enum TokenError {
     /// Any other OAuth error, from an extension grant.
     #[error("{0}")]
     OAuth(OAuthError),
+    /// The DPoP proof is invalid, or the token it would be bound to needs
+    /// another key: `invalid_dpop_proof` (RFC 9449 §5).
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(crate::protocol::DpopError),
+    /// The DPoP proof lacks the server's current nonce: `use_dpop_nonce`
+    /// with this nonce in `DPoP-Nonce` (RFC 9449 §8).
+    #[error("a DPoP nonce is required")]
+    UseDpopNonce(String),
 }
 
 impl From<OAuthError> for TokenError {
@@ -253,6 +261,8 @@ impl TokenError {
             }
             TokenError::Signing(_) | TokenError::Claims(_) => ErrorResponse::server_error(),
             TokenError::OAuth(e) => ErrorResponse::new(e.clone()),
+            TokenError::InvalidDpopProof(e) => e.to_error_response(),
+            TokenError::UseDpopNonce(nonce) => crate::protocol::use_dpop_nonce(nonce),
         }
     }
 

@@ -11,6 +11,7 @@ use crate::client::ClientId;
 use crate::jose::{Audience, JwsSigner, SigningError, seconds, sign_json};
 use crate::protocol::{AuthorizationDetails, ResourceSet, Scope};
 use crate::store::{Actor, Subject};
+use crate::token::Confirmation;
 
 /// The media type of a JWT access token's `typ` header (RFC 9068 §2.1).
 pub(crate) const AT_JWT_TYP: &str = "at+jwt";
@@ -33,6 +34,9 @@ struct Claims<'a> {
     /// The actor of a delegated token (RFC 8693 §4.1).
     #[serde(skip_serializing_if = "Option::is_none")]
     act: Option<&'a Actor>,
+    /// The key the token is bound to (RFC 7800 §3.1, RFC 9449 §6.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation>,
 }
 
 /// What goes in a JWT access token.
@@ -50,6 +54,8 @@ pub(crate) struct AccessTokenClaims<'a> {
     pub(crate) authorization_details: &'a AuthorizationDetails,
     /// The actor, for a token issued by delegation (RFC 8693 §4.1).
     pub(crate) act: Option<&'a Actor>,
+    /// The DPoP binding, if any.
+    pub(crate) cnf: Option<&'a Confirmation>,
 }
 
 /// Signs an RFC 9068 access token: header `typ: at+jwt` with the key's
@@ -82,6 +88,7 @@ pub(crate) async fn sign(
         authorization_details: (!claims.authorization_details.is_empty())
             .then(|| claims.authorization_details.to_json()),
         act: claims.act,
+        cnf: claims.cnf,
     };
     sign_json(signer, Some(AT_JWT_TYP), &claims).await
 }

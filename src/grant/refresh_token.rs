@@ -104,7 +104,8 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
     // Rotation always issues a refresh token: the client holds one already.
     let (refresh_token, refresh_hash) = mint(TokenKind::RefreshToken);
     let refresh = PlannedToken::new(refresh_hash, ctx.now + ctx.lifetimes.refresh_token_idle);
-    let rotation = RefreshRotation::new(ctx.client.id().clone(), scope, ctx.now, refresh, access);
+    let rotation = RefreshRotation::new(ctx.client.id().clone(), scope, ctx.now, refresh, access)
+        .with_proven_key(ctx.confirmation.cloned());
     let respond = ctx.responder();
     match ctx
         .stores

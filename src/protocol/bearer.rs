@@ -38,8 +38,24 @@ pub(crate) fn bearer_credential(headers: &HeaderMap, max_len: usize) -> BearerCr
     }
 }
 
+/// The `Authorization: DPoP` credential of `headers` (RFC 9449 §7.1): the
+/// same token syntax as `Bearer`, under the `DPoP` scheme.
+pub(crate) fn dpop_credential(headers: &HeaderMap, max_len: usize) -> BearerCredential<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    match (values.next(), values.next()) {
+        (None, _) => BearerCredential::Absent,
+        (Some(_), Some(_)) => BearerCredential::Repeated,
+        (Some(value), None) => parse_scheme(value.as_bytes(), max_len, b"dpop"),
+    }
+}
+
 /// One `Authorization` field value.
 fn parse(value: &[u8], max_len: usize) -> BearerCredential<'_> {
+    parse_scheme(value, max_len, b"bearer")
+}
+
+/// One `Authorization` field value of `scheme` (lower case).
+fn parse_scheme<'v>(value: &'v [u8], max_len: usize, scheme_name: &[u8]) -> BearerCredential<'v> {
     // OWS around a field value is not part of it (RFC 9110 §5.5); a framework
     // may not have trimmed it.
     let value = value.trim_ascii();
@@ -51,7 +67,7 @@ fn parse(value: &[u8], max_len: usize) -> BearerCredential<'_> {
         None => (value, &[][..]),
     };
     // RFC 9110 §11.1: the scheme is case-insensitive.
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    if !scheme.eq_ignore_ascii_case(scheme_name) {
         return BearerCredential::Absent;
     }
     // `"Bearer" 1*SP b64token`: spaces — only spaces; a tab among them is

@@ -101,6 +101,13 @@ impl ErrorCode {
     /// The `registration` parameter is not supported (Core §3.1.2.6).
     pub const REGISTRATION_NOT_SUPPORTED: Self = Self(Cow::Borrowed("registration_not_supported"));
 
+    /// The DPoP proof is invalid (RFC 9449 §5, §7.1).
+    pub const INVALID_DPOP_PROOF: Self = Self(Cow::Borrowed("invalid_dpop_proof"));
+
+    /// The server requires a DPoP nonce: retry with the one in the
+    /// `DPoP-Nonce` header (RFC 9449 §8, §9).
+    pub const USE_DPOP_NONCE: Self = Self(Cow::Borrowed("use_dpop_nonce"));
+
     /// An extension error code (RFC 6749 §8.5).
     ///
     /// Returns `None` unless the code is 1*( %x20-21 / %x23-5B / %x5D-7E ), the
@@ -230,6 +237,7 @@ pub struct ErrorResponse {
     www_authenticate: Option<HeaderValue>,
     retry_after: Option<Duration>,
     allow: Option<HeaderValue>,
+    dpop_nonce: Option<HeaderValue>,
 }
 
 impl ErrorResponse {
@@ -240,6 +248,7 @@ impl ErrorResponse {
             error,
             www_authenticate: None,
             retry_after: None,
+            dpop_nonce: None,
             allow: None,
         }
     }
@@ -266,6 +275,18 @@ impl ErrorResponse {
     pub fn with_allow(mut self, allow: HeaderValue) -> Self {
         self.allow = Some(allow);
         self
+    }
+
+    /// Adds `DPoP-Nonce`: the nonce the client must put in its next DPoP
+    /// proof (RFC 9449 §8.1).
+    pub fn with_dpop_nonce(mut self, nonce: HeaderValue) -> Self {
+        self.dpop_nonce = Some(nonce);
+        self
+    }
+
+    /// `DPoP-Nonce`, if any (RFC 9449 §8.1).
+    pub fn dpop_nonce(&self) -> Option<&HeaderValue> {
+        self.dpop_nonce.as_ref()
     }
 
     /// The HTTP status.
@@ -322,6 +343,9 @@ impl ErrorResponse {
         }
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, allow);
+        }
+        if let Some(nonce) = self.dpop_nonce {
+            headers.insert(http::HeaderName::from_static("dpop-nonce"), nonce);
         }
         response
     }

@@ -95,6 +95,11 @@ pub struct IntrospectionResponse {
     /// otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub act: Option<serde_json::Value>,
+    /// The key the token is bound to (RFC 7800 §3.1): `{"jkt": …}` for a
+    /// DPoP-bound token, whose `token_type` is then `DPoP` (RFC 9449
+    /// §6.2); absent for a bearer token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 /// The body could not be read as an introspection response: not JSON, no
@@ -130,6 +135,7 @@ struct Wire {
     #[serde(default)]
     authorization_details: Option<serde_json::Value>,
     act: Option<serde_json::Value>,
+    cnf: Option<crate::token::Confirmation>,
 }
 
 impl IntrospectionResponse {
@@ -148,6 +154,7 @@ impl IntrospectionResponse {
             authorization_details: None,
             aud: None,
             act: None,
+            cnf: None,
         }
     }
 
@@ -186,6 +193,7 @@ impl IntrospectionResponse {
             aud: wire.aud,
             authorization_details: wire.authorization_details,
             act: wire.act.filter(serde_json::Value::is_object),
+            cnf: wire.cnf,
         })
     }
 
@@ -193,11 +201,17 @@ impl IntrospectionResponse {
     /// of `Bearer` (compared case-insensitively, RFC 6749 §5.1). The check a
     /// resource server needs before anything else.
     pub fn is_active_access_token(&self) -> bool {
+        // A DPoP token (RFC 9449 §6.2) only with the key it is bound to: one
+        // without `cnf` could not be held to its key, and is refused.
         self.active
-            && self
-                .token_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+            && self.token_type.as_deref().is_some_and(|t| {
+                t.eq_ignore_ascii_case("bearer")
+                    || (t.eq_ignore_ascii_case("dpop")
+                        && self
+                            .cnf
+                            .as_ref()
+                            .is_some_and(|c| c.jwk_thumbprint().is_some()))
+            })
     }
 
     /// `exp` as a time; `None` if absent, or too far in the future for
@@ -273,6 +287,7 @@ mod tests {
             ])),
             authorization_details: Some(serde_json::json!([{"type": "a", "actions": ["r"]}])),
             act: Some(serde_json::json!({"sub": "agent", "act": {"sub": "first"}})),
+            cnf: None,
         };
         let json = response.to_json();
         assert_eq!(IntrospectionResponse::from_json(&json).unwrap(), response);

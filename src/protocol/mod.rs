@@ -5,6 +5,7 @@ mod authorization_details;
 mod bearer;
 mod challenge;
 mod device_response;
+mod dpop;
 mod error;
 mod form;
 mod grant_type;
@@ -22,12 +23,16 @@ pub use authorization_details::{
     MAX_AUTHORIZATION_DETAILS, MAX_AUTHORIZATION_DETAILS_LEN,
 };
 pub use bearer::MAX_TOKEN_LEN;
-pub(crate) use bearer::{BearerCredential, bearer_credential, is_b64token};
+pub(crate) use bearer::{BearerCredential, bearer_credential, dpop_credential, is_b64token};
 pub(crate) use challenge::server_challenge;
 pub use challenge::{
     BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
 };
 pub use device_response::DeviceAuthorizationResponse;
+pub use dpop::{
+    DPOP_HEADER, DPOP_JWT_TYP, DPOP_NONCE_HEADER, DpopError, MAX_PROOF_LEN, ProofCheck,
+    VerifiedProof, access_token_hash, dpop_challenge, dpop_header, use_dpop_nonce, verify_proof,
+};
 pub use error::{ErrorCode, ErrorResponse, OAuthError};
 pub(crate) use error::{document_response, empty_response, json_response, published_document};
 pub(crate) use form::decode as form_decode;

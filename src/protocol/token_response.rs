@@ -22,6 +22,9 @@ pub struct TokenResponse {
     scope: Option<Scope>,
     id_token: Option<String>,
     extra: Vec<(String, serde_json::Value)>,
+    /// The `DPoP-Nonce` response header (RFC 9449 §8.2), when the server
+    /// rotated its nonce.
+    dpop_nonce: Option<http::HeaderValue>,
 }
 
 /// Whether `s` can go between JSON quotes as it is: bytes 0x20–0x7E except
@@ -63,7 +66,28 @@ impl TokenResponse {
             scope: None,
             id_token: None,
             extra: Vec::new(),
+            dpop_nonce: None,
         }
+    }
+
+    /// A DPoP-bound token response (RFC 9449 §5): `token_type` `DPoP`.
+    pub fn dpop(access_token: AccessToken) -> Self {
+        Self {
+            token_type: "DPoP",
+            ..Self::bearer(access_token)
+        }
+    }
+
+    /// Adds the `DPoP-Nonce` header: the nonce the client's next proof
+    /// carries (RFC 9449 §8.2).
+    pub fn with_dpop_nonce(mut self, nonce: http::HeaderValue) -> Self {
+        self.dpop_nonce = Some(nonce);
+        self
+    }
+
+    /// The `DPoP-Nonce` header, if set.
+    pub fn dpop_nonce(&self) -> Option<&http::HeaderValue> {
+        self.dpop_nonce.as_ref()
     }
 
     /// Sets `expires_in` (RFC 6749 §5.1: RECOMMENDED).
@@ -120,7 +144,7 @@ impl TokenResponse {
         &self.access_token
     }
 
-    /// The token type (`Bearer`).
+    /// The token type: `Bearer`, or `DPoP` for a DPoP-bound token.
     pub fn token_type(&self) -> &str {
         self.token_type
     }
@@ -241,7 +265,13 @@ impl TokenResponse {
     /// Renders the response: 200, JSON, `Cache-Control: no-store`,
     /// `Pragma: no-cache` (RFC 6749 §5.1).
     pub fn into_http(self) -> Response<Vec<u8>> {
-        json_response(StatusCode::OK, self.to_json())
+        let mut response = json_response(StatusCode::OK, self.to_json());
+        if let Some(nonce) = self.dpop_nonce {
+            response
+                .headers_mut()
+                .insert(super::DPOP_NONCE_HEADER, nonce);
+        }
+        response
     }
 }
 

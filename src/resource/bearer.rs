@@ -8,7 +8,9 @@ use http::request::Parts;
 use http::{Method, Request, Uri};
 
 use super::{BearerErrorKind, InvalidRequest};
-use crate::protocol::{BearerCredential, MAX_TOKEN_LEN, Params, bearer_credential};
+use crate::protocol::{
+    BearerCredential, MAX_TOKEN_LEN, Params, bearer_credential, dpop_credential,
+};
 
 /// Where a request carried its access token (RFC 6750 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,6 +60,21 @@ impl<'a> BearerRequest<'a> {
         Self::new(&parts.method, &parts.uri, &parts.headers)
     }
 
+    /// The request's method.
+    pub(crate) fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The request's URI.
+    pub(crate) fn uri(&self) -> &'a Uri {
+        self.uri
+    }
+
+    /// The request's headers.
+    pub(crate) fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
     /// Adds the request body, read by the validator only if it accepts tokens
     /// in a form body and the request qualifies (RFC 6750 §2.2).
     pub fn with_body(mut self, body: &'a [u8]) -> Self {
@@ -97,6 +114,7 @@ impl fmt::Debug for BearerRequest<'_> {
 pub struct BearerToken<'a> {
     value: Cow<'a, str>,
     location: TokenLocation,
+    dpop: bool,
 }
 
 impl BearerToken<'_> {
@@ -108,6 +126,12 @@ impl BearerToken<'_> {
     /// Where it was.
     pub fn location(&self) -> TokenLocation {
         self.location
+    }
+
+    /// Whether it came as `Authorization: DPoP` (RFC 9449 §7.1), with a
+    /// proof to check, rather than as a bearer token.
+    pub fn is_dpop(&self) -> bool {
+        self.dpop
     }
 }
 
@@ -125,6 +149,8 @@ impl fmt::Debug for BearerToken<'_> {
 pub(crate) struct Accepted {
     pub(crate) form_body: bool,
     pub(crate) uri_query: bool,
+    /// `Authorization: DPoP` (RFC 9449 §7.1).
+    pub(crate) dpop: bool,
 }
 
 /// `application/x-www-form-urlencoded`, with any parameters; exactly one
@@ -195,7 +221,23 @@ pub(crate) fn extract<'a>(
     accepted: Accepted,
 ) -> Result<BearerToken<'a>, BearerErrorKind> {
     let invalid = BearerErrorKind::InvalidRequest;
+    let mut dpop = false;
     let header = match bearer_credential(request.headers, MAX_TOKEN_LEN) {
+        BearerCredential::Absent if accepted.dpop => {
+            match dpop_credential(request.headers, MAX_TOKEN_LEN) {
+                BearerCredential::Absent => None,
+                BearerCredential::Token(token) => {
+                    dpop = true;
+                    Some(token)
+                }
+                BearerCredential::Repeated => {
+                    return Err(invalid(InvalidRequest::RepeatedAuthorization));
+                }
+                BearerCredential::Malformed => {
+                    return Err(invalid(InvalidRequest::MalformedCredentials));
+                }
+            }
+        }
         BearerCredential::Absent => None,
         BearerCredential::Token(token) => Some(token),
         BearerCredential::Repeated => return Err(invalid(InvalidRequest::RepeatedAuthorization)),
@@ -226,6 +268,7 @@ pub(crate) fn extract<'a>(
         return Ok(BearerToken {
             value: Cow::Borrowed(token),
             location: TokenLocation::AuthorizationHeader,
+            dpop,
         });
     }
     for (param, location) in [
@@ -235,7 +278,13 @@ pub(crate) fn extract<'a>(
         match param {
             Param::Absent => {}
             Param::Unaccepted => return Err(BearerErrorKind::MethodNotAccepted(location)),
-            Param::Present(value) => return Ok(BearerToken { value, location }),
+            Param::Present(value) => {
+                return Ok(BearerToken {
+                    value,
+                    location,
+                    dpop: false,
+                });
+            }
         }
     }
     Err(BearerErrorKind::Missing)

@@ -5,7 +5,12 @@ use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 
 use super::{BearerChallenge, Realm, ResourceMetadataUrl, TokenLocation, TokenSourceError};
-use crate::protocol::{ErrorCode, ErrorResponse, OAuthError, Scope};
+use http::HeaderName;
+
+use crate::jose::Algorithm;
+use crate::protocol::{
+    DPOP_NONCE_HEADER, DpopError, ErrorCode, ErrorResponse, OAuthError, Scope, dpop_challenge,
+};
 
 /// Why a request is malformed: `400 invalid_request` (RFC 6750 §3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +71,14 @@ pub enum BearerErrorKind {
     /// The token source failed: `500` with no detail.
     #[error("the token source failed")]
     Unavailable(#[source] TokenSourceError),
+    /// `Authorization: DPoP` with a missing or invalid proof: `401
+    /// invalid_dpop_proof` in the `DPoP` challenge (RFC 9449 §7.1).
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(DpopError),
+    /// The proof lacks the resource's nonce: `401 use_dpop_nonce` with the
+    /// nonce in `DPoP-Nonce` (RFC 9449 §9).
+    #[error("a DPoP nonce is required")]
+    UseDpopNonce(String),
 }
 
 /// A refused protected resource request: the reason, and the realm to name in
@@ -102,6 +115,9 @@ pub struct BearerError {
     realm: Realm,
     resource_metadata: Option<ResourceMetadataUrl>,
     required_scope: Option<Scope>,
+    /// The algorithms of the `DPoP` challenge, when the resource accepts
+    /// DPoP (RFC 9449 §7.1).
+    dpop_algorithms: Option<Vec<Algorithm>>,
 }
 
 /// Reads as its kind, so an error chain does not say the same thing twice.
@@ -125,7 +141,17 @@ impl BearerError {
             realm,
             resource_metadata: None,
             required_scope: None,
+            dpop_algorithms: None,
         }
+    }
+
+    /// Adds a `DPoP` challenge naming `algorithms` (RFC 9449 §7.1) beside
+    /// the `Bearer` one: the resource accepts DPoP-bound tokens. A refusal
+    /// of a token or of its proof then carries its error in the `DPoP`
+    /// challenge.
+    pub fn with_dpop(mut self, algorithms: &[Algorithm]) -> Self {
+        self.dpop_algorithms = Some(algorithms.to_vec());
+        self
     }
 
     /// Names the protected resource's metadata URL in the challenge:
@@ -170,7 +196,9 @@ impl BearerError {
         match &self.kind {
             BearerErrorKind::Missing
             | BearerErrorKind::MethodNotAccepted(_)
-            | BearerErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            | BearerErrorKind::InvalidToken
+            | BearerErrorKind::InvalidDpopProof(_)
+            | BearerErrorKind::UseDpopNonce(_) => StatusCode::UNAUTHORIZED,
             BearerErrorKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             BearerErrorKind::InsufficientScope { .. } => StatusCode::FORBIDDEN,
             BearerErrorKind::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -195,6 +223,13 @@ impl BearerError {
             BearerErrorKind::Unavailable(_) => {
                 return Some(OAuthError::new(ErrorCode::SERVER_ERROR));
             }
+            BearerErrorKind::InvalidDpopProof(why) => {
+                (ErrorCode::INVALID_DPOP_PROOF, why.to_string())
+            }
+            BearerErrorKind::UseDpopNonce(_) => (
+                ErrorCode::USE_DPOP_NONCE,
+                "the DPoP proof must carry the resource's nonce".to_owned(),
+            ),
         };
         Some(OAuthError::new(code).with_description(description))
     }
@@ -205,7 +240,10 @@ impl BearerError {
         let challenge = BearerChallenge::new(self.realm.clone());
         let mut challenge = match &self.kind {
             BearerErrorKind::Unavailable(_) => return None,
-            BearerErrorKind::Missing | BearerErrorKind::MethodNotAccepted(_) => challenge,
+            BearerErrorKind::Missing
+            | BearerErrorKind::MethodNotAccepted(_)
+            | BearerErrorKind::InvalidDpopProof(_)
+            | BearerErrorKind::UseDpopNonce(_) => challenge,
             BearerErrorKind::InsufficientScope { required } => {
                 challenge.error(self.oauth_error()?).scope(required.clone())
             }
@@ -236,7 +274,12 @@ impl BearerError {
             );
         }
         let challenge = self.challenge().map(|c| c.to_header_value());
-        match self.oauth_error() {
+        let dpop = self.dpop_challenge();
+        let nonce = match &self.kind {
+            BearerErrorKind::UseDpopNonce(nonce) => HeaderValue::from_str(nonce).ok(),
+            _ => None,
+        };
+        let mut response = match self.oauth_error() {
             Some(error) => {
                 let mut response = ErrorResponse::new(error).with_status(self.status());
                 if let Some(challenge) = challenge {
@@ -254,6 +297,37 @@ impl BearerError {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 response
             }
+        };
+        if let Some(dpop) = dpop {
+            response
+                .headers_mut()
+                .append(header::WWW_AUTHENTICATE, dpop);
+        }
+        if let Some(nonce) = nonce {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(DPOP_NONCE_HEADER), nonce);
+        }
+        response
+    }
+
+    /// The `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1), when the
+    /// resource accepts DPoP: with the error of a refused token or proof,
+    /// bare for a request without credentials; none for a failed source
+    /// or a malformed request.
+    pub fn dpop_challenge(&self) -> Option<HeaderValue> {
+        let algorithms = self.dpop_algorithms.as_deref()?;
+        match &self.kind {
+            BearerErrorKind::Missing | BearerErrorKind::MethodNotAccepted(_) => {
+                Some(dpop_challenge(None, algorithms))
+            }
+            BearerErrorKind::InvalidToken
+            | BearerErrorKind::InsufficientScope { .. }
+            | BearerErrorKind::InvalidDpopProof(_)
+            | BearerErrorKind::UseDpopNonce(_) => {
+                Some(dpop_challenge(self.oauth_error().as_ref(), algorithms))
+            }
+            BearerErrorKind::InvalidRequest(_) | BearerErrorKind::Unavailable(_) => None,
         }
     }
 }

@@ -29,6 +29,9 @@ impl TokenInfo {
     ///   exactly as configured);
     /// - `client_id` is not a client identifier as this crate issues them.
     ///
+    /// A `DPoP` token (RFC 9449 §6.2) is accepted with its `cnf`, which the
+    /// validator then holds the request to.
+    ///
     /// An absent `iss` is accepted: it is optional in RFC 7662, and the
     /// response came from the endpoint the host called.
     ///
@@ -103,6 +106,7 @@ impl TokenInfo {
                 .as_ref()
                 .map(|aud| aud.values().to_vec())
                 .unwrap_or_default(),
+            cnf: response.cnf.clone(),
         })
     }
 }

@@ -90,6 +90,9 @@ struct AccessTokenClaims {
     registered: RegisteredClaims,
     client_id: Option<String>,
     scope: Option<String>,
+    /// The key the token is bound to (RFC 9449 §6.1).
+    #[serde(default)]
+    cnf: Option<crate::token::Confirmation>,
 }
 
 impl JwtAccessTokenSource {
@@ -239,6 +242,7 @@ impl JwtAccessTokenSource {
         };
         let registered = claims.registered;
         let mut info = TokenInfo::new(scope);
+        info.cnf = claims.cnf;
         // `sub` is the user, or the client itself (RFC 9068 §2.2).
         info.subject = registered
             .sub

@@ -111,6 +111,7 @@
 //! [`BearerRequest::from_parts(&parts).with_body(&bytes)`](BearerRequest::with_body).
 
 mod bearer;
+mod dpop;
 mod error;
 mod introspection;
 mod jwt;
@@ -123,6 +124,7 @@ pub use crate::protocol::{
     BearerChallenge, InvalidMetadataUrl, InvalidRealm, Realm, ResourceMetadataUrl,
 };
 pub use bearer::{BearerRequest, BearerToken, TokenLocation};
+pub use dpop::DpopResource;
 pub use error::{BearerError, BearerErrorKind, InvalidRequest};
 pub use jwt::{JWKS_REFRESH_INTERVAL, JwtAccessTokenSource};
 pub use metadata::{

@@ -10,6 +10,7 @@ use crate::client::ClientId;
 use crate::endpoint::AuthorizationServer;
 use crate::protocol::Scope;
 use crate::store::{AccessTokenInfo, GrantId, StoreError, Subject};
+use crate::token::Confirmation;
 
 /// What a resource server knows about an active access token.
 ///
@@ -42,6 +43,9 @@ pub struct TokenInfo {
     /// The resources the token is for (`aud`; RFC 8707, RFC 9068 §2.2);
     /// empty for a token without an audience restriction.
     pub audience: Vec<String>,
+    /// The key the token is bound to (`cnf`, RFC 7800 §3.1; RFC 9449 §6):
+    /// a request must prove it. `None` for a bearer token.
+    pub cnf: Option<Confirmation>,
 }
 
 impl TokenInfo {
@@ -57,6 +61,7 @@ impl TokenInfo {
             expires_at: None,
             grant_id: None,
             audience: Vec::new(),
+            cnf: None,
         }
     }
 
@@ -82,6 +87,7 @@ impl From<AccessTokenInfo> for TokenInfo {
                 .iter()
                 .map(|r| r.as_str().to_owned())
                 .collect(),
+            cnf: info.cnf,
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The bearer token validator a resource server calls on each request.
 
 use super::bearer::{Accepted, extract};
+use super::dpop::DpopResource;
 use super::{
     BearerError, BearerErrorKind, BearerRequest, BearerToken, Realm, ResourceMetadataUrl,
     TokenInfo, TokenLocation, TokenSource,
 };
 use crate::protocol::Scope;
+use crate::token::Confirmation;
 
 /// Validates the bearer token of a protected resource request (RFC 6750):
 /// finds it (§2), asks the [`TokenSource`] what it grants, and checks the
@@ -26,6 +28,7 @@ pub struct BearerValidator<S> {
     accepted: Accepted,
     resource_metadata: Option<ResourceMetadataUrl>,
     audience: Option<String>,
+    dpop: Option<DpopResource>,
 }
 
 impl<S: TokenSource> BearerValidator<S> {
@@ -37,7 +40,27 @@ impl<S: TokenSource> BearerValidator<S> {
             accepted: Accepted::default(),
             resource_metadata: None,
             audience: None,
+            dpop: None,
         }
+    }
+
+    /// Accepts DPoP-bound tokens (RFC 9449 §7): `Authorization: DPoP
+    /// <token>` with a `DPoP` proof for the request's method and URL whose
+    /// `ath` is the token's hash and whose key is the one the token is
+    /// bound to. Whether or not this is set, a bound token presented as a
+    /// bearer token is refused (`401 invalid_token`, §7.2); with it,
+    /// challenges add `WWW-Authenticate: DPoP algs="…"`, a bad proof is
+    /// `401 invalid_dpop_proof`, and a missing nonce `401 use_dpop_nonce`
+    /// with `DPoP-Nonce` (§9).
+    pub fn dpop(mut self, dpop: DpopResource) -> Self {
+        self.accepted.dpop = true;
+        self.dpop = Some(dpop);
+        self
+    }
+
+    /// The DPoP settings, if DPoP is accepted.
+    pub fn dpop_settings(&self) -> Option<&DpopResource> {
+        self.dpop.as_ref()
     }
 
     /// The resource's identifier (RFC 8707): a token restricted to other
@@ -140,6 +163,10 @@ impl<S: TokenSource> BearerValidator<S> {
     /// grounds (a finer-grained scope check, say).
     pub fn error(&self, kind: BearerErrorKind) -> BearerError {
         let error = BearerError::new(kind, self.realm.clone());
+        let error = match &self.dpop {
+            Some(dpop) => error.with_dpop(dpop.signing_algorithms()),
+            None => error,
+        };
         match &self.resource_metadata {
             Some(url) => error.with_resource_metadata(url.clone()),
             None => error,
@@ -204,7 +231,17 @@ impl<S: TokenSource> BearerValidator<S> {
         request: impl Into<BearerRequest<'r>>,
         required: &Scope,
     ) -> Result<TokenInfo, BearerError> {
+        let request: BearerRequest<'r> = request.into();
         let token = self.extract(request)?;
+        // RFC 9449 §7.1: a DPoP token comes with a proof of its key.
+        let proven = match &self.dpop {
+            Some(dpop) if token.is_dpop() => Some(
+                dpop.prove(&request, token.expose_secret())
+                    .await
+                    .map_err(|kind| self.error(kind))?,
+            ),
+            _ => None,
+        };
         let info = self
             .source
             .token_info(token.expose_secret())
@@ -218,6 +255,16 @@ impl<S: TokenSource> BearerValidator<S> {
             );
             return Err(self.error(BearerErrorKind::InvalidToken));
         };
+        // A bound token only with its key, a bearer token only as one (RFC
+        // 9449 §7.2).
+        if !Confirmation::binding_holds(info.cnf.as_ref(), proven.as_ref()) {
+            tracing::info!(
+                target: "portcullis::security",
+                event = "dpop_binding_refused",
+                client_id = ?info.client_id,
+            );
+            return Err(self.error(BearerErrorKind::InvalidToken));
+        }
         if let Some(resource) = &self.audience {
             if !info.is_for(resource) {
                 tracing::info!(

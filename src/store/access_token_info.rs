@@ -29,6 +29,10 @@ pub struct AccessTokenInfo {
     /// For a token issued by delegation (RFC 8693 §4.1): its actor, the
     /// `act` claim.
     pub act: Option<Actor>,
+    /// The key the token is bound to (RFC 7800 §3.1; RFC 9449 §6): a
+    /// request presenting it must prove that key. `None` for a bearer
+    /// token.
+    pub cnf: Option<crate::token::Confirmation>,
 }
 
 impl AccessTokenInfo {
@@ -48,6 +52,7 @@ impl AccessTokenInfo {
             expires_at: record.expires_at,
             grant_id: grant.id,
             act,
+            cnf: record.cnf,
         }
     }
 }

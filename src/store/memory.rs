@@ -37,7 +37,7 @@ use super::{
 };
 use crate::client::{Client, ClientId, ClientRegistry, RegistrationQuota};
 use crate::protocol::{AuthorizationDetails, ResourceSet, Scope};
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 use access::{AccessEntry, AccessTable};
 
 mod access;
@@ -165,7 +165,7 @@ struct StoredCode {
 
 /// A refresh token. A rotated-out one (`current == false`) is kept until it
 /// would have expired, so that presenting it again is recognised as reuse for
-/// as long as it could have worked. 56 bytes; 88 with its key.
+/// as long as it could have worked. 64 bytes; 96 with its key.
 #[derive(Clone)]
 struct StoredRefresh {
     grant_id: GrantId,
@@ -173,6 +173,9 @@ struct StoredRefresh {
     issued_ms: u64,
     expires_ms: u64,
     current: bool,
+    /// A public client's DPoP binding (RFC 9449 §5), boxed: few tokens
+    /// have one.
+    cnf: Option<Box<Confirmation>>,
 }
 
 impl StoredRefresh {
@@ -183,6 +186,7 @@ impl StoredRefresh {
             scope: self.scope.clone(),
             issued_at: from_ms(self.issued_ms),
             expires_at: from_ms(self.expires_ms),
+            cnf: self.cnf.as_deref().cloned(),
         }
     }
 }
@@ -284,7 +288,7 @@ const MAX_LOCKED: usize = 4;
 /// Tokens in their stored form, ready to insert.
 struct PreparedTokens {
     now: u64,
-    access: Option<(TokenHash, AccessEntry, ResourceSet)>,
+    access: Option<(TokenHash, AccessEntry, ResourceSet, Option<Confirmation>)>,
     refresh: Option<(TokenHash, StoredRefresh)>,
 }
 
@@ -293,7 +297,7 @@ impl PreparedTokens {
     fn access_shard(&self, otherwise: usize) -> usize {
         self.access
             .as_ref()
-            .map_or(otherwise, |(h, _, _)| token_shard(h))
+            .map_or(otherwise, |(h, _, _, _)| token_shard(h))
     }
 
     /// The shard the refresh token goes to; `otherwise` when there is none.
@@ -474,13 +478,14 @@ impl MemoryStore {
         let (prepared, stored_grant) = match access_token {
             Some(token) if sealed => {
                 // Sealed: the token is the grant, with its audience.
-                let (hash, audience) = (token.hash, token.audience);
+                let (hash, audience, cnf) = (token.hash, token.audience, token.cnf);
                 let prepared = PreparedTokens {
                     now,
                     access: Some((
                         hash,
                         Self::sealed_entry(token.grant_id, stored_grant),
                         audience,
+                        cnf,
                     )),
                     refresh: None,
                 };
@@ -585,6 +590,7 @@ impl MemoryStore {
             issued_ms: to_ms(refresh.issued_at),
             expires_ms: to_ms(refresh.expires_at),
             current: true,
+            cnf: refresh.cnf.map(Box::new),
         }
     }
 
@@ -636,8 +642,8 @@ impl MemoryStore {
         PreparedTokens {
             now,
             access: access.map(|a| {
-                let (hash, audience) = (a.hash, a.audience.clone());
-                (hash, self.access_entry(a, grant), audience)
+                let (hash, audience, cnf) = (a.hash, a.audience.clone(), a.cnf.clone());
+                (hash, self.access_entry(a, grant), audience, cnf)
             }),
             refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, &grant.scope))),
         }
@@ -650,8 +656,8 @@ impl MemoryStore {
             access,
             refresh,
         } = prepared;
-        if let Some((hash, entry, audience)) = access {
-            Self::put_access(locked, hash, entry, audience, now);
+        if let Some((hash, entry, audience, cnf)) = access {
+            Self::put_access(locked, hash, entry, (audience, cnf), now);
         }
         if let Some((hash, stored)) = refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
@@ -668,7 +674,7 @@ impl MemoryStore {
         locked: &mut Locked<'_>,
         hash: TokenHash,
         entry: AccessEntry,
-        audience: ResourceSet,
+        (audience, cnf): (ResourceSet, Option<Confirmation>),
         now: u64,
     ) {
         let index = token_shard(&hash);
@@ -682,7 +688,7 @@ impl MemoryStore {
             }
         }
         if let Some(shard) = locked.shard(index) {
-            shard.access.insert(hash, entry, audience);
+            shard.access.insert_bound(hash, entry, audience, cnf);
             shard.inserted(1, now);
         }
     }
@@ -899,6 +905,7 @@ impl GrantStore for MemoryStore {
                 issued_at: from_ms(entry.issued_ms),
                 expires_at: from_ms(entry.expires_ms),
                 exchange: shard.access.exchange(hash, entry),
+                cnf: shard.access.confirmation(hash, entry),
             };
             if entry.has_grant_scope() {
                 let grant = GrantRecord {

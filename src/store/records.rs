@@ -12,7 +12,7 @@ use super::TokenExchangeRecord;
 use crate::client::ClientId;
 use crate::protocol::openid::{ClaimsRequest, OpenIdParams};
 use crate::protocol::{AuthorizationDetails, CodeChallenge, ResourceSet, Scope};
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// Identifies a grant: one resource owner's authorization of one client, or a
 /// client's own authorization in the client credentials grant. 128 random bits.
@@ -120,6 +120,10 @@ pub struct AccessTokenRecord {
     /// For a token issued by token exchange (RFC 8693): the client it was
     /// issued to and its actor. `None` for every other token.
     pub exchange: Option<Arc<TokenExchangeRecord>>,
+    /// The key its holder must prove (RFC 7800 §3.1): a DPoP key's
+    /// thumbprint (RFC 9449 §6) or a certificate's (RFC 8705 §3); `None`
+    /// for a bearer token.
+    pub cnf: Option<Confirmation>,
 }
 
 /// A refresh token (RFC 6749 §1.5, §6), kept by the hash of its value.
@@ -135,6 +139,9 @@ pub struct RefreshTokenRecord {
     pub issued_at: SystemTime,
     /// When it expires unless used: the idle lifetime, capped by the grant's.
     pub expires_at: SystemTime,
+    /// The key a refresh must prove: a public client's DPoP key (RFC 9449
+    /// §5); `None` when unbound. Its rotations keep it.
+    pub cnf: Option<Confirmation>,
 }
 
 /// A refresh token found by
@@ -169,6 +176,10 @@ pub struct AuthorizationCodeRecord {
     pub issued_at: SystemTime,
     /// When it stops being redeemable.
     pub expires_at: SystemTime,
+    /// The thumbprint of the DPoP key the authorization request named
+    /// (`dpop_jkt`, RFC 9449 §10): only a token request proving that key
+    /// redeems the code.
+    pub dpop_jkt: Option<Arc<str>>,
 }
 
 /// An authorization code found by
@@ -241,6 +252,9 @@ pub struct PendingAuthorizationRecord {
     pub created_at: SystemTime,
     /// When the resource owner's decision is no longer accepted.
     pub expires_at: SystemTime,
+    /// `dpop_jkt` (RFC 9449 §10): the DPoP key the code must be redeemed
+    /// with.
+    pub dpop_jkt: Option<Arc<str>>,
 }
 
 /// A new grant and the first tokens issued under it, stored together

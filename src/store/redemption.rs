@@ -19,7 +19,7 @@ use super::{
 };
 use crate::client::ClientId;
 use crate::protocol::{CodeVerifier, ResourceSet, Scope};
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// A token that a redemption or rotation issues, planned before the store has
 /// read its grant: the store files it under the grant it finds and caps
@@ -32,6 +32,8 @@ pub struct PlannedToken {
     pub expires_at: SystemTime,
     /// An access token's audience (RFC 8707); empty for none.
     pub audience: ResourceSet,
+    /// The key the token is bound to (RFC 9449 §6), if any.
+    pub cnf: Option<Confirmation>,
 }
 
 impl PlannedToken {
@@ -42,7 +44,15 @@ impl PlannedToken {
             hash,
             expires_at,
             audience: ResourceSet::empty(),
+            cnf: None,
         }
+    }
+
+    /// The same, bound to `cnf` if given (RFC 7800 §3.1, RFC 9449 §6).
+    #[must_use]
+    pub fn with_confirmation(mut self, cnf: Option<Confirmation>) -> Self {
+        self.cnf = cnf;
+        self
     }
 
     /// The same, for the resources of `audience`.
@@ -73,6 +83,7 @@ impl PlannedToken {
             issued_at: now,
             expires_at: self.expires_under(grant),
             exchange: None,
+            cnf: self.cnf.clone(),
         }
     }
 
@@ -90,6 +101,7 @@ impl PlannedToken {
             scope,
             issued_at: now,
             expires_at: self.expires_under(grant),
+            cnf: self.cnf.clone(),
         }
     }
 }
@@ -132,6 +144,9 @@ pub(crate) enum Refusal {
     Expired,
     /// A refresh asked for more scope than the token carries (RFC 6749 §6).
     ScopeWidened,
+    /// The refresh token is bound to a DPoP key the request did not prove
+    /// (RFC 9449 §5).
+    WrongKey,
 }
 
 impl Refusal {
@@ -179,6 +194,9 @@ pub struct CodeRedemption {
     /// The access token's scope when narrower than the grant's: the scopes
     /// that apply to its audience (RFC 8707). `None`: the grant's.
     pub access_scope: Option<Scope>,
+    /// The DPoP key the request proved (RFC 9449 §5), which a code bound by
+    /// `dpop_jkt` must be redeemed with (§10).
+    pub proven_key: Option<Confirmation>,
 }
 
 impl CodeRedemption {
@@ -198,7 +216,14 @@ impl CodeRedemption {
             access_token,
             refresh_token,
             access_scope: None,
+            proven_key: None,
         }
+    }
+
+    /// With the DPoP key the request proved.
+    pub fn with_proven_key(mut self, key: Option<Confirmation>) -> Self {
+        self.proven_key = key;
+        self
     }
 
     /// With the access token's scope narrowed to `scope`, within the
@@ -230,6 +255,14 @@ impl CodeRedemption {
         let code = &found.code;
         if found.grant.client_id != self.client_id {
             return Err(Refusal::OtherClient);
+        }
+        // RFC 9449 §10: a code bound to a key by `dpop_jkt` is redeemed only
+        // with a proof of that key — checked before the replay, so a thief
+        // without the key cannot revoke the grant.
+        if let Some(jkt) = &code.dpop_jkt {
+            if !self.proven_key.as_ref().is_some_and(|k| k.is_jkt(jkt)) {
+                return Err(Refusal::WrongKey);
+            }
         }
         match (&self.redirect_uri, code.redirect_uri_in_request) {
             (Some(given), _) if **given != *code.redirect_uri => {
@@ -298,6 +331,9 @@ pub struct RefreshRotation {
     pub refresh_token: PlannedToken,
     /// The new access token.
     pub access_token: PlannedToken,
+    /// The key the request proved (RFC 9449 §5), which a bound refresh
+    /// token's must be; `None` when it proved none.
+    pub proven_key: Option<Confirmation>,
 }
 
 impl RefreshRotation {
@@ -316,6 +352,23 @@ impl RefreshRotation {
             now,
             refresh_token,
             access_token,
+            proven_key: None,
+        }
+    }
+
+    /// The same, with the key the request proved.
+    #[must_use]
+    pub fn with_proven_key(mut self, key: Option<Confirmation>) -> Self {
+        self.proven_key = key;
+        self
+    }
+
+    /// Whether the request may use `found`, as far as its key binding goes:
+    /// an unbound token, or one bound to the proven key (RFC 9449 §5).
+    pub fn proves_binding(&self, found: &FoundRefreshToken) -> bool {
+        match &found.record.cnf {
+            None => true,
+            Some(bound) => self.proven_key.as_ref() == Some(bound),
         }
     }
 
@@ -328,6 +381,11 @@ impl RefreshRotation {
     pub(crate) fn check(&self, found: &FoundRefreshToken) -> Result<(), Refusal> {
         if found.grant.client_id != self.client_id {
             return Err(Refusal::OtherClient);
+        }
+        // Before reuse detection: a stolen bound token presented without
+        // its key proves nothing, and must not revoke its owner's grant.
+        if !self.proves_binding(found) {
+            return Err(Refusal::WrongKey);
         }
         if !found.current {
             return Err(Refusal::Replayed);
@@ -346,12 +404,14 @@ impl RefreshRotation {
         self.scope.as_ref().unwrap_or(refresh_scope)
     }
 
-    /// The records to store when the decision is [`Decision::Issue`].
+    /// The records to store when the decision is [`Decision::Issue`]: the
+    /// new refresh token keeps the old one's key binding.
     pub fn tokens(&self, found: &FoundRefreshToken) -> (RefreshTokenRecord, AccessTokenRecord) {
         let grant = &found.grant;
-        let refresh =
+        let mut refresh =
             self.refresh_token
                 .refresh_record(grant, found.record.scope.clone(), self.now);
+        refresh.cnf = found.record.cnf.clone();
         let access = self.access_token.access_record(
             grant,
             self.access_scope(&found.record.scope).clone(),

@@ -168,6 +168,7 @@ pub(crate) fn access_with(
         issued_at: at,
         expires_at: (at + 10 * MINUTE).min(grant.expires_at),
         exchange: None,
+        cnf: None,
     }
 }
 
@@ -179,6 +180,7 @@ pub(crate) fn refresh(grant: &GrantRecord, at: SystemTime) -> RefreshTokenRecord
         scope: scope("read write"),
         issued_at: at,
         expires_at: (at + 6 * HOUR).min(grant.expires_at),
+        cnf: None,
     }
 }
 
@@ -198,6 +200,7 @@ pub(crate) fn code_with(
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         issued_at: at,
         expires_at: at + MINUTE,
+        dpop_jkt: None,
     }
 }
 
@@ -533,6 +536,7 @@ pub(crate) fn expected_access(
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
         exchange: None,
+        cnf: planned.cnf.clone(),
     }
 }
 
@@ -550,6 +554,7 @@ pub(crate) fn expected_refresh(
         scope: scope.clone(),
         issued_at: at,
         expires_at: planned.expires_at.min(grant.expires_at),
+        cnf: planned.cnf.clone(),
     }
 }
 
@@ -646,6 +651,7 @@ pub(crate) fn pending(client: &ClientId, at: SystemTime) -> PendingAuthorization
         challenge: Some(CodeChallenge::parse(CHALLENGE, Some("S256"), false).unwrap()),
         created_at: at,
         expires_at: at + 10 * MINUTE,
+        dpop_jkt: None,
     }
 }
 
@@ -666,6 +672,7 @@ pub(crate) fn bare_pending(client: &ClientId, at: SystemTime) -> PendingAuthoriz
         challenge: None,
         created_at: at,
         expires_at: at + 10 * MINUTE,
+        dpop_jkt: None,
     }
 }
 

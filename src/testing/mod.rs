@@ -332,6 +332,9 @@ where
         rotate_refresh_token_refuses_another_client,
         rotate_refresh_token_refuses_an_expired_token_or_grant,
         rotate_refresh_token_narrows_scope_but_never_widens,
+        // Sender-constrained tokens (RFC 9449)
+        bound_tokens_keep_their_binding,
+        rotate_refresh_token_checks_the_binding,
         concurrent_rotations_rotate_once,
         a_rotation_losing_a_race_revokes_the_grant,
         revoke_grant_racing_rotation_leaves_nothing,
@@ -366,6 +369,8 @@ where
         redeem_code_checks_pkce,
         redeem_code_refuses_an_expired_code,
         refused_replays_do_not_revoke,
+        redeem_code_keeps_the_planned_bindings,
+        redeem_code_checks_its_dpop_jkt,
         concurrent_code_redemptions_redeem_once,
         a_redemption_losing_a_race_revokes_the_grant,
         // Pending authorization requests
@@ -394,6 +399,7 @@ where
         device_poll_records_slow_down,
         concurrent_device_polls_are_serialised,
         device_poll_collects_once,
+        device_collection_keeps_the_planned_bindings,
         concurrent_device_decisions_decide_once,
         concurrent_device_polls_collect_once,
         revoke_client_device_authorizations_spares_other_clients,

@@ -1,12 +1,14 @@
 //! Tokens: the opaque format, hashing, lifetimes and the clock.
 
 mod clock;
+mod confirmation;
 mod device;
 mod opaque;
 
 use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use confirmation::Confirmation;
 pub use device::{DeviceCode, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode};
 pub(crate) use opaque::is_base64url;
 

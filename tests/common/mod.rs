@@ -2,6 +2,8 @@
 //! requests as a client would build them.
 #![allow(dead_code)]
 
+pub mod dpop;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 

@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use http::header::{self, HeaderValue};
 use portcullis::AuthorizationServer;
 use portcullis::axum::Token;
+use portcullis::jose::Algorithm;
 use portcullis::resource::ProtectedResourceMetadata;
 
 /// The scope `GET /api/me` requires.
@@ -17,11 +18,13 @@ pub const READ: &str = "read";
 /// The resource's RFC 9728 document: the resource is `/api/me` on the
 /// issuer's scheme, host and port (whatever the issuer's path), its
 /// authorization server this one, its scope `read`, its tokens taken in the
-/// `Authorization` header only. Served at
+/// `Authorization` header only (as `Bearer`, or as `DPoP` with a proof
+/// signed with one of `dpop_algorithms`, RFC 9449 §7). Served at
 /// `/.well-known/oauth-protected-resource/api/me`.
 pub fn metadata(
     server: &AuthorizationServer,
     path: &str,
+    dpop_algorithms: &[Algorithm],
 ) -> Result<ProtectedResourceMetadata, Box<dyn std::error::Error>> {
     let origin = server.issuer_url().origin().ascii_serialization();
     Ok(
@@ -29,6 +32,7 @@ pub fn metadata(
             .authorization_server(server.issuer())
             .scopes_supported(READ.parse()?)
             .resource_name("portcullis example API")
+            .dpop_signing_alg_values_supported(dpop_algorithms.iter().map(|a| a.as_str()))
             .build()?,
     )
 }

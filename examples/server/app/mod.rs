@@ -52,7 +52,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis::AuthorizationServer;
 use portcullis::client::ClientIdMetadataDocuments;
-use portcullis::endpoint::{DynamicRegistration, Endpoint};
+use portcullis::endpoint::{DEFAULT_DPOP_ALGORITHMS, Dpop, DynamicRegistration, Endpoint};
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
     TokenExchangeGrant,
@@ -60,7 +60,7 @@ use portcullis::grant::{
 use portcullis::jose::{Algorithm, KeySet, SigningKey};
 use portcullis::oidc::OpenIdConnect;
 use portcullis::protocol::{GrantType, Resource, Scope};
-use portcullis::resource::{BearerValidator, Realm};
+use portcullis::resource::{BearerValidator, DpopResource, Realm};
 use portcullis::tower::BearerLayer;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -189,7 +189,10 @@ pub async fn build(options: &Options, issuer: String) -> Result<Demo, Box<dyn Er
         // private_key_jwt (RFC 7523): assertions' jtis are recorded in the
         // database, so a replay is refused by every replica. No fetcher:
         // clients register their keys inline (`jwks`), not a `jwks_uri`.
-        .replay_cache(store.clone());
+        .replay_cache(store.clone())
+        // DPoP (RFC 9449): a token request with a proof gets tokens bound
+        // to its key; proofs' jtis go to the same database.
+        .dpop(Dpop::new(store.clone()));
     for resource in &options.resources {
         if *resource != me {
             builder = builder.resource(Resource::new(resource)?.jwt());
@@ -312,13 +315,20 @@ pub async fn router(demo: &Demo) -> Result<Router, Box<dyn Error>> {
     // and answers every RFC 6750 refusal itself, each challenge naming the
     // resource's RFC 9728 document and the scope; the document is served
     // beside it.
-    let resource = api::metadata(server, RESOURCE_PATH)?;
+    let resource = api::metadata(server, RESOURCE_PATH, DEFAULT_DPOP_ALGORITHMS.as_slice())?;
     // A token restricted to another resource is refused here (RFC 8707,
     // RFC 9700 §4.9); the in-process source refuses a revoked one, JWT or
     // opaque, at once.
+    // DPoP-bound tokens (RFC 9449 §7) come as `Authorization: DPoP` with a
+    // proof for this resource's URL on the issuer's origin.
+    let dpop = DpopResource::new(
+        Dpop::new(demo.store.clone()),
+        Url::parse(&issuer.origin().ascii_serialization())?,
+    );
     let validator = BearerValidator::new(server.clone(), Realm::new("demo")?)
         .audience(resource.resource())
-        .resource_metadata(resource.resource_metadata_url().clone());
+        .resource_metadata(resource.resource_metadata_url().clone())
+        .dpop(dpop);
     let api = Router::new()
         .route(RESOURCE_PATH, get(api::me))
         .route_layer(BearerLayer::new(validator).require_scope(api::READ.parse()?))

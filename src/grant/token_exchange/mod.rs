@@ -178,6 +178,23 @@ async fn live(
     }
 }
 
+/// A token bound to a key (RFC 7800 `cnf`; a DPoP key, RFC 9449 §6) is
+/// its holder's only with that key proven: the request's own DPoP proof
+/// must be of that key, or a stolen bound token could be traded for a
+/// token without the binding. Refused as an unknown token is (§2.2.2).
+fn held(
+    ctx: &GrantContext<'_>,
+    token: &AccessTokenRecord,
+    refused: &'static str,
+) -> Result<(), TokenError> {
+    match &token.cnf {
+        Some(bound) if ctx.confirmation != Some(bound) => {
+            Err(TokenError::InvalidGrant(refused.into()))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The new token's audience: the `resource` (checked by the endpoint) and
 /// `audience` parameters, each a resource the server knows (RFC 8693 §2.1,
 /// RFC 8707); the subject token's when both are absent.
@@ -227,8 +244,13 @@ async fn exchange(
     };
 
     let (subject, grant) = live(ctx, subject_token, INVALID_SUBJECT).await?;
+    held(ctx, &subject, INVALID_SUBJECT)?;
     let actor = match actor_token {
-        Some(token) => Some(live(ctx, token, INVALID_ACTOR).await?),
+        Some(token) => {
+            let (record, grant) = live(ctx, token, INVALID_ACTOR).await?;
+            held(ctx, &record, INVALID_ACTOR)?;
+            Some((record, grant))
+        }
         None => None,
     };
 

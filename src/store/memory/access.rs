@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::client::ClientId;
 use crate::protocol::{ResourceSet, Scope};
 use crate::store::{GrantId, Subject, TokenExchangeRecord};
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// An access token as the memory store keeps it: the token's own fields and
 /// what a lookup needs of its grant, copied when the token is stored — a
@@ -65,7 +65,17 @@ impl AccessEntry {
     /// ([`AccessTable::exchange`]).
     pub(super) const EXCHANGE: u64 = 1 << 60;
 
-    const FLAGS: u64 = Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE | Self::EXCHANGE;
+    /// The flag that the token is bound to a key (RFC 9449 §6), kept
+    /// beside the table ([`AccessTable::confirmation`]) like an audience.
+    pub(super) const CNF: u64 = 1 << 59;
+
+    const FLAGS: u64 =
+        Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE | Self::EXCHANGE | Self::CNF;
+
+    /// Whether the token is bound to a key.
+    fn has_cnf(&self) -> bool {
+        self.grant_created & Self::CNF != 0
+    }
 
     /// `grant_created` for a grant made at `created_ms` with these flags.
     pub(super) fn grant_created(created_ms: u64, flags: u64) -> u64 {
@@ -157,6 +167,8 @@ pub(super) struct AccessTable {
     /// What the entries flagged [`AccessEntry::EXCHANGE`] keep of their
     /// token exchange.
     exchanges: HashMap<TokenHash, Arc<TokenExchangeRecord>>,
+    /// The key bindings of the entries flagged [`AccessEntry::CNF`].
+    confirmations: HashMap<TokenHash, Confirmation>,
 }
 
 impl AccessTable {
@@ -223,6 +235,19 @@ impl AccessTable {
         }
     }
 
+    /// The key binding of the token with this hash and entry (RFC 9449 §6).
+    pub(super) fn confirmation(
+        &self,
+        hash: &TokenHash,
+        entry: &AccessEntry,
+    ) -> Option<Confirmation> {
+        if entry.has_cnf() {
+            self.confirmations.get(hash).cloned()
+        } else {
+            None
+        }
+    }
+
     /// Records that the token with this hash, already held, was issued by
     /// token exchange.
     pub(super) fn set_exchange(&mut self, hash: TokenHash, exchange: Arc<TokenExchangeRecord>) {
@@ -233,6 +258,23 @@ impl AccessTable {
             entry.grant_created |= AccessEntry::EXCHANGE;
             self.exchanges.insert(hash, exchange);
         }
+    }
+
+    /// Stores a token with its audience and key binding, replacing any with
+    /// the same hash. Only bound tokens touch the bindings' side table.
+    pub(super) fn insert_bound(
+        &mut self,
+        hash: TokenHash,
+        mut entry: AccessEntry,
+        audience: ResourceSet,
+        cnf: Option<Confirmation>,
+    ) {
+        entry.grant_created &= !AccessEntry::CNF;
+        if let Some(cnf) = cnf {
+            entry.grant_created |= AccessEntry::CNF;
+            self.confirmations.insert(hash, cnf);
+        }
+        self.insert(hash, entry, audience);
     }
 
     /// Stores a token with its audience, replacing any with the same hash.
@@ -250,6 +292,7 @@ impl AccessTable {
             self.audiences.insert(hash, audience);
         }
         let has_audience = entry.has_audience();
+        let has_cnf = entry.has_cnf();
         if (self.len + 1) * MAX_LOAD_DEN > self.slots.len() * MAX_LOAD_NUM {
             self.resize(((self.len + 1) * 2).max(MIN_SLOTS));
         }
@@ -263,6 +306,9 @@ impl AccessTable {
             }
             if old.has_exchange() {
                 self.exchanges.remove(&hash);
+            }
+            if old.has_cnf() && !has_cnf {
+                self.confirmations.remove(&hash);
             }
             if old.sealed() {
                 self.sealed -= 1;
@@ -357,6 +403,9 @@ impl AccessTable {
         }
         if removed.has_exchange() {
             self.exchanges.remove(&slot.hash);
+        }
+        if removed.has_cnf() {
+            self.confirmations.remove(&slot.hash);
         }
         self.len -= 1;
         if removed.sealed() {

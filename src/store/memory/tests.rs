@@ -55,6 +55,7 @@ fn issue_with(
         issued_at: now,
         expires_at: now + lifetime,
         exchange: None,
+        cnf: None,
     };
     block_on(store.create_grant(NewGrant::with_access_token(grant, token))).unwrap();
     (hash, id)
@@ -115,6 +116,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         issued_at: now,
         expires_at: now + Duration::from_secs(60),
         exchange: None,
+        cnf: None,
     };
     block_on(store.create_grant(NewGrant::with_access_token(other, token))).unwrap();
 
@@ -194,6 +196,7 @@ fn redemption_and_rotation_lock_every_shard_they_touch() {
             challenge: None,
             issued_at: now,
             expires_at: now + Duration::from_secs(60),
+            dpop_jkt: None,
         };
         block_on(store.create_code_grant(NewCodeGrant::new(grant.clone(), record))).unwrap();
 
@@ -280,6 +283,7 @@ fn checked(store: &MemoryStore, hash: &TokenHash, now: SystemTime) -> Option<Acc
             expires_at: token.expires_at,
             grant_id: grant.id,
             act: None,
+            cnf: token.cnf,
         })
 }
 
@@ -311,6 +315,7 @@ fn grant_with_refresh(
             issued_at: now,
             expires_at: now + Duration::from_secs(600),
             exchange: None,
+            cnf: None,
         },
     )
     .and_refresh_token(RefreshTokenRecord {
@@ -319,6 +324,7 @@ fn grant_with_refresh(
         scope: grant.scope.clone(),
         issued_at: now,
         expires_at: now + Duration::from_secs(1800),
+        cnf: None,
     });
     block_on(store.create_grant(new)).unwrap();
     (grant.id, access, refresh)
@@ -469,6 +475,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             issued_at: t0,
             expires_at: t0 + Duration::from_secs(60),
             exchange: None,
+            cnf: None,
         };
         block_on(store.create_grant(NewGrant::with_access_token(grant.clone(), token))).unwrap();
         assert_eq!(sealed_in(&store), 1);

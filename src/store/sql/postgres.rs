@@ -28,7 +28,7 @@ use crate::store::{
     PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
     Subject,
 };
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
@@ -36,11 +36,11 @@ type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 /// parameters starting at `$first` (hash, grant id, scope, issued, expires),
 /// once per row of `from` (a `FROM …` clause, or empty for once), and not at
 /// all if the hash parameter is null.
-fn token_cte(name: &str, table: &str, first: usize, from: &str) -> String {
+fn token_cte(name: &str, table: &str, first: usize, cnf: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
-        "{name} AS (INSERT INTO {table} (hash, grant_id, scope, issued_at, expires_at) \
-         SELECT {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
+        "{name} AS (INSERT INTO {table} (hash, grant_id, scope, issued_at, expires_at, cnf) \
+         SELECT {}, {}, {}, {}, {}, ${cnf} {from} WHERE {} IS NOT NULL)",
         p(0),
         p(1),
         p(2),
@@ -50,11 +50,12 @@ fn token_cte(name: &str, table: &str, first: usize, from: &str) -> String {
     )
 }
 
-/// 28 parameters long, starting at `$first`: the `WITH` clauses inserting a
+/// 31 parameters long, starting at `$first`: the `WITH` clauses inserting a
 /// grant and its first secrets — tokens, or a code; those absent are bound
 /// as nulls and not inserted — once per row of `from`. The access token's
-/// audience is the parameter after its five; the grant's OpenID Connect
-/// record and authorization details the last.
+/// audience is the parameter after its five; then the grant's OpenID
+/// Connect record and authorization details (RFC 9396), the access and
+/// refresh tokens' key bindings, and the code's `dpop_jkt` last.
 fn new_grant_ctes(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
@@ -62,10 +63,10 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
          created_at, expires_at, openid, authorization_details) \
          SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} {from}), \
          access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at, \
-         audience) SELECT {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL), {}, \
+         audience, cnf) SELECT {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL), {}, \
          code AS (INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
-         redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at) \
-         SELECT {}, {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
+         redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at, dpop_jkt) \
+         SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
         p(0),
         p(1),
         p(2),
@@ -81,8 +82,9 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
         p(10),
         p(11),
         p(12),
+        p(28),
         p(7),
-        token_cte("refresh", "refresh_tokens", first + 13, from),
+        token_cte("refresh", "refresh_tokens", first + 13, first + 29, from),
         p(18),
         p(19),
         p(20),
@@ -91,6 +93,7 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
         p(23),
         p(24),
         p(25),
+        p(30),
         p(18),
     )
 }
@@ -148,6 +151,17 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &NewGrantRows<'q>) -> Query<'q> {
         .bind(code.map(|c| to_db_time(c.expires_at)))
         .bind(grant.openid.as_ref().map(|o| o.to_json()))
         .bind(grant.authorization_details.to_stored())
+        .bind(
+            access
+                .and_then(|t| t.cnf.as_ref())
+                .map(Confirmation::to_json),
+        )
+        .bind(
+            new.refresh_token
+                .and_then(|t| t.cnf.as_ref())
+                .map(Confirmation::to_json),
+        )
+        .bind(code.and_then(|c| c.dpop_jkt.as_deref()))
 }
 
 static CREATE_GRANT: LazyLock<String> =
@@ -166,8 +180,8 @@ pub(super) async fn create_grant(pool: &PgPool, new: &NewGrantRows<'_>) -> Resul
 /// snapshot.
 const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
      c.redirect_uri_in_request, c.challenge, c.challenge_method, c.issued_at, c.expires_at, \
-     c.redeemed_at, g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \
-     g.expires_at AS grant_expires_at \
+     c.redeemed_at, g.client_id, g.subject, g.scope, g.resources, g.openid, \
+     g.authorization_details, g.created_at, g.expires_at AS grant_expires_at, c.dpop_jkt \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1)";
 
 /// Redeems a code as `CodeRedemption::decide` says, in one statement.
@@ -176,7 +190,10 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// sent (or null), `$5` the `code_verifier` sent (or null) and `$6` the `S256`
 /// challenge it answers; the access token's hash and uncapped expiry in `$7`,
 /// `$8`, the refresh token's (or nulls) in `$9`, `$10`; the access token's
-/// audience in `$11` and its narrower scope (or null) in `$12`.
+/// audience in `$11` and its narrower scope (or null) in `$12`; the access
+/// and refresh tokens' key bindings (or nulls) in `$13`, `$14`; the DPoP key
+/// thumbprint the request proved (or null) in `$15`, which a code bound by
+/// `dpop_jkt` must match to be `bound` (RFC 9449 §10).
 ///
 /// `bound`: the code is the client's and its redirect URI and PKCE binding
 /// hold. `passes`: also unredeemed, and it and its grant unexpired. Redeeming needs `passes`
@@ -193,6 +210,7 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// difference inside the database tells nothing to anyone without the code.
 const REDEEM_CODE: &str = "WITH found_code, \
      bound AS (SELECT * FROM found WHERE client_id = $3 \
+         AND (dpop_jkt IS NULL OR dpop_jkt = $15::text) \
          AND CASE WHEN $4::text IS NULL THEN NOT redirect_uri_in_request \
              ELSE redirect_uri = $4 END \
          AND CASE WHEN challenge IS NULL THEN $5::text IS NULL \
@@ -207,14 +225,15 @@ const REDEEM_CODE: &str = "WITH found_code, \
          (SELECT grant_id FROM bound WHERE redeemed_at IS NOT NULL \
           UNION ALL SELECT grant_id FROM passes WHERE NOT EXISTS (SELECT 1 FROM redeemed))), \
      access AS (INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, \
-         expires_at) SELECT $7, grant_id, COALESCE($12, scope), $11, $2, \
-         LEAST($8, grant_expires_at) FROM passes WHERE EXISTS (SELECT 1 FROM redeemed)), \
-     refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         SELECT $9, grant_id, scope, $2, LEAST($10, grant_expires_at) FROM passes \
+         expires_at, cnf) SELECT $7, grant_id, COALESCE($12, scope), $11, $2, \
+         LEAST($8, grant_expires_at), $13 FROM passes WHERE EXISTS (SELECT 1 FROM redeemed)), \
+     refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at, cnf) \
+         SELECT $9, grant_id, scope, $2, LEAST($10, grant_expires_at), $14 FROM passes \
          WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM redeemed)) \
      SELECT grant_id, redirect_uri, redirect_uri_in_request, challenge, challenge_method, \
-     issued_at, expires_at, redeemed_at, client_id, subject, scope, resources, openid, authorization_details, created_at, \
-     grant_expires_at, (SELECT count(*) FROM redeemed) FROM found";
+     issued_at, expires_at, redeemed_at, client_id, subject, scope, resources, openid, \
+     authorization_details, created_at, grant_expires_at, dpop_jkt, \
+     (SELECT count(*) FROM redeemed) FROM found";
 
 static REDEEM_CODE_SQL: LazyLock<String> =
     LazyLock::new(|| REDEEM_CODE.replacen("found_code", FOUND_CODE, 1));
@@ -239,6 +258,24 @@ pub(super) async fn redeem_code(
         .bind(refresh.map(|t| to_db_time(t.expires_at)))
         .bind(redemption.access_token.audience.to_stored())
         .bind(redemption.access_scope.as_ref().map(Scope::as_str))
+        .bind(
+            redemption
+                .access_token
+                .cnf
+                .as_ref()
+                .map(Confirmation::to_json),
+        )
+        .bind(
+            refresh
+                .and_then(|t| t.cnf.as_ref())
+                .map(Confirmation::to_json),
+        )
+        .bind(
+            redemption
+                .proven_key
+                .as_ref()
+                .and_then(Confirmation::jwk_thumbprint),
+        )
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -246,7 +283,7 @@ pub(super) async fn redeem_code(
         return Ok(Redemption::Refused(None));
     };
     let found = rows::code(hash, CodeRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 16)? {
+    Ok(if changed(&row, 17)? {
         Redemption::Redeemed(found)
     } else {
         match redemption.decide(&found) {
@@ -264,13 +301,19 @@ pub(super) async fn redeem_code(
 /// `$1` the old token's hash, `$2` now, `$3` the client, `$4` the narrower
 /// scope asked for (or null); the new refresh token's hash and uncapped
 /// expiry in `$5`, `$6`, the new access token's in `$7`, `$8`, and its
-/// audience in `$9`. The scope
-/// check compares scopes as sets of space-separated tokens.
+/// audience in `$9`; the key the request proved (or null) in `$10`, the new
+/// access token's binding (or null) in `$11`. The scope
+/// check compares scopes as sets of space-separated tokens. A token bound
+/// to a key (`cnf`) is the client's only with that key proven, so without
+/// it nothing happens, not even reuse detection (RFC 9449 §5); the new
+/// refresh token keeps the old one's binding.
 const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
-         g.client_id, g.subject, g.scope AS grant_scope, g.resources, g.openid, g.authorization_details, g.created_at, \
-         g.expires_at AS grant_expires_at, r.rotated_at \
+         g.client_id, g.subject, g.scope AS grant_scope, g.resources, g.openid, \
+         g.authorization_details, g.created_at, g.expires_at AS grant_expires_at, r.rotated_at, \
+         r.cnf \
          FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1), \
-     bound AS (SELECT * FROM found WHERE client_id = $3), \
+     bound AS (SELECT * FROM found WHERE client_id = $3 \
+         AND (cnf IS NULL OR cnf = $10::text)), \
      passes AS (SELECT * FROM bound WHERE rotated_at IS NULL AND expires_at > $2 \
          AND grant_expires_at > $2 \
          AND ($4::text IS NULL OR string_to_array($4, ' ') <@ string_to_array(scope, ' '))), \
@@ -280,15 +323,15 @@ const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.
      revoked AS (DELETE FROM grants WHERE id IN \
          (SELECT grant_id FROM bound WHERE rotated_at IS NOT NULL \
           UNION ALL SELECT grant_id FROM passes WHERE NOT EXISTS (SELECT 1 FROM rotated))), \
-     new_refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         SELECT $5, grant_id, scope, $2, LEAST($6, grant_expires_at) FROM passes \
+     new_refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at, \
+         cnf) SELECT $5, grant_id, scope, $2, LEAST($6, grant_expires_at), cnf FROM passes \
          WHERE EXISTS (SELECT 1 FROM rotated)), \
      new_access AS (INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, \
-         expires_at) SELECT $7, grant_id, COALESCE($4, scope), $9, $2, \
-         LEAST($8, grant_expires_at) FROM passes WHERE EXISTS (SELECT 1 FROM rotated)) \
+         expires_at, cnf) SELECT $7, grant_id, COALESCE($4, scope), $9, $2, \
+         LEAST($8, grant_expires_at), $11 FROM passes WHERE EXISTS (SELECT 1 FROM rotated)) \
      SELECT grant_id, scope, issued_at, expires_at, client_id, subject, grant_scope, \
-     resources, openid, authorization_details, created_at, grant_expires_at, rotated_at, (SELECT count(*) FROM rotated) \
-     FROM found";
+     resources, openid, authorization_details, created_at, grant_expires_at, rotated_at, cnf, \
+     (SELECT count(*) FROM rotated) FROM found";
 
 pub(super) async fn rotate_refresh_token(
     pool: &PgPool,
@@ -305,6 +348,14 @@ pub(super) async fn rotate_refresh_token(
         .bind(rotation.access_token.hash.as_bytes().as_slice())
         .bind(to_db_time(rotation.access_token.expires_at))
         .bind(rotation.access_token.audience.to_stored())
+        .bind(rotation.proven_key.as_ref().map(Confirmation::to_json))
+        .bind(
+            rotation
+                .access_token
+                .cnf
+                .as_ref()
+                .map(Confirmation::to_json),
+        )
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -312,7 +363,7 @@ pub(super) async fn rotate_refresh_token(
         return Ok(Rotation::Refused(None));
     };
     let found = rows::refresh(old, RefreshRow::from_row(&row).map_err(backend)?)?;
-    Ok(if changed(&row, 13)? {
+    Ok(if changed(&row, 14)? {
         Rotation::Rotated(found)
     } else {
         match rotation.decide(&found) {
@@ -336,7 +387,8 @@ fn changed(row: &PgRow, index: usize) -> Result<bool, StoreError> {
 ///
 /// `$1` to `$5` as [`POLL_SET`]; `$6` the new grant's id and `$7` its
 /// expiry; the access token's hash and uncapped expiry in `$8`, `$9`, the
-/// refresh token's (or nulls) in `$10`, `$11`. The `SET` expressions read the
+/// refresh token's (or nulls) in `$10`, `$11`; their key bindings (or
+/// nulls) in `$12`, `$13`. The `SET` expressions read the
 /// row as it was: an approved, unexpired authorization becomes redeemed under
 /// `$6`, and the grant and tokens are inserted from the returned row — the
 /// approving user and the approved scope. A row returned redeemed under
@@ -353,10 +405,10 @@ static POLL_DEVICE: LazyLock<String> = LazyLock::new(|| {
              WHERE status = 'redeemed' AND grant_id = $6), \
          grant_row AS (INSERT INTO grants (id, client_id, subject, scope, created_at, \
              expires_at) SELECT $6, client_id, subject, granted_scope, $3, $7 FROM collected), \
-         access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at) \
-             SELECT $8, $6, granted_scope, $3, LEAST($9, $7) FROM collected), \
-         refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
-             SELECT $10, $6, granted_scope, $3, LEAST($11, $7) FROM collected \
+         access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at, \
+             cnf) SELECT $8, $6, granted_scope, $3, LEAST($9, $7), $12 FROM collected), \
+         refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at, \
+             cnf) SELECT $10, $6, granted_scope, $3, LEAST($11, $7), $13 FROM collected \
              WHERE $10 IS NOT NULL), \
          revoked AS (DELETE FROM grants WHERE id IN (SELECT grant_id FROM polled \
              WHERE status = 'redeemed' AND grant_id <> $6)) \
@@ -385,6 +437,18 @@ pub(super) async fn poll_device_code(
         .bind(to_db_time(collection.access_token.expires_at))
         .bind(refresh.map(|t| t.hash.as_bytes().as_slice()))
         .bind(refresh.map(|t| to_db_time(t.expires_at)))
+        .bind(
+            collection
+                .access_token
+                .cnf
+                .as_ref()
+                .map(Confirmation::to_json),
+        )
+        .bind(
+            refresh
+                .and_then(|t| t.cnf.as_ref())
+                .map(Confirmation::to_json),
+        )
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -412,7 +476,7 @@ mod tests {
     use super::*;
 
     /// How many parameters [`new_grant_ctes`] takes.
-    const NEW_GRANT_PARAMS: usize = 28;
+    const NEW_GRANT_PARAMS: usize = 31;
 
     /// The highest `$n` in `sql`.
     fn last_param(sql: &str) -> usize {
@@ -431,8 +495,8 @@ mod tests {
         // Each statement binds exactly its highest parameter's count of values.
         assert_eq!(last_param(&new_grant_ctes(1, "")), NEW_GRANT_PARAMS);
         assert_eq!(last_param(&CREATE_GRANT), NEW_GRANT_PARAMS);
-        assert_eq!(last_param(ROTATE), 9);
-        assert_eq!(last_param(&REDEEM_CODE_SQL), 12);
-        assert_eq!(last_param(&POLL_DEVICE), 11);
+        assert_eq!(last_param(ROTATE), 11);
+        assert_eq!(last_param(&REDEEM_CODE_SQL), 15);
+        assert_eq!(last_param(&POLL_DEVICE), 13);
     }
 }

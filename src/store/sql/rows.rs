@@ -18,7 +18,7 @@ use crate::store::{
     PendingAuthorizationRecord, RefreshTokenRecord, ResponseMode, ResponseType, StoreError,
     Subject, TokenExchangeRecord,
 };
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// `g.client_id, g.subject, g.scope, g.resources, g.openid,
 /// g.authorization_details, g.created_at, g.expires_at`: the grant's columns, which every token lookup joins in
@@ -35,7 +35,8 @@ type GrantColumns = (
 );
 
 /// An access token joined with its grant: `grant_id, scope, audience,
-/// issued_at, expires_at`, then [`GrantColumns`].
+/// issued_at, expires_at`, then [`GrantColumns`], then `exchange` and
+/// `cnf`.
 pub(super) type AccessRow = (
     Vec<u8>,
     String,
@@ -51,10 +52,11 @@ pub(super) type AccessRow = (
     i64,
     i64,
     Option<String>,
+    Option<String>,
 );
 
 /// A refresh token joined with its grant: `grant_id, scope, issued_at,
-/// expires_at`, then [`GrantColumns`], then `rotated_at`.
+/// expires_at`, then [`GrantColumns`], then `rotated_at` and `cnf`.
 pub(super) type RefreshRow = (
     Vec<u8>,
     String,
@@ -69,12 +71,27 @@ pub(super) type RefreshRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 /// An authorization code joined with its grant: `grant_id, redirect_uri,
 /// redirect_uri_in_request, challenge, challenge_method, issued_at,
-/// expires_at, redeemed_at`, then [`GrantColumns`].
-pub(super) type CodeRow = (
+/// expires_at, redeemed_at`, then [`GrantColumns`], then the code's
+/// `dpop_jkt` (RFC 9449 §10).
+///
+/// Seventeen columns: one more than sqlx decodes into a tuple, so the row
+/// is decoded by position in a `FromRow` of its own — the code's columns,
+/// the grant's, and `dpop_jkt` — generic over the row type like sqlx's
+/// tuples, so SQLite and PostgreSQL share it. Columns after the
+/// seventeenth (PostgreSQL's redemption count) are left to the caller.
+pub(super) struct CodeRow {
+    code: CodeColumns,
+    grant: GrantColumns,
+    dpop_jkt: Option<String>,
+}
+
+/// The code's own columns of a [`CodeRow`], in order.
+type CodeColumns = (
     Vec<u8>,
     String,
     bool,
@@ -83,20 +100,48 @@ pub(super) type CodeRow = (
     i64,
     i64,
     Option<i64>,
-    String,
-    Option<String>,
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-    i64,
 );
+
+impl<'r, R> sqlx::FromRow<'r, R> for CodeRow
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            code: (
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+                row.try_get(5)?,
+                row.try_get(6)?,
+                row.try_get(7)?,
+            ),
+            grant: (
+                row.try_get(8)?,
+                row.try_get(9)?,
+                row.try_get(10)?,
+                row.try_get(11)?,
+                row.try_get(12)?,
+                row.try_get(13)?,
+                row.try_get(14)?,
+                row.try_get(15)?,
+            ),
+            dpop_jkt: row.try_get(16)?,
+        })
+    }
+}
 
 /// The columns of [`PendingRow`], in order.
 pub(super) const PENDING_COLUMNS: &str = "hash, client_id, response_type, redirect_uri, \
      redirect_uri_in_request, scope, resources, state, response_mode, challenge, \
-     challenge_method, created_at, expires_at, openid, authorization_details";
+     challenge_method, created_at, expires_at, openid, authorization_details, dpop_jkt";
 
 pub(super) type PendingRow = (
     Vec<u8>,
@@ -114,6 +159,7 @@ pub(super) type PendingRow = (
     i64,
     Option<String>,
     String,
+    Option<String>,
 );
 
 /// The columns of [`DeviceRow`], in order.
@@ -279,6 +325,7 @@ pub(super) fn access(
         g6,
         g7,
         exchange,
+        cnf_json,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     let exchange = exchange
@@ -293,37 +340,17 @@ pub(super) fn access(
         issued_at: from_db_time(issued),
         expires_at: from_db_time(expires),
         exchange,
+        cnf: cnf(cnf_json)?,
     };
     Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?))
 }
 
 pub(super) fn refresh(hash: &TokenHash, row: RefreshRow) -> Result<FoundRefreshToken, StoreError> {
-    let (grant_bytes, scope_text, issued, expires, g0, g1, g2, g3, g4, g5, g6, g7, rotated_at) =
-        row;
-    let grant_id = grant_id(grant_bytes)?;
-    Ok(FoundRefreshToken {
-        record: RefreshTokenRecord {
-            hash: *hash,
-            grant_id,
-            scope: scope(&scope_text)?,
-            issued_at: from_db_time(issued),
-            expires_at: from_db_time(expires),
-        },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?,
-        current: rotated_at.is_none(),
-    })
-}
-
-pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreError> {
     let (
         grant_bytes,
-        redirect_uri,
-        redirect_uri_in_request,
-        challenge_value,
-        challenge_method,
+        scope_text,
         issued,
         expires,
-        redeemed_at,
         g0,
         g1,
         g2,
@@ -332,7 +359,48 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
         g5,
         g6,
         g7,
+        rotated_at,
+        cnf_json,
     ) = row;
+    let grant_id = grant_id(grant_bytes)?;
+    Ok(FoundRefreshToken {
+        record: RefreshTokenRecord {
+            hash: *hash,
+            grant_id,
+            scope: scope(&scope_text)?,
+            issued_at: from_db_time(issued),
+            expires_at: from_db_time(expires),
+            cnf: cnf(cnf_json)?,
+        },
+        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?,
+        current: rotated_at.is_none(),
+    })
+}
+
+/// A token's key binding (RFC 7800 `cnf`, as `Confirmation::to_json`
+/// wrote it), or none.
+pub(super) fn cnf(json: Option<String>) -> Result<Option<Confirmation>, StoreError> {
+    json.map(|json| Confirmation::from_json(&json))
+        .transpose()
+        .map_err(|_| invalid("a token's cnf does not decode"))
+}
+
+pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreError> {
+    let CodeRow {
+        code:
+            (
+                grant_bytes,
+                redirect_uri,
+                redirect_uri_in_request,
+                challenge_value,
+                challenge_method,
+                issued,
+                expires,
+                redeemed_at,
+            ),
+        grant: grant_columns,
+        dpop_jkt,
+    } = row;
     let grant_id = grant_id(grant_bytes)?;
     Ok(FoundCode {
         code: AuthorizationCodeRecord {
@@ -343,8 +411,9 @@ pub(super) fn code(hash: &TokenHash, row: CodeRow) -> Result<FoundCode, StoreErr
             challenge: challenge(challenge_value, challenge_method)?,
             issued_at: from_db_time(issued),
             expires_at: from_db_time(expires),
+            dpop_jkt: dpop_jkt.map(Arc::from),
         },
-        grant: grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?,
+        grant: grant(grant_id, grant_columns)?,
         redeemed: redeemed_at.is_some(),
     })
 }
@@ -381,6 +450,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         expires,
         openid,
         details,
+        dpop_jkt,
     ) = row;
     Ok(PendingAuthorizationRecord {
         hash: token_hash(hash)?,
@@ -409,6 +479,7 @@ pub(super) fn pending(row: PendingRow) -> Result<PendingAuthorizationRecord, Sto
         challenge: challenge(challenge_value, challenge_method)?,
         created_at: from_db_time(created),
         expires_at: from_db_time(expires),
+        dpop_jkt: dpop_jkt.map(Arc::from),
     })
 }
 

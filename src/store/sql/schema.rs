@@ -15,7 +15,7 @@ use super::support::{WritePool as _, backend};
 use crate::store::StoreError;
 
 /// The version this build's tables are at.
-const LATEST: i64 = 9;
+const LATEST: i64 = 10;
 
 /// The tables, in SQLite's dialect; [`postgres`] derives PostgreSQL's.
 ///
@@ -181,16 +181,31 @@ const V8: &str = "
 ALTER TABLE access_tokens ADD COLUMN exchange TEXT;
 ";
 
+/// Version 9: sender-constrained tokens (RFC 9449 DPoP; RFC 8705 later).
+/// The key an access token is bound to, and a public client's refresh
+/// token's, as the RFC 7800 `cnf` object in JSON (`Confirmation`); `NULL`
+/// for a bearer token (every row stored before).
+///
+/// And `dpop_jkt` (RFC 9449 §10): the DPoP key thumbprint an authorization
+/// request named, kept with the pending request and its code; `NULL` when
+/// none was named.
+const V9: &str = "
+ALTER TABLE access_tokens ADD COLUMN cnf TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN cnf TEXT;
+ALTER TABLE pending_authorizations ADD COLUMN dpop_jkt TEXT;
+ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
+";
+
 /// Rich authorization requests (RFC 9396 §2): a grant's and a pending
 /// request's authorization details, the JSON array as text; `''` for none
 /// (every row stored before).
-const V9: &str = "
+const V10: &str = "
 ALTER TABLE grants ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
 ALTER TABLE pending_authorizations ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
 ";
 
 /// The migrations, in order: the schema at version `n` is the first `n`.
-const MIGRATIONS: [&str; 9] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
+const MIGRATIONS: [&str; 10] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 /// PostgreSQL's spelling of SQLite DDL: the column types, and no rowid
 /// clause.

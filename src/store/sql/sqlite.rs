@@ -18,7 +18,7 @@ use crate::store::{
     AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
     PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
 };
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 /// Records a poll, inside the transaction that then collects an approval
 /// or revokes a replayed grant.
@@ -34,8 +34,8 @@ pub(super) async fn insert_access(
     token: &AccessTokenRecord,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, expires_at, \
+         cnf) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(token.hash.as_bytes().as_slice())
     .bind(token.grant_id.as_bytes().as_slice())
@@ -43,6 +43,7 @@ pub(super) async fn insert_access(
     .bind(token.audience.to_stored())
     .bind(to_db_time(token.issued_at))
     .bind(to_db_time(token.expires_at))
+    .bind(token.cnf.as_ref().map(Confirmation::to_json))
     .execute(conn)
     .await
     .map_err(insert_error)?;
@@ -55,14 +56,15 @@ pub(super) async fn insert_refresh(
 ) -> Result<(), StoreError> {
     // A rotated-out mark defaults to null.
     sqlx::query(
-        "INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at, cnf) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(token.hash.as_bytes().as_slice())
     .bind(token.grant_id.as_bytes().as_slice())
     .bind(token.scope.as_str())
     .bind(to_db_time(token.issued_at))
     .bind(to_db_time(token.expires_at))
+    .bind(token.cnf.as_ref().map(Confirmation::to_json))
     .execute(conn)
     .await
     .map_err(insert_error)?;
@@ -101,8 +103,8 @@ pub(super) async fn insert_new_grant(
         let (challenge, method) = challenge_columns(code.challenge.as_ref());
         sqlx::query(
             "INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
-             redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at, \
+             dpop_jkt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(code.hash.as_bytes().as_slice())
         .bind(code.grant_id.as_bytes().as_slice())
@@ -112,6 +114,7 @@ pub(super) async fn insert_new_grant(
         .bind(method)
         .bind(to_db_time(code.issued_at))
         .bind(to_db_time(code.expires_at))
+        .bind(code.dpop_jkt.as_deref())
         .execute(conn)
         .await
         .map_err(insert_error)?;

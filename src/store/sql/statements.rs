@@ -12,23 +12,25 @@ use crate::store::SLOW_DOWN_STEP;
 use crate::token::TokenHash;
 
 pub(super) const FIND_ACCESS_TOKEN: &str = "SELECT a.grant_id, a.scope, a.audience, \
-     a.issued_at, a.expires_at, g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \
-     g.expires_at, a.exchange \
+     a.issued_at, a.expires_at, g.client_id, g.subject, g.scope, g.resources, g.openid, \
+     g.authorization_details, g.created_at, g.expires_at, a.exchange, a.cnf \
      FROM access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.hash = $1";
 
 /// Stores an access token under its grant only while the grant exists
 /// ([`GrantStore::add_access_token`](crate::store::GrantStore::add_access_token)).
 pub(super) const ADD_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
-     (hash, grant_id, scope, audience, issued_at, expires_at, exchange) \
-     SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM grants WHERE id = $2)";
+     (hash, grant_id, scope, audience, issued_at, expires_at, exchange, cnf) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM grants WHERE id = $2)";
 
 pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
-     g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, g.expires_at, r.rotated_at \
+     g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \
+     g.expires_at, r.rotated_at, r.cnf \
      FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = $1";
 
 pub(super) const FIND_CODE: &str = "SELECT c.grant_id, c.redirect_uri, c.redirect_uri_in_request, \
      c.challenge, c.challenge_method, c.issued_at, c.expires_at, c.redeemed_at, \
-     g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, g.expires_at \
+     g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \
+     g.expires_at, c.dpop_jkt \
      FROM authorization_codes c JOIN grants g ON g.id = c.grant_id WHERE c.hash = $1";
 
 /// Deletes what

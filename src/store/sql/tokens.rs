@@ -19,7 +19,7 @@ use crate::store::{
     GrantId, GrantRecord, GrantStore, NewCodeGrant, NewGrant, PendingAuthorizationRecord,
     PolledDeviceCode, PushedAuthorizationRecord, Redemption, RefreshRotation, Rotation, StoreError,
 };
-use crate::token::TokenHash;
+use crate::token::{Confirmation, TokenHash};
 
 impl SqlStore {
     /// The row `sql` returns for `hash`, its one parameter, if any.
@@ -138,6 +138,7 @@ impl GrantStore for SqlStore {
     async fn add_access_token(&self, token: AccessTokenRecord) -> Result<bool, StoreError> {
         // One statement: the insert happens only if the grant is there.
         let exchange = token.exchange.as_ref().map(|e| e.to_json());
+        let cnf = token.cnf.as_ref().map(Confirmation::to_json);
         let inserted = on_pool!(self, pool => {
             sqlx::query(ADD_ACCESS_TOKEN)
                 .bind(token.hash.as_bytes().as_slice())
@@ -147,6 +148,7 @@ impl GrantStore for SqlStore {
                 .bind(to_db_time(token.issued_at))
                 .bind(to_db_time(token.expires_at))
                 .bind(exchange.clone())
+                .bind(cnf.clone())
                 .execute(pool)
                 .await
                 .map_err(insert_error)?
@@ -206,8 +208,8 @@ impl AuthorizationCodeStore for SqlStore {
                 "INSERT INTO pending_authorizations (hash, client_id, response_type, \
                  redirect_uri, redirect_uri_in_request, scope, resources, state, response_mode, \
                  challenge, challenge_method, created_at, expires_at, openid, \
-                 authorization_details) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 authorization_details, dpop_jkt) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(pending.hash.as_bytes().as_slice())
             .bind(pending.client_id.as_str())
@@ -224,6 +226,7 @@ impl AuthorizationCodeStore for SqlStore {
             .bind(to_db_time(pending.expires_at))
             .bind(pending.openid.as_ref().map(|o| o.to_json()))
             .bind(pending.authorization_details.to_stored())
+            .bind(pending.dpop_jkt.as_deref())
             .execute(pool)
             .await
             .map_err(insert_error)?;

@@ -523,6 +523,7 @@ pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(stor
         issued_at: at,
         expires_at: grant.expires_at,
         exchange: None,
+        cnf: None,
     };
     assert_eq!(
         ok(

@@ -14,6 +14,7 @@
 mod clients;
 mod codes;
 mod concurrency;
+mod confirmation;
 mod details;
 mod device;
 mod exchange;
@@ -29,6 +30,7 @@ mod revoke;
 pub use clients::*;
 pub use codes::*;
 pub use concurrency::*;
+pub use confirmation::*;
 pub use details::*;
 pub use device::*;
 pub use exchange::*;
