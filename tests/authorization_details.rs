@@ -639,3 +639,183 @@ async fn debug_output_shows_only_the_types() {
     let debug = format!("{pending:?}");
     assert!(!debug.contains("Merchant A"), "{debug}");
 }
+
+/// Account information details, the second type the servers accept.
+const ACCOUNTS: &str = r#"[{"type":"account_information","actions":["list_accounts"],"locations":["https://bank.example/accounts"]}]"#;
+
+/// [`PAYMENT`] and [`ACCOUNTS`] together: what the subset tests grant.
+fn both_details() -> String {
+    let mut both = payment_json().as_array().unwrap().clone();
+    both.extend(accounts_json().as_array().unwrap().iter().cloned());
+    Value::Array(both).to_string()
+}
+
+fn accounts_json() -> Value {
+    serde_json::from_str(ACCOUNTS).unwrap()
+}
+
+/// `&authorization_details=` with `details`, form-encoded.
+fn naming(details: &str) -> String {
+    format!("&authorization_details={}", form_encode(details))
+}
+
+/// A client registered for both types, and a code of a grant of
+/// [`both_details`] from `authorize`, extra query `extra`.
+async fn code_for_both(h: &Harness, extra: &str) -> (TestClient, String) {
+    let client = h
+        .register(registration(&["payment_initiation", "account_information"]))
+        .await;
+    let pending = h
+        .authorize(&format!("{}{extra}", query(&client, &both_details())))
+        .await
+        .unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    (client, code)
+}
+
+/// RFC 9396 §6.2: a token request naming a subset of the grant's details
+/// gets an access token of exactly that subset — in the token response and
+/// introspection — while the grant keeps all of them: a later refresh
+/// naming none carries them all, one naming another subset that subset.
+#[tokio::test]
+async fn a_token_request_naming_a_subset_gets_a_token_of_that_subset() {
+    let h = rar_harness();
+    let (client, code) = code_for_both(&h, "").await;
+    let both: Value = serde_json::from_str(&both_details()).unwrap();
+
+    let reply = h.post(redemption(&client, &code, &naming(ACCOUNTS))).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], accounts_json());
+    let accounts_token = reply.access_token().to_owned();
+    assert_eq!(
+        introspected_details(&h.server, &accounts_token).await,
+        accounts_json()
+    );
+
+    // A refresh naming none: the grant's details, all of them.
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
+    let refreshed = h.post(refresh_request(&client, refresh, "")).await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    assert_eq!(refreshed.json["authorization_details"], both);
+    assert_eq!(
+        introspected_details(&h.server, refreshed.access_token()).await,
+        both
+    );
+
+    // A refresh naming the other subset: that one alone.
+    let refresh = refreshed.json["refresh_token"].as_str().unwrap();
+    let refreshed = h
+        .post(refresh_request(&client, refresh, &naming(PAYMENT)))
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    assert_eq!(refreshed.json["authorization_details"], payment_json());
+    assert_eq!(
+        introspected_details(&h.server, refreshed.access_token()).await,
+        payment_json()
+    );
+    // The first token is as it was issued.
+    assert_eq!(
+        introspected_details(&h.server, &accounts_token).await,
+        accounts_json()
+    );
+}
+
+/// RFC 9396 §6.2, §9.1: a JWT access token issued for a subset carries
+/// that subset in its claim, and introspects with it.
+#[tokio::test]
+async fn a_jwt_access_token_for_a_subset_carries_the_subset() {
+    let keys = signing_keys(&[Algorithm::Es256]);
+    let h = harness_with(|b| {
+        builder_with_types(b)
+            .signing_keys(keys)
+            .resource(Resource::new("https://api.example").unwrap().jwt())
+    });
+    let resource = format!("&resource={}", form_encode("https://api.example"));
+    let (client, code) = code_for_both(&h, &resource).await;
+    let reply = h.post(redemption(&client, &code, &naming(ACCOUNTS))).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], accounts_json());
+    let claims = jwt_claims(reply.access_token());
+    assert_eq!(claims["authorization_details"], accounts_json());
+    assert_eq!(
+        introspected_details(&h.server, reply.access_token()).await,
+        accounts_json()
+    );
+}
+
+/// The subset on a SQL store: redeemed, refreshed naming another subset,
+/// and refreshed naming none.
+async fn subset_through_a_sql_store(backend: Backend, test: &str) {
+    let Some(db) = TestDb::new(backend, test).await else {
+        return;
+    };
+    let server = sql_harness(db.open().await);
+    let r = server
+        .register_client(registration(&["payment_initiation", "account_information"]))
+        .await
+        .unwrap();
+    let client = TestClient {
+        id: r.client.id().to_string(),
+        secret: r.secret.unwrap().expose_secret().to_owned(),
+    };
+    let request = Request::get(format!(
+        "https://auth.example/authorize?{}",
+        query(&client, &both_details())
+    ))
+    .body(Vec::<u8>::new())
+    .unwrap();
+    let pending = server.authorization_request(&request).await.unwrap();
+    let response = server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let reply = Reply::from(
+        server
+            .token_endpoint(redemption(&client, &code, &naming(ACCOUNTS)))
+            .await,
+    );
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["authorization_details"], accounts_json());
+    assert_eq!(
+        introspected_details(&server, reply.access_token()).await,
+        accounts_json()
+    );
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
+    let refreshed = Reply::from(
+        server
+            .token_endpoint(refresh_request(&client, refresh, &naming(PAYMENT)))
+            .await,
+    );
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    assert_eq!(refreshed.json["authorization_details"], payment_json());
+    assert_eq!(
+        introspected_details(&server, refreshed.access_token()).await,
+        payment_json()
+    );
+    let refresh = refreshed.json["refresh_token"].as_str().unwrap();
+    let refreshed = Reply::from(
+        server
+            .token_endpoint(refresh_request(&client, refresh, ""))
+            .await,
+    );
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    let both: Value = serde_json::from_str(&both_details()).unwrap();
+    assert_eq!(refreshed.json["authorization_details"], both);
+    assert_eq!(
+        introspected_details(&server, refreshed.access_token()).await,
+        both
+    );
+}
+
+#[tokio::test]
+async fn a_subset_through_sqlite() {
+    subset_through_a_sql_store(Backend::SqliteFile, "a_subset_through_sqlite").await;
+}
+
+#[tokio::test]
+async fn a_subset_through_postgres() {
+    subset_through_a_sql_store(Backend::Postgres, "a_subset_through_postgres").await;
+}

@@ -190,6 +190,7 @@ fn access_for(grant: &GrantRecord, now: SystemTime, lifetime: Duration) -> Acces
         expires_at: now + lifetime,
         exchange: None,
         cnf: None,
+        authorization_details: AuthorizationDetails::empty(),
     }
 }
 
@@ -708,6 +709,8 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(db: &TestDb) {
         expires_at: later + secs(600),
         exchange: None,
         cnf: None,
+        // A token planned without details of its own carries the grant's.
+        authorization_details: grant.authorization_details.clone(),
     };
     assert_eq!(
         store
@@ -872,6 +875,8 @@ async fn codes_are_redeemed_once_and_replays_are_recognised(db: &TestDb) {
         expires_at: now + secs(600),
         exchange: None,
         cnf: None,
+        // A token planned without details of its own carries the grant's.
+        authorization_details: grant.authorization_details.clone(),
     };
     assert_eq!(
         store.find_access_token(&access.hash).await.unwrap(),
@@ -1916,6 +1921,7 @@ async fn a_version_1_database_is_migrated(db: &TestDb) {
              ALTER TABLE authorization_codes DROP COLUMN dpop_jkt; \
              ALTER TABLE grants DROP COLUMN authorization_details; \
              ALTER TABLE pending_authorizations DROP COLUMN authorization_details; \
+             ALTER TABLE access_tokens DROP COLUMN authorization_details; \
              UPDATE schema_version SET version = 1",
         )
         .await

@@ -764,6 +764,7 @@ impl AuthorizationServer {
                     expires_at,
                     exchange: None,
                     cnf: None,
+                    authorization_details: AuthorizationDetails::empty(),
                 };
                 self.inner
                     .stores

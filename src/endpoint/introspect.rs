@@ -442,7 +442,10 @@ fn unauthenticated_challenge(inner: &ServerInner) -> HeaderValue {
 
 /// What the policy and the response are built from.
 fn introspected(found: Found) -> IntrospectedToken {
-    let (kind, scope, audience, issued_at, expires_at, grant, exchange, cnf) = match found {
+    // An access token carries its own authorization details (RFC 9396
+    // §6.2, §9.2), a refresh token its grant's (§7).
+    let (kind, scope, audience, issued_at, expires_at, grant, exchange, cnf, details) = match found
+    {
         Found::Access(record, grant) => (
             TokenKind::AccessToken,
             record.scope,
@@ -452,17 +455,22 @@ fn introspected(found: Found) -> IntrospectedToken {
             grant,
             record.exchange,
             record.cnf,
+            record.authorization_details,
         ),
-        Found::Refresh(found) => (
-            TokenKind::RefreshToken,
-            found.record.scope,
-            found.grant.resources.clone(),
-            found.record.issued_at,
-            found.record.expires_at,
-            found.grant,
-            None,
-            found.record.cnf,
-        ),
+        Found::Refresh(found) => {
+            let details = found.grant.authorization_details.clone();
+            (
+                TokenKind::RefreshToken,
+                found.record.scope,
+                found.grant.resources.clone(),
+                found.record.issued_at,
+                found.record.expires_at,
+                found.grant,
+                None,
+                found.record.cnf,
+                details,
+            )
+        }
     };
     // An exchanged token was issued to the client that asked for it (RFC
     // 8693 §2.1), which the host's policy may let differ from the grant's.
@@ -481,7 +489,7 @@ fn introspected(found: Found) -> IntrospectedToken {
         // Nothing outlives its grant.
         expires_at: expires_at.min(grant.expires_at),
         grant_id: grant.id,
-        authorization_details: grant.authorization_details,
+        authorization_details: details,
         cnf,
     }
 }

@@ -120,6 +120,7 @@ async fn redeem(
         }
         None => {
             let (token, planned) = ctx.plan_access_token();
+            let planned = planned.with_authorization_details(ctx.narrowed_details());
             (token, planned, None)
         }
     };
@@ -138,8 +139,10 @@ async fn redeem(
             let response = respond.response(access_token, expires_at, refresh_token);
             let scope = redemption.access_scope.as_ref().unwrap_or(&grant.scope);
             let response = respond.with_scope_if_differs(response, scope.clone());
-            // RFC 9396 §7: what the token carries — the grant's details.
-            let response = with_details(response, &grant.authorization_details);
+            // RFC 9396 §7: what the token carries — the grant's details, or
+            // the subset the request named (§6.2).
+            let details = redemption.access_token.authorization_details_under(grant);
+            let response = with_details(response, details);
             // The ID token answers the authentication the grant records,
             // whatever audience narrowed the access token's scope to.
             ctx.with_id_token(response, grant, &grant.scope, true).await

@@ -107,7 +107,8 @@ pub(crate) fn details_error(why: InvalidAuthorizationDetails) -> super::TokenErr
 }
 
 /// Refuses a token request's `authorization_details` that are not all
-/// among the grant's (RFC 9396 §6.2). The tokens carry the grant's details.
+/// among the grant's (RFC 9396 §6.2). The access token then carries
+/// exactly those asked for (`GrantContext::narrowed_details`).
 pub(crate) fn within_grant(
     requested: &AuthorizationDetails,
     granted: &AuthorizationDetails,

@@ -131,6 +131,14 @@ impl<'a> GrantContext<'a> {
         self.requested_details
     }
 
+    /// The authorization details an access token issued under an existing
+    /// grant carries (RFC 9396 §6.2): the subset this request names —
+    /// which the caller has checked to be among the grant's — or `None`
+    /// for all of the grant's.
+    pub(crate) fn narrowed_details(&self) -> Option<AuthorizationDetails> {
+        (!self.requested_details.is_empty()).then(|| self.requested_details.clone())
+    }
+
     /// An access token under the existing `grant` (a code's, a refresh
     /// token's) for the requested resources within the grant's (RFC 8707
     /// §2.2), with `scope` narrowed to what applies to them, expiring with
@@ -148,16 +156,17 @@ impl<'a> GrantContext<'a> {
         let scope = self.audiences.token_scope(&audience, scope);
         let minter = self.minter();
         let expires_at = (self.now + minter.lifetime(&audience)).min(grant.expires_at);
+        let details = self.narrowed_details();
         let (token, planned) = minter
             .mint(
                 grant.subject.as_ref(),
                 &scope,
                 &audience,
-                &grant.authorization_details,
+                details.as_ref().unwrap_or(&grant.authorization_details),
                 expires_at,
             )
             .await?;
-        Ok((token, planned, scope))
+        Ok((token, planned.with_authorization_details(details), scope))
     }
 
     /// Adds an ID token to `response` (OpenID Connect Core 1.0 §3.1.3.3,

@@ -98,6 +98,7 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
         }
         None => {
             let (token, planned) = ctx.plan_access_token();
+            let planned = planned.with_authorization_details(ctx.narrowed_details());
             (token, planned, ctx.requested_scope.cloned())
         }
     };
@@ -118,8 +119,12 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
             let response = respond.response(access_token, expires_at, Some(refresh_token));
             let scope = rotation.access_scope(&found.record.scope).clone();
             let response = respond.with_scope_if_differs(response, scope);
-            // RFC 9396 §7: a refresh keeps the grant's details.
-            let response = with_details(response, &found.grant.authorization_details);
+            // RFC 9396 §7: a refresh keeps the grant's details; its access
+            // token carries them, or the subset the request named (§6.2).
+            let details = rotation
+                .access_token
+                .authorization_details_under(&found.grant);
+            let response = with_details(response, details);
             // OpenID Connect Core 1.0 §12.2: a fresh ID token, without the
             // nonce, while the refreshed scope keeps `openid`.
             let refreshed = ctx.requested_scope.unwrap_or(&found.record.scope);

@@ -285,10 +285,16 @@ impl Shard {
 /// tokens it is exchanged for.
 const MAX_LOCKED: usize = 4;
 
+/// What an access token keeps beside its entry, when it has it: its key
+/// binding (RFC 9449 §6) and authorization details (RFC 9396 §6.2).
+type AccessExtras = (Option<Confirmation>, AuthorizationDetails);
+
 /// Tokens in their stored form, ready to insert.
 struct PreparedTokens {
     now: u64,
-    access: Option<(TokenHash, AccessEntry, ResourceSet, Option<Confirmation>)>,
+    /// The token's hash, entry, audience, and key binding with
+    /// authorization details.
+    access: Option<(TokenHash, AccessEntry, ResourceSet, AccessExtras)>,
     refresh: Option<(TokenHash, StoredRefresh)>,
 }
 
@@ -392,6 +398,7 @@ fn seals(
         && grant.openid.is_none()
         // Nor for authorization details (RFC 9396).
         && grant.authorization_details.is_empty()
+        && access.authorization_details.is_empty()
 }
 
 impl Inner {
@@ -478,14 +485,15 @@ impl MemoryStore {
         let (prepared, stored_grant) = match access_token {
             Some(token) if sealed => {
                 // Sealed: the token is the grant, with its audience.
-                let (hash, audience, cnf) = (token.hash, token.audience, token.cnf);
+                let (hash, audience) = (token.hash, token.audience);
+                let extras = (token.cnf, token.authorization_details);
                 let prepared = PreparedTokens {
                     now,
                     access: Some((
                         hash,
                         Self::sealed_entry(token.grant_id, stored_grant),
                         audience,
-                        cnf,
+                        extras,
                     )),
                     refresh: None,
                 };
@@ -642,8 +650,9 @@ impl MemoryStore {
         PreparedTokens {
             now,
             access: access.map(|a| {
-                let (hash, audience, cnf) = (a.hash, a.audience.clone(), a.cnf.clone());
-                (hash, self.access_entry(a, grant), audience, cnf)
+                let (hash, audience) = (a.hash, a.audience.clone());
+                let extras = (a.cnf.clone(), a.authorization_details.clone());
+                (hash, self.access_entry(a, grant), audience, extras)
             }),
             refresh: refresh.map(|r| (r.hash, self.stored_refresh(r, &grant.scope))),
         }
@@ -656,8 +665,8 @@ impl MemoryStore {
             access,
             refresh,
         } = prepared;
-        if let Some((hash, entry, audience, cnf)) = access {
-            Self::put_access(locked, hash, entry, (audience, cnf), now);
+        if let Some((hash, entry, audience, extras)) = access {
+            Self::put_access(locked, hash, entry, (audience, extras), now);
         }
         if let Some((hash, stored)) = refresh {
             if let Some(shard) = locked.shard(token_shard(&hash)) {
@@ -674,7 +683,7 @@ impl MemoryStore {
         locked: &mut Locked<'_>,
         hash: TokenHash,
         entry: AccessEntry,
-        (audience, cnf): (ResourceSet, Option<Confirmation>),
+        (audience, extras): (ResourceSet, AccessExtras),
         now: u64,
     ) {
         let index = token_shard(&hash);
@@ -688,7 +697,7 @@ impl MemoryStore {
             }
         }
         if let Some(shard) = locked.shard(index) {
-            shard.access.insert_bound(hash, entry, audience, cnf);
+            shard.access.insert_bound(hash, entry, audience, extras);
             shard.inserted(1, now);
         }
     }
@@ -906,6 +915,7 @@ impl GrantStore for MemoryStore {
                 expires_at: from_ms(entry.expires_ms),
                 exchange: shard.access.exchange(hash, entry),
                 cnf: shard.access.confirmation(hash, entry),
+                authorization_details: shard.access.details(hash, entry),
             };
             if entry.has_grant_scope() {
                 let grant = GrantRecord {

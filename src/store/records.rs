@@ -124,6 +124,10 @@ pub struct AccessTokenRecord {
     /// thumbprint (RFC 9449 §6) or a certificate's (RFC 8705 §3); `None`
     /// for a bearer token.
     pub cnf: Option<Confirmation>,
+    /// The authorization details it carries (RFC 9396 §6.2, §9): its
+    /// grant's, or the subset of them its token request named; empty for
+    /// none.
+    pub authorization_details: AuthorizationDetails,
 }
 
 /// A refresh token (RFC 6749 §1.5, §6), kept by the hash of its value.

@@ -18,7 +18,7 @@ use super::{
     AccessTokenRecord, FoundCode, FoundRefreshToken, GrantId, GrantRecord, RefreshTokenRecord,
 };
 use crate::client::ClientId;
-use crate::protocol::{CodeVerifier, ResourceSet, Scope};
+use crate::protocol::{AuthorizationDetails, CodeVerifier, ResourceSet, Scope};
 use crate::token::{Confirmation, TokenHash};
 
 /// A token that a redemption or rotation issues, planned before the store has
@@ -34,6 +34,10 @@ pub struct PlannedToken {
     pub audience: ResourceSet,
     /// The key the token is bound to (RFC 9449 §6), if any.
     pub cnf: Option<Confirmation>,
+    /// An access token's authorization details (RFC 9396 §6.2): the subset
+    /// of its grant's that the token request named, or `None` for all of
+    /// the grant's.
+    pub authorization_details: Option<AuthorizationDetails>,
 }
 
 impl PlannedToken {
@@ -45,7 +49,27 @@ impl PlannedToken {
             expires_at,
             audience: ResourceSet::empty(),
             cnf: None,
+            authorization_details: None,
         }
+    }
+
+    /// The same, carrying `details` (RFC 9396 §6.2) if given, else its
+    /// grant's.
+    #[must_use]
+    pub fn with_authorization_details(mut self, details: Option<AuthorizationDetails>) -> Self {
+        self.authorization_details = details;
+        self
+    }
+
+    /// The authorization details the token carries under `grant` (RFC 9396
+    /// §6.2): its own subset, or the grant's.
+    pub fn authorization_details_under<'a>(
+        &'a self,
+        grant: &'a GrantRecord,
+    ) -> &'a AuthorizationDetails {
+        self.authorization_details
+            .as_ref()
+            .unwrap_or(&grant.authorization_details)
     }
 
     /// The same, bound to `cnf` if given (RFC 7800 §3.1, RFC 9449 §6).
@@ -84,6 +108,7 @@ impl PlannedToken {
             expires_at: self.expires_under(grant),
             exchange: None,
             cnf: self.cnf.clone(),
+            authorization_details: self.authorization_details_under(grant).clone(),
         }
     }
 

@@ -169,6 +169,7 @@ pub(crate) fn access_with(
         expires_at: (at + 10 * MINUTE).min(grant.expires_at),
         exchange: None,
         cnf: None,
+        authorization_details: AuthorizationDetails::empty(),
     }
 }
 
@@ -537,6 +538,7 @@ pub(crate) fn expected_access(
         expires_at: planned.expires_at.min(grant.expires_at),
         exchange: None,
         cnf: planned.cnf.clone(),
+        authorization_details: planned.authorization_details_under(grant).clone(),
     }
 }
 

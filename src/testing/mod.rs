@@ -326,6 +326,7 @@ where
         add_access_token_joins_the_grant,
         // Rich authorization requests (RFC 9396)
         a_grant_keeps_its_authorization_details,
+        a_rotated_token_carries_the_planned_authorization_details,
         // Refresh tokens
         rotate_refresh_token_then_reuse,
         rotate_unknown_or_revoked_refresh_token,
@@ -363,6 +364,7 @@ where
         redeem_code_narrows_the_access_token_to_its_audience,
         an_openid_grant_keeps_its_record,
         a_code_grant_keeps_its_authorization_details,
+        a_redeemed_token_carries_the_planned_authorization_details,
         redeem_unknown_or_revoked_code,
         redeem_code_refuses_another_client,
         redeem_code_checks_the_redirect_uri,

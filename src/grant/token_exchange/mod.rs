@@ -313,13 +313,15 @@ async fn exchange(
             grant.subject.as_ref(),
             &scope,
             &audience,
-            // RFC 9396 §9.1: the details of the grant it is issued under,
-            // which introspection reports too.
-            &grant.authorization_details,
+            // RFC 9396 §9.1: the details the subject token carries — its
+            // grant's, or the subset its token request named (§6.2), never
+            // more — which introspection reports too.
+            &subject.authorization_details,
             expires_at,
             act.as_ref(),
         )
         .await?;
+    let planned = planned.with_authorization_details(Some(subject.authorization_details.clone()));
     let mut record = planned.access_record(&grant, scope.clone(), ctx.now);
     record.exchange = Some(Arc::new(TokenExchangeRecord::new(
         ctx.client.id().clone(),

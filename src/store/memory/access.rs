@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::client::ClientId;
-use crate::protocol::{ResourceSet, Scope};
+use crate::protocol::{AuthorizationDetails, ResourceSet, Scope};
 use crate::store::{GrantId, Subject, TokenExchangeRecord};
 use crate::token::{Confirmation, TokenHash};
 
@@ -69,8 +69,22 @@ impl AccessEntry {
     /// beside the table ([`AccessTable::confirmation`]) like an audience.
     pub(super) const CNF: u64 = 1 << 59;
 
-    const FLAGS: u64 =
-        Self::GRANT_SCOPE | Self::SEALED | Self::AUDIENCE | Self::EXCHANGE | Self::CNF;
+    /// The flag that the token carries authorization details (RFC 9396
+    /// §6.2), kept beside the table ([`AccessTable::details`]) like an
+    /// audience.
+    pub(super) const DETAILS: u64 = 1 << 58;
+
+    const FLAGS: u64 = Self::GRANT_SCOPE
+        | Self::SEALED
+        | Self::AUDIENCE
+        | Self::EXCHANGE
+        | Self::CNF
+        | Self::DETAILS;
+
+    /// Whether the token carries authorization details.
+    fn has_details(&self) -> bool {
+        self.grant_created & Self::DETAILS != 0
+    }
 
     /// Whether the token is bound to a key.
     fn has_cnf(&self) -> bool {
@@ -169,6 +183,9 @@ pub(super) struct AccessTable {
     exchanges: HashMap<TokenHash, Arc<TokenExchangeRecord>>,
     /// The key bindings of the entries flagged [`AccessEntry::CNF`].
     confirmations: HashMap<TokenHash, Confirmation>,
+    /// The authorization details of the entries flagged
+    /// [`AccessEntry::DETAILS`].
+    details: HashMap<TokenHash, AuthorizationDetails>,
 }
 
 impl AccessTable {
@@ -248,6 +265,16 @@ impl AccessTable {
         }
     }
 
+    /// The authorization details the token with this hash and entry carries
+    /// (RFC 9396 §6.2); empty for none.
+    pub(super) fn details(&self, hash: &TokenHash, entry: &AccessEntry) -> AuthorizationDetails {
+        if entry.has_details() {
+            self.details.get(hash).cloned().unwrap_or_default()
+        } else {
+            AuthorizationDetails::empty()
+        }
+    }
+
     /// Records that the token with this hash, already held, was issued by
     /// token exchange.
     pub(super) fn set_exchange(&mut self, hash: TokenHash, exchange: Arc<TokenExchangeRecord>) {
@@ -260,19 +287,24 @@ impl AccessTable {
         }
     }
 
-    /// Stores a token with its audience and key binding, replacing any with
-    /// the same hash. Only bound tokens touch the bindings' side table.
+    /// Stores a token with its audience, key binding and authorization
+    /// details, replacing any with the same hash. Only bound tokens touch
+    /// the bindings' side table, only tokens with details the details'.
     pub(super) fn insert_bound(
         &mut self,
         hash: TokenHash,
         mut entry: AccessEntry,
         audience: ResourceSet,
-        cnf: Option<Confirmation>,
+        (cnf, details): (Option<Confirmation>, AuthorizationDetails),
     ) {
-        entry.grant_created &= !AccessEntry::CNF;
+        entry.grant_created &= !(AccessEntry::CNF | AccessEntry::DETAILS);
         if let Some(cnf) = cnf {
             entry.grant_created |= AccessEntry::CNF;
             self.confirmations.insert(hash, cnf);
+        }
+        if !details.is_empty() {
+            entry.grant_created |= AccessEntry::DETAILS;
+            self.details.insert(hash, details);
         }
         self.insert(hash, entry, audience);
     }
@@ -293,6 +325,7 @@ impl AccessTable {
         }
         let has_audience = entry.has_audience();
         let has_cnf = entry.has_cnf();
+        let has_details = entry.has_details();
         if (self.len + 1) * MAX_LOAD_DEN > self.slots.len() * MAX_LOAD_NUM {
             self.resize(((self.len + 1) * 2).max(MIN_SLOTS));
         }
@@ -309,6 +342,9 @@ impl AccessTable {
             }
             if old.has_cnf() && !has_cnf {
                 self.confirmations.remove(&hash);
+            }
+            if old.has_details() && !has_details {
+                self.details.remove(&hash);
             }
             if old.sealed() {
                 self.sealed -= 1;
@@ -406,6 +442,9 @@ impl AccessTable {
         }
         if removed.has_cnf() {
             self.confirmations.remove(&slot.hash);
+        }
+        if removed.has_details() {
+            self.details.remove(&slot.hash);
         }
         self.len -= 1;
         if removed.sealed() {

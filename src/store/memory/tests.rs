@@ -56,6 +56,7 @@ fn issue_with(
         expires_at: now + lifetime,
         exchange: None,
         cnf: None,
+        authorization_details: AuthorizationDetails::empty(),
     };
     block_on(store.create_grant(NewGrant::with_access_token(grant, token))).unwrap();
     (hash, id)
@@ -117,6 +118,7 @@ fn revoking_a_clients_grants_spares_other_clients() {
         expires_at: now + Duration::from_secs(60),
         exchange: None,
         cnf: None,
+        authorization_details: AuthorizationDetails::empty(),
     };
     block_on(store.create_grant(NewGrant::with_access_token(other, token))).unwrap();
 
@@ -316,6 +318,7 @@ fn grant_with_refresh(
             expires_at: now + Duration::from_secs(600),
             exchange: None,
             cnf: None,
+            authorization_details: AuthorizationDetails::empty(),
         },
     )
     .and_refresh_token(RefreshTokenRecord {
@@ -476,6 +479,7 @@ fn only_a_grant_that_its_token_can_stand_for_is_sealed() {
             expires_at: t0 + Duration::from_secs(60),
             exchange: None,
             cnf: None,
+            authorization_details: AuthorizationDetails::empty(),
         };
         block_on(store.create_grant(NewGrant::with_access_token(grant.clone(), token))).unwrap();
         assert_eq!(sealed_in(&store), 1);

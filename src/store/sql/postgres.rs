@@ -22,7 +22,7 @@ use super::rows::{self, CodeRow, NewGrantRows, PolledRow, RefreshRow, challenge_
 use super::statements::{POLL_SET, POLLED_COLUMNS, poll_params};
 use super::support::{backend, insert_error, to_db_time};
 use crate::client::ClientId;
-use crate::protocol::{CodeVerifier, Scope};
+use crate::protocol::{AuthorizationDetails, CodeVerifier, Scope};
 use crate::store::{
     AccessTokenRecord, CodeRedemption, Decision, DeviceCollection, DeviceStatus, GrantId,
     PolledDeviceCode, Redemption, RefreshRotation, RefreshTokenRecord, Rotation, StoreError,
@@ -50,12 +50,13 @@ fn token_cte(name: &str, table: &str, first: usize, cnf: usize, from: &str) -> S
     )
 }
 
-/// 31 parameters long, starting at `$first`: the `WITH` clauses inserting a
+/// 32 parameters long, starting at `$first`: the `WITH` clauses inserting a
 /// grant and its first secrets — tokens, or a code; those absent are bound
 /// as nulls and not inserted — once per row of `from`. The access token's
 /// audience is the parameter after its five; then the grant's OpenID
 /// Connect record and authorization details (RFC 9396), the access and
-/// refresh tokens' key bindings, and the code's `dpop_jkt` last.
+/// refresh tokens' key bindings, the code's `dpop_jkt`, and last the access
+/// token's authorization details.
 fn new_grant_ctes(first: usize, from: &str) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
@@ -63,7 +64,8 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
          created_at, expires_at, openid, authorization_details) \
          SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} {from}), \
          access AS (INSERT INTO access_tokens (hash, grant_id, scope, issued_at, expires_at, \
-         audience, cnf) SELECT {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL), {}, \
+         audience, cnf, authorization_details) SELECT {}, {}, {}, {}, {}, {}, {}, {} {from} \
+         WHERE {} IS NOT NULL), {}, \
          code AS (INSERT INTO authorization_codes (hash, grant_id, redirect_uri, \
          redirect_uri_in_request, challenge, challenge_method, issued_at, expires_at, dpop_jkt) \
          SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} {from} WHERE {} IS NOT NULL)",
@@ -83,6 +85,7 @@ fn new_grant_ctes(first: usize, from: &str) -> String {
         p(11),
         p(12),
         p(28),
+        p(31),
         p(7),
         token_cte("refresh", "refresh_tokens", first + 13, first + 29, from),
         p(18),
@@ -162,6 +165,7 @@ fn bind_new_grant<'q>(query: Query<'q>, new: &NewGrantRows<'q>) -> Query<'q> {
                 .map(Confirmation::to_json),
         )
         .bind(code.and_then(|c| c.dpop_jkt.as_deref()))
+        .bind(access.map(|t| t.authorization_details.to_stored()))
 }
 
 static CREATE_GRANT: LazyLock<String> =
@@ -193,7 +197,9 @@ const FOUND_CODE: &str = "found AS (SELECT c.grant_id, c.redirect_uri, \
 /// audience in `$11` and its narrower scope (or null) in `$12`; the access
 /// and refresh tokens' key bindings (or nulls) in `$13`, `$14`; the DPoP key
 /// thumbprint the request proved (or null) in `$15`, which a code bound by
-/// `dpop_jkt` must match to be `bound` (RFC 9449 §10).
+/// `dpop_jkt` must match to be `bound` (RFC 9449 §10); the authorization
+/// details the access token carries (RFC 9396 §6.2; null for the grant's)
+/// in `$16`.
 ///
 /// `bound`: the code is the client's and its redirect URI and PKCE binding
 /// hold. `passes`: also unredeemed, and it and its grant unexpired. Redeeming needs `passes`
@@ -225,8 +231,10 @@ const REDEEM_CODE: &str = "WITH found_code, \
          (SELECT grant_id FROM bound WHERE redeemed_at IS NOT NULL \
           UNION ALL SELECT grant_id FROM passes WHERE NOT EXISTS (SELECT 1 FROM redeemed))), \
      access AS (INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, \
-         expires_at, cnf) SELECT $7, grant_id, COALESCE($12, scope), $11, $2, \
-         LEAST($8, grant_expires_at), $13 FROM passes WHERE EXISTS (SELECT 1 FROM redeemed)), \
+         expires_at, cnf, authorization_details) SELECT $7, grant_id, COALESCE($12, scope), \
+         $11, $2, LEAST($8, grant_expires_at), $13, \
+         COALESCE($16::text, authorization_details) \
+         FROM passes WHERE EXISTS (SELECT 1 FROM redeemed)), \
      refresh AS (INSERT INTO refresh_tokens (hash, grant_id, scope, issued_at, expires_at, cnf) \
          SELECT $9, grant_id, scope, $2, LEAST($10, grant_expires_at), $14 FROM passes \
          WHERE $9 IS NOT NULL AND EXISTS (SELECT 1 FROM redeemed)) \
@@ -276,6 +284,13 @@ pub(super) async fn redeem_code(
                 .as_ref()
                 .and_then(Confirmation::jwk_thumbprint),
         )
+        .bind(
+            redemption
+                .access_token
+                .authorization_details
+                .as_ref()
+                .map(AuthorizationDetails::to_stored),
+        )
         .fetch_optional(pool)
         .await
         .map_err(insert_error)?;
@@ -302,7 +317,8 @@ pub(super) async fn redeem_code(
 /// scope asked for (or null); the new refresh token's hash and uncapped
 /// expiry in `$5`, `$6`, the new access token's in `$7`, `$8`, and its
 /// audience in `$9`; the key the request proved (or null) in `$10`, the new
-/// access token's binding (or null) in `$11`. The scope
+/// access token's binding (or null) in `$11`, and the authorization details
+/// it carries (RFC 9396 §6.2; null for the grant's) in `$12`. The scope
 /// check compares scopes as sets of space-separated tokens. A token bound
 /// to a key (`cnf`) is the client's only with that key proven, so without
 /// it nothing happens, not even reuse detection (RFC 9449 §5); the new
@@ -327,8 +343,9 @@ const ROTATE: &str = "WITH found AS (SELECT r.grant_id, r.scope, r.issued_at, r.
          cnf) SELECT $5, grant_id, scope, $2, LEAST($6, grant_expires_at), cnf FROM passes \
          WHERE EXISTS (SELECT 1 FROM rotated)), \
      new_access AS (INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, \
-         expires_at, cnf) SELECT $7, grant_id, COALESCE($4, scope), $9, $2, \
-         LEAST($8, grant_expires_at), $11 FROM passes WHERE EXISTS (SELECT 1 FROM rotated)) \
+         expires_at, cnf, authorization_details) SELECT $7, grant_id, COALESCE($4, scope), $9, \
+         $2, LEAST($8, grant_expires_at), $11, COALESCE($12::text, authorization_details) \
+         FROM passes WHERE EXISTS (SELECT 1 FROM rotated)) \
      SELECT grant_id, scope, issued_at, expires_at, client_id, subject, grant_scope, \
      resources, openid, authorization_details, created_at, grant_expires_at, rotated_at, cnf, \
      (SELECT count(*) FROM rotated) FROM found";
@@ -355,6 +372,13 @@ pub(super) async fn rotate_refresh_token(
                 .cnf
                 .as_ref()
                 .map(Confirmation::to_json),
+        )
+        .bind(
+            rotation
+                .access_token
+                .authorization_details
+                .as_ref()
+                .map(AuthorizationDetails::to_stored),
         )
         .fetch_optional(pool)
         .await
@@ -476,7 +500,7 @@ mod tests {
     use super::*;
 
     /// How many parameters [`new_grant_ctes`] takes.
-    const NEW_GRANT_PARAMS: usize = 31;
+    const NEW_GRANT_PARAMS: usize = 32;
 
     /// The highest `$n` in `sql`.
     fn last_param(sql: &str) -> usize {

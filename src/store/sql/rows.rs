@@ -35,8 +35,8 @@ type GrantColumns = (
 );
 
 /// An access token joined with its grant: `grant_id, scope, audience,
-/// issued_at, expires_at`, then [`GrantColumns`], then `exchange` and
-/// `cnf`.
+/// issued_at, expires_at`, then [`GrantColumns`], then `exchange`, `cnf`
+/// and the token's `authorization_details` (RFC 9396 §6.2).
 pub(super) type AccessRow = (
     Vec<u8>,
     String,
@@ -53,6 +53,7 @@ pub(super) type AccessRow = (
     i64,
     Option<String>,
     Option<String>,
+    String,
 );
 
 /// A refresh token joined with its grant: `grant_id, scope, issued_at,
@@ -326,6 +327,7 @@ pub(super) fn access(
         g7,
         exchange,
         cnf_json,
+        details,
     ) = row;
     let grant_id = grant_id(grant_bytes)?;
     let exchange = exchange
@@ -341,6 +343,7 @@ pub(super) fn access(
         expires_at: from_db_time(expires),
         exchange,
         cnf: cnf(cnf_json)?,
+        authorization_details: authorization_details(&details)?,
     };
     Ok((token, grant(grant_id, (g0, g1, g2, g3, g4, g5, g6, g7))?))
 }

@@ -196,12 +196,14 @@ ALTER TABLE pending_authorizations ADD COLUMN dpop_jkt TEXT;
 ALTER TABLE authorization_codes ADD COLUMN dpop_jkt TEXT;
 ";
 
-/// Rich authorization requests (RFC 9396 §2): a grant's and a pending
-/// request's authorization details, the JSON array as text; `''` for none
-/// (every row stored before).
+/// Version 10: rich authorization requests (RFC 9396 §2): a grant's, a
+/// pending request's and an access token's authorization details (the
+/// token's the subset its token request named, §6.2), the JSON array as
+/// text; `''` for none (every row stored before).
 const V10: &str = "
 ALTER TABLE grants ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
 ALTER TABLE pending_authorizations ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
+ALTER TABLE access_tokens ADD COLUMN authorization_details TEXT NOT NULL DEFAULT '';
 ";
 
 /// The migrations, in order: the schema at version `n` is the first `n`.

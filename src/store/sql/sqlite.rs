@@ -35,7 +35,7 @@ pub(super) async fn insert_access(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO access_tokens (hash, grant_id, scope, audience, issued_at, expires_at, \
-         cnf) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         cnf, authorization_details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(token.hash.as_bytes().as_slice())
     .bind(token.grant_id.as_bytes().as_slice())
@@ -44,6 +44,7 @@ pub(super) async fn insert_access(
     .bind(to_db_time(token.issued_at))
     .bind(to_db_time(token.expires_at))
     .bind(token.cnf.as_ref().map(Confirmation::to_json))
+    .bind(token.authorization_details.to_stored())
     .execute(conn)
     .await
     .map_err(insert_error)?;

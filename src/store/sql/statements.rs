@@ -13,14 +13,16 @@ use crate::token::TokenHash;
 
 pub(super) const FIND_ACCESS_TOKEN: &str = "SELECT a.grant_id, a.scope, a.audience, \
      a.issued_at, a.expires_at, g.client_id, g.subject, g.scope, g.resources, g.openid, \
-     g.authorization_details, g.created_at, g.expires_at, a.exchange, a.cnf \
+     g.authorization_details, g.created_at, g.expires_at, a.exchange, a.cnf, \
+     a.authorization_details \
      FROM access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.hash = $1";
 
 /// Stores an access token under its grant only while the grant exists
 /// ([`GrantStore::add_access_token`](crate::store::GrantStore::add_access_token)).
 pub(super) const ADD_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
-     (hash, grant_id, scope, audience, issued_at, expires_at, exchange, cnf) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM grants WHERE id = $2)";
+     (hash, grant_id, scope, audience, issued_at, expires_at, exchange, cnf, \
+     authorization_details) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM grants WHERE id = $2)";
 
 pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
      g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \

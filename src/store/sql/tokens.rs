@@ -149,6 +149,7 @@ impl GrantStore for SqlStore {
                 .bind(to_db_time(token.expires_at))
                 .bind(exchange.clone())
                 .bind(cnf.clone())
+                .bind(token.authorization_details.to_stored())
                 .execute(pool)
                 .await
                 .map_err(insert_error)?

@@ -524,6 +524,7 @@ pub async fn device_poll_collects_once<S: DeviceAuthorizationStore + Clone>(stor
         expires_at: grant.expires_at,
         exchange: None,
         cnf: None,
+        authorization_details: crate::protocol::AuthorizationDetails::empty(),
     };
     assert_eq!(
         ok(
