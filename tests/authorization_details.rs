@@ -819,3 +819,165 @@ async fn a_subset_through_sqlite() {
 async fn a_subset_through_postgres() {
     subset_through_a_sql_store(Backend::Postgres, "a_subset_through_postgres").await;
 }
+
+/// The initial access token of [`registering_harness`].
+const IAT: &str = "iat-Rr4Xv9Lr2Tn8Yb5Kc1Hd7Pf4Gs6Jm0Za";
+
+/// [`rar_harness`] with dynamic registration (RFC 7591) behind [`IAT`].
+fn registering_harness() -> Harness {
+    harness_with(|b| {
+        builder_with_types(b).dynamic_registration(
+            portcullis::endpoint::DynamicRegistration::with_initial_access_token(IAT)
+                .max_scope("read write".parse().unwrap()),
+        )
+    })
+}
+
+/// `body` sent to `uri` with `method` and `token`.
+fn json_request(method: &str, uri: &str, token: &str, body: &Value) -> Request<Vec<u8>> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).unwrap())
+        .unwrap()
+}
+
+/// RFC 9396 §10 over RFC 7591 and RFC 7592: `authorization_details_types`
+/// is registered, returned, read back and updated at the registration
+/// endpoints, and governs what the client may ask for; a type the server
+/// does not support is `invalid_client_metadata`, an update naming one
+/// leaving the client as it was.
+#[tokio::test]
+async fn dynamic_registration_reads_and_writes_authorization_details_types() {
+    use portcullis::client::ClientRegistry as _;
+
+    let h = registering_harness();
+    let metadata = json!({
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": "read",
+        "authorization_details_types": ["payment_initiation"]
+    });
+    let reply = Reply::from(
+        h.server
+            .registration_endpoint(json_request(
+                "POST",
+                "https://auth.example/register",
+                IAT,
+                &metadata,
+            ))
+            .await,
+    );
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    assert_eq!(
+        reply.json["authorization_details_types"],
+        json!(["payment_initiation"])
+    );
+    let id = reply.json["client_id"].as_str().unwrap().to_owned();
+    let stored = h.store.find_client(&id).await.unwrap().unwrap();
+    assert_eq!(stored.authorization_details_types(), ["payment_initiation"]);
+
+    // The registered client may ask for its type, and only that one.
+    let client = TestClient {
+        id: id.clone(),
+        secret: reply.json["client_secret"].as_str().unwrap().to_owned(),
+    };
+    let pending = h.authorize(&query(&client, PAYMENT)).await.unwrap();
+    assert_eq!(pending.authorization_details().to_json(), payment_json());
+    assert_redirected_refusal(h.authorize(&query(&client, ACCOUNTS)).await);
+
+    // RFC 7592 §2.1: read back as registered.
+    let uri = reply.json["registration_client_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = reply.json["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = Reply::from(
+        h.server
+            .client_configuration_endpoint(
+                Request::get(&uri)
+                    .header("authorization", format!("Bearer {token}"))
+                    .body(Vec::<u8>::new())
+                    .unwrap(),
+            )
+            .await,
+    );
+    assert_eq!(read.status, 200, "{:?}", read.json);
+    assert_eq!(
+        read.json["authorization_details_types"],
+        json!(["payment_initiation"])
+    );
+    let token = read.json["registration_access_token"]
+        .as_str()
+        .map_or(token, str::to_owned);
+
+    // RFC 7592 §2.2: an update to another supported type replaces it; one
+    // naming an unsupported type is refused and leaves the client as it
+    // was.
+    let mut update = metadata.clone();
+    update["client_id"] = json!(id);
+    update["authorization_details_types"] = json!(["wire_transfer"]);
+    let refused = Reply::from(
+        h.server
+            .client_configuration_endpoint(json_request("PUT", &uri, &token, &update))
+            .await,
+    );
+    refused.assert_error(400, "invalid_client_metadata");
+    let stored = h.store.find_client(&id).await.unwrap().unwrap();
+    assert_eq!(stored.authorization_details_types(), ["payment_initiation"]);
+    update["authorization_details_types"] = json!(["account_information"]);
+    let updated = Reply::from(
+        h.server
+            .client_configuration_endpoint(json_request("PUT", &uri, &token, &update))
+            .await,
+    );
+    assert_eq!(updated.status, 200, "{:?}", updated.json);
+    assert_eq!(
+        updated.json["authorization_details_types"],
+        json!(["account_information"])
+    );
+    let stored = h.store.find_client(&id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.authorization_details_types(),
+        ["account_information"]
+    );
+
+    // A type the server does not support: refused.
+    let mut unsupported = metadata.clone();
+    unsupported["authorization_details_types"] = json!(["payment_initiation", "wire_transfer"]);
+    let refused = Reply::from(
+        h.server
+            .registration_endpoint(json_request(
+                "POST",
+                "https://auth.example/register",
+                IAT,
+                &unsupported,
+            ))
+            .await,
+    );
+    refused.assert_error(400, "invalid_client_metadata");
+
+    // A client registering none gets none, and the member is left out.
+    let mut without = metadata.clone();
+    without
+        .as_object_mut()
+        .unwrap()
+        .remove("authorization_details_types");
+    let reply = Reply::from(
+        h.server
+            .registration_endpoint(json_request(
+                "POST",
+                "https://auth.example/register",
+                IAT,
+                &without,
+            ))
+            .await,
+    );
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    assert!(reply.json.get("authorization_details_types").is_none());
+}

@@ -205,6 +205,11 @@ pub struct ClientMetadata {
     /// requests without a proof are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// The authorization details types the client may ask for (RFC 9396
+    /// §10); at a server's registration endpoint each must be one the
+    /// server accepts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_details_types: Option<Vec<String>>,
     /// Members asking for encryption, which this server does not do.
     #[serde(flatten)]
     encryption: EncryptionMembers,
@@ -367,6 +372,8 @@ impl ClientMetadata {
                 .request_object_signing_alg()
                 .map(|a| a.as_str().to_owned()),
             dpop_bound_access_tokens: client.dpop_bound_access_tokens().then_some(true),
+            authorization_details_types: (!client.authorization_details_types().is_empty())
+                .then(|| client.authorization_details_types().to_vec()),
             encryption: EncryptionMembers::default(),
         }
     }
@@ -408,6 +415,9 @@ impl ClientMetadata {
             .dpop_bound_access_tokens(self.dpop_bound_access_tokens.unwrap_or(false));
         for grant in grant_types {
             registration = registration.grant_type(grant);
+        }
+        if let Some(types) = &self.authorization_details_types {
+            registration = registration.authorization_details_types(types.iter().cloned());
         }
         for uri in self.redirect_uris.iter().flatten() {
             registration = registration.redirect_uri(uri.as_str());

@@ -251,6 +251,19 @@ impl ServerInner {
             max_scope: &registration.max_scope,
         })?;
         self.check_client_keys(&client)?;
+        // RFC 9396 §10: the types a client registers for must be ones this
+        // server accepts.
+        let supported = self.detail_types.supported();
+        if metadata
+            .authorization_details_types
+            .iter()
+            .flatten()
+            .any(|t| !supported.contains(t))
+        {
+            return Err(RegistrationError::InvalidMetadata(
+                "authorization_details_types names a type this server does not support".into(),
+            ));
+        }
         if client.needs_sector_fetch() && self.fetcher.is_none() {
             return Err(RegistrationError::InvalidMetadata(
                 "sector_identifier_uri cannot be used here: this server does not fetch \
