@@ -117,6 +117,32 @@ async fn introspected_details(server: &portcullis::AuthorizationServer, token: &
     reply.json["authorization_details"].clone()
 }
 
+/// `request` at `server`'s token endpoint, which must issue a token
+/// carrying `expected` both in the response and to introspection.
+async fn token_carrying(
+    server: &portcullis::AuthorizationServer,
+    request: Request<Vec<u8>>,
+    expected: &Value,
+) -> Reply {
+    let reply = Reply::from(server.token_endpoint(request).await);
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(&reply.json["authorization_details"], expected);
+    assert_eq!(
+        &introspected_details(server, reply.access_token()).await,
+        expected
+    );
+    reply
+}
+
+/// A confidential client registered on `server` for `types`.
+async fn client_on(server: &portcullis::AuthorizationServer, types: &[&str]) -> TestClient {
+    let r = server.register_client(registration(types)).await.unwrap();
+    TestClient {
+        id: r.client.id().to_string(),
+        secret: r.secret.unwrap().expose_secret().to_owned(),
+    }
+}
+
 /// The claims of a JWT access token.
 fn jwt_claims(jwt: &str) -> Value {
     let payload = URL_SAFE_NO_PAD
@@ -567,14 +593,7 @@ async fn carried_through_a_sql_store(backend: Backend, test: &str) {
         return;
     };
     let server = sql_harness(db.open().await);
-    let r = server
-        .register_client(registration(&["payment_initiation"]))
-        .await
-        .unwrap();
-    let client = TestClient {
-        id: r.client.id().to_string(),
-        secret: r.secret.unwrap().expose_secret().to_owned(),
-    };
+    let client = client_on(&server, &["payment_initiation"]).await;
     let request = Request::get(format!(
         "https://auth.example/authorize?{}",
         query(&client, PAYMENT)
@@ -596,21 +615,14 @@ async fn carried_through_a_sql_store(backend: Backend, test: &str) {
     let code = param(&redirect_params(&response), "code")
         .unwrap()
         .to_owned();
-    let reply = Reply::from(server.token_endpoint(redemption(&client, &code, "")).await);
-    assert_eq!(reply.status, 200, "{:?}", reply.json);
-    assert_eq!(reply.json["authorization_details"], payment_json());
-    assert_eq!(
-        introspected_details(&server, reply.access_token()).await,
-        payment_json()
-    );
+    let reply = token_carrying(&server, redemption(&client, &code, ""), &payment_json()).await;
     let refresh = reply.json["refresh_token"].as_str().unwrap();
-    let refreshed = Reply::from(
-        server
-            .token_endpoint(refresh_request(&client, refresh, ""))
-            .await,
-    );
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
-    assert_eq!(refreshed.json["authorization_details"], payment_json());
+    token_carrying(
+        &server,
+        refresh_request(&client, refresh, ""),
+        &payment_json(),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -686,36 +698,18 @@ async fn a_token_request_naming_a_subset_gets_a_token_of_that_subset() {
     let (client, code) = code_for_both(&h, "").await;
     let both: Value = serde_json::from_str(&both_details()).unwrap();
 
-    let reply = h.post(redemption(&client, &code, &naming(ACCOUNTS))).await;
-    assert_eq!(reply.status, 200, "{:?}", reply.json);
-    assert_eq!(reply.json["authorization_details"], accounts_json());
+    let named = redemption(&client, &code, &naming(ACCOUNTS));
+    let reply = token_carrying(&h.server, named, &accounts_json()).await;
     let accounts_token = reply.access_token().to_owned();
-    assert_eq!(
-        introspected_details(&h.server, &accounts_token).await,
-        accounts_json()
-    );
 
     // A refresh naming none: the grant's details, all of them.
     let refresh = reply.json["refresh_token"].as_str().unwrap();
-    let refreshed = h.post(refresh_request(&client, refresh, "")).await;
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
-    assert_eq!(refreshed.json["authorization_details"], both);
-    assert_eq!(
-        introspected_details(&h.server, refreshed.access_token()).await,
-        both
-    );
+    let reply = token_carrying(&h.server, refresh_request(&client, refresh, ""), &both).await;
 
     // A refresh naming the other subset: that one alone.
-    let refresh = refreshed.json["refresh_token"].as_str().unwrap();
-    let refreshed = h
-        .post(refresh_request(&client, refresh, &naming(PAYMENT)))
-        .await;
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
-    assert_eq!(refreshed.json["authorization_details"], payment_json());
-    assert_eq!(
-        introspected_details(&h.server, refreshed.access_token()).await,
-        payment_json()
-    );
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
+    let named = refresh_request(&client, refresh, &naming(PAYMENT));
+    token_carrying(&h.server, named, &payment_json()).await;
     // The first token is as it was issued.
     assert_eq!(
         introspected_details(&h.server, &accounts_token).await,
@@ -735,15 +729,10 @@ async fn a_jwt_access_token_for_a_subset_carries_the_subset() {
     });
     let resource = format!("&resource={}", form_encode("https://api.example"));
     let (client, code) = code_for_both(&h, &resource).await;
-    let reply = h.post(redemption(&client, &code, &naming(ACCOUNTS))).await;
-    assert_eq!(reply.status, 200, "{:?}", reply.json);
-    assert_eq!(reply.json["authorization_details"], accounts_json());
+    let named = redemption(&client, &code, &naming(ACCOUNTS));
+    let reply = token_carrying(&h.server, named, &accounts_json()).await;
     let claims = jwt_claims(reply.access_token());
     assert_eq!(claims["authorization_details"], accounts_json());
-    assert_eq!(
-        introspected_details(&h.server, reply.access_token()).await,
-        accounts_json()
-    );
 }
 
 /// The subset on a SQL store: redeemed, refreshed naming another subset,
@@ -753,14 +742,7 @@ async fn subset_through_a_sql_store(backend: Backend, test: &str) {
         return;
     };
     let server = sql_harness(db.open().await);
-    let r = server
-        .register_client(registration(&["payment_initiation", "account_information"]))
-        .await
-        .unwrap();
-    let client = TestClient {
-        id: r.client.id().to_string(),
-        secret: r.secret.unwrap().expose_secret().to_owned(),
-    };
+    let client = client_on(&server, &["payment_initiation", "account_information"]).await;
     let request = Request::get(format!(
         "https://auth.example/authorize?{}",
         query(&client, &both_details())
@@ -772,42 +754,14 @@ async fn subset_through_a_sql_store(backend: Backend, test: &str) {
     let code = param(&redirect_params(&response), "code")
         .unwrap()
         .to_owned();
-    let reply = Reply::from(
-        server
-            .token_endpoint(redemption(&client, &code, &naming(ACCOUNTS)))
-            .await,
-    );
-    assert_eq!(reply.status, 200, "{:?}", reply.json);
-    assert_eq!(reply.json["authorization_details"], accounts_json());
-    assert_eq!(
-        introspected_details(&server, reply.access_token()).await,
-        accounts_json()
-    );
+    let named = redemption(&client, &code, &naming(ACCOUNTS));
+    let reply = token_carrying(&server, named, &accounts_json()).await;
     let refresh = reply.json["refresh_token"].as_str().unwrap();
-    let refreshed = Reply::from(
-        server
-            .token_endpoint(refresh_request(&client, refresh, &naming(PAYMENT)))
-            .await,
-    );
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
-    assert_eq!(refreshed.json["authorization_details"], payment_json());
-    assert_eq!(
-        introspected_details(&server, refreshed.access_token()).await,
-        payment_json()
-    );
-    let refresh = refreshed.json["refresh_token"].as_str().unwrap();
-    let refreshed = Reply::from(
-        server
-            .token_endpoint(refresh_request(&client, refresh, ""))
-            .await,
-    );
-    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    let named = refresh_request(&client, refresh, &naming(PAYMENT));
+    let reply = token_carrying(&server, named, &payment_json()).await;
+    let refresh = reply.json["refresh_token"].as_str().unwrap();
     let both: Value = serde_json::from_str(&both_details()).unwrap();
-    assert_eq!(refreshed.json["authorization_details"], both);
-    assert_eq!(
-        introspected_details(&server, refreshed.access_token()).await,
-        both
-    );
+    token_carrying(&server, refresh_request(&client, refresh, ""), &both).await;
 }
 
 #[tokio::test]

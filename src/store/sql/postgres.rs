@@ -519,8 +519,8 @@ mod tests {
         // Each statement binds exactly its highest parameter's count of values.
         assert_eq!(last_param(&new_grant_ctes(1, "")), NEW_GRANT_PARAMS);
         assert_eq!(last_param(&CREATE_GRANT), NEW_GRANT_PARAMS);
-        assert_eq!(last_param(ROTATE), 11);
-        assert_eq!(last_param(&REDEEM_CODE_SQL), 15);
+        assert_eq!(last_param(ROTATE), 12);
+        assert_eq!(last_param(&REDEEM_CODE_SQL), 16);
         assert_eq!(last_param(&POLL_DEVICE), 13);
     }
 }

@@ -10,6 +10,7 @@ use crate::testing::fixtures::{
     Issued, MINUTE, SECOND, assert_access_as_stored, authorization_details, client_id, now, ok,
     redeem, redemption, rotate, rotation,
 };
+use crate::token::TokenHash;
 
 /// A grant with authorization details, stored with an access token and a
 /// refresh token: both lookups return the grant with its details exactly as
@@ -86,23 +87,31 @@ pub async fn a_redeemed_token_carries_the_planned_authorization_details<
             Redemption::Redeemed(issued.found_code(false)),
             "a redemption passing every check must be Redeemed"
         );
-        let (token, grant) = ok(
-            store.find_access_token(&redeeming.access_token.hash).await,
-            "find_access_token",
-        )
-        .expect("the redeemed access token must be found");
-        assert_eq!(
-            token.authorization_details,
-            subset.clone().unwrap_or_else(authorization_details),
-            "the access token must carry the planned subset of the grant's authorization \
-             details, or all of them when none was planned (RFC 9396 §6.2)"
-        );
-        assert_eq!(
-            grant.authorization_details,
-            authorization_details(),
-            "the grant must keep all of its authorization details"
-        );
+        assert_token_carries(&store, &redeeming.access_token.hash, subset).await;
     }
+}
+
+/// Asserts the access token `hash` is found carrying `subset` of
+/// [`authorization_details`], or all of them for `None`, under a grant
+/// that keeps all of them.
+async fn assert_token_carries<S: GrantStore>(
+    store: &S,
+    hash: &TokenHash,
+    subset: Option<AuthorizationDetails>,
+) {
+    let (token, grant) = ok(store.find_access_token(hash).await, "find_access_token")
+        .expect("the access token a redemption or rotation stored must be found");
+    assert_eq!(
+        token.authorization_details,
+        subset.unwrap_or_else(authorization_details),
+        "the access token must carry the planned subset of the grant's authorization details, \
+         or all of them when none was planned (RFC 9396 §6.2)"
+    );
+    assert_eq!(
+        grant.authorization_details,
+        authorization_details(),
+        "the grant must keep all of its authorization details"
+    );
 }
 
 /// A rotation whose planned access token carries a subset of its grant's
@@ -128,16 +137,6 @@ pub async fn a_rotated_token_carries_the_planned_authorization_details<S: GrantS
             ),
             "a rotation passing every check must be Rotated"
         );
-        let (token, _) = ok(
-            store.find_access_token(&rotating.access_token.hash).await,
-            "find_access_token",
-        )
-        .expect("the new access token must be found");
-        assert_eq!(
-            token.authorization_details,
-            subset.clone().unwrap_or_else(authorization_details),
-            "the new access token must carry the planned subset of the grant's authorization \
-             details, or all of them when none was planned (RFC 9396 §6.2)"
-        );
+        assert_token_carries(&store, &rotating.access_token.hash, subset).await;
     }
 }
