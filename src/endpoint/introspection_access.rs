@@ -73,7 +73,9 @@ pub struct IntrospectedToken {
     pub expires_at: SystemTime,
     /// The grant it belongs to.
     pub grant_id: GrantId,
-    /// The authorization details it carries (RFC 9396 §9.2): its grant's.
+    /// The authorization details it carries (RFC 9396 §9.2): an access
+    /// token's own, which may be a subset of its grant's (§6.2); a refresh
+    /// token's grant's.
     pub authorization_details: crate::protocol::AuthorizationDetails,
     /// For an access token issued by delegation (RFC 8693 §4.1): its actor.
     pub act: Option<Actor>,
