@@ -252,6 +252,19 @@ mod tests {
         }
     }
 
+    /// A loopback URI made exact (a client ID metadata document's, whose
+    /// redirect URIs are compared with their ports) matches only itself.
+    #[test]
+    fn an_exact_loopback_uri_matches_only_its_own_port() {
+        let exact = RedirectUri::new("http://127.0.0.1:8080/cb", Native)
+            .unwrap()
+            .exact();
+        assert!(!exact.is_loopback());
+        assert!(exact.matches("http://127.0.0.1:8080/cb"));
+        assert!(!exact.matches("http://127.0.0.1:9999/cb"));
+        assert!(!exact.matches("http://127.0.0.1/cb"));
+    }
+
     #[test]
     fn matching_is_exact_but_for_loopback_ports() {
         let web = RedirectUri::new("https://client.example/cb?x=1", WebApplication).unwrap();
