@@ -28,6 +28,14 @@ impl AuthMethod {
     /// A JWT the client MACs with HS256 and its client secret (RFC 7523
     /// §2.2, §3; OpenID Connect Core §9).
     pub const CLIENT_SECRET_JWT: Self = Self(Cow::Borrowed("client_secret_jwt"));
+    /// Mutual TLS with a certificate from a PKI the host's TLS layer trusts,
+    /// matched to the client by a registered subject DN or SAN (RFC 8705
+    /// §2.1).
+    pub const TLS_CLIENT_AUTH: Self = Self(Cow::Borrowed("tls_client_auth"));
+    /// Mutual TLS with a self-signed certificate the client registered in
+    /// its `jwks` or `jwks_uri` (RFC 8705 §2.2).
+    pub const SELF_SIGNED_TLS_CLIENT_AUTH: Self =
+        Self(Cow::Borrowed("self_signed_tls_client_auth"));
 
     /// Another method, by its RFC 7591 name.
     pub fn extension(name: impl Into<String>) -> Self {
@@ -38,6 +46,8 @@ impl AuthMethod {
             "none" => Self::NONE,
             "private_key_jwt" => Self::PRIVATE_KEY_JWT,
             "client_secret_jwt" => Self::CLIENT_SECRET_JWT,
+            "tls_client_auth" => Self::TLS_CLIENT_AUTH,
+            "self_signed_tls_client_auth" => Self::SELF_SIGNED_TLS_CLIENT_AUTH,
             _ => Self(Cow::Owned(name)),
         }
     }
@@ -60,6 +70,12 @@ impl AuthMethod {
     pub fn is_jwt_assertion(&self) -> bool {
         *self == Self::PRIVATE_KEY_JWT || *self == Self::CLIENT_SECRET_JWT
     }
+
+    /// Whether the method is mutual TLS (RFC 8705 §2): `tls_client_auth` or
+    /// `self_signed_tls_client_auth`.
+    pub fn is_mutual_tls(&self) -> bool {
+        *self == Self::TLS_CLIENT_AUTH || *self == Self::SELF_SIGNED_TLS_CLIENT_AUTH
+    }
 }
 
 impl fmt::Debug for AuthMethod {
@@ -71,5 +87,27 @@ impl fmt::Debug for AuthMethod {
 impl fmt::Display for AuthMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_map_to_their_constants_and_kinds() {
+        for (name, method) in [
+            ("tls_client_auth", AuthMethod::TLS_CLIENT_AUTH),
+            ("self_signed_tls_client_auth", AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH),
+            ("private_key_jwt", AuthMethod::PRIVATE_KEY_JWT),
+        ] {
+            assert_eq!(AuthMethod::extension(name), method);
+            assert_eq!(method.as_str(), name);
+        }
+        assert!(AuthMethod::TLS_CLIENT_AUTH.is_mutual_tls());
+        assert!(AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH.is_mutual_tls());
+        assert!(!AuthMethod::PRIVATE_KEY_JWT.is_mutual_tls());
+        assert!(!AuthMethod::TLS_CLIENT_AUTH.is_jwt_assertion());
+        assert!(!AuthMethod::TLS_CLIENT_AUTH.uses_secret());
     }
 }
