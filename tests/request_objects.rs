@@ -528,3 +528,72 @@ async fn the_client_metadata_round_trips() {
     h.clock.advance(Duration::from_secs(300 + 61));
     assert_object_refused(&h, &client.id, &object).await;
 }
+
+/// OpenID Connect Core §6.1, §16.7, §16.20: an authentication request can
+/// travel signed, and the signed `nonce` and `max_age` are the ones the ID
+/// token answers to; the same parameters outside the object are ignored.
+#[tokio::test]
+async fn an_openid_authentication_request_travels_signed() {
+    use portcullis::oidc::{Claims, OpenIdConnect, StaticClaims};
+
+    let h = jar_harness_with(|b| {
+        b.signing_keys(signing_keys(&[Algorithm::Rs256]))
+            .openid_connect(OpenIdConnect::new(
+                StaticClaims::new().user("alice", Claims::new().with("name", "Alice")),
+            ))
+    });
+    let es256 = key(Algorithm::Es256);
+    let client = h
+        .register(
+            ClientRegistration::web_application()
+                .redirect_uri(REDIRECT)
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .scope("openid read".parse().unwrap())
+                .jwks(&key_set(&[&es256])),
+        )
+        .await;
+    let mut signed = claims(&h, &client);
+    signed["scope"] = json!("openid read");
+    signed["nonce"] = json!("signed-nonce");
+    signed["max_age"] = json!(300);
+    let object = sign(&es256, &signed).await;
+
+    let pending = h
+        .authorize(&format!(
+            "client_id={}&request={object}&nonce=outside&scope=openid",
+            client.id
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.openid().unwrap().params.nonce.as_deref(),
+        Some("signed-nonce")
+    );
+    assert_eq!(pending.scope().as_str(), "openid read");
+    assert_eq!(pending.max_age(), Some(300));
+    let approval = portcullis::endpoint::Approval::new("alice")
+        .authenticated_at(portcullis::token::Clock::now(&*h.clock));
+    let response = h.server.approve_with(pending, approval).await.unwrap();
+    let params = redirect_params(&response);
+    let code = param(&params, "code").unwrap().to_owned();
+
+    let reply = h
+        .post(token_request(
+            Some(&basic(&client.id, &client.secret)),
+            &format!(
+                "grant_type=authorization_code&code={code}&code_verifier={VERIFIER}&redirect_uri={}",
+                form_encode(REDIRECT)
+            ),
+        ))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let id_token = reply.json["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["nonce"], "signed-nonce");
+    assert_eq!(claims["aud"], client.id.as_str());
+    assert!(
+        claims["auth_time"].is_number(),
+        "max_age asks for auth_time"
+    );
+}
