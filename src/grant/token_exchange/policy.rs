@@ -28,6 +28,15 @@ pub struct TokenExchangeRequest<'a> {
     pub scope: &'a Scope,
     /// The type of token asked for (`requested_token_type`, §2.1).
     pub requested_token_type: &'a TokenType,
+    /// The type the subject token was presented as (`subject_token_type`,
+    /// §2.1): `…:access_token`, `…:jwt`, or `…:id_token` (§3) — for an ID
+    /// token, [`subject`](Self::subject) describes the grant it was issued
+    /// under (its scope, resources, client and End-User) with the ID
+    /// token's expiry.
+    pub subject_token_type: &'a TokenType,
+    /// The type the actor token was presented as (`actor_token_type`), if
+    /// there is one.
+    pub actor_token_type: Option<&'a TokenType>,
 }
 
 /// Why a token exchange is refused: the error the client gets (RFC 8693
