@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 const REGISTRATION_TOKEN: &str = "iat-Xq3vR8nT2wY6pL9zB4cF7hJ1kM5sD0gA";
 const OTHER: &str = "https://other.example/api";
 const CALLBACK: &str = "http://127.0.0.1:43117/callback";
@@ -51,7 +52,7 @@ async fn register(server: &Server, exchange: bool) -> String {
         "token_endpoint_auth_method": "none",
         "grant_types": grants,
         "response_types": ["code"],
-        "scope": "read write",
+        "scope": "openid read write",
     });
     let reply = request(
         "POST",
@@ -75,6 +76,20 @@ async fn user_token(
     client_id: &str,
     scope: &str,
 ) -> String {
+    user_tokens(server, browser, client_id, scope).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The whole token response of Alice's code flow for `client_id` with
+/// `scope` (an ID token in it when `scope` has `openid`).
+async fn user_tokens(
+    server: &Server,
+    browser: &mut Browser,
+    client_id: &str,
+    scope: &str,
+) -> Value {
     let query = example::form(&[
         ("response_type", "code"),
         ("client_id", client_id),
@@ -110,7 +125,7 @@ async fn user_token(
     )
     .await;
     assert_eq!(reply.status(), 200, "{}", reply.text());
-    reply.json()["access_token"].as_str().unwrap().to_owned()
+    reply.json()
 }
 
 /// A token-exchange request by the public client `client_id`.
@@ -120,11 +135,22 @@ async fn exchange(
     subject: &str,
     extra: &[(&str, &str)],
 ) -> Reply {
+    exchange_as(server, client_id, subject, ACCESS_TOKEN, extra).await
+}
+
+/// The same, the subject token presented as `subject_type`.
+async fn exchange_as(
+    server: &Server,
+    client_id: &str,
+    subject: &str,
+    subject_type: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
     let mut pairs = vec![
         ("grant_type", EXCHANGE),
         ("client_id", client_id),
         ("subject_token", subject),
-        ("subject_token_type", ACCESS_TOKEN),
+        ("subject_token_type", subject_type),
     ];
     pairs.extend_from_slice(extra);
     post_form(&server.endpoint(Endpoint::Token), &[], &pairs).await
@@ -242,5 +268,52 @@ async fn a_client_exchanges_its_token_for_a_known_resource() {
     }
     // Refused exchanges leave the tokens working.
     assert_eq!(server.me(&subject).await.status(), 200);
+    server.stop().await;
+}
+
+/// RFC 8693 §3: the example server is an OpenID Provider, and an ID token
+/// it issued to the client is a subject token too — for Alice, within the
+/// scope of the grant behind it; another client's presenting it, or the
+/// ID token declared as an access token, is `invalid_grant`.
+#[tokio::test]
+async fn a_client_exchanges_its_id_token() {
+    let server = server().await;
+    let me = server.url(example::app::RESOURCE_PATH);
+    let client = register(&server, true).await;
+    let mut browser = Browser::new();
+    let tokens = user_tokens(&server, &mut browser, &client, "openid read").await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    let reply = exchange_as(&server, &client, id_token, ID_TOKEN, &[("resource", &me)]).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["issued_token_type"], ACCESS_TOKEN);
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let c = claims(&token);
+    assert_eq!(c["sub"], "alice");
+    assert_eq!(c["aud"], me.as_str());
+    assert_eq!(c["client_id"], client.as_str());
+    assert!(c["exp"].as_i64().unwrap() <= claims(id_token)["exp"].as_i64().unwrap());
+    assert_eq!(server.me(&token).await.status(), 200);
+
+    assert_error(
+        &exchange_as(
+            &server,
+            &client,
+            id_token,
+            ID_TOKEN,
+            &[("resource", &me), ("scope", "write")],
+        )
+        .await,
+        "invalid_scope",
+    );
+    assert_error(
+        &exchange(&server, &client, id_token, &[("resource", &me)]).await,
+        "invalid_grant",
+    );
+    let thief = register(&server, true).await;
+    assert_error(
+        &exchange_as(&server, &thief, id_token, ID_TOKEN, &[("resource", &me)]).await,
+        "invalid_grant",
+    );
     server.stop().await;
 }

@@ -26,16 +26,34 @@ use crate::store::{
 use crate::token::TokenHash;
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693
-/// §2): exchanges an access token this server issued (the `subject_token`)
-/// for a new access token for the same resource owner.
+/// §2): exchanges an access token or an ID token this server issued (the
+/// `subject_token`) for a new access token for the same resource owner.
 ///
-/// - **What is exchanged** (§2.1): `subject_token` with `subject_token_type`
-///   `urn:ietf:params:oauth:token-type:access_token` — or `…:jwt` for an
-///   RFC 9068 JWT access token of this server. Both are required. Any
-///   other type (ID tokens, refresh tokens, SAML assertions, tokens of
-///   other issuers) is `invalid_request`. An `actor_token` (with its
-///   required `actor_token_type`, the same types) makes the exchange a
-///   delegation.
+/// - **What is exchanged** (§2.1, §3): `subject_token` with
+///   `subject_token_type` `urn:ietf:params:oauth:token-type:access_token`
+///   — or `…:jwt` for an RFC 9068 JWT access token of this server — or,
+///   when the server is an OpenID Provider, `…:id_token` for an ID token
+///   it issued. Both are required. Any other type (refresh tokens, SAML
+///   assertions, tokens of other issuers, ID tokens on a server that is
+///   no OpenID Provider) is `invalid_request`. A token of one accepted type
+///   declared as another (an ID token as `…:access_token`, an access token
+///   as `…:id_token`) is not found as such: `invalid_grant`. An
+///   `actor_token` (with its required `actor_token_type`, the same types)
+///   makes the exchange a delegation.
+/// - **ID tokens** (§3; OpenID Connect Core 1.0 §2): accepted when signed
+///   with a key the server publishes (a retired one included), untyped
+///   (an RFC 9068 `at+jwt` is not one), `iss` the issuer, not expired, and
+///   naming in its `grant_id` claim a live OpenID Connect grant made to
+///   the client its `aud` names; when that client is the one asking, the
+///   `sub` must be the one the server gives it for the grant's End-User.
+///   Else `invalid_grant`. A pairwise `sub` (Core §8.1) cannot be mapped
+///   back, so the new token's subject is the grant's End-User as the server
+///   knows them. The ID token stands for a token of its grant's scope,
+///   resources and authorization details, expiring with the ID token: the
+///   new token's scope is within the grant's, it expires no later than
+///   the ID token, and it is stored under the grant. Whose ID token a
+///   client may present is the policy's decision: under
+///   [`SameClientExchange`], only one issued to itself.
 /// - **What is issued**: an access token (`issued_token_type`
 ///   `…:access_token`, `token_type` `Bearer`); `requested_token_type` may
 ///   ask for `…:access_token`, or `…:jwt` when the target gets JWT access
@@ -52,6 +70,11 @@ use crate::token::TokenHash;
 /// - **Scope** (§2.1): the requested scope must be within the subject
 ///   token's (else `invalid_scope`); absent, it is the subject token's.
 ///   It is then narrowed to what applies to the target, as for any token.
+/// - **Authorization details** (RFC 9396 §6.2, §7): the new token carries
+///   the subject token's, or the subset of them the request's
+///   `authorization_details` names — naming any the subject token does not
+///   carry is `invalid_authorization_details` — and the response returns
+///   them.
 /// - **Delegation and impersonation** (§1.1, §4.1): with an actor token the
 ///   new token carries `act` — `{"sub": <actor>}` — with the subject
 ///   token's own `act`, if it was delegated, nested inside (a chain), in
