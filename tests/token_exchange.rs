@@ -1000,6 +1000,45 @@ async fn an_id_token_may_be_the_actor_token(fx: &Fx) {
     .assert_error(400, "invalid_grant");
 }
 
+/// A public client proves only that it knows its `client_id`, and ID
+/// tokens travel the front channel: under the default policy it may not
+/// present one, its own included, as the subject or the actor token
+/// (`unauthorized_client`); its access tokens it may still exchange.
+async fn a_public_client_may_not_exchange_id_tokens(fx: &Fx) {
+    let r = fx
+        .server
+        .register_client(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::TOKEN_EXCHANGE)
+                .scope("openid read".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    let public = TestClient {
+        id: r.client.id().to_string(),
+        secret: String::new(),
+    };
+    let (id_token, access) = fx.sign_in(&public, "alice", "openid read").await;
+    fx.exchange_as(&public, &id_token, ID_TOKEN, "")
+        .await
+        .assert_error(400, "unauthorized_client");
+    fx.exchange_token(
+        &public,
+        &access,
+        &format!(
+            "&actor_token={}&actor_token_type={}",
+            form_encode(&id_token),
+            form_encode(ID_TOKEN)
+        ),
+    )
+    .await
+    .assert_error(400, "unauthorized_client");
+    let reply = fx.exchange_token(&public, &access, "").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+}
+
 macro_rules! provider_cases {
     ($($name:ident),* $(,)?) => {
         mod provider {
@@ -1025,6 +1064,7 @@ provider_cases!(
     refused_id_tokens_are_invalid_grant,
     an_id_token_exchange_dies_with_its_grant,
     an_id_token_may_be_the_actor_token,
+    a_public_client_may_not_exchange_id_tokens,
 );
 
 /// An ID token of another issuer is `invalid_grant`, even signed with this

@@ -53,7 +53,8 @@ use crate::token::TokenHash;
 ///   new token's scope is within the grant's, it expires no later than
 ///   the ID token, and it is stored under the grant. Whose ID token a
 ///   client may present is the policy's decision: under
-///   [`SameClientExchange`], only one issued to itself.
+///   [`SameClientExchange`], only one issued to itself, and only a
+///   confidential client.
 /// - **What is issued**: an access token (`issued_token_type`
 ///   `…:access_token`, `token_type` `Bearer`); `requested_token_type` may
 ///   ask for `…:access_token`, or `…:jwt` when the target gets JWT access
