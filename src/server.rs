@@ -413,7 +413,10 @@ impl ServerBuilder {
         let mut clients = self.clients.ok_or(BuildError::MissingClients)?;
         if let Some(documents) = self.documents {
             options.client_id_metadata_documents = true;
-            clients = Box::new(DocumentClients::new(clients, documents, self.clock.clone()));
+            clients = Box::new(
+                DocumentClients::new(clients, documents, self.clock.clone())
+                    .accepting_detail_types(self.detail_types.supported()),
+            );
         }
         let fetcher = self.jwt.fetcher.clone();
         let jwt_auth = self

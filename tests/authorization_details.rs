@@ -935,3 +935,92 @@ async fn dynamic_registration_reads_and_writes_authorization_details_types() {
     assert_eq!(reply.status, 201, "{:?}", reply.json);
     assert!(reply.json.get("authorization_details_types").is_none());
 }
+
+/// A token-exchange request (RFC 8693) by `client` for `subject`, with
+/// `extra` in the body.
+fn exchange_request(client: &TestClient, subject: &str, extra: &str) -> Request<Vec<u8>> {
+    token_request(
+        Some(&basic(&client.id, &client.secret)),
+        &format!(
+            "grant_type={}&subject_token={}&subject_token_type={}{extra}",
+            form_encode("urn:ietf:params:oauth:grant-type:token-exchange"),
+            form_encode(subject),
+            form_encode("urn:ietf:params:oauth:token-type:access_token"),
+        ),
+    )
+}
+
+/// RFC 9396 §6.2 and §7 in token exchange: the new token carries the
+/// subject token's details — in the token response and to introspection —
+/// unless the request names a subset of them, when it carries that subset;
+/// naming details the subject token does not carry (even ones its grant
+/// holds) is `invalid_authorization_details`, and so is naming any for a
+/// subject token that carries none.
+#[tokio::test]
+async fn a_token_exchange_carries_the_subject_tokens_details_or_a_subset() {
+    let h =
+        harness_with(|b| builder_with_types(b).grant(portcullis::grant::TokenExchangeGrant::new()));
+    let client = h
+        .register(
+            registration(&["payment_initiation", "account_information"])
+                .grant_type(GrantType::TOKEN_EXCHANGE),
+        )
+        .await;
+    let pending = h.authorize(&query(&client, &both_details())).await.unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let code = param(&redirect_params(&response), "code")
+        .unwrap()
+        .to_owned();
+    let both: Value = serde_json::from_str(&both_details()).unwrap();
+    let subject = token_carrying(&h.server, redemption(&client, &code, ""), &both).await;
+    let subject = subject.access_token().to_owned();
+
+    // Naming none: the subject token's, all of them.
+    token_carrying(&h.server, exchange_request(&client, &subject, ""), &both).await;
+    // Naming a subset: exactly that subset.
+    let narrowed = token_carrying(
+        &h.server,
+        exchange_request(&client, &subject, &naming(ACCOUNTS)),
+        &accounts_json(),
+    )
+    .await;
+    let narrowed = narrowed.access_token().to_owned();
+    // The narrowed token exchanged again cannot widen back to what its
+    // grant holds.
+    let reply = h
+        .post(exchange_request(&client, &narrowed, &naming(PAYMENT)))
+        .await;
+    reply.assert_error(400, "invalid_authorization_details");
+    let reply = h
+        .post(exchange_request(
+            &client,
+            &narrowed,
+            &naming(&both_details()),
+        ))
+        .await;
+    reply.assert_error(400, "invalid_authorization_details");
+    // Exchanged again naming none, it keeps its subset.
+    token_carrying(
+        &h.server,
+        exchange_request(&client, &narrowed, ""),
+        &accounts_json(),
+    )
+    .await;
+
+    // A subject token without details: naming some is refused, naming
+    // none gets a token without any.
+    let plain = h
+        .post(token_request(
+            Some(&basic(&client.id, &client.secret)),
+            "grant_type=client_credentials&scope=read",
+        ))
+        .await;
+    assert_eq!(plain.status, 200, "{:?}", plain.json);
+    let plain = plain.access_token().to_owned();
+    h.post(exchange_request(&client, &plain, &naming(ACCOUNTS)))
+        .await
+        .assert_error(400, "invalid_authorization_details");
+    let reply = h.post(exchange_request(&client, &plain, "")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert!(reply.json.get("authorization_details").is_none());
+}

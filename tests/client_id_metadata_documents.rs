@@ -674,3 +674,63 @@ async fn registered_clients_are_not_confused_with_documents() {
     );
     assert_eq!(fetcher.fetches(preregistered), 0);
 }
+
+/// RFC 9396 §10, as registration holds it: a document naming an
+/// `authorization_details_types` value the server does not accept makes an
+/// unknown client; one naming an accepted type is a client registered for
+/// it, whose authorization request may then carry details of that type.
+#[tokio::test]
+async fn authorization_details_types_are_checked_against_the_servers() {
+    let fetcher = TableFetcher::default();
+    let h = harness_with(|b| {
+        b.grant(AuthorizationCodeGrant)
+            .client_id_metadata_documents(settings(&fetcher))
+            .authorization_details_type(
+                "payment_initiation",
+                |_: &portcullis::protocol::AuthorizationDetail| Ok(()),
+            )
+    });
+    let with_types = |id: &str, types: serde_json::Value| {
+        let mut doc = document(id);
+        doc["grant_types"] = serde_json::json!(["authorization_code"]);
+        doc["authorization_details_types"] = types;
+        doc
+    };
+    let unknown = "https://app.example/oauth/unknown-type.json";
+    fetcher.serve_json(
+        unknown,
+        with_types(
+            unknown,
+            serde_json::json!(["payment_initiation", "wire_transfer"]),
+        ),
+    );
+    assert_eq!(
+        rejected(authorize(&h, unknown, REDIRECT).await),
+        "unknown client"
+    );
+    token_as(&h, unknown)
+        .await
+        .assert_error(400, "invalid_client");
+
+    let known = "https://app.example/oauth/payments.json";
+    fetcher.serve_json(
+        known,
+        with_types(known, serde_json::json!(["payment_initiation"])),
+    );
+    let details = r#"[{"type":"payment_initiation","actions":["initiate"]}]"#;
+    let pending = h
+        .authorize(&format!(
+            "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}\
+             &code_challenge_method=S256&state=xyz&authorization_details={}",
+            form_encode(known),
+            form_encode(REDIRECT),
+            form_encode(details),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.authorization_details().iter().count(),
+        1,
+        "the document's type is registered for the client"
+    );
+}

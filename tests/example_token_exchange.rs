@@ -20,9 +20,13 @@ use serde_json::{Value, json};
 
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 const REGISTRATION_TOKEN: &str = "iat-Xq3vR8nT2wY6pL9zB4cF7hJ1kM5sD0gA";
 const OTHER: &str = "https://other.example/api";
 const CALLBACK: &str = "http://127.0.0.1:43117/callback";
+/// A confidential web client's redirect URI (never followed: the code is
+/// read from the redirect).
+const WEB_CALLBACK: &str = "https://rp.example/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
@@ -51,7 +55,7 @@ async fn register(server: &Server, exchange: bool) -> String {
         "token_endpoint_auth_method": "none",
         "grant_types": grants,
         "response_types": ["code"],
-        "scope": "read write",
+        "scope": "openid read write",
     });
     let reply = request(
         "POST",
@@ -75,6 +79,20 @@ async fn user_token(
     client_id: &str,
     scope: &str,
 ) -> String {
+    user_tokens(server, browser, client_id, scope).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The whole token response of Alice's code flow for `client_id` with
+/// `scope` (an ID token in it when `scope` has `openid`).
+async fn user_tokens(
+    server: &Server,
+    browser: &mut Browser,
+    client_id: &str,
+    scope: &str,
+) -> Value {
     let query = example::form(&[
         ("response_type", "code"),
         ("client_id", client_id),
@@ -110,7 +128,7 @@ async fn user_token(
     )
     .await;
     assert_eq!(reply.status(), 200, "{}", reply.text());
-    reply.json()["access_token"].as_str().unwrap().to_owned()
+    reply.json()
 }
 
 /// A token-exchange request by the public client `client_id`.
@@ -120,11 +138,22 @@ async fn exchange(
     subject: &str,
     extra: &[(&str, &str)],
 ) -> Reply {
+    exchange_as(server, client_id, subject, ACCESS_TOKEN, extra).await
+}
+
+/// The same, the subject token presented as `subject_type`.
+async fn exchange_as(
+    server: &Server,
+    client_id: &str,
+    subject: &str,
+    subject_type: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
     let mut pairs = vec![
         ("grant_type", EXCHANGE),
         ("client_id", client_id),
         ("subject_token", subject),
-        ("subject_token_type", ACCESS_TOKEN),
+        ("subject_token_type", subject_type),
     ];
     pairs.extend_from_slice(extra);
     post_form(&server.endpoint(Endpoint::Token), &[], &pairs).await
@@ -242,5 +271,157 @@ async fn a_client_exchanges_its_token_for_a_known_resource() {
     }
     // Refused exchanges leave the tokens working.
     assert_eq!(server.me(&subject).await.status(), 200);
+    server.stop().await;
+}
+
+/// A token-exchange request by the confidential client `by` (its id and
+/// secret, `client_secret_post`).
+async fn exchange_confidential(
+    server: &Server,
+    by: &(String, String),
+    subject: &str,
+    subject_type: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let mut pairs = vec![
+        ("grant_type", EXCHANGE),
+        ("client_id", by.0.as_str()),
+        ("client_secret", by.1.as_str()),
+        ("subject_token", subject),
+        ("subject_token_type", subject_type),
+    ];
+    pairs.extend_from_slice(extra);
+    post_form(&server.endpoint(Endpoint::Token), &[], &pairs).await
+}
+
+/// Registers a confidential client (`client_secret_post`) for the code
+/// flow and token exchange: its `client_id` and `client_secret`.
+async fn register_confidential(server: &Server) -> (String, String) {
+    let body = json!({
+        "client_name": "Confidential exchanger",
+        "redirect_uris": [WEB_CALLBACK],
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types": ["authorization_code", EXCHANGE],
+        "response_types": ["code"],
+        "scope": "openid read write",
+    });
+    let reply = request(
+        "POST",
+        &server.endpoint(Endpoint::Registration),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {REGISTRATION_TOKEN}")),
+        ],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status(), 201, "{}", reply.text());
+    let json = reply.json();
+    (
+        json["client_id"].as_str().unwrap().to_owned(),
+        json["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// RFC 8693 §3: the example server is an OpenID Provider, and an ID token
+/// it issued to a confidential client is a subject token too — for Alice,
+/// within the scope of the grant behind it. Another client presenting it,
+/// or the ID token declared as an access token, is `invalid_grant`; a
+/// public client presenting its own is `unauthorized_client`.
+#[tokio::test]
+async fn a_client_exchanges_its_id_token() {
+    let server = server().await;
+    let me = server.url(example::app::RESOURCE_PATH);
+    let (client, secret) = register_confidential(&server).await;
+    let mut browser = Browser::new();
+    let query = example::form(&[
+        ("response_type", "code"),
+        ("client_id", &client),
+        ("redirect_uri", WEB_CALLBACK),
+        ("state", "s"),
+        ("scope", "openid read"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    let page = browser
+        .get(&format!(
+            "{}?{query}",
+            server.endpoint(Endpoint::Authorization)
+        ))
+        .await;
+    let signed_in = browser.sign_in(&page, "alice", "wonderland").await;
+    let page = browser.follow(&signed_in).await;
+    let approved = browser.submit(&page, &[("decision", "approve")]).await;
+    assert_eq!(approved.status(), 303, "{}", approved.text());
+    let code = approved.location_params()["code"].clone();
+    let tokens = post_form(
+        &server.endpoint(Endpoint::Token),
+        &[],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &client),
+            ("client_secret", &secret),
+            ("redirect_uri", WEB_CALLBACK),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(tokens.status(), 200, "{}", tokens.text());
+    let id_token = tokens.json()["id_token"].as_str().unwrap().to_owned();
+    let owner = (client.clone(), secret.clone());
+    let reply =
+        exchange_confidential(&server, &owner, &id_token, ID_TOKEN, &[("resource", &me)]).await;
+    assert_eq!(reply.status(), 200, "{}", reply.text());
+    assert_eq!(reply.json()["issued_token_type"], ACCESS_TOKEN);
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    let c = claims(&token);
+    assert_eq!(c["sub"], "alice");
+    assert_eq!(c["aud"], me.as_str());
+    assert_eq!(c["client_id"], client.as_str());
+    assert!(c["exp"].as_i64().unwrap() <= claims(&id_token)["exp"].as_i64().unwrap());
+    assert_eq!(server.me(&token).await.status(), 200);
+
+    assert_error(
+        &exchange_confidential(
+            &server,
+            &owner,
+            &id_token,
+            ID_TOKEN,
+            &[("resource", &me), ("scope", "write")],
+        )
+        .await,
+        "invalid_scope",
+    );
+    assert_error(
+        &exchange_confidential(
+            &server,
+            &owner,
+            &id_token,
+            ACCESS_TOKEN,
+            &[("resource", &me)],
+        )
+        .await,
+        "invalid_grant",
+    );
+    let thief = register_confidential(&server).await;
+    assert_error(
+        &exchange_confidential(&server, &thief, &id_token, ID_TOKEN, &[("resource", &me)]).await,
+        "invalid_grant",
+    );
+    // A public client's own ID token: refused by the default policy.
+    let public = register(&server, true).await;
+    let theirs = user_tokens(&server, &mut browser, &public, "openid read").await;
+    assert_error(
+        &exchange_as(
+            &server,
+            &public,
+            theirs["id_token"].as_str().unwrap(),
+            ID_TOKEN,
+            &[("resource", &me)],
+        )
+        .await,
+        "unauthorized_client",
+    );
     server.stop().await;
 }

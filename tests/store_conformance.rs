@@ -464,6 +464,12 @@ mod grants_only {
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             self.0.add_access_token(token)
         }
+        fn find_grant(
+            &self,
+            id: &GrantId,
+        ) -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send {
+            self.0.find_grant(id)
+        }
         fn revoke_client_grants(
             &self,
             client_id: &ClientId,
@@ -686,6 +692,12 @@ mod broken {
             token: AccessTokenRecord,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             self.inner.add_access_token(token)
+        }
+        fn find_grant(
+            &self,
+            id: &GrantId,
+        ) -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send {
+            self.inner.find_grant(id)
         }
         fn revoke_client_grants(
             &self,

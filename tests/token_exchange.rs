@@ -18,12 +18,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{CHALLENGE, Reply, TestClient, VERIFIER, basic, form_encode, start, token_request};
 use http::Request;
-use portcullis::client::{ClientRegistration, ClientRegistry};
+use portcullis::client::{ClientRegistration, ClientRegistry, SubjectType};
 use portcullis::grant::{
     AuthorizationCodeGrant, ClientCredentialsGrant, ExchangeRefusal, RefreshTokenGrant,
-    TokenExchangeGrant, TokenExchangePolicy, TokenExchangeRequest,
+    SameClientExchange, TokenExchangeGrant, TokenExchangePolicy, TokenExchangeRequest,
 };
 use portcullis::jose::{Algorithm, KeySet, SigningKey};
+use portcullis::oidc::{Claims, OpenIdConnect, PairwiseKey, StaticClaims};
 use portcullis::protocol::{GrantType, Resource, Scope};
 use portcullis::resource::{BearerValidator, Realm};
 use portcullis::store::{MemoryStore, TokenStore};
@@ -34,6 +35,7 @@ use serde_json::{Value, json};
 const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const JWT: &str = "urn:ietf:params:oauth:token-type:jwt";
+const ID_TOKEN: &str = "urn:ietf:params:oauth:token-type:id_token";
 /// A JWT resource for `read`.
 const API: &str = "https://api.example/v1";
 /// An opaque resource for `write`.
@@ -52,7 +54,17 @@ fn builder<S: TokenStore + ClientRegistry + Clone>(
     clock: Arc<ManualClock>,
     exchange: TokenExchangeGrant,
 ) -> ServerBuilder {
-    AuthorizationServer::builder("https://auth.example")
+    builder_at("https://auth.example", store, clock, exchange)
+}
+
+/// [`builder`]'s server, at `issuer`.
+fn builder_at<S: TokenStore + ClientRegistry + Clone>(
+    issuer: &str,
+    store: S,
+    clock: Arc<ManualClock>,
+    exchange: TokenExchangeGrant,
+) -> ServerBuilder {
+    AuthorizationServer::builder(issuer)
         .clients(store.clone())
         .tokens(store)
         .clock(clock)
@@ -90,6 +102,53 @@ fn fx_on<S: TokenStore + ClientRegistry + Clone>(store: S, exchange: TokenExchan
 
 fn memory_fx() -> Fx {
     fx_on(MemoryStore::new(), TokenExchangeGrant::new())
+}
+
+/// The server's keys in the OpenID Provider tests: one ES256 key, which
+/// signs its ID tokens.
+fn provider_keys() -> KeySet {
+    KeySet::new()
+        .with_key(SigningKey::generate(Algorithm::Es256).unwrap())
+        .unwrap()
+}
+
+/// [`builder_at`]'s server as an OpenID Provider signing with `keys`, with
+/// pairwise subjects on offer, ID tokens living two minutes (access
+/// tokens ten); alice and bob are its End-Users.
+fn provider_at<S: TokenStore + ClientRegistry + Clone>(
+    issuer: &str,
+    store: S,
+    clock: Arc<ManualClock>,
+    exchange: TokenExchangeGrant,
+    keys: KeySet,
+) -> AuthorizationServer {
+    let users = StaticClaims::new()
+        .user("alice", Claims::new().with("name", "Alice"))
+        .user("bob", Claims::new().with("name", "Bob"));
+    builder_at(issuer, store, clock, exchange)
+        .signing_keys(keys)
+        .openid_connect(
+            OpenIdConnect::new(users)
+                .id_token_signing_alg(Algorithm::Es256)
+                .id_token_lifetime(Duration::from_secs(120))
+                .pairwise_subjects(PairwiseKey::new(&[42; 32]).unwrap()),
+        )
+        .build()
+        .unwrap()
+}
+
+fn provider_fx_on<S: TokenStore + ClientRegistry + Clone>(store: S) -> Fx {
+    let clock = Arc::new(ManualClock::new(start()));
+    Fx {
+        server: provider_at(
+            "https://auth.example",
+            store,
+            clock.clone(),
+            TokenExchangeGrant::new(),
+            provider_keys(),
+        ),
+        clock,
+    }
 }
 
 impl Fx {
@@ -132,6 +191,15 @@ impl Fx {
         scope: &str,
         extra: &str,
     ) -> String {
+        self.code_flow(client, user, scope, extra)
+            .await
+            .access_token()
+            .to_owned()
+    }
+
+    /// The token response of `user`'s code flow for `client`, with `scope`
+    /// and `extra` in the authorization request.
+    async fn code_flow(&self, client: &TestClient, user: &str, scope: &str, extra: &str) -> Reply {
         let query = format!(
             "response_type=code&client_id={}&code_challenge={CHALLENGE}\
              &code_challenge_method=S256&state=s&scope={}{extra}",
@@ -158,7 +226,53 @@ impl Fx {
             ))
             .await;
         assert_eq!(reply.status, 200, "{:?}", reply.json);
-        reply.access_token().to_owned()
+        reply
+    }
+
+    /// A confidential relying party for the code flow, client credentials
+    /// and token exchange, scopes `openid read write`, with pairwise
+    /// subjects (OpenID Connect Core 1.0 §8).
+    async fn relying_party(&self) -> TestClient {
+        let registration = ClientRegistration::web_application()
+            .redirect_uri("https://app.example/cb")
+            .grant_type(GrantType::AUTHORIZATION_CODE)
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .grant_type(GrantType::TOKEN_EXCHANGE)
+            .subject_type(SubjectType::Pairwise)
+            .scope("openid read write".parse().unwrap());
+        let r = self.server.register_client(registration).await.unwrap();
+        TestClient {
+            id: r.client.id().to_string(),
+            secret: r.secret.unwrap().expose_secret().to_owned(),
+        }
+    }
+
+    /// `user`'s sign-in at `client` with `scope`: its ID token and access
+    /// token.
+    async fn sign_in(&self, client: &TestClient, user: &str, scope: &str) -> (String, String) {
+        let reply = self.code_flow(client, user, scope, "").await;
+        let id_token = reply.json["id_token"].as_str().unwrap().to_owned();
+        (id_token, reply.access_token().to_owned())
+    }
+
+    /// Exchanges `subject` presented as `subject_type` by `client`, with
+    /// `extra`.
+    async fn exchange_as(
+        &self,
+        client: &TestClient,
+        subject: &str,
+        subject_type: &str,
+        extra: &str,
+    ) -> Reply {
+        self.exchange(
+            client,
+            &format!(
+                "&subject_token={}&subject_token_type={}{extra}",
+                form_encode(subject),
+                form_encode(subject_type)
+            ),
+        )
+        .await
     }
 
     /// The client's own token (client credentials).
@@ -682,6 +796,361 @@ cases!(
     a_public_client_may_only_narrow_the_audience,
 );
 
+// ---------------------------------------------------------------------------
+// ID tokens as subject and actor tokens (RFC 8693 §3), on an OpenID
+// Provider with pairwise subjects.
+
+/// An ID token this provider issued to the client is a subject token: the
+/// new token is the End-User's as the server knows them (`sub` the local
+/// identifier, not the pairwise one the ID token carries), of the grant
+/// behind the ID token, with a scope within that grant's, and it expires
+/// no later than the ID token.
+async fn an_id_token_is_a_subject_token(fx: &Fx) {
+    let client = fx.relying_party().await;
+    let (id_token, access) = fx.sign_in(&client, "alice", "openid read write").await;
+    let presented = claims(&id_token);
+    assert_ne!(presented["sub"], "alice", "pairwise in the ID token");
+
+    let reply = fx
+        .exchange_as(
+            &client,
+            &id_token,
+            ID_TOKEN,
+            &format!("&audience={}", form_encode(FILES)),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["issued_token_type"], ACCESS_TOKEN);
+    assert_eq!(reply.json["token_type"], "Bearer");
+    assert!(reply.json.get("refresh_token").is_none());
+    let exchanged = reply.access_token().to_owned();
+    let info = fx.introspect(&exchanged).await;
+    assert_eq!(info["active"], true);
+    assert_eq!(info["sub"], "alice");
+    assert_eq!(info["scope"], "write");
+    assert_eq!(info["aud"], FILES);
+    assert_eq!(info["client_id"], client.id.as_str());
+    assert!(info["exp"].as_i64().unwrap() <= presented["exp"].as_i64().unwrap());
+    let grant = fx.server.access_token_info(&access).await.unwrap().unwrap();
+    let new = fx
+        .server
+        .access_token_info(&exchanged)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        new.grant_id, grant.grant_id,
+        "stored under the ID token's grant"
+    );
+
+    // A narrower scope; one beyond the grant's is `invalid_scope`.
+    let reply = fx
+        .exchange_as(
+            &client,
+            &id_token,
+            ID_TOKEN,
+            &format!("&scope=read&audience={}", form_encode(ANY)),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(fx.introspect(reply.access_token()).await["scope"], "read");
+    let (narrow_id_token, _) = fx.sign_in(&client, "bob", "openid read").await;
+    fx.exchange_as(&client, &narrow_id_token, ID_TOKEN, "&scope=write")
+        .await
+        .assert_error(400, "invalid_scope");
+    let reply = fx
+        .exchange_as(&client, &narrow_id_token, ID_TOKEN, "")
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let info = fx.introspect(reply.access_token()).await;
+    assert_eq!(info["sub"], "bob");
+    assert_eq!(info["scope"], "openid read", "the grant's scope, no more");
+}
+
+/// An ID token that is not a live one of this provider for this client is
+/// `invalid_grant`, as an unknown access token is: another client's, one
+/// with a broken signature, one whose grant was revoked, an expired one;
+/// and a token of one type declared as the other (RFC 8693 §2.2.2).
+async fn refused_id_tokens_are_invalid_grant(fx: &Fx) {
+    let client = fx.relying_party().await;
+    let other = fx.relying_party().await;
+    let (id_token, access) = fx.sign_in(&client, "alice", "openid read write").await;
+    let (foreign, _) = fx.sign_in(&other, "alice", "openid read").await;
+    let mut parts: Vec<String> = id_token.split('.').map(str::to_owned).collect();
+    let first = if parts[2].starts_with('A') { "B" } else { "A" };
+    parts[2].replace_range(..1, first);
+    let forged = parts.join(".");
+    // The payload of another ID token under this one's signature.
+    let spliced = format!(
+        "{}.{}.{}",
+        id_token.split('.').next().unwrap(),
+        foreign.split('.').nth(1).unwrap(),
+        id_token.split('.').nth(2).unwrap()
+    );
+    for (subject, kind) in [
+        (foreign.as_str(), ID_TOKEN),
+        (forged.as_str(), ID_TOKEN),
+        (spliced.as_str(), ID_TOKEN),
+        ("garbage", ID_TOKEN),
+        // Type confusion, both ways.
+        (id_token.as_str(), ACCESS_TOKEN),
+        (id_token.as_str(), JWT),
+        (access.as_str(), ID_TOKEN),
+    ] {
+        let reply = fx.exchange_as(&client, subject, kind, "").await;
+        reply.assert_error(400, "invalid_grant");
+        assert_eq!(
+            reply.description(),
+            "the subject_token is invalid, expired or revoked"
+        );
+    }
+    // An RFC 9068 JWT access token of this server is no ID token.
+    let jwt = fx
+        .exchange_token(&client, &access, &format!("&audience={}", form_encode(API)))
+        .await;
+    assert_eq!(jwt.status, 200, "{:?}", jwt.json);
+    assert_eq!(jwt.access_token().split('.').count(), 3);
+    fx.exchange_as(&client, jwt.access_token(), ID_TOKEN, "")
+        .await
+        .assert_error(400, "invalid_grant");
+    // An ID token is no actor token of the access-token type either.
+    fx.exchange_token(
+        &client,
+        &access,
+        &format!(
+            "&actor_token={}&actor_token_type={}",
+            form_encode(&id_token),
+            form_encode(ACCESS_TOKEN)
+        ),
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+
+    // Its grant revoked, the ID token is no longer a subject token.
+    let (revoked, revoked_access) = fx.sign_in(&client, "bob", "openid read").await;
+    let info = fx
+        .server
+        .access_token_info(&revoked_access)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fx.server.revoke_grant(&info.grant_id).await.unwrap());
+    fx.exchange_as(&client, &revoked, ID_TOKEN, "")
+        .await
+        .assert_error(400, "invalid_grant");
+
+    // Expired (two minutes), while its grant and access token live on.
+    fx.clock.advance(Duration::from_secs(121));
+    assert!(fx.alive(&access).await);
+    fx.exchange_as(&client, &id_token, ID_TOKEN, "")
+        .await
+        .assert_error(400, "invalid_grant");
+}
+
+/// A token exchanged for an ID token is stored under the ID token's grant:
+/// revoking the grant kills it.
+async fn an_id_token_exchange_dies_with_its_grant(fx: &Fx) {
+    let client = fx.relying_party().await;
+    let (id_token, access) = fx.sign_in(&client, "alice", "openid read write").await;
+    let reply = fx.exchange_as(&client, &id_token, ID_TOKEN, "").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    let exchanged = reply.access_token().to_owned();
+    assert!(fx.alive(&exchanged).await);
+    let info = fx.server.access_token_info(&access).await.unwrap().unwrap();
+    assert!(fx.server.revoke_grant(&info.grant_id).await.unwrap());
+    assert!(!fx.alive(&exchanged).await, "revoked with the grant");
+    assert_eq!(fx.introspect(&exchanged).await, json!({"active": false}));
+}
+
+/// An ID token as the actor token (delegation): `act` names the End-User
+/// as the server knows them.
+async fn an_id_token_may_be_the_actor_token(fx: &Fx) {
+    let client = fx.relying_party().await;
+    let own = fx.client_token(&client).await;
+    let (id_token, _) = fx.sign_in(&client, "alice", "openid read").await;
+    let reply = fx
+        .exchange_token(
+            &client,
+            &own,
+            &format!(
+                "&actor_token={}&actor_token_type={}",
+                form_encode(&id_token),
+                form_encode(ID_TOKEN)
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(
+        fx.introspect(reply.access_token()).await["act"],
+        json!({"sub": "alice"})
+    );
+    let (foreign, _) = fx
+        .sign_in(&fx.relying_party().await, "bob", "openid read")
+        .await;
+    fx.exchange_token(
+        &client,
+        &own,
+        &format!(
+            "&actor_token={}&actor_token_type={}",
+            form_encode(&foreign),
+            form_encode(ID_TOKEN)
+        ),
+    )
+    .await
+    .assert_error(400, "invalid_grant");
+}
+
+/// A public client proves only that it knows its `client_id`, and ID
+/// tokens travel the front channel: under the default policy it may not
+/// present one, its own included, as the subject or the actor token
+/// (`unauthorized_client`); its access tokens it may still exchange.
+async fn a_public_client_may_not_exchange_id_tokens(fx: &Fx) {
+    let r = fx
+        .server
+        .register_client(
+            ClientRegistration::native()
+                .redirect_uri("http://127.0.0.1/cb")
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::TOKEN_EXCHANGE)
+                .scope("openid read".parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    let public = TestClient {
+        id: r.client.id().to_string(),
+        secret: String::new(),
+    };
+    let (id_token, access) = fx.sign_in(&public, "alice", "openid read").await;
+    fx.exchange_as(&public, &id_token, ID_TOKEN, "")
+        .await
+        .assert_error(400, "unauthorized_client");
+    fx.exchange_token(
+        &public,
+        &access,
+        &format!(
+            "&actor_token={}&actor_token_type={}",
+            form_encode(&id_token),
+            form_encode(ID_TOKEN)
+        ),
+    )
+    .await
+    .assert_error(400, "unauthorized_client");
+    let reply = fx.exchange_token(&public, &access, "").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+}
+
+macro_rules! provider_cases {
+    ($($name:ident),* $(,)?) => {
+        mod provider {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(&super::provider_fx_on(super::MemoryStore::new())).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "sql")]
+        async fn every_provider_case_on(store: &portcullis::store::SqlStore) {
+            $(
+                $name(&provider_fx_on(store.clone())).await;
+            )*
+        }
+    };
+}
+
+provider_cases!(
+    an_id_token_is_a_subject_token,
+    refused_id_tokens_are_invalid_grant,
+    an_id_token_exchange_dies_with_its_grant,
+    an_id_token_may_be_the_actor_token,
+    a_public_client_may_not_exchange_id_tokens,
+);
+
+/// An ID token of another issuer is `invalid_grant`, even signed with this
+/// server's keys and naming a grant in its store.
+#[tokio::test]
+async fn an_id_token_of_another_issuer_is_invalid_grant() {
+    let store = MemoryStore::new();
+    let clock = Arc::new(ManualClock::new(start()));
+    let keys = provider_keys();
+    let at = |issuer: &str| {
+        provider_at(
+            issuer,
+            store.clone(),
+            clock.clone(),
+            TokenExchangeGrant::new(),
+            keys.clone(),
+        )
+    };
+    let fx = Fx {
+        server: at("https://auth.example"),
+        clock: clock.clone(),
+    };
+    let elsewhere = Fx {
+        server: at("https://other.example"),
+        clock: clock.clone(),
+    };
+    let client = fx.relying_party().await;
+    let (theirs, _) = elsewhere.sign_in(&client, "alice", "openid read").await;
+    assert_eq!(claims(&theirs)["iss"], "https://other.example");
+    fx.exchange_as(&client, &theirs, ID_TOKEN, "")
+        .await
+        .assert_error(400, "invalid_grant");
+    let (ours, _) = fx.sign_in(&client, "alice", "openid read").await;
+    assert_eq!(
+        fx.exchange_as(&client, &ours, ID_TOKEN, "").await.status,
+        200
+    );
+}
+
+/// A server that is no OpenID Provider does not take ID tokens at all:
+/// `invalid_request`, as for any unsupported type.
+#[tokio::test]
+async fn without_openid_connect_id_tokens_are_unsupported() {
+    let fx = memory_fx();
+    let client = fx.exchanger().await;
+    fx.exchange_as(&client, "a.b.c", ID_TOKEN, "")
+        .await
+        .assert_error(400, "invalid_request");
+}
+
+/// The policy learns the type a subject token was presented as: this one
+/// refuses ID tokens.
+struct AccessTokensOnly;
+
+impl TokenExchangePolicy for AccessTokensOnly {
+    fn allows(&self, request: &TokenExchangeRequest<'_>) -> Result<(), ExchangeRefusal> {
+        if request.subject_token_type.as_str() == ID_TOKEN {
+            return Err(ExchangeRefusal::AccessDenied(
+                "ID tokens are not exchanged here",
+            ));
+        }
+        SameClientExchange.allows(request)
+    }
+}
+
+#[tokio::test]
+async fn a_policy_may_refuse_id_tokens() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let fx = Fx {
+        server: provider_at(
+            "https://auth.example",
+            MemoryStore::new(),
+            clock.clone(),
+            TokenExchangeGrant::with_policy(AccessTokensOnly),
+            provider_keys(),
+        ),
+        clock,
+    };
+    let client = fx.relying_party().await;
+    let (id_token, access) = fx.sign_in(&client, "alice", "openid read").await;
+    fx.exchange_as(&client, &id_token, ID_TOKEN, "")
+        .await
+        .assert_error(400, "access_denied");
+    assert_eq!(fx.exchange_token(&client, &access, "").await.status, 200);
+}
+
 #[cfg(feature = "sql")]
 #[macro_use]
 mod sql_support;
@@ -696,6 +1165,7 @@ async fn every_case_on_the_sql_store() {
         };
         let store = db.open().await;
         every_case_on(&store).await;
+        every_provider_case_on(&store).await;
     }
 }
 

@@ -259,7 +259,12 @@ struct Reserved {
 }
 
 /// The client a fetched document describes, or why it is refused.
-fn client_of(url: &Url, body: &[u8], max_scope: &Scope) -> Result<Client, String> {
+fn client_of(
+    url: &Url,
+    body: &[u8],
+    max_scope: &Scope,
+    detail_types: &[String],
+) -> Result<Client, String> {
     let reserved: Reserved = serde_json::from_slice(body)
         .map_err(|_| "not a JSON object with a string client_id".to_owned())?;
     if reserved.client_id != url.as_str() {
@@ -297,6 +302,19 @@ fn client_of(url: &Url, body: &[u8], max_scope: &Scope) -> Result<Client, String
     if metadata.redirect_uris.as_ref().is_none_or(Vec::is_empty) {
         return Err("it has no redirect_uris".to_owned());
     }
+    // RFC 9396 §10, as at registration: the types a client names must be
+    // ones this server accepts.
+    if let Some(unknown) = metadata
+        .authorization_details_types
+        .iter()
+        .flatten()
+        .find(|t| !detail_types.contains(t))
+    {
+        return Err(format!(
+            "authorization_details_types names {}, a type this server does not support",
+            loggable(unknown)
+        ));
+    }
     let limits = MetadataLimits {
         grant_types: &DOCUMENT_GRANTS,
         auth_methods: &[AuthMethod::NONE],
@@ -326,6 +344,8 @@ pub(crate) struct DocumentClients {
     clock: Arc<dyn Clock>,
     cache: Mutex<HashMap<String, Cached>>,
     in_flight: AtomicUsize,
+    /// The authorization details types the server accepts (RFC 9396 §10).
+    detail_types: Vec<String>,
 }
 
 impl fmt::Debug for DocumentClients {
@@ -357,7 +377,15 @@ impl DocumentClients {
             clock,
             cache: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
+            detail_types: Vec::new(),
         }
+    }
+
+    /// The authorization details types the server accepts (RFC 9396 §10):
+    /// a document naming any other is refused, as a registration is.
+    pub(crate) fn accepting_detail_types(mut self, types: Vec<String>) -> Self {
+        self.detail_types = types;
+        self
     }
 
     fn cache(&self) -> MutexGuard<'_, HashMap<String, Cached>> {
@@ -437,7 +465,12 @@ impl DocumentClients {
         if response.body().len() > settings.limits.max_body {
             return self.refuse(url, "larger than the limit");
         }
-        match client_of(url, response.body(), &settings.max_scope) {
+        match client_of(
+            url,
+            response.body(),
+            &settings.max_scope,
+            &self.detail_types,
+        ) {
             Ok(client) => {
                 let client = Arc::new(client);
                 let lifetime = cache_lifetime(

@@ -190,6 +190,7 @@ impl<'a> GrantContext<'a> {
         if !scope.contains("openid") {
             return Ok(response);
         }
+        let grant_id = grant.id.to_string();
         let request = IdTokenRequest {
             issuer: self.issuer,
             client: self.client.client(),
@@ -198,6 +199,7 @@ impl<'a> GrantContext<'a> {
             scope,
             with_nonce,
             access_token: Some(response.access_token().expose_secret()),
+            grant_id: Some(&grant_id),
             now: self.now,
         };
         match provider.id_token(request).await {

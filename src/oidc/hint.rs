@@ -29,6 +29,10 @@ struct HintClaims {
     aud: Aud,
     #[serde(default)]
     sid: Option<String>,
+    #[serde(default)]
+    exp: Option<i64>,
+    #[serde(default)]
+    grant_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +47,15 @@ enum Aud {
 pub(crate) struct VerifiedHint {
     pub(crate) hint: IdTokenHint,
     pub(crate) audience: Vec<String>,
+    /// `exp`, in seconds since the epoch; `None` if absent.
+    pub(crate) expires_at: Option<i64>,
+    /// The grant the ID token was issued under (its `grant_id` claim), as
+    /// [`GrantId`](crate::store::GrantId) displays it.
+    pub(crate) grant_id: Option<String>,
+    /// Whether the JWS header names a `typ`: an ID token of this provider
+    /// has none (see [`id_token::sign`](super::id_token::sign)), so a typed
+    /// JWS — an RFC 9068 access token, a logout token — is something else.
+    pub(crate) typed: bool,
 }
 
 /// Verifies `raw` as an ID token `issuer` signed with a key of `keys`
@@ -55,6 +68,7 @@ pub(crate) fn verify(
     now: SystemTime,
 ) -> Result<VerifiedHint, InvalidHint> {
     let jws = UnverifiedJws::parse(raw).map_err(|_| InvalidHint::Signature)?;
+    let typed = jws.header().typ().is_some();
     let public = keys.jwks(now).public_keys();
     let allowed: Vec<Algorithm> = Algorithm::ALL
         .into_iter()
@@ -75,5 +89,8 @@ pub(crate) fn verify(
     Ok(VerifiedHint {
         hint: IdTokenHint::new(claims.sub, claims.sid),
         audience,
+        expires_at: claims.exp,
+        grant_id: claims.grant_id,
+        typed,
     })
 }

@@ -31,6 +31,14 @@ pub(crate) struct IdTokenClaims<'a> {
     pub(crate) at_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) sid: Option<&'a str>,
+    /// The grant it was issued under, as
+    /// [`GrantId`](crate::store::GrantId) displays it: a private claim
+    /// (RFC 7519 §4.3) that lets the provider find the grant when the ID
+    /// token comes back as an RFC 8693 §3 `subject_token`. Not a secret
+    /// (a grant identifier leads to none), and the same for every ID token
+    /// of the grant, as `sid` is for the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) grant_id: Option<&'a str>,
     /// Claims about the End-User the request asked for in the ID token.
     #[serde(flatten)]
     pub(crate) claims: Map<String, Value>,

@@ -218,6 +218,8 @@ pub(crate) struct IdTokenRequest<'a> {
     pub(crate) with_nonce: bool,
     /// The access token issued with it, for `at_hash`.
     pub(crate) access_token: Option<&'a str>,
+    /// The grant it is issued under (`grant_id`), displayed.
+    pub(crate) grant_id: Option<&'a str>,
     pub(crate) now: SystemTime,
 }
 
@@ -255,6 +257,19 @@ impl OpenIdProvider {
         } else {
             Err(InvalidHint::Audience)
         }
+    }
+
+    /// Verifies an ID token presented as a token-exchange `subject_token`
+    /// or `actor_token` (RFC 8693 §3): signed by this provider with a key
+    /// it publishes (a retired one included), `iss` the issuer. Expiry,
+    /// audience and the grant are the caller's to check.
+    pub(crate) fn verify_id_token(
+        &self,
+        raw: &str,
+        issuer: &str,
+        now: SystemTime,
+    ) -> Result<hint::VerifiedHint, InvalidHint> {
+        hint::verify(raw, issuer, &self.keys, now)
     }
 
     /// Verifies an `id_token_hint` presented without a client (logout):
@@ -346,6 +361,7 @@ impl OpenIdProvider {
                 .access_token
                 .map(|token| id_token::access_token_hash(alg, token)),
             sid: grant.session_id.as_deref(),
+            grant_id: request.grant_id,
             claims,
         };
         Ok(id_token::sign(signer.as_ref(), &token).await?)

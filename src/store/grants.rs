@@ -129,6 +129,27 @@ pub trait GrantStore: Send + Sync + 'static {
         )))
     }
 
+    /// The grant with this identifier, or `None` if there is none — never
+    /// made, revoked, or purged. Expiry is checked by the caller. Token
+    /// exchange uses it to find the grant behind an ID token presented as a
+    /// `subject_token` (RFC 8693 §3, `…:token-type:id_token`), so such an
+    /// exchange fails once the grant is revoked.
+    ///
+    /// The provided implementation refuses with a [`StoreError`], as
+    /// [`add_access_token`](Self::add_access_token)'s does: a store written
+    /// before it keeps compiling, and ID token exchanges against it answer
+    /// `server_error`. A SQL store does it in one statement: `SELECT … FROM
+    /// grants WHERE id = $1`.
+    fn find_grant(
+        &self,
+        id: &GrantId,
+    ) -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send {
+        let _ = id;
+        std::future::ready(Err(StoreError::backend(
+            "this grant store does not find grants by identifier (find_grant)",
+        )))
+    }
+
     /// Revokes one access token, and nothing else: its grant, the grant's
     /// other access tokens, its refresh token and its code stay as they are
     /// (RFC 7009 §2.1 lets revoking an access token leave the refresh token
@@ -181,6 +202,7 @@ erased_twin! {
         fn rotate_refresh_token(old: &'a TokenHash, rotation: &'a RefreshRotation)
             -> Result<Rotation, StoreError>;
         fn revoke_grant(id: &'a GrantId) -> Result<bool, StoreError>;
+        fn find_grant(id: &'a GrantId) -> Result<Option<GrantRecord>, StoreError>;
         fn revoke_access_token(hash: &'a TokenHash) -> Result<bool, StoreError>;
         fn add_access_token(token: AccessTokenRecord) -> Result<bool, StoreError>;
         fn revoke_client_grants(client_id: &'a ClientId) -> Result<u64, StoreError>;

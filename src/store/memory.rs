@@ -1040,6 +1040,35 @@ impl GrantStore for MemoryStore {
         ready(Ok(existed))
     }
 
+    fn find_grant(
+        &self,
+        id: &GrantId,
+    ) -> impl Future<Output = Result<Option<GrantRecord>, StoreError>> + Send {
+        let shard = read(self.inner.shard(grant_shard(id)));
+        if let Some(grant) = shard.grants.get(id) {
+            return ready(Ok(Some(grant.clone().record(*id))));
+        }
+        // A sealed grant lives in its only token's entry, in the grant's
+        // shard; a revoked one has no entry.
+        let found = shard
+            .access
+            .find_sealed(id)
+            .map(|(hash, entry)| GrantRecord {
+                id: *id,
+                client_id: entry.client_id.clone(),
+                subject: entry.subject.clone(),
+                scope: entry.scope.clone(),
+                resources: shard.access.audience(&hash, entry),
+                // Sealed grants are never OpenID Connect ones (`seals`), nor
+                // have authorization details.
+                authorization_details: AuthorizationDetails::empty(),
+                openid: None,
+                created_at: from_ms(entry.grant_created_ms()),
+                expires_at: from_ms(entry.grant_expires_ms),
+            });
+        ready(Ok(found))
+    }
+
     fn add_access_token(
         &self,
         token: AccessTokenRecord,

@@ -324,6 +324,7 @@ where
         a_grant_of_one_access_token_is_revoked_like_any,
         // Token exchange (RFC 8693)
         add_access_token_joins_the_grant,
+        find_grant_finds_live_grants_only,
         // Rich authorization requests (RFC 9396)
         a_grant_keeps_its_authorization_details,
         a_rotated_token_carries_the_planned_authorization_details,

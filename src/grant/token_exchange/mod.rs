@@ -6,29 +6,55 @@ mod policy;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub use policy::{ExchangeRefusal, SameClientExchange, TokenExchangePolicy, TokenExchangeRequest};
 use policy::{INVALID_ACTOR, INVALID_SUBJECT};
 
+use super::authorization_details::{with_details, within_grant};
 use super::{GrantContext, GrantHandler, RequestError, TargetRefusal, TokenError, target_error};
 use crate::protocol::{
     ErrorCode, GrantType, OAuthError, ResourceIndicator, ResourceSet, Scope, TokenFormat,
     TokenResponse, TokenType,
 };
-use crate::store::{AccessTokenInfo, AccessTokenRecord, Actor, GrantRecord, TokenExchangeRecord};
+use crate::store::{
+    AccessTokenInfo, AccessTokenRecord, Actor, GrantId, GrantRecord, TokenExchangeRecord,
+};
 use crate::token::TokenHash;
 
 /// `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693
-/// §2): exchanges an access token this server issued (the `subject_token`)
-/// for a new access token for the same resource owner.
+/// §2): exchanges an access token or an ID token this server issued (the
+/// `subject_token`) for a new access token for the same resource owner.
 ///
-/// - **What is exchanged** (§2.1): `subject_token` with `subject_token_type`
-///   `urn:ietf:params:oauth:token-type:access_token` — or `…:jwt` for an
-///   RFC 9068 JWT access token of this server. Both are required. Any
-///   other type (ID tokens, refresh tokens, SAML assertions, tokens of
-///   other issuers) is `invalid_request`. An `actor_token` (with its
-///   required `actor_token_type`, the same types) makes the exchange a
-///   delegation.
+/// - **What is exchanged** (§2.1, §3): `subject_token` with
+///   `subject_token_type` `urn:ietf:params:oauth:token-type:access_token`
+///   — or `…:jwt` for an RFC 9068 JWT access token of this server — or,
+///   when the server is an OpenID Provider, `…:id_token` for an ID token
+///   it issued. Both are required. Any other type (refresh tokens, SAML
+///   assertions, tokens of other issuers, ID tokens on a server that is
+///   no OpenID Provider) is `invalid_request`. A token of one accepted type
+///   declared as another (an ID token as `…:access_token`, an access token
+///   as `…:id_token`) is not found as such: `invalid_grant`. An
+///   `actor_token` (with its required `actor_token_type`, the same types)
+///   makes the exchange a delegation.
+/// - **ID tokens** (§3; OpenID Connect Core 1.0 §2): accepted when signed
+///   with a key the server publishes (a retired one included), untyped
+///   (an RFC 9068 `at+jwt` is not one), `iss` the issuer, not expired, and
+///   naming in its `grant_id` claim a live OpenID Connect grant made to
+///   the client its `aud` names; when that client is the one asking, the
+///   `sub` must be the one the server gives it for the grant's End-User.
+///   Else `invalid_grant`. A pairwise `sub` (Core §8.1) cannot be mapped
+///   back, so the new token's subject is the grant's End-User as the server
+///   knows them. The ID token stands for a token of its grant's scope,
+///   resources and authorization details, expiring with the ID token: the
+///   new token's scope is within the grant's, it expires no later than
+///   the ID token, and it is stored under the grant. Whose ID token a
+///   client may present is the policy's decision: under
+///   [`SameClientExchange`], only one issued to itself, and only a
+///   confidential client.
 /// - **What is issued**: an access token (`issued_token_type`
 ///   `…:access_token`, `token_type` `Bearer`); `requested_token_type` may
 ///   ask for `…:access_token`, or `…:jwt` when the target gets JWT access
@@ -45,6 +71,11 @@ use crate::token::TokenHash;
 /// - **Scope** (§2.1): the requested scope must be within the subject
 ///   token's (else `invalid_scope`); absent, it is the subject token's.
 ///   It is then narrowed to what applies to the target, as for any token.
+/// - **Authorization details** (RFC 9396 §6.2, §7): the new token carries
+///   the subject token's, or the subset of them the request's
+///   `authorization_details` names — naming any the subject token does not
+///   carry is `invalid_authorization_details` — and the response returns
+///   them.
 /// - **Delegation and impersonation** (§1.1, §4.1): with an actor token the
 ///   new token carries `act` — `{"sub": <actor>}` — with the subject
 ///   token's own `act`, if it was delegated, nested inside (a chain), in
@@ -130,34 +161,145 @@ fn invalid_request(why: &'static str) -> TokenError {
         .into()
 }
 
+/// A presented token (RFC 8693 §2.1): its value and its declared type —
+/// `…:access_token`, `…:jwt` or `…:id_token`.
+struct Presented<'a> {
+    value: &'a str,
+    kind: TokenType,
+}
+
 /// A presented token and its type, both required together (RFC 8693
-/// §2.1); `None` when neither is present.
+/// §2.1); `None` when neither is present. An ID token (§3) is accepted
+/// only from an OpenID Provider.
 fn presented<'a>(
     ctx: &GrantContext<'a>,
     token: &'static str,
     token_type: &'static str,
-) -> Result<Option<&'a str>, TokenError> {
+) -> Result<Option<Presented<'a>>, TokenError> {
     match (ctx.param(token)?, ctx.param(token_type)?) {
         (None, None) => Ok(None),
         (Some(value), Some(kind)) => {
-            // Only this server's access tokens, opaque or RFC 9068 JWTs.
-            let supported = match TokenType::parse(kind) {
-                Some(t) if t == TokenType::ACCESS_TOKEN => true,
-                Some(t) if t == TokenType::JWT => value.split('.').count() == 3,
-                Some(_) => false,
+            // Only this server's access tokens, opaque or RFC 9068 JWTs,
+            // and its ID tokens.
+            let kind = match TokenType::parse(kind) {
+                Some(t) if t == TokenType::ACCESS_TOKEN => Some(t),
+                Some(t) if t == TokenType::JWT => {
+                    (value.split('.').count() == 3).then_some(TokenType::JWT)
+                }
+                Some(t) if t == TokenType::ID_TOKEN => ctx.openid.map(|_| TokenType::ID_TOKEN),
+                Some(_) => None,
                 None => return Err(invalid_request("the token type is not a URI")),
             };
-            if supported {
-                Ok(Some(value))
-            } else {
-                Err(invalid_request(
-                    "the token type is not supported: only access tokens of this server",
-                ))
+            match kind {
+                Some(kind) => Ok(Some(Presented { value, kind })),
+                None => Err(invalid_request(
+                    "the token type is not supported: only access tokens and ID tokens of this server",
+                )),
             }
         }
         (None, Some(_)) => Err(RequestError::MissingParameter(token).into()),
         (Some(_), None) => Err(RequestError::MissingParameter(token_type).into()),
     }
+}
+
+/// The token a presented one stands for, and its grant: a live access
+/// token of this server (held by this request, if bound), or — for an ID
+/// token — what [`id_token_subject`] makes of it. A token of one type
+/// declared as the other is not found as such: `invalid_grant` (§2.2.2).
+async fn resolve(
+    ctx: &GrantContext<'_>,
+    presented: &Presented<'_>,
+    refused: &'static str,
+) -> Result<(AccessTokenRecord, GrantRecord), TokenError> {
+    if presented.kind == TokenType::ID_TOKEN {
+        return id_token_subject(ctx, presented.value, refused).await;
+    }
+    let (record, grant) = live(ctx, presented.value, refused).await?;
+    held(ctx, &record, refused)?;
+    Ok((record, grant))
+}
+
+/// An ID token of this provider presented as a subject or actor token
+/// (RFC 8693 §3 `…:token-type:id_token`), as the token it stands for:
+///
+/// - it must be a JWS signed with a key this server publishes (a retired
+///   one included, as for `id_token_hint`), untyped as this provider's ID
+///   tokens are — an RFC 9068 access token (`typ: at+jwt`) is not one —,
+///   with `iss` the issuer and `exp` still ahead;
+/// - its `grant_id` claim names the grant it was issued under, which must
+///   still be live and be an OpenID Connect grant of an End-User, made to
+///   the client the ID token's `aud` names; when that client is the one
+///   asking, the ID token's `sub` must be the one it gets for the grant's
+///   End-User (public or pairwise, OpenID Connect Core 1.0 §8).
+///
+/// A pairwise `sub` cannot be mapped back to the End-User; the grant can,
+/// so the new token's subject is the grant's. The token it stands for has
+/// the grant's scope, resources and authorization details and the ID
+/// token's expiry; it is not stored. Anything else is `invalid_grant`.
+async fn id_token_subject(
+    ctx: &GrantContext<'_>,
+    raw: &str,
+    refused: &'static str,
+) -> Result<(AccessTokenRecord, GrantRecord), TokenError> {
+    let refuse = || TokenError::InvalidGrant(refused.into());
+    let provider = ctx.openid.ok_or_else(refuse)?;
+    let verified = provider
+        .verify_id_token(raw, ctx.issuer, ctx.now)
+        .map_err(|_| refuse())?;
+    if verified.typed {
+        return Err(refuse());
+    }
+    let expires_at = verified
+        .expires_at
+        .and_then(|exp| u64::try_from(exp).ok())
+        .and_then(|exp| UNIX_EPOCH.checked_add(Duration::from_secs(exp)))
+        .filter(|exp| *exp > ctx.now)
+        .ok_or_else(refuse)?;
+    let grant_id = verified
+        .grant_id
+        .as_deref()
+        .and_then(parse_grant_id)
+        .ok_or_else(refuse)?;
+    let grant = ctx
+        .stores
+        .grants
+        .find_grant(&grant_id)
+        .await?
+        .filter(|g| g.expires_at > ctx.now && g.openid.is_some())
+        .ok_or_else(refuse)?;
+    let local = grant.subject.as_ref().ok_or_else(refuse)?;
+    if !verified
+        .audience
+        .iter()
+        .any(|a| a == grant.client_id.as_str())
+    {
+        return Err(refuse());
+    }
+    if &grant.client_id == ctx.client.id()
+        && provider.subject_for(ctx.client.client(), local.as_str()) != verified.hint.subject
+    {
+        return Err(refuse());
+    }
+    let record = AccessTokenRecord {
+        hash: TokenHash::of(raw),
+        grant_id,
+        scope: grant.scope.clone(),
+        audience: grant.resources.clone(),
+        issued_at: ctx.now,
+        expires_at,
+        exchange: None,
+        cnf: None,
+        authorization_details: grant.authorization_details.clone(),
+    };
+    Ok((record, grant))
+}
+
+/// A grant identifier as an ID token's `grant_id` carries it: base64url
+/// of its 16 bytes, as [`GrantId`] displays it.
+fn parse_grant_id(text: &str) -> Option<GrantId> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+    let bytes: [u8; 16] = bytes.try_into().ok()?;
+    Some(GrantId::from_bytes(bytes))
 }
 
 /// A live access token of this server: its record and grant.
@@ -243,14 +385,9 @@ async fn exchange(
         },
     };
 
-    let (subject, grant) = live(ctx, subject_token, INVALID_SUBJECT).await?;
-    held(ctx, &subject, INVALID_SUBJECT)?;
-    let actor = match actor_token {
-        Some(token) => {
-            let (record, grant) = live(ctx, token, INVALID_ACTOR).await?;
-            held(ctx, &record, INVALID_ACTOR)?;
-            Some((record, grant))
-        }
+    let (subject, grant) = resolve(ctx, &subject_token, INVALID_SUBJECT).await?;
+    let actor = match &actor_token {
+        Some(token) => Some(resolve(ctx, token, INVALID_ACTOR).await?),
         None => None,
     };
 
@@ -274,6 +411,13 @@ async fn exchange(
         .check(&audience, &scope)
         .map_err(target_error)?;
     let scope: Scope = ctx.audiences.token_scope(&audience, &scope);
+    // RFC 9396 §6.2, as for a refresh: the details asked for must all be
+    // among the subject token's, and the new token carries exactly those;
+    // absent, it carries the subject token's.
+    within_grant(ctx.requested_details, &subject.authorization_details)?;
+    let details = ctx
+        .narrowed_details()
+        .unwrap_or_else(|| subject.authorization_details.clone());
 
     let subject_info = AccessTokenInfo::of(subject.clone(), grant.clone());
     let actor_info = actor.map(|(record, grant)| AccessTokenInfo::of(record, grant));
@@ -285,6 +429,8 @@ async fn exchange(
             audience: &audience,
             scope: &scope,
             requested_token_type: &requested_type,
+            subject_token_type: &subject_token.kind,
+            actor_token_type: actor_token.as_ref().map(|a| &a.kind),
         })
         .map_err(|refusal| match refusal {
             ExchangeRefusal::UnauthorizedClient(why) => TokenError::UnauthorizedClient(why),
@@ -314,14 +460,15 @@ async fn exchange(
             &scope,
             &audience,
             // RFC 9396 §9.1: the details the subject token carries — its
-            // grant's, or the subset its token request named (§6.2), never
-            // more — which introspection reports too.
-            &subject.authorization_details,
+            // grant's, or the subset its token request named (§6.2) — or
+            // the subset of those this request names, never more; which
+            // introspection reports too.
+            &details,
             expires_at,
             act.as_ref(),
         )
         .await?;
-    let planned = planned.with_authorization_details(Some(subject.authorization_details.clone()));
+    let planned = planned.with_authorization_details(Some(details.clone()));
     let mut record = planned.access_record(&grant, scope.clone(), ctx.now);
     record.exchange = Some(Arc::new(TokenExchangeRecord::new(
         ctx.client.id().clone(),
@@ -349,11 +496,12 @@ async fn exchange(
         TokenType::ACCESS_TOKEN
     };
     // §2.2.1: `issued_token_type` is required; `scope` when it differs
-    // from the request's.
-    Ok(respond.with_scope_if_differs(response, scope).with_extra(
+    // from the request's. RFC 9396 §7: the details the token carries.
+    let response = respond.with_scope_if_differs(response, scope).with_extra(
         "issued_token_type",
         serde_json::Value::String(issued_type.as_str().to_owned()),
-    ))
+    );
+    Ok(with_details(response, &details))
 }
 
 /// The name an actor goes by in `act` (RFC 8693 §4.1): its resource owner,

@@ -28,6 +28,15 @@ pub struct TokenExchangeRequest<'a> {
     pub scope: &'a Scope,
     /// The type of token asked for (`requested_token_type`, §2.1).
     pub requested_token_type: &'a TokenType,
+    /// The type the subject token was presented as (`subject_token_type`,
+    /// §2.1): `…:access_token`, `…:jwt`, or `…:id_token` (§3) — for an ID
+    /// token, [`subject`](Self::subject) describes the grant it was issued
+    /// under (its scope, resources, client and End-User) with the ID
+    /// token's expiry.
+    pub subject_token_type: &'a TokenType,
+    /// The type the actor token was presented as (`actor_token_type`), if
+    /// there is one.
+    pub actor_token_type: Option<&'a TokenType>,
 }
 
 /// Why a token exchange is refused: the error the client gets (RFC 8693
@@ -74,6 +83,12 @@ pub trait TokenExchangePolicy: Send + Sync + 'static {
 /// (`invalid_target` otherwise). Else whoever found a public client's token
 /// for one resource could turn it into a token for another, undoing the
 /// audience restriction (RFC 9700 §4.10.2).
+///
+/// For the same reason a public client may not present an ID token (RFC
+/// 8693 §3) as the subject or actor token (`unauthorized_client`): ID
+/// tokens are handed to the browser and sent back through it (as
+/// `id_token_hint`), and a found one would otherwise be worth a token of
+/// its grant's whole scope to anyone who knows the public `client_id`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SameClientExchange;
 
@@ -85,6 +100,19 @@ impl TokenExchangePolicy for SameClientExchange {
         }
         if request.actor.is_some_and(|a| &a.client_id != own) {
             return Err(ExchangeRefusal::InvalidGrant(INVALID_ACTOR.into()));
+        }
+        // An ID token travels further than an access token (the front
+        // channel, `id_token_hint` in logout URLs): from a client that
+        // proves only possession of its `client_id`, it would be a bearer
+        // credential for the grant's whole scope.
+        let id_token = TokenType::ID_TOKEN;
+        if !request.client.is_confidential()
+            && (request.subject_token_type == &id_token
+                || request.actor_token_type == Some(&id_token))
+        {
+            return Err(ExchangeRefusal::UnauthorizedClient(
+                "a public client may not exchange ID tokens",
+            ));
         }
         let restricted = &request.subject.audience;
         if !request.client.is_confidential()

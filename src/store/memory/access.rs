@@ -404,6 +404,25 @@ impl AccessTable {
         None
     }
 
+    /// The entry of the sealed grant `id`'s token, if held here, and its
+    /// hash; the table is unchanged.
+    pub(super) fn find_sealed(&self, id: &GrantId) -> Option<(TokenHash, &AccessEntry)> {
+        let n = self.slots.len();
+        if n == 0 {
+            return None;
+        }
+        let mut i = home(prefix(id.as_bytes()), n);
+        for _ in 0..n {
+            let slot = self.slots.get(i)?;
+            let entry = slot.entry.as_ref()?;
+            if entry.sealed() && entry.grant_id == *id {
+                return Some((slot.hash, entry));
+            }
+            i = self.next(i);
+        }
+        None
+    }
+
     /// Turns the sealed grant `id`'s token, if held here, into an ordinary
     /// token of the grant, which the caller then keeps in an entry of its
     /// own; returns the token's hash and entry (as they were sealed).

@@ -23,7 +23,7 @@ use crate::token::{Confirmation, TokenHash};
 /// `g.client_id, g.subject, g.scope, g.resources, g.openid,
 /// g.authorization_details, g.created_at, g.expires_at`: the grant's columns, which every token lookup joins in
 /// after the token's own.
-type GrantColumns = (
+pub(super) type GrantColumns = (
     String,
     Option<String>,
     String,
@@ -287,7 +287,7 @@ pub(super) fn resources(text: &str) -> Result<ResourceSet, StoreError> {
     ResourceSet::from_stored(text).map_err(|_| invalid("a resource set is not one"))
 }
 
-fn grant(
+pub(super) fn grant(
     id: GrantId,
     (client_id, subject, scope_text, resources_text, openid, details, created, expires): GrantColumns,
 ) -> Result<GrantRecord, StoreError> {

@@ -24,6 +24,12 @@ pub(super) const ADD_ACCESS_TOKEN: &str = "INSERT INTO access_tokens \
      authorization_details) \
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM grants WHERE id = $2)";
 
+/// A grant by its identifier
+/// ([`GrantStore::find_grant`](crate::store::GrantStore::find_grant)).
+pub(super) const FIND_GRANT: &str = "SELECT g.client_id, g.subject, g.scope, g.resources, \
+     g.openid, g.authorization_details, g.created_at, g.expires_at \
+     FROM grants g WHERE g.id = $1";
+
 pub(super) const FIND_REFRESH_TOKEN: &str = "SELECT r.grant_id, r.scope, r.issued_at, r.expires_at, \
      g.client_id, g.subject, g.scope, g.resources, g.openid, g.authorization_details, g.created_at, \
      g.expires_at, r.rotated_at, r.cnf \

@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use super::rows::{self, AccessRow, CodeRow, DeviceRow, NewGrantRows, PendingRow, RefreshRow};
 use super::statements::{
-    ADD_ACCESS_TOKEN, DECIDE_DEVICE, FIND_ACCESS_TOKEN, FIND_CODE, FIND_DEVICE, FIND_PENDING,
-    FIND_REFRESH_TOKEN, PURGE_CODES, PURGE_DEVICES, PURGE_GRANTS, SAVE_DEVICE, TAKE_PENDING,
+    ADD_ACCESS_TOKEN, DECIDE_DEVICE, FIND_ACCESS_TOKEN, FIND_CODE, FIND_DEVICE, FIND_GRANT,
+    FIND_PENDING, FIND_REFRESH_TOKEN, PURGE_CODES, PURGE_DEVICES, PURGE_GRANTS, SAVE_DEVICE,
+    TAKE_PENDING,
 };
 use super::support::{WritePool as _, backend, insert_error, to_db_duration, to_db_time};
 use super::{Pool, SqlStore, on_pool, postgres, sqlite};
@@ -133,6 +134,17 @@ impl GrantStore for SqlStore {
                 .rows_affected()
         });
         Ok(deleted > 0)
+    }
+
+    async fn find_grant(&self, id: &GrantId) -> Result<Option<GrantRecord>, StoreError> {
+        let row: Option<rows::GrantColumns> = on_pool!(self, pool => {
+            sqlx::query_as(FIND_GRANT)
+                .bind(id.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
+                .map_err(backend)?
+        });
+        row.map(|row| rows::grant(*id, row)).transpose()
     }
 
     async fn add_access_token(&self, token: AccessTokenRecord) -> Result<bool, StoreError> {

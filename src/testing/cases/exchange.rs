@@ -84,3 +84,37 @@ pub async fn add_access_token_joins_the_grant<S: GrantStore + Clone>(store: S) {
         "add_access_token under a grant never stored must store nothing"
     );
 }
+
+/// `find_grant` finds a live grant by its identifier — one kept with other
+/// secrets, and one whose only secret was its first access token — as it
+/// was created; after `revoke_grant`, and for an identifier never stored,
+/// it finds nothing.
+pub async fn find_grant_finds_live_grants_only<S: GrantStore + Clone>(store: S) {
+    let t = now();
+    let client = client_id("client");
+    for issued in [
+        Issued::access_and_refresh(&client, t),
+        Issued::single_access(&client, t),
+    ] {
+        let issued = issued.create(&store).await;
+        assert_eq!(
+            ok(store.find_grant(&issued.grant.id).await, "find_grant"),
+            Some(issued.grant.clone()),
+            "find_grant must return a live grant as it was created"
+        );
+        assert!(
+            ok(store.revoke_grant(&issued.grant.id).await, "revoke_grant"),
+            "revoke_grant must find the grant"
+        );
+        assert_eq!(
+            ok(store.find_grant(&issued.grant.id).await, "find_grant"),
+            None,
+            "find_grant must not find a revoked grant"
+        );
+    }
+    assert_eq!(
+        ok(store.find_grant(&GrantId::generate()).await, "find_grant"),
+        None,
+        "find_grant must not find a grant never stored"
+    );
+}
