@@ -679,3 +679,35 @@ fn the_builder_refuses_unusable_aliases() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_implicit_grant_never_issues_a_token_to_a_client_registered_for_binding() {
+    let h = harness_with(|b| b.mutual_tls(MutualTls::new()).enable_implicit_grant());
+    let register = |bound: bool| {
+        ClientRegistration::user_agent_based()
+            .redirect_uri("https://spa.example/cb")
+            .grant_type(GrantType::IMPLICIT)
+            .scope("read".parse().unwrap())
+            .tls_client_certificate_bound_access_tokens(bound)
+    };
+    let bound = h.register(register(true)).await;
+    let query = |client: &TestClient| {
+        format!(
+            "response_type=token&client_id={}&redirect_uri=https%3A%2F%2Fspa.example%2Fcb&state=s",
+            client.id
+        )
+    };
+    let error = h.authorize(&query(&bound)).await.unwrap_err();
+    assert_eq!(
+        error.error().unwrap().code().as_str(),
+        "unauthorized_client"
+    );
+    let response = error.into_http();
+    let params = common::redirect_params(&response);
+    assert_eq!(param(&params, "error"), Some("unauthorized_client"));
+    assert!(param(&params, "access_token").is_none());
+
+    // A client not registered for binding still may (the server opted in).
+    let plain = h.register(register(false)).await;
+    assert!(h.authorize(&query(&plain)).await.is_ok());
+}
