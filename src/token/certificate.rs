@@ -278,7 +278,7 @@ fn strip_zeros(bytes: &[u8]) -> &[u8] {
 }
 
 /// The canonical RFC 4514 string of a distinguished name, as
-/// [`ParsedCertificate::subject_dn`] writes a certificate's subject: the
+/// the subject DN of a [`ClientCertificate`] is written when it is matched: the
 /// RDNs from last to first, separated by `,` without spaces; attribute
 /// types by their short names in upper case (`CN`, `O`, `OU`, `C`, …) or,
 /// lacking one, their dotted OID; values with RFC 4514 §2.4's escapes.
