@@ -63,6 +63,7 @@ pub struct ServerBuilder {
     request_objects: RequestObjectSettings,
     detail_types: crate::grant::DetailTypes,
     dpop: Option<crate::endpoint::Dpop>,
+    mutual_tls: Option<crate::endpoint::MutualTls>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -116,6 +117,7 @@ impl AuthorizationServer {
             request_objects: RequestObjectSettings::default(),
             detail_types: crate::grant::DetailTypes::default(),
             dpop: None,
+            mutual_tls: None,
         }
     }
 }
@@ -429,6 +431,22 @@ impl ServerBuilder {
                 auth_methods.push(method);
             }
         }
+        let mutual_tls = match &self.mutual_tls {
+            Some(mtls) => Some(crate::endpoint::MutualTlsConfig {
+                aliases: mtls.aliases().map_err(BuildError::InvalidMutualTls)?,
+            }),
+            None => None,
+        };
+        if mutual_tls.is_some() {
+            for method in [
+                crate::client::AuthMethod::TLS_CLIENT_AUTH,
+                crate::client::AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH,
+            ] {
+                if !auth_methods.contains(&method) {
+                    auth_methods.push(method);
+                }
+            }
+        }
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {
                 issuer: self.issuer,
@@ -459,6 +477,7 @@ impl ServerBuilder {
                 request_objects: self.request_objects,
                 detail_types: self.detail_types,
                 dpop: self.dpop,
+                mutual_tls,
             }),
         })
     }
@@ -474,6 +493,29 @@ impl ServerBuilder {
     /// `DPoP` header is ignored and every token is a bearer token.
     pub fn dpop(mut self, dpop: crate::endpoint::Dpop) -> Self {
         self.dpop = Some(dpop);
+        self
+    }
+}
+
+/// Mutual TLS: client authentication and certificate-bound tokens (RFC 8705).
+impl ServerBuilder {
+    /// Accepts mutual-TLS client authentication — `tls_client_auth` (RFC
+    /// 8705 §2.1) and `self_signed_tls_client_auth` (§2.2) — at every
+    /// endpoint where a client authenticates, and binds the access tokens
+    /// of clients registered with `tls_client_certificate_bound_access_tokens`
+    /// to their certificate (`cnf.x5t#S256`, §3.1), as
+    /// [`MutualTls`](crate::endpoint::MutualTls) describes. The host's TLS
+    /// layer hands over each connection's client certificate as a
+    /// [`ClientCertificate`](crate::token::ClientCertificate) request
+    /// extension. Off by default: without it certificates are ignored and
+    /// clients registered for these methods cannot authenticate.
+    ///
+    /// With [`dpop`](Self::dpop) too, a token request carrying a DPoP proof
+    /// gets a DPoP-bound token; one without, of a client registered for
+    /// certificate binding, a certificate-bound one. A token carries one
+    /// `cnf`.
+    pub fn mutual_tls(mut self, mutual_tls: crate::endpoint::MutualTls) -> Self {
+        self.mutual_tls = Some(mutual_tls);
         self
     }
 }

@@ -9,10 +9,11 @@ use super::blocking::BlockingRunner;
 use super::credentials::read_secret_credentials;
 use super::events::{Report, SecurityEvents, loggable};
 use super::jwt_auth::{AssertionAudiences, JwtClientAuth};
+use super::mtls::{verify_self_signed, verify_tls_client_auth};
 use super::registry::DynClientRegistry;
 use super::throttle::DynAuthLimiter;
 use super::{
-    Admission, AuthMethod, AuthRequest, Client, ClientId, ClientProfile, ClientType,
+    Admission, AuthMethod, AuthRequest, Client, ClientId, ClientKeys, ClientProfile, ClientType,
     PresentedCredentials, SecretHash, ThrottleSource,
 };
 use crate::error::StoreError;
@@ -65,6 +66,15 @@ pub enum ClientAuthError {
     /// The assertion's `jti` was used before (RFC 7523 §3 item 7).
     #[error("the client assertion was already used")]
     ReplayedAssertion,
+    /// Mutual TLS (RFC 8705 §2): the request came without a client
+    /// certificate.
+    #[error("no client certificate was presented")]
+    CertificateMissing,
+    /// Mutual TLS (RFC 8705 §2): the certificate does not match the
+    /// client's registration, its chain was not validated for
+    /// `tls_client_auth`, or it is not a certificate.
+    #[error("the client certificate does not match the registration")]
+    CertificateMismatch,
     /// Too many recent failures; try again later.
     #[error("too many failed authentication attempts")]
     Throttled {
@@ -247,6 +257,9 @@ pub(crate) struct Authentication<'a> {
     pub(crate) jwt: Option<&'a JwtClientAuth>,
     /// The audiences a client assertion may name here.
     pub(crate) audiences: AssertionAudiences<'a>,
+    /// Whether the server offers mutual-TLS client authentication
+    /// (`tls_client_auth`, `self_signed_tls_client_auth`, RFC 8705 §2).
+    pub(crate) mutual_tls: bool,
 }
 
 impl Authentication<'_> {
@@ -291,6 +304,20 @@ impl Authentication<'_> {
                 .await;
         }
 
+        // RFC 8705 §2: a mutual-TLS client sends its `client_id` alone; the
+        // certificate of the connection is its credential, checked against
+        // its registration by the method it registered.
+        let mut presented = presented;
+        if self.mutual_tls
+            && presented.method == AuthMethod::NONE
+            && presented.secret.is_none()
+            && presented.assertion.is_none()
+            && client.auth_method().is_mutual_tls()
+        {
+            presented.method = client.auth_method().clone();
+        }
+        let id = presented.client_id.as_str();
+
         // A generated secret (256 bits) cannot be guessed: the right one
         // always authenticates, and the limiter only counts and slows the
         // wrong ones (RFC 6819 §5.1.4.2.3). The common path — the right
@@ -302,6 +329,15 @@ impl Authentication<'_> {
                 // Needs IO (a jwks_uri, the replay cache): an async step of
                 // its own.
                 (Some(jwt), Some(_)) => jwt.verify(&presented, &client, self.audiences, now).await,
+                _ if self.mutual_tls && presented.method == AuthMethod::TLS_CLIENT_AUTH => {
+                    verify_tls_client_auth(request.certificate(), &client)
+                }
+                _ if self.mutual_tls
+                    && presented.method == AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH =>
+                {
+                    self.verify_self_signed(request.certificate(), &client, now)
+                        .await
+                }
                 _ => self.authenticator.verify(&presented, &client),
             }
         };
@@ -316,7 +352,10 @@ impl Authentication<'_> {
                 let error = self.report_failure(id, error, now);
                 // A wrong secret or a refused assertion is counted, and
                 // refused once the limiter says so.
-                if presented.method.uses_secret() || presented.assertion.is_some() {
+                if presented.method.uses_secret()
+                    || presented.assertion.is_some()
+                    || presented.method.is_mutual_tls()
+                {
                     let key = self.key(id, None);
                     if let Admission::Refuse { retry_after } = self.limiter.admit(&key, now).await?
                     {
@@ -325,6 +364,36 @@ impl Authentication<'_> {
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// `self_signed_tls_client_auth` (RFC 8705 §2.2): the certificate's key
+    /// is one the client registered, inline or at its `jwks_uri` — fetched
+    /// again, at most once per refresh interval, when none matches (the
+    /// client may have rotated its certificate).
+    async fn verify_self_signed(
+        &self,
+        certificate: Option<&crate::token::ClientCertificate>,
+        client: &Client,
+        now: SystemTime,
+    ) -> Result<(), ClientAuthError> {
+        let certificate = certificate.ok_or(ClientAuthError::CertificateMissing)?;
+        match client.keys() {
+            Some(ClientKeys::Jwks(set)) => {
+                verify_self_signed(Some(certificate), &set.public_keys())
+            }
+            Some(ClientKeys::JwksUri(_)) => {
+                let jwt = self.jwt.ok_or(ClientAuthError::CertificateMismatch)?;
+                let keys = jwt.client_keys(client, now, false).await?;
+                match verify_self_signed(Some(certificate), &keys) {
+                    Err(ClientAuthError::CertificateMismatch) => {
+                        let keys = jwt.client_keys(client, now, true).await?;
+                        verify_self_signed(Some(certificate), &keys)
+                    }
+                    outcome => outcome,
+                }
+            }
+            None => Err(ClientAuthError::CertificateMismatch),
         }
     }
 
@@ -450,6 +519,7 @@ fn decoy() -> &'static Client {
             openid: Default::default(),
             requests: Default::default(),
             dpop_bound_access_tokens: false,
+            mtls: Default::default(),
         }
     })
 }

@@ -8,6 +8,7 @@ use http::header::{self, HeaderMap};
 
 use super::{AuthMethod, ClientAssertion, ClientAuthError, ClientSecret, ThrottleSource};
 use crate::protocol::{Params, form_decode as decode};
+use crate::token::ClientCertificate;
 
 /// The longest `Authorization` header value read, in bytes.
 const MAX_AUTHORIZATION_LEN: usize = 4096;
@@ -20,6 +21,7 @@ pub struct AuthRequest<'a> {
     headers: &'a HeaderMap,
     params: &'a Params<'a>,
     source: Option<&'a ThrottleSource>,
+    certificate: Option<&'a ClientCertificate>,
 }
 
 impl<'a> AuthRequest<'a> {
@@ -29,6 +31,7 @@ impl<'a> AuthRequest<'a> {
             headers,
             params,
             source: None,
+            certificate: None,
         }
     }
 
@@ -43,6 +46,19 @@ impl<'a> AuthRequest<'a> {
     /// Where the request comes from, if the host said.
     pub fn source(&self) -> Option<&'a ThrottleSource> {
         self.source
+    }
+
+    /// With the client certificate of the request's mutual-TLS connection,
+    /// as the host's TLS layer handed it over (RFC 8705 §2).
+    pub fn with_certificate(mut self, certificate: Option<&'a ClientCertificate>) -> Self {
+        self.certificate = certificate;
+        self
+    }
+
+    /// The client certificate of the request's connection, if the host
+    /// handed one over.
+    pub fn certificate(&self) -> Option<&'a ClientCertificate> {
+        self.certificate
     }
 
     /// The request headers.
@@ -62,6 +78,7 @@ impl std::fmt::Debug for AuthRequest<'_> {
             .field("params", self.params)
             .field("headers", &crate::protocol::HeaderNames(self.headers))
             .field("source", &self.source)
+            .field("certificate", &self.certificate)
             .finish()
     }
 }

@@ -245,6 +245,19 @@ impl JwtClientAuth {
         ))
     }
 
+    /// `client`'s registered public keys: inline, or fetched from its
+    /// `jwks_uri` and cached (`refresh`: an unknown key, fetched again at
+    /// most once per refresh interval). A self-signed client certificate
+    /// (RFC 8705 §2.2) is matched against them.
+    pub(crate) async fn client_keys(
+        &self,
+        client: &Client,
+        now: SystemTime,
+        refresh: bool,
+    ) -> Result<Arc<[PublicKey]>, ClientAuthError> {
+        self.keys.resolve(client, now, refresh).await
+    }
+
     /// Verifies `presented`'s assertion for `client`, whose registered
     /// method the server has checked is `presented.method` (RFC 7523 §3):
     ///

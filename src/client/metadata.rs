@@ -210,6 +210,30 @@ pub struct ClientMetadata {
     /// server accepts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_details_types: Option<Vec<String>>,
+    /// The subject DN of a `tls_client_auth` client's certificate (RFC 8705
+    /// §2.1.2), as an RFC 4514 string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// A `dNSName` SAN of a `tls_client_auth` client's certificate (RFC
+    /// 8705 §2.1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_dns: Option<String>,
+    /// A `uniformResourceIdentifier` SAN of a `tls_client_auth` client's
+    /// certificate (RFC 8705 §2.1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_uri: Option<String>,
+    /// An `iPAddress` SAN of a `tls_client_auth` client's certificate, in
+    /// IPv4 dotted decimal or IPv6 colon-hexadecimal form (RFC 8705 §2.1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_ip: Option<String>,
+    /// An `rfc822Name` SAN of a `tls_client_auth` client's certificate (RFC
+    /// 8705 §2.1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_san_email: Option<String>,
+    /// Whether the client's access tokens are bound to its certificate
+    /// (RFC 8705 §3.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_certificate_bound_access_tokens: Option<bool>,
     /// Members asking for encryption, which this server does not do.
     #[serde(flatten)]
     encryption: EncryptionMembers,
@@ -374,6 +398,14 @@ impl ClientMetadata {
             dpop_bound_access_tokens: client.dpop_bound_access_tokens().then_some(true),
             authorization_details_types: (!client.authorization_details_types().is_empty())
                 .then(|| client.authorization_details_types().to_vec()),
+            tls_client_auth_subject_dn: client.mtls.tls_client_auth_subject_dn.clone(),
+            tls_client_auth_san_dns: client.mtls.tls_client_auth_san_dns.clone(),
+            tls_client_auth_san_uri: client.mtls.tls_client_auth_san_uri.clone(),
+            tls_client_auth_san_ip: client.mtls.tls_client_auth_san_ip.clone(),
+            tls_client_auth_san_email: client.mtls.tls_client_auth_san_email.clone(),
+            tls_client_certificate_bound_access_tokens: client
+                .tls_client_certificate_bound_access_tokens()
+                .then_some(true),
             encryption: EncryptionMembers::default(),
         }
     }
@@ -473,6 +505,17 @@ impl ClientMetadata {
             require_auth_time: self.require_auth_time.unwrap_or(false),
             default_max_age: self.default_max_age,
             default_acr_values: self.default_acr_values.clone().unwrap_or_default(),
+        };
+        // RFC 8705 §2.1.2, §3.4: validated with the rest of the client.
+        registration.mtls = super::mtls::MutualTlsMetadata {
+            tls_client_auth_subject_dn: self.tls_client_auth_subject_dn.clone(),
+            tls_client_auth_san_dns: self.tls_client_auth_san_dns.clone(),
+            tls_client_auth_san_uri: self.tls_client_auth_san_uri.clone(),
+            tls_client_auth_san_ip: self.tls_client_auth_san_ip.clone(),
+            tls_client_auth_san_email: self.tls_client_auth_san_email.clone(),
+            tls_client_certificate_bound_access_tokens: self
+                .tls_client_certificate_bound_access_tokens
+                .unwrap_or(false),
         };
         registration.requests.require_pushed_authorization_requests =
             self.require_pushed_authorization_requests.unwrap_or(false);

@@ -97,6 +97,7 @@ mod jwt_auth;
 mod metadata;
 mod metadata_document;
 mod model;
+mod mtls;
 mod openid;
 mod quota;
 mod redirect_uri;
@@ -134,6 +135,7 @@ pub(crate) use metadata_document::DocumentClients;
 pub use metadata_document::{ClientIdMetadataDocuments, DEFAULT_MAX_DOCUMENT_BYTES};
 pub(crate) use model::SecretSalt;
 pub use model::{Client, ClientId, ClientKeys, ClientProfile, ClientType};
+pub use mtls::{MAX_TLS_CLIENT_AUTH_VALUE_LEN, TlsClientAuthSubject};
 pub(crate) use openid::verify_sector_identifier;
 pub use openid::{
     MAX_ACR_VALUE_LEN, MAX_DEFAULT_ACR_VALUES, MAX_DEFAULT_MAX_AGE, OPENID_SIGNING_ALGORITHMS,

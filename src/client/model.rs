@@ -124,6 +124,8 @@ pub struct Client {
     pub(super) requests: super::requests::RequestPolicy,
     /// `dpop_bound_access_tokens` (RFC 9449 §5.2).
     pub(super) dpop_bound_access_tokens: bool,
+    /// RFC 8705 §2.1.2, §3.4 metadata.
+    pub(crate) mtls: super::mtls::MutualTlsMetadata,
 }
 
 /// The public keys a client registered (RFC 7591 §2): its assertions

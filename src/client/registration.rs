@@ -80,6 +80,7 @@ pub struct ClientRegistration {
     /// the document itself.
     pub(super) sector_listing: Option<Vec<String>>,
     dpop_bound_access_tokens: bool,
+    pub(crate) mtls: super::mtls::MutualTlsMetadata,
 }
 
 /// A client, just registered, with its secret in plaintext for the one time it
@@ -117,6 +118,7 @@ impl ClientRegistration {
             requests: RequestPolicy::default(),
             sector_listing: None,
             dpop_bound_access_tokens: false,
+            mtls: Default::default(),
         }
     }
 
@@ -328,6 +330,7 @@ impl ClientRegistration {
             openid: self.openid,
             requests: self.requests,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            mtls: self.mtls,
         }
     }
 }
@@ -393,6 +396,9 @@ pub(crate) struct ClientParts {
     /// RFC 9449 §5.2 `dpop_bound_access_tokens`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     dpop_bound_access_tokens: bool,
+    /// RFC 8705 §2.1.2, §3.4 metadata, under its own member names.
+    #[serde(flatten)]
+    mtls: super::mtls::MutualTlsMetadata,
 }
 
 impl ClientParts {
@@ -405,7 +411,7 @@ impl ClientParts {
         self.validate_with(secret)
     }
 
-    fn validate_with(self, secret: Option<SecretHash>) -> Result<Client, RegistrationError> {
+    fn validate_with(mut self, secret: Option<SecretHash>) -> Result<Client, RegistrationError> {
         let registration_token = match &self.registration_access_token_hash {
             Some(hex) => Some(
                 TokenHash::from_hex(hex)
@@ -501,6 +507,7 @@ impl ClientParts {
         let info = self.info.validate()?;
         let openid = self.openid.validate(self.profile, &redirect_uris)?;
         self.requests.validate()?;
+        self.mtls.validate(&auth_method)?;
         if self
             .client_id_issued_at
             .is_some_and(|t| super::info::from_unix_seconds(t).is_none())
@@ -527,6 +534,7 @@ impl ClientParts {
             openid,
             requests: self.requests,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            mtls: self.mtls,
         })
     }
 
@@ -558,6 +566,12 @@ impl ClientParts {
         };
         if *method == AuthMethod::PRIVATE_KEY_JWT && keys.is_none() {
             return Err(invalid("private_key_jwt requires jwks or jwks_uri"));
+        }
+        // RFC 8705 §2.2.2: the certificate is registered in jwks or jwks_uri.
+        if *method == AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH && keys.is_none() {
+            return Err(invalid(
+                "self_signed_tls_client_auth requires jwks or jwks_uri",
+            ));
         }
         let signing_alg = match &self.token_endpoint_auth_signing_alg {
             None => None,
@@ -639,6 +653,7 @@ impl From<Client> for ClientParts {
             openid: OpenIdParts::from(&client.openid),
             requests: client.requests.clone(),
             dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+            mtls: client.mtls.clone(),
         }
     }
 }

@@ -95,6 +95,8 @@ pub(crate) struct ServerInner {
     pub(crate) detail_types: crate::grant::DetailTypes,
     /// DPoP (RFC 9449), when enabled.
     pub(crate) dpop: Option<super::dpop::Dpop>,
+    /// Mutual TLS (RFC 8705), when enabled.
+    pub(crate) mutual_tls: Option<super::MutualTlsConfig>,
 }
 
 /// Switches for behaviour the secure profile leaves off.
@@ -137,6 +139,7 @@ impl ServerInner {
             events: &self.auth_events,
             family,
             shared_keys: self.options.shared_throttle_keys,
+            mutual_tls: self.mutual_tls.is_some(),
         }
     }
 }

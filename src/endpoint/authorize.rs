@@ -353,6 +353,18 @@ impl AuthorizationServer {
                 default_mode,
             ));
         }
+        // RFC 8705 §6.4: a token from the authorization endpoint cannot be
+        // bound to a certificate, so a client whose tokens must be bound
+        // never gets one there.
+        if response_type == ResponseType::Token
+            && trusted.client.tls_client_certificate_bound_access_tokens()
+        {
+            return Err(fail(
+                ErrorCode::UNAUTHORIZED_CLIENT,
+                "certificate-bound access tokens are not issued by the implicit grant",
+                default_mode,
+            ));
+        }
 
         let scope = match single("scope")? {
             Some(raw) => trusted

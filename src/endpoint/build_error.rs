@@ -64,6 +64,10 @@ pub enum BuildError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The mutual-TLS settings are unusable (see
+    /// [`MutualTls::endpoint_alias`](crate::endpoint::MutualTls::endpoint_alias)).
+    #[error("invalid mutual TLS settings: {0}")]
+    InvalidMutualTls(&'static str),
     /// A metadata URL (`service_documentation`, `op_policy_uri`, `op_tos_uri`)
     /// is not an absolute `http(s)` URL.
     #[error("{0} must be an absolute http(s) URL")]

@@ -44,7 +44,13 @@ pub(crate) async fn authenticate_client(
         .run(&request, now)
         .await
         .map_err(|error| {
-            let challenge = if headers.contains_key(header::AUTHORIZATION) {
+            // RFC 8705 §2: a certificate that is missing or does not match
+            // is a `401`, naming the scheme the endpoint also accepts.
+            let certificate = matches!(
+                error,
+                ClientAuthError::CertificateMissing | ClientAuthError::CertificateMismatch
+            );
+            let challenge = if headers.contains_key(header::AUTHORIZATION) || certificate {
                 Some(inner.basic_challenge.clone())
             } else if matches!(error, ClientAuthError::Missing) {
                 unauthenticated

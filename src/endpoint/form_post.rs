@@ -13,6 +13,7 @@ use super::content_type::is_media_type;
 use crate::client::{AuthRequest, ClientAuthError, ThrottleSource};
 use crate::grant::RequestError;
 use crate::protocol::{HeaderNames, Params};
+use crate::token::ClientCertificate;
 
 /// What a direct request carries: its form parameters, its headers (for
 /// `Authorization`), and where it comes from, if the host said. The token,
@@ -21,6 +22,8 @@ pub(crate) struct FormRequest<'a> {
     pub(crate) params: Params<'a>,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) source: Option<ThrottleSource>,
+    /// The client certificate of the connection (RFC 8705 §2).
+    pub(crate) certificate: Option<ClientCertificate>,
 }
 
 impl<'a> FormRequest<'a> {
@@ -30,6 +33,7 @@ impl<'a> FormRequest<'a> {
             params,
             headers,
             source: None,
+            certificate: None,
         }
     }
 
@@ -44,12 +48,15 @@ impl<'a> FormRequest<'a> {
             params: read_form_post(request, max_body, endpoint)?,
             headers: request.headers(),
             source: request.extensions().get::<ThrottleSource>().cloned(),
+            certificate: request.extensions().get::<ClientCertificate>().cloned(),
         })
     }
 
     /// What client authentication reads of the request.
     pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
-        AuthRequest::new(self.headers, &self.params).with_source(self.source.as_ref())
+        AuthRequest::new(self.headers, &self.params)
+            .with_source(self.source.as_ref())
+            .with_certificate(self.certificate.as_ref())
     }
 
     /// `Debug` under `name`, with parameter and header names only: values

@@ -64,6 +64,8 @@
 //! # }
 //! ```
 
+use std::collections::BTreeMap;
+
 use http::header::HeaderValue;
 use http::{Request, Response};
 use serde::Serializer;
@@ -223,6 +225,29 @@ pub struct AuthorizationServerMetadata {
     /// absent when none are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authorization_details_types_supported: Vec<String>,
+    /// Mutual TLS (RFC 8705 §3.3, §5).
+    #[serde(flatten)]
+    pub mutual_tls: MutualTlsMetadata,
+}
+
+/// The members mutual TLS adds (RFC 8705 §3.3, §5), when
+/// [`ServerBuilder::mutual_tls`](crate::ServerBuilder::mutual_tls) is set;
+/// written flattened into [`AuthorizationServerMetadata`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct MutualTlsMetadata {
+    /// `tls_client_certificate_bound_access_tokens` (RFC 8705 §3.3): the
+    /// server issues certificate-bound access tokens.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_client_certificate_bound_access_tokens: bool,
+    /// `mtls_endpoint_aliases` (RFC 8705 §5): the endpoints' mutual-TLS
+    /// URLs, by metadata member name; absent when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", serialize_with = "url_map")]
+    pub mtls_endpoint_aliases: BTreeMap<String, Url>,
+}
+
+fn url_map<S: Serializer>(map: &BTreeMap<String, Url>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().map(|(k, v)| (k, v.as_str())))
 }
 
 /// The members an OpenID Provider's metadata adds to RFC 8414's (OpenID
@@ -572,6 +597,14 @@ impl AuthorizationServer {
                 require_signed_request_object: interactive && inner.request_objects.required,
             },
             authorization_details_types_supported: inner.detail_types.supported(),
+            mutual_tls: MutualTlsMetadata {
+                tls_client_certificate_bound_access_tokens: inner.mutual_tls.is_some(),
+                mtls_endpoint_aliases: inner
+                    .mutual_tls
+                    .as_ref()
+                    .map(|mtls| mtls.aliases.clone())
+                    .unwrap_or_default(),
+            },
         }
     }
 

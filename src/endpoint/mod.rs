@@ -20,6 +20,7 @@ mod introspection_access;
 mod jwks;
 mod lookup;
 mod metadata;
+mod mutual_tls;
 mod openid_configuration;
 mod pending;
 mod published_urls;
@@ -58,6 +59,8 @@ pub use introspection_access::{
     DefaultIntrospectionPolicy, IntrospectedToken, IntrospectionCaller, IntrospectionPolicy,
     MAX_RESOURCE_SERVER_NAME_LEN, MIN_RESOURCE_SERVER_SECRET_LEN, ResourceServer,
 };
+pub use mutual_tls::MutualTls;
+pub(crate) use mutual_tls::MutualTlsConfig;
 pub use pending::{DecisionError, PendingAuthorization, ResponseType};
 pub(crate) use pushed_authorization::PushedRequestSettings;
 pub use pushed_authorization::{
@@ -79,7 +82,7 @@ pub use jwks::JWKS_MAX_AGE;
 pub use metadata::{
     AuthorizationServerMetadata, METADATA_CACHE_CONTROL, OpenIdProviderMetadata, WELL_KNOWN_PATH,
 };
-pub use metadata::{PushedAuthorizationMetadata, RequestObjectMetadata};
+pub use metadata::{MutualTlsMetadata, PushedAuthorizationMetadata, RequestObjectMetadata};
 pub use openid_configuration::OPENID_CONFIGURATION_PATH;
 pub(crate) use published_urls::check_published_url;
 pub use published_urls::{Endpoint, EndpointUrls};

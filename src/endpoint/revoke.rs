@@ -117,6 +117,21 @@ impl<'a> RevocationRequest<'a> {
         self.0.source.as_ref()
     }
 
+    /// With the client certificate of the request's mutual-TLS connection
+    /// (RFC 8705 §2), for `tls_client_auth`, `self_signed_tls_client_auth`
+    /// and certificate-bound tokens. [`from_http`](Self::from_http) takes
+    /// it from the request's extensions.
+    pub fn with_certificate(mut self, certificate: crate::token::ClientCertificate) -> Self {
+        self.0.certificate = Some(certificate);
+        self
+    }
+
+    /// The client certificate of the request's connection, if the host
+    /// handed one over.
+    pub fn certificate(&self) -> Option<&crate::token::ClientCertificate> {
+        self.0.certificate.as_ref()
+    }
+
     /// What client authentication reads of the request.
     pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
         self.0.auth_request()

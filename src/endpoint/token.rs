@@ -50,6 +50,21 @@ impl<'a> TokenRequest<'a> {
         self.0.source.as_ref()
     }
 
+    /// With the client certificate of the request's mutual-TLS connection
+    /// (RFC 8705 §2), for `tls_client_auth`, `self_signed_tls_client_auth`
+    /// and certificate-bound tokens. [`from_http`](Self::from_http) takes
+    /// it from the request's extensions.
+    pub fn with_certificate(mut self, certificate: crate::token::ClientCertificate) -> Self {
+        self.0.certificate = Some(certificate);
+        self
+    }
+
+    /// The client certificate of the request's connection, if the host
+    /// handed one over.
+    pub fn certificate(&self) -> Option<&crate::token::ClientCertificate> {
+        self.0.certificate.as_ref()
+    }
+
     /// What client authentication reads of the request.
     pub(crate) fn auth_request(&self) -> AuthRequest<'_> {
         self.0.auth_request()
@@ -207,6 +222,16 @@ impl AuthorizationServer {
         if proven.is_none() && client.client().dpop_bound_access_tokens() {
             return Err(TokenError::InvalidDpopProof(DpopError::Missing));
         }
+        // RFC 8705 §3.1: a client registered with
+        // `tls_client_certificate_bound_access_tokens` gets tokens bound to
+        // the certificate of its connection, and none without one. A DPoP
+        // proof, when sent, binds them instead: a token has one `cnf`.
+        let certificate_bound = match proven {
+            None if client.client().tls_client_certificate_bound_access_tokens() => Some(
+                certificate_binding(inner.mutual_tls.is_some(), request.certificate())?,
+            ),
+            _ => None,
+        };
 
         let ctx = GrantContext {
             stores: &inner.stores,
@@ -221,7 +246,10 @@ impl AuthorizationServer {
             openid: inner.openid.as_deref(),
             now,
             requested_details: &requested_details,
-            confirmation: proven.as_ref().map(|p| &p.confirmation),
+            confirmation: proven
+                .as_ref()
+                .map(|p| &p.confirmation)
+                .or(certificate_bound.as_ref()),
         };
         let response = handler.handle(ctx).await?;
         Ok(match proven.and_then(|p| p.fresh_nonce) {
@@ -232,6 +260,32 @@ impl AuthorizationServer {
             None => response,
         })
     }
+}
+
+/// The certificate binding of a token request of a client registered for
+/// certificate-bound tokens (RFC 8705 §3.1): `invalid_request` when the
+/// server does not offer mutual TLS or the request came without a client
+/// certificate.
+fn certificate_binding(
+    offered: bool,
+    certificate: Option<&crate::token::ClientCertificate>,
+) -> Result<crate::token::Confirmation, TokenError> {
+    let refuse = |description| {
+        TokenError::OAuth(
+            crate::protocol::OAuthError::new(crate::protocol::ErrorCode::INVALID_REQUEST)
+                .with_description(description),
+        )
+    };
+    if !offered {
+        return Err(refuse(
+            "the client's tokens are certificate-bound, which this server does not offer",
+        ));
+    }
+    certificate
+        .map(crate::token::ClientCertificate::confirmation)
+        .ok_or_else(|| {
+            refuse("the client's tokens are certificate-bound: a client certificate is required")
+        })
 }
 
 #[cfg(test)]

@@ -474,7 +474,12 @@ async fn userinfo<B: AsRef<[u8]>>(
         .ok_or(Refusal::InvalidToken)?;
     // A bound token only with its key; a bearer token only as one (RFC
     // 9449 §7.2).
-    if !Confirmation::binding_holds(record.cnf.as_ref(), proven.as_ref()) {
+    // A certificate-bound one only over a connection with its certificate
+    // (RFC 8705 §3).
+    let certificate = request
+        .extensions()
+        .get::<crate::token::ClientCertificate>();
+    if !Confirmation::binding_holds_with(record.cnf.as_ref(), proven.as_ref(), certificate) {
         tracing::info!(target: "portcullis::security", event = "dpop_binding_refused");
         return Err(Refusal::InvalidToken);
     }

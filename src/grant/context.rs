@@ -249,7 +249,9 @@ impl<'a> GrantContext<'a> {
         Responder {
             now: self.now,
             requested_scope: self.requested_scope,
-            dpop: self.confirmation.is_some(),
+            dpop: self
+                .confirmation
+                .is_some_and(|c| c.jwk_thumbprint().is_some()),
         }
     }
 

@@ -136,6 +136,18 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
             Err(invalid_grant("the refresh token was already used"))
         }
         Rotation::Refused(Some(found)) => Err(match rotation.check(&found) {
+            // RFC 8705 §4: a refresh token bound to a certificate, used over
+            // a connection without it, is a grant the client cannot use.
+            Err(crate::store::redemption::Refusal::WrongKey)
+                if matches!(
+                    found.record.cnf,
+                    Some(crate::token::Confirmation::CertificateThumbprint(_))
+                ) =>
+            {
+                TokenError::InvalidGrant(
+                    "the refresh token is bound to another client certificate".into(),
+                )
+            }
             Err(refusal) => refusal_error(refusal, "refresh token"),
             Ok(()) => invalid_grant("invalid refresh token"),
         }),

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::token::ClientCertificate;
 use http::header::{self, HeaderMap};
 use http::request::Parts;
 use http::{Method, Request, Uri};
@@ -42,6 +43,7 @@ pub struct BearerRequest<'a> {
     uri: &'a Uri,
     headers: &'a HeaderMap,
     body: Option<&'a [u8]>,
+    certificate: Option<&'a ClientCertificate>,
 }
 
 impl<'a> BearerRequest<'a> {
@@ -52,12 +54,29 @@ impl<'a> BearerRequest<'a> {
             uri,
             headers,
             body: None,
+            certificate: None,
         }
     }
 
-    /// A request from its head, without a body.
+    /// A request from its head, without a body, with the
+    /// [`ClientCertificate`] in its extensions, if any.
     pub fn from_parts(parts: &'a Parts) -> Self {
         Self::new(&parts.method, &parts.uri, &parts.headers)
+            .with_certificate(parts.extensions.get::<ClientCertificate>())
+    }
+
+    /// With the client certificate of the request's mutual-TLS connection,
+    /// as the host's TLS layer handed it over: a certificate-bound token
+    /// (`cnf.x5t#S256`) is accepted only with the certificate it is bound
+    /// to (RFC 8705 §3).
+    pub fn with_certificate(mut self, certificate: Option<&'a ClientCertificate>) -> Self {
+        self.certificate = certificate;
+        self
+    }
+
+    /// The client certificate of the request's connection, if any.
+    pub(crate) fn certificate(&self) -> Option<&'a ClientCertificate> {
+        self.certificate
     }
 
     /// The request's method.
@@ -93,6 +112,7 @@ impl<'a, B: AsRef<[u8]>> From<&'a Request<B>> for BearerRequest<'a> {
     fn from(request: &'a Request<B>) -> Self {
         Self::new(request.method(), request.uri(), request.headers())
             .with_body(request.body().as_ref())
+            .with_certificate(request.extensions().get::<ClientCertificate>())
     }
 }
 

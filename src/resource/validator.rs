@@ -256,8 +256,13 @@ impl<S: TokenSource> BearerValidator<S> {
             return Err(self.error(BearerErrorKind::InvalidToken));
         };
         // A bound token only with its key, a bearer token only as one (RFC
-        // 9449 §7.2).
-        if !Confirmation::binding_holds(info.cnf.as_ref(), proven.as_ref()) {
+        // 9449 §7.2); a certificate-bound one only over a connection with
+        // its certificate (RFC 8705 §3).
+        if !Confirmation::binding_holds_with(
+            info.cnf.as_ref(),
+            proven.as_ref(),
+            request.certificate(),
+        ) {
             tracing::info!(
                 target: "portcullis::security",
                 event = "dpop_binding_refused",

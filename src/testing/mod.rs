@@ -296,6 +296,7 @@ where
 {
     run!(make_store, report:
         client_insert_and_find,
+        client_mutual_tls_metadata_round_trips,
         client_insert_conflict_keeps_the_stored_client,
         client_update_compares_and_swaps,
         client_delete_compares_and_swaps,

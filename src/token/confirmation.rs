@@ -61,11 +61,33 @@ impl Confirmation {
     /// token) when it proved `proven` — the key of a DPoP proof sent with
     /// `Authorization: DPoP` — or nothing (`Authorization: Bearer`): a bearer
     /// token only as a bearer token, a bound token only with its key (RFC
-    /// 9449 §7.1, §7.2). A certificate binding is never proven here, so such a
-    /// token is refused until mutual TLS is checked.
+    /// 9449 §7.1, §7.2). A request without a client certificate: a
+    /// certificate-bound token is refused; see
+    /// [`binding_holds_with`](Self::binding_holds_with).
     pub fn binding_holds(bound: Option<&Confirmation>, proven: Option<&Confirmation>) -> bool {
+        Self::binding_holds_with(bound, proven, None)
+    }
+
+    /// [`binding_holds`](Self::binding_holds) for a request that may come
+    /// with the client certificate of its mutual-TLS connection:
+    ///
+    /// - a bearer token (`None`): only without a DPoP proof (RFC 9449 §7.2);
+    ///   a certificate changes nothing;
+    /// - a DPoP-bound token (`jkt`): only with a proof of that key;
+    /// - a certificate-bound token (`x5t#S256`): only as `Authorization:
+    ///   Bearer` — no DPoP proof — and only when `certificate`'s thumbprint
+    ///   is the bound one, compared in constant time (RFC 8705 §3).
+    pub fn binding_holds_with(
+        bound: Option<&Confirmation>,
+        proven: Option<&Confirmation>,
+        certificate: Option<&super::ClientCertificate>,
+    ) -> bool {
         match (bound, proven) {
             (None, None) => true,
+            (Some(bound @ Self::CertificateThumbprint(_)), None) => {
+                certificate.is_some_and(|c| c.is_bound_by(bound))
+            }
+            (Some(Self::CertificateThumbprint(_)), Some(_)) => false,
             (Some(bound), Some(key)) => bound == key,
             _ => false,
         }

@@ -1,5 +1,6 @@
 //! Tokens: the opaque format, hashing, lifetimes and the clock.
 
+mod certificate;
 mod clock;
 mod confirmation;
 mod device;
@@ -7,6 +8,7 @@ mod opaque;
 
 use std::time::Duration;
 
+pub use certificate::{ClientCertificate, MAX_CLIENT_CERTIFICATE_LEN, canonical_dn};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use confirmation::Confirmation;
 pub use device::{DeviceCode, USER_CODE_ALPHABET, USER_CODE_LEN, UserCode};

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod dpop;
+pub mod mtls;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -41,6 +41,53 @@ pub async fn client_insert_and_find<S: ClientRegistry + Clone>(store: S) {
     );
 }
 
+/// A mutual-TLS client's RFC 8705 metadata — its `tls_client_auth_*`
+/// subject and `tls_client_certificate_bound_access_tokens` — comes back
+/// from `find_client` as inserted.
+pub async fn client_mutual_tls_metadata_round_trips<S: ClientRegistry + Clone>(store: S) {
+    use crate::client::{AuthMethod, ClientRegistration, TlsClientAuthSubject};
+    use crate::protocol::GrantType;
+    let subjects = [
+        TlsClientAuthSubject::SubjectDn("CN=client.example,O=Example,C=SE".into()),
+        TlsClientAuthSubject::SanDns("client.example".into()),
+        TlsClientAuthSubject::SanUri("https://client.example/id".into()),
+        TlsClientAuthSubject::SanIp(
+            std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7).into(),
+        ),
+        TlsClientAuthSubject::SanEmail("ops@client.example".into()),
+    ];
+    for (i, subject) in subjects.into_iter().enumerate() {
+        let id = format!("mtls-client-{i}");
+        let registered = ClientRegistration::web_application()
+            .client_id(id.as_str())
+            .grant_type(GrantType::CLIENT_CREDENTIALS)
+            .auth_method(AuthMethod::TLS_CLIENT_AUTH)
+            .tls_client_auth_subject(subject.clone())
+            .tls_client_certificate_bound_access_tokens(true)
+            .register();
+        let Ok(registered) = registered else {
+            panic!("the fixture's mTLS client must register: {registered:?}");
+        };
+        let client = registered.client;
+        ok(store.insert_client(client.clone()).await, "insert_client");
+        let back = found(&store, &id).await;
+        assert_eq!(
+            back.as_ref(),
+            Some(&client),
+            "find_client must return an mTLS client as inserted"
+        );
+        assert_eq!(
+            back.as_ref().and_then(Client::tls_client_auth_subject),
+            Some(subject),
+            "the tls_client_auth_* subject must survive the store"
+        );
+        assert!(
+            back.is_some_and(|c| c.tls_client_certificate_bound_access_tokens()),
+            "tls_client_certificate_bound_access_tokens must survive the store"
+        );
+    }
+}
+
 /// `insert_client` of an identifier already present fails with
 /// [`StoreError::Conflict`] and leaves the stored client unchanged.
 pub async fn client_insert_conflict_keeps_the_stored_client<S: ClientRegistry + Clone>(store: S) {
