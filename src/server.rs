@@ -10,7 +10,7 @@ use http::header::HeaderValue;
 use url::Url;
 
 use crate::client::{
-    AuthLimiter, BlockingRunner, ClientAssertionSettings, ClientAuthenticator,
+    AuthLimiter, AuthMethod, BlockingRunner, ClientAssertionSettings, ClientAuthenticator,
     ClientIdMetadataDocuments, ClientRegistry, DocumentClients, DynAuthLimiter, DynClientRegistry,
     JwtAuthConfig, MemoryLimiter, SecretAuthenticator, SecurityEvents, ThrottlePolicy,
     default_runner,
@@ -34,6 +34,8 @@ use crate::store::{
     GrantStore, ReplayCache, Stores, TokenStore,
 };
 use crate::token::{Clock, MAX_LIFETIME, SystemClock, TokenLifetimes};
+
+mod fapi;
 
 /// Builds an [`AuthorizationServer`].
 #[must_use]
@@ -63,6 +65,10 @@ pub struct ServerBuilder {
     request_objects: RequestObjectSettings,
     detail_types: crate::grant::DetailTypes,
     dpop: Option<crate::endpoint::Dpop>,
+    /// [`fapi2_security_profile`](Self::fapi2_security_profile) was called.
+    fapi2: bool,
+    /// [`refresh_token_rotation`](Self::refresh_token_rotation), if set.
+    refresh_rotation: Option<crate::grant::RefreshTokenRotation>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -116,6 +122,8 @@ impl AuthorizationServer {
             request_objects: RequestObjectSettings::default(),
             detail_types: crate::grant::DetailTypes::default(),
             dpop: None,
+            fapi2: false,
+            refresh_rotation: None,
         }
     }
 }
@@ -357,7 +365,9 @@ impl ServerBuilder {
     }
 
     /// Builds the server.
-    pub fn build(self) -> Result<AuthorizationServer, BuildError> {
+    pub fn build(mut self) -> Result<AuthorizationServer, BuildError> {
+        self.apply_fapi2()?;
+        self.options.refresh_rotation = self.resolved_refresh_rotation();
         let stores = self.stores()?;
         if let Some(why) = self.introspection.invalid() {
             return Err(BuildError::InvalidIntrospectionCredential(why));
@@ -425,6 +435,11 @@ impl ServerBuilder {
             if !auth_methods.contains(&method) {
                 auth_methods.push(method);
             }
+        }
+        if options.fapi2 {
+            // FAPI 2.0 §5.3.2.1 item 6: what the metadata and dynamic
+            // registration offer.
+            auth_methods.retain(|m| *m == AuthMethod::PRIVATE_KEY_JWT || m.is_mutual_tls());
         }
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {

@@ -65,6 +65,11 @@ pub enum ClientAuthError {
     /// The assertion's `jti` was used before (RFC 7523 §3 item 7).
     #[error("the client assertion was already used")]
     ReplayedAssertion,
+    /// The client authenticated, but not as the server's profile allows:
+    /// under the FAPI 2.0 Security Profile only confidential clients using
+    /// `private_key_jwt` or mutual TLS (§5.3.2.1 items 3 and 6).
+    #[error("the client's authentication method is not allowed by the server's profile")]
+    MethodNotAllowed,
     /// Too many recent failures; try again later.
     #[error("too many failed authentication attempts")]
     Throttled {

@@ -88,4 +88,8 @@ pub enum BuildError {
     /// and the settings around it).
     #[error("invalid JWT client authentication settings: {0}")]
     InvalidClientAuthentication(&'static str),
+    /// A setting conflicts with the FAPI 2.0 Security Profile
+    /// ([`ServerBuilder::fapi2_security_profile`](crate::ServerBuilder::fapi2_security_profile)).
+    #[error("the configuration breaks the FAPI 2.0 Security Profile: {0}")]
+    Fapi2(#[from] super::fapi::Fapi2Conflict),
 }

@@ -43,6 +43,15 @@ pub(crate) async fn authenticate_client(
         .authentication(family, endpoint)
         .run(&request, now)
         .await
+        .and_then(|client| {
+            // FAPI 2.0 §5.3.2.1 items 3 and 6, refused as an unsupported
+            // method is (RFC 6749 §5.2 `invalid_client`).
+            if inner.options.fapi2 && !super::fapi::allows_client(&client) {
+                Err(ClientAuthError::MethodNotAllowed)
+            } else {
+                Ok(client)
+            }
+        })
         .map_err(|error| {
             let challenge = if headers.contains_key(header::AUTHORIZATION) {
                 Some(inner.basic_challenge.clone())

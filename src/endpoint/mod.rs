@@ -14,6 +14,7 @@ mod device_verification;
 mod discovery;
 mod dpop;
 mod end_session;
+pub(crate) mod fapi;
 mod form_post;
 mod introspect;
 mod introspection_access;
@@ -52,6 +53,7 @@ pub use dpop::{
     DEFAULT_DPOP_ALGORITHMS, Dpop, DpopNonceError, DpopRefusal, MIN_DPOP_NONCE_KEY_LEN, ProvenKey,
 };
 pub use end_session::{LogoutError, LogoutRequest};
+pub use fapi::Fapi2Conflict;
 pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;
 pub use introspection_access::{

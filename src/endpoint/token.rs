@@ -207,6 +207,11 @@ impl AuthorizationServer {
         if proven.is_none() && client.client().dpop_bound_access_tokens() {
             return Err(TokenError::InvalidDpopProof(DpopError::Missing));
         }
+        let confirmation = proven.as_ref().map(|p| &p.confirmation);
+        // FAPI 2.0 §5.3.2.1 item 4: only sender-constrained access tokens.
+        if inner.options.fapi2 && confirmation.is_none() {
+            return Err(super::fapi::unconstrained_token_request(inner));
+        }
 
         let ctx = GrantContext {
             stores: &inner.stores,
@@ -221,7 +226,8 @@ impl AuthorizationServer {
             openid: inner.openid.as_deref(),
             now,
             requested_details: &requested_details,
-            confirmation: proven.as_ref().map(|p| &p.confirmation),
+            confirmation,
+            refresh_rotation: inner.options.refresh_rotation,
         };
         let response = handler.handle(ctx).await?;
         Ok(match proven.and_then(|p| p.fresh_nonce) {
