@@ -98,10 +98,7 @@ mod tests {
     fn names_map_to_their_constants_and_kinds() {
         for (name, method) in [
             ("tls_client_auth", AuthMethod::TLS_CLIENT_AUTH),
-            (
-                "self_signed_tls_client_auth",
-                AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH,
-            ),
+            ("self_signed_tls_client_auth", AuthMethod::SELF_SIGNED_TLS_CLIENT_AUTH),
             ("private_key_jwt", AuthMethod::PRIVATE_KEY_JWT),
         ] {
             assert_eq!(AuthMethod::extension(name), method);
