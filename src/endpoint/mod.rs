@@ -53,7 +53,6 @@ pub use dpop::{
     DEFAULT_DPOP_ALGORITHMS, Dpop, DpopNonceError, DpopRefusal, MIN_DPOP_NONCE_KEY_LEN, ProvenKey,
 };
 pub use end_session::{LogoutError, LogoutRequest};
-pub use fapi::Fapi2Conflict;
 pub use introspect::{IntrospectionError, IntrospectionRequest};
 pub(crate) use introspection_access::IntrospectionSettings;
 pub use introspection_access::{
@@ -75,6 +74,7 @@ pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
 
 pub(crate) use build_error::BuildError;
+pub use build_error::Fapi2Conflict;
 pub use client_configuration::ClientUpdate;
 pub(crate) use discovery::DiscoveryConfig;
 pub use jwks::JWKS_MAX_AGE;
