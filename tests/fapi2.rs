@@ -1144,3 +1144,65 @@ async fn fapi2_5_4_1_rs256_client_assertion_is_invalid_client() {
         .await
         .assert_error(400, "invalid_client");
 }
+
+/// A request object of `client`, `ahead` seconds in the future, with
+/// `redirect_uri` when `with_redirect_uri`.
+async fn request_object(h: &Fapi, client: &Client, ahead: i64, with_redirect_uri: bool) -> String {
+    static JTI: AtomicUsize = AtomicUsize::new(0);
+    let now = portcullis::jose::seconds(h.now()) + ahead;
+    let mut claims = json!({
+        "iss": client.id,
+        "aud": ISSUER,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 60,
+        "jti": format!("fapi-ro-{}", JTI.fetch_add(1, Ordering::SeqCst)),
+        "client_id": client.id,
+        "response_type": "code",
+        "scope": "read",
+        "state": "signed-state",
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+    });
+    if with_redirect_uri {
+        claims["redirect_uri"] = json!(REDIRECT);
+    }
+    sign_json(&client.key, Some("oauth-authz-req+jwt"), &claims)
+        .await
+        .unwrap()
+}
+
+/// §5.3.2.1 item 13 for request objects, and §5.3.2.2 item 6 inside one:
+/// a pushed request object 10 s ahead is accepted, 61 s ahead refused, and
+/// one without `redirect_uri` is `invalid_request`.
+#[tokio::test]
+async fn fapi2_5_3_2_1_13_request_objects_10_seconds_ahead_accepted_61_refused() {
+    let h = fapi();
+    let client = h.client(Algorithm::Es256).await;
+    let push =
+        |object: String, auth: String| format!("client_id={}&request={object}&{auth}", client.id);
+    let early = push(
+        request_object(&h, &client, 10, true).await,
+        h.auth(&client).await,
+    );
+    let reply = h.push(&early, None).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.json);
+    let late = push(
+        request_object(&h, &client, 61, true).await,
+        h.auth(&client).await,
+    );
+    let reply = h.push(&late, None).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.json);
+    assert_eq!(reply.error(), "invalid_request_object");
+    let without = push(
+        request_object(&h, &client, 0, false).await,
+        h.auth(&client).await,
+    );
+    let reply = h.push(&without, None).await;
+    reply.assert_error(400, "invalid_request");
+    assert!(
+        reply.description().contains("redirect_uri"),
+        "{:?}",
+        reply.json
+    );
+}
