@@ -1206,3 +1206,48 @@ async fn fapi2_5_3_2_1_13_request_objects_10_seconds_ahead_accepted_61_refused()
         reply.json
     );
 }
+
+/// §5.3.2.1 item 9 on the SQL store (SQLite): the non-rotating refresh adds
+/// its access token to the live grant there too, bound to the proof's key,
+/// and revoking the grant kills them all.
+#[cfg(feature = "sql")]
+#[tokio::test]
+async fn fapi2_5_3_2_1_9_refresh_without_rotation_on_the_sql_store() {
+    let memory = MemoryStore::new();
+    let sql = portcullis::store::SqlStore::sqlite(":memory:")
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let h = Fapi {
+        server: fapi_builder(&memory, &clock).tokens(sql).build().unwrap(),
+        clock,
+    };
+    let client = h.client(Algorithm::Es256).await;
+    let key = ProofKey::new();
+    let reply = h.tokens(&client, &key).await;
+    let refresh = reply.json["refresh_token"].as_str().unwrap().to_owned();
+    let mut issued = vec![reply.access_token().to_owned()];
+    for _ in 0..2 {
+        let refreshed = h.refresh(&client, &refresh, &key).await;
+        assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+        assert!(refreshed.json.get("refresh_token").is_none());
+        let token = refreshed.access_token().to_owned();
+        let info = h.server.access_token_info(&token).await.unwrap().unwrap();
+        assert_eq!(info.cnf, Some(Confirmation::jkt(key.jkt())));
+        issued.push(token);
+    }
+    let grant = h
+        .server
+        .access_token_info(&issued[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .grant_id;
+    assert!(h.server.revoke_grant(&grant).await.unwrap());
+    for token in &issued {
+        assert!(!h.alive(token).await);
+    }
+    h.refresh(&client, &refresh, &key)
+        .await
+        .assert_error(400, "invalid_grant");
+}
