@@ -10,7 +10,7 @@ use http::header::HeaderValue;
 use url::Url;
 
 use crate::client::{
-    AuthLimiter, BlockingRunner, ClientAssertionSettings, ClientAuthenticator,
+    AuthLimiter, AuthMethod, BlockingRunner, ClientAssertionSettings, ClientAuthenticator,
     ClientIdMetadataDocuments, ClientRegistry, DocumentClients, DynAuthLimiter, DynClientRegistry,
     JwtAuthConfig, MemoryLimiter, SecretAuthenticator, SecurityEvents, ThrottlePolicy,
     default_runner,
@@ -34,6 +34,8 @@ use crate::store::{
     GrantStore, ReplayCache, Stores, TokenStore,
 };
 use crate::token::{Clock, MAX_LIFETIME, SystemClock, TokenLifetimes};
+
+mod fapi;
 
 /// Builds an [`AuthorizationServer`].
 #[must_use]
@@ -64,6 +66,10 @@ pub struct ServerBuilder {
     detail_types: crate::grant::DetailTypes,
     dpop: Option<crate::endpoint::Dpop>,
     mutual_tls: Option<crate::endpoint::MutualTls>,
+    /// [`fapi2_security_profile`](Self::fapi2_security_profile) was called.
+    fapi2: bool,
+    /// [`refresh_token_rotation`](Self::refresh_token_rotation), if set.
+    refresh_rotation: Option<crate::grant::RefreshTokenRotation>,
 }
 
 /// What [`ServerBuilder::resource`], [`ServerBuilder::signing_keys`] and
@@ -118,6 +124,8 @@ impl AuthorizationServer {
             detail_types: crate::grant::DetailTypes::default(),
             dpop: None,
             mutual_tls: None,
+            fapi2: false,
+            refresh_rotation: None,
         }
     }
 }
@@ -359,7 +367,9 @@ impl ServerBuilder {
     }
 
     /// Builds the server.
-    pub fn build(self) -> Result<AuthorizationServer, BuildError> {
+    pub fn build(mut self) -> Result<AuthorizationServer, BuildError> {
+        self.apply_fapi2()?;
+        self.options.refresh_rotation = self.resolved_refresh_rotation();
         let stores = self.stores()?;
         if let Some(why) = self.introspection.invalid() {
             return Err(BuildError::InvalidIntrospectionCredential(why));
@@ -446,6 +456,11 @@ impl ServerBuilder {
                     auth_methods.push(method);
                 }
             }
+        }
+        if options.fapi2 {
+            // FAPI 2.0 §5.3.2.1 item 6: what the metadata and dynamic
+            // registration offer.
+            auth_methods.retain(|m| *m == AuthMethod::PRIVATE_KEY_JWT || m.is_mutual_tls());
         }
         Ok(AuthorizationServer {
             inner: Arc::new(ServerInner {

@@ -75,6 +75,11 @@ pub enum ClientAuthError {
     /// `tls_client_auth`, or it is not a certificate.
     #[error("the client certificate does not match the registration")]
     CertificateMismatch,
+    /// The client authenticated, but not as the server's profile allows:
+    /// under the FAPI 2.0 Security Profile only confidential clients using
+    /// `private_key_jwt` or mutual TLS (§5.3.2.1 items 3 and 6).
+    #[error("the client's authentication method is not allowed by the server's profile")]
+    MethodNotAllowed,
     /// Too many recent failures; try again later.
     #[error("too many failed authentication attempts")]
     Throttled {

@@ -24,8 +24,8 @@ use super::{
 };
 use crate::fetch::{FetchLimits, Fetcher, cache_lifetime};
 use crate::jose::{
-    Algorithm, ClaimsError, ClaimsValidation, JwkSet, JwsError, PublicKey, RegisteredClaims,
-    UnverifiedJws,
+    Algorithm, Audience, ClaimsError, ClaimsValidation, FAPI2_ALGORITHMS, JwkSet, JwsError,
+    PublicKey, RegisteredClaims, UnverifiedJws,
 };
 
 /// The algorithms a `private_key_jwt` assertion may be signed with
@@ -137,6 +137,10 @@ pub(crate) struct JwtAuthConfig {
     pub(crate) fetcher: Option<Arc<dyn Fetcher>>,
     pub(crate) settings: ClientAssertionSettings,
     pub(crate) secret_key: Option<Vec<u8>>,
+    /// Under the FAPI 2.0 Security Profile: assertions signed with PS256,
+    /// ES256 or EdDSA only (§5.4.1), naming the issuer alone, as a string,
+    /// in `aud` (§5.3.2.1 item 8).
+    pub(crate) fapi2: bool,
 }
 
 impl JwtAuthConfig {
@@ -163,6 +167,7 @@ impl JwtAuthConfig {
             replay,
             settings: self.settings,
             secret_key,
+            fapi2: self.fapi2,
             keys: KeySets {
                 fetcher: self.fetcher,
                 settings: self.settings,
@@ -180,6 +185,8 @@ pub(crate) struct JwtClientAuth {
     /// method is off.
     secret_key: Option<hmac::Key>,
     keys: KeySets,
+    /// The FAPI 2.0 rules of [`JwtAuthConfig::fapi2`].
+    fapi2: bool,
 }
 
 impl fmt::Debug for JwtClientAuth {
@@ -211,10 +218,21 @@ impl JwtClientAuth {
         methods
     }
 
+    /// The algorithms a `private_key_jwt` assertion may be signed with:
+    /// [`PRIVATE_KEY_JWT_ALGORITHMS`], or under the FAPI 2.0 Security
+    /// Profile only [`FAPI2_ALGORITHMS`] (§5.4.1 item 1.2).
+    fn private_key_algorithms(&self) -> &'static [Algorithm] {
+        if self.fapi2 {
+            &FAPI2_ALGORITHMS
+        } else {
+            &PRIVATE_KEY_JWT_ALGORITHMS
+        }
+    }
+
     /// The algorithms offered (RFC 8414
     /// `token_endpoint_auth_signing_alg_values_supported`).
     pub(crate) fn algorithms(&self) -> Vec<Algorithm> {
-        let mut algorithms = PRIVATE_KEY_JWT_ALGORITHMS.to_vec();
+        let mut algorithms = self.private_key_algorithms().to_vec();
         if self.secret_key.is_some() {
             algorithms.extend(CLIENT_SECRET_JWT_ALGORITHMS);
         }
@@ -333,7 +351,7 @@ impl JwtClientAuth {
         if *method != AuthMethod::PRIVATE_KEY_JWT {
             return Err(ClientAuthError::UnsupportedScheme);
         }
-        let allowed = allowed(&PRIVATE_KEY_JWT_ALGORITHMS, client);
+        let allowed = allowed(self.private_key_algorithms(), client);
         self.verify_with_client_keys(compact, client, &allowed, now)
             .await
     }
@@ -397,6 +415,14 @@ impl JwtClientAuth {
             }
             None => return Err(ClientAuthError::InvalidAssertion("aud is missing")),
         };
+        // FAPI 2.0 §5.3.2.1 item 8: only the issuer identifier, and only as
+        // a string — not a one-element array, not the endpoint's URL.
+        if self.fapi2 && !matches!(&claims.aud, Some(Audience::One(one)) if one == audiences.issuer)
+        {
+            return Err(ClientAuthError::InvalidAssertion(
+                "aud must be the issuer identifier, as a string",
+            ));
+        }
         if audience != audiences.issuer && audience != audiences.endpoint {
             return Err(ClientAuthError::InvalidAssertion(
                 "aud is neither the issuer nor this endpoint",

@@ -112,6 +112,12 @@ pub(crate) struct Options {
     pub(crate) shared_throttle_keys: bool,
     /// Resolve URL `client_id`s from client ID metadata documents.
     pub(crate) client_id_metadata_documents: bool,
+    /// Hold every request to the FAPI 2.0 Security Profile
+    /// ([`ServerBuilder::fapi2_security_profile`](crate::ServerBuilder::fapi2_security_profile));
+    /// the rules are in `endpoint::fapi`.
+    pub(crate) fapi2: bool,
+    /// Whether a refresh rotates the refresh token.
+    pub(crate) refresh_rotation: crate::grant::RefreshTokenRotation,
 }
 
 impl ServerInner {

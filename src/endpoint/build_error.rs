@@ -92,4 +92,81 @@ pub enum BuildError {
     /// and the settings around it).
     #[error("invalid JWT client authentication settings: {0}")]
     InvalidClientAuthentication(&'static str),
+    /// A setting conflicts with the FAPI 2.0 Security Profile
+    /// ([`ServerBuilder::fapi2_security_profile`](crate::ServerBuilder::fapi2_security_profile)).
+    #[error("the configuration breaks the FAPI 2.0 Security Profile: {0}")]
+    Fapi2(#[from] Fapi2Conflict),
+}
+
+/// A setting [`ServerBuilder::build`](crate::ServerBuilder::build) found
+/// at odds with the FAPI 2.0 Security Profile
+/// ([`ServerBuilder::fapi2_security_profile`](crate::ServerBuilder::fapi2_security_profile)).
+/// Each names the clause of FAPI 2.0 Security Profile, Final it breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Fapi2Conflict {
+    /// The password grant is served.
+    #[error("FAPI 2.0 §5.3.2.1 item 2: the resource owner password credentials grant is served")]
+    PasswordGrant,
+    /// No client authentication the profile allows is configured: neither
+    /// `private_key_jwt` (a [`replay_cache`](crate::ServerBuilder::replay_cache))
+    /// nor mutual TLS.
+    #[error(
+        "FAPI 2.0 §5.3.2.1 item 6: no private_key_jwt (ServerBuilder::replay_cache) or mutual TLS \
+         client authentication is configured"
+    )]
+    NoClientAuthentication,
+    /// `client_secret_jwt` is offered.
+    #[error("FAPI 2.0 §5.3.2.1 item 6: client_secret_jwt is offered")]
+    ClientSecretJwt,
+    /// Client ID metadata documents are resolved: their clients are public.
+    #[error("FAPI 2.0 §5.3.2.1 item 3: client ID metadata documents make public clients")]
+    ClientIdMetadataDocuments,
+    /// No way to sender-constrain access tokens is configured.
+    #[error(
+        "FAPI 2.0 §5.3.2.1 items 4 and 5: no sender-constraining mechanism (DPoP or mutual TLS) \
+         is configured"
+    )]
+    NoSenderConstraint,
+    /// Confidential clients' refresh tokens rotate.
+    #[error("FAPI 2.0 §5.3.2.1 item 9: refresh tokens rotate for confidential clients")]
+    RefreshTokenRotation,
+    /// Authorization codes live longer than 60 seconds.
+    #[error("FAPI 2.0 §5.3.2.1 item 11: authorization codes live longer than 60 seconds")]
+    CodeLifetime,
+    /// DPoP proofs may be more than 60 seconds in the future.
+    #[error("FAPI 2.0 §5.3.2.1 item 13: a DPoP proof's iat may be more than 60 seconds ahead")]
+    DpopClockSkew,
+    /// Client assertions and request objects may be more than 60 seconds
+    /// in the future.
+    #[error(
+        "FAPI 2.0 §5.3.2.1 item 13: a client assertion's or request object's iat or nbf may be \
+         more than 60 seconds ahead"
+    )]
+    AssertionClockSkew,
+    /// The implicit grant is enabled.
+    #[error("FAPI 2.0 §5.3.2.2 item 1: the implicit grant is enabled (response_type must be code)")]
+    ImplicitGrant,
+    /// PKCE `plain` is accepted.
+    #[error("FAPI 2.0 §5.3.2.2 item 5: PKCE plain is accepted (S256 only)")]
+    PlainPkce,
+    /// Confidential clients may omit PKCE.
+    #[error("FAPI 2.0 §5.3.2.2 item 5: PKCE is optional for confidential clients")]
+    OptionalPkce,
+    /// A pushed request's `request_uri` lives 600 seconds or longer.
+    #[error("FAPI 2.0 §5.3.2.2 item 12: pushed requests live 600 seconds or longer")]
+    PushedRequestLifetime,
+    /// ID tokens are signed with an algorithm other than PS256, ES256 or
+    /// EdDSA.
+    #[error("FAPI 2.0 §5.4.1 item 1.2: ID tokens are not signed with PS256, ES256 or EdDSA")]
+    IdTokenAlgorithm,
+    /// JWT access tokens are signed with another algorithm.
+    #[error("FAPI 2.0 §5.4.1 item 1.2: access tokens are not signed with PS256, ES256 or EdDSA")]
+    AccessTokenAlgorithm,
+    /// Request objects may be signed with another algorithm.
+    #[error("FAPI 2.0 §5.4.1 item 1.2: request objects may be signed with RS256")]
+    RequestObjectAlgorithm,
+    /// DPoP proofs may be signed with another algorithm.
+    #[error("FAPI 2.0 §5.4.1 item 1.2: DPoP proofs may be signed with RS256")]
+    DpopAlgorithm,
 }

@@ -43,6 +43,15 @@ pub(crate) async fn authenticate_client(
         .authentication(family, endpoint)
         .run(&request, now)
         .await
+        .and_then(|client| {
+            // FAPI 2.0 §5.3.2.1 items 3 and 6, refused as an unsupported
+            // method is (RFC 6749 §5.2 `invalid_client`).
+            if inner.options.fapi2 && !super::fapi::allows_client(&client) {
+                Err(ClientAuthError::MethodNotAllowed)
+            } else {
+                Ok(client)
+            }
+        })
         .map_err(|error| {
             // RFC 8705 §2: a certificate that is missing or does not match
             // is a `401`, naming the scheme the endpoint also accepts.

@@ -154,6 +154,23 @@ impl Dpop {
         &self.algorithms
     }
 
+    /// How far in the future a proof's `iat` may be (the leeway of
+    /// [`proof_window`](Self::proof_window)).
+    pub fn future_leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// The profile's defaults (FAPI 2.0 §5.3.2.1 item 13, §5.4.1), applied
+    /// by the builder to what the host left at the defaults: a proof up to
+    /// 10 seconds in the future is accepted, and only PS256, ES256 and
+    /// EdDSA proofs.
+    pub(crate) fn apply_fapi2_defaults(&mut self) {
+        self.leeway = self.leeway.max(Duration::from_secs(10));
+        if self.algorithms == DEFAULT_DPOP_ALGORITHMS {
+            self.algorithms = crate::jose::FAPI2_ALGORITHMS.to_vec();
+        }
+    }
+
     /// The current nonce, if nonces are required: what a host sends in
     /// `DPoP-Nonce` ahead of a request (RFC 9449 §8.2).
     pub fn current_nonce(&self, now: SystemTime) -> Option<String> {

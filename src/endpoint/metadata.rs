@@ -581,6 +581,15 @@ impl AuthorizationServer {
                     // RFC 9101: `request` is read when the server reads
                     // request objects.
                     openid.request_parameter_supported = self.reads_request_objects();
+                    // FAPI 2.0 §5.4.1 item 1.2: only PS256, ES256, EdDSA.
+                    if inner.options.fapi2 {
+                        openid
+                            .id_token_signing_alg_values_supported
+                            .retain(|alg| crate::jose::FAPI2_ALGORITHMS.contains(alg));
+                        openid
+                            .userinfo_signing_alg_values_supported
+                            .retain(|alg| crate::jose::FAPI2_ALGORITHMS.contains(alg));
+                    }
                     openid
                 }),
             pushed: PushedAuthorizationMetadata {

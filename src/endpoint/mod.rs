@@ -14,6 +14,7 @@ mod device_verification;
 mod discovery;
 mod dpop;
 mod end_session;
+pub(crate) mod fapi;
 mod form_post;
 mod introspect;
 mod introspection_access;
@@ -76,6 +77,7 @@ pub use revoke::{Revocation, RevocationError, RevocationRequest};
 pub use token::TokenRequest;
 
 pub(crate) use build_error::BuildError;
+pub use build_error::Fapi2Conflict;
 pub use client_configuration::ClientUpdate;
 pub(crate) use discovery::DiscoveryConfig;
 pub use jwks::JWKS_MAX_AGE;

@@ -262,6 +262,9 @@ impl AuthorizationServer {
             None => form,
         };
         let parsed = Params::parse(form.as_bytes()).map_err(RequestError::MalformedRequest)?;
+        if inner.options.fapi2 {
+            super::fapi::check_pushed_request(&parsed)?;
+        }
         // RFC 9126 §2.3: the request is validated now, and errors go to the
         // client in the response, not through a redirect.
         self.validate_authorization(

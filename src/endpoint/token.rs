@@ -224,14 +224,29 @@ impl AuthorizationServer {
         }
         // RFC 8705 §3.1: a client registered with
         // `tls_client_certificate_bound_access_tokens` gets tokens bound to
-        // the certificate of its connection, and none without one. A DPoP
+        // the certificate of its connection, and none without one; under
+        // the FAPI 2.0 profile (§5.3.2.1 items 4, 5) so does any client that
+        // comes with a certificate to a server offering mutual TLS. A DPoP
         // proof, when sent, binds them instead: a token has one `cnf`.
+        let bind_certificate = client.client().tls_client_certificate_bound_access_tokens()
+            || (inner.options.fapi2
+                && inner.mutual_tls.is_some()
+                && request.certificate().is_some());
         let certificate_bound = match proven {
-            None if client.client().tls_client_certificate_bound_access_tokens() => Some(
-                certificate_binding(inner.mutual_tls.is_some(), request.certificate())?,
-            ),
+            None if bind_certificate => Some(certificate_binding(
+                inner.mutual_tls.is_some(),
+                request.certificate(),
+            )?),
             _ => None,
         };
+        let confirmation = proven
+            .as_ref()
+            .map(|p| &p.confirmation)
+            .or(certificate_bound.as_ref());
+        // FAPI 2.0 §5.3.2.1 item 4: only sender-constrained access tokens.
+        if inner.options.fapi2 && confirmation.is_none() {
+            return Err(super::fapi::unconstrained_token_request(inner));
+        }
 
         let ctx = GrantContext {
             stores: &inner.stores,
@@ -246,10 +261,8 @@ impl AuthorizationServer {
             openid: inner.openid.as_deref(),
             now,
             requested_details: &requested_details,
-            confirmation: proven
-                .as_ref()
-                .map(|p| &p.confirmation)
-                .or(certificate_bound.as_ref()),
+            confirmation,
+            refresh_rotation: inner.options.refresh_rotation,
         };
         let response = handler.handle(ctx).await?;
         Ok(match proven.and_then(|p| p.fresh_nonce) {

@@ -55,6 +55,8 @@ pub struct GrantContext<'a> {
     /// The key the request proved with a DPoP proof (RFC 9449 §5): the
     /// tokens issued are bound to it.
     pub(crate) confirmation: Option<&'a Confirmation>,
+    /// Whether a refresh rotates the refresh token.
+    pub(crate) refresh_rotation: super::RefreshTokenRotation,
 }
 
 impl<'a> GrantContext<'a> {

@@ -32,7 +32,7 @@ pub use context::{GrantContext, Issue, Tokens};
 pub use device_code::DeviceCodeGrant;
 pub use error::{RequestError, TokenError};
 pub use password::{PasswordGrant, ResourceOwnerVerifier};
-pub use refresh_token::RefreshTokenGrant;
+pub use refresh_token::{RefreshTokenGrant, RefreshTokenRotation};
 pub use token_exchange::{
     ExchangeRefusal, SameClientExchange, TokenExchangeGrant, TokenExchangePolicy,
     TokenExchangeRequest,

@@ -5,13 +5,40 @@ use super::authorization_details::{with_details, within_grant};
 use super::context::{refusal_error, report_replay};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
+use crate::store::redemption::Refusal;
 use crate::store::{PlannedToken, RefreshRotation, Rotation};
 use crate::token::{TokenHash, TokenKind, mint};
+
+/// When a refresh rotates the refresh token
+/// ([`ServerBuilder::refresh_token_rotation`](crate::ServerBuilder::refresh_token_rotation)).
+///
+/// Rotation with reuse detection (RFC 9700 §4.14.2) is how a leaked refresh
+/// token of a public client is noticed. A confidential client's refresh
+/// token is bound to its client authentication (RFC 6749 §6), so rotating
+/// it adds nothing but a failure mode — a client that loses the response
+/// loses its grant — and the FAPI 2.0 Security Profile forbids it
+/// (§5.3.2.1 item 9 and its Note 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RefreshTokenRotation {
+    /// Every refresh rotates the refresh token (the default).
+    #[default]
+    Always,
+    /// Only public clients' refresh tokens rotate (RFC 9700 §4.14.2 requires
+    /// it of them). A confidential client keeps its refresh token: a refresh
+    /// returns a new access token and no refresh token (RFC 6749 §6 lets the
+    /// server leave the old one in force), and may be repeated. The refresh
+    /// token still expires with its idle lifetime (which, unrotated, is no
+    /// longer renewed) and its grant's absolute lifetime, and dies with its
+    /// grant. The default of the FAPI 2.0 Security Profile.
+    PublicClientsOnly,
+}
 
 /// `grant_type=refresh_token`.
 ///
 /// - The token is bound to its client: another client gets `invalid_grant`.
-/// - Every use rotates it: the response carries a new refresh token and the
+/// - Every use rotates it, unless the server keeps confidential clients'
+///   tokens ([`RefreshTokenRotation::PublicClientsOnly`]): the response carries a new refresh token and the
 ///   presented one is rotated out by one atomic compare-and-swap. Presenting a
 ///   rotated-out token again revokes the whole grant (RFC 9700 §4.14.2).
 /// - A refresh token expires when unused for the idle lifetime, and with its
@@ -33,6 +60,11 @@ impl GrantHandler for RefreshTokenGrant {
         let presented = ctx.required_param("refresh_token")?;
         if !TokenKind::RefreshToken.matches(presented) {
             return Err(invalid_grant("invalid refresh token"));
+        }
+        if ctx.refresh_rotation == RefreshTokenRotation::PublicClientsOnly
+            && ctx.client.is_confidential()
+        {
+            return refresh_in_place(&ctx, TokenHash::of(presented)).await;
         }
         // The client binding, reuse, expiry and scope are checked by the
         // store as it rotates (`RefreshRotation`), in the same atomic
@@ -153,4 +185,59 @@ async fn rotate(ctx: &GrantContext<'_>, old: TokenHash) -> Result<TokenResponse,
         }),
         _ => Err(invalid_grant("invalid refresh token")),
     }
+}
+
+/// A refresh that keeps the refresh token (RFC 6749 §6; FAPI 2.0 §5.3.2.1
+/// item 9): the checks of a rotation — this client's, its key binding,
+/// current, unexpired, no wider scope — then one access token added to the
+/// live grant by [`GrantStore::add_access_token`](crate::store::GrantStore::add_access_token),
+/// atomically with respect to the grant's revocation, and no refresh token
+/// in the response.
+async fn refresh_in_place(
+    ctx: &GrantContext<'_>,
+    hash: TokenHash,
+) -> Result<TokenResponse, TokenError> {
+    let Some(found) = ctx.stores.grants.find_refresh_token(&hash).await? else {
+        return Err(invalid_grant("invalid refresh token"));
+    };
+    // The same checks, in the same order, as a rotation's; a token that is
+    // not current was rotated out before the server stopped rotating, and
+    // presenting it is a reuse (RFC 9700 §4.14.2).
+    let (_, unused) = ctx.plan_access_token();
+    let (_, unused_refresh) = mint(TokenKind::RefreshToken);
+    let check = RefreshRotation::new(
+        ctx.client.id().clone(),
+        ctx.requested_scope.cloned(),
+        ctx.now,
+        PlannedToken::new(unused_refresh, ctx.now),
+        unused,
+    )
+    .with_proven_key(ctx.confirmation.cloned());
+    match check.check(&found) {
+        Ok(()) => {}
+        Err(Refusal::Replayed) => {
+            ctx.stores.grants.revoke_grant(&found.grant.id).await?;
+            report_replay("refresh_token_reuse", ctx.client.id(), &found.grant.id);
+            return Err(invalid_grant("the refresh token was already used"));
+        }
+        Err(refusal) => return Err(refusal_error(refusal, "refresh token")),
+    }
+    if !ctx.requested_details.is_empty() {
+        within_grant(ctx.requested_details, &found.grant.authorization_details)?;
+    }
+    let asked = ctx.requested_scope.unwrap_or(&found.record.scope);
+    let (access_token, planned, scope) = ctx.mint_under(&found.grant, asked).await?;
+    let record = planned.access_record(&found.grant, scope.clone(), ctx.now);
+    let expires_at = record.expires_at;
+    let details = record.authorization_details.clone();
+    if !ctx.stores.grants.add_access_token(record).await? {
+        // Revoked between the lookup and now.
+        return Err(invalid_grant("invalid refresh token"));
+    }
+    let respond = ctx.responder();
+    let response = respond.response(access_token, expires_at, None);
+    let response = respond.with_scope_if_differs(response, scope);
+    let response = with_details(response, &details);
+    ctx.with_id_token(response, &found.grant, asked, false)
+        .await
 }

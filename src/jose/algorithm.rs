@@ -30,6 +30,11 @@ pub enum Algorithm {
     Hs256,
 }
 
+/// The algorithms the FAPI 2.0 Security Profile allows for every JWT a
+/// server creates or processes (FAPI 2.0 §5.4.1 item 1.2): PS256, ES256 and
+/// EdDSA with Ed25519 — never `none`, RS256 or HS256.
+pub const FAPI2_ALGORITHMS: [Algorithm; 3] = [Algorithm::Ps256, Algorithm::Es256, Algorithm::EdDsa];
+
 impl Algorithm {
     /// Every algorithm, in the order metadata lists them.
     pub const ALL: [Algorithm; 5] = [

@@ -26,7 +26,7 @@ mod public_key;
 mod signer;
 mod signing_key;
 
-pub use algorithm::{Algorithm, UnsupportedAlgorithm};
+pub use algorithm::{Algorithm, FAPI2_ALGORITHMS, UnsupportedAlgorithm};
 pub use jwk::{Jwk, JwkError, JwkSet, MAX_KEYS};
 pub use jws::{JwsError, JwsHeader, MAX_JWS_LEN, MIN_HMAC_KEY_LEN, UnverifiedJws, sign_json};
 pub use jwt::{Audience, ClaimsError, ClaimsValidation, RegisteredClaims, seconds};
