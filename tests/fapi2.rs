@@ -18,12 +18,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use common::dpop::ProofKey;
+use common::mtls::{TestCert, with_cert};
 use common::{CHALLENGE, ISSUER, Reply, VERIFIER, basic, form_encode, param, start};
 use http::{HeaderValue, Request};
 use portcullis::client::{
     AuthMethod, ClientAssertionSettings, ClientIdMetadataDocuments, ClientRegistration,
+    TlsClientAuthSubject,
 };
-use portcullis::endpoint::{Dpop, DynamicRegistration, Fapi2Conflict};
+use portcullis::endpoint::{Dpop, DynamicRegistration, Fapi2Conflict, MutualTls};
 use portcullis::fetch::{FetchError, FetchLimits, Fetcher};
 use portcullis::grant::ResourceOwnerVerifier;
 use portcullis::grant::{
@@ -1250,4 +1252,181 @@ async fn fapi2_5_3_2_1_9_refresh_without_rotation_on_the_sql_store() {
     h.refresh(&client, &refresh, &key)
         .await
         .assert_error(400, "invalid_grant");
+}
+
+// ---------------------------------------------------------------------------
+// Mutual TLS (RFC 8705) as the profile's client authentication and sender
+// constraint (§5.3.2.1 items 5 and 6).
+
+/// A profile server with mutual TLS and no DPoP: the sender constraint is
+/// the client certificate.
+fn mtls_fapi() -> Fapi {
+    let store = MemoryStore::new();
+    let clock = Arc::new(ManualClock::new(start()));
+    let server = AuthorizationServer::builder(ISSUER)
+        .clients(store.clone())
+        .tokens(store.clone())
+        .clock(clock.clone())
+        .grant(AuthorizationCodeGrant)
+        .grant(RefreshTokenGrant)
+        .mutual_tls(MutualTls::new())
+        .fapi2_security_profile()
+        .build()
+        .unwrap();
+    Fapi { server, clock }
+}
+
+/// §5.3.2.1 items 4–6 with mutual TLS: a `tls_client_auth` client that did
+/// not register `tls_client_certificate_bound_access_tokens` pushes, is
+/// authorized and redeems its code with its certificate alone, and its
+/// tokens are bound to the certificate all the same (`cnf.x5t#S256`,
+/// `Bearer`); a resource takes the access token only over a connection
+/// with that certificate; a refresh keeps the binding and the refresh
+/// token; without the certificate the client cannot authenticate.
+#[tokio::test]
+async fn fapi2_5_3_2_1_5_mutual_tls_authenticates_and_binds_every_token() {
+    let h = mtls_fapi();
+    let cert = TestCert::named("fapi.client.example");
+    let registered = h
+        .server
+        .register_client(
+            ClientRegistration::web_application()
+                .redirect_uri(REDIRECT)
+                .grant_type(GrantType::AUTHORIZATION_CODE)
+                .grant_type(GrantType::REFRESH_TOKEN)
+                .scope("read".parse().unwrap())
+                .auth_method(AuthMethod::TLS_CLIENT_AUTH)
+                .tls_client_auth_subject(TlsClientAuthSubject::SubjectDn(
+                    "CN=fapi.client.example".into(),
+                )),
+        )
+        .await
+        .unwrap();
+    let id = registered.client.id().to_string();
+    assert!(
+        !registered
+            .client
+            .tls_client_certificate_bound_access_tokens()
+    );
+    let over_tls = |request: Request<Vec<u8>>| with_cert(request, cert.verified());
+
+    // The push: client_id and the certificate authenticate it.
+    let body = format!(
+        "response_type=code&client_id={id}&redirect_uri={}&code_challenge={CHALLENGE}\
+         &code_challenge_method=S256&state=xyz&scope=read",
+        form_encode(REDIRECT)
+    );
+    let unauthenticated = Reply::from(
+        h.server
+            .pushed_authorization_request_endpoint(form(PAR_URL, &body))
+            .await,
+    );
+    assert_eq!(unauthenticated.json["error"], "invalid_client");
+    let pushed = Reply::from(
+        h.server
+            .pushed_authorization_request_endpoint(over_tls(form(PAR_URL, &body)))
+            .await,
+    );
+    assert_eq!(pushed.status, 201, "{:?}", pushed.json);
+    let request_uri = pushed.json["request_uri"].as_str().unwrap();
+    let pending = h
+        .server
+        .authorization_request(
+            &Request::get(format!(
+                "https://auth.example/authorize?client_id={id}&request_uri={}",
+                form_encode(request_uri)
+            ))
+            .body(Vec::<u8>::new())
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let response = h.server.approve(pending, "alice", None).await.unwrap();
+    let params = common::redirect_params(&response);
+    let code = param(&params, "code").unwrap().to_owned();
+
+    let redeem = format!(
+        "grant_type=authorization_code&code={code}&client_id={id}&redirect_uri={}\
+         &code_verifier={VERIFIER}",
+        form_encode(REDIRECT)
+    );
+    let refused = Reply::from(h.server.token_endpoint(form(TOKEN_URL, &redeem)).await);
+    assert_eq!(
+        refused.json["error"], "invalid_client",
+        "{:?}",
+        refused.json
+    );
+    let reply = Reply::from(
+        h.server
+            .token_endpoint(over_tls(form(TOKEN_URL, &redeem)))
+            .await,
+    );
+    assert_eq!(reply.status, 200, "{:?}", reply.json);
+    assert_eq!(reply.json["token_type"], "Bearer");
+    let access = reply.json["access_token"].as_str().unwrap().to_owned();
+    let refresh = reply.json["refresh_token"].as_str().unwrap().to_owned();
+    let info = h.server.access_token_info(&access).await.unwrap().unwrap();
+    assert_eq!(info.cnf, Some(Confirmation::x5t_s256(cert.x5t_s256())));
+
+    // The resource: only over a connection with the same certificate.
+    let validator = BearerValidator::new(h.server.clone(), Realm::new("api").unwrap());
+    let call = |certificate: Option<portcullis::token::ClientCertificate>| {
+        let request = Request::get(API)
+            .header("authorization", format!("Bearer {access}"))
+            .body(Vec::<u8>::new())
+            .unwrap();
+        match certificate {
+            Some(c) => with_cert(request, c),
+            None => request,
+        }
+    };
+    let read: Scope = "read".parse().unwrap();
+    assert!(
+        validator
+            .validate(&call(Some(cert.verified())), &read)
+            .await
+            .is_ok()
+    );
+    assert!(validator.validate(&call(None), &read).await.is_err());
+    let other = TestCert::named("fapi.client.example");
+    assert!(
+        validator
+            .validate(&call(Some(other.verified())), &read)
+            .await
+            .is_err()
+    );
+
+    // A refresh keeps the refresh token (§5.3.2.1 item 9) and the binding.
+    let refreshed = Reply::from(
+        h.server
+            .token_endpoint(over_tls(form(
+                TOKEN_URL,
+                &format!("grant_type=refresh_token&refresh_token={refresh}&client_id={id}"),
+            )))
+            .await,
+    );
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.json);
+    assert!(
+        refreshed.json.get("refresh_token").is_none(),
+        "{:?}",
+        refreshed.json
+    );
+    let renewed = refreshed.json["access_token"].as_str().unwrap();
+    let info = h.server.access_token_info(renewed).await.unwrap().unwrap();
+    assert_eq!(info.cnf, Some(Confirmation::x5t_s256(cert.x5t_s256())));
+}
+
+/// §5.3.2.1 item 5: mutual TLS alone is a sender-constraint mechanism the
+/// profile accepts, and the metadata offers its methods and bound tokens.
+#[tokio::test]
+async fn fapi2_5_3_2_1_5_mutual_tls_is_a_sender_constraint() {
+    let h = mtls_fapi();
+    let metadata = serde_json::to_value(h.server.metadata()).unwrap();
+    let methods = metadata["token_endpoint_auth_methods_supported"]
+        .as_array()
+        .unwrap();
+    assert!(methods.contains(&json!("tls_client_auth")), "{metadata}");
+    assert!(methods.contains(&json!("self_signed_tls_client_auth")));
+    assert!(!methods.contains(&json!("client_secret_basic")));
+    assert_eq!(metadata["tls_client_certificate_bound_access_tokens"], true);
 }

@@ -115,13 +115,14 @@ impl ServerBuilder {
             return Err(Fapi2Conflict::PasswordGrant.into());
         }
         if self.jwt.replay.is_none() {
-            // mutual TLS: its authenticator's methods are checked with the
-            // others when the server's methods are resolved.
-            if !self
-                .authenticator
-                .methods()
-                .iter()
-                .any(|m| m.is_mutual_tls())
+            // Mutual TLS: the server's own (`mutual_tls`), or a host
+            // authenticator's.
+            if self.mutual_tls.is_none()
+                && !self
+                    .authenticator
+                    .methods()
+                    .iter()
+                    .any(|m| m.is_mutual_tls())
             {
                 return Err(Fapi2Conflict::NoClientAuthentication.into());
             }
