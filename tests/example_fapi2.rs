@@ -188,6 +188,39 @@ async fn authorize(
     approved.location_params()
 }
 
+/// The form that redeems `code`: PKCE verifier and redirect URI.
+fn redemption(code: &str) -> [(&'static str, &str); 4] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CALLBACK),
+        ("code_verifier", VERIFIER),
+    ]
+}
+
+impl Client {
+    /// Pushes `params` with an assertion and a proof by `dpop`, then runs
+    /// the browser through the `request_uri`: the redirect's parameters.
+    async fn push_and_authorize(
+        &self,
+        server: &Server,
+        dpop: &ProofKey,
+        params: &[(&'static str, String)],
+    ) -> BTreeMap<String, String> {
+        let pushed = self
+            .post(
+                server,
+                Endpoint::PushedAuthorization,
+                Some(dpop),
+                &pairs(params),
+            )
+            .await;
+        assert_eq!(pushed.status(), 201, "{}", pushed.text());
+        let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
+        authorize(server, &self.id, &request_uri).await
+    }
+}
+
 /// A GET of `url` with `Authorization: <scheme> <token>` and a proof by
 /// `key` for it, if given.
 async fn call(url: &str, scheme: &str, token: &str, key: Option<&ProofKey>) -> Reply {
@@ -268,29 +301,21 @@ async fn the_fapi2_flow_runs_end_to_end_with_par_private_key_jwt_dpop_and_pkce()
     let redirect = authorize(&server, &client.id, &request_uri).await;
     assert_eq!(redirect["state"], "fapi-state");
     assert_eq!(redirect["iss"], server.issuer(), "RFC 9207 iss");
-    let code = redirect["code"].clone();
-    let redemption = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-        ("code_verifier", VERIFIER),
-    ];
+    let redeem = redemption(&redirect["code"]);
 
     // Another key's proof cannot redeem the bound code, and burns nothing.
     let thief = ProofKey::new();
     let stolen = client
-        .post(&server, Endpoint::Token, Some(&thief), &redemption)
+        .post(&server, Endpoint::Token, Some(&thief), &redeem)
         .await;
     assert_eq!(stolen.status(), 400, "{}", stolen.text());
     assert_eq!(stolen.json()["error"], "invalid_dpop_proof");
     // Without a proof: a client registered for DPoP gets nothing.
-    let unproven = client
-        .post(&server, Endpoint::Token, None, &redemption)
-        .await;
+    let unproven = client.post(&server, Endpoint::Token, None, &redeem).await;
     assert_eq!(unproven.status(), 400, "{}", unproven.text());
     assert_eq!(unproven.json()["error"], "invalid_dpop_proof");
     // A wrong verifier: PKCE.
-    let mut wrong_verifier = redemption;
+    let mut wrong_verifier = redeem;
     wrong_verifier[3] = (
         "code_verifier",
         "wrong-verifier-wrong-verifier-wrong-verifier",
@@ -303,7 +328,7 @@ async fn the_fapi2_flow_runs_end_to_end_with_par_private_key_jwt_dpop_and_pkce()
 
     // None of those used the code up: the right redemption works.
     let tokens = client
-        .post(&server, Endpoint::Token, Some(&dpop), &redemption)
+        .post(&server, Endpoint::Token, Some(&dpop), &redeem)
         .await;
     assert_eq!(tokens.status(), 200, "{}", tokens.text());
     let body = tokens.json();
@@ -315,7 +340,7 @@ async fn the_fapi2_flow_runs_end_to_end_with_par_private_key_jwt_dpop_and_pkce()
 
     // The code once only (§5.3.2.2-9), and its replay kills its tokens.
     let replayed = client
-        .post(&server, Endpoint::Token, Some(&dpop), &redemption)
+        .post(&server, Endpoint::Token, Some(&dpop), &redeem)
         .await;
     assert_eq!(replayed.status(), 400, "{}", replayed.text());
     assert_eq!(replayed.json()["error"], "invalid_grant");
@@ -323,28 +348,13 @@ async fn the_fapi2_flow_runs_end_to_end_with_par_private_key_jwt_dpop_and_pkce()
     assert_eq!(call(&me, "DPoP", &access, Some(&dpop)).await.status(), 401);
 
     // A fresh flow for the rest: the tokens are held to the key.
-    let pushed = client
-        .post(
-            &server,
-            Endpoint::PushedAuthorization,
-            Some(&dpop),
-            &pairs(&params),
-        )
-        .await;
-    let request_uri = pushed.json()["request_uri"].as_str().unwrap().to_owned();
-    let redirect = authorize(&server, &client.id, &request_uri).await;
-    let code = redirect["code"].clone();
+    let redirect = client.push_and_authorize(&server, &dpop, &params).await;
     let tokens = client
         .post(
             &server,
             Endpoint::Token,
             Some(&dpop),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CALLBACK),
-                ("code_verifier", VERIFIER),
-            ],
+            &redemption(&redirect["code"]),
         )
         .await;
     assert_eq!(tokens.status(), 200, "{}", tokens.text());
