@@ -327,7 +327,7 @@ mod broken_limiter {
 
     #[derive(Debug, Clone, Copy)]
     pub enum Flaw {
-        /// Reads the count, yields, then writes it: not atomic.
+        /// Reads the count, waits a millisecond, then writes it: not atomic.
         ChecksThenCounts,
         /// Counts refused attempts too, so a block never ends under attack.
         CountsRefusals,
@@ -366,7 +366,11 @@ mod broken_limiter {
                 .copied()
                 .unwrap_or((0, now));
             if let Flaw::ChecksThenCounts = self.flaw {
-                tokio::task::yield_now().await;
+                // A millisecond between the read and the write, not a bare
+                // yield: a yielded task can be resumed before any other
+                // racer reads, which serialises the flaw away on a busy
+                // machine and lets the broken limiter pass.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
             let mut keys = self.keys.lock().unwrap();
             if let Ok(wait) = blocked_until.duration_since(now) {
