@@ -842,6 +842,23 @@ async fn fapi2_5_3_2_1_9_refresh_without_rotation_dies_with_its_grant() {
     for token in &issued {
         assert!(h.alive(token).await);
     }
+    // The checks of a rotation hold without one (RFC 6749 §6): another
+    // client cannot use the token, nor can its own client widen the scope;
+    // neither refusal costs the grant anything.
+    let other = h.client(Algorithm::Es256).await;
+    h.refresh(&other, &refresh, &key)
+        .await
+        .assert_error(400, "invalid_grant");
+    let wider = format!(
+        "grant_type=refresh_token&refresh_token={refresh}&scope=read%20write&{}",
+        h.auth(&client).await
+    );
+    h.token(&wider, Some(&key))
+        .await
+        .assert_error(400, "invalid_scope");
+    for token in &issued {
+        assert!(h.alive(token).await, "a refused refresh revokes nothing");
+    }
     // Revoking the refresh token (RFC 7009 §2.1) revokes the grant.
     let body = format!("token={refresh}&{}", h.auth(&client).await);
     let revoked = h

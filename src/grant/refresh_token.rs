@@ -5,7 +5,7 @@ use super::authorization_details::{with_details, within_grant};
 use super::context::{refusal_error, report_replay};
 use super::{GrantContext, GrantHandler, TokenError};
 use crate::protocol::{GrantType, TokenResponse};
-use crate::store::redemption::Refusal;
+use crate::store::redemption::{Refusal, check_refresh_use};
 use crate::store::{PlannedToken, RefreshRotation, Rotation};
 use crate::token::{TokenHash, TokenKind, mint};
 
@@ -203,17 +203,13 @@ async fn refresh_in_place(
     // The same checks, in the same order, as a rotation's; a token that is
     // not current was rotated out before the server stopped rotating, and
     // presenting it is a reuse (RFC 9700 §4.14.2).
-    let (_, unused) = ctx.plan_access_token();
-    let (_, unused_refresh) = mint(TokenKind::RefreshToken);
-    let check = RefreshRotation::new(
-        ctx.client.id().clone(),
-        ctx.requested_scope.cloned(),
+    match check_refresh_use(
+        ctx.client.id(),
+        ctx.requested_scope,
         ctx.now,
-        PlannedToken::new(unused_refresh, ctx.now),
-        unused,
-    )
-    .with_proven_key(ctx.confirmation.cloned());
-    match check.check(&found) {
+        ctx.confirmation,
+        &found,
+    ) {
         Ok(()) => {}
         Err(Refusal::Replayed) => {
             ctx.stores.grants.revoke_grant(&found.grant.id).await?;

@@ -391,10 +391,7 @@ impl RefreshRotation {
     /// Whether the request may use `found`, as far as its key binding goes:
     /// an unbound token, or one bound to the proven key (RFC 9449 §5).
     pub fn proves_binding(&self, found: &FoundRefreshToken) -> bool {
-        match &found.record.cnf {
-            None => true,
-            Some(bound) => self.proven_key.as_ref() == Some(bound),
-        }
+        binding_proven(found, self.proven_key.as_ref())
     }
 
     /// What a store does with `found`, the token as it stands with its grant.
@@ -404,24 +401,13 @@ impl RefreshRotation {
 
     /// The checks of [`decide`](Self::decide), naming the one that failed.
     pub(crate) fn check(&self, found: &FoundRefreshToken) -> Result<(), Refusal> {
-        if found.grant.client_id != self.client_id {
-            return Err(Refusal::OtherClient);
-        }
-        // Before reuse detection: a stolen bound token presented without
-        // its key proves nothing, and must not revoke its owner's grant.
-        if !self.proves_binding(found) {
-            return Err(Refusal::WrongKey);
-        }
-        if !found.current {
-            return Err(Refusal::Replayed);
-        }
-        if found.record.expires_at <= self.now || found.grant.expires_at <= self.now {
-            return Err(Refusal::Expired);
-        }
-        match &self.scope {
-            Some(scope) if !scope.is_subset(&found.record.scope) => Err(Refusal::ScopeWidened),
-            _ => Ok(()),
-        }
+        check_refresh_use(
+            &self.client_id,
+            self.scope.as_ref(),
+            self.now,
+            self.proven_key.as_ref(),
+            found,
+        )
     }
 
     /// The access token's scope, given the old refresh token's.
@@ -443,6 +429,48 @@ impl RefreshRotation {
             self.now,
         );
         (refresh, access)
+    }
+}
+
+/// An unbound refresh token, or one bound to the proven key.
+fn binding_proven(found: &FoundRefreshToken, proven_key: Option<&Confirmation>) -> bool {
+    found
+        .record
+        .cnf
+        .as_ref()
+        .is_none_or(|bound| proven_key == Some(bound))
+}
+
+/// Whether a request by `client_id` — asking for `scope`, at `now`, having
+/// proved `proven_key` — may use the refresh token `found` (RFC 6749 §6,
+/// RFC 9700 §4.14.2, RFC 9449 §5): this client's; bound to nothing or to
+/// the proven key (checked before reuse, so a stolen bound token presented
+/// without its key revokes nothing); current, else a reuse; unexpired, its
+/// grant too; no wider scope. A rotation checks it inside the store's
+/// atomic step ([`RefreshRotation::decide`]); a refresh that keeps the
+/// token checks it before adding the access token.
+pub(crate) fn check_refresh_use(
+    client_id: &ClientId,
+    scope: Option<&Scope>,
+    now: SystemTime,
+    proven_key: Option<&Confirmation>,
+    found: &FoundRefreshToken,
+) -> Result<(), Refusal> {
+    if found.grant.client_id != *client_id {
+        return Err(Refusal::OtherClient);
+    }
+    if !binding_proven(found, proven_key) {
+        return Err(Refusal::WrongKey);
+    }
+    if !found.current {
+        return Err(Refusal::Replayed);
+    }
+    if found.record.expires_at <= now || found.grant.expires_at <= now {
+        return Err(Refusal::Expired);
+    }
+    match scope {
+        Some(scope) if !scope.is_subset(&found.record.scope) => Err(Refusal::ScopeWidened),
+        _ => Ok(()),
     }
 }
 
